@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.30;
+
+/// @title Member registry: the single source of truth for who may do what on the ledger.
+/// @notice Members are addressed by a stable `memberId`; their signing account can be rotated
+///         (lost key) without losing holdings, because the ledger contracts record holders by id.
+interface IMemberRegistry {
+    // ---------------------------------------------------------------- roles (bit mask)
+    // CORE_ENTERPRISE = 1, SUPPLIER = 2, FINANCIER = 4, AUDITOR = 8.
+    // Holding roles (may hold orders, notes and cash): CORE_ENTERPRISE | SUPPLIER | FINANCIER.
+
+    enum Status {
+        None,
+        Active,
+        Suspended
+    }
+
+    struct Member {
+        address account; // current signing address
+        uint8 roles; // bit mask of the roles above
+        Status status;
+        uint32 defaultCount; // receivables this member defaulted on as obligor
+        bool issuanceBlocked; // set on default (policy), cleared by an operator
+        uint64 groupId; // related-party group (0 = none)
+        uint128 creditLimit; // obligors: maximum outstanding face value (minor units)
+        uint128 outstanding; // obligors: face value issued and not yet settled/defaulted
+        bytes32 kycHash; // hash of the KYC document / licence
+    }
+
+    // ---------------------------------------------------------------- errors
+    error NotOperator(address account);
+    error NotLedgerContract(address account);
+    error UnknownMember(uint32 memberId);
+    error NotAMember(address account);
+    error MemberNotActive(address account, Status status);
+    error MissingRole(address account, uint8 required, uint8 held);
+    error AccountAlreadyRegistered(address account, uint32 memberId);
+    error InvalidRoles(uint8 roles);
+    error ZeroAddress();
+    error CreditLimitExceeded(uint32 obligorId, uint256 outstanding, uint256 requested, uint256 limit);
+    error IssuanceBlockedByDefault(uint32 obligorId, uint32 defaultCount);
+    error OutstandingUnderflow(uint32 obligorId, uint256 outstanding, uint256 amount);
+
+    // ---------------------------------------------------------------- events
+    event MemberAdmitted(uint32 indexed memberId, address indexed account, uint8 roles, bytes32 kycHash, uint64 groupId);
+    event MemberSuspended(uint32 indexed memberId);
+    event MemberReinstated(uint32 indexed memberId);
+    event MemberRolesChanged(uint32 indexed memberId, uint8 roles);
+    event MemberKycUpdated(uint32 indexed memberId, bytes32 kycHash);
+    event MemberGroupChanged(uint32 indexed memberId, uint64 groupId);
+    event MemberAccountRotated(uint32 indexed memberId, address indexed oldAccount, address indexed newAccount);
+    event CreditLimitSet(uint32 indexed memberId, uint128 creditLimit);
+    event OutstandingChanged(uint32 indexed obligorId, uint128 outstanding);
+    event DefaultRecorded(uint32 indexed obligorId, uint32 defaultCount, bool issuanceBlocked);
+    event DefaultBlockCleared(uint32 indexed obligorId);
+    event LedgerContractSet(address indexed account, bool enabled);
+    event BlockIssuanceOnDefaultSet(bool enabled);
+
+    // ---------------------------------------------------------------- operator actions
+    /// @notice Admits a member (operator only). Returns its new id (ids start at 1).
+    function admit(address account, uint8 roles, bytes32 kycHash, uint64 groupId, uint128 creditLimit)
+        external
+        returns (uint32 memberId);
+    function suspend(uint32 memberId) external;
+    function reinstate(uint32 memberId) external;
+    function setRoles(uint32 memberId, uint8 roles) external;
+    function setKycHash(uint32 memberId, bytes32 kycHash) external;
+    function setGroup(uint32 memberId, uint64 groupId) external;
+    function setCreditLimit(uint32 memberId, uint128 creditLimit) external;
+    /// @notice Moves a member to a new signing account; holdings follow the member id.
+    function rotateAccount(uint32 memberId, address newAccount) external;
+    function clearDefaultBlock(uint32 memberId) external;
+    function setBlockIssuanceOnDefault(bool enabled) external;
+    /// @notice Marks a ledger contract (OrderBook, ReceivableNotes, Financing, Settlement, CashToken) as trusted
+    ///         to call the accounting hooks below and the tokens' ledger moves. Operator only.
+    function setLedgerContract(address account, bool enabled) external;
+
+    // ---------------------------------------------------------------- ledger hooks (ledger contracts only)
+    /// @dev Reverts CreditLimitExceeded / IssuanceBlockedByDefault.
+    function increaseOutstanding(uint32 obligorId, uint128 amount) external;
+    function decreaseOutstanding(uint32 obligorId, uint128 amount) external;
+    function recordDefault(uint32 obligorId, uint128 unpaidFaceValue) external;
+
+    // ---------------------------------------------------------------- views
+    function isOperator(address account) external view returns (bool);
+    function isLedgerContract(address account) external view returns (bool);
+    /// @notice Returns the member id of an account that is Active and holds any role in `roleMask`;
+    ///         reverts NotAMember / MemberNotActive / MissingRole otherwise. The hot-path check.
+    function requireActive(address account, uint8 roleMask) external view returns (uint32 memberId);
+    /// @notice Same as requireActive, by id; returns the member's current account.
+    function requireActiveId(uint32 memberId, uint8 roleMask) external view returns (address account);
+    function isActive(address account, uint8 roleMask) external view returns (bool);
+    function memberIdOf(address account) external view returns (uint32);
+    function accountOf(uint32 memberId) external view returns (address);
+    function member(uint32 memberId) external view returns (Member memory);
+    function memberCount() external view returns (uint32);
+    function blockIssuanceOnDefault() external view returns (bool);
+}
