@@ -10,14 +10,14 @@ interface ICashToken is IERC20 {
     error NotFinancier(address account);
     error InvalidAmount(uint256 amount);
 
-    event Minted(address indexed by, address indexed to, uint256 amount, bytes32 reference);
-    event Burned(address indexed by, address indexed from, uint256 amount, bytes32 reference);
+    event Minted(address indexed by, address indexed to, uint256 amount, bytes32 depositRef);
+    event Burned(address indexed by, address indexed from, uint256 amount, bytes32 depositRef);
 
     function decimals() external view returns (uint8);
-    /// @notice A financier mints `amount` to a member against a deposit (`reference` = deposit id hash).
-    function mint(address to, uint256 amount, bytes32 reference) external;
+    /// @notice A financier mints `amount` to a member against a deposit (`depositRef` = hash of the deposit or withdrawal reference).
+    function mint(address to, uint256 amount, bytes32 depositRef) external;
     /// @notice A financier burns `amount` from a member on withdrawal.
-    function burn(address from, uint256 amount, bytes32 reference) external;
+    function burn(address from, uint256 amount, bytes32 depositRef) external;
     /// @notice Ledger contracts only: moves cash as one leg of an atomic workflow the payer authorised
     ///         (an offer it made, a loan it repays, a receivable it funds). Member checks still apply.
     function ledgerTransfer(address from, address to, uint256 amount) external;

@@ -34,7 +34,7 @@ interface IOrderBook {
     error NotOrderHolder(uint256 orderId, address caller);
     error NotOrderParty(uint256 orderId, address caller);
     error NotLienholder(uint256 orderId, address caller);
-    error OrderPledged(uint256 orderId, uint32 lienholderId);
+    error OrderAlreadyPledged(uint256 orderId, uint32 lienholderId);
     error OrderNotPledged(uint256 orderId);
     error InvalidAmount(uint256 amount);
     error InvalidDueDate(uint64 dueDate);

@@ -47,7 +47,7 @@ interface IReceivableNotes {
     error ZeroInvoiceHash();
     error SlotMatured(uint256 slotId, uint64 maturity);
     error SlotNotActive(uint256 slotId, SlotStatus status);
-    error NoteLocked(uint256 noteId, uint32 lienholderId);
+    error NoteIsLocked(uint256 noteId, uint32 lienholderId);
     error NoteNotLocked(uint256 noteId);
     error NotLienholder(uint256 noteId, address caller);
     error NotNoteHolder(uint256 noteId, address caller);

@@ -1,0 +1,57 @@
+# SCF Chain. Two commands: `make run` (install, start chain, deploy, serve) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
+PY_STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: run test install tools lint typecheck forge pytest snapshot clean help
+
+help:
+	@echo "make run    install everything, start the local chain, deploy, serve the API on 127.0.0.1:8000"
+	@echo "make test   install everything, run forge tests, pytest, ruff and mypy"
+
+tools:
+	@bash tools/check-tools.sh
+
+$(PY_STAMP): pyproject.toml | tools
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json | tools
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(PY_STAMP) $(NPM_STAMP)
+
+run: install
+	$(BIN)/scf up
+
+forge: $(NPM_STAMP)
+	$(FORGE) test
+
+pytest: install
+	$(BIN)/python -m pytest
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check chain api scripts tests
+	$(BIN)/ruff format --check chain api scripts tests
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy chain api
+
+test: install
+	$(MAKE) --no-print-directory forge
+	$(MAKE) --no-print-directory pytest
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory typecheck
+
+snapshot: $(NPM_STAMP)
+	$(FORGE) snapshot
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache

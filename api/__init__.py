@@ -1,0 +1,1 @@
+"""SCF Chain HTTP API (FastAPI)."""

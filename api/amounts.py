@@ -1,0 +1,57 @@
+"""Money in JSON: decimal strings with exactly the currency's two minor-unit places, never floats."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+DECIMALS = 2
+MAX_MINOR = 2**63 - 1  # what the read model stores; far above any credit limit
+_AMOUNT_RE = re.compile(r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,2})?$")
+
+
+class AmountError(ValueError):
+    pass
+
+
+def parse_amount(text: object) -> int:
+    """'1250000.00' -> 125000000 minor units. Rejects floats, signs, exponents, > 2 decimals."""
+    if not isinstance(text, str):
+        raise AmountError('amounts are decimal strings such as "1250000.00", not numbers')
+    if not _AMOUNT_RE.match(text):
+        raise AmountError(
+            f"invalid amount {text!r}: use a non-negative decimal string with at most {DECIMALS} decimals"
+        )
+    minor = int(Decimal(text).scaleb(DECIMALS))
+    if minor > MAX_MINOR:
+        raise AmountError(f"amount {text} is too large")
+    return minor
+
+
+def format_amount(minor: int) -> str:
+    """125000000 -> '1250000.00'."""
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(minor), 10**DECIMALS)
+    return f"{sign}{whole}.{frac:0{DECIMALS}d}"
+
+
+def _positive(text: object) -> int:
+    minor = parse_amount(text)
+    if minor == 0:
+        raise AmountError("amount must be greater than zero")
+    return minor
+
+
+_SCHEMA = {"type": "string", "pattern": r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,2})?$", "examples": ["1250000.00"]}
+
+#: A request amount > 0, parsed to minor units.
+PositiveAmount = Annotated[int, BeforeValidator(_positive), WithJsonSchema(_SCHEMA)]
+#: A request amount >= 0, parsed to minor units.
+Amount = Annotated[int, BeforeValidator(parse_amount), WithJsonSchema(_SCHEMA)]
+#: A response amount: minor units rendered as a decimal string.
+AmountOut = Annotated[
+    int, PlainSerializer(format_amount, return_type=str), WithJsonSchema({"type": "string", "examples": ["1250000.00"]})
+]

@@ -1,0 +1,96 @@
+"""The service's handle on the ledger: Web3, deployment, artifacts, indexer; built lazily and retried.
+
+The API starts even when the chain is down (so /health can say so); the first request that needs
+the ledger, and the background indexer loop, connect when the chain answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from web3 import Web3
+from web3.contract import Contract
+
+from api.settings import Settings
+from chain.client import connect, contract
+from chain.compile import Artifact, load_artifacts
+from chain.deploy import Deployment, load_deployment
+from chain.errors import ScfError
+from chain.indexer import Indexer
+from chain.revert import RevertDecoder
+from chain.signer import Signer
+
+log = logging.getLogger("scf.ledger")
+
+
+class LedgerUnavailableError(ScfError):
+    """The chain does not answer, or no deployment of the suite is recorded for it."""
+
+
+@dataclass
+class LedgerHandle:
+    w3: Web3
+    deployment: Deployment
+    artifacts: dict[str, Artifact]
+    indexer: Indexer
+    signer: Signer
+    _contracts: dict[str, Contract] = field(default_factory=dict)
+
+    def contract(self, name: str) -> Contract:
+        handle = self._contracts.get(name)
+        if handle is None:
+            handle = contract(self.w3, self.deployment, self.artifacts, name)
+            self._contracts[name] = handle
+        return handle
+
+
+class LedgerService:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._handle: LedgerHandle | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def get(self) -> LedgerHandle:
+        with self._lock:
+            if self._handle is None:
+                self._handle = self._connect()
+            return self._handle
+
+    def _connect(self) -> LedgerHandle:
+        w3 = connect(self.settings.effective_rpc_url, self.settings.rpc_timeout)
+        try:
+            chain_id = w3.eth.chain_id
+        except Exception as exc:
+            raise LedgerUnavailableError(f"the chain at {self.settings.effective_rpc_url} does not answer") from exc
+        deployment = load_deployment(self.settings.data_dir, chain_id)
+        if deployment is None:
+            raise LedgerUnavailableError(f"no deployment recorded for chain {chain_id}; run `scf deploy`")
+        artifacts = load_artifacts()
+        indexer = Indexer(self.engine, w3, deployment, artifacts)
+        addresses = {name: c.address for name, c in deployment.contracts.items()}
+        signer = Signer(w3, decoder=RevertDecoder.from_artifacts(artifacts, addresses))
+        return LedgerHandle(w3, deployment, artifacts, indexer, signer)
+
+    # background indexing
+    def start(self, poll_interval: float = 0.5) -> None:
+        self._thread = threading.Thread(target=self._loop, args=(poll_interval,), name="indexer", daemon=True)
+        self._thread.start()
+
+    def _loop(self, poll_interval: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.get().indexer.sync()
+            except Exception as exc:  # chain or database down: keep trying, /health reports it
+                log.warning("indexer pass failed: %s", exc)
+            self._stop.wait(poll_interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

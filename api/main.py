@@ -1,0 +1,89 @@
+"""FastAPI app factory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from api.custody import Custody
+from api.ledger import LedgerService
+from api.problems import Problem, install_handlers, problem_response
+from api.routes import members, notes, orders, receivables
+from api.settings import Settings
+from api.writes import WriteExecutor
+from chain.deploy import record_path
+from chain.devchain import rpc_call
+from chain.errors import ChainUnavailableError
+from chain.store import create_schema, make_engine
+
+
+def _deployment_summary(settings: Settings, chain_id: int) -> dict[str, Any] | None:
+    path = record_path(settings.data_dir, chain_id)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return {
+        "block": data.get("block"),
+        "contracts": {name: c["address"] for name, c in data.get("contracts", {}).items()},
+    }
+
+
+def create_app(settings: Settings | None = None, *, background_indexer: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.effective_database_url)
+    create_schema(engine)
+    ledger = LedgerService(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if background_indexer:
+            ledger.start()
+        try:
+            yield
+        finally:
+            ledger.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="SCF Chain",
+        version="0.1.0",
+        description="Permissioned ledger for supply-chain receivables: confirmed orders, receivable notes "
+        "(ERC-3525), financing and settlement.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.ledger = ledger
+    app.state.writes = WriteExecutor(engine)
+    app.state.custody = Custody(settings.data_dir, settings.key_passphrase)
+    install_handlers(app)
+    app.include_router(members.router)
+    app.include_router(orders.router)
+    app.include_router(receivables.router)
+    app.include_router(notes.router)
+
+    @app.get("/health", tags=["health"], summary="Chain reachability, chain id, latest block, deployment")
+    def health(request: Request) -> JSONResponse:
+        url = settings.effective_rpc_url
+        try:
+            chain_id = int(str(rpc_call(url, "eth_chainId", timeout=settings.health_timeout)), 16)
+            block = int(str(rpc_call(url, "eth_blockNumber", timeout=settings.health_timeout)), 16)
+        except ChainUnavailableError as exc:
+            problem = Problem(503, "chain-unavailable", "Chain unavailable", str(exc), chain={"rpcUrl": url})
+            return problem_response(problem, request.url.path)
+        deployment = _deployment_summary(settings, chain_id)
+        return JSONResponse(
+            {
+                "status": "ok" if deployment else "degraded",
+                "chain": {"reachable": True, "rpcUrl": url, "chainId": chain_id, "latestBlock": block},
+                "deployment": deployment,
+            }
+        )
+
+    return app

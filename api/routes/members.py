@@ -1,0 +1,122 @@
+"""Members: the operator admits and administers them; anyone authenticated reads `me`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Writes
+from api.problems import Problem
+from api.schemas import ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
+from api.tables import ApiKey, CustodyAccount, hash_api_key, new_api_key
+from api.writes import WriteContext
+from chain.client import fund_on_devchain, is_devchain
+from chain.store import Member
+
+router = APIRouter(prefix="/v1/members", tags=["members"])
+
+
+def _out(member: Member) -> MemberOut:
+    return MemberOut(
+        id=member.id,
+        account=member.account,
+        roles=role_names(member.roles),
+        status=member.status,
+        kyc_hash=member.kyc_hash,
+        group_id=member.group_id,
+        credit_limit=member.credit_limit,
+        outstanding=member.outstanding,
+        default_count=member.default_count,
+        issuance_blocked=member.issuance_blocked,
+    )
+
+
+@router.get("", summary="List members (directory: every member sees ids, roles and status)")
+def list_members(
+    session: DbSession,
+    _principal: CurrentPrincipal,
+    cursor: Annotated[int, Query(ge=0, description="member id to start after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[MemberOut]:
+    rows = list(session.scalars(select(Member).where(Member.id > cursor).order_by(Member.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[MemberOut](items=[_out(m) for m in rows], next_cursor=str(rows[-1].id) if more else None)
+
+
+@router.get("/me", summary="The calling member")
+def me(session: DbSession, principal: CurrentPrincipal) -> MemberOut:
+    if principal.is_operator:
+        raise Problem(404, "not-a-member", "Not a member", "the operator key does not belong to a ledger member")
+    member = session.get(Member, principal.member_id)
+    if member is None:
+        raise Problem(404, "not-found", "Not found", f"member {principal.member_id} is not on the ledger")
+    return _out(member)
+
+
+@router.get("/{member_id}", summary="One member")
+def get_member(member_id: int, session: DbSession, _principal: CurrentPrincipal) -> MemberOut:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+    return _out(member)
+
+
+def _role_mask(names: list[str]) -> int:
+    unknown = sorted(set(names) - set(ROLE_BITS))
+    if unknown:
+        raise Problem(422, "validation-error", "Invalid request", f"unknown roles {unknown}; use {sorted(ROLE_BITS)}")
+    mask = 0
+    for name in names:
+        mask |= ROLE_BITS[name]
+    return mask
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AdmittedMemberOut,
+    summary="Admit a member (operator): creates its key in custody, admits it on chain, returns its API key",
+)
+def admit_member(
+    body: AdmitMemberIn, request: Request, principal: Operator, ledger: Ledger, writes: Writes, custody: CustodyDep
+) -> JSONResponse:
+    mask = _role_mask(body.roles)
+    engine = request.app.state.engine
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        def create_account() -> str:
+            with Session(engine) as session, session.begin():
+                return custody.new_account(session).address
+
+        address: str = ctx.once("account", create_account)
+        if is_devchain(ledger.w3):
+            fund_on_devchain(ledger.w3, address)
+        args = [address, mask, bytes.fromhex(body.kyc_hash[2:]), body.group_id, body.credit_limit]
+        receipt = ctx.transact(custody.operator(), "MemberRegistry", "admit", args)
+        events = ledger.contract("MemberRegistry").events.MemberAdmitted().process_receipt(receipt)
+        member_id = int(events[0]["args"]["memberId"])
+
+        def create_api_key() -> str:
+            key = new_api_key()
+            with Session(engine) as session, session.begin():
+                session.add(ApiKey(member_id=member_id, key_hash=hash_api_key(key), hint=key[:8], label=body.label))
+                row = session.get(CustodyAccount, address)
+                if row is not None:
+                    row.member_id = member_id
+            return key
+
+        api_key: str = ctx.once("api_key", create_api_key)
+        ctx.settle_reads()
+        with Session(engine) as session:
+            member = session.get(Member, member_id)
+            if member is None:
+                raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
+            out = AdmittedMemberOut(member=_out(member), api_key=api_key, tx_hash=receipt["transactionHash"].hex())
+        return 201, out.model_dump(mode="json")
+
+    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)

@@ -1,0 +1,238 @@
+"""Notes (ERC-3525 tokens of a receivable): list mine, split, transfer, merge, lock and release."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.amounts import format_amount
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.problems import Problem
+from api.schemas import LockNoteIn, MergeNoteIn, NoteOut, Page, SplitNoteIn, SplitResultOut, TransferNoteIn
+from api.services.common import acting_account, end_of_day_utc, event_args, iso_time, member_or_404, sees_everything
+from api.writes import WriteContext
+from chain.store import Note, Receivable
+
+router = APIRouter(prefix="/v1/notes", tags=["notes"])
+
+SPLIT = "transferFrom(uint256,address,uint256)"
+MERGE = "transferFrom(uint256,uint256,uint256)"
+WHOLE = "transferFrom(address,address,uint256)"
+
+
+def note_out(note: Note, receivable: Receivable | None, currency: str) -> NoteOut:
+    return NoteOut(
+        id=note.id,
+        receivable_id=note.slot_id,
+        holder_id=note.holder_id,
+        value=note.value,
+        currency=currency,
+        parent_id=note.parent_id or None,
+        lienholder_id=note.lienholder_id or None,
+        live=note.live,
+        obligor_id=receivable.obligor_id if receivable else None,
+        maturity=iso_time(receivable.maturity) if receivable else None,
+        created_tx=note.created_tx,
+    )
+
+
+def _load(session: Session, note_id: int) -> tuple[Note, Receivable | None]:
+    note = session.get(Note, note_id)
+    if note is None:
+        raise Problem(404, "not-found", "Not found", f"no note {note_id}")
+    receivable = session.get(Receivable, note.slot_id) if note.slot_id else None
+    return note, receivable
+
+
+def visible_note(session: Session, principal: Principal, note_id: int) -> tuple[Note, Receivable | None]:
+    note, receivable = _load(session, note_id)
+    parties = {note.holder_id, note.lienholder_id}
+    if receivable is not None:
+        parties.add(receivable.obligor_id)
+    if not sees_everything(principal) and principal.member_id not in parties:
+        raise Problem(403, "forbidden", "Forbidden", f"note {note_id} is not yours to see")
+    return note, receivable
+
+
+def _check_value(note: Note, value: int) -> None:
+    if value > note.value:
+        detail = f"note {note.id} holds {format_amount(note.value)}, less than the {format_amount(value)} requested"
+        raise Problem(422, "insufficient-value", "Insufficient value", detail)
+
+
+def _own_note(session: Session, principal: Principal, note_id: int) -> Note:
+    note, _ = visible_note(session, principal, note_id)
+    if note.holder_id != principal.member_id:
+        raise Problem(403, "forbidden", "Forbidden", f"note {note_id} is held by another member")
+    if not note.live:
+        raise Problem(409, "note-not-live", "Note not live", f"note {note_id} was settled or merged away")
+    return note
+
+
+@router.get("", summary="My notes (held, or pledged to me), with filters")
+def list_notes(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    obligor_id: Annotated[int | None, Query(ge=1)] = None,
+    maturity_from: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
+    maturity_to: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
+    status: Annotated[str, Query(pattern="^(live|all)$", description="live (default) or all")] = "live",
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[NoteOut]:
+    query = select(Note, Receivable).join(Receivable, Receivable.id == Note.slot_id).where(Note.id > cursor)
+    if not sees_everything(principal):
+        query = query.where((Note.holder_id == principal.member_id) | (Note.lienholder_id == principal.member_id))
+    if status == "live":
+        query = query.where(Note.live.is_(True))
+    if obligor_id is not None:
+        query = query.where(Receivable.obligor_id == obligor_id)
+    if maturity_from is not None:
+        query = query.where(Receivable.maturity >= end_of_day_utc(maturity_from) - 86_399)
+    if maturity_to is not None:
+        query = query.where(Receivable.maturity <= end_of_day_utc(maturity_to))
+    rows = session.execute(query.order_by(Note.id).limit(limit + 1)).all()
+    currency = request.app.state.settings.currency
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [note_out(n, r, currency) for n, r in rows]
+    return Page[NoteOut](items=items, next_cursor=str(items[-1].id) if more else None)
+
+
+@router.get("/{note_id}", summary="One note")
+def get_note(note_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> NoteOut:
+    note, receivable = visible_note(session, principal, note_id)
+    return note_out(note, receivable, request.app.state.settings.currency)
+
+
+def _note_response(request: Request, ctx: WriteContext, *note_ids: int) -> list[NoteOut]:
+    ctx.settle_reads()
+    with Session(request.app.state.engine) as session:
+        return [note_out(*_load(session, i), request.app.state.settings.currency) for i in note_ids]
+
+
+def _run(
+    request: Request, principal: Principal, ledger: Any, writes: Any, body: BaseModel | str, workflow: Any
+) -> JSONResponse:
+    raw = body.encode() if isinstance(body, str) else body.model_dump_json().encode()
+    result: JSONResponse = writes.run(request, principal.member_id, raw, ledger, workflow)
+    return result
+
+
+@router.post("/{note_id}/split", status_code=201, response_model=SplitResultOut, summary="Split value off to a member")
+def split_note(
+    note_id: int,
+    body: SplitNoteIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    note = _own_note(session, principal, note_id)
+    _check_value(note, body.value)
+    recipient = member_or_404(session, body.to, "recipient")
+    account = acting_account(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        receipt = ctx.transact(account, "ReceivableNotes", SPLIT, [note_id, recipient.account, body.value])
+        new_id = int(event_args(ledger, receipt, "ReceivableNotes", "NoteSplit")["noteId"])
+        parent, child = _note_response(request, ctx, note_id, new_id)
+        return 201, SplitResultOut(note=parent, new_note=child).model_dump(mode="json")
+
+    return _run(request, principal, ledger, writes, f"{note_id}:" + body.model_dump_json(), workflow)
+
+
+@router.post("/{note_id}/transfer", response_model=NoteOut, summary="Transfer the whole note to a member")
+def transfer_note(
+    note_id: int,
+    body: TransferNoteIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    _own_note(session, principal, note_id)
+    recipient = member_or_404(session, body.to, "recipient")
+    account = acting_account(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, "ReceivableNotes", WHOLE, [account.address, recipient.account, note_id])
+        return 200, _note_response(request, ctx, note_id)[0].model_dump(mode="json")
+
+    return _run(request, principal, ledger, writes, f"{note_id}:" + body.model_dump_json(), workflow)
+
+
+@router.post("/{note_id}/merge", response_model=NoteOut, summary="Move value into another note of the same receivable")
+def merge_note(
+    note_id: int,
+    body: MergeNoteIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    note = _own_note(session, principal, note_id)
+    _check_value(note, body.value)
+    _load(session, body.into)
+    account = acting_account(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, "ReceivableNotes", MERGE, [note_id, body.into, body.value])
+        return 200, _note_response(request, ctx, body.into)[0].model_dump(mode="json")
+
+    return _run(request, principal, ledger, writes, f"{note_id}:" + body.model_dump_json(), workflow)
+
+
+@router.post("/{note_id}/lock", response_model=NoteOut, summary="Pledge the note to a financier")
+def lock_note(
+    note_id: int,
+    body: LockNoteIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    _own_note(session, principal, note_id)
+    lienholder = member_or_404(session, body.lienholder_id, "lienholder")
+    account = acting_account(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, "ReceivableNotes", "lock", [note_id, lienholder.account])
+        return 200, _note_response(request, ctx, note_id)[0].model_dump(mode="json")
+
+    return _run(request, principal, ledger, writes, f"{note_id}:" + body.model_dump_json(), workflow)
+
+
+@router.post("/{note_id}/release", response_model=NoteOut, summary="Lienholder releases its pledge on the note")
+def release_note(
+    note_id: int,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    visible_note(session, principal, note_id)
+    account = acting_account(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, "ReceivableNotes", "release", [note_id])
+        return 200, _note_response(request, ctx, note_id)[0].model_dump(mode="json")
+
+    return _run(request, principal, ledger, writes, f"release:{note_id}", workflow)

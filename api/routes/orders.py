@@ -1,0 +1,191 @@
+"""Confirmed orders: the supplier proposes, the buyer confirms, delivery is accepted into a receivable."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.problems import Problem
+from api.schemas import AcceptOrderIn, OrderOut, Page, PledgeOrderIn, ProposeOrderIn
+from api.services.common import (
+    acting_account,
+    end_of_day_utc,
+    event_args,
+    hex32,
+    iso_date,
+    member_or_404,
+    sees_everything,
+)
+from api.writes import WriteContext
+from chain.store import Order
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+
+def order_out(order: Order, currency: str) -> OrderOut:
+    return OrderOut(
+        id=order.id,
+        supplier_id=order.supplier_id,
+        buyer_id=order.buyer_id,
+        holder_id=order.holder_id,
+        lienholder_id=order.lienholder_id or None,
+        status=order.status,
+        amount=order.amount,
+        currency=currency,
+        document_hash=order.document_hash,
+        due_date=iso_date(order.due_date),
+        receivable_id=order.slot_id,
+        proposed_tx=order.proposed_tx,
+    )
+
+
+def _parties(order: Order) -> set[int]:
+    return {order.supplier_id, order.buyer_id, order.holder_id, order.lienholder_id} - {0}
+
+
+def visible_order(session: Session, principal: Principal, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise Problem(404, "not-found", "Not found", f"no order {order_id}")
+    if not sees_everything(principal) and principal.member_id not in _parties(order):
+        raise Problem(403, "forbidden", "Forbidden", f"order {order_id} is not yours to see")
+    return order
+
+
+@router.get("", summary="Orders I am a party to (supplier, buyer, holder or lienholder); all for auditors")
+def list_orders(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    status: Annotated[str | None, Query(description="proposed, confirmed, delivered, invoiced, cancelled")] = None,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[OrderOut]:
+    query = select(Order).where(Order.id > cursor)
+    if not sees_everything(principal):
+        me = principal.member_id
+        query = query.where(
+            or_(Order.supplier_id == me, Order.buyer_id == me, Order.holder_id == me, Order.lienholder_id == me)
+        )
+    if status:
+        query = query.where(Order.status == status)
+    rows = list(session.scalars(query.order_by(Order.id).limit(limit + 1)))
+    currency = request.app.state.settings.currency
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page[OrderOut](items=[order_out(o, currency) for o in rows], next_cursor=str(rows[-1].id) if more else None)
+
+
+@router.get("/{order_id}", summary="One order")
+def get_order(order_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> OrderOut:
+    return order_out(visible_order(session, principal, order_id), request.app.state.settings.currency)
+
+
+def _respond(request: Request, ctx: WriteContext, order_id: int, status: int = 200) -> tuple[int, Any]:
+    ctx.settle_reads()
+    with Session(request.app.state.engine) as session:
+        order = session.get(Order, order_id)
+        if order is None:
+            raise Problem(503, "indexer-lagging", "Read model lagging", f"order {order_id} is not indexed yet")
+        return status, order_out(order, request.app.state.settings.currency).model_dump(mode="json")
+
+
+@router.post("", status_code=201, response_model=OrderOut, summary="Supplier proposes an order to a buyer")
+def propose_order(
+    body: ProposeOrderIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    account = acting_account(custody, session, principal)
+    buyer = member_or_404(session, body.buyer_id, "buyer")
+    cash = ledger.deployment.address("CashToken")
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        args = [buyer.account, body.amount, cash, hex32(body.document_hash), end_of_day_utc(body.due_date)]
+        receipt = ctx.transact(account, "OrderBook", "propose", args)
+        order_id = int(event_args(ledger, receipt, "OrderBook", "OrderProposed")["orderId"])
+        return _respond(request, ctx, order_id, 201)
+
+    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+
+
+def _order_action(function: str, summary: str) -> None:
+    @router.post(f"/{{order_id}}/{function}", response_model=OrderOut, summary=summary)
+    def action(
+        order_id: int,
+        request: Request,
+        session: DbSession,
+        principal: CurrentPrincipal,
+        ledger: Ledger,
+        writes: Writes,
+        custody: CustodyDep,
+    ) -> JSONResponse:
+        visible_order(session, principal, order_id)
+        account = acting_account(custody, session, principal)
+
+        def workflow(ctx: WriteContext) -> tuple[int, Any]:
+            ctx.transact(account, "OrderBook", function, [order_id])
+            return _respond(request, ctx, order_id)
+
+        return writes.run(request, principal.member_id, f"{function}:{order_id}".encode(), ledger, workflow)
+
+    action.__name__ = f"{function}_order"
+
+
+_order_action("confirm", "Buyer confirms a proposed order")
+_order_action("deliver", "Supplier (holder) marks a confirmed order delivered")
+_order_action("cancel", "Supplier or buyer cancels an order that is not confirmed yet")
+_order_action("release", "Lienholder releases its pledge on the order")
+
+
+@router.post("/{order_id}/accept", response_model=OrderOut, summary="Buyer accepts delivery and issues the receivable")
+def accept_order(
+    order_id: int,
+    body: AcceptOrderIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    visible_order(session, principal, order_id)
+    account = acting_account(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        args = [order_id, body.face_value, end_of_day_utc(body.maturity), hex32(body.invoice_hash)]
+        ctx.transact(account, "OrderBook", "accept", args)
+        return _respond(request, ctx, order_id)
+
+    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+
+
+@router.post("/{order_id}/pledge", response_model=OrderOut, summary="Holder pledges the order to a financier")
+def pledge_order(
+    order_id: int,
+    body: PledgeOrderIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    visible_order(session, principal, order_id)
+    account = acting_account(custody, session, principal)
+    financier = member_or_404(session, body.financier_id, "financier")
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, "OrderBook", "pledge", [order_id, financier.account])
+        return _respond(request, ctx, order_id)
+
+    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)

@@ -1,0 +1,165 @@
+"""Request and response bodies (separate from the storage models)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.amounts import Amount, AmountOut, PositiveAmount
+
+ROLE_NAMES = {1: "core_enterprise", 2: "supplier", 4: "financier", 8: "auditor"}
+ROLE_BITS = {name: bit for bit, name in ROLE_NAMES.items()}
+
+
+def role_names(mask: int) -> list[str]:
+    return [name for bit, name in ROLE_NAMES.items() if mask & bit]
+
+
+class MemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int = Field(description="on-chain member id")
+    account: str = Field(description="current signing address")
+    roles: list[str]
+    status: str
+    kyc_hash: str
+    group_id: int
+    credit_limit: AmountOut
+    outstanding: AmountOut
+    default_count: int
+    issuance_blocked: bool
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="pass as `cursor` to get the next page")
+
+
+class AdmitMemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    roles: list[str] = Field(min_length=1, description="any of core_enterprise, supplier, financier, auditor")
+    kyc_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="SHA-256/keccak of the KYC document")
+    group_id: int = Field(0, ge=0, le=2**64 - 1, description="related-party group (0 = none)")
+    credit_limit: Amount = Field("0.00", description="obligors: maximum outstanding face value")  # type: ignore[assignment]
+    label: str = Field("", max_length=64, description="a name for the member's first API key")
+
+
+class AdmittedMemberOut(BaseModel):
+    member: MemberOut
+    api_key: str = Field(description="the member's API key; shown only in this response (and its idempotent replay)")
+    tx_hash: str
+
+
+HEX32 = r"^0x[0-9a-fA-F]{64}$"
+
+
+class ProposeOrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    buyer_id: int = Field(ge=1, description="member id of the core enterprise that buys")
+    amount: PositiveAmount = Field(description="order amount")
+    document_hash: str = Field(pattern=HEX32, description="hash of the purchase order document")
+    due_date: date = Field(description="expected payment date (ISO 8601)")
+
+
+class AcceptOrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    face_value: PositiveAmount = Field(description="receivable face value, at most the order amount")
+    maturity: date = Field(description="maturity date (ISO 8601); payable at the end of that day, UTC")
+    invoice_hash: str = Field(pattern=HEX32, description="hash of the invoice; unique across the ledger")
+
+
+class PledgeOrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    financier_id: int = Field(ge=1, description="member id of the financier that takes the pledge")
+
+
+class OrderOut(BaseModel):
+    id: int
+    supplier_id: int
+    buyer_id: int
+    holder_id: int
+    lienholder_id: int | None
+    status: str
+    amount: AmountOut
+    currency: str
+    document_hash: str
+    due_date: str
+    receivable_id: int | None
+    proposed_tx: str
+
+
+class IssueReceivableIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    creditor_id: int = Field(ge=1, description="member id of the supplier the obligor owes")
+    face_value: PositiveAmount
+    maturity: date = Field(description="maturity date (ISO 8601); payable at the end of that day, UTC")
+    invoice_hash: str = Field(pattern=HEX32, description="hash of the invoice; unique across the ledger")
+
+
+class ReceivableOut(BaseModel):
+    id: int
+    obligor_id: int
+    creditor_id: int
+    face_value: AmountOut
+    currency: str
+    maturity: str
+    invoice_hash: str
+    order_id: int | None
+    status: str
+    first_note_id: int
+    issued_tx: str
+
+
+class NoteOut(BaseModel):
+    id: int
+    receivable_id: int | None
+    holder_id: int
+    value: AmountOut
+    currency: str
+    parent_id: int | None
+    lienholder_id: int | None
+    live: bool
+    obligor_id: int | None
+    maturity: str | None
+    created_tx: str
+
+
+class SplitNoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: int = Field(ge=1, description="member id that receives the new note")
+    value: PositiveAmount
+
+
+class TransferNoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: int = Field(ge=1, description="member id that receives the whole note")
+
+
+class MergeNoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    into: int = Field(ge=1, description="note id of the same receivable that receives the value")
+    value: PositiveAmount
+
+
+class LockNoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lienholder_id: int = Field(ge=1, description="member id of the financier the note is pledged to")
+
+
+class SplitResultOut(BaseModel):
+    note: NoteOut
+    new_note: NoteOut

@@ -1,0 +1,63 @@
+"""Lookups and checks every workflow needs: acting account, members by id, event fields, dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from sqlalchemy.orm import Session
+from web3.types import TxReceipt
+
+from api.custody import Custody
+from api.deps import Principal
+from api.ledger import LedgerHandle
+from api.problems import Problem
+from chain.store import Member
+
+AUDITOR = 8
+
+
+def acting_account(custody: Custody, session: Session, principal: Principal) -> LocalAccount:
+    """The custodial key that signs for the calling member."""
+    if principal.is_operator:
+        raise Problem(403, "forbidden", "Forbidden", "the operator key cannot act for a member; use the member's key")
+    account = custody.account_of_member(session, principal.member_id)
+    if account is None:
+        raise Problem(403, "forbidden", "Forbidden", f"member {principal.member_id}'s key is not held by this service")
+    return account
+
+
+def member_or_404(session: Session, member_id: int, what: str = "member") -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise Problem(404, "not-found", "Not found", f"no {what} with member id {member_id}")
+    return member
+
+
+def event_args(ledger: LedgerHandle, receipt: TxReceipt, contract: str, event: str) -> dict[str, Any]:
+    """Arguments of the first `event` of `contract` in a receipt."""
+    handle = ledger.contract(contract)
+    for entry in handle.events[event]().process_receipt(receipt):
+        return dict(entry["args"])
+    raise Problem(502, "unexpected-receipt", "Unexpected receipt", f"{contract}.{event} missing from the receipt")
+
+
+def sees_everything(principal: Principal) -> bool:
+    return principal.is_operator or principal.has_role(AUDITOR)
+
+
+def end_of_day_utc(day: date) -> int:
+    return int(datetime.combine(day, time(23, 59, 59), tzinfo=UTC).timestamp())
+
+
+def iso_date(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).date().isoformat()
+
+
+def iso_time(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
+
+
+def hex32(value: str) -> bytes:
+    return bytes.fromhex(value[2:])

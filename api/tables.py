@@ -1,0 +1,73 @@
+"""Service-owned tables (not derived from events): API keys, custody of member keys, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from chain.store import Base
+
+OPERATOR = 0  # principal id of the consortium operator (members have ids >= 1)
+KEY_PREFIX = "scf_"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+class ApiKey(Base):
+    """An API key, stored only as its SHA-256; bound to one member (or the operator)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(Integer, index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))  # first characters, to tell keys apart
+    label: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CustodyAccount(Base):
+    """Which encrypted keystore signs for which member."""
+
+    __tablename__ = "custody_accounts"
+    account: Mapped[str] = mapped_column(String(42), primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+    keystore: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyRecord(Base):
+    """A POST with an Idempotency-Key: stored before any transaction is sent, completed with the response.
+
+    `steps` holds every signed transaction of the request (raw bytes and hash) before it is
+    broadcast, so a retry after a crash re-broadcasts the same signed transactions instead of
+    signing new ones.
+    """
+
+    __tablename__ = "idempotency"
+    principal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(512))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # in_flight | done
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response: Mapped[Any] = mapped_column(JSON, nullable=True)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,274 @@
+"""The write pipeline: idempotency -> workflow -> signer -> chain -> receipt -> indexer -> response.
+
+Idempotency (`Idempotency-Key` header on any POST):
+- the key and a hash of the request are stored *before* any transaction is signed;
+- every signed transaction is stored in the record before it is broadcast (the signer's
+  `before_send` hook), so a retry after a crash re-broadcasts the same signed bytes and waits for
+  them, instead of signing a second transaction;
+- the same key and body replay the stored response; another body gets 422; a request with that key
+  still running in this process gets 409.
+
+Read-your-writes: a workflow returns only after the indexer has processed the block of its last
+receipt, so the response (built from the read model) already shows the new state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from web3.types import TxReceipt
+
+from api.ledger import LedgerHandle
+from api.problems import PROBLEM_JSON, Problem
+from api.tables import IdempotencyRecord
+from chain.errors import ChainUnavailableError, NonceConsumedError, TransactionError
+from chain.revert import ContractRevertError
+from chain.signer import SignedTx, TransactionQueue
+
+BOOT_ID = uuid.uuid4().hex  # a record left in flight by another boot was abandoned by a crash
+_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+# Contract errors -> HTTP status. Unknown ids 404, permission 403, bad values 422, state conflicts 409.
+_FORBIDDEN = {"MissingRole", "NotAMember", "MemberNotActive", "NotApproved", "InsufficientAllowance"}
+_INVALID = {
+    "InsufficientValue",
+    "ValueBelowMinimum",
+    "ZeroValue",
+    "SelfTransfer",
+    "SlotMismatch",
+    "ZeroInvoiceHash",
+    "ZeroAddress",
+    "SelfDealing",
+    "FaceValueAboveOrderAmount",
+    "ERC20InsufficientBalance",
+    "ERC20InvalidReceiver",
+}
+
+
+def status_for_contract_error(name: str) -> int:
+    if name.startswith("Unknown") and name != "Unknown":
+        return 404
+    if name.startswith("Not") or name in _FORBIDDEN:
+        return 403
+    if name.startswith("Invalid") or name in _INVALID:
+        return 422
+    return 409
+
+
+def revert_problem(exc: ContractRevertError) -> Problem:
+    detail = f"the ledger refused the transaction: {exc.error}"
+    if exc.arguments:
+        detail += "(" + ", ".join(f"{k}={v}" for k, v in exc.arguments.items()) + ")"
+    elif exc.reason:
+        detail += f": {exc.reason}"
+    return Problem(
+        status_for_contract_error(exc.error),
+        "contract-error",
+        "Contract error",
+        detail,
+        contractError=exc.as_dict(),
+    )
+
+
+@dataclass
+class WriteContext:
+    """Handed to a workflow: sends its transactions, idempotently, and waits for the read model."""
+
+    ledger: LedgerHandle
+    engine: Engine
+    record_id: tuple[int, str] | None
+    prior_steps: list[dict[str, Any]] = field(default_factory=list)
+    receipts: list[TxReceipt] = field(default_factory=list)
+    _step: int = 0
+
+    def transact(self, account: LocalAccount, contract: str, function: str, args: Sequence[Any]) -> TxReceipt:
+        """Sends `contract.function(*args)` from `account`; returns the successful receipt."""
+        handle = self.ledger.contract(contract)
+        data = handle.encode_abi(function, args=list(args))
+        tx = {"from": account.address, "to": handle.address, "data": data}
+        queue = self.ledger.signer.queue(account)
+        step = self._step
+        self._step += 1
+        persist = self._persister(step)
+        try:
+            receipt = None
+            if step < len(self.prior_steps) and "signed" in self.prior_steps[step]:
+                receipt = self._resume(queue, SignedTx.from_json(self.prior_steps[step]["signed"]), persist, contract)
+            if receipt is None:
+                signed = queue.submit(tx, before_send=persist, contract=contract)
+                receipt = queue.wait(signed, before_send=persist, contract=contract)
+        except ContractRevertError as exc:
+            raise revert_problem(exc) from exc
+        except ChainUnavailableError as exc:
+            raise Problem(503, "chain-unavailable", "Chain unavailable", str(exc)) from exc
+        except TransactionError as exc:
+            raise Problem(503, "transaction-failed", "Transaction not confirmed", str(exc)) from exc
+        self.receipts.append(receipt)
+        return receipt
+
+    def once(self, name: str, produce: Callable[[], Any]) -> Any:
+        """A value the workflow must not recompute on a retry (a created key, an id): kept in the record."""
+        step = self._step
+        self._step += 1
+        if step < len(self.prior_steps) and self.prior_steps[step].get("memo") == name:
+            return self.prior_steps[step]["value"]
+        value = produce()
+        self._store_step(step, {"memo": name, "value": value})
+        return value
+
+    def _store_step(self, step: int, entry: dict[str, Any]) -> None:
+        if self.record_id is None:
+            return
+        with Session(self.engine) as session, session.begin():
+            record = session.get(IdempotencyRecord, self.record_id)
+            if record is None:
+                return
+            steps = list(record.steps or [])
+            if step < len(steps):
+                steps[step] = entry
+            else:
+                steps.append(entry)
+            record.steps = steps
+
+    def _resume(
+        self, queue: TransactionQueue, signed: SignedTx, persist: Callable[[SignedTx], None], contract: str
+    ) -> TxReceipt | None:
+        """Re-broadcasts a transaction stored by a crashed attempt; None when it can never mine."""
+        try:
+            queue.broadcast(signed)
+        except NonceConsumedError:
+            return None  # its nonce went to another transaction: it never mined, so sending anew is safe
+        return queue.wait(signed, before_send=persist, contract=contract)
+
+    def _persister(self, step: int) -> Callable[[SignedTx], None]:
+        def persist(signed: SignedTx) -> None:
+            self._store_step(step, {"signed": signed.to_json(), "tx_hash": signed.tx_hash})
+
+        return persist
+
+    def settle_reads(self, timeout: float = 30.0) -> None:
+        """Read-your-writes: wait until the indexer has every block this request wrote to."""
+        if not self.receipts:
+            return
+        block = max(int(r["blockNumber"]) for r in self.receipts)
+        if not self.ledger.indexer.wait_for_block(block, timeout=timeout):
+            raise Problem(503, "indexer-lagging", "Read model lagging", f"block {block} is not indexed yet")
+
+
+Workflow = Callable[[WriteContext], tuple[int, Any]]
+
+
+class WriteExecutor:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._live: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+
+    def run(
+        self, request: Request, principal_id: int, body: bytes, ledger: LedgerHandle, workflow: Workflow
+    ) -> JSONResponse:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            ctx = WriteContext(ledger, self.engine, None)
+            status, payload = self._execute(ctx, workflow)
+            return JSONResponse(payload, status_code=status)
+        if not _KEY_RE.match(key):
+            raise Problem(
+                422, "invalid-idempotency-key", "Invalid Idempotency-Key", "use 1-255 printable ASCII characters"
+            )
+        record_id = (principal_id, key)
+        digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+        with self._lock:
+            if record_id in self._live:
+                raise Problem(
+                    409,
+                    "request-in-flight",
+                    "Request in flight",
+                    "a request with this Idempotency-Key is still running",
+                )
+            self._live.add(record_id)
+        try:
+            prior = self._claim(record_id, request, digest)
+            if isinstance(prior, JSONResponse):
+                return prior
+            ctx = WriteContext(ledger, self.engine, record_id, prior_steps=prior)
+            try:
+                status, payload = self._execute(ctx, workflow)
+            except Problem as problem:
+                self._finish(record_id, problem.status, problem.body(request.url.path), ctx, final=problem.status < 500)
+                raise
+            self._finish(record_id, status, payload, ctx, final=True)
+            return JSONResponse(payload, status_code=status)
+        finally:
+            with self._lock:
+                self._live.discard(record_id)
+
+    @staticmethod
+    def _execute(ctx: WriteContext, workflow: Workflow) -> tuple[int, Any]:
+        status, payload = workflow(ctx)
+        return status, payload
+
+    def _claim(self, record_id: tuple[int, str], request: Request, digest: str) -> list[dict[str, Any]] | JSONResponse:
+        """Stores a new record, or returns the stored response / the steps of an abandoned attempt."""
+        with Session(self.engine) as session:
+            try:
+                with session.begin():
+                    session.add(
+                        IdempotencyRecord(
+                            principal=record_id[0],
+                            key=record_id[1],
+                            method=request.method,
+                            path=request.url.path,
+                            body_sha256=digest,
+                            state="in_flight",
+                            steps=[],
+                            note=BOOT_ID,
+                        )
+                    )
+                return []
+            except IntegrityError:
+                pass
+            existing = session.get(IdempotencyRecord, record_id)
+            if existing is None:  # deleted between our insert and read: treat as new next time
+                raise Problem(409, "request-in-flight", "Request in flight", "retry the request")
+            if existing.body_sha256 != digest:
+                raise Problem(
+                    422,
+                    "idempotency-key-reused",
+                    "Idempotency-Key reused",
+                    "this Idempotency-Key was used with a different request; use a new key for a new request",
+                )
+            if existing.state == "done":
+                media = PROBLEM_JSON if (existing.status_code or 200) >= 400 else "application/json"
+                return JSONResponse(
+                    existing.response,
+                    status_code=existing.status_code or 200,
+                    media_type=media,
+                    headers={"Idempotent-Replayed": "true"},
+                )
+            return list(existing.steps or [])
+
+    def _finish(self, record_id: tuple[int, str], status: int, payload: Any, ctx: WriteContext, *, final: bool) -> None:
+        with Session(self.engine) as session, session.begin():
+            record = session.get(IdempotencyRecord, record_id)
+            if record is None:
+                return
+            if final:
+                record.state = "done"
+                record.status_code = status
+                record.response = payload
+            elif not record.steps:
+                session.delete(record)  # nothing was sent: a retry starts afresh
+            # else: transactions were sent and their outcome is unknown; a retry resumes them

@@ -1,0 +1,1 @@
+"""Everything that talks to the ledger: toolchain, compile, devchain, deploy, client."""

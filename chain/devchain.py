@@ -1,0 +1,177 @@
+"""Starts and stops a local anvil as a managed subprocess, with its ledger state persisted on disk.
+
+anvil dumps its state to `--state FILE` on SIGTERM/SIGINT and every `--state-interval` seconds, and
+loads it at start, so a restart keeps every block. Before handing the file to anvil it is checked:
+a corrupt or unreadable file stops the start with a clear message and is never modified; a copy of
+the last good file is kept beside it as `*.prev`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from chain.errors import ChainUnavailableError, PortInUseError, StateFileError
+from chain.toolchain import find_tool
+
+STATE_FILE = "anvil-state.json"
+LOG_FILE = "anvil.log"
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A TCP port the OS says is free now (for tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def check_state_file(path: Path) -> None:
+    """Raises StateFileError when `path` exists but is not a state file anvil can load."""
+    if not path.exists():
+        return
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise StateFileError(str(path), f"cannot read it: {exc.strerror}") from exc
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StateFileError(str(path), f"not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or "accounts" not in data:
+        raise StateFileError(str(path), "JSON without the 'accounts' section of an anvil state dump")
+
+
+def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
+    """One JSON-RPC call over HTTP; raises ChainUnavailableError when the node does not answer."""
+    try:
+        response = httpx.post(
+            url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}, timeout=timeout
+        )
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ChainUnavailableError(f"no JSON-RPC answer from {url}: {exc}") from exc
+    if "error" in body:
+        raise ChainUnavailableError(f"{method} failed at {url}: {body['error']}")
+    return body["result"]
+
+
+@dataclass
+class DevChain:
+    """A local anvil. Use as a context manager or call start()/stop()."""
+
+    data_dir: Path
+    port: int = 8545
+    chain_id: int = 31337
+    block_time: float | None = None  # None = automine (a block per transaction)
+    host: str = "127.0.0.1"
+    state_interval: int = 5
+    extra_args: list[str] = field(default_factory=list)
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / STATE_FILE
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / LOG_FILE
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def command(self) -> list[str]:
+        cmd = [
+            str(find_tool("anvil")),
+            "--host", self.host,
+            "--port", str(self.port),
+            "--chain-id", str(self.chain_id),
+            "--state", str(self.state_path),
+            "--state-interval", str(self.state_interval),
+        ]  # fmt: skip
+        if self.block_time is not None:
+            cmd += ["--block-time", str(self.block_time)]
+        return cmd + self.extra_args
+
+    def start(self, timeout: float = 30.0) -> DevChain:
+        if self.running:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        check_state_file(self.state_path)
+        if not port_is_free(self.port, self.host):
+            raise PortInUseError(self.port, "SCF_RPC_PORT")
+        if self.state_path.exists():
+            shutil.copy2(self.state_path, self.state_path.with_suffix(".json.prev"))
+        log = self.log_path.open("ab")
+        self._process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        self._wait_until_ready(timeout)
+        return self
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise ChainUnavailableError(
+                    f"anvil exited with code {self._process.returncode} during start; "
+                    f"last log lines:\n{self.log_tail()}"
+                )
+            try:
+                rpc_call(self.url, "eth_chainId", timeout=1.0)
+                return
+            except ChainUnavailableError:
+                time.sleep(0.1)
+        self.stop()
+        raise ChainUnavailableError(f"anvil did not answer on {self.url} within {timeout:.0f}s")
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM lets anvil write its state file; SIGKILL only if it does not exit in time."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self._process = None
+
+    def __enter__(self) -> DevChain:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,94 @@
+"""Exception hierarchy of the chain layer: one root, specific subclasses carrying fields."""
+
+from __future__ import annotations
+
+
+class ScfError(Exception):
+    """Root of every error raised by SCF Chain's Python code."""
+
+
+class ToolchainError(ScfError):
+    """A required tool (node, npm, solc, anvil, forge) is missing or broken."""
+
+
+class CompileError(ScfError):
+    """The Solidity compiler reported errors."""
+
+    def __init__(self, messages: list[str]) -> None:
+        self.messages = messages
+        super().__init__("Solidity compilation failed:\n" + "\n".join(messages))
+
+
+class PortInUseError(ScfError):
+    """A TCP port the product needs is taken."""
+
+    def __init__(self, port: int, setting: str) -> None:
+        self.port = port
+        self.setting = setting
+        super().__init__(
+            f"port {port} on 127.0.0.1 is already in use; stop whatever listens there "
+            f"or choose another port with {setting}=<port>"
+        )
+
+
+class StateFileError(ScfError):
+    """The persisted chain state cannot be used; the file is left untouched."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"refusing to start: chain state file {path} is unusable ({reason}). "
+            "It was not modified. Restore it from a backup (the previous good copy is kept "
+            "beside it as *.prev), or move it away to start an empty ledger."
+        )
+
+
+class ChainUnavailableError(ScfError):
+    """The JSON-RPC endpoint does not answer."""
+
+
+class DeploymentError(ScfError):
+    """Deploying or verifying the contract suite failed."""
+
+
+class TransactionError(ScfError):
+    """A transaction could not be sent or confirmed (not a contract revert: see ContractRevertError)."""
+
+
+class TransactionRejectedError(TransactionError):
+    """The node refused a signed transaction (e.g. insufficient funds); nothing was sent, no nonce used."""
+
+    def __init__(self, sender: str, nonce: int | None, reason: str) -> None:
+        self.sender = sender
+        self.nonce = nonce  # None: refused during pre-flight, before a nonce was allocated
+        self.reason = reason
+        at = f" (nonce {nonce})" if nonce is not None else ""
+        super().__init__(f"the node rejected the transaction from {sender}{at}: {reason}")
+
+
+class TransactionTimeoutError(TransactionError):
+    """No version of a transaction was mined in time; it may still mine later (wait again with its hashes)."""
+
+    def __init__(self, sender: str, nonce: int, tx_hashes: tuple[str, ...], timeout: float) -> None:
+        self.sender = sender
+        self.nonce = nonce
+        self.tx_hashes = tx_hashes
+        self.timeout = timeout
+        super().__init__(
+            f"transaction from {sender} with nonce {nonce} was not mined within {timeout:.0f}s "
+            f"(versions sent: {', '.join(tx_hashes)})"
+        )
+
+
+class NonceConsumedError(TransactionError):
+    """Another transaction took this transaction's nonce, so it can never be mined; submitting anew is safe."""
+
+    def __init__(self, sender: str, nonce: int, tx_hashes: tuple[str, ...]) -> None:
+        self.sender = sender
+        self.nonce = nonce
+        self.tx_hashes = tx_hashes
+        super().__init__(
+            f"nonce {nonce} of {sender} was used by a different transaction; "
+            f"none of {', '.join(tx_hashes)} was or will be mined"
+        )

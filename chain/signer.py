@@ -1,0 +1,490 @@
+"""Per-account transaction queue: local nonces, pipelined sends, pre-flight, stuck-tx replacement.
+
+Why a queue: the API serves many requests for one member at once. Asking the node for a nonce per
+transaction races (two requests get the same nonce), and waiting for each receipt before the next send
+serialises a member's writes on block time. So each account's nonces are allocated here, under a lock,
+and sent at once; many transactions of one account are in flight together, bounded by
+`QueueSettings.max_in_flight` (anvil under automine stalls when hundreds wait in its pool).
+
+Promises, and how they are kept:
+- A revert is reported before anything is sent: `submit` estimates gas (which executes the call) on
+  the pending state first, and a nonce is allocated only after that succeeded.
+- No nonce gap: allocation, signing, the caller's persistence hook and the broadcast happen in one
+  critical section, in nonce order. When the node rejects the transaction (or the hook raises) the
+  nonce was never used and the next transaction takes it; when the outcome of a send is unknown
+  (connection lost) the queue forgets its counter and resyncs from `eth_getTransactionCount(pending)`.
+- Restart and foreign transactions: the first nonce comes from the node's pending count; a "nonce too
+  low" answer resyncs from the node and re-signs.
+- Stuck transactions are replaced, not duplicated: `wait` re-signs the same nonce with fees bumped by
+  at least 10% (what geth, Besu and anvil require) and returns the receipt of whichever version mined.
+- Crash safety: `before_send` receives every signed version (`SignedTx`, JSON-serialisable) before
+  it is broadcast, so an idempotency layer can store it and, after a crash, `broadcast` the same
+  signed bytes again instead of sending a second transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import requests
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.types import TxParams, TxReceipt
+
+from chain.errors import (
+    ChainUnavailableError,
+    NonceConsumedError,
+    TransactionRejectedError,
+    TransactionTimeoutError,
+)
+from chain.revert import RevertDecoder
+from chain.tx import fee_params
+
+MIN_FEE_BUMP_PERCENT = 10  # nodes refuse a replacement that raises either fee by less than this
+_TRANSPORT_ERRORS = (requests.RequestException, OSError)  # what web3's HTTPProvider raises without an answer
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """Tuning of a TransactionQueue; defaults suit anvil and a QBFT/Clique permissioned network."""
+
+    max_in_flight: int = 64  # sent but not yet mined, per account
+    receipt_timeout: float = 120.0  # `wait` gives up after this many seconds
+    stuck_after: float = 30.0  # a transaction not mined after this long is replaced with higher fees
+    fee_bump_percent: int = 15  # >= MIN_FEE_BUMP_PERCENT; applied to maxFeePerGas and the tip
+    gas_margin: float = 1.2  # estimates are multiplied by this, plus gas_extra, to absorb state drift
+    gas_extra: int = 10_000
+    simulate_block: str = "pending"  # the state pre-flight runs on: includes this account's queued txs
+    fee_cache_seconds: float = 1.0  # fee data is shared by the transactions sent within this window
+    nonce_retries: int = 3  # re-signs after "nonce too low" before giving up
+    poll_min: float = 0.01  # receipt polling backs off from poll_min to poll_max
+    poll_max: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.fee_bump_percent < MIN_FEE_BUMP_PERCENT:
+            raise ValueError(f"fee_bump_percent must be at least {MIN_FEE_BUMP_PERCENT}")
+        if self.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    """One signed version of a transaction, with what is needed to re-broadcast or replace it.
+
+    `superseded` lists the hashes of earlier versions with the same nonce (replaced because stuck):
+    any of them may still be the one that mines, so a waiter looks for all of `hashes`.
+    """
+
+    sender: str
+    nonce: int
+    tx_hash: str
+    raw: str
+    fields: dict[str, Any]
+    superseded: tuple[str, ...] = ()
+
+    @property
+    def hashes(self) -> tuple[str, ...]:
+        return (self.tx_hash, *self.superseded)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "sender": self.sender,
+                "nonce": self.nonce,
+                "tx_hash": self.tx_hash,
+                "raw": self.raw,
+                "fields": self.fields,
+                "superseded": list(self.superseded),
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> SignedTx:
+        data = json.loads(text)
+        return cls(
+            sender=data["sender"],
+            nonce=int(data["nonce"]),
+            tx_hash=data["tx_hash"],
+            raw=data["raw"],
+            fields=dict(data["fields"]),
+            superseded=tuple(data.get("superseded", ())),
+        )
+
+
+BeforeSend = Callable[[SignedTx], None]
+
+
+def _hex(value: bytes | str) -> str:
+    return HexBytes(value).to_0x_hex()
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    response = exc.rpc_response or {}
+    error = response.get("error") if isinstance(response, Mapping) else None
+    message = error.get("message") if isinstance(error, Mapping) else None
+    return str(message if message is not None else exc.message).lower().replace("_", " ")
+
+
+def _is_nonce_too_low(message: str) -> bool:
+    return "nonce too low" in message or "nonce is too low" in message
+
+
+def _is_already_known(message: str) -> bool:
+    return "already known" in message or "already imported" in message or "known transaction" in message
+
+
+def _is_underpriced(message: str) -> bool:
+    return "underpriced" in message
+
+
+def _bump(value: int, percent: int) -> int:
+    return max(value + 1, math.ceil(value * (100 + percent) / 100))
+
+
+@dataclass
+class _FeeCache:
+    fees: dict[str, int] = field(default_factory=dict)
+    at: float = -math.inf
+
+
+class TransactionQueue:
+    """Sends the transactions of one account; safe to share between threads.
+
+    Use one instance per account per process (see `Signer`); two instances for the same account in
+    one process would compete for nonces and recover only through "nonce too low" retries.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        account: LocalAccount,
+        *,
+        settings: QueueSettings | None = None,
+        decoder: RevertDecoder | None = None,
+    ) -> None:
+        self.w3 = w3
+        self.account = account
+        self.settings = settings or QueueSettings()
+        self.decoder = decoder if decoder is not None else RevertDecoder.from_build_dir()
+        self._cond = threading.Condition()
+        self._next_nonce: int | None = None  # None: ask the node (at start and after an unclear send)
+        self._mined_count = 0  # nonces below this are known to be mined
+        self._chain_id: int | None = None
+        self._fee_cache = _FeeCache()
+        self._fee_lock = threading.Lock()
+
+    @property
+    def address(self) -> ChecksumAddress:
+        return self.account.address
+
+    # ---------------------------------------------------------------- public API
+
+    def submit(
+        self,
+        tx: TxParams | Mapping[str, Any],
+        *,
+        before_send: BeforeSend | None = None,
+        simulate: bool = True,
+        contract: str | None = None,
+    ) -> SignedTx:
+        """Pre-flights, signs with the next nonce, hands the signed tx to `before_send`, broadcasts it.
+
+        Returns without waiting for a receipt (call `wait`), so a caller can pipeline. Raises
+        `ContractRevertError` when the pre-flight reverts (nothing sent, no nonce used) and
+        `TransactionRejectedError` when the node refuses the signed transaction (no nonce used).
+        `tx` takes `to`, `data`, `value` and optionally `gas` and fee fields; `contract` names the
+        called contract for revert messages. `before_send` runs inside the account's critical section
+        (that is what keeps broadcasts in nonce order), so it should be a quick write.
+        """
+        fields = self._base_fields(tx)
+        if simulate:
+            self._preflight(fields, contract)
+        elif "gas" not in fields:
+            raise ValueError("a transaction without pre-flight needs an explicit gas limit")
+        for key, value in self._fees().items():
+            fields.setdefault(key, value)
+        with self._cond:
+            self._wait_for_capacity()
+            for _attempt in range(self.settings.nonce_retries + 1):
+                nonce = self._allocate_nonce()
+                signed = self._sign(fields, nonce)
+                if before_send is not None:
+                    before_send(signed)  # raising here leaves the nonce unused
+                message = self._send(signed)
+                if message is None or _is_already_known(message):
+                    self._next_nonce = nonce + 1
+                    return signed
+                if _is_nonce_too_low(message):
+                    self._next_nonce = None  # someone else used it (another process, a restart): resync
+                    continue
+                raise TransactionRejectedError(self.address, nonce, message)
+        raise TransactionRejectedError(self.address, nonce, "nonce too low after resyncing with the node")
+
+    def wait(
+        self,
+        signed: SignedTx,
+        *,
+        timeout: float | None = None,
+        check: bool = True,
+        before_send: BeforeSend | None = None,
+        contract: str | None = None,
+    ) -> TxReceipt:
+        """Waits for the receipt of any version of `signed`, replacing it when stuck.
+
+        Every `stuck_after` seconds without a receipt the transaction is re-signed with the same nonce
+        and fees bumped by `fee_bump_percent`; `before_send` sees each replacement before broadcast.
+        With `check`, a mined transaction that reverted raises `ContractRevertError` (decoded by
+        replaying it). Raises `TransactionTimeoutError` after `timeout` and `NonceConsumedError` when a
+        foreign transaction took the nonce.
+        """
+        settings = self.settings
+        start = time.monotonic()
+        deadline = start + (settings.receipt_timeout if timeout is None else timeout)
+        replace_at = start + settings.stuck_after
+        delay = settings.poll_min
+        current = signed
+        while True:
+            receipt = self._find_receipt(current.hashes)
+            if receipt is not None:
+                self._note_mined(current.nonce)
+                if check and receipt["status"] != 1:
+                    raise self.decoder.from_receipt(self.w3, receipt, contract=contract)
+                return receipt
+            now = time.monotonic()
+            if now >= deadline:
+                raise TransactionTimeoutError(self.address, current.nonce, current.hashes, deadline - start)
+            if now >= replace_at:
+                if self._nonce_used_elsewhere(current):
+                    raise NonceConsumedError(self.address, current.nonce, current.hashes)
+                current = self._replace(current, before_send)
+                replace_at = time.monotonic() + settings.stuck_after
+                delay = settings.poll_min
+            time.sleep(min(delay, max(0.0, deadline - now)))
+            delay = min(delay * 1.5, settings.poll_max)
+
+    def send_and_wait(
+        self,
+        tx: TxParams | Mapping[str, Any],
+        *,
+        before_send: BeforeSend | None = None,
+        timeout: float | None = None,
+        simulate: bool = True,
+        contract: str | None = None,
+    ) -> TxReceipt:
+        """`submit` then `wait`: the receipt of a successful transaction, or a decoded error."""
+        signed = self.submit(tx, before_send=before_send, simulate=simulate, contract=contract)
+        return self.wait(signed, timeout=timeout, before_send=before_send, contract=contract)
+
+    async def asend_and_wait(
+        self,
+        tx: TxParams | Mapping[str, Any],
+        *,
+        before_send: BeforeSend | None = None,
+        timeout: float | None = None,
+        simulate: bool = True,
+        contract: str | None = None,
+    ) -> TxReceipt:
+        """`send_and_wait` for asyncio code: runs in a worker thread so the event loop stays free."""
+        return await asyncio.to_thread(
+            self.send_and_wait, tx, before_send=before_send, timeout=timeout, simulate=simulate, contract=contract
+        )
+
+    def broadcast(self, signed: SignedTx) -> None:
+        """Re-broadcasts a stored signed transaction (crash recovery) without re-signing it.
+
+        Succeeds when the node accepts it, already has it, or already mined one of its versions.
+        Raises `NonceConsumedError` when another transaction took its nonce (it will never mine, so the
+        caller may submit the operation anew). Re-broadcast stored transactions in nonce order, before
+        submitting new ones, so a fresh nonce is never handed out on top of a stored one.
+        """
+        with self._cond:
+            message = self._send(signed)
+            if message is None or _is_already_known(message):
+                if self._next_nonce is not None and self._next_nonce <= signed.nonce:
+                    self._next_nonce = signed.nonce + 1
+                return
+            if _is_nonce_too_low(message):
+                if self._find_receipt(signed.hashes) is not None:
+                    return
+                raise NonceConsumedError(self.address, signed.nonce, signed.hashes)
+            raise TransactionRejectedError(self.address, signed.nonce, message)
+
+    def resync(self) -> int:
+        """Takes the next nonce from the node's pending count now; returns it."""
+        with self._cond:
+            self._next_nonce = None
+            return self._allocate_nonce()
+
+    # ---------------------------------------------------------------- internals
+
+    def _base_fields(self, tx: TxParams | Mapping[str, Any]) -> dict[str, Any]:
+        source = dict(cast(Mapping[str, Any], tx))
+        if "gasPrice" in source:
+            raise ValueError("the queue sends EIP-1559 transactions: give maxFeePerGas/maxPriorityFeePerGas")
+        fields: dict[str, Any] = {"type": 2, "chainId": self._get_chain_id(), "value": int(source.get("value", 0))}
+        if source.get("to"):
+            fields["to"] = Web3.to_checksum_address(source["to"])
+        data = source.get("data", source.get("input"))
+        fields["data"] = _hex(data) if data else "0x"
+        for key in ("gas", "maxFeePerGas", "maxPriorityFeePerGas"):
+            if key in source:
+                fields[key] = int(source[key])
+        return fields
+
+    def _get_chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def _preflight(self, fields: dict[str, Any], contract: str | None) -> None:
+        """Runs the call on the pending state; a revert raises ContractRevertError before any nonce is used."""
+        call: dict[str, Any] = {"from": self.address, "value": fields["value"], "data": fields["data"]}
+        if "to" in fields:
+            call["to"] = fields["to"]
+        block = self.settings.simulate_block
+        try:
+            if "gas" in fields:
+                self.w3.eth.call(cast(TxParams, {**call, "gas": fields["gas"]}), block_identifier=block)  # type: ignore[arg-type]
+            else:
+                estimate = self.w3.eth.estimate_gas(cast(TxParams, call), block_identifier=block)  # type: ignore[arg-type]
+                fields["gas"] = int(estimate * self.settings.gas_margin) + self.settings.gas_extra
+        except ContractLogicError as exc:
+            raise self.decoder.from_exception(exc, contract=contract, address=fields.get("to")) from exc
+        except Web3RPCError as exc:  # not a revert: e.g. insufficient funds for the value
+            raise TransactionRejectedError(self.address, None, _rpc_message(exc)) from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise ChainUnavailableError(f"pre-flight of a transaction from {self.address} failed: {exc}") from exc
+
+    def _fees(self) -> dict[str, int]:
+        with self._fee_lock:
+            now = time.monotonic()
+            if now - self._fee_cache.at > self.settings.fee_cache_seconds:
+                self._fee_cache = _FeeCache(fee_params(self.w3), now)
+            return dict(self._fee_cache.fees)
+
+    def _wait_for_capacity(self) -> None:
+        """Blocks (holding no lock while asleep) until fewer than max_in_flight transactions are unmined."""
+        limit = self.settings.max_in_flight
+        while self._next_nonce is not None and self._next_nonce - self._mined_count >= limit:
+            self._mined_count = max(self._mined_count, self.w3.eth.get_transaction_count(self.address, "latest"))
+            if self._next_nonce - self._mined_count < limit:
+                return
+            self._cond.wait(timeout=self.settings.poll_max)
+
+    def _allocate_nonce(self) -> int:
+        if self._next_nonce is None:
+            pending = int(self.w3.eth.get_transaction_count(self.address, "pending"))
+            self._next_nonce = pending
+            self._mined_count = max(self._mined_count, int(self.w3.eth.get_transaction_count(self.address, "latest")))
+        return self._next_nonce
+
+    def _sign(self, fields: Mapping[str, Any], nonce: int, superseded: tuple[str, ...] = ()) -> SignedTx:
+        unsigned = {**fields, "nonce": nonce}
+        signed = self.account.sign_transaction(unsigned)
+        return SignedTx(
+            sender=self.address,
+            nonce=nonce,
+            tx_hash=_hex(signed.hash),
+            raw=_hex(signed.raw_transaction),
+            fields=dict(fields),
+            superseded=superseded,
+        )
+
+    def _send(self, signed: SignedTx) -> str | None:
+        """Broadcasts; returns None on acceptance, else the node's (lower-cased) refusal message.
+
+        A send whose outcome is unknown (no answer) makes the queue resync its nonce from the node
+        before the next allocation, and is raised as ChainUnavailableError.
+        """
+        try:
+            self.w3.eth.send_raw_transaction(HexBytes(signed.raw))
+        except Web3RPCError as exc:
+            return _rpc_message(exc)
+        except _TRANSPORT_ERRORS as exc:  # no answer: the node may or may not have the transaction
+            self._next_nonce = None
+            raise ChainUnavailableError(f"sending transaction {signed.tx_hash} failed: {exc}") from exc
+        return None
+
+    def _replace(self, current: SignedTx, before_send: BeforeSend | None) -> SignedTx:
+        """Re-signs `current`'s nonce with bumped fees and broadcasts it; returns the version now pending."""
+        percent = self.settings.fee_bump_percent
+        fields = dict(current.fields)
+        market = self._fees()
+        with self._cond:
+            for _attempt in range(5):
+                tip = _bump(int(fields["maxPriorityFeePerGas"]), percent)
+                max_fee = max(_bump(int(fields["maxFeePerGas"]), percent), market["maxFeePerGas"] + tip)
+                fields.update(maxPriorityFeePerGas=tip, maxFeePerGas=max_fee)
+                candidate = self._sign(fields, current.nonce, current.hashes)
+                if before_send is not None:
+                    before_send(candidate)
+                message = self._send(candidate)
+                if message is None or _is_already_known(message):
+                    return candidate
+                if _is_underpriced(message):
+                    continue  # the pool holds a pricier version (an earlier bump); bump again
+                if _is_nonce_too_low(message):
+                    return current  # a version mined, or a foreign tx took the nonce: `wait` finds out
+                raise TransactionRejectedError(self.address, current.nonce, message)
+        return current
+
+    def _find_receipt(self, hashes: tuple[str, ...]) -> TxReceipt | None:
+        for tx_hash in hashes:
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+            except TransactionNotFound:
+                continue
+            if receipt is not None and receipt.get("blockNumber") is not None:
+                return receipt
+        return None
+
+    def _nonce_used_elsewhere(self, signed: SignedTx) -> bool:
+        """True when the nonce is mined but by none of `signed`'s versions (a foreign tx took it)."""
+        latest = int(self.w3.eth.get_transaction_count(self.address, "latest"))
+        if latest <= signed.nonce:
+            return False
+        self._note_mined(latest - 1)
+        return self._find_receipt(signed.hashes) is None  # looked up after the count: no race with mining
+
+    def _note_mined(self, nonce: int) -> None:
+        with self._cond:
+            if nonce + 1 > self._mined_count:
+                self._mined_count = nonce + 1
+                self._cond.notify_all()
+
+
+class Signer:
+    """One TransactionQueue per account for the whole process, created on first use."""
+
+    def __init__(
+        self, w3: Web3, *, settings: QueueSettings | None = None, decoder: RevertDecoder | None = None
+    ) -> None:
+        self.w3 = w3
+        self.settings = settings or QueueSettings()
+        self.decoder = decoder if decoder is not None else RevertDecoder.from_build_dir()
+        self._queues: dict[str, TransactionQueue] = {}
+        self._lock = threading.Lock()
+
+    def queue(self, account: LocalAccount) -> TransactionQueue:
+        with self._lock:
+            key = str(account.address).lower()
+            if key not in self._queues:
+                self._queues[key] = TransactionQueue(self.w3, account, settings=self.settings, decoder=self.decoder)
+            return self._queues[key]
+
+    def send_and_wait(self, account: LocalAccount, tx: TxParams | Mapping[str, Any], **options: Any) -> TxReceipt:
+        return self.queue(account).send_and_wait(tx, **options)
+
+
+__all__ = ["BeforeSend", "QueueSettings", "SignedTx", "Signer", "TransactionQueue"]

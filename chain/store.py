@@ -1,0 +1,177 @@
+"""SQLAlchemy 2 models of the read model: the raw event log, indexed blocks, checkpoint, projections.
+
+Every projection row is derived from the `events` table alone, so dropping the projections and
+replaying the events rebuilds them exactly (that is how a reorg is rolled back).
+Amounts are integers in the currency's minor unit (2 decimals).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Amounts and ids can exceed 64 bits on chain in principle; the ledger's policies keep them far
+# below 2**63 (face values are bounded by credit limits), and the indexer refuses anything larger.
+Amount = BigInteger
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Checkpoint(Base):
+    """The last block whose events are all in the database (written with them, in one transaction)."""
+
+    __tablename__ = "checkpoint"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(66))
+
+
+class IndexedBlock(Base):
+    """Hash of every block that contributed events, plus each checkpoint block (reorg detection)."""
+
+    __tablename__ = "blocks"
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(66))
+    timestamp: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class EventRecord(Base):
+    """One decoded log, unique by (tx hash, log index)."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_events_tx_log"),
+        Index("ix_events_block", "block_number", "log_index"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    block_hash: Mapped[str] = mapped_column(String(66))
+    tx_hash: Mapped[str] = mapped_column(String(66), index=True)
+    log_index: Mapped[int] = mapped_column(Integer)
+    contract: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    args: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# ---------------------------------------------------------------------------------- projections
+
+
+class Member(Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(42), unique=True)
+    roles: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    kyc_hash: Mapped[str] = mapped_column(String(66))
+    group_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    credit_limit: Mapped[int] = mapped_column(Amount, default=0)
+    outstanding: Mapped[int] = mapped_column(Amount, default=0)
+    default_count: Mapped[int] = mapped_column(Integer, default=0)
+    issuance_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    admitted_block: Mapped[int] = mapped_column(BigInteger)
+    admitted_tx: Mapped[str] = mapped_column(String(66))
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(Integer, index=True)
+    buyer_id: Mapped[int] = mapped_column(Integer, index=True)
+    holder_id: Mapped[int] = mapped_column(Integer, index=True)
+    lienholder_id: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(Amount)
+    cash_token: Mapped[str] = mapped_column(String(42))
+    document_hash: Mapped[str] = mapped_column(String(66))
+    due_date: Mapped[int] = mapped_column(BigInteger)
+    slot_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    proposed_tx: Mapped[str] = mapped_column(String(66))
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class Receivable(Base):
+    """A slot: one confirmed receivable."""
+
+    __tablename__ = "receivables"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    obligor_id: Mapped[int] = mapped_column(Integer, index=True)
+    creditor_id: Mapped[int] = mapped_column(Integer, index=True)
+    face_value: Mapped[int] = mapped_column(Amount)
+    cash_token: Mapped[str] = mapped_column(String(42))
+    maturity: Mapped[int] = mapped_column(BigInteger, index=True)
+    invoice_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    order_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    first_note_id: Mapped[int] = mapped_column(BigInteger)
+    issued_block: Mapped[int] = mapped_column(BigInteger)
+    issued_tx: Mapped[str] = mapped_column(String(66))
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_holder_live", "holder_id", "live"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    slot_id: Mapped[int | None] = mapped_column(BigInteger, index=True, nullable=True)
+    holder_id: Mapped[int] = mapped_column(Integer)
+    value: Mapped[int] = mapped_column(Amount, default=0)
+    parent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    lienholder_id: Mapped[int] = mapped_column(Integer, default=0)
+    live: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_block: Mapped[int] = mapped_column(BigInteger)
+    created_tx: Mapped[str] = mapped_column(String(66))
+
+
+class ValueMove(Base):
+    """Every ERC-3525 value movement (mint, split, merge, burn) and whole-note transfer."""
+
+    __tablename__ = "value_moves"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # mint | split | move | burn | transfer
+    from_note_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    to_note_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    from_member_id: Mapped[int] = mapped_column(Integer, default=0)
+    to_member_id: Mapped[int] = mapped_column(Integer, default=0)
+    value: Mapped[int] = mapped_column(Amount, default=0)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+
+
+PROJECTIONS: list[type[Base]] = [ValueMove, Note, Receivable, Order, Member]
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so the API and the indexer can share it."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)

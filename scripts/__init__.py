@@ -1,0 +1,1 @@
+"""The `scf` command-line tool."""

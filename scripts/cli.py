@@ -1,0 +1,166 @@
+"""`scf`: run and operate SCF Chain from the terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from api.settings import Settings
+from chain.errors import PortInUseError, ScfError
+
+app = typer.Typer(
+    name="scf",
+    help="SCF Chain: a permissioned ledger for supply-chain receivables.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env SCF_DATA_DIR, default .scf)")]
+
+
+def _settings(data_dir: Path | None = None, **overrides: object) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+def _deployment_table(ledger_deployment: dict[str, str], block: int) -> Table:
+    table = Table(title=f"Deployment (from block {block})")
+    table.add_column("contract")
+    table.add_column("address")
+    for name, address in ledger_deployment.items():
+        table.add_row(name, address)
+    return table
+
+
+@app.command()
+def compile(force: Annotated[bool, typer.Option(help="Recompile even when unchanged")] = False) -> None:
+    """Compile contracts/ into build/contracts (ABI, bytecode, storage layout)."""
+    from chain.compile import BUILD_DIR, compile_contracts
+
+    try:
+        artifacts = compile_contracts(force=force)
+    except ScfError as exc:
+        _fail(exc)
+    console.print(f"{len(artifacts)} artifacts in {BUILD_DIR}")
+
+
+@app.command()
+def devchain(
+    data_dir: DataDir = None,
+    port: Annotated[int | None, typer.Option(help="RPC port (env SCF_RPC_PORT, default 8545)")] = None,
+) -> None:
+    """Run the local anvil devchain in the foreground, state persisted in the data dir; Ctrl-C stops it."""
+    from chain.runtime import make_devchain
+
+    settings = _settings(data_dir, rpc_port=port)
+    chain = make_devchain(settings)
+    try:
+        chain.start()
+    except ScfError as exc:
+        _fail(exc)
+    console.print(f"devchain on {chain.url} (chain id {settings.chain_id}), state in {chain.state_path}")
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    except KeyboardInterrupt:
+        pass
+    finally:
+        chain.stop()
+        console.print("devchain stopped, state saved")
+
+
+@app.command()
+def deploy(data_dir: DataDir = None) -> None:
+    """Compile and deploy the contract suite to SCF_RPC_URL (or the local devchain); reuse a live deployment."""
+    from chain.runtime import prepare_ledger
+
+    try:
+        ledger = prepare_ledger(_settings(data_dir), log=lambda m: console.print(f"[dim]{m}[/]"))
+    except ScfError as exc:
+        _fail(exc)
+    d = ledger.deployment
+    console.print(_deployment_table({n: c.address for n, c in d.contracts.items()}, d.block))
+    console.print("reused the existing deployment" if ledger.reused else "deployed a new suite")
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
+    from api.main import create_app
+    from chain.devchain import port_is_free
+    from chain.store import make_engine
+
+    if not port_is_free(settings.api_port, settings.api_host):
+        raise PortInUseError(settings.api_port, "SCF_API_PORT")
+    engine = make_engine(settings.effective_database_url)
+    key = ensure_operator_api_key(engine, settings.data_dir)
+    engine.dispose()
+    if key is not None:
+        console.print(f"[bold]operator API key (shown once; also in {settings.data_dir / OPERATOR_KEY_FILE}):[/] {key}")
+    console.print(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs)")
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    port: Annotated[int | None, typer.Option(help="API port (env SCF_API_PORT, default 8000)")] = None,
+) -> None:
+    """Serve the HTTP API against an already running chain with a deployment."""
+    try:
+        _serve(_settings(data_dir, api_port=port))
+    except ScfError as exc:
+        _fail(exc)
+
+
+@app.command()
+def up(data_dir: DataDir = None) -> None:
+    """Start the devchain (unless SCF_RPC_URL is set), deploy, and serve the API; Ctrl-C stops everything."""
+    from chain.devchain import DevChain, port_is_free
+    from chain.runtime import make_devchain, prepare_ledger
+
+    settings = _settings(data_dir)
+    chain: DevChain | None = None
+    try:
+        if not port_is_free(settings.api_port, settings.api_host):
+            raise PortInUseError(settings.api_port, "SCF_API_PORT")
+        if settings.uses_devchain:
+            chain = make_devchain(settings)
+            console.print(f"[dim]starting devchain on {chain.url}, state in {chain.state_path}[/]")
+            chain.start()
+        ledger = prepare_ledger(settings, log=lambda m: console.print(f"[dim]{m}[/]"))
+        d = ledger.deployment
+        console.print(_deployment_table({n: c.address for n, c in d.contracts.items()}, d.block))
+        console.print("reused the existing deployment" if ledger.reused else "deployed a new suite")
+        _serve(settings)
+    except ScfError as exc:
+        _fail(exc)
+    finally:
+        if chain is not None:
+            with contextlib.suppress(Exception):
+                chain.stop()
+            console.print("devchain stopped, state saved")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""The per-account transaction queue against a real anvil (its own, since tests pause mining)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import TransactionNotFound
+from web3.types import TxReceipt
+
+from chain.client import connect
+from chain.compile import Artifact
+from chain.devchain import DevChain, free_port
+from chain.errors import NonceConsumedError, TransactionRejectedError
+from chain.revert import ContractRevertError, RevertDecoder
+from chain.signer import QueueSettings, SignedTx, Signer, TransactionQueue
+from chain.tx import send
+from tests.chain.reverter import (
+    call_data,
+    compile_reverter,
+    deploy_reverter,
+    funded_account,
+    in_pool,
+    mine,
+    mining_paused,
+)
+
+pytestmark = pytest.mark.chain
+
+
+class Crash(Exception):
+    """Stands in for the process dying between storing a signed transaction and broadcasting it."""
+
+
+@pytest.fixture(scope="module")
+def w3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web3]:
+    with DevChain(data_dir=tmp_path_factory.mktemp("signer-chain"), port=free_port()) as chain:
+        yield connect(chain.url)
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Artifact:
+    return compile_reverter(tmp_path_factory.getbasetemp() / "reverter-build")
+
+
+@pytest.fixture(scope="module")
+def reverter(w3: Web3, artifact: Artifact) -> Contract:
+    return deploy_reverter(w3, artifact)
+
+
+@pytest.fixture(scope="module")
+def decoder(artifact: Artifact, reverter: Contract) -> RevertDecoder:
+    return RevertDecoder({"Reverter": artifact.abi}, addresses={reverter.address: "Reverter"})
+
+
+@pytest.fixture()
+def sender(w3: Web3) -> LocalAccount:
+    return funded_account(w3)
+
+
+def make_queue(w3: Web3, sender: LocalAccount, decoder: RevertDecoder, **settings: float) -> TransactionQueue:
+    return TransactionQueue(w3, sender, settings=QueueSettings(**settings), decoder=decoder)  # type: ignore[arg-type]
+
+
+def nonce_of(w3: Web3, tx_hash: str) -> int:
+    return int(w3.eth.get_transaction(tx_hash)["nonce"])  # type: ignore[arg-type]
+
+
+def pending_count(w3: Web3, account: LocalAccount) -> int:
+    return int(w3.eth.get_transaction_count(account.address, "pending"))
+
+
+def test_concurrent_sends_from_one_account_all_mine_with_contiguous_nonces(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    queue = make_queue(w3, sender, decoder, max_in_flight=8)
+    before = reverter.functions.count().call()
+    bump = call_data(reverter, "bump")
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        receipts = list(pool.map(lambda _i: queue.send_and_wait(bump), range(24)))
+    assert all(receipt["status"] == 1 for receipt in receipts)
+    nonces = sorted(nonce_of(w3, receipt["transactionHash"].to_0x_hex()) for receipt in receipts)
+    assert nonces == list(range(24))
+    assert reverter.functions.count().call() == before + 24
+    assert pending_count(w3, sender) == 24
+
+
+def test_submit_pipelines_without_waiting_for_receipts(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    """With mining paused, several transactions of one account are in the pool at once, then mine together."""
+    queue = make_queue(w3, sender, decoder)
+    with mining_paused(w3):
+        sent = [queue.submit(call_data(reverter, "bump")) for _ in range(5)]
+        assert [signed.nonce for signed in sent] == [0, 1, 2, 3, 4]
+        assert all(in_pool(w3, signed.tx_hash) for signed in sent)
+        mine(w3)
+    blocks = {queue.wait(signed)["blockNumber"] for signed in sent}
+    assert len(blocks) == 1
+
+
+def test_in_flight_transactions_are_bounded_per_sender(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    queue = make_queue(w3, sender, decoder, max_in_flight=3)
+    fourth: list[SignedTx] = []
+    with mining_paused(w3):
+        sent = [queue.submit(call_data(reverter, "bump")) for _ in range(3)]
+        blocked = threading.Thread(target=lambda: fourth.append(queue.submit(call_data(reverter, "bump"))))
+        blocked.start()
+        blocked.join(timeout=1.0)
+        assert blocked.is_alive(), "a 4th transaction was sent while 3 were unmined"
+        assert pending_count(w3, sender) == 3
+        mine(w3)
+        blocked.join(timeout=30)
+    assert [signed.nonce for signed in [*sent, *fourth]] == [0, 1, 2, 3]
+    assert queue.wait(fourth[0])["status"] == 1
+
+
+def test_new_queue_resumes_at_the_nodes_pending_nonce(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    """A restarted service (new queue) counts the transactions its predecessor left in the pool."""
+    with mining_paused(w3):
+        first = make_queue(w3, sender, decoder)
+        earlier = [first.submit(call_data(reverter, "bump")) for _ in range(2)]
+        restarted = make_queue(w3, sender, decoder)
+        later = restarted.submit(call_data(reverter, "bump"))
+        assert later.nonce == 2
+    assert all(restarted.wait(signed)["status"] == 1 for signed in [*earlier, later])
+
+
+def test_nonce_used_outside_the_queue_is_recovered(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    queue = make_queue(w3, sender, decoder)
+    queue.send_and_wait(call_data(reverter, "bump"))
+    send(w3, sender, call_data(reverter, "bump"))  # another tool uses nonce 1 behind the queue's back
+    receipt = queue.send_and_wait(call_data(reverter, "bump"))
+    assert receipt["status"] == 1
+    assert nonce_of(w3, receipt["transactionHash"].to_0x_hex()) == 2
+
+
+def test_stuck_transaction_is_replaced_and_only_one_version_mines(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    queue = make_queue(w3, sender, decoder, stuck_after=0.3, receipt_timeout=60)
+    versions: list[SignedTx] = []
+    replaced = threading.Event()
+
+    def record(signed: SignedTx) -> None:
+        versions.append(signed)
+        if len(versions) >= 2:
+            replaced.set()
+
+    before = reverter.functions.count().call()
+    result: list[TxReceipt] = []
+    with mining_paused(w3):
+        waiter = threading.Thread(
+            target=lambda: result.append(queue.send_and_wait(call_data(reverter, "bump"), before_send=record))
+        )
+        waiter.start()
+        assert replaced.wait(timeout=30), "the stuck transaction was never replaced"
+        deadline = time.monotonic() + 30
+        while not in_pool(w3, versions[1].tx_hash) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        mine(w3)
+        waiter.join(timeout=60)
+    receipt = result[0]
+    mined_hash = receipt["transactionHash"].to_0x_hex()
+    assert mined_hash in [version.tx_hash for version in versions[1:]]
+    for version in versions:
+        if version.tx_hash != mined_hash:
+            with pytest.raises(TransactionNotFound):
+                w3.eth.get_transaction_receipt(version.tx_hash)  # type: ignore[arg-type]
+    assert reverter.functions.count().call() == before + 1
+    assert {version.nonce for version in versions} == {0}
+    original, replacement = versions[0].fields, versions[1].fields
+    assert replacement["maxFeePerGas"] * 10 >= original["maxFeePerGas"] * 11
+    assert replacement["maxPriorityFeePerGas"] * 10 >= original["maxPriorityFeePerGas"] * 11
+    assert versions[1].superseded == (versions[0].tx_hash,)
+
+
+def test_reverting_call_is_reported_before_sending_and_uses_no_nonce(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    queue = make_queue(w3, sender, decoder)
+    queue.send_and_wait(call_data(reverter, "bump"))
+    stored: list[SignedTx] = []
+    with pytest.raises(ContractRevertError) as info:
+        queue.submit({**call_data(reverter, "pay", 10), "value": 4}, before_send=stored.append)
+    assert (info.value.error, info.value.arguments) == ("InsufficientValue", {"needed": 10, "available": 4})
+    assert info.value.tx_hash is None
+    assert stored == []
+    assert pending_count(w3, sender) == 1
+    assert queue.submit(call_data(reverter, "bump")).nonce == 1
+
+
+def test_rejected_transaction_releases_its_nonce(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    queue = make_queue(w3, sender, decoder)
+    too_much = {"to": sender.address, "value": 10**30, "gas": 21_000}
+    with pytest.raises(TransactionRejectedError) as info:
+        queue.submit(too_much, simulate=False)
+    assert info.value.nonce == 0
+    receipt = queue.send_and_wait(call_data(reverter, "bump"))
+    assert nonce_of(w3, receipt["transactionHash"].to_0x_hex()) == 0
+
+
+def test_stored_transaction_is_rebroadcast_after_a_crash(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    """The idempotency layer stores the signed tx, the process dies before sending; a new process sends it."""
+    store: dict[str, str] = {}
+
+    def store_then_crash(signed: SignedTx) -> None:
+        store["bump"] = signed.to_json()
+        raise Crash
+
+    before = reverter.functions.count().call()
+    with pytest.raises(Crash):
+        make_queue(w3, sender, decoder).submit(call_data(reverter, "bump"), before_send=store_then_crash)
+    assert pending_count(w3, sender) == 0
+
+    restarted = make_queue(w3, sender, decoder)
+    stored = SignedTx.from_json(store["bump"])
+    restarted.broadcast(stored)
+    assert restarted.wait(stored)["status"] == 1
+    restarted.broadcast(stored)  # a second retry finds it mined and sends nothing new
+    assert restarted.submit(call_data(reverter, "bump")).nonce == 1
+    restarted.wait(restarted.submit(call_data(reverter, "bump")))
+    assert reverter.functions.count().call() == before + 3
+
+
+def test_stored_transaction_whose_nonce_was_taken_is_reported(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    store: list[SignedTx] = []
+
+    def store_then_crash(signed: SignedTx) -> None:
+        store.append(signed)
+        raise Crash
+
+    with pytest.raises(Crash):
+        make_queue(w3, sender, decoder).submit(call_data(reverter, "bump"), before_send=store_then_crash)
+    send(w3, sender, {"to": sender.address, "value": 1})  # nonce 0 is now used by a different transaction
+    with pytest.raises(NonceConsumedError):
+        make_queue(w3, sender, decoder).broadcast(store[0])
+
+
+def test_signer_keeps_one_queue_per_account(w3: Web3, sender: LocalAccount, decoder: RevertDecoder) -> None:
+    signer = Signer(w3, decoder=decoder)
+    assert signer.queue(sender) is signer.queue(sender)
+    assert signer.queue(funded_account(w3)) is not signer.queue(sender)
+
+
+def test_signed_tx_survives_a_json_round_trip(w3: Web3, sender: LocalAccount, decoder: RevertDecoder) -> None:
+    with mining_paused(w3):
+        signed = make_queue(w3, sender, decoder).submit({"to": sender.address, "value": 1})
+        assert SignedTx.from_json(signed.to_json()) == signed
+    make_queue(w3, sender, decoder).wait(signed)
+
+
+def test_async_send_and_wait(w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract) -> None:
+    queue = make_queue(w3, sender, decoder)
+
+    async def two_at_once() -> list[int]:
+        receipts = await asyncio.gather(
+            queue.asend_and_wait(call_data(reverter, "bump")), queue.asend_and_wait(call_data(reverter, "bump"))
+        )
+        return [int(receipt["status"]) for receipt in receipts]
+
+    assert asyncio.run(two_at_once()) == [1, 1]
