@@ -21,4 +21,6 @@ interface ICashToken is IERC20 {
     /// @notice Ledger contracts only: moves cash as one leg of an atomic workflow the payer authorised
     ///         (an offer it made, a loan it repays, a receivable it funds). Member checks still apply.
     function ledgerTransfer(address from, address to, uint256 amount) external;
+    /// @notice Ledger contracts only: pays several recipients from `from` (settlement batches).
+    function ledgerPayout(address from, address[] calldata to, uint256[] calldata amounts) external;
 }

@@ -40,6 +40,8 @@ interface IMemberRegistry {
     error CreditLimitExceeded(uint32 obligorId, uint256 outstanding, uint256 requested, uint256 limit);
     error IssuanceBlockedByDefault(uint32 obligorId, uint32 defaultCount);
     error OutstandingUnderflow(uint32 obligorId, uint256 outstanding, uint256 amount);
+    error MemberNotSuspended(uint32 memberId);
+    error NotBlocked(uint32 memberId);
 
     // ---------------------------------------------------------------- events
     event MemberAdmitted(uint32 indexed memberId, address indexed account, uint8 roles, bytes32 kycHash, uint64 groupId);
@@ -51,7 +53,7 @@ interface IMemberRegistry {
     event MemberAccountRotated(uint32 indexed memberId, address indexed oldAccount, address indexed newAccount);
     event CreditLimitSet(uint32 indexed memberId, uint128 creditLimit);
     event OutstandingChanged(uint32 indexed obligorId, uint128 outstanding);
-    event DefaultRecorded(uint32 indexed obligorId, uint32 defaultCount, bool issuanceBlocked);
+    event DefaultRecorded(uint32 indexed obligorId, uint32 defaultCount, bool issuanceBlocked, uint128 unpaidFaceValue);
     event DefaultBlockCleared(uint32 indexed obligorId);
     event LedgerContractSet(address indexed account, bool enabled);
     event BlockIssuanceOnDefaultSet(bool enabled);

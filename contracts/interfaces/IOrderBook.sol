@@ -81,4 +81,6 @@ interface IOrderBook {
     function order(uint256 orderId) external view returns (Order memory);
     function orderCount() external view returns (uint256);
     function lienholderOf(uint256 orderId) external view returns (uint32);
+    /// @notice Member id holding the order token.
+    function holderOf(uint256 orderId) external view returns (uint32);
 }

@@ -61,6 +61,10 @@ interface IReceivableNotes {
     error SelfTransfer(uint256 noteId);
     error InvalidPolicy(uint256 value);
     error InvalidRecipient(address to);
+    error NoteNotInSlot(uint256 noteId, uint256 slotId);
+    error InvalidStatusChange(uint256 slotId, SlotStatus from, SlotStatus to);
+    error RejectedByReceiver(address to);
+    error ApprovalToHolder(address operator);
 
     // ---------------------------------------------------------------- events (besides ERC-3525/721 ones)
     event ReceivableIssued(
@@ -118,6 +122,10 @@ interface IReceivableNotes {
     function ledgerRelease(uint256 noteId) external;
     /// @notice Settlement only: burns a note of `slotId` and returns its holder's account and value.
     function burnForSettlement(uint256 noteId, uint256 slotId) external returns (address holder, uint256 value);
+    /// @notice Settlement only: burns a batch of unlocked notes of `slotId` (ids from the indexer, each checked).
+    function burnBatchForSettlement(uint256 slotId, uint256[] calldata noteIds)
+        external
+        returns (address[] memory holders, uint256[] memory values);
     /// @notice Settlement only: moves a slot to Settled or Defaulted (forward only).
     function setSlotStatus(uint256 slotId, SlotStatus status) external;
 
@@ -131,6 +139,8 @@ interface IReceivableNotes {
     function slotOfOrder(uint256 orderId) external view returns (uint256);
     function lienholderOf(uint256 noteId) external view returns (uint32);
     function parentOf(uint256 noteId) external view returns (uint256);
+    /// @notice The note minted when the slot was issued (the one locked to an order's lienholder).
+    function firstNoteOf(uint256 slotId) external view returns (uint256);
     function slotCount() external view returns (uint256);
     function noteCount() external view returns (uint256);
     function minSplitValue() external view returns (uint256);

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.30;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ICashToken} from "../interfaces/ICashToken.sol";
+import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
+import {LedgerAccess} from "../libraries/LedgerAccess.sol";
+import {Roles} from "../libraries/Roles.sol";
+
+/// @title Permissioned settlement token: a bank deposit token with 2 decimals.
+/// @notice Active financiers mint against deposits and burn on withdrawal (with the holder's allowance).
+///         Ordinary transfers move only between active members with a holding role. Ledger contracts
+///         (Financing, Settlement) move cash as one leg of an atomic workflow and may hold cash in escrow.
+contract CashToken is ERC20, LedgerAccess, ICashToken {
+    bool private _paused;
+    /// @dev Set while a ledger contract moves cash, so `_update` checks membership but not status.
+    bool private transient _ledgerMove;
+    /// @dev Set during a settlement payout: recipients are note holders the calling ledger contract read from the
+    ///      registry, so no further checks are needed (keeps settlement gas per note low).
+    bool private transient _payout;
+
+    error NotMemberOrLedger(address account);
+    error LengthMismatch(uint256 recipients, uint256 amounts);
+
+    constructor(IMemberRegistry registry_) ERC20("SCF Cash", "SCFC") LedgerAccess(registry_) {}
+
+    /// @notice Minor units: 2 decimals (fen / cents).
+    function decimals() public pure override(ERC20, ICashToken) returns (uint8) {
+        return 2;
+    }
+
+    /// @inheritdoc ICashToken
+    function mint(address to, uint256 amount, bytes32 depositRef) external whenNotPaused {
+        registry.requireActive(msg.sender, Roles.FINANCIER);
+        if (amount == 0) revert InvalidAmount(amount);
+        _mint(to, amount);
+        emit Minted(msg.sender, to, amount, depositRef);
+    }
+
+    /// @inheritdoc ICashToken
+    /// @dev A financier other than `from` needs `from`'s allowance (a withdrawal the member asked for).
+    function burn(address from, uint256 amount, bytes32 depositRef) external whenNotPaused {
+        registry.requireActive(msg.sender, Roles.FINANCIER);
+        if (amount == 0) revert InvalidAmount(amount);
+        if (from != msg.sender) _spendAllowance(from, msg.sender, amount);
+        _burn(from, amount);
+        emit Burned(msg.sender, from, amount, depositRef);
+    }
+
+    /// @inheritdoc ICashToken
+    function ledgerTransfer(address from, address to, uint256 amount) external onlyLedger whenNotPaused {
+        _ledgerMove = true;
+        _transfer(from, to, amount);
+        _ledgerMove = false;
+    }
+
+    /// @notice Ledger contracts only: pays several recipients from `from` (settlement batches).
+    function ledgerPayout(address from, address[] calldata to, uint256[] calldata amounts)
+        external
+        onlyLedger
+        whenNotPaused
+    {
+        if (to.length != amounts.length) revert LengthMismatch(to.length, amounts.length);
+        _checkLedgerParty(from);
+        _ledgerMove = true;
+        _payout = true;
+        for (uint256 i; i < to.length; ++i) {
+            _transfer(from, to[i], amounts[i]);
+        }
+        _payout = false;
+        _ledgerMove = false;
+    }
+
+    /// @inheritdoc LedgerAccess
+    function paused() public view override returns (bool) {
+        return _paused;
+    }
+
+    function _setPaused(bool value) internal override {
+        _paused = value;
+    }
+
+    /// @dev Every balance change flows through here (OpenZeppelin's hook): membership is enforced once.
+    function _update(address from, address to, uint256 value) internal override {
+        if (_payout) {
+            // checked once by ledgerPayout
+        } else if (_ledgerMove) {
+            _checkLedgerParty(from);
+            _checkLedgerParty(to);
+        } else {
+            if (paused()) revert EnforcedPause();
+            if (from != address(0)) _checkHolder(from);
+            if (to != address(0)) _checkHolder(to);
+        }
+        super._update(from, to, value);
+    }
+
+    function _checkHolder(address account) private view {
+        if (registry.isLedgerContract(account)) return;
+        registry.requireActive(account, Roles.HOLDER);
+    }
+
+    /// @dev Ledger moves reach any registered member whatever its status (money owed is still paid to a
+    ///      suspended member); the calling contract checks the payer's authority.
+    function _checkLedgerParty(address account) private view {
+        if (registry.memberIdOf(account) != 0 || registry.isLedgerContract(account)) return;
+        revert NotMemberOrLedger(account);
+    }
+}

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.30;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ICashToken} from "../interfaces/ICashToken.sol";
+import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
+import {IOrderBook} from "../interfaces/IOrderBook.sol";
+import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
+import {LedgerAccess} from "../libraries/LedgerAccess.sol";
+import {Roles} from "../libraries/Roles.sol";
+
+/// @title Financing: factoring offers with atomic delivery-versus-payment, order-financing loans secured by a
+///        lien, foreclosure, and recourse claims on defaulted receivables.
+/// @notice Factoring price = value - floor(value * rateBps * days / 3,650,000), days = remaining seconds to
+///         maturity / 86,400 rounded up. Loan interest = ceil(principal * rateBps * days / 3,650,000), days =
+///         elapsed seconds / 86,400 rounded up.
+contract Financing is LedgerAccess, ReentrancyGuardTransient {
+    enum OfferStatus {
+        None,
+        Open,
+        Accepted,
+        Cancelled
+    }
+
+    enum LoanStatus {
+        None,
+        Active,
+        Repaid,
+        Foreclosed
+    }
+
+    enum RecourseStatus {
+        None,
+        Claimed,
+        Paid
+    }
+
+    struct Offer {
+        uint32 financierId;
+        OfferStatus status;
+        bool recourse;
+        uint32 rateBps;
+        uint64 expiry;
+        uint96 value;
+        uint256 noteId;
+    }
+
+    struct Purchase {
+        uint32 sellerId;
+        uint32 financierId;
+        bool recourse;
+        RecourseStatus recourseStatus;
+        uint96 value;
+        uint96 price;
+        uint256 noteId; // the note the financier received
+        uint256 offerId;
+        uint256 recourseAmount;
+    }
+
+    struct Loan {
+        uint32 financierId;
+        uint32 borrowerId;
+        LoanStatus status;
+        uint32 rateBps;
+        uint64 startedAt;
+        uint64 dueDate;
+        uint96 principal;
+        uint256 orderId;
+    }
+
+    uint256 private constant BPS_DAYS = 365 * 10_000;
+    uint32 public constant MAX_RATE_BPS = 10_000;
+
+    IReceivableNotes public immutable notes;
+    IOrderBook public immutable orderBook;
+    ICashToken public immutable cash;
+
+    mapping(uint256 offerId => Offer) private _offers;
+    mapping(uint256 purchaseId => Purchase) private _purchases;
+    mapping(uint256 loanId => Loan) private _loans;
+    mapping(uint256 orderId => uint256) private _loanOfOrder;
+    uint64 private _offerCount;
+    uint64 private _purchaseCount;
+    uint64 private _loanCount;
+    uint16 private _maxAdvanceBps = 9_000;
+    bool private _paused;
+
+    error UnknownOffer(uint256 offerId);
+    error OfferNotOpen(uint256 offerId, OfferStatus status);
+    error OfferExpired(uint256 offerId, uint64 expiry);
+    error InvalidRate(uint256 rateBps);
+    error InvalidExpiry(uint64 expiry);
+    error InvalidValue(uint256 value);
+    error NotOfferFinancier(uint256 offerId, address caller);
+    error NotNoteHolder(uint256 noteId, address caller);
+    error CurrencyMismatch(address noteCurrency, address cashToken);
+    error SelfDealing(uint32 memberId);
+    error UnknownPurchase(uint256 purchaseId);
+    error NoRecourse(uint256 purchaseId);
+    error InvalidRecourseState(uint256 purchaseId, RecourseStatus status);
+    error SlotNotDefaulted(uint256 slotId, IReceivableNotes.SlotStatus status);
+    error NotPurchaseFinancier(uint256 purchaseId, address caller);
+    error NotSeller(uint256 purchaseId, address caller);
+    error NoteNoLongerHeld(uint256 noteId, uint32 holderId);
+    error UnknownLoan(uint256 loanId);
+    error LoanNotActive(uint256 loanId, LoanStatus status);
+    error NotLoanFinancier(uint256 loanId, address caller);
+    error NotBorrower(uint256 loanId, address caller);
+    error OrderNotPledgedTo(uint256 orderId, uint32 lienholderId, uint32 financierId);
+    error OrderNotFinanceable(uint256 orderId, IOrderBook.OrderStatus status);
+    error LoanExists(uint256 orderId, uint256 loanId);
+    error AdvanceExceeded(uint256 orderId, uint256 principal, uint256 maxPrincipal);
+    error InvalidDueDate(uint64 dueDate);
+    error LoanNotDue(uint256 loanId, uint64 dueDate);
+    error NoReceivableYet(uint256 orderId);
+    error InvalidAdvanceRate(uint256 bps);
+
+    event OfferMade(
+        uint256 indexed offerId,
+        uint256 indexed noteId,
+        uint32 indexed financierId,
+        uint96 value,
+        uint32 rateBps,
+        bool recourse,
+        uint64 expiry
+    );
+    event OfferCancelled(uint256 indexed offerId);
+    event OfferAccepted(
+        uint256 indexed offerId,
+        uint256 indexed purchaseId,
+        uint256 indexed boughtNoteId,
+        uint32 sellerId,
+        uint96 value,
+        uint96 price
+    );
+    event RecourseClaimed(uint256 indexed purchaseId, uint256 indexed noteId, uint256 amount);
+    event RecoursePaid(uint256 indexed purchaseId, uint256 indexed noteId, uint256 amount);
+    event LoanOpened(
+        uint256 indexed loanId,
+        uint256 indexed orderId,
+        uint32 indexed financierId,
+        uint32 borrowerId,
+        uint96 principal,
+        uint32 rateBps,
+        uint64 dueDate
+    );
+    event LoanRepaid(uint256 indexed loanId, uint256 principal, uint256 interest);
+    event LoanForeclosed(uint256 indexed loanId, uint256 indexed noteId, uint256 indexed takenNoteId, uint256 value);
+    event MaxAdvanceSet(uint16 bps);
+
+    constructor(IMemberRegistry registry_, IReceivableNotes notes_, IOrderBook orderBook_, ICashToken cash_)
+        LedgerAccess(registry_)
+    {
+        if (address(notes_) == address(0) || address(orderBook_) == address(0) || address(cash_) == address(0)) {
+            revert ZeroAddress();
+        }
+        notes = notes_;
+        orderBook = orderBook_;
+        cash = cash_;
+        emit MaxAdvanceSet(9_000);
+    }
+
+    // ================================================================== pricing
+
+    /// @notice Factoring price of `value` at `rateBps` per year with `secondsToMaturity` left.
+    function priceOf(uint256 value, uint256 rateBps, uint256 secondsToMaturity) public pure returns (uint256) {
+        uint256 daysLeft = (secondsToMaturity + 1 days - 1) / 1 days;
+        return value - (value * rateBps * daysLeft) / BPS_DAYS;
+    }
+
+    /// @notice Interest on `principal` at `rateBps` per year after `elapsed` seconds (rounded up).
+    function interestOf(uint256 principal, uint256 rateBps, uint256 elapsed) public pure returns (uint256) {
+        uint256 daysElapsed = (elapsed + 1 days - 1) / 1 days;
+        uint256 numerator = principal * rateBps * daysElapsed;
+        return (numerator + BPS_DAYS - 1) / BPS_DAYS;
+    }
+
+    // ================================================================== factoring
+
+    /// @notice A financier offers to buy `value` of a note at `rateBps` discount per year, until `expiry`.
+    function makeOffer(uint256 noteId, uint96 value, uint32 rateBps, bool recourse, uint64 expiry)
+        external
+        whenNotPaused
+        returns (uint256 offerId)
+    {
+        uint32 financierId = registry.requireActive(msg.sender, Roles.FINANCIER);
+        IReceivableNotes.Note memory n = notes.note(noteId);
+        if (n.holderId == financierId) revert SelfDealing(financierId);
+        if (value == 0 || value > n.value) revert InvalidValue(value);
+        if (rateBps > MAX_RATE_BPS) revert InvalidRate(rateBps);
+        if (expiry <= block.timestamp) revert InvalidExpiry(expiry);
+        IReceivableNotes.Receivable memory r = notes.receivable(n.slotId);
+        if (r.cashToken != address(cash)) revert CurrencyMismatch(r.cashToken, address(cash));
+        offerId = ++_offerCount;
+        _offers[offerId] = Offer(financierId, OfferStatus.Open, recourse, rateBps, expiry, value, noteId);
+        emit OfferMade(offerId, noteId, financierId, value, rateBps, recourse, expiry);
+    }
+
+    /// @notice The offering financier withdraws an open offer.
+    function cancelOffer(uint256 offerId) external whenNotPaused {
+        Offer storage o = _openOffer(offerId);
+        if (registry.accountOf(o.financierId) != msg.sender) revert NotOfferFinancier(offerId, msg.sender);
+        o.status = OfferStatus.Cancelled;
+        emit OfferCancelled(offerId);
+    }
+
+    /// @notice The note's holder accepts: in one transaction the financier pays the price and receives the value
+    ///         (split off when partial).
+    function acceptOffer(uint256 offerId) external nonReentrant whenNotPaused returns (uint256 purchaseId) {
+        Offer storage o = _openOffer(offerId);
+        if (block.timestamp > o.expiry) revert OfferExpired(offerId, o.expiry);
+        uint256 noteId = o.noteId;
+        IReceivableNotes.Note memory n = notes.note(noteId);
+        uint32 sellerId = registry.requireActive(msg.sender, Roles.HOLDER);
+        if (n.holderId != sellerId) revert NotNoteHolder(noteId, msg.sender);
+        address financier = registry.requireActiveId(o.financierId, Roles.FINANCIER);
+        uint96 value = o.value;
+        if (value > n.value) revert IReceivableNotes.InsufficientValue(noteId, n.value, value);
+        uint64 maturity = notes.receivable(n.slotId).maturity;
+        if (block.timestamp >= maturity) revert IReceivableNotes.SlotMatured(n.slotId, maturity);
+        uint96 price = uint96(priceOf(value, o.rateBps, maturity - block.timestamp));
+
+        o.status = OfferStatus.Accepted;
+        uint256 bought;
+        if (value == n.value) {
+            notes.ledgerTransfer(noteId, o.financierId, 0, false);
+            bought = noteId;
+        } else {
+            bought = notes.ledgerSplit(noteId, o.financierId, value, 0, false);
+        }
+        if (price != 0) cash.ledgerTransfer(financier, msg.sender, price);
+        purchaseId = ++_purchaseCount;
+        _purchases[purchaseId] =
+            Purchase(sellerId, o.financierId, o.recourse, RecourseStatus.None, value, price, bought, offerId, 0);
+        emit OfferAccepted(offerId, purchaseId, bought, sellerId, value, price);
+    }
+
+    /// @notice Price the holder would receive if it accepted the offer now.
+    function quote(uint256 offerId) external view returns (uint256 price) {
+        Offer storage o = _openOffer(offerId);
+        uint64 maturity = notes.receivable(notes.note(o.noteId).slotId).maturity;
+        if (block.timestamp >= maturity) return 0;
+        return priceOf(o.value, o.rateBps, maturity - block.timestamp);
+    }
+
+    // ================================================================== recourse
+
+    /// @notice A financier that bought with recourse claims the bought note's value from the seller after the
+    ///         receivable defaulted. It must still hold the note.
+    function claimRecourse(uint256 purchaseId) external whenNotPaused returns (uint256 amount) {
+        Purchase storage p = _purchase(purchaseId);
+        if (!p.recourse) revert NoRecourse(purchaseId);
+        if (registry.accountOf(p.financierId) != msg.sender) revert NotPurchaseFinancier(purchaseId, msg.sender);
+        if (p.recourseStatus != RecourseStatus.None) revert InvalidRecourseState(purchaseId, p.recourseStatus);
+        IReceivableNotes.Note memory n = notes.note(p.noteId);
+        if (n.holderId != p.financierId) revert NoteNoLongerHeld(p.noteId, n.holderId);
+        IReceivableNotes.SlotStatus status = notes.receivable(n.slotId).status;
+        if (status != IReceivableNotes.SlotStatus.Defaulted) revert SlotNotDefaulted(n.slotId, status);
+        amount = n.value;
+        p.recourseStatus = RecourseStatus.Claimed;
+        p.recourseAmount = amount;
+        emit RecourseClaimed(purchaseId, p.noteId, amount);
+    }
+
+    /// @notice The seller pays a recourse claim; the note goes back to the seller.
+    function payRecourse(uint256 purchaseId) external nonReentrant whenNotPaused {
+        Purchase storage p = _purchase(purchaseId);
+        if (p.recourseStatus != RecourseStatus.Claimed) revert InvalidRecourseState(purchaseId, p.recourseStatus);
+        if (registry.accountOf(p.sellerId) != msg.sender) revert NotSeller(purchaseId, msg.sender);
+        address financier = registry.accountOf(p.financierId);
+        p.recourseStatus = RecourseStatus.Paid;
+        uint256 amount = p.recourseAmount;
+        cash.ledgerTransfer(msg.sender, financier, amount);
+        notes.ledgerTransfer(p.noteId, p.sellerId, 0, true);
+        emit RecoursePaid(purchaseId, p.noteId, amount);
+    }
+
+    // ================================================================== order financing
+
+    /// @notice The financier an order is pledged to lends against it (up to the advance rate of the order
+    ///         amount); the principal goes to the order's holder in the same transaction.
+    function lend(uint256 orderId, uint96 principal, uint32 rateBps, uint64 dueDate)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (uint256 loanId)
+    {
+        uint32 financierId = registry.requireActive(msg.sender, Roles.FINANCIER);
+        IOrderBook.Order memory o = orderBook.order(orderId);
+        if (o.lienholderId != financierId) revert OrderNotPledgedTo(orderId, o.lienholderId, financierId);
+        if (o.status != IOrderBook.OrderStatus.Confirmed && o.status != IOrderBook.OrderStatus.Delivered) {
+            revert OrderNotFinanceable(orderId, o.status);
+        }
+        if (o.cashToken != address(cash)) revert CurrencyMismatch(o.cashToken, address(cash));
+        uint256 existing = _loanOfOrder[orderId];
+        if (existing != 0) revert LoanExists(orderId, existing);
+        uint256 maxPrincipal = uint256(o.amount) * _maxAdvanceBps / 10_000;
+        if (principal == 0 || principal > maxPrincipal) revert AdvanceExceeded(orderId, principal, maxPrincipal);
+        if (rateBps > MAX_RATE_BPS) revert InvalidRate(rateBps);
+        if (dueDate <= block.timestamp) revert InvalidDueDate(dueDate);
+        uint32 borrowerId = orderBook.holderOf(orderId);
+        address borrower = registry.requireActiveId(borrowerId, Roles.HOLDER);
+
+        loanId = ++_loanCount;
+        _loans[loanId] = Loan(
+            financierId, borrowerId, LoanStatus.Active, rateBps, uint64(block.timestamp), dueDate, principal, orderId
+        );
+        _loanOfOrder[orderId] = loanId;
+        cash.ledgerTransfer(msg.sender, borrower, principal);
+        emit LoanOpened(loanId, orderId, financierId, borrowerId, principal, rateBps, dueDate);
+    }
+
+    /// @notice The borrower repays principal plus interest; the lien on the order (and on its note) is released.
+    function repay(uint256 loanId) external nonReentrant whenNotPaused {
+        Loan storage l = _activeLoan(loanId);
+        if (registry.accountOf(l.borrowerId) != msg.sender) revert NotBorrower(loanId, msg.sender);
+        uint256 interest = interestOf(l.principal, l.rateBps, block.timestamp - l.startedAt);
+        l.status = LoanStatus.Repaid;
+        cash.ledgerTransfer(msg.sender, registry.accountOf(l.financierId), l.principal + interest);
+        uint256 orderId = l.orderId;
+        if (orderBook.lienholderOf(orderId) == l.financierId) orderBook.releaseByLedger(orderId);
+        uint256 slotId = notes.slotOfOrder(orderId);
+        if (slotId != 0) {
+            uint256 noteId = notes.firstNoteOf(slotId);
+            if (notes.lienholderOf(noteId) == l.financierId) notes.ledgerRelease(noteId);
+        }
+        emit LoanRepaid(loanId, l.principal, interest);
+    }
+
+    /// @notice After the due date the lienholder takes from the order's note exactly what is owed (all of it if
+    ///         the note is worth less) and unlocks the rest.
+    function foreclose(uint256 loanId) external nonReentrant whenNotPaused returns (uint256 takenNoteId) {
+        Loan storage l = _activeLoan(loanId);
+        if (registry.accountOf(l.financierId) != msg.sender) revert NotLoanFinancier(loanId, msg.sender);
+        if (block.timestamp <= l.dueDate) revert LoanNotDue(loanId, l.dueDate);
+        uint256 orderId = l.orderId;
+        uint256 slotId = notes.slotOfOrder(orderId);
+        if (slotId == 0) revert NoReceivableYet(orderId);
+        uint256 noteId = notes.firstNoteOf(slotId);
+        uint256 owed = l.principal + interestOf(l.principal, l.rateBps, block.timestamp - l.startedAt);
+        uint256 noteValue = notes.note(noteId).value;
+        l.status = LoanStatus.Foreclosed;
+        uint256 taken;
+        if (owed >= noteValue) {
+            notes.ledgerTransfer(noteId, l.financierId, l.financierId, true);
+            takenNoteId = noteId;
+            taken = noteValue;
+        } else {
+            takenNoteId = notes.ledgerSplit(noteId, l.financierId, owed, l.financierId, true);
+            notes.ledgerRelease(noteId);
+            taken = owed;
+        }
+        if (orderBook.lienholderOf(orderId) == l.financierId) orderBook.releaseByLedger(orderId);
+        emit LoanForeclosed(loanId, noteId, takenNoteId, taken);
+    }
+
+    /// @notice Amount the borrower would repay now.
+    function amountOwed(uint256 loanId) external view returns (uint256) {
+        Loan storage l = _activeLoan(loanId);
+        return l.principal + interestOf(l.principal, l.rateBps, block.timestamp - l.startedAt);
+    }
+
+    /// @notice Operators set the maximum advance rate of order loans (at most 90%).
+    function setMaxAdvanceBps(uint16 bps) external onlyOperator {
+        if (bps == 0 || bps > 9_000) revert InvalidAdvanceRate(bps);
+        _maxAdvanceBps = bps;
+        emit MaxAdvanceSet(bps);
+    }
+
+    // ================================================================== views
+
+    /// @notice An offer.
+    function offer(uint256 offerId) external view returns (Offer memory) {
+        Offer memory o = _offers[offerId];
+        if (o.status == OfferStatus.None) revert UnknownOffer(offerId);
+        return o;
+    }
+
+    /// @notice A purchase (an accepted offer).
+    function purchase(uint256 purchaseId) external view returns (Purchase memory) {
+        return _purchase(purchaseId);
+    }
+
+    /// @notice A loan.
+    function loan(uint256 loanId) external view returns (Loan memory) {
+        Loan memory l = _loans[loanId];
+        if (l.status == LoanStatus.None) revert UnknownLoan(loanId);
+        return l;
+    }
+
+    /// @notice Loan id of an order (0 = none).
+    function loanOfOrder(uint256 orderId) external view returns (uint256) {
+        return _loanOfOrder[orderId];
+    }
+
+    /// @notice Maximum advance rate of order loans, in basis points.
+    function maxAdvanceBps() external view returns (uint16) {
+        return _maxAdvanceBps;
+    }
+
+    /// @notice Counters of offers, purchases and loans.
+    function counts() external view returns (uint256 offers, uint256 purchases, uint256 loans) {
+        return (_offerCount, _purchaseCount, _loanCount);
+    }
+
+    /// @inheritdoc LedgerAccess
+    function paused() public view override returns (bool) {
+        return _paused;
+    }
+
+    function _setPaused(bool value) internal override {
+        _paused = value;
+    }
+
+    function _openOffer(uint256 offerId) private view returns (Offer storage o) {
+        o = _offers[offerId];
+        if (o.status == OfferStatus.None) revert UnknownOffer(offerId);
+        if (o.status != OfferStatus.Open) revert OfferNotOpen(offerId, o.status);
+    }
+
+    function _purchase(uint256 purchaseId) private view returns (Purchase storage p) {
+        p = _purchases[purchaseId];
+        if (p.financierId == 0) revert UnknownPurchase(purchaseId);
+    }
+
+    function _activeLoan(uint256 loanId) private view returns (Loan storage l) {
+        l = _loans[loanId];
+        if (l.status == LoanStatus.None) revert UnknownLoan(loanId);
+        if (l.status != LoanStatus.Active) revert LoanNotActive(loanId, l.status);
+    }
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.30;
+
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {ERC721Utils} from "@openzeppelin/contracts/token/ERC721/utils/ERC721Utils.sol";
+import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
+import {IOrderBook} from "../interfaces/IOrderBook.sol";
+import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
+import {LedgerAccess} from "../libraries/LedgerAccess.sol";
+import {Roles} from "../libraries/Roles.sol";
+
+/// @title Confirmed-order book: ERC-721 order tokens held by members, with one pledge (lien) per order.
+/// @notice Proposed -> Confirmed (buyer) -> Delivered (supplier) -> Invoiced (buyer accepts delivery and
+///         issues the receivable), or Cancelled before confirmation. A Confirmed or Delivered order may be
+///         pledged to one financier; the receivable of a pledged order is issued locked to that financier.
+/// @dev Holders are recorded by member id, so a rotated member account keeps its orders.
+contract OrderBook is LedgerAccess, IERC721, IOrderBook {
+    IReceivableNotes public immutable notes;
+
+    mapping(uint256 orderId => Order) private _orders;
+    mapping(uint256 orderId => uint32) private _holderOf;
+    mapping(uint32 memberId => uint256) private _balance;
+    mapping(uint256 orderId => address) private _tokenApproval;
+    mapping(uint32 memberId => mapping(address operator => bool)) private _operatorApproval;
+    uint256 private _count;
+    bool private _paused;
+
+    error NotApproved(uint256 orderId, address operator);
+    error InvalidRecipient(address to);
+    error OrderNotTransferable(uint256 orderId, OrderStatus status);
+
+    constructor(IMemberRegistry registry_, IReceivableNotes notes_) LedgerAccess(registry_) {
+        if (address(notes_) == address(0)) revert ZeroAddress();
+        notes = notes_;
+    }
+
+    // ------------------------------------------------------------------ lifecycle
+
+    /// @inheritdoc IOrderBook
+    function propose(address buyer, uint128 amount, address cashToken, bytes32 documentHash, uint64 dueDate)
+        external
+        whenNotPaused
+        returns (uint256 orderId)
+    {
+        uint32 supplierId = registry.requireActive(msg.sender, Roles.SUPPLIER);
+        uint32 buyerId = registry.requireActive(buyer, Roles.CORE_ENTERPRISE);
+        if (buyerId == supplierId) revert SelfDealing(buyer);
+        if (amount == 0 || amount > type(uint96).max) revert InvalidAmount(amount);
+        if (cashToken == address(0)) revert ZeroAddress();
+        if (dueDate <= block.timestamp) revert InvalidDueDate(dueDate);
+        orderId = ++_count;
+        _orders[orderId] =
+            Order(supplierId, buyerId, 0, OrderStatus.Proposed, dueDate, amount, cashToken, documentHash, 0);
+        _holderOf[orderId] = supplierId;
+        ++_balance[supplierId];
+        emit Transfer(address(0), msg.sender, orderId);
+        emit OrderProposed(orderId, supplierId, buyerId, amount, cashToken, documentHash, dueDate);
+    }
+
+    /// @inheritdoc IOrderBook
+    function confirm(uint256 orderId) external whenNotPaused {
+        Order storage o = _existing(orderId);
+        _requireBuyer(orderId, o);
+        _requireStatus(orderId, o, OrderStatus.Proposed);
+        o.status = OrderStatus.Confirmed;
+        emit OrderConfirmed(orderId, o.buyerId);
+    }
+
+    /// @inheritdoc IOrderBook
+    function deliver(uint256 orderId) external whenNotPaused {
+        Order storage o = _existing(orderId);
+        if (registry.requireActive(msg.sender, Roles.SUPPLIER) != o.supplierId) {
+            revert NotOrderSupplier(orderId, msg.sender);
+        }
+        _requireStatus(orderId, o, OrderStatus.Confirmed);
+        o.status = OrderStatus.Delivered;
+        emit OrderDelivered(orderId);
+    }
+
+    /// @inheritdoc IOrderBook
+    function accept(uint256 orderId, uint128 faceValue, uint64 maturity, bytes32 invoiceHash)
+        external
+        whenNotPaused
+        returns (uint256 slotId, uint256 noteId)
+    {
+        Order storage o = _existing(orderId);
+        _requireBuyer(orderId, o);
+        _requireStatus(orderId, o, OrderStatus.Delivered);
+        if (faceValue > o.amount) revert FaceValueAboveOrderAmount(orderId, faceValue, o.amount);
+        o.status = OrderStatus.Invoiced;
+        (slotId, noteId) = notes.issueForOrder(
+            orderId, o.buyerId, _holderOf[orderId], o.lienholderId, faceValue, o.cashToken, maturity, invoiceHash
+        );
+        o.slotId = slotId;
+        emit OrderAccepted(orderId, slotId, noteId);
+    }
+
+    /// @inheritdoc IOrderBook
+    function cancel(uint256 orderId) external whenNotPaused {
+        Order storage o = _existing(orderId);
+        uint32 caller = registry.memberIdOf(msg.sender);
+        if (caller == 0 || (caller != o.supplierId && caller != o.buyerId)) revert NotOrderParty(orderId, msg.sender);
+        registry.requireActive(msg.sender, Roles.SUPPLIER | Roles.CORE_ENTERPRISE);
+        _requireStatus(orderId, o, OrderStatus.Proposed);
+        o.status = OrderStatus.Cancelled;
+        emit OrderCancelled(orderId, caller);
+    }
+
+    /// @inheritdoc IOrderBook
+    function pledge(uint256 orderId, address financier) external whenNotPaused {
+        Order storage o = _existing(orderId);
+        uint32 holderId = _holderOf[orderId];
+        if (registry.requireActive(msg.sender, Roles.HOLDER) != holderId) revert NotOrderHolder(orderId, msg.sender);
+        if (o.status != OrderStatus.Confirmed && o.status != OrderStatus.Delivered) {
+            revert InvalidOrderState(orderId, o.status);
+        }
+        if (o.lienholderId != 0) revert OrderAlreadyPledged(orderId, o.lienholderId);
+        uint32 lienId = registry.requireActive(financier, Roles.FINANCIER);
+        if (lienId == holderId || lienId == o.buyerId) revert SelfDealing(financier);
+        o.lienholderId = lienId;
+        emit OrderPledged(orderId, lienId);
+    }
+
+    /// @inheritdoc IOrderBook
+    function release(uint256 orderId) external whenNotPaused {
+        Order storage o = _existing(orderId);
+        uint32 lienId = o.lienholderId;
+        if (lienId == 0) revert OrderNotPledged(orderId);
+        if (registry.accountOf(lienId) != msg.sender) revert NotLienholder(orderId, msg.sender);
+        o.lienholderId = 0;
+        emit OrderReleased(orderId, lienId);
+    }
+
+    /// @inheritdoc IOrderBook
+    function releaseByLedger(uint256 orderId) external onlyLedger {
+        Order storage o = _existing(orderId);
+        uint32 lienId = o.lienholderId;
+        if (lienId == 0) revert OrderNotPledged(orderId);
+        o.lienholderId = 0;
+        emit OrderReleased(orderId, lienId);
+    }
+
+    // ------------------------------------------------------------------ ERC-721
+
+    /// @notice ERC-165: ERC-721 and ERC-165.
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == type(IERC721).interfaceId || interfaceId == type(IERC165).interfaceId;
+    }
+
+    /// @notice Collection name.
+    function name() external pure returns (string memory) {
+        return "SCF Confirmed Orders";
+    }
+
+    /// @notice Collection symbol.
+    function symbol() external pure returns (string memory) {
+        return "SCFO";
+    }
+
+    /// @notice Number of orders held by `owner`.
+    function balanceOf(address owner) external view returns (uint256) {
+        if (owner == address(0)) revert ZeroAddress();
+        uint32 id = registry.memberIdOf(owner);
+        return id == 0 ? 0 : _balance[id];
+    }
+
+    /// @notice Current account of the member holding the order.
+    function ownerOf(uint256 orderId) external view returns (address) {
+        _existing(orderId);
+        return registry.accountOf(_holderOf[orderId]);
+    }
+
+    /// @notice Moves an order token to another active member with a holding role. Not while pledged, and only
+    ///         before the order is invoiced or cancelled.
+    function transferFrom(address from, address to, uint256 orderId) public whenNotPaused {
+        Order storage o = _existing(orderId);
+        uint32 holderId = _holderOf[orderId];
+        address holder = registry.requireActiveId(holderId, Roles.HOLDER);
+        if (from != holder) revert NotOrderHolder(orderId, from);
+        if (msg.sender != holder && _tokenApproval[orderId] != msg.sender && !_operatorApproval[holderId][msg.sender])
+        {
+            revert NotApproved(orderId, msg.sender);
+        }
+        if (o.status == OrderStatus.Invoiced || o.status == OrderStatus.Cancelled) {
+            revert OrderNotTransferable(orderId, o.status);
+        }
+        if (o.lienholderId != 0) revert OrderAlreadyPledged(orderId, o.lienholderId);
+        uint32 toId = registry.requireActive(to, Roles.HOLDER);
+        if (toId == holderId) revert InvalidRecipient(to);
+        _holderOf[orderId] = toId;
+        delete _tokenApproval[orderId];
+        unchecked {
+            --_balance[holderId];
+            ++_balance[toId];
+        }
+        emit Transfer(from, to, orderId);
+    }
+
+    /// @notice ERC-721 safe transfer: a contract recipient must accept the order token.
+    function safeTransferFrom(address from, address to, uint256 orderId, bytes memory data) public {
+        transferFrom(from, to, orderId);
+        ERC721Utils.checkOnERC721Received(msg.sender, from, to, orderId, data);
+    }
+
+    /// @notice ERC-721 safe transfer without data.
+    function safeTransferFrom(address from, address to, uint256 orderId) external {
+        safeTransferFrom(from, to, orderId, "");
+    }
+
+    /// @notice Approves one operator for an order token.
+    function approve(address to, uint256 orderId) external whenNotPaused {
+        _existing(orderId);
+        uint32 holderId = _holderOf[orderId];
+        address holder = registry.accountOf(holderId);
+        if (to == holder) revert InvalidRecipient(to);
+        if (msg.sender != holder && !_operatorApproval[holderId][msg.sender]) revert NotApproved(orderId, msg.sender);
+        _tokenApproval[orderId] = to;
+        emit Approval(holder, to, orderId);
+    }
+
+    /// @notice Approves an operator for all of the caller's order tokens.
+    function setApprovalForAll(address operator, bool approved) external whenNotPaused {
+        uint32 id = registry.requireActive(msg.sender, Roles.HOLDER);
+        if (operator == msg.sender) revert InvalidRecipient(operator);
+        _operatorApproval[id][operator] = approved;
+        emit ApprovalForAll(msg.sender, operator, approved);
+    }
+
+    /// @notice Operator approved for an order token.
+    function getApproved(uint256 orderId) external view returns (address) {
+        _existing(orderId);
+        return _tokenApproval[orderId];
+    }
+
+    /// @notice Whether `operator` may move all of `owner`'s order tokens.
+    function isApprovedForAll(address owner, address operator) external view returns (bool) {
+        return _operatorApproval[registry.memberIdOf(owner)][operator];
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IOrderBook
+    function order(uint256 orderId) external view returns (Order memory) {
+        return _existing(orderId);
+    }
+
+    /// @notice Member id holding the order token.
+    function holderOf(uint256 orderId) external view returns (uint32) {
+        _existing(orderId);
+        return _holderOf[orderId];
+    }
+
+    /// @inheritdoc IOrderBook
+    function orderCount() external view returns (uint256) {
+        return _count;
+    }
+
+    /// @inheritdoc IOrderBook
+    function lienholderOf(uint256 orderId) external view returns (uint32) {
+        return _existing(orderId).lienholderId;
+    }
+
+    /// @inheritdoc LedgerAccess
+    function paused() public view override returns (bool) {
+        return _paused;
+    }
+
+    function _setPaused(bool value) internal override {
+        _paused = value;
+    }
+
+    function _existing(uint256 orderId) private view returns (Order storage o) {
+        o = _orders[orderId];
+        if (o.status == OrderStatus.None) revert UnknownOrder(orderId);
+    }
+
+    function _requireBuyer(uint256 orderId, Order storage o) private view {
+        if (registry.requireActive(msg.sender, Roles.CORE_ENTERPRISE) != o.buyerId) {
+            revert NotOrderBuyer(orderId, msg.sender);
+        }
+    }
+
+    function _requireStatus(uint256 orderId, Order storage o, OrderStatus wanted) private view {
+        if (o.status != wanted) revert InvalidOrderState(orderId, o.status);
+    }
+}

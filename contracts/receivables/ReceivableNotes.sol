@@ -1,0 +1,681 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.30;
+
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {ERC721Utils} from "@openzeppelin/contracts/token/ERC721/utils/ERC721Utils.sol";
+import {IERC3525, IERC3525Receiver} from "../interfaces/IERC3525.sol";
+import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
+import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
+import {LedgerAccess} from "../libraries/LedgerAccess.sol";
+import {Roles} from "../libraries/Roles.sol";
+
+/// @title Receivable notes: ERC-3525 semi-fungible tokens, one slot per confirmed receivable.
+/// @notice A slot is a receivable an obligor (core enterprise) confirmed it owes; its notes are claims on it
+///         held by members. `transferFrom(noteId, to, value)` splits (a new note in the same slot, parent
+///         recorded), `transferFrom(noteId, noteId, value)` moves value between notes of a slot (a merge when
+///         both belong to one holder), ERC-721 transfers move whole notes. Every holder is an active member
+///         with a holding role; nothing moves after maturity, while paused or while locked to a lienholder.
+/// @dev Gas: a note is two storage words ({holder, lienholder, value, approval epoch} and {slot, parent});
+///      enumeration lives off chain in the indexer; approvals are invalidated by bumping the note's epoch
+///      instead of clearing storage.
+contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
+    struct NoteWord {
+        uint32 holderId;
+        uint32 lienholderId;
+        uint128 value;
+        uint64 epoch; // bumped on every whole transfer: token and value approvals of older epochs are void
+    }
+
+    struct LinkWord {
+        uint128 slotId;
+        uint128 parentId;
+    }
+
+    struct SlotCore {
+        uint32 obligorId;
+        uint32 creditorId;
+        SlotStatus status;
+        uint32 liveNotes;
+        uint64 issuedAt;
+        uint64 maturity;
+    }
+
+    struct SlotTerms {
+        address cashToken;
+        uint96 faceValue;
+    }
+
+    struct Policy {
+        uint128 minSplitValue;
+        uint32 maxLiveNotes;
+        uint64 maxTenor;
+        bool paused;
+    }
+
+    struct Counters {
+        uint128 slots;
+        uint128 notes;
+    }
+
+    struct TokenApproval {
+        address operator;
+        uint64 epoch;
+    }
+
+    struct NewSlot {
+        uint256 orderId;
+        uint32 obligorId;
+        uint32 creditorId;
+        uint32 lienholderId;
+        uint128 faceValue;
+        address cashToken;
+        uint64 maturity;
+        bytes32 invoiceHash;
+    }
+
+    bytes4 private constant ERC3525_RECEIVER_ID = 0x009ce20b;
+
+    mapping(uint256 noteId => NoteWord) private _notes;
+    mapping(uint256 noteId => LinkWord) private _links;
+    mapping(uint256 slotId => SlotCore) private _slots;
+    mapping(uint256 slotId => SlotTerms) private _terms;
+    mapping(uint256 slotId => bytes32) private _invoiceOf;
+    mapping(uint256 slotId => uint256) private _orderOf;
+    mapping(uint256 slotId => uint256) private _firstNote;
+    mapping(bytes32 invoiceHash => uint256) private _slotOfInvoice;
+    mapping(uint256 orderId => uint256) private _slotOfOrder;
+    mapping(uint32 memberId => uint256) private _noteBalance;
+    mapping(uint32 memberId => mapping(address operator => bool)) private _operatorApproval;
+    mapping(uint256 noteId => TokenApproval) private _tokenApproval;
+    mapping(uint256 noteId => mapping(uint64 epoch => mapping(address operator => uint256))) private _allowance;
+    Policy private _policy;
+    Counters private _counters;
+
+    constructor(IMemberRegistry registry_) LedgerAccess(registry_) {
+        _policy = Policy({minSplitValue: 100, maxLiveNotes: 500, maxTenor: 365 days, paused: false});
+        emit PolicySet(100, 500, 365 days);
+    }
+
+    // ================================================================== ERC-165 / metadata
+
+    /// @notice ERC-165: ERC-3525, ERC-721 and ERC-165 itself.
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == type(IERC3525).interfaceId || interfaceId == type(IERC721).interfaceId
+            || interfaceId == type(IERC165).interfaceId;
+    }
+
+    /// @notice Collection name.
+    function name() external pure returns (string memory) {
+        return "SCF Receivable Notes";
+    }
+
+    /// @notice Collection symbol.
+    function symbol() external pure returns (string memory) {
+        return "SCFN";
+    }
+
+    /// @notice Values are in minor units (2 decimals), like the cash token.
+    function valueDecimals() external pure returns (uint8) {
+        return 2;
+    }
+
+    // ================================================================== issuance
+
+    /// @inheritdoc IReceivableNotes
+    function issue(address creditor, uint128 faceValue, address cashToken, uint64 maturity, bytes32 invoiceHash)
+        external
+        whenNotPaused
+        returns (uint256 slotId, uint256 noteId)
+    {
+        uint32 obligorId = registry.requireActive(msg.sender, Roles.CORE_ENTERPRISE);
+        uint32 creditorId = registry.requireActive(creditor, Roles.HOLDER);
+        if (creditorId == obligorId) revert InvalidRecipient(creditor);
+        return _issue(NewSlot(0, obligorId, creditorId, 0, faceValue, cashToken, maturity, invoiceHash), creditor);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function issueForOrder(
+        uint256 orderId,
+        uint32 obligorId,
+        uint32 creditorId,
+        uint32 lienholderId,
+        uint128 faceValue,
+        address cashToken,
+        uint64 maturity,
+        bytes32 invoiceHash
+    ) external onlyLedger whenNotPaused returns (uint256 slotId, uint256 noteId) {
+        if (orderId == 0) revert OrderAlreadyTokenised(0, 0);
+        uint256 existing = _slotOfOrder[orderId];
+        if (existing != 0) revert OrderAlreadyTokenised(orderId, existing);
+        registry.requireActiveId(obligorId, Roles.CORE_ENTERPRISE);
+        address creditor = registry.requireActiveId(creditorId, Roles.HOLDER);
+        if (lienholderId != 0) registry.requireActiveId(lienholderId, Roles.FINANCIER);
+        (slotId, noteId) = _issue(
+            NewSlot(orderId, obligorId, creditorId, lienholderId, faceValue, cashToken, maturity, invoiceHash), creditor
+        );
+        _slotOfOrder[orderId] = slotId;
+        _orderOf[slotId] = orderId;
+    }
+
+    function _issue(NewSlot memory s, address creditor) private returns (uint256 slotId, uint256 noteId) {
+        if (s.faceValue == 0 || s.faceValue > type(uint96).max) revert InvalidFaceValue(s.faceValue);
+        if (s.cashToken == address(0)) revert ZeroAddress();
+        if (s.invoiceHash == bytes32(0)) revert ZeroInvoiceHash();
+        uint256 existing = _slotOfInvoice[s.invoiceHash];
+        if (existing != 0) revert InvoiceAlreadyTokenised(s.invoiceHash, existing);
+        uint64 earliest = uint64(block.timestamp) + 1;
+        uint64 latest = uint64(block.timestamp) + _policy.maxTenor;
+        if (s.maturity < earliest || s.maturity > latest) revert InvalidMaturity(s.maturity, earliest, latest);
+
+        registry.increaseOutstanding(s.obligorId, s.faceValue);
+
+        Counters memory c = _counters;
+        slotId = c.slots + 1;
+        noteId = c.notes + 1;
+        _counters = Counters(uint128(slotId), uint128(noteId));
+        _slots[slotId] =
+            SlotCore(s.obligorId, s.creditorId, SlotStatus.Active, 1, uint64(block.timestamp), s.maturity);
+        _terms[slotId] = SlotTerms(s.cashToken, uint96(s.faceValue));
+        _invoiceOf[slotId] = s.invoiceHash;
+        _slotOfInvoice[s.invoiceHash] = slotId;
+        _firstNote[slotId] = noteId;
+        _notes[noteId] = NoteWord(s.creditorId, s.lienholderId, s.faceValue, 0);
+        _links[noteId] = LinkWord(uint128(slotId), 0);
+        ++_noteBalance[s.creditorId];
+
+        emit Transfer(address(0), creditor, noteId);
+        emit SlotChanged(noteId, 0, slotId);
+        emit TransferValue(0, noteId, s.faceValue);
+        _emitIssued(s, slotId, noteId);
+        if (s.lienholderId != 0) emit NoteLocked(noteId, s.lienholderId);
+    }
+
+    function _emitIssued(NewSlot memory s, uint256 slotId, uint256 noteId) private {
+        emit ReceivableIssued(
+            slotId, s.obligorId, s.creditorId, noteId, s.faceValue, s.cashToken, s.maturity, s.invoiceHash, s.orderId
+        );
+    }
+
+    // ================================================================== ERC-3525 value transfers
+
+    /// @notice Split: moves `value` of note `fromTokenId` into a new note of the same slot held by `to`.
+    /// @dev Caller: the holder, an operator approved for the note or for all, or an operator with a value
+    ///      allowance (spent). Reverts after maturity, while paused or locked, below the minimum split value
+    ///      (for the new note and for a non-zero remainder) and at the slot's live-note cap.
+    function transferFrom(uint256 fromTokenId, address to, uint256 value) external returns (uint256 newNoteId) {
+        Policy memory p = _policy;
+        if (p.paused) revert EnforcedPause();
+        NoteWord memory n = _noteWord(fromTokenId);
+        _authorizeValue(fromTokenId, n, value);
+        uint32 toId = registry.requireActive(to, Roles.HOLDER);
+        uint256 slotId = _links[fromTokenId].slotId;
+        SlotCore storage s = _movableSlot(slotId);
+        if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
+        _checkSplitValue(fromTokenId, n.value, value, p.minSplitValue);
+        uint32 live = s.liveNotes;
+        if (live >= p.maxLiveNotes) revert TooManyLiveNotes(slotId, p.maxLiveNotes);
+        s.liveNotes = live + 1;
+        newNoteId = _splitInto(fromTokenId, n, slotId, toId, to, value);
+        _checkReceiver(to, fromTokenId, newNoteId, value);
+    }
+
+    /// @notice Moves `value` from one note into another note of the same slot (a merge when one holder holds
+    ///         both). Both notes must be unlocked; the receiving note's holder must be an active member.
+    function transferFrom(uint256 fromTokenId, uint256 toTokenId, uint256 value) external whenNotPaused {
+        if (fromTokenId == toTokenId) revert SelfTransfer(fromTokenId);
+        NoteWord memory n = _noteWord(fromTokenId);
+        NoteWord memory t = _noteWord(toTokenId);
+        uint256 slotId = _links[fromTokenId].slotId;
+        if (_links[toTokenId].slotId != slotId) revert SlotMismatch(fromTokenId, toTokenId);
+        _authorizeValue(fromTokenId, n, value);
+        address toHolder =
+            t.holderId == n.holderId ? address(0) : registry.requireActiveId(t.holderId, Roles.HOLDER);
+        _movableSlot(slotId);
+        if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
+        if (t.lienholderId != 0) revert NoteIsLocked(toTokenId, t.lienholderId);
+        if (value == 0) revert ZeroValue();
+        if (value > n.value) revert InsufficientValue(fromTokenId, n.value, value);
+        unchecked {
+            _notes[fromTokenId].value = n.value - uint128(value);
+            _notes[toTokenId].value = t.value + uint128(value);
+        }
+        emit TransferValue(fromTokenId, toTokenId, value);
+        if (toHolder != address(0)) _checkReceiver(toHolder, fromTokenId, toTokenId, value);
+    }
+
+    /// @notice ERC-3525 value approval: lets `operator` move up to `value` of the note. Voided when the note
+    ///         changes hands.
+    function approve(uint256 tokenId, address operator, uint256 value) external whenNotPaused {
+        NoteWord memory n = _noteWord(tokenId);
+        address holder = registry.accountOf(n.holderId);
+        if (operator == holder) revert ApprovalToHolder(operator);
+        if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
+        _allowance[tokenId][n.epoch][operator] = value;
+        emit ApprovalValue(tokenId, operator, value);
+    }
+
+    /// @notice Remaining value allowance of `operator` on the note.
+    function allowance(uint256 tokenId, address operator) external view returns (uint256) {
+        return _allowance[tokenId][_noteWord(tokenId).epoch][operator];
+    }
+
+    /// @notice Value of a note (ERC-3525 `balanceOf(tokenId)`).
+    function balanceOf(uint256 tokenId) external view returns (uint256) {
+        return _noteWord(tokenId).value;
+    }
+
+    /// @notice Slot (receivable id) of a note.
+    function slotOf(uint256 tokenId) external view returns (uint256) {
+        _noteWord(tokenId);
+        return _links[tokenId].slotId;
+    }
+
+    // ================================================================== ERC-721
+
+    /// @notice Number of live notes held by `owner` (ERC-721).
+    function balanceOf(address owner) external view returns (uint256) {
+        if (owner == address(0)) revert ZeroAddress();
+        uint32 id = registry.memberIdOf(owner);
+        return id == 0 ? 0 : _noteBalance[id];
+    }
+
+    /// @notice Current account of the member holding the note.
+    function ownerOf(uint256 tokenId) public view returns (address) {
+        return registry.accountOf(_noteWord(tokenId).holderId);
+    }
+
+    /// @notice Moves a whole note (ERC-721). The recipient must be an active member with a holding role.
+    function transferFrom(address from, address to, uint256 tokenId) public whenNotPaused {
+        NoteWord memory n = _noteWord(tokenId);
+        address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
+        if (from != holder) revert NotNoteHolder(tokenId, from);
+        if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
+        uint32 toId = registry.requireActive(to, Roles.HOLDER);
+        if (toId == n.holderId) revert SelfTransfer(tokenId);
+        _movableSlot(_links[tokenId].slotId);
+        if (n.lienholderId != 0) revert NoteIsLocked(tokenId, n.lienholderId);
+        _moveWhole(tokenId, n, toId, holder, to);
+    }
+
+    /// @notice ERC-721 safe transfer: a contract recipient must accept the note.
+    function safeTransferFrom(address from, address to, uint256 tokenId, bytes memory data) public {
+        transferFrom(from, to, tokenId);
+        ERC721Utils.checkOnERC721Received(msg.sender, from, to, tokenId, data);
+    }
+
+    /// @notice ERC-721 safe transfer without data.
+    function safeTransferFrom(address from, address to, uint256 tokenId) external {
+        safeTransferFrom(from, to, tokenId, "");
+    }
+
+    /// @notice ERC-721 approval of one operator for the whole note (voided when the note changes hands).
+    function approve(address to, uint256 tokenId) external whenNotPaused {
+        NoteWord memory n = _noteWord(tokenId);
+        address holder = registry.accountOf(n.holderId);
+        if (to == holder) revert ApprovalToHolder(to);
+        if (msg.sender != holder && !_operatorApproval[n.holderId][msg.sender]) {
+            revert NotApproved(tokenId, msg.sender);
+        }
+        _tokenApproval[tokenId] = TokenApproval(to, n.epoch);
+        emit Approval(holder, to, tokenId);
+    }
+
+    /// @notice ERC-721 operator approval over all of the caller's notes (kept by member id).
+    function setApprovalForAll(address operator, bool approved) external whenNotPaused {
+        uint32 id = registry.requireActive(msg.sender, Roles.HOLDER);
+        if (operator == msg.sender) revert ApprovalToHolder(operator);
+        _operatorApproval[id][operator] = approved;
+        emit ApprovalForAll(msg.sender, operator, approved);
+    }
+
+    /// @notice The operator approved for a note, if its approval is current.
+    function getApproved(uint256 tokenId) external view returns (address) {
+        NoteWord memory n = _noteWord(tokenId);
+        TokenApproval memory a = _tokenApproval[tokenId];
+        return a.epoch == n.epoch ? a.operator : address(0);
+    }
+
+    /// @notice Whether `operator` may move all of `owner`'s notes.
+    function isApprovedForAll(address owner, address operator) external view returns (bool) {
+        return _operatorApproval[registry.memberIdOf(owner)][operator];
+    }
+
+    // ================================================================== locks
+
+    /// @inheritdoc IReceivableNotes
+    function lock(uint256 noteId, address lienholder) external whenNotPaused {
+        NoteWord memory n = _noteWord(noteId);
+        address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
+        if (msg.sender != holder) revert NotNoteHolder(noteId, msg.sender);
+        if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
+        uint32 lienId = registry.requireActive(lienholder, Roles.FINANCIER);
+        if (lienId == n.holderId) revert InvalidRecipient(lienholder);
+        _movableSlot(_links[noteId].slotId);
+        _notes[noteId].lienholderId = lienId;
+        emit NoteLocked(noteId, lienId);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function release(uint256 noteId) external whenNotPaused {
+        NoteWord memory n = _noteWord(noteId);
+        if (n.lienholderId == 0) revert NoteNotLocked(noteId);
+        if (registry.accountOf(n.lienholderId) != msg.sender) revert NotLienholder(noteId, msg.sender);
+        _notes[noteId].lienholderId = 0;
+        emit NoteReleased(noteId, n.lienholderId);
+    }
+
+    // ================================================================== ledger hooks
+
+    /// @inheritdoc IReceivableNotes
+    function ledgerSplit(uint256 noteId, uint32 toId, uint256 value, uint32 asLienholderId, bool ignoreMaturity)
+        external
+        onlyLedger
+        whenNotPaused
+        returns (uint256 newNoteId)
+    {
+        NoteWord memory n = _noteWord(noteId);
+        address to = registry.requireActiveId(toId, Roles.HOLDER);
+        uint256 slotId = _links[noteId].slotId;
+        SlotCore storage s = _ledgerSlot(slotId, ignoreMaturity);
+        if (n.lienholderId != 0 && n.lienholderId != asLienholderId) revert NoteIsLocked(noteId, n.lienholderId);
+        if (toId == n.holderId) revert SelfTransfer(noteId);
+        if (ignoreMaturity) {
+            // Recovery (foreclosure, recourse): exact amounts, not bounded by the split policy.
+            if (value == 0) revert ZeroValue();
+            if (value > n.value) revert InsufficientValue(noteId, n.value, value);
+        } else {
+            Policy memory p = _policy;
+            _checkSplitValue(noteId, n.value, value, p.minSplitValue);
+            if (s.liveNotes >= p.maxLiveNotes) revert TooManyLiveNotes(slotId, p.maxLiveNotes);
+        }
+        s.liveNotes += 1;
+        newNoteId = _splitInto(noteId, n, slotId, toId, to, value);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function ledgerTransfer(uint256 noteId, uint32 toId, uint32 asLienholderId, bool ignoreMaturity)
+        external
+        onlyLedger
+        whenNotPaused
+    {
+        NoteWord memory n = _noteWord(noteId);
+        address to = registry.requireActiveId(toId, Roles.HOLDER);
+        _ledgerSlot(_links[noteId].slotId, ignoreMaturity);
+        if (n.lienholderId != 0 && n.lienholderId != asLienholderId) revert NoteIsLocked(noteId, n.lienholderId);
+        if (toId == n.holderId) revert SelfTransfer(noteId);
+        if (n.lienholderId != 0) {
+            emit NoteReleased(noteId, n.lienholderId);
+            n.lienholderId = 0;
+        }
+        _moveWhole(noteId, n, toId, registry.accountOf(n.holderId), to);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function ledgerLock(uint256 noteId, uint32 lienholderId) external onlyLedger whenNotPaused {
+        NoteWord memory n = _noteWord(noteId);
+        if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
+        registry.requireActiveId(lienholderId, Roles.FINANCIER);
+        _notes[noteId].lienholderId = lienholderId;
+        emit NoteLocked(noteId, lienholderId);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function ledgerRelease(uint256 noteId) external onlyLedger whenNotPaused {
+        NoteWord memory n = _noteWord(noteId);
+        if (n.lienholderId == 0) revert NoteNotLocked(noteId);
+        _notes[noteId].lienholderId = 0;
+        emit NoteReleased(noteId, n.lienholderId);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function burnForSettlement(uint256 noteId, uint256 slotId)
+        external
+        onlyLedger
+        whenNotPaused
+        returns (address holder, uint256 value)
+    {
+        uint32 holderId;
+        (holderId, value) = _burn(noteId, slotId);
+        _slots[slotId].liveNotes -= 1;
+        holder = registry.accountOf(holderId);
+        emit Transfer(holder, address(0), noteId);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function burnBatchForSettlement(uint256 slotId, uint256[] calldata noteIds)
+        external
+        onlyLedger
+        whenNotPaused
+        returns (address[] memory holders, uint256[] memory values)
+    {
+        uint256 count = noteIds.length;
+        holders = new address[](count);
+        values = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 noteId = noteIds[i];
+            (uint32 holderId, uint256 value) = _burn(noteId, slotId);
+            address holder = registry.accountOf(holderId);
+            holders[i] = holder;
+            values[i] = value;
+            emit Transfer(holder, address(0), noteId);
+        }
+        _slots[slotId].liveNotes -= uint32(count);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function setSlotStatus(uint256 slotId, SlotStatus status) external onlyLedger {
+        SlotCore storage s = _slots[slotId];
+        SlotStatus current = s.status;
+        if (current == SlotStatus.None) revert UnknownSlot(slotId);
+        if (current != SlotStatus.Active || status == SlotStatus.Active || status == SlotStatus.None) {
+            revert InvalidStatusChange(slotId, current, status);
+        }
+        s.status = status;
+        emit SlotStatusChanged(slotId, status);
+    }
+
+    // ================================================================== policy
+
+    /// @inheritdoc IReceivableNotes
+    function setPolicy(uint256 minSplitValue_, uint256 maxLiveNotesPerSlot_, uint64 maxTenor_) external onlyOperator {
+        if (minSplitValue_ == 0 || minSplitValue_ > type(uint96).max) revert InvalidPolicy(minSplitValue_);
+        if (maxLiveNotesPerSlot_ == 0 || maxLiveNotesPerSlot_ > 10_000) revert InvalidPolicy(maxLiveNotesPerSlot_);
+        if (maxTenor_ < 1 days || maxTenor_ > 5 * 365 days) revert InvalidPolicy(maxTenor_);
+        Policy storage p = _policy;
+        p.minSplitValue = uint128(minSplitValue_);
+        p.maxLiveNotes = uint32(maxLiveNotesPerSlot_);
+        p.maxTenor = maxTenor_;
+        emit PolicySet(minSplitValue_, maxLiveNotesPerSlot_, maxTenor_);
+    }
+
+    /// @inheritdoc LedgerAccess
+    function paused() public view override returns (bool) {
+        return _policy.paused;
+    }
+
+    function _setPaused(bool value) internal override {
+        _policy.paused = value;
+    }
+
+    // ================================================================== views
+
+    /// @inheritdoc IReceivableNotes
+    function receivable(uint256 slotId) external view returns (Receivable memory r) {
+        SlotCore memory s = _slots[slotId];
+        if (s.status == SlotStatus.None) revert UnknownSlot(slotId);
+        SlotTerms memory t = _terms[slotId];
+        r = Receivable(
+            s.obligorId,
+            s.creditorId,
+            s.status,
+            s.liveNotes,
+            s.issuedAt,
+            s.maturity,
+            t.faceValue,
+            t.cashToken,
+            _invoiceOf[slotId],
+            _orderOf[slotId]
+        );
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function note(uint256 noteId) external view returns (Note memory) {
+        NoteWord memory n = _noteWord(noteId);
+        LinkWord memory l = _links[noteId];
+        return Note(n.holderId, n.lienholderId, l.slotId, n.value, l.parentId);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function slotOfInvoice(bytes32 invoiceHash) external view returns (uint256) {
+        return _slotOfInvoice[invoiceHash];
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function slotOfOrder(uint256 orderId) external view returns (uint256) {
+        return _slotOfOrder[orderId];
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function lienholderOf(uint256 noteId) external view returns (uint32) {
+        return _noteWord(noteId).lienholderId;
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function parentOf(uint256 noteId) external view returns (uint256) {
+        _noteWord(noteId);
+        return _links[noteId].parentId;
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function firstNoteOf(uint256 slotId) external view returns (uint256) {
+        return _firstNote[slotId];
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function slotCount() external view returns (uint256) {
+        return _counters.slots;
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function noteCount() external view returns (uint256) {
+        return _counters.notes;
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function minSplitValue() external view returns (uint256) {
+        return _policy.minSplitValue;
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function maxLiveNotesPerSlot() external view returns (uint256) {
+        return _policy.maxLiveNotes;
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function maxTenor() external view returns (uint64) {
+        return _policy.maxTenor;
+    }
+
+    // ================================================================== internals
+
+    function _noteWord(uint256 noteId) private view returns (NoteWord memory n) {
+        n = _notes[noteId];
+        if (n.holderId == 0) revert UnknownNote(noteId);
+    }
+
+    /// @dev A slot whose notes may move by holder action: Active and before maturity.
+    function _movableSlot(uint256 slotId) private view returns (SlotCore storage s) {
+        s = _slots[slotId];
+        if (s.status != SlotStatus.Active) revert SlotNotActive(slotId, s.status);
+        if (block.timestamp >= s.maturity) revert SlotMatured(slotId, s.maturity);
+    }
+
+    /// @dev Ledger moves: like _movableSlot, but recovery moves (ignoreMaturity) also work after maturity and
+    ///      on a defaulted slot (recourse).
+    function _ledgerSlot(uint256 slotId, bool ignoreMaturity) private view returns (SlotCore storage s) {
+        if (!ignoreMaturity) return _movableSlot(slotId);
+        s = _slots[slotId];
+        if (s.status != SlotStatus.Active && s.status != SlotStatus.Defaulted) revert SlotNotActive(slotId, s.status);
+    }
+
+    function _checkSplitValue(uint256 noteId, uint256 available, uint256 value, uint256 minimum) private pure {
+        if (value == 0) revert ZeroValue();
+        if (value > available) revert InsufficientValue(noteId, available, value);
+        if (value < minimum) revert ValueBelowMinimum(value, minimum);
+        uint256 remainder = available - value;
+        if (remainder != 0 && remainder < minimum) revert ValueBelowMinimum(remainder, minimum);
+    }
+
+    function _splitInto(uint256 fromId, NoteWord memory n, uint256 slotId, uint32 toId, address to, uint256 value)
+        private
+        returns (uint256 newNoteId)
+    {
+        unchecked {
+            newNoteId = ++_counters.notes;
+            _notes[fromId].value = n.value - uint128(value);
+            _notes[newNoteId] = NoteWord(toId, 0, uint128(value), 0);
+            _links[newNoteId] = LinkWord(uint128(slotId), uint128(fromId));
+            ++_noteBalance[toId];
+        }
+        emit Transfer(address(0), to, newNoteId);
+        emit SlotChanged(newNoteId, 0, slotId);
+        emit TransferValue(fromId, newNoteId, value);
+        emit NoteSplit(fromId, newNoteId, slotId, value);
+    }
+
+    function _moveWhole(uint256 noteId, NoteWord memory n, uint32 toId, address from, address to) private {
+        unchecked {
+            _notes[noteId] = NoteWord(toId, n.lienholderId, n.value, n.epoch + 1);
+            --_noteBalance[n.holderId];
+            ++_noteBalance[toId];
+        }
+        emit Transfer(from, to, noteId);
+    }
+
+    function _burn(uint256 noteId, uint256 slotId) private returns (uint32 holderId, uint256 value) {
+        NoteWord memory n = _noteWord(noteId);
+        if (_links[noteId].slotId != slotId) revert NoteNotInSlot(noteId, slotId);
+        if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
+        holderId = n.holderId;
+        value = n.value;
+        delete _notes[noteId];
+        delete _links[noteId];
+        unchecked {
+            --_noteBalance[holderId];
+        }
+        emit TransferValue(noteId, 0, value);
+    }
+
+    /// @dev Holder, approved-for-all operator, note-approved operator, or a value allowance (spent).
+    function _authorizeValue(uint256 noteId, NoteWord memory n, uint256 value) private {
+        address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
+        if (msg.sender == holder || _isApproved(noteId, n, msg.sender)) return;
+        uint256 allowed = _allowance[noteId][n.epoch][msg.sender];
+        if (allowed == 0) revert NotApproved(noteId, msg.sender);
+        if (allowed < value) revert InsufficientAllowance(noteId, msg.sender, allowed, value);
+        if (allowed != type(uint256).max) {
+            unchecked {
+                _allowance[noteId][n.epoch][msg.sender] = allowed - value;
+            }
+        }
+    }
+
+    function _isApproved(uint256 noteId, NoteWord memory n, address operator) private view returns (bool) {
+        if (_operatorApproval[n.holderId][operator]) return true;
+        TokenApproval memory a = _tokenApproval[noteId];
+        return a.operator == operator && a.epoch == n.epoch;
+    }
+
+    /// @dev ERC-3525: a contract recipient that declares IERC3525Receiver must accept the value.
+    function _checkReceiver(address to, uint256 fromId, uint256 toId, uint256 value) private {
+        if (to.code.length == 0) return;
+        try IERC165(to).supportsInterface(ERC3525_RECEIVER_ID) returns (bool supported) {
+            if (!supported) return;
+        } catch {
+            return;
+        }
+        bytes4 answer = IERC3525Receiver(to).onERC3525Received(msg.sender, fromId, toId, value, "");
+        if (answer != IERC3525Receiver.onERC3525Received.selector) revert RejectedByReceiver(to);
+    }
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.30;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ICashToken} from "../interfaces/ICashToken.sol";
+import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
+import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
+import {LedgerAccess} from "../libraries/LedgerAccess.sol";
+
+/// @title Settlement: the obligor funds a receivable; at maturity holders are paid and notes burned.
+/// @notice The obligor funds (partially or fully, any time). At or after maturity, once fully funded, anyone (a
+///         keeper) pays a batch of notes (ids from the indexer, each checked) and any holder can redeem its own
+///         note. After maturity plus the grace period an underfunded receivable can be marked Defaulted: the
+///         obligor's default is recorded and the funds are paid pro rata as holders claim.
+contract Settlement is LedgerAccess, ReentrancyGuardTransient {
+    struct Fund {
+        uint128 funded; // cash received from the obligor
+        uint128 paid; // cash paid out to holders
+        uint128 valueRedeemed; // face value of notes burned (pro-rata base after default)
+    }
+
+    IReceivableNotes public immutable notes;
+    ICashToken public immutable cash;
+
+    mapping(uint256 slotId => Fund) private _funds;
+    uint64 private _gracePeriod = 7 days;
+    bool private _paused;
+
+    error NotObligor(uint256 slotId, address caller);
+    error InvalidAmount(uint256 amount);
+    error Overfunded(uint256 slotId, uint256 funded, uint256 amount, uint256 faceValue);
+    error CurrencyMismatch(address noteCurrency, address cashToken);
+    error NotMatured(uint256 slotId, uint64 maturity);
+    error NotFullyFunded(uint256 slotId, uint256 funded, uint256 faceValue);
+    error FullyFunded(uint256 slotId);
+    error GracePeriodNotOver(uint256 slotId, uint256 defaultableAt);
+    error SlotNotDefaulted(uint256 slotId, IReceivableNotes.SlotStatus status);
+    error NotNoteHolder(uint256 noteId, address caller);
+    error EmptyBatch();
+    error InvalidGracePeriod(uint64 gracePeriod);
+
+    event SlotFunded(uint256 indexed slotId, uint256 amount, uint256 funded);
+    event NotesPaid(uint256 indexed slotId, uint256 notes, uint256 amount);
+    event SlotSettled(uint256 indexed slotId, uint256 amount);
+    event SlotDefaulted(uint256 indexed slotId, uint256 funded, uint256 unpaid);
+    event DefaultClaimsPaid(uint256 indexed slotId, uint256 notes, uint256 value, uint256 amount);
+    event GracePeriodSet(uint64 gracePeriod);
+
+    constructor(IMemberRegistry registry_, IReceivableNotes notes_, ICashToken cash_) LedgerAccess(registry_) {
+        if (address(notes_) == address(0) || address(cash_) == address(0)) revert ZeroAddress();
+        notes = notes_;
+        cash = cash_;
+        emit GracePeriodSet(7 days);
+    }
+
+    /// @notice The obligor pays `amount` towards the receivable (cash held here until settlement).
+    function fund(uint256 slotId, uint256 amount) external nonReentrant whenNotPaused {
+        IReceivableNotes.Receivable memory r = _activeSlot(slotId);
+        if (registry.accountOf(r.obligorId) != msg.sender) revert NotObligor(slotId, msg.sender);
+        if (r.cashToken != address(cash)) revert CurrencyMismatch(r.cashToken, address(cash));
+        Fund storage f = _funds[slotId];
+        if (amount == 0) revert InvalidAmount(amount);
+        if (f.funded + amount > r.faceValue) revert Overfunded(slotId, f.funded, amount, r.faceValue);
+        f.funded += uint128(amount);
+        cash.ledgerTransfer(msg.sender, address(this), amount);
+        emit SlotFunded(slotId, amount, f.funded);
+    }
+
+    /// @notice Pays out a batch of a fully funded, matured receivable's notes (anyone may call).
+    function settle(uint256 slotId, uint256[] calldata noteIds) external nonReentrant whenNotPaused {
+        if (noteIds.length == 0) revert EmptyBatch();
+        IReceivableNotes.Receivable memory r = _payableSlot(slotId);
+        (address[] memory holders, uint256[] memory values) = notes.burnBatchForSettlement(slotId, noteIds);
+        uint256 total;
+        for (uint256 i; i < values.length; ++i) {
+            total += values[i];
+        }
+        _payOut(slotId, r, holders, values, total);
+    }
+
+    /// @notice The holder redeems its own note of a fully funded, matured receivable.
+    function redeem(uint256 noteId) external nonReentrant whenNotPaused {
+        IReceivableNotes.Note memory n = notes.note(noteId);
+        if (registry.accountOf(n.holderId) != msg.sender) revert NotNoteHolder(noteId, msg.sender);
+        IReceivableNotes.Receivable memory r = _payableSlot(n.slotId);
+        (address holder, uint256 value) = notes.burnForSettlement(noteId, n.slotId);
+        address[] memory holders = new address[](1);
+        uint256[] memory values = new uint256[](1);
+        holders[0] = holder;
+        values[0] = value;
+        _payOut(n.slotId, r, holders, values, value);
+    }
+
+    /// @notice Marks an underfunded receivable Defaulted after maturity plus the grace period (anyone may call).
+    function markDefault(uint256 slotId) external nonReentrant whenNotPaused {
+        IReceivableNotes.Receivable memory r = _activeSlot(slotId);
+        uint256 defaultableAt = uint256(r.maturity) + _gracePeriod;
+        if (block.timestamp < defaultableAt) revert GracePeriodNotOver(slotId, defaultableAt);
+        uint128 funded = _funds[slotId].funded;
+        if (funded >= r.faceValue) revert FullyFunded(slotId);
+        uint128 unpaid = r.faceValue - funded;
+        notes.setSlotStatus(slotId, IReceivableNotes.SlotStatus.Defaulted);
+        registry.decreaseOutstanding(r.obligorId, r.faceValue);
+        registry.recordDefault(r.obligorId, unpaid);
+        emit SlotDefaulted(slotId, funded, unpaid);
+    }
+
+    /// @notice Pays the partial funds of a defaulted receivable pro rata to a batch of its notes (anyone may
+    ///         call); the notes are burned. Rounding is cumulative, so the funds are paid out exactly.
+    function claimDefaulted(uint256 slotId, uint256[] calldata noteIds) external nonReentrant whenNotPaused {
+        if (noteIds.length == 0) revert EmptyBatch();
+        IReceivableNotes.Receivable memory r = notes.receivable(slotId);
+        if (r.status != IReceivableNotes.SlotStatus.Defaulted) revert SlotNotDefaulted(slotId, r.status);
+        (address[] memory holders, uint256[] memory values) = notes.burnBatchForSettlement(slotId, noteIds);
+        Fund storage f = _funds[slotId];
+        uint256 redeemed = f.valueRedeemed;
+        uint256 paidBefore = f.paid;
+        uint256 paid = paidBefore;
+        uint256 value;
+        for (uint256 i; i < values.length; ++i) {
+            value += values[i];
+            redeemed += values[i];
+            uint256 due = redeemed * f.funded / r.faceValue;
+            values[i] = due - paid;
+            paid = due;
+        }
+        f.valueRedeemed = uint128(redeemed);
+        f.paid = uint128(paid);
+        cash.ledgerPayout(address(this), holders, values);
+        emit DefaultClaimsPaid(slotId, noteIds.length, value, paid - paidBefore);
+    }
+
+    /// @notice Operators set the grace period between maturity and a possible default (1 to 90 days).
+    function setGracePeriod(uint64 gracePeriod_) external onlyOperator {
+        if (gracePeriod_ < 1 days || gracePeriod_ > 90 days) revert InvalidGracePeriod(gracePeriod_);
+        _gracePeriod = gracePeriod_;
+        emit GracePeriodSet(gracePeriod_);
+    }
+
+    /// @notice Funding state of a receivable.
+    function funding(uint256 slotId) external view returns (Fund memory) {
+        return _funds[slotId];
+    }
+
+    /// @notice Grace period after maturity before an underfunded receivable can be marked Defaulted.
+    function gracePeriod() external view returns (uint64) {
+        return _gracePeriod;
+    }
+
+    /// @inheritdoc LedgerAccess
+    function paused() public view override returns (bool) {
+        return _paused;
+    }
+
+    function _setPaused(bool value) internal override {
+        _paused = value;
+    }
+
+    function _activeSlot(uint256 slotId) private view returns (IReceivableNotes.Receivable memory r) {
+        r = notes.receivable(slotId);
+        if (r.status != IReceivableNotes.SlotStatus.Active) revert IReceivableNotes.SlotNotActive(slotId, r.status);
+    }
+
+    function _payableSlot(uint256 slotId) private view returns (IReceivableNotes.Receivable memory r) {
+        r = _activeSlot(slotId);
+        if (block.timestamp < r.maturity) revert NotMatured(slotId, r.maturity);
+        uint128 funded = _funds[slotId].funded;
+        if (funded < r.faceValue) revert NotFullyFunded(slotId, funded, r.faceValue);
+    }
+
+    function _payOut(
+        uint256 slotId,
+        IReceivableNotes.Receivable memory r,
+        address[] memory holders,
+        uint256[] memory values,
+        uint256 total
+    ) private {
+        Fund storage f = _funds[slotId];
+        uint128 paid = f.paid + uint128(total);
+        f.paid = paid;
+        cash.ledgerPayout(address(this), holders, values);
+        emit NotesPaid(slotId, holders.length, total);
+        if (paid == r.faceValue) {
+            notes.setSlotStatus(slotId, IReceivableNotes.SlotStatus.Settled);
+            registry.decreaseOutstanding(r.obligorId, r.faceValue);
+            emit SlotSettled(slotId, paid);
+        }
+    }
+}
