@@ -16,20 +16,23 @@ import {Roles} from "../libraries/Roles.sol";
 ///         recorded), `transferFrom(noteId, noteId, value)` moves value between notes of a slot (a merge when
 ///         both belong to one holder), ERC-721 transfers move whole notes. Every holder is an active member
 ///         with a holding role; nothing moves after maturity, while paused or while locked to a lienholder.
-/// @dev Gas: a note is two storage words ({holder, lienholder, value, approval epoch} and {slot, parent});
-///      enumeration lives off chain in the indexer; approvals are invalidated by bumping the note's epoch
-///      instead of clearing storage.
+/// @dev Gas: a note is one storage word {holder, lienholder, value, slot, parent}; the note counter shares the
+///      policy word every move reads anyway; enumeration lives off chain in the indexer; approvals are voided by
+///      bumping the note's approval epoch (only when it has approvals) instead of clearing storage.
 contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     struct NoteWord {
         uint32 holderId;
         uint32 lienholderId;
-        uint128 value;
-        uint64 epoch; // bumped on every whole transfer: token and value approvals of older epochs are void
+        uint96 value; // face values are capped at uint96, so every note value fits
+        uint48 slotId;
+        uint48 parentId; // the note it was split from, 0 for a slot's first note
     }
 
-    struct LinkWord {
-        uint128 slotId;
-        uint128 parentId;
+    /// @dev Token and value approvals are recorded under the note's current epoch; a whole transfer of a note
+    ///      that has approvals bumps the epoch, voiding them.
+    struct ApprovalState {
+        uint64 epoch;
+        bool hasApprovals;
     }
 
     struct SlotCore {
@@ -47,15 +50,11 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     }
 
     struct Policy {
-        uint128 minSplitValue;
+        uint64 minSplitValue;
         uint32 maxLiveNotes;
         uint64 maxTenor;
         bool paused;
-    }
-
-    struct Counters {
-        uint128 slots;
-        uint128 notes;
+        uint48 noteCount;
     }
 
     struct TokenApproval {
@@ -77,7 +76,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     bytes4 private constant ERC3525_RECEIVER_ID = 0x009ce20b;
 
     mapping(uint256 noteId => NoteWord) private _notes;
-    mapping(uint256 noteId => LinkWord) private _links;
+    mapping(uint256 noteId => ApprovalState) private _approvalState;
     mapping(uint256 slotId => SlotCore) private _slots;
     mapping(uint256 slotId => SlotTerms) private _terms;
     mapping(uint256 slotId => bytes32) private _invoiceOf;
@@ -90,10 +89,10 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     mapping(uint256 noteId => TokenApproval) private _tokenApproval;
     mapping(uint256 noteId => mapping(uint64 epoch => mapping(address operator => uint256))) private _allowance;
     Policy private _policy;
-    Counters private _counters;
+    uint256 private _slotCount;
 
     constructor(IMemberRegistry registry_) LedgerAccess(registry_) {
-        _policy = Policy({minSplitValue: 100, maxLiveNotes: 500, maxTenor: 365 days, paused: false});
+        _policy = Policy({minSplitValue: 100, maxLiveNotes: 500, maxTenor: 365 days, paused: false, noteCount: 0});
         emit PolicySet(100, 500, 365 days);
     }
 
@@ -170,18 +169,15 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
         registry.increaseOutstanding(s.obligorId, s.faceValue);
 
-        Counters memory c = _counters;
-        slotId = c.slots + 1;
-        noteId = c.notes + 1;
-        _counters = Counters(uint128(slotId), uint128(noteId));
+        slotId = ++_slotCount;
+        noteId = ++_policy.noteCount;
         _slots[slotId] =
             SlotCore(s.obligorId, s.creditorId, SlotStatus.Active, 1, uint64(block.timestamp), s.maturity);
         _terms[slotId] = SlotTerms(s.cashToken, uint96(s.faceValue));
         _invoiceOf[slotId] = s.invoiceHash;
         _slotOfInvoice[s.invoiceHash] = slotId;
         _firstNote[slotId] = noteId;
-        _notes[noteId] = NoteWord(s.creditorId, s.lienholderId, s.faceValue, 0);
-        _links[noteId] = LinkWord(uint128(slotId), 0);
+        _notes[noteId] = NoteWord(s.creditorId, s.lienholderId, uint96(s.faceValue), uint48(slotId), 0);
         ++_noteBalance[s.creditorId];
 
         emit Transfer(address(0), creditor, noteId);
@@ -209,14 +205,16 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         NoteWord memory n = _noteWord(fromTokenId);
         _authorizeValue(fromTokenId, n, value);
         uint32 toId = registry.requireActive(to, Roles.HOLDER);
-        uint256 slotId = _links[fromTokenId].slotId;
+        uint256 slotId = n.slotId;
         SlotCore storage s = _movableSlot(slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
         _checkSplitValue(fromTokenId, n.value, value, p.minSplitValue);
         uint32 live = s.liveNotes;
         if (live >= p.maxLiveNotes) revert TooManyLiveNotes(slotId, p.maxLiveNotes);
         s.liveNotes = live + 1;
-        newNoteId = _splitInto(fromTokenId, n, slotId, toId, to, value);
+        newNoteId = p.noteCount + 1;
+        _policy.noteCount = uint48(newNoteId);
+        _splitInto(fromTokenId, n, newNoteId, toId, to, value);
         _checkReceiver(to, fromTokenId, newNoteId, value);
     }
 
@@ -226,8 +224,8 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         if (fromTokenId == toTokenId) revert SelfTransfer(fromTokenId);
         NoteWord memory n = _noteWord(fromTokenId);
         NoteWord memory t = _noteWord(toTokenId);
-        uint256 slotId = _links[fromTokenId].slotId;
-        if (_links[toTokenId].slotId != slotId) revert SlotMismatch(fromTokenId, toTokenId);
+        uint256 slotId = n.slotId;
+        if (t.slotId != slotId) revert SlotMismatch(fromTokenId, toTokenId);
         _authorizeValue(fromTokenId, n, value);
         address toHolder =
             t.holderId == n.holderId ? address(0) : registry.requireActiveId(t.holderId, Roles.HOLDER);
@@ -237,8 +235,8 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         if (value == 0) revert ZeroValue();
         if (value > n.value) revert InsufficientValue(fromTokenId, n.value, value);
         unchecked {
-            _notes[fromTokenId].value = n.value - uint128(value);
-            _notes[toTokenId].value = t.value + uint128(value);
+            _notes[fromTokenId].value = n.value - uint96(value);
+            _notes[toTokenId].value = t.value + uint96(value);
         }
         emit TransferValue(fromTokenId, toTokenId, value);
         if (toHolder != address(0)) _checkReceiver(toHolder, fromTokenId, toTokenId, value);
@@ -251,13 +249,14 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         address holder = registry.accountOf(n.holderId);
         if (operator == holder) revert ApprovalToHolder(operator);
         if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
-        _allowance[tokenId][n.epoch][operator] = value;
+        _allowance[tokenId][_markApproved(tokenId)][operator] = value;
         emit ApprovalValue(tokenId, operator, value);
     }
 
     /// @notice Remaining value allowance of `operator` on the note.
     function allowance(uint256 tokenId, address operator) external view returns (uint256) {
-        return _allowance[tokenId][_noteWord(tokenId).epoch][operator];
+        _noteWord(tokenId);
+        return _allowance[tokenId][_approvalState[tokenId].epoch][operator];
     }
 
     /// @notice Value of a note (ERC-3525 `balanceOf(tokenId)`).
@@ -267,8 +266,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     /// @notice Slot (receivable id) of a note.
     function slotOf(uint256 tokenId) external view returns (uint256) {
-        _noteWord(tokenId);
-        return _links[tokenId].slotId;
+        return _noteWord(tokenId).slotId;
     }
 
     // ================================================================== ERC-721
@@ -293,7 +291,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
         uint32 toId = registry.requireActive(to, Roles.HOLDER);
         if (toId == n.holderId) revert SelfTransfer(tokenId);
-        _movableSlot(_links[tokenId].slotId);
+        _movableSlot(n.slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(tokenId, n.lienholderId);
         _moveWhole(tokenId, n, toId, holder, to);
     }
@@ -317,7 +315,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         if (msg.sender != holder && !_operatorApproval[n.holderId][msg.sender]) {
             revert NotApproved(tokenId, msg.sender);
         }
-        _tokenApproval[tokenId] = TokenApproval(to, n.epoch);
+        _tokenApproval[tokenId] = TokenApproval(to, _markApproved(tokenId));
         emit Approval(holder, to, tokenId);
     }
 
@@ -331,9 +329,9 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     /// @notice The operator approved for a note, if its approval is current.
     function getApproved(uint256 tokenId) external view returns (address) {
-        NoteWord memory n = _noteWord(tokenId);
+        _noteWord(tokenId);
         TokenApproval memory a = _tokenApproval[tokenId];
-        return a.epoch == n.epoch ? a.operator : address(0);
+        return a.epoch == _approvalState[tokenId].epoch ? a.operator : address(0);
     }
 
     /// @notice Whether `operator` may move all of `owner`'s notes.
@@ -351,7 +349,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
         uint32 lienId = registry.requireActive(lienholder, Roles.FINANCIER);
         if (lienId == n.holderId) revert InvalidRecipient(lienholder);
-        _movableSlot(_links[noteId].slotId);
+        _movableSlot(n.slotId);
         _notes[noteId].lienholderId = lienId;
         emit NoteLocked(noteId, lienId);
     }
@@ -376,7 +374,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     {
         NoteWord memory n = _noteWord(noteId);
         address to = registry.requireActiveId(toId, Roles.HOLDER);
-        uint256 slotId = _links[noteId].slotId;
+        uint256 slotId = n.slotId;
         SlotCore storage s = _ledgerSlot(slotId, ignoreMaturity);
         if (n.lienholderId != 0 && n.lienholderId != asLienholderId) revert NoteIsLocked(noteId, n.lienholderId);
         if (toId == n.holderId) revert SelfTransfer(noteId);
@@ -390,7 +388,8 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
             if (s.liveNotes >= p.maxLiveNotes) revert TooManyLiveNotes(slotId, p.maxLiveNotes);
         }
         s.liveNotes += 1;
-        newNoteId = _splitInto(noteId, n, slotId, toId, to, value);
+        newNoteId = ++_policy.noteCount;
+        _splitInto(noteId, n, newNoteId, toId, to, value);
     }
 
     /// @inheritdoc IReceivableNotes
@@ -401,7 +400,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     {
         NoteWord memory n = _noteWord(noteId);
         address to = registry.requireActiveId(toId, Roles.HOLDER);
-        _ledgerSlot(_links[noteId].slotId, ignoreMaturity);
+        _ledgerSlot(n.slotId, ignoreMaturity);
         if (n.lienholderId != 0 && n.lienholderId != asLienholderId) revert NoteIsLocked(noteId, n.lienholderId);
         if (toId == n.holderId) revert SelfTransfer(noteId);
         if (n.lienholderId != 0) {
@@ -479,11 +478,11 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     /// @inheritdoc IReceivableNotes
     function setPolicy(uint256 minSplitValue_, uint256 maxLiveNotesPerSlot_, uint64 maxTenor_) external onlyOperator {
-        if (minSplitValue_ == 0 || minSplitValue_ > type(uint96).max) revert InvalidPolicy(minSplitValue_);
+        if (minSplitValue_ == 0 || minSplitValue_ > type(uint64).max) revert InvalidPolicy(minSplitValue_);
         if (maxLiveNotesPerSlot_ == 0 || maxLiveNotesPerSlot_ > 10_000) revert InvalidPolicy(maxLiveNotesPerSlot_);
         if (maxTenor_ < 1 days || maxTenor_ > 5 * 365 days) revert InvalidPolicy(maxTenor_);
         Policy storage p = _policy;
-        p.minSplitValue = uint128(minSplitValue_);
+        p.minSplitValue = uint64(minSplitValue_);
         p.maxLiveNotes = uint32(maxLiveNotesPerSlot_);
         p.maxTenor = maxTenor_;
         emit PolicySet(minSplitValue_, maxLiveNotesPerSlot_, maxTenor_);
@@ -522,8 +521,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     /// @inheritdoc IReceivableNotes
     function note(uint256 noteId) external view returns (Note memory) {
         NoteWord memory n = _noteWord(noteId);
-        LinkWord memory l = _links[noteId];
-        return Note(n.holderId, n.lienholderId, l.slotId, n.value, l.parentId);
+        return Note(n.holderId, n.lienholderId, n.slotId, n.value, n.parentId);
     }
 
     /// @inheritdoc IReceivableNotes
@@ -543,8 +541,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     /// @inheritdoc IReceivableNotes
     function parentOf(uint256 noteId) external view returns (uint256) {
-        _noteWord(noteId);
-        return _links[noteId].parentId;
+        return _noteWord(noteId).parentId;
     }
 
     /// @inheritdoc IReceivableNotes
@@ -554,12 +551,12 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     /// @inheritdoc IReceivableNotes
     function slotCount() external view returns (uint256) {
-        return _counters.slots;
+        return _slotCount;
     }
 
     /// @inheritdoc IReceivableNotes
     function noteCount() external view returns (uint256) {
-        return _counters.notes;
+        return _policy.noteCount;
     }
 
     /// @inheritdoc IReceivableNotes
@@ -607,15 +604,14 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         if (remainder != 0 && remainder < minimum) revert ValueBelowMinimum(remainder, minimum);
     }
 
-    function _splitInto(uint256 fromId, NoteWord memory n, uint256 slotId, uint32 toId, address to, uint256 value)
+    /// @dev Callers checked `value <= n.value`; note ids are below 2**48 (the counter is a checked uint48).
+    function _splitInto(uint256 fromId, NoteWord memory n, uint256 newNoteId, uint32 toId, address to, uint256 value)
         private
-        returns (uint256 newNoteId)
     {
+        uint256 slotId = n.slotId;
         unchecked {
-            newNoteId = ++_counters.notes;
-            _notes[fromId].value = n.value - uint128(value);
-            _notes[newNoteId] = NoteWord(toId, 0, uint128(value), 0);
-            _links[newNoteId] = LinkWord(uint128(slotId), uint128(fromId));
+            _notes[fromId].value = n.value - uint96(value);
+            _notes[newNoteId] = NoteWord(toId, 0, uint96(value), uint48(slotId), uint48(fromId));
             ++_noteBalance[toId];
         }
         emit Transfer(address(0), to, newNoteId);
@@ -626,7 +622,9 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     function _moveWhole(uint256 noteId, NoteWord memory n, uint32 toId, address from, address to) private {
         unchecked {
-            _notes[noteId] = NoteWord(toId, n.lienholderId, n.value, n.epoch + 1);
+            _notes[noteId] = NoteWord(toId, n.lienholderId, n.value, n.slotId, n.parentId);
+            ApprovalState memory a = _approvalState[noteId];
+            if (a.hasApprovals) _approvalState[noteId] = ApprovalState(a.epoch + 1, false);
             --_noteBalance[n.holderId];
             ++_noteBalance[toId];
         }
@@ -635,12 +633,11 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     function _burn(uint256 noteId, uint256 slotId) private returns (uint32 holderId, uint256 value) {
         NoteWord memory n = _noteWord(noteId);
-        if (_links[noteId].slotId != slotId) revert NoteNotInSlot(noteId, slotId);
+        if (n.slotId != slotId) revert NoteNotInSlot(noteId, slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
         holderId = n.holderId;
         value = n.value;
         delete _notes[noteId];
-        delete _links[noteId];
         unchecked {
             --_noteBalance[holderId];
         }
@@ -651,12 +648,13 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     function _authorizeValue(uint256 noteId, NoteWord memory n, uint256 value) private {
         address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
         if (msg.sender == holder || _isApproved(noteId, n, msg.sender)) return;
-        uint256 allowed = _allowance[noteId][n.epoch][msg.sender];
+        uint64 epoch = _approvalState[noteId].epoch;
+        uint256 allowed = _allowance[noteId][epoch][msg.sender];
         if (allowed == 0) revert NotApproved(noteId, msg.sender);
         if (allowed < value) revert InsufficientAllowance(noteId, msg.sender, allowed, value);
         if (allowed != type(uint256).max) {
             unchecked {
-                _allowance[noteId][n.epoch][msg.sender] = allowed - value;
+                _allowance[noteId][epoch][msg.sender] = allowed - value;
             }
         }
     }
@@ -664,7 +662,14 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     function _isApproved(uint256 noteId, NoteWord memory n, address operator) private view returns (bool) {
         if (_operatorApproval[n.holderId][operator]) return true;
         TokenApproval memory a = _tokenApproval[noteId];
-        return a.operator == operator && a.epoch == n.epoch;
+        return a.operator == operator && a.epoch == _approvalState[noteId].epoch;
+    }
+
+    /// @dev Records that the note has approvals (so a whole transfer voids them) and returns the current epoch.
+    function _markApproved(uint256 noteId) private returns (uint64 epoch) {
+        ApprovalState memory a = _approvalState[noteId];
+        if (!a.hasApprovals) _approvalState[noteId] = ApprovalState(a.epoch, true);
+        return a.epoch;
     }
 
     /// @dev ERC-3525: a contract recipient that declares IERC3525Receiver must accept the value.
