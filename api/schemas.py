@@ -41,7 +41,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class AdmitMemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     roles: list[str] = Field(min_length=1, description="any of core_enterprise, supplier, financier, auditor")
     kyc_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="SHA-256/keccak of the KYC document")

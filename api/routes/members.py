@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from web3.logs import DISCARD
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Writes
 from api.problems import Problem
@@ -98,7 +99,7 @@ def admit_member(
             fund_on_devchain(ledger.w3, address)
         args = [address, mask, bytes.fromhex(body.kyc_hash[2:]), body.group_id, body.credit_limit]
         receipt = ctx.transact(custody.operator(), "MemberRegistry", "admit", args)
-        events = ledger.contract("MemberRegistry").events.MemberAdmitted().process_receipt(receipt)
+        events = ledger.contract("MemberRegistry").events.MemberAdmitted().process_receipt(receipt, errors=DISCARD)
         member_id = int(events[0]["args"]["memberId"])
 
         def create_api_key() -> str:

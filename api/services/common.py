@@ -7,6 +7,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy.orm import Session
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from api.custody import Custody
@@ -38,7 +39,7 @@ def member_or_404(session: Session, member_id: int, what: str = "member") -> Mem
 def event_args(ledger: LedgerHandle, receipt: TxReceipt, contract: str, event: str) -> dict[str, Any]:
     """Arguments of the first `event` of `contract` in a receipt."""
     handle = ledger.contract(contract)
-    for entry in handle.events[event]().process_receipt(receipt):
+    for entry in handle.events[event]().process_receipt(receipt, errors=DISCARD):
         return dict(entry["args"])
     raise Problem(502, "unexpected-receipt", "Unexpected receipt", f"{contract}.{event} missing from the receipt")
 

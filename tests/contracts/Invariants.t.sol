@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {Test} from "forge-std/Test.sol";
+import {console2} from "forge-std/console2.sol";
 import {Base} from "./Base.t.sol";
 import {MemberRegistry} from "../../contracts/access/MemberRegistry.sol";
 import {CashToken} from "../../contracts/cash/CashToken.sol";
@@ -283,8 +284,8 @@ contract Handler is Test {
         IMemberRegistry.Member memory m = registry.member(registry.memberIdOf(obligor));
         uint256 room = m.creditLimit > m.outstanding ? m.creditLimit - m.outstanding : 0;
         // mostly within the remaining credit, sometimes just above it
-        face = bound(face, 100, room / 4 + 200);
-        uint64 maturity = uint64(block.timestamp + bound(tenor, 0, 400 days));
+        face = _bound(face, 100, room / 4 + 200);
+        uint64 maturity = uint64(block.timestamp + _bound(tenor, 0, 400 days));
         bytes32 inv = keccak256(abi.encode("inv", invSeed % 64));
         bool reused = ghostSlotOfInvoice[inv] != 0;
         bool badTo = !_isHolder(to);
@@ -310,7 +311,7 @@ contract Handler is Test {
         if (!found) return;
         address from = notes.ownerOf(id);
         address to = everyone[toSeed % everyone.length];
-        value = bound(value, 0, notes.balanceOf(id) + 1);
+        value = _bound(value, 0, notes.balanceOf(id) + 1);
         bool badTo = !_isHolder(to);
         vm.prank(from);
         try notes.transferFrom(id, to, value) returns (uint256) {
@@ -334,7 +335,7 @@ contract Handler is Test {
         uint256 b = ids[j % ids.length];
         address from = notes.ownerOf(a);
         address toHolder = notes.ownerOf(b);
-        value = bound(value, 0, notes.balanceOf(a) + 1);
+        value = _bound(value, 0, notes.balanceOf(a) + 1);
         bool badTo = !_isHolder(toHolder) && toHolder != from;
         vm.prank(from);
         try notes.transferFrom(a, b, value) {
@@ -380,7 +381,7 @@ contract Handler is Test {
         (bool found,, uint256 id) = _pickNote(noteSeed);
         if (found) {
             address from = notes.ownerOf(id);
-            value = bound(value, 100, notes.balanceOf(id) > 100 ? notes.balanceOf(id) : 100);
+            value = _bound(value, 100, notes.balanceOf(id) > 100 ? notes.balanceOf(id) : 100);
             vm.prank(from);
             try notes.transferFrom(id, to, value) returns (uint256) {
                 badTransferSucceeded = true;
@@ -440,8 +441,8 @@ contract Handler is Test {
     function propose(uint256 supSeed, uint256 buyerSeed, uint256 amount, uint256 due) external {
         address sup = suppliers[supSeed % suppliers.length];
         address buyer = cores[buyerSeed % cores.length];
-        amount = bound(amount, 100, 200_000_00);
-        uint64 dueDate = uint64(block.timestamp + bound(due, 1 days, 200 days));
+        amount = _bound(amount, 100, 200_000_00);
+        uint64 dueDate = uint64(block.timestamp + _bound(due, 1 days, 200 days));
         vm.prank(sup);
         try orders.propose(buyer, uint128(amount), address(cash), keccak256(abi.encode("po", amount)), dueDate) {
             _tick("propose", true);
@@ -502,8 +503,8 @@ contract Handler is Test {
         (bool found, uint256 id, IOrderBook.Order memory o) = _pickOrder(orderSeed);
         if (!found) return;
         address buyer = registry.accountOf(o.buyerId);
-        face = bound(face, 100, uint256(o.amount) + 100);
-        uint64 maturity = uint64(block.timestamp + bound(tenor, 0, 400 days));
+        face = _bound(face, 100, uint256(o.amount) + 100);
+        uint64 maturity = uint64(block.timestamp + _bound(tenor, 0, 400 days));
         bytes32 inv = keccak256(abi.encode("inv", invSeed % 64));
         bool reusedInv = ghostSlotOfInvoice[inv] != 0;
         bool reusedOrder = ghostSlotOfOrder[id] != 0;
@@ -543,9 +544,9 @@ contract Handler is Test {
         (bool found, uint256 id, IOrderBook.Order memory o) = _pickOrder(orderSeed);
         if (!found || o.lienholderId == 0) return;
         address b = registry.accountOf(o.lienholderId);
-        principal = bound(principal, 1, uint256(o.amount) * 9 / 10 + 1);
-        rate = bound(rate, 0, 2_000);
-        uint64 dueDate = uint64(block.timestamp + bound(due, 1 days, 120 days));
+        principal = _bound(principal, 1, uint256(o.amount) * 9 / 10 + 1);
+        rate = _bound(rate, 0, 2_000);
+        uint64 dueDate = uint64(block.timestamp + _bound(due, 1 days, 120 days));
         vm.prank(b);
         try financing.lend(id, uint96(principal), uint32(rate), dueDate) returns (uint256 loanId) {
             loanIds.push(loanId);
@@ -589,8 +590,8 @@ contract Handler is Test {
         (bool found,, uint256 id) = _pickNote(noteSeed);
         if (!found) return;
         address b = banks[bankSeed % banks.length];
-        value = bound(value, 1, notes.balanceOf(id) + 1);
-        rate = bound(rate, 0, 3_000);
+        value = _bound(value, 1, notes.balanceOf(id) + 1);
+        rate = _bound(rate, 0, 3_000);
         vm.prank(b);
         try financing.makeOffer(id, uint96(value), uint32(rate), recourse, uint64(block.timestamp + 10 days)) returns (
             uint256 offerId
@@ -630,7 +631,7 @@ contract Handler is Test {
         IReceivableNotes.Receivable memory r = notes.receivable(s);
         uint256 funded = settlement.funding(s).funded;
         if (funded >= r.faceValue) return;
-        amount = bound(amount, 1, r.faceValue - funded);
+        amount = _bound(amount, 1, r.faceValue - funded);
         address ob = registry.accountOf(r.obligorId);
         vm.prank(ob);
         try settlement.fund(s, amount) {
@@ -657,7 +658,7 @@ contract Handler is Test {
         }
         uint256[] storage ids = _live[s];
         if (ids.length == 0) return;
-        uint256 n = bound(count, 1, ids.length);
+        uint256 n = _bound(count, 1, ids.length);
         start = start % ids.length;
         uint256[] memory batch = new uint256[](n);
         for (uint256 i; i < n; ++i) {
@@ -690,7 +691,7 @@ contract Handler is Test {
         if (!found) return;
         uint256[] storage ids = _live[s];
         if (ids.length == 0) return;
-        uint256 n = bound(count, 1, ids.length);
+        uint256 n = _bound(count, 1, ids.length);
         uint256[] memory batch = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             batch[i] = ids[i];
@@ -706,7 +707,7 @@ contract Handler is Test {
     // ================================================================== actions: time and membership
 
     function warp(uint256 secs) external {
-        vm.warp(block.timestamp + bound(secs, 1 hours, 60 days));
+        vm.warp(block.timestamp + _bound(secs, 1 hours, 60 days));
         _tick("warp", true);
         _sync();
     }
@@ -941,7 +942,39 @@ contract InvariantsTest is Base {
         }
     }
 
+    /// @dev Sanity check of the handler itself: a scripted lifecycle goes through.
+    function test_handlerSmoke() public {
+        handler.issue(0, 2, 1_000_00, 90 days, 1);
+        assertEq(handler.slotsLength(), 1, "issue");
+        handler.split(0, 4, 300_00);
+        assertEq(handler.liveOf(1).length, 2, "split");
+        handler.propose(0, 0, 50_000_00, 30 days);
+        handler.confirm(0);
+        handler.pledge(0, 0);
+        handler.lend(0, 10_000_00, 500, 10 days);
+        handler.deliver(0);
+        handler.accept(0, 40_000_00, 60 days, 2);
+        assertEq(handler.slotsLength(), 2, "accept");
+        handler.settle(0, 5, 0, true, true);
+        assertEq(uint8(notes.receivable(1).status), 2, "settled");
+        this.afterInvariant();
+    }
+
+    /// @notice Call summary (successful / attempted handler actions), shown with -vv.
     function afterInvariant() external view {
-        // call summary is available via handler.okCalls / handler.tries (printed with -vv in a debug run)
+        string[24] memory names = [
+            "issue", "split", "merge", "transferWhole", "transferToBad", "lock", "release", "propose", "confirm",
+            "deliver", "pledge", "accept", "cancel", "lend", "repay", "foreclose", "makeOffer", "acceptOffer", "fund",
+            "settle", "markDefault", "claimDefaulted", "warp", "suspend"
+        ];
+        string memory line = "ok/tries:";
+        for (uint256 i; i < names.length; ++i) {
+            bytes32 k = bytes32(bytes(names[i]));
+            line = string.concat(
+                line, " ", names[i], "=", vm.toString(handler.okCalls(k)), "/", vm.toString(handler.tries(k))
+            );
+        }
+        console2.log(line);
+        console2.log("slots", handler.slotsLength(), "notes", notes.noteCount());
     }
 }

@@ -8,6 +8,44 @@ import {IERC3525} from "../../contracts/interfaces/IERC3525.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {LedgerAccess} from "../../contracts/libraries/LedgerAccess.sol";
 import {Roles} from "../../contracts/libraries/Roles.sol";
+import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+
+/// @dev A member contract that may declare ERC-3525 receiver support and answers the callbacks.
+contract NoteReceiverMock {
+    bytes4 public answer;
+    bool public supports3525;
+    uint256 public calls;
+    uint256 public lastFrom;
+    uint256 public lastTo;
+    uint256 public lastValue;
+
+    constructor(bytes4 answer_, bool supports_) {
+        answer = answer_;
+        supports3525 = supports_;
+    }
+
+    function supportsInterface(bytes4 id) external view returns (bool) {
+        return supports3525 && id == 0x009ce20b;
+    }
+
+    function onERC3525Received(address, uint256 fromId, uint256 toId, uint256 value, bytes calldata)
+        external
+        returns (bytes4)
+    {
+        calls += 1;
+        lastFrom = fromId;
+        lastTo = toId;
+        lastValue = value;
+        return answer;
+    }
+
+    function onERC721Received(address, address, uint256, bytes calldata) external pure returns (bytes4) {
+        return this.onERC721Received.selector;
+    }
+}
+
+/// @dev A member contract with no receiver hooks at all.
+contract PlainContractMock {}
 
 /// @notice Unit and fuzz tests of ReceivableNotes (ERC-3525 receivable notes).
 contract ReceivableNotesTest is Base {
@@ -1665,9 +1703,9 @@ contract ReceivableNotesTest is Base {
         vm.startPrank(operator);
         notes.setPolicy(1, 1, 1 days);
         assertEq(notes.minSplitValue(), 1);
-        notes.setPolicy(type(uint96).max, 10_000, 5 * 365 days);
+        notes.setPolicy(type(uint64).max, 10_000, 5 * 365 days);
         vm.stopPrank();
-        assertEq(notes.minSplitValue(), type(uint96).max);
+        assertEq(notes.minSplitValue(), type(uint64).max);
         assertEq(notes.maxLiveNotesPerSlot(), 10_000);
         assertEq(notes.maxTenor(), 5 * 365 days);
     }
@@ -1682,7 +1720,7 @@ contract ReceivableNotesTest is Base {
         vm.startPrank(operator);
         vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.InvalidPolicy.selector, 0));
         notes.setPolicy(0, 20, 30 days);
-        uint256 tooBig = uint256(type(uint96).max) + 1;
+        uint256 tooBig = uint256(type(uint64).max) + 1;
         vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.InvalidPolicy.selector, tooBig));
         notes.setPolicy(tooBig, 20, 30 days);
         vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.InvalidPolicy.selector, 0));
@@ -1704,7 +1742,7 @@ contract ReceivableNotesTest is Base {
         assertTrue(notes.paused());
         // policy is an operator action and still works while paused; the flag survives it
         vm.prank(operator);
-        notes.setPolicy(50, 20, 30 days);
+        notes.setPolicy(50, 20, 365 days);
         assertTrue(notes.paused());
 
         vm.expectRevert(LedgerAccess.EnforcedPause.selector);
@@ -1881,5 +1919,177 @@ contract ReceivableNotesTest is Base {
             _assertConserved(slotId, ids, count, face);
         }
         assertEq(notes.balanceOf(first), face);
+    }
+
+    // ================================================================== receiver contracts
+
+    function _admitContract(address account, uint64 group) internal returns (uint32 id) {
+        vm.prank(operator);
+        id = registry.admit(account, Roles.SUPPLIER, keccak256(abi.encode(account)), group, 0);
+    }
+
+    function test_split_callsAcceptingReceiver() public {
+        NoteReceiverMock rcv = new NoteReceiverMock(NoteReceiverMock.onERC3525Received.selector, true);
+        _admitContract(address(rcv), 20);
+        (, uint256 noteId) = _issue();
+        uint256 newId = _split(supplier, noteId, address(rcv), 1_000_00);
+        assertEq(rcv.calls(), 1);
+        assertEq(rcv.lastFrom(), noteId);
+        assertEq(rcv.lastTo(), newId);
+        assertEq(rcv.lastValue(), 1_000_00);
+        assertEq(notes.ownerOf(newId), address(rcv));
+    }
+
+    function test_split_revertsWhenReceiverRejects() public {
+        NoteReceiverMock rcv = new NoteReceiverMock(bytes4(0xdeadbeef), true);
+        _admitContract(address(rcv), 20);
+        (, uint256 noteId) = _issue();
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.RejectedByReceiver.selector, address(rcv)));
+        _split(supplier, noteId, address(rcv), 1_000_00);
+    }
+
+    function test_split_skipsContractWithoutReceiverSupport() public {
+        NoteReceiverMock rcv = new NoteReceiverMock(bytes4(0xdeadbeef), false);
+        _admitContract(address(rcv), 20);
+        PlainContractMock plain = new PlainContractMock();
+        _admitContract(address(plain), 21);
+        (, uint256 noteId) = _issue();
+        uint256 a = _split(supplier, noteId, address(rcv), 1_000_00);
+        uint256 b = _split(supplier, noteId, address(plain), 1_000_00);
+        assertEq(rcv.calls(), 0);
+        assertEq(notes.ownerOf(a), address(rcv));
+        assertEq(notes.ownerOf(b), address(plain));
+    }
+
+    function test_merge_callsReceiverOfOtherHoldersNote() public {
+        NoteReceiverMock rcv = new NoteReceiverMock(NoteReceiverMock.onERC3525Received.selector, true);
+        _admitContract(address(rcv), 20);
+        (, uint256 noteId) = _issue();
+        uint256 rcvNote = _split(supplier, noteId, address(rcv), 1_000_00);
+        vm.prank(supplier);
+        notes.transferFrom(noteId, rcvNote, 500_00);
+        assertEq(rcv.calls(), 2);
+        assertEq(rcv.lastFrom(), noteId);
+        assertEq(rcv.lastTo(), rcvNote);
+        assertEq(rcv.lastValue(), 500_00);
+        assertEq(notes.balanceOf(rcvNote), 1_500_00);
+    }
+
+    function test_merge_revertsWhenReceiverRejects() public {
+        NoteReceiverMock rcv = new NoteReceiverMock(bytes4(0xdeadbeef), false);
+        _admitContract(address(rcv), 20);
+        (, uint256 noteId) = _issue();
+        uint256 rcvNote = _split(supplier, noteId, address(rcv), 1_000_00); // no support declared yet: no call
+        // a receiver that declares support but rejects
+        NoteReceiverMock bad = new NoteReceiverMock(bytes4(0xdeadbeef), true);
+        _admitContract(address(bad), 21);
+        vm.prank(address(rcv));
+        notes.transferFrom(address(rcv), address(bad), rcvNote);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.RejectedByReceiver.selector, address(bad)));
+        vm.prank(supplier);
+        notes.transferFrom(noteId, rcvNote, 500_00);
+    }
+
+    function test_safeTransferFrom_toReceiverContract() public {
+        NoteReceiverMock rcv = new NoteReceiverMock(NoteReceiverMock.onERC3525Received.selector, true);
+        _admitContract(address(rcv), 20);
+        (, uint256 noteId) = _issue();
+        vm.prank(supplier);
+        notes.safeTransferFrom(supplier, address(rcv), noteId);
+        assertEq(notes.ownerOf(noteId), address(rcv));
+    }
+
+    function test_safeTransferFrom_revertsForNonReceiverContract() public {
+        PlainContractMock plain = new PlainContractMock();
+        _admitContract(address(plain), 21);
+        (, uint256 noteId) = _issue();
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InvalidReceiver.selector, address(plain)));
+        vm.prank(supplier);
+        notes.safeTransferFrom(supplier, address(plain), noteId);
+        // the unsafe variant does not check
+        vm.prank(supplier);
+        notes.transferFrom(supplier, address(plain), noteId);
+        assertEq(notes.ownerOf(noteId), address(plain));
+    }
+
+    // ================================================================== approval epochs / counters
+
+    function test_approve_newHolderApprovalsVoidedOnNextTransfer() public {
+        (, uint256 noteId) = _issue();
+        vm.prank(supplier);
+        notes.transferFrom(supplier, bank, noteId); // no approvals: nothing to void
+        vm.prank(bank);
+        notes.approve(bank2, noteId);
+        vm.prank(bank);
+        notes.approve(noteId, core2, 1_000_00);
+        assertEq(notes.getApproved(noteId), bank2);
+        // the approved operator moves the note: its own approval is voided with it
+        vm.prank(bank2);
+        notes.transferFrom(bank, supplier2, noteId);
+        assertEq(notes.getApproved(noteId), address(0));
+        assertEq(notes.allowance(noteId, core2), 0);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank2));
+        vm.prank(bank2);
+        notes.transferFrom(supplier2, bank2, noteId);
+    }
+
+    function test_approve_spentAllowanceDoesNotBlockLaterApproval() public {
+        (, uint256 noteId) = _issue();
+        vm.prank(supplier);
+        notes.approve(noteId, bank, 1_000_00);
+        _split(bank, noteId, bank, 1_000_00);
+        assertEq(notes.allowance(noteId, bank), 0);
+        vm.prank(supplier);
+        notes.transferFrom(supplier, supplier2, noteId);
+        vm.prank(supplier2);
+        notes.approve(noteId, bank, 2_000_00);
+        assertEq(notes.allowance(noteId, bank), 2_000_00);
+        _split(bank, noteId, bank, 2_000_00);
+        assertEq(notes.allowance(noteId, bank), 0);
+    }
+
+    function test_ledgerTransfer_voidsApprovals() public {
+        (, uint256 noteId) = _issue();
+        vm.prank(supplier);
+        notes.approve(noteId, bank2, 1_000_00);
+        vm.prank(address(financing));
+        notes.ledgerTransfer(noteId, bankId, 0, false);
+        assertEq(notes.allowance(noteId, bank2), 0);
+    }
+
+    function test_setPolicy_keepsNoteCounterAndPauseFlag() public {
+        (, uint256 noteId) = _issue();
+        _split(supplier, noteId, bank, 1_000_00);
+        vm.prank(operator);
+        notes.setPolicy(1, 10_000, 5 * 365 days);
+        assertEq(notes.noteCount(), 2);
+        assertFalse(notes.paused());
+        uint256 next = _split(supplier, noteId, bank, 1_000_00);
+        assertEq(next, 3);
+        (, uint256 other) = _issue(supplier2, 1_000_00, INV2);
+        assertEq(other, 4);
+        vm.prank(address(financing));
+        assertEq(notes.ledgerSplit(other, bankId, 100_00, 0, false), 5);
+        assertEq(notes.noteCount(), 5);
+        assertEq(notes.slotCount(), 2);
+    }
+
+    function testFuzz_split_allowanceSpentExactly(uint256 allowed, uint256 value) public {
+        (, uint256 noteId) = _issue();
+        allowed = bound(allowed, 1, type(uint256).max - 1);
+        value = bound(value, MIN, FACE - MIN);
+        vm.prank(supplier);
+        notes.approve(noteId, bank, allowed);
+        if (allowed < value) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IReceivableNotes.InsufficientAllowance.selector, noteId, bank, allowed, value)
+            );
+            _split(bank, noteId, bank, value);
+            assertEq(notes.allowance(noteId, bank), allowed);
+        } else {
+            uint256 newId = _split(bank, noteId, bank, value);
+            assertEq(notes.allowance(noteId, bank), allowed - value);
+            assertEq(notes.balanceOf(newId) + notes.balanceOf(noteId), FACE);
+        }
     }
 }

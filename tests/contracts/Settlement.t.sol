@@ -9,6 +9,12 @@ import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol"
 import {IMemberRegistry} from "../../contracts/interfaces/IMemberRegistry.sol";
 import {Roles} from "../../contracts/libraries/Roles.sol";
 
+/// @dev ERC-3525 / ERC-721 events as the notes contract emits them.
+interface IReceivableNotes_Events {
+    event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
+    event TransferValue(uint256 indexed fromTokenId, uint256 indexed toTokenId, uint256 value);
+}
+
 /// @notice Settlement: funding, batch settlement, redemption, default and pro-rata claims, admin and gas.
 contract SettlementTest is Base {
     event GasPerNote(string scenario, uint256 gasOneNote, uint256 gasBatch, uint256 batchSize, uint256 perNote);
@@ -357,6 +363,72 @@ contract SettlementTest is Base {
         settlement.settle(slot, _ids(note1));
     }
 
+    function test_settle_emitsBurnEventsPerNote() public {
+        uint256 nBank = _split(supplier, note1, bank, 30_000_00);
+        _fund(slot, FACE);
+        vm.warp(maturity);
+        vm.expectEmit(address(notes));
+        emit IReceivableNotes_Events.TransferValue(nBank, 0, 30_000_00);
+        vm.expectEmit(address(notes));
+        emit IReceivableNotes_Events.Transfer(bank, address(0), nBank);
+        vm.expectEmit(address(notes));
+        emit IReceivableNotes_Events.TransferValue(note1, 0, 70_000_00);
+        vm.expectEmit(address(notes));
+        emit IReceivableNotes_Events.Transfer(supplier, address(0), note1);
+        vm.expectEmit(address(notes));
+        emit IReceivableNotes.SlotStatusChanged(slot, IReceivableNotes.SlotStatus.Settled);
+        vm.expectEmit(address(registry));
+        emit IMemberRegistry.OutstandingChanged(coreId, 0);
+        settlement.settle(slot, _ids(nBank, note1));
+    }
+
+    function test_settle_paysRotatedAccount() public {
+        uint256 nBank2 = _split(supplier, note1, bank2, 30_000_00);
+        _fund(slot, FACE);
+        address bank2New = makeAddr("bank2-new-key");
+        vm.prank(operator);
+        registry.rotateAccount(bank2Id, bank2New);
+        vm.warp(maturity);
+        uint256 oldBefore = cash.balanceOf(bank2);
+        settlement.settle(slot, _ids(nBank2, note1));
+        assertEq(cash.balanceOf(bank2New), 30_000_00);
+        assertEq(cash.balanceOf(bank2), oldBefore);
+    }
+
+    function test_settle_obligorHoldingItsOwnNoteIsPaidBack() public {
+        uint256 nCore = _split(supplier, note1, core, 25_000_00);
+        _fund(slot, FACE);
+        vm.warp(maturity);
+        uint256 coreBefore = cash.balanceOf(core);
+        settlement.settle(slot, _ids(nCore, note1));
+        assertEq(cash.balanceOf(core), coreBefore + 25_000_00);
+        assertEq(_status(slot), uint8(IReceivableNotes.SlotStatus.Settled));
+    }
+
+    function testFuzz_settle_conservesCash(uint256 a, uint256 b, uint256 c, bool splitBatches) public {
+        a = bound(a, 100, 30_000_00);
+        b = bound(b, 100, 30_000_00);
+        c = bound(c, 100, 30_000_00);
+        uint256 nBank = _split(supplier, note1, bank, a);
+        uint256 nBank2 = _split(supplier, note1, bank2, b);
+        uint256 nSup2 = _split(supplier, note1, supplier2, c);
+        _fund(slot, FACE);
+        vm.warp(maturity);
+        uint256 sum0 = cash.balanceOf(bank) + cash.balanceOf(bank2) + cash.balanceOf(supplier2) + cash.balanceOf(supplier);
+        if (splitBatches) {
+            settlement.settle(slot, _ids(nSup2, nBank));
+            assertEq(_status(slot), uint8(IReceivableNotes.SlotStatus.Active));
+            settlement.settle(slot, _ids(note1, nBank2));
+        } else {
+            settlement.settle(slot, _ids(nBank, nBank2, nSup2, note1));
+        }
+        uint256 sum1 = cash.balanceOf(bank) + cash.balanceOf(bank2) + cash.balanceOf(supplier2) + cash.balanceOf(supplier);
+        assertEq(sum1 - sum0, FACE);
+        assertEq(cash.balanceOf(address(settlement)), 0);
+        assertEq(_status(slot), uint8(IReceivableNotes.SlotStatus.Settled));
+        assertEq(registry.member(coreId).outstanding, 0);
+    }
+
     // ================================================================== redeem
 
     function test_redeem_holderRedeemsOwnNote() public {
@@ -384,6 +456,26 @@ contract SettlementTest is Base {
         assertEq(_status(slot), uint8(IReceivableNotes.SlotStatus.Settled));
         assertEq(registry.member(coreId).outstanding, 0);
         assertEq(cash.balanceOf(address(settlement)), 0);
+    }
+
+    function test_redeem_suspendedHolderStillRedeems() public {
+        uint256 nSup2 = _split(supplier, note1, supplier2, 25_000_00);
+        _fund(slot, FACE);
+        vm.prank(operator);
+        registry.suspend(supplier2Id);
+        vm.warp(maturity);
+        uint256 before = cash.balanceOf(supplier2);
+        vm.prank(supplier2);
+        settlement.redeem(nSup2);
+        assertEq(cash.balanceOf(supplier2), before + 25_000_00);
+    }
+
+    function test_redeem_revertsNotNoteHolder_keeper() public {
+        _fund(slot, FACE);
+        vm.warp(maturity);
+        vm.prank(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.NotNoteHolder.selector, note1, outsider));
+        settlement.redeem(note1);
     }
 
     function test_redeem_revertsNotNoteHolder() public {
@@ -769,7 +861,15 @@ contract SettlementTest is Base {
         _fund(slotId, n * GAS_NOTE_VALUE);
     }
 
+    bool internal tmpNoCool;
+
+    function test_tmp_warm() public {
+        tmpNoCool = true;
+        _perNoteGas("WARM", true);
+    }
+
     function _coolAll() internal {
+        if (tmpNoCool) return;
         vm.cool(address(settlement));
         vm.cool(address(notes));
         vm.cool(address(cash));
