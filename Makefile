@@ -7,11 +7,14 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test install tools lint typecheck forge pytest snapshot clean help
+.PHONY: run test install tools lint typecheck forge pytest snapshot clean help brownie brownie-env
+BROWNIE_VENV := .venv-brownie
+BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
 help:
 	@echo "make run    install everything, start the local chain, deploy, serve the API on 127.0.0.1:8000"
 	@echo "make test   install everything, run forge tests, pytest, ruff and mypy"
+	@echo "make brownie  brownie console on the running ledger (contracts bound by name)"
 
 tools:
 	@bash tools/check-tools.sh
@@ -28,14 +31,27 @@ $(NPM_STAMP): package.json package-lock.json | tools
 
 install: $(PY_STAMP) $(NPM_STAMP)
 
+# brownie 1.22 pins web3 7 / eth-account 0.13: it gets a venv of its own.
+$(BROWNIE_STAMP): | tools
+	@test -x $(BROWNIE_VENV)/bin/python || $(PYTHON) -m venv $(BROWNIE_VENV)
+	$(BROWNIE_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BROWNIE_VENV)/bin/python -m pip install -q eth-brownie==1.22.2
+	@touch $@
+
+brownie-env: $(BROWNIE_STAMP) $(NPM_STAMP)
+
+# Interactive brownie console on the running ledger (start it first with `make run` in another terminal).
+brownie: brownie-env
+	tools/brownie.sh --interactive
+
 run: install
 	$(BIN)/scf up
 
 forge: $(NPM_STAMP)
 	$(FORGE) test
 
-pytest: install
-	$(BIN)/python -m pytest
+pytest: install brownie-env
+	SCF_REQUIRE_BROWNIE=1 $(BIN)/python -m pytest
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check chain api scripts tests
@@ -44,7 +60,7 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy chain api
 
-test: install
+test: install brownie-env
 	$(MAKE) --no-print-directory forge
 	$(MAKE) --no-print-directory pytest
 	$(MAKE) --no-print-directory lint

@@ -33,6 +33,7 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
     mapping(uint32 memberId => bytes32) private _kyc;
     mapping(address account => uint32) private _idOf;
     mapping(address account => bool) private _ledger;
+    mapping(address account => uint32) private _formerIdOf;
     uint32 private _count;
     bool private _blockIssuanceOnDefault = true;
 
@@ -130,6 +131,7 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
         if (existing != 0) revert AccountAlreadyRegistered(newAccount, existing);
         address old = c.account;
         delete _idOf[old];
+        _formerIdOf[old] = memberId;
         _idOf[newAccount] = memberId;
         c.account = newAccount;
         emit MemberAccountRotated(memberId, old, newAccount);
@@ -251,6 +253,11 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
             cr.outstanding,
             _kyc[memberId]
         );
+    }
+
+    /// @inheritdoc IMemberRegistry
+    function formerMemberIdOf(address account) external view returns (uint32) {
+        return _formerIdOf[account];
     }
 
     /// @inheritdoc IMemberRegistry

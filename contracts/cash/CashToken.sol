@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ICashToken} from "../interfaces/ICashToken.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
@@ -21,6 +22,9 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
 
     error NotMemberOrLedger(address account);
     error LengthMismatch(uint256 recipients, uint256 amounts);
+    error NotARotatedAccount(address account);
+
+    event RotatedBalanceRecovered(uint32 indexed memberId, address indexed oldAccount, address indexed newAccount, uint256 amount);
 
     constructor(IMemberRegistry registry_) ERC20("SCF Cash", "SCFC") LedgerAccess(registry_) {}
 
@@ -69,6 +73,23 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
         }
         _payout = false;
         _ledgerMove = false;
+    }
+
+    /// @notice Operators move the cash left at a member's rotated-out account (lost key) to its current account.
+    function recoverRotatedBalance(address oldAccount) external onlyOperator whenNotPaused {
+        uint32 memberId = registry.formerMemberIdOf(oldAccount);
+        if (memberId == 0 || registry.memberIdOf(oldAccount) != 0) revert NotARotatedAccount(oldAccount);
+        address current = registry.accountOf(memberId);
+        uint256 amount = balanceOf(oldAccount);
+        _payout = true; // a bookkeeping move within one member: no membership checks
+        _transfer(oldAccount, current, amount);
+        _payout = false;
+        emit RotatedBalanceRecovered(memberId, oldAccount, current, amount);
+    }
+
+    /// @notice ERC-20 approve, refused while paused.
+    function approve(address spender, uint256 value) public override(ERC20, IERC20) whenNotPaused returns (bool) {
+        return super.approve(spender, value);
     }
 
     /// @inheritdoc LedgerAccess

@@ -114,6 +114,7 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
     error LoanNotDue(uint256 loanId, uint64 dueDate);
     error NoReceivableYet(uint256 orderId);
     error InvalidAdvanceRate(uint256 bps);
+    error CollateralReleased(uint256 loanId, uint256 noteId);
 
     event OfferMade(
         uint256 indexed offerId,
@@ -162,10 +163,12 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
 
     // ================================================================== pricing
 
-    /// @notice Factoring price of `value` at `rateBps` per year with `secondsToMaturity` left.
+    /// @notice Factoring price of `value` at `rateBps` per year with `secondsToMaturity` left (never below zero:
+    ///         a discount larger than the value prices the note at 0).
     function priceOf(uint256 value, uint256 rateBps, uint256 secondsToMaturity) public pure returns (uint256) {
         uint256 daysLeft = (secondsToMaturity + 1 days - 1) / 1 days;
-        return value - (value * rateBps * daysLeft) / BPS_DAYS;
+        uint256 discount = (value * rateBps * daysLeft) / BPS_DAYS;
+        return discount >= value ? 0 : value - discount;
     }
 
     /// @notice Interest on `principal` at `rateBps` per year after `elapsed` seconds (rounded up).
@@ -293,7 +296,7 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
         }
         if (o.cashToken != address(cash)) revert CurrencyMismatch(o.cashToken, address(cash));
         uint256 existing = _loanOfOrder[orderId];
-        if (existing != 0) revert LoanExists(orderId, existing);
+        if (existing != 0 && _loans[existing].status == LoanStatus.Active) revert LoanExists(orderId, existing);
         uint256 maxPrincipal = uint256(o.amount) * _maxAdvanceBps / 10_000;
         if (principal == 0 || principal > maxPrincipal) revert AdvanceExceeded(orderId, principal, maxPrincipal);
         if (rateBps > MAX_RATE_BPS) revert InvalidRate(rateBps);
@@ -322,7 +325,10 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
         uint256 slotId = notes.slotOfOrder(orderId);
         if (slotId != 0) {
             uint256 noteId = notes.firstNoteOf(slotId);
-            if (notes.lienholderOf(noteId) == l.financierId) notes.ledgerRelease(noteId);
+            // The note may be gone (settled after the lienholder released it); then there is nothing to release.
+            try notes.lienholderOf(noteId) returns (uint32 lienholderId) {
+                if (lienholderId == l.financierId) notes.ledgerRelease(noteId);
+            } catch {}
         }
         emit LoanRepaid(loanId, l.principal, interest);
     }
@@ -337,6 +343,12 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
         uint256 slotId = notes.slotOfOrder(orderId);
         if (slotId == 0) revert NoReceivableYet(orderId);
         uint256 noteId = notes.firstNoteOf(slotId);
+        // Only collateral still pledged to this financier can be taken (it may have released the lock).
+        uint32 lienholderId;
+        try notes.lienholderOf(noteId) returns (uint32 id) {
+            lienholderId = id;
+        } catch {}
+        if (lienholderId != l.financierId) revert CollateralReleased(loanId, noteId);
         uint256 owed = l.principal + interestOf(l.principal, l.rateBps, block.timestamp - l.startedAt);
         uint256 noteValue = notes.note(noteId).value;
         l.status = LoanStatus.Foreclosed;

@@ -97,4 +97,6 @@ interface IMemberRegistry {
     function member(uint32 memberId) external view returns (Member memory);
     function memberCount() external view returns (uint32);
     function blockIssuanceOnDefault() external view returns (bool);
+    /// @notice The member an account belonged to before a rotation moved the member to a new account (0 = none).
+    function formerMemberIdOf(address account) external view returns (uint32);
 }

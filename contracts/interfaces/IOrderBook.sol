@@ -63,7 +63,8 @@ interface IOrderBook {
         returns (uint256 orderId);
     /// @notice Buyer confirms a proposed order.
     function confirm(uint256 orderId) external;
-    /// @notice Order holder (supplier) marks a confirmed order delivered.
+    /// @notice The proposing supplier (who delivers the goods, whoever holds the order token) marks a confirmed
+    ///         order delivered.
     function deliver(uint256 orderId) external;
     /// @notice Buyer accepts delivery and issues the receivable it owes (one per order, faceValue <= amount).
     function accept(uint256 orderId, uint128 faceValue, uint64 maturity, bytes32 invoiceHash)

@@ -133,7 +133,7 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
     }
 
     /// @inheritdoc IOrderBook
-    function releaseByLedger(uint256 orderId) external onlyLedger {
+    function releaseByLedger(uint256 orderId) external onlyLedger whenNotPaused {
         Order storage o = _existing(orderId);
         uint32 lienId = o.lienholderId;
         if (lienId == 0) revert OrderNotPledged(orderId);
@@ -188,6 +188,7 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
         if (o.lienholderId != 0) revert OrderAlreadyPledged(orderId, o.lienholderId);
         uint32 toId = registry.requireActive(to, Roles.HOLDER);
         if (toId == holderId) revert InvalidRecipient(to);
+        if (toId == o.buyerId) revert SelfDealing(to); // the buyer cannot become its own creditor
         _holderOf[orderId] = toId;
         delete _tokenApproval[orderId];
         unchecked {

@@ -149,6 +149,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         if (existing != 0) revert OrderAlreadyTokenised(orderId, existing);
         registry.requireActiveId(obligorId, Roles.CORE_ENTERPRISE);
         address creditor = registry.requireActiveId(creditorId, Roles.HOLDER);
+        if (creditorId == obligorId) revert InvalidRecipient(creditor);
         if (lienholderId != 0) registry.requireActiveId(lienholderId, Roles.FINANCIER);
         (slotId, noteId) = _issue(
             NewSlot(orderId, obligorId, creditorId, lienholderId, faceValue, cashToken, maturity, invoiceHash), creditor
@@ -463,7 +464,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     }
 
     /// @inheritdoc IReceivableNotes
-    function setSlotStatus(uint256 slotId, SlotStatus status) external onlyLedger {
+    function setSlotStatus(uint256 slotId, SlotStatus status) external onlyLedger whenNotPaused {
         SlotCore storage s = _slots[slotId];
         SlotStatus current = s.status;
         if (current == SlotStatus.None) revert UnknownSlot(slotId);

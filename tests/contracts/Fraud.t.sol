@@ -119,6 +119,31 @@ contract FraudTest is Base {
         orders.pledge(orderId, bank2);
     }
 
+    function test_pledge_revertsInvalidOrderState_pledgeAfterInvoicing() public {
+        uint256 orderId = _confirmedOrder(FACE);
+        vm.prank(supplier);
+        orders.pledge(orderId, bank);
+        vm.prank(supplier);
+        orders.deliver(orderId);
+        _accept(orderId, FACE, INV);
+        vm.prank(supplier);
+        vm.expectRevert(
+            abi.encodeWithSelector(IOrderBook.InvalidOrderState.selector, orderId, IOrderBook.OrderStatus.Invoiced)
+        );
+        orders.pledge(orderId, bank2);
+    }
+
+    function test_pledge_revertsInvalidOrderState_unpledgedOrderAfterInvoicing() public {
+        uint256 orderId = _deliveredOrder(FACE);
+        (, uint256 noteId) = _accept(orderId, FACE, INV);
+        assertEq(notes.lienholderOf(noteId), 0);
+        vm.prank(supplier);
+        vm.expectRevert(
+            abi.encodeWithSelector(IOrderBook.InvalidOrderState.selector, orderId, IOrderBook.OrderStatus.Invoiced)
+        );
+        orders.pledge(orderId, bank);
+    }
+
     function test_transferFrom_revertsOrderAlreadyPledged_movingPledgedOrder() public {
         uint256 orderId = _confirmedOrder(FACE);
         vm.prank(supplier);
@@ -179,9 +204,7 @@ contract FraudTest is Base {
         vm.prank(supplier);
         financing.acceptOffer(o1);
         vm.prank(supplier);
-        vm.expectRevert(
-            abi.encodeWithSelector(Financing.OfferNotOpen.selector, o1, Financing.OfferStatus.Accepted)
-        );
+        vm.expectRevert(abi.encodeWithSelector(Financing.OfferNotOpen.selector, o1, Financing.OfferStatus.Accepted));
         financing.acceptOffer(o1);
     }
 
@@ -249,7 +272,9 @@ contract FraudTest is Base {
         (, uint256 noteId) = _issue(supplier, FACE, INV);
         vm.prank(supplier);
         vm.expectRevert(
-            abi.encodeWithSelector(IMemberRegistry.MemberNotActive.selector, suspended, IMemberRegistry.Status.Suspended)
+            abi.encodeWithSelector(
+                IMemberRegistry.MemberNotActive.selector, suspended, IMemberRegistry.Status.Suspended
+            )
         );
         notes.transferFrom(noteId, suspended, 10_000_00);
     }
@@ -258,7 +283,9 @@ contract FraudTest is Base {
         (, uint256 noteId) = _issue(supplier, FACE, INV);
         vm.prank(supplier);
         vm.expectRevert(
-            abi.encodeWithSelector(IMemberRegistry.MemberNotActive.selector, suspended, IMemberRegistry.Status.Suspended)
+            abi.encodeWithSelector(
+                IMemberRegistry.MemberNotActive.selector, suspended, IMemberRegistry.Status.Suspended
+            )
         );
         notes.transferFrom(supplier, suspended, noteId);
     }
@@ -292,7 +319,9 @@ contract FraudTest is Base {
         registry.suspend(supplier2Id);
         vm.prank(supplier2);
         vm.expectRevert(
-            abi.encodeWithSelector(IMemberRegistry.MemberNotActive.selector, supplier2, IMemberRegistry.Status.Suspended)
+            abi.encodeWithSelector(
+                IMemberRegistry.MemberNotActive.selector, supplier2, IMemberRegistry.Status.Suspended
+            )
         );
         notes.transferFrom(noteId, bank, 10_000_00);
     }

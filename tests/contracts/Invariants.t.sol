@@ -69,6 +69,7 @@ contract Handler is Test {
     bool public lockedNoteMoved;
     bool public statusWentBack;
     string public lastViolation;
+    bytes4 public lastAcceptError;
 
     // ------------------------------------------------------------------ call summary
     mapping(bytes32 => uint256) public okCalls;
@@ -142,12 +143,26 @@ contract Handler is Test {
         return registry.isActive(a, Roles.HOLDER);
     }
 
+    /// @dev Mostly an active-looking member other than `not`; one time in eight anyone (incl. non-holders).
+    function _pickRecipient(uint256 seed, address not_) internal view returns (address to) {
+        if (seed % 8 == 0) return everyone[(seed >> 3) % everyone.length];
+        uint256 n = cores.length + suppliers.length + banks.length; // holders come first in `everyone`
+        to = everyone[(seed >> 3) % n];
+        if (to == not_) to = everyone[((seed >> 3) + 1) % n];
+    }
+
     function _pickNote(uint256 seed) internal view returns (bool found, uint256 slotId, uint256 noteId) {
         if (slots.length == 0) return (false, 0, 0);
-        slotId = slots[seed % slots.length];
-        uint256[] storage ids = _live[slotId];
-        if (ids.length == 0) return (false, slotId, 0);
-        return (true, slotId, ids[(seed >> 64) % ids.length]);
+        // prefer a slot whose notes can still move (Active, not matured, with notes); fall back to any
+        for (uint256 t; t < 4; ++t) {
+            slotId = slots[(seed + t * 7919) % slots.length];
+            uint256[] storage ids = _live[slotId];
+            if (ids.length == 0) continue;
+            IReceivableNotes.Receivable memory r = notes.receivable(slotId);
+            if (t < 3 && (r.status != IReceivableNotes.SlotStatus.Active || block.timestamp >= r.maturity)) continue;
+            return (true, slotId, ids[(seed >> 64) % ids.length]);
+        }
+        return (false, slotId, 0);
     }
 
     function _pickSlot(uint256 seed) internal view returns (bool found, uint256 slotId) {
@@ -278,9 +293,9 @@ contract Handler is Test {
 
     // ================================================================== actions: receivables
 
-    function issue(uint256 coreSeed, uint256 toSeed, uint256 face, uint256 tenor, uint256 invSeed) external {
+    function issue(uint256 coreSeed, uint256 toSeed, uint256 face, uint256 tenor, uint256 invSeed) public {
         address obligor = cores[coreSeed % cores.length];
-        address to = everyone[toSeed % everyone.length];
+        address to = _pickRecipient(toSeed, obligor);
         IMemberRegistry.Member memory m = registry.member(registry.memberIdOf(obligor));
         uint256 room = m.creditLimit > m.outstanding ? m.creditLimit - m.outstanding : 0;
         // mostly within the remaining credit, sometimes just above it
@@ -306,11 +321,34 @@ contract Handler is Test {
         _sync();
     }
 
+    /// @dev Second entry point so issuance is picked more often (the fuzzer picks selectors uniformly).
+    function issueMore(uint256 seed, uint256 face, uint256 tenor) external {
+        seed = uint256(keccak256(abi.encode(seed)));
+        issue(seed, seed >> 8, face, tenor % 200 days, seed >> 16);
+    }
+
+    /// @dev Drives one order through its lifecycle: propose, confirm, pledge (maybe), lend (maybe), deliver, accept.
+    function orderLifecycle(uint256 seed, uint256 amount, uint256 face, uint256 tenor) external {
+        seed = uint256(keccak256(abi.encode(seed)));
+        propose(seed, seed >> 8, amount, seed >> 16);
+        uint256 oc = orders.orderCount();
+        if (oc == 0) return;
+        uint256 seedOfLast = oc - 1; // _pickOrder(seed) = seed % oc + 1
+        confirm(seedOfLast);
+        if ((seed >> 24) % 2 == 0) {
+            pledge(seedOfLast, seed >> 32);
+            if ((seed >> 40) % 2 == 0) lend(seedOfLast, amount / 2, seed >> 48, seed >> 56);
+        }
+        if ((seed >> 64) % 4 == 0) return; // leave some orders Confirmed
+        deliver(seedOfLast);
+        accept(seedOfLast, face, tenor % 300 days, seed >> 72);
+    }
+
     function split(uint256 noteSeed, uint256 toSeed, uint256 value) external {
         (bool found,, uint256 id) = _pickNote(noteSeed);
         if (!found) return;
         address from = notes.ownerOf(id);
-        address to = everyone[toSeed % everyone.length];
+        address to = _pickRecipient(toSeed, from);
         value = _bound(value, 0, notes.balanceOf(id) + 1);
         bool badTo = !_isHolder(to);
         vm.prank(from);
@@ -354,7 +392,7 @@ contract Handler is Test {
         (bool found,, uint256 id) = _pickNote(noteSeed);
         if (!found) return;
         address from = notes.ownerOf(id);
-        address to = everyone[toSeed % everyone.length];
+        address to = _pickRecipient(toSeed, from);
         bool badTo = !_isHolder(to);
         vm.prank(from);
         try notes.transferFrom(from, to, id) {
@@ -438,7 +476,7 @@ contract Handler is Test {
 
     // ================================================================== actions: orders
 
-    function propose(uint256 supSeed, uint256 buyerSeed, uint256 amount, uint256 due) external {
+    function propose(uint256 supSeed, uint256 buyerSeed, uint256 amount, uint256 due) public {
         address sup = suppliers[supSeed % suppliers.length];
         address buyer = cores[buyerSeed % cores.length];
         amount = _bound(amount, 100, 200_000_00);
@@ -459,7 +497,7 @@ contract Handler is Test {
         return (true, id, orders.order(id));
     }
 
-    function confirm(uint256 orderSeed) external {
+    function confirm(uint256 orderSeed) public {
         (bool found, uint256 id, IOrderBook.Order memory o) = _pickOrder(orderSeed);
         if (!found) return;
         address buyer = registry.accountOf(o.buyerId);
@@ -472,7 +510,7 @@ contract Handler is Test {
         _sync();
     }
 
-    function deliver(uint256 orderSeed) external {
+    function deliver(uint256 orderSeed) public {
         (bool found, uint256 id, IOrderBook.Order memory o) = _pickOrder(orderSeed);
         if (!found) return;
         address sup = registry.accountOf(o.supplierId);
@@ -485,7 +523,7 @@ contract Handler is Test {
         _sync();
     }
 
-    function pledge(uint256 orderSeed, uint256 bankSeed) external {
+    function pledge(uint256 orderSeed, uint256 bankSeed) public {
         (bool found, uint256 id,) = _pickOrder(orderSeed);
         if (!found) return;
         address holder = orders.ownerOf(id);
@@ -499,7 +537,7 @@ contract Handler is Test {
         _sync();
     }
 
-    function accept(uint256 orderSeed, uint256 face, uint256 tenor, uint256 invSeed) external {
+    function accept(uint256 orderSeed, uint256 face, uint256 tenor, uint256 invSeed) public {
         (bool found, uint256 id, IOrderBook.Order memory o) = _pickOrder(orderSeed);
         if (!found) return;
         address buyer = registry.accountOf(o.buyerId);
@@ -519,8 +557,9 @@ contract Handler is Test {
                 orderReuseSucceeded = true;
                 _flag("order accepted twice");
             }
-        } catch {
+        } catch (bytes memory err) {
             _tick("accept", false);
+            lastAcceptError = bytes4(err);
         }
         _sync();
     }
@@ -540,7 +579,7 @@ contract Handler is Test {
 
     // ================================================================== actions: financing
 
-    function lend(uint256 orderSeed, uint256 principal, uint256 rate, uint256 due) external {
+    function lend(uint256 orderSeed, uint256 principal, uint256 rate, uint256 due) public {
         (bool found, uint256 id, IOrderBook.Order memory o) = _pickOrder(orderSeed);
         if (!found || o.lienholderId == 0) return;
         address b = registry.accountOf(o.lienholderId);
@@ -571,7 +610,8 @@ contract Handler is Test {
         _sync();
     }
 
-    function foreclose(uint256 loanSeed, bool warpPastDue) external {
+    function foreclose(uint256 loanSeed, uint256 warpMode) external {
+        bool warpPastDue = warpMode % 4 == 0;
         if (loanIds.length == 0) return;
         uint256 loanId = loanIds[loanSeed % loanIds.length];
         Financing.Loan memory l = financing.loan(loanId);
@@ -642,7 +682,8 @@ contract Handler is Test {
         _sync();
     }
 
-    function settle(uint256 slotSeed, uint256 count, uint256 start, bool warpToMaturity, bool fundFully) external {
+    function settle(uint256 slotSeed, uint256 count, uint256 start, uint256 warpMode, bool fundFully) external {
+        bool warpToMaturity = warpMode % 4 == 0;
         (bool found, uint256 s) = _pickSlot(slotSeed);
         if (!found) return;
         IReceivableNotes.Receivable memory r = notes.receivable(s);
@@ -672,7 +713,8 @@ contract Handler is Test {
         _sync();
     }
 
-    function markDefault(uint256 slotSeed, bool warpPastGrace) external {
+    function markDefault(uint256 slotSeed, uint256 warpMode) external {
+        bool warpPastGrace = warpMode % 6 == 0;
         (bool found, uint256 s) = _pickSlot(slotSeed);
         if (!found) return;
         IReceivableNotes.Receivable memory r = notes.receivable(s);
@@ -707,7 +749,7 @@ contract Handler is Test {
     // ================================================================== actions: time and membership
 
     function warp(uint256 secs) external {
-        vm.warp(block.timestamp + _bound(secs, 1 hours, 60 days));
+        vm.warp(block.timestamp + _bound(secs, 1 hours, 10 days));
         _tick("warp", true);
         _sync();
     }
@@ -716,6 +758,7 @@ contract Handler is Test {
         address who = suspendable[seed % suspendable.length];
         uint32 id = registry.memberIdOf(who);
         bool active = _isHolder(who);
+        if (active && (seed >> 8) % 3 != 0) return; // suspend less often than reinstate
         vm.prank(operator);
         if (active) {
             try registry.suspend(id) {
@@ -735,6 +778,8 @@ contract Handler is Test {
 }
 
 /// @notice Handler-based invariants of the whole ledger.
+/// forge-config: default.invariant.runs = 32
+/// forge-config: default.invariant.depth = 100
 contract InvariantsTest is Base {
     Handler internal handler;
 
@@ -767,7 +812,7 @@ contract InvariantsTest is Base {
         handler = new Handler(Handler.Config(registry, cash, notes, orders, financing, settlement, operator));
         handler.setActors(cores_, suppliers_, banks_, bad_, susp_);
         targetContract(address(handler));
-        bytes4[] memory sel = new bytes4[](24);
+        bytes4[] memory sel = new bytes4[](26);
         sel[0] = Handler.issue.selector;
         sel[1] = Handler.split.selector;
         sel[2] = Handler.merge.selector;
@@ -792,6 +837,8 @@ contract InvariantsTest is Base {
         sel[21] = Handler.claimDefaulted.selector;
         sel[22] = Handler.warp.selector;
         sel[23] = Handler.suspendOrReinstate.selector;
+        sel[24] = Handler.issueMore.selector;
+        sel[25] = Handler.orderLifecycle.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: sel}));
     }
 
@@ -955,7 +1002,7 @@ contract InvariantsTest is Base {
         handler.deliver(0);
         handler.accept(0, 40_000_00, 60 days, 2);
         assertEq(handler.slotsLength(), 2, "accept");
-        handler.settle(0, 5, 0, true, true);
+        handler.settle(0, 2, 0, 0, true);
         assertEq(uint8(notes.receivable(1).status), 2, "settled");
         this.afterInvariant();
     }
@@ -976,5 +1023,6 @@ contract InvariantsTest is Base {
         }
         console2.log(line);
         console2.log("slots", handler.slotsLength(), "notes", notes.noteCount());
+        console2.logBytes4(handler.lastAcceptError());
     }
 }

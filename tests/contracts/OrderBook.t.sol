@@ -453,6 +453,22 @@ contract OrderBookTest is Base {
         orders.accept(orderId, FACE, uint64(block.timestamp + TENOR), INV);
     }
 
+    function testFuzz_accept_faceValueBoundedByOrderAmount(uint128 face) public {
+        uint256 orderId = _delivered();
+        face = uint128(bound(face, 1, uint256(type(uint96).max)));
+        vm.prank(core);
+        if (face > FACE) {
+            vm.expectRevert(abi.encodeWithSelector(IOrderBook.FaceValueAboveOrderAmount.selector, orderId, face, FACE));
+            orders.accept(orderId, face, uint64(block.timestamp + TENOR), INV);
+            assertEq(notes.slotOfOrder(orderId), 0);
+        } else {
+            (uint256 slotId, uint256 noteId) = orders.accept(orderId, face, uint64(block.timestamp + TENOR), INV);
+            assertEq(notes.receivable(slotId).faceValue, face);
+            assertEq(notes.note(noteId).value, face);
+            assertEq(notes.slotOfOrder(orderId), slotId);
+        }
+    }
+
     // ------------------------------------------------------------------ cancel
 
     function test_cancel_bySupplier() public {
@@ -964,27 +980,15 @@ contract OrderBookTest is Base {
         _propose();
     }
 
-    // ------------------------------------------------------------------ suspected defects
+    // ------------------------------------------------------------------ regressions
 
-    /// @dev ReceivableNotes.issue rejects creditor == obligor; the order path must not let a buyer become the
-    ///      creditor of its own receivable by receiving the order token.
-    function test_accept_orderTransferredToBuyerDoesNotIssueToObligor() public {
-        // BUG: transferFrom allows moving the order token to its buyer (a CORE_ENTERPRISE is a holding role) and
-        //      accept -> issueForOrder has no creditor != obligor check, so the buyer issues a receivable to itself.
-        //SKIPOFF
+    /// @dev The buyer cannot receive the order token, so it can never become the creditor of its own receivable.
+    function test_transferFrom_revertsToBuyer() public {
         uint256 orderId = _confirmedOrder(FACE);
+        vm.expectRevert(abi.encodeWithSelector(IOrderBook.SelfDealing.selector, core));
         vm.prank(supplier);
-        try orders.transferFrom(supplier, core, orderId) {}
-        catch {
-            return; // rejecting the transfer to the buyer is a correct behaviour
-        }
-        vm.prank(supplier);
-        orders.deliver(orderId);
-        vm.prank(core);
-        try orders.accept(orderId, FACE, uint64(block.timestamp + TENOR), INV) returns (uint256 slotId, uint256) {
-            IReceivableNotes.Receivable memory r = notes.receivable(slotId);
-            assertTrue(r.creditorId != r.obligorId, "receivable issued to its own obligor");
-        } catch {}
+        orders.transferFrom(supplier, core, orderId);
+        assertEq(orders.ownerOf(orderId), supplier);
     }
 
     function test_accept_revertsWhenCancelled() public {

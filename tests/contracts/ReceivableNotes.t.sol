@@ -60,11 +60,11 @@ contract ReceivableNotesTest is Base {
     }
 
     function _lock(uint256 noteId, address lienholder) internal {
-        vm.prank(ownerOfNote(noteId));
+        vm.prank(_ownerOf(noteId));
         notes.lock(noteId, lienholder);
     }
 
-    function ownerOfNote(uint256 noteId) internal view returns (address) {
+    function _ownerOf(uint256 noteId) internal view returns (address) {
         return notes.ownerOf(noteId);
     }
 
@@ -76,10 +76,6 @@ contract ReceivableNotesTest is Base {
     function _suspend(uint32 id) internal {
         vm.prank(operator);
         registry.suspend(id);
-    }
-
-    function _expectRevert(bytes memory err) internal {
-        vm.expectRevert(err);
     }
 
     function _notActive(address account) internal pure returns (bytes memory) {
@@ -324,6 +320,17 @@ contract ReceivableNotesTest is Base {
         // exactly up to the limit is fine
         _issue(supplier, CREDIT - FACE, INV2);
         assertEq(registry.member(coreId).outstanding, CREDIT);
+    }
+
+    function test_issue_revertsWhenObligorBlockedByDefault() public {
+        vm.prank(address(settlement));
+        registry.recordDefault(coreId, 0);
+        vm.expectRevert(abi.encodeWithSelector(IMemberRegistry.IssuanceBlockedByDefault.selector, coreId, 1));
+        vm.prank(core);
+        notes.issue(supplier, FACE, address(cash), _maturity(), INV);
+        // another obligor is unaffected
+        vm.prank(core2);
+        notes.issue(supplier, FACE, address(cash), _maturity(), INV);
     }
 
     function test_issue_revertsWhenPaused() public {
@@ -1831,6 +1838,11 @@ contract ReceivableNotesTest is Base {
         }
         assertEq(sum, face, "value not conserved");
         assertEq(notes.receivable(slotId).liveNotes, count, "live notes");
+        uint256 held;
+        for (uint256 k; k < 5; ++k) {
+            held += notes.balanceOf(_holder(k));
+        }
+        assertEq(held, count, "ERC-721 note counts");
     }
 
     function _holder(uint256 seed) internal view returns (address) {
@@ -1890,7 +1902,10 @@ contract ReceivableNotesTest is Base {
     }
 
     function testFuzz_merge_conservesValue(uint128 faceSeed, uint8 splitsSeed, uint256 seed) public {
-        uint128 face = uint128(bound(faceSeed, 2 * MIN, CREDIT));
+        // the whole uint96 range: merges add values unchecked
+        vm.prank(operator);
+        registry.setCreditLimit(coreId, type(uint128).max);
+        uint128 face = uint128(bound(faceSeed, 2 * MIN, type(uint96).max));
         uint256 splits = bound(splitsSeed, 1, 8);
         (uint256 slotId, uint256 first) = _issue(supplier, face, INV);
         uint256[] memory ids = new uint256[](splits + 1);
@@ -2091,5 +2106,72 @@ contract ReceivableNotesTest is Base {
             assertEq(notes.allowance(noteId, bank), allowed - value);
             assertEq(notes.balanceOf(newId) + notes.balanceOf(noteId), FACE);
         }
+    }
+
+    // ================================================================== membership changes
+
+    function test_transferFrom_revertsWhenHolderSuspended() public {
+        (, uint256 noteId) = _issue();
+        vm.prank(supplier);
+        notes.setApprovalForAll(bank, true);
+        _suspend(supplierId);
+        vm.expectRevert(_notActive(supplier));
+        vm.prank(supplier);
+        notes.transferFrom(supplier, bank, noteId);
+        vm.expectRevert(_notActive(supplier));
+        vm.prank(bank);
+        notes.transferFrom(supplier, bank, noteId);
+        vm.expectRevert(_notActive(supplier));
+        vm.prank(bank);
+        notes.transferFrom(noteId, bank, 1_000_00);
+        // reinstated: the operator approval (kept by member id) works again
+        vm.prank(operator);
+        registry.reinstate(supplierId);
+        vm.prank(bank);
+        notes.transferFrom(supplier, bank, noteId);
+        assertEq(notes.ownerOf(noteId), bank);
+    }
+
+    function test_lock_revertsWhenHolderSuspended() public {
+        (, uint256 noteId) = _issue();
+        _suspend(supplierId);
+        vm.expectRevert(_notActive(supplier));
+        vm.prank(supplier);
+        notes.lock(noteId, bank);
+    }
+
+    function test_merge_revertsWhenTargetHolderLostHoldingRole() public {
+        (, uint256 noteId) = _issue();
+        uint256 other = _split(supplier, noteId, supplier2, 30_000_00);
+        vm.prank(operator);
+        registry.setRoles(supplier2Id, Roles.AUDITOR);
+        vm.expectRevert(_missingRole(supplier2, Roles.HOLDER, Roles.AUDITOR));
+        vm.prank(supplier);
+        notes.transferFrom(noteId, other, 1_000_00);
+    }
+
+    function test_merge_revertsIntoBurnedNote() public {
+        (uint256 slotId, uint256 noteId) = _issue();
+        uint256 other = _split(supplier, noteId, bank, 30_000_00);
+        vm.prank(address(settlement));
+        notes.burnForSettlement(other, slotId);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownNote.selector, other));
+        vm.prank(supplier);
+        notes.transferFrom(noteId, other, 1_000_00);
+        assertEq(notes.balanceOf(noteId), FACE - 30_000_00);
+    }
+
+    function test_release_worksWhenLienholderRotated() public {
+        (, uint256 noteId) = _issue();
+        _lock(noteId, bank);
+        address fresh = makeAddr("bank-new-key");
+        vm.prank(operator);
+        registry.rotateAccount(bankId, fresh);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotLienholder.selector, noteId, bank));
+        vm.prank(bank);
+        notes.release(noteId);
+        vm.prank(fresh);
+        notes.release(noteId);
+        assertEq(notes.lienholderOf(noteId), 0);
     }
 }

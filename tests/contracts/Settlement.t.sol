@@ -143,9 +143,7 @@ contract SettlementTest is Base {
         settlement.markDefault(slot);
         vm.prank(core);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IReceivableNotes.SlotNotActive.selector, slot, IReceivableNotes.SlotStatus.Defaulted
-            )
+            abi.encodeWithSelector(IReceivableNotes.SlotNotActive.selector, slot, IReceivableNotes.SlotStatus.Defaulted)
         );
         settlement.fund(slot, 1);
     }
@@ -160,6 +158,26 @@ contract SettlementTest is Base {
         vm.warp(maturity + 1 days);
         _fund(slot, FACE);
         assertEq(settlement.funding(slot).funded, FACE);
+    }
+
+    function test_fund_suspendedObligorCanStillPay() public {
+        vm.prank(operator);
+        registry.suspend(coreId);
+        _fund(slot, FACE);
+        assertEq(settlement.funding(slot).funded, FACE);
+        vm.warp(maturity);
+        settlement.settle(slot, _ids(note1));
+        assertEq(_status(slot), uint8(IReceivableNotes.SlotStatus.Settled));
+    }
+
+    function test_fund_lateFullFundingPreventsDefault() public {
+        vm.warp(maturity + 10 days);
+        _fund(slot, FACE);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.FullyFunded.selector, slot));
+        settlement.markDefault(slot);
+        uint256 before = cash.balanceOf(supplier);
+        settlement.settle(slot, _ids(note1));
+        assertEq(cash.balanceOf(supplier), before + FACE);
     }
 
     // ================================================================== settle
@@ -288,9 +306,7 @@ contract SettlementTest is Base {
         vm.warp(maturity + 7 days);
         settlement.markDefault(slot);
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IReceivableNotes.SlotNotActive.selector, slot, IReceivableNotes.SlotStatus.Defaulted
-            )
+            abi.encodeWithSelector(IReceivableNotes.SlotNotActive.selector, slot, IReceivableNotes.SlotStatus.Defaulted)
         );
         settlement.settle(slot, _ids(note1));
     }
@@ -354,6 +370,15 @@ contract SettlementTest is Base {
         assertEq(_status(slot), uint8(IReceivableNotes.SlotStatus.Settled));
     }
 
+    function test_settle_revertsWhenNotesPaused() public {
+        _fund(slot, FACE);
+        vm.warp(maturity);
+        vm.prank(operator);
+        notes.pause();
+        vm.expectRevert(LedgerAccess.EnforcedPause.selector);
+        settlement.settle(slot, _ids(note1));
+    }
+
     function test_settle_revertsWhenPaused() public {
         _fund(slot, FACE);
         vm.warp(maturity);
@@ -414,7 +439,8 @@ contract SettlementTest is Base {
         uint256 nSup2 = _split(supplier, note1, supplier2, c);
         _fund(slot, FACE);
         vm.warp(maturity);
-        uint256 sum0 = cash.balanceOf(bank) + cash.balanceOf(bank2) + cash.balanceOf(supplier2) + cash.balanceOf(supplier);
+        uint256 sum0 =
+            cash.balanceOf(bank) + cash.balanceOf(bank2) + cash.balanceOf(supplier2) + cash.balanceOf(supplier);
         if (splitBatches) {
             settlement.settle(slot, _ids(nSup2, nBank));
             assertEq(_status(slot), uint8(IReceivableNotes.SlotStatus.Active));
@@ -422,7 +448,8 @@ contract SettlementTest is Base {
         } else {
             settlement.settle(slot, _ids(nBank, nBank2, nSup2, note1));
         }
-        uint256 sum1 = cash.balanceOf(bank) + cash.balanceOf(bank2) + cash.balanceOf(supplier2) + cash.balanceOf(supplier);
+        uint256 sum1 =
+            cash.balanceOf(bank) + cash.balanceOf(bank2) + cash.balanceOf(supplier2) + cash.balanceOf(supplier);
         assertEq(sum1 - sum0, FACE);
         assertEq(cash.balanceOf(address(settlement)), 0);
         assertEq(_status(slot), uint8(IReceivableNotes.SlotStatus.Settled));
@@ -557,9 +584,7 @@ contract SettlementTest is Base {
 
         // a second default on the same slot is impossible
         vm.expectRevert(
-            abi.encodeWithSelector(
-                IReceivableNotes.SlotNotActive.selector, slot, IReceivableNotes.SlotStatus.Defaulted
-            )
+            abi.encodeWithSelector(IReceivableNotes.SlotNotActive.selector, slot, IReceivableNotes.SlotStatus.Defaulted)
         );
         settlement.markDefault(slot);
 
@@ -671,7 +696,10 @@ contract SettlementTest is Base {
         if (funded != 0) _fund(slot, funded);
         vm.warp(maturity + 7 days);
         settlement.markDefault(slot);
-        uint256 sum0 = cash.balanceOf(bank) + cash.balanceOf(bank2) + cash.balanceOf(supplier);
+        uint256 bank0 = cash.balanceOf(bank);
+        uint256 bank20 = cash.balanceOf(bank2);
+        uint256 sup0 = cash.balanceOf(supplier);
+        uint256 sum0 = bank0 + bank20 + sup0;
         if (order % 3 == 0) {
             settlement.claimDefaulted(slot, _ids(nBank, nBank2, note1));
         } else if (order % 3 == 1) {
@@ -684,6 +712,10 @@ contract SettlementTest is Base {
         }
         uint256 sum1 = cash.balanceOf(bank) + cash.balanceOf(bank2) + cash.balanceOf(supplier);
         assertEq(sum1 - sum0, funded);
+        // each holder within one minor unit of its exact pro-rata share
+        assertApproxEqAbs(cash.balanceOf(bank) - bank0, a * funded / FACE, 1);
+        assertApproxEqAbs(cash.balanceOf(bank2) - bank20, b * funded / FACE, 1);
+        assertApproxEqAbs(cash.balanceOf(supplier) - sup0, (uint256(FACE) - a - b) * funded / FACE, 1);
         assertEq(cash.balanceOf(address(settlement)), 0);
     }
 
@@ -742,7 +774,9 @@ contract SettlementTest is Base {
         settlement.setGracePeriod(1 days);
         assertEq(settlement.gracePeriod(), 1 days);
         vm.warp(maturity + 1 days - 1);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.GracePeriodNotOver.selector, slot, uint256(maturity) + 1 days));
+        vm.expectRevert(
+            abi.encodeWithSelector(Settlement.GracePeriodNotOver.selector, slot, uint256(maturity) + 1 days)
+        );
         settlement.markDefault(slot);
         vm.warp(maturity + 1 days);
         settlement.markDefault(slot);
@@ -861,15 +895,7 @@ contract SettlementTest is Base {
         _fund(slotId, n * GAS_NOTE_VALUE);
     }
 
-    bool internal tmpNoCool;
-
-    function test_tmp_warm() public {
-        tmpNoCool = true;
-        _perNoteGas("WARM", true);
-    }
-
     function _coolAll() internal {
-        if (tmpNoCool) return;
         vm.cool(address(settlement));
         vm.cool(address(notes));
         vm.cool(address(cash));
