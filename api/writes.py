@@ -75,11 +75,18 @@ def revert_problem(exc: ContractRevertError) -> Problem:
         detail += f": {exc.reason}"
     return Problem(
         status_for_contract_error(exc.error),
-        "contract-error",
-        "Contract error",
+        contract_error_slug(exc.error),
+        f"Contract error: {exc.error}",
         detail,
         contractError=exc.as_dict(),
     )
+
+
+def contract_error_slug(name: str) -> str:
+    """A stable problem type per contract error: InvoiceAlreadyTokenised -> invoice-already-tokenised."""
+    if not name or not name[0].isalpha():
+        return "contract-error"
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
 
 
 @dataclass
