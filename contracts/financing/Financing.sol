@@ -343,14 +343,15 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
         uint256 slotId = notes.slotOfOrder(orderId);
         if (slotId == 0) revert NoReceivableYet(orderId);
         uint256 noteId = notes.firstNoteOf(slotId);
-        // Only collateral still pledged to this financier can be taken (it may have released the lock).
-        uint32 lienholderId;
-        try notes.lienholderOf(noteId) returns (uint32 id) {
-            lienholderId = id;
+        // Only collateral still pledged to this financier by the borrower can be taken: the lienholder may have
+        // released the lock, the note may be settled, sold on, or pledged again by someone else.
+        IReceivableNotes.Note memory n;
+        try notes.note(noteId) returns (IReceivableNotes.Note memory found) {
+            n = found;
         } catch {}
-        if (lienholderId != l.financierId) revert CollateralReleased(loanId, noteId);
+        if (n.lienholderId != l.financierId || n.holderId != l.borrowerId) revert CollateralReleased(loanId, noteId);
         uint256 owed = l.principal + interestOf(l.principal, l.rateBps, block.timestamp - l.startedAt);
-        uint256 noteValue = notes.note(noteId).value;
+        uint256 noteValue = n.value;
         l.status = LoanStatus.Foreclosed;
         uint256 taken;
         if (owed >= noteValue) {

@@ -180,7 +180,8 @@ contract Settlement is LedgerAccess, ReentrancyGuardTransient {
         f.paid = paid;
         cash.ledgerPayout(address(this), holders, values);
         emit NotesPaid(slotId, holders.length, total);
-        if (paid == r.faceValue) {
+        // Settled once every note is burned (zero-value notes left by a full merge included): all value is paid.
+        if (paid == r.faceValue && notes.receivable(slotId).liveNotes == 0) {
             notes.setSlotStatus(slotId, IReceivableNotes.SlotStatus.Settled);
             registry.decreaseOutstanding(r.obligorId, r.faceValue);
             emit SlotSettled(slotId, paid);

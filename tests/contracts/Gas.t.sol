@@ -81,4 +81,82 @@ contract GasComparisonTest is Base {
         _report("whole transferFrom(from, to, id)", ours, baseline);
         assertLt(ours, baseline, "whole transfer must cost less than the baseline");
     }
+
+    // ------------------------------------------------------------------ the other workflow steps (cold, logged)
+
+    /// @dev Makes every ledger contract's storage cold again, as at the start of a real transaction.
+    function _coolAll() internal {
+        vm.cool(address(registry));
+        vm.cool(address(cash));
+        vm.cool(address(notes));
+        vm.cool(address(orders));
+        vm.cool(address(financing));
+        vm.cool(address(settlement));
+    }
+
+    function _measure(string memory op, uint256 gasBefore) internal view returns (uint256 used) {
+        used = gasBefore - gasleft();
+        console.log(op, used);
+    }
+
+    function test_gas_admitMember() public {
+        address account = makeAddr("newcomer");
+        _coolAll();
+        vm.prank(operator);
+        uint256 g = gasleft();
+        registry.admit(account, Roles.SUPPLIER, keccak256("kyc"), 9, 0);
+        assertGt(_measure("admit member", g), 0);
+    }
+
+    function test_gas_orderLifecycle() public {
+        _coolAll();
+        vm.prank(supplier);
+        uint256 g = gasleft();
+        uint256 orderId = orders.propose(core, FACE, address(cash), keccak256("po-gas"), uint64(block.timestamp + 60 days));
+        _measure("propose order", g);
+        _coolAll();
+        vm.prank(core);
+        g = gasleft();
+        orders.confirm(orderId);
+        _measure("confirm order", g);
+        _coolAll();
+        vm.prank(supplier);
+        g = gasleft();
+        orders.deliver(orderId);
+        _measure("deliver order", g);
+        _coolAll();
+        vm.prank(core);
+        g = gasleft();
+        orders.accept(orderId, FACE, uint64(block.timestamp + TENOR), keccak256("inv-gas"));
+        assertGt(_measure("accept order (issues the receivable)", g), 0);
+    }
+
+    function test_gas_issue() public {
+        _coolAll();
+        vm.prank(core);
+        uint256 g = gasleft();
+        notes.issue(supplier2, FACE, address(cash), uint64(block.timestamp + TENOR), keccak256("inv-gas-2"));
+        assertGt(_measure("issue receivable", g), 0);
+    }
+
+    function test_gas_factoringAccept() public {
+        vm.prank(bank);
+        uint256 offerId = financing.makeOffer(noteId, 20_000_00, 800, false, uint64(block.timestamp + 1 days));
+        _coolAll();
+        vm.prank(supplier);
+        uint256 g = gasleft();
+        financing.acceptOffer(offerId);
+        assertGt(_measure("factoring accept (partial: split + cash)", g), 0);
+    }
+
+    function test_gas_orderLoan() public {
+        uint256 orderId = _confirmedOrder(FACE);
+        vm.prank(supplier);
+        orders.pledge(orderId, bank);
+        _coolAll();
+        vm.prank(bank);
+        uint256 g = gasleft();
+        financing.lend(orderId, 50_000_00, 600, uint64(block.timestamp + 30 days));
+        assertGt(_measure("order loan (lend)", g), 0);
+    }
 }
