@@ -13,7 +13,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chain.store import EventRecord, Member, Note, Order, Receivable, ValueMove
+from chain.store import (
+    CashMove,
+    EventRecord,
+    Funding,
+    Loan,
+    Member,
+    Note,
+    Offer,
+    Order,
+    Purchase,
+    Receivable,
+    ValueMove,
+)
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_AMOUNT = 2**63 - 1
@@ -289,3 +301,156 @@ def _locked(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 @on("ReceivableNotes", "NoteReleased")
 def _released(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
     p.note(a["noteId"], r).lienholder_id = 0
+
+
+# ------------------------------------------------------------------------------ Financing
+@on("Financing", "OfferMade")
+def _offer_made(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    p.session.add(
+        Offer(
+            id=a["offerId"],
+            note_id=a["noteId"],
+            financier_id=a["financierId"],
+            value=_amount(a["value"]),
+            rate_bps=a["rateBps"],
+            recourse=a["recourse"],
+            expiry=a["expiry"],
+            status="open",
+            created_tx=r.tx_hash,
+            updated_block=r.block_number,
+        )
+    )
+
+
+@on("Financing", "OfferCancelled")
+def _offer_cancelled(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    offer = p.session.get(Offer, a["offerId"])
+    if offer is not None:
+        offer.status = "cancelled"
+        offer.updated_block = r.block_number
+
+
+@on("Financing", "OfferAccepted")
+def _offer_accepted(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    offer = p.session.get(Offer, a["offerId"])
+    if offer is not None:
+        offer.status = "accepted"
+        offer.purchase_id = a["purchaseId"]
+        offer.updated_block = r.block_number
+    p.session.add(
+        Purchase(
+            id=a["purchaseId"],
+            offer_id=a["offerId"],
+            note_id=a["boughtNoteId"],
+            seller_id=a["sellerId"],
+            financier_id=offer.financier_id if offer is not None else 0,
+            value=_amount(a["value"]),
+            price=_amount(a["price"]),
+            recourse_status="none",
+            recourse_amount=0,
+            tx_hash=r.tx_hash,
+            block_number=r.block_number,
+        )
+    )
+
+
+@on("Financing", "RecourseClaimed")
+def _recourse_claimed(p: Projector, _r: EventRecord, a: dict[str, Any]) -> None:
+    purchase = p.session.get(Purchase, a["purchaseId"])
+    if purchase is not None:
+        purchase.recourse_status = "claimed"
+        purchase.recourse_amount = _amount(a["amount"])
+
+
+@on("Financing", "RecoursePaid")
+def _recourse_paid(p: Projector, _r: EventRecord, a: dict[str, Any]) -> None:
+    purchase = p.session.get(Purchase, a["purchaseId"])
+    if purchase is not None:
+        purchase.recourse_status = "paid"
+
+
+@on("Financing", "LoanOpened")
+def _loan_opened(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    p.session.add(
+        Loan(
+            id=a["loanId"],
+            order_id=a["orderId"],
+            financier_id=a["financierId"],
+            borrower_id=a["borrowerId"],
+            principal=_amount(a["principal"]),
+            rate_bps=a["rateBps"],
+            due_date=a["dueDate"],
+            status="active",
+            opened_tx=r.tx_hash,
+            updated_block=r.block_number,
+        )
+    )
+
+
+@on("Financing", "LoanRepaid")
+def _loan_repaid(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    loan = p.session.get(Loan, a["loanId"])
+    if loan is not None:
+        loan.status = "repaid"
+        loan.interest_paid = _amount(a["interest"])
+        loan.updated_block = r.block_number
+
+
+@on("Financing", "LoanForeclosed")
+def _loan_foreclosed(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    loan = p.session.get(Loan, a["loanId"])
+    if loan is not None:
+        loan.status = "foreclosed"
+        loan.foreclosed_value = _amount(a["value"])
+        loan.taken_note_id = a["takenNoteId"]
+        loan.updated_block = r.block_number
+
+
+# ------------------------------------------------------------------------------ Settlement
+def _funding(p: Projector, slot_id: int, r: EventRecord) -> Funding:
+    funding = p.session.get(Funding, slot_id)
+    if funding is None:
+        funding = Funding(slot_id=slot_id, funded=0, paid=0, unpaid_at_default=0, updated_block=r.block_number)
+        p.session.add(funding)
+        p.session.flush()
+    funding.updated_block = r.block_number
+    return funding
+
+
+@on("Settlement", "SlotFunded")
+def _slot_funded(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    _funding(p, a["slotId"], r).funded = _amount(a["funded"])
+
+
+@on("Settlement", "NotesPaid")
+def _notes_paid(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    funding = _funding(p, a["slotId"], r)
+    funding.paid += _amount(a["amount"])
+
+
+@on("Settlement", "DefaultClaimsPaid")
+def _default_claims_paid(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    funding = _funding(p, a["slotId"], r)
+    funding.paid += _amount(a["amount"])
+
+
+@on("Settlement", "SlotDefaulted")
+def _slot_defaulted(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    _funding(p, a["slotId"], r).unpaid_at_default = _amount(a["unpaid"])
+
+
+# ------------------------------------------------------------------------------ CashToken
+@on("CashToken", "Transfer")
+def _cash_transfer(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    kind = "mint" if a["from"] == ZERO_ADDRESS else "burn" if a["to"] == ZERO_ADDRESS else "transfer"
+    p.session.add(
+        CashMove(
+            event_id=r.id,
+            kind=kind,
+            from_account=a["from"],
+            to_account=a["to"],
+            amount=_amount(a["value"]),
+            block_number=r.block_number,
+            tx_hash=r.tx_hash,
+        )
+    )

@@ -153,7 +153,96 @@ class ValueMove(Base):
     tx_hash: Mapped[str] = mapped_column(String(66))
 
 
-PROJECTIONS: list[type[Base]] = [ValueMove, Note, Receivable, Order, Member]
+class Offer(Base):
+    """A factoring offer: a financier offers to buy `value` of a note at a yearly discount rate."""
+
+    __tablename__ = "offers"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    note_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    financier_id: Mapped[int] = mapped_column(Integer, index=True)
+    value: Mapped[int] = mapped_column(Amount)
+    rate_bps: Mapped[int] = mapped_column(Integer)
+    recourse: Mapped[bool] = mapped_column(Boolean)
+    expiry: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # open | accepted | cancelled
+    purchase_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_tx: Mapped[str] = mapped_column(String(66))
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class Purchase(Base):
+    """An accepted offer: the financier bought `value` of a note for `price` (atomic DvP)."""
+
+    __tablename__ = "purchases"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    note_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the note the financier received
+    seller_id: Mapped[int] = mapped_column(Integer, index=True)
+    financier_id: Mapped[int] = mapped_column(Integer, index=True)
+    value: Mapped[int] = mapped_column(Amount)
+    price: Mapped[int] = mapped_column(Amount)
+    recourse_status: Mapped[str] = mapped_column(String(16), default="none")  # none | claimed | paid
+    recourse_amount: Mapped[int] = mapped_column(Amount, default=0)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class Loan(Base):
+    """An order-financing loan secured by a pledge of the order (and later of its note)."""
+
+    __tablename__ = "loans"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    financier_id: Mapped[int] = mapped_column(Integer, index=True)
+    borrower_id: Mapped[int] = mapped_column(Integer, index=True)
+    principal: Mapped[int] = mapped_column(Amount)
+    rate_bps: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # active | repaid | foreclosed
+    interest_paid: Mapped[int] = mapped_column(Amount, default=0)
+    foreclosed_value: Mapped[int] = mapped_column(Amount, default=0)
+    taken_note_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    opened_tx: Mapped[str] = mapped_column(String(66))
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class Funding(Base):
+    """Settlement state of a receivable: cash the obligor paid in and cash paid out to holders."""
+
+    __tablename__ = "fundings"
+    slot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    funded: Mapped[int] = mapped_column(Amount, default=0)
+    paid: Mapped[int] = mapped_column(Amount, default=0)
+    unpaid_at_default: Mapped[int] = mapped_column(Amount, default=0)
+    updated_block: Mapped[int] = mapped_column(BigInteger)
+
+
+class CashMove(Base):
+    """Every cash token movement: mint (deposit), burn (withdrawal) and transfer."""
+
+    __tablename__ = "cash_moves"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # mint | burn | transfer
+    from_account: Mapped[str] = mapped_column(String(42), index=True)
+    to_account: Mapped[str] = mapped_column(String(42), index=True)
+    amount: Mapped[int] = mapped_column(Amount)
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+
+
+PROJECTIONS: list[type[Base]] = [
+    CashMove,
+    Funding,
+    Loan,
+    Purchase,
+    Offer,
+    ValueMove,
+    Note,
+    Receivable,
+    Order,
+    Member,
+]
 
 
 def make_engine(url: str) -> Engine:
