@@ -98,6 +98,41 @@ def deploy(data_dir: DataDir = None) -> None:
     console.print("reused the existing deployment" if ledger.reused else "deployed a new suite")
 
 
+@app.command()
+def index(
+    data_dir: DataDir = None,
+    once: Annotated[bool, typer.Option(help="Index up to the latest block, then exit")] = False,
+    rebuild: Annotated[bool, typer.Option(help="Drop the projections and replay every stored event first")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between passes when following the chain")] = 1.0,
+) -> None:
+    """Run the event indexer standalone: chain events -> SQL read model (SCF_DATABASE_URL); Ctrl-C stops it."""
+    import time
+
+    from api.ledger import LedgerService
+    from chain.store import create_schema, make_engine
+
+    settings = _settings(data_dir)
+    engine = make_engine(settings.effective_database_url)
+    create_schema(engine)
+    try:
+        indexer = LedgerService(settings, engine).get().indexer
+        if rebuild:
+            indexer.rebuild()
+            console.print("rebuilt the read model from the stored events")
+        while True:
+            block = indexer.sync()
+            console.print(f"[dim]indexed up to block {block}[/]")
+            if once:
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        console.print("indexer stopped")
+    except ScfError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+
+
 def _serve(settings: Settings) -> None:
     import uvicorn
 
