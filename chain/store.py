@@ -245,10 +245,17 @@ PROJECTIONS: list[type[Base]] = [
 ]
 
 
+# A write request holds its session while its transaction is mined, and the API serves up to 40 requests at
+# once (Starlette's thread pool): the pool must not be the bottleneck (SQLAlchemy's default is 5 + 10).
+POOL_SIZE = 40
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so the API and the indexer can share it."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=POOL_SIZE, max_overflow=POOL_SIZE
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -259,7 +266,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
 
 
 def create_schema(engine: Engine) -> None:
