@@ -26,7 +26,7 @@ def _admit(op: httpx.Client, roles: list[str], **extra: Any) -> tuple[dict[str, 
 
 
 def test_twenty_concurrent_splits_by_one_member(api: ServerThread, operator: httpx.Client, ledger: Ledger) -> None:
-    core, core_key = _admit(operator, ["core_enterprise"], credit_limit="1000000.00")
+    _core, core_key = _admit(operator, ["core_enterprise"], credit_limit="1000000.00")
     supplier, supplier_key = _admit(operator, ["supplier"])
     tier2, _ = _admit(operator, ["supplier"])
     auth = {"Authorization": f"Bearer {core_key}"}
