@@ -54,12 +54,26 @@ _INVALID = {
     "FaceValueAboveOrderAmount",
     "ERC20InsufficientBalance",
     "ERC20InvalidReceiver",
+    "Overfunded",
+}
+
+
+# Named "Not..." but about the object's state, not the caller's permission.
+_STATE_CONFLICTS = {
+    "NotMatured",
+    "NotFullyFunded",
+    "NotBlocked",
+    "NoteNotLocked",
+    "NotARotatedAccount",
+    "NoteNotInSlot",
 }
 
 
 def status_for_contract_error(name: str) -> int:
     if name.startswith("Unknown") and name != "Unknown":
         return 404
+    if name in _STATE_CONFLICTS:
+        return 409
     if name.startswith("Not") or name in _FORBIDDEN:
         return 403
     if name.startswith("Invalid") or name in _INVALID:

@@ -17,4 +17,8 @@ if "$brownie" networks list 2>/dev/null | grep -q "scf-local"; then
 else
   "$brownie" networks add Ethereum scf-local host="$rpc" chainid="$chain_id" >/dev/null
 fi
+# brownie saves every contract it binds under build/brownie/deployments and, on the next start, refuses to load
+# when those addresses hold no code (every local chain has chain id 31337). The ledger's own deployment record
+# is the source of truth, so brownie's copy is dropped.
+rm -rf "$root/build/brownie/deployments"
 exec "$brownie" run ledger --network scf-local "$@"

@@ -13,6 +13,7 @@ from web3.logs import DISCARD
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Writes
 from api.problems import Problem
 from api.schemas import ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
+from api.schemas_cash import CreditLimitIn, RotatedKeyOut
 from api.tables import ApiKey, CustodyAccount, hash_api_key, new_api_key
 from api.writes import WriteContext
 from chain.client import fund_on_devchain, is_devchain
@@ -121,3 +122,122 @@ def admit_member(
         return 201, out.model_dump(mode="json")
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+
+
+# ------------------------------------------------------------------------- operator administration
+
+
+def _member_now(request: Request, ctx: WriteContext, member_id: int) -> Member:
+    ctx.settle_reads()
+    with Session(request.app.state.engine) as session:
+        member = session.get(Member, member_id)
+        if member is None:
+            raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
+        session.expunge(member)
+        return member
+
+
+def _existing_member(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+    return member
+
+
+def _admin_action(path: str, function: str, summary: str) -> None:
+    @router.post(f"/{{member_id}}/{path}", response_model=MemberOut, summary=summary)
+    def action(
+        member_id: int,
+        request: Request,
+        session: DbSession,
+        principal: Operator,
+        ledger: Ledger,
+        writes: Writes,
+        custody: CustodyDep,
+    ) -> JSONResponse:
+        _existing_member(session, member_id)
+
+        def workflow(ctx: WriteContext) -> tuple[int, Any]:
+            ctx.transact(custody.operator(), "MemberRegistry", function, [member_id])
+            return 200, _out(_member_now(request, ctx, member_id)).model_dump(mode="json")
+
+        return writes.run(request, principal.member_id, f"{path}:{member_id}".encode(), ledger, workflow)
+
+
+_admin_action("suspend", "suspend", "Suspend a member (operator): it can no longer sign ledger actions")
+_admin_action("reinstate", "reinstate", "Reinstate a suspended member (operator)")
+_admin_action("clear-default-block", "clearDefaultBlock", "Lift the issuance block left by a default (operator)")
+
+
+@router.post("/{member_id}/credit-limit", response_model=MemberOut, summary="Set an obligor's credit limit (operator)")
+def set_credit_limit(
+    member_id: int,
+    body: CreditLimitIn,
+    request: Request,
+    session: DbSession,
+    principal: Operator,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    _existing_member(session, member_id)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(custody.operator(), "MemberRegistry", "setCreditLimit", [member_id, body.credit_limit])
+        return 200, _out(_member_now(request, ctx, member_id)).model_dump(mode="json")
+
+    raw = f"{member_id}:".encode() + body.model_dump_json().encode()
+    return writes.run(request, principal.member_id, raw, ledger, workflow)
+
+
+@router.post(
+    "/{member_id}/rotate-key",
+    response_model=RotatedKeyOut,
+    summary="Replace a member's custodial key (operator): new account on chain, cash moved; API keys unchanged",
+)
+def rotate_key(
+    member_id: int,
+    request: Request,
+    session: DbSession,
+    principal: Operator,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    current = _existing_member(session, member_id)
+    if custody.account_of_member(session, member_id) is None:
+        raise Problem(409, "not-in-custody", "Key not in custody", f"member {member_id}'s key is not held here")
+    engine = request.app.state.engine
+    known_account = current.account
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        old_account: str = ctx.once("old_account", lambda: known_account)
+
+        def create_account() -> str:
+            with Session(engine) as s, s.begin():
+                return custody.new_account(s).address
+
+        new_account: str = ctx.once("account", create_account)
+        if is_devchain(ledger.w3):
+            fund_on_devchain(ledger.w3, new_account)
+        ctx.transact(custody.operator(), "MemberRegistry", "rotateAccount", [member_id, new_account])
+
+        def move_custody() -> bool:
+            with Session(engine) as s, s.begin():
+                for row in s.scalars(select(CustodyAccount).where(CustodyAccount.member_id == member_id)):
+                    row.member_id = None
+                s.flush()
+                fresh = s.get(CustodyAccount, new_account)
+                if fresh is not None:
+                    fresh.member_id = member_id
+            return True
+
+        ctx.once("custody", move_custody)
+        receipt = ctx.transact(custody.operator(), "CashToken", "recoverRotatedBalance", [old_account])
+        events = ledger.contract("CashToken").events.RotatedBalanceRecovered().process_receipt(receipt, errors=DISCARD)
+        recovered = int(events[0]["args"]["amount"]) if events else 0
+        member = _member_now(request, ctx, member_id)
+        out = RotatedKeyOut(member=_out(member), old_account=old_account, recovered_cash=recovered)
+        return 200, out.model_dump(mode="json")
+
+    return writes.run(request, principal.member_id, f"rotate-key:{member_id}".encode(), ledger, workflow)

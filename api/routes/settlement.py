@@ -1,7 +1,218 @@
-"""Settlement endpoints (being built)."""
+"""Settlement: the obligor funds a receivable; at maturity its notes are paid (or, after default, claimed)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.custody import Custody
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.problems import Problem
+from api.routes.notes import visible_note
+from api.routes.receivables import visible_receivable
+from api.schemas_cash import FundIn, FundingOut, NoteBatchIn, SettlementResultOut
+from api.services.common import acting_account, iso_time
+from api.writes import WriteContext
+from chain.store import Funding, Note, Receivable
 
 router = APIRouter(prefix="/v1/settlement", tags=["settlement"])
+
+BATCH = 100  # notes paid per transaction (gas per note is bounded; 100 stays far below the block limit)
+
+
+def funding_out(session: Session, receivable: Receivable, currency: str) -> FundingOut:
+    funding = session.get(Funding, receivable.id)
+    funded = funding.funded if funding else 0
+    live = session.scalar(select(func.count(Note.id)).where(Note.slot_id == receivable.id, Note.live.is_(True)))
+    if funded == 0:
+        funding_status = "unfunded"
+    elif funded < receivable.face_value:
+        funding_status = "partially_funded"
+    else:
+        funding_status = "fully_funded"
+    return FundingOut(
+        receivable_id=receivable.id,
+        obligor_id=receivable.obligor_id,
+        face_value=receivable.face_value,
+        funded=funded,
+        paid=funding.paid if funding else 0,
+        unfunded=receivable.face_value - funded,
+        unpaid_at_default=funding.unpaid_at_default if funding else 0,
+        currency=currency,
+        maturity=iso_time(receivable.maturity),
+        status=receivable.status,
+        funding_status=funding_status,
+        live_notes=int(live or 0),
+    )
+
+
+def _funding_now(request: Request, ctx: WriteContext, slot_id: int) -> FundingOut:
+    ctx.settle_reads()
+    with Session(request.app.state.engine) as session:
+        receivable = session.get(Receivable, slot_id)
+        if receivable is None:
+            raise Problem(503, "indexer-lagging", "Read model lagging", f"receivable {slot_id} is not indexed yet")
+        return funding_out(session, receivable, request.app.state.settings.currency)
+
+
+def _keeper(custody: Custody, session: Session, principal: Principal) -> LocalAccount:
+    """Anyone may pay out: a member signs with its own key, the operator with the operator key."""
+    return custody.operator() if principal.is_operator else acting_account(custody, session, principal)
+
+
+def _receivable(session: Session, slot_id: int) -> Receivable:
+    receivable = session.get(Receivable, slot_id)
+    if receivable is None:
+        raise Problem(404, "not-found", "Not found", f"no receivable {slot_id}")
+    return receivable
+
+
+def _live_note_ids(engine: Any, slot_id: int) -> list[int]:
+    with Session(engine) as session:
+        query = select(Note.id).where(Note.slot_id == slot_id, Note.live.is_(True)).order_by(Note.id)
+        return [int(i) for i in session.scalars(query)]
+
+
+def _check_notes(session: Session, slot_id: int, note_ids: list[int]) -> None:
+    if len(set(note_ids)) != len(note_ids):
+        raise Problem(422, "validation-error", "Invalid request", "note_ids: duplicate note ids")
+    found = {int(n.id): n for n in session.scalars(select(Note).where(Note.id.in_(note_ids)))}
+    for note_id in note_ids:
+        note = found.get(note_id)
+        if note is None:
+            raise Problem(404, "not-found", "Not found", f"no note {note_id}")
+        if note.slot_id != slot_id:
+            detail = f"note {note_id} is not a note of receivable {slot_id}"
+            raise Problem(422, "slot-mismatch", "Slot mismatch", detail)
+
+
+def _raw(slot_id: int, body: NoteBatchIn | None) -> bytes:
+    return f"{slot_id}:".encode() + (body.model_dump_json().encode() if body else b"{}")
+
+
+@router.get("/receivables/{slot_id}", summary="Funding and settlement state of a receivable")
+def get_funding(slot_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> FundingOut:
+    receivable = visible_receivable(session, principal, slot_id)
+    return funding_out(session, receivable, request.app.state.settings.currency)
+
+
+@router.post("/receivables/{slot_id}/fund", response_model=FundingOut, summary="Obligor pays towards a receivable")
+def fund(
+    slot_id: int,
+    body: FundIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    receivable = _receivable(session, slot_id)
+    if receivable.obligor_id != principal.member_id:
+        raise Problem(403, "not-obligor", "Not the obligor", f"only the obligor may fund receivable {slot_id}")
+    account = acting_account(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, "Settlement", "fund", [slot_id, body.amount])
+        return 200, _funding_now(request, ctx, slot_id).model_dump(mode="json")
+
+    raw = f"{slot_id}:".encode() + body.model_dump_json().encode()
+    return writes.run(request, principal.member_id, raw, ledger, workflow)
+
+
+def _batch_action(function: str, path: str, summary: str) -> None:
+    @router.post(f"/receivables/{{slot_id}}/{path}", response_model=SettlementResultOut, summary=summary)
+    def action(
+        slot_id: int,
+        request: Request,
+        session: DbSession,
+        principal: CurrentPrincipal,
+        ledger: Ledger,
+        writes: Writes,
+        custody: CustodyDep,
+        body: NoteBatchIn | None = None,
+    ) -> JSONResponse:
+        _receivable(session, slot_id)
+        if body is not None and body.note_ids is not None:
+            _check_notes(session, slot_id, body.note_ids)
+        account = _keeper(custody, session, principal)
+        engine = request.app.state.engine
+
+        def workflow(ctx: WriteContext) -> tuple[int, Any]:
+            def pick() -> list[int]:
+                if body is not None and body.note_ids is not None:
+                    return list(body.note_ids)
+                return _live_note_ids(engine, slot_id)
+
+            note_ids: list[int] = ctx.once("note_ids", pick)
+            if not note_ids:
+                raise Problem(409, "no-live-notes", "No live notes", f"receivable {slot_id} has no live notes to pay")
+            hashes = []
+            for start in range(0, len(note_ids), BATCH):
+                receipt = ctx.transact(account, "Settlement", function, [slot_id, note_ids[start : start + BATCH]])
+                hashes.append(receipt["transactionHash"].hex())
+            funding = _funding_now(request, ctx, slot_id)
+            out = SettlementResultOut(receivable=funding, note_ids=note_ids, tx_hashes=hashes)
+            return 200, out.model_dump(mode="json")
+
+        return writes.run(request, principal.member_id, _raw(slot_id, body), ledger, workflow)
+
+
+_batch_action("settle", "settle", "Pay out the notes of a matured, fully funded receivable (any member)")
+_batch_action("claimDefaulted", "claim-default", "Pay a defaulted receivable's funds pro rata to its notes")
+
+
+@router.post(
+    "/receivables/{slot_id}/mark-default",
+    response_model=FundingOut,
+    summary="Mark an underfunded receivable defaulted after maturity and the grace period (any member)",
+)
+def mark_default(
+    slot_id: int,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    _receivable(session, slot_id)
+    account = _keeper(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, "Settlement", "markDefault", [slot_id])
+        return 200, _funding_now(request, ctx, slot_id).model_dump(mode="json")
+
+    return writes.run(request, principal.member_id, _raw(slot_id, None), ledger, workflow)
+
+
+@router.post("/notes/{note_id}/redeem", response_model=SettlementResultOut, summary="The holder redeems its note")
+def redeem(
+    note_id: int,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    note, receivable = visible_note(session, principal, note_id)
+    if note.holder_id != principal.member_id:
+        raise Problem(403, "not-note-holder", "Not the note holder", f"note {note_id} is held by another member")
+    if receivable is None:
+        raise Problem(409, "note-not-live", "Note not live", f"note {note_id} belongs to no receivable")
+    slot_id = receivable.id
+    account = acting_account(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        receipt = ctx.transact(account, "Settlement", "redeem", [note_id])
+        funding = _funding_now(request, ctx, slot_id)
+        out = SettlementResultOut(receivable=funding, note_ids=[note_id], tx_hashes=[receipt["transactionHash"].hex()])
+        return 200, out.model_dump(mode="json")
+
+    return writes.run(request, principal.member_id, f"redeem:{note_id}".encode(), ledger, workflow)

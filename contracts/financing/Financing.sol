@@ -13,7 +13,7 @@ import {Roles} from "../libraries/Roles.sol";
 ///        lien, foreclosure, and recourse claims on defaulted receivables.
 /// @notice Factoring price = value - floor(value * rateBps * days / 3,650,000), days = remaining seconds to
 ///         maturity / 86,400 rounded up. Loan interest = ceil(principal * rateBps * days / 3,650,000), days =
-///         elapsed seconds / 86,400 rounded up.
+///         elapsed seconds / 86,400 rounded up, at least 1.
 contract Financing is LedgerAccess, ReentrancyGuardTransient {
     enum OfferStatus {
         None,
@@ -171,9 +171,10 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
         return discount >= value ? 0 : value - discount;
     }
 
-    /// @notice Interest on `principal` at `rateBps` per year after `elapsed` seconds (rounded up).
+    /// @notice Interest on `principal` at `rateBps` per year after `elapsed` seconds: every started day counts,
+    ///         at least one (a loan repaid in the block it was opened still pays a day), and the amount is rounded up.
     function interestOf(uint256 principal, uint256 rateBps, uint256 elapsed) public pure returns (uint256) {
-        uint256 daysElapsed = (elapsed + 1 days - 1) / 1 days;
+        uint256 daysElapsed = elapsed == 0 ? 1 : (elapsed + 1 days - 1) / 1 days;
         uint256 numerator = principal * rateBps * daysElapsed;
         return (numerator + BPS_DAYS - 1) / BPS_DAYS;
     }

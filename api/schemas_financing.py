@@ -1,0 +1,80 @@
+"""Request and response bodies of the financing endpoints (factoring offers, purchases, order loans)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.amounts import AmountOut, PositiveAmount
+
+MAX_RATE_BPS = 10_000
+
+
+class MakeOfferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note_id: int = Field(ge=1, description="the note the financier offers to buy value of")
+    value: PositiveAmount = Field(description="value of the note to buy (at most the note's value)")
+    rate_bps: int = Field(ge=0, le=MAX_RATE_BPS, description="yearly discount rate in basis points")
+    recourse: bool = Field(False, description="the seller must pay back the value if the receivable defaults")
+    expires_at: datetime | date = Field(
+        description="ISO 8601 datetime (UTC when no offset is given), or a date: the offer expires at its end, UTC"
+    )
+
+
+class OfferOut(BaseModel):
+    id: int
+    note_id: int
+    financier_id: int
+    holder_id: int | None = Field(description="current holder of the note")
+    value: AmountOut
+    currency: str
+    rate_bps: int
+    recourse: bool
+    expires_at: str
+    status: str = Field(description="open, accepted or cancelled")
+    purchase_id: int | None
+    price: AmountOut | None = Field(None, description="what the holder would receive if it accepted now (open only)")
+    created_tx: str
+
+
+class PurchaseOut(BaseModel):
+    id: int
+    offer_id: int
+    note_id: int = Field(description="the note the financier received")
+    value: AmountOut
+    price: AmountOut
+    currency: str
+    seller_id: int
+    financier_id: int
+    recourse: bool
+    recourse_status: str = Field(description="none, claimed or paid")
+    recourse_amount: AmountOut
+    tx_hash: str
+
+
+class OpenLoanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: int = Field(ge=1, description="an order pledged to the calling financier")
+    principal: PositiveAmount = Field(description="at most the advance rate (90%) of the order amount")
+    rate_bps: int = Field(ge=0, le=MAX_RATE_BPS, description="yearly interest rate in basis points")
+    due_date: date = Field(description="ISO 8601 date; the loan is due at the end of that day, UTC")
+
+
+class LoanOut(BaseModel):
+    id: int
+    order_id: int
+    financier_id: int
+    borrower_id: int
+    principal: AmountOut
+    currency: str
+    rate_bps: int
+    due_date: str
+    status: str = Field(description="active, repaid or foreclosed")
+    interest_paid: AmountOut
+    foreclosed_value: AmountOut
+    taken_note_id: int | None
+    amount_owed: AmountOut | None = Field(None, description="what the borrower would repay now (active only)")
+    opened_tx: str
