@@ -61,20 +61,24 @@ def test_split_interrupted_after_send_resumes_after_restart_without_a_second_tra
         return original_wait(self, *args, **kwargs)
 
     monkeypatch.setattr(TransactionQueue, "wait", crash_once)
-    with ServerThread(make_settings(settings.data_dir, settings.rpc_port)) as first:
-        with httpx.Client(base_url=first.url, timeout=60, headers=headers) as client:
-            failed = client.post(f"/v1/notes/{note_id}/split", json=body)
+    with (
+        ServerThread(make_settings(settings.data_dir, settings.rpc_port)) as first,
+        httpx.Client(base_url=first.url, timeout=60, headers=headers) as client,
+    ):
+        failed = client.post(f"/v1/notes/{note_id}/split", json=body)
     assert failed.status_code == 500, failed.text
     assert crashed["n"] == 1
     monkeypatch.setattr(TransactionQueue, "wait", original_wait)
     assert ledger.w3.eth.get_transaction_count(account) == nonce_before + 1  # it was sent (and mined)
 
     # 2. a restarted instance gets the same request again: it resumes the stored transaction
-    with ServerThread(make_settings(settings.data_dir, settings.rpc_port)) as second:
-        with httpx.Client(base_url=second.url, timeout=60, headers=headers) as client:
-            retried = client.post(f"/v1/notes/{note_id}/split", json=body)
-            assert retried.status_code == 201, retried.text
-            replay = client.post(f"/v1/notes/{note_id}/split", json=body)
+    with (
+        ServerThread(make_settings(settings.data_dir, settings.rpc_port)) as second,
+        httpx.Client(base_url=second.url, timeout=60, headers=headers) as client,
+    ):
+        retried = client.post(f"/v1/notes/{note_id}/split", json=body)
+        assert retried.status_code == 201, retried.text
+        replay = client.post(f"/v1/notes/{note_id}/split", json=body)
     assert replay.status_code == 201
     assert replay.headers.get("Idempotent-Replayed") == "true"
     assert replay.json() == retried.json()
