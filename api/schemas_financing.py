@@ -18,7 +18,7 @@ class MakeOfferIn(BaseModel):
     value: PositiveAmount = Field(description="value of the note to buy (at most the note's value)")
     rate_bps: int = Field(ge=0, le=MAX_RATE_BPS, description="yearly discount rate in basis points")
     recourse: bool = Field(False, description="the seller must pay back the value if the receivable defaults")
-    expires_at: datetime | date = Field(
+    expires_at: date | datetime = Field(
         description="ISO 8601 datetime (UTC when no offset is given), or a date: the offer expires at its end, UTC"
     )
 
