@@ -162,12 +162,17 @@ class RevertDecoder:
     ) -> None:
         """`abis`: contract name -> ABI; `addresses`: deployed address -> contract name (optional)."""
         found: dict[str, tuple[Mapping[str, Any], str, list[str]]] = {}
+        # Two contracts may declare one signature with different argument names (OrderBook's
+        # NotLienholder(orderId, caller), ReceivableNotes' NotLienholder(noteId, caller)): keep each
+        # contract's names, used when the reverting contract is known.
+        self._inputs_by_contract: dict[tuple[str, str], tuple[Mapping[str, Any], ...]] = {}
         for contract_name in sorted(abis):
             for entry in abis[contract_name]:
                 if entry.get("type") != "error":
                     continue
                 signature = abi_to_signature(entry)  # type: ignore[arg-type]
                 selector = "0x" + function_signature_to_4byte_selector(signature).hex()
+                self._inputs_by_contract[(selector, contract_name)] = tuple(entry.get("inputs", []))
                 if selector not in found:
                     found[selector] = (entry, signature, [])
                 if found[selector][1] == signature and contract_name not in found[selector][2]:
@@ -260,9 +265,10 @@ class RevertDecoder:
             spec = self.errors.get(selector)
             if spec is not None:
                 values = abi_decode(spec.types, body)
+                inputs = self._inputs_by_contract.get((selector, target or ""), spec.inputs)
                 arguments = {
                     str(abi_input.get("name") or f"_{i}"): _json_value(value, abi_input)
-                    for i, (abi_input, value) in enumerate(zip(spec.inputs, values, strict=True))
+                    for i, (abi_input, value) in enumerate(zip(inputs, values, strict=True))
                 }
                 return ContractRevertError(
                     error=spec.name,

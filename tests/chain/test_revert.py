@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
@@ -146,3 +147,14 @@ def test_decoder_from_artifacts_names_the_contract_at_an_address(artifact: Artif
     decoder = RevertDecoder.from_artifacts({"Reverter": artifact}, {"Reverter": reverter.address})
     error = _revert_of(decoder, reverter, "closed")
     assert (error.contract, error.error) == ("Reverter", "Error")
+
+
+def test_shared_signature_uses_the_reverting_contracts_argument_names() -> None:
+    entry = {"type": "error", "name": "NotLienholder"}
+    order_abi = [{**entry, "inputs": [{"name": "orderId", "type": "uint256"}, {"name": "caller", "type": "address"}]}]
+    note_abi = [{**entry, "inputs": [{"name": "noteId", "type": "uint256"}, {"name": "caller", "type": "address"}]}]
+    decoder = RevertDecoder({"OrderBook": order_abi, "ReceivableNotes": note_abi})
+    data = "0x" + function_signature_to_4byte_selector("NotLienholder(uint256,address)").hex()
+    data += (7).to_bytes(32, "big").hex() + (b"\x00" * 12 + b"\x11" * 20).hex()
+    assert decoder.decode(data, contract="ReceivableNotes").arguments["noteId"] == 7
+    assert decoder.decode(data, contract="OrderBook").arguments["orderId"] == 7
