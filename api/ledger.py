@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import Engine
 from web3 import Web3
@@ -17,6 +18,7 @@ from web3.contract import Contract
 from api.settings import Settings
 from chain.client import connect, contract
 from chain.compile import Artifact, load_artifacts
+from chain.contracts import CashToken, Financing, MemberRegistry, OrderBook, ReceivableNotes, Settlement
 from chain.deploy import Deployment, load_deployment
 from chain.errors import ScfError
 from chain.indexer import Indexer
@@ -45,6 +47,32 @@ class LedgerHandle:
             handle = contract(self.w3, self.deployment, self.artifacts, name)
             self._contracts[name] = handle
         return handle
+
+    # typed wrappers (chain.contracts): writes return a ContractCall for WriteContext.transact,
+    # views run eth_call and raise a decoded ContractRevertError on a revert
+    @cached_property
+    def members(self) -> MemberRegistry:
+        return MemberRegistry(self.contract(MemberRegistry.NAME), self.signer.decoder)
+
+    @cached_property
+    def cash(self) -> CashToken:
+        return CashToken(self.contract(CashToken.NAME), self.signer.decoder)
+
+    @cached_property
+    def notes(self) -> ReceivableNotes:
+        return ReceivableNotes(self.contract(ReceivableNotes.NAME), self.signer.decoder)
+
+    @cached_property
+    def orders(self) -> OrderBook:
+        return OrderBook(self.contract(OrderBook.NAME), self.signer.decoder)
+
+    @cached_property
+    def financing(self) -> Financing:
+        return Financing(self.contract(Financing.NAME), self.signer.decoder)
+
+    @cached_property
+    def settlement(self) -> Settlement:
+        return Settlement(self.contract(Settlement.NAME), self.signer.decoder)
 
 
 class LedgerService:

@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from eth_account.signers.local import LocalAccount
 from fastapi import Request
@@ -33,6 +33,7 @@ from web3.types import TxReceipt
 from api.ledger import LedgerHandle
 from api.problems import PROBLEM_JSON, Problem
 from api.tables import IdempotencyRecord
+from chain.contracts import ContractCall
 from chain.errors import ChainUnavailableError, NonceConsumedError, TransactionError
 from chain.revert import ContractRevertError
 from chain.signer import SignedTx, TransactionQueue
@@ -114,10 +115,33 @@ class WriteContext:
     receipts: list[TxReceipt] = field(default_factory=list)
     _step: int = 0
 
-    def transact(self, account: LocalAccount, contract: str, function: str, args: Sequence[Any]) -> TxReceipt:
-        """Sends `contract.function(*args)` from `account`; returns the successful receipt."""
-        handle = self.ledger.contract(contract)
-        data = handle.encode_abi(function, args=list(args))
+    @overload
+    def transact(self, account: LocalAccount, call: ContractCall, /) -> TxReceipt: ...
+
+    @overload
+    def transact(self, account: LocalAccount, contract: str, function: str, args: Sequence[Any], /) -> TxReceipt: ...
+
+    def transact(
+        self,
+        account: LocalAccount,
+        call: ContractCall | str,
+        function: str | None = None,
+        args: Sequence[Any] = (),
+        /,
+    ) -> TxReceipt:
+        """Sends `call` (a typed `ContractCall` from `ledger.orders.propose(...)` and the like) from
+        `account`; returns the successful receipt. The older form `transact(account, "Contract",
+        "function or signature", [args])` still works."""
+        if isinstance(call, ContractCall):
+            contract = call.contract
+            handle = self.ledger.contract(contract)
+            data = call.data()
+        else:
+            if function is None:
+                raise TypeError("transact(account, contract, function, args): function missing")
+            contract = call
+            handle = self.ledger.contract(contract)
+            data = handle.encode_abi(function, args=list(args))
         tx = {"from": account.address, "to": handle.address, "data": data}
         queue = self.ledger.signer.queue(account)
         step = self._step

@@ -33,7 +33,7 @@ def reference_hash(reference: str) -> bytes:
 
 def balance_out(ledger: LedgerHandle, member: Member, currency: str) -> CashBalanceOut:
     account = Web3.to_checksum_address(member.account)
-    balance = int(ledger.contract("CashToken").functions.balanceOf(account).call())
+    balance = ledger.cash.balance_of(account)
     return CashBalanceOut(member_id=member.id, account=account, balance=balance, currency=currency)
 
 
@@ -152,7 +152,7 @@ def mint(
     recipient = member_or_404(session, body.member_id, "recipient")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "CashToken", "mint", [recipient.account, body.amount, reference_hash(body.reference)])
+        ctx.transact(account, ledger.cash.mint(recipient.account, body.amount, reference_hash(body.reference)))
         return _respond(request, ctx, ledger, recipient.id, 201)
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
@@ -171,7 +171,7 @@ def burn(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "CashToken", "burn", [account.address, body.amount, reference_hash(body.reference)])
+        ctx.transact(account, ledger.cash.burn(account.address, body.amount, reference_hash(body.reference)))
         return _respond(request, ctx, ledger, principal.member_id, 200)
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
@@ -193,7 +193,7 @@ def transfer(
         raise Problem(422, "self-transfer", "Self transfer", "a member cannot pay itself")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "CashToken", "transfer", [Web3.to_checksum_address(recipient.account), body.amount])
+        ctx.transact(account, ledger.cash.transfer(recipient.account, body.amount))
         return _respond(request, ctx, ledger, principal.member_id, 200)
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)

@@ -6,6 +6,7 @@ gets 404 so that ids do not leak. Writes are signed with the calling member's cu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from api.schemas import Page
 from api.schemas_financing import LoanOut, MakeOfferIn, OfferOut, OpenLoanIn, PurchaseOut
 from api.services.common import acting_account, end_of_day_utc, event_args, iso_date, iso_time, sees_everything
 from api.writes import WriteContext
+from chain.contracts import ContractCall, Financing
 from chain.store import Loan, Note, Offer, Order, Purchase
 
 router = APIRouter(prefix="/v1/financing", tags=["financing"])
@@ -33,12 +35,12 @@ def _not_found(what: str, ident: int) -> Problem:
     return Problem(404, "not-found", "Not found", f"no {what} {ident}")
 
 
-def _view(ledger: LedgerHandle | None, function: str, ident: int) -> int | None:
+def _view(ledger: LedgerHandle | None, read: Callable[[Financing], int]) -> int | None:
     """A uint view of the Financing contract (quote, amountOwed); None when it reverts or the chain is down."""
     if ledger is None:
         return None
     try:
-        return int(getattr(ledger.contract(CONTRACT).functions, function)(ident).call())
+        return read(ledger.financing)
     except Exception:  # a closed offer / loan, or the chain is unreachable: no live figure
         return None
 
@@ -76,7 +78,7 @@ def _offer_parties(session: Session, offer: Offer) -> tuple[set[int], int | None
 
 def offer_out(session: Session, offer: Offer, currency: str, ledger: LedgerHandle | None) -> OfferOut:
     _, holder = _offer_parties(session, offer)
-    price = _view(ledger, "quote", offer.id) if offer.status == "open" else None
+    price = _view(ledger, lambda financing: financing.quote(offer.id)) if offer.status == "open" else None
     return OfferOut(
         id=offer.id,
         note_id=offer.note_id,
@@ -170,8 +172,8 @@ def make_offer(
     expiry = _expiry(body.expires_at)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        args = [body.note_id, body.value, body.rate_bps, body.recourse, expiry]
-        receipt = ctx.transact(account, CONTRACT, "makeOffer", args)
+        call = ledger.financing.make_offer(body.note_id, body.value, body.rate_bps, body.recourse, expiry)
+        receipt = ctx.transact(account, call)
         offer_id = int(event_args(ledger, receipt, CONTRACT, "OfferMade")["offerId"])
         return _offer_response(request, ctx, offer_id, 201)
 
@@ -194,7 +196,7 @@ def cancel_offer(
         raise Problem(403, "forbidden", "Forbidden", f"only the financier that made offer {offer_id} may cancel it")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, CONTRACT, "cancelOffer", [offer_id])
+        ctx.transact(account, ledger.financing.cancel_offer(offer_id))
         return _offer_response(request, ctx, offer_id)
 
     return writes.run(request, principal.member_id, f"cancel-offer:{offer_id}".encode(), ledger, workflow)
@@ -220,7 +222,7 @@ def accept_offer(
         raise Problem(403, "forbidden", "Forbidden", f"only the holder of note {offer.note_id} may accept")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        receipt = ctx.transact(account, CONTRACT, "acceptOffer", [offer_id])
+        receipt = ctx.transact(account, ledger.financing.accept_offer(offer_id))
         purchase_id = int(event_args(ledger, receipt, CONTRACT, "OfferAccepted")["purchaseId"])
         return _purchase_response(request, ctx, purchase_id)
 
@@ -296,7 +298,7 @@ def get_purchase(purchase_id: int, session: DbSession, principal: CurrentPrincip
     return purchase_out(session, purchase, request.app.state.settings.currency)
 
 
-def _purchase_action(path: str, function: str, party: str, summary: str) -> None:
+def _purchase_action(path: str, function: Callable[[Financing, int], ContractCall], party: str, summary: str) -> None:
     @router.post(f"/purchases/{{purchase_id}}/{path}", response_model=PurchaseOut, summary=summary)
     def action(
         purchase_id: int,
@@ -313,7 +315,7 @@ def _purchase_action(path: str, function: str, party: str, summary: str) -> None
             raise Problem(403, "forbidden", "Forbidden", f"only the purchase's {party[:-3]} may do this")
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
-            ctx.transact(account, CONTRACT, function, [purchase_id])
+            ctx.transact(account, function(ledger.financing, purchase_id))
             return _purchase_response(request, ctx, purchase_id)
 
         return writes.run(request, principal.member_id, f"{path}:{purchase_id}".encode(), ledger, workflow)
@@ -321,15 +323,19 @@ def _purchase_action(path: str, function: str, party: str, summary: str) -> None
     action.__name__ = path.replace("-", "_")
 
 
-_purchase_action("claim-recourse", "claimRecourse", "financier_id", "Financier claims recourse after a default")
-_purchase_action("pay-recourse", "payRecourse", "seller_id", "Seller pays a recourse claim and gets the note back")
+_purchase_action(
+    "claim-recourse", Financing.claim_recourse, "financier_id", "Financier claims recourse after a default"
+)
+_purchase_action(
+    "pay-recourse", Financing.pay_recourse, "seller_id", "Seller pays a recourse claim and gets the note back"
+)
 
 
 # -------------------------------------------------------------------------------------- loans
 
 
 def loan_out(loan: Loan, currency: str, ledger: LedgerHandle | None) -> LoanOut:
-    owed = _view(ledger, "amountOwed", loan.id) if loan.status == "active" else None
+    owed = _view(ledger, lambda financing: financing.amount_owed(loan.id)) if loan.status == "active" else None
     return LoanOut(
         id=loan.id,
         order_id=loan.order_id,
@@ -420,14 +426,14 @@ def open_loan(
     due = end_of_day_utc(body.due_date)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        receipt = ctx.transact(account, CONTRACT, "lend", [body.order_id, body.principal, body.rate_bps, due])
+        receipt = ctx.transact(account, ledger.financing.lend(body.order_id, body.principal, body.rate_bps, due))
         loan_id = int(event_args(ledger, receipt, CONTRACT, "LoanOpened")["loanId"])
         return _loan_response(request, ctx, loan_id, 201)
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
 
 
-def _loan_action(path: str, function: str, party: str, summary: str) -> None:
+def _loan_action(path: str, function: Callable[[Financing, int], ContractCall], party: str, summary: str) -> None:
     @router.post(f"/loans/{{loan_id}}/{path}", response_model=LoanOut, summary=summary)
     def action(
         loan_id: int,
@@ -444,7 +450,7 @@ def _loan_action(path: str, function: str, party: str, summary: str) -> None:
             raise Problem(403, "forbidden", "Forbidden", f"only the loan's {party[:-3]} may do this")
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
-            ctx.transact(account, CONTRACT, function, [loan_id])
+            ctx.transact(account, function(ledger.financing, loan_id))
             return _loan_response(request, ctx, loan_id)
 
         return writes.run(request, principal.member_id, f"{path}:{loan_id}".encode(), ledger, workflow)
@@ -452,5 +458,7 @@ def _loan_action(path: str, function: str, party: str, summary: str) -> None:
     action.__name__ = f"{path}_loan"
 
 
-_loan_action("repay", "repay", "borrower_id", "Borrower repays principal and interest; the lien is released")
-_loan_action("foreclose", "foreclose", "financier_id", "Lender takes what is owed from the order's note after due")
+_loan_action("repay", Financing.repay, "borrower_id", "Borrower repays principal and interest; the lien is released")
+_loan_action(
+    "foreclose", Financing.foreclose, "financier_id", "Lender takes what is owed from the order's note after due"
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -17,6 +18,7 @@ from api.schemas_cash import CreditLimitIn, RotatedKeyOut
 from api.tables import ApiKey, CustodyAccount, hash_api_key, new_api_key
 from api.writes import WriteContext
 from chain.client import fund_on_devchain, is_devchain
+from chain.contracts import ContractCall, MemberRegistry
 from chain.store import Member
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
@@ -98,8 +100,8 @@ def admit_member(
         address: str = ctx.once("account", create_account)
         if is_devchain(ledger.w3):
             fund_on_devchain(ledger.w3, address)
-        args = [address, mask, bytes.fromhex(body.kyc_hash[2:]), body.group_id, body.credit_limit]
-        receipt = ctx.transact(custody.operator(), "MemberRegistry", "admit", args)
+        call = ledger.members.admit(address, mask, bytes.fromhex(body.kyc_hash[2:]), body.group_id, body.credit_limit)
+        receipt = ctx.transact(custody.operator(), call)
         events = ledger.contract("MemberRegistry").events.MemberAdmitted().process_receipt(receipt, errors=DISCARD)
         member_id = int(events[0]["args"]["memberId"])
 
@@ -144,7 +146,7 @@ def _existing_member(session: Session, member_id: int) -> Member:
     return member
 
 
-def _admin_action(path: str, function: str, summary: str) -> None:
+def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractCall], summary: str) -> None:
     @router.post(f"/{{member_id}}/{path}", response_model=MemberOut, summary=summary)
     def action(
         member_id: int,
@@ -158,15 +160,17 @@ def _admin_action(path: str, function: str, summary: str) -> None:
         _existing_member(session, member_id)
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
-            ctx.transact(custody.operator(), "MemberRegistry", function, [member_id])
+            ctx.transact(custody.operator(), function(ledger.members, member_id))
             return 200, _out(_member_now(request, ctx, member_id)).model_dump(mode="json")
 
         return writes.run(request, principal.member_id, f"{path}:{member_id}".encode(), ledger, workflow)
 
 
-_admin_action("suspend", "suspend", "Suspend a member (operator): it can no longer sign ledger actions")
-_admin_action("reinstate", "reinstate", "Reinstate a suspended member (operator)")
-_admin_action("clear-default-block", "clearDefaultBlock", "Lift the issuance block left by a default (operator)")
+_admin_action("suspend", MemberRegistry.suspend, "Suspend a member (operator): it can no longer sign ledger actions")
+_admin_action("reinstate", MemberRegistry.reinstate, "Reinstate a suspended member (operator)")
+_admin_action(
+    "clear-default-block", MemberRegistry.clear_default_block, "Lift the issuance block left by a default (operator)"
+)
 
 
 @router.post("/{member_id}/credit-limit", response_model=MemberOut, summary="Set an obligor's credit limit (operator)")
@@ -183,7 +187,7 @@ def set_credit_limit(
     _existing_member(session, member_id)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(custody.operator(), "MemberRegistry", "setCreditLimit", [member_id, body.credit_limit])
+        ctx.transact(custody.operator(), ledger.members.set_credit_limit(member_id, body.credit_limit))
         return 200, _out(_member_now(request, ctx, member_id)).model_dump(mode="json")
 
     raw = f"{member_id}:".encode() + body.model_dump_json().encode()
@@ -220,7 +224,7 @@ def rotate_key(
         new_account: str = ctx.once("account", create_account)
         if is_devchain(ledger.w3):
             fund_on_devchain(ledger.w3, new_account)
-        ctx.transact(custody.operator(), "MemberRegistry", "rotateAccount", [member_id, new_account])
+        ctx.transact(custody.operator(), ledger.members.rotate_account(member_id, new_account))
 
         def move_custody() -> bool:
             with Session(engine) as s, s.begin():
@@ -233,7 +237,7 @@ def rotate_key(
             return True
 
         ctx.once("custody", move_custody)
-        receipt = ctx.transact(custody.operator(), "CashToken", "recoverRotatedBalance", [old_account])
+        receipt = ctx.transact(custody.operator(), ledger.cash.recover_rotated_balance(old_account))
         events = ledger.contract("CashToken").events.RotatedBalanceRecovered().process_receipt(receipt, errors=DISCARD)
         recovered = int(events[0]["args"]["amount"]) if events else 0
         member = _member_now(request, ctx, member_id)

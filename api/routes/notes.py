@@ -21,10 +21,6 @@ from chain.store import Note, Receivable
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
 
-SPLIT = "transferFrom(uint256,address,uint256)"
-MERGE = "transferFrom(uint256,uint256,uint256)"
-WHOLE = "transferFrom(address,address,uint256)"
-
 
 def note_out(note: Note, receivable: Receivable | None, currency: str) -> NoteOut:
     return NoteOut(
@@ -143,7 +139,7 @@ def split_note(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        receipt = ctx.transact(account, "ReceivableNotes", SPLIT, [note_id, recipient.account, body.value])
+        receipt = ctx.transact(account, ledger.notes.split(note_id, recipient.account, body.value))
         new_id = int(event_args(ledger, receipt, "ReceivableNotes", "NoteSplit")["noteId"])
         parent, child = _note_response(request, ctx, note_id, new_id)
         return 201, SplitResultOut(note=parent, new_note=child).model_dump(mode="json")
@@ -167,7 +163,7 @@ def transfer_note(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "ReceivableNotes", WHOLE, [account.address, recipient.account, note_id])
+        ctx.transact(account, ledger.notes.transfer_whole(account.address, recipient.account, note_id))
         return 200, _note_response(request, ctx, note_id)[0].model_dump(mode="json")
 
     return _run(request, principal, ledger, writes, f"{note_id}:" + body.model_dump_json(), workflow)
@@ -190,7 +186,7 @@ def merge_note(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "ReceivableNotes", MERGE, [note_id, body.into, body.value])
+        ctx.transact(account, ledger.notes.merge(note_id, body.into, body.value))
         return 200, _note_response(request, ctx, body.into)[0].model_dump(mode="json")
 
     return _run(request, principal, ledger, writes, f"{note_id}:" + body.model_dump_json(), workflow)
@@ -212,7 +208,7 @@ def lock_note(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "ReceivableNotes", "lock", [note_id, lienholder.account])
+        ctx.transact(account, ledger.notes.lock(note_id, lienholder.account))
         return 200, _note_response(request, ctx, note_id)[0].model_dump(mode="json")
 
     return _run(request, principal, ledger, writes, f"{note_id}:" + body.model_dump_json(), workflow)
@@ -232,7 +228,7 @@ def release_note(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "ReceivableNotes", "release", [note_id])
+        ctx.transact(account, ledger.notes.release(note_id))
         return 200, _note_response(request, ctx, note_id)[0].model_dump(mode="json")
 
     return _run(request, principal, ledger, writes, f"release:{note_id}", workflow)

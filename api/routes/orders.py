@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -22,6 +23,7 @@ from api.services.common import (
     sees_everything,
 )
 from api.writes import WriteContext
+from chain.contracts import ContractCall, OrderBook
 from chain.store import Order
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -110,15 +112,17 @@ def propose_order(
     cash = ledger.deployment.address("CashToken")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        args = [buyer.account, body.amount, cash, hex32(body.document_hash), end_of_day_utc(body.due_date)]
-        receipt = ctx.transact(account, "OrderBook", "propose", args)
+        call = ledger.orders.propose(
+            buyer.account, body.amount, cash, hex32(body.document_hash), end_of_day_utc(body.due_date)
+        )
+        receipt = ctx.transact(account, call)
         order_id = int(event_args(ledger, receipt, "OrderBook", "OrderProposed")["orderId"])
         return _respond(request, ctx, order_id, 201)
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
 
 
-def _order_action(function: str, summary: str) -> None:
+def _order_action(function: str, make: Callable[[OrderBook, int], ContractCall], summary: str) -> None:
     @router.post(f"/{{order_id}}/{function}", response_model=OrderOut, summary=summary)
     def action(
         order_id: int,
@@ -133,7 +137,7 @@ def _order_action(function: str, summary: str) -> None:
         account = acting_account(custody, session, principal)
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
-            ctx.transact(account, "OrderBook", function, [order_id])
+            ctx.transact(account, make(ledger.orders, order_id))
             return _respond(request, ctx, order_id)
 
         return writes.run(request, principal.member_id, f"{function}:{order_id}".encode(), ledger, workflow)
@@ -141,10 +145,10 @@ def _order_action(function: str, summary: str) -> None:
     action.__name__ = f"{function}_order"
 
 
-_order_action("confirm", "Buyer confirms a proposed order")
-_order_action("deliver", "Supplier (holder) marks a confirmed order delivered")
-_order_action("cancel", "Supplier or buyer cancels an order that is not confirmed yet")
-_order_action("release", "Lienholder releases its pledge on the order")
+_order_action("confirm", OrderBook.confirm, "Buyer confirms a proposed order")
+_order_action("deliver", OrderBook.deliver, "Supplier (holder) marks a confirmed order delivered")
+_order_action("cancel", OrderBook.cancel, "Supplier or buyer cancels an order that is not confirmed yet")
+_order_action("release", OrderBook.release, "Lienholder releases its pledge on the order")
 
 
 @router.post("/{order_id}/accept", response_model=OrderOut, summary="Buyer accepts delivery and issues the receivable")
@@ -162,8 +166,8 @@ def accept_order(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        args = [order_id, body.face_value, end_of_day_utc(body.maturity), hex32(body.invoice_hash)]
-        ctx.transact(account, "OrderBook", "accept", args)
+        call = ledger.orders.accept(order_id, body.face_value, end_of_day_utc(body.maturity), hex32(body.invoice_hash))
+        ctx.transact(account, call)
         return _respond(request, ctx, order_id)
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
@@ -185,7 +189,7 @@ def pledge_order(
     financier = member_or_404(session, body.financier_id, "financier")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "OrderBook", "pledge", [order_id, financier.account])
+        ctx.transact(account, ledger.orders.pledge(order_id, financier.account))
         return _respond(request, ctx, order_id)
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)

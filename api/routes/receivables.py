@@ -79,8 +79,10 @@ def issue_receivable(
     currency = request.app.state.settings.currency
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        args = [creditor.account, body.face_value, cash, end_of_day_utc(body.maturity), hex32(body.invoice_hash)]
-        receipt = ctx.transact(account, "ReceivableNotes", "issue", args)
+        call = ledger.notes.issue(
+            creditor.account, body.face_value, cash, end_of_day_utc(body.maturity), hex32(body.invoice_hash)
+        )
+        receipt = ctx.transact(account, call)
         slot_id = int(event_args(ledger, receipt, "ReceivableNotes", "ReceivableIssued")["slotId"])
         ctx.settle_reads()
         with Session(engine) as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -18,6 +19,7 @@ from api.routes.receivables import visible_receivable
 from api.schemas_cash import FundIn, FundingOut, NoteBatchIn, SettlementResultOut
 from api.services.common import acting_account, iso_time
 from api.writes import WriteContext
+from chain.contracts import ContractCall, Settlement
 from chain.store import Funding, Note, Receivable
 
 router = APIRouter(prefix="/v1/settlement", tags=["settlement"])
@@ -118,14 +120,14 @@ def fund(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "Settlement", "fund", [slot_id, body.amount])
+        ctx.transact(account, ledger.settlement.fund(slot_id, body.amount))
         return 200, _funding_now(request, ctx, slot_id).model_dump(mode="json")
 
     raw = f"{slot_id}:".encode() + body.model_dump_json().encode()
     return writes.run(request, principal.member_id, raw, ledger, workflow)
 
 
-def _batch_action(function: str, path: str, summary: str) -> None:
+def _batch_action(function: Callable[[Settlement, int, Sequence[int]], ContractCall], path: str, summary: str) -> None:
     @router.post(f"/receivables/{{slot_id}}/{path}", response_model=SettlementResultOut, summary=summary)
     def action(
         slot_id: int,
@@ -154,7 +156,7 @@ def _batch_action(function: str, path: str, summary: str) -> None:
                 raise Problem(409, "no-live-notes", "No live notes", f"receivable {slot_id} has no live notes to pay")
             hashes = []
             for start in range(0, len(note_ids), BATCH):
-                receipt = ctx.transact(account, "Settlement", function, [slot_id, note_ids[start : start + BATCH]])
+                receipt = ctx.transact(account, function(ledger.settlement, slot_id, note_ids[start : start + BATCH]))
                 hashes.append(receipt["transactionHash"].hex())
             funding = _funding_now(request, ctx, slot_id)
             out = SettlementResultOut(receivable=funding, note_ids=note_ids, tx_hashes=hashes)
@@ -163,8 +165,8 @@ def _batch_action(function: str, path: str, summary: str) -> None:
         return writes.run(request, principal.member_id, _raw(slot_id, body), ledger, workflow)
 
 
-_batch_action("settle", "settle", "Pay out the notes of a matured, fully funded receivable (any member)")
-_batch_action("claimDefaulted", "claim-default", "Pay a defaulted receivable's funds pro rata to its notes")
+_batch_action(Settlement.settle, "settle", "Pay out the notes of a matured, fully funded receivable (any member)")
+_batch_action(Settlement.claim_defaulted, "claim-default", "Pay a defaulted receivable's funds pro rata to its notes")
 
 
 @router.post(
@@ -185,7 +187,7 @@ def mark_default(
     account = _keeper(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, "Settlement", "markDefault", [slot_id])
+        ctx.transact(account, ledger.settlement.mark_default(slot_id))
         return 200, _funding_now(request, ctx, slot_id).model_dump(mode="json")
 
     return writes.run(request, principal.member_id, _raw(slot_id, None), ledger, workflow)
@@ -210,7 +212,7 @@ def redeem(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        receipt = ctx.transact(account, "Settlement", "redeem", [note_id])
+        receipt = ctx.transact(account, ledger.settlement.redeem(note_id))
         funding = _funding_now(request, ctx, slot_id)
         out = SettlementResultOut(receivable=funding, note_ids=[note_id], tx_hashes=[receipt["transactionHash"].hex()])
         return 200, out.model_dump(mode="json")
