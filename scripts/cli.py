@@ -133,6 +133,57 @@ def index(
         engine.dispose()
 
 
+@app.command()
+def demo(
+    api_url: Annotated[str | None, typer.Option(help="API base URL (default http://SCF_API_HOST:SCF_API_PORT)")] = None,
+    fast: Annotated[bool, typer.Option(help="No pauses between the steps")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Narrated tour of the whole story against the running API (`make run`); moves a devchain's clock."""
+    from scripts.demo import DemoError, run_demo
+
+    settings = _settings(data_dir)
+    url = api_url or f"http://{settings.api_host}:{settings.api_port}"
+    try:
+        run_demo(url, settings.data_dir, settings.effective_rpc_url, fast=fast, console=console)
+    except DemoError as exc:
+        from rich.markup import escape
+
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, however long
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("demo interrupted")
+        raise typer.Exit(130) from None
+
+
+@app.command("verify-proof")
+def verify_proof(
+    file: Annotated[Path, typer.Argument(help="A proof bundle (GET /v1/verify/notes/{id}?proof=true, field `proof`)")],
+    rpc: Annotated[str, typer.Option("--rpc", help="A node you trust; the block header and state root come from it")],
+    address: Annotated[str | None, typer.Option(help="Expected ReceivableNotes address")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the verified note as JSON")] = False,
+) -> None:
+    """Verify a note's storage proof against the block's state root from RPC, without trusting the service."""
+    import dataclasses
+    import json
+
+    from chain.proofs import ProofError, verify_proof_file
+
+    try:
+        verified = verify_proof_file(file, rpc, expected_address=address)
+    except ProofError as exc:
+        err.print(f"[bold red]proof rejected:[/] {exc}")
+        raise typer.Exit(1) from None
+    fields = dataclasses.asdict(verified)
+    if json_output:
+        console.print_json(json.dumps(fields, default=str))
+        return
+    console.print(
+        f"[bold green]proof verified[/]: note {verified.note_id} at block {verified.block_number} "
+        f"holder member {verified.holder_id}, value {verified.value} (minor units), lienholder {verified.lienholder_id}"
+    )
+
+
 def _serve(settings: Settings) -> None:
     import uvicorn
 

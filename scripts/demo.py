@@ -1,0 +1,432 @@
+"""`scf demo`: the whole supply-chain-finance story, narrated, against a running SCF Chain API.
+
+Only the HTTP API acts on the ledger; the one direct chain call moves a devchain's clock to maturity
+(evm_increaseTime + evm_mine), and the demo refuses to do that on anything but anvil. Dates are taken
+from the chain's own clock, so the demo runs again and again on the same chain.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from api.bootstrap import OPERATOR_KEY_FILE
+from chain.devchain import rpc_call
+from chain.errors import ChainUnavailableError
+
+HINT = "start it with `make run` (or `scf up`)"
+
+
+class DemoError(Exception):
+    """A one-line failure the CLI prints without a traceback."""
+
+
+class ApiProblem(DemoError):
+    """The API answered with an application/problem+json (or another error)."""
+
+    def __init__(self, action: str, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.type = str(body.get("type", ""))
+        self.title = str(body.get("title", f"HTTP {status}"))
+        self.detail = str(body.get("detail", ""))
+        super().__init__(f"{action}: {self.title} ({status}): {self.detail}")
+
+
+def cents(text: str) -> int:
+    whole, _, frac = text.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    return sign * (abs(int(whole)) * 100 + int((frac or "0").ljust(2, "0")[:2]))
+
+
+def money(minor: int) -> str:
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(minor), 100)
+    return f"{sign}{whole:,}.{frac:02d}"
+
+
+def fmt(text: str) -> str:
+    """An API amount ("1000000.00") as 1,000,000.00."""
+    return money(cents(text))
+
+
+def _hash() -> str:
+    return "0x" + secrets.token_hex(32)
+
+
+class Api:
+    """One authenticated HTTP client; errors become DemoError / ApiProblem."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        self.base_url = base_url
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.client = httpx.Client(base_url=base_url, timeout=120, headers=headers)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        try:
+            return self.client.request(method, path, json=body if method == "POST" else None)
+        except httpx.TransportError as exc:
+            reason = str(exc).replace("\n", " ")
+            raise DemoError(f"cannot reach the SCF Chain API at {self.base_url} ({reason}); {HINT}") from exc
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self.request(method, path, body if method == "GET" else (body or {}))
+        try:
+            data: Any = response.json()
+        except ValueError:
+            data = {"detail": response.text[:200]}
+        if response.status_code >= 400:
+            raise ApiProblem(f"{method} {path}", response.status_code, data if isinstance(data, dict) else {})
+        if not isinstance(data, dict):
+            raise DemoError(f"{method} {path}: unexpected answer {response.text[:200]}")
+        return data
+
+    def get(self, path: str) -> dict[str, Any]:
+        return self.call("GET", path)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.call("POST", path, body)
+
+
+@dataclass
+class Party:
+    name: str
+    role: str
+    id: int
+    api: Api
+
+
+@dataclass
+class Demo:
+    api_url: str
+    operator_key: str
+    rpc_url: str
+    fast: bool = False
+    console: Console = field(default_factory=Console)
+    parties: dict[str, Party] = field(default_factory=dict)
+    step_no: int = 0
+
+    # narration -----------------------------------------------------------------------------------
+    def step(self, title: str, why: str) -> None:
+        if self.step_no and not self.fast:
+            time.sleep(1.0)
+        self.step_no += 1
+        self.console.print()
+        self.console.rule(f"[bold cyan]{self.step_no}. {title}", align="left")
+        self.console.print(f"[dim]{why}[/]")
+
+    def result(self, text: str) -> None:
+        self.console.print(f"  [green]✓[/] {text}")
+
+    def who(self, key: str) -> str:
+        p = self.parties[key]
+        return f"[bold]{p.name}[/] (#{p.id})"
+
+    def name_of(self, member_id: int) -> str:
+        for p in self.parties.values():
+            if p.id == member_id:
+                return f"{p.name} (#{member_id})"
+        return f"member #{member_id}"
+
+    # chain clock (read-only, except the one move to maturity) -------------------------------------
+    def _rpc(self, method: str, params: list[object] | None = None) -> object:
+        try:
+            return rpc_call(self.rpc_url, method, params, timeout=10)
+        except ChainUnavailableError as exc:
+            raise DemoError(f"{exc} (the devchain's RPC: set SCF_RPC_PORT / SCF_RPC_URL as for the service)") from exc
+
+    def chain_time(self) -> int:
+        block = self._rpc("eth_getBlockByNumber", ["latest", False])
+        if not isinstance(block, dict):
+            raise DemoError(f"no latest block from {self.rpc_url}")
+        return int(str(block["timestamp"]), 16)
+
+    def check_devchain(self, chain_id: int) -> None:
+        version = str(self._rpc("web3_clientVersion"))
+        if not version.lower().startswith("anvil"):
+            raise DemoError(
+                f"the chain at {self.rpc_url} is {version!r}, not a local anvil devchain: the demo moves the "
+                "chain's clock to maturity and only does that on a devchain; run it against `make run`"
+            )
+        rpc_chain = int(str(self._rpc("eth_chainId")), 16)
+        if rpc_chain != chain_id:
+            raise DemoError(
+                f"the RPC at {self.rpc_url} is chain {rpc_chain}, but the API serves chain {chain_id}; "
+                "set SCF_RPC_PORT / SCF_RPC_URL as for the service"
+            )
+
+    # the story -----------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        operator = Api(self.api_url, self.operator_key)
+        try:
+            return self._run(operator)
+        finally:
+            operator.close()
+            for p in self.parties.values():
+                p.api.close()
+
+    def _run(self, op: Api) -> dict[str, Any]:
+        c = self.console
+        health = op.get("/health")
+        chain_id = int(health["chain"]["chainId"])
+        if not health.get("deployment"):
+            raise DemoError(f"the API at {self.api_url} has no contract deployment on chain {chain_id}; {HINT}")
+        self.check_devchain(chain_id)
+        now = self.chain_time()
+        today = datetime.fromtimestamp(now, UTC).date()
+        tag = secrets.token_hex(2).upper()
+        c.print(
+            f"[bold]SCF Chain demo[/] run [bold]{tag}[/] against {self.api_url} "
+            f"(chain {chain_id}, block {health['chain']['latestBlock']}, chain date {today})"
+        )
+
+        self.step(
+            "Admission",
+            "The consortium operator admits a core enterprise (with a credit limit), three tiers of suppliers and "
+            "two banks; each gets an on-chain identity and its own API key.",
+        )
+        cast = [
+            ("core", f"Core Motors {tag}", "core_enterprise", {"credit_limit": "5000000.00"}),
+            ("tier1", f"Tier-1 Axles {tag}", "supplier", {}),
+            ("tier2", f"Tier-2 Bearings {tag}", "supplier", {}),
+            ("tier3", f"Tier-3 Steel Balls {tag}", "supplier", {}),
+            ("bankA", f"Bank A {tag}", "financier", {}),
+            ("bankB", f"Bank B {tag}", "financier", {}),
+        ]
+        for key, name, role, extra in cast:
+            admitted = op.post("/v1/members", {"roles": [role], "kyc_hash": _hash(), "label": name[:64], **extra})
+            member = admitted["member"]
+            self.parties[key] = Party(name, role, int(member["id"]), Api(self.api_url, admitted["api_key"]))
+            self.result(f"{self.who(key)} admitted as {role.replace('_', ' ')}")
+        core, tier1, tier2, tier3 = (self.parties[k] for k in ("core", "tier1", "tier2", "tier3"))
+        bank_a, bank_b = self.parties["bankA"], self.parties["bankB"]
+
+        self.step(
+            "Deposits",
+            "Banks credit deposits as cash tokens: their own money, the core enterprise's account, and a little for "
+            "tier-1 to pay loan interest.",
+        )
+        for bank, member, amount, ref in [
+            (bank_a, bank_a, "500000.00", "a-own"),
+            (bank_a, core, "1000000.00", "core-dep"),
+            (bank_a, tier1, "10000.00", "t1-dep"),
+            (bank_b, bank_b, "1000000.00", "b-own"),
+        ]:
+            bank.api.post("/v1/cash/mint", {"member_id": member.id, "amount": amount, "reference": f"{ref}-{tag}"})
+            self.result(f"{bank.name} credits {fmt(amount)} to {member.name}")
+
+        self.step("Order", "Tier-1 proposes a purchase order to the core enterprise, which confirms it on chain.")
+        order = tier1.api.post(
+            "/v1/orders",
+            {
+                "buyer_id": core.id,
+                "amount": "1000000.00",
+                "document_hash": _hash(),
+                "due_date": str(today + timedelta(60)),
+            },
+        )
+        order_id = int(order["id"])
+        confirmed = core.api.post(f"/v1/orders/{order_id}/confirm")
+        self.result(f"order #{order_id} of {fmt(order['amount'])} is [bold]{confirmed['status']}[/]")
+
+        self.step(
+            "Order financing",
+            "Tier-1 needs cash before delivery: it pledges the confirmed order to Bank B, which lends against it.",
+        )
+        tier1.api.post(f"/v1/orders/{order_id}/pledge", {"financier_id": bank_b.id})
+        loan = bank_b.api.post(
+            "/v1/financing/loans",
+            {"order_id": order_id, "principal": "800000.00", "rate_bps": 600, "due_date": str(today + timedelta(30))},
+        )
+        self.result(f"loan #{loan['id']}: {fmt(loan['principal'])} at 6.00% a year, order pledged to {bank_b.name}")
+
+        self.step(
+            "Delivery accepted",
+            "Tier-1 delivers; the core enterprise accepts and issues a receivable of 1,000,000.00, locked to Bank B "
+            "because the order was pledged.",
+        )
+        tier1.api.post(f"/v1/orders/{order_id}/deliver")
+        maturity = today + timedelta(days=89)
+        invoice_hash = _hash()
+        accepted = core.api.post(
+            f"/v1/orders/{order_id}/accept",
+            {"face_value": "1000000.00", "maturity": str(maturity), "invoice_hash": invoice_hash},
+        )
+        slot_id = int(accepted["receivable_id"])
+        receivable = tier1.api.get(f"/v1/receivables/{slot_id}")
+        note1 = int(receivable["first_note_id"])
+        first = tier1.api.get(f"/v1/notes/{note1}")
+        self.result(
+            f"receivable #{slot_id} matures {receivable['maturity']}; note #{note1} held by {tier1.name}, "
+            f"lien: {self.name_of(int(first['lienholder_id'])) if first['lienholder_id'] else 'none'}"
+        )
+
+        self.step("Loan repaid", "Tier-1 repays principal and interest; Bank B's lien on order and note is released.")
+        repaid = tier1.api.post(f"/v1/financing/loans/{loan['id']}/repay")
+        interest = cents(repaid["interest_paid"])
+        self.result(f"loan #{loan['id']} {repaid['status']}, interest paid {fmt(repaid['interest_paid'])}")
+
+        self.step(
+            "Splits down the chain",
+            "Tier-1 pays its supplier with part of the note, and tier-2 does the same: the core enterprise's credit "
+            "reaches tier 3.",
+        )
+        note2 = int(
+            tier1.api.post(f"/v1/notes/{note1}/split", {"to": tier2.id, "value": "300000.00"})["new_note"]["id"]
+        )
+        self.result(f"note #{note2}: 300,000.00 to {tier2.name}")
+        note3 = int(
+            tier2.api.post(f"/v1/notes/{note2}/split", {"to": tier3.id, "value": "100000.00"})["new_note"]["id"]
+        )
+        self.result(f"note #{note3}: 100,000.00 to {tier3.name}")
+
+        self.step(
+            "Tier 3 sells at a discount",
+            "Bank A offers to buy tier-3's note at 7% a year; tier-3 accepts and is paid today instead of at maturity.",
+        )
+        offer = bank_a.api.post(
+            "/v1/financing/offers",
+            {
+                "note_id": note3,
+                "value": "100000.00",
+                "rate_bps": 700,
+                "recourse": False,
+                "expires_at": str(today + timedelta(1)),
+            },
+        )
+        purchase = tier3.api.post(f"/v1/financing/offers/{offer['id']}/accept")
+        price = cents(purchase["price"])
+        self.result(
+            f"{tier3.name} receives [bold]{fmt(purchase['price'])}[/] for 100,000.00; {bank_a.name} holds note #{note3}"
+        )
+
+        self.step(
+            "Double financing refused",
+            "Someone tokenises the same invoice again to finance it twice; the ledger knows every invoice hash.",
+        )
+        try:
+            core.api.post(
+                "/v1/receivables",
+                {
+                    "creditor_id": tier1.id,
+                    "face_value": "1000000.00",
+                    "maturity": str(maturity),
+                    "invoice_hash": invoice_hash,
+                },
+            )
+        except ApiProblem as problem:
+            rejected = {
+                "status": problem.status,
+                "type": problem.type,
+                "title": problem.title,
+                "detail": problem.detail,
+            }
+            self.result(f"refused with {problem.status} [bold]{problem.type}[/]")
+            c.print(f"    [yellow]{problem.title}:[/] {problem.detail}")
+        else:
+            raise DemoError("the ledger accepted the same invoice twice")
+
+        tree_before = {n: core.api.get(f"/v1/notes/{n}") for n in (note1, note2, note3)}
+        chain_maturity = int(datetime.fromisoformat(receivable["maturity"]).timestamp())
+
+        self.step(
+            "Time moves to maturity",
+            "On the devchain only, the chain's clock jumps to the receivable's maturity (evm_increaseTime, evm_mine).",
+        )
+        seconds = chain_maturity - self.chain_time() + 1
+        if seconds > 0:
+            self._rpc("evm_increaseTime", [seconds])
+        self._rpc("evm_mine")
+        self.result(f"chain time is now {datetime.fromtimestamp(self.chain_time(), UTC):%Y-%m-%d %H:%M:%S} UTC")
+
+        self.step("Funding", "The core enterprise pays the full face value into settlement.")
+        core.api.post(f"/v1/settlement/receivables/{slot_id}/fund", {"amount": "1000000.00"})
+        self.result(f"{core.name} funded receivable #{slot_id} with 1,000,000.00")
+
+        self.step("Settlement", "Any keeper may settle at maturity: every holder is paid and the notes are burned.")
+        settled = bank_a.api.post(f"/v1/settlement/receivables/{slot_id}/settle", {})
+        self.result(
+            f"receivable #{slot_id} {settled['receivable']['status']}, notes paid: {sorted(settled['note_ids'])}"
+        )
+
+        balances = {key: cents(p.api.get("/v1/cash/balance")["balance"]) for key, p in self.parties.items()}
+        table = Table(title=f"Final cash balances (run {tag})")
+        table.add_column("party")
+        table.add_column("role")
+        table.add_column("member", justify="right")
+        table.add_column("balance", justify="right")
+        for key, p in self.parties.items():
+            table.add_row(p.name, p.role.replace("_", " "), f"#{p.id}", money(balances[key]))
+        c.print()
+        c.print(table)
+
+        tree_after = {n: core.api.get(f"/v1/notes/{n}") for n in (note1, note2, note3)}
+        c.print(self._note_tree(slot_id, receivable, tree_before, tree_after))
+        c.print(f"\n[bold green]Demo run {tag} complete.[/]")
+        return {
+            "tag": tag,
+            "balances": balances,
+            "ids": {k: p.id for k, p in self.parties.items()},
+            "price": price,
+            "interest": interest,
+            "receivable_id": slot_id,
+            "note_ids": [note1, note2, note3],
+            "rejected": rejected,
+        }
+
+    def _note_tree(
+        self,
+        slot_id: int,
+        receivable: dict[str, Any],
+        before: dict[int, dict[str, Any]],
+        after: dict[int, dict[str, Any]],
+    ) -> Tree:
+        obligor = self.name_of(int(receivable["obligor_id"]))
+        tree = Tree(f"[bold]receivable #{slot_id}[/] {fmt(receivable['face_value'])} owed by {obligor}")
+        nodes: dict[int, Tree] = {}
+        for note_id in sorted(before):
+            note = before[note_id]
+            state = "live" if after[note_id].get("live") else "settled"
+            holder = self.name_of(int(note["holder_id"]))
+            label = f"note #{note_id}: {fmt(note['value'])} held by {holder} [dim]({state})[/]"
+            parent = int(note.get("parent_id") or 0)
+            nodes[note_id] = nodes.get(parent, tree).add(label)
+        return tree
+
+
+def operator_key_from(data_dir: Path) -> str:
+    path = data_dir / OPERATOR_KEY_FILE
+    try:
+        key = path.read_text().strip()
+    except OSError as exc:
+        raise DemoError(f"no operator API key at {path}; {HINT} with the same data dir (--data-dir)") from exc
+    if not key:
+        raise DemoError(f"the operator API key file {path} is empty")
+    return key
+
+
+def run_demo(
+    api_url: str, data_dir: Path, rpc_url: str, *, fast: bool = False, console: Console | None = None
+) -> dict[str, Any]:
+    """Runs the story once; returns balances (minor units) and ids. Raises DemoError on any failure."""
+    probe = Api(api_url.rstrip("/"), "")
+    try:
+        probe.request("GET", "/health")  # unreachable API: one line and a hint, before anything else
+    finally:
+        probe.close()
+    demo = Demo(api_url.rstrip("/"), operator_key_from(data_dir), rpc_url, fast=fast, console=console or Console())
+    return demo.run()
+
+
+__all__ = ["ApiProblem", "DemoError", "run_demo"]

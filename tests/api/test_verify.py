@@ -1,0 +1,150 @@
+"""/v1/verify over real HTTP: banks read notes and invoices straight from the chain, with checkable proofs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from chain.client import contract
+from chain.proofs import ProofError, verify_note_proof
+from chain.runtime import Ledger
+from tests.conftest import ServerThread
+
+
+def _hash() -> str:
+    return "0x" + uuid.uuid4().hex * 2
+
+
+def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+class Party:
+    def __init__(self, api: ServerThread, member: dict[str, Any], key: str) -> None:
+        self.id: int = member["id"]
+        self.client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {key}"})
+
+
+@pytest.fixture(scope="module")
+def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
+    admitted: dict[str, Party] = {}
+    with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
+        for name, roles, extra in [
+            ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
+            ("supplier", ["supplier"], {}),
+            ("supplier2", ["supplier"], {}),
+            ("bank", ["financier"], {}),
+            ("auditor", ["auditor"], {}),
+        ]:
+            body = _ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra}), 201)
+            admitted[name] = Party(api, body["member"], body["api_key"])
+    yield admitted
+    for party in admitted.values():
+        party.client.close()
+
+
+@pytest.fixture(scope="module")
+def issued(parties: dict[str, Party]) -> dict[str, Any]:
+    core, supplier = parties["core"], parties["supplier"]
+    invoice = _hash()
+    before = _ok(parties["bank"].client.get("/v1/verify/invoice", params={"hash": invoice}))
+    assert before["tokenised"] is False and before["slot_id"] is None
+    maturity = (date.today() + timedelta(days=60)).isoformat()
+    receivable = _ok(
+        core.client.post(
+            "/v1/receivables",
+            json={"creditor_id": supplier.id, "face_value": "2500.00", "maturity": maturity, "invoice_hash": invoice},
+        ),
+        201,
+    )
+    return {"invoice": invoice, "slot_id": receivable["id"], "note_id": receivable["first_note_id"]}
+
+
+def test_bank_verifies_a_suppliers_note(parties: dict[str, Party], issued: dict[str, Any], ledger: Ledger) -> None:
+    note_id = issued["note_id"]
+    body = _ok(parties["bank"].client.get(f"/v1/verify/notes/{note_id}"))
+    assert body["proof"] is None
+    chain_note = _chain_note(ledger, note_id, body["block"]["number"])
+    assert body["holder"]["member_id"] == parties["supplier"].id == chain_note[0]
+    assert body["value"] == "2500.00"
+    assert chain_note[3] == 250_000
+    assert body["lienholder_id"] is None and body["parent_id"] is None
+    terms = body["receivable"]
+    assert terms["slot_id"] == issued["slot_id"] == chain_note[2]
+    assert terms["obligor_id"] == parties["core"].id
+    assert terms["creditor_id"] == parties["supplier"].id
+    assert terms["face_value"] == "2500.00"
+    assert terms["invoice_hash"] == issued["invoice"]
+    assert terms["status"] == "active"
+    header = ledger.w3.eth.get_block(body["block"]["number"])
+    assert body["block"]["hash"] == "0x" + bytes(header["hash"]).hex()
+
+    # the holder, an auditor and the operator may verify too
+    for party in ("supplier", "auditor"):
+        assert _ok(parties[party].client.get(f"/v1/verify/notes/{note_id}"))["value"] == "2500.00"
+
+
+def _chain_note(ledger: Ledger, note_id: int, block: int) -> tuple[int, ...]:
+    notes = contract(ledger.w3, ledger.deployment, ledger.artifacts, "ReceivableNotes")
+    return tuple(notes.functions.note(note_id).call(block_identifier=block))
+
+
+def test_proof_bundle_verifies_independently(parties: dict[str, Party], issued: dict[str, Any], ledger: Ledger) -> None:
+    body = _ok(parties["bank"].client.get(f"/v1/verify/notes/{issued['note_id']}", params={"proof": "true"}))
+    bundle = body["proof"]
+    root = bytes(ledger.w3.eth.get_block(body["block"]["number"])["stateRoot"])
+    verified = verify_note_proof(bundle, root, base_slot=0)
+    assert verified.holder_id == parties["supplier"].id
+    assert verified.value == 250_000
+    assert verified.block_hash == body["block"]["hash"]
+    bundle["note"]["holderId"] = parties["bank"].id
+    with pytest.raises(ProofError):
+        verify_note_proof(bundle, root)
+
+
+def test_past_block_shows_the_state_then(
+    parties: dict[str, Party], issued: dict[str, Any], operator: httpx.Client
+) -> None:
+    note_id = issued["note_id"]
+    now = _ok(operator.get(f"/v1/verify/notes/{note_id}"))
+    past = _ok(operator.get(f"/v1/verify/notes/{note_id}", params={"block": str(now["block"]["number"])}))
+    assert past["block"] == now["block"]
+    _problem(operator.get(f"/v1/verify/notes/{note_id}", params={"block": "10000000"}), 404)
+    _problem(operator.get(f"/v1/verify/notes/{note_id}", params={"block": "yesterday"}), 422)
+
+
+def test_other_supplier_is_forbidden_and_unknown_is_404(parties: dict[str, Party], issued: dict[str, Any]) -> None:
+    body = _problem(parties["supplier2"].client.get(f"/v1/verify/notes/{issued['note_id']}"), 403)
+    assert "holder" not in body and "value" not in body
+    _problem(parties["supplier2"].client.get(f"/v1/verify/notes/{issued['note_id']}", params={"proof": "true"}), 403)
+    _problem(parties["bank"].client.get("/v1/verify/notes/9999999"), 404)
+    _problem(parties["bank"].client.get("/v1/verify/notes/0"), 404)
+    _problem(httpx.get(str(parties["bank"].client.base_url) + f"/v1/verify/notes/{issued['note_id']}"), 401)
+
+
+def test_invoice_check_after_issuance(parties: dict[str, Party], issued: dict[str, Any]) -> None:
+    body = _ok(parties["bank"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}))
+    assert body["tokenised"] is True
+    assert body["slot_id"] == issued["slot_id"]
+    assert body["obligor_id"] == parties["core"].id
+    assert body["creditor_id"] == parties["supplier"].id
+    # the parties see it, an unrelated supplier does not (whether or not it is tokenised)
+    assert _ok(parties["core"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}))["tokenised"]
+    assert _ok(parties["supplier"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}))["tokenised"]
+    _problem(parties["supplier2"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}), 403)
+    _problem(parties["supplier2"].client.get("/v1/verify/invoice", params={"hash": _hash()}), 403)
+    _problem(parties["bank"].client.get("/v1/verify/invoice", params={"hash": "0x1234"}), 422)

@@ -1,0 +1,88 @@
+"""`scf demo` on a devchain and server of its own (it moves the chain's clock), run twice in a row."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from api.bootstrap import ensure_operator_api_key
+from api.settings import Settings
+from chain.devchain import DevChain, free_port
+from chain.runtime import prepare_ledger
+from chain.store import make_engine
+from scripts.cli import app
+from scripts.demo import Demo, DemoError, run_demo
+from tests.conftest import ServerThread, make_settings
+
+
+@pytest.fixture(scope="module")
+def demo_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, ServerThread, DevChain]]:
+    data_dir: Path = tmp_path_factory.mktemp("scf-demo")
+    chain = DevChain(data_dir=data_dir, port=free_port())
+    chain.start()
+    try:
+        settings = make_settings(data_dir, chain.port)
+        prepare_ledger(settings)
+        engine = make_engine(settings.effective_database_url)
+        assert ensure_operator_api_key(engine, settings.data_dir) is not None
+        engine.dispose()
+        with ServerThread(settings) as server:
+            yield settings, server, chain
+    finally:
+        chain.stop()
+
+
+def _check(result: dict[str, object]) -> None:
+    balances = result["balances"]
+    assert isinstance(balances, dict)
+    price, interest = result["price"], result["interest"]
+    assert isinstance(price, int) and isinstance(interest, int)
+    # 100,000.00 bought at 7% a year with 89 or 90 started days left (chain clock at the sale)
+    assert price in (10_000_000 - 10_000_000 * 700 * d // 3_650_000 for d in (89, 90))
+    assert interest == 13151  # 800,000.00 at 6% for one started day
+    assert balances["core"] == 0
+    assert balances["tier1"] == 81_000_000 - 80_000_000 - interest + 70_000_000
+    assert balances["tier2"] == 20_000_000
+    assert balances["tier3"] == price
+    assert balances["bankA"] == 50_000_000 - price + 10_000_000
+    assert balances["bankB"] == 100_000_000 + interest
+    rejected = result["rejected"]
+    assert isinstance(rejected, dict)
+    assert str(rejected["type"]).endswith("invoice-already-tokenised")
+
+
+def test_demo_runs_twice_on_the_same_chain(demo_world: tuple[Settings, ServerThread, DevChain]) -> None:
+    settings, server, chain = demo_world
+    seen: set[int] = set()
+    for _ in range(2):
+        out = io.StringIO()
+        result = run_demo(server.url, settings.data_dir, chain.url, fast=True, console=Console(file=out, width=120))
+        _check(result)
+        ids = result["ids"]
+        assert isinstance(ids, dict)
+        assert seen.isdisjoint(ids.values())  # new members every run
+        seen.update(ids.values())
+        text = out.getvalue()
+        assert "Final cash balances" in text and "note #" in text and "complete" in text
+
+
+def test_unreachable_api_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--api-url", "http://127.0.0.1:9", "--fast", "--data-dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1, message
+    assert "make run" in message
+
+
+def test_refuses_to_move_time_on_a_chain_that_is_not_anvil(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = {"web3_clientVersion": "Geth/v1.14.0-stable/linux-amd64/go1.22", "eth_chainId": "0x7a69"}
+    monkeypatch.setattr("scripts.demo.rpc_call", lambda url, method, params=None, timeout=10: answers[method])
+    demo = Demo("http://127.0.0.1:9", "key", "http://node:8545", fast=True, console=Console(file=io.StringIO()))
+    with pytest.raises(DemoError, match="not a local anvil devchain"):
+        demo.check_devchain(31337)
