@@ -7,7 +7,7 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test install tools lint typecheck forge pytest snapshot clean help brownie brownie-env
+.PHONY: run test install tools lint typecheck forge pytest snapshot clean help brownie brownie-env bench
 BROWNIE_VENV := .venv-brownie
 BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
@@ -71,3 +71,7 @@ snapshot: $(NPM_STAMP)
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+
+# Gas table against the Solv ERC-3525 reference and the raw devchain ceiling; writes bench/RESULTS.md.
+bench: install
+	$(BIN)/python -m bench

@@ -1,0 +1,116 @@
+"""Minimal raw JSON-RPC client, calldata encoding and local signing for the benchmarks."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from eth_abi import encode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+
+TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+MAX_FEE = 50 * 10**9  # anvil's base fee starts at 1 gwei and falls in automine (blocks far below target)
+TIP = 10**9
+
+
+class RpcError(RuntimeError):
+    pass
+
+
+def calldata(signature: str, *args: Any) -> str:
+    """`signature` like "transferFrom(uint256,address,uint256)"."""
+    types = signature[signature.index("(") + 1 : -1]
+    type_list = [t for t in types.split(",") if t]
+    return "0x" + (keccak(text=signature)[:4] + encode(type_list, list(args))).hex()
+
+
+class Rpc:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+        self._id = 0
+
+    def call(self, method: str, *params: Any) -> Any:
+        self._id += 1
+        body = self.session.post(
+            self.url, json={"jsonrpc": "2.0", "id": self._id, "method": method, "params": list(params)}, timeout=120
+        ).json()
+        if "error" in body:
+            raise RpcError(f"{method}: {body['error']}")
+        return body["result"]
+
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """One HTTP request carrying several calls; results in call order (errors raise)."""
+        payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        answers = self.session.post(self.url, json=payload, timeout=300).json()
+        by_id = {a["id"]: a for a in answers}
+        out = []
+        for i in range(len(calls)):
+            a = by_id[i]
+            if "error" in a:
+                raise RpcError(f"{calls[i][0]}: {a['error']}")
+            out.append(a["result"])
+        return out
+
+
+@dataclass
+class Wallet:
+    """A locally held key with a tracked nonce."""
+
+    account: LocalAccount
+    nonce: int = 0
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    @classmethod
+    def from_label(cls, label: str) -> Wallet:
+        return cls(Account.from_key(keccak(text=f"scf-bench:{label}")))
+
+    def sign(self, chain_id: int, to: str | None, data: str, gas: int) -> str:
+        tx: dict[str, Any] = {
+            "type": 2,
+            "chainId": chain_id,
+            "nonce": self.nonce,
+            "data": data,
+            "gas": gas,
+            "maxFeePerGas": MAX_FEE,
+            "maxPriorityFeePerGas": TIP,
+            "value": 0,
+        }
+        if to is not None:
+            tx["to"] = to_checksum_address(to)
+        self.nonce += 1
+        return "0x" + bytes(self.account.sign_transaction(tx).raw_transaction).hex()
+
+
+def wait_receipt(rpc: Rpc, tx_hash: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        receipt = rpc.call("eth_getTransactionReceipt", tx_hash)
+        if receipt is not None:
+            return dict(receipt)
+        if time.monotonic() > deadline:
+            raise RpcError(f"no receipt for {tx_hash} within {timeout}s")
+        time.sleep(0.01)
+
+
+def minted_ids(receipt: dict[str, Any]) -> list[int]:
+    """Token ids minted in the receipt (ERC-721 Transfer from the zero address)."""
+    ids = []
+    for log in receipt["logs"]:
+        topics = log["topics"]
+        if len(topics) == 4 and topics[0] == TRANSFER_TOPIC and int(topics[1], 16) == 0:
+            ids.append(int(topics[3], 16))
+    return ids
+
+
+def intrinsic_gas(data_hex: str) -> int:
+    """21,000 + calldata (4 gas per zero byte, 16 per non-zero byte)."""
+    data = bytes.fromhex(data_hex[2:])
+    return 21_000 + sum(4 if b == 0 else 16 for b in data)
