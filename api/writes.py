@@ -42,7 +42,14 @@ BOOT_ID = uuid.uuid4().hex  # a record left in flight by another boot was abando
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 # Contract errors -> HTTP status. Unknown ids 404, permission 403, bad values 422, state conflicts 409.
-_FORBIDDEN = {"MissingRole", "NotAMember", "MemberNotActive", "NotApproved", "InsufficientAllowance"}
+_FORBIDDEN = {
+    "MissingRole",
+    "NotAMember",
+    "MemberNotActive",
+    "NotApproved",
+    "InsufficientAllowance",
+    "AccessControlUnauthorizedAccount",
+}
 _INVALID = {
     "InsufficientValue",
     "ValueBelowMinimum",
@@ -59,14 +66,15 @@ _INVALID = {
 }
 
 
-# Named "Not..." but about the object's state, not the caller's permission.
+# Named "Not..."/"Invalid..." but about the object's state, not the caller's permission or the request's values.
 _STATE_CONFLICTS = {
     "NotMatured",
     "NotFullyFunded",
     "NotBlocked",
-    "NoteNotLocked",
     "NotARotatedAccount",
-    "NoteNotInSlot",
+    "InvalidOrderState",
+    "InvalidRecourseState",
+    "InvalidStatusChange",
 }
 
 
@@ -75,7 +83,7 @@ def status_for_contract_error(name: str) -> int:
         return 404
     if name in _STATE_CONFLICTS:
         return 409
-    if name.startswith("Not") or name in _FORBIDDEN:
+    if re.match(r"Not[A-Z]", name) or name in _FORBIDDEN:
         return 403
     if name.startswith("Invalid") or name in _INVALID:
         return 422
