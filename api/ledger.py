@@ -100,7 +100,7 @@ class LedgerService:
         if deployment is None:
             raise LedgerUnavailableError(f"no deployment recorded for chain {chain_id}; run `scf deploy`")
         artifacts = load_artifacts()
-        indexer = Indexer(self.engine, w3, deployment, artifacts)
+        indexer = Indexer(self.engine, w3, deployment, artifacts, alert_config=self.settings.alert_config())
         addresses = {name: c.address for name, c in deployment.contracts.items()}
         signer = Signer(w3, decoder=RevertDecoder.from_artifacts(artifacts, addresses))
         return LedgerHandle(w3, deployment, artifacts, indexer, signer)

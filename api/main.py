@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from api.custody import Custody
 from api.ledger import LedgerService
 from api.problems import Problem, install_handlers, problem_response
-from api.routes import cash, financing, members, notes, orders, receivables, settlement, verify
+from api.routes import alerts, cash, financing, members, notes, orders, receivables, settlement, verify
 from api.settings import Settings
 from api.writes import WriteExecutor
 from chain.deploy import record_path
@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     app.include_router(cash.router)
     app.include_router(settlement.router)
     app.include_router(verify.router)
+    app.include_router(alerts.router)
 
     @app.get("/health", tags=["health"], summary="Chain reachability, chain id, latest block, deployment")
     def health(request: Request) -> JSONResponse:

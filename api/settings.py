@@ -8,6 +8,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.amounts import parse_amount
+from chain.alerts import AlertConfig
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCF_", env_file=".env", extra="ignore")
@@ -28,6 +31,22 @@ class Settings(BaseSettings):
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the cash token")
     rpc_timeout: float = Field(10.0, gt=0)
     health_timeout: float = Field(2.0, gt=0)
+    alert_structuring_threshold: str = Field("10000.00", description="structuring: moves just below this amount")
+    alert_structuring_window: int = Field(1000, ge=1, description="structuring: window in blocks")
+    alert_structuring_count: int = Field(5, ge=1, description="structuring: moves in the window that raise an alert")
+    alert_circular_max_hops: int = Field(4, ge=2, description="circular trade: longest cycle looked for")
+    alert_concentration_percent: int = Field(50, ge=1, le=100, description="concentration: share of one obligor")
+    alert_concentration_min_total: str = Field("100000.00", description="concentration: minimum purchased total")
+
+    def alert_config(self) -> AlertConfig:
+        return AlertConfig(
+            structuring_threshold=parse_amount(self.alert_structuring_threshold),
+            structuring_window_blocks=self.alert_structuring_window,
+            structuring_count=self.alert_structuring_count,
+            circular_max_hops=self.alert_circular_max_hops,
+            concentration_percent=self.alert_concentration_percent,
+            concentration_min_total=parse_amount(self.alert_concentration_min_total),
+        )
 
     @cached_property
     def effective_rpc_url(self) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,8 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
+from chain import alerts
+from chain.alerts import AlertConfig
 from chain.compile import Artifact
 from chain.deploy import Deployment
 from chain.errors import ScfError
@@ -119,12 +121,14 @@ class Indexer:
         artifacts: dict[str, Artifact],
         *,
         range_size: int = 2_000,
+        alert_config: AlertConfig | None = None,
     ) -> None:
         self.engine = engine
         self.w3 = w3
         self.deployment = deployment
         self.decoder = EventDecoder(deployment, artifacts)
         self.range_size = range_size
+        self.alert_config = alert_config or AlertConfig()
         self._lock = threading.Lock()
         self._progress = threading.Condition()
         self._stop = threading.Event()
@@ -185,9 +189,12 @@ class Indexer:
                 session.flush()
                 projector.apply(record)
                 seen_blocks[record.block_number] = record.block_hash
+            had_events = bool(seen_blocks)
             seen_blocks[end] = end_hash
             for number, block_hash in seen_blocks.items():
                 session.merge(IndexedBlock(number=number, hash=block_hash))
+            if had_events:  # alerts are a function of the event history: no new events, no new alerts
+                alerts.evaluate(session, self.alert_config, self._block_time(session))  # after the projections
             session.merge(Checkpoint(name=CHECKPOINT, block_number=end, block_hash=end_hash))
 
     # ------------------------------------------------------------------ reorgs
@@ -234,13 +241,27 @@ class Indexer:
         with Session(self.engine) as session, session.begin():
             self._replay(session)
 
-    @staticmethod
-    def _replay(session: Session) -> None:
+    def _replay(self, session: Session) -> None:
         for table in PROJECTIONS:
             session.execute(delete(table))
         projector = Projector(session)
         for record in _iter_events(session):
             projector.apply(record)
+        alerts.evaluate(session, self.alert_config, self._block_time(session))
+
+    def _block_time(self, session: Session) -> Callable[[int], int]:
+        """Timestamp of an indexed block: stored with the block once asked for (a rebuild needs no RPC)."""
+
+        def block_time(number: int) -> int:
+            row = session.get(IndexedBlock, number)
+            if row is not None and row.timestamp is not None:
+                return row.timestamp
+            timestamp = int(self.w3.eth.get_block(number)["timestamp"])
+            if row is not None:
+                row.timestamp = timestamp
+            return timestamp
+
+        return block_time
 
     # ------------------------------------------------------------------ background loop
     def wait_for_block(self, number: int, timeout: float = 30.0) -> bool:

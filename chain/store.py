@@ -7,12 +7,14 @@ Amounts are integers in the currency's minor unit (2 decimals).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    DateTime,
     Engine,
     ForeignKey,
     Index,
@@ -231,7 +233,31 @@ class CashMove(Base):
     tx_hash: Mapped[str] = mapped_column(String(66))
 
 
+class Alert(Base):
+    """A regulator alert raised by a rule over the projections (see chain/alerts.py); unique by `key`."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # rule + digest of what makes it distinct
+    rule: Mapped[str] = mapped_column(String(32), index=True)
+    severity: Mapped[str] = mapped_column(String(16), index=True)  # low | medium | high
+    members: Mapped[list[int]] = mapped_column(JSON)
+    evidence: Mapped[list[str]] = mapped_column(JSON)  # tx hashes
+    block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AlertMember(Base):
+    """Alert <-> member, to filter alerts by member without JSON queries."""
+
+    __tablename__ = "alert_members"
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+
 PROJECTIONS: list[type[Base]] = [
+    AlertMember,
+    Alert,
     CashMove,
     Funding,
     Loan,

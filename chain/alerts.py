@@ -1,0 +1,243 @@
+"""Regulator alert rules over the read model.
+
+`evaluate(session, config)` runs inside the indexer's transaction after the projections are written. Every
+rule is a pure function of the ordered history (events and projections up to the checkpoint) and only ever
+adds alerts for history that is complete, so indexing in several passes and a rebuild from block 0 produce
+the same alerts, with the same ids (new alerts are inserted ordered by block, rule and key). An alert is
+unique by its key (rule + what makes it distinct), so re-evaluation never duplicates it.
+
+Rules:
+- structuring (medium): a member sends >= N value moves (splits, merges into another member's note or whole
+  transfers) each in [90% of threshold, threshold) within W blocks. Moves that fired are consumed.
+- circular (high): value of a receivable returns to a member it passed through, in at most H hops.
+- related_party (high): a factoring purchase or a loan whose seller/borrower and financier share a non-zero
+  group id (as of the block of the deal).
+- concentration (low): once a financier's purchased value exceeds a minimum, more than X% of it is from one
+  obligor (once per financier and obligor).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from chain.store import Alert, AlertMember, EventRecord, Note, Purchase, Receivable, ValueMove
+
+STRUCTURING = "structuring"
+CIRCULAR = "circular_trade"
+RELATED_PARTY = "related_party"
+CONCENTRATION = "concentration"
+RULES = (STRUCTURING, CIRCULAR, RELATED_PARTY, CONCENTRATION)
+SEVERITIES = ("low", "medium", "high")
+_MEMBER_MOVES = ("split", "move", "transfer")
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    """Thresholds; amounts in minor units (2 decimals)."""
+
+    structuring_threshold: int = 1_000_000
+    structuring_window_blocks: int = 1_000
+    structuring_count: int = 5
+    circular_max_hops: int = 4
+    concentration_percent: int = 50
+    concentration_min_total: int = 10_000_000
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    members: list[int]
+    evidence: list[str]
+    block_number: int
+    distinct: str = ""  # what makes the alert unique besides its evidence (empty: the evidence)
+    key: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        basis = self.distinct or ",".join(self.evidence)
+        object.__setattr__(self, "key", f"{self.rule}:{hashlib.sha256(basis.encode()).hexdigest()}")
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _member_moves(session: Session) -> list[ValueMove]:
+    query = (
+        select(ValueMove)
+        .where(ValueMove.kind.in_(_MEMBER_MOVES))
+        .where(ValueMove.from_member_id != 0, ValueMove.to_member_id != 0)
+        .where(ValueMove.from_member_id != ValueMove.to_member_id)
+        .order_by(ValueMove.block_number, ValueMove.event_id)
+    )
+    return list(session.scalars(query))
+
+
+def structuring(session: Session, config: AlertConfig, moves: list[ValueMove]) -> list[Finding]:
+    low = config.structuring_threshold * 9 // 10
+    windows: dict[int, deque[ValueMove]] = defaultdict(deque)
+    found: list[Finding] = []
+    for move in moves:
+        if not low <= move.value < config.structuring_threshold:
+            continue
+        window = windows[move.from_member_id]
+        window.append(move)
+        while window and move.block_number - window[0].block_number >= config.structuring_window_blocks:
+            window.popleft()
+        if len(window) >= config.structuring_count:
+            members = [move.from_member_id, *sorted({m.to_member_id for m in window})]
+            evidence = _unique([m.tx_hash for m in window])
+            found.append(Finding(STRUCTURING, "medium", members, evidence, move.block_number))
+            window.clear()
+    return found
+
+
+def circular(session: Session, config: AlertConfig, moves: list[ValueMove]) -> list[Finding]:
+    """Follows value from note to note; a hop whose receiver already passed that value on closes a cycle."""
+    paths: dict[int, list[ValueMove]] = {}  # note id -> the hops that brought its (latest) value there
+    found: list[Finding] = []
+    for move in moves:
+        path = [*paths.get(move.from_note_id, []), move][-config.circular_max_hops :]
+        cycle_start = next((i for i, hop in enumerate(path) if hop.from_member_id == move.to_member_id), None)
+        if cycle_start is None:
+            paths[move.to_note_id] = path
+            continue
+        cycle = path[cycle_start:]
+        members = sorted({hop.from_member_id for hop in cycle})
+        found.append(Finding(CIRCULAR, "high", members, _unique([h.tx_hash for h in cycle]), move.block_number))
+        paths[move.to_note_id] = []  # the cycle is reported; follow the value afresh
+    return found
+
+
+def _group_history(session: Session) -> dict[int, list[tuple[int, int]]]:
+    """member id -> [(block, group id)] in chain order, from the event log."""
+    query = (
+        select(EventRecord)
+        .where(EventRecord.contract == "MemberRegistry")
+        .where(EventRecord.name.in_(("MemberAdmitted", "MemberGroupChanged")))
+        .order_by(EventRecord.block_number, EventRecord.log_index)
+    )
+    history: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for record in session.scalars(query):
+        history[int(record.args["memberId"])].append((record.block_number, int(record.args["groupId"])))
+    return history
+
+
+def _group_at(history: dict[int, list[tuple[int, int]]], member_id: int, block: int) -> int:
+    group = 0
+    for changed, value in history.get(member_id, []):
+        if changed > block:
+            break
+        group = value
+    return group
+
+
+def related_party(session: Session, config: AlertConfig) -> list[Finding]:
+    history = _group_history(session)
+    query = (
+        select(EventRecord)
+        .where(EventRecord.contract == "Financing")
+        .where(EventRecord.name.in_(("OfferAccepted", "LoanOpened")))
+        .order_by(EventRecord.block_number, EventRecord.log_index)
+    )
+    found: list[Finding] = []
+    for record in session.scalars(query):
+        args = record.args
+        if record.name == "LoanOpened":
+            client, financier, deal = int(args["borrowerId"]), int(args["financierId"]), f"loan:{args['loanId']}"
+        else:
+            purchase = session.get(Purchase, int(args["purchaseId"]))
+            if purchase is None:
+                continue
+            client, financier, deal = purchase.seller_id, purchase.financier_id, f"purchase:{purchase.id}"
+        group = _group_at(history, client, record.block_number)
+        if group != 0 and group == _group_at(history, financier, record.block_number):
+            found.append(
+                Finding(RELATED_PARTY, "high", [client, financier], [record.tx_hash], record.block_number, deal)
+            )
+    return found
+
+
+def concentration(session: Session, config: AlertConfig) -> list[Finding]:
+    query = (
+        select(Purchase, Receivable.obligor_id)
+        .join(Note, Note.id == Purchase.note_id)
+        .join(Receivable, Receivable.id == Note.slot_id)
+        .order_by(Purchase.block_number, Purchase.id)
+    )
+    totals: dict[int, int] = defaultdict(int)
+    by_obligor: dict[tuple[int, int], int] = defaultdict(int)
+    evidence: dict[tuple[int, int], list[str]] = defaultdict(list)
+    fired: set[tuple[int, int]] = set()
+    found: list[Finding] = []
+    for purchase, obligor_id in session.execute(query).all():
+        financier = purchase.financier_id
+        pair = (financier, obligor_id)
+        totals[financier] += purchase.value
+        by_obligor[pair] += purchase.value
+        evidence[pair].append(purchase.tx_hash)
+        total = totals[financier]
+        if total <= config.concentration_min_total:
+            continue
+        for (fin, obligor), value in sorted(by_obligor.items()):
+            if fin != financier or (fin, obligor) in fired:
+                continue
+            if value * 100 > config.concentration_percent * total:
+                fired.add((fin, obligor))
+                found.append(
+                    Finding(
+                        CONCENTRATION,
+                        "low",
+                        [fin, obligor],
+                        _unique(evidence[(fin, obligor)]),
+                        purchase.block_number,
+                        f"{fin}:{obligor}",
+                    )
+                )
+    return found
+
+
+def findings(session: Session, config: AlertConfig) -> list[Finding]:
+    moves = _member_moves(session)
+    return [
+        *structuring(session, config, moves),
+        *circular(session, config, moves),
+        *related_party(session, config),
+        *concentration(session, config),
+    ]
+
+
+def evaluate(session: Session, config: AlertConfig, block_time: Callable[[int], int]) -> int:
+    """Adds the alerts not yet stored; returns how many. Call inside the transaction that wrote the projections.
+
+    `block_time(n)` is block n's timestamp: an alert is `created` at the time of the block that completed it.
+    """
+    session.flush()
+    known = set(session.scalars(select(Alert.key)))
+    new: dict[str, Finding] = {}
+    for finding in findings(session, config):
+        if finding.key not in known:
+            new.setdefault(finding.key, finding)
+    for finding in sorted(new.values(), key=lambda f: (f.block_number, RULES.index(f.rule), f.key)):
+        alert = Alert(
+            key=finding.key,
+            rule=finding.rule,
+            severity=finding.severity,
+            members=finding.members,
+            evidence=finding.evidence,
+            block_number=finding.block_number,
+            created=datetime.fromtimestamp(block_time(finding.block_number), tz=UTC),
+        )
+        session.add(alert)
+        session.flush()
+        for member_id in sorted(set(finding.members)):
+            session.add(AlertMember(alert_id=alert.id, member_id=member_id))
+    session.flush()
+    return len(new)
