@@ -166,7 +166,12 @@ def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractC
         return writes.run(request, principal.member_id, f"{path}:{member_id}".encode(), ledger, workflow)
 
 
-_admin_action("suspend", MemberRegistry.suspend, "Suspend a member (operator): it can no longer sign ledger actions")
+_admin_action(
+    "suspend",
+    MemberRegistry.suspend,
+    "Suspend a member (operator): it can no longer hold, receive, move or issue notes, orders or cash, nor make "
+    "offers; it can still pay what it owes (repay, fund) and is still paid what it is owed",
+)
 _admin_action("reinstate", MemberRegistry.reinstate, "Reinstate a suspended member (operator)")
 _admin_action(
     "clear-default-block", MemberRegistry.clear_default_block, "Lift the issuance block left by a default (operator)"

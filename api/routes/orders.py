@@ -146,7 +146,7 @@ def _order_action(function: str, make: Callable[[OrderBook, int], ContractCall],
 
 
 _order_action("confirm", OrderBook.confirm, "Buyer confirms a proposed order")
-_order_action("deliver", OrderBook.deliver, "Supplier (holder) marks a confirmed order delivered")
+_order_action("deliver", OrderBook.deliver, "The proposing supplier marks a confirmed order delivered")
 _order_action("cancel", OrderBook.cancel, "Supplier or buyer cancels an order that is not confirmed yet")
 _order_action("release", OrderBook.release, "Lienholder releases its pledge on the order")
 

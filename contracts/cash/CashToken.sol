@@ -87,6 +87,12 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
         emit RotatedBalanceRecovered(memberId, oldAccount, current, amount);
     }
 
+    /// @dev A member's rotated-out account (a lost or stolen key) cannot spend allowances others granted it.
+    function _spendAllowance(address owner, address spender, uint256 value) internal override {
+        if (registry.formerMemberIdOf(spender) != 0) revert ERC20InsufficientAllowance(spender, 0, value);
+        super._spendAllowance(owner, spender, value);
+    }
+
     /// @notice ERC-20 approve, refused while paused.
     function approve(address spender, uint256 value) public override(ERC20, IERC20) whenNotPaused returns (bool) {
         return super.approve(spender, value);

@@ -178,8 +178,13 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
         uint32 holderId = _holderOf[orderId];
         address holder = registry.requireActiveId(holderId, Roles.HOLDER);
         if (from != holder) revert NotOrderHolder(orderId, from);
-        if (msg.sender != holder && _tokenApproval[orderId] != msg.sender && !_operatorApproval[holderId][msg.sender])
-        {
+        if (
+            msg.sender != holder
+                && (
+                    (_tokenApproval[orderId] != msg.sender && !_operatorApproval[holderId][msg.sender])
+                        || registry.formerMemberIdOf(msg.sender) != 0 // a rotated-out key keeps no approvals
+                )
+        ) {
             revert NotApproved(orderId, msg.sender);
         }
         if (o.status == OrderStatus.Invoiced || o.status == OrderStatus.Cancelled) {

@@ -649,6 +649,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     function _authorizeValue(uint256 noteId, NoteWord memory n, uint256 value) private {
         address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
         if (msg.sender == holder || _isApproved(noteId, n, msg.sender)) return;
+        if (registry.formerMemberIdOf(msg.sender) != 0) revert NotApproved(noteId, msg.sender);
         uint64 epoch = _approvalState[noteId].epoch;
         uint256 allowed = _allowance[noteId][epoch][msg.sender];
         if (allowed == 0) revert NotApproved(noteId, msg.sender);
@@ -661,6 +662,8 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     }
 
     function _isApproved(uint256 noteId, NoteWord memory n, address operator) private view returns (bool) {
+        // A member's rotated-out account (a lost or stolen key) keeps no approvals others granted it.
+        if (registry.formerMemberIdOf(operator) != 0) return false;
         if (_operatorApproval[n.holderId][operator]) return true;
         TokenApproval memory a = _tokenApproval[noteId];
         return a.operator == operator && a.epoch == _approvalState[noteId].epoch;
