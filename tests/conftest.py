@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -100,3 +104,58 @@ def operator(api: ServerThread, operator_key: str) -> Iterator[httpx.Client]:
     """An HTTP client authenticated as the consortium operator."""
     with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as client:
         yield client
+
+
+@dataclass(frozen=True)
+class PrivateWorld:
+    """A chain, deployed suite and API server of a test module's own (tests that move the chain's clock)."""
+
+    chain: DevChain
+    settings: Settings
+    ledger: Ledger
+    server: ServerThread
+    operator_key: str
+
+
+@contextmanager
+def private_world(data_dir: Path) -> Iterator[PrivateWorld]:
+    """Starts anvil on a free port in `data_dir`, deploys, creates the operator key, serves the API; stops all."""
+    chain = DevChain(data_dir=data_dir, port=free_port())
+    chain.start()
+    try:
+        settings = make_settings(data_dir, chain.port)
+        ledger = prepare_ledger(settings)
+        engine = make_engine(settings.effective_database_url)
+        key = ensure_operator_api_key(engine, settings.data_dir)
+        engine.dispose()
+        assert key is not None  # a fresh data dir always gets a new operator key
+        with ServerThread(settings) as server:
+            yield PrivateWorld(chain, settings, ledger, server, key)
+    finally:
+        chain.stop()
+
+
+def random_hash() -> str:
+    """A fresh 32-byte hex hash (KYC document, invoice, purchase order)."""
+    return "0x" + uuid.uuid4().hex * 2
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """The JSON body of a response that must have `status`."""
+    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def problem(response: httpx.Response, status: int | None, type_suffix: str | None = None) -> dict[str, Any]:
+    """The problem+json body of a refused request: `status` (None: any 4xx), its `type` ending in `type_suffix`."""
+    if status is None:
+        assert 400 <= response.status_code < 500, response.text
+    else:
+        assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    if type_suffix is not None:
+        assert body["type"].endswith("/" + type_suffix), body
+    assert body["detail"], body
+    return body

@@ -15,17 +15,7 @@ from api.settings import Settings
 from chain.alerts import AlertConfig
 from chain.client import contract
 from chain.runtime import Ledger
-from tests.conftest import ServerThread
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
-
-
-def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
+from tests.conftest import ServerThread, ok, random_hash
 
 
 class Party:
@@ -46,7 +36,7 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
             ("bank", ["financier"], {"group_id": group}),
             ("auditor", ["auditor"], {}),
         ]:
-            body = _ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra}), 201)
+            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
             admitted[name] = Party(api, body["member"], body["api_key"])
     yield admitted
     for party in admitted.values():
@@ -60,12 +50,12 @@ def _related_party_sale(parties: dict[str, Party], ledger: Ledger) -> None:
     tx_hash = cash.functions.mint(bank.account, 100_000, b"\x33" * 32).transact({"from": bank.account})
     assert ledger.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
     maturity = (date.today() + timedelta(days=60)).isoformat()
-    body = {"creditor_id": supplier.id, "face_value": "5000.00", "maturity": maturity, "invoice_hash": _hash()}
-    note_id = _ok(core.client.post("/v1/receivables", json=body), 201)["first_note_id"]
+    body = {"creditor_id": supplier.id, "face_value": "5000.00", "maturity": maturity, "invoice_hash": random_hash()}
+    note_id = ok(core.client.post("/v1/receivables", json=body), 201)["first_note_id"]
     expires = (date.today() + timedelta(days=5)).isoformat()
     offer = {"note_id": note_id, "value": "500.00", "rate_bps": 0, "recourse": False, "expires_at": expires}
-    offer_id = _ok(bank.client.post("/v1/financing/offers", json=offer), 201)["id"]
-    _ok(supplier.client.post(f"/v1/financing/offers/{offer_id}/accept"))
+    offer_id = ok(bank.client.post("/v1/financing/offers", json=offer), 201)["id"]
+    ok(supplier.client.post(f"/v1/financing/offers/{offer_id}/accept"))
 
 
 def test_auditor_sees_alerts_and_a_supplier_gets_403(
@@ -74,20 +64,20 @@ def test_auditor_sees_alerts_and_a_supplier_gets_403(
     supplier, bank, auditor = parties["supplier"], parties["bank"], parties["auditor"]
     _related_party_sale(parties, ledger)
 
-    page = _ok(auditor.client.get("/v1/alerts", params={"rule": "related_party", "member_id": supplier.id}))
+    page = ok(auditor.client.get("/v1/alerts", params={"rule": "related_party", "member_id": supplier.id}))
     [alert] = page["items"]
     assert alert["severity"] == "high"
     assert alert["members"] == [supplier.id, bank.id]
     assert len(alert["evidence"]) == 1 and len(alert["evidence"][0].removeprefix("0x")) == 64
     assert page["next_cursor"] is None
-    assert _ok(auditor.client.get("/v1/alerts", params={"severity": "low", "member_id": supplier.id}))["items"] == []
-    assert _ok(auditor.client.get("/v1/alerts", params={"member_id": parties["core"].id}))["items"] == []
+    assert ok(auditor.client.get("/v1/alerts", params={"severity": "low", "member_id": supplier.id}))["items"] == []
+    assert ok(auditor.client.get("/v1/alerts", params={"member_id": parties["core"].id}))["items"] == []
 
     # cursor pagination over everything the operator sees
     seen: list[int] = []
     cursor: str | None = "0"
     while cursor is not None:
-        page = _ok(operator.get("/v1/alerts", params={"limit": 1, "cursor": cursor}))
+        page = ok(operator.get("/v1/alerts", params={"limit": 1, "cursor": cursor}))
         seen += [a["id"] for a in page["items"]]
         cursor = page["next_cursor"]
     assert alert["id"] in seen and seen == sorted(set(seen))

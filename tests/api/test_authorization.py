@@ -25,20 +25,10 @@ from web3.contract import Contract
 
 from chain.client import contract
 from chain.runtime import Ledger
-from tests.conftest import ServerThread
+from tests.conftest import ServerThread, ok, random_hash
 
 PROBLEM_JSON = "application/problem+json"
 VOLATILE = {"price", "amount_owed"}  # quotes and accrued interest move with the wall clock
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
-
-
-def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def _days(n: int) -> str:
@@ -52,10 +42,10 @@ class Party:
         self.client = httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"})
 
     def post(self, path: str, body: dict[str, Any] | None = None, status: int = 200) -> dict[str, Any]:
-        return _ok(self.client.post(path, json=body if body is not None else {}), status)
+        return ok(self.client.post(path, json=body if body is not None else {}), status)
 
     def get(self, path: str) -> dict[str, Any]:
-        return _ok(self.client.get(path))
+        return ok(self.client.get(path))
 
 
 MEMBERS: list[tuple[str, list[str], dict[str, str]]] = [
@@ -92,7 +82,7 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
     parties: dict[str, Party] = {"operator": Party(api.url, operator_key)}
     op = parties["operator"]
     for name, roles, extra in MEMBERS:
-        body = op.post("/v1/members", {"roles": roles, "kyc_hash": _hash(), "label": name, **extra}, 201)
+        body = op.post("/v1/members", {"roles": roles, "kyc_hash": random_hash(), "label": name, **extra}, 201)
         parties[name] = Party(api.url, body["api_key"], body["member"])
     parties["nokey"] = Party(api.url, "x")
     parties["nokey"].client.headers.pop("Authorization")
@@ -107,7 +97,7 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
 
     # orders in each state (supplier -> core)
     def propose(amount: str = "10000.00") -> int:
-        body = {"buyer_id": core.id, "amount": amount, "document_hash": _hash(), "due_date": _days(60)}
+        body = {"buyer_id": core.id, "amount": amount, "document_hash": random_hash(), "due_date": _days(60)}
         return int(supplier.post("/v1/orders", body, 201)["id"])
 
     w.ids["o_proposed"] = propose()
@@ -129,7 +119,7 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
     # receivable R1: core owes supplier 10,000.00; split 2,000.00 to supplier2 and 1,000.00 to supplier3
     r1 = core.post(
         "/v1/receivables",
-        {"creditor_id": supplier.id, "face_value": "10000.00", "maturity": _days(90), "invoice_hash": _hash()},
+        {"creditor_id": supplier.id, "face_value": "10000.00", "maturity": _days(90), "invoice_hash": random_hash()},
         201,
     )
     w.ids["r1"] = r1["id"]
@@ -153,7 +143,7 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
     # receivable R2: core2 owes supplier; its note is locked to bank
     r2 = core2.post(
         "/v1/receivables",
-        {"creditor_id": supplier.id, "face_value": "3000.00", "maturity": _days(90), "invoice_hash": _hash()},
+        {"creditor_id": supplier.id, "face_value": "3000.00", "maturity": _days(90), "invoice_hash": random_hash()},
         201,
     )
     w.ids["r2"] = r2["id"]
@@ -255,7 +245,7 @@ def _c(endpoint: str, path: Callable[[World], str], body: Body, callers: list[st
 
 
 def _admit(_: World) -> dict[str, Any]:
-    return {"roles": ["financier"], "kyc_hash": _hash()}
+    return {"roles": ["financier"], "kyc_hash": random_hash()}
 
 
 CASES: list[Case] = [
@@ -280,7 +270,7 @@ CASES: list[Case] = [
     _c(
         "POST /v1/orders",
         lambda w: "/v1/orders",
-        lambda w: {"buyer_id": w["core"], "amount": "1.00", "document_hash": _hash(), "due_date": _days(60)},
+        lambda w: {"buyer_id": w["core"], "amount": "1.00", "document_hash": random_hash(), "due_date": _days(60)},
         ["core", "bank", "auditor", "operator", "supplier3"],
     ),
     _c(
@@ -310,7 +300,7 @@ CASES: list[Case] = [
     _c(
         "POST /v1/orders/{id}/accept",
         lambda w: f"/v1/orders/{w['o_delivered']}/accept",
-        lambda w: {"face_value": "10000.00", "maturity": _days(90), "invoice_hash": _hash()},
+        lambda w: {"face_value": "10000.00", "maturity": _days(90), "invoice_hash": random_hash()},
         ["supplier", "supplier2", "core2", "bank", "auditor", "operator"],
     ),
     _c(
@@ -323,7 +313,12 @@ CASES: list[Case] = [
     _c(
         "POST /v1/receivables",
         lambda w: "/v1/receivables",
-        lambda w: {"creditor_id": w["supplier"], "face_value": "1.00", "maturity": _days(90), "invoice_hash": _hash()},
+        lambda w: {
+            "creditor_id": w["supplier"],
+            "face_value": "1.00",
+            "maturity": _days(90),
+            "invoice_hash": random_hash(),
+        },
         ["supplier", "bank", "auditor", "operator"],
     ),
     # notes

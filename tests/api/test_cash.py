@@ -9,26 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerThread
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
-
-
-def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _problem(response: httpx.Response, status: int, type_suffix: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"].endswith("/" + type_suffix), body
-    assert body["detail"]
-    return body
+from tests.conftest import ServerThread, ok, problem, random_hash
 
 
 class Party:
@@ -37,7 +18,7 @@ class Party:
         self.client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {key}"})
 
     def balance(self) -> str:
-        return str(_ok(self.client.get("/v1/cash/balance"))["balance"])
+        return str(ok(self.client.get("/v1/cash/balance"))["balance"])
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +31,7 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
             ("supplier2", ["supplier"]),
             ("auditor", ["auditor"]),
         ]:
-            body = _ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash()}), 201)
+            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash()}), 201)
             admitted[name] = Party(api, body["member"], body["api_key"])
     yield admitted
     for party in admitted.values():
@@ -61,7 +42,7 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
 def funded(parties: dict[str, Party]) -> dict[str, Party]:
     """The bank has minted 100,000.00 to the supplier."""
     bank, supplier = parties["bank"], parties["supplier"]
-    body = _ok(
+    body = ok(
         bank.client.post("/v1/cash/mint", json={"member_id": supplier.id, "amount": "100000.00", "reference": "DEP-1"}),
         201,
     )
@@ -73,7 +54,7 @@ def funded(parties: dict[str, Party]) -> dict[str, Party]:
 
 def test_mint_reads_back_exactly(funded: dict[str, Party]) -> None:
     supplier = funded["supplier"]
-    balance = _ok(supplier.client.get("/v1/cash/balance"))
+    balance = ok(supplier.client.get("/v1/cash/balance"))
     assert balance["member_id"] == supplier.id
     assert balance["balance"] == "100000.00"
     assert balance["currency"]
@@ -82,21 +63,21 @@ def test_mint_reads_back_exactly(funded: dict[str, Party]) -> None:
 def test_transfer_between_suppliers_and_history(funded: dict[str, Party]) -> None:
     supplier, supplier2 = funded["supplier"], funded["supplier2"]
     before = supplier.balance()
-    body = _ok(supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "1234.56"}))
+    body = ok(supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "1234.56"}))
     assert body["balance"]["member_id"] == supplier.id
     assert _decimal(body["balance"]["balance"]) == _decimal(before) - 123456
     assert supplier2.balance() == "1234.56"
 
-    moves = _ok(supplier2.client.get("/v1/cash/moves"))["items"]
+    moves = ok(supplier2.client.get("/v1/cash/moves"))["items"]
     assert [(m["kind"], m["direction"], m["amount"]) for m in moves] == [("transfer", "in", "1234.56")]
     assert moves[0]["counterparty_id"] == supplier.id
-    mine = _ok(supplier.client.get("/v1/cash/moves"))["items"]
+    mine = ok(supplier.client.get("/v1/cash/moves"))["items"]
     assert ("mint", "in", "100000.00") in [(m["kind"], m["direction"], m["amount"]) for m in mine]
     assert ("transfer", "out", "1234.56") in [(m["kind"], m["direction"], m["amount"]) for m in mine]
     # pagination
-    page = _ok(supplier.client.get("/v1/cash/moves", params={"limit": 1}))
+    page = ok(supplier.client.get("/v1/cash/moves", params={"limit": 1}))
     assert len(page["items"]) == 1 and page["next_cursor"]
-    rest = _ok(supplier.client.get("/v1/cash/moves", params={"cursor": page["next_cursor"]}))
+    rest = ok(supplier.client.get("/v1/cash/moves", params={"cursor": page["next_cursor"]}))
     assert [m["id"] for m in page["items"] + rest["items"]] == [m["id"] for m in mine]
 
 
@@ -111,7 +92,7 @@ def test_supplier_cannot_mint(funded: dict[str, Party]) -> None:
     response = supplier.client.post(
         "/v1/cash/mint", json={"member_id": supplier2.id, "amount": "10.00", "reference": "nope"}
     )
-    body = _problem(response, 403, "missing-role")
+    body = problem(response, 403, "missing-role")
     assert body["contractError"]["error"] == "MissingRole"
     assert supplier2.balance() == before
 
@@ -120,7 +101,7 @@ def test_transfer_above_balance_is_refused(funded: dict[str, Party]) -> None:
     supplier, supplier2 = funded["supplier"], funded["supplier2"]
     before = (supplier.balance(), supplier2.balance())
     response = supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "99999999.00"})
-    body = _problem(response, 422, "erc20-insufficient-balance")
+    body = problem(response, 422, "erc20-insufficient-balance")
     assert body["contractError"]["error"] == "ERC20InsufficientBalance"
     assert (supplier.balance(), supplier2.balance()) == before
 
@@ -129,22 +110,22 @@ def test_transfer_above_balance_is_refused(funded: dict[str, Party]) -> None:
 def test_bad_amounts_are_422_and_change_nothing(funded: dict[str, Party], amount: object) -> None:
     supplier, supplier2, bank = funded["supplier"], funded["supplier2"], funded["bank"]
     before = (supplier.balance(), supplier2.balance())
-    _problem(
+    problem(
         supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": amount}), 422, "validation-error"
     )
     mint = {"member_id": supplier2.id, "amount": amount, "reference": "x"}
-    _problem(bank.client.post("/v1/cash/mint", json=mint), 422, "validation-error")
-    _problem(bank.client.post("/v1/cash/burn", json={"amount": amount, "reference": "x"}), 422, "validation-error")
+    problem(bank.client.post("/v1/cash/mint", json=mint), 422, "validation-error")
+    problem(bank.client.post("/v1/cash/burn", json={"amount": amount, "reference": "x"}), 422, "validation-error")
     assert (supplier.balance(), supplier2.balance()) == before
 
 
 def test_unknown_recipient_is_404(funded: dict[str, Party]) -> None:
     supplier, bank = funded["supplier"], funded["bank"]
     before = supplier.balance()
-    _problem(supplier.client.post("/v1/cash/transfers", json={"to": 999999, "amount": "1.00"}), 404, "not-found")
+    problem(supplier.client.post("/v1/cash/transfers", json={"to": 999999, "amount": "1.00"}), 404, "not-found")
     mint = {"member_id": 999999, "amount": "1.00", "reference": "x"}
-    _problem(bank.client.post("/v1/cash/mint", json=mint), 404, "not-found")
-    _problem(
+    problem(bank.client.post("/v1/cash/mint", json=mint), 404, "not-found")
+    problem(
         supplier.client.post("/v1/cash/transfers", json={"to": supplier.id, "amount": "1.00"}), 422, "self-transfer"
     )
     assert supplier.balance() == before
@@ -152,26 +133,26 @@ def test_unknown_recipient_is_404(funded: dict[str, Party]) -> None:
 
 def test_bank_burns_its_own_cash(funded: dict[str, Party]) -> None:
     bank, supplier = funded["bank"], funded["supplier"]
-    _ok(supplier.client.post("/v1/cash/transfers", json={"to": bank.id, "amount": "500.00"}))
+    ok(supplier.client.post("/v1/cash/transfers", json={"to": bank.id, "amount": "500.00"}))
     before = _decimal(bank.balance())
-    body = _ok(bank.client.post("/v1/cash/burn", json={"amount": "200.00", "reference": "WD-1"}))
+    body = ok(bank.client.post("/v1/cash/burn", json={"amount": "200.00", "reference": "WD-1"}))
     assert _decimal(body["balance"]["balance"]) == before - 20000
     assert ("burn", "out", "200.00") in [
-        (m["kind"], m["direction"], m["amount"]) for m in _ok(bank.client.get("/v1/cash/moves"))["items"]
+        (m["kind"], m["direction"], m["amount"]) for m in ok(bank.client.get("/v1/cash/moves"))["items"]
     ]
     # burning more than it holds: the contract refuses, nothing changes
     response = bank.client.post("/v1/cash/burn", json={"amount": "99999999.00", "reference": "WD-2"})
-    _problem(response, 422, "erc20-insufficient-balance")
+    problem(response, 422, "erc20-insufficient-balance")
     assert _decimal(bank.balance()) == before - 20000
 
 
 def test_balance_visibility(funded: dict[str, Party], operator: httpx.Client) -> None:
     supplier, supplier2, auditor = funded["supplier"], funded["supplier2"], funded["auditor"]
-    _problem(supplier2.client.get("/v1/cash/balance", params={"member_id": supplier.id}), 403, "forbidden")
-    seen = _ok(auditor.client.get("/v1/cash/balance", params={"member_id": supplier.id}))
+    problem(supplier2.client.get("/v1/cash/balance", params={"member_id": supplier.id}), 403, "forbidden")
+    seen = ok(auditor.client.get("/v1/cash/balance", params={"member_id": supplier.id}))
     assert seen["balance"] == supplier.balance()
-    assert _ok(operator.get("/v1/cash/balance", params={"member_id": supplier.id}))["balance"] == supplier.balance()
-    _problem(operator.get("/v1/cash/balance"), 422, "validation-error")
+    assert ok(operator.get("/v1/cash/balance", params={"member_id": supplier.id}))["balance"] == supplier.balance()
+    problem(operator.get("/v1/cash/balance"), 422, "validation-error")
 
 
 def test_idempotent_transfer(funded: dict[str, Party]) -> None:
@@ -179,7 +160,7 @@ def test_idempotent_transfer(funded: dict[str, Party]) -> None:
     before = _decimal(supplier2.balance())
     headers = {"Idempotency-Key": str(uuid.uuid4())}
     payload = {"to": supplier2.id, "amount": "1.00"}
-    first = _ok(supplier.client.post("/v1/cash/transfers", json=payload, headers=headers))
+    first = ok(supplier.client.post("/v1/cash/transfers", json=payload, headers=headers))
     again = supplier.client.post("/v1/cash/transfers", json=payload, headers=headers)
     assert again.status_code == 200 and again.json() == first
     assert again.headers.get("Idempotent-Replayed") == "true"

@@ -11,15 +11,11 @@ import httpx
 from web3 import Web3
 
 from chain.runtime import Ledger
-from tests.conftest import ServerThread
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
+from tests.conftest import ServerThread, random_hash
 
 
 def _admit(op: httpx.Client, roles: list[str], **extra: Any) -> tuple[dict[str, Any], str]:
-    response = op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra})
+    response = op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra})
     assert response.status_code == 201, response.text
     body = response.json()
     return body["member"], body["api_key"]
@@ -37,7 +33,7 @@ def test_twenty_concurrent_splits_by_one_member(api: ServerThread, operator: htt
                 "creditor_id": supplier["id"],
                 "face_value": "100000.00",
                 "maturity": (date.today() + timedelta(days=90)).isoformat(),
-                "invoice_hash": _hash(),
+                "invoice_hash": random_hash(),
             },
         )
     assert issued.status_code == 201, issued.text

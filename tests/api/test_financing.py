@@ -14,32 +14,11 @@ import pytest
 from web3 import Web3
 from web3.contract import Contract
 
-from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
 from chain.client import contract
-from chain.devchain import DevChain, free_port
-from chain.runtime import Ledger, prepare_ledger
-from chain.store import make_engine
-from tests.conftest import ServerThread, make_settings
+from chain.runtime import Ledger
+from tests.conftest import ServerThread, ok, private_world, problem, random_hash
 
 BPS_DAYS = 3_650_000
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
-
-
-def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _problem(response: httpx.Response, status: int, type_suffix: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"].endswith("/" + type_suffix), body
-    return body
 
 
 def _minor(text: str) -> int:
@@ -78,7 +57,7 @@ def _admit(api: ServerThread, operator_key: str) -> dict[str, Party]:
     admitted: dict[str, Party] = {}
     with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
         for name, roles, extra in PARTIES:
-            body = _ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra}), 201)
+            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
             admitted[name] = Party(api, body["member"], body["api_key"])
     return admitted
 
@@ -113,15 +92,20 @@ def _note(parties: dict[str, Party], face: str, days: int = 90) -> tuple[int, in
     """The core enterprise owes the supplier `face`; returns (note id, maturity timestamp)."""
     core, supplier = parties["core"], parties["supplier"]
     maturity = date.today() + timedelta(days=days)
-    body = {"creditor_id": supplier.id, "face_value": face, "maturity": maturity.isoformat(), "invoice_hash": _hash()}
-    receivable = _ok(core.client.post("/v1/receivables", json=body), 201)
+    body = {
+        "creditor_id": supplier.id,
+        "face_value": face,
+        "maturity": maturity.isoformat(),
+        "invoice_hash": random_hash(),
+    }
+    receivable = ok(core.client.post("/v1/receivables", json=body), 201)
     return int(receivable["first_note_id"]), _end_of_day(maturity)
 
 
 def _offer(bank: Party, note_id: int, value: str, rate_bps: int = 700, **extra: Any) -> dict[str, Any]:
     expires = (date.today() + timedelta(days=10)).isoformat()
     body = {"note_id": note_id, "value": value, "rate_bps": rate_bps, "recourse": False, "expires_at": expires}
-    return _ok(bank.client.post("/v1/financing/offers", json={**body, **extra}), 201)
+    return ok(bank.client.post("/v1/financing/offers", json={**body, **extra}), 201)
 
 
 def test_factoring_full_note(parties: dict[str, Party], ledger: Ledger, cash: Contract) -> None:
@@ -133,7 +117,7 @@ def test_factoring_full_note(parties: dict[str, Party], ledger: Ledger, cash: Co
     # a supplier cannot make offers
     expires = (date.today() + timedelta(days=10)).isoformat()
     body = {"note_id": note_id, "value": "100000.00", "rate_bps": 700, "recourse": False, "expires_at": expires}
-    _problem(supplier.client.post("/v1/financing/offers", json=body), 403, "forbidden")
+    problem(supplier.client.post("/v1/financing/offers", json=body), 403, "forbidden")
 
     offer = _offer(bank, note_id, "100000.00")
     assert offer["status"] == "open"
@@ -143,26 +127,26 @@ def test_factoring_full_note(parties: dict[str, Party], ledger: Ledger, cash: Co
     assert offer["value"] == "100000.00"
 
     # the quote the holder sees is the contract's formula at the chain's clock
-    seen = _ok(supplier.client.get(f"/v1/financing/offers/{offer['id']}"))
+    seen = ok(supplier.client.get(f"/v1/financing/offers/{offer['id']}"))
     now = int(w3.eth.get_block("latest")["timestamp"])
     candidates = {_price(10_000_000, 700, maturity - t) for t in range(now, now + 3)}
     assert _minor(seen["price"]) in candidates
     assert 9_800_000 < _minor(seen["price"]) < 10_000_000  # about 90 days at 7%: ~1.7% discount
 
     # parties and auditors see it; another member does not (404, not 403: no leak)
-    assert offer["id"] in [o["id"] for o in _ok(supplier.client.get("/v1/financing/offers"))["items"]]
-    assert offer["id"] in [o["id"] for o in _ok(auditor.client.get("/v1/financing/offers"))["items"]]
-    assert offer["id"] not in [o["id"] for o in _ok(supplier2.client.get("/v1/financing/offers"))["items"]]
-    _problem(supplier2.client.get(f"/v1/financing/offers/{offer['id']}"), 404, "not-found")
+    assert offer["id"] in [o["id"] for o in ok(supplier.client.get("/v1/financing/offers"))["items"]]
+    assert offer["id"] in [o["id"] for o in ok(auditor.client.get("/v1/financing/offers"))["items"]]
+    assert offer["id"] not in [o["id"] for o in ok(supplier2.client.get("/v1/financing/offers"))["items"]]
+    problem(supplier2.client.get(f"/v1/financing/offers/{offer['id']}"), 404, "not-found")
     refused = supplier2.client.post(f"/v1/financing/offers/{offer['id']}/accept")
     assert refused.status_code in (403, 404), refused.text
     # the financier cannot accept its own offer
-    _problem(bank.client.post(f"/v1/financing/offers/{offer['id']}/accept"), 403, "forbidden")
+    problem(bank.client.post(f"/v1/financing/offers/{offer['id']}/accept"), 403, "forbidden")
 
     seller_before, bank_before = _balance(cash, supplier), _balance(cash, bank)
     key = {"Idempotency-Key": f"accept-{uuid.uuid4()}"}
     accepted = supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept", headers=key)
-    purchase = _ok(accepted)
+    purchase = ok(accepted)
     block = w3.eth.get_block(w3.eth.get_transaction_receipt(purchase["tx_hash"])["blockNumber"])
     price = _price(10_000_000, 700, maturity - int(block["timestamp"]))
     assert _minor(purchase["price"]) == price
@@ -172,20 +156,20 @@ def test_factoring_full_note(parties: dict[str, Party], ledger: Ledger, cash: Co
     assert purchase["note_id"] == note_id  # the whole note moved
     assert _balance(cash, supplier) == seller_before + price
     assert _balance(cash, bank) == bank_before - price
-    note = _ok(bank.client.get(f"/v1/notes/{note_id}"))
+    note = ok(bank.client.get(f"/v1/notes/{note_id}"))
     assert note["holder_id"] == bank.id
     assert note["value"] == "100000.00"
 
     # the offer is now accepted, without a quote
-    closed = _ok(bank.client.get(f"/v1/financing/offers/{offer['id']}"))
+    closed = ok(bank.client.get(f"/v1/financing/offers/{offer['id']}"))
     assert closed["status"] == "accepted"
     assert closed["purchase_id"] == purchase["id"]
     assert closed["price"] is None
     # the seller still sees the offer and the purchase
-    assert _ok(supplier.client.get(f"/v1/financing/offers/{offer['id']}"))["status"] == "accepted"
-    assert purchase["id"] in [p["id"] for p in _ok(supplier.client.get("/v1/financing/purchases"))["items"]]
-    assert purchase["id"] not in [p["id"] for p in _ok(supplier2.client.get("/v1/financing/purchases"))["items"]]
-    _problem(supplier2.client.get(f"/v1/financing/purchases/{purchase['id']}"), 404, "not-found")
+    assert ok(supplier.client.get(f"/v1/financing/offers/{offer['id']}"))["status"] == "accepted"
+    assert purchase["id"] in [p["id"] for p in ok(supplier.client.get("/v1/financing/purchases"))["items"]]
+    assert purchase["id"] not in [p["id"] for p in ok(supplier2.client.get("/v1/financing/purchases"))["items"]]
+    problem(supplier2.client.get(f"/v1/financing/purchases/{purchase['id']}"), 404, "not-found")
 
     # idempotent replay: same body, marked replayed, nothing moves again
     replay = supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept", headers=key)
@@ -195,7 +179,7 @@ def test_factoring_full_note(parties: dict[str, Party], ledger: Ledger, cash: Co
     assert _balance(cash, supplier) == seller_before + price
 
     # accepting again without the key: the offer is closed (decoded contract error)
-    again = _problem(supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept"), 409, "offer-not-open")
+    again = problem(supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept"), 409, "offer-not-open")
     assert again["contractError"]["error"] == "OfferNotOpen"
 
 
@@ -205,13 +189,13 @@ def test_factoring_partial_offer_splits(parties: dict[str, Party], ledger: Ledge
     note_id, _ = _note(parties, "50000.00", days=30)
     offer = _offer(bank, note_id, "20000.00", rate_bps=500)
     before = _balance(cash, supplier)
-    purchase = _ok(supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept"))
+    purchase = ok(supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept"))
     assert purchase["note_id"] != note_id
     assert _balance(cash, supplier) == before + _minor(purchase["price"])
-    left = _ok(supplier.client.get(f"/v1/notes/{note_id}"))
+    left = ok(supplier.client.get(f"/v1/notes/{note_id}"))
     assert left["value"] == "30000.00"
     assert left["holder_id"] == supplier.id
-    bought = _ok(bank.client.get(f"/v1/notes/{purchase['note_id']}"))
+    bought = ok(bank.client.get(f"/v1/notes/{purchase['note_id']}"))
     assert bought["value"] == "20000.00"
     assert bought["holder_id"] == bank.id
     assert bought["parent_id"] == note_id
@@ -223,15 +207,15 @@ def test_cancelled_and_expired_offers(parties: dict[str, Party], ledger: Ledger,
     note_id, _ = _note(parties, "1000.00")
 
     offer = _offer(bank, note_id, "1000.00")
-    _problem(supplier.client.post(f"/v1/financing/offers/{offer['id']}/cancel"), 403, "forbidden")
-    cancelled = _ok(bank.client.post(f"/v1/financing/offers/{offer['id']}/cancel"))
+    problem(supplier.client.post(f"/v1/financing/offers/{offer['id']}/cancel"), 403, "forbidden")
+    cancelled = ok(bank.client.post(f"/v1/financing/offers/{offer['id']}/cancel"))
     assert cancelled["status"] == "cancelled"
     assert cancelled["price"] is None
     before = _balance(cash, supplier)
-    body = _problem(supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept"), 409, "offer-not-open")
+    body = problem(supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept"), 409, "offer-not-open")
     assert body["contractError"]["error"] == "OfferNotOpen"
-    _problem(bank.client.post(f"/v1/financing/offers/{offer['id']}/cancel"), 409, "offer-not-open")
-    listed = _ok(supplier.client.get("/v1/financing/offers", params={"status": "cancelled", "note_id": note_id}))
+    problem(bank.client.post(f"/v1/financing/offers/{offer['id']}/cancel"), 409, "offer-not-open")
+    listed = ok(supplier.client.get("/v1/financing/offers", params={"status": "cancelled", "note_id": note_id}))
     assert [o["id"] for o in listed["items"]] == [offer["id"]]
 
     # an offer that expires in a few seconds (ISO datetime), accepted too late
@@ -241,10 +225,10 @@ def test_cancelled_and_expired_offers(parties: dict[str, Party], ledger: Ledger,
     short = _offer(bank, note_id, "1000.00", expires_at=expires_at)
     assert short["expires_at"] == expires_at
     time.sleep(max(0.0, expiry + 1.5 - time.time()))
-    body = _problem(supplier.client.post(f"/v1/financing/offers/{short['id']}/accept"), 409, "offer-expired")
+    body = problem(supplier.client.post(f"/v1/financing/offers/{short['id']}/accept"), 409, "offer-expired")
     assert body["contractError"]["error"] == "OfferExpired"
     assert _balance(cash, supplier) == before
-    assert _ok(supplier.client.get(f"/v1/notes/{note_id}"))["holder_id"] == supplier.id
+    assert ok(supplier.client.get(f"/v1/notes/{note_id}"))["holder_id"] == supplier.id
 
 
 def test_offer_bad_input_changes_nothing(
@@ -252,7 +236,7 @@ def test_offer_bad_input_changes_nothing(
 ) -> None:
     bank = parties["bank"]
     note_id, _ = _note(parties, "500.00")
-    count = len(_ok(operator.get("/v1/financing/offers", params={"limit": 500}))["items"])
+    count = len(ok(operator.get("/v1/financing/offers", params={"limit": 500}))["items"])
     balance = _balance(cash, bank)
     expires = (date.today() + timedelta(days=5)).isoformat()
     base: dict[str, Any] = {
@@ -275,33 +259,33 @@ def test_offer_bad_input_changes_nothing(
         {"surprise": True},
     ]
     for change in changes:
-        _problem(bank.client.post("/v1/financing/offers", json={**base, **change}), 422, "validation-error")
-    _problem(bank.client.post("/v1/financing/offers", json={**base, "note_id": 10**9}), 404, "not-found")
+        problem(bank.client.post("/v1/financing/offers", json={**base, **change}), 422, "validation-error")
+    problem(bank.client.post("/v1/financing/offers", json={**base, "note_id": 10**9}), 404, "not-found")
     # more value than the note holds, an expiry in the past: the contract refuses
-    body = _problem(bank.client.post("/v1/financing/offers", json={**base, "value": "500.01"}), 422, "invalid-value")
+    body = problem(bank.client.post("/v1/financing/offers", json={**base, "value": "500.01"}), 422, "invalid-value")
     assert body["contractError"]["error"] == "InvalidValue"
-    body = _problem(
+    body = problem(
         bank.client.post("/v1/financing/offers", json={**base, "expires_at": "2020-01-01"}), 422, "invalid-expiry"
     )
     # the operator key cannot act for a member
-    _problem(operator.post("/v1/financing/offers", json=base), 403, "forbidden")
+    problem(operator.post("/v1/financing/offers", json=base), 403, "forbidden")
     # unknown ids
     for path in ["offers/999999", "loans/999999", "purchases/999999"]:
-        _problem(bank.client.get(f"/v1/financing/{path}"), 404, "not-found")
+        problem(bank.client.get(f"/v1/financing/{path}"), 404, "not-found")
     for path in ["offers/999999/accept", "offers/999999/cancel", "loans/999999/repay", "loans/999999/foreclose"]:
-        _problem(bank.client.post(f"/v1/financing/{path}"), 404, "not-found")
-    _problem(bank.client.post("/v1/financing/purchases/999999/claim-recourse"), 404, "not-found")
-    assert len(_ok(operator.get("/v1/financing/offers", params={"limit": 500}))["items"]) == count
+        problem(bank.client.post(f"/v1/financing/{path}"), 404, "not-found")
+    problem(bank.client.post("/v1/financing/purchases/999999/claim-recourse"), 404, "not-found")
+    assert len(ok(operator.get("/v1/financing/offers", params={"limit": 500}))["items"]) == count
     assert _balance(cash, bank) == balance
 
 
 def _pledged_order(parties: dict[str, Party], amount: str) -> int:
     core, supplier, bank = parties["core"], parties["supplier"], parties["bank"]
     due = (date.today() + timedelta(days=60)).isoformat()
-    body = {"buyer_id": core.id, "amount": amount, "document_hash": _hash(), "due_date": due}
-    order_id = int(_ok(supplier.client.post("/v1/orders", json=body), 201)["id"])
-    _ok(core.client.post(f"/v1/orders/{order_id}/confirm"))
-    pledged = _ok(supplier.client.post(f"/v1/orders/{order_id}/pledge", json={"financier_id": bank.id}))
+    body = {"buyer_id": core.id, "amount": amount, "document_hash": random_hash(), "due_date": due}
+    order_id = int(ok(supplier.client.post("/v1/orders", json=body), 201)["id"])
+    ok(core.client.post(f"/v1/orders/{order_id}/confirm"))
+    pledged = ok(supplier.client.post(f"/v1/orders/{order_id}/pledge", json={"financier_id": bank.id}))
     assert pledged["lienholder_id"] == bank.id
     return order_id
 
@@ -316,18 +300,18 @@ def test_order_loan_lend_and_repay(parties: dict[str, Party], ledger: Ledger, ca
 
     # above the 90% advance rate: refused by the contract, nothing moves
     bank_before = _balance(cash, bank)
-    body = _problem(
+    body = problem(
         bank.client.post("/v1/financing/loans", json={**base, "principal": "9000.01"}), 409, "advance-exceeded"
     )
     assert body["contractError"]["error"] == "AdvanceExceeded"
-    _problem(bank.client.post("/v1/financing/loans", json={**base, "rate_bps": 10_001}), 422, "validation-error")
-    _problem(bank.client.post("/v1/financing/loans", json={**base, "principal": "-5.00"}), 422, "validation-error")
-    _problem(bank.client.post("/v1/financing/loans", json={**base, "order_id": 10**9}), 404, "not-found")
-    _problem(supplier.client.post("/v1/financing/loans", json=base), 403, "forbidden")
+    problem(bank.client.post("/v1/financing/loans", json={**base, "rate_bps": 10_001}), 422, "validation-error")
+    problem(bank.client.post("/v1/financing/loans", json={**base, "principal": "-5.00"}), 422, "validation-error")
+    problem(bank.client.post("/v1/financing/loans", json={**base, "order_id": 10**9}), 404, "not-found")
+    problem(supplier.client.post("/v1/financing/loans", json=base), 403, "forbidden")
     assert _balance(cash, bank) == bank_before
 
     supplier_before = _balance(cash, supplier)
-    loan = _ok(bank.client.post("/v1/financing/loans", json=base), 201)
+    loan = ok(bank.client.post("/v1/financing/loans", json=base), 201)
     assert loan["status"] == "active"
     assert loan["principal"] == "9000.00"
     assert loan["borrower_id"] == supplier.id
@@ -338,32 +322,32 @@ def test_order_loan_lend_and_repay(parties: dict[str, Party], ledger: Ledger, ca
     assert _balance(cash, bank) == bank_before - 900_000
 
     # one loan per order
-    body = _problem(bank.client.post("/v1/financing/loans", json={**base, "principal": "1.00"}), 409, "loan-exists")
+    body = problem(bank.client.post("/v1/financing/loans", json={**base, "principal": "1.00"}), 409, "loan-exists")
 
     # visibility
-    assert _ok(supplier.client.get(f"/v1/financing/loans/{loan['id']}"))["id"] == loan["id"]
-    assert _ok(auditor.client.get(f"/v1/financing/loans/{loan['id']}"))["id"] == loan["id"]
-    _problem(supplier2.client.get(f"/v1/financing/loans/{loan['id']}"), 404, "not-found")
-    assert loan["id"] in [x["id"] for x in _ok(supplier.client.get("/v1/financing/loans"))["items"]]
-    assert loan["id"] not in [x["id"] for x in _ok(supplier2.client.get("/v1/financing/loans"))["items"]]
-    _problem(bank.client.post(f"/v1/financing/loans/{loan['id']}/repay"), 403, "forbidden")
+    assert ok(supplier.client.get(f"/v1/financing/loans/{loan['id']}"))["id"] == loan["id"]
+    assert ok(auditor.client.get(f"/v1/financing/loans/{loan['id']}"))["id"] == loan["id"]
+    problem(supplier2.client.get(f"/v1/financing/loans/{loan['id']}"), 404, "not-found")
+    assert loan["id"] in [x["id"] for x in ok(supplier.client.get("/v1/financing/loans"))["items"]]
+    assert loan["id"] not in [x["id"] for x in ok(supplier2.client.get("/v1/financing/loans"))["items"]]
+    problem(bank.client.post(f"/v1/financing/loans/{loan['id']}/repay"), 403, "forbidden")
     # not due yet: the lender cannot foreclose
-    body = _problem(bank.client.post(f"/v1/financing/loans/{loan['id']}/foreclose"), 409, "loan-not-due")
+    body = problem(bank.client.post(f"/v1/financing/loans/{loan['id']}/foreclose"), 409, "loan-not-due")
     assert body["contractError"]["error"] == "LoanNotDue"
 
     supplier_before, bank_before = _balance(cash, supplier), _balance(cash, bank)
-    repaid = _ok(supplier.client.post(f"/v1/financing/loans/{loan['id']}/repay"))
+    repaid = ok(supplier.client.post(f"/v1/financing/loans/{loan['id']}/repay"))
     assert repaid["status"] == "repaid"
     assert repaid["amount_owed"] is None
     interest = _minor(repaid["interest_paid"])
     assert interest in (0, (900_000 * 1000 + BPS_DAYS - 1) // BPS_DAYS)  # at most one day elapsed
     assert _balance(cash, supplier) == supplier_before - 900_000 - interest
     assert _balance(cash, bank) == bank_before + 900_000 + interest
-    order = _ok(supplier.client.get(f"/v1/orders/{order_id}"))
+    order = ok(supplier.client.get(f"/v1/orders/{order_id}"))
     assert order["lienholder_id"] is None
-    listed = _ok(bank.client.get("/v1/financing/loans", params={"status": "repaid", "order_id": order_id}))
+    listed = ok(bank.client.get("/v1/financing/loans", params={"status": "repaid", "order_id": order_id}))
     assert [x["id"] for x in listed["items"]] == [loan["id"]]
-    _problem(supplier.client.post(f"/v1/financing/loans/{loan['id']}/repay"), 409, "loan-not-active")
+    problem(supplier.client.post(f"/v1/financing/loans/{loan['id']}/repay"), 409, "loan-not-active")
 
 
 # ------------------------------------------------------------------ after maturity / due date: a chain of our own
@@ -392,24 +376,11 @@ class TimeChain:
 
 @pytest.fixture(scope="module")
 def timechain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TimeChain]:
-    data_dir = tmp_path_factory.mktemp("scf-financing-time")
-    chain = DevChain(data_dir=data_dir, port=free_port())
-    chain.start()
-    try:
-        settings = make_settings(data_dir, chain.port)
-        ledger = prepare_ledger(settings)
-        engine = make_engine(settings.effective_database_url)
-        key = ensure_operator_api_key(engine, settings.data_dir)
-        engine.dispose()
-        if key is None:
-            key = (settings.data_dir / OPERATOR_KEY_FILE).read_text().strip()
-        with ServerThread(settings) as server:
-            admitted = _admit(server, key)
-            yield TimeChain(ledger, admitted)
-            for party in admitted.values():
-                party.client.close()
-    finally:
-        chain.stop()
+    with private_world(tmp_path_factory.mktemp("scf-financing-time")) as world:
+        admitted = _admit(world.server, world.operator_key)
+        yield TimeChain(world.ledger, admitted)
+        for party in admitted.values():
+            party.client.close()
 
 
 def test_recourse_and_foreclosure_after_the_due_date(timechain: TimeChain) -> None:
@@ -419,77 +390,77 @@ def test_recourse_and_foreclosure_after_the_due_date(timechain: TimeChain) -> No
 
     # factoring with recourse of a note maturing in two days, and one without recourse
     note_id, _ = _note(parties, "10000.00", days=2)
-    slot_id = _ok(supplier.client.get(f"/v1/notes/{note_id}"))["receivable_id"]
+    slot_id = ok(supplier.client.get(f"/v1/notes/{note_id}"))["receivable_id"]
     offer = _offer(bank, note_id, "10000.00", rate_bps=900, recourse=True)
-    purchase = _ok(supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept"))
+    purchase = ok(supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept"))
     assert purchase["recourse"] is True
     assert purchase["recourse_status"] == "none"
     plain_note, _ = _note(parties, "100.00", days=2)
     plain_offer = _offer(bank, plain_note, "100.00")
-    plain = _ok(supplier.client.post(f"/v1/financing/offers/{plain_offer['id']}/accept"))
+    plain = ok(supplier.client.post(f"/v1/financing/offers/{plain_offer['id']}/accept"))
     assert plain["recourse"] is False
 
     # an order loan due tomorrow, its receivable (locked to the bank) maturing in 30 days
     due = (date.today() + timedelta(days=60)).isoformat()
-    proposal = {"buyer_id": core.id, "amount": "20000.00", "document_hash": _hash(), "due_date": due}
-    order_id = int(_ok(supplier.client.post("/v1/orders", json=proposal), 201)["id"])
-    _ok(core.client.post(f"/v1/orders/{order_id}/confirm"))
-    _ok(supplier.client.post(f"/v1/orders/{order_id}/pledge", json={"financier_id": bank.id}))
+    proposal = {"buyer_id": core.id, "amount": "20000.00", "document_hash": random_hash(), "due_date": due}
+    order_id = int(ok(supplier.client.post("/v1/orders", json=proposal), 201)["id"])
+    ok(core.client.post(f"/v1/orders/{order_id}/confirm"))
+    ok(supplier.client.post(f"/v1/orders/{order_id}/pledge", json={"financier_id": bank.id}))
     loan_due = (date.today() + timedelta(days=1)).isoformat()
     loan_body = {"order_id": order_id, "principal": "10000.00", "rate_bps": 1200, "due_date": loan_due}
-    loan = _ok(bank.client.post("/v1/financing/loans", json=loan_body), 201)
-    _ok(supplier.client.post(f"/v1/orders/{order_id}/deliver"))
+    loan = ok(bank.client.post("/v1/financing/loans", json=loan_body), 201)
+    ok(supplier.client.post(f"/v1/orders/{order_id}/deliver"))
     maturity = (date.today() + timedelta(days=30)).isoformat()
-    accepted = _ok(
+    accepted = ok(
         core.client.post(
             f"/v1/orders/{order_id}/accept",
-            json={"face_value": "20000.00", "maturity": maturity, "invoice_hash": _hash()},
+            json={"face_value": "20000.00", "maturity": maturity, "invoice_hash": random_hash()},
         )
     )
-    loan_note = _ok(supplier.client.get(f"/v1/receivables/{accepted['receivable_id']}"))["first_note_id"]
-    assert _ok(supplier.client.get(f"/v1/notes/{loan_note}"))["lienholder_id"] == bank.id
+    loan_note = ok(supplier.client.get(f"/v1/receivables/{accepted['receivable_id']}"))["first_note_id"]
+    assert ok(supplier.client.get(f"/v1/notes/{loan_note}"))["lienholder_id"] == bank.id
 
     # before the default, no recourse
     claim = f"/v1/financing/purchases/{purchase['id']}/claim-recourse"
-    early = _problem(bank.client.post(claim), 409, "slot-not-defaulted")
+    early = problem(bank.client.post(claim), 409, "slot-not-defaulted")
     assert early["contractError"]["error"] == "SlotNotDefaulted"
 
     timechain.advance(12 * 86_400)  # past maturity + the 7-day grace period, past the loan's due date
     timechain.mark_default(slot_id)
 
     # recourse: only the financier claims, only the seller pays
-    _problem(supplier.client.post(f"/v1/financing/purchases/{purchase['id']}/claim-recourse"), 403, "forbidden")
-    _problem(supplier2.client.post(f"/v1/financing/purchases/{purchase['id']}/claim-recourse"), 404, "not-found")
-    body = _problem(bank.client.post(f"/v1/financing/purchases/{plain['id']}/claim-recourse"), 409, "no-recourse")
+    problem(supplier.client.post(f"/v1/financing/purchases/{purchase['id']}/claim-recourse"), 403, "forbidden")
+    problem(supplier2.client.post(f"/v1/financing/purchases/{purchase['id']}/claim-recourse"), 404, "not-found")
+    body = problem(bank.client.post(f"/v1/financing/purchases/{plain['id']}/claim-recourse"), 409, "no-recourse")
     assert body["contractError"]["error"] == "NoRecourse"
-    claimed = _ok(bank.client.post(f"/v1/financing/purchases/{purchase['id']}/claim-recourse"))
+    claimed = ok(bank.client.post(f"/v1/financing/purchases/{purchase['id']}/claim-recourse"))
     assert claimed["recourse_status"] == "claimed"
     assert claimed["recourse_amount"] == "10000.00"
-    _problem(bank.client.post(f"/v1/financing/purchases/{purchase['id']}/pay-recourse"), 403, "forbidden")
+    problem(bank.client.post(f"/v1/financing/purchases/{purchase['id']}/pay-recourse"), 403, "forbidden")
     _mint(ledger, cash, parties, supplier, 1_000_000)
     supplier_before, bank_before = _balance(cash, supplier), _balance(cash, bank)
-    paid = _ok(supplier.client.post(f"/v1/financing/purchases/{purchase['id']}/pay-recourse"))
+    paid = ok(supplier.client.post(f"/v1/financing/purchases/{purchase['id']}/pay-recourse"))
     assert paid["recourse_status"] == "paid"
     assert _balance(cash, supplier) == supplier_before - 1_000_000
     assert _balance(cash, bank) == bank_before + 1_000_000
-    assert _ok(supplier.client.get(f"/v1/notes/{note_id}"))["holder_id"] == supplier.id
-    claimed_list = _ok(bank.client.get("/v1/financing/purchases", params={"recourse_status": "paid"}))
+    assert ok(supplier.client.get(f"/v1/notes/{note_id}"))["holder_id"] == supplier.id
+    claimed_list = ok(bank.client.get("/v1/financing/purchases", params={"recourse_status": "paid"}))
     assert [p["id"] for p in claimed_list["items"]] == [purchase["id"]]
 
     # foreclosure: the borrower cannot, the lender takes what is owed from the order's note
-    active = _ok(bank.client.get(f"/v1/financing/loans/{loan['id']}"))
+    active = ok(bank.client.get(f"/v1/financing/loans/{loan['id']}"))
     owed = _minor(active["amount_owed"])
     assert owed > 1_000_000
-    _problem(supplier.client.post(f"/v1/financing/loans/{loan['id']}/foreclose"), 403, "forbidden")
-    foreclosed = _ok(bank.client.post(f"/v1/financing/loans/{loan['id']}/foreclose"))
+    problem(supplier.client.post(f"/v1/financing/loans/{loan['id']}/foreclose"), 403, "forbidden")
+    foreclosed = ok(bank.client.post(f"/v1/financing/loans/{loan['id']}/foreclose"))
     assert foreclosed["status"] == "foreclosed"
     assert foreclosed["amount_owed"] is None
     taken = _minor(foreclosed["foreclosed_value"])
     assert owed <= taken <= owed + 1_000_000 * 1200 // BPS_DAYS + 1  # a day may have passed since the read
-    taken_note = _ok(bank.client.get(f"/v1/notes/{foreclosed['taken_note_id']}"))
+    taken_note = ok(bank.client.get(f"/v1/notes/{foreclosed['taken_note_id']}"))
     assert taken_note["holder_id"] == bank.id
     assert _minor(taken_note["value"]) == taken
-    rest = _ok(supplier.client.get(f"/v1/notes/{loan_note}"))
+    rest = ok(supplier.client.get(f"/v1/notes/{loan_note}"))
     assert _minor(rest["value"]) == 2_000_000 - taken
     assert rest["lienholder_id"] is None
-    assert _ok(supplier.client.get(f"/v1/orders/{order_id}"))["lienholder_id"] is None
+    assert ok(supplier.client.get(f"/v1/orders/{order_id}"))["lienholder_id"] is None

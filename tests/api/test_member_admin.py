@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -13,25 +12,7 @@ from web3 import Web3
 
 from chain.client import contract
 from chain.runtime import Ledger
-from tests.conftest import ServerThread
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
-
-
-def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _problem(response: httpx.Response, status: int, type_suffix: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"].endswith("/" + type_suffix), body
-    return body
+from tests.conftest import ServerThread, ok, problem, random_hash
 
 
 class Party:
@@ -40,7 +21,7 @@ class Party:
         self.client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {key}"})
 
     def balance(self) -> str:
-        return str(_ok(self.client.get("/v1/cash/balance"))["balance"])
+        return str(ok(self.client.get("/v1/cash/balance"))["balance"])
 
 
 @pytest.fixture(scope="module")
@@ -53,12 +34,12 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
             ("supplier2", ["supplier"], {}),
             ("bank", ["financier"], {}),
         ]:
-            body = _ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra}), 201)
+            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
             admitted[name] = Party(api, body["member"], body["api_key"])
         bank = admitted["bank"]
         for name in ("supplier", "supplier2"):
             mint = {"member_id": admitted[name].id, "amount": "1000.00", "reference": f"seed-{name}"}
-            _ok(bank.client.post("/v1/cash/mint", json=mint), 201)
+            ok(bank.client.post("/v1/cash/mint", json=mint), 201)
     yield admitted
     for party in admitted.values():
         party.client.close()
@@ -73,46 +54,46 @@ def test_only_the_operator_administers(parties: dict[str, Party]) -> None:
         ("rotate-key", None),
         ("credit-limit", {"credit_limit": "1.00"}),
     ]:
-        _problem(supplier.client.post(f"/v1/members/{supplier2.id}/{path}", json=payload), 403, "forbidden")
-    assert _ok(supplier.client.get(f"/v1/members/{supplier2.id}"))["status"] == "active"
+        problem(supplier.client.post(f"/v1/members/{supplier2.id}/{path}", json=payload), 403, "forbidden")
+    assert ok(supplier.client.get(f"/v1/members/{supplier2.id}"))["status"] == "active"
 
 
 def test_unknown_member_is_404(operator: httpx.Client) -> None:
     for path in ("suspend", "reinstate", "clear-default-block", "rotate-key"):
-        _problem(operator.post(f"/v1/members/999999/{path}"), 404, "not-found")
-    _problem(operator.post("/v1/members/999999/credit-limit", json={"credit_limit": "1.00"}), 404, "not-found")
+        problem(operator.post(f"/v1/members/999999/{path}"), 404, "not-found")
+    problem(operator.post("/v1/members/999999/credit-limit", json={"credit_limit": "1.00"}), 404, "not-found")
 
 
 def test_suspend_blocks_transfers_until_reinstated(parties: dict[str, Party], operator: httpx.Client) -> None:
     supplier, supplier2 = parties["supplier"], parties["supplier2"]
-    assert _ok(operator.post(f"/v1/members/{supplier2.id}/suspend"))["status"] == "suspended"
+    assert ok(operator.post(f"/v1/members/{supplier2.id}/suspend"))["status"] == "suspended"
     before = (supplier.balance(), supplier2.balance())
     response = supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "10.00"})
-    body = _problem(response, 403, "member-not-active")
+    body = problem(response, 403, "member-not-active")
     assert body["contractError"]["error"] == "MemberNotActive"
     assert (supplier.balance(), supplier2.balance()) == before
     # suspending twice is a contract error, not a silent success
-    _problem(operator.post(f"/v1/members/{supplier2.id}/suspend"), 403, "member-not-active")
+    problem(operator.post(f"/v1/members/{supplier2.id}/suspend"), 403, "member-not-active")
 
-    assert _ok(operator.post(f"/v1/members/{supplier2.id}/reinstate"))["status"] == "active"
-    _ok(supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "10.00"}))
+    assert ok(operator.post(f"/v1/members/{supplier2.id}/reinstate"))["status"] == "active"
+    ok(supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "10.00"}))
     assert supplier2.balance() == "1010.00"
-    _problem(operator.post(f"/v1/members/{supplier2.id}/reinstate"), 409, "member-not-suspended")
+    problem(operator.post(f"/v1/members/{supplier2.id}/reinstate"), 409, "member-not-suspended")
 
 
 def test_credit_limit(parties: dict[str, Party], operator: httpx.Client) -> None:
     core = parties["core"]
-    body = _ok(operator.post(f"/v1/members/{core.id}/credit-limit", json={"credit_limit": "2500000.50"}))
+    body = ok(operator.post(f"/v1/members/{core.id}/credit-limit", json={"credit_limit": "2500000.50"}))
     assert body["credit_limit"] == "2500000.50"
-    assert _ok(core.client.get("/v1/members/me"))["credit_limit"] == "2500000.50"
+    assert ok(core.client.get("/v1/members/me"))["credit_limit"] == "2500000.50"
     for bad in ["-1.00", "1.001", 3, "x"]:
         response = operator.post(f"/v1/members/{core.id}/credit-limit", json={"credit_limit": bad})
-        _problem(response, 422, "validation-error")
-    assert _ok(core.client.get("/v1/members/me"))["credit_limit"] == "2500000.50"
+        problem(response, 422, "validation-error")
+    assert ok(core.client.get("/v1/members/me"))["credit_limit"] == "2500000.50"
 
 
 def test_clear_default_block_without_a_block_is_refused(parties: dict[str, Party], operator: httpx.Client) -> None:
-    body = _problem(operator.post(f"/v1/members/{parties['core'].id}/clear-default-block"), 409, "not-blocked")
+    body = problem(operator.post(f"/v1/members/{parties['core'].id}/clear-default-block"), 409, "not-blocked")
     assert body["contractError"]["error"] == "NotBlocked"
 
 
@@ -123,15 +104,15 @@ def test_rotate_key_keeps_notes_cash_and_api_key(
     maturity = (date.today() + timedelta(days=90)).isoformat()
     issued = core.client.post(
         "/v1/receivables",
-        json={"creditor_id": supplier.id, "face_value": "5000.00", "maturity": maturity, "invoice_hash": _hash()},
+        json={"creditor_id": supplier.id, "face_value": "5000.00", "maturity": maturity, "invoice_hash": random_hash()},
     )
-    note_id = _ok(issued, 201)["first_note_id"]
-    notes_before = _ok(supplier.client.get("/v1/notes"))
+    note_id = ok(issued, 201)["first_note_id"]
+    notes_before = ok(supplier.client.get("/v1/notes"))
     assert [n["id"] for n in notes_before["items"]] == [note_id]
     cash_before = supplier.balance()
-    old = _ok(supplier.client.get("/v1/members/me"))["account"]
+    old = ok(supplier.client.get("/v1/members/me"))["account"]
 
-    body = _ok(operator.post(f"/v1/members/{supplier.id}/rotate-key"))
+    body = ok(operator.post(f"/v1/members/{supplier.id}/rotate-key"))
     new = body["member"]["account"]
     assert new.lower() != old.lower()
     assert body["old_account"].lower() == old.lower()
@@ -143,15 +124,15 @@ def test_rotate_key_keeps_notes_cash_and_api_key(
     assert cash.functions.balanceOf(Web3.to_checksum_address(old)).call() == 0
 
     # the same API key still works, and sees the same notes and cash
-    me = _ok(supplier.client.get("/v1/members/me"))
+    me = ok(supplier.client.get("/v1/members/me"))
     assert me["account"] == new
-    assert _ok(supplier.client.get("/v1/notes")) == notes_before
+    assert ok(supplier.client.get("/v1/notes")) == notes_before
     assert supplier.balance() == cash_before
     # history spans the rotation (the mint to the old account is still listed)
-    moves = _ok(supplier.client.get("/v1/cash/moves"))["items"]
+    moves = ok(supplier.client.get("/v1/cash/moves"))["items"]
     assert ("mint", "in", "1000.00") in [(m["kind"], m["direction"], m["amount"]) for m in moves]
 
     # and the member signs with its new key: a cash transfer and a note split go through
-    _ok(supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "1.00"}))
+    ok(supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "1.00"}))
     split = supplier.client.post(f"/v1/notes/{note_id}/split", json={"to": supplier2.id, "value": "100.00"})
-    assert _ok(split, 201)["note"]["value"] == "4900.00"
+    assert ok(split, 201)["note"]["value"] == "4900.00"

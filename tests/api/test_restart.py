@@ -13,15 +13,11 @@ from web3 import Web3
 from api.settings import Settings
 from chain.runtime import Ledger
 from chain.signer import TransactionQueue
-from tests.conftest import ServerThread, make_settings
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
+from tests.conftest import ServerThread, make_settings, random_hash
 
 
 def _admit(op: httpx.Client, roles: list[str], **extra: Any) -> tuple[dict[str, Any], str]:
-    response = op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra})
+    response = op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra})
     assert response.status_code == 201, response.text
     body = response.json()
     return body["member"], body["api_key"]
@@ -40,7 +36,7 @@ def test_split_interrupted_after_send_resumes_after_restart_without_a_second_tra
                 "creditor_id": supplier["id"],
                 "face_value": "5000.00",
                 "maturity": (date.today() + timedelta(days=30)).isoformat(),
-                "invoice_hash": _hash(),
+                "invoice_hash": random_hash(),
             },
         )
     assert issued.status_code == 201, issued.text

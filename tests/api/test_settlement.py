@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from api.bootstrap import ensure_operator_api_key
 from api.routes import settlement as settlement_routes
-from api.settings import Settings
-from chain.devchain import DevChain, free_port, rpc_call
-from chain.runtime import prepare_ledger
-from chain.store import make_engine
-from tests.conftest import ServerThread, make_settings
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
-
-
-def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _problem(response: httpx.Response, status: int | None, type_suffix: str) -> dict[str, Any]:
-    if status is None:
-        assert 400 <= response.status_code < 500, response.text
-    else:
-        assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"].endswith("/" + type_suffix), body
-    return body
+from chain.devchain import DevChain, rpc_call
+from tests.conftest import ServerThread, ok, private_world, problem, random_hash
 
 
 class Party:
@@ -47,7 +20,7 @@ class Party:
         self.client = httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"})
 
     def balance(self) -> str:
-        return str(_ok(self.client.get("/v1/cash/balance"))["balance"])
+        return str(ok(self.client.get("/v1/cash/balance"))["balance"])
 
 
 def _admit_all(url: str, operator_key: str) -> dict[str, Party]:
@@ -60,10 +33,10 @@ def _admit_all(url: str, operator_key: str) -> dict[str, Party]:
             ("bank", ["financier"], {}),
             ("auditor", ["auditor"], {}),
         ]:
-            body = _ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra}), 201)
+            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
             admitted[name] = Party(url, body["member"], body["api_key"])
     mint = {"member_id": admitted["core"].id, "amount": "100000.00", "reference": "core-deposit"}
-    _ok(admitted["bank"].client.post("/v1/cash/mint", json=mint), 201)
+    ok(admitted["bank"].client.post("/v1/cash/mint", json=mint), 201)
     return admitted
 
 
@@ -72,9 +45,9 @@ def _issue(core: Party, creditor: Party, face_value: str, maturity: date) -> dic
         "creditor_id": creditor.id,
         "face_value": face_value,
         "maturity": maturity.isoformat(),
-        "invoice_hash": _hash(),
+        "invoice_hash": random_hash(),
     }
-    return _ok(core.client.post("/v1/receivables", json=body), 201)
+    return ok(core.client.post("/v1/receivables", json=body), 201)
 
 
 def _cents(text: str) -> int:
@@ -102,7 +75,7 @@ def test_fund_partially_and_read_back(parties: dict[str, Party], slot: dict[str,
     core, supplier = parties["core"], parties["supplier"]
     slot_id = slot["id"]
     before = _cents(core.balance())
-    body = _ok(core.client.post(f"/v1/settlement/receivables/{slot_id}/fund", json={"amount": "4000.00"}))
+    body = ok(core.client.post(f"/v1/settlement/receivables/{slot_id}/fund", json={"amount": "4000.00"}))
     assert body["funded"] == "4000.00"
     assert body["unfunded"] == "6000.00"
     assert body["face_value"] == "10000.00"
@@ -111,55 +84,55 @@ def test_fund_partially_and_read_back(parties: dict[str, Party], slot: dict[str,
     assert body["live_notes"] == 1
     assert _cents(core.balance()) == before - 400000
     # the creditor (holder of its note), auditors and the operator see it
-    assert _ok(supplier.client.get(f"/v1/settlement/receivables/{slot_id}"))["funded"] == "4000.00"
-    assert _ok(parties["auditor"].client.get(f"/v1/settlement/receivables/{slot_id}"))["paid"] == "0.00"
+    assert ok(supplier.client.get(f"/v1/settlement/receivables/{slot_id}"))["funded"] == "4000.00"
+    assert ok(parties["auditor"].client.get(f"/v1/settlement/receivables/{slot_id}"))["paid"] == "0.00"
 
 
 def test_outsiders_cannot_see_or_fund(parties: dict[str, Party], slot: dict[str, Any], operator: httpx.Client) -> None:
     supplier2, supplier = parties["supplier2"], parties["supplier"]
     slot_id = slot["id"]
-    _problem(supplier2.client.get(f"/v1/settlement/receivables/{slot_id}"), 403, "forbidden")
-    funded = _ok(operator.get(f"/v1/settlement/receivables/{slot_id}"))["funded"]
+    problem(supplier2.client.get(f"/v1/settlement/receivables/{slot_id}"), 403, "forbidden")
+    funded = ok(operator.get(f"/v1/settlement/receivables/{slot_id}"))["funded"]
     before = supplier.balance()
     response = supplier.client.post(f"/v1/settlement/receivables/{slot_id}/fund", json={"amount": "1.00"})
-    _problem(response, 403, "not-obligor")
-    _problem(operator.post(f"/v1/settlement/receivables/{slot_id}/fund", json={"amount": "1.00"}), 403, "not-obligor")
-    assert _ok(operator.get(f"/v1/settlement/receivables/{slot_id}"))["funded"] == funded
+    problem(response, 403, "not-obligor")
+    problem(operator.post(f"/v1/settlement/receivables/{slot_id}/fund", json={"amount": "1.00"}), 403, "not-obligor")
+    assert ok(operator.get(f"/v1/settlement/receivables/{slot_id}"))["funded"] == funded
     assert supplier.balance() == before
 
 
 def test_overfunding_is_refused(parties: dict[str, Party], slot: dict[str, Any]) -> None:
     core = parties["core"]
     slot_id = slot["id"]
-    state = _ok(core.client.get(f"/v1/settlement/receivables/{slot_id}"))
+    state = ok(core.client.get(f"/v1/settlement/receivables/{slot_id}"))
     before = core.balance()
     too_much = _cents(state["unfunded"]) + 1
     amount = f"{too_much // 100}.{too_much % 100:02d}"
     response = core.client.post(f"/v1/settlement/receivables/{slot_id}/fund", json={"amount": amount})
-    body = _problem(response, None, "overfunded")
+    body = problem(response, None, "overfunded")
     assert body["contractError"]["error"] == "Overfunded"
-    assert _ok(core.client.get(f"/v1/settlement/receivables/{slot_id}")) == state
+    assert ok(core.client.get(f"/v1/settlement/receivables/{slot_id}")) == state
     assert core.balance() == before
 
 
 def test_settle_and_redeem_before_maturity_are_refused(parties: dict[str, Party], slot: dict[str, Any]) -> None:
     core, supplier = parties["core"], parties["supplier"]
     slot_id = slot["id"]
-    state = _ok(core.client.get(f"/v1/settlement/receivables/{slot_id}"))
-    body = _problem(supplier.client.post(f"/v1/settlement/receivables/{slot_id}/settle"), None, "not-matured")
+    state = ok(core.client.get(f"/v1/settlement/receivables/{slot_id}"))
+    body = problem(supplier.client.post(f"/v1/settlement/receivables/{slot_id}/settle"), None, "not-matured")
     assert body["contractError"]["error"] == "NotMatured"
     payload = {"note_ids": [slot["first_note_id"]]}
-    _problem(core.client.post(f"/v1/settlement/receivables/{slot_id}/settle", json=payload), None, "not-matured")
-    _problem(supplier.client.post(f"/v1/settlement/notes/{slot['first_note_id']}/redeem"), None, "not-matured")
+    problem(core.client.post(f"/v1/settlement/receivables/{slot_id}/settle", json=payload), None, "not-matured")
+    problem(supplier.client.post(f"/v1/settlement/notes/{slot['first_note_id']}/redeem"), None, "not-matured")
     # not the holder: refused before any transaction
-    _problem(core.client.post(f"/v1/settlement/notes/{slot['first_note_id']}/redeem"), 403, "not-note-holder")
-    body = _problem(
+    problem(core.client.post(f"/v1/settlement/notes/{slot['first_note_id']}/redeem"), 403, "not-note-holder")
+    body = problem(
         core.client.post(f"/v1/settlement/receivables/{slot_id}/mark-default"), None, "grace-period-not-over"
     )
     assert body["contractError"]["error"] == "GracePeriodNotOver"
-    _problem(core.client.post(f"/v1/settlement/receivables/{slot_id}/claim-default"), None, "slot-not-defaulted")
-    assert _ok(core.client.get(f"/v1/settlement/receivables/{slot_id}")) == state
-    notes = _ok(supplier.client.get("/v1/notes"))["items"]
+    problem(core.client.post(f"/v1/settlement/receivables/{slot_id}/claim-default"), None, "slot-not-defaulted")
+    assert ok(core.client.get(f"/v1/settlement/receivables/{slot_id}")) == state
+    notes = ok(supplier.client.get("/v1/notes"))["items"]
     assert [n["id"] for n in notes if n["receivable_id"] == slot_id] == [slot["first_note_id"]]
 
 
@@ -167,27 +140,27 @@ def test_settle_and_redeem_before_maturity_are_refused(parties: dict[str, Party]
 def test_bad_fund_amounts_are_422(parties: dict[str, Party], slot: dict[str, Any], amount: object) -> None:
     core = parties["core"]
     slot_id = slot["id"]
-    state = _ok(core.client.get(f"/v1/settlement/receivables/{slot_id}"))
+    state = ok(core.client.get(f"/v1/settlement/receivables/{slot_id}"))
     response = core.client.post(f"/v1/settlement/receivables/{slot_id}/fund", json={"amount": amount})
-    _problem(response, 422, "validation-error")
-    assert _ok(core.client.get(f"/v1/settlement/receivables/{slot_id}")) == state
+    problem(response, 422, "validation-error")
+    assert ok(core.client.get(f"/v1/settlement/receivables/{slot_id}")) == state
 
 
 def test_unknown_ids_and_bad_batches(parties: dict[str, Party], slot: dict[str, Any]) -> None:
     core, supplier = parties["core"], parties["supplier"]
     slot_id = slot["id"]
-    _problem(core.client.get("/v1/settlement/receivables/999999"), 404, "not-found")
-    _problem(core.client.post("/v1/settlement/receivables/999999/fund", json={"amount": "1.00"}), 404, "not-found")
-    _problem(core.client.post("/v1/settlement/receivables/999999/settle"), 404, "not-found")
-    _problem(core.client.post("/v1/settlement/receivables/999999/mark-default"), 404, "not-found")
-    _problem(supplier.client.post("/v1/settlement/notes/999999/redeem"), 404, "not-found")
+    problem(core.client.get("/v1/settlement/receivables/999999"), 404, "not-found")
+    problem(core.client.post("/v1/settlement/receivables/999999/fund", json={"amount": "1.00"}), 404, "not-found")
+    problem(core.client.post("/v1/settlement/receivables/999999/settle"), 404, "not-found")
+    problem(core.client.post("/v1/settlement/receivables/999999/mark-default"), 404, "not-found")
+    problem(supplier.client.post("/v1/settlement/notes/999999/redeem"), 404, "not-found")
     settle = f"/v1/settlement/receivables/{slot_id}/settle"
-    _problem(core.client.post(settle, json={"note_ids": [999999]}), 404, "not-found")
-    _problem(core.client.post(settle, json={"note_ids": []}), 422, "validation-error")
+    problem(core.client.post(settle, json={"note_ids": [999999]}), 404, "not-found")
+    problem(core.client.post(settle, json={"note_ids": []}), 422, "validation-error")
     note = slot["first_note_id"]
-    _problem(core.client.post(settle, json={"note_ids": [note, note]}), 422, "validation-error")
+    problem(core.client.post(settle, json={"note_ids": [note, note]}), 422, "validation-error")
     other = _issue(core, supplier, "100.00", date.today() + timedelta(days=30))
-    _problem(core.client.post(settle, json={"note_ids": [other["first_note_id"]]}), 422, "slot-mismatch")
+    problem(core.client.post(settle, json={"note_ids": [other["first_note_id"]]}), 422, "slot-mismatch")
 
 
 # ------------------------------------------------------- on a chain of its own, whose clock the test moves
@@ -195,20 +168,8 @@ def test_unknown_ids_and_bad_batches(parties: dict[str, Party], slot: dict[str, 
 
 @pytest.fixture(scope="module")
 def timechain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevChain, ServerThread, str]]:
-    data_dir: Path = tmp_path_factory.mktemp("scf-settlement")
-    chain = DevChain(data_dir=data_dir, port=free_port())
-    chain.start()
-    try:
-        settings: Settings = make_settings(data_dir, chain.port)
-        prepare_ledger(settings)
-        engine = make_engine(settings.effective_database_url)
-        key = ensure_operator_api_key(engine, settings.data_dir)
-        engine.dispose()
-        assert key is not None
-        with ServerThread(settings) as server:
-            yield chain, server, key
-    finally:
-        chain.stop()
+    with private_world(tmp_path_factory.mktemp("scf-settlement")) as world:
+        yield world.chain, world.server, world.operator_key
 
 
 def _advance(chain: DevChain, seconds: int) -> None:
@@ -227,7 +188,7 @@ def test_full_settlement_redeem_and_default_at_maturity(
 
     # A: fully funded, two notes, settled by a keeper in one call (default: all live notes)
     a = _issue(core, supplier, "10000.00", tomorrow)
-    _ok(
+    ok(
         supplier.client.post(f"/v1/notes/{a['first_note_id']}/split", json={"to": supplier2.id, "value": "3000.00"}),
         201,
     )
@@ -235,20 +196,20 @@ def test_full_settlement_redeem_and_default_at_maturity(
     b = _issue(core, supplier2, "500.00", tomorrow)
     # C: underfunded: defaults, holders claim pro rata
     c = _issue(core, supplier, "5000.00", tomorrow)
-    _ok(
+    ok(
         supplier.client.post(f"/v1/notes/{c['first_note_id']}/split", json={"to": supplier2.id, "value": "1000.00"}),
         201,
     )
     for slot_id, amount in [(a["id"], "10000.00"), (b["id"], "500.00"), (c["id"], "2000.00")]:
-        _ok(core.client.post(f"/v1/settlement/receivables/{slot_id}/fund", json={"amount": amount}))
-    assert _ok(core.client.get(f"/v1/settlement/receivables/{a['id']}"))["funding_status"] == "fully_funded"
+        ok(core.client.post(f"/v1/settlement/receivables/{slot_id}/fund", json={"amount": amount}))
+    assert ok(core.client.get(f"/v1/settlement/receivables/{a['id']}"))["funding_status"] == "fully_funded"
     s1, s2 = _cents(supplier.balance()), _cents(supplier2.balance())
 
-    _problem(auditor.client.post(f"/v1/settlement/receivables/{a['id']}/settle"), None, "not-matured")
+    problem(auditor.client.post(f"/v1/settlement/receivables/{a['id']}/settle"), None, "not-matured")
     _advance(chain, 2 * 86_400)
 
     # settle A: anyone (here the auditor as keeper) pays every live note
-    body = _ok(auditor.client.post(f"/v1/settlement/receivables/{a['id']}/settle"))
+    body = ok(auditor.client.post(f"/v1/settlement/receivables/{a['id']}/settle"))
     assert len(body["note_ids"]) == 2
     assert len(set(body["tx_hashes"])) == 2  # batched
     assert body["receivable"]["status"] == "settled"
@@ -256,31 +217,31 @@ def test_full_settlement_redeem_and_default_at_maturity(
     assert body["receivable"]["live_notes"] == 0
     assert _cents(supplier.balance()) == s1 + 700000
     assert _cents(supplier2.balance()) == s2 + 300000
-    _problem(auditor.client.post(f"/v1/settlement/receivables/{a['id']}/settle"), 409, "no-live-notes")
+    problem(auditor.client.post(f"/v1/settlement/receivables/{a['id']}/settle"), 409, "no-live-notes")
 
     # redeem B by its holder
-    body = _ok(supplier2.client.post(f"/v1/settlement/notes/{b['first_note_id']}/redeem"))
+    body = ok(supplier2.client.post(f"/v1/settlement/notes/{b['first_note_id']}/redeem"))
     assert body["receivable"]["status"] == "settled"
     assert _cents(supplier2.balance()) == s2 + 300000 + 50000
-    moves = _ok(supplier2.client.get("/v1/cash/moves"))["items"]
+    moves = ok(supplier2.client.get("/v1/cash/moves"))["items"]
     assert [m["amount"] for m in moves if m["direction"] == "in"][-2:] == ["3000.00", "500.00"]
 
     # C is underfunded: settling is refused, and a default needs the grace period
-    _problem(core.client.post(f"/v1/settlement/receivables/{c['id']}/settle"), None, "not-fully-funded")
-    _problem(core.client.post(f"/v1/settlement/receivables/{c['id']}/mark-default"), None, "grace-period-not-over")
+    problem(core.client.post(f"/v1/settlement/receivables/{c['id']}/settle"), None, "not-fully-funded")
+    problem(core.client.post(f"/v1/settlement/receivables/{c['id']}/mark-default"), None, "grace-period-not-over")
     _advance(chain, 8 * 86_400)
-    body = _ok(supplier.client.post(f"/v1/settlement/receivables/{c['id']}/mark-default"))
+    body = ok(supplier.client.post(f"/v1/settlement/receivables/{c['id']}/mark-default"))
     assert body["status"] == "defaulted"
     assert body["unpaid_at_default"] == "3000.00"
-    core_member = _ok(core.client.get("/v1/members/me"))
+    core_member = ok(core.client.get("/v1/members/me"))
     assert core_member["default_count"] == 1
     s1, s2 = _cents(supplier.balance()), _cents(supplier2.balance())
     claim = f"/v1/settlement/receivables/{c['id']}/claim-default"
-    body = _ok(supplier2.client.post(claim, json={"note_ids": [c["first_note_id"]]}))
+    body = ok(supplier2.client.post(claim, json={"note_ids": [c["first_note_id"]]}))
     assert body["note_ids"] == [c["first_note_id"]]
     assert body["receivable"]["paid"] == "1600.00"
     assert _cents(supplier.balance()) == s1 + 160000  # 4,000 of 5,000 face: 80% of the 2,000 funded
-    body = _ok(supplier.client.post(claim))  # the rest: every live note
+    body = ok(supplier.client.post(claim))  # the rest: every live note
     assert len(body["note_ids"]) == 1
     assert body["receivable"]["paid"] == "2000.00"
     assert body["receivable"]["live_notes"] == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -13,24 +12,7 @@ import pytest
 from chain.client import contract
 from chain.proofs import ProofError, verify_note_proof
 from chain.runtime import Ledger
-from tests.conftest import ServerThread
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
-
-
-def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    return body
+from tests.conftest import ServerThread, ok, problem, random_hash
 
 
 class Party:
@@ -50,7 +32,7 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
             ("bank", ["financier"], {}),
             ("auditor", ["auditor"], {}),
         ]:
-            body = _ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra}), 201)
+            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
             admitted[name] = Party(api, body["member"], body["api_key"])
     yield admitted
     for party in admitted.values():
@@ -60,11 +42,11 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
 @pytest.fixture(scope="module")
 def issued(parties: dict[str, Party]) -> dict[str, Any]:
     core, supplier = parties["core"], parties["supplier"]
-    invoice = _hash()
-    before = _ok(parties["bank"].client.get("/v1/verify/invoice", params={"hash": invoice}))
+    invoice = random_hash()
+    before = ok(parties["bank"].client.get("/v1/verify/invoice", params={"hash": invoice}))
     assert before["tokenised"] is False and before["slot_id"] is None
     maturity = (date.today() + timedelta(days=60)).isoformat()
-    receivable = _ok(
+    receivable = ok(
         core.client.post(
             "/v1/receivables",
             json={"creditor_id": supplier.id, "face_value": "2500.00", "maturity": maturity, "invoice_hash": invoice},
@@ -76,7 +58,7 @@ def issued(parties: dict[str, Party]) -> dict[str, Any]:
 
 def test_bank_verifies_a_suppliers_note(parties: dict[str, Party], issued: dict[str, Any], ledger: Ledger) -> None:
     note_id = issued["note_id"]
-    body = _ok(parties["bank"].client.get(f"/v1/verify/notes/{note_id}"))
+    body = ok(parties["bank"].client.get(f"/v1/verify/notes/{note_id}"))
     assert body["proof"] is None
     chain_note = _chain_note(ledger, note_id, body["block"]["number"])
     assert body["holder"]["member_id"] == parties["supplier"].id == chain_note[0]
@@ -95,7 +77,7 @@ def test_bank_verifies_a_suppliers_note(parties: dict[str, Party], issued: dict[
 
     # the holder, an auditor and the operator may verify too
     for party in ("supplier", "auditor"):
-        assert _ok(parties[party].client.get(f"/v1/verify/notes/{note_id}"))["value"] == "2500.00"
+        assert ok(parties[party].client.get(f"/v1/verify/notes/{note_id}"))["value"] == "2500.00"
 
 
 def _chain_note(ledger: Ledger, note_id: int, block: int) -> tuple[int, ...]:
@@ -104,7 +86,7 @@ def _chain_note(ledger: Ledger, note_id: int, block: int) -> tuple[int, ...]:
 
 
 def test_proof_bundle_verifies_independently(parties: dict[str, Party], issued: dict[str, Any], ledger: Ledger) -> None:
-    body = _ok(parties["bank"].client.get(f"/v1/verify/notes/{issued['note_id']}", params={"proof": "true"}))
+    body = ok(parties["bank"].client.get(f"/v1/verify/notes/{issued['note_id']}", params={"proof": "true"}))
     bundle = body["proof"]
     root = bytes(ledger.w3.eth.get_block(body["block"]["number"])["stateRoot"])
     verified = verify_note_proof(bundle, root, base_slot=0)
@@ -120,31 +102,31 @@ def test_past_block_shows_the_state_then(
     parties: dict[str, Party], issued: dict[str, Any], operator: httpx.Client
 ) -> None:
     note_id = issued["note_id"]
-    now = _ok(operator.get(f"/v1/verify/notes/{note_id}"))
-    past = _ok(operator.get(f"/v1/verify/notes/{note_id}", params={"block": str(now["block"]["number"])}))
+    now = ok(operator.get(f"/v1/verify/notes/{note_id}"))
+    past = ok(operator.get(f"/v1/verify/notes/{note_id}", params={"block": str(now["block"]["number"])}))
     assert past["block"] == now["block"]
-    _problem(operator.get(f"/v1/verify/notes/{note_id}", params={"block": "10000000"}), 404)
-    _problem(operator.get(f"/v1/verify/notes/{note_id}", params={"block": "yesterday"}), 422)
+    problem(operator.get(f"/v1/verify/notes/{note_id}", params={"block": "10000000"}), 404)
+    problem(operator.get(f"/v1/verify/notes/{note_id}", params={"block": "yesterday"}), 422)
 
 
 def test_other_supplier_is_forbidden_and_unknown_is_404(parties: dict[str, Party], issued: dict[str, Any]) -> None:
-    body = _problem(parties["supplier2"].client.get(f"/v1/verify/notes/{issued['note_id']}"), 403)
+    body = problem(parties["supplier2"].client.get(f"/v1/verify/notes/{issued['note_id']}"), 403)
     assert "holder" not in body and "value" not in body
-    _problem(parties["supplier2"].client.get(f"/v1/verify/notes/{issued['note_id']}", params={"proof": "true"}), 403)
-    _problem(parties["bank"].client.get("/v1/verify/notes/9999999"), 404)
-    _problem(parties["bank"].client.get("/v1/verify/notes/0"), 404)
-    _problem(httpx.get(str(parties["bank"].client.base_url) + f"/v1/verify/notes/{issued['note_id']}"), 401)
+    problem(parties["supplier2"].client.get(f"/v1/verify/notes/{issued['note_id']}", params={"proof": "true"}), 403)
+    problem(parties["bank"].client.get("/v1/verify/notes/9999999"), 404)
+    problem(parties["bank"].client.get("/v1/verify/notes/0"), 404)
+    problem(httpx.get(str(parties["bank"].client.base_url) + f"/v1/verify/notes/{issued['note_id']}"), 401)
 
 
 def test_invoice_check_after_issuance(parties: dict[str, Party], issued: dict[str, Any]) -> None:
-    body = _ok(parties["bank"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}))
+    body = ok(parties["bank"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}))
     assert body["tokenised"] is True
     assert body["slot_id"] == issued["slot_id"]
     assert body["obligor_id"] == parties["core"].id
     assert body["creditor_id"] == parties["supplier"].id
     # the parties see it, an unrelated supplier does not (whether or not it is tokenised)
-    assert _ok(parties["core"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}))["tokenised"]
-    assert _ok(parties["supplier"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}))["tokenised"]
-    _problem(parties["supplier2"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}), 403)
-    _problem(parties["supplier2"].client.get("/v1/verify/invoice", params={"hash": _hash()}), 403)
-    _problem(parties["bank"].client.get("/v1/verify/invoice", params={"hash": "0x1234"}), 422)
+    assert ok(parties["core"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}))["tokenised"]
+    assert ok(parties["supplier"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}))["tokenised"]
+    problem(parties["supplier2"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}), 403)
+    problem(parties["supplier2"].client.get("/v1/verify/invoice", params={"hash": random_hash()}), 403)
+    problem(parties["bank"].client.get("/v1/verify/invoice", params={"hash": "0x1234"}), 422)

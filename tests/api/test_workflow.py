@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -10,25 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerThread
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
-
-
-def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def _problem(response: httpx.Response, status: int, type_suffix: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"].endswith("/" + type_suffix), body
-    return body
+from tests.conftest import ServerThread, ok, problem, random_hash
 
 
 class Party:
@@ -47,7 +28,7 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
             ("supplier2", ["supplier"], {}),
             ("bank", ["financier"], {}),
         ]:
-            body = _ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra}), 201)
+            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
             admitted[name] = Party(api, body["member"], body["api_key"])
     yield admitted
     for party in admitted.values():
@@ -57,10 +38,10 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
 def test_order_to_receivable_to_split(parties: dict[str, Party]) -> None:
     core, supplier, supplier2 = parties["core"], parties["supplier"], parties["supplier2"]
     due = (date.today() + timedelta(days=60)).isoformat()
-    order = _ok(
+    order = ok(
         supplier.client.post(
             "/v1/orders",
-            json={"buyer_id": core.id, "amount": "50000.00", "document_hash": _hash(), "due_date": due},
+            json={"buyer_id": core.id, "amount": "50000.00", "document_hash": random_hash(), "due_date": due},
         ),
         201,
     )
@@ -69,14 +50,14 @@ def test_order_to_receivable_to_split(parties: dict[str, Party]) -> None:
     order_id = order["id"]
 
     # the supplier cannot confirm its own order: only the buyer can (decoded contract error, nothing changes)
-    body = _problem(supplier.client.post(f"/v1/orders/{order_id}/confirm"), 403, "missing-role")
+    body = problem(supplier.client.post(f"/v1/orders/{order_id}/confirm"), 403, "missing-role")
     assert body["contractError"]["error"] == "MissingRole"
-    assert _ok(core.client.post(f"/v1/orders/{order_id}/confirm"))["status"] == "confirmed"
-    assert _ok(supplier.client.post(f"/v1/orders/{order_id}/deliver"))["status"] == "delivered"
+    assert ok(core.client.post(f"/v1/orders/{order_id}/confirm"))["status"] == "confirmed"
+    assert ok(supplier.client.post(f"/v1/orders/{order_id}/deliver"))["status"] == "delivered"
 
     maturity = (date.today() + timedelta(days=90)).isoformat()
-    invoice = _hash()
-    accepted = _ok(
+    invoice = random_hash()
+    accepted = ok(
         core.client.post(
             f"/v1/orders/{order_id}/accept",
             json={"face_value": "50000.00", "maturity": maturity, "invoice_hash": invoice},
@@ -84,7 +65,7 @@ def test_order_to_receivable_to_split(parties: dict[str, Party]) -> None:
     )
     assert accepted["status"] == "invoiced"
     slot_id = accepted["receivable_id"]
-    receivable = _ok(supplier.client.get(f"/v1/receivables/{slot_id}"))
+    receivable = ok(supplier.client.get(f"/v1/receivables/{slot_id}"))
     assert receivable["face_value"] == "50000.00"
     assert receivable["obligor_id"] == core.id
     note_id = receivable["first_note_id"]
@@ -94,19 +75,19 @@ def test_order_to_receivable_to_split(parties: dict[str, Party]) -> None:
         "/v1/receivables",
         json={"creditor_id": supplier.id, "face_value": "10.00", "maturity": maturity, "invoice_hash": invoice},
     )
-    body = _problem(again, 409, "invoice-already-tokenised")
+    body = problem(again, 409, "invoice-already-tokenised")
     assert body["contractError"]["error"] == "InvoiceAlreadyTokenised"
 
     # supplier splits 20,000.00 to its own supplier; supplier2 cannot split the supplier's note
-    split = _ok(
+    split = ok(
         supplier.client.post(f"/v1/notes/{note_id}/split", json={"to": supplier2.id, "value": "20000.00"}),
         201,
     )
     new_note = split["new_note"]
     assert new_note["value"] == "20000.00"
     assert new_note["parent_id"] == note_id
-    assert _ok(supplier.client.get(f"/v1/notes/{note_id}"))["value"] == "30000.00"
+    assert ok(supplier.client.get(f"/v1/notes/{note_id}"))["value"] == "30000.00"
     forbidden = supplier2.client.post(f"/v1/notes/{note_id}/split", json={"to": supplier2.id, "value": "1.00"})
     assert forbidden.status_code in (403, 404), forbidden.text
-    mine = _ok(supplier2.client.get("/v1/notes"))
+    mine = ok(supplier2.client.get("/v1/notes"))
     assert [n["id"] for n in mine["items"]] == [new_note["id"]]

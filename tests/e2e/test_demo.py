@@ -10,31 +10,17 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from api.bootstrap import ensure_operator_api_key
 from api.settings import Settings
-from chain.devchain import DevChain, free_port
-from chain.runtime import prepare_ledger
-from chain.store import make_engine
+from chain.devchain import DevChain
 from scripts.cli import app
 from scripts.demo import Demo, DemoError, run_demo
-from tests.conftest import ServerThread, make_settings
+from tests.conftest import ServerThread, private_world
 
 
 @pytest.fixture(scope="module")
 def demo_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, ServerThread, DevChain]]:
-    data_dir: Path = tmp_path_factory.mktemp("scf-demo")
-    chain = DevChain(data_dir=data_dir, port=free_port())
-    chain.start()
-    try:
-        settings = make_settings(data_dir, chain.port)
-        prepare_ledger(settings)
-        engine = make_engine(settings.effective_database_url)
-        assert ensure_operator_api_key(engine, settings.data_dir) is not None
-        engine.dispose()
-        with ServerThread(settings) as server:
-            yield settings, server, chain
-    finally:
-        chain.stop()
+    with private_world(tmp_path_factory.mktemp("scf-demo")) as world:
+        yield world.settings, world.server, world.chain
 
 
 def _check(result: dict[str, object]) -> None:

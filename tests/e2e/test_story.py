@@ -10,25 +10,16 @@ receives the exact price; time moves to maturity; the core enterprise funds; set
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from web3 import Web3
 
-from api.bootstrap import ensure_operator_api_key
-from chain.devchain import DevChain, free_port, rpc_call
-from chain.runtime import prepare_ledger
-from chain.store import make_engine
-from tests.conftest import ServerThread, make_settings
-
-
-def _hash() -> str:
-    return "0x" + uuid.uuid4().hex * 2
+from chain.devchain import DevChain, rpc_call
+from tests.conftest import ServerThread, private_world, random_hash
 
 
 def cents(text: str) -> int:
@@ -59,20 +50,8 @@ class Party:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevChain, ServerThread, str, Web3]]:
-    data_dir: Path = tmp_path_factory.mktemp("scf-story")
-    chain = DevChain(data_dir=data_dir, port=free_port())
-    chain.start()
-    try:
-        settings = make_settings(data_dir, chain.port)
-        ledger = prepare_ledger(settings)
-        engine = make_engine(settings.effective_database_url)
-        key = ensure_operator_api_key(engine, settings.data_dir)
-        engine.dispose()
-        assert key is not None
-        with ServerThread(settings) as server:
-            yield chain, server, key, ledger.w3
-    finally:
-        chain.stop()
+    with private_world(tmp_path_factory.mktemp("scf-story")) as own:
+        yield own.chain, own.server, own.operator_key, own.ledger.w3
 
 
 def test_the_whole_story_to_the_cent(world: tuple[DevChain, ServerThread, str, Web3]) -> None:
@@ -87,7 +66,7 @@ def test_the_whole_story_to_the_cent(world: tuple[DevChain, ServerThread, str, W
             ("bankA", ["financier"], {}),
             ("bankB", ["financier"], {}),
         ]:
-            response = op.post("/v1/members", json={"roles": roles, "kyc_hash": _hash(), **extra})
+            response = op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra})
             assert response.status_code == 201, response.text
             parties[name] = Party(server.url, response.json()["member"], response.json()["api_key"])
     core, tier1, tier2, tier3 = parties["core"], parties["tier1"], parties["tier2"], parties["tier3"]
@@ -102,7 +81,12 @@ def test_the_whole_story_to_the_cent(world: tuple[DevChain, ServerThread, str, W
     today = date.today()
     order = tier1.post(
         "/v1/orders",
-        {"buyer_id": core.id, "amount": "1000000.00", "document_hash": _hash(), "due_date": str(today + timedelta(60))},
+        {
+            "buyer_id": core.id,
+            "amount": "1000000.00",
+            "document_hash": random_hash(),
+            "due_date": str(today + timedelta(60)),
+        },
         201,
     )
     order_id = order["id"]
@@ -119,7 +103,7 @@ def test_the_whole_story_to_the_cent(world: tuple[DevChain, ServerThread, str, W
     maturity = today + timedelta(days=89)  # payable at the end of that day: 89 days and some hours left
     accepted = core.post(
         f"/v1/orders/{order_id}/accept",
-        {"face_value": "1000000.00", "maturity": str(maturity), "invoice_hash": _hash()},
+        {"face_value": "1000000.00", "maturity": str(maturity), "invoice_hash": random_hash()},
     )
     slot_id = accepted["receivable_id"]
     receivable = tier1.get(f"/v1/receivables/{slot_id}")
