@@ -27,7 +27,7 @@ def ensure_operator_api_key(engine: Engine, data_dir: Path) -> str | None:
             return None
         key = new_api_key()
         session.add(ApiKey(member_id=OPERATOR, key_hash=hash_api_key(key), hint=key[:8], label="operator"))
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = data_dir / OPERATOR_KEY_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:

@@ -119,7 +119,7 @@ class DevChain:
     def start(self, timeout: float = 30.0) -> DevChain:
         if self.running:
             return self
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         check_state_file(self.state_path)
         if not port_is_free(self.port, self.host):
             raise PortInUseError(self.port, "SCF_RPC_PORT")
