@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from web3 import Web3
 from web3.contract import Contract
 
+from api.audit import rejected_attempt_findings
 from api.settings import Settings
 from chain.client import connect, contract
 from chain.compile import Artifact, load_artifacts
@@ -100,7 +101,14 @@ class LedgerService:
         if deployment is None:
             raise LedgerUnavailableError(f"no deployment recorded for chain {chain_id}; run `scf deploy`")
         artifacts = load_artifacts()
-        indexer = Indexer(self.engine, w3, deployment, artifacts, alert_config=self.settings.alert_config())
+        indexer = Indexer(
+            self.engine,
+            w3,
+            deployment,
+            artifacts,
+            alert_config=self.settings.alert_config(),
+            extra_rules=(rejected_attempt_findings,),  # re-derived from the audit log, also on a rebuild
+        )
         addresses = {name: c.address for name, c in deployment.contracts.items()}
         signer = Signer(w3, decoder=RevertDecoder.from_artifacts(artifacts, addresses))
         return LedgerHandle(w3, deployment, artifacts, indexer, signer)

@@ -45,6 +45,35 @@ class NoteVerificationOut(BaseModel):
     )
 
 
+class PledgedNoteOut(BaseModel):
+    note_id: int
+    holder_id: int
+    lienholder_id: int
+    value: AmountOut
+
+
+class SaleOut(BaseModel):
+    purchase_id: int
+    note_id: int = Field(description="the note the financier received")
+    seller_id: int
+    financier_id: int
+    value: AmountOut
+    price: AmountOut
+
+
+class ReceivableFinancingOut(BaseModel):
+    slot_id: int
+    pledged: bool = Field(description="some note of the receivable is locked to a lienholder")
+    pledged_notes: list[PledgedNoteOut]
+    pledged_value: AmountOut
+    sold: bool = Field(description="some note of the receivable was sold to a financier")
+    sales: list[SaleOut]
+    sold_value: AmountOut
+    candidates_indexed_block: int = Field(
+        description="note and purchase ids come from the read model at this block; each is read from the chain"
+    )
+
+
 class InvoiceVerificationOut(BaseModel):
     invoice_hash: str
     tokenised: bool
@@ -52,3 +81,6 @@ class InvoiceVerificationOut(BaseModel):
     slot_id: int | None = None
     obligor_id: int | None = None
     creditor_id: int | None = Field(default=None, description="the original creditor")
+    financing: ReceivableFinancingOut | None = Field(
+        default=None, description="pledges and sales of the receivable's notes (parties, financiers, auditors)"
+    )

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.amounts import parse_amount
 from chain.alerts import AlertConfig
+
+if TYPE_CHECKING:
+    from api.services.credit import CreditPolicy
 
 
 class Settings(BaseSettings):
@@ -37,6 +41,15 @@ class Settings(BaseSettings):
     alert_circular_max_hops: int = Field(4, ge=2, description="circular trade: longest cycle looked for")
     alert_concentration_percent: int = Field(50, ge=1, le=100, description="concentration: share of one obligor")
     alert_concentration_min_total: str = Field("100000.00", description="concentration: minimum purchased total")
+    alert_rejected_attempts: int = Field(3, ge=1, description="rejected attempts: refusals that raise an alert")
+    alert_rejected_window_s: int = Field(86_400, ge=1, description="rejected attempts: window in seconds")
+    credit_volume_share_bps: int = Field(5_000, ge=0, le=10_000, description="credit: share of confirmed volume")
+    credit_volume_days: int = Field(365, ge=1, description="credit: trailing window of confirmed volume, in days")
+    credit_on_time_bonus_bps: int = Field(500, ge=0, description="credit: score added per on-time repayment")
+    credit_late_penalty_bps: int = Field(1_500, ge=0, description="credit: score taken per late repayment")
+    credit_default_penalty_bps: int = Field(5_000, ge=0, description="credit: score taken per default")
+    credit_max_score_bps: int = Field(15_000, ge=0, description="credit: highest score (10000 = 1)")
+    credit_default_lookback_days: int = Field(180, ge=0, description="credit: no capacity this long after a default")
 
     def alert_config(self) -> AlertConfig:
         return AlertConfig(
@@ -46,6 +59,21 @@ class Settings(BaseSettings):
             circular_max_hops=self.alert_circular_max_hops,
             concentration_percent=self.alert_concentration_percent,
             concentration_min_total=parse_amount(self.alert_concentration_min_total),
+            rejected_attempts=self.alert_rejected_attempts,
+            rejected_window_s=self.alert_rejected_window_s,
+        )
+
+    def credit_policy(self) -> CreditPolicy:
+        from api.services.credit import CreditPolicy  # the credit service imports the indexer: load it lazily
+
+        return CreditPolicy(
+            volume_share_bps=self.credit_volume_share_bps,
+            volume_days=self.credit_volume_days,
+            on_time_bonus_bps=self.credit_on_time_bonus_bps,
+            late_penalty_bps=self.credit_late_penalty_bps,
+            default_penalty_bps=self.credit_default_penalty_bps,
+            max_score_bps=self.credit_max_score_bps,
+            default_lookback_days=self.credit_default_lookback_days,
         )
 
     @cached_property

@@ -71,3 +71,18 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class SharingGrant(Base):
+    """A member lets a financier read its holdings (`GET /v1/verify/holdings/{member_id}`).
+
+    Off chain and service-owned: a read-model rebuild leaves it alone. One row per (member, financier):
+    granting again renews the grant (new expiry, revocation cleared); revoking stamps `revoked_at`.
+    """
+
+    __tablename__ = "sharing_grants"
+    member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    financier_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

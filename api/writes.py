@@ -30,8 +30,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.types import TxReceipt
 
+from api.audit import record_tx_hash
 from api.ledger import LedgerHandle
 from api.problems import PROBLEM_JSON, Problem
+from api.sealing import Sealer, is_sealed
 from api.tables import IdempotencyRecord
 from chain.contracts import ContractCall
 from chain.errors import ChainUnavailableError, NonceConsumedError, TransactionError
@@ -121,6 +123,7 @@ class WriteContext:
     record_id: tuple[int, str] | None
     prior_steps: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[TxReceipt] = field(default_factory=list)
+    sealer: Sealer | None = None
     _step: int = 0
 
     @overload
@@ -171,14 +174,18 @@ class WriteContext:
         self.receipts.append(receipt)
         return receipt
 
-    def once(self, name: str, produce: Callable[[], Any]) -> Any:
-        """A value the workflow must not recompute on a retry (a created key, an id): kept in the record."""
+    def once(self, name: str, produce: Callable[[], Any], *, secret: bool = False) -> Any:
+        """A value the workflow must not recompute on a retry (a created key, an id): kept in the record.
+
+        A `secret` value (a string, such as an API key) is kept sealed (api/sealing.py), never in plain text."""
         step = self._step
         self._step += 1
         if step < len(self.prior_steps) and self.prior_steps[step].get("memo") == name:
-            return self.prior_steps[step]["value"]
+            stored = self.prior_steps[step]["value"]
+            return self.sealer.open(stored) if self.sealer is not None and is_sealed(stored) else stored
         value = produce()
-        self._store_step(step, {"memo": name, "value": value})
+        kept = self.sealer.seal(value) if secret and self.sealer is not None else value
+        self._store_step(step, {"memo": name, "value": kept})
         return value
 
     def _store_step(self, step: int, entry: dict[str, Any]) -> None:
@@ -203,10 +210,12 @@ class WriteContext:
             queue.broadcast(signed)
         except NonceConsumedError:
             return None  # its nonce went to another transaction: it never mined, so sending anew is safe
+        record_tx_hash(signed.tx_hash)
         return queue.wait(signed, before_send=persist, contract=contract)
 
     def _persister(self, step: int) -> Callable[[SignedTx], None]:
         def persist(signed: SignedTx) -> None:
+            record_tx_hash(signed.tx_hash)  # for this request's audit entry (api/audit.py)
             self._store_step(step, {"signed": signed.to_json(), "tx_hash": signed.tx_hash})
 
         return persist
@@ -224,8 +233,14 @@ Workflow = Callable[[WriteContext], tuple[int, Any]]
 
 
 class WriteExecutor:
-    def __init__(self, engine: Engine) -> None:
+    """Runs write workflows idempotently. `secret_fields` of a response (the API key of an admission) are
+    stored sealed in the idempotency record and opened again only to answer a replay."""
+
+    secret_fields = frozenset({"api_key"})
+
+    def __init__(self, engine: Engine, sealer: Sealer | None = None) -> None:
         self.engine = engine
+        self.sealer = sealer
         self._live: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
 
@@ -256,7 +271,7 @@ class WriteExecutor:
             prior = self._claim(record_id, request, digest)
             if isinstance(prior, JSONResponse):
                 return prior
-            ctx = WriteContext(ledger, self.engine, record_id, prior_steps=prior)
+            ctx = WriteContext(ledger, self.engine, record_id, prior_steps=prior, sealer=self.sealer)
             try:
                 status, payload = self._execute(ctx, workflow)
             except Problem as problem:
@@ -267,6 +282,18 @@ class WriteExecutor:
         finally:
             with self._lock:
                 self._live.discard(record_id)
+
+    def _seal(self, payload: Any) -> Any:
+        if self.sealer is None or not isinstance(payload, dict):
+            return payload
+        sealer = self.sealer
+        return {k: sealer.seal(v) if k in self.secret_fields and isinstance(v, str) else v for k, v in payload.items()}
+
+    def _open(self, payload: Any) -> Any:
+        if self.sealer is None or not isinstance(payload, dict):
+            return payload
+        sealer = self.sealer
+        return {k: sealer.open(v) if is_sealed(v) else v for k, v in payload.items()}
 
     @staticmethod
     def _execute(ctx: WriteContext, workflow: Workflow) -> tuple[int, Any]:
@@ -306,7 +333,7 @@ class WriteExecutor:
             if existing.state == "done":
                 media = PROBLEM_JSON if (existing.status_code or 200) >= 400 else "application/json"
                 return JSONResponse(
-                    existing.response,
+                    self._open(existing.response),
                     status_code=existing.status_code or 200,
                     media_type=media,
                     headers={"Idempotent-Replayed": "true"},
@@ -321,7 +348,7 @@ class WriteExecutor:
             if final:
                 record.state = "done"
                 record.status_code = status
-                record.response = payload
+                record.response = self._seal(payload)
             elif not record.steps:
                 session.delete(record)  # nothing was sent: a retry starts afresh
             # else: transactions were sent and their outcome is unknown; a retry resumes them

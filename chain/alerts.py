@@ -14,13 +14,17 @@ Rules:
   group id (as of the block of the deal).
 - concentration (low): once a financier's purchased value exceeds a minimum, more than X% of it is from one
   obligor (once per financier and obligor).
+- rejected-attempts (medium): a member's requests were refused >= N times within W seconds with a problem type
+  that means "already tokenised / pledged / locked / sold" (an attempt to double-issue or double-pledge).
+  Refused requests leave no event on chain, so this rule reads the API's audit log (api/audit.py), handed to
+  `evaluate` as an `extra_rules` function; its alerts have block 0 and the time of the last attempt.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -33,7 +37,8 @@ STRUCTURING = "structuring"
 CIRCULAR = "circular_trade"
 RELATED_PARTY = "related_party"
 CONCENTRATION = "concentration"
-RULES = (STRUCTURING, CIRCULAR, RELATED_PARTY, CONCENTRATION)
+REJECTED_ATTEMPTS = "rejected-attempts"
+RULES = (STRUCTURING, CIRCULAR, RELATED_PARTY, CONCENTRATION, REJECTED_ATTEMPTS)
 SEVERITIES = ("low", "medium", "high")
 _MEMBER_MOVES = ("split", "move", "transfer")
 
@@ -48,6 +53,8 @@ class AlertConfig:
     circular_max_hops: int = 4
     concentration_percent: int = 50
     concentration_min_total: int = 10_000_000
+    rejected_attempts: int = 3
+    rejected_window_s: int = 86_400
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class Finding:
     evidence: list[str]
     block_number: int
     distinct: str = ""  # what makes the alert unique besides its evidence (empty: the evidence)
+    at: datetime | None = None  # when it was completed, for rules over off-chain records (else the block's time)
     key: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -204,6 +212,34 @@ def concentration(session: Session, config: AlertConfig) -> list[Finding]:
     return found
 
 
+@dataclass(frozen=True)
+class RejectedAttempt:
+    """A refused API request whose problem type means "already issued / pledged / locked / sold"."""
+
+    member_id: int
+    at: datetime
+    request_id: str
+
+
+def rejected_attempts(attempts: Sequence[RejectedAttempt], config: AlertConfig) -> list[Finding]:
+    """>= N attempts by one member within W seconds (in log order); attempts that fired are consumed."""
+    windows: dict[int, deque[RejectedAttempt]] = defaultdict(deque)
+    found: list[Finding] = []
+    for attempt in attempts:
+        window = windows[attempt.member_id]
+        window.append(attempt)
+        while (attempt.at - window[0].at).total_seconds() >= config.rejected_window_s:
+            window.popleft()
+        if len(window) >= config.rejected_attempts:
+            evidence = [a.request_id for a in window]
+            found.append(Finding(REJECTED_ATTEMPTS, "medium", [attempt.member_id], evidence, 0, at=attempt.at))
+            window.clear()
+    return found
+
+
+ExtraRule = Callable[[Session, AlertConfig], list[Finding]]
+
+
 def findings(session: Session, config: AlertConfig) -> list[Finding]:
     moves = _member_moves(session)
     return [
@@ -214,18 +250,33 @@ def findings(session: Session, config: AlertConfig) -> list[Finding]:
     ]
 
 
-def evaluate(session: Session, config: AlertConfig, block_time: Callable[[int], int]) -> int:
+def evaluate(
+    session: Session,
+    config: AlertConfig,
+    block_time: Callable[[int], int],
+    extra_rules: Sequence[ExtraRule] = (),
+) -> int:
     """Adds the alerts not yet stored; returns how many. Call inside the transaction that wrote the projections.
 
-    `block_time(n)` is block n's timestamp: an alert is `created` at the time of the block that completed it.
+    `block_time(n)` is block n's timestamp: an alert is `created` at the time of the block that completed it
+    (or at the finding's own `at`). `extra_rules` are rules over records outside the event log (the audit log).
     """
     session.flush()
+    every = [*findings(session, config)]
+    for rule in extra_rules:
+        every.extend(rule(session, config))
+    return store_findings(session, every, block_time)
+
+
+def store_findings(session: Session, found: Sequence[Finding], block_time: Callable[[int], int]) -> int:
+    """Inserts the findings whose key is not stored yet, in a deterministic order; returns how many."""
     known = set(session.scalars(select(Alert.key)))
     new: dict[str, Finding] = {}
-    for finding in findings(session, config):
+    for finding in found:
         if finding.key not in known:
             new.setdefault(finding.key, finding)
     for finding in sorted(new.values(), key=lambda f: (f.block_number, RULES.index(f.rule), f.key)):
+        created = finding.at or datetime.fromtimestamp(block_time(finding.block_number), tz=UTC)
         alert = Alert(
             key=finding.key,
             rule=finding.rule,
@@ -233,7 +284,7 @@ def evaluate(session: Session, config: AlertConfig, block_time: Callable[[int], 
             members=finding.members,
             evidence=finding.evidence,
             block_number=finding.block_number,
-            created=datetime.fromtimestamp(block_time(finding.block_number), tz=UTC),
+            created=created,
         )
         session.add(alert)
         session.flush()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +122,7 @@ class Indexer:
         *,
         range_size: int = 2_000,
         alert_config: AlertConfig | None = None,
+        extra_rules: Sequence[alerts.ExtraRule] = (),
     ) -> None:
         self.engine = engine
         self.w3 = w3
@@ -129,6 +130,7 @@ class Indexer:
         self.decoder = EventDecoder(deployment, artifacts)
         self.range_size = range_size
         self.alert_config = alert_config or AlertConfig()
+        self.extra_rules = tuple(extra_rules)  # rules over records outside the event log (the API's audit log)
         self._lock = threading.Lock()
         self._progress = threading.Condition()
         self._stop = threading.Event()
@@ -194,7 +196,9 @@ class Indexer:
             for number, block_hash in seen_blocks.items():
                 session.merge(IndexedBlock(number=number, hash=block_hash))
             if had_events:  # alerts are a function of the event history: no new events, no new alerts
-                alerts.evaluate(session, self.alert_config, self._block_time(session))  # after the projections
+                alerts.evaluate(  # after the projections
+                    session, self.alert_config, self._block_time(session), self.extra_rules
+                )
             session.merge(Checkpoint(name=CHECKPOINT, block_number=end, block_hash=end_hash))
 
     # ------------------------------------------------------------------ reorgs
@@ -247,7 +251,7 @@ class Indexer:
         projector = Projector(session)
         for record in _iter_events(session):
             projector.apply(record)
-        alerts.evaluate(session, self.alert_config, self._block_time(session))
+        alerts.evaluate(session, self.alert_config, self._block_time(session), self.extra_rules)
 
     def _block_time(self, session: Session) -> Callable[[int], int]:
         """Timestamp of an indexed block: stored with the block once asked for (a rebuild needs no RPC)."""

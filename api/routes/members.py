@@ -114,7 +114,7 @@ def admit_member(
                     row.member_id = member_id
             return key
 
-        api_key: str = ctx.once("api_key", create_api_key)
+        api_key: str = ctx.once("api_key", create_api_key, secret=True)
         ctx.settle_reads()
         with Session(engine) as session:
             member = session.get(Member, member_id)
@@ -164,6 +164,8 @@ def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractC
             return 200, _out(_member_now(request, ctx, member_id)).model_dump(mode="json")
 
         return writes.run(request, principal.member_id, f"{path}:{member_id}".encode(), ledger, workflow)
+
+    action.__name__ = f"{path.replace('-', '_')}_member"  # the audit log's `action`
 
 
 _admin_action(

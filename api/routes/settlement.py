@@ -164,6 +164,8 @@ def _batch_action(function: Callable[[Settlement, int, Sequence[int]], ContractC
 
         return writes.run(request, principal.member_id, _raw(slot_id, body), ledger, workflow)
 
+    action.__name__ = f"{path.replace('-', '_')}_receivable"  # the audit log's `action`
+
 
 _batch_action(Settlement.settle, "settle", "Pay out the notes of a matured, fully funded receivable (any member)")
 _batch_action(Settlement.claim_defaulted, "claim-default", "Pay a defaulted receivable's funds pro rata to its notes")

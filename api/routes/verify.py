@@ -6,16 +6,43 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from web3.types import BlockIdentifier
 
-from api.deps import CurrentPrincipal, Ledger, Principal
+from api.deps import CurrentPrincipal, DbSession, Ledger, Principal
 from api.ledger import LedgerHandle
 from api.problems import Problem
-from api.schemas_verify import ChainPoint, HolderOut, InvoiceVerificationOut, NoteVerificationOut, ReceivableTermsOut
-from api.services.common import iso_time, sees_everything
-from chain.projections import SLOT_STATUS
+from api.routes.shares import has_active_grant
+from api.schemas_provenance import (
+    BucketTotalOut,
+    ChainCheckOut,
+    HoldingGroupOut,
+    HoldingsOut,
+    HoldingTotalsOut,
+    LoanOnChainOut,
+    NoteMismatchOut,
+    OrderVerificationOut,
+    PledgeTotalOut,
+)
+from api.schemas_verify import (
+    ChainPoint,
+    HolderOut,
+    InvoiceVerificationOut,
+    NoteVerificationOut,
+    PledgedNoteOut,
+    ReceivableFinancingOut,
+    ReceivableTermsOut,
+    SaleOut,
+)
+from api.services.common import iso_date, iso_time, sees_everything
+from api.services.holdings import BUCKETS, held_notes, holdings, read_notes_batched
+from api.services.provenance import indexed_block
+from chain.contracts import Receivable as ChainReceivable
+from chain.projections import ORDER_STATUS, SLOT_STATUS
 from chain.proofs import ProofError, fetch_note_proof
 from chain.revert import ContractRevertError
+from chain.store import Loan, Member, Note, Purchase
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
 
@@ -100,6 +127,8 @@ def verify_note(
 def verify_invoice(
     principal: CurrentPrincipal,
     ledger: Ledger,
+    session: DbSession,
+    request: Request,
     hash: Annotated[str, Query(description="the invoice hash, 0x + 64 hex digits")],
     block: Annotated[str, Query(description="a block number, or latest")] = "latest",
 ) -> InvoiceVerificationOut:
@@ -125,4 +154,255 @@ def verify_invoice(
         slot_id=slot_id,
         obligor_id=receivable.obligor_id,
         creditor_id=receivable.creditor_id,
+        financing=receivable_financing(request, session, ledger, slot_id, point.number),
     )
+
+
+# ------------------------------------------------------------------------------------- financing summary
+def receivable_financing(
+    request: Request, session: Session, ledger: LedgerHandle, slot_id: int, block: int
+) -> ReceivableFinancingOut:
+    """Pledges and sales of a receivable's notes at `block`, read from the chain.
+
+    The chain has no index of a slot's notes or purchases, so the candidate ids come from the read model;
+    each is then read from the chain at `block` (the notes in JSON-RPC batches) and only the chain's answer
+    is reported.
+    """
+    note_ids = list(session.scalars(select(Note.id).where(Note.slot_id == slot_id).order_by(Note.id)))
+    rpc_url = request.app.state.settings.effective_rpc_url
+    try:
+        on_chain = read_notes_batched(rpc_url, ledger.notes.address, note_ids, block)
+    except (OSError, ValueError) as exc:
+        raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading notes failed: {exc}") from exc
+    pledged = [
+        PledgedNoteOut(note_id=i, holder_id=n.holder_id, lienholder_id=n.lienholder_id, value=n.value)
+        for i, n in sorted(on_chain.items())
+        if n is not None and n.slot_id == slot_id and n.lienholder_id
+    ]
+    purchase_ids = session.scalars(
+        select(Purchase.id).join(Note, Note.id == Purchase.note_id).where(Note.slot_id == slot_id).order_by(Purchase.id)
+    )
+    sales: list[SaleOut] = []
+    for purchase_id in purchase_ids:
+        try:
+            bought = ledger.financing.purchase(int(purchase_id), block=block)
+        except ContractRevertError as exc:
+            if exc.error == "UnknownPurchase":  # made after `block`
+                continue
+            raise
+        sales.append(
+            SaleOut(
+                purchase_id=int(purchase_id),
+                note_id=bought.note_id,
+                seller_id=bought.seller_id,
+                financier_id=bought.financier_id,
+                value=bought.value,
+                price=bought.price,
+            )
+        )
+    return ReceivableFinancingOut(
+        slot_id=slot_id,
+        pledged=bool(pledged),
+        pledged_notes=pledged,
+        pledged_value=sum(p.value for p in pledged),
+        sold=bool(sales),
+        sales=sales,
+        sold_value=sum(s.value for s in sales),
+        candidates_indexed_block=indexed_block(session),
+    )
+
+
+def _terms(slot_id: int, receivable: ChainReceivable) -> ReceivableTermsOut:
+    return ReceivableTermsOut(
+        slot_id=slot_id,
+        obligor_id=receivable.obligor_id,
+        creditor_id=receivable.creditor_id,
+        face_value=receivable.face_value,
+        maturity=iso_time(receivable.maturity),
+        invoice_hash="0x" + bytes(receivable.invoice_hash).hex(),
+        order_id=receivable.order_id or None,
+        status=SLOT_STATUS.get(receivable.status, str(receivable.status)),
+    )
+
+
+# ------------------------------------------------------------------------------------------- orders
+LOAN_STATUS = {1: "active", 2: "repaid", 3: "foreclosed"}
+
+
+@router.get(
+    "/orders/{order_id}",
+    summary="An order's state read from the chain: tokenised or not, pledged to whom, loans, notes sold",
+)
+def verify_order(
+    order_id: int,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    block: Annotated[str, Query(description="a block number, or latest")] = "latest",
+) -> OrderVerificationOut:
+    if order_id < 1 or order_id >= 2**63:  # the read model (loans, notes) stores ids below 2**63
+        raise Problem(404, "not-found", "Not found", f"no order {order_id}")
+    point = _block(ledger, block)
+    try:
+        order = ledger.orders.order(order_id, block=point.number)
+    except ContractRevertError as exc:
+        if exc.error == "UnknownOrder":
+            raise Problem(404, "not-found", "Not found", f"no order {order_id} at block {point.number}") from exc
+        raise
+    holder_of = ledger.orders.handle.get_function_by_signature("holderOf(uint256)")(order_id)
+    holder_id = int(holder_of.call(block_identifier=point.number))
+    parties = {order.supplier_id, order.buyer_id, holder_id, order.lienholder_id} - {0}
+    if not _privileged(principal) and principal.member_id not in parties:
+        raise _forbidden(f"order {order_id}")
+
+    loan_ids = set(session.scalars(select(Loan.id).where(Loan.order_id == order_id)))
+    loan_of = ledger.financing.handle.get_function_by_signature("loanOfOrder(uint256)")(order_id)
+    loan_ids.add(int(loan_of.call(block_identifier=point.number)))
+    loans: list[LoanOnChainOut] = []
+    for loan_id in sorted(loan_ids - {0}):
+        try:
+            loan = ledger.financing.loan(loan_id, block=point.number)
+        except ContractRevertError as exc:
+            if exc.error == "UnknownLoan":  # opened after `block`
+                continue
+            raise
+        loans.append(
+            LoanOnChainOut(
+                loan_id=loan_id,
+                financier_id=loan.financier_id,
+                borrower_id=loan.borrower_id,
+                principal=loan.principal,
+                rate_bps=loan.rate_bps,
+                due_date=iso_time(loan.due_date),
+                status=LOAN_STATUS.get(loan.status, str(loan.status)),
+            )
+        )
+
+    slot_id = order.slot_id or None
+    terms = None
+    financing = None
+    if slot_id is not None:
+        terms = _terms(slot_id, ledger.notes.receivable(slot_id, block=point.number))
+        financing = receivable_financing(request, session, ledger, slot_id, point.number)
+    return OrderVerificationOut(
+        order_id=order_id,
+        contract=ledger.orders.address,
+        block=point,
+        status=ORDER_STATUS.get(order.status, str(order.status)),
+        supplier_id=order.supplier_id,
+        buyer_id=order.buyer_id,
+        holder_id=holder_id,
+        amount=order.amount,
+        currency=request.app.state.settings.currency,
+        due_date=iso_date(order.due_date),
+        document_hash="0x" + bytes(order.document_hash).hex(),
+        pledged=order.lienholder_id != 0,
+        lienholder_id=order.lienholder_id or None,
+        tokenised=slot_id is not None,
+        slot_id=slot_id,
+        tokenised_by=terms.obligor_id if terms is not None else None,
+        receivable=terms,
+        loans=loans,
+        financing=financing,
+    )
+
+
+# ------------------------------------------------------------------------------------------- holdings
+MAX_CHECKED_NOTES = 10_000
+
+
+def _may_see_holdings(session: Session, principal: Principal, member_id: int) -> bool:
+    if sees_everything(principal) or principal.member_id == member_id:
+        return True
+    return principal.has_role(FINANCIER) and has_active_grant(session, member_id, principal.member_id)
+
+
+@router.get(
+    "/holdings/{member_id}",
+    summary="A member's live notes by obligor and maturity bucket (the member, financiers it shares with)",
+)
+def verify_holdings(
+    member_id: int,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    block: Annotated[
+        str, Query(description="latest, or a block number the read model must have reached (it waits up to 10 s)")
+    ] = "latest",
+    check: Annotated[
+        str | None, Query(pattern="^chain$", description="chain: re-read every listed note from the chain")
+    ] = None,
+) -> HoldingsOut:
+    if not 1 <= member_id < 2**32 or session.get(Member, member_id) is None:
+        raise Problem(404, "not-found", "Not found", f"no member {member_id}")
+    if not _may_see_holdings(session, principal, member_id):
+        raise Problem(403, "forbidden", "Forbidden", f"member {member_id} has not shared its holdings with you")
+    point = _block(ledger, block)
+    if not ledger.indexer.wait_for_block(point.number, timeout=10):
+        raise Problem(503, "indexer-lagging", "Read model lagging", f"block {point.number} is not indexed yet")
+    session.commit()  # end the read transaction: see what the indexer wrote meanwhile
+    head = ledger.w3.eth.get_block("latest")
+    now = int(head["timestamp"])
+    for _attempt in range(3):  # the indexer may commit between the two reads: retry for one coherent block
+        reflected = indexed_block(session)
+        result = holdings(session, member_id, now)
+        if indexed_block(session) == reflected:
+            break
+    checked = _check_against_chain(request, session, ledger, member_id, reflected) if check else None
+    by_bucket = {name: [0, 0] for name in BUCKETS}
+    for g in result.groups:
+        by_bucket[g.bucket][0] += g.count
+        by_bucket[g.bucket][1] += g.total
+    total = sum(g.total for g in result.groups)
+    pledged_total = sum(g.pledged_total for g in result.groups)
+    return HoldingsOut(
+        member_id=member_id,
+        currency=request.app.state.settings.currency,
+        as_of=iso_time(now),
+        chain_block=int(head["number"]),
+        indexed_block=reflected,
+        groups=[HoldingGroupOut(**g.__dict__) for g in result.groups],
+        buckets=[BucketTotalOut(bucket=b, count=c, total=t) for b, (c, t) in by_bucket.items() if c],
+        totals=HoldingTotalsOut(
+            count=sum(g.count for g in result.groups),
+            total=total,
+            pledged_count=sum(g.pledged_count for g in result.groups),
+            pledged_total=pledged_total,
+            free_total=total - pledged_total,
+        ),
+        pledged=[PledgeTotalOut(lienholder_id=lien, count=c, total=t) for lien, c, t in result.pledged],
+        check=checked,
+    )
+
+
+def _check_against_chain(
+    request: Request, session: Session, ledger: LedgerHandle, member_id: int, block: int
+) -> ChainCheckOut:
+    """Re-reads every note the read model lists for the member, at the read model's block."""
+    notes = held_notes(session, member_id, MAX_CHECKED_NOTES + 1)
+    if len(notes) > MAX_CHECKED_NOTES:
+        detail = f"member {member_id} holds more than {MAX_CHECKED_NOTES} notes; check=chain reads at most that many"
+        raise Problem(422, "check-too-large", "Too many notes to check", detail)
+    rpc_url = request.app.state.settings.effective_rpc_url
+    try:
+        on_chain = read_notes_batched(rpc_url, ledger.notes.address, [n.id for n in notes], block)
+    except (OSError, ValueError) as exc:
+        raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading notes failed: {exc}") from exc
+    mismatches: list[NoteMismatchOut] = []
+    for note in notes:
+        chain_note = on_chain.get(note.id)
+        if chain_note is None:
+            mismatches.append(NoteMismatchOut(note_id=note.id, field="exists", read_model="true", chain="false"))
+            continue
+        for name, mine, theirs in (
+            ("holder_id", note.holder_id, chain_note.holder_id),
+            ("value", note.value, chain_note.value),
+            ("lienholder_id", note.lienholder_id, chain_note.lienholder_id),
+        ):
+            if mine != theirs:
+                mismatches.append(NoteMismatchOut(note_id=note.id, field=name, read_model=str(mine), chain=str(theirs)))
+    header = ledger.w3.eth.get_block(block)
+    point = ChainPoint(number=block, hash="0x" + bytes(header["hash"]).hex())
+    return ChainCheckOut(block=point, checked=len(notes), mismatches=mismatches)

@@ -464,6 +464,19 @@ CASES: list[Case] = [
         None,
         ["core", "supplier2", "bank", "auditor", "operator"],
     ),
+    # sharing grants: any member shares its own holdings; the operator has none
+    _c(
+        "POST /v1/members/me/shares",
+        lambda w: "/v1/members/me/shares",
+        lambda w: {"financier_id": w["bank"]},
+        ["operator"],
+    ),
+    _c(
+        "POST /v1/members/me/shares/{financier_id}/revoke",
+        lambda w: f"/v1/members/me/shares/{w['bank']}/revoke",
+        None,
+        ["operator"],
+    ),
 ]
 
 # what each refused request must have left unchanged (besides the block number, checked for every case)
@@ -505,6 +518,8 @@ WATCH: dict[str, list[str]] = {
     "POST /v1/settlement/receivables/{id}/claim-default": ["r1"],
     "POST /v1/settlement/receivables/{id}/mark-default": ["r1"],
     "POST /v1/settlement/notes/{id}/redeem": ["n1", "r1"],
+    "POST /v1/members/me/shares": [],  # service data, not chain state: the block number must not move
+    "POST /v1/members/me/shares/{financier_id}/revoke": [],
 }
 
 PARAMS = [pytest.param(case, caller, id=f"{case.endpoint} as {caller}") for case in CASES for caller in case.callers]
@@ -603,6 +618,7 @@ READS: list[tuple[str, str, list[str], list[str]]] = [
     ),
     ("/v1/cash/balance?member_id={}", "supplier", ["supplier2", "core", "bank"], ["supplier", "auditor", "operator"]),
     ("/v1/cash/moves?member_id={}", "supplier", ["supplier2", "core", "bank"], ["supplier", "auditor", "operator"]),
+    ("/v1/verify/holdings/{}", "supplier", ["supplier2", "core", "bank"], ["supplier", "auditor", "operator"]),
 ]
 
 READ_PARAMS = [

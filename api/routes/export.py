@@ -1,0 +1,152 @@
+"""Evidence export: one member's orders, notes, value moves, financings and alerts within a span of days."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api.deps import CurrentPrincipal, DbSession, Ledger
+from api.problems import Problem
+from api.schemas import MemberOut, role_names
+from api.services.common import member_or_404, sees_everything
+from api.services.export import block_range, export_sections
+
+router = APIRouter(prefix="/v1/export", tags=["export"])
+
+MAX_MEMBER_ID = 2**32 - 1
+
+
+class ExportRange(BaseModel):
+    from_: date = Field(alias="from", serialization_alias="from")
+    to: date
+    from_block: int = Field(description="first block whose time is on or after `from` 00:00:00 UTC")
+    to_block: int = Field(description="last block whose time is on or before `to` 23:59:59 UTC (< from_block: none)")
+
+
+class OrderEventRow(BaseModel):
+    order_id: int
+    event: str
+    supplier_id: int
+    buyer_id: int
+    amount: str
+    due_date: str
+    status: str = Field(description="the order's current status")
+    receivable_id: int | None
+    block_number: int
+    tx_hash: str
+    at: str
+
+
+class NoteRow(BaseModel):
+    note_id: int
+    receivable_id: int | None
+    holder_id: int
+    value: str
+    live: bool
+    lienholder_id: int | None
+    parent_id: int | None
+    obligor_id: int | None
+    maturity: str | None
+    block_number: int = Field(description="block the note was created in")
+    tx_hash: str = Field(description="transaction that created the note")
+    at: str
+
+
+class TransferRow(BaseModel):
+    kind: str = Field(description="mint | move (split or merge) | transfer (whole note) | burn")
+    from_note_id: int | None
+    to_note_id: int | None
+    from_member_id: int | None
+    to_member_id: int | None
+    value: str
+    block_number: int
+    tx_hash: str
+    at: str
+
+
+class FinancingRow(BaseModel):
+    kind: str = Field(description="offer | purchase | loan")
+    id: int
+    event: str
+    financier_id: int
+    client_id: int | None = Field(description="the note's holder or seller, or the borrower")
+    note_id: int | None
+    order_id: int | None
+    value: str
+    price: str | None
+    rate_bps: int | None
+    recourse: bool | None
+    status: str = Field(description="the current status")
+    block_number: int
+    tx_hash: str
+    at: str
+
+
+class AlertRow(BaseModel):
+    id: int
+    rule: str
+    severity: str
+    members: list[int]
+    evidence: list[str]
+    block_number: int
+    created: str
+
+
+class EvidenceBundle(BaseModel):
+    member: MemberOut
+    range: ExportRange
+    generated_at: str
+    indexed_block: int
+    orders: list[OrderEventRow]
+    notes: list[NoteRow]
+    transfers: list[TransferRow]
+    financings: list[FinancingRow]
+    alerts: list[AlertRow]
+
+
+@router.get(
+    "/members/{member_id}",
+    summary="Evidence bundle of a member within a date range (auditors, the operator, the member itself)",
+    response_model_by_alias=True,
+    responses={403: {}, 404: {}, 422: {"description": "bad dates, or `from` after `to`"}},
+)
+def export_member(
+    member_id: int,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    from_: Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD (UTC)")],
+    to: Annotated[date, Query(description="last day, YYYY-MM-DD (UTC), inclusive")],
+) -> EvidenceBundle:
+    if not (sees_everything(principal) or principal.member_id == member_id):
+        raise Problem(403, "forbidden", "Forbidden", "a member's evidence is for auditors, the operator and itself")
+    if from_ > to:
+        raise Problem(422, "invalid-date-range", "Invalid date range", f"`from` ({from_}) is after `to` ({to})")
+    if not 1 <= member_id <= MAX_MEMBER_ID:
+        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+    member = member_or_404(session, member_id)
+    blocks, head = block_range(session, ledger.w3, from_, to)
+    sections = export_sections(session, ledger.w3, member_id, blocks)
+    return EvidenceBundle.model_validate(
+        {
+            "member": MemberOut(
+                id=member.id,
+                account=member.account,
+                roles=role_names(member.roles),
+                status=member.status,
+                kyc_hash=member.kyc_hash,
+                group_id=member.group_id,
+                credit_limit=member.credit_limit,
+                outstanding=member.outstanding,
+                default_count=member.default_count,
+                issuance_blocked=member.issuance_blocked,
+            ),
+            "range": {"from": from_, "to": to, "from_block": blocks.first, "to_block": blocks.last},
+            "generated_at": datetime.now(UTC).isoformat(),
+            "indexed_block": head,
+            **sections,
+        }
+    )

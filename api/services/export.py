@@ -1,0 +1,267 @@
+"""Evidence export: everything the read model holds about one member within a span of chain time.
+
+Rows are flat (one level of scalar fields, lists only in alerts) so that each section is also a CSV table.
+The span is [from 00:00:00, to 23:59:59] UTC, turned into a block range by the blocks' timestamps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+from web3 import Web3
+
+from api.amounts import format_amount
+from api.services.chaintime import block_times, first_block_at_or_after, indexed_head
+from api.services.common import iso_time
+from chain.store import Alert, AlertMember, EventRecord, Loan, Note, Offer, Order, Purchase, Receivable, ValueMove
+
+ORDER_EVENTS = (
+    "OrderProposed",
+    "OrderConfirmed",
+    "OrderDelivered",
+    "OrderAccepted",
+    "OrderCancelled",
+    "OrderPledged",
+    "OrderReleased",
+)
+FINANCING_EVENTS = {
+    "OfferMade": ("offer", "offerId"),
+    "OfferCancelled": ("offer", "offerId"),
+    "OfferAccepted": ("purchase", "purchaseId"),
+    "RecourseClaimed": ("purchase", "purchaseId"),
+    "RecoursePaid": ("purchase", "purchaseId"),
+    "LoanOpened": ("loan", "loanId"),
+    "LoanRepaid": ("loan", "loanId"),
+    "LoanForeclosed": ("loan", "loanId"),
+}
+SECTIONS = ("orders", "notes", "transfers", "financings", "alerts")
+
+
+@dataclass(frozen=True)
+class BlockRange:
+    first: int
+    last: int  # first > last: no block in the span
+    start: datetime  # the span in time, for alerts over off-chain records (block 0)
+    end: datetime
+
+
+def block_range(session: Session, w3: Web3, start: date, end: date) -> tuple[BlockRange, int]:
+    """The indexed blocks whose time falls in [start 00:00:00, end 23:59:59] UTC, and the indexed head."""
+    head = indexed_head(session) or 0
+    start_at = datetime.combine(start, time(0, 0), tzinfo=UTC)
+    end_at = datetime.combine(end, time(23, 59, 59), tzinfo=UTC)
+    first = first_block_at_or_after(w3, int(start_at.timestamp()), head)
+    last = first_block_at_or_after(w3, int(end_at.timestamp()) + 1, head) - 1
+    return BlockRange(first, last, start_at, end_at), head
+
+
+def _tx(tx_hash: str) -> str:
+    """Transaction hashes as 0x-prefixed hex, however the indexer stored them."""
+    return tx_hash if tx_hash.startswith("0x") else "0x" + tx_hash
+
+
+def _events(session: Session, blocks: BlockRange, contract: str, names: tuple[str, ...]) -> list[EventRecord]:
+    query = (
+        select(EventRecord)
+        .where(EventRecord.contract == contract, EventRecord.name.in_(names))
+        .where(EventRecord.block_number >= blocks.first, EventRecord.block_number <= blocks.last)
+        .order_by(EventRecord.block_number, EventRecord.log_index)
+    )
+    return list(session.scalars(query))
+
+
+def _orders(session: Session, member_id: int, blocks: BlockRange) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for record in _events(session, blocks, "OrderBook", ORDER_EVENTS):
+        order = session.get(Order, int(record.args["orderId"]))
+        if order is None:
+            continue
+        parties = {order.supplier_id, order.buyer_id, order.holder_id, int(record.args.get("lienholderId", 0))}
+        if member_id not in parties:
+            continue
+        rows.append(
+            {
+                "order_id": order.id,
+                "event": record.name,
+                "supplier_id": order.supplier_id,
+                "buyer_id": order.buyer_id,
+                "amount": format_amount(order.amount),
+                "due_date": iso_time(order.due_date),
+                "status": order.status,
+                "receivable_id": order.slot_id,
+                "block_number": record.block_number,
+                "tx_hash": _tx(record.tx_hash),
+            }
+        )
+    return rows
+
+
+def _transfers(session: Session, member_id: int, blocks: BlockRange) -> list[dict[str, Any]]:
+    query = (
+        select(ValueMove)
+        .where(or_(ValueMove.from_member_id == member_id, ValueMove.to_member_id == member_id))
+        .where(ValueMove.block_number >= blocks.first, ValueMove.block_number <= blocks.last)
+        .order_by(ValueMove.block_number, ValueMove.event_id, ValueMove.id)
+    )
+    return [
+        {
+            "kind": move.kind,
+            "from_note_id": move.from_note_id or None,
+            "to_note_id": move.to_note_id or None,
+            "from_member_id": move.from_member_id or None,
+            "to_member_id": move.to_member_id or None,
+            "value": format_amount(move.value),
+            "block_number": move.block_number,
+            "tx_hash": _tx(move.tx_hash),
+        }
+        for move in session.scalars(query)
+    ]
+
+
+def _notes(
+    session: Session, member_id: int, blocks: BlockRange, transfers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    ids = {t[k] for t in transfers for k in ("from_note_id", "to_note_id") if t[k]}
+    created = select(Note.id).where(
+        Note.holder_id == member_id, Note.created_block >= blocks.first, Note.created_block <= blocks.last
+    )
+    ids |= {int(i) for i in session.scalars(created)}
+    rows: list[dict[str, Any]] = []
+    for note in session.scalars(select(Note).where(Note.id.in_(sorted(ids))).order_by(Note.id)):
+        receivable = session.get(Receivable, note.slot_id) if note.slot_id else None
+        rows.append(
+            {
+                "note_id": note.id,
+                "receivable_id": note.slot_id,
+                "holder_id": note.holder_id,
+                "value": format_amount(note.value),
+                "live": note.live,
+                "lienholder_id": note.lienholder_id or None,
+                "parent_id": note.parent_id or None,
+                "obligor_id": receivable.obligor_id if receivable else None,
+                "maturity": iso_time(receivable.maturity) if receivable else None,
+                "block_number": note.created_block,
+                "tx_hash": _tx(note.created_tx),
+            }
+        )
+    return rows
+
+
+def _financing_row(session: Session, kind: str, ident: int) -> dict[str, Any] | None:
+    """Current state of an offer, purchase or loan, with `parties` (not exported) for the filter."""
+    if kind == "offer":
+        offer = session.get(Offer, ident)
+        if offer is None:
+            return None
+        note = session.get(Note, offer.note_id)
+        purchase = session.get(Purchase, offer.purchase_id) if offer.purchase_id else None
+        client = purchase.seller_id if purchase else (note.holder_id if note else 0)
+        return {
+            "parties": {offer.financier_id, client},
+            "financier_id": offer.financier_id,
+            "client_id": client or None,
+            "note_id": offer.note_id,
+            "order_id": None,
+            "value": format_amount(offer.value),
+            "price": format_amount(purchase.price) if purchase else None,
+            "rate_bps": offer.rate_bps,
+            "recourse": offer.recourse,
+            "status": offer.status,
+        }
+    if kind == "purchase":
+        bought = session.get(Purchase, ident)
+        if bought is None:
+            return None
+        offer = session.get(Offer, bought.offer_id)
+        return {
+            "parties": {bought.financier_id, bought.seller_id},
+            "financier_id": bought.financier_id,
+            "client_id": bought.seller_id,
+            "note_id": bought.note_id,
+            "order_id": None,
+            "value": format_amount(bought.value),
+            "price": format_amount(bought.price),
+            "rate_bps": offer.rate_bps if offer else None,
+            "recourse": offer.recourse if offer else None,
+            "status": f"recourse-{bought.recourse_status}",
+        }
+    loan = session.get(Loan, ident)
+    if loan is None:
+        return None
+    return {
+        "parties": {loan.financier_id, loan.borrower_id},
+        "financier_id": loan.financier_id,
+        "client_id": loan.borrower_id,
+        "note_id": loan.taken_note_id,
+        "order_id": loan.order_id,
+        "value": format_amount(loan.principal),
+        "price": None,
+        "rate_bps": loan.rate_bps,
+        "recourse": None,
+        "status": loan.status,
+    }
+
+
+def _financings(session: Session, member_id: int, blocks: BlockRange) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for record in _events(session, blocks, "Financing", tuple(FINANCING_EVENTS)):
+        kind, key = FINANCING_EVENTS[record.name]
+        ident = int(record.args[key])
+        state = _financing_row(session, kind, ident)
+        if state is None or member_id not in state.pop("parties"):
+            continue
+        rows.append(
+            {"kind": kind, "id": ident, "event": record.name, **state}
+            | {"block_number": record.block_number, "tx_hash": _tx(record.tx_hash)}
+        )
+    return rows
+
+
+def _alerts(session: Session, member_id: int, blocks: BlockRange) -> list[dict[str, Any]]:
+    query = (
+        select(Alert)
+        .where(Alert.id.in_(select(AlertMember.alert_id).where(AlertMember.member_id == member_id)))
+        .where(
+            or_(
+                and_(Alert.block_number >= blocks.first, Alert.block_number <= blocks.last),
+                and_(Alert.block_number == 0, Alert.created >= blocks.start, Alert.created <= blocks.end),
+            )
+        )
+        .order_by(Alert.id)
+    )
+    return [
+        {
+            "id": alert.id,
+            "rule": alert.rule,
+            "severity": alert.severity,
+            "members": list(alert.members),
+            "evidence": [_tx(h) if len(h) in (64, 66) else h for h in alert.evidence],
+            "block_number": alert.block_number,
+            "created": alert.created.isoformat(),
+        }
+        for alert in session.scalars(query)
+    ]
+
+
+def export_sections(session: Session, w3: Web3, member_id: int, blocks: BlockRange) -> dict[str, list[dict[str, Any]]]:
+    """The five sections; every row with a block number also gets `at`, that block's time."""
+    if blocks.first > blocks.last:
+        return {name: [] for name in SECTIONS} | {"alerts": _alerts(session, member_id, blocks)}
+    transfers = _transfers(session, member_id, blocks)
+    sections = {
+        "orders": _orders(session, member_id, blocks),
+        "notes": _notes(session, member_id, blocks, transfers),
+        "transfers": transfers,
+        "financings": _financings(session, member_id, blocks),
+        "alerts": _alerts(session, member_id, blocks),
+    }
+    numbers = {row["block_number"] for name in ("orders", "notes", "transfers", "financings") for row in sections[name]}
+    times = block_times(session, w3, numbers)
+    for name in ("orders", "notes", "transfers", "financings"):
+        for row in sections[name]:
+            row["at"] = iso_time(times[row["block_number"]])
+    return sections
