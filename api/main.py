@@ -10,10 +10,28 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from api.audit import AuditLog, AuditMiddleware
+from api.console import mount_console
 from api.custody import Custody
 from api.ledger import LedgerService
 from api.problems import Problem, install_handlers, problem_response
-from api.routes import alerts, cash, financing, members, notes, orders, receivables, settlement, verify
+from api.routes import (
+    alerts,
+    cash,
+    credit,
+    export,
+    financing,
+    members,
+    notes,
+    orders,
+    provenance,
+    receivables,
+    settlement,
+    shares,
+    verify,
+)
+from api.routes.audit import router as audit_router
+from api.sealing import Sealer
 from api.settings import Settings
 from api.writes import WriteExecutor
 from chain.deploy import record_path
@@ -60,8 +78,12 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     app.state.settings = settings
     app.state.engine = engine
     app.state.ledger = ledger
-    app.state.writes = WriteExecutor(engine)
+    app.state.writes = WriteExecutor(engine, Sealer(settings.key_passphrase))
     app.state.custody = Custody(settings.data_dir, settings.key_passphrase)
+    audit = AuditLog(engine, settings.data_dir, settings.alert_config())
+    audit.ensure_head()
+    app.state.audit = audit
+    app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
     install_handlers(app)
     app.include_router(members.router)
     app.include_router(orders.router)
@@ -72,13 +94,21 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     app.include_router(settlement.router)
     app.include_router(verify.router)
     app.include_router(alerts.router)
+    app.include_router(audit_router)
+    app.include_router(credit.router)
+    app.include_router(export.router)
+    app.include_router(provenance.router)
+    app.include_router(shares.router)
 
     @app.get("/health", tags=["health"], summary="Chain reachability, chain id, latest block, deployment")
     def health(request: Request) -> JSONResponse:
         url = settings.effective_rpc_url
         try:
             chain_id = int(str(rpc_call(url, "eth_chainId", timeout=settings.health_timeout)), 16)
-            block = int(str(rpc_call(url, "eth_blockNumber", timeout=settings.health_timeout)), 16)
+            latest = rpc_call(url, "eth_getBlockByNumber", ["latest", False], timeout=settings.health_timeout)
+            if not isinstance(latest, dict):
+                raise ChainUnavailableError(f"no latest block from {url}")
+            block, block_time = int(str(latest["number"]), 16), int(str(latest["timestamp"]), 16)
         except ChainUnavailableError as exc:
             problem = Problem(503, "chain-unavailable", "Chain unavailable", str(exc), chain={"rpcUrl": url})
             return problem_response(problem, request.url.path)
@@ -86,9 +116,16 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
         return JSONResponse(
             {
                 "status": "ok" if deployment else "degraded",
-                "chain": {"reachable": True, "rpcUrl": url, "chainId": chain_id, "latestBlock": block},
+                "chain": {
+                    "reachable": True,
+                    "rpcUrl": url,
+                    "chainId": chain_id,
+                    "latestBlock": block,
+                    "latestBlockTimestamp": block_time,
+                },
                 "deployment": deployment,
             }
         )
 
+    mount_console(app)
     return app

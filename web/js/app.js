@@ -1,0 +1,132 @@
+// Sign-in, the views a member's roles allow, and hash navigation between them.
+import { api, apiKey, ApiError } from "./api.js";
+import { money, setCurrency } from "./format.js";
+import { cachedMembers, h, ROLE_LABELS, setStatus } from "./ui.js";
+import * as bank from "./views/bank.js";
+import * as core from "./views/core.js";
+import * as operator from "./views/operator.js";
+import * as oversight from "./views/oversight.js";
+import * as supplier from "./views/supplier.js";
+
+const VIEWS = [
+  { id: "supplier", title: "Supplier", module: supplier, allowed: (p) => p.roles.includes("supplier") },
+  { id: "core", title: "Core enterprise", module: core, allowed: (p) => p.roles.includes("core_enterprise") },
+  { id: "bank", title: "Bank", module: bank, allowed: (p) => p.roles.includes("financier") },
+  { id: "oversight", title: "Regulator / auditor", module: oversight, allowed: (p) => p.roles.includes("auditor") || p.operator },
+  { id: "operator", title: "Operator", module: operator, allowed: (p) => p.operator },
+];
+
+const state = { principal: null };
+
+/** Who the key belongs to: a member (GET /v1/members/me) or the operator (not a member, but may list members). */
+async function whoAmI() {
+  try {
+    const me = await api("/v1/members/me");
+    return { operator: false, me, roles: me.roles };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404 && error.type.endsWith("/not-a-member")) {
+      return { operator: true, me: null, roles: [] };
+    }
+    throw error;
+  }
+}
+
+async function loadCurrency(principal) {
+  try {
+    const query = principal.operator ? { member_id: 1 } : {};
+    const balance = await api("/v1/cash/balance", { query });
+    setCurrency(balance.currency);
+  } catch {
+    // no member yet (fresh ledger): keep the default currency
+  }
+}
+
+function renderWho(principal) {
+  const who = document.getElementById("who");
+  const label = principal.operator
+    ? "Consortium operator"
+    : `Member ${principal.me.id} · ${principal.roles.map((r) => ROLE_LABELS[r] ?? r).join(", ")}`;
+  who.replaceChildren(
+    h("span", { id: "who-label" }, label),
+    h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"),
+  );
+}
+
+function renderNav(views, current) {
+  const nav = document.getElementById("views");
+  nav.hidden = false;
+  nav.replaceChildren(
+    ...views.map((v) =>
+      h("a", { href: `#${v.id}`, id: `nav-${v.id}`, "aria-current": v.id === current ? "page" : null }, v.title),
+    ),
+  );
+}
+
+async function show() {
+  const principal = state.principal;
+  if (!principal) return;
+  const views = VIEWS.filter((v) => v.allowed(principal));
+  const container = document.getElementById("view");
+  if (!views.length) {
+    container.replaceChildren(h("p", {}, "This key's member has no role with a view in the console."));
+    return;
+  }
+  const wanted = window.location.hash.replace(/^#/, "").split("/")[0];
+  const view = views.find((v) => v.id === wanted) ?? views[0];
+  renderNav(views, view.id);
+  document.title = `${view.title} · SCF Chain console`;
+  const root = h("div", { id: `view-${view.id}`, "aria-busy": "true" }, h("h2", {}, view.title));
+  container.replaceChildren(root);
+  const ctx = {
+    ...principal,
+    money,
+    /** Re-renders the current view from fresh reads (after a write: read-your-writes). */
+    refresh: () => show(),
+  };
+  try {
+    await view.module.render(root, ctx);
+  } catch (error) {
+    root.append(h("p", { class: "status error", role: "alert" }, error.message || String(error)));
+  } finally {
+    root.setAttribute("aria-busy", "false");
+  }
+}
+
+async function signIn(key) {
+  const status = document.getElementById("signin-status");
+  apiKey.set(key);
+  setStatus(status, "pending", "Checking the key…");
+  try {
+    state.principal = await whoAmI();
+  } catch (error) {
+    apiKey.clear();
+    setStatus(status, "error", error.message);
+    return;
+  }
+  setStatus(status, "ok", "");
+  await loadCurrency(state.principal);
+  cachedMembers(true);
+  document.getElementById("signin").hidden = true;
+  renderWho(state.principal);
+  await show();
+  document.getElementById("main").focus();
+}
+
+function signOut() {
+  apiKey.clear();
+  state.principal = null;
+  document.getElementById("who").replaceChildren();
+  document.getElementById("views").hidden = true;
+  document.getElementById("view").replaceChildren();
+  document.getElementById("signin").hidden = false;
+  document.getElementById("api-key").value = "";
+  document.getElementById("api-key").focus();
+}
+
+document.getElementById("signin-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = document.getElementById("api-key").value.trim();
+  if (key) signIn(key);
+});
+window.addEventListener("hashchange", () => show());
+if (apiKey.get()) signIn(apiKey.get());

@@ -1,0 +1,75 @@
+// Amounts, dates and identifiers as a person reads them (the browser's locale; the ledger's currency).
+let ledgerCurrency = "CNY";
+
+export function setCurrency(code) {
+  if (/^[A-Z]{3}$/.test(code ?? "")) ledgerCurrency = code;
+}
+
+export function currency() {
+  return ledgerCurrency;
+}
+
+/** "1250000.00" -> "CN¥1,250,000.00" (in the user's locale). Decimal strings are formatted exactly. */
+export function money(amount, code = ledgerCurrency) {
+  if (amount === null || amount === undefined || amount === "") return "—";
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency: code }).format(String(amount));
+  } catch {
+    return `${amount} ${code}`;
+  }
+}
+
+/** Decimal string -> integer minor units (2 places), or null when it is not a valid non-negative amount. */
+export function toMinor(text) {
+  const match = /^\s*(\d+)(?:\.(\d{1,2}))?\s*$/.exec(String(text ?? "").replace(/[,\s_]/g, ""));
+  if (!match) return null;
+  return BigInt(match[1]) * 100n + BigInt((match[2] ?? "").padEnd(2, "0"));
+}
+
+/** Integer minor units -> the API's decimal string ("1234.50"). */
+export function fromMinor(minor) {
+  const value = BigInt(minor);
+  const cents = (value % 100n).toString().padStart(2, "0");
+  return `${value / 100n}.${cents}`;
+}
+
+/** Normalises what a person typed ("1,250,000.5") to the API's form ("1250000.50"); null when invalid. */
+export function normaliseAmount(text) {
+  const minor = toMinor(text);
+  return minor === null ? null : fromMinor(minor);
+}
+
+export function date(iso) {
+  if (!iso) return "—";
+  const value = new Date(iso);
+  return Number.isNaN(value.getTime()) ? String(iso) : value.toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+export function dateTime(iso) {
+  if (!iso) return "—";
+  const value = new Date(iso);
+  return Number.isNaN(value.getTime()) ? String(iso) : value.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function daysUntil(iso, now = new Date()) {
+  if (!iso) return null;
+  return Math.ceil((new Date(iso).getTime() - now.getTime()) / 86_400_000);
+}
+
+export function shortHash(hash) {
+  return hash && hash.length > 14 ? `${hash.slice(0, 10)}…${hash.slice(-6)}` : hash ?? "—";
+}
+
+export function percent(part, whole) {
+  if (!whole) return "—";
+  return new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 }).format(part / whole);
+}
+
+/** SHA-256 of a document reference as the 0x-hex 32-byte hash the API expects; a 0x hash is kept as it is. */
+export async function documentHash(text) {
+  const value = String(text ?? "").trim();
+  if (/^0x[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase();
+  if (!globalThis.crypto?.subtle) throw new Error("This page is not on a secure origin: enter the document's 0x hash.");
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  return `0x${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
