@@ -13,6 +13,7 @@ from rich.table import Table
 
 from api.settings import Settings
 from chain.errors import PortInUseError, ScfError
+from scripts.audit_cli import app as audit_app
 
 app = typer.Typer(
     name="scf",
@@ -135,15 +136,19 @@ def index(
 
 @app.command()
 def demo(
-    api_url: Annotated[str | None, typer.Option(help="API base URL (default http://SCF_API_HOST:SCF_API_PORT)")] = None,
+    api_url: Annotated[
+        str | None, typer.Option(help="API base URL (env SCF_API_URL, or SCF_API_HOST:SCF_API_PORT)")
+    ] = None,
     fast: Annotated[bool, typer.Option(help="No pauses between the steps")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Narrated tour of the whole story against the running API (`make run`); moves a devchain's clock."""
+    import os
+
     from scripts.demo import DemoError, run_demo
 
     settings = _settings(data_dir)
-    url = api_url or f"http://{settings.api_host}:{settings.api_port}"
+    url = api_url or os.environ.get("SCF_API_URL") or f"http://{settings.api_host}:{settings.api_port}"
     try:
         run_demo(url, settings.data_dir, settings.effective_rpc_url, fast=fast, console=console)
     except DemoError as exc:
@@ -154,6 +159,79 @@ def demo(
     except KeyboardInterrupt:
         err.print("demo interrupted")
         raise typer.Exit(130) from None
+
+
+@app.command()
+def seed(
+    suppliers: Annotated[int, typer.Option(help="Suppliers to admit, spread over three tiers")] = 30,
+    notes: Annotated[int, typer.Option(help="About how many notes to create (receivables + splits)")] = 200,
+    api: Annotated[str | None, typer.Option("--api", help="API base URL (env SCF_API_URL)")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed: the same seed plans the same supply chain")] = None,
+    workers: Annotated[int, typer.Option(help="Parallel writers (one member's writes stay in order)")] = 8,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Fill the running ledger with a synthetic supply chain through the API (operator key from the data dir)."""
+    import json
+    import os
+
+    from rich.markup import escape
+
+    from scripts.seed import SeedError, run_seed
+
+    settings = _settings(data_dir)
+    url = api or os.environ.get("SCF_API_URL") or f"http://{settings.api_host}:{settings.api_port}"
+    try:
+        summary = run_seed(
+            url,
+            settings.data_dir,
+            suppliers=suppliers,
+            notes=notes,
+            seed=seed,
+            workers=workers,
+            console=None if json_output else console,
+        )
+    except SeedError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, however long
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("seed interrupted; run it again (it admits new members)")
+        raise typer.Exit(130) from None
+    if json_output:
+        print(json.dumps(summary, indent=2))
+
+
+@app.command("export")
+def export_evidence(
+    member: Annotated[int, typer.Option("--member", help="Member id whose evidence to export")],
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC)")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC), inclusive")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for bundle.json and one CSV per section")],
+    api: Annotated[str | None, typer.Option("--api", help="API base URL (env SCF_API_URL)")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="API key (env SCF_API_KEY, else operator key file)")] = None,
+) -> None:
+    """Export a member's evidence bundle (orders, notes, transfers, financings, alerts) as JSON and CSV."""
+    from datetime import date
+
+    from rich.markup import escape
+
+    from scripts.client import ApiClient, ClientError, resolve_config
+    from scripts.export import fetch_bundle, summary_table, write_bundle
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] dates are YYYY-MM-DD: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    try:
+        with ApiClient.from_config(resolve_config(api_url=api, api_key=key)) as client:
+            bundle = fetch_bundle(client, member, first, last)
+    except ClientError as exc:
+        hint = f" ({exc.hint})" if exc.hint else ""
+        err.print(f"[bold red]error:[/] {escape(str(exc))}{escape(hint)}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    write_bundle(bundle, out)
+    console.print(summary_table(bundle, out))
 
 
 @app.command("verify-proof")
@@ -197,8 +275,8 @@ def _serve(settings: Settings) -> None:
     engine = make_engine(settings.effective_database_url)
     key = ensure_operator_api_key(engine, settings.data_dir)
     engine.dispose()
-    if key is not None:
-        console.print(f"[bold]operator API key (shown once; also in {settings.data_dir / OPERATOR_KEY_FILE}):[/] {key}")
+    if key is not None:  # never printed: logs and terminals are not a place for secrets
+        console.print(f"[bold]operator API key created[/] in {settings.data_dir / OPERATOR_KEY_FILE} (mode 0600)")
     console.print(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs)")
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
 
@@ -244,8 +322,71 @@ def up(data_dir: DataDir = None) -> None:
             console.print("devchain stopped, state saved")
 
 
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    api: Annotated[str | None, typer.Option("--api", help="API base URL (env SCF_API_URL, default :8000)")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="API key (env SCF_API_KEY, else operator key file)")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Config file (env SCF_CONFIG, else ./scf.toml, ~/.config/scf)")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors")] = False,
+) -> None:
+    """SCF Chain: a permissioned ledger for supply-chain receivables."""
+    from scripts.commands.common import CliState
+
+    ctx.obj = CliState(api=api, key=key, config_file=config, debug=debug)
+
+
+def _register_api_commands() -> None:
+    """`scf <group> <command>` over the HTTP API (scripts/commands/)."""
+    from scripts.commands import (
+        alerts,
+        cash,
+        config,
+        financing,
+        members,
+        notes,
+        orders,
+        receivables,
+        settlement,
+        share,
+        verify,
+    )
+
+    for name, group in [
+        ("members", members),
+        ("orders", orders),
+        ("receivables", receivables),
+        ("notes", notes),
+        ("financing", financing),
+        ("cash", cash),
+        ("settlement", settlement),
+        ("verify", verify),
+        ("alerts", alerts),
+        ("share", share),
+        ("config", config),
+    ]:
+        app.add_typer(group.app, name=name)
+    app.command("status")(config.status)
+
+
+_register_api_commands()
+app.add_typer(audit_app, name="audit")  # scf audit verify (scripts/audit_cli.py)
+
+
 def main() -> None:
-    app()
+    import sys
+
+    if "--debug" in sys.argv:
+        app()
+        return
+    try:
+        app()
+    except Exception as exc:  # a bug, not a user error: one line, the traceback on request
+        err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {exc}", soft_wrap=True, markup=True)
+        err.print("hint: run again with `scf --debug ...` for the traceback, and report it")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

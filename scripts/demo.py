@@ -338,6 +338,7 @@ class Demo:
             raise DemoError("the ledger accepted the same invoice twice")
 
         tree_before = {n: core.api.get(f"/v1/notes/{n}") for n in (note1, note2, note3)}
+        provenance_before = self._receivable_tree(core, slot_id)
         chain_maturity = int(datetime.fromisoformat(receivable["maturity"]).timestamp())
 
         self.step(
@@ -372,7 +373,11 @@ class Demo:
         c.print(table)
 
         tree_after = {n: core.api.get(f"/v1/notes/{n}") for n in (note1, note2, note3)}
-        c.print(self._note_tree(slot_id, receivable, tree_before, tree_after))
+        provenance_after = self._receivable_tree(core, slot_id)
+        if provenance_before is not None and provenance_after is not None:
+            c.print(self._provenance_tree(slot_id, receivable, provenance_before, provenance_after))
+        else:  # an API without GET /v1/receivables/{slot}/tree: draw the three notes the demo knows
+            c.print(self._note_tree(slot_id, receivable, tree_before, tree_after))
         c.print(f"\n[bold green]Demo run {tag} complete.[/]")
         return {
             "tag": tag,
@@ -383,7 +388,49 @@ class Demo:
             "receivable_id": slot_id,
             "note_ids": [note1, note2, note3],
             "rejected": rejected,
+            "tree": provenance_after,
         }
+
+    @staticmethod
+    def _receivable_tree(party: Party, slot_id: int) -> dict[str, Any] | None:
+        """The receivable's provenance tree (nodes and edges), or None when the API does not serve it."""
+        try:
+            return party.api.get(f"/v1/receivables/{slot_id}/tree")
+        except ApiProblem as problem:
+            if problem.status == 404:
+                return None
+            raise
+
+    def _provenance_tree(
+        self, slot_id: int, receivable: dict[str, Any], before: dict[str, Any], after: dict[str, Any]
+    ) -> Tree:
+        """Notes as nodes (value and holder before settlement), each with the movements that touched it."""
+        obligor = self.name_of(int(receivable["obligor_id"]))
+        tree = Tree(
+            f"[bold]receivable #{slot_id}[/] {fmt(receivable['face_value'])} owed by {obligor} "
+            f"[dim](provenance: {len(after['nodes'])} notes, {len(after['edges'])} movements)[/]"
+        )
+        live = {int(n["note_id"]): bool(n["live"]) for n in after["nodes"]}
+        moves: dict[int, list[str]] = {}
+        for edge in after["edges"]:
+            note_id = edge.get("to_note_id") or edge.get("from_note_id")
+            if note_id is None:
+                continue
+            parties = " → ".join(
+                self.name_of(int(edge[k])) for k in ("from_member_id", "to_member_id") if edge.get(k) is not None
+            )
+            value = f" {fmt(edge['value'])}" if edge.get("value") else ""
+            moves.setdefault(int(note_id), []).append(f"{edge['kind']}{value} {parties}".rstrip())
+        nodes: dict[int, Tree] = {}
+        for node in sorted(before["nodes"], key=lambda n: int(n["note_id"])):
+            note_id = int(node["note_id"])
+            state = "live" if live.get(note_id) else "settled"
+            holder = self.name_of(int(node["holder_id"]))
+            label = f"note #{note_id}: {fmt(node['value'])} held by {holder} [dim]({state})[/]"
+            if moves.get(note_id):
+                label += "\n[dim]" + "; ".join(moves[note_id]) + "[/]"
+            nodes[note_id] = nodes.get(int(node.get("parent_id") or 0), tree).add(label)
+        return tree
 
     def _note_tree(
         self,

@@ -16,6 +16,7 @@ def test_health_reports_chain_and_deployment(http: httpx.Client, ledger: Ledger)
     assert body["status"] == "ok"
     assert body["chain"]["chainId"] == 31337
     assert body["chain"]["latestBlock"] >= ledger.deployment.block
+    assert body["chain"]["latestBlockTimestamp"] > 1_700_000_000  # the chain's clock, unix seconds
     assert body["deployment"]["contracts"]["ReceivableNotes"] == ledger.deployment.address("ReceivableNotes")
 
 

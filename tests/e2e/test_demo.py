@@ -55,11 +55,18 @@ def test_demo_runs_twice_on_the_same_chain(demo_world: tuple[Settings, ServerThr
         seen.update(ids.values())
         text = out.getvalue()
         assert "Final cash balances" in text and "note #" in text and "complete" in text
+        tree = result["tree"]  # GET /v1/receivables/{slot}/tree, drawn in the terminal
+        assert isinstance(tree, dict)
+        assert sorted(n["note_id"] for n in tree["nodes"]) == sorted(result["note_ids"])  # type: ignore[call-overload]
+        assert not any(n["live"] for n in tree["nodes"])  # all paid and burned at settlement
+        kinds = [e["kind"] for e in tree["edges"]]
+        assert kinds.count("split") == 2 and "sale" in kinds and "redeem" in kinds
+        assert "provenance: 3 notes" in text and "sale 100,000.00" in text
 
 
 def test_unreachable_api_is_one_line_and_nonzero(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--api-url", "http://127.0.0.1:9", "--fast", "--data-dir", str(tmp_path)])
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     message = result.output.strip()
     assert len(message.splitlines()) == 1, message

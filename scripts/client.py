@@ -1,0 +1,251 @@
+"""HTTP client of the SCF Chain API for the `scf` command line, and where its configuration comes from.
+
+Configuration precedence: flags (`--api`, `--key`) > environment (SCF_API_URL, SCF_API_KEY, SCF_DATA_DIR)
+> config file (`--config FILE`, SCF_CONFIG, else ./scf.toml, else ~/.config/scf/config.toml) > defaults.
+Without any key, the operator key the service wrote to `<data dir>/operator-api-key` is used when present.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.bootstrap import OPERATOR_KEY_FILE
+
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+DEFAULT_DATA_DIR = ".scf"
+CONFIG_KEYS = ("api_url", "api_key", "data_dir")
+START_HINT = "start it with `make run` (or `scf up`), or point SCF_API_URL / --api at a running API"
+
+
+class ClientError(Exception):
+    """Root of the command line client's errors; `hint` (may be empty) says what to do about it."""
+
+    hint: str = ""
+
+
+class ConfigError(ClientError):
+    """A config file that is missing, not TOML, or has unknown keys."""
+
+
+class ApiUnreachable(ClientError):
+    """The API did not answer: connection refused, DNS failure, timeout."""
+
+    def __init__(self, url: str, reason: str, hint: str = START_HINT) -> None:
+        self.url = url
+        self.reason = reason
+        self.hint = hint
+        super().__init__(f"cannot reach the SCF Chain API at {url} ({reason})")
+
+
+class ApiError(ClientError):
+    """The API answered with an error, normally application/problem+json."""
+
+    def __init__(self, status: int, type: str, title: str, detail: str, body: Mapping[str, Any] | None = None) -> None:
+        self.status = status
+        self.type = type
+        self.title = title
+        self.detail = detail
+        self.body = dict(body or {})
+        self.hint = _hint_for(status)
+        super().__init__(f"{title}: {detail}")
+
+    @property
+    def slug(self) -> str:
+        """The last segment of the problem type, e.g. `insufficient-value`."""
+        return self.type.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _hint_for(status: int) -> str:
+    if status == 401:
+        return "pass an API key with --key, SCF_API_KEY or api_key in the config file (`scf config show`)"
+    return ""
+
+
+# ------------------------------------------------------------------------------------ configuration
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One effective configuration value and where it came from."""
+
+    value: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    api_url: Setting
+    api_key: Setting
+    data_dir: Setting
+    config_file: Path | None
+
+    def as_dict(self, *, mask: bool = True) -> dict[str, Any]:
+        key = mask_key(self.api_key.value) if mask else self.api_key.value
+        return {
+            "api_url": {"value": self.api_url.value, "source": self.api_url.source},
+            "api_key": {"value": key, "source": self.api_key.source},
+            "data_dir": {"value": self.data_dir.value, "source": self.data_dir.source},
+            "config_file": str(self.config_file) if self.config_file else None,
+        }
+
+
+def mask_key(key: str | None) -> str | None:
+    """`scf_abcdefgh...` -> `scf_abcd…wxyz`: enough to tell keys apart, not enough to use one."""
+    if key is None:
+        return None
+    if len(key) <= 12:
+        return "*" * len(key)
+    return f"{key[:8]}…{key[-4:]}"
+
+
+def find_config_file(explicit: Path | None, env: Mapping[str, str], cwd: Path, home: Path) -> Path | None:
+    """The config file in effect: --config, SCF_CONFIG (both must exist), ./scf.toml, ~/.config/scf/config.toml."""
+    for given, origin in ((explicit, "--config"), (env.get("SCF_CONFIG"), "SCF_CONFIG")):
+        if given:
+            path = Path(given).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"config file {path} (from {origin}) does not exist")
+            return path
+    for candidate in (cwd / "scf.toml", home / ".config" / "scf" / "config.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    unknown = sorted(set(data) - set(CONFIG_KEYS))
+    if unknown:
+        raise ConfigError(f"config file {path} has unknown keys {unknown}; use {list(CONFIG_KEYS)}")
+    values: dict[str, str] = {}
+    for name, value in data.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"config file {path}: {name} must be a string")
+        values[name] = value
+    return values
+
+
+def resolve_config(
+    *,
+    api_url: str | None = None,
+    api_key: str | None = None,
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    home: Path | None = None,
+) -> ClientConfig:
+    """The effective api_url, api_key and data_dir, each with its source (flag > env > file > default)."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    home = Path.home() if home is None else home
+    path = find_config_file(config_file, env, cwd, home)
+    from_file = read_config_file(path) if path else {}
+
+    def pick(name: str, flag: str | None, flag_name: str, env_name: str, default: str | None) -> Setting:
+        if flag:
+            return Setting(flag, flag_name)
+        if env.get(env_name):
+            return Setting(env[env_name], f"env {env_name}")
+        if from_file.get(name):
+            return Setting(from_file[name], f"config {path}")
+        return Setting(default, "default" if default is not None else "unset")
+
+    url = pick("api_url", api_url, "--api", "SCF_API_URL", DEFAULT_API_URL)
+    data_dir = pick("data_dir", None, "", "SCF_DATA_DIR", DEFAULT_DATA_DIR)
+    key = pick("api_key", api_key, "--key", "SCF_API_KEY", None)
+    if key.value is None:
+        key_file = Path(str(data_dir.value)).expanduser() / OPERATOR_KEY_FILE
+        if not key_file.is_absolute():
+            key_file = cwd / key_file
+        try:
+            operator_key = key_file.read_text().strip()
+        except OSError:
+            operator_key = ""
+        if operator_key:
+            key = Setting(operator_key, f"operator key file {key_file}")
+    return ClientConfig(api_url=url, api_key=key, data_dir=data_dir, config_file=path)
+
+
+# ------------------------------------------------------------------------------------------ client
+
+
+class ApiClient:
+    """One authenticated connection to the API; every POST carries an Idempotency-Key."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 120.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
+
+    @classmethod
+    def from_config(cls, config: ClientConfig, *, timeout: float = 120.0) -> ApiClient:
+        return cls(str(config.api_url.value), config.api_key.value, timeout=timeout)
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Mapping[str, Any] | None = None, *, idempotency_key: str | None = None) -> Any:
+        return self.request("POST", path, body=body or {}, idempotency_key=idempotency_key or str(uuid.uuid4()))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        try:
+            response = self._http.request(method, path, params=query, json=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            hint = START_HINT
+            if idempotency_key:
+                hint = f"the write may still complete; retry with --idempotency-key {idempotency_key} to replay it"
+            raise ApiUnreachable(self.base_url, f"no answer in time: {type(exc).__name__}", hint) from exc
+        except httpx.TransportError as exc:
+            reason = str(exc).replace("\n", " ") or type(exc).__name__
+            raise ApiUnreachable(self.base_url, reason) from exc
+        return _decode(response)
+
+
+def _decode(response: httpx.Response) -> Any:
+    try:
+        data: Any = response.json()
+    except ValueError:
+        data = None
+    if response.status_code >= 400:
+        body = data if isinstance(data, dict) else {}
+        status = response.status_code
+        return_type = str(body.get("type", "about:blank"))
+        title = str(body.get("title") or f"HTTP {status}")
+        detail = str(body.get("detail") or response.text[:200].replace("\n", " ") or response.reason_phrase)
+        raise ApiError(status, return_type, title, detail, body)
+    if data is None:
+        raise ApiError(response.status_code, "about:blank", "Unexpected answer", response.text[:200] or "empty body")
+    return data

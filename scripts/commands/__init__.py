@@ -1,0 +1,1 @@
+"""`scf` command groups over the HTTP API (one module per group)."""

@@ -1,0 +1,82 @@
+"""`scf cash`: the settlement token: balances, history, deposits, withdrawals and payments."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, console, fmt_amount, page
+
+app = typer.Typer(help="Cash: balance, moves, mint, burn, pay.")
+
+MemberOpt = Annotated[
+    int | None, typer.Option("--member", help="Another member's (operator and auditors); default: yours")
+]
+Amount = Annotated[str, typer.Option("--amount", help="Amount, e.g. 1000000.00")]
+Reference = Annotated[str, typer.Option("--reference", help="Bank reference; its keccak-256 goes on chain")]
+
+
+def _balance(data: Any) -> None:
+    console.print(f"member {data['member_id']}: [bold]{fmt_amount(data['balance'], data.get('currency'))}[/]")
+
+
+def _written(data: Any) -> None:
+    _balance(data["balance"])
+    console.print(f"[dim]tx {data['tx_hash']}[/]")
+
+
+@app.command()
+def balance(ctx: typer.Context, member: MemberOpt = None, json_out: JsonFlag = False) -> None:
+    """Cash balance."""
+    call(ctx, "GET", "/v1/cash/balance", _balance, json_out=json_out, params={"member_id": member})
+
+
+@app.command()
+def moves(
+    ctx: typer.Context, member: MemberOpt = None, json_out: JsonFlag = False, limit: Limit = 100, cursor: Cursor = 0
+) -> None:
+    """Cash history: deposits, withdrawals and transfers, oldest first."""
+    columns = ["id", "block_number", "kind", "direction", "counterparty_id", "amount"]
+    params = {"member_id": member, "limit": limit, "cursor": cursor}
+    call(ctx, "GET", "/v1/cash/moves", page("Cash moves", columns), json_out=json_out, params=params)
+
+
+@app.command()
+def mint(
+    ctx: typer.Context,
+    member: Annotated[int, typer.Option("--member", help="Member credited with the deposit")],
+    amount: Amount,
+    reference: Reference,
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Credit a member's deposit (financier)."""
+    body = {"member_id": member, "amount": amount, "reference": reference}
+    call(ctx, "POST", "/v1/cash/mint", _written, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+@app.command()
+def burn(
+    ctx: typer.Context,
+    amount: Amount,
+    reference: Reference,
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Burn your own cash on a withdrawal payout (financier)."""
+    body = {"amount": amount, "reference": reference}
+    call(ctx, "POST", "/v1/cash/burn", _written, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+@app.command()
+def pay(
+    ctx: typer.Context,
+    to: Annotated[int, typer.Option("--to", help="Member id that receives the cash")],
+    amount: Amount,
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Pay another member."""
+    body = {"to": to, "amount": amount}
+    call(ctx, "POST", "/v1/cash/transfers", _written, json_out=json_out, body=body, idempotency_key=idempotency_key)

@@ -1,0 +1,299 @@
+"""What every `scf <group> <command>` shares: options, one request runner, and the renderers.
+
+A command is a path, a body and a renderer: `call(ctx, "POST", f"/v1/orders/{id}/confirm", ...)` sends the
+request (with a spinner when a write takes more than a second), prints the JSON with `--json` or the rendered
+table otherwise, and turns every client error into `error: <title>: <detail>` on stderr with exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from scripts.client import ApiClient, ApiError, ClientConfig, ClientError, resolve_config
+
+console = Console()
+err_console = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer instead of a table")]
+IdempotencyKey = Annotated[
+    str | None,
+    typer.Option("--idempotency-key", help="Idempotency-Key of this write (default: a fresh uuid4); reuse to replay"),
+]
+Limit = Annotated[int, typer.Option("--limit", min=1, max=500, help="Items per page")]
+Cursor = Annotated[int, typer.Option("--cursor", min=0, help="Start after this id (the `next cursor` shown)")]
+
+AMOUNT_FIELDS = frozenset(
+    {
+        "amount",
+        "value",
+        "face_value",
+        "credit_limit",
+        "outstanding",
+        "balance",
+        "price",
+        "principal",
+        "funded",
+        "paid",
+        "unfunded",
+        "unpaid_at_default",
+        "interest_paid",
+        "foreclosed_value",
+        "amount_owed",
+        "recourse_amount",
+        "recovered_cash",
+        "capacity",
+        "total",
+    }
+)
+_RELATIVE_DATE = re.compile(r"^\+(\d{1,5})d$")
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+@dataclass
+class CliState:
+    """The global options of `scf` (main callback), shared by every command through the click context."""
+
+    api: str | None = None
+    key: str | None = None
+    config_file: Path | None = None
+    debug: bool = False
+    _config: ClientConfig | None = field(default=None, repr=False)
+
+    def config(self) -> ClientConfig:
+        if self._config is None:
+            self._config = resolve_config(api_url=self.api, api_key=self.key, config_file=self.config_file)
+        return self._config
+
+    def client(self) -> ApiClient:
+        return ApiClient.from_config(self.config())
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def fail(ctx: typer.Context, exc: Exception) -> NoReturn:
+    """One or two lines on stderr and exit 1; with `scf --debug`, the traceback instead."""
+    if state(ctx).debug:
+        raise exc
+    if isinstance(exc, ApiError):
+        typer.echo(f"error: {exc.title}: {exc.detail} ({exc.status} {exc.slug})", err=True)
+    else:
+        typer.echo(f"error: {exc}", err=True)
+    hint = getattr(exc, "hint", "")
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
+    raise typer.Exit(1)
+
+
+def _with_spinner(work: Callable[[], Any], label: str) -> Any:
+    """Runs `work`; shows a spinner on a terminal's stderr when it takes more than a second."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(work)
+        try:
+            return future.result(timeout=1.0)
+        except FutureTimeout:
+            pass
+        if not err_console.is_terminal:
+            return future.result()
+        with err_console.status(f"{label} (waiting for the chain)…"):
+            return future.result()
+
+
+def request(
+    ctx: typer.Context,
+    method: str,
+    path: str,
+    *,
+    body: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> Any:
+    """Sends one request with the configured URL and key; client errors end the command (see `fail`)."""
+    try:
+        with state(ctx).client() as client:
+            if method == "GET":
+                return client.get(path, params)
+            return _with_spinner(lambda: client.post(path, body, idempotency_key=idempotency_key), f"{method} {path}")
+    except ClientError as exc:
+        fail(ctx, exc)
+
+
+def call(
+    ctx: typer.Context,
+    method: str,
+    path: str,
+    render: Callable[[Any], None],
+    *,
+    json_out: bool,
+    body: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> Any:
+    """`request`, then print the answer: its JSON with --json, else `render(answer)`."""
+    data = request(ctx, method, path, body=body, params=params, idempotency_key=idempotency_key)
+    if json_out:
+        print_json(data)
+    else:
+        render(data)
+    return data
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2))
+
+
+def chain_date(ctx: typer.Context, text: str) -> str:
+    """An ISO date as given, or `+Nd`: N days after the chain's own today (from /health), for re-runnable scripts."""
+    match = _RELATIVE_DATE.match(text)
+    if match is None:
+        return text
+    health = request(ctx, "GET", "/health")
+    chain = health.get("chain") if isinstance(health, dict) else None
+    timestamp = chain.get("latestBlockTimestamp") if isinstance(chain, dict) else None
+    today = datetime.fromtimestamp(int(timestamp), UTC).date() if timestamp else datetime.now(UTC).date()
+    return (today + timedelta(days=int(match.group(1)))).isoformat()
+
+
+# ---------------------------------------------------------------------------------------- rendering
+
+
+def fmt_amount(value: Any, currency: str | None = None) -> str:
+    """An API amount as returned ("1000000.00") with thousands separators and the currency: 1,000,000.00 CNY."""
+    if value is None:
+        return "-"
+    text = str(value)
+    sign = "-" if text.startswith("-") else ""
+    whole, dot, frac = text.lstrip("-").partition(".")
+    if not whole.isdigit():
+        return text
+    shown = f"{sign}{int(whole):,}{dot}{frac}"
+    return f"{shown} {currency}" if currency else shown
+
+
+def is_amount(key: str) -> bool:
+    return key in AMOUNT_FIELDS or key.endswith(("_value", "_total", "_amount", "_price", "_balance"))
+
+
+def cell(key: str, row: Mapping[str, Any]) -> str:
+    value = row.get(key)
+    if is_amount(key) and not isinstance(value, dict | list | bool):
+        return fmt_amount(value, row.get("currency"))
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, str) and _ISO_TIME.match(value):
+        return _short_time(value)
+    return str(value)
+
+
+def _short_time(text: str) -> str:
+    """`2027-02-20T23:59:59+00:00` -> `2027-02-20` (payable at the end of that day), else `2027-02-20 10:00Z`."""
+    try:
+        moment = datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError:
+        return text
+    if (moment.hour, moment.minute, moment.second) == (23, 59, 59):
+        return moment.date().isoformat()
+    return moment.strftime("%Y-%m-%d %H:%MZ")
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def show_record(title: str, data: Mapping[str, Any], fields: Sequence[str] | None = None) -> None:
+    """One object as a two-column table (field, value); amounts formatted with the object's currency."""
+    table = Table(title=title, show_header=False, title_justify="left", title_style="bold")
+    table.add_column("field", style="dim")
+    table.add_column("value", overflow="fold")
+    for key in fields if fields is not None else [k for k in data if k != "currency"]:
+        table.add_row(_label(key), cell(key, data))
+    console.print(table)
+
+
+def show_table(title: str, items: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    if not items:
+        console.print(f"[dim]{title}: none[/]")
+        return
+    table = Table(title=title, title_justify="left", title_style="bold")
+    for key in columns:
+        amount = is_amount(key)
+        table.add_column(_label(key), justify="right" if amount else "left", overflow="fold", no_wrap=amount)
+    for row in items:
+        table.add_row(*(cell(key, row) for key in columns))
+    console.print(table)
+
+
+def record(title: str, fields: Sequence[str] | None = None) -> Callable[[Any], None]:
+    """A renderer of one object; `title` may use the object's fields, e.g. "Order {id}"."""
+
+    def render(data: Any) -> None:
+        show_record(title.format(**data), data, fields)
+
+    return render
+
+
+def page(title: str, columns: Sequence[str]) -> Callable[[Any], None]:
+    """A renderer of a `{items, next_cursor}` page."""
+
+    def render(data: Any) -> None:
+        show_table(title, data["items"], columns)
+        if data.get("next_cursor"):
+            console.print(f"[dim]more: --cursor {data['next_cursor']}[/]")
+
+    return render
+
+
+def render_any(title: str) -> Callable[[Any], None]:
+    """A renderer for answers of any shape: scalars as one record, nested objects and lists as their own tables."""
+
+    def render(data: Any) -> None:
+        render_value(title, data)
+
+    return render
+
+
+def render_value(title: str, data: Any, currency: str | None = None) -> None:
+    """Renders `data` under `title`; the currency of an enclosing object applies to nested amounts."""
+    if isinstance(data, dict):
+        currency = data.get("currency") or currency
+    if isinstance(data, list):
+        rows = [{"currency": currency, **row} if currency else row for row in data if isinstance(row, dict)]
+        if len(rows) != len(data):
+            console.print(f"[bold]{title}[/]: " + (", ".join(str(v) for v in data) or "none"))
+            return
+        columns: list[str] = []
+        for row in rows:
+            columns.extend(k for k in row if k not in columns and k != "currency" and not isinstance(row[k], list))
+        show_table(title, rows, columns)
+        return
+    if not isinstance(data, dict):
+        console.print(f"[bold]{title}[/]: {data}")
+        return
+    scalars = [k for k, v in data.items() if k != "currency" and not isinstance(v, dict | list)]
+    if scalars:
+        show_record(title, {"currency": currency, **data}, scalars)
+    for key, value in data.items():
+        if isinstance(value, dict | list):
+            render_value(f"{title}: {_label(key)}", value, currency)

@@ -1,0 +1,52 @@
+"""`scf config`: the effective client configuration and where each value came from; `scf status`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from scripts.client import ClientError
+from scripts.commands.common import JsonFlag, call, console, fail, print_json, render_value, state
+
+app = typer.Typer(help="Client configuration: show.")
+
+
+@app.command()
+def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """Print the effective api_url, api_key (masked) and data_dir, and the source of each."""
+    try:
+        config = state(ctx).config()
+    except ClientError as exc:
+        fail(ctx, exc)
+    data = config.as_dict()
+    if json_out:
+        print_json(data)
+        return
+    table = Table(title="scf configuration", title_justify="left", title_style="bold")
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    table.add_column("from", style="dim", overflow="fold")
+    for name in ("api_url", "api_key", "data_dir"):
+        table.add_row(name, str(data[name]["value"] or "-"), data[name]["source"])
+    console.print(table)
+    console.print(f"[dim]config file: {data['config_file'] or 'none'}[/]")
+
+
+def _health(data: Any) -> None:
+    chain = data.get("chain") or {}
+    console.print(
+        f"API {data.get('status')}: chain {chain.get('chainId')} at block {chain.get('latestBlock')} "
+        f"({chain.get('rpcUrl')})"
+    )
+    deployment = data.get("deployment")
+    if isinstance(deployment, dict):
+        render_value(f"Contracts (deployed at block {deployment.get('block')})", deployment.get("contracts", {}))
+    else:
+        console.print("[yellow]no deployment recorded for this chain[/]")
+
+
+def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """Is the API up? Its chain id, latest block and contract addresses (GET /health)."""
+    call(ctx, "GET", "/health", _health, json_out=json_out)

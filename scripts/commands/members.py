@@ -1,0 +1,134 @@
+"""`scf members`: the member directory, and the operator's admission and administration of members."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from scripts.commands.common import (
+    Cursor,
+    IdempotencyKey,
+    JsonFlag,
+    Limit,
+    call,
+    console,
+    page,
+    record,
+    render_any,
+    show_record,
+)
+
+app = typer.Typer(
+    help="Members: list, show, me, credit; operator: admit, suspend, reinstate, credit-limit, rotate-key."
+)
+
+MemberId = Annotated[int, typer.Argument(help="Member id")]
+MEMBER_FIELDS = [
+    "id",
+    "roles",
+    "status",
+    "account",
+    "kyc_hash",
+    "group_id",
+    "credit_limit",
+    "outstanding",
+    "default_count",
+    "issuance_blocked",
+]
+member_record = record("Member {id}", MEMBER_FIELDS)
+
+
+@app.command("list")
+def list_members(ctx: typer.Context, json_out: JsonFlag = False, limit: Limit = 100, cursor: Cursor = 0) -> None:
+    """List members (every member sees ids, roles and status)."""
+    render = page("Members", ["id", "roles", "status", "credit_limit", "outstanding", "group_id"])
+    call(ctx, "GET", "/v1/members", render, json_out=json_out, params={"limit": limit, "cursor": cursor})
+
+
+@app.command()
+def show(ctx: typer.Context, member_id: MemberId, json_out: JsonFlag = False) -> None:
+    """Show one member."""
+    call(ctx, "GET", f"/v1/members/{member_id}", member_record, json_out=json_out)
+
+
+@app.command()
+def me(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """Show the member whose API key is in use."""
+    call(ctx, "GET", "/v1/members/me", member_record, json_out=json_out)
+
+
+@app.command()
+def credit(ctx: typer.Context, member_id: MemberId, json_out: JsonFlag = False) -> None:
+    """A member's credit capacity, its components and the formula."""
+    call(ctx, "GET", f"/v1/members/{member_id}/credit", render_any(f"Credit of member {member_id}"), json_out=json_out)
+
+
+def _admitted(data: Any) -> None:
+    show_record(f"Admitted member {data['member']['id']}", data["member"], MEMBER_FIELDS)
+    console.print(f"tx {data['tx_hash']}")
+    console.print(f"[bold]API key (shown once, keep it):[/] {data['api_key']}")
+
+
+@app.command()
+def admit(
+    ctx: typer.Context,
+    role: Annotated[
+        list[str], typer.Option("--role", help="core_enterprise, supplier, financier or auditor; repeat for several")
+    ],
+    kyc_hash: Annotated[str, typer.Option("--kyc-hash", help="Hash of the KYC document: 0x + 64 hex digits")],
+    credit_limit: Annotated[str, typer.Option("--credit-limit", help="Obligors: maximum outstanding face value")] = (
+        "0.00"
+    ),
+    group_id: Annotated[int, typer.Option("--group-id", help="Related-party group (0 = none)")] = 0,
+    label: Annotated[str, typer.Option("--label", help="A name for the member's first API key")] = "",
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Admit a member (operator); prints its API key once."""
+    body = {"roles": role, "kyc_hash": kyc_hash, "credit_limit": credit_limit, "group_id": group_id, "label": label}
+    call(ctx, "POST", "/v1/members", _admitted, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+def _admin(action: str, summary: str) -> None:
+    def command(
+        ctx: typer.Context, member_id: MemberId, json_out: JsonFlag = False, idempotency_key: IdempotencyKey = None
+    ) -> None:
+        path = f"/v1/members/{member_id}/{action}"
+        call(ctx, "POST", path, member_record, json_out=json_out, idempotency_key=idempotency_key)
+
+    command.__doc__ = summary
+    app.command(action)(command)
+
+
+_admin("suspend", "Suspend a member (operator): it can no longer hold, receive or move anything.")
+_admin("reinstate", "Reinstate a suspended member (operator).")
+_admin("clear-default-block", "Lift the issuance block left by a default (operator).")
+
+
+@app.command("credit-limit")
+def credit_limit(
+    ctx: typer.Context,
+    member_id: MemberId,
+    amount: Annotated[str, typer.Argument(help="Maximum outstanding face value, e.g. 5000000.00")],
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Set an obligor's credit limit (operator)."""
+    path = f"/v1/members/{member_id}/credit-limit"
+    body = {"credit_limit": amount}
+    call(ctx, "POST", path, member_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+def _rotated(data: Any) -> None:
+    show_record(f"Member {data['member']['id']}: new custodial key", data["member"], MEMBER_FIELDS)
+    console.print(f"old account {data['old_account']}, cash moved: {data['recovered_cash']}")
+
+
+@app.command("rotate-key")
+def rotate_key(
+    ctx: typer.Context, member_id: MemberId, json_out: JsonFlag = False, idempotency_key: IdempotencyKey = None
+) -> None:
+    """Replace a member's custodial signing key (operator); its API keys stay valid."""
+    path = f"/v1/members/{member_id}/rotate-key"
+    call(ctx, "POST", path, _rotated, json_out=json_out, idempotency_key=idempotency_key)

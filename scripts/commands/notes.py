@@ -1,0 +1,157 @@
+"""`scf notes`: ERC-3525 notes of receivables: list, split, transfer, merge, pledge and their provenance."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from scripts.commands.common import (
+    Cursor,
+    IdempotencyKey,
+    JsonFlag,
+    Limit,
+    call,
+    console,
+    page,
+    record,
+    render_value,
+    show_record,
+    show_table,
+)
+
+app = typer.Typer(help="Notes: list, show, split, transfer, merge, lock, release, provenance.")
+
+NoteId = Annotated[int, typer.Argument(help="Note id")]
+NOTE_FIELDS = [
+    "id",
+    "receivable_id",
+    "holder_id",
+    "value",
+    "live",
+    "parent_id",
+    "lienholder_id",
+    "obligor_id",
+    "maturity",
+    "created_tx",
+]
+note_record = record("Note {id}", NOTE_FIELDS)
+
+
+@app.command("list")
+def list_notes(
+    ctx: typer.Context,
+    obligor: Annotated[int | None, typer.Option("--obligor", help="Only notes owed by this member")] = None,
+    maturity_from: Annotated[str | None, typer.Option("--maturity-from", help="ISO date, inclusive")] = None,
+    maturity_to: Annotated[str | None, typer.Option("--maturity-to", help="ISO date, inclusive")] = None,
+    all_notes: Annotated[bool, typer.Option("--all", help="Include notes settled or merged away")] = False,
+    json_out: JsonFlag = False,
+    limit: Limit = 100,
+    cursor: Cursor = 0,
+) -> None:
+    """Your notes: held, or pledged to you (all of them for auditors and the operator)."""
+    params: dict[str, Any] = {
+        "obligor_id": obligor,
+        "maturity_from": maturity_from,
+        "maturity_to": maturity_to,
+        "status": "all" if all_notes else "live",
+        "limit": limit,
+        "cursor": cursor,
+    }
+    columns = ["id", "receivable_id", "holder_id", "value", "obligor_id", "maturity", "lienholder_id", "live"]
+    call(ctx, "GET", "/v1/notes", page("Notes", columns), json_out=json_out, params=params)
+
+
+@app.command()
+def show(ctx: typer.Context, note_id: NoteId, json_out: JsonFlag = False) -> None:
+    """Show one note."""
+    call(ctx, "GET", f"/v1/notes/{note_id}", note_record, json_out=json_out)
+
+
+def _split(data: Any) -> None:
+    show_record(f"Note {data['note']['id']} (kept)", data["note"], NOTE_FIELDS)
+    show_record(f"Note {data['new_note']['id']} (new)", data["new_note"], NOTE_FIELDS)
+
+
+@app.command()
+def split(
+    ctx: typer.Context,
+    note_id: NoteId,
+    to: Annotated[int, typer.Option("--to", help="Member id that receives the new note")],
+    value: Annotated[str, typer.Option("--value", help="Value split off, e.g. 300000.00")],
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Split value off a note you hold into a new note for another member."""
+    body = {"to": to, "value": value}
+    call(
+        ctx, "POST", f"/v1/notes/{note_id}/split", _split, json_out=json_out, body=body, idempotency_key=idempotency_key
+    )
+
+
+@app.command()
+def transfer(
+    ctx: typer.Context,
+    note_id: NoteId,
+    to: Annotated[int, typer.Option("--to", help="Member id that receives the whole note")],
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Transfer a whole note you hold to another member."""
+    body = {"to": to}
+    path = f"/v1/notes/{note_id}/transfer"
+    call(ctx, "POST", path, note_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+@app.command()
+def merge(
+    ctx: typer.Context,
+    note_id: NoteId,
+    into: Annotated[int, typer.Option("--into", help="Note of the same receivable that receives the value")],
+    value: Annotated[str, typer.Option("--value", help="Value moved")],
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Move value of a note into another note of the same receivable."""
+    body = {"into": into, "value": value}
+    path = f"/v1/notes/{note_id}/merge"
+    call(ctx, "POST", path, note_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+@app.command()
+def lock(
+    ctx: typer.Context,
+    note_id: NoteId,
+    lienholder: Annotated[int, typer.Option("--lienholder", help="Member id of the financier")],
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Pledge a note you hold to a financier."""
+    body = {"lienholder_id": lienholder}
+    path = f"/v1/notes/{note_id}/lock"
+    call(ctx, "POST", path, note_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+@app.command()
+def release(
+    ctx: typer.Context, note_id: NoteId, json_out: JsonFlag = False, idempotency_key: IdempotencyKey = None
+) -> None:
+    """Release the pledge on a note (lienholder)."""
+    path = f"/v1/notes/{note_id}/release"
+    call(ctx, "POST", path, note_record, json_out=json_out, idempotency_key=idempotency_key)
+
+
+def _provenance(data: Any) -> None:
+    console.print(f"[bold]Provenance of note {data.get('note_id')}[/] (receivable {data.get('slot_id')})")
+    for title, key in (("Order", "order"), ("Receivable", "receivable")):
+        if isinstance(data.get(key), dict):
+            render_value(title, data[key])
+    events = data.get("events", [])
+    columns = ["block_number", "kind", "from_note_id", "to_note_id", "from_member_id", "to_member_id", "value"]
+    show_table("Events", events, columns)
+
+
+@app.command()
+def provenance(ctx: typer.Context, note_id: NoteId, json_out: JsonFlag = False) -> None:
+    """Where a note came from: its order, receivable and every event from issue to now."""
+    call(ctx, "GET", f"/v1/notes/{note_id}/provenance", _provenance, json_out=json_out)

@@ -1,0 +1,103 @@
+"""`scf receivables`: receivables (slots) an obligor confirmed, and the tree of their notes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any
+
+import typer
+from rich.tree import Tree
+
+from scripts.commands.common import IdempotencyKey, JsonFlag, call, chain_date, console, fmt_amount, record
+
+app = typer.Typer(help="Receivables: show, issue, tree.")
+
+SlotId = Annotated[int, typer.Argument(help="Receivable (slot) id")]
+receivable_record = record(
+    "Receivable {id}",
+    [
+        "id",
+        "status",
+        "obligor_id",
+        "creditor_id",
+        "face_value",
+        "maturity",
+        "invoice_hash",
+        "order_id",
+        "first_note_id",
+        "issued_tx",
+    ],
+)
+
+
+@app.command()
+def show(ctx: typer.Context, slot_id: SlotId, json_out: JsonFlag = False) -> None:
+    """Show one receivable (obligor, creditor, note holders, auditors)."""
+    call(ctx, "GET", f"/v1/receivables/{slot_id}", receivable_record, json_out=json_out)
+
+
+@app.command()
+def issue(
+    ctx: typer.Context,
+    creditor: Annotated[int, typer.Option("--creditor", help="Member id of the supplier owed")],
+    face_value: Annotated[str, typer.Option("--face-value", help="Face value, e.g. 250000.00")],
+    maturity: Annotated[str, typer.Option("--maturity", help="ISO date, or +Nd: N days after the chain's today")],
+    invoice_hash: Annotated[str, typer.Option("--invoice-hash", help="Invoice hash, unique on the ledger")],
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Confirm a receivable you owe directly, without an order (obligor)."""
+    body = {
+        "creditor_id": creditor,
+        "face_value": face_value,
+        "maturity": chain_date(ctx, maturity),
+        "invoice_hash": invoice_hash,
+    }
+    call(
+        ctx, "POST", "/v1/receivables", receivable_record, json_out=json_out, body=body, idempotency_key=idempotency_key
+    )
+
+
+def _node_label(node: dict[str, Any], arrivals: list[dict[str, Any]]) -> str:
+    state = "live" if node.get("live") else "[dim]gone[/]"
+    label = f"[bold]note {node['note_id']}[/]  {fmt_amount(node.get('value'))}  member {node.get('holder_id')}  {state}"
+    if node.get("lienholder_id"):
+        label += f"  [yellow]lien: member {node['lienholder_id']}[/]"
+    for edge in arrivals:
+        source, target = edge.get("from_member_id"), edge.get("to_member_id")
+        parties = f"member {source} → {target}" if source else f"to member {target}"
+        value = fmt_amount(edge.get("value"))
+        label += f"\n[dim]{edge.get('kind')} {value} ({parties}), block {edge.get('block_number')}[/]"
+    return label
+
+
+def render_tree(data: dict[str, Any]) -> None:
+    nodes = {int(n["note_id"]): n for n in data.get("nodes", [])}
+    children: dict[int, list[int]] = defaultdict(list)
+    roots: list[int] = []
+    for note_id, node in sorted(nodes.items()):
+        parent = node.get("parent_id")
+        if parent and int(parent) in nodes and int(parent) != note_id:
+            children[int(parent)].append(note_id)
+        else:
+            roots.append(note_id)
+    arrivals: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for edge in data.get("edges", []):
+        if edge.get("to_note_id") is not None:
+            arrivals[int(edge["to_note_id"])].append(edge)
+    tree = Tree(f"[bold]receivable {data.get('slot_id')}[/] (root note {data.get('root_note_id')})")
+
+    def add(branch: Tree, note_id: int) -> None:
+        sub = branch.add(_node_label(nodes[note_id], arrivals[note_id]))
+        for child in children[note_id]:
+            add(sub, child)
+
+    for root in roots:
+        add(tree, root)
+    console.print(tree)
+
+
+@app.command()
+def tree(ctx: typer.Context, slot_id: SlotId, json_out: JsonFlag = False) -> None:
+    """Draw the receivable's note tree: issue, splits, merges, transfers, pledges, sales, redemptions."""
+    call(ctx, "GET", f"/v1/receivables/{slot_id}/tree", render_tree, json_out=json_out)

@@ -1,0 +1,38 @@
+"""`scf share`: let a financier verify your holdings (sharing grants)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from scripts.commands.common import IdempotencyKey, JsonFlag, call, render_any
+
+app = typer.Typer(help="Sharing grants: grant, list, revoke.")
+
+FinancierId = Annotated[int, typer.Argument(help="Member id of the financier")]
+
+
+@app.command()
+def grant(
+    ctx: typer.Context, financier_id: FinancierId, json_out: JsonFlag = False, idempotency_key: IdempotencyKey = None
+) -> None:
+    """Let a financier verify your holdings."""
+    body = {"financier_id": financier_id}
+    path = "/v1/members/me/shares"
+    call(ctx, "POST", path, render_any("Sharing grant"), json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+@app.command("list")
+def list_grants(ctx: typer.Context, json_out: JsonFlag = False) -> None:
+    """Your sharing grants."""
+    call(ctx, "GET", "/v1/members/me/shares", render_any("Sharing grants"), json_out=json_out)
+
+
+@app.command()
+def revoke(
+    ctx: typer.Context, financier_id: FinancierId, json_out: JsonFlag = False, idempotency_key: IdempotencyKey = None
+) -> None:
+    """Withdraw a financier's sharing grant."""
+    path = f"/v1/members/me/shares/{financier_id}/revoke"
+    call(ctx, "POST", path, render_any("Sharing grant"), json_out=json_out, idempotency_key=idempotency_key)

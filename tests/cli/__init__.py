@@ -1,0 +1,1 @@
+"""Tests of the `scf` command line over the HTTP API."""

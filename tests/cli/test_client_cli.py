@@ -1,0 +1,345 @@
+"""`scf <group> <command>` over the HTTP API: a real anvil, the real API over HTTP, the CLI through CliRunner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from api.bootstrap import OPERATOR_KEY_FILE
+from chain.devchain import free_port
+from chain.runtime import Ledger
+from scripts.cli import app
+from scripts.client import ApiClient, ApiError, ApiUnreachable, mask_key, resolve_config
+from tests.conftest import ServerThread, ok, random_hash
+
+runner = CliRunner()
+
+GROUPS = {
+    "members": ["list", "show", "me", "credit", "admit", "suspend", "reinstate", "credit-limit", "rotate-key"],
+    "orders": ["list", "show", "propose", "confirm", "deliver", "cancel", "accept", "pledge", "release"],
+    "receivables": ["show", "issue", "tree"],
+    "notes": ["list", "show", "split", "transfer", "merge", "lock", "release", "provenance"],
+    "financing": [
+        "offers",
+        "offer",
+        "cancel-offer",
+        "accept",
+        "purchases",
+        "loans",
+        "lend",
+        "repay",
+        "foreclose",
+    ],
+    "cash": ["balance", "moves", "mint", "burn", "pay"],
+    "settlement": ["show", "fund", "settle", "redeem"],
+    "verify": ["note", "invoice", "order", "holdings", "proof"],
+    "alerts": ["list"],
+    "share": ["grant", "list", "revoke"],
+    "config": ["show"],
+}
+
+Scf = Callable[..., Result]
+
+
+@pytest.fixture()
+def scf(api: ServerThread, operator_key: str, tmp_path: Path) -> Scf:
+    """Runs `scf ...` against the session API as `key` (default: the operator); no config file, no data dir key."""
+
+    def run(*args: str, key: str | None = None) -> Result:
+        env = {
+            "SCF_API_URL": api.url,
+            "SCF_API_KEY": key or operator_key,
+            "SCF_DATA_DIR": str(tmp_path / "no-data-dir"),
+            "SCF_CONFIG": None,
+            "HOME": str(tmp_path),
+        }
+        return runner.invoke(app, list(args), env=env)
+
+    return run
+
+
+def as_json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def human(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def admit(scf: Scf, role: str, *extra: str) -> tuple[int, str]:
+    out = as_json(scf("members", "admit", "--role", role, "--kyc-hash", random_hash(), *extra, "--json"))
+    assert out["member"]["roles"] == [role]
+    assert out["api_key"].startswith("scf_")
+    return int(out["member"]["id"]), str(out["api_key"])
+
+
+def chain_today(ledger: Ledger) -> date:
+    timestamp = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    return datetime.fromtimestamp(timestamp, UTC).date()
+
+
+def test_a_supply_chain_through_the_cli(scf: Scf, ledger: Ledger, operator: httpx.Client) -> None:
+    core, core_key = admit(scf, "core_enterprise", "--credit-limit", "5000000.00")
+    t1, t1_key = admit(scf, "supplier")
+    t2, t2_key = admit(scf, "supplier")
+    bank, bank_key = admit(scf, "financier")
+    assert "5,000,000.00" in human(scf("members", "show", str(core)))
+    assert as_json(scf("members", "me", "--json", key=t1_key))["id"] == t1
+    assert as_json(scf("members", "credit", str(t1), "--json"))["member_id"] == t1
+
+    proposed = as_json(
+        scf(
+            "orders",
+            "propose",
+            "--buyer",
+            str(core),
+            "--amount",
+            "1000000.00",
+            "--document-hash",
+            random_hash(),
+            "--due",
+            "+60d",
+            "--json",
+            key=t1_key,
+        )
+    )
+    order_id = proposed["id"]
+    assert (proposed["status"], proposed["supplier_id"], proposed["amount"]) == ("proposed", t1, "1000000.00")
+    assert proposed["due_date"] == (chain_today(ledger) + timedelta(days=60)).isoformat()
+    assert as_json(scf("orders", "confirm", str(order_id), "--json", key=core_key))["status"] == "confirmed"
+    delivered = human(scf("orders", "deliver", str(order_id), key=t1_key))
+    assert "delivered" in delivered and "1,000,000.00 CNY" in delivered
+    accepted = as_json(
+        scf(
+            "orders",
+            "accept",
+            str(order_id),
+            "--face-value",
+            "1000000.00",
+            "--maturity",
+            "+90d",
+            "--invoice-hash",
+            random_hash(),
+            "--json",
+            key=core_key,
+        )
+    )
+    assert accepted["status"] == "invoiced"
+    slot = accepted["receivable_id"]
+    receivable = as_json(scf("receivables", "show", str(slot), "--json", key=t1_key))
+    assert (receivable["obligor_id"], receivable["creditor_id"], receivable["face_value"]) == (core, t1, "1000000.00")
+    note_id = receivable["first_note_id"]
+
+    split = as_json(scf("notes", "split", str(note_id), "--to", str(t2), "--value", "300000.00", "--json", key=t1_key))
+    assert (split["note"]["id"], split["note"]["value"], split["note"]["holder_id"]) == (note_id, "700000.00", t1)
+    child = split["new_note"]
+    assert (child["holder_id"], child["value"], child["parent_id"]) == (t2, "300000.00", note_id)
+    listed = human(scf("notes", "list", key=t1_key))
+    assert "700,000.00 CNY" in listed and "300,000.00" not in listed
+
+    # a refused request: one line naming the problem type, exit 1, nothing changed
+    refused = scf("notes", "split", str(note_id), "--to", str(t2), "--value", "900000.00", key=t1_key)
+    assert refused.exit_code == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1, refused.stderr
+    assert lines[0].startswith("error: Insufficient value: ") and "insufficient-value" in lines[0]
+    assert "Traceback" not in refused.output and refused.stdout == ""
+    assert as_json(scf("notes", "show", str(note_id), "--json", key=t1_key))["value"] == "700000.00"
+
+    # cash, financing and settlement: a bank buys the tier-2 note at a discount
+    reference = random_hash()
+    minted = as_json(
+        scf(
+            "cash",
+            "mint",
+            "--member",
+            str(bank),
+            "--amount",
+            "500000.00",
+            "--reference",
+            reference,
+            "--idempotency-key",
+            reference,
+            "--json",
+            key=bank_key,
+        )
+    )
+    replayed = as_json(
+        scf(
+            "cash",
+            "mint",
+            "--member",
+            str(bank),
+            "--amount",
+            "500000.00",
+            "--reference",
+            reference,
+            "--idempotency-key",
+            reference,
+            "--json",
+            key=bank_key,
+        )
+    )
+    assert replayed == minted and minted["balance"]["balance"] == "500000.00"
+    offer = as_json(
+        scf(
+            "financing",
+            "offer",
+            "--note",
+            str(child["id"]),
+            "--value",
+            "300000.00",
+            "--rate-bps",
+            "700",
+            "--expires",
+            "+1d",
+            "--json",
+            key=bank_key,
+        )
+    )
+    assert (offer["status"], offer["holder_id"]) == ("open", t2)
+    purchase = as_json(scf("financing", "accept", str(offer["id"]), "--json", key=t2_key))
+    assert (purchase["seller_id"], purchase["financier_id"]) == (t2, bank)
+    balance = as_json(scf("cash", "balance", "--json", key=t2_key))
+    assert balance["balance"] == purchase["price"] and 0 < float(purchase["price"]) < 300000
+    assert f"{float(purchase['price']):,.2f} CNY" in human(scf("cash", "balance", key=t2_key))
+    funding = as_json(scf("settlement", "show", str(slot), "--json", key=core_key))
+    assert (funding["funding_status"], funding["unfunded"]) == ("unfunded", "1000000.00")
+
+    # verification, read from the chain; the proof checked locally against the devchain's state root
+    onchain = as_json(scf("verify", "note", str(note_id), "--json", key=bank_key))
+    assert (onchain["holder"]["member_id"], onchain["value"]) == (t1, "700000.00")
+    rpc = ledger.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    proven = as_json(scf("verify", "proof", str(note_id), "--rpc", str(rpc), "--json", key=bank_key))
+    assert (proven["note_id"], proven["holder_id"], proven["value"]) == (note_id, t1, 70000000)
+    assert "items" in as_json(scf("alerts", "list", "--json"))
+
+    paths = ok(operator.get("/openapi.json"))["paths"]
+    if "/v1/receivables/{slot_id}/tree" not in paths:
+        pytest.skip("GET /v1/receivables/{slot_id}/tree is not served yet")
+    tree = scf("receivables", "tree", str(slot), key=core_key)
+    drawn = human(tree)
+    assert f"note {note_id}" in drawn and f"note {child['id']}" in drawn and "700,000.00" in drawn
+
+
+def test_an_unreachable_api_is_one_error_with_the_hint(tmp_path: Path) -> None:
+    env = {"SCF_API_URL": f"http://127.0.0.1:{free_port()}", "SCF_API_KEY": "scf_x", "SCF_CONFIG": None}
+    result = runner.invoke(app, ["orders", "list"], env=env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: cannot reach the SCF Chain API at http://127.0.0.1:")
+    assert "make run" in result.stderr
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    debug = runner.invoke(app, ["--debug", "orders", "list"], env=env)
+    assert debug.exit_code == 1 and isinstance(debug.exception, ApiUnreachable)  # the traceback, on request
+
+
+def test_a_missing_key_is_401_with_a_hint(api: ServerThread, tmp_path: Path) -> None:
+    env = {"SCF_API_URL": api.url, "SCF_API_KEY": None, "SCF_DATA_DIR": str(tmp_path), "SCF_CONFIG": None}
+    result = runner.invoke(app, ["members", "list"], env={**env, "HOME": str(tmp_path)})
+    assert result.exit_code == 1
+    assert "(401 unauthorized)" in result.stderr and "hint: pass an API key" in result.stderr
+
+
+def test_the_client_raises_typed_errors(api: ServerThread, operator_key: str) -> None:
+    with ApiClient(api.url, operator_key) as client, pytest.raises(ApiError) as refused:
+        client.get("/v1/orders/999999999")
+    assert (refused.value.status, refused.value.slug, refused.value.title) == (404, "not-found", "Not found")
+    assert refused.value.type.endswith("/not-found") and "999999999" in refused.value.detail
+    with ApiClient(f"http://127.0.0.1:{free_port()}") as client, pytest.raises(ApiUnreachable) as down:
+        client.get("/health")
+    assert "make run" in down.value.hint
+
+
+def _config_show(tmp_path: Path, *args: str, **env: str | None) -> dict[str, Any]:
+    base: dict[str, str | None] = {"SCF_API_URL": None, "SCF_API_KEY": None, "SCF_DATA_DIR": None, "SCF_CONFIG": None}
+    result = runner.invoke(app, [*args, "config", "show", "--json"], env={**base, "HOME": str(tmp_path), **env})
+    assert result.exit_code == 0, result.output
+    shown: dict[str, Any] = json.loads(result.stdout)
+    return shown
+
+
+def test_config_precedence_flag_over_env_over_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    secret = "scf_filekey_0123456789abcdef"
+    config = tmp_path / "team.toml"
+    config.write_text(f'api_url = "http://file:1"\napi_key = "{secret}"\ndata_dir = "/srv/scf"\n')
+
+    from_file = _config_show(tmp_path, "--config", str(config))
+    assert from_file["api_url"] == {"value": "http://file:1", "source": f"config {config}"}
+    assert from_file["data_dir"]["value"] == "/srv/scf"
+    assert from_file["api_key"]["value"] == mask_key(secret) != secret
+    assert from_file["config_file"] == str(config)
+
+    from_env = _config_show(tmp_path, "--config", str(config), SCF_API_URL="http://env:2")
+    assert from_env["api_url"] == {"value": "http://env:2", "source": "env SCF_API_URL"}
+    from_flag = _config_show(tmp_path, "--api", "http://flag:3", "--config", str(config), SCF_API_URL="http://env:2")
+    assert from_flag["api_url"] == {"value": "http://flag:3", "source": "--api"}
+    assert _config_show(tmp_path, "--key", "scf_flagkey_abcdefghijkl")["api_key"]["source"] == "--key"
+
+    # SCF_CONFIG, then ./scf.toml, then ~/.config/scf/config.toml
+    assert _config_show(tmp_path, SCF_CONFIG=str(config))["api_url"]["value"] == "http://file:1"
+    (tmp_path / ".config" / "scf").mkdir(parents=True)
+    (tmp_path / ".config" / "scf" / "config.toml").write_text('api_url = "http://home:4"\n')
+    assert _config_show(tmp_path)["api_url"]["value"] == "http://home:4"
+    (tmp_path / "scf.toml").write_text('api_url = "http://cwd:5"\n')
+    assert _config_show(tmp_path)["api_url"]["value"] == "http://cwd:5"
+
+    human_show = runner.invoke(app, ["--config", str(config), "config", "show"], env={"HOME": str(tmp_path)})
+    assert human_show.exit_code == 0 and secret not in human_show.output and "http://file:1" in human_show.output
+
+
+def test_the_operator_key_file_is_the_last_resort(tmp_path: Path) -> None:
+    (tmp_path / OPERATOR_KEY_FILE).write_text("scf_operator_key_from_the_file\n")
+    config = resolve_config(env={"SCF_DATA_DIR": str(tmp_path)}, cwd=tmp_path, home=tmp_path)
+    assert config.api_key.value == "scf_operator_key_from_the_file"
+    assert config.api_key.source == f"operator key file {tmp_path / OPERATOR_KEY_FILE}"
+    with_env = resolve_config(
+        env={"SCF_DATA_DIR": str(tmp_path), "SCF_API_KEY": "scf_env"}, cwd=tmp_path, home=tmp_path
+    )
+    assert (with_env.api_key.value, with_env.api_key.source) == ("scf_env", "env SCF_API_KEY")
+    nothing = resolve_config(env={}, cwd=tmp_path / "empty", home=tmp_path)
+    assert (nothing.api_url.value, nothing.api_key.value, nothing.data_dir.value) == (
+        "http://127.0.0.1:8000",
+        None,
+        ".scf",
+    )
+
+
+def test_a_bad_config_file_is_one_error(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('api = "http://typo"\n')
+    result = runner.invoke(app, ["--config", str(config), "members", "list"], env={"HOME": str(tmp_path)})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: config file") and "unknown keys ['api']" in result.stderr
+    missing = runner.invoke(app, ["--config", str(tmp_path / "nope.toml"), "config", "show"])
+    assert missing.exit_code == 1 and "does not exist" in missing.stderr
+
+
+def test_help_mentions_every_group_and_command() -> None:
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0
+    for group in [*GROUPS, "status", "compile", "demo", "verify-proof"]:
+        assert group in top.output
+    for group, commands in GROUPS.items():
+        result = runner.invoke(app, [group, "--help"])
+        assert result.exit_code == 0, result.output
+        listed = {line.split()[1] for line in result.output.splitlines() if line.startswith("│ ") and line.split()[1:]}
+        assert set(commands) <= listed, (group, sorted(set(commands) - listed))
+
+
+def test_unknown_commands_and_missing_arguments_are_usage_errors() -> None:
+    unknown = runner.invoke(app, ["orders", "frobnicate"])
+    assert unknown.exit_code == 2 and "No such command" in unknown.output
+    missing = runner.invoke(app, ["notes", "split", "1", "--to", "2"])
+    assert missing.exit_code == 2 and "--value" in missing.output
