@@ -250,7 +250,8 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
     // ================================================================== recourse
 
     /// @notice A financier that bought with recourse claims the bought note's value from the seller after the
-    ///         receivable defaulted. It must still hold the note.
+    ///         receivable defaulted. It must still hold the note. The claim is at most the value bought: value the
+    ///         financier merged into the note from elsewhere is not the seller's to guarantee.
     function claimRecourse(uint256 purchaseId) external whenNotPaused returns (uint256 amount) {
         Purchase storage p = _purchase(purchaseId);
         if (!p.recourse) revert NoRecourse(purchaseId);
@@ -260,13 +261,14 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
         if (n.holderId != p.financierId) revert NoteNoLongerHeld(p.noteId, n.holderId);
         IReceivableNotes.SlotStatus status = notes.receivable(n.slotId).status;
         if (status != IReceivableNotes.SlotStatus.Defaulted) revert SlotNotDefaulted(n.slotId, status);
-        amount = n.value;
+        amount = n.value < p.value ? n.value : p.value;
         p.recourseStatus = RecourseStatus.Claimed;
         p.recourseAmount = amount;
         emit RecourseClaimed(purchaseId, p.noteId, amount);
     }
 
-    /// @notice The seller pays a recourse claim; the note goes back to the seller.
+    /// @notice The seller pays a recourse claim; the claimed value goes back to the seller (the whole note, or a
+    ///         split of the claimed value when the note holds more).
     function payRecourse(uint256 purchaseId) external nonReentrant whenNotPaused {
         Purchase storage p = _purchase(purchaseId);
         if (p.recourseStatus != RecourseStatus.Claimed) revert InvalidRecourseState(purchaseId, p.recourseStatus);
@@ -275,7 +277,8 @@ contract Financing is LedgerAccess, ReentrancyGuardTransient {
         p.recourseStatus = RecourseStatus.Paid;
         uint256 amount = p.recourseAmount;
         cash.ledgerTransfer(msg.sender, financier, amount);
-        notes.ledgerTransfer(p.noteId, p.sellerId, 0, true);
+        if (notes.note(p.noteId).value > amount) notes.ledgerSplit(p.noteId, p.sellerId, amount, 0, true);
+        else notes.ledgerTransfer(p.noteId, p.sellerId, 0, true);
         emit RecoursePaid(purchaseId, p.noteId, amount);
     }
 
