@@ -15,14 +15,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.tables import CustodyAccount
-from chain.keystore import create_key, load_key
+from chain.keystore import DEFAULT_SCRYPT_N, create_key, load_key
 from chain.runtime import OPERATOR_KEY
 
 
 class Custody:
-    def __init__(self, data_dir: Path, passphrase: str) -> None:
+    def __init__(self, data_dir: Path, passphrase: str, scrypt_n: int = DEFAULT_SCRYPT_N) -> None:
         self.data_dir = data_dir
         self._passphrase = passphrase
+        self._scrypt_n = scrypt_n
         self._cache: dict[str, LocalAccount] = {}
         self._lock = threading.Lock()
 
@@ -33,7 +34,7 @@ class Custody:
         """Creates a key for a member about to be admitted and records it (member id set later)."""
         fresh: LocalAccount = Account.create()
         name = f"member-{fresh.address.lower()}"
-        account = create_key(self.data_dir, name, self._passphrase, account=fresh)
+        account = create_key(self.data_dir, name, self._passphrase, account=fresh, scrypt_n=self._scrypt_n)
         session.add(CustodyAccount(account=account.address, keystore=name, member_id=None))
         with self._lock:
             self._cache[name] = account

@@ -17,6 +17,8 @@ from eth_account.signers.local import LocalAccount
 from chain.errors import ScfError
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# scrypt cost of new keystores (the Web3 Secret Storage default); tests lower it with SCF_KEY_SCRYPT_N.
+DEFAULT_SCRYPT_N = 2**18
 
 
 class KeystoreError(ScfError):
@@ -36,12 +38,18 @@ def keystore_path(data_dir: Path, name: str) -> Path:
     return keys_dir(data_dir) / f"{name}.json"
 
 
-def create_key(data_dir: Path, name: str, passphrase: str, account: LocalAccount | None = None) -> LocalAccount:
+def create_key(
+    data_dir: Path,
+    name: str,
+    passphrase: str,
+    account: LocalAccount | None = None,
+    scrypt_n: int = DEFAULT_SCRYPT_N,
+) -> LocalAccount:
     """Stores `account` (default: a new random key) encrypted under `name`; never overwrites a keystore."""
     path = keystore_path(data_dir, name)
     if account is None:
         account = Account.create()
-    encrypted = Account.encrypt(account.key, passphrase, kdf="scrypt")
+    encrypted = Account.encrypt(account.key, passphrase, kdf="scrypt", iterations=scrypt_n)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(encrypted, fh)

@@ -22,8 +22,13 @@ from chain.devchain import DevChain, free_port
 from chain.runtime import Ledger, prepare_ledger
 from chain.store import make_engine
 
+# Member keystores in tests use a cheap scrypt cost: a default-cost key takes about a second of CPU to create,
+# and the suite admits hundreds of members (tests/e2e/test_secrets.py runs `scf up` with the default).
+TEST_SCRYPT_N = 2**12
+
 
 def make_settings(data_dir: Path, rpc_port: int, **extra: object) -> Settings:
+    extra.setdefault("key_scrypt_n", TEST_SCRYPT_N)
     return Settings(data_dir=data_dir, rpc_port=rpc_port, api_port=free_port(), **extra)  # type: ignore[arg-type]
 
 
