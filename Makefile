@@ -7,7 +7,7 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test install tools lint typecheck forge pytest snapshot clean help brownie brownie-env bench slither
+.PHONY: run test install tools lint typecheck forge pytest snapshot clean help brownie brownie-env bench slither stress
 BROWNIE_VENV := .venv-brownie
 BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
@@ -80,3 +80,11 @@ clean:
 # Gas table against the Solv ERC-3525 reference and the raw devchain ceiling; writes bench/RESULTS.md.
 bench: install
 	$(BIN)/python -m bench
+
+# Fault suite, long versions (tests/stress: SIGKILL at each step of a write, anvil restart, reorg, database
+# lock, RPC timeout, stuck transaction), within STRESS_BUDGET seconds; ends with a table: scenario, tries, passed.
+STRESS_BUDGET ?= 3600
+stress: install
+	@mkdir -p test-output
+	SCF_STRESS=1 SCF_STRESS_RESULTS=test-output/stress-results.json timeout --signal=INT $(STRESS_BUDGET) \
+		$(BIN)/python -m pytest tests/stress -m stress

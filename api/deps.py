@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,11 +17,57 @@ from sqlalchemy.orm import Session
 from api.custody import Custody
 from api.ledger import LedgerHandle, LedgerUnavailableError
 from api.problems import Problem
+from api.schemas import MAX_ID
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from api.writes import WriteExecutor
 from chain.store import Member
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer scf_...`")
+
+
+async def reject_unexpected_body(request: Request) -> None:
+    """A write without a request model takes no body: fields sent to it are refused (422), never silently ignored.
+
+    Without this, `POST /v1/financing/offers/{id}/accept` with `{"financier_id": ...}` would answer 200 and a
+    client could believe it had chosen the financier. An empty body or `{}` is accepted (what curl helpers send).
+    """
+    route = request.scope.get("route")
+    if request.method != "POST" or not isinstance(route, APIRoute) or route.body_field is not None:
+        return
+    raw = await request.body()
+    if not raw.strip():
+        return
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = "not JSON"
+    if body == {} or body is None:
+        return
+    fields = sorted(str(name) for name in body) if isinstance(body, dict) else []
+    errors = [{"location": f"body.{name}", "message": "Extra inputs are not permitted"} for name in fields]
+    detail = f"this endpoint takes no request body; got {', '.join(fields) if fields else 'a non-empty body'}"
+    raise Problem(422, "validation-error", "Invalid request", detail, errors=errors)
+
+
+def _beyond_storage(raw: str | None) -> bool:
+    text = (raw or "").strip()
+    return re.fullmatch(r"-?[0-9]+", text) is not None and abs(int(text)) > MAX_ID  # ASCII digits only
+
+
+def refuse_ids_beyond_storage(request: Request) -> None:
+    """A number in the path or query larger than the read model stores (2**63 - 1) names nothing.
+
+    Path ids answer 404 and query values 422 before any lookup: SQLite cannot even compare such a number with a
+    column (it raised OverflowError, a 500, on every `/{id}` route).
+    """
+    for name, raw in request.path_params.items():
+        if _beyond_storage(str(raw)):
+            raise Problem(404, "not-found", "Not found", f"no object with {name} {raw} (ids stop at {MAX_ID})")
+    for name, raw in request.query_params.multi_items():
+        if _beyond_storage(raw):
+            message = f"Input should be less than or equal to {MAX_ID}"
+            errors = [{"location": f"query.{name}", "message": message}]
+            raise Problem(422, "validation-error", "Invalid request", f"query.{name}: {message}", errors=errors)
 
 
 def db_session(request: Request) -> Iterator[Session]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -53,7 +55,50 @@ _HTTP_SLUGS = {
 }
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details; `type` is stable (docs/errors.md), extra members carry context",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Declare in the OpenAPI spec what the handlers below send: every error is problem+json.
+
+    FastAPI documents 422 as `application/json` with its own validation body, which this service never sends;
+    every 4xx/5xx an operation lists, and a `default` response for the rest, get the problem+json schema.
+    """
+    generate = app.openapi
+    content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        spec = generate()
+        spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        for path_item in spec.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                for code, response in responses.items():
+                    if code[0] in "45":
+                        response["content"] = content
+                responses.setdefault("default", {"description": "An error, as problem+json", "content": content})
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_handlers(app: FastAPI) -> None:
+    document_problems(app)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request.url.path)
@@ -74,7 +119,32 @@ def install_handlers(app: FastAPI) -> None:
         problem = Problem(exc.status_code, slug, title, str(exc.detail))
         return problem_response(problem, request.url.path)
 
+    @app.exception_handler(requests.RequestException)
+    async def _chain(request: Request, exc: requests.RequestException) -> JSONResponse:
+        detail = f"the node did not answer a read: {exc}"  # web3's HTTP provider raises these
+        return problem_response(Problem(503, "chain-unavailable", "Chain unavailable", detail), request.url.path)
+
+    @app.exception_handler(OperationalError)
+    async def _database(request: Request, exc: OperationalError) -> JSONResponse:
+        return problem_response(database_unavailable(exc), request.url.path)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - safety net
+        if isinstance(exc, OperationalError):  # raised in a middleware (the audit log), outside the handler above
+            return problem_response(database_unavailable(exc), request.url.path)
         problem = Problem(500, "internal-error", "Internal error", "the service failed unexpectedly; see its log")
         return problem_response(problem, request.url.path)
+
+
+def database_unavailable(exc: OperationalError) -> Problem:
+    """The database is locked past the busy timeout, or cannot be opened: the client may retry later.
+
+    The write it interrupted committed nothing (each step is its own transaction) and, with its
+    Idempotency-Key, resumes where it stopped."""
+    reason = str(exc.orig) if exc.orig is not None else "unavailable"
+    return Problem(
+        503,
+        "database-unavailable",
+        "Database unavailable",
+        f"the service's database is not available ({reason}); retry the request later, with the same Idempotency-Key",
+    )

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.amounts import Amount, AmountOut, PositiveAmount
 
+MAX_ID = 2**63 - 1  # ids the read model can store (signed 64-bit); a larger id names nothing
 ROLE_NAMES = {1: "core_enterprise", 2: "supplier", 4: "financier", 8: "auditor"}
 ROLE_BITS = {name: bit for bit, name in ROLE_NAMES.items()}
 
@@ -62,7 +63,7 @@ HEX32 = r"^0x[0-9a-fA-F]{64}$"
 class ProposeOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    buyer_id: int = Field(ge=1, description="member id of the core enterprise that buys")
+    buyer_id: int = Field(ge=1, le=MAX_ID, description="member id of the core enterprise that buys")
     amount: PositiveAmount = Field(description="order amount")
     document_hash: str = Field(pattern=HEX32, description="hash of the purchase order document")
     due_date: date = Field(description="expected payment date (ISO 8601)")
@@ -79,7 +80,7 @@ class AcceptOrderIn(BaseModel):
 class PledgeOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    financier_id: int = Field(ge=1, description="member id of the financier that takes the pledge")
+    financier_id: int = Field(ge=1, le=MAX_ID, description="member id of the financier that takes the pledge")
 
 
 class OrderOut(BaseModel):
@@ -100,7 +101,7 @@ class OrderOut(BaseModel):
 class IssueReceivableIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    creditor_id: int = Field(ge=1, description="member id of the supplier the obligor owes")
+    creditor_id: int = Field(ge=1, le=MAX_ID, description="member id of the supplier the obligor owes")
     face_value: PositiveAmount
     maturity: date = Field(description="maturity date (ISO 8601); payable at the end of that day, UTC")
     invoice_hash: str = Field(pattern=HEX32, description="hash of the invoice; unique across the ledger")
@@ -137,27 +138,27 @@ class NoteOut(BaseModel):
 class SplitNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: int = Field(ge=1, description="member id that receives the new note")
+    to: int = Field(ge=1, le=MAX_ID, description="member id that receives the new note")
     value: PositiveAmount
 
 
 class TransferNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: int = Field(ge=1, description="member id that receives the whole note")
+    to: int = Field(ge=1, le=MAX_ID, description="member id that receives the whole note")
 
 
 class MergeNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    into: int = Field(ge=1, description="note id of the same receivable that receives the value")
+    into: int = Field(ge=1, le=MAX_ID, description="note id of the same receivable that receives the value")
     value: PositiveAmount
 
 
 class LockNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lienholder_id: int = Field(ge=1, description="member id of the financier the note is pledged to")
+    lienholder_id: int = Field(ge=1, le=MAX_ID, description="member id of the financier the note is pledged to")
 
 
 class SplitResultOut(BaseModel):

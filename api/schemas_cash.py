@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.amounts import Amount, AmountOut, PositiveAmount
-from api.schemas import MemberOut
+from api.schemas import MAX_ID, MemberOut
 
 MAX_BATCH = 500  # the notes contract allows at most 500 live notes per receivable
 
@@ -37,7 +39,7 @@ class CashMoveOut(BaseModel):
 class MintIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    member_id: int = Field(ge=1, description="member credited with the deposit")
+    member_id: int = Field(ge=1, le=MAX_ID, description="member credited with the deposit")
     amount: PositiveAmount
     reference: str = Field(min_length=1, max_length=128, description="deposit reference; keccak-256 goes on chain")
 
@@ -52,7 +54,7 @@ class BurnIn(BaseModel):
 class CashTransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: int = Field(ge=1, description="member id that receives the cash")
+    to: int = Field(ge=1, le=MAX_ID, description="member id that receives the cash")
     amount: PositiveAmount
 
 
@@ -73,7 +75,7 @@ class FundIn(BaseModel):
 class NoteBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note_ids: list[int] | None = Field(
+    note_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
         None,
         min_length=1,
         max_length=MAX_BATCH,

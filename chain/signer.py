@@ -445,6 +445,8 @@ class TransactionQueue:
                 receipt = self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
             except TransactionNotFound:
                 continue
+            except _TRANSPORT_ERRORS as exc:  # the node went away while we waited: the caller answers 503
+                raise ChainUnavailableError(f"no answer about transaction {tx_hash}: {exc}") from exc
             if receipt is not None and receipt.get("blockNumber") is not None:
                 return receipt
         return None

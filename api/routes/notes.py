@@ -158,7 +158,9 @@ def transfer_note(
     writes: Writes,
     custody: CustodyDep,
 ) -> JSONResponse:
-    _own_note(session, principal, note_id)
+    fingerprint = f"{note_id}:" + body.model_dump_json()
+    if not writes.started(request, principal.member_id, fingerprint.encode()):  # a retry: the note may be gone
+        _own_note(session, principal, note_id)
     recipient = member_or_404(session, body.to, "recipient")
     account = acting_account(custody, session, principal)
 
@@ -166,7 +168,7 @@ def transfer_note(
         ctx.transact(account, ledger.notes.transfer_whole(account.address, recipient.account, note_id))
         return 200, _note_response(request, ctx, note_id)[0].model_dump(mode="json")
 
-    return _run(request, principal, ledger, writes, f"{note_id}:" + body.model_dump_json(), workflow)
+    return _run(request, principal, ledger, writes, fingerprint, workflow)
 
 
 @router.post("/{note_id}/merge", response_model=NoteOut, summary="Move value into another note of the same receivable")
