@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api.audit import AuditLog, AuditMiddleware
 from api.console import mount_console
 from api.custody import Custody
+from api.deps import refuse_ids_beyond_storage, reject_unexpected_body
 from api.ledger import LedgerService
 from api.problems import Problem, install_handlers, problem_response
 from api.routes import (
@@ -54,7 +55,7 @@ def _deployment_summary(settings: Settings, chain_id: int) -> dict[str, Any] | N
 
 def create_app(settings: Settings | None = None, *, background_indexer: bool = True) -> FastAPI:
     settings = settings or Settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(settings.effective_database_url, busy_timeout=settings.db_busy_timeout)
     create_schema(engine)
     ledger = LedgerService(settings, engine)
 
@@ -74,12 +75,14 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
         version="0.1.0",
         description="Permissioned ledger for supply-chain receivables: confirmed orders, receivable notes "
         "(ERC-3525), financing and settlement.",
+        # body-less writes refuse fields (mass assignment); ids beyond what the read model stores name nothing
+        dependencies=[Depends(reject_unexpected_body), Depends(refuse_ids_beyond_storage)],
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.ledger = ledger
     app.state.writes = WriteExecutor(engine, Sealer(settings.key_passphrase))
-    app.state.custody = Custody(settings.data_dir, settings.key_passphrase)
+    app.state.custody = Custody(settings.data_dir, settings.key_passphrase, settings.key_scrypt_n)
     audit = AuditLog(engine, settings.data_dir, settings.alert_config())
     audit.ensure_head()
     app.state.audit = audit

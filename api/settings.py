@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     rpc_host: str = "127.0.0.1"
     rpc_port: int = Field(8545, ge=1, le=65535, description="port of the local devchain")
     chain_id: int = Field(31337, description="chain id of the local devchain")
-    block_time: float | None = Field(None, description="devchain mining interval in seconds; unset = automine")
+    block_time: float | None = Field(
+        0.5, ge=0, description="devchain mining interval in seconds; 0 = automine (docs/performance.md)"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     database_url: str | None = Field(None, description="SQLAlchemy URL; unset = SQLite in the data dir")
@@ -32,9 +34,17 @@ class Settings(BaseSettings):
         "scf-dev-passphrase",
         description="passphrase of the encrypted keystores; change it outside development",
     )
+    key_scrypt_n: int = Field(
+        2**18,
+        ge=2**10,
+        description="scrypt cost (N) of new member keystores; lower it only for tests and throwaway ledgers",
+    )
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the cash token")
     rpc_timeout: float = Field(10.0, gt=0)
     health_timeout: float = Field(2.0, gt=0)
+    db_busy_timeout: float = Field(30.0, gt=0, description="seconds a write waits for a database lock, then 503")
+    tx_stuck_after: float = Field(30.0, gt=0, description="seconds before an unmined transaction is replaced")
+    tx_receipt_timeout: float = Field(120.0, gt=0, description="seconds a write waits for its receipt, then 503")
     alert_structuring_threshold: str = Field("10000.00", description="structuring: moves just below this amount")
     alert_structuring_window: int = Field(1000, ge=1, description="structuring: window in blocks")
     alert_structuring_count: int = Field(5, ge=1, description="structuring: moves in the window that raise an alert")

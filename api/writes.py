@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+import requests
 from eth_account.signers.local import LocalAccount
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -37,6 +38,7 @@ from api.sealing import Sealer, is_sealed
 from api.tables import IdempotencyRecord
 from chain.contracts import ContractCall
 from chain.errors import ChainUnavailableError, NonceConsumedError, TransactionError
+from chain.faults import kill_point
 from chain.revert import ContractRevertError
 from chain.signer import SignedTx, TransactionQueue
 
@@ -164,13 +166,17 @@ class WriteContext:
                 receipt = self._resume(queue, SignedTx.from_json(self.prior_steps[step]["signed"]), persist, contract)
             if receipt is None:
                 signed = queue.submit(tx, before_send=persist, contract=contract)
+                kill_point("after-send")  # test-only crash points (chain/faults.py); no-ops unless enabled
                 receipt = queue.wait(signed, before_send=persist, contract=contract)
         except ContractRevertError as exc:
             raise revert_problem(exc) from exc
         except ChainUnavailableError as exc:
             raise Problem(503, "chain-unavailable", "Chain unavailable", str(exc)) from exc
+        except (requests.RequestException, OSError) as exc:  # a node read (chain id, fees, nonce) got no answer
+            raise Problem(503, "chain-unavailable", "Chain unavailable", f"the node does not answer: {exc}") from exc
         except TransactionError as exc:
             raise Problem(503, "transaction-failed", "Transaction not confirmed", str(exc)) from exc
+        kill_point("after-receipt")
         self.receipts.append(receipt)
         return receipt
 
@@ -217,6 +223,7 @@ class WriteContext:
         def persist(signed: SignedTx) -> None:
             record_tx_hash(signed.tx_hash)  # for this request's audit entry (api/audit.py)
             self._store_step(step, {"signed": signed.to_json(), "tx_hash": signed.tx_hash})
+            kill_point("before-send")
 
         return persist
 
@@ -225,11 +232,15 @@ class WriteContext:
         if not self.receipts:
             return
         block = max(int(r["blockNumber"]) for r in self.receipts)
-        if not self.ledger.indexer.wait_for_block(block, timeout=timeout):
+        if not self.ledger.reads.wait_for_block(block, timeout=timeout):
             raise Problem(503, "indexer-lagging", "Read model lagging", f"block {block} is not indexed yet")
 
 
 Workflow = Callable[[WriteContext], tuple[int, Any]]
+
+
+def _request_digest(request: Request, body: bytes) -> str:
+    return hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
 
 
 class WriteExecutor:
@@ -257,7 +268,7 @@ class WriteExecutor:
                 422, "invalid-idempotency-key", "Invalid Idempotency-Key", "use 1-255 printable ASCII characters"
             )
         record_id = (principal_id, key)
-        digest = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+        digest = _request_digest(request, body)
         with self._lock:
             if record_id in self._live:
                 raise Problem(
@@ -277,7 +288,9 @@ class WriteExecutor:
             except Problem as problem:
                 self._finish(record_id, problem.status, problem.body(request.url.path), ctx, final=problem.status < 500)
                 raise
+            kill_point("before-response")
             self._finish(record_id, status, payload, ctx, final=True)
+            kill_point("after-commit")
             return JSONResponse(payload, status_code=status)
         finally:
             with self._lock:
@@ -331,14 +344,30 @@ class WriteExecutor:
                     "this Idempotency-Key was used with a different request; use a new key for a new request",
                 )
             if existing.state == "done":
-                media = PROBLEM_JSON if (existing.status_code or 200) >= 400 else "application/json"
-                return JSONResponse(
-                    self._open(existing.response),
-                    status_code=existing.status_code or 200,
-                    media_type=media,
-                    headers={"Idempotent-Replayed": "true"},
-                )
+                return self._replay(existing)
             return list(existing.steps or [])
+
+    def _replay(self, record: IdempotencyRecord) -> JSONResponse:
+        media = PROBLEM_JSON if (record.status_code or 200) >= 400 else "application/json"
+        return JSONResponse(
+            self._open(record.response),
+            status_code=record.status_code or 200,
+            media_type=media,
+            headers={"Idempotent-Replayed": "true"},
+        )
+
+    def started(self, request: Request, principal_id: int, body: bytes) -> bool:
+        """True when a first attempt of this request (same Idempotency-Key and body) already got past the
+        route's checks: it is finished (`run` replays it) or was cut short (`run` resumes it).
+
+        For routes whose own checks stop passing once the write happened (after a transfer the caller no
+        longer holds the note): they skip them on a retry, so it gets the first answer instead of a 403."""
+        key = request.headers.get("Idempotency-Key")
+        if key is None or not _KEY_RE.match(key):
+            return False
+        with Session(self.engine) as session:
+            record = session.get(IdempotencyRecord, (principal_id, key))
+            return record is not None and record.body_sha256 == _request_digest(request, body)
 
     def _finish(self, record_id: tuple[int, str], status: int, payload: Any, ctx: WriteContext, *, final: bool) -> None:
         with Session(self.engine) as session, session.begin():

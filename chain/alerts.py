@@ -77,65 +77,180 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _member_moves(session: Session) -> list[ValueMove]:
+@dataclass(frozen=True)
+class Move:
+    """A value move between two members, as the rules see it (a plain record: rule state outlives sessions)."""
+
+    from_member_id: int
+    to_member_id: int
+    from_note_id: int
+    to_note_id: int
+    value: int
+    block_number: int
+    tx_hash: str
+
+
+def _member_moves(session: Session, after_block: int) -> list[Move]:
     query = (
-        select(ValueMove)
+        select(
+            ValueMove.from_member_id,
+            ValueMove.to_member_id,
+            ValueMove.from_note_id,
+            ValueMove.to_note_id,
+            ValueMove.value,
+            ValueMove.block_number,
+            ValueMove.tx_hash,
+        )
+        .where(ValueMove.block_number > after_block)
         .where(ValueMove.kind.in_(_MEMBER_MOVES))
         .where(ValueMove.from_member_id != 0, ValueMove.to_member_id != 0)
         .where(ValueMove.from_member_id != ValueMove.to_member_id)
         .order_by(ValueMove.block_number, ValueMove.event_id)
     )
-    return list(session.scalars(query))
+    return [Move(*row) for row in session.execute(query).all()]
 
 
-def structuring(session: Session, config: AlertConfig, moves: list[ValueMove]) -> list[Finding]:
-    low = config.structuring_threshold * 9 // 10
-    windows: dict[int, deque[ValueMove]] = defaultdict(deque)
-    found: list[Finding] = []
-    for move in moves:
-        if not low <= move.value < config.structuring_threshold:
-            continue
-        window = windows[move.from_member_id]
-        window.append(move)
-        while window and move.block_number - window[0].block_number >= config.structuring_window_blocks:
-            window.popleft()
-        if len(window) >= config.structuring_count:
-            members = [move.from_member_id, *sorted({m.to_member_id for m in window})]
-            evidence = _unique([m.tx_hash for m in window])
-            found.append(Finding(STRUCTURING, "medium", members, evidence, move.block_number))
-            window.clear()
-    return found
+class RuleState:
+    """The rules' running state over the ordered history, fed block range by block range.
 
+    Every rule is a scan over the history in chain order; `feed` continues each scan with the history above
+    `upto` only, so a pass costs what its new events cost, not the whole history. Feeding the whole history
+    at once and feeding it in any number of ranges give the same findings in the same order. The state lives
+    in memory beside the read model: whoever holds it must drop it when the transaction that fed it fails or
+    when the read model moves without it (a rollback, another process indexing), and start afresh from -1.
+    """
 
-def circular(session: Session, config: AlertConfig, moves: list[ValueMove]) -> list[Finding]:
-    """Follows value from note to note; a hop whose receiver already passed that value on closes a cycle."""
-    paths: dict[int, list[ValueMove]] = {}  # note id -> the hops that brought its (latest) value there
-    found: list[Finding] = []
-    for move in moves:
-        path = [*paths.get(move.from_note_id, []), move][-config.circular_max_hops :]
-        cycle_start = next((i for i, hop in enumerate(path) if hop.from_member_id == move.to_member_id), None)
-        if cycle_start is None:
-            paths[move.to_note_id] = path
-            continue
-        cycle = path[cycle_start:]
-        members = sorted({hop.from_member_id for hop in cycle})
-        found.append(Finding(CIRCULAR, "high", members, _unique([h.tx_hash for h in cycle]), move.block_number))
-        paths[move.to_note_id] = []  # the cycle is reported; follow the value afresh
-    return found
+    def __init__(self, config: AlertConfig) -> None:
+        self.config = config
+        self.upto = -1  # the last block fed
+        self._windows: dict[int, deque[Move]] = defaultdict(deque)  # structuring, per sending member
+        self._paths: dict[int, tuple[Move, ...]] = {}  # circular: note id -> hops that brought its value there
+        self._groups: dict[int, list[tuple[int, int]]] = defaultdict(list)  # member id -> [(block, group id)]
+        self._totals: dict[int, int] = defaultdict(int)  # concentration: financier -> purchased value
+        self._by_obligor: dict[tuple[int, int], int] = defaultdict(int)
+        self._evidence: dict[tuple[int, int], list[str]] = defaultdict(list)
+        self._fired: set[tuple[int, int]] = set()
 
+    def feed(self, session: Session, upto: int) -> list[Finding]:
+        """Findings completed by the history in blocks (self.upto, upto]; call after the projections are flushed."""
+        after = self.upto
+        moves = _member_moves(session, after)
+        found = [
+            *self._structuring(moves),
+            *self._circular(moves),
+            *self._related_party(session, after),
+            *self._concentration(session, after),
+        ]
+        self.upto = upto
+        return found
 
-def _group_history(session: Session) -> dict[int, list[tuple[int, int]]]:
-    """member id -> [(block, group id)] in chain order, from the event log."""
-    query = (
-        select(EventRecord)
-        .where(EventRecord.contract == "MemberRegistry")
-        .where(EventRecord.name.in_(("MemberAdmitted", "MemberGroupChanged")))
-        .order_by(EventRecord.block_number, EventRecord.log_index)
-    )
-    history: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for record in session.scalars(query):
-        history[int(record.args["memberId"])].append((record.block_number, int(record.args["groupId"])))
-    return history
+    # structuring (medium): >= N moves each in [90% of threshold, threshold) from one member within W blocks
+    def _structuring(self, moves: list[Move]) -> list[Finding]:
+        config = self.config
+        low = config.structuring_threshold * 9 // 10
+        found: list[Finding] = []
+        for move in moves:
+            if not low <= move.value < config.structuring_threshold:
+                continue
+            window = self._windows[move.from_member_id]
+            window.append(move)
+            while window and move.block_number - window[0].block_number >= config.structuring_window_blocks:
+                window.popleft()
+            if len(window) >= config.structuring_count:
+                members = [move.from_member_id, *sorted({m.to_member_id for m in window})]
+                evidence = _unique([m.tx_hash for m in window])
+                found.append(Finding(STRUCTURING, "medium", members, evidence, move.block_number))
+                window.clear()
+        return found
+
+    # circular (high): follows value from note to note; a hop to a member the value passed through closes a cycle
+    def _circular(self, moves: list[Move]) -> list[Finding]:
+        hops = self.config.circular_max_hops
+        found: list[Finding] = []
+        for move in moves:
+            path = (*self._paths.get(move.from_note_id, ()), move)[-hops:]
+            cycle_start = next((i for i, hop in enumerate(path) if hop.from_member_id == move.to_member_id), None)
+            if cycle_start is None:
+                self._paths[move.to_note_id] = path
+                continue
+            cycle = path[cycle_start:]
+            members = sorted({hop.from_member_id for hop in cycle})
+            found.append(Finding(CIRCULAR, "high", members, _unique([h.tx_hash for h in cycle]), move.block_number))
+            self._paths[move.to_note_id] = ()  # the cycle is reported; follow the value afresh
+        return found
+
+    # related party (high): seller/borrower and financier share a non-zero group id as of the deal's block
+    def _related_party(self, session: Session, after: int) -> list[Finding]:
+        changes = (
+            select(EventRecord.block_number, EventRecord.args)
+            .where(EventRecord.block_number > after)
+            .where(EventRecord.contract == "MemberRegistry")
+            .where(EventRecord.name.in_(("MemberAdmitted", "MemberGroupChanged")))
+            .order_by(EventRecord.block_number, EventRecord.log_index)
+        )
+        for block, args in session.execute(changes).all():
+            self._groups[int(args["memberId"])].append((block, int(args["groupId"])))
+        deals = (
+            select(EventRecord)
+            .where(EventRecord.block_number > after)
+            .where(EventRecord.contract == "Financing")
+            .where(EventRecord.name.in_(("OfferAccepted", "LoanOpened")))
+            .order_by(EventRecord.block_number, EventRecord.log_index)
+        )
+        found: list[Finding] = []
+        for record in session.scalars(deals):
+            args = record.args
+            if record.name == "LoanOpened":
+                client, financier, deal = int(args["borrowerId"]), int(args["financierId"]), f"loan:{args['loanId']}"
+            else:
+                purchase = session.get(Purchase, int(args["purchaseId"]))
+                if purchase is None:
+                    continue
+                client, financier, deal = purchase.seller_id, purchase.financier_id, f"purchase:{purchase.id}"
+            group = _group_at(self._groups, client, record.block_number)
+            if group != 0 and group == _group_at(self._groups, financier, record.block_number):
+                found.append(
+                    Finding(RELATED_PARTY, "high", [client, financier], [record.tx_hash], record.block_number, deal)
+                )
+        return found
+
+    # concentration (low): a financier's purchases above a minimum are more than X% from one obligor
+    def _concentration(self, session: Session, after: int) -> list[Finding]:
+        config = self.config
+        query = (
+            select(
+                Purchase.financier_id, Purchase.value, Purchase.tx_hash, Purchase.block_number, Receivable.obligor_id
+            )
+            .join(Note, Note.id == Purchase.note_id)
+            .join(Receivable, Receivable.id == Note.slot_id)
+            .where(Purchase.block_number > after)
+            .order_by(Purchase.block_number, Purchase.id)
+        )
+        found: list[Finding] = []
+        for financier, value, tx_hash, block, obligor_id in session.execute(query).all():
+            pair = (financier, obligor_id)
+            self._totals[financier] += value
+            self._by_obligor[pair] += value
+            self._evidence[pair].append(tx_hash)
+            total = self._totals[financier]
+            if total <= config.concentration_min_total:
+                continue
+            for (fin, obligor), amount in sorted(self._by_obligor.items()):
+                if fin != financier or (fin, obligor) in self._fired:
+                    continue
+                if amount * 100 > config.concentration_percent * total:
+                    self._fired.add((fin, obligor))
+                    found.append(
+                        Finding(
+                            CONCENTRATION,
+                            "low",
+                            [fin, obligor],
+                            _unique(self._evidence[(fin, obligor)]),
+                            block,
+                            f"{fin}:{obligor}",
+                        )
+                    )
+        return found
 
 
 def _group_at(history: dict[int, list[tuple[int, int]]], member_id: int, block: int) -> int:
@@ -145,71 +260,6 @@ def _group_at(history: dict[int, list[tuple[int, int]]], member_id: int, block: 
             break
         group = value
     return group
-
-
-def related_party(session: Session, config: AlertConfig) -> list[Finding]:
-    history = _group_history(session)
-    query = (
-        select(EventRecord)
-        .where(EventRecord.contract == "Financing")
-        .where(EventRecord.name.in_(("OfferAccepted", "LoanOpened")))
-        .order_by(EventRecord.block_number, EventRecord.log_index)
-    )
-    found: list[Finding] = []
-    for record in session.scalars(query):
-        args = record.args
-        if record.name == "LoanOpened":
-            client, financier, deal = int(args["borrowerId"]), int(args["financierId"]), f"loan:{args['loanId']}"
-        else:
-            purchase = session.get(Purchase, int(args["purchaseId"]))
-            if purchase is None:
-                continue
-            client, financier, deal = purchase.seller_id, purchase.financier_id, f"purchase:{purchase.id}"
-        group = _group_at(history, client, record.block_number)
-        if group != 0 and group == _group_at(history, financier, record.block_number):
-            found.append(
-                Finding(RELATED_PARTY, "high", [client, financier], [record.tx_hash], record.block_number, deal)
-            )
-    return found
-
-
-def concentration(session: Session, config: AlertConfig) -> list[Finding]:
-    query = (
-        select(Purchase, Receivable.obligor_id)
-        .join(Note, Note.id == Purchase.note_id)
-        .join(Receivable, Receivable.id == Note.slot_id)
-        .order_by(Purchase.block_number, Purchase.id)
-    )
-    totals: dict[int, int] = defaultdict(int)
-    by_obligor: dict[tuple[int, int], int] = defaultdict(int)
-    evidence: dict[tuple[int, int], list[str]] = defaultdict(list)
-    fired: set[tuple[int, int]] = set()
-    found: list[Finding] = []
-    for purchase, obligor_id in session.execute(query).all():
-        financier = purchase.financier_id
-        pair = (financier, obligor_id)
-        totals[financier] += purchase.value
-        by_obligor[pair] += purchase.value
-        evidence[pair].append(purchase.tx_hash)
-        total = totals[financier]
-        if total <= config.concentration_min_total:
-            continue
-        for (fin, obligor), value in sorted(by_obligor.items()):
-            if fin != financier or (fin, obligor) in fired:
-                continue
-            if value * 100 > config.concentration_percent * total:
-                fired.add((fin, obligor))
-                found.append(
-                    Finding(
-                        CONCENTRATION,
-                        "low",
-                        [fin, obligor],
-                        _unique(evidence[(fin, obligor)]),
-                        purchase.block_number,
-                        f"{fin}:{obligor}",
-                    )
-                )
-    return found
 
 
 @dataclass(frozen=True)
@@ -241,13 +291,9 @@ ExtraRule = Callable[[Session, AlertConfig], list[Finding]]
 
 
 def findings(session: Session, config: AlertConfig) -> list[Finding]:
-    moves = _member_moves(session)
-    return [
-        *structuring(session, config, moves),
-        *circular(session, config, moves),
-        *related_party(session, config),
-        *concentration(session, config),
-    ]
+    """Every finding of the whole stored history (a fresh `RuleState` fed everything)."""
+    session.flush()
+    return RuleState(config).feed(session, 2**63 - 1)
 
 
 def evaluate(
@@ -255,14 +301,19 @@ def evaluate(
     config: AlertConfig,
     block_time: Callable[[int], int],
     extra_rules: Sequence[ExtraRule] = (),
+    *,
+    state: RuleState | None = None,
+    upto: int = 2**63 - 1,
 ) -> int:
     """Adds the alerts not yet stored; returns how many. Call inside the transaction that wrote the projections.
 
-    `block_time(n)` is block n's timestamp: an alert is `created` at the time of the block that completed it
-    (or at the finding's own `at`). `extra_rules` are rules over records outside the event log (the audit log).
+    With `state`, only the history above `state.upto` (up to block `upto`) is scanned, continuing the state's
+    scans; without, the whole history. `block_time(n)` is block n's timestamp: an alert is `created` at the
+    time of the block that completed it (or at the finding's own `at`). `extra_rules` are rules over records
+    outside the event log (the audit log).
     """
     session.flush()
-    every = [*findings(session, config)]
+    every = (state or RuleState(config)).feed(session, upto)
     for rule in extra_rules:
         every.extend(rule(session, config))
     return store_findings(session, every, block_time)
@@ -270,7 +321,10 @@ def evaluate(
 
 def store_findings(session: Session, found: Sequence[Finding], block_time: Callable[[int], int]) -> int:
     """Inserts the findings whose key is not stored yet, in a deterministic order; returns how many."""
-    known = set(session.scalars(select(Alert.key)))
+    keys = list({finding.key for finding in found})
+    known: set[str] = set()
+    for start in range(0, len(keys), 500):
+        known.update(session.scalars(select(Alert.key).where(Alert.key.in_(keys[start : start + 500]))))
     new: dict[str, Finding] = {}
     for finding in found:
         if finding.key not in known:

@@ -81,7 +81,7 @@ class DevChain:
     data_dir: Path
     port: int = 8545
     chain_id: int = 31337
-    block_time: float | None = None  # None = automine (a block per transaction)
+    block_time: float | None = None  # None or 0 = automine (a block per transaction); the product uses 0.5 s
     host: str = "127.0.0.1"
     state_interval: int = 5
     extra_args: list[str] = field(default_factory=list)
@@ -100,6 +100,11 @@ class DevChain:
         return self.data_dir / LOG_FILE
 
     @property
+    def pid(self) -> int | None:
+        """The anvil process id while it runs (benchmarks read its memory from /proc)."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -112,7 +117,7 @@ class DevChain:
             "--state", str(self.state_path),
             "--state-interval", str(self.state_interval),
         ]  # fmt: skip
-        if self.block_time is not None:
+        if self.block_time:
             cmd += ["--block-time", str(self.block_time)]
         return cmd + self.extra_args
 

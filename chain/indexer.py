@@ -17,12 +17,13 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi.codec import ABICodec
 from eth_abi.registry import registry as abi_registry
 from eth_utils.abi import event_abi_to_log_topic
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -31,8 +32,8 @@ from chain.alerts import AlertConfig
 from chain.compile import Artifact
 from chain.deploy import Deployment
 from chain.errors import ScfError
-from chain.projections import Projector
-from chain.store import PROJECTIONS, Checkpoint, EventRecord, IndexedBlock, create_schema
+from chain.projections import Event, Projector
+from chain.store import PROJECTIONS, Checkpoint, EventRecord, HoldingTotal, IndexedBlock, Note, create_schema
 
 log = logging.getLogger("scf.indexer")
 CHECKPOINT = "indexer"
@@ -73,11 +74,40 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+Word = Callable[[bytes], Any]
+
+
+@lru_cache(maxsize=65_536)
+def _checksum(raw: bytes) -> str:
+    return str(Web3.to_checksum_address("0x" + raw.hex()))
+
+
+def _word_decoder(typ: str) -> Word | None:
+    """A decoder of one 32-byte ABI word for the static types events use, equal to eth-abi + `_jsonable`;
+    None for any other type (eth-abi decodes those)."""
+    if typ.startswith("uint"):
+        return lambda w: int.from_bytes(w, "big")
+    if typ.startswith("int"):
+        return lambda w: int.from_bytes(w, "big", signed=True)
+    if typ == "address":
+        return lambda w: _checksum(w[12:])
+    if typ == "bool":
+        return lambda w: w[31] == 1
+    if typ.startswith("bytes") and typ[5:].isdigit():
+        size = int(typ[5:])
+        return lambda w: "0x" + w[:size].hex()
+    return None
+
+
 class EventDecoder:
-    """(contract address, topic0) -> decoded event, from the compiled ABIs of the deployed suite."""
+    """(contract address, topic0) -> decoded event, from the compiled ABIs of the deployed suite.
+
+    Events whose arguments are all static words (almost all of the suite's) are decoded by slicing the data;
+    the others by eth-abi. Both give the same values (`_jsonable` of eth-abi's)."""
 
     def __init__(self, deployment: Deployment, artifacts: dict[str, Artifact]) -> None:
         self._specs: dict[tuple[str, bytes], _EventSpec] = {}
+        self._fast: dict[tuple[str, bytes], tuple[list[tuple[str, Word]], list[tuple[str, Word]]]] = {}
         self.addresses: list[str] = []
         for name, deployed in deployment.contracts.items():
             address = deployed.address.lower()
@@ -87,12 +117,17 @@ class EventDecoder:
                     continue
                 topic = bytes(event_abi_to_log_topic(item))  # type: ignore[arg-type]
                 inputs = item.get("inputs", [])
-                self._specs[(address, topic)] = _EventSpec(
+                spec = _EventSpec(
                     contract=name,
                     name=item["name"],
                     indexed=[(_arg_name(i), _type_of(i)) for i in inputs if i.get("indexed")],
                     data=[(_arg_name(i), _type_of(i)) for i in inputs if not i.get("indexed")],
                 )
+                self._specs[(address, topic)] = spec
+                indexed = [(n, _word_decoder(t)) for n, t in spec.indexed]
+                data = [(n, _word_decoder(t)) for n, t in spec.data]
+                if all(d is not None for _, d in (*indexed, *data)):
+                    self._fast[(address, topic)] = (indexed, data)  # type: ignore[assignment]
 
     def decode(self, entry: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
         topics = [bytes(t) for t in entry["topics"]]
@@ -107,6 +142,32 @@ class EventDecoder:
         values = _codec.decode([t for _, t in spec.data], bytes(entry["data"]))
         for (name, _), value in zip(spec.data, values, strict=True):
             args[name] = _jsonable(value)
+        return spec.contract, spec.name, args
+
+    def decode_raw(self, address: str, topics: list[str], data: str) -> tuple[str, str, dict[str, Any]] | None:
+        """Like `decode`, for a log as JSON-RPC returns it (hex strings)."""
+        if not topics:
+            return None
+        key = (address.lower(), bytes.fromhex(topics[0][2:]))
+        fast = self._fast.get(key)
+        if fast is None:
+            if key not in self._specs:
+                return None
+            return self.decode(
+                {"address": address, "topics": [bytes.fromhex(t[2:]) for t in topics], "data": bytes.fromhex(data[2:])}
+            )
+        spec = self._specs[key]
+        indexed, fields = fast
+        if len(topics) != len(indexed) + 1:
+            raise IndexerError(f"{spec.contract}.{spec.name}: {len(topics) - 1} indexed arguments, not {len(indexed)}")
+        raw = bytes.fromhex(data[2:])
+        if len(raw) < 32 * len(fields):
+            raise IndexerError(f"{spec.contract}.{spec.name}: {len(raw)} bytes of data, not {32 * len(fields)}")
+        args: dict[str, Any] = {}
+        for (name, word), topic in zip(indexed, topics[1:], strict=True):
+            args[name] = word(bytes.fromhex(topic[2:]))
+        for i, (name, word) in enumerate(fields):
+            args[name] = word(raw[32 * i : 32 * i + 32])
         return spec.contract, spec.name, args
 
 
@@ -134,7 +195,18 @@ class Indexer:
         self._lock = threading.Lock()
         self._progress = threading.Condition()
         self._stop = threading.Event()
+        self._rules: alerts.RuleState | None = None  # the alert rules' state, up to the checkpoint
         create_schema(engine)
+        self._fill_new_projections()
+
+    def _fill_new_projections(self) -> None:
+        """A read model written before `holding_totals` existed has live notes and no totals: rebuild it once."""
+        with Session(self.engine) as session:
+            has_notes = session.scalar(select(Note.id).where(Note.live.is_(True), Note.holder_id != 0).limit(1))
+            has_totals = session.scalar(select(HoldingTotal.holder_id).limit(1))
+        if has_notes is not None and has_totals is None:
+            log.warning("holding_totals is empty: rebuilding the projections from the event log")
+            self.rebuild()
 
     # ------------------------------------------------------------------ state
     def checkpoint(self) -> tuple[int, str] | None:
@@ -150,56 +222,95 @@ class Indexer:
     def sync(self, to_block: int | None = None) -> int:
         """Indexes up to `to_block` (default: the chain head); returns the indexed block number."""
         with self._lock:
-            head = self.w3.eth.block_number if to_block is None else to_block
-            self._handle_reorg()
-            start = self.indexed_block() + 1
-            while start <= head:
-                end = min(head, start + self.range_size - 1)
-                self._index_range(start, end)
-                start = end + 1
-            indexed = self.indexed_block()
+            indexed = self._sync_locked(to_block)
         with self._progress:
             self._progress.notify_all()
         return indexed
 
+    def _sync_locked(self, to_block: int | None) -> int:
+        head = self.w3.eth.block_number if to_block is None else to_block
+        self._handle_reorg()
+        start = self.indexed_block() + 1
+        while start <= head:
+            end = min(head, start + self.range_size - 1)
+            self._index_range(start, end)
+            start = end + 1
+        return self.indexed_block()
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        """A raw JSON-RPC call (no web3 result formatting: hex strings, as the node sends them)."""
+        answer = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in answer:
+            raise IndexerError(f"{method} failed: {answer['error']}")
+        return answer["result"]
+
     def _index_range(self, start: int, end: int) -> None:
-        logs = self.w3.eth.get_logs(
-            {"fromBlock": start, "toBlock": end, "address": self.decoder.addresses}  # type: ignore[typeddict-item]
+        logs = self._rpc(
+            "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": self.decoder.addresses}]
         )
-        end_block = self.w3.eth.get_block(end)
-        end_hash = end_block["hash"].hex()
+        end_hash = str(self._rpc("eth_getBlockByNumber", [hex(end), False])["hash"])[2:]
+        rules = self._rules if self._rules is not None and self._rules.upto == start - 1 else None
+        try:
+            self._store_range(start, end, end_hash, logs, rules)
+        except BaseException:
+            self._rules = None  # fed with rows that were rolled back
+            raise
+
+    def _store_range(
+        self, start: int, end: int, end_hash: str, logs: list[dict[str, Any]], rules: alerts.RuleState | None
+    ) -> None:
+        """Stores a range's events in bulk, applies them to the projections and evaluates the alerts, in one
+        transaction with the checkpoint."""
         with Session(self.engine) as session, session.begin():
-            projector = Projector(session)
+            next_id = int(session.scalar(select(func.max(EventRecord.id))) or 0) + 1
+            records: list[Event] = []
+            rows: list[dict[str, Any]] = []
             seen_blocks: dict[int, str] = {}
-            for entry in sorted(logs, key=lambda e: (e["blockNumber"], e["logIndex"])):
+            for entry in sorted(logs, key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16))):
                 if entry.get("removed"):
                     continue
-                decoded = self.decoder.decode(dict(entry))
+                decoded = self.decoder.decode_raw(entry["address"], entry["topics"], entry["data"])
                 if decoded is None:
                     continue
                 contract, name, args = decoded
-                record = EventRecord(
-                    block_number=int(entry["blockNumber"]),
-                    block_hash=entry["blockHash"].hex(),
-                    tx_hash=entry["transactionHash"].hex(),
-                    log_index=int(entry["logIndex"]),
-                    contract=contract,
-                    name=name,
-                    args=args,
-                )
-                session.add(record)
-                session.flush()
+                row = {
+                    "id": next_id,
+                    "block_number": int(entry["blockNumber"], 16),
+                    "block_hash": entry["blockHash"][2:],
+                    "tx_hash": entry["transactionHash"][2:],
+                    "log_index": int(entry["logIndex"], 16),
+                    "contract": contract,
+                    "name": name,
+                    "args": args,
+                }
+                next_id += 1
+                rows.append(row)
+                records.append(Event(**row))
+                seen_blocks[row["block_number"]] = row["block_hash"]
+            for chunk in range(0, len(rows), 5_000):
+                session.execute(insert(EventRecord), rows[chunk : chunk + 5_000])
+            projector = Projector(session)
+            projector.prefetch(records)
+            for record in records:
                 projector.apply(record)
-                seen_blocks[record.block_number] = record.block_hash
             had_events = bool(seen_blocks)
             seen_blocks[end] = end_hash
-            for number, block_hash in seen_blocks.items():
-                session.merge(IndexedBlock(number=number, hash=block_hash))
+            stored = set(session.scalars(select(IndexedBlock.number).where(IndexedBlock.number.between(start, end))))
+            fresh = [{"number": n, "hash": h} for n, h in seen_blocks.items() if n not in stored]
+            if fresh:
+                session.execute(insert(IndexedBlock), fresh)
+            for number in stored & seen_blocks.keys():
+                session.merge(IndexedBlock(number=number, hash=seen_blocks[number]))
             if had_events:  # alerts are a function of the event history: no new events, no new alerts
+                if rules is None:  # no state that ends where this range starts: scan the whole history once
+                    rules = alerts.RuleState(self.alert_config)
                 alerts.evaluate(  # after the projections
-                    session, self.alert_config, self._block_time(session), self.extra_rules
+                    session, self.alert_config, self._block_time(session), self.extra_rules, state=rules, upto=end
                 )
+            elif rules is not None:
+                rules.upto = end
             session.merge(Checkpoint(name=CHECKPOINT, block_number=end, block_hash=end_hash))
+        self._rules = rules
 
     # ------------------------------------------------------------------ reorgs
     def _handle_reorg(self) -> None:
@@ -246,6 +357,7 @@ class Indexer:
             self._replay(session)
 
     def _replay(self, session: Session) -> None:
+        self._rules = None
         for table in PROJECTIONS:
             session.execute(delete(table))
         projector = Projector(session)
@@ -272,7 +384,11 @@ class Indexer:
         """Blocks until the read model includes `number` (syncing itself if needed)."""
         if self.indexed_block() >= number:
             return True
-        self.sync()
+        with self._lock:  # requests waiting together sync once: whoever holds the lock may have indexed it
+            if self.indexed_block() < number:
+                self._sync_locked(None)
+        with self._progress:
+            self._progress.notify_all()
         with self._progress:
             return self._progress.wait_for(lambda: self.indexed_block() >= number, timeout=timeout)
 

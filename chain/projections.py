@@ -7,16 +7,17 @@ only. Rows are created on first sight, so the order of the ERC-3525 events withi
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from chain.store import (
     CashMove,
-    EventRecord,
     Funding,
+    HoldingTotal,
     Loan,
     Member,
     Note,
@@ -31,8 +32,35 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_AMOUNT = 2**63 - 1
 ORDER_STATUS = {1: "proposed", 2: "confirmed", 3: "delivered", 4: "invoiced", 5: "cancelled"}
 SLOT_STATUS = {1: "active", 2: "settled", 3: "defaulted"}
+_NOTE_ARGS = ("tokenId", "fromTokenId", "toTokenId", "noteId", "parentId")
 
-Handler = Callable[["Projector", EventRecord, dict[str, Any]], None]
+
+class Record(Protocol):
+    """What a handler reads of an event: a stored `EventRecord` or the indexer's plain `Event` before storing."""
+
+    id: int
+    block_number: int
+    tx_hash: str
+    contract: str
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Event:
+    """An event as the indexer hands it to the projections (cheaper to build than an ORM row)."""
+
+    id: int
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    contract: str
+    name: str
+    args: dict[str, Any]
+
+
+Handler = Callable[["Projector", Record, dict[str, Any]], None]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 
 
@@ -50,27 +78,105 @@ def _amount(value: int) -> int:
     return value
 
 
+TotalKey = tuple[int, int, int]  # (holder id, slot id or 0, lienholder id or 0)
+
+
+def _share(note: Note) -> tuple[TotalKey, int] | None:
+    """What a note contributes to `holding_totals`: its key and value (None: not live or held by nobody)."""
+    if not note.live or not note.holder_id:
+        return None
+    return (note.holder_id, note.slot_id or 0, note.lienholder_id or 0), note.value
+
+
 class Projector:
+    """Applies events within one session. Every note a handler touches goes through `note()`, which records
+    the note's contribution to `holding_totals` before the change; after the handler the difference is applied
+    to the aggregate (rows reaching zero notes are deleted), so the aggregate always equals a GROUP BY over the
+    live notes."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._before: dict[int, tuple[Note, tuple[TotalKey, int] | None]] = {}
+        # caches for one session: what was read or created, so a range of events costs a few queries
+        self._notes: dict[int, Note | None] = {}  # None: known not to exist
+        self._accounts: dict[str, int] | None = None  # member account -> id (reloaded after registry events)
+        self._totals: dict[TotalKey, HoldingTotal] = {}
+        self._holders_loaded: set[int] = set()  # holders whose holding_totals rows are all in `_totals`
 
-    def apply(self, record: EventRecord) -> None:
+    def prefetch(self, records: Sequence[Record]) -> None:
+        """Loads the notes the records name in a few queries (those not found are known to be new)."""
+        ids: set[int] = set()
+        for record in records:
+            if record.contract == "ReceivableNotes":
+                for name in _NOTE_ARGS:
+                    value = record.args.get(name)
+                    if isinstance(value, int) and 0 < value <= MAX_AMOUNT and value not in self._notes:
+                        ids.add(value)
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            for note in self.session.scalars(select(Note).where(Note.id.in_(chunk))):
+                self._notes[note.id] = note
+            for note_id in chunk:
+                self._notes.setdefault(note_id, None)
+
+    def apply(self, record: Record) -> None:
         handler = HANDLERS.get((record.contract, record.name))
         if handler is not None:
             handler(self, record, record.args)
+            if self._before:
+                self._settle_totals()
+            if record.contract == "MemberRegistry":
+                self._accounts = None
+
+    # holding totals
+    def _settle_totals(self) -> None:
+        touched, self._before = self._before, {}
+        for note, before in touched.values():
+            after = _share(note)
+            if after == before:
+                continue
+            if before is not None:
+                self._add_total(before[0], -1, -before[1])
+            if after is not None:
+                self._add_total(after[0], 1, after[1])
+
+    def _add_total(self, key: TotalKey, count: int, value: int) -> None:
+        if key[0] not in self._holders_loaded:
+            self._holders_loaded.add(key[0])
+            for found in self.session.scalars(select(HoldingTotal).where(HoldingTotal.holder_id == key[0])):
+                self._totals[(found.holder_id, found.slot_id, found.lienholder_id)] = found
+        row = self._totals.get(key)
+        if row is None:  # a row deleted earlier in this session is replaced (SQLAlchemy turns it into an UPDATE)
+            row = HoldingTotal(holder_id=key[0], slot_id=key[1], lienholder_id=key[2], count=0, value=0)
+            self.session.add(row)
+            self._totals[key] = row
+        row.count += count
+        row.value += value
+        if row.count == 0:
+            del self._totals[key]
+            if inspect(row).pending:
+                self.session.expunge(row)
+            else:
+                self.session.delete(row)
 
     # helpers
     def member_id_of(self, account: str) -> int:
         if account == ZERO_ADDRESS:
             return 0
-        found = self.session.scalar(select(Member.id).where(Member.account == account))
-        return int(found) if found is not None else 0
+        if self._accounts is None:
+            self._accounts = {a: int(i) for a, i in self.session.execute(select(Member.account, Member.id)).all()}
+        return self._accounts.get(account, 0)
 
     def member(self, member_id: int) -> Member | None:
         return self.session.get(Member, member_id)
 
-    def note(self, note_id: int, record: EventRecord) -> Note:
-        note = self.session.get(Note, note_id)
+    def note(self, note_id: int, record: Record) -> Note:
+        """The note to change (created on first sight); its share of `holding_totals` is noted first."""
+        touched = self._before.get(note_id)
+        if touched is not None:
+            return touched[0]
+        note = self.known_note(note_id)
         if note is None:
             note = Note(
                 id=note_id,
@@ -82,12 +188,20 @@ class Projector:
                 created_tx=record.tx_hash,
             )
             self.session.add(note)
-            self.session.flush()
+            self._notes[note_id] = note
+        self._before[note_id] = (note, _share(note))
         return note
 
-    def move(self, record: EventRecord, kind: str, from_note: int, to_note: int, value: int) -> None:
-        from_member = self.session.get(Note, from_note).holder_id if from_note else 0  # type: ignore[union-attr]
-        to_member = self.session.get(Note, to_note).holder_id if to_note else 0  # type: ignore[union-attr]
+    def known_note(self, note_id: int) -> Note | None:
+        if note_id in self._notes:
+            return self._notes[note_id]
+        note = self.session.get(Note, note_id)
+        self._notes[note_id] = note
+        return note
+
+    def move(self, record: Record, kind: str, from_note: int, to_note: int, value: int) -> None:
+        from_member = self.known_note(from_note).holder_id if from_note else 0  # type: ignore[union-attr]
+        to_member = self.known_note(to_note).holder_id if to_note else 0  # type: ignore[union-attr]
         self.session.add(
             ValueMove(
                 event_id=record.id,
@@ -105,7 +219,7 @@ class Projector:
 
 # ------------------------------------------------------------------------------ MemberRegistry
 @on("MemberRegistry", "MemberAdmitted")
-def _admitted(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _admitted(p: Projector, r: Record, a: dict[str, Any]) -> None:
     p.session.add(
         Member(
             id=a["memberId"],
@@ -126,7 +240,7 @@ def _admitted(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 def _set_member(field: str, value_of: Callable[[dict[str, Any]], Any]) -> Handler:
-    def handler(p: Projector, _r: EventRecord, a: dict[str, Any]) -> None:
+    def handler(p: Projector, _r: Record, a: dict[str, Any]) -> None:
         member = p.member(a.get("memberId", a.get("obligorId", 0)))
         if member is not None:
             setattr(member, field, value_of(a))
@@ -146,7 +260,7 @@ on("MemberRegistry", "DefaultBlockCleared")(_set_member("issuance_blocked", lamb
 
 
 @on("MemberRegistry", "DefaultRecorded")
-def _default(p: Projector, _r: EventRecord, a: dict[str, Any]) -> None:
+def _default(p: Projector, _r: Record, a: dict[str, Any]) -> None:
     member = p.member(a["obligorId"])
     if member is not None:
         member.default_count = a["defaultCount"]
@@ -155,7 +269,7 @@ def _default(p: Projector, _r: EventRecord, a: dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------------------ OrderBook
 @on("OrderBook", "OrderProposed")
-def _proposed(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _proposed(p: Projector, r: Record, a: dict[str, Any]) -> None:
     p.session.add(
         Order(
             id=a["orderId"],
@@ -176,7 +290,7 @@ def _proposed(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 def _order_status(status: str) -> Handler:
-    def handler(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+    def handler(p: Projector, r: Record, a: dict[str, Any]) -> None:
         order = p.session.get(Order, a["orderId"])
         if order is not None:
             order.status = status
@@ -194,7 +308,7 @@ on("OrderBook", "OrderCancelled")(_order_status("cancelled"))
 
 
 @on("OrderBook", "OrderPledged")
-def _order_pledged(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _order_pledged(p: Projector, r: Record, a: dict[str, Any]) -> None:
     order = p.session.get(Order, a["orderId"])
     if order is not None:
         order.lienholder_id = a["lienholderId"]
@@ -202,7 +316,7 @@ def _order_pledged(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("OrderBook", "OrderReleased")
-def _order_released(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _order_released(p: Projector, r: Record, a: dict[str, Any]) -> None:
     order = p.session.get(Order, a["orderId"])
     if order is not None:
         order.lienholder_id = 0
@@ -210,7 +324,7 @@ def _order_released(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("OrderBook", "Transfer")
-def _order_transfer(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _order_transfer(p: Projector, r: Record, a: dict[str, Any]) -> None:
     order = p.session.get(Order, a["tokenId"])
     if order is not None and a["to"] != ZERO_ADDRESS:
         order.holder_id = p.member_id_of(a["to"])
@@ -219,7 +333,7 @@ def _order_transfer(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------------------ ReceivableNotes
 @on("ReceivableNotes", "ReceivableIssued")
-def _issued(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _issued(p: Projector, r: Record, a: dict[str, Any]) -> None:
     p.session.add(
         Receivable(
             id=a["slotId"],
@@ -240,14 +354,14 @@ def _issued(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("ReceivableNotes", "SlotStatusChanged")
-def _slot_status(p: Projector, _r: EventRecord, a: dict[str, Any]) -> None:
+def _slot_status(p: Projector, _r: Record, a: dict[str, Any]) -> None:
     receivable = p.session.get(Receivable, a["slotId"])
     if receivable is not None:
         receivable.status = SLOT_STATUS.get(a["status"], str(a["status"]))
 
 
 @on("ReceivableNotes", "Transfer")
-def _note_transfer(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _note_transfer(p: Projector, r: Record, a: dict[str, Any]) -> None:
     note = p.note(a["tokenId"], r)
     if a["to"] == ZERO_ADDRESS:
         note.live = False
@@ -271,12 +385,12 @@ def _note_transfer(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("ReceivableNotes", "SlotChanged")
-def _slot_changed(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _slot_changed(p: Projector, r: Record, a: dict[str, Any]) -> None:
     p.note(a["tokenId"], r).slot_id = a["newSlot"]
 
 
 @on("ReceivableNotes", "TransferValue")
-def _transfer_value(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _transfer_value(p: Projector, r: Record, a: dict[str, Any]) -> None:
     src, dst, value = a["fromTokenId"], a["toTokenId"], a["value"]
     if src:
         p.note(src, r).value -= _amount(value)
@@ -287,25 +401,25 @@ def _transfer_value(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("ReceivableNotes", "NoteSplit")
-def _split(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _split(p: Projector, r: Record, a: dict[str, Any]) -> None:
     note = p.note(a["noteId"], r)
     note.parent_id = a["parentId"]
     note.slot_id = a["slotId"]
 
 
 @on("ReceivableNotes", "NoteLocked")
-def _locked(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _locked(p: Projector, r: Record, a: dict[str, Any]) -> None:
     p.note(a["noteId"], r).lienholder_id = a["lienholderId"]
 
 
 @on("ReceivableNotes", "NoteReleased")
-def _released(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _released(p: Projector, r: Record, a: dict[str, Any]) -> None:
     p.note(a["noteId"], r).lienholder_id = 0
 
 
 # ------------------------------------------------------------------------------ Financing
 @on("Financing", "OfferMade")
-def _offer_made(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _offer_made(p: Projector, r: Record, a: dict[str, Any]) -> None:
     p.session.add(
         Offer(
             id=a["offerId"],
@@ -323,7 +437,7 @@ def _offer_made(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("Financing", "OfferCancelled")
-def _offer_cancelled(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _offer_cancelled(p: Projector, r: Record, a: dict[str, Any]) -> None:
     offer = p.session.get(Offer, a["offerId"])
     if offer is not None:
         offer.status = "cancelled"
@@ -331,7 +445,7 @@ def _offer_cancelled(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("Financing", "OfferAccepted")
-def _offer_accepted(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _offer_accepted(p: Projector, r: Record, a: dict[str, Any]) -> None:
     offer = p.session.get(Offer, a["offerId"])
     if offer is not None:
         offer.status = "accepted"
@@ -355,7 +469,7 @@ def _offer_accepted(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("Financing", "RecourseClaimed")
-def _recourse_claimed(p: Projector, _r: EventRecord, a: dict[str, Any]) -> None:
+def _recourse_claimed(p: Projector, _r: Record, a: dict[str, Any]) -> None:
     purchase = p.session.get(Purchase, a["purchaseId"])
     if purchase is not None:
         purchase.recourse_status = "claimed"
@@ -363,14 +477,14 @@ def _recourse_claimed(p: Projector, _r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("Financing", "RecoursePaid")
-def _recourse_paid(p: Projector, _r: EventRecord, a: dict[str, Any]) -> None:
+def _recourse_paid(p: Projector, _r: Record, a: dict[str, Any]) -> None:
     purchase = p.session.get(Purchase, a["purchaseId"])
     if purchase is not None:
         purchase.recourse_status = "paid"
 
 
 @on("Financing", "LoanOpened")
-def _loan_opened(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _loan_opened(p: Projector, r: Record, a: dict[str, Any]) -> None:
     p.session.add(
         Loan(
             id=a["loanId"],
@@ -388,7 +502,7 @@ def _loan_opened(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("Financing", "LoanRepaid")
-def _loan_repaid(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _loan_repaid(p: Projector, r: Record, a: dict[str, Any]) -> None:
     loan = p.session.get(Loan, a["loanId"])
     if loan is not None:
         loan.status = "repaid"
@@ -397,7 +511,7 @@ def _loan_repaid(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 @on("Financing", "LoanForeclosed")
-def _loan_foreclosed(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _loan_foreclosed(p: Projector, r: Record, a: dict[str, Any]) -> None:
     loan = p.session.get(Loan, a["loanId"])
     if loan is not None:
         loan.status = "foreclosed"
@@ -407,7 +521,7 @@ def _loan_foreclosed(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------------ Settlement
-def _funding(p: Projector, slot_id: int, r: EventRecord) -> Funding:
+def _funding(p: Projector, slot_id: int, r: Record) -> Funding:
     funding = p.session.get(Funding, slot_id)
     if funding is None:
         funding = Funding(slot_id=slot_id, funded=0, paid=0, unpaid_at_default=0, updated_block=r.block_number)
@@ -418,30 +532,30 @@ def _funding(p: Projector, slot_id: int, r: EventRecord) -> Funding:
 
 
 @on("Settlement", "SlotFunded")
-def _slot_funded(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _slot_funded(p: Projector, r: Record, a: dict[str, Any]) -> None:
     _funding(p, a["slotId"], r).funded = _amount(a["funded"])
 
 
 @on("Settlement", "NotesPaid")
-def _notes_paid(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _notes_paid(p: Projector, r: Record, a: dict[str, Any]) -> None:
     funding = _funding(p, a["slotId"], r)
     funding.paid += _amount(a["amount"])
 
 
 @on("Settlement", "DefaultClaimsPaid")
-def _default_claims_paid(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _default_claims_paid(p: Projector, r: Record, a: dict[str, Any]) -> None:
     funding = _funding(p, a["slotId"], r)
     funding.paid += _amount(a["amount"])
 
 
 @on("Settlement", "SlotDefaulted")
-def _slot_defaulted(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _slot_defaulted(p: Projector, r: Record, a: dict[str, Any]) -> None:
     _funding(p, a["slotId"], r).unpaid_at_default = _amount(a["unpaid"])
 
 
 # ------------------------------------------------------------------------------ CashToken
 @on("CashToken", "Transfer")
-def _cash_transfer(p: Projector, r: EventRecord, a: dict[str, Any]) -> None:
+def _cash_transfer(p: Projector, r: Record, a: dict[str, Any]) -> None:
     kind = "mint" if a["from"] == ZERO_ADDRESS else "burn" if a["to"] == ZERO_ADDRESS else "transfer"
     p.session.add(
         CashMove(

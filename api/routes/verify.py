@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,9 +36,12 @@ from api.schemas_verify import (
     ReceivableTermsOut,
     SaleOut,
 )
+from api.services.chainread import ChainReadError, ViewCall, chain_reader
 from api.services.common import iso_date, iso_time, sees_everything
 from api.services.holdings import BUCKETS, held_notes, holdings, read_notes_batched
 from api.services.provenance import indexed_block
+from chain.contracts import Member as ChainMember
+from chain.contracts import Note as ChainNote
 from chain.contracts import Receivable as ChainReceivable
 from chain.projections import ORDER_STATUS, SLOT_STATUS
 from chain.proofs import ProofError, fetch_note_proof
@@ -67,6 +71,21 @@ def _block(ledger: LedgerHandle, block: str) -> ChainPoint:
     return ChainPoint(number=int(header["number"]), hash="0x" + bytes(header["hash"]).hex())
 
 
+def _pin(request: Request, ledger: LedgerHandle, block: str) -> tuple[ChainPoint, dict[str, Any]]:
+    """`_block` over one plain JSON-RPC request: the pinned point and its header (hex strings, as sent)."""
+    if not _BLOCK.match(block):
+        raise Problem(422, "validation-error", "Invalid request", "block must be `latest` or a block number")
+    reader = chain_reader(request.app.state.settings.effective_rpc_url)
+    try:
+        header = reader.block("latest" if block == "latest" else int(block))
+    except (httpx.HTTPError, ChainReadError) as exc:
+        raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading block {block} failed: {exc}") from exc
+    if header is None:
+        head = int(ledger.w3.eth.block_number)
+        raise Problem(404, "unknown-block", "Unknown block", f"block {block} is past the chain head {head}")
+    return ChainPoint(number=int(header["number"], 16), hash=str(header["hash"])), header
+
+
 def _forbidden(what: str) -> Problem:
     return Problem(403, "forbidden", "Forbidden", f"{what} is not yours to verify")
 
@@ -82,17 +101,34 @@ def verify_note(
 ) -> NoteVerificationOut:
     if note_id < 1 or note_id >= 2**48:
         raise Problem(404, "not-found", "Not found", f"no note {note_id}")
-    point = _block(ledger, block)
+    # three JSON-RPC requests over a keep-alive connection: the block, the note at it, then its receivable and
+    # holder at it in one batch (web3 contract calls cost several times more: bench/reads.py)
+    point, _header = _pin(request, ledger, block)
+    reader = chain_reader(request.app.state.settings.effective_rpc_url)
     try:
-        note = ledger.notes.note(note_id, block=point.number)
-    except ContractRevertError as exc:
-        if exc.error == "UnknownNote":
-            raise Problem(404, "not-found", "Not found", f"no note {note_id} at block {point.number}") from exc
-        raise
-    if not _privileged(principal) and principal.member_id != note.holder_id:
-        raise _forbidden(f"note {note_id}")
-    receivable = ledger.notes.receivable(note.slot_id, block=point.number)
-    holder_account = ledger.members.member(note.holder_id, block=point.number).account
+        (found,) = reader.calls([ViewCall(ledger.notes, "note(uint256)", (note_id,))], point.number)
+        if isinstance(found, ContractRevertError):
+            if found.error == "UnknownNote":
+                raise Problem(404, "not-found", "Not found", f"no note {note_id} at block {point.number}")
+            raise found
+        note = ChainNote(*found)
+        if not _privileged(principal) and principal.member_id != note.holder_id:
+            raise _forbidden(f"note {note_id}")
+        terms, member = reader.calls(
+            [
+                ViewCall(ledger.notes, "receivable(uint256)", (note.slot_id,)),
+                ViewCall(ledger.members, "member(uint32)", (note.holder_id,)),
+            ],
+            point.number,
+        )
+    except (httpx.HTTPError, ChainReadError) as exc:
+        raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading the note failed: {exc}") from exc
+    if isinstance(terms, ContractRevertError):
+        raise terms
+    if isinstance(member, ContractRevertError):
+        raise member
+    receivable = ChainReceivable(*terms)
+    holder_account = ChainMember(*member).account
     bundle: dict[str, Any] | None = None
     if proof:
         layout = ledger.artifacts["ReceivableNotes"].storage_layout
@@ -339,12 +375,12 @@ def verify_holdings(
         raise Problem(404, "not-found", "Not found", f"no member {member_id}")
     if not _may_see_holdings(session, principal, member_id):
         raise Problem(403, "forbidden", "Forbidden", f"member {member_id} has not shared its holdings with you")
-    point = _block(ledger, block)
+    point, header = _pin(request, ledger, block)
     if not ledger.indexer.wait_for_block(point.number, timeout=10):
         raise Problem(503, "indexer-lagging", "Read model lagging", f"block {point.number} is not indexed yet")
     session.commit()  # end the read transaction: see what the indexer wrote meanwhile
-    head = ledger.w3.eth.get_block("latest")
-    now = int(head["timestamp"])
+    head = header if block == "latest" else _pin(request, ledger, "latest")[1]
+    now = int(head["timestamp"], 16)
     for _attempt in range(3):  # the indexer may commit between the two reads: retry for one coherent block
         reflected = indexed_block(session)
         result = holdings(session, member_id, now)
@@ -361,7 +397,7 @@ def verify_holdings(
         member_id=member_id,
         currency=request.app.state.settings.currency,
         as_of=iso_time(now),
-        chain_block=int(head["number"]),
+        chain_block=int(head["number"], 16),
         indexed_block=reflected,
         groups=[HoldingGroupOut(**g.__dict__) for g in result.groups],
         buckets=[BucketTotalOut(bucket=b, count=c, total=t) for b, (c, t) in by_bucket.items() if c],

@@ -1,0 +1,432 @@
+"""`python -m bench.reads`: read latency through the API with 100k and 1M notes in the read model.
+
+Method: a fresh devchain (the product's configuration, `chain.runtime.make_devchain`) with the suite deployed;
+the API runs in a real uvicorn server (a subprocess, `api.main.create_app`, its background indexer on). Real
+members, a receivable and a few split notes are made through the API, so GET /v1/verify/notes/{id} reads real
+notes from the chain. The API is stopped, the read model is filled synthetically with bulk INSERTs (SQLAlchemy
+Core executemany) of members, receivables, notes and their `holding_totals` (computed while generating the
+notes) with a skew: one big holder with 18% of all notes, four with 3% each, the rest spread over 5,000
+holders; 5,000 receivables of 20 obligors with maturities from 30 days past to 400 days ahead; 10% pledged,
+10% not live. The API is started again and `--clients` concurrent HTTP clients (one keep-alive connection
+each, threads of this process) send `--requests` requests per case; p50/p99 latency and requests per second.
+Then the fill is extended to 1M notes and measured again. SQLite always; PostgreSQL when SCF_BENCH_PG_URL is set
+(a database the benchmark may wipe: every table of the schema is dropped first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
+from api.settings import Settings
+from chain.devchain import free_port
+from chain.runtime import make_devchain, prepare_ledger
+from chain.store import Base, Checkpoint, HoldingTotal, Member, Note, Receivable, create_schema, make_engine
+
+DAY = 86_400
+SLOTS = 5_000
+OBLIGORS = 20
+HOLDERS = 5_000
+MEMBER_BASE = 100_000  # synthetic member ids (real members are admitted first, with small ids)
+SLOT_BASE = 10_000_000  # synthetic receivable ids
+NOTE_BASE = 10**12  # synthetic note ids
+BIG, MID = MEMBER_BASE + 1, [MEMBER_BASE + 2 + i for i in range(4)]
+TYPICAL = MEMBER_BASE + 100 + 7
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def log(msg: str) -> None:
+    print(f"[bench.reads {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ------------------------------------------------------------------------------------------ the fill
+class Filler:
+    """Synthetic rows appended to a read model; `holding_totals` kept equal to a GROUP BY over the notes."""
+
+    def __init__(self, engine: Engine, now: int) -> None:
+        self.engine = engine
+        self.rng = random.Random(8)
+        self.notes = 0
+        self.totals: dict[tuple[int, int, int], list[int]] = defaultdict(lambda: [0, 0])
+        members = [
+            {
+                "id": MEMBER_BASE + i,
+                "account": "0x" + f"{MEMBER_BASE + i:040x}",
+                "roles": 2,
+                "status": "active",
+                "kyc_hash": "0x" + "11" * 32,
+                "group_id": 0,
+                "credit_limit": 0,
+                "outstanding": 0,
+                "default_count": 0,
+                "issuance_blocked": False,
+                "admitted_block": 1,
+                "admitted_tx": "00" * 32,
+            }
+            for i in range(1, 100 + HOLDERS + 1)
+        ]
+        receivables = [
+            {
+                "id": SLOT_BASE + slot,
+                "obligor_id": MEMBER_BASE + 100 + HOLDERS + 1 + slot % OBLIGORS,
+                "creditor_id": MEMBER_BASE + 100 + slot % HOLDERS,
+                "face_value": 10**12,
+                "cash_token": "0x" + "00" * 20,
+                "maturity": now + self.rng.randint(-30, 400) * DAY,
+                "invoice_hash": f"0x{SLOT_BASE + slot:064x}",
+                "order_id": None,
+                "status": "active",
+                "first_note_id": NOTE_BASE + slot,
+                "issued_block": 1,
+                "issued_tx": "00" * 32,
+            }
+            for slot in range(SLOTS)
+        ]
+        obligors = [
+            {**members[0], "id": MEMBER_BASE + 100 + HOLDERS + 1 + i, "account": "0x" + f"{9 * 10**9 + i:040x}"}
+            for i in range(OBLIGORS)
+        ]
+        with Session(engine) as session, session.begin():
+            session.execute(insert(Member), members + obligors)
+            session.execute(insert(Receivable), receivables)
+
+    def _holder(self, roll: float) -> int:
+        if roll < 0.18:
+            return BIG
+        if roll < 0.30:
+            return MID[int((roll - 0.18) / 0.03)]
+        return MEMBER_BASE + 100 + self.rng.randrange(HOLDERS)
+
+    def grow(self, to_notes: int, chunk: int = 50_000) -> float:
+        """Appends notes up to `to_notes` and rewrites the synthetic `holding_totals`; returns seconds."""
+        started = time.monotonic()
+        rng = self.rng
+        while self.notes < to_notes:
+            rows = []
+            for _ in range(min(chunk, to_notes - self.notes)):
+                note_id = NOTE_BASE + self.notes
+                self.notes += 1
+                holder = self._holder(rng.random())
+                slot = SLOT_BASE + rng.randrange(SLOTS)
+                lien = MEMBER_BASE + 2 if rng.random() < 0.1 else 0
+                live = rng.random() < 0.9
+                value = rng.randint(100, 10**7)
+                rows.append(
+                    {
+                        "id": note_id,
+                        "slot_id": slot,
+                        "holder_id": holder,
+                        "value": value,
+                        "parent_id": None,
+                        "lienholder_id": lien,
+                        "live": live,
+                        "created_block": 1,
+                        "created_tx": "00" * 32,
+                    }
+                )
+                if live:
+                    total = self.totals[(holder, slot, lien)]
+                    total[0] += 1
+                    total[1] += value
+            with Session(self.engine) as session, session.begin():
+                session.execute(insert(Note), rows)
+        totals = [
+            {"holder_id": h, "slot_id": s, "lienholder_id": lien, "count": c, "value": v}
+            for (h, s, lien), (c, v) in self.totals.items()
+        ]
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(HoldingTotal).where(HoldingTotal.holder_id >= MEMBER_BASE))
+            for start in range(0, len(totals), chunk):
+                session.execute(insert(HoldingTotal), totals[start : start + chunk])
+        return time.monotonic() - started
+
+
+# ------------------------------------------------------------------------------------------ the server
+class ApiProcess:
+    """The API in a uvicorn subprocess, configured through SCF_* environment variables."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.api_port}"
+
+    def __enter__(self) -> ApiProcess:
+        env = {
+            **os.environ,
+            "SCF_DATA_DIR": str(self.settings.data_dir),
+            "SCF_RPC_PORT": str(self.settings.rpc_port),
+            "SCF_API_PORT": str(self.settings.api_port),
+            "SCF_DATABASE_URL": self.settings.effective_database_url,
+            "PYTHONPATH": str(ROOT),
+        }
+        code = (
+            "import uvicorn; from api.main import create_app; "
+            f"uvicorn.run(create_app(), host='127.0.0.1', port={self.settings.api_port}, log_level='warning')"
+        )
+        with self.log_path.open("ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=out, stderr=out, cwd=ROOT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the API exited; see {self.log_path}")
+            try:
+                if httpx.get(self.url + "/v1/health", timeout=2).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("the API did not start within 120 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    if response.status_code != status:
+        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
+    """A core enterprise, a supplier and a receivable through the API; the supplier splits its note."""
+    op = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {operator_key}"})
+    core = _ok(
+        op.post(
+            "/v1/members",
+            json={"roles": ["core_enterprise"], "kyc_hash": "0x" + "21" * 32, "credit_limit": "1000000.00"},
+        ),
+        201,
+    )
+    supplier = _ok(op.post("/v1/members", json={"roles": ["supplier"], "kyc_hash": "0x" + "22" * 32}), 201)
+    core_client = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {core['api_key']}"})
+    sup_client = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {supplier['api_key']}"})
+    maturity = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 120 * DAY))
+    body = {
+        "creditor_id": supplier["member"]["id"],
+        "face_value": "100000.00",
+        "maturity": maturity,
+        "invoice_hash": "0x" + os.urandom(32).hex(),
+    }
+    receivable = _ok(core_client.post("/v1/receivables", json=body), 201)
+    ids = [int(receivable["first_note_id"])]
+    for _ in range(splits):
+        split = {"to": supplier["member"]["id"], "value": "10.00"}
+        result = _ok(sup_client.post(f"/v1/notes/{ids[0]}/split", json=split), 201)
+        ids.append(int(result["new_note"]["id"]))
+    for client in (op, core_client, sup_client):
+        client.close()
+    return ids
+
+
+# ------------------------------------------------------------------------------------------ the load
+def measure(url: str, key: str, paths: list[str], requests: int, clients: int) -> dict[str, Any]:
+    """`requests` GETs cycling over `paths`, spread over `clients` threads; every answer must be 200."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def worker(share: int, offset: int) -> None:
+        mine: list[float] = []
+        with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"}) as client:
+            client.get(paths[0])  # warm the connection
+            for i in range(share):
+                path = paths[(offset + i) % len(paths)]
+                t0 = time.perf_counter()
+                response = client.get(path)
+                mine.append(time.perf_counter() - t0)
+                if response.status_code != 200:
+                    with lock:
+                        errors.append(f"{path}: {response.status_code} {response.text[:200]}")
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(requests // clients, i * 7)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    if errors:
+        raise RuntimeError(f"{len(errors)} requests failed, e.g. {errors[0]}")
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "clients": clients,
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
+        "req_per_s": round(len(latencies) / elapsed, 1),
+    }
+
+
+def _reset(url: str) -> None:
+    """Drops every table of the schema (a PostgreSQL database handed to the benchmark)."""
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+def run_backend(
+    name: str, database_url: str | None, sizes: list[int], requests: int, clients: int, splits: int
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="scf-bench-reads-") as tmp:
+        data_dir = Path(tmp)
+        settings = Settings(data_dir=data_dir, rpc_port=free_port(), api_port=free_port(), database_url=database_url)  # type: ignore[call-arg]
+        if database_url:
+            _reset(database_url)
+        devchain = make_devchain(settings)
+        devchain.start()
+        try:
+            ledger = prepare_ledger(settings)
+            engine = make_engine(settings.effective_database_url)
+            create_schema(engine)
+            key = ensure_operator_api_key(engine, data_dir) or (data_dir / OPERATOR_KEY_FILE).read_text().strip()
+            api = ApiProcess(settings, data_dir / "api.log")
+            with api:
+                real = make_real_notes(api.url, key, splits)
+                head = int(ledger.w3.eth.block_number)
+                deadline = time.monotonic() + 60
+                while True:  # the read model has the real notes
+                    with Session(engine) as session:
+                        cp = session.get(Checkpoint, "indexer")
+                    if cp is not None and cp.block_number >= head:
+                        break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the API's indexer did not catch up")
+                    time.sleep(0.2)
+            now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+            filler = Filler(engine, now)
+            results: dict[str, Any] = {"backend": name, "real_notes": len(real), "sizes": {}}
+            for size in sizes:
+                fill_s = filler.grow(size)
+                with Session(engine) as session:
+                    big = int(session.scalar(select(func.sum(HoldingTotal.count)).where(HoldingTotal.holder_id == BIG)))
+                    big_rows = int(
+                        session.scalar(
+                            select(func.count()).select_from(HoldingTotal).where(HoldingTotal.holder_id == BIG)
+                        )
+                    )
+                    typical = int(
+                        session.scalar(select(func.sum(HoldingTotal.count)).where(HoldingTotal.holder_id == TYPICAL))
+                    )
+                log(f"{name}: {size:,} synthetic notes filled in {fill_s:.1f}s (big holder {big:,} live notes)")
+                synthetic = [f"/v1/notes/{NOTE_BASE + (i * 7919) % size}" for i in range(200)]
+                cases = {
+                    "holdings_big": [f"/v1/verify/holdings/{BIG}"],
+                    "holdings_typical": [f"/v1/verify/holdings/{TYPICAL + i}" for i in range(50)],
+                    "note": synthetic,
+                    "verify_note": [f"/v1/verify/notes/{n}" for n in real],
+                }
+                with ApiProcess(settings, data_dir / "api.log") as api:
+                    measured = {case: measure(api.url, key, paths, requests, clients) for case, paths in cases.items()}
+                for case, m in measured.items():
+                    log(f"{name} {size:,}: {case}: p50 {m['p50_ms']} ms, p99 {m['p99_ms']} ms, {m['req_per_s']} req/s")
+                results["sizes"][str(size)] = {
+                    "fill_s": round(fill_s, 1),
+                    "big_holder_notes": big,
+                    "big_holder_rows": big_rows,
+                    "typical_holder_notes": typical,
+                    **measured,
+                }
+            engine.dispose()
+        finally:
+            devchain.stop()
+    return results
+
+
+def run_section(sizes: list[int] | None = None, requests: int = 400, clients: int = 4) -> dict[str, Any]:
+    """The `python -m bench` section: results under `reads`, plus `holdings_p99_ms_1m` and friends."""
+    sizes = sizes or [100_000, 1_000_000]
+    backends = [("sqlite", None)]
+    pg = os.environ.get("SCF_BENCH_PG_URL")
+    if pg:
+        backends.append(("postgresql", pg))
+    out: dict[str, Any] = {"reads": {"clients": clients, "requests": requests, "backends": []}}
+    for name, url in backends:
+        out["reads"]["backends"].append(run_backend(name, url, sizes, requests, clients, splits=20))
+    sqlite = out["reads"]["backends"][0]["sizes"].get("1000000")
+    if sqlite:
+        out["holdings_p99_ms_1m"] = max(sqlite["holdings_big"]["p99_ms"], sqlite["holdings_typical"]["p99_ms"])
+        out["verify_note_p99_ms_1m"] = sqlite["verify_note"]["p99_ms"]
+    return out
+
+
+def markdown(results: dict[str, Any]) -> list[str]:
+    section = results.get("reads")
+    if not section:
+        return []
+    lines = [
+        "## Reads through the API (100k and 1M notes)",
+        "",
+        "The read model is filled synthetically (bulk INSERTs of members, receivables, notes and their",
+        "`holding_totals`, with skew: one holder with 18% of the notes, four with 3%, the rest over 5,000 holders;",
+        "5,000 receivables of 20 obligors; 10% pledged, 10% not live) next to real notes made through the API.",
+        "The API runs in a uvicorn subprocess against a running devchain with the deployed suite;",
+        f"{section['clients']} concurrent keep-alive clients send {section['requests']} GETs per case.",
+        "`verify_note` is GET /v1/verify/notes/{id} on real notes (it reads the chain, not the read model);",
+        "`note` is GET /v1/notes/{id} on synthetic notes; holdings: GET /v1/verify/holdings/{member} for the big",
+        "holder and for 50 typical holders. Shared 2-core machine under load from other work: figures are noisy.",
+        "",
+        "| backend | notes | case | holder's live notes (aggregate rows) | p50 ms | **p99 ms** | req/s |",
+        "|---|---:|---|---|---:|---:|---:|",
+    ]
+    for backend in section["backends"]:
+        for size, row in backend["sizes"].items():
+            for case in ("holdings_big", "holdings_typical", "note", "verify_note"):
+                m = row[case]
+                held = (
+                    f"{row['big_holder_notes']:,} ({row['big_holder_rows']:,})"
+                    if case == "holdings_big"
+                    else f"~{row['typical_holder_notes']:,}"
+                    if case == "holdings_typical"
+                    else ""
+                )
+                lines.append(
+                    f"| {backend['backend']} | {int(size):,} | {case} | {held} | {m['p50_ms']} | **{m['p99_ms']}** |"
+                    f" {m['req_per_s']:,} |"
+                )
+    lines.append("")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.reads", description=__doc__)
+    parser.add_argument("--sizes", default="100000,1000000", help="note counts, comma-separated")
+    parser.add_argument("--requests", type=int, default=400, help="requests per case")
+    parser.add_argument("--clients", type=int, default=4)
+    args = parser.parse_args()
+    results = run_section([int(s) for s in args.sizes.split(",")], args.requests, args.clients)
+    print("\n".join(markdown(results)))
+    for key in ("holdings_p99_ms_1m", "verify_note_p99_ms_1m"):
+        if key in results:
+            print(f"{key}: {results[key]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,279 @@
+"""Shared by the devchain-mode, endurance and service benchmarks: a devchain with the suite deployed,
+split senders holding big notes, pre-signed raw splits, and a blast that times every transaction.
+
+Latency of a raw transaction = the moment a poller (its own HTTP session, every ~5 ms) first sees the
+sender's mined nonce pass it, minus the moment its batch was posted. anvil's RSS comes from
+/proc/<pid>/status (VmRSS).
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from api.settings import Settings
+from bench.rpc import Rpc, RpcError, Wallet, calldata, minted_ids
+from chain.devchain import DevChain, free_port
+from chain.runtime import Ledger, prepare_ledger
+
+CORE, SUPPLIER, FINANCIER = 1, 2, 4
+FACE = 100_000_00
+TENOR = 90 * 24 * 3600
+SPLIT_SIG = "transferFrom(uint256,address,uint256)"
+ADMIT_SIG = "admit(address,uint8,bytes32,uint64,uint128)"
+ISSUE_SIG = "issue(address,uint128,address,uint64,bytes32)"
+SPLIT_GAS = 200_000  # a split uses ~90-110k; the limit only has to cover it
+MAX_SPLITS_PER_NOTE = 499  # the ledger caps live notes per receivable at 500
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (VmRSS), 0.0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def anvil_pid(devchain: DevChain) -> int:
+    if devchain.pid is None:
+        raise RpcError("anvil is not running")
+    return devchain.pid
+
+
+@dataclass
+class Workload:
+    """A deployed suite on `devchain` and `senders`, each holding `notes_per_sender` notes of FACE."""
+
+    devchain: DevChain
+    ledger: Ledger
+    rpc: Rpc
+    chain_id: int
+    notes: str
+    recipient: Wallet
+    senders: list[Wallet]
+    sender_notes: list[list[int]]
+    setup_block: int
+    used: dict[int, int] = field(default_factory=dict)  # note id -> splits signed from it
+
+    @property
+    def pid(self) -> int:
+        return anvil_pid(self.devchain)
+
+    def send_wait(self, wallet: Wallet, to: str, data: str, gas: int = 1_000_000) -> dict[str, Any]:
+        raw = wallet.sign(self.chain_id, to, data, gas)
+        tx_hash = self.rpc.call("eth_sendRawTransaction", raw)
+        deadline = time.monotonic() + 60
+        while (receipt := self.rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
+            if time.monotonic() > deadline:
+                raise RpcError(f"no receipt for {tx_hash}")
+            time.sleep(0.005)
+        if int(receipt["status"], 16) != 1:
+            raise RpcError(f"setup transaction {tx_hash} reverted")
+        return dict(receipt)
+
+    def send_all(self, txs: list[tuple[Wallet, str, str]], gas: int = 1_000_000) -> list[dict[str, Any]]:
+        """Sends setup transactions pipelined (nonces in order) and returns their successful receipts."""
+        hashes = [self.rpc.call("eth_sendRawTransaction", w.sign(self.chain_id, to, data, gas)) for w, to, data in txs]
+        receipts = []
+        deadline = time.monotonic() + 120
+        for tx_hash in hashes:
+            while (receipt := self.rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
+                if time.monotonic() > deadline:
+                    raise RpcError(f"no receipt for {tx_hash}")
+                time.sleep(0.005)
+            if int(receipt["status"], 16) != 1:
+                raise RpcError(f"setup transaction {tx_hash} reverted")
+            receipts.append(dict(receipt))
+        return receipts
+
+    def presign(self, count: int, value: int = 1_000) -> list[tuple[int, int, str]]:
+        """`count` splits round-robin over the senders (each from its least-used note): [(sender, nonce, raw)]."""
+        out = []
+        for k in range(count):
+            i = k % len(self.senders)
+            note = min(self.sender_notes[i], key=lambda n: self.used.get(n, 0))
+            if self.used.get(note, 0) >= MAX_SPLITS_PER_NOTE:
+                raise ValueError("not enough notes for this many splits: raise notes_per_sender")
+            self.used[note] = self.used.get(note, 0) + 1
+            w = self.senders[i]
+            data = calldata(SPLIT_SIG, note, self.recipient.address, value + k % 997)
+            out.append((i, w.nonce, w.sign(self.chain_id, self.notes, data, SPLIT_GAS)))
+        return out
+
+
+def start_workload(
+    data_dir: Path,
+    *,
+    block_time: float | None,
+    extra_args: list[str] | None = None,
+    senders: int = 8,
+    notes_per_sender: int = 1,
+) -> Workload:
+    """Starts anvil with the given mining flags, deploys the suite, admits and funds the senders."""
+    devchain = DevChain(data_dir=data_dir, port=free_port(), block_time=block_time, extra_args=extra_args or [])
+    devchain.start()
+    try:
+        settings = Settings(data_dir=data_dir, rpc_port=devchain.port, api_port=free_port())  # type: ignore[call-arg]
+        ledger = prepare_ledger(settings)
+        rpc = Rpc(devchain.url)
+        chain_id = int(rpc.call("eth_chainId"), 16)
+        registry = ledger.deployment.address("MemberRegistry")
+        notes = ledger.deployment.address("ReceivableNotes")
+        cash = ledger.deployment.address("CashToken")
+        operator = Wallet(ledger.operator)
+        core, recipient = Wallet.from_label("wl-core"), Wallet.from_label("wl-recipient")
+        wallets = [Wallet.from_label(f"wl-sender-{i}") for i in range(senders)]
+        for w in (operator, core, recipient, *wallets):
+            rpc.call("anvil_setBalance", w.address, hex(10**22))
+            w.nonce = int(rpc.call("eth_getTransactionCount", w.address, "pending"), 16)
+        wl = Workload(devchain, ledger, rpc, chain_id, notes, recipient, wallets, [], 0)
+        kyc = b"\x11" * 32
+        wl.send_wait(operator, registry, calldata(ADMIT_SIG, core.address, CORE, kyc, 1, 10**15))
+        wl.send_wait(operator, registry, calldata(ADMIT_SIG, recipient.address, FINANCIER, kyc, 2, 0))
+        wl.send_all(
+            [
+                (operator, registry, calldata(ADMIT_SIG, w.address, SUPPLIER, kyc, 10 + i, 0))
+                for i, w in enumerate(wallets)
+            ]
+        )
+        now = int(rpc.call("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+        for i, w in enumerate(wallets):
+            issues = [
+                (
+                    core,
+                    notes,
+                    calldata(ISSUE_SIG, w.address, FACE, cash, now + TENOR, (10_000 * (i + 1) + j).to_bytes(32, "big")),
+                )
+                for j in range(notes_per_sender)
+            ]
+            wl.sender_notes.append([n for r in wl.send_all(issues) for n in minted_ids(r)])
+        wl.setup_block = int(rpc.call("eth_blockNumber"), 16)
+        return wl
+    except BaseException:
+        devchain.stop()
+        raise
+
+
+def blast(wl: Workload, signed: list[tuple[int, int, str]], batch: int = 10, timeout: float = 180) -> dict[str, Any]:
+    """Sends the pre-signed txs as fast as anvil takes them; times each to its mining; checks receipts.
+
+    If nothing is mined for 0.5 s while transactions are outstanding, an `evm_mine` nudges anvil (counted):
+    anvil's automine can leave ready transactions in the pool after a burst."""
+    url = wl.devchain.url
+    sender_rpc, poll_rpc = Rpc(url), Rpc(url)
+    addresses = [w.address for w in wl.senders]
+    first = {i: n for i, n, _ in reversed(signed)}
+    targets: dict[int, int] = {}
+    for i, nonce, _ in signed:
+        targets[i] = max(targets.get(i, 0), nonce + 1)
+    sent_at: dict[tuple[int, int], float] = {}
+    mined_at: dict[tuple[int, int], float] = {}
+    state = {"nudges": 0, "error": ""}
+    start_block = int(poll_rpc.call("eth_blockNumber"), 16)
+
+    def poll() -> None:
+        seen = dict(first)
+        last_progress, deadline = time.monotonic(), time.monotonic() + timeout
+        while True:
+            order = list(targets)
+            counts = poll_rpc.batch([("eth_getTransactionCount", [addresses[i], "latest"]) for i in order])
+            now = time.monotonic()
+            progressed = False
+            for i, c in zip(order, counts, strict=True):
+                c = int(c, 16)
+                for n in range(seen[i], min(c, targets[i])):
+                    mined_at[(i, n)] = now
+                    progressed = True
+                seen[i] = max(seen[i], c)
+            if all(seen[i] >= targets[i] for i in order):
+                return
+            if progressed:
+                last_progress = now
+            elif now - last_progress > 0.5 and len(sent_at) == len(signed):
+                poll_rpc.call("evm_mine")
+                state["nudges"] += 1
+                last_progress = now
+            if now > deadline:
+                missing = {i: targets[i] - seen[i] for i in order if seen[i] < targets[i]}
+                state["error"] = (
+                    f"not all mined within {timeout:.0f} s: unmined per sender {missing} "
+                    f"with txpool {poll_rpc.call('txpool_status')} (transactions dropped by the node)"
+                )
+                return
+            time.sleep(0.005)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    hashes: list[str] = []
+    t0 = time.monotonic()
+    poller.start()
+    for j in range(0, len(signed), batch):
+        chunk = signed[j : j + batch]
+        posted = time.monotonic()
+        hashes += sender_rpc.batch([("eth_sendRawTransaction", [raw]) for _, _, raw in chunk])
+        for i, nonce, _ in chunk:
+            sent_at[(i, nonce)] = posted
+    t_sent = time.monotonic()
+    poller.join()
+    if state["error"]:
+        raise RpcError(state["error"])
+    t_mined = max(mined_at.values())
+    receipts: list[Any] = []
+    for j in range(0, len(hashes), 500):
+        receipts += sender_rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes[j : j + 500]])
+    failed = sum(1 for r in receipts if r is None or int(r["status"], 16) != 1)
+    if failed:
+        raise RpcError(f"{failed} of {len(receipts)} split transactions failed or are missing")
+    latencies = [(mined_at[k] - sent_at[k]) * 1000 for k in sent_at]
+    blocks = {int(r["blockNumber"], 16) for r in receipts}
+    total = t_mined - t0
+    return {
+        "txs": len(signed),
+        "total_s": round(total, 3),
+        "tx_per_s": round(len(signed) / total, 1),
+        "send_per_s": round(len(signed) / (t_sent - t0), 1),
+        "latency_p50_ms": round(percentile(latencies, 50), 1),
+        "latency_p99_ms": round(percentile(latencies, 99), 1),
+        "blocks_with_txs": len(blocks),
+        "blocks_mined": int(poll_rpc.call("eth_blockNumber"), 16) - start_block,
+        "evm_mine_nudges": state["nudges"],
+        "mean_gas": round(statistics.fmean(int(r["gasUsed"], 16) for r in receipts)),
+    }
+
+
+def sequential(wl: Workload, count: int) -> dict[str, Any]:
+    """`count` splits one at a time (send, wait for the receipt, next): the latency of a lone write."""
+    signed = wl.presign(count)
+    latencies = []
+    for _i, _nonce, raw in signed:
+        t = time.monotonic()
+        tx_hash = wl.rpc.call("eth_sendRawTransaction", raw)
+        deadline = t + 30
+        while wl.rpc.call("eth_getTransactionReceipt", tx_hash) is None:
+            if time.monotonic() > deadline:
+                raise RpcError(f"lone split {tx_hash} not mined within 30 s")
+            time.sleep(0.002)
+        latencies.append((time.monotonic() - t) * 1000)
+    return {
+        "txs": count,
+        "latency_p50_ms": round(percentile(latencies, 50), 1),
+        "latency_p99_ms": round(percentile(latencies, 99), 1),
+    }

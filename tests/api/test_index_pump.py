@@ -1,0 +1,67 @@
+"""Read-your-writes through the background indexer loop (api.ledger.IndexPump) and the devchain's mining default."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from api.ledger import LedgerService
+from api.settings import Settings
+from chain.devchain import DevChain
+from chain.runtime import Ledger
+from chain.store import create_schema, make_engine
+from tests.conftest import make_settings
+
+
+def _service(settings: Settings, tmp_path: Path) -> LedgerService:
+    own = make_settings(settings.data_dir, settings.rpc_port, database_url=f"sqlite:///{tmp_path / 'pump.db'}")
+    engine = make_engine(own.effective_database_url)
+    create_schema(engine)
+    return LedgerService(own, engine)
+
+
+def test_waiting_writers_wake_the_loop_and_share_its_pass(settings: Settings, ledger: Ledger, tmp_path: Path) -> None:
+    service = _service(settings, tmp_path)
+    service.start(poll_interval=5.0)  # idle passes are rare: only the writers' wait can explain a quick answer
+    try:
+        handle = service.get()
+        deadline = time.monotonic() + 30
+        while not handle.reads.active or handle.indexer.indexed_block() < ledger.w3.eth.block_number:
+            assert time.monotonic() < deadline, "the background loop did not catch up"
+            time.sleep(0.05)
+        time.sleep(0.2)  # the loop is now asleep in its idle wait
+        ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        target = ledger.w3.eth.block_number
+        assert handle.indexer.indexed_block() < target
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda _: handle.reads.wait_for_block(target, timeout=4.0), range(8)))
+        assert answers == [True] * 8
+        assert time.monotonic() - started < 4.0
+        assert handle.indexer.indexed_block() >= target
+        assert handle.reads.wait_for_block(target + 1_000, timeout=0.3) is False  # a block that does not exist
+    finally:
+        service.stop()
+        service.engine.dispose()
+
+
+def test_without_the_loop_a_writer_indexes_for_itself(settings: Settings, ledger: Ledger, tmp_path: Path) -> None:
+    service = _service(settings, tmp_path)
+    try:
+        handle = service.get()
+        assert handle.reads.active is False
+        target = ledger.w3.eth.block_number
+        assert handle.reads.wait_for_block(target, timeout=30.0) is True
+        assert handle.indexer.indexed_block() >= target
+    finally:
+        service.engine.dispose()
+
+
+def test_devchain_mines_by_interval_by_default_and_zero_means_automine(tmp_path: Path) -> None:
+    assert Settings.model_fields["block_time"].default == 0.5
+    interval = DevChain(data_dir=tmp_path, block_time=0.5).command()
+    assert interval[interval.index("--block-time") + 1] == "0.5"
+    assert "--block-time" not in DevChain(data_dir=tmp_path, block_time=0).command()
+    assert "--block-time" not in DevChain(data_dir=tmp_path).command()
