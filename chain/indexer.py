@@ -26,6 +26,7 @@ from eth_utils.abi import event_abi_to_log_topic
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 from web3 import Web3
+from web3.exceptions import BlockNotFound
 
 from chain import alerts
 from chain.alerts import AlertConfig
@@ -335,8 +336,10 @@ class Indexer:
     def _chain_hash(self, number: int) -> str | None:
         try:
             block = self.w3.eth.get_block(number)
-        except Exception:  # the block no longer exists on the shorter chain
+        except BlockNotFound:  # the block no longer exists on the shorter chain
             return None
+        # any other failure (node down, timeout) propagates: an unreachable node is not a reorg, and treating it
+        # as one would roll the read model back to the deployment block
         return str(block["hash"].hex())
 
     def rollback_to(self, ancestor: int) -> None:
