@@ -140,6 +140,35 @@ def private_world(data_dir: Path) -> Iterator[PrivateWorld]:
         chain.stop()
 
 
+class Party:
+    """A member admitted for a test: its id, API key, account and an HTTP client that sends the key."""
+
+    def __init__(self, url: str, member: dict[str, Any], key: str) -> None:
+        self.id: int = member["id"]
+        self.key = key
+        self.account: str = member["account"]
+        self.client = httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"})
+
+
+# (name, roles, extra admission fields), e.g. ("core", ["core_enterprise"], {"credit_limit": "1000000.00"})
+Roster = list[tuple[str, list[str], dict[str, Any]]]
+
+
+@contextmanager
+def admitted(url: str, operator_key: str, roster: Roster) -> Iterator[dict[str, Party]]:
+    """Admits each member of `roster` through the API (fresh KYC hashes); closes their clients afterwards."""
+    parties: dict[str, Party] = {}
+    try:
+        with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
+            for name, roles, extra in roster:
+                body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+                parties[name] = Party(url, body["member"], body["api_key"])
+        yield parties
+    finally:
+        for party in parties.values():
+            party.client.close()
+
+
 def random_hash() -> str:
     """A fresh 32-byte hex hash (KYC document, invoice, purchase order)."""
     return "0x" + uuid.uuid4().hex * 2

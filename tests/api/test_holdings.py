@@ -8,22 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from chain.indexer import Indexer
 from chain.store import make_engine
-from tests.conftest import PrivateWorld, ok, private_world, problem, random_hash
+from tests.conftest import Party, PrivateWorld, Roster, admitted, ok, private_world, problem, random_hash
 
 DAY = 86_400
-
-
-class Party:
-    def __init__(self, url: str, member: dict[str, Any], key: str) -> None:
-        self.id: int = member["id"]
-        self.client = httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"})
 
 
 @pytest.fixture(scope="module")
@@ -34,23 +27,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateWorld]:
 
 @pytest.fixture(scope="module")
 def parties(world: PrivateWorld) -> Iterator[dict[str, Party]]:
-    admitted: dict[str, Party] = {}
-    url = world.server.url
-    with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {world.operator_key}"}) as op:
-        for name, roles, extra in [
-            ("core1", ["core_enterprise"], {"credit_limit": "1000000.00"}),
-            ("core2", ["core_enterprise"], {"credit_limit": "1000000.00"}),
-            ("supplier", ["supplier"], {}),
-            ("bank", ["financier"], {}),
-            ("bank2", ["financier"], {}),
-            ("outsider", ["supplier"], {}),
-            ("auditor", ["auditor"], {}),
-        ]:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
-            admitted[name] = Party(url, body["member"], body["api_key"])
-    yield admitted
-    for party in admitted.values():
-        party.client.close()
+    roster: Roster = [
+        ("core1", ["core_enterprise"], {"credit_limit": "1000000.00"}),
+        ("core2", ["core_enterprise"], {"credit_limit": "1000000.00"}),
+        ("supplier", ["supplier"], {}),
+        ("bank", ["financier"], {}),
+        ("bank2", ["financier"], {}),
+        ("outsider", ["supplier"], {}),
+        ("auditor", ["auditor"], {}),
+    ]
+    with admitted(world.server.url, world.operator_key, roster) as parties:
+        yield parties
 
 
 def _chain_day(world: PrivateWorld) -> date:

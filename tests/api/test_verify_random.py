@@ -18,16 +18,10 @@ from chain.client import contract
 from chain.contracts import ReceivableNotes
 from chain.revert import ContractRevertError
 from chain.runtime import Ledger
-from tests.conftest import ServerThread, ok, problem, random_hash
+from tests.conftest import Party, Roster, ServerThread, admitted, ok, problem, random_hash
 
 SEED = 20_261_127
 OPERATIONS = 60
-
-
-class Party:
-    def __init__(self, api: ServerThread, member: dict[str, Any], key: str) -> None:
-        self.id: int = member["id"]
-        self.client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {key}"})
 
 
 def cents(text: str) -> int:
@@ -41,25 +35,20 @@ def amount(minor: int) -> str:
 
 @pytest.fixture(scope="module")
 def cast(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
-    parties: dict[str, Party] = {}
-    with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
-        for name, roles, extra in [
-            ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
-            ("s1", ["supplier"], {}),
-            ("s2", ["supplier"], {}),
-            ("s3", ["supplier"], {}),
-            ("bank1", ["financier"], {}),
-            ("bank2", ["financier"], {}),
-            ("auditor", ["auditor"], {}),
-        ]:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
-            parties[name] = Party(api, body["member"], body["api_key"])
-    for bank in ("bank1", "bank2"):
-        mint = {"member_id": parties[bank].id, "amount": "500000.00", "reference": uuid.uuid4().hex}
-        ok(parties[bank].client.post("/v1/cash/mint", json=mint), 201)
-    yield parties
-    for party in parties.values():
-        party.client.close()
+    roster: Roster = [
+        ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
+        ("s1", ["supplier"], {}),
+        ("s2", ["supplier"], {}),
+        ("s3", ["supplier"], {}),
+        ("bank1", ["financier"], {}),
+        ("bank2", ["financier"], {}),
+        ("auditor", ["auditor"], {}),
+    ]
+    with admitted(api.url, operator_key, roster) as parties:
+        for bank in ("bank1", "bank2"):
+            mint = {"member_id": parties[bank].id, "amount": "500000.00", "reference": uuid.uuid4().hex}
+            ok(parties[bank].client.post("/v1/cash/mint", json=mint), 201)
+        yield parties
 
 
 class Scenario:

@@ -4,35 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import ServerThread, ok, problem, random_hash
-
-
-class Party:
-    def __init__(self, api: ServerThread, member: dict[str, Any], key: str) -> None:
-        self.id: int = member["id"]
-        self.client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {key}"})
+from tests.conftest import Party, Roster, ServerThread, admitted, ok, problem, random_hash
 
 
 @pytest.fixture(scope="module")
 def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
-    admitted: dict[str, Party] = {}
-    with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
-        for name, roles, extra in [
-            ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
-            ("supplier", ["supplier"], {}),
-            ("supplier2", ["supplier"], {}),
-            ("bank", ["financier"], {}),
-        ]:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
-            admitted[name] = Party(api, body["member"], body["api_key"])
-    yield admitted
-    for party in admitted.values():
-        party.client.close()
+    roster: Roster = [
+        ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
+        ("supplier", ["supplier"], {}),
+        ("supplier2", ["supplier"], {}),
+        ("bank", ["financier"], {}),
+    ]
+    with admitted(api.url, operator_key, roster) as parties:
+        yield parties
 
 
 def test_order_to_receivable_to_split(parties: dict[str, Party]) -> None:
