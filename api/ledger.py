@@ -24,6 +24,7 @@ from chain.deploy import Deployment, load_deployment
 from chain.errors import ScfError
 from chain.indexer import Indexer
 from chain.revert import RevertDecoder
+from chain.rpc import JsonRpc
 from chain.signer import QueueSettings, Signer
 
 log = logging.getLogger("scf.ledger")
@@ -156,7 +157,12 @@ class LedgerService:
         queue_settings = QueueSettings(
             stuck_after=self.settings.tx_stuck_after, receipt_timeout=self.settings.tx_receipt_timeout
         )
-        signer = Signer(w3, settings=queue_settings, decoder=RevertDecoder.from_artifacts(artifacts, addresses))
+        signer = Signer(
+            w3,
+            settings=queue_settings,
+            decoder=RevertDecoder.from_artifacts(artifacts, addresses),
+            rpc=JsonRpc(self.settings.effective_rpc_url, self.settings.rpc_timeout),
+        )
         return LedgerHandle(w3, deployment, artifacts, indexer, signer)
 
     # background indexing

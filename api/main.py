@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.audit import AuditLog, AuditMiddleware
 from api.console import mount_console
@@ -38,7 +40,8 @@ from api.writes import WriteExecutor
 from chain.deploy import record_path
 from chain.devchain import rpc_call
 from chain.errors import ChainUnavailableError
-from chain.store import create_schema, make_engine
+from chain.indexer import CHECKPOINT
+from chain.store import Checkpoint, create_schema, make_engine
 
 
 def _deployment_summary(settings: Settings, chain_id: int) -> dict[str, Any] | None:
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
             problem = Problem(503, "chain-unavailable", "Chain unavailable", str(exc), chain={"rpcUrl": url})
             return problem_response(problem, request.url.path)
         deployment = _deployment_summary(settings, chain_id)
+        indexed = _indexed_block(request)
         return JSONResponse(
             {
                 "status": "ok" if deployment else "degraded",
@@ -127,8 +131,22 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
                     "latestBlockTimestamp": block_time,
                 },
                 "deployment": deployment,
+                "indexer": {
+                    "indexedBlock": indexed,
+                    "lagBlocks": (block - indexed) if indexed is not None else None,
+                },
             }
         )
 
     mount_console(app)
     return app
+
+
+def _indexed_block(request: Request) -> int | None:
+    """The last block in the read model (None before the first pass, or when the database does not answer)."""
+    try:
+        with request.app.state.engine.connect() as conn:
+            value = conn.execute(select(Checkpoint.block_number).where(Checkpoint.name == CHECKPOINT)).scalar()
+    except SQLAlchemyError:
+        return None
+    return int(value) if value is not None else None

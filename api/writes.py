@@ -26,7 +26,7 @@ import requests
 from eth_account.signers.local import LocalAccount
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.types import TxReceipt
@@ -197,16 +197,17 @@ class WriteContext:
     def _store_step(self, step: int, entry: dict[str, Any]) -> None:
         if self.record_id is None:
             return
-        with Session(self.engine) as session, session.begin():
-            record = session.get(IdempotencyRecord, self.record_id)
-            if record is None:
-                return
-            steps = list(record.steps or [])
-            if step < len(steps):
-                steps[step] = entry
-            else:
-                steps.append(entry)
-            record.steps = steps
+        steps = self.prior_steps  # this request's steps so far (a resumed request starts with the stored ones)
+        if step < len(steps):
+            steps[step] = entry
+        else:
+            steps.append(entry)
+        with self.engine.begin() as conn:  # one UPDATE (Core): no ORM load and flush per sent transaction
+            conn.execute(
+                update(IdempotencyRecord)
+                .where(IdempotencyRecord.principal == self.record_id[0], IdempotencyRecord.key == self.record_id[1])
+                .values(steps=list(steps))
+            )
 
     def _resume(
         self, queue: TransactionQueue, signed: SignedTx, persist: Callable[[SignedTx], None], contract: str
@@ -315,24 +316,24 @@ class WriteExecutor:
 
     def _claim(self, record_id: tuple[int, str], request: Request, digest: str) -> list[dict[str, Any]] | JSONResponse:
         """Stores a new record, or returns the stored response / the steps of an abandoned attempt."""
-        with Session(self.engine) as session:
-            try:
-                with session.begin():
-                    session.add(
-                        IdempotencyRecord(
-                            principal=record_id[0],
-                            key=record_id[1],
-                            method=request.method,
-                            path=request.url.path,
-                            body_sha256=digest,
-                            state="in_flight",
-                            steps=[],
-                            note=BOOT_ID,
-                        )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(IdempotencyRecord).values(
+                        principal=record_id[0],
+                        key=record_id[1],
+                        method=request.method,
+                        path=request.url.path,
+                        body_sha256=digest,
+                        state="in_flight",
+                        steps=[],
+                        note=BOOT_ID,
                     )
-                return []
-            except IntegrityError:
-                pass
+                )
+            return []
+        except IntegrityError:
+            pass
+        with Session(self.engine) as session:
             existing = session.get(IdempotencyRecord, record_id)
             if existing is None:  # deleted between our insert and read: treat as new next time
                 raise Problem(409, "request-in-flight", "Request in flight", "retry the request")
@@ -370,14 +371,14 @@ class WriteExecutor:
             return record is not None and record.body_sha256 == _request_digest(request, body)
 
     def _finish(self, record_id: tuple[int, str], status: int, payload: Any, ctx: WriteContext, *, final: bool) -> None:
-        with Session(self.engine) as session, session.begin():
-            record = session.get(IdempotencyRecord, record_id)
-            if record is None:
-                return
+        where = (IdempotencyRecord.principal == record_id[0], IdempotencyRecord.key == record_id[1])
+        with self.engine.begin() as conn:  # Core: one statement, no ORM load
             if final:
-                record.state = "done"
-                record.status_code = status
-                record.response = self._seal(payload)
-            elif not record.steps:
-                session.delete(record)  # nothing was sent: a retry starts afresh
+                conn.execute(
+                    update(IdempotencyRecord)
+                    .where(*where)
+                    .values(state="done", status_code=status, response=self._seal(payload))
+                )
+            elif not ctx.prior_steps:
+                conn.execute(delete(IdempotencyRecord).where(*where))  # nothing was sent: a retry starts afresh
             # else: transactions were sent and their outcome is unknown; a retry resumes them

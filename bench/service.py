@@ -145,13 +145,30 @@ def drive(url: str, holders: list[tuple[str, int]], recipient: int, clients: int
                     else:
                         errors.append(f"{r.status_code} {r.text[:200]}")
 
+    lags: list[int] = []
+    done = threading.Event()
+
+    def sample_lag() -> None:  # the indexer's lag behind the head under this load, from /health
+        with httpx.Client(base_url=url, timeout=10) as c:
+            while not done.wait(0.25):
+                try:
+                    lag = c.get("/health").json().get("indexer", {}).get("lagBlocks")
+                except (httpx.HTTPError, ValueError):
+                    continue
+                if lag is not None:
+                    lags.append(int(lag))
+
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    sampler = threading.Thread(target=sample_lag)
     t0 = time.monotonic()
+    sampler.start()
     for th in threads:
         th.start()
     for th in threads:
         th.join()
     total = time.monotonic() - t0
+    done.set()
+    sampler.join()
     return {
         "clients": clients,
         "requests": requests,
@@ -163,6 +180,9 @@ def drive(url: str, holders: list[tuple[str, int]], recipient: int, clients: int
         "p50_ms": round(percentile(latencies, 50), 1),
         "p95_ms": round(percentile(latencies, 95), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
+        "indexer_lag_samples": len(lags),
+        "indexer_lag_blocks_p50": percentile([float(x) for x in lags], 50) if lags else None,
+        "indexer_lag_blocks_max": max(lags) if lags else None,
     }
 
 
@@ -192,7 +212,8 @@ def run(args: argparse.Namespace, profile_out: Path | None = None) -> dict[str, 
                 phases.append(r)
                 log(
                     f"service: {clients} clients: {r['ok']}/{n} ok in {r['total_s']:.1f}s = {r['req_per_s']:.0f} req/s,"
-                    f" p50/p95/p99 {r['p50_ms']:.0f}/{r['p95_ms']:.0f}/{r['p99_ms']:.0f} ms, errors {r['errors']}"
+                    f" p50/p95/p99 {r['p50_ms']:.0f}/{r['p95_ms']:.0f}/{r['p99_ms']:.0f} ms, errors {r['errors']},"
+                    f" indexer lag p50/max {r['indexer_lag_blocks_p50']}/{r['indexer_lag_blocks_max']} blocks"
                     + (f" e.g. {r['first_errors'][0]}" if r["first_errors"] else "")
                 )
             server.stop()  # the raw ceiling runs on the same chain without the service competing for the CPU
@@ -219,6 +240,7 @@ def run(args: argparse.Namespace, profile_out: Path | None = None) -> dict[str, 
         "service_raw_splits_per_s": raw["tx_per_s"],
         "service_over_raw": round(best["req_per_s"] / raw["tx_per_s"], 2),
         "write_p99_ms": max(p["p99_ms"] for p in phases),
+        "indexer_lag_blocks_max": max((p["indexer_lag_blocks_max"] or 0) for p in phases),
     }
 
 

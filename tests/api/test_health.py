@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,19 @@ def test_health_reports_chain_and_deployment(http: httpx.Client, ledger: Ledger)
     assert body["chain"]["latestBlock"] >= ledger.deployment.block
     assert body["chain"]["latestBlockTimestamp"] > 1_700_000_000  # the chain's clock, unix seconds
     assert body["deployment"]["contracts"]["ReceivableNotes"] == ledger.deployment.address("ReceivableNotes")
+
+
+def test_health_reports_the_indexers_lag(http: httpx.Client, ledger: Ledger) -> None:
+    deadline = time.monotonic() + 30
+    indexer = http.get("/health").json()["indexer"]
+    while indexer["indexedBlock"] is None and time.monotonic() < deadline:  # the first pass may be running
+        time.sleep(0.2)
+        indexer = http.get("/health").json()["indexer"]
+    body = http.get("/health").json()
+    indexed, lag = body["indexer"]["indexedBlock"], body["indexer"]["lagBlocks"]
+    assert indexed >= ledger.deployment.block
+    assert lag == body["chain"]["latestBlock"] - indexed
+    assert lag >= 0
 
 
 def test_openapi_docs_are_served(http: httpx.Client) -> None:

@@ -1,0 +1,166 @@
+"""A lean JSON-RPC client for the write path's hot calls (pre-flight, send, nonce, fees, head).
+
+web3.py spends most of a call's CPU outside the network: middleware, request and result formatters,
+`requests`' per-call session merging. On the service's split path that was about a quarter of a request's
+CPU (profiled with py-spy, see docs/performance.md). The calls here are the handful the signer makes per
+transaction; they go over one urllib3 keep-alive pool and return the node's JSON as is (hex strings).
+web3 stays in use for everything else (receipts with decoded logs, contract reads, deployment).
+
+Errors: an answer with an `error` member raises `RpcError` (code, message, data); no answer at all (refused,
+reset, timed out) raises `RpcTransportError`, an `OSError` like the transport errors web3's HTTP provider
+raises, so callers handle both the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import urllib3
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+from urllib3.exceptions import HTTPError
+from web3.datastructures import AttributeDict
+from web3.types import TxReceipt
+
+POOL_MAXSIZE = 64
+
+
+class RpcError(Exception):
+    """The node answered with a JSON-RPC error."""
+
+    def __init__(self, method: str, code: int | None, message: str, data: Any = None) -> None:
+        super().__init__(f"{method}: {message}")
+        self.method = method
+        self.code = code
+        self.message = message
+        self.data = data
+
+    @property
+    def revert_data(self) -> str | None:
+        """Hex revert data when the error is a reverted call (anvil, geth, Besu put it in `data`)."""
+        data = self.data
+        if isinstance(data, dict):
+            data = data.get("data") or data.get("result")
+        if isinstance(data, str):
+            if data.startswith("Reverted "):
+                data = data.split(" ", 1)[1]
+            if data.startswith("0x"):
+                return data
+        return None
+
+    @property
+    def is_revert(self) -> bool:
+        return self.code == 3 or "revert" in self.message.lower() or self.revert_data is not None
+
+
+class RpcTransportError(ConnectionError):
+    """The node did not answer (connection refused or reset, timeout, malformed answer)."""
+
+
+class JsonRpc:
+    """Thread-safe; one pool of keep-alive connections per node URL."""
+
+    def __init__(self, url: str, timeout: float = 10.0) -> None:
+        parts = urlsplit(url)
+        self.url = url
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        pool_cls = urllib3.HTTPSConnectionPool if parts.scheme == "https" else urllib3.HTTPConnectionPool
+        self.pool = pool_cls(
+            parts.hostname or "127.0.0.1",
+            parts.port or (443 if parts.scheme == "https" else 80),
+            maxsize=POOL_MAXSIZE,
+            block=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=False,
+        )
+        self._ids = itertools.count(1)
+
+    def _post(self, payload: Any, method: str) -> Any:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        try:
+            response = self.pool.urlopen(
+                "POST", self.path, body=body, headers={"Content-Type": "application/json"}, retries=False
+            )
+        except HTTPError as exc:
+            raise RpcTransportError(f"{method}: no answer from {self.url}: {exc}") from exc
+        if response.status >= 400 and not response.data.startswith((b"{", b"[")):
+            raise RpcTransportError(f"{method}: HTTP {response.status} from {self.url}")
+        try:
+            return json.loads(response.data)
+        except ValueError as exc:
+            raise RpcTransportError(f"{method}: not JSON from {self.url}") from exc
+
+    def call(self, method: str, *params: Any) -> Any:
+        answer = self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}, method)
+        if not isinstance(answer, dict):
+            raise RpcTransportError(f"{method}: unexpected answer {answer!r}"[:300])
+        error = answer.get("error")
+        if error is not None:
+            if isinstance(error, dict):
+                raise RpcError(method, error.get("code"), str(error.get("message", "")), error.get("data"))
+            raise RpcError(method, None, str(error))
+        return answer.get("result")
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+# ---------------------------------------------------------------------------------------------- receipts
+
+_INT_FIELDS = frozenset(
+    {
+        "blockNumber",
+        "transactionIndex",
+        "logIndex",
+        "status",
+        "gasUsed",
+        "cumulativeGasUsed",
+        "effectiveGasPrice",
+        "type",
+        "blobGasUsed",
+        "blobGasPrice",
+    }
+)
+_BYTES_FIELDS = frozenset({"transactionHash", "blockHash", "logsBloom", "data", "root"})
+_ADDRESS_FIELDS = frozenset({"from", "to", "contractAddress", "address"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _checksum(address: str) -> ChecksumAddress:
+    return to_checksum_address(address)
+
+
+def _format_entry(raw: Mapping[str, Any]) -> AttributeDict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if value is None:
+            out[key] = None
+        elif key in _INT_FIELDS:
+            out[key] = int(value, 16) if isinstance(value, str) else int(value)
+        elif key in _BYTES_FIELDS:
+            out[key] = HexBytes(value)
+        elif key in _ADDRESS_FIELDS:
+            out[key] = _checksum(value)
+        elif key == "topics":
+            out[key] = [HexBytes(t) for t in value]
+        elif key == "logs":
+            out[key] = [_format_entry(entry) for entry in value]
+        else:
+            out[key] = value
+    return AttributeDict(out)
+
+
+def format_receipt(raw: Mapping[str, Any]) -> TxReceipt:
+    """A node's raw receipt in the shape web3's `get_transaction_receipt` returns (ints, HexBytes, checksum
+    addresses, AttributeDicts), for `contract.events.X().process_receipt` and the other receipt readers;
+    without web3's generic formatter pipeline (the checksum of the few contract addresses is cached)."""
+    return cast(TxReceipt, _format_entry(raw))
+
+
+__all__ = ["JsonRpc", "RpcError", "RpcTransportError", "format_receipt"]

@@ -1,0 +1,50 @@
+"""chain/rpc.py against a real anvil: answers, errors, and receipts shaped exactly like web3's."""
+
+from __future__ import annotations
+
+import pytest
+from hexbytes import HexBytes
+
+from chain.devchain import free_port
+from chain.rpc import JsonRpc, RpcError, RpcTransportError, format_receipt
+from chain.runtime import Ledger
+
+
+def test_call_returns_the_nodes_result(ledger: Ledger) -> None:
+    rpc = JsonRpc(ledger.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    assert int(rpc.call("eth_chainId"), 16) == ledger.w3.eth.chain_id
+    assert int(rpc.call("eth_blockNumber"), 16) >= 1
+
+
+def test_errors_carry_code_message_and_revert_data(ledger: Ledger) -> None:
+    rpc = JsonRpc(ledger.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    with pytest.raises(RpcError) as refused:
+        rpc.call("eth_sendRawTransaction", "0x1234")
+    assert refused.value.message and not refused.value.is_revert
+    with pytest.raises(RpcError) as unknown:
+        rpc.call("no_such_method")
+    assert unknown.value.code is not None
+
+
+def test_no_node_is_a_transport_error() -> None:
+    rpc = JsonRpc(f"http://127.0.0.1:{free_port()}", timeout=2)
+    with pytest.raises(RpcTransportError):
+        rpc.call("eth_blockNumber")
+    with pytest.raises(OSError):  # what the signer catches as "no answer"
+        rpc.call("eth_blockNumber")
+
+
+def test_format_receipt_equals_web3s_receipt(ledger: Ledger) -> None:
+    w3 = ledger.w3
+    rpc = JsonRpc(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    compared = 0
+    for number in range(1, w3.eth.block_number + 1):
+        for entry in w3.eth.get_block(number)["transactions"]:
+            tx_hash = HexBytes(entry)  # type: ignore[arg-type]  # hashes, not full transactions, by default
+            raw = rpc.call("eth_getTransactionReceipt", tx_hash.to_0x_hex())
+            ours = format_receipt(raw)
+            theirs = w3.eth.get_transaction_receipt(tx_hash)
+            assert dict(ours) == dict(theirs)
+            assert [dict(entry) for entry in ours["logs"]] == [dict(entry) for entry in theirs["logs"]]
+            compared += 1 if theirs["logs"] else 0
+    assert compared >= 3  # the deployment's transactions emit events
