@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import rlp
+from coincurve import PrivateKey
 from eth_abi import encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -63,6 +65,7 @@ class Wallet:
 
     account: LocalAccount
     nonce: int = 0
+    _key: PrivateKey | None = field(default=None, repr=False)
 
     @property
     def address(self) -> str:
@@ -73,6 +76,28 @@ class Wallet:
         return cls(Account.from_key(keccak(text=f"scf-bench:{label}")))
 
     def sign(self, chain_id: int, to: str | None, data: str, gas: int) -> str:
+        """An EIP-1559 transaction signed locally: RLP and secp256k1 (coincurve) directly, about 10x faster
+        than eth-account's dict validation (the same bytes: checked by tests/unit/test_bench_signing.py)."""
+        if self._key is None:
+            self._key = PrivateKey(bytes(self.account.key))
+        fields: list[Any] = [
+            chain_id,
+            self.nonce,
+            TIP,
+            MAX_FEE,
+            gas,
+            bytes.fromhex(to[2:]) if to is not None else b"",
+            0,
+            bytes.fromhex(data[2:]),
+            [],
+        ]
+        signature = self._key.sign_recoverable(keccak(b"\x02" + rlp.encode(fields)), hasher=None)
+        r, s, v = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
+        self.nonce += 1
+        return "0x02" + rlp.encode([*fields, v, r, s]).hex()
+
+    def sign_reference(self, chain_id: int, to: str | None, data: str, gas: int) -> str:
+        """The same transaction signed by eth-account (the slow path `sign` is checked against)."""
         tx: dict[str, Any] = {
             "type": 2,
             "chainId": chain_id,
@@ -114,3 +139,12 @@ def intrinsic_gas(data_hex: str) -> int:
     """21,000 + calldata (4 gas per zero byte, 16 per non-zero byte)."""
     data = bytes.fromhex(data_hex[2:])
     return 21_000 + sum(4 if b == 0 else 16 for b in data)
+
+
+def event_topic(receipt: dict[str, Any], signature: str, index: int = 1) -> int:
+    """The `index`-th topic (an indexed argument) of the first log of event `signature` in the receipt."""
+    topic0 = "0x" + keccak(text=signature).hex()
+    for log in receipt["logs"]:
+        if log["topics"] and log["topics"][0] == topic0:
+            return int(log["topics"][index], 16)
+    raise RpcError(f"no {signature} event in {receipt['transactionHash']}")
