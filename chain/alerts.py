@@ -27,6 +27,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -77,9 +78,9 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-@dataclass(frozen=True)
-class Move:
-    """A value move between two members, as the rules see it (a plain record: rule state outlives sessions)."""
+class Move(NamedTuple):
+    """A value move between two members, as the rules see it (a plain record: rule state outlives sessions;
+    a tuple: ~4x cheaper to build than a frozen dataclass, and catch-up builds one per split)."""
 
     from_member_id: int
     to_member_id: int
@@ -107,7 +108,7 @@ def _member_moves(session: Session, after_block: int) -> list[Move]:
         .where(ValueMove.from_member_id != ValueMove.to_member_id)
         .order_by(ValueMove.block_number, ValueMove.event_id)
     )
-    return [Move(*row) for row in session.execute(query).all()]
+    return [Move._make(row) for row in session.execute(query).all()]
 
 
 class RuleState:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 
 from chain.store import (
@@ -26,6 +26,8 @@ from chain.store import (
     Purchase,
     Receivable,
     ValueMove,
+    bulk_insert,
+    table,
 )
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -60,6 +62,29 @@ class Event:
     args: dict[str, Any]
 
 
+_NOTE_STATE = ("slot_id", "holder_id", "value", "parent_id", "lienholder_id", "live")  # what events change
+_NOTE_COLUMNS = ("id", *_NOTE_STATE, "created_block", "created_tx")
+
+
+@dataclass(slots=True)
+class NoteRow:
+    """A note as the projector changes it: a plain object (an ORM `Note` costs ~10x more to build and flush),
+    written to `notes` in bulk by `Projector.flush()`."""
+
+    id: int
+    slot_id: int | None
+    holder_id: int
+    value: int
+    parent_id: int | None
+    lienholder_id: int
+    live: bool
+    created_block: int
+    created_tx: str
+
+    def state(self) -> tuple[Any, ...]:
+        return (self.slot_id, self.holder_id, self.value, self.parent_id, self.lienholder_id, self.live)
+
+
 Handler = Callable[["Projector", Record, dict[str, Any]], None]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 
@@ -81,7 +106,7 @@ def _amount(value: int) -> int:
 TotalKey = tuple[int, int, int]  # (holder id, slot id or 0, lienholder id or 0)
 
 
-def _share(note: Note) -> tuple[TotalKey, int] | None:
+def _share(note: NoteRow) -> tuple[TotalKey, int] | None:
     """What a note contributes to `holding_totals`: its key and value (None: not live or held by nobody)."""
     if not note.live or not note.holder_id:
         return None
@@ -89,19 +114,37 @@ def _share(note: Note) -> tuple[TotalKey, int] | None:
 
 
 class Projector:
-    """Applies events within one session. Every note a handler touches goes through `note()`, which records
-    the note's contribution to `holding_totals` before the change; after the handler the difference is applied
-    to the aggregate (rows reaching zero notes are deleted), so the aggregate always equals a GROUP BY over the
-    live notes."""
+    """Applies events within one session; call `flush()` after the last one (and before anything reads the
+    notes, value moves, cash moves or holding totals with SQL).
+
+    Notes are plain `NoteRow`s, cached for the projector's life: loaded in bulk (`prefetch`) or one by one,
+    created on first sight, and written with one executemany each of inserts and updates by `flush()`; value
+    and cash moves are buffered and inserted the same way. Every note a handler touches goes through `note()`,
+    which records the note's contribution to `holding_totals` before its first change; `flush()` applies the
+    difference to the aggregate (rows reaching zero notes are deleted), so the aggregate always equals a
+    GROUP BY over the live notes (it depends on each note's first and last state only)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._before: dict[int, tuple[Note, tuple[TotalKey, int] | None]] = {}
+        self._before: dict[int, tuple[NoteRow, tuple[TotalKey, int] | None]] = {}
         # caches for one session: what was read or created, so a range of events costs a few queries
-        self._notes: dict[int, Note | None] = {}  # None: known not to exist
+        self._notes: dict[int, NoteRow | None] = {}  # None: known not to exist
+        self._stored: dict[int, tuple[Any, ...]] = {}  # note id -> state as in the database (absent: new)
+        self._rows: dict[Table, list[dict[str, Any]]] = {}  # buffered inserts (value and cash moves)
         self._accounts: dict[str, int] | None = None  # member account -> id (reloaded after registry events)
         self._totals: dict[TotalKey, HoldingTotal] = {}
         self._holders_loaded: set[int] = set()  # holders whose holding_totals rows are all in `_totals`
+        self._slot_terms: dict[int, tuple[int, int]] = {}  # receivable -> (obligor, maturity), for new totals rows
+        self._termless: dict[int, list[HoldingTotal]] = {}  # receivable -> totals rows made before it was known
+
+    def _load(self, ids: Sequence[int]) -> None:
+        columns = [getattr(Note, c) for c in _NOTE_COLUMNS]
+        for row in self.session.execute(select(*columns).where(Note.id.in_(ids))):
+            note = NoteRow(*row)
+            self._notes[note.id] = note
+            self._stored[note.id] = note.state()
+        for note_id in ids:
+            self._notes.setdefault(note_id, None)
 
     def prefetch(self, records: Sequence[Record]) -> None:
         """Loads the notes the records name in a few queries (those not found are known to be new)."""
@@ -114,20 +157,44 @@ class Projector:
                         ids.add(value)
         wanted = sorted(ids)
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            for note in self.session.scalars(select(Note).where(Note.id.in_(chunk))):
-                self._notes[note.id] = note
-            for note_id in chunk:
-                self._notes.setdefault(note_id, None)
+            self._load(wanted[start : start + 500])
 
     def apply(self, record: Record) -> None:
         handler = HANDLERS.get((record.contract, record.name))
         if handler is not None:
             handler(self, record, record.args)
-            if self._before:
-                self._settle_totals()
             if record.contract == "MemberRegistry":
                 self._accounts = None
+
+    def add_row(self, target: Table, row: dict[str, Any]) -> None:
+        """An insert into `target`, buffered until `flush()` (in order)."""
+        self._rows.setdefault(target, []).append(row)
+
+    def flush(self) -> None:
+        """Settles `holding_totals` and writes the changed notes and the buffered rows."""
+        if self._before:
+            self._settle_totals()
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for note in self._notes.values():
+            if note is None:
+                continue
+            state = note.state()
+            stored = self._stored.get(note.id)
+            if stored == state:
+                continue
+            if stored is None:
+                new.append({c: getattr(note, c) for c in _NOTE_COLUMNS})
+            else:
+                changed.append({"b_id": note.id, **dict(zip(_NOTE_STATE, state, strict=True))})
+            self._stored[note.id] = state
+        bulk_insert(self.session, table(Note), new)
+        if changed:
+            notes = table(Note)
+            self.session.execute(update(notes).where(notes.c.id == bindparam("b_id")), changed)
+        rows, self._rows = self._rows, {}
+        for target, values in rows.items():
+            bulk_insert(self.session, target, values)
 
     # holding totals
     def _settle_totals(self) -> None:
@@ -148,9 +215,20 @@ class Projector:
                 self._totals[(found.holder_id, found.slot_id, found.lienholder_id)] = found
         row = self._totals.get(key)
         if row is None:  # a row deleted earlier in this session is replaced (SQLAlchemy turns it into an UPDATE)
-            row = HoldingTotal(holder_id=key[0], slot_id=key[1], lienholder_id=key[2], count=0, value=0)
+            obligor_id, maturity = self._terms(key[1])
+            row = HoldingTotal(
+                holder_id=key[0],
+                slot_id=key[1],
+                lienholder_id=key[2],
+                count=0,
+                value=0,
+                obligor_id=obligor_id,
+                maturity=maturity,
+            )
             self.session.add(row)
             self._totals[key] = row
+            if maturity is None and key[1]:
+                self._termless.setdefault(key[1], []).append(row)
         row.count += count
         row.value += value
         if row.count == 0:
@@ -159,6 +237,22 @@ class Projector:
                 self.session.expunge(row)
             else:
                 self.session.delete(row)
+
+    def _terms(self, slot_id: int) -> tuple[int | None, int | None]:
+        """The receivable's (obligor, maturity) copied into its `holding_totals` rows; (None, None) while unknown."""
+        terms = self._slot_terms.get(slot_id)
+        if terms is None and slot_id:
+            receivable = self.session.get(Receivable, slot_id)
+            if receivable is not None:
+                terms = self._slot_terms[slot_id] = (receivable.obligor_id, receivable.maturity)
+        return terms or (None, None)
+
+    def receivable_issued(self, slot_id: int, obligor_id: int, maturity: int) -> None:
+        """Fills the terms of `holding_totals` rows made before the receivable was (same transaction: the mint's
+        events come before ReceivableIssued)."""
+        self._slot_terms[slot_id] = (obligor_id, maturity)
+        for row in self._termless.pop(slot_id, []):
+            row.obligor_id, row.maturity = obligor_id, maturity
 
     # helpers
     def member_id_of(self, account: str) -> int:
@@ -171,49 +265,49 @@ class Projector:
     def member(self, member_id: int) -> Member | None:
         return self.session.get(Member, member_id)
 
-    def note(self, note_id: int, record: Record) -> Note:
+    def note(self, note_id: int, record: Record) -> NoteRow:
         """The note to change (created on first sight); its share of `holding_totals` is noted first."""
         touched = self._before.get(note_id)
         if touched is not None:
             return touched[0]
         note = self.known_note(note_id)
         if note is None:
-            note = Note(
+            note = NoteRow(
                 id=note_id,
+                slot_id=None,
                 holder_id=0,
                 value=0,
+                parent_id=None,
                 lienholder_id=0,
                 live=True,
                 created_block=record.block_number,
                 created_tx=record.tx_hash,
             )
-            self.session.add(note)
             self._notes[note_id] = note
         self._before[note_id] = (note, _share(note))
         return note
 
-    def known_note(self, note_id: int) -> Note | None:
-        if note_id in self._notes:
-            return self._notes[note_id]
-        note = self.session.get(Note, note_id)
-        self._notes[note_id] = note
-        return note
+    def known_note(self, note_id: int) -> NoteRow | None:
+        if note_id not in self._notes:
+            self._load([note_id])
+        return self._notes[note_id]
 
     def move(self, record: Record, kind: str, from_note: int, to_note: int, value: int) -> None:
         from_member = self.known_note(from_note).holder_id if from_note else 0  # type: ignore[union-attr]
         to_member = self.known_note(to_note).holder_id if to_note else 0  # type: ignore[union-attr]
-        self.session.add(
-            ValueMove(
-                event_id=record.id,
-                kind=kind,
-                from_note_id=from_note,
-                to_note_id=to_note,
-                from_member_id=from_member,
-                to_member_id=to_member,
-                value=_amount(value),
-                block_number=record.block_number,
-                tx_hash=record.tx_hash,
-            )
+        self.add_row(
+            table(ValueMove),
+            {
+                "event_id": record.id,
+                "kind": kind,
+                "from_note_id": from_note,
+                "to_note_id": to_note,
+                "from_member_id": from_member,
+                "to_member_id": to_member,
+                "value": _amount(value),
+                "block_number": record.block_number,
+                "tx_hash": record.tx_hash,
+            },
         )
 
 
@@ -351,6 +445,7 @@ def _issued(p: Projector, r: Record, a: dict[str, Any]) -> None:
         )
     )
     p.session.flush()
+    p.receivable_issued(a["slotId"], a["obligorId"], a["maturity"])
 
 
 @on("ReceivableNotes", "SlotStatusChanged")
@@ -368,18 +463,19 @@ def _note_transfer(p: Projector, r: Record, a: dict[str, Any]) -> None:
         return
     to_member = p.member_id_of(a["to"])
     if a["from"] != ZERO_ADDRESS:
-        p.session.add(
-            ValueMove(
-                event_id=r.id,
-                kind="transfer",
-                from_note_id=note.id,
-                to_note_id=note.id,
-                from_member_id=note.holder_id,
-                to_member_id=to_member,
-                value=note.value,
-                block_number=r.block_number,
-                tx_hash=r.tx_hash,
-            )
+        p.add_row(
+            table(ValueMove),
+            {
+                "event_id": r.id,
+                "kind": "transfer",
+                "from_note_id": note.id,
+                "to_note_id": note.id,
+                "from_member_id": note.holder_id,
+                "to_member_id": to_member,
+                "value": note.value,
+                "block_number": r.block_number,
+                "tx_hash": r.tx_hash,
+            },
         )
     note.holder_id = to_member
 
@@ -557,14 +653,15 @@ def _slot_defaulted(p: Projector, r: Record, a: dict[str, Any]) -> None:
 @on("CashToken", "Transfer")
 def _cash_transfer(p: Projector, r: Record, a: dict[str, Any]) -> None:
     kind = "mint" if a["from"] == ZERO_ADDRESS else "burn" if a["to"] == ZERO_ADDRESS else "transfer"
-    p.session.add(
-        CashMove(
-            event_id=r.id,
-            kind=kind,
-            from_account=a["from"],
-            to_account=a["to"],
-            amount=_amount(a["value"]),
-            block_number=r.block_number,
-            tx_hash=r.tx_hash,
-        )
+    p.add_row(
+        table(CashMove),
+        {
+            "event_id": r.id,
+            "kind": kind,
+            "from_account": a["from"],
+            "to_account": a["to"],
+            "amount": _amount(a["value"]),
+            "block_number": r.block_number,
+            "tx_hash": r.tx_hash,
+        },
     )
