@@ -2,8 +2,9 @@
 
 Fills a fresh SQLite read model (temp dir, the product's schema and engine settings) with `--notes` live
 notes over 5,000 receivables of 20 obligors, then times, for a member holding many notes and one holding
-few, the grouping the endpoint runs (`api.services.holdings.holdings`, over the maintained `holding_totals`
-aggregate, filled here from the generated notes) against two baselines measured in the same run: the SQL
+few, the grouping the endpoint runs (`api.services.holdings.holdings`, one statement over the maintained
+`holding_totals` aggregate with the receivables' obligor and maturity copied in, filled here from the
+generated notes) against two baselines measured in the same run: the SQL
 grouping straight over the notes (`holdings_from_notes`, the endpoint's query before the aggregate) and
 loading the member's rows and grouping them in Python. Prints a table.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from api.services.holdings import bucket_of, holdings, holdings_from_notes
+from api.services.holdings import bucket_of, holdings, holdings_from_notes, holdings_query
 from chain.store import HoldingTotal, Note, Receivable, create_schema, make_engine
 
 DAY = 86_400
@@ -34,26 +35,25 @@ BIG_HOLDER, SMALL_HOLDER = 7, 8
 
 def _fill(session: Session, notes: int, big_share: float) -> None:
     rng = random.Random(42)
-    session.execute(
-        insert(Receivable),
-        [
-            {
-                "id": slot,
-                "obligor_id": 1 + slot % OBLIGORS,
-                "creditor_id": 100,
-                "face_value": 10**9,
-                "cash_token": "0x" + "00" * 20,
-                "maturity": NOW + rng.randint(-30, 400) * DAY,
-                "invoice_hash": f"0x{slot:064x}",
-                "order_id": None,
-                "status": "active",
-                "first_note_id": slot,
-                "issued_block": 1,
-                "issued_tx": "0x" + "00" * 32,
-            }
-            for slot in range(1, SLOTS + 1)
-        ],
-    )
+    receivables = [
+        {
+            "id": slot,
+            "obligor_id": 1 + slot % OBLIGORS,
+            "creditor_id": 100,
+            "face_value": 10**9,
+            "cash_token": "0x" + "00" * 20,
+            "maturity": NOW + rng.randint(-30, 400) * DAY,
+            "invoice_hash": f"0x{slot:064x}",
+            "order_id": None,
+            "status": "active",
+            "first_note_id": slot,
+            "issued_block": 1,
+            "issued_tx": "0x" + "00" * 32,
+        }
+        for slot in range(1, SLOTS + 1)
+    ]
+    session.execute(insert(Receivable), receivables)
+    terms = {int(r["id"]): (int(r["obligor_id"]), int(r["maturity"])) for r in receivables}  # type: ignore[arg-type]
     batch: list[dict[str, object]] = []
     totals: dict[tuple[int, int, int], list[int]] = defaultdict(lambda: [0, 0])
     for note_id in range(1, notes + 1):
@@ -87,7 +87,15 @@ def _fill(session: Session, notes: int, big_share: float) -> None:
     session.execute(
         insert(HoldingTotal),
         [
-            {"holder_id": h, "slot_id": s, "lienholder_id": lien, "count": c, "value": v}
+            {
+                "holder_id": h,
+                "slot_id": s,
+                "lienholder_id": lien,
+                "count": c,
+                "value": v,
+                "obligor_id": terms[s][0],
+                "maturity": terms[s][1],
+            }
             for (h, s, lien), (c, v) in totals.items()
         ],
     )
@@ -143,11 +151,9 @@ def main() -> None:
                 py_ms = _time(lambda m=member: _python_grouping(session, m), args.repeat)  # type: ignore[misc]
                 assert len(result.groups) == _python_grouping(session, member)
                 print(f"| {member} | {held:,} | {agg_ms:,.1f} | {sql_ms:,.1f} | {py_ms:,.1f} | {len(result.groups)} |")
-            plan = session.connection().exec_driver_sql(
-                "EXPLAIN QUERY PLAN SELECT count(*) FROM notes JOIN receivables ON receivables.id = notes.slot_id "
-                f"WHERE notes.holder_id = {SMALL_HOLDER} AND notes.live = 1"
-            )
-            print("plan:", "; ".join(str(row[-1]) for row in plan))
+            query = holdings_query(BIG_HOLDER, NOW).compile(engine, compile_kwargs={"literal_binds": True})
+            plan = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {query}")
+            print("plan of the holdings query:", "; ".join(str(row[-1]) for row in plan))
         engine.dispose()
 
 

@@ -1,16 +1,17 @@
 """`python -m bench.reads`: read latency through the API with 100k and 1M notes in the read model.
 
-Method: a fresh devchain (the product's configuration, `chain.runtime.make_devchain`) with the suite deployed;
-the API runs in a real uvicorn server (a subprocess, `api.main.create_app`, its background indexer on). Real
-members, a receivable and a few split notes are made through the API, so GET /v1/verify/notes/{id} reads real
-notes from the chain. The API is stopped, the read model is filled synthetically with bulk INSERTs (SQLAlchemy
-Core executemany) of members, receivables, notes and their `holding_totals` (computed while generating the
-notes) with a skew: one big holder with 18% of all notes, four with 3% each, the rest spread over 5,000
-holders; 5,000 receivables of 20 obligors with maturities from 30 days past to 400 days ahead; 10% pledged,
-10% not live. The API is started again and `--clients` concurrent HTTP clients (one keep-alive connection
-each, threads of this process) send `--requests` requests per case; p50/p99 latency and requests per second.
-Then the fill is extended to 1M notes and measured again. SQLite always; PostgreSQL when SCF_BENCH_PG_URL is set
-(a database the benchmark may wipe: every table of the schema is dropped first).
+Method: a fresh devchain (the product's configuration, `chain.runtime.make_devchain`) with the suite deployed; the
+API runs in a real uvicorn server (a subprocess, `api.main.create_app`, its background indexer on). Real members, a
+receivable and a few split notes are made through the API, so GET /v1/verify/notes/{id} reads real notes from the
+chain. The API is stopped, the read model is filled synthetically with bulk INSERTs (the driver's executemany) of
+members, receivables, notes and their `holding_totals` (computed while generating the notes, with the receivables'
+obligor and maturity copied in as the projections do) with a skew: one big holder with 18% of all notes, four with
+3% each, the rest spread over 5,000 holders; 5,000 receivables of 20 obligors with maturities from 30 days past to
+400 days ahead; 10% pledged, 10% not live. The API is started again and `--clients` concurrent HTTP clients (one
+keep-alive connection each, threads of this process) send `--requests` requests per case; p50/p99 latency, requests
+per second and the API process's CPU time per request (`cpu_ms_per_req`, read from /proc; the background indexer
+included). Then the fill is extended to 1M notes and measured again. SQLite always; PostgreSQL when SCF_BENCH_PG_URL
+is set (a database the benchmark may wipe: every table of the schema is dropped first).
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
 from api.settings import Settings
 from chain.devchain import free_port
 from chain.runtime import make_devchain, prepare_ledger
-from chain.store import Base, Checkpoint, HoldingTotal, Member, Note, Receivable, create_schema, make_engine
+from chain.store import Base, Checkpoint, HoldingTotal, Member, Note, Receivable, create_schema, make_engine, table
 
 DAY = 86_400
 SLOTS = 5_000
@@ -101,9 +102,10 @@ class Filler:
             {**members[0], "id": MEMBER_BASE + 100 + HOLDERS + 1 + i, "account": "0x" + f"{9 * 10**9 + i:040x}"}
             for i in range(OBLIGORS)
         ]
-        with Session(engine) as session, session.begin():
-            session.execute(insert(Member), members + obligors)
-            session.execute(insert(Receivable), receivables)
+        self.terms = {int(r["id"]): (int(r["obligor_id"]), int(r["maturity"])) for r in receivables}  # type: ignore[arg-type]
+        with engine.begin() as conn:
+            conn.execute(insert(table(Member)), members + obligors)
+            conn.execute(insert(table(Receivable)), receivables)
 
     def _holder(self, roll: float) -> int:
         if roll < 0.18:
@@ -126,34 +128,40 @@ class Filler:
                 lien = MEMBER_BASE + 2 if rng.random() < 0.1 else 0
                 live = rng.random() < 0.9
                 value = rng.randint(100, 10**7)
-                rows.append(
-                    {
-                        "id": note_id,
-                        "slot_id": slot,
-                        "holder_id": holder,
-                        "value": value,
-                        "parent_id": None,
-                        "lienholder_id": lien,
-                        "live": live,
-                        "created_block": 1,
-                        "created_tx": "00" * 32,
-                    }
-                )
+                rows.append((note_id, slot, holder, value, None, lien, live, 1, "00" * 32))
                 if live:
                     total = self.totals[(holder, slot, lien)]
                     total[0] += 1
                     total[1] += value
-            with Session(self.engine) as session, session.begin():
-                session.execute(insert(Note), rows)
-        totals = [
-            {"holder_id": h, "slot_id": s, "lienholder_id": lien, "count": c, "value": v}
-            for (h, s, lien), (c, v) in self.totals.items()
-        ]
-        with Session(self.engine) as session, session.begin():
-            session.execute(delete(HoldingTotal).where(HoldingTotal.holder_id >= MEMBER_BASE))
+            with self.engine.begin() as conn:
+                _insert_rows(conn, table(Note), NOTE_COLUMNS, rows)
+        totals = [(h, s, lien, c, v, *self.terms[s]) for (h, s, lien), (c, v) in self.totals.items()]
+        with self.engine.begin() as conn:
+            conn.execute(delete(table(HoldingTotal)).where(table(HoldingTotal).c.holder_id >= MEMBER_BASE))
             for start in range(0, len(totals), chunk):
-                session.execute(insert(HoldingTotal), totals[start : start + chunk])
+                _insert_rows(conn, table(HoldingTotal), TOTAL_COLUMNS, totals[start : start + chunk])
         return time.monotonic() - started
+
+
+NOTE_COLUMNS = (
+    "id",
+    "slot_id",
+    "holder_id",
+    "value",
+    "parent_id",
+    "lienholder_id",
+    "live",
+    "created_block",
+    "created_tx",
+)
+TOTAL_COLUMNS = ("holder_id", "slot_id", "lienholder_id", "count", "value", "obligor_id", "maturity")
+
+
+def _insert_rows(conn: Connection, target: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """The driver's executemany over plain tuples (SQLAlchemy's per-row dicts cost more than the inserts here)."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {target.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, rows)
 
 
 # ------------------------------------------------------------------------------------------ the server
@@ -245,8 +253,22 @@ def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------------ the load
-def measure(url: str, key: str, paths: list[str], requests: int, clients: int) -> dict[str, Any]:
-    """`requests` GETs cycling over `paths`, spread over `clients` threads; every answer must be 200."""
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere or without a pid)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    url: str, key: str, paths: list[str], requests: int, clients: int, pid: int | None = None
+) -> dict[str, Any]:
+    """`requests` GETs cycling over `paths`, spread over `clients` threads; every answer must be 200. With the
+    server's `pid`, also its CPU time per request (`cpu_ms_per_req`: the server process's user + system time
+    over the run, its background indexer included, divided by the requests): on a shared machine latency
+    follows the load, CPU per request much less, and one Python process serialises on its GIL."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -267,12 +289,14 @@ def measure(url: str, key: str, paths: list[str], requests: int, clients: int) -
             latencies.extend(mine)
 
     threads = [threading.Thread(target=worker, args=(requests // clients, i * 7)) for i in range(clients)]
+    cpu0 = _cpu_seconds(pid)
     t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
+    cpu = _cpu_seconds(pid) - cpu0
     if errors:
         raise RuntimeError(f"{len(errors)} requests failed, e.g. {errors[0]}")
     latencies.sort()
@@ -282,6 +306,7 @@ def measure(url: str, key: str, paths: list[str], requests: int, clients: int) -
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
         "req_per_s": round(len(latencies) / elapsed, 1),
+        "cpu_ms_per_req": round(cpu * 1000 / len(latencies), 2) if pid else None,
     }
 
 
@@ -297,7 +322,7 @@ def run_backend(
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="scf-bench-reads-") as tmp:
         data_dir = Path(tmp)
-        settings = Settings(data_dir=data_dir, rpc_port=free_port(), api_port=free_port(), database_url=database_url)  # type: ignore[call-arg]
+        settings = Settings(data_dir=data_dir, rpc_port=free_port(), api_port=free_port(), database_url=database_url)
         if database_url:
             _reset(database_url)
         devchain = make_devchain(settings)
@@ -326,14 +351,18 @@ def run_backend(
             for size in sizes:
                 fill_s = filler.grow(size)
                 with Session(engine) as session:
-                    big = int(session.scalar(select(func.sum(HoldingTotal.count)).where(HoldingTotal.holder_id == BIG)))
+                    big = int(
+                        session.scalar(select(func.sum(HoldingTotal.count)).where(HoldingTotal.holder_id == BIG)) or 0
+                    )
                     big_rows = int(
                         session.scalar(
                             select(func.count()).select_from(HoldingTotal).where(HoldingTotal.holder_id == BIG)
                         )
+                        or 0
                     )
                     typical = int(
                         session.scalar(select(func.sum(HoldingTotal.count)).where(HoldingTotal.holder_id == TYPICAL))
+                        or 0
                     )
                 log(f"{name}: {size:,} synthetic notes filled in {fill_s:.1f}s (big holder {big:,} live notes)")
                 synthetic = [f"/v1/notes/{NOTE_BASE + (i * 7919) % size}" for i in range(200)]
@@ -344,9 +373,15 @@ def run_backend(
                     "verify_note": [f"/v1/verify/notes/{n}" for n in real],
                 }
                 with ApiProcess(settings, data_dir / "api.log") as api:
-                    measured = {case: measure(api.url, key, paths, requests, clients) for case, paths in cases.items()}
+                    pid = api.proc.pid if api.proc else None
+                    measured = {
+                        case: measure(api.url, key, paths, requests, clients, pid) for case, paths in cases.items()
+                    }
                 for case, m in measured.items():
-                    log(f"{name} {size:,}: {case}: p50 {m['p50_ms']} ms, p99 {m['p99_ms']} ms, {m['req_per_s']} req/s")
+                    log(
+                        f"{name} {size:,}: {case}: p50 {m['p50_ms']} ms, p99 {m['p99_ms']} ms, {m['req_per_s']} req/s, "
+                        f"server CPU {m['cpu_ms_per_req']} ms/req"
+                    )
                 results["sizes"][str(size)] = {
                     "fill_s": round(fill_s, 1),
                     "big_holder_notes": big,
@@ -360,10 +395,10 @@ def run_backend(
     return results
 
 
-def run_section(sizes: list[int] | None = None, requests: int = 400, clients: int = 4) -> dict[str, Any]:
+def run_section(sizes: list[int] | None = None, requests: int = 200, clients: int = 4) -> dict[str, Any]:
     """The `python -m bench` section: results under `reads`, plus `holdings_p99_ms_1m` and friends."""
     sizes = sizes or [100_000, 1_000_000]
-    backends = [("sqlite", None)]
+    backends: list[tuple[str, str | None]] = [("sqlite", None)]
     pg = os.environ.get("SCF_BENCH_PG_URL")
     if pg:
         backends.append(("postgresql", pg))
@@ -391,10 +426,13 @@ def markdown(results: dict[str, Any]) -> list[str]:
         f"{section['clients']} concurrent keep-alive clients send {section['requests']} GETs per case.",
         "`verify_note` is GET /v1/verify/notes/{id} on real notes (it reads the chain, not the read model);",
         "`note` is GET /v1/notes/{id} on synthetic notes; holdings: GET /v1/verify/holdings/{member} for the big",
-        "holder and for 50 typical holders. Shared 2-core machine under load from other work: figures are noisy.",
+        "holder and for 50 typical holders. Shared 2-core machine under load from other work: latencies are noisy;",
+        "`server CPU ms/req` is the API process's CPU time over the case (its background indexer included)",
+        "per request.",
         "",
-        "| backend | notes | case | holder's live notes (aggregate rows) | p50 ms | **p99 ms** | req/s |",
-        "|---|---:|---|---|---:|---:|---:|",
+        "| backend | notes | case | holder's live notes (aggregate rows) | p50 ms | **p99 ms** | req/s"
+        " | server CPU ms/req |",
+        "|---|---:|---|---|---:|---:|---:|---:|",
     ]
     for backend in section["backends"]:
         for size, row in backend["sizes"].items():
@@ -409,7 +447,7 @@ def markdown(results: dict[str, Any]) -> list[str]:
                 )
                 lines.append(
                     f"| {backend['backend']} | {int(size):,} | {case} | {held} | {m['p50_ms']} | **{m['p99_ms']}** |"
-                    f" {m['req_per_s']:,} |"
+                    f" {m['req_per_s']:,} | {m.get('cpu_ms_per_req') or ''} |"
                 )
     lines.append("")
     return lines
@@ -418,7 +456,7 @@ def markdown(results: dict[str, Any]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.reads", description=__doc__)
     parser.add_argument("--sizes", default="100000,1000000", help="note counts, comma-separated")
-    parser.add_argument("--requests", type=int, default=400, help="requests per case")
+    parser.add_argument("--requests", type=int, default=200, help="requests per case (200: a p99 of 2 samples)")
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
     results = run_section([int(s) for s in args.sizes.split(",")], args.requests, args.clients)

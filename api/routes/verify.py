@@ -38,7 +38,7 @@ from api.schemas_verify import (
 )
 from api.services.chainread import ChainReadError, ViewCall, chain_reader
 from api.services.common import iso_date, iso_time, sees_everything
-from api.services.holdings import BUCKETS, held_notes, holdings, read_notes_batched
+from api.services.holdings import BUCKETS, held_notes, holdings_at, read_notes_batched
 from api.services.provenance import indexed_block
 from chain.contracts import Member as ChainMember
 from chain.contracts import Note as ChainNote
@@ -371,21 +371,17 @@ def verify_holdings(
         str | None, Query(pattern="^chain$", description="chain: re-read every listed note from the chain")
     ] = None,
 ) -> HoldingsOut:
-    if not 1 <= member_id < 2**32 or session.get(Member, member_id) is None:
+    if not 1 <= member_id < 2**32 or session.scalar(select(Member.id).where(Member.id == member_id)) is None:
         raise Problem(404, "not-found", "Not found", f"no member {member_id}")
     if not _may_see_holdings(session, principal, member_id):
         raise Problem(403, "forbidden", "Forbidden", f"member {member_id} has not shared its holdings with you")
     point, header = _pin(request, ledger, block)
-    if not ledger.indexer.wait_for_block(point.number, timeout=10):
+    if not ledger.reads.wait_for_block(point.number, timeout=10):  # shares the background indexer's pass
         raise Problem(503, "indexer-lagging", "Read model lagging", f"block {point.number} is not indexed yet")
     session.commit()  # end the read transaction: see what the indexer wrote meanwhile
     head = header if block == "latest" else _pin(request, ledger, "latest")[1]
     now = int(head["timestamp"], 16)
-    for _attempt in range(3):  # the indexer may commit between the two reads: retry for one coherent block
-        reflected = indexed_block(session)
-        result = holdings(session, member_id, now)
-        if indexed_block(session) == reflected:
-            break
+    result, reflected = holdings_at(session, member_id, now)  # one statement: the totals and their block
     checked = _check_against_chain(request, session, ledger, member_id, reflected) if check else None
     by_bucket = {name: [0, 0] for name in BUCKETS}
     for g in result.groups:

@@ -57,7 +57,8 @@ class ViewCall:
 class ChainReader:
     def __init__(self, rpc_url: str, timeout: float = 10.0) -> None:
         self.rpc_url = rpc_url
-        self.client = httpx.Client(timeout=timeout)
+        # trust_env=False: no proxy or netrc lookups from the environment on a node URL the settings name
+        self.client = httpx.Client(timeout=timeout, trust_env=False)
         self._views: dict[tuple[str, str], _View] = {}
 
     def _view(self, contract: ContractWrapper, signature: str) -> _View:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.services.holdings import holdings, holdings_from_notes
 from chain.indexer import CHECKPOINT, Indexer
 from chain.runtime import Ledger
-from chain.store import Checkpoint, HoldingTotal, Note, make_engine
+from chain.store import Checkpoint, HoldingTotal, Note, Receivable, make_engine
 from tests.api.test_verify_random import Party, Scenario, cast  # noqa: F401  (cast: the module's fixture)
 from tests.conftest import ServerThread
 
@@ -22,15 +22,30 @@ SEED = 8_000_008
 OPERATIONS = 40
 
 
-def _from_notes(engine: Engine) -> list[tuple[int, int, int, int, int]]:
+Row = tuple[int, int, int, int, int, int | None, int | None]
+
+
+def _from_notes(engine: Engine) -> list[Row]:
+    """GROUP BY over the live notes, with the receivable's obligor and maturity (None: receivable unknown)."""
     slot = func.coalesce(Note.slot_id, 0)
     query = (
-        select(Note.holder_id, slot, Note.lienholder_id, func.count(Note.id), func.sum(Note.value))
+        select(
+            Note.holder_id,
+            slot,
+            Note.lienholder_id,
+            func.count(Note.id),
+            func.sum(Note.value),
+            Receivable.obligor_id,
+            Receivable.maturity,
+        )
+        .outerjoin(Receivable, Receivable.id == Note.slot_id)
         .where(Note.live.is_(True), Note.holder_id != 0)
-        .group_by(Note.holder_id, slot, Note.lienholder_id)
+        .group_by(Note.holder_id, slot, Note.lienholder_id, Receivable.obligor_id, Receivable.maturity)
     )
     with Session(engine) as session:
-        return sorted((int(h), int(s), int(lien), int(c), int(v)) for h, s, lien, c, v in session.execute(query))
+        return sorted(
+            (int(h), int(s), int(lien), int(c), int(v), o, m) for h, s, lien, c, v, o, m in session.execute(query)
+        )
 
 
 def _caught_up(engine: Engine, head: int, timeout: float = 30.0) -> int:
@@ -44,11 +59,12 @@ def _caught_up(engine: Engine, head: int, timeout: float = 30.0) -> int:
         time.sleep(0.1)
 
 
-def _aggregate(engine: Engine) -> list[tuple[int, int, int, int, int]]:
+def _aggregate(engine: Engine) -> list[Row]:
     columns = (HoldingTotal.holder_id, HoldingTotal.slot_id, HoldingTotal.lienholder_id)
+    terms = (HoldingTotal.obligor_id, HoldingTotal.maturity)
     with Session(engine) as session:
-        rows = session.execute(select(*columns, HoldingTotal.count, HoldingTotal.value)).all()
-    return sorted((int(h), int(s), int(lien), int(c), int(v)) for h, s, lien, c, v in rows)
+        rows = session.execute(select(*columns, HoldingTotal.count, HoldingTotal.value, *terms)).all()
+    return sorted((int(h), int(s), int(lien), int(c), int(v), o, m) for h, s, lien, c, v, o, m in rows)
 
 
 def test_aggregate_equals_group_by_over_notes_after_random_operations(
@@ -74,7 +90,8 @@ def test_aggregate_equals_group_by_over_notes_after_random_operations(
     expected = _from_notes(served)
     held_by = {h for h, *_ in expected}
     assert {p.id for p in (*scenario.suppliers, *scenario.banks)} & held_by, expected
-    assert any(lien for _, _, lien, _, _ in expected), "no pledged notes: the scenario did not lock or foreclose"
+    assert any(row[2] for row in expected), "no pledged notes: the scenario did not lock or foreclose"
+    assert all(row[5] is not None for row in expected), "a live note of an unknown receivable"
     assert _aggregate(served) == expected
 
     # the aggregate is a projection: a fresh read model indexed from block 0, and a rebuild, give the same rows
@@ -83,6 +100,18 @@ def test_aggregate_equals_group_by_over_notes_after_random_operations(
     fresh_indexer.sync(head)
     assert _aggregate(fresh) == _from_notes(fresh)
     fresh_indexer.rebuild()
+    assert _aggregate(fresh) == _from_notes(fresh)
+
+    # a read model whose `holding_totals` has the layout before obligor and maturity were copied in: the table
+    # is re-created and the indexer rebuilds the projections from the event log when it starts
+    with fresh.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE holding_totals")
+        conn.exec_driver_sql(
+            "CREATE TABLE holding_totals (holder_id INTEGER NOT NULL, slot_id BIGINT NOT NULL, lienholder_id INTEGER"
+            " NOT NULL, count INTEGER NOT NULL, value BIGINT NOT NULL, PRIMARY KEY (holder_id, slot_id, lienholder_id))"
+        )
+        conn.exec_driver_sql("INSERT INTO holding_totals VALUES (1, 1, 0, 1, 1)")
+    Indexer(fresh, ledger.w3, ledger.deployment, ledger.artifacts)
     assert _aggregate(fresh) == _from_notes(fresh)
 
     # and the endpoint's grouping read from it equals the grouping over the notes, member by member
