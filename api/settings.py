@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     block_time: float | None = Field(
         0.5, ge=0, description="devchain mining interval in seconds; 0 = automine (docs/performance.md)"
     )
+    state_interval: int = Field(
+        30,
+        ge=1,
+        description="seconds between the devchain's state dumps to its state file (it also dumps on a clean stop)",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     database_url: str | None = Field(None, description="SQLAlchemy URL; unset = SQLite in the data dir")

@@ -462,7 +462,8 @@ def _run_on(devchain: DevChain, data_dir: Path, args: argparse.Namespace) -> dic
                 "batch": args.batch,
                 "full_blocks": args.full_blocks,
                 "transport": "batched JSON-RPC eth_sendRawTransaction over one HTTP keep-alive session",
-                "mining": _mining(devchain.block_time) + ", --state-interval 5 (DevChain defaults)",
+                "mining": _mining(devchain.block_time)
+                + f", --state-interval {devchain.state_interval} (DevChain defaults)",
                 "block_time": interval,
                 "block_gas_limit": block_gas_limit,
             },

@@ -83,7 +83,7 @@ class DevChain:
     chain_id: int = 31337
     block_time: float | None = None  # None or 0 = automine (a block per transaction); the product uses 0.5 s
     host: str = "127.0.0.1"
-    state_interval: int = 5
+    state_interval: int = 30  # each dump serialises the whole chain: every 5 s slowed a long run (performance.md)
     extra_args: list[str] = field(default_factory=list)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 

@@ -35,6 +35,7 @@ def make_devchain(settings: Settings) -> DevChain:
         chain_id=settings.chain_id,
         block_time=settings.block_time,
         host=settings.rpc_host,
+        state_interval=settings.state_interval,
     )
 
 
