@@ -40,11 +40,22 @@ def modes_lines() -> list[str]:
 
 
 def _phase_rows(phases: list[dict[str, Any]]) -> list[str]:
+    def lag(p: dict[str, Any]) -> str:
+        if p.get("indexer_lag_blocks_max") is None:
+            return "-"
+        return f"{p['indexer_lag_blocks_p50']:.0f} / {p['indexer_lag_blocks_max']}"
+
     return [
         f"| {p['clients']} | {p['ok']:,} | {p['errors']} | {p['req_per_s']:.1f} | {p['p50_ms']:.0f} | {p['p95_ms']:.0f}"
-        f" | {p['p99_ms']:.0f} |"
+        f" | {p['p99_ms']:.0f} | {lag(p)} |"
         for p in phases
     ]
+
+
+_PHASE_HEADER = [
+    "| clients | splits ok | errors | **splits/s** | p50 ms | p95 ms | p99 ms | indexer lag p50 / max (blocks) |",
+    "|---:|---:|---:|---:|---:|---:|---:|---|",
+]
 
 
 def service_lines(results: dict[str, Any]) -> list[str]:
@@ -63,8 +74,7 @@ def service_lines(results: dict[str, Any]) -> list[str]:
         f" ceiling: {raw['txs']:,} pre-signed splits from {s['suppliers']} senders straight to the node:"
         f" **{raw['tx_per_s']:.0f} tx/s** (p50/p99 {raw['latency_p50_ms']:.0f}/{raw['latency_p99_ms']:.0f} ms).",
         "",
-        "| clients | splits ok | errors | **splits/s** | p50 ms | p95 ms | p99 ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        *_PHASE_HEADER,
         *_phase_rows(s["phases"]),
         "",
         f"Service / raw ceiling: **{results['service_over_raw']:.2f}** (target >= 0.7); worst p99"
@@ -80,11 +90,10 @@ def service_lines(results: dict[str, Any]) -> list[str]:
             f"Before the write-path fixes ({before.get('label', '')}; same bench, {_mining(b['block_time'])}, raw"
             f" ceiling {b['raw']['tx_per_s']:.0f} tx/s in that run, ratio {before['service_over_raw']:.2f}):",
             "",
-            "| clients | splits ok | errors | **splits/s** | p50 ms | p95 ms | p99 ms |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            *_PHASE_HEADER,
             *_phase_rows(b["phases"]),
             "",
-            "What changed and the profile behind it: docs/performance.md.",
+            "What changed and the profiles behind it (two rounds): docs/performance.md.",
             "",
         ]
     return lines
