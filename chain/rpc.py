@@ -63,6 +63,18 @@ class RpcTransportError(ConnectionError):
     """The node did not answer (connection refused or reset, timeout, malformed answer)."""
 
 
+def result_of(method: str, answer: Any) -> Any:
+    """The `result` of a JSON-RPC answer; raises `RpcError` for an `error` member."""
+    if not isinstance(answer, Mapping):
+        raise RpcTransportError(f"{method}: unexpected answer {answer!r}"[:300])
+    error = answer.get("error")
+    if error is not None:
+        if isinstance(error, Mapping):
+            raise RpcError(method, error.get("code"), str(error.get("message", "")), error.get("data"))
+        raise RpcError(method, None, str(error))
+    return answer.get("result")
+
+
 class JsonRpc:
     """Thread-safe; one pool of keep-alive connections per node URL."""
 
@@ -98,14 +110,7 @@ class JsonRpc:
 
     def call(self, method: str, *params: Any) -> Any:
         answer = self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}, method)
-        if not isinstance(answer, dict):
-            raise RpcTransportError(f"{method}: unexpected answer {answer!r}"[:300])
-        error = answer.get("error")
-        if error is not None:
-            if isinstance(error, dict):
-                raise RpcError(method, error.get("code"), str(error.get("message", "")), error.get("data"))
-            raise RpcError(method, None, str(error))
-        return answer.get("result")
+        return result_of(method, answer)
 
     def close(self) -> None:
         self.pool.close()
@@ -163,4 +168,4 @@ def format_receipt(raw: Mapping[str, Any]) -> TxReceipt:
     return cast(TxReceipt, _format_entry(raw))
 
 
-__all__ = ["JsonRpc", "RpcError", "RpcTransportError", "format_receipt"]
+__all__ = ["JsonRpc", "RpcError", "RpcTransportError", "format_receipt", "result_of"]

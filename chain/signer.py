@@ -47,7 +47,7 @@ from chain.errors import (
     TransactionTimeoutError,
 )
 from chain.revert import RevertDecoder
-from chain.rpc import JsonRpc, RpcError, format_receipt
+from chain.rpc import JsonRpc, RpcError, format_receipt, result_of
 
 MIN_FEE_BUMP_PERCENT = 10  # nodes refuse a replacement that raises either fee by less than this
 _TRANSPORT_ERRORS = (requests.RequestException, OSError)  # no answer: web3's HTTPProvider, or chain.rpc
@@ -60,13 +60,7 @@ class _ProviderRpc:
         self.w3 = w3
 
     def call(self, method: str, *params: Any) -> Any:
-        response = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
-        error = response.get("error")
-        if error is not None:
-            if isinstance(error, Mapping):
-                raise RpcError(method, error.get("code"), str(error.get("message", "")), error.get("data"))
-            raise RpcError(method, None, str(error))
-        return response.get("result")
+        return result_of(method, self.w3.provider.make_request(method, list(params)))  # type: ignore[arg-type]
 
 
 def rpc_for(w3: Web3, timeout: float = 10.0) -> JsonRpc | _ProviderRpc:
