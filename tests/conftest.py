@@ -112,6 +112,33 @@ def operator(api: ServerThread, operator_key: str) -> Iterator[httpx.Client]:
 
 
 @dataclass(frozen=True)
+class ChainWorld:
+    """A chain and deployed suite of a test's own, with the operator's API key; no API server."""
+
+    chain: DevChain
+    settings: Settings
+    ledger: Ledger
+    operator_key: str
+
+
+@contextmanager
+def chain_world(data_dir: Path) -> Iterator[ChainWorld]:
+    """Starts anvil on a free port in `data_dir`, deploys, creates the operator key; stops the chain after."""
+    chain = DevChain(data_dir=data_dir, port=free_port())
+    chain.start()
+    try:
+        settings = make_settings(data_dir, chain.port)
+        ledger = prepare_ledger(settings)
+        engine = make_engine(settings.effective_database_url)
+        key = ensure_operator_api_key(engine, settings.data_dir)
+        engine.dispose()
+        assert key is not None  # a fresh data dir always gets a new operator key
+        yield ChainWorld(chain, settings, ledger, key)
+    finally:
+        chain.stop()
+
+
+@dataclass(frozen=True)
 class PrivateWorld:
     """A chain, deployed suite and API server of a test module's own (tests that move the chain's clock)."""
 
@@ -124,20 +151,9 @@ class PrivateWorld:
 
 @contextmanager
 def private_world(data_dir: Path) -> Iterator[PrivateWorld]:
-    """Starts anvil on a free port in `data_dir`, deploys, creates the operator key, serves the API; stops all."""
-    chain = DevChain(data_dir=data_dir, port=free_port())
-    chain.start()
-    try:
-        settings = make_settings(data_dir, chain.port)
-        ledger = prepare_ledger(settings)
-        engine = make_engine(settings.effective_database_url)
-        key = ensure_operator_api_key(engine, settings.data_dir)
-        engine.dispose()
-        assert key is not None  # a fresh data dir always gets a new operator key
-        with ServerThread(settings) as server:
-            yield PrivateWorld(chain, settings, ledger, server, key)
-    finally:
-        chain.stop()
+    """`chain_world` plus the API served in a thread; stops both."""
+    with chain_world(data_dir) as world, ServerThread(world.settings) as server:
+        yield PrivateWorld(world.chain, world.settings, world.ledger, server, world.operator_key)
 
 
 class Party:

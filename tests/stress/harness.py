@@ -11,9 +11,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,12 +20,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from api.bootstrap import ensure_operator_api_key
 from api.settings import Settings
-from chain.devchain import DevChain, free_port
-from chain.runtime import Ledger, prepare_ledger
-from chain.store import PROJECTIONS, make_engine
-from tests.conftest import make_settings, random_hash
+from chain.devchain import free_port
+from chain.store import PROJECTIONS
+from tests.conftest import random_hash
 
 REPO = Path(__file__).resolve().parents[2]
 STRESS = os.environ.get("SCF_STRESS") == "1"
@@ -41,31 +36,6 @@ SURROGATE_COLUMNS = {"value_moves": {"id", "event_id"}}
 def scaled(long: bool, fast: int, many: int) -> int:
     """How many times to repeat a scenario: `fast` in its fast version, `many` in its long one."""
     return many if long else fast
-
-
-@dataclass
-class ChainWorld:
-    chain: DevChain
-    settings: Settings
-    ledger: Ledger
-    operator_key: str
-
-
-@contextmanager
-def chain_world(data_dir: Path) -> Iterator[ChainWorld]:
-    """anvil on a free port with its state in `data_dir`, the suite deployed, the operator's API key; no API."""
-    chain = DevChain(data_dir=data_dir, port=free_port())
-    chain.start()
-    try:
-        settings = make_settings(data_dir, chain.port)
-        ledger = prepare_ledger(settings)
-        engine = make_engine(settings.effective_database_url)
-        key = ensure_operator_api_key(engine, settings.data_dir)
-        engine.dispose()
-        assert key is not None
-        yield ChainWorld(chain, settings, ledger, key)
-    finally:
-        chain.stop()
 
 
 class ApiProcess:

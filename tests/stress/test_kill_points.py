@@ -22,8 +22,8 @@ from web3 import Web3
 from api.amounts import parse_amount
 from chain.client import contract
 from chain.faults import KILL_POINTS
-from tests.conftest import ServerThread, make_settings, random_hash
-from tests.stress.harness import ApiProcess, ChainWorld, admit, chain_world, client, expect, issue, new_key
+from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, random_hash
+from tests.stress.harness import ApiProcess, admit, client, expect, issue, new_key
 from tests.stress.results import record
 
 KINDS = ("admission", "split", "transfer", "offer-accept")

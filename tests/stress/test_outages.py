@@ -35,12 +35,10 @@ from chain.indexer import Indexer
 from chain.signer import SignedTx
 from chain.store import create_schema, make_engine
 from chain.tx import send
-from tests.conftest import ServerThread, make_settings, problem
+from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, problem
 from tests.stress.harness import (
     SIZES,
-    ChainWorld,
     admit,
-    chain_world,
     client,
     dump_read_model,
     expect,
