@@ -1,7 +1,7 @@
 """`python -m bench.reads`: read latency through the API with 100k and 1M notes in the read model.
 
 Method: a fresh devchain (the product's configuration, `chain.runtime.make_devchain`) with the suite deployed; the
-API runs in a real uvicorn server (a subprocess, `api.main.create_app`, its background indexer on). Real members, a
+API runs as `scf serve` in a subprocess (`bench.service.Server`, its background indexer on). Real members, a
 receivable and a few split notes are made through the API, so GET /v1/verify/notes/{id} reads real notes from the
 chain. The API is stopped, the read model is filled synthetically with bulk INSERTs (the driver's executemany) of
 members, receivables, notes and their `holding_totals` (computed while generating the notes, with the receivables'
@@ -20,8 +20,6 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
 from api.settings import Settings
+from bench.service import Server
 from chain.devchain import free_port
 from chain.runtime import make_devchain, prepare_ledger
 from chain.store import Base, Checkpoint, HoldingTotal, Member, Note, Receivable, create_schema, make_engine, table
@@ -48,7 +47,6 @@ SLOT_BASE = 10_000_000  # synthetic receivable ids
 NOTE_BASE = 10**12  # synthetic note ids
 BIG, MID = MEMBER_BASE + 1, [MEMBER_BASE + 2 + i for i in range(4)]
 TYPICAL = MEMBER_BASE + 100 + 7
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def log(msg: str) -> None:
@@ -165,53 +163,10 @@ def _insert_rows(conn: Connection, target: Table, columns: tuple[str, ...], rows
 
 
 # ------------------------------------------------------------------------------------------ the server
-class ApiProcess:
-    """The API in a uvicorn subprocess, configured through SCF_* environment variables."""
-
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.settings = settings
-        self.log_path = log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.api_port}"
-
-    def __enter__(self) -> ApiProcess:
-        env = {
-            **os.environ,
-            "SCF_DATA_DIR": str(self.settings.data_dir),
-            "SCF_RPC_PORT": str(self.settings.rpc_port),
-            "SCF_API_PORT": str(self.settings.api_port),
-            "SCF_DATABASE_URL": self.settings.effective_database_url,
-            "PYTHONPATH": str(ROOT),
-        }
-        code = (
-            "import uvicorn; from api.main import create_app; "
-            f"uvicorn.run(create_app(), host='127.0.0.1', port={self.settings.api_port}, log_level='warning')"
-        )
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=out, stderr=out, cwd=ROOT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the API exited; see {self.log_path}")
-            try:
-                if httpx.get(self.url + "/v1/health", timeout=2).status_code < 500:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the API did not start within 120 s")
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def api_server(settings: Settings) -> Server:
+    """`scf serve` in a subprocess (bench.service.Server) on this run's chain and database, up to 120 s to start."""
+    extra = {"SCF_DATABASE_URL": settings.effective_database_url}
+    return Server(settings.data_dir, settings.rpc_port, extra_env=extra).start(timeout=120)
 
 
 def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -332,8 +287,8 @@ def run_backend(
             engine = make_engine(settings.effective_database_url)
             create_schema(engine)
             key = ensure_operator_api_key(engine, data_dir) or (data_dir / OPERATOR_KEY_FILE).read_text().strip()
-            api = ApiProcess(settings, data_dir / "api.log")
-            with api:
+            api = api_server(settings)
+            try:
                 real = make_real_notes(api.url, key, splits)
                 head = int(ledger.w3.eth.block_number)
                 deadline = time.monotonic() + 60
@@ -345,6 +300,8 @@ def run_backend(
                     if time.monotonic() > deadline:
                         raise RuntimeError("the API's indexer did not catch up")
                     time.sleep(0.2)
+            finally:
+                api.stop()
             now = int(ledger.w3.eth.get_block("latest")["timestamp"])
             filler = Filler(engine, now)
             results: dict[str, Any] = {"backend": name, "real_notes": len(real), "sizes": {}}
@@ -372,11 +329,14 @@ def run_backend(
                     "note": synthetic,
                     "verify_note": [f"/v1/verify/notes/{n}" for n in real],
                 }
-                with ApiProcess(settings, data_dir / "api.log") as api:
-                    pid = api.proc.pid if api.proc else None
+                api = api_server(settings)
+                try:
+                    pid = api.process.pid if api.process else None
                     measured = {
                         case: measure(api.url, key, paths, requests, clients, pid) for case, paths in cases.items()
                     }
+                finally:
+                    api.stop()
                 for case, m in measured.items():
                     log(
                         f"{name} {size:,}: {case}: p50 {m['p50_ms']} ms, p99 {m['p99_ms']} ms, {m['req_per_s']} req/s, "
@@ -422,7 +382,7 @@ def markdown(results: dict[str, Any]) -> list[str]:
         "The read model is filled synthetically (bulk INSERTs of members, receivables, notes and their",
         "`holding_totals`, with skew: one holder with 18% of the notes, four with 3%, the rest over 5,000 holders;",
         "5,000 receivables of 20 obligors; 10% pledged, 10% not live) next to real notes made through the API.",
-        "The API runs in a uvicorn subprocess against a running devchain with the deployed suite;",
+        "The API runs as `scf serve` in a subprocess against a running devchain with the deployed suite;",
         f"{section['clients']} concurrent keep-alive clients send {section['requests']} GETs per case.",
         "`verify_note` is GET /v1/verify/notes/{id} on real notes (it reads the chain, not the read model);",
         "`note` is GET /v1/notes/{id} on synthetic notes; holdings: GET /v1/verify/holdings/{member} for the big",

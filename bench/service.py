@@ -59,13 +59,13 @@ class Server:
     def command(self) -> list[str]:
         return [sys.executable, "-c", "from scripts.cli import main; main()", "serve"]
 
-    def start(self, prefix: list[str] | None = None) -> Server:
+    def start(self, prefix: list[str] | None = None, timeout: float = 60.0) -> Server:
         log_file = (self.data_dir / "api.log").open("ab")
         self.process = subprocess.Popen(
             (prefix or []) + self.command(), env=self.env, stdout=log_file, stderr=subprocess.STDOUT
         )
         log_file.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"scf serve exited: {(self.data_dir / 'api.log').read_text()[-2000:]}")
@@ -75,7 +75,7 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("scf serve did not answer within 60 s")
+        raise RuntimeError(f"scf serve did not answer within {timeout:.0f} s")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

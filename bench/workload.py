@@ -79,22 +79,15 @@ class Workload:
         return anvil_pid(self.devchain)
 
     def send_wait(self, wallet: Wallet, to: str, data: str, gas: int = 1_000_000) -> dict[str, Any]:
-        raw = wallet.sign(self.chain_id, to, data, gas)
-        tx_hash = self.rpc.call("eth_sendRawTransaction", raw)
-        deadline = time.monotonic() + 60
-        while (receipt := self.rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
-            if time.monotonic() > deadline:
-                raise RpcError(f"no receipt for {tx_hash}")
-            time.sleep(0.005)
-        if int(receipt["status"], 16) != 1:
-            raise RpcError(f"setup transaction {tx_hash} reverted")
-        return dict(receipt)
+        return self.send_all([(wallet, to, data)], gas, timeout=60)[0]
 
-    def send_all(self, txs: list[tuple[Wallet, str, str]], gas: int = 1_000_000) -> list[dict[str, Any]]:
+    def send_all(
+        self, txs: list[tuple[Wallet, str, str]], gas: int = 1_000_000, timeout: float = 120
+    ) -> list[dict[str, Any]]:
         """Sends setup transactions pipelined (nonces in order) and returns their successful receipts."""
         hashes = [self.rpc.call("eth_sendRawTransaction", w.sign(self.chain_id, to, data, gas)) for w, to, data in txs]
         receipts = []
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + timeout
         for tx_hash in hashes:
             while (receipt := self.rpc.call("eth_getTransactionReceipt", tx_hash)) is None:
                 if time.monotonic() > deadline:
