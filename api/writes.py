@@ -37,7 +37,7 @@ from api.problems import PROBLEM_JSON, Problem
 from api.sealing import Sealer, is_sealed
 from api.tables import IdempotencyRecord
 from chain.contracts import ContractCall
-from chain.errors import ChainUnavailableError, NonceConsumedError, TransactionError
+from chain.errors import ChainUnavailableError, NonceConsumedError, ReceiptMissingError, TransactionError
 from chain.faults import kill_point
 from chain.revert import ContractRevertError
 from chain.signer import SignedTx, TransactionQueue
@@ -174,6 +174,8 @@ class WriteContext:
             raise Problem(503, "chain-unavailable", "Chain unavailable", str(exc)) from exc
         except (requests.RequestException, OSError) as exc:  # a node read (chain id, fees, nonce) got no answer
             raise Problem(503, "chain-unavailable", "Chain unavailable", f"the node does not answer: {exc}") from exc
+        except ReceiptMissingError as exc:  # it executed: never sent again; an operator must look at the node
+            raise Problem(503, "receipt-missing", "Transaction receipt missing", str(exc)) from exc
         except TransactionError as exc:
             raise Problem(503, "transaction-failed", "Transaction not confirmed", str(exc)) from exc
         kill_point("after-receipt")

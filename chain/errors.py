@@ -67,6 +67,23 @@ class TransactionRejectedError(TransactionError):
         super().__init__(f"the node rejected the transaction from {sender}{at}: {reason}")
 
 
+class ReceiptMissingError(TransactionError):
+    """The node lists one of the transaction's versions in a block but has no receipt for it (its stored state is
+    damaged: anvil can lose the last block's receipts when stopped while mining). The transaction did execute,
+    so it is never sent again; its outcome (events) cannot be read from this node."""
+
+    def __init__(self, sender: str, nonce: int, tx_hash: str, block: int) -> None:
+        self.sender = sender
+        self.nonce = nonce
+        self.tx_hash = tx_hash
+        self.block = block
+        super().__init__(
+            f"transaction {tx_hash} from {sender} (nonce {nonce}) is in block {block}, but the node has no receipt "
+            "for it, so its result cannot be read; it will not be sent again. The node's stored chain is damaged "
+            "(docs/errors.md, receipt-missing)"
+        )
+
+
 class TransactionTimeoutError(TransactionError):
     """No version of a transaction was mined in time; it may still mine later (wait again with its hashes)."""
 

@@ -112,6 +112,10 @@ class JsonRpc:
         answer = self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}, method)
         return result_of(method, answer)
 
+    def batch(self, payload: list[dict[str, Any]]) -> Any:
+        """One JSON-RPC batch request; the node's answer as parsed JSON (the caller matches the ids)."""
+        return self._post(payload, str(payload[0]["method"]) if payload else "batch")
+
     def close(self) -> None:
         self.pool.close()
 

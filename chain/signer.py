@@ -43,12 +43,15 @@ from web3.types import TxParams, TxReceipt
 from chain.errors import (
     ChainUnavailableError,
     NonceConsumedError,
+    ReceiptMissingError,
     TransactionRejectedError,
     TransactionTimeoutError,
 )
 from chain.revert import RevertDecoder
 from chain.rpc import JsonRpc, RpcError, format_receipt, result_of
 
+RECEIPTLESS_SCAN_BLOCKS = 1024  # how far back a taken nonce is looked for among our own versions (rare path)
+_SCAN_BATCH = 128
 MIN_FEE_BUMP_PERCENT = 10  # nodes refuse a replacement that raises either fee by less than this
 _TRANSPORT_ERRORS = (requests.RequestException, OSError)  # no answer: web3's HTTPProvider, or chain.rpc
 
@@ -498,6 +501,7 @@ class TransactionQueue:
             if _is_nonce_too_low(message):
                 if self._find_receipt(signed.hashes) is not None:
                     return
+                self._raise_if_mined_without_receipt(signed)
                 raise NonceConsumedError(self.address, signed.nonce, signed.hashes)
             raise TransactionRejectedError(self.address, signed.nonce, message)
 
@@ -636,7 +640,37 @@ class TransactionQueue:
         if latest <= signed.nonce:
             return False
         self._note_mined(latest - 1)
-        return self._find_receipt(signed.hashes) is None  # looked up after the count: no race with mining
+        if self._find_receipt(signed.hashes) is not None:  # looked up after the count: no race with mining
+            return False
+        self._raise_if_mined_without_receipt(signed)
+        return True
+
+    def _raise_if_mined_without_receipt(self, signed: SignedTx) -> None:
+        """Before a taken nonce is called foreign: is one of our versions in a recent block after all?
+
+        A sound node has a receipt for every mined transaction, but anvil stopped while mining can store the
+        last block's transactions (and the state they changed) without their receipts. Sending "anew" would then
+        execute the operation twice, so that case raises ReceiptMissingError instead."""
+        wanted = {h.lower() for h in signed.hashes}
+        head = int(self.rpc.call("eth_blockNumber"), 16)
+        low = max(0, head - RECEIPTLESS_SCAN_BLOCKS + 1)
+        for top in range(head, low - 1, -_SCAN_BATCH):
+            numbers = list(range(top, max(low, top - _SCAN_BATCH + 1) - 1, -1))
+            for number, block in zip(numbers, self._blocks(numbers), strict=True):
+                found = wanted.intersection(str(h).lower() for h in (block or {}).get("transactions", ()))
+                if found:
+                    raise ReceiptMissingError(self.address, signed.nonce, found.pop(), number)
+
+    def _blocks(self, numbers: list[int]) -> list[dict[str, Any] | None]:
+        """Block headers with transaction hashes: one JSON-RPC batch over HTTP, else one call each."""
+        if not isinstance(self.rpc, JsonRpc):
+            return [self.rpc.call("eth_getBlockByNumber", hex(n), False) for n in numbers]
+        payload = [
+            {"jsonrpc": "2.0", "id": i, "method": "eth_getBlockByNumber", "params": [hex(n), False]}
+            for i, n in enumerate(numbers)
+        ]
+        answers = sorted(self.rpc.batch(payload), key=lambda a: int(a["id"]))
+        return [result_of("eth_getBlockByNumber", answer) for answer in answers]
 
     def _note_mined(self, nonce: int) -> None:
         with self._cond:

@@ -18,8 +18,9 @@ from web3.types import TxReceipt
 from chain.client import connect
 from chain.compile import Artifact
 from chain.devchain import DevChain, free_port
-from chain.errors import NonceConsumedError, TransactionRejectedError
+from chain.errors import NonceConsumedError, ReceiptMissingError, TransactionRejectedError
 from chain.revert import ContractRevertError, RevertDecoder
+from chain.rpc import JsonRpc
 from chain.signer import QueueSettings, SignedTx, Signer, TransactionQueue
 from chain.tx import send
 from tests.chain.reverter import (
@@ -254,6 +255,37 @@ def test_stored_transaction_whose_nonce_was_taken_is_reported(
     send(w3, sender, {"to": sender.address, "value": 1})  # nonce 0 is now used by a different transaction
     with pytest.raises(NonceConsumedError):
         make_queue(w3, sender, decoder).broadcast(store[0])
+
+
+class ReceiptlessNode(JsonRpc):
+    """The real node, except that it has no receipt for `hidden`: what anvil restarted from a state file dumped
+    while mining answers for the last block's transactions (fault injection; everything else is the chain's)."""
+
+    def __init__(self, url: str, hidden: set[str]) -> None:
+        super().__init__(url)
+        self.hidden = hidden
+
+    def call(self, method: str, *params: object) -> object:
+        if method == "eth_getTransactionReceipt" and str(params[0]).lower() in self.hidden:
+            return None
+        return super().call(method, *params)
+
+
+def test_stored_transaction_mined_without_a_receipt_is_never_sent_again(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    store: list[SignedTx] = []
+    first = make_queue(w3, sender, decoder)
+    receipt = first.wait(first.submit(call_data(reverter, "bump"), before_send=store.append))
+    before = reverter.functions.count().call()
+    node = ReceiptlessNode(str(w3.provider.endpoint_uri), {store[-1].tx_hash.lower()})  # type: ignore[attr-defined]
+    restarted = TransactionQueue(w3, sender, decoder=decoder, rpc=node)
+    with pytest.raises(ReceiptMissingError) as caught:
+        restarted.broadcast(store[-1])  # "nonce too low", no receipt: but the transaction is in a block
+    assert (caught.value.block, caught.value.tx_hash) == (receipt["blockNumber"], store[-1].tx_hash.lower())
+    assert "will not be sent again" in str(caught.value)
+    assert reverter.functions.count().call() == before  # nothing was sent
+    assert pending_count(w3, sender) == store[-1].nonce + 1
 
 
 def test_signer_keeps_one_queue_per_account(w3: Web3, sender: LocalAccount, decoder: RevertDecoder) -> None:

@@ -92,6 +92,23 @@ def nonce(world: ChainWorld, account: str) -> int:
     return int(world.ledger.w3.eth.get_transaction_count(Web3.to_checksum_address(account)))
 
 
+def sent_by(world: ChainWorld, account: str) -> list[str]:
+    """Every mined transaction from `account`, one line each (nonce, block, status, selector, hash): for failure
+    messages."""
+    w3, sender, lines = world.ledger.w3, Web3.to_checksum_address(account), []
+    for number in range(w3.eth.block_number + 1):
+        for tx in w3.eth.get_block(number, full_transactions=True)["transactions"]:
+            if tx["from"] == sender:  # type: ignore[index]
+                try:
+                    status: object = w3.eth.get_transaction_receipt(tx["hash"])["status"]  # type: ignore[index]
+                except TransactionNotFound:  # a node that lost the receipt (see DevChain._pause_mining)
+                    status = "no receipt"
+                data = bytes(tx["input"])  # type: ignore[index]
+                tx_hash = tx["hash"].hex()  # type: ignore[index]
+                lines.append(f"nonce {tx['nonce']} block {number} status {status} 0x{data[:4].hex()} {tx_hash}")  # type: ignore[index]
+    return lines
+
+
 def splits_of(world: ChainWorld, note_id: int, since: int = 0) -> list[Any]:
     notes = contract(world.ledger.w3, world.ledger.deployment, world.ledger.artifacts, "ReceivableNotes")
     return list(notes.events.NoteSplit().get_logs(from_block=since, argument_filters={"parentId": note_id}))
@@ -212,7 +229,8 @@ def test_anvil_restarted_mid_workload_loses_and_doubles_nothing(world: ChainWorl
         mined = splits_of(world, party.note_id)
         assert len(mined) == writes + 1  # one split per request: none lost, none doubled
         assert {e["args"]["noteId"] for e in mined} == {body["new_note"]["id"] for body in done.values()}
-        assert nonce(world, party.account) == writes + 1
+        sent = "\n".join([*sent_by(world, party.account), f"answers: {seen}"])
+        assert nonce(world, party.account) == writes + 1, sent
         assert_read_model_equals_rebuild(server, world, tmp_path)
 
 
