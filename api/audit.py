@@ -16,7 +16,9 @@
   entry, behind one lock, made the log the service's bottleneck: 32 concurrent writers queued on it.)
 - If the log cannot be read before an action, the request is refused with 503 `audit-unavailable`. If the
   append after the action fails, the answer is still given (the action happened) and the entry is spooled to
-  `audit-pending.jsonl`, appended before any later entry once the database answers again.
+  `audit-pending.jsonl`, appended before any later entry once the database answers again. An audited GET
+  changes nothing, so it is not checked first: its entry is appended, or spooled like any failed append
+  (the answer then carries `Audit-Pending: true`).
 
 The log is not a projection: a read-model rebuild leaves it alone, and the "rejected-attempts" alert rule
 (`rejected_attempt_findings`) is re-derived from it.
@@ -42,14 +44,14 @@ from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import JSON, BigInteger, Engine, Integer, String, select, update
+from sqlalchemy import JSON, BigInteger, Connection, Engine, Integer, String, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from api.problems import PROBLEM_JSON, TYPE_BASE, Problem
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from chain.alerts import AlertConfig, Finding, RejectedAttempt, rejected_attempts, store_findings
-from chain.store import Base
+from chain.store import Base, table
 
 log = logging.getLogger("scf.audit")
 
@@ -58,6 +60,7 @@ ANCHOR_FILE = "audit-head.json"
 PENDING_FILE = "audit-pending.jsonl"
 HEAD_ID = 1
 REQUEST_ID_HEADER = "X-Request-Id"
+_READ_METHODS = frozenset({"GET", "HEAD"})
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _MAX_PATH = 2048
 _MAX_PROBLEM_BODY = 65_536  # problem bodies are small; a larger error body is passed on without its type
@@ -302,6 +305,7 @@ class AuditLog:
         self._queue: deque[tuple[AuditDraft, Future[int | None]]] = deque()
         self._queue_cond = threading.Condition()
         self._writer: threading.Thread | None = None
+        self._key_owners: dict[str, tuple[int, int]] = {}  # API key hash -> (member id, key id), see _who
 
     def ensure_head(self) -> None:
         """Creates the head row of an empty log, and appends entries spooled while the database was away."""
@@ -389,24 +393,27 @@ class AuditLog:
         return self._insert_many([(draft, key_hash)])[0]
 
     def _insert_many(self, drafts: Sequence[tuple[AuditDraft, str | None]]) -> list[tuple[int, str]]:
-        """Chains the entries in order in one transaction; their (seq, hash)."""
+        """Chains the entries in order in one transaction; their (seq, hash). Core statements (no ORM unit of
+        work): with group commit this runs for every audited request, reads included."""
+        entries, heads = table(AuditEntry), table(AuditHead)
         for attempt in range(3):
             try:
                 chained: list[tuple[int, str]] = []
-                with Session(self.engine) as session, session.begin():
+                rows: list[dict[str, Any]] = []
+                with self.engine.begin() as conn:
                     # Update the head first: on SQLite this takes the database's write lock for the whole
                     # transaction; on PostgreSQL it locks the row (FOR UPDATE below keeps that explicit).
-                    session.execute(update(AuditHead).where(AuditHead.id == HEAD_ID).values(seq=AuditHead.seq))
-                    head = session.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
+                    conn.execute(update(heads).where(heads.c.id == HEAD_ID).values(seq=heads.c.seq))
+                    head = conn.execute(
+                        select(heads.c.seq, heads.c.hash).where(heads.c.id == HEAD_ID).with_for_update()
+                    ).first()
                     if head is None:
-                        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS_HASH)
-                        session.add(head)
-                    seq, prev = head.seq, head.hash
-                    who: dict[str | None, tuple[int | None, int | None]] = {}
+                        conn.execute(insert(heads).values(id=HEAD_ID, seq=0, hash=GENESIS_HASH))
+                        seq, prev = 0, GENESIS_HASH
+                    else:
+                        seq, prev = int(head[0]), str(head[1])
                     for draft, key_hash in drafts:
-                        if key_hash not in who:
-                            who[key_hash] = self._who(session, key_hash)
-                        member_id, key_id = who[key_hash]
+                        member_id, key_id = self._who(conn, key_hash)
                         seq += 1
                         fields: dict[str, Any] = {
                             "seq": seq,
@@ -425,22 +432,31 @@ class AuditLog:
                             "prev_hash": prev,
                         }
                         prev = entry_hash(fields)
-                        session.add(AuditEntry(**fields, hash=prev))
+                        rows.append({**fields, "hash": prev})
                         chained.append((seq, prev))
-                    head.seq, head.hash = seq, prev
+                    conn.execute(insert(entries), rows)
+                    conn.execute(update(heads).where(heads.c.id == HEAD_ID).values(seq=seq, hash=prev))
                 return chained
             except IntegrityError:
                 if attempt == 2:  # another writer took the seq (or created the head): try again
                     raise
         raise AssertionError("unreachable")
 
-    @staticmethod
-    def _who(session: Session, key_hash: str | None) -> tuple[int | None, int | None]:
-        """(member id, API key id) of the bearer key, revoked or not; (None, None) for no or an unknown key."""
+    def _who(self, conn: Connection, key_hash: str | None) -> tuple[int | None, int | None]:
+        """(member id, API key id) of the bearer key, revoked or not; (None, None) for no or an unknown key.
+        A key's row never changes owner, so a found key is remembered (an unknown one is looked up again)."""
         if key_hash is None:
             return None, None
-        row = session.execute(select(ApiKey.member_id, ApiKey.id).where(ApiKey.key_hash == key_hash)).first()
-        return (int(row[0]), int(row[1])) if row is not None else (None, None)
+        known = self._key_owners.get(key_hash)
+        if known is not None:
+            return known
+        row = conn.execute(select(ApiKey.member_id, ApiKey.id).where(ApiKey.key_hash == key_hash)).first()
+        if row is None:
+            return None, None
+        owner = (int(row[0]), int(row[1]))
+        if len(self._key_owners) < 100_000:
+            self._key_owners[key_hash] = owner
+        return owner
 
     def _write_anchor(self, seq: int, digest: str) -> None:
         try:
@@ -597,11 +613,12 @@ class AuditMiddleware:
         )
         if draft.idempotency_key is not None:
             draft.idempotency_key = draft.idempotency_key[:255]
-        try:
-            await to_thread.run_sync(self.audit.check_available)
-        except AuditUnavailableError as exc:
-            await self._refuse(scope, send, draft, id_header, exc)
-            return
+        if draft.method not in _READ_METHODS:  # an action: refused unless the log can be read first
+            try:
+                await to_thread.run_sync(self.audit.check_available)
+            except AuditUnavailableError as exc:
+                await self._refuse(scope, send, draft, id_header, exc)
+                return
         sent: list[str] = []
         token = _SENT_TX.set(sent)
         try:

@@ -27,7 +27,6 @@ from eth_utils.abi import event_abi_to_log_topic
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 from web3 import Web3
-from web3.exceptions import BlockNotFound
 
 from chain import alerts
 from chain.alerts import AlertConfig
@@ -229,9 +228,10 @@ class Indexer:
 
     # ------------------------------------------------------------------ state
     def checkpoint(self) -> tuple[int, str] | None:
-        with Session(self.engine) as session:
-            cp = session.get(Checkpoint, CHECKPOINT)
-            return (cp.block_number, cp.block_hash) if cp else None
+        cp = table(Checkpoint)  # Core: read on every pass (twice) and by every waiting request
+        with self.engine.connect() as conn:
+            row = conn.execute(select(cp.c.block_number, cp.c.block_hash).where(cp.c.name == CHECKPOINT)).first()
+        return (int(row[0]), str(row[1])) if row is not None else None
 
     def indexed_block(self) -> int:
         cp = self.checkpoint()
@@ -247,7 +247,7 @@ class Indexer:
         return indexed
 
     def _sync_locked(self, to_block: int | None) -> int:
-        head = self.w3.eth.block_number if to_block is None else to_block
+        head = int(self._rpc("eth_blockNumber", []), 16) if to_block is None else to_block
         self._handle_reorg()
         start = self.indexed_block() + 1
         while start <= head:
@@ -382,13 +382,12 @@ class Indexer:
         self.rollback_to(ancestor)
 
     def _chain_hash(self, number: int) -> str | None:
-        try:
-            block = self.w3.eth.get_block(number)
-        except BlockNotFound:  # the block no longer exists on the shorter chain
+        block = self._rpc("eth_getBlockByNumber", [hex(number), False])
+        if block is None:  # the block no longer exists on the shorter chain
             return None
         # any other failure (node down, timeout) propagates: an unreachable node is not a reorg, and treating it
         # as one would roll the read model back to the deployment block
-        return str(block["hash"].hex())
+        return str(block["hash"])[2:]
 
     def rollback_to(self, ancestor: int) -> None:
         """Deletes everything above `ancestor` and rebuilds the projections from the remaining events."""

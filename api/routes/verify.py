@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-import httpx
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -78,7 +77,7 @@ def _pin(request: Request, ledger: LedgerHandle, block: str) -> tuple[ChainPoint
     reader = chain_reader(request.app.state.settings.effective_rpc_url)
     try:
         header = reader.block("latest" if block == "latest" else int(block))
-    except (httpx.HTTPError, ChainReadError) as exc:
+    except (OSError, ChainReadError) as exc:
         raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading block {block} failed: {exc}") from exc
     if header is None:
         head = int(ledger.w3.eth.block_number)
@@ -121,7 +120,7 @@ def verify_note(
             ],
             point.number,
         )
-    except (httpx.HTTPError, ChainReadError) as exc:
+    except (OSError, ChainReadError) as exc:
         raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading the note failed: {exc}") from exc
     if isinstance(terms, ContractRevertError):
         raise terms

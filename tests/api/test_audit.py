@@ -336,6 +336,11 @@ def test_without_a_writable_log_nothing_is_done_and_the_refusal_is_logged_later(
             assert refused.headers["x-request-id"] == "while-down"
             assert refused.headers["audit-pending"] == "true"
             assert "while-down" in (data_dir / "audit-pending.jsonl").read_text()
+            # an audited read changes nothing: it is answered, and its entry waits in the spool too
+            read = client.get("/v1/audit", headers={"X-Request-Id": "read-while-down"})
+            problem(read, 401, "unauthorized")
+            assert read.headers["audit-pending"] == "true"
+            assert "read-while-down" in (data_dir / "audit-pending.jsonl").read_text()
 
             engine = make_engine(settings.effective_database_url)
             create_schema(engine)  # the table is back
@@ -344,7 +349,8 @@ def test_without_a_writable_log_nothing_is_done_and_the_refusal_is_logged_later(
             rows = db.execute("SELECT seq, request_id, status, result, problem_type FROM audit_log ORDER BY seq")
             assert rows.fetchall() == [
                 (1, "while-down", 503, "error", TYPE_BASE + "audit-unavailable"),
-                (2, "back-up", 401, "rejected", TYPE_BASE + "unauthorized"),
+                (2, "read-while-down", 401, "rejected", TYPE_BASE + "unauthorized"),
+                (3, "back-up", 401, "rejected", TYPE_BASE + "unauthorized"),
             ]
             assert not (data_dir / "audit-pending.jsonl").exists()
         finally:
