@@ -15,6 +15,11 @@ Promises, and how they are kept:
   (connection lost) the queue forgets its counter and resyncs from `eth_getTransactionCount(pending)`.
 - Restart and foreign transactions: the first nonce comes from the node's pending count; a "nonce too
   low" answer resyncs from the node and re-signs.
+- Lost pending transactions: a node restarted from its state file drops its pool, and one lost nonce holds back
+  every later transaction of the account. A wait that sees the node's pending count stop below its own nonce
+  re-broadcasts the queue's own signed versions of the missing nonces (same bytes, same nonce).
+- A node that lists one of our versions in a block without a receipt for it (anvil stopped while mining) is
+  reported as `ReceiptMissingError`, never answered by sending the operation again.
 - Stuck transactions are replaced, not duplicated: `wait` re-signs the same nonce with fees bumped by
   at least 10% (what geth, Besu and anvil require) and returns the receipt of whichever version mined.
 - Crash safety: `before_send` receives every signed version (`SignedTx`, JSON-serialisable) before
@@ -341,6 +346,7 @@ class TransactionQueue:
         self._cond = threading.Condition()
         self._next_nonce: int | None = None  # None: ask the node (at start and after an unclear send)
         self._mined_count = 0  # nonces below this are known to be mined
+        self._sent: dict[int, SignedTx] = {}  # the newest version sent per nonce not known to be mined (see _refill)
         self._chain_id: int | None = None
 
     @staticmethod
@@ -387,6 +393,7 @@ class TransactionQueue:
                 message = self._send(signed)
                 if message is None or _is_already_known(message):
                     self._next_nonce = nonce + 1
+                    self._sent[nonce] = signed
                     return signed
                 if _is_nonce_too_low(message):
                     self._next_nonce = None  # someone else used it (another process, a restart): resync
@@ -440,6 +447,9 @@ class TransactionQueue:
                 if now >= deadline:
                     raise TransactionTimeoutError(self.address, current.nonce, current.hashes, deadline - start)
                 if now >= replace_at:
+                    if self._refill(current.nonce):  # a gap below ours, not our price, held this back
+                        replace_at = time.monotonic() + settings.stuck_after
+                        continue
                     if self._nonce_used_elsewhere(current):
                         raise NonceConsumedError(self.address, current.nonce, current.hashes)
                     current = self._replace(current, before_send)
@@ -497,6 +507,7 @@ class TransactionQueue:
             if message is None or _is_already_known(message):
                 if self._next_nonce is not None and self._next_nonce <= signed.nonce:
                     self._next_nonce = signed.nonce + 1
+                self._sent[signed.nonce] = signed
                 return
             if _is_nonce_too_low(message):
                 if self._find_receipt(signed.hashes) is not None:
@@ -614,6 +625,7 @@ class TransactionQueue:
                     before_send(candidate)
                 message = self._send(candidate)
                 if message is None or _is_already_known(message):
+                    self._sent[candidate.nonce] = candidate
                     return candidate
                 if _is_underpriced(message):
                     continue  # the pool holds a pricier version (an earlier bump); bump again
@@ -676,7 +688,28 @@ class TransactionQueue:
         with self._cond:
             if nonce + 1 > self._mined_count:
                 self._mined_count = nonce + 1
+                for old in [n for n in self._sent if n <= nonce]:
+                    del self._sent[old]
                 self._cond.notify_all()
+
+    def _refill(self, nonce: int) -> int:
+        """Re-broadcasts our own transactions the node lost below `nonce`; returns how many were sent again.
+
+        A node restarted from its state file (or a reorg, or an evicting pool) loses pending transactions, and
+        one lost nonce holds back every later transaction of the account (the node queues them behind the gap)
+        until the request that sent it happens to be retried. The node's pending count stops at the gap; the
+        same signed bytes of each missing nonce are sent again (same nonce: never a second execution)."""
+        pending = self._count("pending")
+        if pending >= nonce:
+            return 0
+        with self._cond:
+            lost = [self._sent[n] for n in range(pending, nonce) if n in self._sent]
+        resent = 0
+        for signed in lost:
+            message = self._send(signed)
+            if message is None or _is_already_known(message):
+                resent += 1
+        return resent
 
 
 class Signer:

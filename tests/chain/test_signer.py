@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -286,6 +287,29 @@ def test_stored_transaction_mined_without_a_receipt_is_never_sent_again(
     assert "will not be sent again" in str(caught.value)
     assert reverter.functions.count().call() == before  # nothing was sent
     assert pending_count(w3, sender) == store[-1].nonce + 1
+
+
+def test_transactions_the_node_lost_with_its_pool_are_sent_again_when_a_later_one_waits(
+    tmp_path: Path, artifact: Artifact
+) -> None:
+    with DevChain(data_dir=tmp_path, port=free_port()) as chain:
+        w3 = connect(chain.url)
+        reverter = deploy_reverter(w3, artifact)
+        decoder = RevertDecoder({"Reverter": artifact.abi}, addresses={reverter.address: "Reverter"})
+        sender = funded_account(w3)
+        queue = make_queue(w3, sender, decoder, stuck_after=0.5)
+        w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+        lost = queue.submit(call_data(reverter, "bump"))
+        chain.stop()  # the pool is not saved: `lost` is gone, its nonce free again
+        chain.start()
+        assert not in_pool(w3, lost.tx_hash)
+        later = queue.submit(call_data(reverter, "bump"))  # nonce 1: the node queues it behind the gap
+        assert later.nonce == lost.nonce + 1
+        assert pending_count(w3, sender) == lost.nonce
+        assert queue.wait(later, timeout=30)["status"] == 1  # the wait sent `lost` again (same bytes)
+        assert queue.wait(lost, timeout=30)["transactionHash"].hex().removeprefix("0x") == lost.tx_hash[2:]
+        assert reverter.functions.count().call() == 2
+        assert pending_count(w3, sender) == later.nonce + 1
 
 
 def test_signer_keeps_one_queue_per_account(w3: Web3, sender: LocalAccount, decoder: RevertDecoder) -> None:
