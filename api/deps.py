@@ -100,17 +100,20 @@ def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "unauthorized", "Unauthorized", "send an API key as `Authorization: Bearer <key>`")
-    key = session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == hash_api_key(credentials.credentials), ApiKey.revoked_at.is_(None))
-    )
-    if key is None:
+    # one statement, plain rows (no ORM objects): every request pays for it
+    row = session.execute(
+        select(ApiKey.member_id, Member.id, Member.roles, Member.status)
+        .outerjoin(Member, Member.id == ApiKey.member_id)
+        .where(ApiKey.key_hash == hash_api_key(credentials.credentials), ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None:
         raise Problem(401, "unauthorized", "Unauthorized", "the API key is unknown or revoked")
-    if key.member_id == OPERATOR:
+    key_member, member_id, roles, status = row
+    if key_member == OPERATOR:
         return Principal(member_id=OPERATOR)
-    member = session.get(Member, key.member_id)
-    if member is None:
+    if member_id is None:
         raise Problem(401, "unauthorized", "Unauthorized", "the API key's member is not on the ledger yet")
-    return Principal(member_id=member.id, roles=member.roles, status=member.status)
+    return Principal(member_id=int(member_id), roles=int(roles), status=str(status))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
