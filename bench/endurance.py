@@ -25,11 +25,12 @@ OUT = BENCH_DIR / "endurance.json"
 def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings()
     chunks = -(-args.splits // args.chunk)
-    notes_per_sender = -(-args.splits // (args.senders * (MAX_SPLITS_PER_NOTE - 10)))
+    notes_per_sender = -(-args.splits // (args.endurance_senders * (MAX_SPLITS_PER_NOTE - 10)))
     with tempfile.TemporaryDirectory(prefix="scf-endurance-") as tmp:
-        log(f"endurance: {chunks} x {args.chunk} splits, {args.senders} senders, block_time={settings.block_time}")
+        senders = args.endurance_senders
+        log(f"endurance: {chunks} x {args.chunk} splits, {senders} senders, block_time={settings.block_time}")
         wl = start_workload(
-            Path(tmp), block_time=settings.block_time, senders=args.senders, notes_per_sender=notes_per_sender
+            Path(tmp), block_time=settings.block_time, senders=senders, notes_per_sender=notes_per_sender
         )
         try:
             rows = [{"chunk": 0, "rss_mb": rss_mb(wl.pid), "head": int(wl.rpc.call("eth_blockNumber"), 16)}]
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "endurance": {
             "splits": chunks * args.chunk,
             "chunk": args.chunk,
-            "senders": args.senders,
+            "senders": args.endurance_senders,
             "block_time": settings.block_time,
             "elapsed_s": round(elapsed, 1),
             "chunks": rows,
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endurance-splits", dest="splits", type=int, default=20_000, help="splits in a row")
     parser.add_argument("--endurance-chunk", dest="chunk", type=int, default=2_000, help="splits per measured chunk")
-    parser.add_argument("--endurance-senders", dest="senders", type=int, default=16)
+    parser.add_argument("--endurance-senders", dest="endurance_senders", type=int, default=16, help="members splitting")
 
 
 def main() -> None:

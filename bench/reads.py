@@ -335,6 +335,8 @@ def run_backend(
                     measured = {
                         case: measure(api.url, key, paths, requests, clients, pid) for case, paths in cases.items()
                     }
+                    # one client alone: the latency of a request that does not queue behind others on the GIL
+                    single = {case: measure(api.url, key, paths, requests, 1, pid) for case, paths in cases.items()}
                 finally:
                     api.stop()
                 for case, m in measured.items():
@@ -348,6 +350,7 @@ def run_backend(
                     "big_holder_rows": big_rows,
                     "typical_holder_notes": typical,
                     **measured,
+                    "one_client": single,
                 }
             engine.dispose()
         finally:
@@ -369,6 +372,12 @@ def run_section(sizes: list[int] | None = None, requests: int = 200, clients: in
     if sqlite:
         out["holdings_p99_ms_1m"] = max(sqlite["holdings_big"]["p99_ms"], sqlite["holdings_typical"]["p99_ms"])
         out["verify_note_p99_ms_1m"] = sqlite["verify_note"]["p99_ms"]
+        alone = sqlite.get("one_client", {})
+        if alone:
+            out["holdings_p99_ms_1m_one_client"] = max(
+                alone["holdings_big"]["p99_ms"], alone["holdings_typical"]["p99_ms"]
+            )
+            out["verify_note_p99_ms_1m_one_client"] = alone["verify_note"]["p99_ms"]
     return out
 
 
@@ -390,9 +399,11 @@ def markdown(results: dict[str, Any]) -> list[str]:
         "`server CPU ms/req` is the API process's CPU time over the case (its background indexer included)",
         "per request.",
         "",
+        "The last two columns: the same case with one client alone (no queueing behind other requests).",
+        "",
         "| backend | notes | case | holder's live notes (aggregate rows) | p50 ms | **p99 ms** | req/s"
-        " | server CPU ms/req |",
-        "|---|---:|---|---|---:|---:|---:|---:|",
+        " | server CPU ms/req | 1 client p50 ms | 1 client **p99 ms** |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for backend in section["backends"]:
         for size, row in backend["sizes"].items():
@@ -405,9 +416,11 @@ def markdown(results: dict[str, Any]) -> list[str]:
                     if case == "holdings_typical"
                     else ""
                 )
+                one = row.get("one_client", {}).get(case)
+                alone = f" {one['p50_ms']} | **{one['p99_ms']}** |" if one else "  |  |"
                 lines.append(
                     f"| {backend['backend']} | {int(size):,} | {case} | {held} | {m['p50_ms']} | **{m['p99_ms']}** |"
-                    f" {m['req_per_s']:,} | {m.get('cpu_ms_per_req') or ''} |"
+                    f" {m['req_per_s']:,} | {m.get('cpu_ms_per_req') or ''} |{alone}"
                 )
     lines.append("")
     return lines
@@ -421,7 +434,12 @@ def main() -> None:
     args = parser.parse_args()
     results = run_section([int(s) for s in args.sizes.split(",")], args.requests, args.clients)
     print("\n".join(markdown(results)))
-    for key in ("holdings_p99_ms_1m", "verify_note_p99_ms_1m"):
+    for key in (
+        "holdings_p99_ms_1m",
+        "verify_note_p99_ms_1m",
+        "holdings_p99_ms_1m_one_client",
+        "verify_note_p99_ms_1m_one_client",
+    ):
         if key in results:
             print(f"{key}: {results[key]}")
 
