@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import JSON, BigInteger, Connection, Engine, Integer, String, insert, select, update
+from sqlalchemy import JSON, BigInteger, Connection, Engine, Integer, String, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -124,6 +124,14 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# The append's statements, built once (it runs for every audited request): Core, bound parameters.
+_HEADS = table(AuditHead)
+_LOCK_HEAD = update(_HEADS).where(_HEADS.c.id == HEAD_ID).values(seq=_HEADS.c.seq)
+_READ_HEAD = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.id == HEAD_ID).with_for_update()
+_SET_HEAD = update(_HEADS).where(_HEADS.c.id == HEAD_ID).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_INSERT_ENTRY = insert(table(AuditEntry))
 
 
 class AuditUnavailableError(Exception):
@@ -395,7 +403,6 @@ class AuditLog:
     def _insert_many(self, drafts: Sequence[tuple[AuditDraft, str | None]]) -> list[tuple[int, str]]:
         """Chains the entries in order in one transaction; their (seq, hash). Core statements (no ORM unit of
         work): with group commit this runs for every audited request, reads included."""
-        entries, heads = table(AuditEntry), table(AuditHead)
         for attempt in range(3):
             try:
                 chained: list[tuple[int, str]] = []
@@ -403,12 +410,10 @@ class AuditLog:
                 with self.engine.begin() as conn:
                     # Update the head first: on SQLite this takes the database's write lock for the whole
                     # transaction; on PostgreSQL it locks the row (FOR UPDATE below keeps that explicit).
-                    conn.execute(update(heads).where(heads.c.id == HEAD_ID).values(seq=heads.c.seq))
-                    head = conn.execute(
-                        select(heads.c.seq, heads.c.hash).where(heads.c.id == HEAD_ID).with_for_update()
-                    ).first()
+                    conn.execute(_LOCK_HEAD)
+                    head = conn.execute(_READ_HEAD).first()
                     if head is None:
-                        conn.execute(insert(heads).values(id=HEAD_ID, seq=0, hash=GENESIS_HASH))
+                        conn.execute(insert(table(AuditHead)).values(id=HEAD_ID, seq=0, hash=GENESIS_HASH))
                         seq, prev = 0, GENESIS_HASH
                     else:
                         seq, prev = int(head[0]), str(head[1])
@@ -434,8 +439,8 @@ class AuditLog:
                         prev = entry_hash(fields)
                         rows.append({**fields, "hash": prev})
                         chained.append((seq, prev))
-                    conn.execute(insert(entries), rows)
-                    conn.execute(update(heads).where(heads.c.id == HEAD_ID).values(seq=seq, hash=prev))
+                    conn.execute(_INSERT_ENTRY, rows)
+                    conn.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev})
                 return chained
             except IntegrityError:
                 if attempt == 2:  # another writer took the seq (or created the head): try again

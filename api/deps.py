@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.custody import Custody
@@ -94,18 +94,21 @@ class Principal:
         return bool(self.roles & mask)
 
 
+# One statement with plain rows (no ORM objects), built once: every request pays for it.
+_KEY_PRINCIPAL = (
+    select(ApiKey.member_id, Member.id, Member.roles, Member.status)
+    .outerjoin(Member, Member.id == ApiKey.member_id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+
+
 def current_principal(
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "unauthorized", "Unauthorized", "send an API key as `Authorization: Bearer <key>`")
-    # one statement, plain rows (no ORM objects): every request pays for it
-    row = session.execute(
-        select(ApiKey.member_id, Member.id, Member.roles, Member.status)
-        .outerjoin(Member, Member.id == ApiKey.member_id)
-        .where(ApiKey.key_hash == hash_api_key(credentials.credentials), ApiKey.revoked_at.is_(None))
-    ).first()
+    row = session.execute(_KEY_PRINCIPAL, {"key_hash": hash_api_key(credentials.credentials)}).first()
     if row is None:
         raise Problem(401, "unauthorized", "Unauthorized", "the API key is unknown or revoked")
     key_member, member_id, roles, status = row
