@@ -27,7 +27,17 @@ from bench import reads as bench_reads
 from bench import service as bench_service
 from bench.compile import compile_reference
 from bench.report import write_reports
-from bench.rpc import Rpc, RpcError, Wallet, calldata, event_topic, intrinsic_gas, minted_ids, wait_receipt
+from bench.rpc import (
+    Rpc,
+    RpcError,
+    Wallet,
+    calldata,
+    checked_receipts,
+    event_topic,
+    intrinsic_gas,
+    minted_ids,
+    wait_receipt,
+)
 from chain.devchain import DevChain, free_port
 from chain.runtime import prepare_ledger
 
@@ -563,12 +573,7 @@ def _blast(
         time.sleep(0.005)
     t_mined = time.monotonic()
     anvil_cpu1 = cpu_s(anvil_pid)
-    receipts = []
-    for j in range(0, len(hashes), 500):
-        receipts += rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes[j : j + 500]])
-    failed = sum(1 for r in receipts if r is None or int(r["status"], 16) != 1)
-    if failed:
-        raise RpcError(f"{failed} of {len(receipts)} benchmark transactions failed or are missing")
+    receipts = checked_receipts(rpc, hashes, "benchmark transactions")
     gas = [int(r["gasUsed"], 16) for r in receipts]
     block_gas: dict[int, int] = {}
     block_txs: dict[int, int] = {}
@@ -626,12 +631,7 @@ def _prefill_and_mine(
         )
         if len(blocks) > 100:
             raise RpcError("pre-filled pool did not drain in 100 blocks")
-    receipts: list[Any] = []
-    for j in range(0, len(hashes), 500):
-        receipts += rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes[j : j + 500]])
-    failed = sum(1 for r in receipts if r is None or int(r["status"], 16) != 1)
-    if failed:
-        raise RpcError(f"{failed} of {len(receipts)} pre-filled transactions failed or are missing")
+    checked_receipts(rpc, hashes, "pre-filled transactions")  # every one mined with status 1
     full = blocks[:-1] if len(blocks) > 1 else blocks
     per_block = sum(b["txs"] for b in full) / len(full)
     # the median full block: one slow block (another process on the shared cores) does not decide the bound

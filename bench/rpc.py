@@ -125,6 +125,18 @@ def wait_receipt(rpc: Rpc, tx_hash: str, timeout: float = 60.0) -> dict[str, Any
         time.sleep(0.01)
 
 
+def checked_receipts(rpc: Rpc, hashes: list[str], what: str, batch: int = 500) -> list[Any]:
+    """The receipts of `hashes` in JSON-RPC batches of `batch`; raises RpcError unless every one exists with
+    status 1 (`what` names the transactions in the message)."""
+    receipts: list[Any] = []
+    for j in range(0, len(hashes), batch):
+        receipts += rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes[j : j + batch]])
+    failed = sum(1 for r in receipts if r is None or int(r["status"], 16) != 1)
+    if failed:
+        raise RpcError(f"{failed} of {len(receipts)} {what} failed or are missing")
+    return receipts
+
+
 def minted_ids(receipt: dict[str, Any]) -> list[int]:
     """Token ids minted in the receipt (ERC-721 Transfer from the zero address)."""
     ids = []

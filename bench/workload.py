@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
-from bench.rpc import Rpc, RpcError, Wallet, calldata, minted_ids
+from bench.rpc import Rpc, RpcError, Wallet, calldata, checked_receipts, minted_ids
 from chain.devchain import DevChain, free_port
 from chain.runtime import Ledger, prepare_ledger
 
@@ -229,12 +229,7 @@ def blast(wl: Workload, signed: list[tuple[int, int, str]], batch: int = 10, tim
     if state["error"]:
         raise RpcError(state["error"])
     t_mined = max(mined_at.values())
-    receipts: list[Any] = []
-    for j in range(0, len(hashes), 500):
-        receipts += sender_rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes[j : j + 500]])
-    failed = sum(1 for r in receipts if r is None or int(r["status"], 16) != 1)
-    if failed:
-        raise RpcError(f"{failed} of {len(receipts)} split transactions failed or are missing")
+    receipts = checked_receipts(sender_rpc, hashes, "split transactions")
     latencies = [(mined_at[k] - sent_at[k]) * 1000 for k in sent_at]
     blocks = {int(r["blockNumber"], 16) for r in receipts}
     total = t_mined - t0
