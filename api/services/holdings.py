@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 from eth_abi.abi import decode as abi_decode
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, case, func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
 from chain.indexer import CHECKPOINT
+from chain.rpc import JsonRpc
 from chain.store import Checkpoint, HoldingTotal, Note, Receivable, table
 
 DAY = 86_400
@@ -221,7 +221,8 @@ def read_notes_batched(
     """`note(id)` of each note at `block` via JSON-RPC batches of eth_call; None for a note the chain does
     not know (the call reverts)."""
     found: dict[int, ChainNote | None] = {}
-    with httpx.Client(timeout=timeout) as client:
+    rpc = JsonRpc(rpc_url, timeout)  # no answer: RpcTransportError, an OSError
+    try:
         for start in range(0, len(note_ids), batch_size):
             chunk = note_ids[start : start + batch_size]
             payload: list[dict[str, Any]] = [
@@ -236,9 +237,7 @@ def read_notes_batched(
                 }
                 for i, note_id in enumerate(chunk)
             ]
-            response = client.post(rpc_url, json=payload)
-            response.raise_for_status()
-            answers = response.json()
+            answers = rpc.batch(payload)
             if not isinstance(answers, list):
                 raise ValueError(f"the node did not answer the batch: {answers!r}"[:300])
             for answer in answers:
@@ -249,4 +248,6 @@ def read_notes_batched(
                     continue
                 ((holder, lien, slot, value, _parent),) = abi_decode(_NOTE_TYPES, bytes.fromhex(result[2:]))
                 found[note_id] = ChainNote(int(holder), int(lien), int(slot), int(value))
+    finally:
+        rpc.close()
     return found
