@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.audit import AuditLog, AuditMiddleware
@@ -40,8 +39,8 @@ from api.writes import WriteExecutor
 from chain.deploy import record_path
 from chain.devchain import rpc_call
 from chain.errors import ChainUnavailableError
-from chain.indexer import CHECKPOINT
-from chain.store import Checkpoint, create_schema, make_engine
+from chain.indexer import read_checkpoint
+from chain.store import create_schema, make_engine
 
 
 def _deployment_summary(settings: Settings, chain_id: int) -> dict[str, Any] | None:
@@ -145,8 +144,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
 def _indexed_block(request: Request) -> int | None:
     """The last block in the read model (None before the first pass, or when the database does not answer)."""
     try:
-        with request.app.state.engine.connect() as conn:
-            value = conn.execute(select(Checkpoint.block_number).where(Checkpoint.name == CHECKPOINT)).scalar()
+        checkpoint = read_checkpoint(request.app.state.engine)
     except SQLAlchemyError:
         return None
-    return int(value) if value is not None else None
+    return checkpoint[0] if checkpoint is not None else None

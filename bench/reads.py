@@ -35,8 +35,9 @@ from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
 from api.settings import Settings
 from bench.service import Server
 from chain.devchain import free_port
+from chain.indexer import read_checkpoint
 from chain.runtime import make_devchain, prepare_ledger
-from chain.store import Base, Checkpoint, HoldingTotal, Member, Note, Receivable, create_schema, make_engine, table
+from chain.store import Base, HoldingTotal, Member, Note, Receivable, create_schema, make_engine, table
 
 DAY = 86_400
 SLOTS = 5_000
@@ -293,9 +294,8 @@ def run_backend(
                 head = int(ledger.w3.eth.block_number)
                 deadline = time.monotonic() + 60
                 while True:  # the read model has the real notes
-                    with Session(engine) as session:
-                        cp = session.get(Checkpoint, "indexer")
-                    if cp is not None and cp.block_number >= head:
+                    cp = read_checkpoint(engine)
+                    if cp is not None and cp[0] >= head:
                         break
                     if time.monotonic() > deadline:
                         raise RuntimeError("the API's indexer did not catch up")

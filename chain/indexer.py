@@ -48,6 +48,17 @@ from chain.store import (
 
 log = logging.getLogger("scf.indexer")
 CHECKPOINT = "indexer"
+
+
+def read_checkpoint(engine: Engine) -> tuple[int, str] | None:
+    """(block number, block hash) of the last block in the read model; None before the first pass. Core: read on
+    every indexer pass (twice), by waiting requests and by /health."""
+    cp = table(Checkpoint)
+    with engine.connect() as conn:
+        row = conn.execute(select(cp.c.block_number, cp.c.block_hash).where(cp.c.name == CHECKPOINT)).first()
+    return (int(row[0]), str(row[1])) if row is not None else None
+
+
 FETCH_BLOCKS = 50  # blocks per eth_getLogs call: a range is fetched in slices, stored while the next ones arrive
 _codec = ABICodec(abi_registry)
 
@@ -228,10 +239,7 @@ class Indexer:
 
     # ------------------------------------------------------------------ state
     def checkpoint(self) -> tuple[int, str] | None:
-        cp = table(Checkpoint)  # Core: read on every pass (twice) and by every waiting request
-        with self.engine.connect() as conn:
-            row = conn.execute(select(cp.c.block_number, cp.c.block_hash).where(cp.c.name == CHECKPOINT)).first()
-        return (int(row[0]), str(row[1])) if row is not None else None
+        return read_checkpoint(self.engine)
 
     def indexed_block(self) -> int:
         cp = self.checkpoint()
