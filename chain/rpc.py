@@ -112,9 +112,14 @@ class JsonRpc:
         answer = self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}, method)
         return result_of(method, answer)
 
-    def batch(self, payload: list[dict[str, Any]]) -> Any:
-        """One JSON-RPC batch request; the node's answer as parsed JSON (the caller matches the ids)."""
-        return self._post(payload, str(payload[0]["method"]) if payload else "batch")
+    def batch(self, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One JSON-RPC batch request (integer ids); the node's answers in id order, each as sent (`result` or
+        `error`: see `result_of`). Raises RpcTransportError unless there is one answer per request."""
+        method = str(payload[0]["method"]) if payload else "batch"
+        answers = self._post(payload, method)
+        if not isinstance(answers, list) or len(answers) != len(payload):
+            raise RpcTransportError(f"{method}: the node did not answer the batch: {answers!r}"[:300])
+        return sorted(answers, key=lambda answer: int(answer["id"]))
 
     def close(self) -> None:
         self.pool.close()

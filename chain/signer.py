@@ -681,8 +681,7 @@ class TransactionQueue:
             {"jsonrpc": "2.0", "id": i, "method": "eth_getBlockByNumber", "params": [hex(n), False]}
             for i, n in enumerate(numbers)
         ]
-        answers = sorted(self.rpc.batch(payload), key=lambda a: int(a["id"]))
-        return [result_of("eth_getBlockByNumber", answer) for answer in answers]
+        return [result_of("eth_getBlockByNumber", answer) for answer in self.rpc.batch(payload)]
 
     def _note_mined(self, nonce: int) -> None:
         with self._cond:

@@ -74,17 +74,11 @@ class ChainReader:
             self._views[key] = view
         return view
 
-    def _post(self, payload: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Raises RpcTransportError (a ConnectionError) when the node does not answer."""
-        answers = self.rpc.batch(payload)
-        if not isinstance(answers, list) or len(answers) != len(payload):
-            raise ChainReadError(f"the node did not answer the batch: {answers!r}"[:300])
-        return sorted(answers, key=lambda a: int(a["id"]))
-
     def block(self, identifier: str | int) -> dict[str, Any] | None:
         """The header of `identifier` ("latest" or a number) as the node sends it (hex strings); None past the head."""
         tag = identifier if isinstance(identifier, str) else hex(identifier)
-        (answer,) = self._post([{"jsonrpc": "2.0", "id": 0, "method": "eth_getBlockByNumber", "params": [tag, False]}])
+        request = {"jsonrpc": "2.0", "id": 0, "method": "eth_getBlockByNumber", "params": [tag, False]}
+        (answer,) = self.rpc.batch([request])
         if "error" in answer:
             raise ChainReadError(f"eth_getBlockByNumber: {answer['error']}")
         result: dict[str, Any] | None = answer.get("result")
@@ -100,7 +94,7 @@ class ChainReader:
             params = [{"to": call.contract.address, "data": "0x" + data.hex()}, hex(block)]
             payload.append({"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": params})
         out: list[tuple[Any, ...] | ContractRevertError] = []
-        for call, answer in zip(calls, self._post(payload), strict=True):
+        for call, answer in zip(calls, self.rpc.batch(payload), strict=True):
             view = self._view(call.contract, call.signature)
             if "error" in answer:
                 error = answer["error"]

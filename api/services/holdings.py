@@ -237,10 +237,7 @@ def read_notes_batched(
                 }
                 for i, note_id in enumerate(chunk)
             ]
-            answers = rpc.batch(payload)
-            if not isinstance(answers, list):
-                raise ValueError(f"the node did not answer the batch: {answers!r}"[:300])
-            for answer in answers:
+            for answer in rpc.batch(payload):
                 note_id = chunk[int(answer["id"])]
                 result = answer.get("result")
                 if not result or result == "0x":

@@ -27,6 +27,20 @@ def test_errors_carry_code_message_and_revert_data(ledger: Ledger) -> None:
     assert unknown.value.code is not None
 
 
+def test_batch_answers_come_back_in_id_order_with_each_error_in_place(ledger: Ledger) -> None:
+    rpc = JsonRpc(ledger.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    answers = rpc.batch(
+        [
+            {"jsonrpc": "2.0", "id": 2, "method": "eth_chainId", "params": []},
+            {"jsonrpc": "2.0", "id": 0, "method": "eth_blockNumber", "params": []},
+            {"jsonrpc": "2.0", "id": 1, "method": "no_such_method", "params": []},
+        ]
+    )
+    assert [a["id"] for a in answers] == [0, 1, 2]
+    assert int(answers[0]["result"], 16) >= 1 and "error" in answers[1]
+    assert int(answers[2]["result"], 16) == ledger.w3.eth.chain_id
+
+
 def test_no_node_is_a_transport_error() -> None:
     rpc = JsonRpc(f"http://127.0.0.1:{free_port()}", timeout=2)
     with pytest.raises(RpcTransportError):
