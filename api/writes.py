@@ -26,7 +26,7 @@ import requests
 from eth_account.signers.local import LocalAccount
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, delete, insert, update
+from sqlalchemy import ColumnElement, Engine, delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.types import TxReceipt
@@ -114,6 +114,11 @@ def contract_error_slug(name: str) -> str:
     if not name or not name[0].isalpha():
         return "contract-error"
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
+
+
+def _record_is(record_id: tuple[int, str]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The WHERE clause of one idempotency record: (principal, key)."""
+    return IdempotencyRecord.principal == record_id[0], IdempotencyRecord.key == record_id[1]
 
 
 @dataclass
@@ -205,11 +210,7 @@ class WriteContext:
         else:
             steps.append(entry)
         with self.engine.begin() as conn:  # one UPDATE (Core): no ORM load and flush per sent transaction
-            conn.execute(
-                update(IdempotencyRecord)
-                .where(IdempotencyRecord.principal == self.record_id[0], IdempotencyRecord.key == self.record_id[1])
-                .values(steps=list(steps))
-            )
+            conn.execute(update(IdempotencyRecord).where(*_record_is(self.record_id)).values(steps=list(steps)))
 
     def _resume(
         self, queue: TransactionQueue, signed: SignedTx, persist: Callable[[SignedTx], None], contract: str
@@ -373,7 +374,7 @@ class WriteExecutor:
             return record is not None and record.body_sha256 == _request_digest(request, body)
 
     def _finish(self, record_id: tuple[int, str], status: int, payload: Any, ctx: WriteContext, *, final: bool) -> None:
-        where = (IdempotencyRecord.principal == record_id[0], IdempotencyRecord.key == record_id[1])
+        where = _record_is(record_id)
         with self.engine.begin() as conn:  # Core: one statement, no ORM load
             if final:
                 conn.execute(
