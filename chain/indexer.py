@@ -280,7 +280,10 @@ class Indexer:
         return logs
 
     def _block_hash(self, number: int) -> str:
-        return str(self._rpc("eth_getBlockByNumber", [hex(number), False])["hash"])[2:]
+        found = self._chain_hash(number)
+        if found is None:  # the head moved back (a reorg) while the range was fetched: the next pass sees it
+            raise IndexerError(f"block {number} is no longer on the chain")
+        return found
 
     def _index_range(self, start: int, end: int) -> None:
         """Fetches the range's logs in slices of `FETCH_BLOCKS` blocks on a helper thread, then its last block's
