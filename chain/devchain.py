@@ -13,14 +13,14 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
 from chain.errors import ChainUnavailableError, PortInUseError, StateFileError
+from chain.rpc import JsonRpc, RpcError, RpcTransportError
 from chain.toolchain import find_tool
 
 STATE_FILE = "anvil-state.json"
@@ -60,18 +60,29 @@ def check_state_file(path: Path) -> None:
         raise StateFileError(str(path), "JSON without the 'accounts' section of an anvil state dump")
 
 
+_clients: dict[tuple[str, float], JsonRpc] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(url: str, timeout: float) -> JsonRpc:
+    """One keep-alive pool per node URL and timeout for the process. A client per call (httpx.post) built an SSL
+    context each time, loading the CA bundle: about 10 ms of CPU per `/health` (11% of the API's CPU while the
+    service benchmark sampled it 4 times a second; perf, docs/performance.md)."""
+    with _clients_lock:
+        client = _clients.get((url, timeout))
+        if client is None:
+            client = _clients[(url, timeout)] = JsonRpc(url, timeout)
+        return client
+
+
 def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
     """One JSON-RPC call over HTTP; raises ChainUnavailableError when the node does not answer."""
     try:
-        response = httpx.post(
-            url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}, timeout=timeout
-        )
-        body = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+        return _client(url, timeout).call(method, *(params or []))
+    except RpcTransportError as exc:
         raise ChainUnavailableError(f"no JSON-RPC answer from {url}: {exc}") from exc
-    if "error" in body:
-        raise ChainUnavailableError(f"{method} failed at {url}: {body['error']}")
-    return body["result"]
+    except RpcError as exc:
+        raise ChainUnavailableError(f"{method} failed at {url}: {exc.message}") from exc
 
 
 @dataclass
