@@ -205,12 +205,12 @@ def redeem(
     writes: Writes,
     custody: CustodyDep,
 ) -> JSONResponse:
-    note, receivable = visible_note(session, principal, note_id)
+    note = visible_note(session, principal, note_id)
     if note.holder_id != principal.member_id:
         raise Problem(403, "not-note-holder", "Not the note holder", f"note {note_id} is held by another member")
-    if receivable is None:
+    if note.slot_id is None or not note.receivable_known:
         raise Problem(409, "note-not-live", "Note not live", f"note {note_id} belongs to no receivable")
-    slot_id = receivable.id
+    slot_id = note.slot_id
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
