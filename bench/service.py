@@ -59,10 +59,15 @@ class Server:
     def command(self) -> list[str]:
         return [sys.executable, "-c", "from scripts.cli import main; main()", "serve"]
 
+    # `python -c` puts the working directory first on sys.path: run in the tree this bench belongs to, so a
+    # bench run from another checkout (an A/B against a git worktree) serves that checkout's code, not whatever
+    # tree the shell was in or the editable install points at.
+    cwd = BENCH_DIR.parent
+
     def start(self, prefix: list[str] | None = None, timeout: float = 60.0) -> Server:
         log_file = (self.data_dir / "api.log").open("ab")
         self.process = subprocess.Popen(
-            (prefix or []) + self.command(), env=self.env, stdout=log_file, stderr=subprocess.STDOUT
+            (prefix or []) + self.command(), env=self.env, stdout=log_file, stderr=subprocess.STDOUT, cwd=self.cwd
         )
         log_file.close()
         deadline = time.monotonic() + timeout
