@@ -13,14 +13,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from chain.errors import ChainUnavailableError, PortInUseError, StateFileError
-from chain.rpc import JsonRpc, RpcError, RpcTransportError
+from chain.rpc import RpcError, RpcTransportError, shared_rpc
 from chain.toolchain import find_tool
 
 STATE_FILE = "anvil-state.json"
@@ -60,25 +59,12 @@ def check_state_file(path: Path) -> None:
         raise StateFileError(str(path), "JSON without the 'accounts' section of an anvil state dump")
 
 
-_clients: dict[tuple[str, float], JsonRpc] = {}
-_clients_lock = threading.Lock()
-
-
-def _client(url: str, timeout: float) -> JsonRpc:
-    """One keep-alive pool per node URL and timeout for the process. A client per call (httpx.post) built an SSL
-    context each time, loading the CA bundle: about 10 ms of CPU per `/health` (11% of the API's CPU while the
-    service benchmark sampled it 4 times a second; perf, docs/performance.md)."""
-    with _clients_lock:
-        client = _clients.get((url, timeout))
-        if client is None:
-            client = _clients[(url, timeout)] = JsonRpc(url, timeout)
-        return client
-
-
 def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
-    """One JSON-RPC call over HTTP; raises ChainUnavailableError when the node does not answer."""
+    """One JSON-RPC call over HTTP; raises ChainUnavailableError when the node does not answer. Over the
+    process's shared keep-alive pool for the URL: a client per call (httpx.post) built an SSL context each time,
+    loading the CA bundle, about 10 ms of CPU per `/health` (perf; docs/performance.md, round 4)."""
     try:
-        return _client(url, timeout).call(method, *(params or []))
+        return shared_rpc(url, timeout).call(method, *(params or []))
     except RpcTransportError as exc:
         raise ChainUnavailableError(f"no JSON-RPC answer from {url}: {exc}") from exc
     except RpcError as exc:

@@ -34,7 +34,7 @@ from chain.compile import Artifact
 from chain.deploy import Deployment
 from chain.errors import ScfError
 from chain.projections import Event, Projector
-from chain.rpc import JsonRpc, RpcError
+from chain.rpc import RpcError, rpc_for
 from chain.store import (
     PROJECTIONS,
     Checkpoint,
@@ -229,8 +229,7 @@ class Indexer:
         self._rules: alerts.RuleState | None = None  # the alert rules' state, up to the checkpoint
         # the node's raw JSON-RPC over urllib3 (chain.rpc) when the provider is HTTP: web3's provider (requests)
         # cost about 2.5 ms of Python per call, four calls in a pass over one new block
-        endpoint = str(getattr(w3.provider, "endpoint_uri", "") or "")
-        self._json = JsonRpc(endpoint, RPC_TIMEOUT) if endpoint.startswith(("http://", "https://")) else None
+        self._json = rpc_for(w3, RPC_TIMEOUT)
         create_schema(engine)
         self._fill_new_projections()
 
@@ -273,15 +272,10 @@ class Indexer:
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
         """A raw JSON-RPC call (no web3 result formatting: hex strings, as the node sends them)."""
-        if self._json is not None:
-            try:
-                return self._json.call(method, *params)
-            except RpcError as exc:
-                raise IndexerError(f"{method} failed: {exc.message}") from exc
-        answer = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
-        if "error" in answer:
-            raise IndexerError(f"{method} failed: {answer['error']}")
-        return answer["result"]
+        try:
+            return self._json.call(method, *params)
+        except RpcError as exc:
+            raise IndexerError(f"{method} failed: {exc.message}") from exc
 
     def _logs(self, start: int, end: int) -> list[dict[str, Any]]:
         """The suite's logs in blocks [start, end], in chain order (as JSON-RPC sends them: hex strings)."""

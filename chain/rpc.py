@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import itertools
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from urllib3.exceptions import HTTPError
+from web3 import Web3
 from web3.datastructures import AttributeDict
 from web3.types import TxReceipt
 
@@ -125,6 +127,38 @@ class JsonRpc:
         self.pool.close()
 
 
+class ProviderRpc:
+    """`JsonRpc.call` over a web3 provider that is not plain HTTP (IPC, a test provider)."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+
+    def call(self, method: str, *params: Any) -> Any:
+        return result_of(method, self.w3.provider.make_request(method, list(params)))  # type: ignore[arg-type]
+
+
+def rpc_for(w3: Web3, timeout: float = 10.0) -> JsonRpc | ProviderRpc:
+    """The lean JSON-RPC client for the node behind `w3` (its own pool), or its provider when not HTTP."""
+    url = getattr(w3.provider, "endpoint_uri", None)
+    if isinstance(url, str) and url.startswith(("http://", "https://")):
+        return JsonRpc(url, timeout)
+    return ProviderRpc(w3)
+
+
+_shared: dict[tuple[str, float], JsonRpc] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_rpc(url: str, timeout: float = 10.0) -> JsonRpc:
+    """One keep-alive pool per node URL and timeout for the process, for occasional callers (`/health`, the
+    devchain's start and stop) that would otherwise build a client per call."""
+    with _shared_lock:
+        client = _shared.get((url, timeout))
+        if client is None:
+            client = _shared[(url, timeout)] = JsonRpc(url, timeout)
+        return client
+
+
 # ---------------------------------------------------------------------------------------------- receipts
 
 _INT_FIELDS = frozenset(
@@ -177,4 +211,13 @@ def format_receipt(raw: Mapping[str, Any]) -> TxReceipt:
     return cast(TxReceipt, _format_entry(raw))
 
 
-__all__ = ["JsonRpc", "RpcError", "RpcTransportError", "format_receipt", "result_of"]
+__all__ = [
+    "JsonRpc",
+    "ProviderRpc",
+    "RpcError",
+    "RpcTransportError",
+    "format_receipt",
+    "result_of",
+    "rpc_for",
+    "shared_rpc",
+]

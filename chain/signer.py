@@ -53,30 +53,12 @@ from chain.errors import (
     TransactionTimeoutError,
 )
 from chain.revert import RevertDecoder
-from chain.rpc import JsonRpc, RpcError, format_receipt, result_of
+from chain.rpc import JsonRpc, ProviderRpc, RpcError, format_receipt, result_of, rpc_for
 
 RECEIPTLESS_SCAN_BLOCKS = 1024  # how far back a taken nonce is looked for among our own versions (rare path)
 _SCAN_BATCH = 128
 MIN_FEE_BUMP_PERCENT = 10  # nodes refuse a replacement that raises either fee by less than this
 _TRANSPORT_ERRORS = (requests.RequestException, OSError)  # no answer: web3's HTTPProvider, or chain.rpc
-
-
-class _ProviderRpc:
-    """`JsonRpc.call` over a web3 provider that is not plain HTTP (IPC, a test provider)."""
-
-    def __init__(self, w3: Web3) -> None:
-        self.w3 = w3
-
-    def call(self, method: str, *params: Any) -> Any:
-        return result_of(method, self.w3.provider.make_request(method, list(params)))  # type: ignore[arg-type]
-
-
-def rpc_for(w3: Web3, timeout: float = 10.0) -> JsonRpc | _ProviderRpc:
-    """The lean JSON-RPC client (chain/rpc.py) for the node behind `w3`."""
-    url = getattr(w3.provider, "endpoint_uri", None)
-    if isinstance(url, str) and url.startswith(("http://", "https://")):
-        return JsonRpc(url, timeout)
-    return _ProviderRpc(w3)
 
 
 def _rpc_error_message(exc: RpcError) -> str:
@@ -87,7 +69,7 @@ class FeeOracle:
     """EIP-1559 fees from the node, shared by every queue of a process and refreshed at most every `ttl` s:
     tip from `eth_maxPriorityFeePerGas` (0 on nodes without it), cap twice the base fee plus the tip."""
 
-    def __init__(self, rpc: JsonRpc | _ProviderRpc, ttl: float = 1.0) -> None:
+    def __init__(self, rpc: JsonRpc | ProviderRpc, ttl: float = 1.0) -> None:
         self.rpc = rpc
         self.ttl = ttl
         self._lock = threading.Lock()
@@ -214,7 +196,7 @@ class ReceiptWatcher:
     responsible for it. The thread exits after `idle` seconds with nobody waiting.
     """
 
-    def __init__(self, rpc: JsonRpc | _ProviderRpc, *, poll: float = 0.02, idle: float = 5.0) -> None:
+    def __init__(self, rpc: JsonRpc | ProviderRpc, *, poll: float = 0.02, idle: float = 5.0) -> None:
         self.rpc = rpc
         self.poll = poll
         self.idle = idle
@@ -333,7 +315,7 @@ class TransactionQueue:
         settings: QueueSettings | None = None,
         decoder: RevertDecoder | None = None,
         watcher: ReceiptWatcher | None = None,
-        rpc: JsonRpc | _ProviderRpc | None = None,
+        rpc: JsonRpc | ProviderRpc | None = None,
         fees: FeeOracle | None = None,
     ) -> None:
         self.w3 = w3

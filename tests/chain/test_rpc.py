@@ -6,9 +6,8 @@ import pytest
 from hexbytes import HexBytes
 
 from chain.devchain import free_port
-from chain.rpc import JsonRpc, RpcError, RpcTransportError, format_receipt
+from chain.rpc import JsonRpc, ProviderRpc, RpcError, RpcTransportError, format_receipt
 from chain.runtime import Ledger
-from chain.signer import _ProviderRpc
 
 
 def test_call_returns_the_nodes_result(ledger: Ledger) -> None:
@@ -67,7 +66,7 @@ def test_format_receipt_equals_web3s_receipt(ledger: Ledger) -> None:
 
 def test_provider_fallback_answers_like_json_rpc(ledger: Ledger) -> None:
     """The signer's client for nodes that are not plain HTTP goes through web3's provider, same results and errors."""
-    fallback = _ProviderRpc(ledger.w3)
+    fallback = ProviderRpc(ledger.w3)
     assert int(fallback.call("eth_chainId"), 16) == ledger.w3.eth.chain_id
     with pytest.raises(RpcError) as refused:
         fallback.call("eth_sendRawTransaction", "0x1234")
