@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from sqlalchemy.orm import Session
-from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from api.custody import Custody
@@ -37,10 +37,16 @@ def member_or_404(session: Session, member_id: int, what: str = "member") -> Mem
 
 
 def event_args(ledger: LedgerHandle, receipt: TxReceipt, contract: str, event: str) -> dict[str, Any]:
-    """Arguments of the first `event` of `contract` in a receipt."""
+    """Arguments of the first `event` of `contract` in a receipt. Only the logs with the contract's address and
+    the event's topic are decoded (`process_receipt` tried every log of the receipt against the event, raising
+    and discarding a mismatch for each other one: 5% of a split's Python time)."""
     handle = ledger.contract(contract)
-    for entry in handle.events[event]().process_receipt(receipt, errors=DISCARD):
-        return dict(entry["args"])
+    decoder = handle.events[event]()
+    topic, address = bytes(HexBytes(decoder.topic)), str(handle.address).lower()
+    for log in receipt["logs"]:
+        topics = log["topics"]
+        if topics and bytes(topics[0]) == topic and str(log["address"]).lower() == address:
+            return dict(decoder.process_log(log)["args"])
     raise Problem(502, "unexpected-receipt", "Unexpected receipt", f"{contract}.{event} missing from the receipt")
 
 
