@@ -247,7 +247,10 @@ class Indexer:
         return read_checkpoint(self.engine)
 
     def indexed_block(self) -> int:
-        cp = self.checkpoint()
+        return self._indexed_at(self.checkpoint())
+
+    def _indexed_at(self, cp: tuple[int, str] | None) -> int:
+        """The indexed block a checkpoint stands for (none yet: the block before the deployment)."""
         return cp[0] if cp else self.deployment.block - 1
 
     # ------------------------------------------------------------------ sync
@@ -300,11 +303,7 @@ class Indexer:
         if len(slices) == 1:  # the usual pass, a block or a few behind the head: nothing to overlap, no thread
             logs = self._logs(start, end)
             known_hash = self._block_hash(end)  # after the logs, as below
-            try:
-                self._store_range(start, end, lambda: known_hash, [logs], rules)
-            except BaseException:
-                self._rules = None  # fed with rows that were rolled back
-                raise
+            self._store_range(start, end, lambda: known_hash, [logs], rules)
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-fetch") as fetcher:
             batches = [fetcher.submit(self._logs, a, b) for a, b in slices]
@@ -312,7 +311,6 @@ class Indexer:
             try:
                 self._store_range(start, end, end_hash.result, (batch.result() for batch in batches), rules)
             except BaseException:
-                self._rules = None  # fed with rows that were rolled back
                 fetcher.shutdown(cancel_futures=True)
                 raise
 
@@ -325,66 +323,72 @@ class Indexer:
         rules: alerts.RuleState | None,
     ) -> None:
         """Stores a range's events in bulk (batches of logs in chain order), applies them to the projections and
-        evaluates the alerts, in one transaction with the checkpoint."""
-        # nothing is read from the session's objects after the commit: do not expire (and reload) them
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            next_id = int(session.scalar(select(func.max(EventRecord.id))) or 0) + 1
-            records: list[Event] = []
-            seen_blocks: dict[int, str] = {}
-            decode = self.decoder.decode_raw
-            for logs in batches:
-                rows: list[dict[str, Any]] = []
-                for entry in logs:
-                    if entry.get("removed"):
-                        continue
-                    decoded = decode(entry["address"], entry["topics"], entry["data"])
-                    if decoded is None:
-                        continue
-                    contract, name, args = decoded
-                    block, block_hash = int(entry["blockNumber"], 16), entry["blockHash"][2:]
-                    record = Event(
-                        next_id, block, block_hash, entry["transactionHash"][2:], int(entry["logIndex"], 16),
-                        contract, name, args,
-                    )  # fmt: skip
-                    next_id += 1
-                    rows.append(
-                        {
-                            "id": record.id,
-                            "block_number": block,
-                            "block_hash": block_hash,
-                            "tx_hash": record.tx_hash,
-                            "log_index": record.log_index,
-                            "contract": contract,
-                            "name": name,
-                            "args": args,
-                        }
+        evaluates the alerts, in one transaction with the checkpoint. On any failure (a fetch included: the batches
+        and the end hash are read here) the alert state is dropped, and the next pass rebuilds it."""
+        try:
+            # nothing is read from the session's objects after the commit: do not expire (and reload) them
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                next_id = int(session.scalar(select(func.max(EventRecord.id))) or 0) + 1
+                records: list[Event] = []
+                seen_blocks: dict[int, str] = {}
+                decode = self.decoder.decode_raw
+                for logs in batches:
+                    rows: list[dict[str, Any]] = []
+                    for entry in logs:
+                        if entry.get("removed"):
+                            continue
+                        decoded = decode(entry["address"], entry["topics"], entry["data"])
+                        if decoded is None:
+                            continue
+                        contract, name, args = decoded
+                        block, block_hash = int(entry["blockNumber"], 16), entry["blockHash"][2:]
+                        record = Event(
+                            next_id, block, block_hash, entry["transactionHash"][2:], int(entry["logIndex"], 16),
+                            contract, name, args,
+                        )  # fmt: skip
+                        next_id += 1
+                        rows.append(
+                            {
+                                "id": record.id,
+                                "block_number": block,
+                                "block_hash": block_hash,
+                                "tx_hash": record.tx_hash,
+                                "log_index": record.log_index,
+                                "contract": contract,
+                                "name": name,
+                                "args": args,
+                            }
+                        )
+                        records.append(record)
+                        seen_blocks[block] = block_hash
+                    bulk_insert(session, table(EventRecord), rows)  # (the ORM's bulk insert costs 3x more)
+                end_hash = end_hash_of()
+                projector = Projector(session)
+                projector.prefetch(records)
+                for record in records:
+                    projector.apply(record)
+                projector.flush()
+                had_events = bool(seen_blocks)
+                seen_blocks[end] = end_hash
+                in_range = IndexedBlock.number.between(start, end)
+                stored = set(session.scalars(select(IndexedBlock.number).where(in_range)))
+                fresh = [{"number": n, "hash": h} for n, h in seen_blocks.items() if n not in stored]
+                if fresh:
+                    session.execute(insert(IndexedBlock), fresh)
+                for number in stored & seen_blocks.keys():
+                    session.merge(IndexedBlock(number=number, hash=seen_blocks[number]))
+                if had_events:  # alerts are a function of the event history: no new events, no new alerts
+                    if rules is None:  # no state that ends where this range starts: scan the whole history once
+                        rules = alerts.RuleState(self.alert_config)
+                    alerts.evaluate(  # after the projections
+                        session, self.alert_config, self._block_time(session), self.extra_rules, state=rules, upto=end
                     )
-                    records.append(record)
-                    seen_blocks[block] = block_hash
-                bulk_insert(session, table(EventRecord), rows)  # (the ORM's bulk insert costs 3x more)
-            end_hash = end_hash_of()
-            projector = Projector(session)
-            projector.prefetch(records)
-            for record in records:
-                projector.apply(record)
-            projector.flush()
-            had_events = bool(seen_blocks)
-            seen_blocks[end] = end_hash
-            stored = set(session.scalars(select(IndexedBlock.number).where(IndexedBlock.number.between(start, end))))
-            fresh = [{"number": n, "hash": h} for n, h in seen_blocks.items() if n not in stored]
-            if fresh:
-                session.execute(insert(IndexedBlock), fresh)
-            for number in stored & seen_blocks.keys():
-                session.merge(IndexedBlock(number=number, hash=seen_blocks[number]))
-            if had_events:  # alerts are a function of the event history: no new events, no new alerts
-                if rules is None:  # no state that ends where this range starts: scan the whole history once
-                    rules = alerts.RuleState(self.alert_config)
-                alerts.evaluate(  # after the projections
-                    session, self.alert_config, self._block_time(session), self.extra_rules, state=rules, upto=end
-                )
-            elif rules is not None:
-                rules.upto = end
-            session.merge(Checkpoint(name=CHECKPOINT, block_number=end, block_hash=end_hash))
+                elif rules is not None:
+                    rules.upto = end
+                session.merge(Checkpoint(name=CHECKPOINT, block_number=end, block_hash=end_hash))
+        except BaseException:
+            self._rules = None  # fed with rows that were rolled back
+            raise
         self._rules = rules
 
     # ------------------------------------------------------------------ reorgs
@@ -393,7 +397,7 @@ class Indexer:
         `indexed_block`, after any rollback)."""
         cp = self.checkpoint()
         if cp is None:
-            return self.deployment.block - 1
+            return self._indexed_at(cp)
         number, stored_hash = cp
         if self._chain_hash(number) == stored_hash:
             return number

@@ -107,11 +107,13 @@ def test_a_failure_mid_range_leaves_nothing_half_written(
             raise RuntimeError("simulated crash")
         original(self, record)
 
+    assert indexer._rules is not None  # the alert rules' state, kept between passes
     monkeypatch.setattr(projections.Projector, "apply", flaky)
     with pytest.raises(RuntimeError, match="simulated crash"):
         indexer.sync()
     assert indexer.checkpoint() == checkpoint
     assert _dump(engine) == before
+    assert indexer._rules is None  # a failed pass drops it: the next pass rebuilds it from the stored events
     monkeypatch.setattr(projections.Projector, "apply", original)
     indexer.sync()
     fresh = _engine(tmp_path, "fresh.db")
