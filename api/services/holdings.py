@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from chain.indexer import CHECKPOINT
-from chain.rpc import JsonRpc
+from chain.rpc import shared_rpc
 from chain.store import Checkpoint, HoldingTotal, Note, Receivable, table
 
 DAY = 86_400
@@ -221,30 +221,27 @@ def read_notes_batched(
     """`note(id)` of each note at `block` via JSON-RPC batches of eth_call; None for a note the chain does
     not know (the call reverts)."""
     found: dict[int, ChainNote | None] = {}
-    rpc = JsonRpc(rpc_url, timeout)  # no answer: RpcTransportError, an OSError
-    try:
-        for start in range(0, len(note_ids), batch_size):
-            chunk = note_ids[start : start + batch_size]
-            payload: list[dict[str, Any]] = [
-                {
-                    "jsonrpc": "2.0",
-                    "id": i,
-                    "method": "eth_call",
-                    "params": [
-                        {"to": contract, "data": "0x" + (_NOTE_SELECTOR + note_id.to_bytes(32, "big")).hex()},
-                        hex(block),
-                    ],
-                }
-                for i, note_id in enumerate(chunk)
-            ]
-            for answer in rpc.batch(payload):
-                note_id = chunk[int(answer["id"])]
-                result = answer.get("result")
-                if not result or result == "0x":
-                    found[note_id] = None
-                    continue
-                ((holder, lien, slot, value, _parent),) = abi_decode(_NOTE_TYPES, bytes.fromhex(result[2:]))
-                found[note_id] = ChainNote(int(holder), int(lien), int(slot), int(value))
-    finally:
-        rpc.close()
+    rpc = shared_rpc(rpc_url, timeout)  # the process's pool for the node; no answer: RpcTransportError (an OSError)
+    for start in range(0, len(note_ids), batch_size):
+        chunk = note_ids[start : start + batch_size]
+        payload: list[dict[str, Any]] = [
+            {
+                "jsonrpc": "2.0",
+                "id": i,
+                "method": "eth_call",
+                "params": [
+                    {"to": contract, "data": "0x" + (_NOTE_SELECTOR + note_id.to_bytes(32, "big")).hex()},
+                    hex(block),
+                ],
+            }
+            for i, note_id in enumerate(chunk)
+        ]
+        for answer in rpc.batch(payload):
+            note_id = chunk[int(answer["id"])]
+            result = answer.get("result")
+            if not result or result == "0x":
+                found[note_id] = None
+                continue
+            ((holder, lien, slot, value, _parent),) = abi_decode(_NOTE_TYPES, bytes.fromhex(result[2:]))
+            found[note_id] = ChainNote(int(holder), int(lien), int(slot), int(value))
     return found
