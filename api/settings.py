@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         ge=1,
         description="seconds between the devchain's state dumps to its state file (it also dumps on a clean stop)",
     )
+    state_history: int = Field(
+        128,
+        ge=1,
+        description="blocks whose state the devchain keeps for reads at a past block (anvil --prune-history); "
+        "memory grows with it times the ledger's size (docs/performance.md)",
+    )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     database_url: str | None = Field(None, description="SQLAlchemy URL; unset = SQLite in the data dir")

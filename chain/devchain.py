@@ -8,11 +8,13 @@ the last good file is kept beside it as `*.prev`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,7 @@ from chain.toolchain import find_tool
 
 STATE_FILE = "anvil-state.json"
 LOG_FILE = "anvil.log"
+CACHE_DIR = "anvil-cache"  # where anvil spills past-block states it keeps on disk (automine only)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -81,8 +84,15 @@ class DevChain:
     block_time: float | None = None  # None or 0 = automine (a block per transaction); the product uses 0.5 s
     host: str = "127.0.0.1"
     state_interval: int = 30  # each dump serialises the whole chain: every 5 s slowed a long run (performance.md)
+    # Interval mining: past-block states anvil keeps (each a full copy of the chain's state, so memory is about
+    # state_history x the state's size). anvil 1.7.1's own interval miner raises any --prune-history to 1,500
+    # states, and without it spills up to 3,600 more to disk; so the devchain mines with `evm_mine` from a pacer
+    # thread instead (docs/performance.md, "Devchain memory").
+    state_history: int = 128
     extra_args: list[str] = field(default_factory=list)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    _pacer: threading.Thread | None = field(default=None, init=False, repr=False)
+    _pacer_stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -113,10 +123,16 @@ class DevChain:
             "--chain-id", str(self.chain_id),
             "--state", str(self.state_path),
             "--state-interval", str(self.state_interval),
+            "--cache-path", str(self.cache_path),
         ]  # fmt: skip
-        if self.block_time:
-            cmd += ["--block-time", str(self.block_time)]
+        if self.block_time:  # blocks come from the pacer (start()); a bounded, in-memory state history
+            cmd += ["--no-mining", "--prune-history", str(self.state_history)]
         return cmd + self.extra_args
+
+    @property
+    def cache_path(self) -> Path:
+        """anvil's spill of past-block states (automine keeps up to 3,600 there); valid only while it runs."""
+        return self.data_dir / CACHE_DIR
 
     def start(self, timeout: float = 30.0) -> DevChain:
         if self.running:
@@ -127,6 +143,7 @@ class DevChain:
             raise PortInUseError(self.port, "SCF_RPC_PORT")
         if self.state_path.exists():
             shutil.copy2(self.state_path, self.state_path.with_suffix(".json.prev"))
+        shutil.rmtree(self.cache_path, ignore_errors=True)  # a previous run's spill: anvil never reads it again
         log = self.log_path.open("ab")
         # its own session: a Ctrl-C in the terminal reaches the owner (scf devchain / scf run), which stops anvil
         # with stop() (mining paused first), instead of reaching anvil at the same moment
@@ -135,7 +152,24 @@ class DevChain:
         )
         log.close()
         self._wait_until_ready(timeout)
+        if self.block_time:
+            self._pacer_stop.clear()
+            self._pacer = threading.Thread(
+                target=self._pace, args=(self.block_time,), name="devchain-miner", daemon=True
+            )
+            self._pacer.start()
         return self
+
+    def _pace(self, interval: float) -> None:
+        """Mines a block (`evm_mine`: the pool's transactions up to the block gas limit) every `interval` seconds,
+        as anvil's `--block-time` would; a late block is not made up for."""
+        due = time.monotonic()
+        while not self._pacer_stop.is_set():
+            # a node that does not answer (stopping, or a moment of overload): the next tick tries again
+            with contextlib.suppress(ChainUnavailableError):
+                rpc_call(self.url, "evm_mine", timeout=max(5.0, 4 * interval))
+            due = max(due + interval, time.monotonic())
+            self._pacer_stop.wait(due - time.monotonic())
 
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -165,6 +199,7 @@ class DevChain:
         process = self._process
         if process is None:
             return
+        self._stop_pacer()
         if process.poll() is None:
             self._pause_mining()
             process.send_signal(signal.SIGTERM)
@@ -174,6 +209,13 @@ class DevChain:
                 process.kill()
                 process.wait()
         self._process = None
+
+    def _stop_pacer(self) -> None:
+        """No block is being mined once this returns (`evm_mine` answers when its block is stored)."""
+        self._pacer_stop.set()
+        if self._pacer is not None:
+            self._pacer.join(timeout=10)
+            self._pacer = None
 
     def _pause_mining(self, settle: float = 0.2) -> None:
         """Stops mining before the final state dump. anvil dumps on SIGTERM while it may be mining a block, and

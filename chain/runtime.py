@@ -36,6 +36,7 @@ def make_devchain(settings: Settings) -> DevChain:
         block_time=settings.block_time,
         host=settings.rpc_host,
         state_interval=settings.state_interval,
+        state_history=settings.state_history,
     )
 
 

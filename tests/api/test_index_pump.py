@@ -61,7 +61,11 @@ def test_without_the_loop_a_writer_indexes_for_itself(settings: Settings, ledger
 
 def test_devchain_mines_by_interval_by_default_and_zero_means_automine(tmp_path: Path) -> None:
     assert Settings.model_fields["block_time"].default == 0.5
-    interval = DevChain(data_dir=tmp_path, block_time=0.5).command()
-    assert interval[interval.index("--block-time") + 1] == "0.5"
-    assert "--block-time" not in DevChain(data_dir=tmp_path, block_time=0).command()
-    assert "--block-time" not in DevChain(data_dir=tmp_path).command()
+    # interval mining: anvil does not mine by itself (its pacer thread calls evm_mine) and keeps a bounded,
+    # in-memory state history (anvil's own --block-time would raise --prune-history to 1,500 states)
+    interval = DevChain(data_dir=tmp_path, block_time=0.5, state_history=32).command()
+    assert "--no-mining" in interval and "--block-time" not in interval
+    assert interval[interval.index("--prune-history") + 1] == "32"
+    for automine in (DevChain(data_dir=tmp_path, block_time=0).command(), DevChain(data_dir=tmp_path).command()):
+        assert "--no-mining" not in automine and "--prune-history" not in automine
+        assert automine[automine.index("--cache-path") + 1] == str(tmp_path / "anvil-cache")  # not ~/.foundry

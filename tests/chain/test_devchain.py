@@ -38,12 +38,15 @@ def test_restart_keeps_blocks_and_balances(tmp_path: Path) -> None:
 ANVIL_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # anvil's first dev account
 
 
-def test_stopped_under_a_stream_of_transactions_every_kept_transaction_keeps_its_receipt(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block_time", [None, 0.2], ids=["automine", "interval"])
+def test_stopped_under_a_stream_of_transactions_every_kept_transaction_keeps_its_receipt(
+    tmp_path: Path, block_time: float | None
+) -> None:
     """anvil stopped while mining can dump a block's transactions and state without their receipts (about 1 stop
-    in 8 measured without the pause); stop() pauses mining first. Every nonce the restarted chain counts as used
-    must have its transaction's receipt."""
+    in 8 measured without the pause); stop() pauses mining first (interval mining: it ends the pacer thread that
+    calls evm_mine). Every nonce the restarted chain counts as used must have its transaction's receipt."""
     account = Account.from_key(ANVIL_KEY_0)
-    chain = DevChain(data_dir=tmp_path, port=free_port())
+    chain = DevChain(data_dir=tmp_path, port=free_port(), block_time=block_time, state_history=8)
     sent: dict[int, str] = {}
     failures: list[BaseException] = []
     for _round in range(6):
