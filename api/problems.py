@@ -10,6 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from web3.exceptions import Web3RPCError
+
+from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://scf-chain.dev/problems/"
@@ -124,6 +127,18 @@ def install_handlers(app: FastAPI) -> None:
         detail = f"the node did not answer a read: {exc}"  # web3's HTTP provider raises these
         return problem_response(Problem(503, "chain-unavailable", "Chain unavailable", detail), request.url.path)
 
+    @app.exception_handler(HistoricalStateUnavailableError)
+    async def _state_gone(request: Request, exc: HistoricalStateUnavailableError) -> JSONResponse:
+        return problem_response(state_not_retained(request, exc.block, exc.node_message), request.url.path)
+
+    @app.exception_handler(Web3RPCError)
+    async def _node_error(request: Request, exc: Web3RPCError) -> JSONResponse:
+        message = str(exc)  # a read through web3 (a contract view at a block) that the node answered with an error
+        if is_historical_state_missing(message):
+            return problem_response(state_not_retained(request, None, message), request.url.path)
+        problem = Problem(502, "chain-error", "Chain error", f"the node refused a read: {message}")
+        return problem_response(problem, request.url.path)
+
     @app.exception_handler(OperationalError)
     async def _database(request: Request, exc: OperationalError) -> JSONResponse:
         return problem_response(database_unavailable(exc), request.url.path)
@@ -134,6 +149,31 @@ def install_handlers(app: FastAPI) -> None:
             return problem_response(database_unavailable(exc), request.url.path)
         problem = Problem(500, "internal-error", "Internal error", "the service failed unexpectedly; see its log")
         return problem_response(problem, request.url.path)
+
+
+def state_not_retained(request: Request, block: int | None, node_message: str) -> Problem:
+    """410: the block exists but the node no longer keeps its state, so nothing can be read at it (retrying does not
+    help). The devchain keeps its last `state_history` blocks; a node with full history answers any block."""
+    block = block if block is not None else _requested_block(request)
+    at = f"block {block}" if block is not None else "the requested block"
+    settings = getattr(request.app.state, "settings", None)
+    if settings is not None and settings.rpc_url is None:
+        kept = f"the devchain keeps the state of its last {settings.state_history} blocks (SCF_STATE_HISTORY)"
+    else:
+        kept = "the node keeps the state of recent blocks only"
+    return Problem(
+        410,
+        "state-not-retained",
+        "Historical state not kept",
+        f"the node no longer keeps the state of {at}: {kept}. Read at a more recent block (or `latest`), or serve "
+        f"the API from a node that keeps full history (an archive node, SCF_RPC_URL). Node: {node_message}",
+        block=block,
+    )
+
+
+def _requested_block(request: Request) -> int | None:
+    value = request.query_params.get("block", "")
+    return int(value) if value.isdigit() else None
 
 
 def database_unavailable(exc: OperationalError) -> Problem:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class ScfError(Exception):
     """Root of every error raised by SCF Chain's Python code."""
@@ -109,3 +111,32 @@ class NonceConsumedError(TransactionError):
             f"nonce {nonce} of {sender} was used by a different transaction; "
             f"none of {', '.join(tx_hashes)} was or will be mined"
         )
+
+
+# How nodes say they no longer keep a past block's state (the block itself is still known):
+# anvil "BlockOutOfRangeError: block height is H but requested was N" (N < H), geth "missing trie node" /
+# "historical state ... is not available", Besu "World state unavailable" / "Missing node".
+_STATE_GONE = ("missing trie node", "historical state", "world state unavailable", "state is not available")
+_ANVIL_RANGE = re.compile(r"BlockOutOfRangeError: block height is (\d+) but requested was (\d+)")
+
+
+def is_historical_state_missing(message: str) -> bool:
+    """True when a node's error message says the state of a past block is no longer kept."""
+    found = _ANVIL_RANGE.search(message)
+    if found is not None:
+        return int(found.group(2)) < int(found.group(1))  # a block past the head is another error
+    lowered = message.lower()
+    return any(marker in lowered for marker in _STATE_GONE)
+
+
+class HistoricalStateUnavailableError(ScfError):
+    """The node knows the block but no longer keeps its state, so nothing can be read *at* it.
+
+    Not an outage (retrying does not help) and not a missing object: anvil keeps the state of its recent
+    blocks only (`SCF_STATE_HISTORY` on the devchain), and a pruned full node keeps about the last 128."""
+
+    def __init__(self, block: int | None, node_message: str) -> None:
+        self.block = block
+        self.node_message = node_message
+        at = f"block {block}" if block is not None else "that block"
+        super().__init__(f"the node no longer keeps the state of {at} ({node_message})")

@@ -207,7 +207,7 @@ def receivable_financing(
     rpc_url = request.app.state.settings.effective_rpc_url
     try:
         on_chain = read_notes_batched(rpc_url, ledger.notes.address, note_ids, block)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ChainReadError) as exc:
         raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading notes failed: {exc}") from exc
     pledged = [
         PledgedNoteOut(note_id=i, holder_id=n.holder_id, lienholder_id=n.lienholder_id, value=n.value)
@@ -419,7 +419,7 @@ def _check_against_chain(
     rpc_url = request.app.state.settings.effective_rpc_url
     try:
         on_chain = read_notes_batched(rpc_url, ledger.notes.address, [n.id for n in notes], block)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ChainReadError) as exc:
         raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading notes failed: {exc}") from exc
     mismatches: list[NoteMismatchOut] = []
     for note in notes:

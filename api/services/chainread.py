@@ -17,6 +17,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from chain.contracts import ContractWrapper
+from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
 from chain.revert import ContractRevertError
 from chain.rpc import JsonRpc
 
@@ -99,6 +100,8 @@ class ChainReader:
             if "error" in answer:
                 error = answer["error"]
                 if not isinstance(error, dict) or "data" not in error:
+                    if is_historical_state_missing(str(error.get("message") if isinstance(error, dict) else error)):
+                        raise HistoricalStateUnavailableError(block, str(error.get("message")))
                     raise ChainReadError(f"{call.signature}: {error}")
                 out.append(call.contract.decoder.decode(error["data"], contract=call.contract.NAME))
                 continue

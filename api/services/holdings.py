@@ -18,6 +18,8 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, ca
 from sqlalchemy.orm import Session
 from web3 import Web3
 
+from api.services.chainread import ChainReadError
+from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
 from chain.indexer import CHECKPOINT
 from chain.rpc import shared_rpc
 from chain.store import Checkpoint, HoldingTotal, Note, Receivable, table
@@ -238,8 +240,14 @@ def read_notes_batched(
         ]
         for answer in rpc.batch(payload):
             note_id = chunk[int(answer["id"])]
+            error = answer.get("error")
+            if isinstance(error, dict) and "data" not in error:  # not a revert: the node could not run the call
+                message = str(error.get("message"))
+                if is_historical_state_missing(message):
+                    raise HistoricalStateUnavailableError(block, message)
+                raise ChainReadError(f"note({note_id}) at block {block}: {message}")
             result = answer.get("result")
-            if not result or result == "0x":
+            if not result or result == "0x":  # the call reverted (UnknownNote): the chain does not know the note
                 found[note_id] = None
                 continue
             ((holder, lien, slot, value, _parent),) = abi_decode(_NOTE_TYPES, bytes.fromhex(result[2:]))
