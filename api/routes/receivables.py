@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
 from api.problems import Problem
-from api.schemas import IssueReceivableIn, ReceivableOut
+from api.schemas import IssueReceivableIn, Page, ReceivableOut
 from api.services.common import (
     acting_account,
     end_of_day_utc,
@@ -55,6 +56,53 @@ def visible_receivable(session: Session, principal: Principal, slot_id: int) -> 
     if holds is None:
         raise Problem(403, "forbidden", "Forbidden", f"receivable {slot_id} is not yours to see")
     return receivable
+
+
+@router.get("", summary="Receivables I owe, am the original creditor of, or hold notes of (auditors: all)")
+def list_receivables(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    request: Request,
+    role: Annotated[
+        str,
+        Query(
+            pattern="^(any|obligor|creditor|holder)$",
+            description="which of mine: obligor (what I owe: my payables), creditor (issued to me), holder (I hold "
+            "one of its notes), any (default). The operator and auditors see every receivable with `any`",
+        ),
+    ] = "any",
+    obligor_id: Annotated[int | None, Query(ge=1)] = None,
+    creditor_id: Annotated[int | None, Query(ge=1)] = None,
+    status: Annotated[str | None, Query(pattern="^(active|settled|defaulted)$")] = None,
+    maturity_from: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
+    maturity_to: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[ReceivableOut]:
+    """From the read model, in id order (pages by `cursor`). Whatever the filters, a member sees only receivables
+    it owes, was issued or holds a note of, as with `GET /v1/receivables/{id}`."""
+    query = select(Receivable).where(Receivable.id > cursor)
+    me = principal.member_id
+    holds = select(Note.id).where(Note.slot_id == Receivable.id, Note.holder_id == me).exists()
+    mine = {"obligor": Receivable.obligor_id == me, "creditor": Receivable.creditor_id == me, "holder": holds}
+    if role != "any":
+        query = query.where(mine[role])
+    elif not sees_everything(principal):
+        query = query.where(mine["obligor"] | mine["creditor"] | mine["holder"])
+    if obligor_id is not None:
+        query = query.where(Receivable.obligor_id == obligor_id)
+    if creditor_id is not None:
+        query = query.where(Receivable.creditor_id == creditor_id)
+    if status is not None:
+        query = query.where(Receivable.status == status)
+    if maturity_from is not None:
+        query = query.where(Receivable.maturity >= end_of_day_utc(maturity_from) - 86_399)
+    if maturity_to is not None:
+        query = query.where(Receivable.maturity <= end_of_day_utc(maturity_to))
+    rows = list(session.scalars(query.order_by(Receivable.id).limit(limit + 1)))
+    currency = request.app.state.settings.currency
+    items = [receivable_out(r, currency) for r in rows[:limit]]
+    return Page[ReceivableOut](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
 
 
 @router.get("/{slot_id}", summary="One receivable (obligor, original creditor, note holders, auditors)")

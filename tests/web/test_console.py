@@ -239,9 +239,12 @@ def test_bank_verifies_a_note_and_sees_its_provenance_graph(page: Any, world: Co
 
 
 def test_core_oversight_and_operator_views_show_their_data(page: Any, world: ConsoleWorld) -> None:
+    direct = world.note(world.issue("1234.00", days=200))["receivable_id"]  # confirmed directly, no order behind it
+    from_order = world.note(world.note_id)["receivable_id"]
     sign_in(page, world.url, world.core.key)
     calendar = page.get_by_role("region", name="Payables calendar")
-    assert "Receivable" in calendar.inner_text()
+    shown = calendar.inner_text()
+    assert re.search(rf"Receivable {from_order}\b", shown) and re.search(rf"Receivable {direct}\b", shown)
     screenshot(page, "core-payables")
     page.locator("#sign-out").click()
     integrity = ok(world.auditor.client.get("/v1/audit/verify"))

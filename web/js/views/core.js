@@ -6,10 +6,14 @@ import { cashCard, refreshKeeping } from "./supplier.js";
 
 export async function render(root, ctx) {
   const me = ctx.me;
-  const [balance, orders] = await Promise.all([api("/v1/cash/balance"), all("/v1/orders")]);
+  const [balance, orders, owed] = await Promise.all([
+    api("/v1/cash/balance"),
+    all("/v1/orders"),
+    all("/v1/receivables", { role: "obligor" }),
+  ]);
   const bought = orders.filter((o) => o.buyer_id === me.id);
-  const slots = [...new Set(bought.map((o) => o.receivable_id).filter(Boolean))];
-  const funding = await Promise.all(slots.map((id) => api(`/v1/settlement/receivables/${id}`)));
+  // every receivable I owe: issued from my orders or confirmed directly (POST /v1/receivables)
+  const funding = await Promise.all(owed.map((r) => api(`/v1/settlement/receivables/${r.id}`)));
   root.append(cashCard(balance), ordersCard(bought, ctx), calendarCard(funding, ctx));
 }
 
@@ -138,8 +142,8 @@ function calendarCard(funding, ctx) {
   );
   return card(
     "Payables calendar",
-    sections.length ? sections : h("p", { class: "muted" }, "No receivable issued from my orders yet."),
-    h("p", { class: "muted" }, "Receivables issued from my orders; amounts read from the settlement contract's state."),
+    sections.length ? sections : h("p", { class: "muted" }, "No receivable owed yet."),
+    h("p", { class: "muted" }, "Every receivable I owe (from my orders or confirmed directly); amounts read from the settlement contract's state."),
     status,
   );
 }
