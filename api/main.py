@@ -19,6 +19,7 @@ from api.ledger import LedgerService
 from api.problems import Problem, install_handlers, problem_response
 from api.routes import (
     alerts,
+    api_keys,
     cash,
     credit,
     export,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
     install_handlers(app)
     app.include_router(members.router)
+    app.include_router(api_keys.router)
     app.include_router(orders.router)
     app.include_router(receivables.router)
     app.include_router(notes.router)

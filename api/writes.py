@@ -125,7 +125,7 @@ def _record_is(record_id: tuple[int, str]) -> tuple[ColumnElement[bool], ColumnE
 class WriteContext:
     """Handed to a workflow: sends its transactions, idempotently, and waits for the read model."""
 
-    ledger: LedgerHandle
+    ledger: LedgerHandle | None  # None: a workflow that sends no transaction (an API key issued)
     engine: Engine
     record_id: tuple[int, str] | None
     prior_steps: list[dict[str, Any]] = field(default_factory=list)
@@ -150,18 +150,19 @@ class WriteContext:
         """Sends `call` (a typed `ContractCall` from `ledger.orders.propose(...)` and the like) from
         `account`; returns the successful receipt. The older form `transact(account, "Contract",
         "function or signature", [args])` still works."""
+        ledger = self._chain()
         if isinstance(call, ContractCall):
             contract = call.contract
-            handle = self.ledger.contract(contract)
+            handle = ledger.contract(contract)
             data = call.data()
         else:
             if function is None:
                 raise TypeError("transact(account, contract, function, args): function missing")
             contract = call
-            handle = self.ledger.contract(contract)
+            handle = ledger.contract(contract)
             data = handle.encode_abi(function, args=list(args))
         tx = {"from": account.address, "to": handle.address, "data": data}
-        queue = self.ledger.signer.queue(account)
+        queue = ledger.signer.queue(account)
         step = self._step
         self._step += 1
         persist = self._persister(step)
@@ -186,6 +187,11 @@ class WriteContext:
         kill_point("after-receipt")
         self.receipts.append(receipt)
         return receipt
+
+    def _chain(self) -> LedgerHandle:
+        if self.ledger is None:
+            raise TypeError("this workflow was started without the ledger: it cannot send transactions")
+        return self.ledger
 
     def once(self, name: str, produce: Callable[[], Any], *, secret: bool = False) -> Any:
         """A value the workflow must not recompute on a retry (a created key, an id): kept in the record.
@@ -236,7 +242,7 @@ class WriteContext:
         if not self.receipts:
             return
         block = max(int(r["blockNumber"]) for r in self.receipts)
-        if not self.ledger.reads.wait_for_block(block, timeout=timeout):
+        if not self._chain().reads.wait_for_block(block, timeout=timeout):
             raise Problem(503, "indexer-lagging", "Read model lagging", f"block {block} is not indexed yet")
 
 
@@ -260,7 +266,7 @@ class WriteExecutor:
         self._lock = threading.Lock()
 
     def run(
-        self, request: Request, principal_id: int, body: bytes, ledger: LedgerHandle, workflow: Workflow
+        self, request: Request, principal_id: int, body: bytes, ledger: LedgerHandle | None, workflow: Workflow
     ) -> JSONResponse:
         key = request.headers.get("Idempotency-Key")
         if key is None:

@@ -17,10 +17,12 @@ from scripts.commands.common import (
     record,
     render_any,
     show_record,
+    show_table,
 )
 
 app = typer.Typer(
-    help="Members: list, show, me, credit; operator: admit, suspend, reinstate, credit-limit, rotate-key."
+    help="Members: list, show, me, credit, API keys (keys, issue-key, revoke-key); operator: admit, suspend, "
+    "reinstate, credit-limit, rotate-key."
 )
 
 MemberId = Annotated[int, typer.Argument(help="Member id")]
@@ -132,3 +134,46 @@ def rotate_key(
     """Replace a member's custodial signing key (operator); its API keys stay valid."""
     path = f"/v1/members/{member_id}/rotate-key"
     call(ctx, "POST", path, _rotated, json_out=json_out, idempotency_key=idempotency_key)
+
+
+KEY_FIELDS = ["id", "hint", "label", "created_at", "revoked_at", "active"]
+
+
+@app.command("keys")
+def list_keys(ctx: typer.Context, member_id: MemberId, json_out: JsonFlag = False) -> None:
+    """List a member's API keys by hint, active and revoked (the operator, or the member itself)."""
+
+    def render(data: Any) -> None:
+        show_table(f"API keys of member {member_id}", data, KEY_FIELDS)
+
+    call(ctx, "GET", f"/v1/members/{member_id}/api-keys", render, json_out=json_out)
+
+
+@app.command("issue-key")
+def issue_key(
+    ctx: typer.Context,
+    member_id: MemberId,
+    label: Annotated[str, typer.Option(help="what the key is for, e.g. erp-connector")] = "",
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Issue another API key to a member (the operator, or the member itself); the key is shown only once."""
+
+    def render(data: Any) -> None:
+        show_record(f"API key {data['key']['id']} of member {member_id}", data["key"], KEY_FIELDS)
+        console.print(f"api key (shown once, store it now): {data['api_key']}")
+
+    path = f"/v1/members/{member_id}/api-keys"
+    call(ctx, "POST", path, render, json_out=json_out, body={"label": label}, idempotency_key=idempotency_key)
+
+
+@app.command("revoke-key")
+def revoke_key(
+    ctx: typer.Context,
+    member_id: MemberId,
+    key_id: Annotated[int, typer.Argument(help="API key id (see `scf members keys`)")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Revoke one of a member's API keys; it is refused from the next request on."""
+    path = f"/v1/members/{member_id}/api-keys/{key_id}/revoke"
+    call(ctx, "POST", path, record(f"API key {key_id} of member {member_id}", KEY_FIELDS), json_out=json_out)

@@ -192,6 +192,7 @@ EVERYTHING = [
     "loan",
     *(f"member:{name}" for name, _, _ in MEMBERS),
     *(f"cash:{name}" for name, _, _ in MEMBERS),
+    "keys:supplier",
     *LISTS_OF,
 ]
 
@@ -207,6 +208,8 @@ def snapshot(w: World, ledger: Ledger, cash_token: Contract, keys: Iterable[str]
     for key in keys:
         if key.startswith("member:"):
             state[key] = op.get(f"/v1/members/{w[key[7:]]}")
+        elif key.startswith("keys:"):
+            state[key] = op.client.get(f"/v1/members/{w[key[5:]]}/api-keys").json()
         elif key.startswith("cash:"):
             state[key] = int(cash_token.functions.balanceOf(w.parties[key[5:]].account).call())
         elif key.startswith("list:"):
@@ -229,6 +232,14 @@ def baseline(world: World, ledger: Ledger, cash_token: Contract) -> dict[str, An
 Body = Callable[[World], dict[str, Any]] | None
 
 MEMBER_WRONG = ["core", "supplier", "bank", "auditor"]  # for operator-only endpoints
+KEYS_WRONG = ["core", "supplier2", "bank", "auditor", "supplier3"]  # for the supplier's own API keys
+
+
+def _first_key(w: World, name: str) -> int:
+    keys = w.parties["operator"].client.get(f"/v1/members/{w[name]}/api-keys").json()
+    return int(keys[0]["id"])
+
+
 ANON = ["nokey", "badkey"]
 
 
@@ -266,6 +277,19 @@ CASES: list[Case] = [
         [*MEMBER_WRONG, "core2"],
     ),
     _c("POST /v1/members/{id}/rotate-key", lambda w: f"/v1/members/{w['bank']}/rotate-key", None, MEMBER_WRONG),
+    # a member's API keys (the operator or the member itself)
+    _c(
+        "POST /v1/members/{id}/api-keys",
+        lambda w: f"/v1/members/{w['supplier']}/api-keys",
+        lambda w: {"label": "not yours"},
+        KEYS_WRONG,
+    ),
+    _c(
+        "POST /v1/members/{id}/api-keys/{key_id}/revoke",
+        lambda w: f"/v1/members/{w['supplier']}/api-keys/{_first_key(w, 'supplier')}/revoke",
+        None,
+        KEYS_WRONG,
+    ),
     # orders
     _c(
         "POST /v1/orders",
@@ -487,6 +511,8 @@ WATCH: dict[str, list[str]] = {
     "POST /v1/members/{id}/clear-default-block": ["member:core"],
     "POST /v1/members/{id}/credit-limit": ["member:core"],
     "POST /v1/members/{id}/rotate-key": ["member:bank", "cash:bank"],
+    "POST /v1/members/{id}/api-keys": ["keys:supplier"],
+    "POST /v1/members/{id}/api-keys/{key_id}/revoke": ["keys:supplier"],
     "POST /v1/orders": ["list:orders"],
     "POST /v1/orders/{id}/confirm": ["o_proposed"],
     "POST /v1/orders/{id}/cancel": ["o_proposed"],

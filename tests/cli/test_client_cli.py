@@ -23,7 +23,10 @@ from tests.conftest import ServerThread, ok, random_hash
 runner = CliRunner()
 
 GROUPS = {
-    "members": ["list", "show", "me", "credit", "admit", "suspend", "reinstate", "credit-limit", "rotate-key"],
+    "members": [
+        *("list", "show", "me", "credit", "admit", "suspend", "reinstate", "credit-limit", "rotate-key"),
+        *("keys", "issue-key", "revoke-key"),
+    ],
     "orders": ["list", "show", "propose", "confirm", "deliver", "cancel", "accept", "pledge", "release"],
     "receivables": ["show", "issue", "tree"],
     "notes": ["list", "show", "split", "transfer", "merge", "lock", "release", "provenance"],
@@ -230,6 +233,19 @@ def test_a_supply_chain_through_the_cli(scf: Scf, ledger: Ledger, operator: http
     tree = scf("receivables", "tree", str(slot), key=core_key)
     drawn = human(tree)
     assert f"note {note_id}" in drawn and f"note {child['id']}" in drawn and "700,000.00" in drawn
+
+
+def test_a_member_rotates_its_api_key_with_the_cli(scf: Scf) -> None:
+    member_id, key = admit(scf, "supplier")
+    (first,) = as_json(scf("members", "keys", str(member_id), "--json", key=key))
+    issued = as_json(scf("members", "issue-key", str(member_id), "--label", "erp", "--json", key=key))
+    new_key = issued["api_key"]
+    shown = human(scf("members", "keys", str(member_id), key=new_key))
+    assert first["hint"] in shown and issued["key"]["hint"] in shown and "erp" in shown
+    revoked = human(scf("members", "revoke-key", str(member_id), str(first["id"]), key=new_key))
+    assert f"API key {first['id']}" in revoked
+    assert scf("members", "me", key=key).exit_code != 0  # the old key is refused
+    assert as_json(scf("members", "me", "--json", key=new_key))["id"] == member_id
 
 
 def test_an_unreachable_api_is_one_error_with_the_hint(tmp_path: Path) -> None:
