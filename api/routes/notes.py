@@ -17,7 +17,14 @@ from api.amounts import format_amount
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
 from api.problems import Problem
 from api.schemas import LockNoteIn, MergeNoteIn, NoteOut, Page, SplitNoteIn, SplitResultOut, TransferNoteIn
-from api.services.common import acting_account, end_of_day_utc, event_args, iso_time, member_or_404, sees_everything
+from api.services.common import (
+    acting_account,
+    event_args,
+    iso_time,
+    maturity_within,
+    member_or_404,
+    sees_everything,
+)
 from api.writes import WriteContext
 from chain.store import Note, Receivable, table
 
@@ -154,10 +161,7 @@ def list_notes(
         query = query.where(Note.live.is_(True))
     if obligor_id is not None:
         query = query.where(Receivable.obligor_id == obligor_id)
-    if maturity_from is not None:
-        query = query.where(Receivable.maturity >= end_of_day_utc(maturity_from) - 86_399)
-    if maturity_to is not None:
-        query = query.where(Receivable.maturity <= end_of_day_utc(maturity_to))
+    query = query.where(*maturity_within(Receivable.maturity, maturity_from, maturity_to))
     rows = session.execute(query.order_by(Note.id).limit(limit + 1)).all()
     currency = request.app.state.settings.currency
     more = len(rows) > limit

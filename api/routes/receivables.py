@@ -19,6 +19,7 @@ from api.services.common import (
     event_args,
     hex32,
     iso_time,
+    maturity_within,
     member_or_404,
     sees_everything,
 )
@@ -95,10 +96,7 @@ def list_receivables(
         query = query.where(Receivable.creditor_id == creditor_id)
     if status is not None:
         query = query.where(Receivable.status == status)
-    if maturity_from is not None:
-        query = query.where(Receivable.maturity >= end_of_day_utc(maturity_from) - 86_399)
-    if maturity_to is not None:
-        query = query.where(Receivable.maturity <= end_of_day_utc(maturity_to))
+    query = query.where(*maturity_within(Receivable.maturity, maturity_from, maturity_to))
     rows = list(session.scalars(query.order_by(Receivable.id).limit(limit + 1)))
     currency = request.app.state.settings.currency
     items = [receivable_out(r, currency) for r in rows[:limit]]

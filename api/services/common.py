@@ -7,7 +7,8 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from web3.types import TxReceipt
 
 from api.custody import Custody
@@ -56,6 +57,19 @@ def sees_everything(principal: Principal) -> bool:
 
 def end_of_day_utc(day: date) -> int:
     return int(datetime.combine(day, time(23, 59, 59), tzinfo=UTC).timestamp())
+
+
+def maturity_within(
+    maturity: ColumnElement[int] | InstrumentedAttribute[int], first: date | None, last: date | None
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for a maturity (unix seconds) on or after the day `first` and on or before the day `last`
+    (UTC days, both inclusive; None: open)."""
+    clauses: list[ColumnElement[bool]] = []
+    if first is not None:
+        clauses.append(maturity >= end_of_day_utc(first) - 86_399)
+    if last is not None:
+        clauses.append(maturity <= end_of_day_utc(last))
+    return clauses
 
 
 def iso_date(timestamp: int) -> str:

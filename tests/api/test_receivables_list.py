@@ -88,3 +88,17 @@ def test_bad_filters_are_422_problems(parties: dict[str, Party], issued: list[di
     client = parties["core"].client
     for params in ({"role": "owner"}, {"status": "paid"}, {"limit": 0}, {"maturity_from": "tomorrow"}):
         problem(client.get("/v1/receivables", params=params), 422, "validation-error")
+
+
+def test_notes_filter_by_their_receivables_maturity(parties: dict[str, Party], issued: list[dict[str, Any]]) -> None:
+    one, two, three = (r["first_note_id"] for r in issued)
+    supplier = parties["supplier"].client
+    in_45_days = (date.today() + timedelta(days=45)).isoformat()
+    in_75_days = (date.today() + timedelta(days=75)).isoformat()
+
+    def notes(**params: Any) -> list[int]:
+        return [n["id"] for n in ok(supplier.get("/v1/notes", params=params))["items"]]
+
+    assert notes(maturity_to=in_45_days) == [one]
+    assert notes(maturity_from=in_45_days, maturity_to=in_75_days) == [three]
+    assert sorted(notes(maturity_from=in_45_days)) == sorted([two, three])
