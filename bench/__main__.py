@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -38,6 +37,7 @@ from bench.rpc import (
     minted_ids,
     wait_receipt,
 )
+from bench.workload import cpu_s
 from chain.devchain import DevChain, free_port
 from chain.runtime import prepare_ledger
 
@@ -516,15 +516,6 @@ def _presign(
         data = calldata(SPLIT_SIG, note_ids[i], recipient, 1_000 + k // len(senders))
         out.append((i, senders[i].nonce, senders[i].sign(chain.chain_id, to, data, gas)))
     return out
-
-
-def cpu_s(pid: int | None) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0.0 if unknown."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
 
 
 def _blast(

@@ -9,6 +9,10 @@ suite deployed, `--senders` members each splitting their own note; then
 - historical state: eth_call and eth_getProof at the block before the burst, before and after a restart
   from the state file (verification at a past block needs both).
 Writes bench/devchain_modes.json and prints a table; bench/report.py puts it into RESULTS.md.
+
+Since 28 Nov the "interval" modes run the product's DevChain, which mines with `evm_mine` from a pacer thread and
+`--prune-history` (bench/devchain_memory.py says why); the committed devchain_modes.json is from before, when
+they ran anvil's own `--block-time` miner.
 """
 
 from __future__ import annotations

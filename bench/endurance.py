@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
-from bench.workload import MAX_SPLITS_PER_NOTE, blast, log, rss_mb, start_workload
+from bench.workload import MAX_SPLITS_PER_NOTE, Workload, blast, cpu_s, log, rss_mb, start_workload
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT = BENCH_DIR / "endurance.json"
@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     f"anvil RSS {row['rss_mb']:.0f} MB, head {row['head']}"
                 )
             elapsed = time.monotonic() - t0
+            idle = idle_tail(wl, args.idle_blocks)
             state_mb = round(wl.devchain.state_path.stat().st_size / 1e6, 1) if wl.devchain.state_path.exists() else 0
         finally:
             wl.devchain.stop()
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "elapsed_s": round(elapsed, 1),
             "chunks": rows,
             "state_file_mb_before_stop": state_mb,
+            "state_history": wl.devchain.state_history,
+            "idle": idle,
         },
         "endurance_first_splits_per_s": first["tx_per_s"],
         "endurance_last_splits_per_s": last["tx_per_s"],
@@ -73,13 +76,46 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "endurance_rss_start_mb": rows[0]["rss_mb"],
         "endurance_rss_end_mb": last["rss_mb"],
         "endurance_rss_max_mb": max(r["rss_mb"] for r in rows),
+        "endurance_idle_blocks": idle[-1]["blocks"] if idle else 0,
+        "endurance_idle_rss_start_mb": idle[0]["rss_mb"] if idle else None,
+        "endurance_idle_rss_end_mb": idle[-1]["rss_mb"] if idle else None,
     }
+
+
+def idle_tail(wl: Workload, blocks: int, samples: int = 8) -> list[dict[str, Any]]:
+    """After the splits: the chain keeps mining (empty blocks) for `blocks` more blocks while anvil's RSS is
+    sampled. With a bounded state history (DevChain.state_history) it stays flat once the window is full; with
+    anvil's own interval miner it grew by a full copy of the state per block (docs/performance.md)."""
+    if blocks <= 0:
+        return []
+    start = int(wl.rpc.call("eth_blockNumber"), 16)
+    cpu0 = cpu_s(wl.pid)
+    rows = [{"blocks": 0, "rss_mb": rss_mb(wl.pid)}]
+    for i in range(1, samples + 1):
+        target = start + blocks * i // samples
+        while int(wl.rpc.call("eth_blockNumber"), 16) < target:
+            time.sleep(0.1)
+        rows.append({"blocks": target - start, "rss_mb": rss_mb(wl.pid)})
+    rows[-1]["anvil_cpu_ms_per_block"] = round(1000 * (cpu_s(wl.pid) - cpu0) / blocks, 1)
+    log(
+        f"endurance idle tail: {blocks} empty blocks, anvil RSS {rows[0]['rss_mb']:.0f} -> {rows[-1]['rss_mb']:.0f} MB "
+        f"(state history {wl.devchain.state_history} blocks), {rows[-1]['anvil_cpu_ms_per_block']} ms of anvil CPU "
+        "per block"
+    )
+    return rows
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endurance-splits", dest="splits", type=int, default=20_000, help="splits in a row")
     parser.add_argument("--endurance-chunk", dest="chunk", type=int, default=2_000, help="splits per measured chunk")
     parser.add_argument("--endurance-senders", dest="endurance_senders", type=int, default=16, help="members splitting")
+    parser.add_argument(
+        "--endurance-idle-blocks",
+        dest="idle_blocks",
+        type=int,
+        default=160,
+        help="empty blocks mined after the splits while anvil's memory is sampled (0: none)",
+    )
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
+MEMORY_FILE = BENCH_DIR / "devchain_memory.json"
 MODES_FILE = BENCH_DIR / "devchain_modes.json"
 SERVICE_BEFORE_FILE = BENCH_DIR / "service_before.json"
 
@@ -126,8 +127,43 @@ def endurance_lines(results: dict[str, Any]) -> list[str]:
         f" end (max {results['endurance_rss_max_mb']:.0f} MB); state file {e['state_file_mb_before_stop']} MB.",
         "",
     ]
+    idle = e.get("idle") or []
+    if idle:
+        lines += [
+            f"Then {idle[-1]['blocks']} empty blocks with no transactions (the devchain keeps the state of its last"
+            f" {e.get('state_history', '?')} blocks, each a full copy of the ledger): anvil RSS by blocks mined,"
+            f" {idle[-1].get('anvil_cpu_ms_per_block', '-')} ms of anvil CPU per block. Memory is bounded when it"
+            " stays flat here; it still grows with the ledger itself (the splits above).",
+            "",
+            "| empty blocks mined | " + " | ".join(str(r["blocks"]) for r in idle) + " |",
+            "|---|" + "---:|" * len(idle),
+            "| anvil RSS MB | " + " | ".join(f"{r['rss_mb']:.0f}" for r in idle) + " |",
+            "",
+        ]
     return lines
 
 
+def memory_lines() -> list[str]:
+    """anvil's memory, disk spill and past-block window per mining setup, from the last
+    `python -m bench.devchain_memory` (not rerun by `make bench`: about 10 minutes)."""
+    if not MEMORY_FILE.exists():
+        return []
+    from bench.devchain_memory import table
+
+    data = json.loads(MEMORY_FILE.read_text())
+    return [
+        "## Devchain memory over a long run (`python -m bench.devchain_memory`, separate run)",
+        "",
+        f"Run at {data['date_utc']} UTC. Per setup: a fresh devchain mining every {data['block_time_s']} s,"
+        f" {data['splits']:,} raw splits, then {data['idle_blocks']:,} empty blocks; anvil's RSS, its state spill on"
+        " disk, the oldest block whose state it still answers for, and its CPU per empty block.",
+        "",
+        table(data["setups"]),
+        "",
+        'Why the product mines with `evm_mine` and `--prune-history`: docs/performance.md, "Devchain memory".',
+        "",
+    ]
+
+
 def write_path_sections(results: dict[str, Any]) -> list[str]:
-    return [*service_lines(results), *endurance_lines(results), *modes_lines()]
+    return [*service_lines(results), *endurance_lines(results), *memory_lines(), *modes_lines()]

@@ -8,6 +8,7 @@ sender's mined nonce pass it, minus the moment its batch was posted. anvil's RSS
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -43,6 +44,15 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+def cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0.0 if unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -120,9 +130,12 @@ def start_workload(
     extra_args: list[str] | None = None,
     senders: int = 8,
     notes_per_sender: int = 1,
+    state_history: int | None = None,
 ) -> Workload:
     """Starts anvil with the given mining flags, deploys the suite, admits and funds the senders."""
     devchain = DevChain(data_dir=data_dir, port=free_port(), block_time=block_time, extra_args=extra_args or [])
+    if state_history is not None:
+        devchain.state_history = state_history
     devchain.start()
     try:
         settings = Settings(data_dir=data_dir, rpc_port=devchain.port, api_port=free_port())  # type: ignore[call-arg]
