@@ -8,13 +8,13 @@ the last good file is kept beside it as `*.prev`.
 
 from __future__ import annotations
 
-import contextlib
 import json
+import os
 import shutil
 import signal
 import socket
 import subprocess
-import threading
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,13 +86,12 @@ class DevChain:
     state_interval: int = 30  # each dump serialises the whole chain: every 5 s slowed a long run (performance.md)
     # Interval mining: past-block states anvil keeps (each a full copy of the chain's state, so memory is about
     # state_history x the state's size). anvil 1.7.1's own interval miner raises any --prune-history to 1,500
-    # states, and without it spills up to 3,600 more to disk; so the devchain mines with `evm_mine` from a pacer
-    # thread instead (docs/performance.md, "Devchain memory").
+    # states, and without it spills up to 3,600 more to disk; so the devchain runs anvil with --no-mining and
+    # mines with `evm_mine` from chain/pacer.py instead (docs/performance.md, "Devchain memory").
     state_history: int = 128
     extra_args: list[str] = field(default_factory=list)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
-    _pacer: threading.Thread | None = field(default=None, init=False, repr=False)
-    _pacer_stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _pacer: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -152,24 +151,12 @@ class DevChain:
         )
         log.close()
         self._wait_until_ready(timeout)
-        if self.block_time:
-            self._pacer_stop.clear()
-            self._pacer = threading.Thread(
-                target=self._pace, args=(self.block_time,), name="devchain-miner", daemon=True
+        if self.block_time:  # the block clock: chain/pacer.py, a small process of its own (no GIL shared with us)
+            command = [sys.executable, "-m", "chain.pacer", self.url, str(self.block_time), str(os.getpid())]
+            self._pacer = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
             )
-            self._pacer.start()
         return self
-
-    def _pace(self, interval: float) -> None:
-        """Mines a block (`evm_mine`: the pool's transactions up to the block gas limit) every `interval` seconds,
-        as anvil's `--block-time` would; a late block is not made up for."""
-        due = time.monotonic()
-        while not self._pacer_stop.is_set():
-            # a node that does not answer (stopping, or a moment of overload): the next tick tries again
-            with contextlib.suppress(ChainUnavailableError):
-                rpc_call(self.url, "evm_mine", timeout=max(5.0, 4 * interval))
-            due = max(due + interval, time.monotonic())
-            self._pacer_stop.wait(due - time.monotonic())
 
     def _wait_until_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -211,11 +198,17 @@ class DevChain:
         self._process = None
 
     def _stop_pacer(self) -> None:
-        """No block is being mined once this returns (`evm_mine` answers when its block is stored)."""
-        self._pacer_stop.set()
-        if self._pacer is not None:
-            self._pacer.join(timeout=10)
-            self._pacer = None
+        """No block is being mined once this returns: the pacer exits after its `evm_mine` call is answered, which
+        happens when the block is stored."""
+        pacer, self._pacer = self._pacer, None
+        if pacer is None:
+            return
+        pacer.terminate()
+        try:
+            pacer.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pacer.kill()
+            pacer.wait()
 
     def _pause_mining(self, settle: float = 0.2) -> None:
         """Stops mining before the final state dump. anvil dumps on SIGTERM while it may be mining a block, and

@@ -1,7 +1,12 @@
 from __future__ import annotations
 
+import json
+import os
 import random
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -120,3 +125,44 @@ def test_port_in_use_names_the_port_and_the_setting(tmp_path: Path) -> None:
             DevChain(data_dir=tmp_path, port=port).start()
     assert str(port) in str(info.value)
     assert "SCF_RPC_PORT" in str(info.value)
+
+
+def test_interval_mining_comes_from_the_pacer_which_dies_with_its_owner(tmp_path: Path) -> None:
+    """The pacer (chain/pacer.py) mines every block_time; if its owner is killed (no stop() runs), it exits."""
+    owner_script = (
+        "import json, sys, time\n"
+        "from pathlib import Path\n"
+        "from chain.devchain import DevChain, free_port\n"
+        f"chain = DevChain(data_dir=Path({str(tmp_path)!r}), port=free_port(), block_time=0.2, state_history=8)\n"
+        "chain.start()\n"
+        "print(json.dumps({'url': chain.url, 'anvil': chain.pid, 'pacer': chain._pacer.pid}), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen([sys.executable, "-c", owner_script], stdout=subprocess.PIPE, text=True)
+    assert owner.stdout is not None
+    started = json.loads(owner.stdout.readline())
+    try:
+        first = int(str(rpc_call(started["url"], "eth_blockNumber")), 16)
+        time.sleep(1.0)
+        assert int(str(rpc_call(started["url"], "eth_blockNumber")), 16) >= first + 3  # about 5 blocks a second
+        owner.kill()
+        owner.wait()
+        deadline = time.monotonic() + 5
+        while _alive(started["pacer"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(started["pacer"])
+        height = int(str(rpc_call(started["url"], "eth_blockNumber")), 16)
+        time.sleep(0.6)
+        assert int(str(rpc_call(started["url"], "eth_blockNumber")), 16) == height  # nobody mines any more
+    finally:
+        owner.kill()
+        os.kill(started["anvil"], signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (exited, not yet reaped by its parent) counts as gone
+    return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
