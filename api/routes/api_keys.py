@@ -12,13 +12,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, DbSession, Principal, Writes
 from api.problems import Problem
+from api.schemas import Page
 from api.tables import OPERATOR, ApiKey, hash_api_key, new_api_key
 from api.writes import WriteContext
 from chain.store import Member
@@ -37,6 +38,8 @@ class ApiKeyOut(BaseModel):
 
 
 class IssueApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     label: str = Field("", max_length=64, description="what the key is for, e.g. `erp-connector`")
 
 
@@ -74,10 +77,11 @@ def _managed_member(session: Session, principal: Principal, member_id: int, *, i
 
 
 @router.get("/{member_id}/api-keys", summary="A member's API keys (hints only), active and revoked")
-def list_api_keys(member_id: int, session: DbSession, principal: CurrentPrincipal) -> list[ApiKeyOut]:
+def list_api_keys(member_id: int, session: DbSession, principal: CurrentPrincipal) -> Page[ApiKeyOut]:
+    """Every key the member ever had, oldest first, in one page (`next_cursor` is always null)."""
     _managed_member(session, principal, member_id)
     keys = session.scalars(select(ApiKey).where(ApiKey.member_id == member_id).order_by(ApiKey.id))
-    return [_out(k) for k in keys]
+    return Page[ApiKeyOut](items=[_out(k) for k in keys], next_cursor=None)
 
 
 @router.post(

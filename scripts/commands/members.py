@@ -144,7 +144,7 @@ def list_keys(ctx: typer.Context, member_id: MemberId, json_out: JsonFlag = Fals
     """List a member's API keys by hint, active and revoked (the operator, or the member itself)."""
 
     def render(data: Any) -> None:
-        show_table(f"API keys of member {member_id}", data, KEY_FIELDS)
+        show_table(f"API keys of member {member_id}", data["items"], KEY_FIELDS)
 
     call(ctx, "GET", f"/v1/members/{member_id}/api-keys", render, json_out=json_out)
 

@@ -31,7 +31,7 @@ def _client(url: str, key: str) -> httpx.Client:
 def test_a_member_rotates_its_own_key(api: ServerThread, parties: dict[str, Party]) -> None:
     supplier = parties["supplier"]
     path = f"/v1/members/{supplier.id}/api-keys"
-    (first,) = ok(supplier.client.get(path))  # the key issued at admission
+    (first,) = ok(supplier.client.get(path))["items"]  # the key issued at admission
     assert first["active"] and first["hint"] == supplier.key[:8] and first["revoked_at"] is None
 
     idem = {"Idempotency-Key": str(uuid.uuid4())}
@@ -41,7 +41,7 @@ def test_a_member_rotates_its_own_key(api: ServerThread, parties: dict[str, Part
     assert replay.json()["api_key"] == issued["api_key"]  # the same key, not a second one
     new_key, new = issued["api_key"], issued["key"]
     assert new_key != supplier.key and new["label"] == "erp-connector" and new["hint"] == new_key[:8]
-    assert [k["id"] for k in ok(supplier.client.get(path))] == [first["id"], new["id"]]
+    assert [k["id"] for k in ok(supplier.client.get(path))["items"]] == [first["id"], new["id"]]
     assert "api_key" not in str(ok(supplier.client.get(path)))  # listed by hint only
 
     with _client(api.url, new_key) as rotated:
@@ -62,7 +62,7 @@ def test_the_operator_manages_any_members_keys(api: ServerThread, operator_key: 
     path = f"/v1/members/{other.id}/api-keys"
     with _client(api.url, operator_key) as operator:
         issued = ok(operator.post(path, json={"label": "issued by the operator"}), 201)
-        (original,) = [k for k in ok(operator.get(path)) if k["id"] != issued["key"]["id"]]
+        (original,) = [k for k in ok(operator.get(path))["items"] if k["id"] != issued["key"]["id"]]
         ok(operator.post(f"{path}/{original['id']}/revoke"))
         problem(other.client.get("/v1/members/me"), 401, "unauthorized")
         with _client(api.url, issued["api_key"]) as fresh:
@@ -72,6 +72,7 @@ def test_the_operator_manages_any_members_keys(api: ServerThread, operator_key: 
         problem(operator.get("/v1/members/999999/api-keys"), 404, "not-found")
         problem(operator.post(f"{path}/999999/revoke"), 404, "not-found")
         problem(operator.post(path, json={"label": "x" * 65}), 422, "validation-error")
+        problem(operator.post(path, json={"member_id": 1}), 422, "validation-error")  # no field but the label
 
 
 def test_nobody_else_sees_or_touches_a_members_keys(parties: dict[str, Party]) -> None:

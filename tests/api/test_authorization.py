@@ -236,7 +236,7 @@ KEYS_WRONG = ["core", "supplier2", "bank", "auditor", "supplier3"]  # for the su
 
 
 def _first_key(w: World, name: str) -> int:
-    keys = w.parties["operator"].client.get(f"/v1/members/{w[name]}/api-keys").json()
+    keys = w.parties["operator"].client.get(f"/v1/members/{w[name]}/api-keys").json()["items"]
     return int(keys[0]["id"])
 
 

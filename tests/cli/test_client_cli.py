@@ -237,7 +237,7 @@ def test_a_supply_chain_through_the_cli(scf: Scf, ledger: Ledger, operator: http
 
 def test_a_member_rotates_its_api_key_with_the_cli(scf: Scf) -> None:
     member_id, key = admit(scf, "supplier")
-    (first,) = as_json(scf("members", "keys", str(member_id), "--json", key=key))
+    (first,) = as_json(scf("members", "keys", str(member_id), "--json", key=key))["items"]
     issued = as_json(scf("members", "issue-key", str(member_id), "--label", "erp", "--json", key=key))
     new_key = issued["api_key"]
     shown = human(scf("members", "keys", str(member_id), key=new_key))
