@@ -8,9 +8,20 @@ from typing import Annotated, Any
 import typer
 from rich.tree import Tree
 
-from scripts.commands.common import IdempotencyKey, JsonFlag, call, chain_date, console, fmt_amount, record
+from scripts.commands.common import (
+    Cursor,
+    IdempotencyKey,
+    JsonFlag,
+    Limit,
+    call,
+    chain_date,
+    console,
+    fmt_amount,
+    page,
+    record,
+)
 
-app = typer.Typer(help="Receivables: show, issue, tree.")
+app = typer.Typer(help="Receivables: list, show, issue, tree.")
 
 SlotId = Annotated[int, typer.Argument(help="Receivable (slot) id")]
 receivable_record = record(
@@ -28,6 +39,34 @@ receivable_record = record(
         "issued_tx",
     ],
 )
+
+
+@app.command("list")
+def list_receivables(
+    ctx: typer.Context,
+    role: Annotated[
+        str, typer.Option("--role", help="obligor (what I owe), creditor (issued to me), holder, or any")
+    ] = "any",
+    obligor: Annotated[int | None, typer.Option("--obligor", help="Only receivables owed by this member")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="active, settled or defaulted")] = None,
+    maturity_from: Annotated[str | None, typer.Option("--maturity-from", help="ISO date, inclusive")] = None,
+    maturity_to: Annotated[str | None, typer.Option("--maturity-to", help="ISO date, inclusive")] = None,
+    json_out: JsonFlag = False,
+    limit: Limit = 100,
+    cursor: Cursor = 0,
+) -> None:
+    """Receivables you owe, were issued or hold a note of (all of them for auditors and the operator)."""
+    params: dict[str, Any] = {
+        "role": role,
+        "obligor_id": obligor,
+        "status": status,
+        "maturity_from": maturity_from,
+        "maturity_to": maturity_to,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    columns = ["id", "obligor_id", "creditor_id", "face_value", "maturity", "status", "order_id"]
+    call(ctx, "GET", "/v1/receivables", page("Receivables", columns), json_out=json_out, params=params)
 
 
 @app.command()

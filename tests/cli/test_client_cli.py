@@ -28,7 +28,7 @@ GROUPS = {
         *("keys", "issue-key", "revoke-key"),
     ],
     "orders": ["list", "show", "propose", "confirm", "deliver", "cancel", "accept", "pledge", "release"],
-    "receivables": ["show", "issue", "tree"],
+    "receivables": ["list", "show", "issue", "tree"],
     "notes": ["list", "show", "split", "transfer", "merge", "lock", "release", "provenance"],
     "financing": [
         "offers",
@@ -142,6 +142,9 @@ def test_a_supply_chain_through_the_cli(scf: Scf, ledger: Ledger, operator: http
     receivable = as_json(scf("receivables", "show", str(slot), "--json", key=t1_key))
     assert (receivable["obligor_id"], receivable["creditor_id"], receivable["face_value"]) == (core, t1, "1000000.00")
     note_id = receivable["first_note_id"]
+    payables = as_json(scf("receivables", "list", "--role", "obligor", "--json", key=core_key))["items"]
+    assert [r["id"] for r in payables] == [slot]  # the core enterprise owes this one receivable
+    assert f"{slot}" in human(scf("receivables", "list", "--role", "creditor", key=t1_key))
 
     split = as_json(scf("notes", "split", str(note_id), "--to", str(t2), "--value", "300000.00", "--json", key=t1_key))
     assert (split["note"]["id"], split["note"]["value"], split["note"]["holder_id"]) == (note_id, "700000.00", t1)
