@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from web3.exceptions import Web3RPCError
+from web3.exceptions import BadFunctionCallOutput, Web3RPCError
 
 from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
 
@@ -138,6 +138,11 @@ def install_handlers(app: FastAPI) -> None:
             return problem_response(state_not_retained(request, None, message), request.url.path)
         problem = Problem(502, "chain-error", "Chain error", f"the node refused a read: {message}")
         return problem_response(problem, request.url.path)
+
+    @app.exception_handler(BadFunctionCallOutput)
+    async def _no_output(request: Request, exc: BadFunctionCallOutput) -> JSONResponse:
+        detail = f"a contract call came back empty (no contract code at that block?): {exc}"
+        return problem_response(Problem(502, "chain-error", "Chain error", detail), request.url.path)
 
     @app.exception_handler(OperationalError)
     async def _database(request: Request, exc: OperationalError) -> JSONResponse:

@@ -66,14 +66,28 @@ def _block(ledger: LedgerHandle, block: str) -> ChainPoint:
     head = int(ledger.w3.eth.block_number)
     if isinstance(identifier, int) and identifier > head:
         raise Problem(404, "unknown-block", "Unknown block", f"block {identifier} is past the chain head {head}")
+    _after_deployment(ledger, identifier)
     header = ledger.w3.eth.get_block(identifier)
     return ChainPoint(number=int(header["number"]), hash="0x" + bytes(header["hash"]).hex())
 
 
-def _pin(request: Request, ledger: LedgerHandle, block: str) -> tuple[ChainPoint, dict[str, Any]]:
+def _after_deployment(ledger: LedgerHandle, identifier: BlockIdentifier | int) -> None:
+    """Before the ledger's deployment block its contracts have no code: nothing there to verify (a read would come
+    back empty, which web3 cannot decode)."""
+    deployed = ledger.deployment.block
+    if isinstance(identifier, int) and identifier < deployed:
+        detail = f"block {identifier} is before the ledger was deployed (block {deployed}): there is nothing to verify"
+        raise Problem(404, "unknown-block", "Unknown block", detail)
+
+
+def _pin(
+    request: Request, ledger: LedgerHandle, block: str, *, reads_state: bool = True
+) -> tuple[ChainPoint, dict[str, Any]]:
     """`_block` over one plain JSON-RPC request: the pinned point and its header (hex strings, as sent)."""
     if not _BLOCK.match(block):
         raise Problem(422, "validation-error", "Invalid request", "block must be `latest` or a block number")
+    if block != "latest" and reads_state:
+        _after_deployment(ledger, int(block))
     reader = chain_reader(request.app.state.settings.effective_rpc_url)
     try:
         header = reader.block("latest" if block == "latest" else int(block))
@@ -374,7 +388,7 @@ def verify_holdings(
         raise Problem(404, "not-found", "Not found", f"no member {member_id}")
     if not _may_see_holdings(session, principal, member_id):
         raise Problem(403, "forbidden", "Forbidden", f"member {member_id} has not shared its holdings with you")
-    point, header = _pin(request, ledger, block)
+    point, header = _pin(request, ledger, block, reads_state=False)  # a floor for the read model, no state read
     if not ledger.reads.wait_for_block(point.number, timeout=10):  # shares the background indexer's pass
         raise Problem(503, "indexer-lagging", "Read model lagging", f"block {point.number} is not indexed yet")
     session.commit()  # end the read transaction: see what the indexer wrote meanwhile

@@ -119,3 +119,22 @@ def test_invoice_check_after_issuance(parties: dict[str, Party], issued: dict[st
     problem(parties["supplier2"].client.get("/v1/verify/invoice", params={"hash": issued["invoice"]}), 403)
     problem(parties["supplier2"].client.get("/v1/verify/invoice", params={"hash": random_hash()}), 403)
     problem(parties["bank"].client.get("/v1/verify/invoice", params={"hash": "0x1234"}), 422)
+
+
+def test_a_block_before_the_deployment_is_a_404_not_a_500(
+    parties: dict[str, Party], issued: dict[str, Any], ledger: Ledger
+) -> None:
+    """Before its deployment block the ledger's contracts have no code: a read there came back empty and web3's
+    decoding error was a 500."""
+    assert ledger.deployment.block > 0
+    bank = parties["bank"].client
+    for path in (
+        f"/v1/verify/invoice?hash={issued['invoice']}&block=0",
+        f"/v1/verify/notes/{issued['note_id']}?block=0",
+        "/v1/verify/orders/1?block=0",
+    ):
+        body = problem(bank.get(path), 404, "unknown-block")
+        assert "before the ledger was deployed" in body["detail"], path
+    # holdings' `block` is only a floor for the read model (no state is read at it): block 0 is a trivial floor
+    supplier = parties["supplier"]
+    assert ok(supplier.client.get(f"/v1/verify/holdings/{supplier.id}?block=0"))["member_id"] == supplier.id
