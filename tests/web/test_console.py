@@ -320,3 +320,40 @@ def test_operator_admits_a_member_and_gets_its_key_once(page: Any, world: Consol
     assert member["roles"] == ["supplier"] and member["status"] == "active"
     assert page.locator(f"tr[data-member-id='{member['id']}']").is_visible()  # the list was re-read
     screenshot(page, "operator-after-admit")
+
+
+def test_a_member_rotates_its_api_key_in_the_console(page: Any, world: ConsoleWorld) -> None:
+    with httpx.Client(base_url=world.url, timeout=60, headers={"Authorization": f"Bearer {world.operator_key}"}) as op:
+        admitted = ok(op.post("/v1/members", json={"roles": ["supplier"], "kyc_hash": random_hash()}), 201)
+    member_id, old_key = admitted["member"]["id"], admitted["api_key"]
+    sign_in(page, world.url, old_key)
+    page.locator("#nav-keys").click()
+    wait_for_view(page)
+    assert page.get_by_role("heading", name="My API keys").is_visible()
+    assert unlabelled_controls(page) == []
+    page.get_by_label("What the new key is for").fill("erp-connector")
+    page.get_by_role("button", name="Issue a new key").click()
+    new_key = page.locator("#issued-key").inner_text(timeout=30_000).strip()
+    assert new_key.startswith("scf_") and new_key != old_key
+    listed = page.get_by_role("table", name="API keys of this member").inner_text()
+    assert "erp-connector" in listed and "in use here" in listed  # the key this tab signed in with
+    screenshot(page, "member-api-keys")
+    # move to the new key, then revoke the old one from the console
+    page.locator("#sign-out").click()
+    sign_in(page, world.url, new_key)
+    page.locator("#nav-keys").click()
+    wait_for_view(page)
+    (old,) = [
+        k
+        for k in ok(_as(world.url, new_key).get(f"/v1/members/{member_id}/api-keys"))["items"]
+        if k["label"] != "erp-connector"
+    ]
+    page.get_by_role("button", name=f"Revoke API key {old['id']}").click()
+    page.locator("#keys-status.ok").wait_for(timeout=30_000)
+    assert "revoked" in page.locator("#keys-status").inner_text()
+    problem(_as(world.url, old_key).get("/v1/members/me"), 401, "unauthorized")
+    assert ok(_as(world.url, new_key).get("/v1/members/me"))["id"] == member_id
+
+
+def _as(url: str, key: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"})

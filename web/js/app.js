@@ -4,6 +4,7 @@ import { money, setCurrency } from "./format.js";
 import { cachedMembers, h, ROLE_LABELS, setStatus } from "./ui.js";
 import * as bank from "./views/bank.js";
 import * as core from "./views/core.js";
+import * as keys from "./views/keys.js";
 import * as operator from "./views/operator.js";
 import * as oversight from "./views/oversight.js";
 import * as supplier from "./views/supplier.js";
@@ -14,6 +15,7 @@ const VIEWS = [
   { id: "bank", title: "Bank", module: bank, allowed: (p) => p.roles.includes("financier") },
   { id: "oversight", title: "Regulator / auditor", module: oversight, allowed: (p) => p.roles.includes("auditor") || p.operator },
   { id: "operator", title: "Operator", module: operator, allowed: (p) => p.operator },
+  { id: "keys", title: "API keys", module: keys, allowed: (p) => !p.operator },
 ];
 
 const state = { principal: null };

@@ -79,10 +79,10 @@ export function setStatus(element, kind, text) {
  * Runs one write: disables the button, says the transaction is being mined, then shows the outcome.
  * `work` returns the message to show on success (the resulting state); errors show the API's problem detail.
  */
-export async function act(button, status, pending, work) {
+export async function act(button, status, pending, work, { onChain = true } = {}) {
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
-  setStatus(status, "pending", `${pending}: waiting for the transaction to be mined…`);
+  setStatus(status, "pending", onChain ? `${pending}: waiting for the transaction to be mined…` : `${pending}…`);
   try {
     const message = await work();
     setStatus(status, "ok", message ?? "Done.");
