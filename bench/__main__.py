@@ -37,7 +37,7 @@ from bench.rpc import (
     minted_ids,
     wait_receipt,
 )
-from bench.workload import cpu_s
+from bench.workload import cpu_s, mining_label
 from chain.devchain import DevChain, free_port
 from chain.runtime import prepare_ledger
 
@@ -137,10 +137,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             devchain.stop()
     results["gas_section_s"] = round(time.monotonic() - started, 1)
     return results
-
-
-def _mining(block_time: float | None) -> str:
-    return "automine (no --block-time)" if not block_time else f"interval mining, --block-time {block_time:g}"
 
 
 @dataclass
@@ -472,7 +468,12 @@ def _run_on(devchain: DevChain, data_dir: Path, args: argparse.Namespace) -> dic
                 "batch": args.batch,
                 "full_blocks": args.full_blocks,
                 "transport": "batched JSON-RPC eth_sendRawTransaction over one HTTP keep-alive session",
-                "mining": _mining(devchain.block_time)
+                "mining": mining_label(devchain.block_time)
+                + (
+                    f" (evm_mine pacer; anvil --no-mining --prune-history {devchain.state_history})"
+                    if devchain.block_time
+                    else ""
+                )
                 + f", --state-interval {devchain.state_interval} (DevChain defaults)",
                 "block_time": interval,
                 "block_gas_limit": block_gas_limit,

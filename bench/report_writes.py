@@ -6,14 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.workload import mining_label
+
 BENCH_DIR = Path(__file__).resolve().parent
 MEMORY_FILE = BENCH_DIR / "devchain_memory.json"
 MODES_FILE = BENCH_DIR / "devchain_modes.json"
 SERVICE_BEFORE_FILE = BENCH_DIR / "service_before.json"
-
-
-def _mining(block_time: float | None) -> str:
-    return "automine" if not block_time else f"interval mining, --block-time {block_time:g}"
 
 
 def modes_lines() -> list[str]:
@@ -68,7 +66,7 @@ def service_lines(results: dict[str, Any]) -> list[str]:
     lines = [
         "## Service throughput (splits through the HTTP API)",
         "",
-        f"`scf serve` (uvicorn) in a subprocess on a fresh devchain ({_mining(s['block_time'])}); {s['suppliers']}"
+        f"`scf serve` (uvicorn) in a subprocess on a fresh devchain ({mining_label(s['block_time'])}); {s['suppliers']}"
         " suppliers admitted through the API (keys in the service's custody), each holding a 1,000,000.00"
         " receivable; each client thread posts `POST /v1/notes/{id}/split` for one supplier with a fresh"
         " Idempotency-Key; a 201 is returned once the split is mined and indexed (read-your-writes). Same-run raw"
@@ -88,7 +86,7 @@ def service_lines(results: dict[str, Any]) -> list[str]:
         before = json.loads(SERVICE_BEFORE_FILE.read_text())
         b = before["service"]
         lines += [
-            f"Before the write-path fixes ({before.get('label', '')}; same bench, {_mining(b['block_time'])}, raw"
+            f"Before the write-path fixes ({before.get('label', '')}; same bench, {mining_label(b['block_time'])}, raw"
             f" ceiling {b['raw']['tx_per_s']:.0f} tx/s in that run, ratio {before['service_over_raw']:.2f}):",
             "",
             *_PHASE_HEADER,
@@ -109,7 +107,7 @@ def endurance_lines(results: dict[str, Any]) -> list[str]:
         "## Devchain endurance",
         "",
         f"{e['splits']:,} raw splits in a row ({len(chunks) - 1} chunks of {e['chunk']:,}, {e['senders']} senders,"
-        f" {_mining(e['block_time'])}, product defaults), every receipt checked; {e['elapsed_s']:.0f} s in all.",
+        f" {mining_label(e['block_time'])}, product defaults), every receipt checked; {e['elapsed_s']:.0f} s in all.",
         "",
         "| chunk | tx/s | p50 ms | p99 ms | blocks | anvil RSS MB | head |",
         "|---:|---:|---:|---:|---:|---:|---:|",

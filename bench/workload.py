@@ -46,6 +46,11 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def mining_label(block_time: float | None) -> str:
+    """How a devchain with this block time mines, in words for the reports."""
+    return "automine (a block per transaction)" if not block_time else f"interval mining every {block_time:g} s"
+
+
 def cpu_s(pid: int | None) -> float:
     """CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat; 0.0 if unknown."""
     try:
