@@ -357,3 +357,29 @@ def test_a_member_rotates_its_api_key_in_the_console(page: Any, world: ConsoleWo
 
 def _as(url: str, key: str) -> httpx.Client:
     return httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"})
+
+
+def test_the_operator_issues_and_revokes_a_members_keys(page: Any, world: ConsoleWorld) -> None:
+    with _as(world.url, world.operator_key) as op:
+        admitted = ok(op.post("/v1/members", json={"roles": ["financier"], "kyc_hash": random_hash()}), 201)
+    member_id, leaked = admitted["member"]["id"], admitted["api_key"]
+    sign_in(page, world.url, world.operator_key)
+    page.locator("#nav-operator").click()
+    wait_for_view(page)
+    page.get_by_label("Member", exact=True).select_option(str(member_id))
+    page.get_by_role("button", name="Show keys").click()
+    page.get_by_role("heading", name=f"Member {member_id}").wait_for()
+    assert unlabelled_controls(page) == []
+    page.get_by_label("What the new key is for").fill("replacement")
+    page.get_by_role("button", name="Issue a new key").click()
+    replacement = page.locator("#issued-key").inner_text(timeout=30_000).strip()
+    (old,) = [
+        k
+        for k in ok(_as(world.url, replacement).get(f"/v1/members/{member_id}/api-keys"))["items"]
+        if k["label"] != "replacement"
+    ]
+    page.get_by_role("button", name=f"Revoke API key {old['id']}").click()
+    page.locator("#keys-status.ok").wait_for(timeout=30_000)
+    screenshot(page, "operator-member-keys")
+    problem(_as(world.url, leaked).get("/v1/members/me"), 401, "unauthorized")
+    assert ok(_as(world.url, replacement).get("/v1/members/me"))["id"] == member_id

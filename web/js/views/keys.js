@@ -7,13 +7,17 @@ import { refreshKeeping } from "./supplier.js";
 export async function render(root, ctx) {
   const path = `/v1/members/${ctx.me.id}/api-keys`;
   const keys = (await api(path)).items;
-  root.append(keysCard(keys, path, ctx));
+  root.append(card("My API keys", ...keysPanel(keys, path, ctx, { self: true })));
 }
 
-function keysCard(keys, path, ctx) {
+/**
+ * A member's keys with issue and revoke. `self`: the member manages its own keys, so the key this tab signed in
+ * with and the last active key cannot be revoked here; the operator may revoke any.
+ */
+export function keysPanel(keys, path, ctx, { self }) {
   const status = statusLine();
   status.id = "keys-status";
-  const inUse = (apiKey.get() ?? "").slice(0, 8); // the hint of the key this tab signed in with
+  const inUse = self ? (apiKey.get() ?? "").slice(0, 8) : null; // the hint of the key this tab signed in with
   const label = h("input", { id: "key-label", autocomplete: "off", maxlength: 64, placeholder: "erp-connector" });
   const submit = h("button", { type: "submit", id: "key-issue" }, "Issue a new key");
   const form = h("form", { class: "form", id: "key-form" }, field("What the new key is for", label), submit);
@@ -36,7 +40,7 @@ function keysCard(keys, path, ctx) {
   const revoke = (k) => {
     if (!k.active) return "—";
     if (k.hint === inUse) return h("span", { class: "muted" }, "in use here");
-    const b = h("button", { type: "button", class: "secondary", "aria-label": `Revoke API key ${k.id}`, disabled: active < 2 }, "Revoke");
+    const b = h("button", { type: "button", class: "secondary", "aria-label": `Revoke API key ${k.id}`, disabled: self && active < 2 }, "Revoke");
     b.addEventListener("click", async () => {
       const done = await act(b, status, `Revoking key ${k.id}`, async () => {
         const out = await api(`${path}/${k.id}/revoke`, { method: "POST" });
@@ -46,8 +50,7 @@ function keysCard(keys, path, ctx) {
     });
     return b;
   };
-  return card(
-    "My API keys",
+  return [
     form,
     h("div", { id: "key-issued", "aria-live": "polite" }),
     status,
@@ -64,6 +67,8 @@ function keysCard(keys, path, ctx) {
       keys,
       { rowAttrs: (k) => ({ "data-key-id": k.id }) },
     ),
-    h("p", { class: "muted" }, "Only a key's first characters are stored besides its hash. A revoked key is refused from the next request on; the last active key cannot be revoked here (ask the operator)."),
-  );
+    h("p", { class: "muted" }, self
+      ? "Only a key's first characters are stored besides its hash. A revoked key is refused from the next request on; the last active key cannot be revoked here (ask the operator)."
+      : "Only a key's first characters are stored besides its hash. A revoked key is refused from the next request on. Hand a new key to the member securely."),
+  ];
 }

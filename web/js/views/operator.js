@@ -1,13 +1,32 @@
-// Operator: the member directory with admit, suspend/reinstate, credit limit and custodial key rotation.
+// Operator: the member directory with admit, suspend/reinstate, credit limit, custodial key rotation and API keys.
 import { all, api } from "../api.js";
 import { documentHash, money, normaliseAmount, shortHash } from "../format.js";
 import { act, badge, cachedMembers, card, field, h, ROLE_LABELS, setStatus, statusLine, table } from "../ui.js";
+import { keysPanel } from "./keys.js";
 import { refreshKeeping } from "./supplier.js";
+
+let keysOf = null; // the member whose API keys the "A member's API keys" card shows (kept across re-renders)
 
 export async function render(root, ctx) {
   const members = await all("/v1/members");
   cachedMembers(true);
-  root.append(admitCard(ctx), membersCard(members, ctx));
+  root.append(admitCard(ctx), membersCard(members, ctx), await memberKeysCard(members, ctx));
+}
+
+/** Issue a member a new API key (a member that lost its keys) or revoke any of its keys (a leaked one). */
+async function memberKeysCard(members, ctx) {
+  const picker = h("select", { id: "keys-member" }, members.map((m) => h("option", { value: m.id, selected: m.id === keysOf }, `Member ${m.id}`)));
+  const show = h("button", { type: "button", id: "keys-show", class: "secondary" }, "Show keys");
+  show.addEventListener("click", async () => {
+    keysOf = Number(picker.value);
+    await ctx.refresh();
+  });
+  const parts = [h("div", { class: "actions" }, field("Member", picker), show)];
+  if (keysOf !== null && members.some((m) => m.id === keysOf)) {
+    const path = `/v1/members/${keysOf}/api-keys`;
+    parts.push(h("h4", {}, `Member ${keysOf}`), ...keysPanel((await api(path)).items, path, ctx, { self: false }));
+  }
+  return card("A member's API keys", ...parts);
 }
 
 function admitCard(ctx) {
