@@ -115,7 +115,7 @@ class NonceConsumedError(TransactionError):
 
 # How nodes say they no longer keep a past block's state (the block itself is still known):
 # anvil "BlockOutOfRangeError: block height is H but requested was N" (N < H), geth "missing trie node" /
-# "historical state ... is not available", Besu "World state unavailable" / "Missing node".
+# "historical state ... is not available", Besu "World state unavailable".
 _STATE_GONE = ("missing trie node", "historical state", "world state unavailable", "state is not available")
 _ANVIL_RANGE = re.compile(r"BlockOutOfRangeError: block height is (\d+) but requested was (\d+)")
 

@@ -26,6 +26,15 @@ class ChainReadError(RuntimeError):
     """The node did not answer a batch as JSON-RPC says it must."""
 
 
+def call_failure(error: Any, block: int, what: str) -> Exception:
+    """What to raise for an eth_call answer whose error carries no revert data (the node could not run the call):
+    the node no longer keeps the block's state, or another node error."""
+    message = str(error.get("message")) if isinstance(error, dict) else str(error)
+    if is_historical_state_missing(message):
+        return HistoricalStateUnavailableError(block, message)
+    return ChainReadError(f"{what}: {error}")
+
+
 def _abi_type(param: dict[str, Any]) -> str:
     if param["type"].startswith("tuple"):
         return f"({','.join(_abi_type(c) for c in param['components'])}){param['type'][5:]}"
@@ -100,9 +109,7 @@ class ChainReader:
             if "error" in answer:
                 error = answer["error"]
                 if not isinstance(error, dict) or "data" not in error:
-                    if is_historical_state_missing(str(error.get("message") if isinstance(error, dict) else error)):
-                        raise HistoricalStateUnavailableError(block, str(error.get("message")))
-                    raise ChainReadError(f"{call.signature}: {error}")
+                    raise call_failure(error, block, call.signature)
                 out.append(call.contract.decoder.decode(error["data"], contract=call.contract.NAME))
                 continue
             raw = bytes.fromhex(str(answer["result"])[2:])

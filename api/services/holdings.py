@@ -18,8 +18,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, ca
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from api.services.chainread import ChainReadError
-from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
+from api.services.chainread import call_failure
 from chain.indexer import CHECKPOINT
 from chain.rpc import shared_rpc
 from chain.store import Checkpoint, HoldingTotal, Note, Receivable, table
@@ -241,11 +240,8 @@ def read_notes_batched(
         for answer in rpc.batch(payload):
             note_id = chunk[int(answer["id"])]
             error = answer.get("error")
-            if isinstance(error, dict) and "data" not in error:  # not a revert: the node could not run the call
-                message = str(error.get("message"))
-                if is_historical_state_missing(message):
-                    raise HistoricalStateUnavailableError(block, message)
-                raise ChainReadError(f"note({note_id}) at block {block}: {message}")
+            if error is not None and (not isinstance(error, dict) or "data" not in error):  # not a revert
+                raise call_failure(error, block, f"note({note_id}) at block {block}")
             result = answer.get("result")
             if not result or result == "0x":  # the call reverted (UnknownNote): the chain does not know the note
                 found[note_id] = None
