@@ -3,7 +3,7 @@
 anvil keeps a full copy of the chain's state per block for reads at past blocks. How many it keeps decides its
 memory, and with its own interval miner (`--block-time`) anvil 1.7.1 keeps 1,500 in memory whatever
 `--prune-history` says, then writes up to 3,600 more to disk as JSON (one file per block, the whole state). The
-product's devchain mines with `evm_mine` from a pacer thread instead, so `--prune-history N` holds
+product's devchain mines with `evm_mine` from a pacer process (chain/pacer.py) instead, so `--prune-history N` holds
 (`DevChain.state_history`, `SCF_STATE_HISTORY`).
 
 Per setup: a fresh devchain (`--block-time-s`, default 0.05 s so that thousands of blocks pass in minutes; the
@@ -75,7 +75,7 @@ def oldest_state(wl: Workload, head: int) -> int:
 
 
 def sample(wl: Workload, data_dir: Path, phase: str) -> dict[str, Any]:
-    head = int(wl.rpc.call("eth_blockNumber"), 16)
+    head = wl.head()
     row = {
         "phase": phase,
         "head": head,
@@ -113,8 +113,7 @@ def run_setup(name: str, block_time: float | None, extra: list[str], args: argpa
             cpu0 = cpu_s(wl.pid)
             for i in range(1, args.samples + 1):
                 target = start + args.idle_blocks * i // args.samples
-                while int(wl.rpc.call("eth_blockNumber"), 16) < target:
-                    time.sleep(0.2)
+                wl.wait_for_head(target, poll=0.2)
                 rows.append(sample(wl, data_dir, f"+{target - start} empty blocks"))
             idle_cpu = 1000 * (cpu_s(wl.pid) - cpu0) / max(rows[-1]["head"] - start, 1)
             blast(wl, wl.presign(200))  # writes still mine after the long idle run

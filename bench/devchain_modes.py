@@ -77,7 +77,7 @@ def run_mode(
         lone = sequential(wl, args.lone)
         past = wl.setup_block
         history = historical(wl.rpc, wl, past)
-        head = int(wl.rpc.call("eth_blockNumber"), 16)
+        head = wl.head()
         wl.devchain.stop()
         wl.devchain.start()
         after = Rpc(wl.devchain.url)

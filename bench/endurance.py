@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             Path(tmp), block_time=settings.block_time, senders=senders, notes_per_sender=notes_per_sender
         )
         try:
-            rows = [{"chunk": 0, "rss_mb": rss_mb(wl.pid), "head": int(wl.rpc.call("eth_blockNumber"), 16)}]
+            rows = [{"chunk": 0, "rss_mb": rss_mb(wl.pid), "head": wl.head()}]
             t0 = time.monotonic()
             for c in range(1, chunks + 1):
                 r = blast(wl, wl.presign(args.chunk))
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "blocks_mined": r["blocks_mined"],
                     "evm_mine_nudges": r["evm_mine_nudges"],
                     "rss_mb": rss_mb(wl.pid),
-                    "head": int(wl.rpc.call("eth_blockNumber"), 16),
+                    "head": wl.head(),
                 }
                 rows.append(row)
                 log(
@@ -88,13 +88,12 @@ def idle_tail(wl: Workload, blocks: int, samples: int = 8) -> list[dict[str, Any
     anvil's own interval miner it grew by a full copy of the state per block (docs/performance.md)."""
     if blocks <= 0:
         return []
-    start = int(wl.rpc.call("eth_blockNumber"), 16)
+    start = wl.head()
     cpu0 = cpu_s(wl.pid)
     rows = [{"blocks": 0, "rss_mb": rss_mb(wl.pid)}]
     for i in range(1, samples + 1):
         target = start + blocks * i // samples
-        while int(wl.rpc.call("eth_blockNumber"), 16) < target:
-            time.sleep(0.1)
+        wl.wait_for_head(target)
         rows.append({"blocks": target - start, "rss_mb": rss_mb(wl.pid)})
     rows[-1]["anvil_cpu_ms_per_block"] = round(1000 * (cpu_s(wl.pid) - cpu0) / blocks, 1)
     log(

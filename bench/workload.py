@@ -93,6 +93,15 @@ class Workload:
     def pid(self) -> int:
         return anvil_pid(self.devchain)
 
+    def head(self) -> int:
+        """The chain's latest block number."""
+        return int(self.rpc.call("eth_blockNumber"), 16)
+
+    def wait_for_head(self, block: int, poll: float = 0.1) -> None:
+        """Returns once the chain has mined up to `block` (the devchain keeps mining empty blocks)."""
+        while self.head() < block:
+            time.sleep(poll)
+
     def send_wait(self, wallet: Wallet, to: str, data: str, gas: int = 1_000_000) -> dict[str, Any]:
         return self.send_all([(wallet, to, data)], gas, timeout=60)[0]
 
