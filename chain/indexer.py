@@ -24,7 +24,7 @@ from typing import Any
 from eth_abi.codec import ABICodec
 from eth_abi.registry import registry as abi_registry
 from eth_utils.abi import event_abi_to_log_topic
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -263,8 +263,17 @@ class Indexer:
         return indexed
 
     def _sync_locked(self, to_block: int | None) -> int:
-        head = int(self._rpc("eth_blockNumber", []), 16) if to_block is None else to_block
-        indexed = self._handle_reorg()  # the checkpoint, read once per pass (after a rollback: the new one)
+        # One round trip for the head and the chain's block at the checkpoint (the reorg check), and one for each
+        # range below (its logs and its last block's hash): a pass over one new block costs two, not four.
+        cp = self.checkpoint()  # read once per pass
+        asked: list[tuple[str, list[Any]]] = []
+        if to_block is None:
+            asked.append(("eth_blockNumber", []))
+        if cp is not None:
+            asked.append(("eth_getBlockByNumber", [hex(cp[0]), False]))
+        answers = self._rpc_calls(asked)
+        head = int(answers.pop(0), 16) if to_block is None else to_block
+        indexed = self._handle_reorg(cp, _hash_of(answers[0]) if cp is not None else None)
         start = indexed + 1
         while start <= head:
             end = min(head, start + self.range_size - 1)
@@ -280,19 +289,27 @@ class Indexer:
         except RpcError as exc:
             raise IndexerError(f"{method} failed: {exc.message}") from exc
 
-    def _logs(self, start: int, end: int) -> list[dict[str, Any]]:
-        """The suite's logs in blocks [start, end], in chain order (as JSON-RPC sends them: hex strings)."""
-        logs: list[dict[str, Any]] = self._rpc(
-            "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": self.decoder.addresses}]
-        )
+    def _rpc_calls(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """`_rpc` for several calls in one round trip (a JSON-RPC batch over HTTP)."""
+        try:
+            return self._json.calls(*calls)
+        except RpcError as exc:
+            raise IndexerError(f"{exc.method} failed: {exc.message}") from exc
+
+    def _logs_call(self, start: int, end: int) -> tuple[str, list[Any]]:
+        return "eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(end), "address": self.decoder.addresses}]
+
+    @staticmethod
+    def _in_order(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         logs.sort(key=lambda e: (int(e["blockNumber"], 16), int(e["logIndex"], 16)))
         return logs
 
+    def _logs(self, start: int, end: int) -> list[dict[str, Any]]:
+        """The suite's logs in blocks [start, end], in chain order (as JSON-RPC sends them: hex strings)."""
+        return self._in_order(self._rpc(*self._logs_call(start, end)))
+
     def _block_hash(self, number: int) -> str:
-        found = self._chain_hash(number)
-        if found is None:  # the head moved back (a reorg) while the range was fetched: the next pass sees it
-            raise IndexerError(f"block {number} is no longer on the chain")
-        return found
+        return _existing(number, self._chain_hash(number))
 
     def _index_range(self, start: int, end: int) -> None:
         """Fetches the range's logs in slices of `FETCH_BLOCKS` blocks on a helper thread, then its last block's
@@ -301,9 +318,10 @@ class Indexer:
         rules = self._rules if self._rules is not None and self._rules.upto == start - 1 else None
         slices = [(a, min(end, a + FETCH_BLOCKS - 1)) for a in range(start, end + 1, FETCH_BLOCKS)]
         if len(slices) == 1:  # the usual pass, a block or a few behind the head: nothing to overlap, no thread
-            logs = self._logs(start, end)
-            known_hash = self._block_hash(end)  # after the logs, as below
-            self._store_range(start, end, lambda: known_hash, [logs], rules)
+            # the logs, then the last block's hash (after the logs, as below), in one round trip
+            logs, block = self._rpc_calls([self._logs_call(start, end), ("eth_getBlockByNumber", [hex(end), False])])
+            known_hash = _existing(end, _hash_of(block))
+            self._store_range(start, end, lambda: known_hash, [self._in_order(logs)], rules)
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexer-fetch") as fetcher:
             batches = [fetcher.submit(self._logs, a, b) for a, b in slices]
@@ -328,7 +346,7 @@ class Indexer:
         try:
             # nothing is read from the session's objects after the commit: do not expire (and reload) them
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                next_id = int(session.scalar(select(func.max(EventRecord.id))) or 0) + 1
+                next_id = -1  # read when the first event is stored (a pass over empty blocks stores none)
                 records: list[Event] = []
                 seen_blocks: dict[int, str] = {}
                 decode = self.decoder.decode_raw
@@ -342,6 +360,8 @@ class Indexer:
                             continue
                         contract, name, args = decoded
                         block, block_hash = int(entry["blockNumber"], 16), entry["blockHash"][2:]
+                        if next_id < 0:
+                            next_id = int(session.scalar(select(func.max(EventRecord.id))) or 0) + 1
                         record = Event(
                             next_id, block, block_hash, entry["transactionHash"][2:], int(entry["logIndex"], 16),
                             contract, name, args,
@@ -363,11 +383,12 @@ class Indexer:
                         seen_blocks[block] = block_hash
                     bulk_insert(session, table(EventRecord), rows)  # (the ORM's bulk insert costs 3x more)
                 end_hash = end_hash_of()
-                projector = Projector(session)
-                projector.prefetch(records)
-                for record in records:
-                    projector.apply(record)
-                projector.flush()
+                if records:
+                    projector = Projector(session)
+                    projector.prefetch(records)
+                    for record in records:
+                        projector.apply(record)
+                    projector.flush()
                 had_events = bool(seen_blocks)
                 seen_blocks[end] = end_hash
                 in_range = IndexedBlock.number.between(start, end)
@@ -385,21 +406,21 @@ class Indexer:
                     )
                 elif rules is not None:
                     rules.upto = end
-                session.merge(Checkpoint(name=CHECKPOINT, block_number=end, block_hash=end_hash))
+                _set_checkpoint(session, end, end_hash)
         except BaseException:
             self._rules = None  # fed with rows that were rolled back
             raise
         self._rules = rules
 
     # ------------------------------------------------------------------ reorgs
-    def _handle_reorg(self) -> int:
-        """Rolls the read model back when its last block left the chain; returns the indexed block (as
+    def _handle_reorg(self, cp: tuple[int, str] | None, chain_hash: str | None) -> int:
+        """Rolls the read model back when its last block left the chain (`chain_hash`: the chain's hash of the
+        checkpoint block `cp`, None when the chain no longer has it); returns the indexed block (as
         `indexed_block`, after any rollback)."""
-        cp = self.checkpoint()
         if cp is None:
             return self._indexed_at(cp)
         number, stored_hash = cp
-        if self._chain_hash(number) == stored_hash:
+        if chain_hash == stored_hash:
             return number
         with Session(self.engine) as session:
             stored = session.execute(
@@ -415,12 +436,9 @@ class Indexer:
         return self.indexed_block()
 
     def _chain_hash(self, number: int) -> str | None:
-        block = self._rpc("eth_getBlockByNumber", [hex(number), False])
-        if block is None:  # the block no longer exists on the shorter chain
-            return None
-        # any other failure (node down, timeout) propagates: an unreachable node is not a reorg, and treating it
-        # as one would roll the read model back to the deployment block
-        return str(block["hash"])[2:]
+        # any failure (node down, timeout) propagates: an unreachable node is not a reorg, and treating it as one
+        # would roll the read model back to the deployment block
+        return _hash_of(self._rpc("eth_getBlockByNumber", [hex(number), False]))
 
     def rollback_to(self, ancestor: int) -> None:
         """Deletes everything above `ancestor` and rebuilds the projections from the remaining events."""
@@ -486,6 +504,26 @@ class Indexer:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def _set_checkpoint(session: Session, number: int, block_hash: str) -> None:
+    """Moves the checkpoint (Core: one UPDATE on every pass, an INSERT on the first)."""
+    cp = table(Checkpoint)
+    values = {"block_number": number, "block_hash": block_hash}
+    moved = session.connection().execute(update(cp).where(cp.c.name == CHECKPOINT).values(**values))
+    if moved.rowcount == 0:
+        session.execute(insert(cp).values(name=CHECKPOINT, **values))
+
+
+def _hash_of(block: dict[str, Any] | None) -> str | None:
+    """A JSON-RPC block's hash without 0x; None for no block (it no longer exists on a shorter chain)."""
+    return None if block is None else str(block["hash"])[2:]
+
+
+def _existing(number: int, block_hash: str | None) -> str:
+    if block_hash is None:  # the head moved back (a reorg) while the range was fetched: the next pass sees it
+        raise IndexerError(f"block {number} is no longer on the chain")
+    return block_hash
 
 
 def _iter_events(session: Session) -> Iterable[EventRecord]:

@@ -123,6 +123,14 @@ class JsonRpc:
             raise RpcTransportError(f"{method}: the node did not answer the batch: {answers!r}"[:300])
         return sorted(answers, key=lambda answer: int(answer["id"]))
 
+    def calls(self, *calls: tuple[str, list[Any]]) -> list[Any]:
+        """Several calls in one round trip (a JSON-RPC batch, answered in order); their results. Raises `RpcError`
+        for the first call the node answered with an error."""
+        if len(calls) <= 1:
+            return [self.call(method, *params) for method, params in calls]
+        payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        return [result_of(m, answer) for (m, _), answer in zip(calls, self.batch(payload), strict=True)]
+
     def close(self) -> None:
         self.pool.close()
 
@@ -135,6 +143,10 @@ class ProviderRpc:
 
     def call(self, method: str, *params: Any) -> Any:
         return result_of(method, self.w3.provider.make_request(method, list(params)))  # type: ignore[arg-type]
+
+    def calls(self, *calls: tuple[str, list[Any]]) -> list[Any]:
+        """`JsonRpc.calls` one call at a time (in order)."""
+        return [self.call(method, *params) for method, params in calls]
 
 
 def rpc_for(w3: Web3, timeout: float = 10.0) -> JsonRpc | ProviderRpc:

@@ -71,3 +71,20 @@ def test_provider_fallback_answers_like_json_rpc(ledger: Ledger) -> None:
     with pytest.raises(RpcError) as refused:
         fallback.call("eth_sendRawTransaction", "0x1234")
     assert refused.value.message and not refused.value.is_revert
+
+
+@pytest.mark.parametrize("client", ["json", "provider"])
+def test_calls_answer_in_order_in_one_round_trip_and_raise_the_first_error(ledger: Ledger, client: str) -> None:
+    """`calls` (the indexer's two round trips per pass): results in the order asked, on both clients alike."""
+    w3 = ledger.w3
+    rpc = JsonRpc(w3.provider.endpoint_uri) if client == "json" else ProviderRpc(w3)  # type: ignore[attr-defined]
+    head = w3.eth.block_number
+    number, block, chain_id = rpc.calls(
+        ("eth_blockNumber", []), ("eth_getBlockByNumber", [hex(head), False]), ("eth_chainId", [])
+    )
+    assert int(number, 16) >= head and int(block["number"], 16) == head and int(chain_id, 16) == w3.eth.chain_id
+    assert block["hash"] == w3.eth.get_block(head)["hash"].to_0x_hex()
+    assert rpc.calls() == [] and rpc.calls(("eth_getBlockByNumber", [hex(head + 10_000), False])) == [None]
+    with pytest.raises(RpcError) as refused:
+        rpc.calls(("eth_chainId", []), ("no_such_method", []), ("eth_sendRawTransaction", ["0x1234"]))
+    assert refused.value.method == "no_such_method"
