@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.custody import Custody
-from api.ledger import LedgerHandle, LedgerUnavailableError
+from api.ledger import LedgerHandle, LedgerService, LedgerUnavailableError
 from api.problems import Problem
 from api.schemas import MAX_ID
 from api.tables import OPERATOR, ApiKey, hash_api_key
@@ -54,7 +55,7 @@ def _beyond_storage(raw: str | None) -> bool:
     return re.fullmatch(r"-?[0-9]+", text) is not None and abs(int(text)) > MAX_ID  # ASCII digits only
 
 
-def refuse_ids_beyond_storage(request: Request) -> None:
+async def refuse_ids_beyond_storage(request: Request) -> None:
     """A number in the path or query larger than the read model stores (2**63 - 1) names nothing.
 
     Path ids answer 404 and query values 422 before any lookup: SQLite cannot even compare such a number with a
@@ -70,9 +71,19 @@ def refuse_ids_beyond_storage(request: Request) -> None:
             raise Problem(422, "validation-error", "Invalid request", f"query.{name}: {message}", errors=errors)
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine) as session:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on a worker thread, one hop
+# there and back per dependency per request (about 0.1 ms of CPU each, measured). The ones that query the
+# database stay `def`.
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request. Opening one does no I/O (it connects on first use); closing it may (returning the
+    connection to the pool rolls back), so that runs on a worker thread."""
+    session = Session(request.app.state.engine)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 DbSession = Annotated[Session, Depends(db_session)]
@@ -122,7 +133,7 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_operator(principal: CurrentPrincipal) -> Principal:
+async def require_operator(principal: CurrentPrincipal) -> Principal:
     if not principal.is_operator:
         raise Problem(403, "forbidden", "Forbidden", "only the consortium operator may do this")
     return principal
@@ -131,23 +142,26 @@ def require_operator(principal: CurrentPrincipal) -> Principal:
 Operator = Annotated[Principal, Depends(require_operator)]
 
 
-def ledger_handle(request: Request) -> LedgerHandle:
-    try:
-        handle: LedgerHandle = request.app.state.ledger.get()
+async def ledger_handle(request: Request) -> LedgerHandle:
+    service: LedgerService = request.app.state.ledger
+    handle = service.connected
+    if handle is not None:
+        return handle
+    try:  # the first request (or the first after the chain came back) connects, off the event loop
+        return await run_in_threadpool(service.get)
     except LedgerUnavailableError as exc:
         raise Problem(503, "chain-unavailable", "Chain unavailable", str(exc)) from exc
-    return handle
 
 
 Ledger = Annotated[LedgerHandle, Depends(ledger_handle)]
 
 
-def write_executor(request: Request) -> WriteExecutor:
+async def write_executor(request: Request) -> WriteExecutor:
     executor: WriteExecutor = request.app.state.writes
     return executor
 
 
-def custody(request: Request) -> Custody:
+async def custody(request: Request) -> Custody:
     value: Custody = request.app.state.custody
     return value
 

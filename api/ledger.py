@@ -129,6 +129,11 @@ class LedgerService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def connected(self) -> LedgerHandle | None:
+        """The handle once `get` has built it (never unset again), else None: a read without locking or I/O."""
+        return self._handle
+
     def get(self) -> LedgerHandle:
         with self._lock:
             if self._handle is None:
