@@ -58,19 +58,6 @@ def _privileged(principal: Principal) -> bool:
     return sees_everything(principal) or principal.has_role(FINANCIER)
 
 
-def _block(ledger: LedgerHandle, block: str) -> ChainPoint:
-    """Pins `latest` (or a number) to one concrete block so every read below sees the same state."""
-    if not _BLOCK.match(block):
-        raise Problem(422, "validation-error", "Invalid request", "block must be `latest` or a block number")
-    identifier: BlockIdentifier = "latest" if block == "latest" else int(block)
-    head = int(ledger.w3.eth.block_number)
-    if isinstance(identifier, int) and identifier > head:
-        raise Problem(404, "unknown-block", "Unknown block", f"block {identifier} is past the chain head {head}")
-    _after_deployment(ledger, identifier)
-    header = ledger.w3.eth.get_block(identifier)
-    return ChainPoint(number=int(header["number"]), hash="0x" + bytes(header["hash"]).hex())
-
-
 def _after_deployment(ledger: LedgerHandle, identifier: BlockIdentifier | int) -> None:
     """Before the ledger's deployment block its contracts have no code: nothing there to verify (a read would come
     back empty, which web3 cannot decode)."""
@@ -83,7 +70,9 @@ def _after_deployment(ledger: LedgerHandle, identifier: BlockIdentifier | int) -
 def _pin(
     request: Request, ledger: LedgerHandle, block: str, *, reads_state: bool = True
 ) -> tuple[ChainPoint, dict[str, Any]]:
-    """`_block` over one plain JSON-RPC request: the pinned point and its header (hex strings, as sent)."""
+    """Pins `latest` (or a number) to one concrete block, so every read after it sees the same state: the point and
+    its header (hex strings, as sent), over one plain JSON-RPC request. With `reads_state`, a block before the
+    deployment is refused (there is no ledger there to read)."""
     if not _BLOCK.match(block):
         raise Problem(422, "validation-error", "Invalid request", "block must be `latest` or a block number")
     if block != "latest" and reads_state:
@@ -183,7 +172,7 @@ def verify_invoice(
 ) -> InvoiceVerificationOut:
     if not _HASH.match(hash):
         raise Problem(422, "validation-error", "Invalid request", "hash must be 0x followed by 64 hex digits")
-    point = _block(ledger, block)
+    point, _header = _pin(request, ledger, block)
     invoice = bytes.fromhex(hash[2:])
     function = ledger.notes.handle.get_function_by_signature("slotOfInvoice(bytes32)")(invoice)
     slot_id = int(function.call(block_identifier=point.number))
@@ -292,7 +281,7 @@ def verify_order(
 ) -> OrderVerificationOut:
     if order_id < 1 or order_id >= 2**63:  # the read model (loans, notes) stores ids below 2**63
         raise Problem(404, "not-found", "Not found", f"no order {order_id}")
-    point = _block(ledger, block)
+    point, _header = _pin(request, ledger, block)
     try:
         order = ledger.orders.order(order_id, block=point.number)
     except ContractRevertError as exc:
