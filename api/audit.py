@@ -51,7 +51,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from api.problems import PROBLEM_JSON, TYPE_BASE, Problem
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from chain.alerts import AlertConfig, Finding, RejectedAttempt, rejected_attempts, store_findings
-from chain.store import Base, table
+from chain.store import Base, durable_begin, table
 
 log = logging.getLogger("scf.audit")
 
@@ -407,7 +407,7 @@ class AuditLog:
             try:
                 chained: list[tuple[int, str]] = []
                 rows: list[dict[str, Any]] = []
-                with self.engine.begin() as conn:
+                with durable_begin(self.engine) as conn:  # on disk before the anchor names it
                     # Update the head first: on SQLite this takes the database's write lock for the whole
                     # transaction; on PostgreSQL it locks the row (FOR UPDATE below keeps that explicit).
                     conn.execute(_LOCK_HEAD)

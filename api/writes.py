@@ -41,6 +41,7 @@ from chain.errors import ChainUnavailableError, NonceConsumedError, ReceiptMissi
 from chain.faults import kill_point
 from chain.revert import ContractRevertError
 from chain.signer import SignedTx, TransactionQueue
+from chain.store import durable_begin
 
 BOOT_ID = uuid.uuid4().hex  # a record left in flight by another boot was abandoned by a crash
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -215,7 +216,8 @@ class WriteContext:
             steps[step] = entry
         else:
             steps.append(entry)
-        with self.engine.begin() as conn:  # one UPDATE (Core): no ORM load and flush per sent transaction
+        # one UPDATE (Core): no ORM load and flush per sent transaction; on disk before the broadcast
+        with durable_begin(self.engine) as conn:
             conn.execute(update(IdempotencyRecord).where(*_record_is(self.record_id)).values(steps=list(steps)))
 
     def _resume(

@@ -8,14 +8,18 @@ Amounts are integers in the currency's minor unit (2 decimals).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Connection,
     DateTime,
     Engine,
     ForeignKey,
@@ -356,6 +360,42 @@ def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
+
+
+@contextmanager
+def durable_begin(engine: Engine) -> Iterator[Connection]:
+    """`engine.begin()` for a transaction whose commit must be on disk before the caller acts on it: the signed
+    transaction stored before it is broadcast (a retry after any crash must find it, or it would sign and send a
+    second one), an audit entry before its anchor names it (an anchor ahead of the log reads as truncation).
+
+    SQLite runs WAL with `synchronous=NORMAL`: a commit survives a crash of the process, but may roll back on a
+    power loss or a crash of the machine until the WAL reaches the disk. After this transaction commits, the WAL
+    file is fsync'd, which makes this commit and every one before it durable. (If a checkpoint already moved the
+    commit into the database file, SQLite synced that file before it may reuse the WAL.) The sync runs after the
+    commit, outside SQLite's write lock: `synchronous=FULL`, which syncs inside the lock, made every other writer
+    wait for the disk and raised the service's p99 (docs/performance.md). PostgreSQL commits are durable by
+    default (`synchronous_commit=on`)."""
+    with engine.begin() as conn:
+        yield conn
+    path = sqlite_file(engine)
+    if path is not None:
+        sync_file(Path(f"{path}-wal") if Path(f"{path}-wal").exists() else path)
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine on disk; None for PostgreSQL or an in-memory database."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def sync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def create_schema(engine: Engine) -> None:
