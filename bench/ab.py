@@ -38,15 +38,13 @@ from typing import Any
 
 import httpx
 
-from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
+from api.bootstrap import OPERATOR_KEY_FILE
 from api.settings import Settings
 from bench import reads as bench_reads
 from bench.service import Server, populate
 from bench.workload import percentile, start_workload
 from chain.devchain import free_port
-from chain.indexer import read_checkpoint
-from chain.runtime import make_devchain, prepare_ledger
-from chain.store import create_schema, make_engine
+from chain.runtime import make_devchain
 
 ROOT = Path(__file__).resolve().parent.parent
 LINKED = ("node_modules", "build", ".venv")  # what a bare worktree lacks to run the API
@@ -90,6 +88,16 @@ def _pid(server: Server) -> int:
     return server.process.pid
 
 
+def _run_both(threads: list[threading.Thread], a: Server, b: Server) -> dict[str, float]:
+    """Runs the client threads to the end; the CPU seconds each server spent meanwhile."""
+    before = {"a": _cpu_s(_pid(a)), "b": _cpu_s(_pid(b))}
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"a": _cpu_s(_pid(a)) - before["a"], "b": _cpu_s(_pid(b)) - before["b"]}
+
+
 # ------------------------------------------------------------------------------------------------ reads
 def run_reads(before: Path, after: Path, notes: int, requests: int) -> list[dict[str, Any]]:
     tmp = Path(tempfile.mkdtemp(prefix="scf-ab-reads-"))
@@ -99,16 +107,7 @@ def run_reads(before: Path, after: Path, notes: int, requests: int) -> list[dict
     devchain = make_devchain(settings)
     devchain.start()
     try:
-        ledger = prepare_ledger(settings)
-        engine = make_engine(settings.effective_database_url)
-        create_schema(engine)
-        key = ensure_operator_api_key(engine, a_dir) or (a_dir / OPERATOR_KEY_FILE).read_text().strip()
-        maker = bench_reads.api_server(settings)
-        real = bench_reads.make_real_notes(maker.url, key, 20)
-        head = int(ledger.w3.eth.block_number)
-        while (read_checkpoint(engine) or (0, ""))[0] < head:
-            time.sleep(0.2)
-        maker.stop()
+        ledger, engine, key, real = bench_reads.seed(settings, 20)
         now = int(ledger.w3.eth.get_block("latest")["timestamp"])
         log(f"filling the read model to {notes:,} notes")
         bench_reads.Filler(engine, now).grow(notes)
@@ -117,14 +116,8 @@ def run_reads(before: Path, after: Path, notes: int, requests: int) -> list[dict
         shutil.copytree(a_dir, b_dir)
         server_a, server_b = _server(before, a_dir, settings.rpc_port), _server(after, b_dir, settings.rpc_port)
         try:
-            cases = {
-                "holdings_typical": [f"/v1/verify/holdings/{bench_reads.TYPICAL + i}" for i in range(50)],
-                "verify_note": [f"/v1/verify/notes/{n}" for n in real],
-                "note": [f"/v1/notes/{bench_reads.NOTE_BASE + (i * 7919) % notes}" for i in range(200)],
-                "holdings_big": [f"/v1/verify/holdings/{bench_reads.BIG}"],
-            }
             rows = []
-            for case, paths in cases.items():
+            for case, paths in bench_reads.read_cases(notes, real).items():
                 for clients in (1, 4):
                     row = _interleave(server_a, server_b, key, paths, requests, clients)
                     rows.append({"case": case, "clients": clients, **row})
@@ -166,13 +159,7 @@ def _interleave(a: Server, b: Server, key: str, paths: list[str], requests: int,
             for name, values in mine.items():
                 latencies[name] += values
 
-    cpu = {"a": _cpu_s(_pid(a)), "b": _cpu_s(_pid(b))}
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    spent = {"a": _cpu_s(_pid(a)) - cpu["a"], "b": _cpu_s(_pid(b)) - cpu["b"]}
+    spent = _run_both([threading.Thread(target=client, args=(k,)) for k in range(clients)], a, b)
     if errors:
         raise RuntimeError(f"{len(errors)} requests failed, e.g. {errors[0]}")
     row: dict[str, Any] = {}
@@ -243,13 +230,8 @@ def _drive_both(
 
     threads = [threading.Thread(target=client, args=("a", a.url, k % 8)) for k in range(clients)]
     threads += [threading.Thread(target=client, args=("b", b.url, 8 + k % 8)) for k in range(clients)]
-    cpu = {"a": _cpu_s(_pid(a)), "b": _cpu_s(_pid(b))}
     started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    spent = {"a": _cpu_s(_pid(a)) - cpu["a"], "b": _cpu_s(_pid(b)) - cpu["b"]}
+    spent = _run_both(threads, a, b)
     if errors:
         raise RuntimeError(f"{len(errors)} splits failed, e.g. {errors[0]}")
     row: dict[str, Any] = {}

@@ -36,7 +36,7 @@ from api.settings import Settings
 from bench.service import Server
 from chain.devchain import free_port
 from chain.indexer import read_checkpoint
-from chain.runtime import make_devchain, prepare_ledger
+from chain.runtime import Ledger, make_devchain, prepare_ledger
 from chain.store import Base, HoldingTotal, Member, Note, Receivable, create_schema, make_engine, table
 
 DAY = 86_400
@@ -273,6 +273,42 @@ def _reset(url: str) -> None:
     engine.dispose()
 
 
+def seed(settings: Settings, splits: int) -> tuple[Ledger, Engine, str, list[int]]:
+    """On the devchain of `settings` (started): the suite deployed, the schema, the operator's API key, and `splits`
+    real notes made through the API (`scf serve` started and stopped again) and indexed. Returns the ledger, the
+    read model's engine, the operator key and the real notes' ids."""
+    ledger = prepare_ledger(settings)
+    engine = make_engine(settings.effective_database_url)
+    create_schema(engine)
+    data_dir = settings.data_dir
+    key = ensure_operator_api_key(engine, data_dir) or (data_dir / OPERATOR_KEY_FILE).read_text().strip()
+    api = api_server(settings)
+    try:
+        real = make_real_notes(api.url, key, splits)
+        head = int(ledger.w3.eth.block_number)
+        deadline = time.monotonic() + 60
+        while True:  # the read model has the real notes
+            cp = read_checkpoint(engine)
+            if cp is not None and cp[0] >= head:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("the API's indexer did not catch up")
+            time.sleep(0.2)
+    finally:
+        api.stop()
+    return ledger, engine, key, real
+
+
+def read_cases(size: int, real: list[int]) -> dict[str, list[str]]:
+    """The measured requests per case (the paths a case cycles over) for a read model of `size` synthetic notes."""
+    return {
+        "holdings_big": [f"/v1/verify/holdings/{BIG}"],
+        "holdings_typical": [f"/v1/verify/holdings/{TYPICAL + i}" for i in range(50)],
+        "note": [f"/v1/notes/{NOTE_BASE + (i * 7919) % size}" for i in range(200)],
+        "verify_note": [f"/v1/verify/notes/{n}" for n in real],
+    }
+
+
 def run_backend(
     name: str, database_url: str | None, sizes: list[int], requests: int, clients: int, splits: int
 ) -> dict[str, Any]:
@@ -284,24 +320,7 @@ def run_backend(
         devchain = make_devchain(settings)
         devchain.start()
         try:
-            ledger = prepare_ledger(settings)
-            engine = make_engine(settings.effective_database_url)
-            create_schema(engine)
-            key = ensure_operator_api_key(engine, data_dir) or (data_dir / OPERATOR_KEY_FILE).read_text().strip()
-            api = api_server(settings)
-            try:
-                real = make_real_notes(api.url, key, splits)
-                head = int(ledger.w3.eth.block_number)
-                deadline = time.monotonic() + 60
-                while True:  # the read model has the real notes
-                    cp = read_checkpoint(engine)
-                    if cp is not None and cp[0] >= head:
-                        break
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("the API's indexer did not catch up")
-                    time.sleep(0.2)
-            finally:
-                api.stop()
+            ledger, engine, key, real = seed(settings, splits)
             now = int(ledger.w3.eth.get_block("latest")["timestamp"])
             filler = Filler(engine, now)
             results: dict[str, Any] = {"backend": name, "real_notes": len(real), "sizes": {}}
@@ -322,13 +341,7 @@ def run_backend(
                         or 0
                     )
                 log(f"{name}: {size:,} synthetic notes filled in {fill_s:.1f}s (big holder {big:,} live notes)")
-                synthetic = [f"/v1/notes/{NOTE_BASE + (i * 7919) % size}" for i in range(200)]
-                cases = {
-                    "holdings_big": [f"/v1/verify/holdings/{BIG}"],
-                    "holdings_typical": [f"/v1/verify/holdings/{TYPICAL + i}" for i in range(50)],
-                    "note": synthetic,
-                    "verify_note": [f"/v1/verify/notes/{n}" for n in real],
-                }
+                cases = read_cases(size, real)
                 api = api_server(settings)
                 try:
                     pid = api.process.pid if api.process else None
