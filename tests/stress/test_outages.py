@@ -370,7 +370,9 @@ def test_stuck_transaction_is_replaced_not_sent_twice(world: ChainWorld, long: b
                 with client(server.url, party.supplier_key) as c:
                     worker = threading.Thread(target=lambda: answers.append(split(c, party, key)))  # noqa: B023
                     worker.start()
-                    wait_for_replacement(engine_of(server), party.supplier_id, key)
+                    replacement = wait_for_replacement(engine_of(server), party.supplier_id, key)
+                    # stored before it is broadcast (and synced to disk in between): mine once the node has it
+                    wait_until_pending(w3, replacement.tx_hash)
                     rpc(world, "evm_mine")
                     rpc(world, "evm_setAutomine", [True])
                     worker.join(timeout=120)
@@ -389,6 +391,18 @@ def test_stuck_transaction_is_replaced_not_sent_twice(world: ChainWorld, long: b
                 expect(split(c, party, new_key()), 201)
             assert nonce(world, party.account) == before + 2
             assert w3.eth.get_transaction_count(Web3.to_checksum_address(party.account), "pending") == before + 2
+
+
+def wait_until_pending(w3: Web3, tx_hash: str, timeout: float = 30.0) -> None:
+    """Until the node knows the transaction (in its pool or mined)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+            return
+        except TransactionNotFound:
+            time.sleep(0.02)
+    raise AssertionError(f"the node never received {tx_hash}")
 
 
 def wait_for_replacement(engine: Engine, principal: int, key: str, timeout: float = 60.0) -> SignedTx:
