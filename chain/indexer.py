@@ -449,7 +449,7 @@ class Indexer:
             if kept is None:
                 session.execute(delete(Checkpoint).where(Checkpoint.name == CHECKPOINT))
             else:
-                session.merge(Checkpoint(name=CHECKPOINT, block_number=ancestor, block_hash=kept.hash))
+                _set_checkpoint(session, ancestor, kept.hash)
             self._replay(session)
 
     def rebuild(self) -> None:
@@ -507,12 +507,12 @@ class Indexer:
 
 
 def _set_checkpoint(session: Session, number: int, block_hash: str) -> None:
-    """Moves the checkpoint (Core: one UPDATE on every pass, an INSERT on the first)."""
+    """Moves the checkpoint (Core: one UPDATE on every pass and after a rollback, an INSERT on the first)."""
     cp = table(Checkpoint)
     values = {"block_number": number, "block_hash": block_hash}
-    moved = session.connection().execute(update(cp).where(cp.c.name == CHECKPOINT).values(**values))
-    if moved.rowcount == 0:
-        session.execute(insert(cp).values(name=CHECKPOINT, **values))
+    conn = session.connection()
+    if conn.execute(update(cp).where(cp.c.name == CHECKPOINT).values(**values)).rowcount == 0:
+        conn.execute(insert(cp).values(name=CHECKPOINT, **values))
 
 
 def _hash_of(block: dict[str, Any] | None) -> str | None:

@@ -53,7 +53,7 @@ from chain.errors import (
     TransactionTimeoutError,
 )
 from chain.revert import RevertDecoder
-from chain.rpc import JsonRpc, ProviderRpc, RpcError, format_receipt, result_of, rpc_for
+from chain.rpc import JsonRpc, ProviderRpc, RpcError, format_receipt, rpc_for
 
 RECEIPTLESS_SCAN_BLOCKS = 1024  # how far back a taken nonce is looked for among our own versions (rare path)
 _SCAN_BATCH = 128
@@ -657,13 +657,7 @@ class TransactionQueue:
 
     def _blocks(self, numbers: list[int]) -> list[dict[str, Any] | None]:
         """Block headers with transaction hashes: one JSON-RPC batch over HTTP, else one call each."""
-        if not isinstance(self.rpc, JsonRpc):
-            return [self.rpc.call("eth_getBlockByNumber", hex(n), False) for n in numbers]
-        payload = [
-            {"jsonrpc": "2.0", "id": i, "method": "eth_getBlockByNumber", "params": [hex(n), False]}
-            for i, n in enumerate(numbers)
-        ]
-        return [result_of("eth_getBlockByNumber", answer) for answer in self.rpc.batch(payload)]
+        return self.rpc.calls(*[("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
 
     def _note_mined(self, nonce: int) -> None:
         with self._cond:

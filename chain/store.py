@@ -379,7 +379,8 @@ def durable_begin(engine: Engine) -> Iterator[Connection]:
         yield conn
     path = sqlite_file(engine)
     if path is not None:
-        sync_file(Path(f"{path}-wal") if Path(f"{path}-wal").exists() else path)
+        wal = path.with_name(f"{path.name}-wal")
+        sync_file(wal if wal.exists() else path)
 
 
 def sqlite_file(engine: Engine) -> Path | None:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from web3.types import BlockIdentifier
 
 from api.deps import CurrentPrincipal, DbSession, Ledger, Principal
 from api.ledger import LedgerHandle
@@ -58,12 +57,12 @@ def _privileged(principal: Principal) -> bool:
     return sees_everything(principal) or principal.has_role(FINANCIER)
 
 
-def _after_deployment(ledger: LedgerHandle, identifier: BlockIdentifier | int) -> None:
+def _after_deployment(ledger: LedgerHandle, number: int) -> None:
     """Before the ledger's deployment block its contracts have no code: nothing there to verify (a read would come
     back empty, which web3 cannot decode)."""
     deployed = ledger.deployment.block
-    if isinstance(identifier, int) and identifier < deployed:
-        detail = f"block {identifier} is before the ledger was deployed (block {deployed}): there is nothing to verify"
+    if number < deployed:
+        detail = f"block {number} is before the ledger was deployed (block {deployed}): there is nothing to verify"
         raise Problem(404, "unknown-block", "Unknown block", detail)
 
 
