@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentPrincipal, DbSession, Principal, Writes
 from api.problems import Problem
 from api.schemas import Page
+from api.services.common import as_utc
 from api.tables import OPERATOR, ApiKey, hash_api_key, new_api_key
 from api.writes import WriteContext
 from chain.store import Member
@@ -49,18 +50,14 @@ class IssuedApiKeyOut(BaseModel):
 
 
 def _out(key: ApiKey) -> ApiKeyOut:
-    created = key.created_at if key.created_at.tzinfo else key.created_at.replace(tzinfo=UTC)
-    revoked = key.revoked_at
-    if revoked is not None and revoked.tzinfo is None:
-        revoked = revoked.replace(tzinfo=UTC)
     return ApiKeyOut(
         id=key.id,
         member_id=key.member_id,
         hint=key.hint,
         label=key.label,
-        created_at=created,
-        revoked_at=revoked,
-        active=revoked is None,
+        created_at=as_utc(key.created_at),
+        revoked_at=as_utc(key.revoked_at),
+        active=key.revoked_at is None,
     )
 
 

@@ -7,7 +7,7 @@ gets 404 so that ids do not leak. Writes are signed with the calling member's cu
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -20,7 +20,15 @@ from api.ledger import LedgerHandle
 from api.problems import Problem
 from api.schemas import Page
 from api.schemas_financing import LoanOut, MakeOfferIn, OfferOut, OpenLoanIn, PurchaseOut
-from api.services.common import acting_account, end_of_day_utc, event_args, iso_date, iso_time, sees_everything
+from api.services.common import (
+    acting_account,
+    as_utc,
+    end_of_day_utc,
+    event_args,
+    iso_date,
+    iso_time,
+    sees_everything,
+)
 from api.writes import WriteContext
 from chain.contracts import ContractCall, Financing
 from chain.store import Loan, Note, Offer, Order, Purchase
@@ -55,8 +63,7 @@ def _ledger_or_none(request: Request) -> LedgerHandle | None:
 
 def _expiry(value: datetime | date) -> int:
     if isinstance(value, datetime):
-        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return int(moment.timestamp())
+        return int(as_utc(value).timestamp())
     return end_of_day_utc(value)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentPrincipal, DbSession, Ledger, Principal, Writes
 from api.problems import Problem
 from api.schemas_provenance import GrantShareIn, ShareOut, SharesOut
-from api.services.common import member_or_404
+from api.services.common import as_utc, member_or_404
 from api.tables import SharingGrant, now
 from api.writes import WriteContext
 
@@ -27,16 +27,9 @@ router = APIRouter(prefix="/v1/members/me/shares", tags=["members"])
 FINANCIER = 4
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def grant_active(grant: SharingGrant, at: datetime | None = None) -> bool:
     moment = at or now()
-    expires = _utc(grant.expires_at)
+    expires = as_utc(grant.expires_at)
     return grant.revoked_at is None and (expires is None or expires > moment)
 
 
@@ -47,7 +40,7 @@ def has_active_grant(session: Session, member_id: int, financier_id: int) -> boo
 
 def share_out(grant: SharingGrant) -> ShareOut:
     def iso(value: datetime | None) -> str | None:
-        stamp = _utc(value)
+        stamp = as_utc(value)
         return stamp.isoformat() if stamp is not None else None
 
     return ShareOut(
@@ -69,10 +62,7 @@ def _member(principal: Principal) -> int:
 def _expiry(value: date | datetime | None) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        expiry = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    else:
-        expiry = datetime.combine(value, time(23, 59, 59), tzinfo=UTC)
+    expiry = as_utc(value) if isinstance(value, datetime) else datetime.combine(value, time(23, 59, 59), tzinfo=UTC)
     if expiry <= now():
         raise Problem(422, "validation-error", "Invalid request", "expires_at must be in the future")
     return expiry.astimezone(UTC)

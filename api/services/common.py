@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, overload
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -57,6 +57,17 @@ def sees_everything(principal: Principal) -> bool:
 
 def end_of_day_utc(day: date) -> int:
     return int(datetime.combine(day, time(23, 59, 59), tzinfo=UTC).timestamp())
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored or sent time with its zone: SQLite hands back naive datetimes, and every stored time is UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def maturity_within(

@@ -17,7 +17,6 @@ from scripts.commands.common import (
     record,
     render_any,
     show_record,
-    show_table,
 )
 
 app = typer.Typer(
@@ -142,10 +141,7 @@ KEY_FIELDS = ["id", "hint", "label", "created_at", "revoked_at", "active"]
 @app.command("keys")
 def list_keys(ctx: typer.Context, member_id: MemberId, json_out: JsonFlag = False) -> None:
     """List a member's API keys by hint, active and revoked (the operator, or the member itself)."""
-
-    def render(data: Any) -> None:
-        show_table(f"API keys of member {member_id}", data["items"], KEY_FIELDS)
-
+    render = page(f"API keys of member {member_id}", KEY_FIELDS)
     call(ctx, "GET", f"/v1/members/{member_id}/api-keys", render, json_out=json_out)
 
 
