@@ -216,7 +216,8 @@ class WriteContext:
             steps[step] = entry
         else:
             steps.append(entry)
-        # one UPDATE (Core): no ORM load and flush per sent transaction; on disk before the broadcast
+        # one UPDATE (Core): no ORM load and flush per sent transaction. On disk before anything acts on it: the
+        # signed transaction's broadcast, or (a `once` memo) the workflow's use of a value it must not recompute
         with durable_begin(self.engine) as conn:
             conn.execute(update(IdempotencyRecord).where(*_record_is(self.record_id)).values(steps=list(steps)))
 
