@@ -23,7 +23,7 @@ STAMP_FILE = ".inputs-sha256"
 
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
-    "evmVersion": "prague",
+    "evmVersion": "london",
     "remappings": [f"@openzeppelin/contracts/={NODE_MODULES / '@openzeppelin' / 'contracts'}/"],
     "outputSelection": {
         "*": {
@@ -72,6 +72,10 @@ def _inputs_digest(sources: dict[str, str], compiler: Path) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(SETTINGS, sort_keys=True).encode())
     h.update(str(solc_version(compiler)).encode())
+    # the imported library's version (OpenZeppelin is pinned in package.json; another version is another input)
+    oz_package = NODE_MODULES / "@openzeppelin" / "contracts" / "package.json"
+    if oz_package.exists():
+        h.update(oz_package.read_bytes())
     for name in sorted(sources):
         h.update(name.encode())
         h.update(hashlib.sha256(sources[name].encode()).digest())

@@ -13,12 +13,17 @@ import {Roles} from "../libraries/Roles.sol";
 ///         Ordinary transfers move only between active members with a holding role. Ledger contracts
 ///         (Financing, Settlement) move cash as one leg of an atomic workflow and may hold cash in escrow.
 contract CashToken is ERC20, LedgerAccess, ICashToken {
+    /// @dev Packed with `_mode` in one slot. London EVM (Clique, Besu): no transient storage, so the move mode
+    ///      is a storage flag that is never zero (a write costs 2,900 gas, not 20,000) and is reset after each move.
     bool private _paused;
-    /// @dev Set while a ledger contract moves cash, so `_update` checks membership but not status.
-    bool private transient _ledgerMove;
-    /// @dev Set during a settlement payout: recipients are note holders the calling ledger contract read from the
-    ///      registry, so no further checks are needed (keeps settlement gas per note low).
-    bool private transient _payout;
+    /// @dev MODE_PLAIN outside ledger moves. MODE_LEDGER while a ledger contract moves cash, so `_update` checks
+    ///      membership but not status. MODE_PAYOUT during a settlement payout: recipients are note holders the
+    ///      calling ledger contract read from the registry, so no further checks are needed (low gas per note).
+    uint8 private _mode = MODE_PLAIN;
+
+    uint8 private constant MODE_PLAIN = 1;
+    uint8 private constant MODE_LEDGER = 2;
+    uint8 private constant MODE_PAYOUT = 3;
 
     error NotMemberOrLedger(address account);
     error LengthMismatch(uint256 recipients, uint256 amounts);
@@ -53,9 +58,9 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
 
     /// @inheritdoc ICashToken
     function ledgerTransfer(address from, address to, uint256 amount) external onlyLedger whenNotPaused {
-        _ledgerMove = true;
+        _mode = MODE_LEDGER;
         _transfer(from, to, amount);
-        _ledgerMove = false;
+        _mode = MODE_PLAIN;
     }
 
     /// @notice Ledger contracts only: pays several recipients from `from` (settlement batches).
@@ -66,13 +71,11 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
     {
         if (to.length != amounts.length) revert LengthMismatch(to.length, amounts.length);
         _checkLedgerParty(from);
-        _ledgerMove = true;
-        _payout = true;
+        _mode = MODE_PAYOUT;
         for (uint256 i; i < to.length; ++i) {
             _transfer(from, to[i], amounts[i]);
         }
-        _payout = false;
-        _ledgerMove = false;
+        _mode = MODE_PLAIN;
     }
 
     /// @notice Operators move the cash left at a member's rotated-out account (lost key) to its current account.
@@ -81,9 +84,9 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
         if (memberId == 0 || registry.memberIdOf(oldAccount) != 0) revert NotARotatedAccount(oldAccount);
         address current = registry.accountOf(memberId);
         uint256 amount = balanceOf(oldAccount);
-        _payout = true; // a bookkeeping move within one member: no membership checks
+        _mode = MODE_PAYOUT; // a bookkeeping move within one member: no membership checks
         _transfer(oldAccount, current, amount);
-        _payout = false;
+        _mode = MODE_PLAIN;
         emit RotatedBalanceRecovered(memberId, oldAccount, current, amount);
     }
 
@@ -109,9 +112,10 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
 
     /// @dev Every balance change flows through here (OpenZeppelin's hook): membership is enforced once.
     function _update(address from, address to, uint256 value) internal override {
-        if (_payout) {
+        uint8 mode = _mode;
+        if (mode == MODE_PAYOUT) {
             // checked once by ledgerPayout
-        } else if (_ledgerMove) {
+        } else if (mode == MODE_LEDGER) {
             _checkLedgerParty(from);
             _checkLedgerParty(to);
         } else {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ICashToken} from "../interfaces/ICashToken.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IOrderBook} from "../interfaces/IOrderBook.sol";
@@ -14,7 +14,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// @notice Factoring price = value - floor(value * rateBps * days / 3,650,000), days = remaining seconds to
 ///         maturity / 86,400 rounded up. Loan interest = ceil(principal * rateBps * days / 3,650,000), days =
 ///         elapsed seconds / 86,400 rounded up, at least 1.
-contract Financing is LedgerAccess, ReentrancyGuardTransient {
+contract Financing is LedgerAccess, ReentrancyGuard {
     enum OfferStatus {
         None,
         Open,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.30;
 
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ICashToken} from "../interfaces/ICashToken.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
@@ -12,7 +12,7 @@ import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 ///         keeper) pays a batch of notes (ids from the indexer, each checked) and any holder can redeem its own
 ///         note. After maturity plus the grace period an underfunded receivable can be marked Defaulted: the
 ///         obligor's default is recorded and the funds are paid pro rata as holders claim.
-contract Settlement is LedgerAccess, ReentrancyGuardTransient {
+contract Settlement is LedgerAccess, ReentrancyGuard {
     struct Fund {
         uint128 funded; // cash received from the obligor
         uint128 paid; // cash paid out to holders
