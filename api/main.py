@@ -16,6 +16,7 @@ from api.console import mount_console
 from api.custody import Custody
 from api.deps import refuse_ids_beyond_storage, reject_unexpected_body
 from api.ledger import LedgerService
+from api.metrics import install_metrics
 from api.problems import Problem, install_handlers, problem_response
 from api.routes import (
     alerts,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     audit.ensure_head()
     app.state.audit = audit
     app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
+    install_metrics(app)  # outermost: times every request, the audited ones included
     install_handlers(app)
     app.include_router(members.router)
     app.include_router(api_keys.router)

@@ -339,6 +339,12 @@ class TransactionQueue:
     def address(self) -> ChecksumAddress:
         return self.account.address
 
+    @property
+    def pending(self) -> int:
+        """Signed transactions sent from this account and not yet known to be mined (the queue's depth)."""
+        with self._cond:
+            return len(self._sent)
+
     # ---------------------------------------------------------------- public API
 
     def submit(
@@ -724,6 +730,12 @@ class Signer:
 
     def send_and_wait(self, account: LocalAccount, tx: TxParams | Mapping[str, Any], **options: Any) -> TxReceipt:
         return self.queue(account).send_and_wait(tx, **options)
+
+    def pending_total(self) -> int:
+        """Transactions sent and not yet known mined, over every account's queue (`/metrics`)."""
+        with self._lock:
+            queues = list(self._queues.values())
+        return sum(queue.pending for queue in queues)
 
 
 __all__ = ["BeforeSend", "QueueSettings", "ReceiptWatcher", "SignedTx", "Signer", "TransactionQueue"]
