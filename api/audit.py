@@ -48,6 +48,7 @@ from sqlalchemy import JSON, BigInteger, Connection, Engine, Integer, String, bi
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from api.logs import REQUEST_ID
 from api.problems import PROBLEM_JSON, TYPE_BASE, Problem
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from chain.alerts import AlertConfig, Finding, RejectedAttempt, rejected_attempts, store_findings
@@ -601,6 +602,7 @@ class AuditMiddleware:
         given = _header(scope, b"x-request-id")
         request_id = given if given is not None and _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        REQUEST_ID.set(request_id)  # for the logs of this request (api.logs); the task's context ends with it
         id_header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())
         if not is_audited(scope["method"], scope["path"]):
             await self._run(scope, receive, send, id_header)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         description="scrypt cost (N) of new member keystores; lower it only for tests and throwaway ledgers",
     )
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the cash token")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="logs of `scf serve`: text, or one JSON object a line (with the request id)"
+    )
     rpc_timeout: float = Field(10.0, gt=0)
     health_timeout: float = Field(2.0, gt=0)
     db_busy_timeout: float = Field(30.0, gt=0, description="seconds a write waits for a database lock, then 503")

@@ -278,7 +278,15 @@ def _serve(settings: Settings) -> None:
     if key is not None:  # never printed: logs and terminals are not a place for secrets
         console.print(f"[bold]operator API key created[/] in {settings.data_dir / OPERATOR_KEY_FILE} (mode 0600)")
     console.print(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs)")
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+    from api.logs import log_config
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        log_config=log_config(settings.log_format),
+    )
 
 
 @app.command()

@@ -1,0 +1,54 @@
+"""Logging of the served API: plain text (default) or one JSON object a line, with the request's id.
+
+The request id is the one `X-Request-Id` carries back to the client and the audit entry stores
+(api.audit.AuditMiddleware sets it), so one id finds a request in the client's report, the logs and the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from typing import Any, Literal
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("scf_request_id", default=None)
+
+LogFormat = Literal["text", "json"]
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` (None outside a request) to every record, so formatters can name it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        return True
+
+
+def log_config(fmt: LogFormat, level: str = "INFO") -> dict[str, Any]:
+    """A `logging.config.dictConfig` for uvicorn (`log_config=`): its own loggers and the service's `scf.*`."""
+    if fmt == "json":
+        formatter: dict[str, Any] = {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        }
+    else:
+        formatter = {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "default",
+        "filters": ["request_id"],
+        "stream": "ext://sys.stderr",
+    }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {"default": formatter},
+        "handlers": {"default": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
+            "uvicorn.access": {"handlers": ["default"], "level": level, "propagate": False},
+            "scf": {"handlers": ["default"], "level": level, "propagate": False},
+        },
+    }
