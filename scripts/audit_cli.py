@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from scripts.terminal import make_console
+
 app = typer.Typer(help="The tamper-evident audit log of API actions.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+console = make_console()
+err = make_console(stderr=True)
 
 
 def _download(api_url: str, api_key: str) -> list[dict[str, Any]]:

@@ -8,22 +8,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from api.settings import Settings
 from chain.errors import PortInUseError, ScfError
 from scripts.audit_cli import app as audit_app
+from scripts.terminal import make_console
 
 app = typer.Typer(
     name="scf",
     help="SCF Chain: a permissioned ledger for supply-chain receivables.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    rich_markup_mode=None,  # plain help pages: no `<bool>` after each flag, no box drawing in a pipe
 )
-console = Console()
-err = Console(stderr=True)
+console = make_console()
+err = make_console(stderr=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env SCF_DATA_DIR, default .scf)")]
 
@@ -330,6 +330,59 @@ def up(data_dir: DataDir = None) -> None:
             console.print("devchain stopped, state saved")
 
 
+@app.command("backup")
+def backup_command(
+    target: Annotated[Path, typer.Argument(help="New or empty folder for the backup")],
+    data_dir: DataDir = None,
+) -> None:
+    """Back up the data dir: keystores, operator key, deployment records, audit anchor, read model (checked copy)."""
+    from scripts.backup import backup
+
+    settings = _settings(data_dir)
+    default = settings.key_passphrase == type(settings).model_fields["key_passphrase"].default
+    try:
+        summary = backup(settings.data_dir, settings.effective_database_url, target, default_passphrase=default)
+    except ScfError as exc:
+        _fail(exc)
+    head = summary.audit_head
+    console.print(
+        f"backup in {summary.path}: {summary.files} files, read model {summary.read_model}"
+        + (f", audit log anchored at entry {head['seq']}" if head else "")
+    )
+    console.print("the keystore passphrase is not in the backup: keep SCF_KEY_PASSPHRASE where you keep secrets")
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(help="A folder written by `scf backup`")],
+    data_dir: DataDir = None,
+) -> None:
+    """Restore a backup into a new data dir (checks every file first; never overwrites)."""
+    from scripts.backup import passphrase_opens_keys, restore
+
+    settings = _settings(data_dir)
+    try:
+        manifest = restore(source, settings.data_dir, settings.effective_database_url)
+    except ScfError as exc:
+        _fail(exc)
+    console.print(f"restored {len(manifest['files'])} files from {source} into {settings.data_dir}")
+    opens = passphrase_opens_keys(settings.data_dir, settings.key_passphrase)
+    if opens is False:
+        err.print(
+            "[bold yellow]warning:[/] SCF_KEY_PASSPHRASE does not open the restored keystores: "
+            "set the one they were made with"
+        )
+    console.print("next: `scf audit verify`, then `scf serve` (the indexer catches up from the restored checkpoint)")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"scf {version('scf-chain')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global_options(
     ctx: typer.Context,
@@ -339,6 +392,9 @@ def _global_options(
         Path | None, typer.Option("--config", help="Config file (env SCF_CONFIG, else ./scf.toml, ~/.config/scf)")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit")
+    ] = False,
 ) -> None:
     """SCF Chain: a permissioned ledger for supply-chain receivables."""
     from scripts.commands.common import CliState

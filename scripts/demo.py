@@ -22,6 +22,7 @@ from rich.tree import Tree
 from api.bootstrap import OPERATOR_KEY_FILE
 from chain.devchain import rpc_call
 from chain.errors import ChainUnavailableError
+from scripts.terminal import make_console
 
 HINT = "start it with `make run` (or `scf up`)"
 
@@ -472,7 +473,7 @@ def run_demo(
         probe.request("GET", "/health")  # unreachable API: one line and a hint, before anything else
     finally:
         probe.close()
-    demo = Demo(api_url.rstrip("/"), operator_key_from(data_dir), rpc_url, fast=fast, console=console or Console())
+    demo = Demo(api_url.rstrip("/"), operator_key_from(data_dir), rpc_url, fast=fast, console=console or make_console())
     return demo.run()
 
 

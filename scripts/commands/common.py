@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from scripts.client import ApiClient, ApiError, ClientConfig, ClientError, resolve_config
+from scripts.terminal import make_console
 
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer instead of a table")]
 IdempotencyKey = Annotated[
