@@ -7,10 +7,10 @@ Over the API the entries are downloaded page by page from `GET /v1/audit` and ve
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.markup import escape
 
@@ -21,9 +21,12 @@ console = make_console()
 err = make_console(stderr=True)
 
 
-def _download(api_url: str, api_key: str) -> list[dict[str, Any]]:
-    import httpx
+def _has_local_log(settings: Any) -> bool:
+    """A read model this machine can open: PostgreSQL named in the settings, or the data dir's SQLite file."""
+    return settings.database_url is not None or (settings.data_dir / "scf.db").is_file()
 
+
+def _download(api_url: str, api_key: str) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     cursor: str | None = "0"
     headers = {"Authorization": f"Bearer {api_key}"}
@@ -55,7 +58,12 @@ def verify(
         Path | None, typer.Option("--anchor", help="Anchor file (default: <data dir>/audit-head.json in database mode)")
     ] = None,
     api: Annotated[
-        str | None, typer.Option("--api", help="Download the log from this API (env SCF_API_URL) and verify it here")
+        str | None,
+        typer.Option(
+            "--api",
+            help="Download the log from this API and verify it here "
+            "(default without a local database: the API the CLI is configured for)",
+        ),
     ] = None,
     key: Annotated[
         str | None, typer.Option("--key", help="API key of an auditor or the operator (env SCF_API_KEY)")
@@ -70,20 +78,30 @@ def verify(
     from chain.store import make_engine
 
     state = ctx.obj
-    api_url = api or getattr(state, "api", None) or os.environ.get("SCF_API_URL") or None
-    use_api = api_url is not None and database_url is None and data_dir is None
+    settings = Settings(**({"data_dir": data_dir} if data_dir is not None else {}))  # type: ignore[arg-type]
+    explicit_api = api or getattr(state, "api", None)
+    local_log = database_url is not None or data_dir is not None or _has_local_log(settings)
+    # the database is the stronger check (it reads the anchor file too): use it when the log is here, unless
+    # --api asks for the API; otherwise download the log from the API the CLI is configured for
+    use_api = explicit_api is not None or not local_log
+    api_url = ""
     try:
         if use_api:
-            assert api_url is not None
-            api_key = key or getattr(state, "key", None) or os.environ.get("SCF_API_KEY")
+            from scripts.client import resolve_config
+
+            config = resolve_config(api_url=explicit_api, api_key=key or getattr(state, "key", None))
+            api_url, api_key = str(config.api_url.value), config.api_key.value
             if not api_key:
-                err.print("[bold red]error:[/] --key (or SCF_API_KEY) of an auditor or the operator is needed")
+                err.print(
+                    "[bold red]error:[/] no API key: pass --key (or SCF_API_KEY) with an auditor's or the "
+                    "operator's key",
+                    soft_wrap=True,
+                )
                 raise typer.Exit(2)
             entries = _download(api_url, api_key)
             result: AuditVerification = verify_chain(entries, read_anchor(anchor) if anchor else None)
             source = api_url
         else:
-            settings = Settings(**({"data_dir": data_dir} if data_dir is not None else {}))  # type: ignore[arg-type]
             url = database_url or settings.effective_database_url
             engine = make_engine(url)
             try:
@@ -91,12 +109,16 @@ def verify(
             finally:
                 engine.dispose()
             source = "the database"
-    except (RuntimeError, ValueError, OSError, SQLAlchemyError) as exc:
+    except typer.Exit:
+        raise
+    except httpx.TransportError as exc:
+        err.print(
+            f"[bold red]error:[/] the API at {escape(api_url)} does not answer ({escape(str(exc))})", soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+    except (httpx.HTTPError, RuntimeError, ValueError, OSError, SQLAlchemyError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         err.print(f"[bold red]error:[/] cannot verify the audit log: {escape(first_line)}", soft_wrap=True)
-        raise typer.Exit(1) from None
-    except ImportError as exc:  # httpx missing in a trimmed install
-        err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     if json_output:
         print(json.dumps(result.as_dict(), indent=2))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -136,21 +137,26 @@ def index(
 
 @app.command()
 def demo(
-    api_url: Annotated[
-        str | None, typer.Option(help="API base URL (env SCF_API_URL, or SCF_API_HOST:SCF_API_PORT)")
+    ctx: typer.Context,
+    api: Annotated[
+        str | None,
+        typer.Option("--api", help="API base URL (default: as every command: SCF_API_URL, the data dir's record)"),
     ] = None,
     fast: Annotated[bool, typer.Option(help="No pauses between the steps")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Narrated tour of the whole story against the running API (`make run`); moves a devchain's clock."""
-    import os
-
+    from scripts.client import node_rpc_url, resolve_config
     from scripts.demo import DemoError, run_demo
 
     settings = _settings(data_dir)
-    url = api_url or os.environ.get("SCF_API_URL") or f"http://{settings.api_host}:{settings.api_port}"
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["SCF_DATA_DIR"] = str(data_dir)
+    url = str(resolve_config(api_url=api or getattr(ctx.obj, "api", None), env=env).api_url.value)
+    rpc_url = node_rpc_url(settings.effective_rpc_url, settings.data_dir)
     try:
-        run_demo(url, settings.data_dir, settings.effective_rpc_url, fast=fast, console=console)
+        run_demo(url, settings.data_dir, rpc_url, fast=fast, console=console)
     except DemoError as exc:
         from rich.markup import escape
 
@@ -277,7 +283,11 @@ def _serve(settings: Settings) -> None:
     engine.dispose()
     if key is not None:  # never printed: logs and terminals are not a place for secrets
         console.print(f"[bold]operator API key created[/] in {settings.data_dir / OPERATOR_KEY_FILE} (mode 0600)")
-    console.print(f"API on http://{settings.api_host}:{settings.api_port} (docs at /docs)")
+    from scripts.client import write_service_record
+
+    api_url = f"http://{settings.api_host}:{settings.api_port}"
+    write_service_record(settings.data_dir, api_url=api_url, rpc_url=settings.effective_rpc_url)
+    console.print(f"API on {api_url} (docs at /docs)")
     from api.logs import log_config
 
     uvicorn.run(

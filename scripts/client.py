@@ -1,8 +1,13 @@
 """HTTP client of the SCF Chain API for the `scf` command line, and where its configuration comes from.
 
 Configuration precedence: flags (`--api`, `--key`) > environment (SCF_API_URL, SCF_API_KEY, SCF_DATA_DIR)
-> config file (`--config FILE`, SCF_CONFIG, else ./scf.toml, else ~/.config/scf/config.toml) > defaults.
+> config file (`--config FILE`, SCF_CONFIG, else ./scf.toml, else ~/.config/scf/config.toml)
+> SCF_API_HOST/SCF_API_PORT (what `make run` listens on) > the data dir's service record > defaults.
 Without any key, the operator key the service wrote to `<data dir>/operator-api-key` is used when present.
+
+The service record (`<data dir>/service.json`) is written by `scf serve` / `scf up` when they start: the API's
+URL and the node's RPC URL. A command run later with the same data dir finds both without any variable, so
+non-default ports (`SCF_API_PORT=9000 SCF_RPC_PORT=9545 make run`) need nothing more in the next terminal.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from api.bootstrap import OPERATOR_KEY_FILE
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 DEFAULT_DATA_DIR = ".scf"
+SERVICE_RECORD = "service.json"
 CONFIG_KEYS = ("api_url", "api_key", "data_dir")
 START_HINT = "start it with `make run` (or `scf up`), or point SCF_API_URL / --api at a running API"
 
@@ -164,8 +170,10 @@ def resolve_config(
             return Setting(from_file[name], f"config {path}")
         return Setting(default, "default" if default is not None else "unset")
 
-    url = pick("api_url", api_url, "--api", "SCF_API_URL", DEFAULT_API_URL)
     data_dir = pick("data_dir", None, "", "SCF_DATA_DIR", DEFAULT_DATA_DIR)
+    url = pick("api_url", api_url, "--api", "SCF_API_URL", DEFAULT_API_URL)
+    if url.source == "default":
+        url = _served_api_url(env, _resolve_dir(str(data_dir.value), cwd)) or url
     key = pick("api_key", api_key, "--key", "SCF_API_KEY", None)
     if key.value is None:
         key_file = Path(str(data_dir.value)).expanduser() / OPERATOR_KEY_FILE
@@ -178,6 +186,53 @@ def resolve_config(
         if operator_key:
             key = Setting(operator_key, f"operator key file {key_file}")
     return ClientConfig(api_url=url, api_key=key, data_dir=data_dir, config_file=path)
+
+
+def _resolve_dir(value: str, cwd: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else cwd / path
+
+
+def _served_api_url(env: Mapping[str, str], data_dir: Path) -> Setting | None:
+    """SCF_API_HOST/SCF_API_PORT when set (the service's own variables), else the data dir's service record."""
+    if env.get("SCF_API_PORT") or env.get("SCF_API_HOST"):
+        host = env.get("SCF_API_HOST") or "127.0.0.1"
+        port = env.get("SCF_API_PORT") or "8000"
+        return Setting(f"http://{host}:{port}", "env SCF_API_HOST/SCF_API_PORT")
+    record = read_service_record(data_dir)
+    if record.get("api_url"):
+        return Setting(str(record["api_url"]), f"service record {data_dir / SERVICE_RECORD}")
+    return None
+
+
+def read_service_record(data_dir: Path) -> dict[str, Any]:
+    """What `scf serve` recorded when it started ({} when nothing was recorded or the file is unreadable)."""
+    import json
+
+    try:
+        record = json.loads((data_dir / SERVICE_RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def write_service_record(data_dir: Path, *, api_url: str, rpc_url: str) -> None:
+    """Records where the service listens and which node it uses (read by the CLI's later commands)."""
+    import json
+
+    path = data_dir / SERVICE_RECORD
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"api_url": api_url, "rpc_url": rpc_url}, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def node_rpc_url(settings_rpc_url: str, data_dir: Path, env: Mapping[str, str] | None = None) -> str:
+    """The node to talk to: SCF_RPC_URL/SCF_RPC_HOST/SCF_RPC_PORT when set, else the service record's, else
+    the settings' default (the local devchain on 8545)."""
+    env = os.environ if env is None else env
+    if any(env.get(name) for name in ("SCF_RPC_URL", "SCF_RPC_HOST", "SCF_RPC_PORT")):
+        return settings_rpc_url
+    return str(read_service_record(data_dir).get("rpc_url") or settings_rpc_url)
 
 
 # ------------------------------------------------------------------------------------------ client

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -288,6 +289,32 @@ def test_cli_verifies_from_the_database_and_over_the_api(world: PrivateWorld, pa
     assert json.loads(over_api.stdout)["ok"] is True
     refused = _cli("audit", "verify", "--api", world.server.url, "--key", parties["supplier"].key)
     assert refused.exit_code == 1 and "403" in refused.output
+
+
+def test_cli_picks_the_mode_from_what_is_at_hand(
+    world: PrivateWorld, parties: dict[str, Party], tmp_path: Path
+) -> None:
+    """SCF_API_URL set (as after the README's tour): the local database still wins, no key needed; without a
+    local database the API is used with the operator key file; with no key at all the error says so."""
+
+    def run(data_dir: Path) -> Any:
+        env = {"SCF_API_URL": world.server.url, "SCF_API_KEY": "", "SCF_DATA_DIR": str(data_dir)}
+        return CliRunner().invoke(cli_app, ["audit", "verify"], env=env)
+
+    local = run(world.settings.data_dir)
+    assert local.exit_code == 0, local.output
+    assert "audit log intact" in local.output and "from the database" in local.output
+
+    remote_dir = tmp_path / "elsewhere"
+    remote_dir.mkdir()
+    (remote_dir / "operator-api-key").write_text(world.operator_key + "\n")
+    remote = run(remote_dir)
+    assert remote.exit_code == 0, remote.output
+    assert f"from {world.server.url}" in remote.output
+
+    keyless = run(tmp_path)
+    assert keyless.exit_code == 2, keyless.output
+    assert "no API key" in keyless.output and "cannot verify the audit log: 2" not in keyless.output
 
 
 def test_cli_and_server_detect_an_edited_row_and_a_truncated_tail(

@@ -335,6 +335,25 @@ def test_the_operator_key_file_is_the_last_resort(tmp_path: Path) -> None:
     )
 
 
+def test_the_service_record_names_the_api_and_node_make_run_used(tmp_path: Path) -> None:
+    """`SCF_API_PORT=9000 SCF_RPC_PORT=9545 make run`, then a plain `scf ...` in another terminal: the data dir's
+    record, written by `scf serve`, gives the API's and the node's URLs; the service's own variables win over it."""
+    from scripts.client import node_rpc_url, write_service_record
+
+    write_service_record(tmp_path, api_url="http://127.0.0.1:9000", rpc_url="http://127.0.0.1:9545")
+    env = {"SCF_DATA_DIR": str(tmp_path)}
+    config = resolve_config(env=env, cwd=tmp_path, home=tmp_path)
+    assert config.api_url.value == "http://127.0.0.1:9000"
+    assert config.api_url.source == f"service record {tmp_path / 'service.json'}"
+    assert node_rpc_url("http://127.0.0.1:8545", tmp_path, env=env) == "http://127.0.0.1:9545"
+
+    ported = resolve_config(env={**env, "SCF_API_PORT": "9100"}, cwd=tmp_path, home=tmp_path)
+    assert ported.api_url.value == "http://127.0.0.1:9100"
+    assert node_rpc_url("http://127.0.0.1:9645", tmp_path, env={"SCF_RPC_PORT": "9645"}) == "http://127.0.0.1:9645"
+    explicit = resolve_config(env={**env, "SCF_API_URL": "http://elsewhere:1"}, cwd=tmp_path, home=tmp_path)
+    assert explicit.api_url.value == "http://elsewhere:1"
+
+
 def test_a_bad_config_file_is_one_error(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('api = "http://typo"\n')

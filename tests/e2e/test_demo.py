@@ -65,7 +65,7 @@ def test_demo_runs_twice_on_the_same_chain(demo_world: tuple[Settings, ServerThr
 
 
 def test_unreachable_api_is_one_line_and_nonzero(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--api-url", "http://127.0.0.1:9", "--fast", "--data-dir", str(tmp_path)])
+    result = CliRunner().invoke(app, ["demo", "--api", "http://127.0.0.1:9", "--fast", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     message = result.output.strip()
