@@ -141,7 +141,7 @@ class LedgerService:
             return self._handle
 
     def _connect(self) -> LedgerHandle:
-        w3 = connect(self.settings.effective_rpc_url, self.settings.rpc_timeout)
+        w3 = connect(self.settings.effective_rpc_url, self.settings.rpc_timeout, self.settings.rpc_attempts)
         try:
             chain_id = w3.eth.chain_id
         except Exception as exc:
@@ -155,6 +155,7 @@ class LedgerService:
             w3,
             deployment,
             artifacts,
+            reorg_window=self.settings.reorg_window,
             alert_config=self.settings.alert_config(),
             extra_rules=(rejected_attempt_findings,),  # re-derived from the audit log, also on a rebuild
         )
