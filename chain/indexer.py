@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -76,6 +77,26 @@ _codec = ABICodec(abi_registry)
 
 class IndexerError(ScfError):
     """The indexer met data it cannot store."""
+
+
+class HeadWatch:
+    """How long the chain head has stood at the same block, as this process saw it (the indexer's passes and
+    `/health` observe it): a stalled head under interval mining is something to report (`/health`). Measured on
+    this process's monotonic clock, not from block timestamps (a devchain's clock can be moved forward)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._head: int | None = None
+        self._since = 0.0
+
+    def observe(self, head: int) -> float:
+        """Records the head seen now; returns the seconds since it was first seen at this block."""
+        now = self._clock()
+        with self._lock:
+            if head != self._head:
+                self._head, self._since = head, now
+            return now - self._since
 
 
 @dataclass(frozen=True)
@@ -225,6 +246,7 @@ class Indexer:
         reorg_window: int = REORG_WINDOW,
         alert_config: AlertConfig | None = None,
         extra_rules: Sequence[alerts.ExtraRule] = (),
+        heads: HeadWatch | None = None,
     ) -> None:
         self.engine = engine
         self.w3 = w3
@@ -236,6 +258,7 @@ class Indexer:
         self.reorg_window = reorg_window
         self.alert_config = alert_config or AlertConfig()
         self.extra_rules = tuple(extra_rules)  # rules over records outside the event log (the API's audit log)
+        self.heads = heads or HeadWatch()  # every pass that asks for the head records it (/health: a stalled head)
         self._lock = threading.Lock()
         self._progress = threading.Condition()
         self._stop = threading.Event()
@@ -286,6 +309,8 @@ class Indexer:
             asked.append(("eth_getBlockByNumber", [hex(cp[0]), False]))
         answers = self._rpc_calls(asked)
         head = int(answers.pop(0), 16) if to_block is None else to_block
+        if to_block is None:
+            self.heads.observe(head)
         indexed = self._handle_reorg(cp, _hash_of(answers[0]) if cp is not None else None)
         start = indexed + 1
         while start <= head:
