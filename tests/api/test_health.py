@@ -125,3 +125,12 @@ def test_health_is_degraded_during_a_database_fault_and_a_stalled_head(tmp_path:
             _until(client, lambda body: body["status"] == "ok")  # blocks again
     finally:
         chain.stop()
+
+
+def test_an_idle_automine_chain_is_not_a_stalled_head(settings: Any, ledger: Ledger, tmp_path: Path) -> None:
+    # the session chain automines: no transaction, no block, and that is no fault however long it lasts
+    quick = make_settings(settings.data_dir, settings.rpc_port, block_time=0.5, health_max_head_age=0.5)
+    with ServerThread(quick) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        body = _until(client, lambda body: body["chain"]["headAgeSeconds"] > 1 and body["indexer"]["lagBlocks"] == 0)
+        assert "head-stalled" not in _codes(body)
+        assert body["status"] == "ok", body
