@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from web3 import Web3
 from web3.contract import Contract
 
@@ -22,7 +24,7 @@ from chain.compile import Artifact, load_artifacts
 from chain.contracts import CashToken, Financing, MemberRegistry, OrderBook, ReceivableNotes, Settlement
 from chain.deploy import Deployment, load_deployment
 from chain.errors import ScfError
-from chain.indexer import Indexer
+from chain.indexer import HeadWatch, Indexer
 from chain.revert import RevertDecoder
 from chain.rpc import JsonRpc
 from chain.signer import QueueSettings, Signer
@@ -71,6 +73,24 @@ class IndexPump:
             self._indexed = indexed  # not max(): a reorg rollback lowers it
             self._cond.notify_all()
         return indexed
+
+
+@dataclass(frozen=True)
+class IndexerFailure:
+    """The background indexer's passes are failing (`/health` reports it): since when, how often in a row, and the
+    last error. `database`: the error came from the database (a write refused, locked, read-only, full)."""
+
+    database: bool
+    detail: str
+    since: float  # unix time of the first failed pass in a row
+    passes: int
+
+
+def _describe(exc: Exception) -> str:
+    """An error in a line: a database error by its driver's message (not SQLAlchemy's statement and link)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return f"{type(exc.orig).__name__}: {exc.orig}"[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 @dataclass
@@ -128,6 +148,8 @@ class LedgerService:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.heads = HeadWatch()  # the chain head as the indexer's passes and /health saw it
+        self.failure: IndexerFailure | None = None  # set while the background indexer's passes fail
 
     @property
     def connected(self) -> LedgerHandle | None:
@@ -141,7 +163,7 @@ class LedgerService:
             return self._handle
 
     def _connect(self) -> LedgerHandle:
-        w3 = connect(self.settings.effective_rpc_url, self.settings.rpc_timeout)
+        w3 = connect(self.settings.effective_rpc_url, self.settings.rpc_timeout, self.settings.rpc_attempts)
         try:
             chain_id = w3.eth.chain_id
         except Exception as exc:
@@ -155,8 +177,10 @@ class LedgerService:
             w3,
             deployment,
             artifacts,
+            reorg_window=self.settings.reorg_window,
             alert_config=self.settings.alert_config(),
             extra_rules=(rejected_attempt_findings,),  # re-derived from the audit log, also on a rebuild
+            heads=self.heads,
         )
         addresses = {name: c.address for name, c in deployment.contracts.items()}
         queue_settings = QueueSettings(
@@ -183,11 +207,22 @@ class LedgerService:
                     pump = self.get().reads
                     pump.active = True
                 pump.serve(idle=poll_interval)  # returns at once when a writer waits for a block
+                self.failure = None
             except Exception as exc:  # chain or database down: keep trying, /health reports it
                 log.warning("indexer pass failed: %s", exc)
+                self._record_failure(exc)
                 self._stop.wait(poll_interval)
         if pump is not None:
             pump.active = False
+
+    def _record_failure(self, exc: Exception) -> None:
+        last = self.failure
+        self.failure = IndexerFailure(
+            database=isinstance(exc, SQLAlchemyError),
+            detail=_describe(exc),
+            since=last.since if last is not None else time.time(),
+            passes=(last.passes if last is not None else 0) + 1,
+        )
 
     def stop(self) -> None:
         self._stop.set()

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
+from fastapi import Depends, FastAPI
 
+from api import health
 from api.audit import AuditLog, AuditMiddleware
 from api.console import mount_console
 from api.custody import Custody
 from api.deps import refuse_ids_beyond_storage, reject_unexpected_body
 from api.ledger import LedgerService
 from api.metrics import install_metrics
-from api.problems import Problem, install_handlers, problem_response
+from api.problems import install_handlers
 from api.routes import (
     alerts,
     api_keys,
@@ -38,23 +35,7 @@ from api.routes.audit import router as audit_router
 from api.sealing import Sealer
 from api.settings import Settings
 from api.writes import WriteExecutor
-from chain.deploy import record_path
-from chain.devchain import rpc_call
-from chain.errors import ChainUnavailableError
-from chain.indexer import read_checkpoint
 from chain.store import create_schema, make_engine
-
-
-def _deployment_summary(settings: Settings, chain_id: int) -> dict[str, Any] | None:
-    path = record_path(settings.data_dir, chain_id)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return {
-        "block": data.get("block"),
-        "contracts": {name: c["address"] for name, c in data.get("contracts", {}).items()},
-    }
 
 
 def create_app(settings: Settings | None = None, *, background_indexer: bool = True) -> FastAPI:
@@ -109,46 +90,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     app.include_router(provenance.router)
     app.include_router(shares.router)
 
-    @app.get("/health", tags=["health"], summary="Chain reachability, chain id, latest block, deployment")
-    def health(request: Request) -> JSONResponse:
-        url = settings.effective_rpc_url
-        try:
-            chain_id = int(str(rpc_call(url, "eth_chainId", timeout=settings.health_timeout)), 16)
-            latest = rpc_call(url, "eth_getBlockByNumber", ["latest", False], timeout=settings.health_timeout)
-            if not isinstance(latest, dict):
-                raise ChainUnavailableError(f"no latest block from {url}")
-            block, block_time = int(str(latest["number"]), 16), int(str(latest["timestamp"]), 16)
-        except ChainUnavailableError as exc:
-            problem = Problem(503, "chain-unavailable", "Chain unavailable", str(exc), chain={"rpcUrl": url})
-            return problem_response(problem, request.url.path)
-        deployment = _deployment_summary(settings, chain_id)
-        indexed = _indexed_block(request)
-        return JSONResponse(
-            {
-                "status": "ok" if deployment else "degraded",
-                "chain": {
-                    "reachable": True,
-                    "rpcUrl": url,
-                    "chainId": chain_id,
-                    "latestBlock": block,
-                    "latestBlockTimestamp": block_time,
-                },
-                "deployment": deployment,
-                "indexer": {
-                    "indexedBlock": indexed,
-                    "lagBlocks": (block - indexed) if indexed is not None else None,
-                },
-            }
-        )
+    app.include_router(health.router)
 
     mount_console(app)
     return app
-
-
-def _indexed_block(request: Request) -> int | None:
-    """The last block in the read model (None before the first pass, or when the database does not answer)."""
-    try:
-        checkpoint = read_checkpoint(request.app.state.engine)
-    except SQLAlchemyError:
-        return None
-    return checkpoint[0] if checkpoint is not None else None

@@ -54,8 +54,34 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         "text", description="logs of `scf serve`: text, or one JSON object a line (with the request id)"
     )
-    rpc_timeout: float = Field(10.0, gt=0)
+    rpc_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds one call to the node may take in all, its retries included; a read that needs the "
+        "chain answers 503 chain-unavailable after it",
+    )
+    rpc_attempts: int = Field(
+        3,
+        ge=1,
+        description="tries of a read call the node refused or dropped (connection refused or reset), within "
+        "SCF_RPC_TIMEOUT; a call that timed out has used the time and is not tried again",
+    )
     health_timeout: float = Field(2.0, gt=0)
+    health_max_lag_blocks: int = Field(
+        20, ge=0, description="/health reports degraded when the read model is more blocks than this behind"
+    )
+    health_max_head_age: float | None = Field(
+        None,
+        gt=0,
+        description="seconds the chain head may stand still before /health reports degraded; judged only under "
+        "interval mining (SCF_BLOCK_TIME > 0, a node that does not automine); unset = 20 block times, at least 10 s",
+    )
+    reorg_window: int = Field(
+        256,
+        ge=1,
+        description="recent blocks whose hashes the indexer keeps for reorg detection; a deeper reorg rebuilds the "
+        "read model from the deployment block",
+    )
     db_busy_timeout: float = Field(30.0, gt=0, description="seconds a write waits for a database lock, then 503")
     tx_stuck_after: float = Field(30.0, gt=0, description="seconds before an unmined transaction is replaced")
     tx_receipt_timeout: float = Field(120.0, gt=0, description="seconds a write waits for its receipt, then 503")

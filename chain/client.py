@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import requests
 from requests.adapters import HTTPAdapter
 from web3 import Web3
 from web3.contract import Contract
+from web3.providers.rpc import HTTPProvider
+from web3.providers.rpc.utils import check_if_retry_on_failure
+from web3.types import RPCEndpoint
 
 from chain.compile import Artifact
 from chain.deploy import Deployment
@@ -31,8 +37,51 @@ def http_session() -> requests.Session:
     return session
 
 
-def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, session=http_session()))
+RETRY_PAUSE = 0.1  # seconds before the second try of a call the node refused or dropped (doubled after each)
+
+
+class BoundedHTTPProvider(HTTPProvider):
+    """web3's HTTP provider with one time budget per call, its retries included.
+
+    web3's own retries (5 tries of any read on a connection error or a timeout, each with the full timeout)
+    stacked: a node answering in 12 s held `GET /v1/cash/balance` for 51.9 s at a 10 s timeout before its 503.
+    Here a call gets `budget` seconds in all: each try waits at most for what is left of it, a timeout is not
+    tried again (it used the time), and a refused or dropped connection (a node restarting, a stale keep-alive
+    connection) is tried again, up to `attempts` tries, only for the reads web3 retries (never a send) and only
+    while time is left. The caller sees the last error (a `requests` exception: 503 `chain-unavailable`)."""
+
+    def __init__(self, endpoint_uri: str, budget: float, attempts: int, session: requests.Session) -> None:
+        super().__init__(
+            endpoint_uri, request_kwargs={"timeout": budget}, session=session, exception_retry_configuration=None
+        )
+        self.budget = budget
+        self.attempts = max(1, attempts)
+
+    def _make_request(self, method: RPCEndpoint, request_data: bytes) -> bytes:
+        deadline = time.monotonic() + self.budget
+        kwargs: dict[str, Any] = dict(self.get_request_kwargs())
+        retry = check_if_retry_on_failure(method)
+        pause = RETRY_PAUSE
+        uri = self.endpoint_uri
+        assert uri is not None  # set by HTTPProvider.__init__
+        for attempt in range(1, self.attempts + 1):
+            kwargs["timeout"] = max(deadline - time.monotonic(), 0.001)
+            try:
+                answer: bytes = self._request_session_manager.make_post_request(uri, request_data, **kwargs)
+                return answer
+            except requests.Timeout:  # (a connect timeout included) the budget is spent
+                raise
+            except requests.ConnectionError:
+                if not retry or attempt == self.attempts or time.monotonic() + pause >= deadline:
+                    raise
+            time.sleep(pause)
+            pause *= 2
+        raise AssertionError("unreachable: the last try returns or raises")
+
+
+def connect(rpc_url: str, timeout: float = 10.0, attempts: int = 3) -> Web3:
+    """A Web3 over HTTP whose calls take at most `timeout` seconds each, retries included (BoundedHTTPProvider)."""
+    w3 = Web3(BoundedHTTPProvider(rpc_url, timeout, attempts, http_session()))
     for name in _UNUSED_MIDDLEWARE:
         if name in w3.middleware_onion:
             w3.middleware_onion.remove(name)

@@ -4,17 +4,25 @@
   (eth-abi), stored in `events` (unique by tx hash and log index) and applied to the projections.
 - The checkpoint is written in the same database transaction as the rows it covers, so a crash
   leaves either all of a range or none of it.
-- Each block that contributed events has its hash stored, and so does each checkpoint block. Before
-  every range the stored hash of the checkpoint block is compared with the chain's: on a mismatch
-  the indexer walks back to the newest stored block the chain still has, deletes every event above
-  it, and rebuilds the projections by replaying the event log (reorgs are rare; on a QBFT/Clique
-  permissioned network with finality they do not happen at all).
+- The hashes of recent blocks are stored in `blocks` (each block that contributed events and each checkpoint
+  block), for a window of `reorg_window` blocks below the checkpoint (`SCF_REORG_WINDOW`): rows older than
+  that are deleted as the checkpoint advances, in its transaction, so the table stays bounded (a row for every
+  block was about 170,000 rows a day at 0.5 s blocks). Rows with a stored timestamp (the blocks alerts were
+  raised at) are kept, so a rebuild needs no RPC for them; there is one per alert block.
+- Before every range the stored hash of the checkpoint block is compared with the chain's: on a mismatch the
+  indexer asks the chain for the hashes of the stored blocks in the window (JSON-RPC batches, not a call per
+  block), rolls back to the newest one the chain still has, deletes every event above it, and rebuilds the
+  projections by replaying the event log. A reorg deeper than the window (no stored block in it is still on
+  the chain) is logged as an error and falls back to a rebuild from the deployment block: every event is
+  deleted and indexed again from the chain. Reorgs are rare and short (Clique's out-of-turn blocks, a devchain
+  restarted from a state dump a few seconds old); on a QBFT network with finality they do not happen at all.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,11 +70,33 @@ def read_checkpoint(engine: Engine) -> tuple[int, str] | None:
 
 RPC_TIMEOUT = 60.0  # seconds for one JSON-RPC answer (an eth_getLogs over FETCH_BLOCKS busy blocks included)
 FETCH_BLOCKS = 50  # blocks per eth_getLogs call: a range is fetched in slices, stored while the next ones arrive
+REORG_WINDOW = 256  # blocks below the checkpoint whose hashes are kept for reorg detection (SCF_REORG_WINDOW)
+HASH_BATCH = 64  # block hashes asked for in one JSON-RPC batch when looking for a reorg's common ancestor
 _codec = ABICodec(abi_registry)
 
 
 class IndexerError(ScfError):
     """The indexer met data it cannot store."""
+
+
+class HeadWatch:
+    """How long the chain head has stood at the same block, as this process saw it (the indexer's passes and
+    `/health` observe it): a stalled head under interval mining is something to report (`/health`). Measured on
+    this process's monotonic clock, not from block timestamps (a devchain's clock can be moved forward)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._head: int | None = None
+        self._since = 0.0
+
+    def observe(self, head: int) -> float:
+        """Records the head seen now; returns the seconds since it was first seen at this block."""
+        now = self._clock()
+        with self._lock:
+            if head != self._head:
+                self._head, self._since = head, now
+            return now - self._since
 
 
 @dataclass(frozen=True)
@@ -213,16 +243,22 @@ class Indexer:
         artifacts: dict[str, Artifact],
         *,
         range_size: int = 2_000,
+        reorg_window: int = REORG_WINDOW,
         alert_config: AlertConfig | None = None,
         extra_rules: Sequence[alerts.ExtraRule] = (),
+        heads: HeadWatch | None = None,
     ) -> None:
         self.engine = engine
         self.w3 = w3
         self.deployment = deployment
         self.decoder = EventDecoder(deployment, artifacts)
         self.range_size = range_size
+        if reorg_window < 1:
+            raise ValueError("reorg_window must be at least 1 block")
+        self.reorg_window = reorg_window
         self.alert_config = alert_config or AlertConfig()
         self.extra_rules = tuple(extra_rules)  # rules over records outside the event log (the API's audit log)
+        self.heads = heads or HeadWatch()  # every pass that asks for the head records it (/health: a stalled head)
         self._lock = threading.Lock()
         self._progress = threading.Condition()
         self._stop = threading.Event()
@@ -273,6 +309,8 @@ class Indexer:
             asked.append(("eth_getBlockByNumber", [hex(cp[0]), False]))
         answers = self._rpc_calls(asked)
         head = int(answers.pop(0), 16) if to_block is None else to_block
+        if to_block is None:
+            self.heads.observe(head)
         indexed = self._handle_reorg(cp, _hash_of(answers[0]) if cp is not None else None)
         start = indexed + 1
         while start <= head:
@@ -398,6 +436,7 @@ class Indexer:
                     session.execute(insert(IndexedBlock), fresh)
                 for number in stored & seen_blocks.keys():
                     session.merge(IndexedBlock(number=number, hash=seen_blocks[number]))
+                self._prune_blocks(session, end)
                 if had_events:  # alerts are a function of the event history: no new events, no new alerts
                     if rules is None:  # no state that ends where this range starts: scan the whole history once
                         rules = alerts.RuleState(self.alert_config)
@@ -424,16 +463,43 @@ class Indexer:
             return number
         with Session(self.engine) as session:
             stored = session.execute(
-                select(IndexedBlock.number, IndexedBlock.hash).order_by(IndexedBlock.number.desc())
+                select(IndexedBlock.number, IndexedBlock.hash)
+                .where(IndexedBlock.number < number, IndexedBlock.number > number - self.reorg_window)
+                .order_by(IndexedBlock.number.desc())
             ).all()
-        ancestor = self.deployment.block - 1
-        for block_number, block_hash in stored:
-            if self._chain_hash(block_number) == block_hash:
-                ancestor = block_number
-                break
-        log.warning("reorg detected at block %s; rolling back to %s and replaying", number, ancestor)
+        ancestor = self._common_ancestor([(int(n), str(h)) for n, h in stored])
+        if ancestor is None:
+            ancestor = self.deployment.block - 1
+            log.error(
+                "reorg deeper than the window of %s blocks below block %s: no stored block hash in it is still on "
+                "the chain; rebuilding the read model from the deployment block %s",
+                self.reorg_window, number, self.deployment.block,
+            )  # fmt: skip
+        else:
+            log.warning("reorg detected at block %s; rolling back to %s and replaying", number, ancestor)
         self.rollback_to(ancestor)
         return self.indexed_block()
+
+    def _common_ancestor(self, stored: list[tuple[int, str]]) -> int | None:
+        """The newest of the `stored` (number, hash) pairs, newest first, that the chain still has; None when none
+        is. The chain's hashes are read in batches of `HASH_BATCH` (one round trip each), newest first."""
+        for at in range(0, len(stored), HASH_BATCH):
+            chunk = stored[at : at + HASH_BATCH]
+            blocks = self._rpc_calls([("eth_getBlockByNumber", [hex(n), False]) for n, _ in chunk])
+            # any failure (node down, timeout) propagates: an unreachable node is not a reorg
+            for (block_number, block_hash), block in zip(chunk, blocks, strict=True):
+                if _hash_of(block) == block_hash:
+                    return block_number
+        return None
+
+    def _prune_blocks(self, session: Session, checkpoint: int) -> None:
+        """Deletes the stored hashes older than the reorg window below `checkpoint` (in the checkpoint's
+        transaction); rows with a timestamp (blocks that raised alerts) are kept for rebuilds. Core, one DELETE
+        over the primary key's range."""
+        blocks = table(IndexedBlock)
+        session.connection().execute(
+            delete(blocks).where(blocks.c.number <= checkpoint - self.reorg_window, blocks.c.timestamp.is_(None))
+        )
 
     def _chain_hash(self, number: int) -> str | None:
         # any failure (node down, timeout) propagates: an unreachable node is not a reorg, and treating it as one

@@ -54,7 +54,9 @@ class Checkpoint(Base):
 
 
 class IndexedBlock(Base):
-    """Hash of every block that contributed events, plus each checkpoint block (reorg detection)."""
+    """Hash of each block that contributed events and each checkpoint block, for reorg detection: only the recent
+    ones (the indexer's reorg window below the checkpoint; older rows are pruned as it advances), and the blocks
+    whose timestamp is stored (alerts were raised at them; kept so a rebuild needs no RPC)."""
 
     __tablename__ = "blocks"
     number: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -40,6 +40,8 @@ def _health(data: Any) -> None:
         f"API {data.get('status')}: chain {chain.get('chainId')} at block {chain.get('latestBlock')} "
         f"({chain.get('rpcUrl')})"
     )
+    for reason in data.get("reasons") or []:  # degraded: why (docs in README, "/health")
+        console.print(f"degraded: {reason.get('code')}: {reason.get('detail')}", style="yellow", markup=False)
     deployment = data.get("deployment")
     if isinstance(deployment, dict):
         render_value(f"Contracts (deployed at block {deployment.get('block')})", deployment.get("contracts", {}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from chain import projections
 from chain.client import contract
 from chain.indexer import EventDecoder, Indexer
 from chain.runtime import Ledger
-from chain.store import PROJECTIONS, Checkpoint, EventRecord, Member, make_engine
+from chain.store import PROJECTIONS, Checkpoint, EventRecord, IndexedBlock, Member, make_engine
 from chain.tx import send
 
 SUPPLIER = 2
@@ -180,3 +181,85 @@ def test_decoding_from_hex_equals_eth_abi(ledger: Ledger) -> None:
         assert fast == slow, f"{spec.contract}.{spec.name}"
         checked += 1
     assert checked > 40
+
+
+def _mine(w3: Web3, blocks: int = 1) -> None:
+    assert "error" not in w3.provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
+
+
+def _block_rows(engine: Engine) -> list[int]:
+    with Session(engine) as session:
+        return list(session.scalars(select(IndexedBlock.number).order_by(IndexedBlock.number)))
+
+
+def test_the_blocks_table_keeps_only_the_reorg_window(ledger: Ledger, tmp_path: Path) -> None:
+    engine = _engine(tmp_path, "window.db")
+    indexer = Indexer(engine, ledger.w3, ledger.deployment, ledger.artifacts, reorg_window=5)
+    indexer.sync()
+    for round_ in range(30):  # a pass per block, as the service's loop makes at 0.5 s blocks
+        if round_ % 7 == 0:
+            _admit(ledger)  # a block with events now and then
+        else:
+            _mine(ledger.w3)
+        indexer.sync()
+    checkpoint = indexer.checkpoint()
+    assert checkpoint is not None
+    rows = _block_rows(engine)
+    assert rows, "the checkpoint block is stored"
+    assert rows[-1] == checkpoint[0]
+    assert all(number > checkpoint[0] - 5 for number in rows), rows  # no timestamps stored: no alerts raised
+    assert len(rows) <= 5
+
+
+def test_a_reorg_deeper_than_the_window_rebuilds_from_the_deployment_block(
+    ledger: Ledger, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    w3: Web3 = ledger.w3
+    engine = _engine(tmp_path, "deep.db")
+    indexer = Indexer(engine, w3, ledger.deployment, ledger.artifacts, reorg_window=3)
+    indexer.sync()
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    orphans = []
+    for _ in range(5):  # 5 blocks with events, each indexed in a pass of its own: all deeper than the window
+        orphans.append(_admit(ledger))
+        indexer.sync()
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"]  # type: ignore[arg-type]
+    kept = [_admit(ledger) for _ in range(6)]  # a different, longer chain over the same heights
+
+    with caplog.at_level(logging.INFO, logger="scf.indexer"):
+        assert indexer.sync() == w3.eth.block_number
+    assert any("deeper than the window" in r.getMessage() for r in caplog.records), caplog.text
+    with Session(engine) as session:
+        accounts = set(session.scalars(select(Member.account)))
+    assert accounts.isdisjoint(orphans)
+    assert set(kept) <= accounts
+    fresh = _engine(tmp_path, "fresh.db")
+    _indexer(ledger, fresh).sync()
+    assert _dump(engine) == _dump(fresh)
+
+
+def test_a_reorg_inside_the_window_rolls_back_to_the_common_ancestor(
+    ledger: Ledger, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    w3: Web3 = ledger.w3
+    engine = _engine(tmp_path, "shallow.db")
+    indexer = Indexer(engine, w3, ledger.deployment, ledger.artifacts, reorg_window=10)
+    _admit(ledger)
+    indexer.sync()
+    ancestor = indexer.checkpoint()
+    assert ancestor is not None
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    orphan = _admit(ledger)
+    indexer.sync()
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"]  # type: ignore[arg-type]
+    _admit(ledger)
+    _admit(ledger)
+    with caplog.at_level(logging.INFO, logger="scf.indexer"):
+        indexer.sync()
+    messages = [r.getMessage() for r in caplog.records]
+    assert f"reorg detected at block {ancestor[0] + 1}; rolling back to {ancestor[0]} and replaying" in messages
+    with Session(engine) as session:
+        assert session.scalar(select(Member).where(Member.account == orphan)) is None
+    fresh = _engine(tmp_path, "fresh.db")
+    _indexer(ledger, fresh).sync()
+    assert _dump(engine) == _dump(fresh)

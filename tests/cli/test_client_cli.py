@@ -18,7 +18,7 @@ from chain.devchain import free_port
 from chain.runtime import Ledger
 from scripts.cli import app
 from scripts.client import ApiClient, ApiError, ApiUnreachable, mask_key, resolve_config
-from tests.conftest import ServerThread, ok, random_hash
+from tests.conftest import ServerThread, make_settings, ok, random_hash
 
 runner = CliRunner()
 
@@ -372,7 +372,8 @@ def test_help_mentions_every_group_and_command() -> None:
     for group, commands in GROUPS.items():
         result = runner.invoke(app, [group, "--help"])
         assert result.exit_code == 0, result.output
-        listed = {line.split()[1] for line in result.output.splitlines() if line.startswith("│ ") and line.split()[1:]}
+        commands_part = result.output.split("Commands:", 1)[1]  # plain help pages (no rich boxes)
+        listed = {line.split()[0] for line in commands_part.splitlines() if line.startswith("  ") and line.split()}
         assert set(commands) <= listed, (group, sorted(set(commands) - listed))
 
 
@@ -381,3 +382,14 @@ def test_unknown_commands_and_missing_arguments_are_usage_errors() -> None:
     assert unknown.exit_code == 2 and "No such command" in unknown.output
     missing = runner.invoke(app, ["notes", "split", "1", "--to", "2"])
     assert missing.exit_code == 2 and "--value" in missing.output
+
+
+def test_status_prints_why_the_api_is_degraded(settings: Any, ledger: Ledger, tmp_path: Path) -> None:
+    # an API whose data dir has no deployment record for the session chain: degraded, no-deployment
+    (tmp_path / "other").mkdir()
+    lost = make_settings(tmp_path / "other", settings.rpc_port)
+    with ServerThread(lost) as server:
+        env = {"SCF_API_URL": server.url, "SCF_DATA_DIR": str(tmp_path / "none"), "SCF_CONFIG": None}
+        output = human(runner.invoke(app, ["status"], env={**env, "HOME": str(tmp_path)}))
+    assert "API degraded" in output
+    assert "degraded: no-deployment: no deployment of the suite is recorded" in output
