@@ -54,7 +54,7 @@ LONDON_FORKS = (
     "berlinBlock",
     "londonBlock",
 )
-# DEBUG serves debug_traceTransaction, which the service uses to name the contract error of a reverted write.
+# DEBUG for revert traces (debug_traceTransaction of a failed write); revert-reason-enabled puts the reason in receipts.
 RPC_APIS = ("ETH", "NET", "WEB3", "QBFT", "TXPOOL", "DEBUG")
 DEPLOYER_BALANCE_WEI = 10**24  # gas money for the operator's deployer (the network itself runs on free gas)
 DEFAULT_P2P_PORT = 30303

@@ -40,20 +40,18 @@ err_console = Console(stderr=True)
 DEFAULT_ORGS = "operator,core-enterprise,bank-a,bank-b"
 
 
-def parse_org(spec: str, index: int) -> tuple[str, str, int, int]:
-    """NAME[@HOST[:P2P_PORT[:RPC_PORT]]] -> (name, host, p2p port, rpc port); ports default to 30303+i, 8545+i."""
+def parse_org(spec: str) -> tuple[str, str, int | None, int | None]:
+    """NAME[@HOST[:P2P_PORT[:RPC_PORT]]] -> (name, host, p2p port or None, rpc port or None)."""
     name, _, location = spec.strip().partition("@")
-    host, p2p, rpc = "127.0.0.1", DEFAULT_P2P_PORT + index, DEFAULT_RPC_PORT + index
+    host, p2p, rpc = "127.0.0.1", None, None
     if location:
         parts = location.split(":")
         if len(parts) > 3 or not parts[0]:
             raise typer.BadParameter(f"{spec!r}: expected NAME[@HOST[:P2P_PORT[:RPC_PORT]]]")
         host = parts[0]
         try:
-            if len(parts) > 1:
-                p2p = int(parts[1])
-            if len(parts) > 2:
-                rpc = int(parts[2])
+            p2p = int(parts[1]) if len(parts) > 1 else None
+            rpc = int(parts[2]) if len(parts) > 2 else None
         except ValueError:
             raise typer.BadParameter(f"{spec!r}: ports are numbers") from None
     return name, host, p2p, rpc
@@ -91,7 +89,7 @@ def besu_config(
         typer.Option(
             "--orgs",
             help="Validator organisations, comma-separated, each NAME[@HOST[:P2P_PORT[:RPC_PORT]]]; "
-            "the first is the operator (ports default to 30303+i and 8545+i)",
+            "the first is the operator (ports default to 30303 and 8545, plus one per earlier node on the host)",
         ),
     ] = DEFAULT_ORGS,
     observers: Annotated[
@@ -140,11 +138,22 @@ def besu_config(
     created: list[str] = []
     try:
         nodes = []
-        for index, (role, spec) in enumerate(specs):
-            name, host, p2p, rpc = parse_org(spec, index)
+        on_host: dict[str, int] = {}  # nodes sharing a host get the next default ports
+        for role, spec in specs:
+            name, host, p2p, rpc = parse_org(spec)
             check_org_name(name)  # before a folder is made for it
+            offset = on_host[host] = on_host.get(host, -1) + 1
             key = _node_key(out, name, given, created)
-            nodes.append(BesuNode(name, key.public_key, host, p2p, rpc, validator=role == "validator"))
+            nodes.append(
+                BesuNode(
+                    name,
+                    key.public_key,
+                    host,
+                    p2p if p2p is not None else DEFAULT_P2P_PORT + offset,
+                    rpc if rpc is not None else DEFAULT_RPC_PORT + offset,
+                    validator=role == "validator",
+                )
+            )
         plan = NetworkPlan(
             chain_id=chain_id,
             nodes=tuple(nodes),
@@ -163,10 +172,10 @@ def besu_config(
         raise typer.Exit(1) from None
 
     table = Table(title=f"Besu QBFT network, chain {chain_id}: shared files in {written.shared_dir}")
-    for column in ("organisation", "role", "node address", "RPC", "node key"):
+    for column in ("organisation", "role", "node address", "RPC", "node key (in its folder)"):
         table.add_column(column, overflow="fold")
     for node in plan.nodes:
-        custody = "new, in its folder" if node.name in created else ("given" if node.name in given else "kept")
+        custody = "given" if node.name in given else ("new" if node.name in created else "existing")
         role = "validator" if node.validator else "observer"
         table.add_row(node.name, role, node.address, node.rpc_url, custody)
     console.print(table)

@@ -311,7 +311,7 @@ def test_cli_writes_the_network_and_keeps_keys_on_a_second_run(tmp_path: Path) -
     record = json.loads((out / "shared" / "network.json").read_text())
     roles = {n["name"]: (n["role"], n["rpc_url"]) for n in record["nodes"]}
     assert roles["bank-a"] == ("validator", "http://10.20.0.3:8555")
-    assert roles["bank-a-observer"][0] == "observer"
+    assert roles["bank-a-observer"] == ("observer", "http://10.20.0.5:8545")  # one node per host: default ports
     assert record["fault_tolerance"] == 1  # 4 validators = 3f+1 with f = 1
     extra = decode_qbft_extra_data(json.loads((out / "shared" / "genesis.json").read_text())["extraData"])
     assert len(extra.validators) == 4  # the observer is not a validator
@@ -346,3 +346,17 @@ def test_cli_besu_key_prints_only_the_public_key(tmp_path: Path) -> None:
     assert private not in result.output
     public = keys.PrivateKey(bytes.fromhex(private)).public_key.to_hex()
     assert f"bank-b={public}" in result.output
+
+
+def test_cli_gives_nodes_sharing_a_host_their_own_ports(tmp_path: Path) -> None:
+    args = ["network", "besu-config", "--out", str(tmp_path), "--chain-id", "8848", "--orgs", "a,b,c@10.0.0.9,d"]
+    result = CliRunner().invoke(cli_app, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "shared" / "network.json").read_text())
+    endpoints = {n["name"]: (n["enode"].rsplit("@", 1)[1], n["rpc_url"]) for n in record["nodes"]}
+    assert endpoints == {
+        "a": ("127.0.0.1:30303", "http://127.0.0.1:8545"),
+        "b": ("127.0.0.1:30304", "http://127.0.0.1:8546"),
+        "c": ("10.0.0.9:30303", "http://10.0.0.9:8545"),
+        "d": ("127.0.0.1:30305", "http://127.0.0.1:8547"),
+    }
