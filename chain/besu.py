@@ -345,6 +345,7 @@ def node_config(
         "revert-reason-enabled": True,
         # Free gas: with genesis zeroBaseFee, a node with a higher minimum silently drops zero-price transactions
         "min-gas-price": 0,
+        "min-priority-fee": 0,  # Besu's default, stated: members' accounts hold no ether to pay a tip with
         "sync-mode": "FULL",
         "data-storage-format": storage.value,
         "permissions-nodes-config-file-enabled": True,

@@ -103,7 +103,9 @@ def besu_config(
         str | None,
         typer.Option("--deployer", help="Operator's deployer address to prefund (default: from the data dir)"),
     ] = None,
-    data_dir: Annotated[Path, typer.Option("--data-dir", help="Where the operator's keystore is")] = Path(".scf"),
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", envvar="SCF_DATA_DIR", help="Where the operator's keystore is")
+    ] = Path(".scf"),
     block_period: Annotated[int, typer.Option("--block-period", min=1, help="Seconds between blocks")] = 1,
     epoch_length: Annotated[int, typer.Option("--epoch-length", min=1, help="Blocks between vote resets")] = 30_000,
     request_timeout: Annotated[

@@ -205,7 +205,7 @@ def test_node_config_toml_parses_with_the_expected_settings(tmp_path: Path) -> N
         assert (config["p2p-host"], config["p2p-port"]) == (node.host, 30303)
         assert config["discovery-enabled"] is False
         assert set(config["host-allowlist"]) == {"localhost", "127.0.0.1", node.host}
-        assert config["min-gas-price"] == 0
+        assert (config["min-gas-price"], config["min-priority-fee"]) == (0, 0)
         assert (config["sync-mode"], config["data-storage-format"]) == ("FULL", "FOREST")
         assert config["permissions-nodes-config-file-enabled"] is True
         assert config["permissions-accounts-config-file-enabled"] is False
@@ -360,3 +360,15 @@ def test_cli_gives_nodes_sharing_a_host_their_own_ports(tmp_path: Path) -> None:
         "c": ("10.0.0.9:30303", "http://10.0.0.9:8545"),
         "d": ("127.0.0.1:30305", "http://127.0.0.1:8547"),
     }
+
+
+def test_cli_prefunds_the_operator_deployer_from_its_keystore(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    (data_dir / "keys").mkdir(parents=True)
+    # only the public address field of the keystore is read
+    (data_dir / "keys" / "operator.json").write_text(json.dumps({"address": DEPLOYER[2:].lower(), "crypto": {}}))
+    args = ["network", "besu-config", "--out", str(tmp_path / "net"), "--chain-id", "8848"]
+    result = CliRunner().invoke(cli_app, args, env={"SCF_DATA_DIR": str(data_dir)})
+    assert result.exit_code == 0, result.output
+    alloc = json.loads((tmp_path / "net" / "shared" / "genesis.json").read_text())["alloc"]
+    assert list(alloc) == [DEPLOYER[2:].lower()]
