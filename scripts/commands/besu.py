@@ -137,13 +137,15 @@ def besu_config(
         if not sep:
             raise typer.BadParameter(f"{item!r}: expected NAME=0x<public key>", param_hint="--public-key")
         given[name.strip()] = value
+    parsed = [(role, *parse_org(spec)) for role, spec in specs]
     created: list[str] = []
     try:
+        names = [check_org_name(name) for _role, name, _host, _p2p, _rpc in parsed]
+        if len(set(names)) != len(names):  # checked before any folder or key is made
+            raise BesuConfigError("an organisation is listed twice")
         nodes = []
         on_host: dict[str, int] = {}  # nodes sharing a host get the next default ports
-        for role, spec in specs:
-            name, host, p2p, rpc = parse_org(spec)
-            check_org_name(name)  # before a folder is made for it
+        for role, name, host, p2p, rpc in parsed:
             offset = on_host[host] = on_host.get(host, -1) + 1
             key = _node_key(out, name, given, created)
             nodes.append(

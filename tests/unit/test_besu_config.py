@@ -336,7 +336,7 @@ def test_cli_rejects_a_bad_network_description(tmp_path: Path, orgs: str, messag
     result = CliRunner().invoke(cli_app, args)
     assert result.exit_code != 0
     assert message in result.output
-    assert not (tmp_path / "net" / "shared").exists()  # nothing shared was written
+    assert not (tmp_path / "net").exists()  # nothing was written, no key made
 
 
 def test_cli_besu_key_prints_only_the_public_key(tmp_path: Path) -> None:
