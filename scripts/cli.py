@@ -14,6 +14,7 @@ from rich.table import Table
 from api.settings import Settings
 from chain.errors import PortInUseError, ScfError
 from scripts.audit_cli import app as audit_app
+from scripts.commands.besu import app as besu_app
 from scripts.terminal import make_console
 
 app = typer.Typer(
@@ -447,6 +448,7 @@ def _register_api_commands() -> None:
 
 _register_api_commands()
 app.add_typer(audit_app, name="audit")  # scf audit verify (scripts/audit_cli.py)
+app.add_typer(besu_app, name="network")  # scf network besu-config (scripts/commands/besu.py)
 
 
 def main() -> None:
