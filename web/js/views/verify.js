@@ -33,15 +33,18 @@ export function verifyCard() {
   return card("Verify a note", form, result);
 }
 
+/** A member as the API names it: its id, or a pseudonym (`holder-…`) where the caller may not see who it is. */
+const who = (ref) => (typeof ref === "string" ? ref : `member ${ref}`);
+
 /** The note's facts, and whether the proof bundle is present and consistent with them. */
 function facts(note) {
   const check = proofCheck(note);
   const terms = note.receivable;
   const pairs = [
-    ["Holder", `Member ${note.holder.member_id} (${note.holder.account})`],
+    ["Holder", note.holder.account ? `Member ${note.holder.member_id} (${note.holder.account})` : `${note.holder.member_id} (not yours to see)`],
     ["Value", money(note.value, note.currency)],
-    ["Lock", note.lienholder_id ? `Pledged to member ${note.lienholder_id}` : "Not pledged"],
-    ["Receivable", `Receivable ${terms.slot_id}: member ${terms.obligor_id} owes ${money(terms.face_value, note.currency)} to member ${terms.creditor_id}`],
+    ["Lock", note.lienholder_id ? `Pledged to ${who(note.lienholder_id)}` : "Not pledged"],
+    ["Receivable", `Receivable ${terms.slot_id}: member ${terms.obligor_id} owes ${money(terms.face_value, note.currency)} to ${who(terms.creditor_id)}`],
     ["Maturity", date(terms.maturity)],
     ["Status", terms.status],
     ["Order", terms.order_id ? `Order ${terms.order_id}` : "—"],
