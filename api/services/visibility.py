@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -58,18 +59,23 @@ MemberRef = int | str
 
 @lru_cache(maxsize=8)
 def _secret_at(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        secret = path.read_bytes()
-        if len(secret) < 32:
-            raise RuntimeError(f"{path} holds {len(secret)} bytes; the pseudonym key needs 32") from None
-        return secret
-    secret = secrets.token_bytes(32)
-    with os.fdopen(fd, "wb") as out:
-        out.write(secret)
-        out.flush()
-        os.fsync(out.fileno())
+    """The key at `path`, made once: written to a temporary file and linked into place, so a concurrent first use
+    (several workers) finds either no file or a complete one, and every process ends up with the same key."""
+    if not path.exists():
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pseudonym-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(secrets.token_bytes(32))
+                out.flush()
+                os.fsync(out.fileno())
+            os.link(temporary, path)  # fails if another process linked its key first: that one is kept
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    secret = path.read_bytes()
+    if len(secret) < 32:
+        raise RuntimeError(f"{path} holds {len(secret)} bytes; the pseudonym key needs 32")
     return secret
 
 
@@ -248,6 +254,8 @@ def for_receivable(
 def for_slot(session: Session, principal: Principal, secret: bytes, slot_id: int | None) -> Visibility:
     """`for_receivable` by id; a slot the read model does not know yet is a context of its own, with only the
     cheap rules (itself, grants; everything for auditors and the operator)."""
+    if sees_everything(principal):  # nothing to read
+        return Visibility(session, principal, secret, f"receivable:{slot_id or 0}", True)
     receivable = session.get(Receivable, slot_id) if slot_id else None
     if receivable is not None:
         return for_receivable(session, principal, secret, receivable)
