@@ -60,7 +60,9 @@ MemberRef = int | str
 @lru_cache(maxsize=8)
 def _secret_at(path: Path) -> bytes:
     """The key at `path`, made once: written to a temporary file and linked into place, so a concurrent first use
-    (several workers) finds either no file or a complete one, and every process ends up with the same key."""
+    (several workers) finds either no file or a complete one, and every process ends up with the same key. Cached:
+    a request pays no file system call."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".pseudonym-")
         try:
@@ -82,8 +84,7 @@ def _secret_at(path: Path) -> bytes:
 def pseudonym_secret(data_dir: Path) -> bytes:
     """The service's pseudonym key (`<data dir>/pseudonym.key`, 32 random bytes made on first use, mode 0600).
     Deleting it gives every caller new pseudonyms; it never leaves the server."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return _secret_at((data_dir / KEY_FILE).resolve())
+    return _secret_at(data_dir / KEY_FILE)
 
 
 def request_secret(request: Request) -> bytes:
