@@ -5,8 +5,9 @@ of every receivable), two suppliers (tier 1, tier 2), bank A (tier 1 shares its 
 tier-1 note, made an open offer on a tier-2 note, and received value from tier 2 in R3) and bank B (no grant, no
 relation). Three receivables:
 
-- R1 (through an order): core owes tier 1 10,000.00; tier 1 splits 4,000.00 to tier 2 and pledges the rest to
-  bank A; bank A offers to buy value of tier 2's note (open).
+- R1 (through an order): core owes tier 1 10,000.00; tier 1 splits 4,000.00 to tier 2 (which pays 100.00 of it
+  back: a circular-trade alert naming both) and pledges the rest to bank A; bank A offers to buy value of tier 2's
+  note (open).
 - R2: core owes tier 2 5,000.00; tier 2 splits 2,000.00 to tier 1.
 - R3: core owes tier 1 3,000.00; tier 1 splits 1,000.00 to tier 2, which splits 500.00 of it to bank A.
 
@@ -115,6 +116,9 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
         o["n2"] = _post(c["tier1"], f"/v1/notes/{o['n1']}/split", {"to": p["tier2"].id, "value": "4000.00"}, 201)[
             "new_note"
         ]["id"]
+        # tier 2 pays 100.00 of it back to tier 1: value returns to where it came from, a circular-trade alert
+        back = {"to": p["tier1"].id, "value": "100.00"}
+        o["n_back"] = _post(c["tier2"], f"/v1/notes/{o['n2']}/split", back, 201)["new_note"]["id"]
         _post(c["tier1"], f"/v1/notes/{o['n1']}/lock", {"lienholder_id": p["bankA"].id})
         offer = {"note_id": o["n2"], "value": "1000.00", "rate_bps": 700, "recourse": False, "expires_at": _days(10)}
         o["offer"] = _post(c["bankA"], "/v1/financing/offers", offer, 201)["id"]
@@ -346,9 +350,9 @@ def test_bank_without_a_grant_cannot_rebuild_holdings_from_trees(world: World) -
         assert live == Decimal(tree["outstanding"])
         assert Decimal(tree["outstanding"]) == Decimal(tree["face_value"]) - Decimal(tree["redeemed"])
         assert tree["balanced"] is True
-    # and what it would have rebuilt: tier 1 holds 6,000.00 (R1) + 2,000.00 (R2) + 2,000.00 (R3) today
+    # and what it would have rebuilt: tier 1 holds 6,100.00 (R1) + 2,000.00 (R2) + 2,000.00 (R3) today
     held = ok(world.get("tier1", f"/v1/verify/holdings/{world.ids['tier1']}"))["totals"]["total"]
-    assert Decimal(held) == Decimal("10000.00")
+    assert Decimal(held) == Decimal("10100.00")
     problem(world.get("bankB", f"/v1/verify/holdings/{world.ids['tier1']}"), 403, "forbidden")
 
 
@@ -367,7 +371,7 @@ def test_a_proof_is_served_only_to_who_may_see_the_holder(world: World) -> None:
     n2 = world.objects["n2"]
     hidden = ok(world.get("bankB", f"/v1/verify/notes/{n2}"))
     assert PSEUDONYM.match(hidden["holder"]["member_id"]) and hidden["holder"]["account"] is None
-    assert Decimal(hidden["value"]) == Decimal("4000.00")
+    assert Decimal(hidden["value"]) == Decimal("3900.00")
     body = problem(world.get("bankB", f"/v1/verify/notes/{n2}", proof="true"), 403, "forbidden")
     assert "holder" in body["detail"]
     shown = ok(world.get("tier2", f"/v1/verify/notes/{n2}", proof="true"))
@@ -406,3 +410,17 @@ def test_a_grant_shows_its_giver_and_revoking_it_hides_it_again(world: World) ->
     finally:
         _post(world.clients["tier1"], "/v1/members/me/shares", {"financier_id": bank_a}, 201)
     assert holder_seen() == tier1
+
+
+def test_alerts_in_a_members_export_name_only_itself(world: World) -> None:
+    """A member's export carries the alerts naming it; the other members an alert names are pseudonyms to it
+    (alerts have no receivable context: only itself and its grantors), while the auditor sees every id."""
+    tier1, tier2 = world.ids["tier1"], world.ids["tier2"]
+    span = {"from": _days(-1), "to": _days(1)}
+    by_auditor = ok(world.get("auditor", f"/v1/export/members/{tier1}", **span))["alerts"]
+    [circular] = [a for a in by_auditor if a["rule"] == "circular_trade" and tier2 in a["members"]]
+    own = ok(world.get("tier1", f"/v1/export/members/{tier1}", **span))["alerts"]
+    [mine] = [a for a in own if a["id"] == circular["id"]]
+    assert tier1 in mine["members"] and tier2 not in mine["members"]
+    [other] = [m for m in mine["members"] if m != tier1]
+    assert PSEUDONYM.match(other)
