@@ -195,6 +195,7 @@ class Route:
     context: str | None  # the receivable whose holders the answer names (None: a list over several)
     ok_for: frozenset[str]  # who gets 200; everyone else a 403 or 404 problem
     params: tuple[tuple[str, str], ...] = ()
+    names_holders: bool = True  # False: the member directory and the like (who is a member is not secret)
 
 
 ALL = frozenset(VIEWERS)
@@ -263,6 +264,29 @@ ROUTES = [
         (("from", "{today-1}"), ("to", "{today+1}")),
     ),
     Route("alerts", "/v1/alerts", None, _only("operator", "auditor")),
+    Route(
+        "cash moves tier1",
+        "/v1/cash/moves",
+        None,
+        _only("operator", "auditor", "tier1"),
+        (("member_id", "{id:tier1}"),),
+    ),
+    Route(
+        "cash balance tier1",
+        "/v1/cash/balance",
+        None,
+        _only("operator", "auditor", "tier1"),
+        (("member_id", "{id:tier1}"),),
+    ),
+    # a credit assessment is about the member asked for by id, open to every financier (docs/credit.md); it names
+    # no holder of anything
+    Route("credit tier1", "/v1/members/{id:tier1}/credit", None, ALL - {"core", "tier2"}, names_holders=False),
+    Route("shares", "/v1/members/me/shares", None, ALL - {"operator"}),
+    Route("api keys tier1", "/v1/members/{id:tier1}/api-keys", None, _only("operator", "tier1"), names_holders=False),
+    Route("audit", "/v1/audit", None, _only("operator", "auditor"), names_holders=False),
+    Route("members", "/v1/members", None, ALL, (("limit", "500"),), names_holders=False),
+    Route("member tier1", "/v1/members/{id:tier1}", None, ALL, names_holders=False),
+    Route("me", "/v1/members/me", None, ALL - {"operator"}, names_holders=False),
 ]
 
 
@@ -288,7 +312,8 @@ def test_every_read_route_names_holders_by_the_rule(world: World, route: Route) 
             assert response.status_code in (403, 404), (viewer, route.name, response.text)
             continue
         assert response.status_code == 200, (viewer, route.name, response.text)
-        _check_identities(world, viewer, route.context, response)
+        if route.names_holders:
+            _check_identities(world, viewer, route.context, response)
 
 
 def _tree(w: World, viewer: str, receivable: str) -> dict[str, Any]:
