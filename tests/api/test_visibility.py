@@ -9,7 +9,10 @@ relation). Three receivables:
   back: a circular-trade alert naming both) and pledges the rest to bank A; bank A offers to buy value of tier 2's
   note (open).
 - R2: core owes tier 2 5,000.00; tier 2 splits 2,000.00 to tier 1.
-- R3: core owes tier 1 3,000.00; tier 1 splits 1,000.00 to tier 2, which splits 500.00 of it to bank A.
+- R3: core owes tier 1 3,000.00; tier 1 splits 1,000.00 to tier 2, which splits 500.00 of it to bank A and
+  sells bank A 200.00 more.
+
+And a second order, pledged by tier 1 to bank A, which lends against it.
 
 `SEES` is the rule written out for this world by hand (who sees whom, per receivable). Every read route is called
 by every caller: the status must be the one in `ROUTES`, and every member an answer names must be a real id only
@@ -139,6 +142,19 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
         o["r3b"] = _post(c["tier1"], f"/v1/notes/{o['r3root']}/split", split, 201)["new_note"]["id"]
         split = {"to": p["bankA"].id, "value": "500.00"}
         o["r3c"] = _post(c["tier2"], f"/v1/notes/{o['r3b']}/split", split, 201)["new_note"]["id"]
+        # bank A buys 200.00 of tier 2's R3 note (a purchase between parties that see each other already) ...
+        mint = {"member_id": p["bankA"].id, "amount": "10000.00", "reference": random_hash()}
+        _post(c["bankA"], "/v1/cash/mint", mint, 201)
+        offer = {"note_id": o["r3b"], "value": "200.00", "rate_bps": 700, "recourse": False, "expires_at": _days(10)}
+        bought = _post(c["bankA"], "/v1/financing/offers", offer, 201)["id"]
+        o["purchase"] = _post(c["tier2"], f"/v1/financing/offers/{bought}/accept")["id"]
+        # ... and lends 500.00 to tier 1 against a second order, pledged to it
+        order = {"buyer_id": p["core"].id, "amount": "2000.00", "document_hash": random_hash(), "due_date": _days(60)}
+        o["order2"] = _post(c["tier1"], "/v1/orders", order, 201)["id"]
+        _post(c["core"], f"/v1/orders/{o['order2']}/confirm")
+        _post(c["tier1"], f"/v1/orders/{o['order2']}/pledge", {"financier_id": p["bankA"].id})
+        loan = {"order_id": o["order2"], "principal": "500.00", "rate_bps": 600, "due_date": _days(30)}
+        o["loan"] = _post(c["bankA"], "/v1/financing/loans", loan, 201)["id"]
         yield w
 
 
@@ -239,6 +255,8 @@ ROUTES = [
     Route("offer", "/v1/financing/offers/{offer}", "R1", _only("operator", "auditor", "tier2", "bankA")),
     Route("offers", "/v1/financing/offers", None, ALL, (("limit", "500"),)),
     Route("purchases", "/v1/financing/purchases", None, ALL),
+    Route("purchase", "/v1/financing/purchases/{purchase}", "R3", _only("operator", "auditor", "tier2", "bankA")),
+    Route("loan", "/v1/financing/loans/{loan}", None, _only("operator", "auditor", "tier1", "bankA")),
     Route("loans", "/v1/financing/loans", None, ALL),
     Route("receivable R1", "/v1/receivables/{R1}", "R1", _only("operator", "auditor", "core", "tier1", "tier2")),
     Route(
@@ -314,6 +332,16 @@ def test_every_read_route_names_holders_by_the_rule(world: World, route: Route) 
         assert response.status_code == 200, (viewer, route.name, response.text)
         if route.names_holders:
             _check_identities(world, viewer, route.context, response)
+
+
+def test_the_table_has_every_read_route(world: World) -> None:
+    """A GET route added later must join `ROUTES` (and so the rule's check) to pass."""
+    paths = ok(world.get("operator", "/openapi.json"))["paths"]
+    served = [p for p, methods in paths.items() if p.startswith("/v1/") and "get" in methods]
+    called = [_fill(world, route.path) for route in ROUTES] + ["/v1/audit/verify"]  # a yes/no answer, no members
+    for path in served:
+        pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
+        assert any(pattern.match(c) for c in called), f"{path} is not in ROUTES"
 
 
 def _tree(w: World, viewer: str, receivable: str) -> dict[str, Any]:
