@@ -12,6 +12,9 @@ from api.amounts import Amount, AmountOut, PositiveAmount
 MAX_ID = 2**63 - 1  # ids the read model can store (signed 64-bit); a larger id names nothing
 ROLE_NAMES = {1: "core_enterprise", 2: "supplier", 4: "financier", 8: "auditor"}
 ROLE_BITS = {name: bit for bit, name in ROLE_NAMES.items()}
+# A member named beside a note: its id where the caller may see who it is, else a pseudonym `holder-<12 hex>`
+# (api/services/visibility.py, docs/permissions.md "Holder identities").
+MemberRef = int | str
 
 
 def role_names(mask: int) -> list[str]:
@@ -124,11 +127,11 @@ class ReceivableOut(BaseModel):
 class NoteOut(BaseModel):
     id: int
     receivable_id: int | None
-    holder_id: int
+    holder_id: MemberRef
     value: AmountOut
     currency: str
     parent_id: int | None
-    lienholder_id: int | None
+    lienholder_id: MemberRef | None
     live: bool
     obligor_id: int | None
     maturity: str | None

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.amounts import AmountOut, PositiveAmount
-from api.schemas import MAX_ID
+from api.schemas import MAX_ID, MemberRef
 
 MAX_RATE_BPS = 10_000
 
@@ -28,7 +28,10 @@ class OfferOut(BaseModel):
     id: int
     note_id: int
     financier_id: int
-    holder_id: int | None = Field(description="current holder of the note")
+    holder_id: MemberRef | None = Field(
+        description="current holder of the note; a pseudonym where it is not yours to see (an open offer does not "
+        "reveal the holder to the financier that made it)"
+    )
     value: AmountOut
     currency: str
     rate_bps: int

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.amounts import AmountOut
+from api.schemas import MemberRef
 from api.schemas_verify import ChainPoint, ReceivableFinancingOut, ReceivableTermsOut
 
 MovementKind = Literal["issue", "split", "merge", "transfer", "pledge", "release", "sale", "redeem"]
@@ -21,12 +22,12 @@ class ChainStepOut(BaseModel):
     block_hash: str
     log_index: int
     at: str | None = Field(description="block time, ISO (UTC)")
-    member_id: int | None = Field(None, description="pledged/released: the lienholder; cancelled: who cancelled")
+    member_id: MemberRef | None = Field(None, description="pledged/released: the lienholder; cancelled: who cancelled")
 
 
 class OrderHistoryOut(BaseModel):
     order_id: int
-    supplier_id: int
+    supplier_id: MemberRef
     buyer_id: int
     amount: AmountOut
     status: str
@@ -36,7 +37,7 @@ class OrderHistoryOut(BaseModel):
 class ReceivableIssueOut(BaseModel):
     slot_id: int
     obligor_id: int
-    creditor_id: int = Field(description="the original creditor")
+    creditor_id: MemberRef = Field(description="the original creditor")
     face_value: AmountOut
     maturity: str
     invoice_hash: str
@@ -56,8 +57,8 @@ class ProvenanceEventOut(BaseModel):
     note_id: int = Field(description="the note of the lineage (the note itself or an ancestor) the event touches")
     from_note_id: int | None
     to_note_id: int | None
-    from_member_id: int | None = Field(description="pledge: the holder; release: the lienholder")
-    to_member_id: int | None = Field(description="pledge: the lienholder; release: the holder")
+    from_member_id: MemberRef | None = Field(description="pledge: the holder; release: the lienholder")
+    to_member_id: MemberRef | None = Field(description="pledge: the lienholder; release: the holder")
     value: AmountOut | None = Field(description="value moved (pledge/release: the note's value then)")
     purchase_id: int | None = Field(None, description="sale: the purchase it created")
 
@@ -78,10 +79,10 @@ class ProvenanceOut(BaseModel):
 class TreeNodeOut(BaseModel):
     note_id: int
     parent_id: int | None
-    holder_id: int
+    holder_id: MemberRef
     value: AmountOut
     live: bool
-    lienholder_id: int | None
+    lienholder_id: MemberRef | None
     created_tx: str
     created_block: int
 
@@ -91,8 +92,8 @@ class TreeEdgeOut(BaseModel):
     from_note_id: int | None
     to_note_id: int | None
     value: AmountOut | None
-    from_member_id: int | None
-    to_member_id: int | None
+    from_member_id: MemberRef | None
+    to_member_id: MemberRef | None
     tx_hash: str
     block_number: int
     log_index: int
@@ -199,8 +200,8 @@ class HoldingsOut(BaseModel):
 # ------------------------------------------------------------------------------------------ verify order
 class LoanOnChainOut(BaseModel):
     loan_id: int
-    financier_id: int
-    borrower_id: int
+    financier_id: MemberRef
+    borrower_id: MemberRef
     principal: AmountOut
     rate_bps: int
     due_date: str
@@ -212,15 +213,15 @@ class OrderVerificationOut(BaseModel):
     contract: str = Field(description="the OrderBook contract address")
     block: ChainPoint
     status: str
-    supplier_id: int
+    supplier_id: MemberRef
     buyer_id: int
-    holder_id: int
+    holder_id: MemberRef
     amount: AmountOut
     currency: str
     due_date: str
     document_hash: str
     pledged: bool
-    lienholder_id: int | None
+    lienholder_id: MemberRef | None
     tokenised: bool
     slot_id: int | None
     tokenised_by: int | None = Field(description="the obligor that confirmed the receivable (the buyer)")

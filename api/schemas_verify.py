@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.amounts import AmountOut
+from api.schemas import MemberRef
 
 
 class ChainPoint(BaseModel):
@@ -15,14 +16,14 @@ class ChainPoint(BaseModel):
 
 
 class HolderOut(BaseModel):
-    member_id: int
-    account: str = Field(description="the member's signing address at that block")
+    member_id: MemberRef = Field(description="the holder's id, or its pseudonym where it is not yours to see")
+    account: str | None = Field(description="the member's signing address at that block (null where hidden)")
 
 
 class ReceivableTermsOut(BaseModel):
     slot_id: int
     obligor_id: int
-    creditor_id: int
+    creditor_id: MemberRef
     face_value: AmountOut
     maturity: str = Field(description="ISO timestamp (UTC)")
     invoice_hash: str
@@ -37,26 +38,28 @@ class NoteVerificationOut(BaseModel):
     holder: HolderOut
     value: AmountOut
     currency: str
-    lienholder_id: int | None
+    lienholder_id: MemberRef | None
     parent_id: int | None
     receivable: ReceivableTermsOut
     proof: dict[str, Any] | None = Field(
-        default=None, description="with proof=true: an eth_getProof bundle checkable with `scf verify-proof`"
+        default=None,
+        description="with proof=true: an eth_getProof bundle checkable with `scf verify-proof` (it shows the "
+        "holder's id, so it is served only to callers who may see the holder)",
     )
 
 
 class PledgedNoteOut(BaseModel):
     note_id: int
-    holder_id: int
-    lienholder_id: int
+    holder_id: MemberRef
+    lienholder_id: MemberRef
     value: AmountOut
 
 
 class SaleOut(BaseModel):
     purchase_id: int
     note_id: int = Field(description="the note the financier received")
-    seller_id: int
-    financier_id: int
+    seller_id: MemberRef
+    financier_id: MemberRef
     value: AmountOut
     price: AmountOut
 
@@ -80,7 +83,7 @@ class InvoiceVerificationOut(BaseModel):
     block: ChainPoint
     slot_id: int | None = None
     obligor_id: int | None = None
-    creditor_id: int | None = Field(default=None, description="the original creditor")
+    creditor_id: MemberRef | None = Field(default=None, description="the original creditor")
     financing: ReceivableFinancingOut | None = Field(
         default=None, description="pledges and sales of the receivable's notes (parties, financiers, auditors)"
     )

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentPrincipal, DbSession, Ledger
 from api.problems import Problem
-from api.schemas import MemberOut, role_names
+from api.schemas import MemberOut, MemberRef, role_names
 from api.services.common import member_or_404, sees_everything
 from api.services.export import block_range, export_sections
+from api.services.visibility import Views, request_secret
 
 router = APIRouter(prefix="/v1/export", tags=["export"])
 
@@ -43,10 +44,10 @@ class OrderEventRow(BaseModel):
 class NoteRow(BaseModel):
     note_id: int
     receivable_id: int | None
-    holder_id: int
+    holder_id: MemberRef
     value: str
     live: bool
-    lienholder_id: int | None
+    lienholder_id: MemberRef | None
     parent_id: int | None
     obligor_id: int | None
     maturity: str | None
@@ -72,7 +73,7 @@ class FinancingRow(BaseModel):
     id: int
     event: str
     financier_id: int
-    client_id: int | None = Field(description="the note's holder or seller, or the borrower")
+    client_id: MemberRef | None = Field(description="the note's holder or seller, or the borrower")
     note_id: int | None
     order_id: int | None
     value: str
@@ -89,7 +90,7 @@ class AlertRow(BaseModel):
     id: int
     rule: str
     severity: str
-    members: list[int]
+    members: list[MemberRef]
     evidence: list[str]
     block_number: int
     created: str
@@ -115,6 +116,7 @@ class EvidenceBundle(BaseModel):
 )
 def export_member(
     member_id: int,
+    request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
     ledger: Ledger,
@@ -129,7 +131,8 @@ def export_member(
         raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
     member = member_or_404(session, member_id)
     blocks, head = block_range(session, ledger.w3, from_, to)
-    sections = export_sections(session, ledger.w3, member_id, blocks)
+    views = Views(session, principal, request_secret(request))
+    sections = export_sections(session, ledger.w3, member_id, blocks, views)
     return EvidenceBundle.model_validate(
         {
             "member": MemberOut(

@@ -29,6 +29,7 @@ from api.services.common import (
     iso_time,
     sees_everything,
 )
+from api.services.visibility import Views, Visibility, request_secret
 from api.writes import WriteContext
 from chain.contracts import ContractCall, Financing
 from chain.store import Loan, Note, Offer, Order, Purchase
@@ -83,14 +84,21 @@ def _offer_parties(session: Session, offer: Offer) -> tuple[set[int], int | None
     return parties, holder
 
 
-def offer_out(session: Session, offer: Offer, currency: str, ledger: LedgerHandle | None) -> OfferOut:
+def offer_visibility(session: Session, offer: Offer, views: Views) -> Visibility:
+    """The caller's view of the offer's receivable: an open offer does not show the note's holder to the financier
+    that made it (else offers would reveal any note's holder); a sale does (the seller is its counterparty)."""
+    note = session.get(Note, offer.note_id)
+    return views.slot(note.slot_id if note is not None else None)
+
+
+def offer_out(session: Session, offer: Offer, currency: str, ledger: LedgerHandle | None, vis: Visibility) -> OfferOut:
     _, holder = _offer_parties(session, offer)
     price = _view(ledger, lambda financing: financing.quote(offer.id)) if offer.status == "open" else None
     return OfferOut(
         id=offer.id,
         note_id=offer.note_id,
         financier_id=offer.financier_id,
-        holder_id=holder,
+        holder_id=vis.optional(holder),
         value=offer.value,
         currency=currency,
         rate_bps=offer.rate_bps,
@@ -113,13 +121,16 @@ def visible_offer(session: Session, principal: Principal, offer_id: int) -> tupl
     return offer, holder
 
 
-def _offer_response(request: Request, ctx: WriteContext, offer_id: int, status: int = 200) -> tuple[int, Any]:
+def _offer_response(
+    request: Request, ctx: WriteContext, principal: Principal, offer_id: int, status: int = 200
+) -> tuple[int, Any]:
     ctx.settle_reads()
     with Session(request.app.state.engine) as session:
         offer = session.get(Offer, offer_id)
         if offer is None:
             raise Problem(503, "indexer-lagging", "Read model lagging", f"offer {offer_id} is not indexed yet")
-        out = offer_out(session, offer, request.app.state.settings.currency, ctx.ledger)
+        vis = offer_visibility(session, offer, Views(session, principal, request_secret(request)))
+        out = offer_out(session, offer, request.app.state.settings.currency, ctx.ledger, vis)
         return status, out.model_dump(mode="json")
 
 
@@ -151,14 +162,16 @@ def list_offers(
     rows = rows[:limit]
     currency = request.app.state.settings.currency
     ledger = _ledger_or_none(request)
-    items = [offer_out(session, o, currency, ledger) for o in rows]
+    views = Views(session, principal, request_secret(request))
+    items = [offer_out(session, o, currency, ledger, offer_visibility(session, o, views)) for o in rows]
     return Page[OfferOut](items=items, next_cursor=str(rows[-1].id) if more else None)
 
 
 @router.get("/offers/{offer_id}", summary="One offer, with the current price quote while open")
 def get_offer(offer_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> OfferOut:
     offer, _ = visible_offer(session, principal, offer_id)
-    return offer_out(session, offer, request.app.state.settings.currency, _ledger_or_none(request))
+    vis = offer_visibility(session, offer, Views(session, principal, request_secret(request)))
+    return offer_out(session, offer, request.app.state.settings.currency, _ledger_or_none(request), vis)
 
 
 @router.post("/offers", status_code=201, response_model=OfferOut, summary="Financier offers to buy value of a note")
@@ -182,7 +195,7 @@ def make_offer(
         call = ledger.financing.make_offer(body.note_id, body.value, body.rate_bps, body.recourse, expiry)
         receipt = ctx.transact(account, call)
         offer_id = int(event_args(ledger, receipt, CONTRACT, "OfferMade")["offerId"])
-        return _offer_response(request, ctx, offer_id, 201)
+        return _offer_response(request, ctx, principal, offer_id, 201)
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
 
@@ -204,7 +217,7 @@ def cancel_offer(
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         ctx.transact(account, ledger.financing.cancel_offer(offer_id))
-        return _offer_response(request, ctx, offer_id)
+        return _offer_response(request, ctx, principal, offer_id)
 
     return writes.run(request, principal.member_id, f"cancel-offer:{offer_id}".encode(), ledger, workflow)
 

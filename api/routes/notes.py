@@ -25,6 +25,7 @@ from api.services.common import (
     member_or_404,
     sees_everything,
 )
+from api.services.visibility import Views, Visibility, for_slot, request_secret
 from api.writes import WriteContext
 from chain.store import Note, Receivable, table
 
@@ -94,15 +95,17 @@ def note_views(session: Session, note_ids: Sequence[int]) -> dict[int, NoteView]
     return {int(row.id): NoteView(**row._mapping) for row in session.execute(_NOTE_VIEWS, {"ids": list(note_ids)})}
 
 
-def note_out(note: NoteView, currency: str) -> NoteOut:
+def note_out(note: NoteView, currency: str, vis: Visibility | None = None) -> NoteOut:
+    """A note as the caller may see it (`vis`: its view of the note's receivable; None for the answer of a write,
+    whose caller is the note's holder or lienholder)."""
     return NoteOut(
         id=note.id,
         receivable_id=note.slot_id,
-        holder_id=note.holder_id,
+        holder_id=vis.ref(note.holder_id) if vis is not None else note.holder_id,
         value=note.value,
         currency=currency,
         parent_id=note.parent_id or None,
-        lienholder_id=note.lienholder_id or None,
+        lienholder_id=vis.optional(note.lienholder_id) if vis is not None else (note.lienholder_id or None),
         live=note.live,
         obligor_id=note.obligor_id,
         maturity=iso_time(note.maturity) if note.maturity is not None else None,
@@ -166,13 +169,16 @@ def list_notes(
     currency = request.app.state.settings.currency
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [note_out(NoteView.of(n, r), currency) for n, r in rows]
+    views = Views(session, principal, request_secret(request))
+    items = [note_out(NoteView.of(n, r), currency, views.slot(n.slot_id)) for n, r in rows]
     return Page[NoteOut](items=items, next_cursor=str(items[-1].id) if more else None)
 
 
 @router.get("/{note_id}", summary="One note")
 def get_note(note_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> NoteOut:
-    return note_out(visible_note(session, principal, note_id), request.app.state.settings.currency)
+    note = visible_note(session, principal, note_id)
+    vis = for_slot(session, principal, request_secret(request), note.slot_id)
+    return note_out(note, request.app.state.settings.currency, vis)
 
 
 def _note_response(request: Request, ctx: WriteContext, *note_ids: int) -> list[NoteOut]:

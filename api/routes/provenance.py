@@ -23,6 +23,7 @@ from api.schemas_provenance import (
 )
 from api.services.common import iso_time, sees_everything
 from api.services.provenance import indexed_block, lineage, movements, order_steps, past_holders, prefixed
+from api.services.visibility import for_receivable, request_secret
 from chain.errors import ScfError
 from chain.store import IndexedBlock, Note, Order, Receivable, ValueMove
 
@@ -91,6 +92,7 @@ def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipa
 
     order = session.get(Order, receivable.order_id) if receivable.order_id else None
     steps = order_steps(session, order) if order is not None else []
+    vis = for_receivable(session, principal, request_secret(request), receivable)
     times = block_times(session, request, [e.block_number for e in events] + [s.block_number for s in steps])
     currency = request.app.state.settings.currency
     return ProvenanceOut(
@@ -101,7 +103,7 @@ def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipa
         if order is None
         else OrderHistoryOut(
             order_id=order.id,
-            supplier_id=order.supplier_id,
+            supplier_id=vis.ref(order.supplier_id),
             buyer_id=order.buyer_id,
             amount=order.amount,
             status=order.status,
@@ -113,7 +115,7 @@ def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipa
                     block_hash=s.block_hash,
                     log_index=s.log_index,
                     at=_at(times, s.block_number),
-                    member_id=s.member_id,
+                    member_id=vis.optional(s.member_id),
                 )
                 for s in steps
             ],
@@ -121,7 +123,7 @@ def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipa
         receivable=ReceivableIssueOut(
             slot_id=receivable.id,
             obligor_id=receivable.obligor_id,
-            creditor_id=receivable.creditor_id,
+            creditor_id=vis.ref(receivable.creditor_id),
             face_value=receivable.face_value,
             maturity=iso_time(receivable.maturity),
             invoice_hash=receivable.invoice_hash,
@@ -141,8 +143,8 @@ def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipa
                 note_id=e.touches(ids) or note.id,
                 from_note_id=e.from_note_id,
                 to_note_id=e.to_note_id,
-                from_member_id=e.from_member_id,
-                to_member_id=e.to_member_id,
+                from_member_id=vis.optional(e.from_member_id),
+                to_member_id=vis.optional(e.to_member_id),
                 value=e.value,
                 purchase_id=e.purchase_id,
             )
@@ -182,6 +184,7 @@ def receivable_tree(
     notes = list(session.scalars(select(Note).where(Note.slot_id == slot_id).order_by(Note.id)))
     slot_notes = select(Note.id).where(Note.slot_id == slot_id)
     events = movements(session, slot_notes, receivable.issued_block, {n.id: n.holder_id for n in notes})
+    vis = for_receivable(session, principal, request_secret(request), receivable, moves=events)
     redeemed = sum(e.value or 0 for e in events if e.kind == "redeem")
     outstanding = sum(n.value for n in notes if n.live)
     return ReceivableTreeOut(
@@ -196,10 +199,10 @@ def receivable_tree(
             TreeNodeOut(
                 note_id=n.id,
                 parent_id=n.parent_id or None,
-                holder_id=n.holder_id,
+                holder_id=vis.ref(n.holder_id),
                 value=n.value,
                 live=n.live,
-                lienholder_id=n.lienholder_id or None,
+                lienholder_id=vis.optional(n.lienholder_id),
                 created_tx=prefixed(n.created_tx),
                 created_block=n.created_block,
             )
@@ -211,8 +214,8 @@ def receivable_tree(
                 from_note_id=e.from_note_id,
                 to_note_id=e.to_note_id,
                 value=e.value,
-                from_member_id=e.from_member_id,
-                to_member_id=e.to_member_id,
+                from_member_id=vis.optional(e.from_member_id),
+                to_member_id=vis.optional(e.to_member_id),
                 tx_hash=e.tx_hash,
                 block_number=e.block_number,
                 log_index=e.log_index,

@@ -38,13 +38,14 @@ from api.services.chainread import ChainReadError, ViewCall, chain_reader
 from api.services.common import iso_date, iso_time, sees_everything
 from api.services.holdings import BUCKETS, held_notes, holdings_at, read_notes_batched
 from api.services.provenance import indexed_block
+from api.services.visibility import Visibility, for_order, for_slot, request_secret
 from chain.contracts import Member as ChainMember
 from chain.contracts import Note as ChainNote
 from chain.contracts import Receivable as ChainReceivable
 from chain.projections import ORDER_STATUS, SLOT_STATUS
 from chain.proofs import ProofError, fetch_note_proof
 from chain.revert import ContractRevertError
-from chain.store import Loan, Member, Note, Purchase
+from chain.store import Loan, Member, Note, Order, Purchase
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
 
@@ -95,6 +96,7 @@ def _forbidden(what: str) -> Problem:
 def verify_note(
     note_id: int,
     request: Request,
+    session: DbSession,
     principal: CurrentPrincipal,
     ledger: Ledger,
     block: Annotated[str, Query(description="a block number, or latest")] = "latest",
@@ -130,7 +132,11 @@ def verify_note(
         raise member
     receivable = ChainReceivable(*terms)
     holder_account = ChainMember(*member).account
+    vis = for_slot(session, principal, request_secret(request), note.slot_id)
     bundle: dict[str, Any] | None = None
+    if proof and not vis.shows(note.holder_id):
+        detail = f"a proof of note {note_id} shows its holder, which is not yours to see; ask without proof=true"
+        raise Problem(403, "forbidden", "Forbidden", detail)
     if proof:
         layout = ledger.artifacts["ReceivableNotes"].storage_layout
         try:
@@ -141,15 +147,15 @@ def verify_note(
         note_id=note_id,
         contract=ledger.notes.address,
         block=point,
-        holder=HolderOut(member_id=note.holder_id, account=holder_account),
+        holder=HolderOut(member_id=vis.ref(note.holder_id), account=vis.account(note.holder_id, holder_account)),
         value=note.value,
         currency=request.app.state.settings.currency,
-        lienholder_id=note.lienholder_id or None,
+        lienholder_id=vis.optional(note.lienholder_id),
         parent_id=note.parent_id or None,
         receivable=ReceivableTermsOut(
             slot_id=note.slot_id,
             obligor_id=receivable.obligor_id,
-            creditor_id=receivable.creditor_id,
+            creditor_id=vis.ref(receivable.creditor_id),
             face_value=receivable.face_value,
             maturity=iso_time(receivable.maturity),
             invoice_hash="0x" + bytes(receivable.invoice_hash).hex(),
@@ -184,20 +190,21 @@ def verify_invoice(
     parties = {receivable.obligor_id, receivable.creditor_id}
     if not _privileged(principal) and principal.member_id not in parties:
         raise _forbidden(f"invoice {normalised}")
+    vis = for_slot(session, principal, request_secret(request), slot_id)
     return InvoiceVerificationOut(
         invoice_hash=normalised,
         tokenised=True,
         block=point,
         slot_id=slot_id,
         obligor_id=receivable.obligor_id,
-        creditor_id=receivable.creditor_id,
-        financing=receivable_financing(request, session, ledger, slot_id, point.number),
+        creditor_id=vis.ref(receivable.creditor_id),
+        financing=receivable_financing(request, session, ledger, slot_id, point.number, vis),
     )
 
 
 # ------------------------------------------------------------------------------------- financing summary
 def receivable_financing(
-    request: Request, session: Session, ledger: LedgerHandle, slot_id: int, block: int
+    request: Request, session: Session, ledger: LedgerHandle, slot_id: int, block: int, vis: Visibility
 ) -> ReceivableFinancingOut:
     """Pledges and sales of a receivable's notes at `block`, read from the chain.
 
@@ -212,7 +219,7 @@ def receivable_financing(
     except (OSError, ValueError, ChainReadError) as exc:
         raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading notes failed: {exc}") from exc
     pledged = [
-        PledgedNoteOut(note_id=i, holder_id=n.holder_id, lienholder_id=n.lienholder_id, value=n.value)
+        PledgedNoteOut(note_id=i, holder_id=vis.ref(n.holder_id), lienholder_id=vis.ref(n.lienholder_id), value=n.value)
         for i, n in sorted(on_chain.items())
         if n is not None and n.slot_id == slot_id and n.lienholder_id
     ]
@@ -231,8 +238,8 @@ def receivable_financing(
             SaleOut(
                 purchase_id=int(purchase_id),
                 note_id=bought.note_id,
-                seller_id=bought.seller_id,
-                financier_id=bought.financier_id,
+                seller_id=vis.ref(bought.seller_id),
+                financier_id=vis.ref(bought.financier_id),
                 value=bought.value,
                 price=bought.price,
             )
@@ -249,11 +256,11 @@ def receivable_financing(
     )
 
 
-def _terms(slot_id: int, receivable: ChainReceivable) -> ReceivableTermsOut:
+def _terms(slot_id: int, receivable: ChainReceivable, vis: Visibility) -> ReceivableTermsOut:
     return ReceivableTermsOut(
         slot_id=slot_id,
         obligor_id=receivable.obligor_id,
-        creditor_id=receivable.creditor_id,
+        creditor_id=vis.ref(receivable.creditor_id),
         face_value=receivable.face_value,
         maturity=iso_time(receivable.maturity),
         invoice_hash="0x" + bytes(receivable.invoice_hash).hex(),
@@ -264,6 +271,20 @@ def _terms(slot_id: int, receivable: ChainReceivable) -> ReceivableTermsOut:
 
 # ------------------------------------------------------------------------------------------- orders
 LOAN_STATUS = {1: "active", 2: "repaid", 3: "foreclosed"}
+
+
+def _order_visibility(
+    request: Request, session: Session, principal: Principal, order_id: int, slot_id: int
+) -> Visibility:
+    """The caller's view of the order: its receivable's once tokenised (on chain at the block, or in the read
+    model), else the order's own (from the read model; an order it does not know yet shows only the caller)."""
+    secret = request_secret(request)
+    if slot_id:
+        return for_slot(session, principal, secret, slot_id)
+    stored = session.get(Order, order_id)
+    if stored is not None:
+        return for_order(session, principal, secret, stored)
+    return for_slot(session, principal, secret, None)
 
 
 @router.get(
@@ -292,6 +313,7 @@ def verify_order(
     parties = {order.supplier_id, order.buyer_id, holder_id, order.lienholder_id} - {0}
     if not _privileged(principal) and principal.member_id not in parties:
         raise _forbidden(f"order {order_id}")
+    vis = _order_visibility(request, session, principal, order_id, order.slot_id)
 
     loan_ids = set(session.scalars(select(Loan.id).where(Loan.order_id == order_id)))
     loan_of = ledger.financing.handle.get_function_by_signature("loanOfOrder(uint256)")(order_id)
@@ -307,8 +329,8 @@ def verify_order(
         loans.append(
             LoanOnChainOut(
                 loan_id=loan_id,
-                financier_id=loan.financier_id,
-                borrower_id=loan.borrower_id,
+                financier_id=vis.ref(loan.financier_id),
+                borrower_id=vis.ref(loan.borrower_id),
                 principal=loan.principal,
                 rate_bps=loan.rate_bps,
                 due_date=iso_time(loan.due_date),
@@ -320,22 +342,22 @@ def verify_order(
     terms = None
     financing = None
     if slot_id is not None:
-        terms = _terms(slot_id, ledger.notes.receivable(slot_id, block=point.number))
-        financing = receivable_financing(request, session, ledger, slot_id, point.number)
+        terms = _terms(slot_id, ledger.notes.receivable(slot_id, block=point.number), vis)
+        financing = receivable_financing(request, session, ledger, slot_id, point.number, vis)
     return OrderVerificationOut(
         order_id=order_id,
         contract=ledger.orders.address,
         block=point,
         status=ORDER_STATUS.get(order.status, str(order.status)),
-        supplier_id=order.supplier_id,
+        supplier_id=vis.ref(order.supplier_id),
         buyer_id=order.buyer_id,
-        holder_id=holder_id,
+        holder_id=vis.ref(holder_id),
         amount=order.amount,
         currency=request.app.state.settings.currency,
         due_date=iso_date(order.due_date),
         document_hash="0x" + bytes(order.document_hash).hex(),
         pledged=order.lienholder_id != 0,
-        lienholder_id=order.lienholder_id or None,
+        lienholder_id=vis.optional(order.lienholder_id),
         tokenised=slot_id is not None,
         slot_id=slot_id,
         tokenised_by=terms.obligor_id if terms is not None else None,

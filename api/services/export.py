@@ -17,6 +17,7 @@ from web3 import Web3
 from api.amounts import format_amount
 from api.services.chaintime import block_times, first_block_at_or_after, indexed_head
 from api.services.common import iso_time
+from api.services.visibility import Views
 from chain.store import Alert, AlertMember, EventRecord, Loan, Note, Offer, Order, Purchase, Receivable, ValueMove
 
 ORDER_EVENTS = (
@@ -123,8 +124,10 @@ def _transfers(session: Session, member_id: int, blocks: BlockRange) -> list[dic
 
 
 def _notes(
-    session: Session, member_id: int, blocks: BlockRange, transfers: list[dict[str, Any]]
+    session: Session, member_id: int, blocks: BlockRange, transfers: list[dict[str, Any]], views: Views
 ) -> list[dict[str, Any]]:
+    """The member's notes and the notes its transfers touched, as they are now: a note it sent value to may have
+    moved on since, so its holder goes through the caller's visibility (api/services/visibility.py)."""
     ids = {t[k] for t in transfers for k in ("from_note_id", "to_note_id") if t[k]}
     created = select(Note.id).where(
         Note.holder_id == member_id, Note.created_block >= blocks.first, Note.created_block <= blocks.last
@@ -133,14 +136,15 @@ def _notes(
     rows: list[dict[str, Any]] = []
     for note in session.scalars(select(Note).where(Note.id.in_(sorted(ids))).order_by(Note.id)):
         receivable = session.get(Receivable, note.slot_id) if note.slot_id else None
+        vis = views.slot(note.slot_id)
         rows.append(
             {
                 "note_id": note.id,
                 "receivable_id": note.slot_id,
-                "holder_id": note.holder_id,
+                "holder_id": vis.ref(note.holder_id),
                 "value": format_amount(note.value),
                 "live": note.live,
-                "lienholder_id": note.lienholder_id or None,
+                "lienholder_id": vis.optional(note.lienholder_id),
                 "parent_id": note.parent_id or None,
                 "obligor_id": receivable.obligor_id if receivable else None,
                 "maturity": iso_time(receivable.maturity) if receivable else None,
@@ -151,8 +155,9 @@ def _notes(
     return rows
 
 
-def _financing_row(session: Session, kind: str, ident: int) -> dict[str, Any] | None:
-    """Current state of an offer, purchase or loan, with `parties` (not exported) for the filter."""
+def _financing_row(session: Session, kind: str, ident: int, views: Views) -> dict[str, Any] | None:
+    """Current state of an offer, purchase or loan, with `parties` (not exported) for the filter. An open offer's
+    client is the note's current holder, which the offering financier sees only under the visibility rule."""
     if kind == "offer":
         offer = session.get(Offer, ident)
         if offer is None:
@@ -163,7 +168,7 @@ def _financing_row(session: Session, kind: str, ident: int) -> dict[str, Any] | 
         return {
             "parties": {offer.financier_id, client},
             "financier_id": offer.financier_id,
-            "client_id": client or None,
+            "client_id": views.slot(note.slot_id if note else None).optional(client),
             "note_id": offer.note_id,
             "order_id": None,
             "value": format_amount(offer.value),
@@ -206,12 +211,12 @@ def _financing_row(session: Session, kind: str, ident: int) -> dict[str, Any] | 
     }
 
 
-def _financings(session: Session, member_id: int, blocks: BlockRange) -> list[dict[str, Any]]:
+def _financings(session: Session, member_id: int, blocks: BlockRange, views: Views) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for record in _events(session, blocks, "Financing", tuple(FINANCING_EVENTS)):
         kind, key = FINANCING_EVENTS[record.name]
         ident = int(record.args[key])
-        state = _financing_row(session, kind, ident)
+        state = _financing_row(session, kind, ident, views)
         if state is None or member_id not in state.pop("parties"):
             continue
         rows.append(
@@ -221,7 +226,9 @@ def _financings(session: Session, member_id: int, blocks: BlockRange) -> list[di
     return rows
 
 
-def _alerts(session: Session, member_id: int, blocks: BlockRange) -> list[dict[str, Any]]:
+def _alerts(session: Session, member_id: int, blocks: BlockRange, views: Views) -> list[dict[str, Any]]:
+    """Alerts naming the member. Other members an alert names are shown to the member itself only under the
+    visibility rule with no receivable context (itself and its grantors); auditors and the operator see all."""
     query = (
         select(Alert)
         .where(Alert.id.in_(select(AlertMember.alert_id).where(AlertMember.member_id == member_id)))
@@ -238,7 +245,7 @@ def _alerts(session: Session, member_id: int, blocks: BlockRange) -> list[dict[s
             "id": alert.id,
             "rule": alert.rule,
             "severity": alert.severity,
-            "members": list(alert.members),
+            "members": views.member().refs(alert.members),
             "evidence": [_tx(h) if len(h) in (64, 66) else h for h in alert.evidence],
             "block_number": alert.block_number,
             "created": alert.created.isoformat(),
@@ -247,17 +254,20 @@ def _alerts(session: Session, member_id: int, blocks: BlockRange) -> list[dict[s
     ]
 
 
-def export_sections(session: Session, w3: Web3, member_id: int, blocks: BlockRange) -> dict[str, list[dict[str, Any]]]:
-    """The five sections; every row with a block number also gets `at`, that block's time."""
+def export_sections(
+    session: Session, w3: Web3, member_id: int, blocks: BlockRange, views: Views
+) -> dict[str, list[dict[str, Any]]]:
+    """The five sections, as the caller (`views`) may see them; every row with a block number also gets `at`, that
+    block's time. Orders and transfers name only the member's own counterparties, which the rule shows."""
     if blocks.first > blocks.last:
-        return {name: [] for name in SECTIONS} | {"alerts": _alerts(session, member_id, blocks)}
+        return {name: [] for name in SECTIONS} | {"alerts": _alerts(session, member_id, blocks, views)}
     transfers = _transfers(session, member_id, blocks)
     sections = {
         "orders": _orders(session, member_id, blocks),
-        "notes": _notes(session, member_id, blocks, transfers),
+        "notes": _notes(session, member_id, blocks, transfers, views),
         "transfers": transfers,
-        "financings": _financings(session, member_id, blocks),
-        "alerts": _alerts(session, member_id, blocks),
+        "financings": _financings(session, member_id, blocks, views),
+        "alerts": _alerts(session, member_id, blocks, views),
     }
     numbers = {row["block_number"] for name in ("orders", "notes", "transfers", "financings") for row in sections[name]}
     times = block_times(session, w3, numbers)

@@ -97,14 +97,21 @@ def issue(
     )
 
 
+def _member(ref: Any) -> str:
+    """A member id as `member 7`; a pseudonym (a member the caller may not see) as it is: `holder-3f9a…`."""
+    return ref if isinstance(ref, str) else f"member {ref}"
+
+
 def _node_label(node: dict[str, Any], arrivals: list[dict[str, Any]]) -> str:
     state = "live" if node.get("live") else "[dim]gone[/]"
-    label = f"[bold]note {node['note_id']}[/]  {fmt_amount(node.get('value'))}  member {node.get('holder_id')}  {state}"
+    label = (
+        f"[bold]note {node['note_id']}[/]  {fmt_amount(node.get('value'))}  {_member(node.get('holder_id'))}  {state}"
+    )
     if node.get("lienholder_id"):
-        label += f"  [yellow]lien: member {node['lienholder_id']}[/]"
+        label += f"  [yellow]lien: {_member(node['lienholder_id'])}[/]"
     for edge in arrivals:
         source, target = edge.get("from_member_id"), edge.get("to_member_id")
-        parties = f"member {source} → {target}" if source else f"to member {target}"
+        parties = f"{_member(source)} → {_member(target)}" if source else f"to {_member(target)}"
         value = fmt_amount(edge.get("value"))
         label += f"\n[dim]{edge.get('kind')} {value} ({parties}), block {edge.get('block_number')}[/]"
     return label

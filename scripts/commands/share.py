@@ -1,4 +1,4 @@
-"""`scf share`: let a financier verify your holdings (sharing grants)."""
+"""`scf share`: let a financier verify your holdings and see which notes are yours (sharing grants)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ FinancierId = Annotated[int, typer.Argument(help="Member id of the financier")]
 def grant(
     ctx: typer.Context, financier_id: FinancierId, json_out: JsonFlag = False, idempotency_key: IdempotencyKey = None
 ) -> None:
-    """Let a financier verify your holdings."""
+    """Let a financier verify your holdings and see your notes as yours (not as pseudonyms)."""
     body = {"financier_id": financier_id}
     path = "/v1/members/me/shares"
     call(ctx, "POST", path, render_any("Sharing grant"), json_out=json_out, body=body, idempotency_key=idempotency_key)

@@ -110,7 +110,7 @@ def test_provenance_lists_every_step_with_chain_transactions(
 ) -> None:
     bank, tier1, tier2, tier3 = (parties[n] for n in ("bank", "tier1", "tier2", "tier3"))
     sold, child, root = story["sold"], story["child"], story["root"]
-    body = ok(bank.client.get(f"/v1/notes/{sold}/provenance"))
+    body = ok(parties["auditor"].client.get(f"/v1/notes/{sold}/provenance"))  # sees every member
     assert body["source"] == "read-model"
     assert body["note_id"] == sold and body["slot_id"] == story["slot_id"]
     assert body["lineage"] == [root, child, sold]
@@ -164,8 +164,19 @@ def test_provenance_lists_every_step_with_chain_transactions(
     assert positions == sorted(positions)
     assert events[3]["block_number"] > events[2]["block_number"]
 
+    # the bank sees those it dealt with (tier 1: its lien; tier 3: the sale), and tier 2 only as a pseudonym
+    seen = ok(bank.client.get(f"/v1/notes/{sold}/provenance"))["events"]
+    assert [e["tx_hash"] for e in seen] == [e["tx_hash"] for e in events]
+    assert (seen[1]["from_member_id"], seen[2]["to_member_id"], seen[4]["from_member_id"]) == (
+        tier1.id,
+        tier3.id,
+        tier3.id,
+    )
+    assert seen[1]["to_member_id"] == seen[2]["from_member_id"] != tier2.id
+    assert str(seen[1]["to_member_id"]).startswith("holder-")
+
     # past holders of the note's ancestors, the obligor and auditors see it too; an unrelated supplier does not
-    for who in ("tier1", "tier2", "tier3", "core", "auditor"):
+    for who in ("tier1", "tier2", "tier3", "core", "bank"):
         again = ok(parties[who].client.get(f"/v1/notes/{sold}/provenance"))
         assert [e["tx_hash"] for e in again["events"]] == [e["tx_hash"] for e in events]
     refused = problem(parties["outsider"].client.get(f"/v1/notes/{sold}/provenance"), 403, "forbidden")
@@ -184,7 +195,7 @@ def test_provenance_of_the_first_note_has_no_descendants(parties: dict[str, Part
 
 def test_tree_has_every_note_and_movement(parties: dict[str, Party], story: dict[str, Any]) -> None:
     slot_id = story["slot_id"]
-    tree = ok(parties["tier2"].client.get(f"/v1/receivables/{slot_id}/tree"))  # a past holder
+    tree = ok(parties["auditor"].client.get(f"/v1/receivables/{slot_id}/tree"))
     assert tree["slot_id"] == slot_id and tree["root_note_id"] == story["root"]
     nodes = {n["note_id"]: n for n in tree["nodes"]}
     assert sorted(nodes) == sorted([story["root"], story["child"], story["sold"]])
@@ -208,7 +219,13 @@ def test_tree_has_every_note_and_movement(parties: dict[str, Party], story: dict
     problem(parties["outsider"].client.get(f"/v1/receivables/{slot_id}/tree"), 403, "forbidden")
     problem(parties["core"].client.get("/v1/receivables/987654321/tree"), 404, "not-found")
     problem(parties["core"].client.get(f"/v1/receivables/{2**70}/tree"), 404, "not-found")
-    assert ok(parties["auditor"].client.get(f"/v1/receivables/{slot_id}/tree"))["nodes"] == tree["nodes"]
+    assert ok(parties["core"].client.get(f"/v1/receivables/{slot_id}/tree"))["nodes"] == tree["nodes"]  # the obligor
+    # a past holder sees the same notes; the bank, with which tier 2 never dealt, only as a pseudonym
+    past = ok(parties["tier2"].client.get(f"/v1/receivables/{slot_id}/tree"))
+    assert [(n["note_id"], n["value"]) for n in past["nodes"]] == [(n["note_id"], n["value"]) for n in tree["nodes"]]
+    mine = {n["note_id"]: n for n in past["nodes"]}
+    assert mine[story["child"]]["holder_id"] == parties["tier3"].id
+    assert mine[story["sold"]]["holder_id"] == mine[story["root"]]["lienholder_id"] != parties["bank"].id
 
 
 def test_verify_tokenised_order_shows_sales_and_pledges(parties: dict[str, Party], story: dict[str, Any]) -> None:
@@ -234,9 +251,12 @@ def test_verify_tokenised_order_shows_sales_and_pledges(parties: dict[str, Party
     ]
     assert body["receivable"]["invoice_hash"] == story["invoice"]
 
-    # the invoice check carries the same summary for those allowed to see the receivable
+    # the invoice check carries the same summary for those allowed to see the receivable, under the same rule:
+    # tier 1 sees its lienholder, not tier 3 (which it never dealt with)
     invoice = ok(parties["tier1"].client.get("/v1/verify/invoice", params={"hash": story["invoice"]}))
-    assert invoice["financing"] == financing
+    assert invoice["financing"]["pledged_notes"] == financing["pledged_notes"]
+    [seen] = invoice["financing"]["sales"]
+    assert seen["financier_id"] == parties["bank"].id and str(seen["seller_id"]).startswith("holder-")
 
     # at the block before the sale, nothing was sold yet (the chain is read at that block)
     sale_block = ok(parties["bank"].client.get(f"/v1/notes/{story['sold']}/provenance"))["events"][-1]["block_number"]

@@ -42,7 +42,15 @@ def issued(parties: dict[str, Party]) -> dict[str, Any]:
         ),
         201,
     )
-    return {"invoice": invoice, "slot_id": receivable["id"], "note_id": receivable["first_note_id"]}
+    note_id = receivable["first_note_id"]
+    # the bank sees the note's value but not whose it is, and gets no proof (it would show the holder) ...
+    hidden = ok(parties["bank"].client.get(f"/v1/verify/notes/{note_id}"))
+    assert str(hidden["holder"]["member_id"]).startswith("holder-") and hidden["holder"]["account"] is None
+    assert str(hidden["receivable"]["creditor_id"]).startswith("holder-") and hidden["value"] == "2500.00"
+    problem(parties["bank"].client.get(f"/v1/verify/notes/{note_id}", params={"proof": "true"}), 403, "forbidden")
+    # ... until the supplier, asking it for financing, shares its holdings with it
+    ok(supplier.client.post("/v1/members/me/shares", json={"financier_id": parties["bank"].id}), 201)
+    return {"invoice": invoice, "slot_id": receivable["id"], "note_id": note_id}
 
 
 def test_bank_verifies_a_suppliers_note(parties: dict[str, Party], issued: dict[str, Any], ledger: Ledger) -> None:

@@ -197,6 +197,9 @@ def test_a_supply_chain_through_the_cli(scf: Scf, ledger: Ledger, operator: http
         )
     )
     assert replayed == minted and minted["balance"]["balance"] == "500000.00"
+    # the suppliers share their holdings with the bank, so it sees their notes as theirs (else as pseudonyms)
+    for grantor in (t1_key, t2_key):
+        assert as_json(scf("share", "grant", str(bank), "--json", key=grantor))["active"] is True
     offer = as_json(
         scf(
             "financing",

@@ -18,7 +18,7 @@ export function drawTree(container, tree, { focusNoteId, onEdge } = {}) {
   const root = `r${tree.slot_id}`;
   const elements = [{ data: { id: root, kind: "receivable", label: `Receivable ${tree.slot_id}` } }];
   for (const n of tree.nodes) {
-    const holder = n.holder_id ? `member ${n.holder_id}` : "burned";
+    const holder = typeof n.holder_id === "string" ? n.holder_id : n.holder_id ? `member ${n.holder_id}` : "burned";
     elements.push({
       data: { id: `n${n.note_id}`, kind: "note", label: `Note ${n.note_id}\n${money(n.value)}\n${holder}` },
       classes: [n.live ? "live" : "closed", n.note_id === focusNoteId ? "focus" : ""].join(" "),

@@ -53,7 +53,7 @@ function offersCard(offers, ctx) {
     [
       { label: "Offer", cell: (o) => `Offer ${o.id}` },
       { label: "Note", cell: (o) => `Note ${o.note_id}` },
-      { label: "Holder", cell: (o) => (o.holder_id ? `Member ${o.holder_id}` : "—") },
+      { label: "Holder", cell: (o) => (typeof o.holder_id === "string" ? o.holder_id : o.holder_id ? `Member ${o.holder_id}` : "—") },
       { label: "Value", num: true, cell: (o) => money(o.value, o.currency) },
       { label: "Rate", num: true, cell: (o) => `${(o.rate_bps / 100).toFixed(2)} %` },
       { label: "Recourse", cell: (o) => (o.recourse ? "yes" : "no") },

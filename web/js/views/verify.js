@@ -4,6 +4,16 @@ import { date, money, shortHash, toMinor } from "../format.js";
 import { drawTree } from "../graph.js";
 import { badge, card, field, h, setStatus, statusLine, table } from "../ui.js";
 
+/** The note with its proof; where the proof would show a holder the caller may not see (403), the note alone. */
+async function readNote(noteId, block) {
+  try {
+    return await api(`/v1/verify/notes/${noteId}`, { query: { block, proof: true } });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 403) throw error;
+    return await api(`/v1/verify/notes/${noteId}`, { query: { block } });
+  }
+}
+
 export function verifyCard() {
   const noteId = h("input", { id: "verify-note", type: "number", min: 1, required: true });
   const block = h("input", { id: "verify-block", value: "latest", autocomplete: "off" });
@@ -18,7 +28,7 @@ export function verifyCard() {
     setStatus(status, "pending", `Reading note ${noteId.value} from the chain…`);
     result.replaceChildren();
     try {
-      const note = await api(`/v1/verify/notes/${noteId.value}`, { query: { block: block.value.trim() || "latest", proof: true } });
+      const note = await readNote(noteId.value, block.value.trim() || "latest");
       result.append(facts(note));
       setStatus(status, "ok", `Note ${note.note_id} read at block ${note.block.number}.`);
       const graph = await provenance(note);
@@ -33,15 +43,18 @@ export function verifyCard() {
   return card("Verify a note", form, result);
 }
 
+/** A member as the API names it: its id, or a pseudonym (`holder-…`) where the caller may not see who it is. */
+const who = (ref) => (typeof ref === "string" ? ref : `member ${ref}`);
+
 /** The note's facts, and whether the proof bundle is present and consistent with them. */
 function facts(note) {
   const check = proofCheck(note);
   const terms = note.receivable;
   const pairs = [
-    ["Holder", `Member ${note.holder.member_id} (${note.holder.account})`],
+    ["Holder", note.holder.account ? `Member ${note.holder.member_id} (${note.holder.account})` : `${note.holder.member_id} (not yours to see)`],
     ["Value", money(note.value, note.currency)],
-    ["Lock", note.lienholder_id ? `Pledged to member ${note.lienholder_id}` : "Not pledged"],
-    ["Receivable", `Receivable ${terms.slot_id}: member ${terms.obligor_id} owes ${money(terms.face_value, note.currency)} to member ${terms.creditor_id}`],
+    ["Lock", note.lienholder_id ? `Pledged to ${who(note.lienholder_id)}` : "Not pledged"],
+    ["Receivable", `Receivable ${terms.slot_id}: member ${terms.obligor_id} owes ${money(terms.face_value, note.currency)} to ${who(terms.creditor_id)}`],
     ["Maturity", date(terms.maturity)],
     ["Status", terms.status],
     ["Order", terms.order_id ? `Order ${terms.order_id}` : "—"],
@@ -68,6 +81,7 @@ function facts(note) {
 
 export function proofCheck(note) {
   const proof = note.proof;
+  if (!proof && typeof note.holder.member_id === "string") return { ok: false, detail: "no proof: it would show the note's holder, which is not yours to see" };
   if (!proof) return { ok: false, detail: "no proof was returned" };
   const word = proof.note ?? {};
   const problems = [];
@@ -144,8 +158,8 @@ async function provenance(note) {
 }
 
 function edgeText(edge) {
-  const from = edge.from_member_id ? `member ${edge.from_member_id}` : "the obligor";
-  const to = edge.to_member_id ? `member ${edge.to_member_id}` : "—";
+  const from = edge.from_member_id ? who(edge.from_member_id) : "the obligor";
+  const to = edge.to_member_id ? who(edge.to_member_id) : "—";
   return `${edge.kind} of ${money(edge.value)} from ${from} to ${to} in transaction ${edge.tx_hash} (block ${edge.block_number}).`;
 }
 
