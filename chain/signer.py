@@ -421,7 +421,7 @@ class TransactionQueue:
                 if receipt is not None:
                     self._note_mined(current.nonce)
                     if check and receipt["status"] != 1:
-                        raise self.decoder.from_receipt(self.w3, receipt, contract=contract)
+                        raise self.decoder.from_receipt(self.w3, receipt, contract=contract, rpc=self.rpc)
                     return receipt
                 if sighted and self.watcher is not None:  # seen in a block, yet no receipt: a reorg dropped it
                     self.watcher.forget_mined(current.hashes)
