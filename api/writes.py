@@ -132,6 +132,7 @@ class WriteContext:
     prior_steps: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[TxReceipt] = field(default_factory=list)
     sealer: Sealer | None = None
+    mined: list[dict[str, Any]] = field(default_factory=list)  # this request's transactions with a receipt so far
     _step: int = 0
 
     @overload
@@ -185,9 +186,36 @@ class WriteContext:
             raise Problem(503, "receipt-missing", "Transaction receipt missing", str(exc)) from exc
         except TransactionError as exc:
             raise Problem(503, "transaction-failed", "Transaction not confirmed", str(exc)) from exc
-        kill_point("after-receipt")
         self.receipts.append(receipt)
+        self.mined.append(
+            {
+                "step": step,
+                "tx_hash": _hex(receipt["transactionHash"]),
+                "block_number": int(receipt["blockNumber"]),
+                "block_hash": _hex(receipt["blockHash"]),
+            }
+        )
+        kill_point("after-receipt")
         return receipt
+
+    def incomplete(self, problem: Problem, *, resumable: bool) -> Problem:
+        """The answer to a request refused after some of its transactions were mined (a settlement's second
+        batch after its first paid out): never the bare refusal, which would hide what the request already did.
+        It lists the mined transactions and carries the refusal as `cause`; the record stays open, so a retry
+        with the same Idempotency-Key resumes (the mined transactions are found, not sent again)."""
+        done = ", ".join(f"{m['tx_hash']} (block {m['block_number']})" for m in self.mined)
+        count = len(self.mined)
+        detail = (
+            f"{count} transaction{'s' if count != 1 else ''} of this request {'were' if count != 1 else 'was'} "
+            f"mined and stay{'' if count != 1 else 's'} done: {done}; then the next one was refused: {problem.detail}. "
+        )
+        if resumable:
+            detail += "Retry with the same Idempotency-Key to resume from the refused transaction."
+        else:
+            detail += "Without an Idempotency-Key the request cannot resume: a new request starts from the beginning."
+        return Problem(
+            409, "write-incomplete", "Write incomplete", detail, completed=list(self.mined), cause=problem.body()
+        )
 
     def _chain(self) -> LedgerHandle:
         if self.ledger is None:
@@ -224,13 +252,15 @@ class WriteContext:
     def _resume(
         self, queue: TransactionQueue, signed: SignedTx, persist: Callable[[SignedTx], None], contract: str
     ) -> TxReceipt | None:
-        """Re-broadcasts a transaction stored by a crashed attempt; None when it can never mine."""
+        """Re-broadcasts a transaction stored by an earlier attempt; None when it can never mine, or mined and
+        reverted (it changed nothing: the step is sent anew, and its pre-flight tells what holds it back now)."""
         try:
             queue.broadcast(signed)
         except NonceConsumedError:
             return None  # its nonce went to another transaction: it never mined, so sending anew is safe
         record_tx_hash(signed.tx_hash)
-        return queue.wait(signed, before_send=persist, contract=contract)
+        receipt = queue.wait(signed, before_send=persist, contract=contract, check=False)
+        return receipt if receipt["status"] == 1 else None
 
     def _persister(self, step: int) -> Callable[[SignedTx], None]:
         def persist(signed: SignedTx) -> None:
@@ -250,6 +280,10 @@ class WriteContext:
 
 
 Workflow = Callable[[WriteContext], tuple[int, Any]]
+
+
+def _hex(value: bytes | str) -> str:
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
 
 
 def _request_digest(request: Request, body: bytes) -> str:
@@ -274,7 +308,12 @@ class WriteExecutor:
         key = request.headers.get("Idempotency-Key")
         if key is None:
             ctx = WriteContext(ledger, self.engine, None)
-            status, payload = self._execute(ctx, workflow)
+            try:
+                status, payload = self._execute(ctx, workflow)
+            except Problem as problem:
+                if problem.status < 500 and ctx.mined:
+                    raise ctx.incomplete(problem, resumable=False) from problem
+                raise
             return JSONResponse(payload, status_code=status)
         if not _KEY_RE.match(key):
             raise Problem(
@@ -299,6 +338,9 @@ class WriteExecutor:
             try:
                 status, payload = self._execute(ctx, workflow)
             except Problem as problem:
+                if problem.status < 500 and ctx.mined:  # part of it is done: answer that, keep the record open
+                    self._finish(record_id, problem.status, None, ctx, final=False)
+                    raise ctx.incomplete(problem, resumable=True) from problem
                 self._finish(record_id, problem.status, problem.body(request.url.path), ctx, final=problem.status < 500)
                 raise
             kill_point("before-response")
