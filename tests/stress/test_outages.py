@@ -243,7 +243,8 @@ def test_reorg_while_the_indexer_runs_leaves_the_read_model_equal_to_a_rebuild(
 ) -> None:
     for round_ in range(scaled(long, 1, 6)):
         # a fresh API per round: anvil's revert drops the orphaned transactions (a real reorg returns them to
-        # the pool), so a signer that sent them would count nonces the chain no longer has
+        # the pool); the API that sent them would send them again at its member's next write (see
+        # test_reorg_orphaning_acknowledged_writes_of_several_members), and this test wants them gone
         with record("reorg while indexing"), serving(world) as server:
             party = new_party(server, world)
             snapshot = rpc(world, "evm_snapshot")
@@ -547,3 +548,26 @@ def test_anvil_killed_and_restarted_with_a_lost_window_under_writes(
         new_ids = [body["new_note"]["id"] for body in bodies.values()]
         assert len(set(new_ids)) == len(new_ids) == len(parties) * (writes + 1)
         assert_read_model_equals_rebuild(server, world, tmp_path)
+
+
+def test_a_transaction_not_mined_in_time_is_reported_pending_and_its_retry_gets_the_outcome(
+    world: ChainWorld,
+) -> None:
+    """A write whose transaction is sent but not mined within the receipt timeout is never answered as failed (it
+    may still be mined, and then it would have executed after all): `503 transaction-pending`, and the retry with
+    the same key waits for the same transaction and answers its outcome."""
+    with record("transaction pending, then mined"), serving(world, tx_receipt_timeout=3.0) as server:
+        party = new_party(server, world)
+        key = new_key()
+        rpc(world, "evm_setAutomine", [False])
+        try:
+            with client(server.url, party.supplier_key) as c:
+                body = problem(split(c, party, key), 503, "transaction-pending")
+            assert body["tx_hash"] in body["detail"] and "same Idempotency-Key" in body["detail"]
+        finally:
+            rpc(world, "evm_setAutomine", [True])
+        rpc(world, "evm_mine")  # what waited in the pool is mined now: the write did happen
+        with client(server.url, party.supplier_key) as c:
+            done = expect(split(c, party, key), 201)
+        assert_split_is_true(world, party, done)
+        assert len(splits_of(world, party.note_id)) == 1 and nonce(world, party.account) == 1
