@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     db_busy_timeout: float = Field(30.0, gt=0, description="seconds a write waits for a database lock, then 503")
     tx_stuck_after: float = Field(30.0, gt=0, description="seconds before an unmined transaction is replaced")
     tx_receipt_timeout: float = Field(120.0, gt=0, description="seconds a write waits for its receipt, then 503")
+    settlement_batch: int = Field(
+        100, ge=1, le=100, description="notes paid per settlement transaction (gas per note is bounded)"
+    )
     alert_structuring_threshold: str = Field("10000.00", description="structuring: moves just below this amount")
     alert_structuring_window: int = Field(1000, ge=1, description="structuring: window in blocks")
     alert_structuring_count: int = Field(5, ge=1, description="structuring: moves in the window that raise an alert")

@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chain.store import Base
@@ -71,6 +71,22 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class IdempotencyTx(Base):
+    """Which request a signed transaction belongs to: one transaction hash, one request.
+
+    Written with the signed transaction's step, before its broadcast. Signing is deterministic, so once the node
+    lost a transaction (a reorg, a restart that lost blocks) another request for the same call from the same
+    account can sign to the very same bytes with the freed nonce; the primary key refuses the second owner, so a
+    retry of the first can never take the second's receipt for its own (api/writes.py)."""
+
+    __tablename__ = "idempotency_txs"
+    tx_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    principal: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[int] = mapped_column(BigInteger)
 
 
 class SharingGrant(Base):

@@ -6,7 +6,13 @@ Idempotency (`Idempotency-Key` header on any POST):
   `before_send` hook), so a retry after a crash re-broadcasts the same signed bytes and waits for
   them, instead of signing a second transaction;
 - the same key and body replay the stored response; another body gets 422; a request with that key
-  still running in this process gets 409.
+  still running in this process gets 409;
+- a stored answer follows the chain: each mined transaction's block (number and hash) is stored with it, and a
+  replay first checks that the node still has each receipt in that block. A write whose transaction a reorg or a
+  lost block window orphaned is resumed under its key (its stored transaction re-broadcast, or sent anew when
+  its nonce went to another), answering the outcome now; when it can no longer be done, `409 write-orphaned`.
+  Never a stale answer;
+- one transaction, one request (`IdempotencyTx`): a request never confirms with another request's receipt.
 
 Read-your-writes: a workflow returns only after the indexer has processed the block of its last
 receipt, so the response (built from the read model) already shows the new state.
@@ -15,6 +21,7 @@ receipt, so the response (built from the read model) already shows the new state
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 import uuid
@@ -26,7 +33,7 @@ import requests
 from eth_account.signers.local import LocalAccount
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import ColumnElement, Engine, delete, insert, update
+from sqlalchemy import ColumnElement, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.types import TxReceipt
@@ -35,9 +42,15 @@ from api.audit import record_tx_hash
 from api.ledger import LedgerHandle
 from api.problems import PROBLEM_JSON, Problem
 from api.sealing import Sealer, is_sealed
-from api.tables import IdempotencyRecord
+from api.tables import IdempotencyRecord, IdempotencyTx
 from chain.contracts import ContractCall
-from chain.errors import ChainUnavailableError, NonceConsumedError, ReceiptMissingError, TransactionError
+from chain.errors import (
+    ChainUnavailableError,
+    NonceConsumedError,
+    ReceiptMissingError,
+    TransactionClaimedError,
+    TransactionError,
+)
 from chain.faults import kill_point
 from chain.revert import ContractRevertError
 from chain.signer import SignedTx, TransactionQueue
@@ -132,6 +145,7 @@ class WriteContext:
     prior_steps: list[dict[str, Any]] = field(default_factory=list)
     receipts: list[TxReceipt] = field(default_factory=list)
     sealer: Sealer | None = None
+    mined: list[dict[str, Any]] = field(default_factory=list)  # this request's transactions with a receipt so far
     _step: int = 0
 
     @overload
@@ -167,12 +181,18 @@ class WriteContext:
         step = self._step
         self._step += 1
         persist = self._persister(step)
+        sent: SignedTx | None = None  # set once a transaction of this step is out: its failure may not be final
         try:
             receipt = None
             if step < len(self.prior_steps) and "signed" in self.prior_steps[step]:
-                receipt = self._resume(queue, SignedTx.from_json(self.prior_steps[step]["signed"]), persist, contract)
+                stored = SignedTx.from_json(self.prior_steps[step]["signed"])
+                if self._owns(stored):
+                    sent = stored
+                    receipt = self._resume(queue, stored, persist, contract)
             if receipt is None:
+                sent = None
                 signed = queue.submit(tx, before_send=persist, contract=contract)
+                sent = signed
                 kill_point("after-send")  # test-only crash points (chain/faults.py); no-ops unless enabled
                 receipt = queue.wait(signed, before_send=persist, contract=contract)
         except ContractRevertError as exc:
@@ -183,11 +203,49 @@ class WriteContext:
             raise Problem(503, "chain-unavailable", "Chain unavailable", f"the node does not answer: {exc}") from exc
         except ReceiptMissingError as exc:  # it executed: never sent again; an operator must look at the node
             raise Problem(503, "receipt-missing", "Transaction receipt missing", str(exc)) from exc
-        except TransactionError as exc:
+        except NonceConsumedError as exc:  # another transaction took its nonce: it can never be mined
             raise Problem(503, "transaction-failed", "Transaction not confirmed", str(exc)) from exc
-        kill_point("after-receipt")
+        except TransactionError as exc:
+            if sent is None:  # refused before anything was sent: nothing can execute later
+                raise Problem(503, "transaction-failed", "Transaction not confirmed", str(exc)) from exc
+            # sent, not mined (yet): never answered as failed, since it may still be mined
+            detail = (
+                f"transaction {sent.tx_hash} (nonce {sent.nonce} of {sent.sender}) was sent but is not mined yet, "
+                f"and it may still be: {exc}. Retry with the same Idempotency-Key to get its outcome; it is not "
+                "sent twice"
+            )
+            raise Problem(503, "transaction-pending", "Transaction pending", detail, tx_hash=sent.tx_hash) from exc
         self.receipts.append(receipt)
+        mined = {
+            "step": step,
+            "tx_hash": _hex(receipt["transactionHash"]),
+            "block_number": int(receipt["blockNumber"]),
+            "block_hash": _hex(receipt["blockHash"]),
+        }
+        self.mined.append(mined)
+        if step < len(self.prior_steps):  # stored with the answer: a replay checks the block is still canonical
+            self.prior_steps[step]["mined"] = {k: v for k, v in mined.items() if k != "step"}
+        kill_point("after-receipt")
         return receipt
+
+    def incomplete(self, problem: Problem, *, resumable: bool) -> Problem:
+        """The answer to a request refused after some of its transactions were mined (a settlement's second
+        batch after its first paid out): never the bare refusal, which would hide what the request already did.
+        It lists the mined transactions and carries the refusal as `cause`; the record stays open, so a retry
+        with the same Idempotency-Key resumes (the mined transactions are found, not sent again)."""
+        done = ", ".join(f"{m['tx_hash']} (block {m['block_number']})" for m in self.mined)
+        count = len(self.mined)
+        detail = (
+            f"{count} transaction{'s' if count != 1 else ''} of this request {'were' if count != 1 else 'was'} "
+            f"mined and stay{'' if count != 1 else 's'} done: {done}; then the next one was refused: {problem.detail}. "
+        )
+        if resumable:
+            detail += "Retry with the same Idempotency-Key to resume from the refused transaction."
+        else:
+            detail += "Without an Idempotency-Key the request cannot resume: a new request starts from the beginning."
+        return Problem(
+            409, "write-incomplete", "Write incomplete", detail, completed=list(self.mined), cause=problem.body()
+        )
 
     def _chain(self) -> LedgerHandle:
         if self.ledger is None:
@@ -208,34 +266,72 @@ class WriteContext:
         self._store_step(step, {"memo": name, "value": kept})
         return value
 
-    def _store_step(self, step: int, entry: dict[str, Any]) -> None:
+    def _store_step(self, step: int, entry: dict[str, Any], signed: SignedTx | None = None) -> None:
         if self.record_id is None:
             return
+        record_id = self.record_id
         steps = self.prior_steps  # this request's steps so far (a resumed request starts with the stored ones)
+        before = list(steps)
         if step < len(steps):
             steps[step] = entry
         else:
             steps.append(entry)
         # one UPDATE (Core): no ORM load and flush per sent transaction. On disk before anything acts on it: the
-        # signed transaction's broadcast, or (a `once` memo) the workflow's use of a value it must not recompute
-        with durable_begin(self.engine) as conn:
-            conn.execute(update(IdempotencyRecord).where(*_record_is(self.record_id)).values(steps=list(steps)))
+        # signed transaction's broadcast, or (a `once` memo) the workflow's use of a value it must not recompute.
+        # A signed transaction is claimed for this request in the same commit (one hash, one request).
+        try:
+            with durable_begin(self.engine) as conn:
+                if signed is not None:
+                    conn.execute(insert(IdempotencyTx).values(_tx_row(record_id, signed)))
+                conn.execute(update(IdempotencyRecord).where(*_record_is(record_id)).values(steps=list(steps)))
+        except IntegrityError:
+            if signed is None or self._owner(signed.tx_hash) == record_id:
+                if signed is None:
+                    raise
+                with durable_begin(self.engine) as conn:  # ours already (a retry re-stored it)
+                    conn.execute(update(IdempotencyRecord).where(*_record_is(record_id)).values(steps=list(steps)))
+                return
+            steps[:] = before
+            raise TransactionClaimedError(signed.tx_hash, "another Idempotency-Key") from None
+
+    def _owner(self, tx_hash: str) -> tuple[int, str] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(IdempotencyTx.principal, IdempotencyTx.key).where(IdempotencyTx.tx_hash == tx_hash.lower())
+            ).first()
+        return (int(row[0]), str(row[1])) if row is not None else None
+
+    def _owns(self, signed: SignedTx) -> bool:
+        """True when the stored transaction is this request's (claimed now if its record predates the claims)."""
+        if self.record_id is None:
+            return True
+        owner = self._owner(signed.tx_hash)
+        if owner is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(IdempotencyTx).values(_tx_row(self.record_id, signed)))
+                return True
+            except IntegrityError:
+                owner = self._owner(signed.tx_hash)
+        return owner == self.record_id
 
     def _resume(
         self, queue: TransactionQueue, signed: SignedTx, persist: Callable[[SignedTx], None], contract: str
     ) -> TxReceipt | None:
-        """Re-broadcasts a transaction stored by a crashed attempt; None when it can never mine."""
+        """Re-broadcasts a transaction stored by an earlier attempt; None when it can never mine, or mined and
+        reverted (it changed nothing: the step is sent anew, and its pre-flight tells what holds it back now)."""
         try:
-            queue.broadcast(signed)
+            queue.broadcast(signed, before_send=persist)
         except NonceConsumedError:
             return None  # its nonce went to another transaction: it never mined, so sending anew is safe
         record_tx_hash(signed.tx_hash)
-        return queue.wait(signed, before_send=persist, contract=contract)
+        receipt = queue.wait(signed, before_send=persist, contract=contract, check=False)
+        return receipt if receipt["status"] == 1 else None
 
     def _persister(self, step: int) -> Callable[[SignedTx], None]:
         def persist(signed: SignedTx) -> None:
-            record_tx_hash(signed.tx_hash)  # for this request's audit entry (api/audit.py)
-            self._store_step(step, {"signed": signed.to_json(), "tx_hash": signed.tx_hash})
+            self._store_step(step, {"signed": signed.to_json(), "tx_hash": signed.tx_hash}, signed)
+            record_tx_hash(signed.tx_hash)  # for this request's audit entry (api/audit.py), once it is its own
             kill_point("before-send")
 
         return persist
@@ -250,6 +346,46 @@ class WriteContext:
 
 
 Workflow = Callable[[WriteContext], tuple[int, Any]]
+
+
+@dataclass(frozen=True)
+class Orphaned:
+    """A stored answer whose transactions the chain no longer has where they were mined."""
+
+    status: int  # the answer given before
+    transactions: list[dict[str, Any]]  # tx_hash, block_number, block_hash as stored
+
+
+def _orphaned_problem(orphaned: Orphaned, cause: Problem) -> Problem:
+    where = ", ".join(f"{t['tx_hash']} (block {t['block_number']})" for t in orphaned.transactions)
+    detail = (
+        f"this request was answered {orphaned.status} before, but the chain no longer has its transaction: {where} "
+        f"was dropped by a reorganisation or a lost block window, so what it did is undone. Sending it again was "
+        f"refused: {cause.detail}. Nothing of this request is on the chain now"
+    )
+    return Problem(
+        409,
+        "write-orphaned",
+        "Write orphaned",
+        detail,
+        orphaned=orphaned.transactions,
+        answered=orphaned.status,
+        cause=cause.body(),
+    )
+
+
+def _hex(value: bytes | str) -> str:
+    return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
+def _tx_row(record_id: tuple[int, str], signed: SignedTx) -> dict[str, Any]:
+    return {
+        "tx_hash": signed.tx_hash.lower(),
+        "principal": record_id[0],
+        "key": record_id[1],
+        "sender": signed.sender,
+        "nonce": signed.nonce,
+    }
 
 
 def _request_digest(request: Request, body: bytes) -> str:
@@ -274,7 +410,12 @@ class WriteExecutor:
         key = request.headers.get("Idempotency-Key")
         if key is None:
             ctx = WriteContext(ledger, self.engine, None)
-            status, payload = self._execute(ctx, workflow)
+            try:
+                status, payload = self._execute(ctx, workflow)
+            except Problem as problem:
+                if problem.status < 500 and ctx.mined:
+                    raise ctx.incomplete(problem, resumable=False) from problem
+                raise
             return JSONResponse(payload, status_code=status)
         if not _KEY_RE.match(key):
             raise Problem(
@@ -292,15 +433,21 @@ class WriteExecutor:
                 )
             self._live.add(record_id)
         try:
-            prior = self._claim(record_id, request, digest)
+            prior = self._claim(record_id, request, digest, ledger)
             if isinstance(prior, JSONResponse):
                 return prior
-            ctx = WriteContext(ledger, self.engine, record_id, prior_steps=prior, sealer=self.sealer)
+            steps, orphaned = prior
+            ctx = WriteContext(ledger, self.engine, record_id, prior_steps=steps, sealer=self.sealer)
             try:
                 status, payload = self._execute(ctx, workflow)
             except Problem as problem:
+                if problem.status < 500 and ctx.mined:  # part of it is done: answer that, keep the record open
+                    self._finish(record_id, problem.status, None, ctx, final=False)
+                    raise ctx.incomplete(problem, resumable=True) from problem
+                if problem.status < 500 and orphaned is not None:  # answered before, undone by the chain, refused now
+                    problem = _orphaned_problem(orphaned, problem)
                 self._finish(record_id, problem.status, problem.body(request.url.path), ctx, final=problem.status < 500)
-                raise
+                raise problem from None
             kill_point("before-response")
             self._finish(record_id, status, payload, ctx, final=True)
             kill_point("after-commit")
@@ -326,8 +473,11 @@ class WriteExecutor:
         status, payload = workflow(ctx)
         return status, payload
 
-    def _claim(self, record_id: tuple[int, str], request: Request, digest: str) -> list[dict[str, Any]] | JSONResponse:
-        """Stores a new record, or returns the stored response / the steps of an abandoned attempt."""
+    def _claim(
+        self, record_id: tuple[int, str], request: Request, digest: str, ledger: LedgerHandle | None
+    ) -> tuple[list[dict[str, Any]], Orphaned | None] | JSONResponse:
+        """Stores a new record, or returns the stored response / the steps of an abandoned attempt (with what was
+        orphaned, when a stored answer's transactions are no longer on the chain)."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(
@@ -342,7 +492,7 @@ class WriteExecutor:
                         note=BOOT_ID,
                     )
                 )
-            return []
+            return [], None
         except IntegrityError:
             pass
         with Session(self.engine) as session:
@@ -356,9 +506,47 @@ class WriteExecutor:
                     "Idempotency-Key reused",
                     "this Idempotency-Key was used with a different request; use a new key for a new request",
                 )
-            if existing.state == "done":
+            steps = list(existing.steps or [])
+            if existing.state != "done":
+                return steps, None
+            lost = self._orphaned_steps(steps, ledger)
+            if not lost:
                 return self._replay(existing)
-            return list(existing.steps or [])
+            orphaned = Orphaned(int(existing.status_code or 200), lost)
+            for entry in steps:
+                entry.pop("mined", None)  # the resumed attempt records where its transactions are now
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(IdempotencyRecord)
+                    .where(*_record_is(record_id))
+                    .values(state="in_flight", status_code=None, response=None, steps=steps, note=BOOT_ID)
+                )
+            return steps, orphaned
+
+    @staticmethod
+    def _orphaned_steps(steps: list[dict[str, Any]], ledger: LedgerHandle | None) -> list[dict[str, Any]]:
+        """The stored answer's mined transactions whose receipt the node no longer has in the stored block (a
+        reorg or a lost block window dropped it; it may be re-mined elsewhere since, possibly with other results)."""
+        mined = [entry for entry in steps if isinstance(entry.get("mined"), dict)]
+        if not mined or ledger is None:
+            return []
+        calls = [("eth_getTransactionReceipt", [entry["mined"]["tx_hash"]]) for entry in mined]
+        try:
+            receipts = ledger.signer.rpc.calls(*calls)
+        except (requests.RequestException, OSError) as exc:
+            detail = f"the node does not answer, so the stored answer cannot be checked against the chain: {exc}"
+            raise Problem(503, "chain-unavailable", "Chain unavailable", detail) from exc
+        lost = []
+        for entry, receipt in zip(mined, receipts, strict=True):
+            where = entry["mined"]
+            sender = json.loads(entry["signed"])["sender"] if "signed" in entry else None
+            if (
+                not isinstance(receipt, dict)
+                or str(receipt.get("blockHash", "")).lower() != str(where["block_hash"]).lower()
+                or (sender is not None and str(receipt.get("from", "")).lower() != str(sender).lower())
+            ):
+                lost.append(dict(where))
+        return lost
 
     def _replay(self, record: IdempotencyRecord) -> JSONResponse:
         media = PROBLEM_JSON if (record.status_code or 200) >= 400 else "application/json"
@@ -385,11 +573,11 @@ class WriteExecutor:
     def _finish(self, record_id: tuple[int, str], status: int, payload: Any, ctx: WriteContext, *, final: bool) -> None:
         where = _record_is(record_id)
         with self.engine.begin() as conn:  # Core: one statement, no ORM load
-            if final:
+            if final:  # the steps now carry each mined transaction's block, which a replay checks
                 conn.execute(
                     update(IdempotencyRecord)
                     .where(*where)
-                    .values(state="done", status_code=status, response=self._seal(payload))
+                    .values(state="done", status_code=status, response=self._seal(payload), steps=list(ctx.prior_steps))
                 )
             elif not ctx.prior_steps:
                 conn.execute(delete(IdempotencyRecord).where(*where))  # nothing was sent: a retry starts afresh

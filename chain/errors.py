@@ -86,6 +86,19 @@ class ReceiptMissingError(TransactionError):
         )
 
 
+class TransactionClaimedError(TransactionError):
+    """Raised by a `before_send` hook: these signed bytes are already another request's stored transaction.
+
+    Signing is deterministic, so after the node lost a transaction (a reorg, a restart that lost blocks) the same
+    call from the same account with the same nonce and fees signs to the same bytes and hash. One transaction
+    serves one request: the queue sends it as the other request's and signs this one with the next nonce."""
+
+    def __init__(self, tx_hash: str, owner: str) -> None:
+        self.tx_hash = tx_hash
+        self.owner = owner
+        super().__init__(f"transaction {tx_hash} belongs to another request ({owner})")
+
+
 class TransactionTimeoutError(TransactionError):
     """No version of a transaction was mined in time; it may still mine later (wait again with its hashes)."""
 

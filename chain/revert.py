@@ -11,7 +11,8 @@ How web3 8 surfaces revert data (web3/_utils/error_formatters_utils.py): `eth_ca
 `eth_estimateGas` raise `ContractLogicError` or a subclass (`ContractCustomError`,
 `ContractPanicError`) whose `.data` is the hex revert data (a dict on some nodes, `None` when the
 revert carried no data). A *mined* transaction only has `status == 0` in its receipt, so its reason is
-recovered by replaying the transaction with `eth_call` on the state before its block.
+recovered where it ran: from the node's trace of it, else by simulating it after its block's earlier
+transactions (`RevertDecoder.from_receipt`).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 from eth_utils.abi import abi_to_signature, function_signature_to_4byte_selector, get_abi_input_types
 from web3 import Web3
-from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.types import TxReceipt
 
 from chain.errors import ScfError
+from chain.rpc import JsonRpc, ProviderRpc, RpcError, rpc_for
 
 if TYPE_CHECKING:
     from chain.compile import Artifact
@@ -307,41 +308,120 @@ class RevertDecoder:
             return exc
         return self.decode(revert_data(exc), contract=contract, address=address, tx_hash=tx_hash)
 
-    def from_receipt(self, w3: Web3, receipt: TxReceipt, *, contract: str | None = None) -> ContractRevertError:
-        """Explains a mined transaction with status 0 by replaying it with eth_call before its block.
+    def from_receipt(
+        self,
+        w3: Web3,
+        receipt: TxReceipt,
+        *,
+        contract: str | None = None,
+        rpc: JsonRpc | ProviderRpc | None = None,
+    ) -> ContractRevertError:
+        """Explains a mined transaction with status 0 at its real position in its block.
 
-        The replay runs on the state at the end of the previous block, which is exact under anvil's
-        automine (one transaction per block); on a chain with several transactions per block an earlier
-        transaction in the same block may have changed the outcome, and the replay may then not revert:
-        that case is reported as error "Unknown" rather than guessed.
+        Several transactions share a block on interval mining (0.5 s) and on a consortium network, so the state
+        before the block is not the state the transaction ran on: the loser of a race for one note passes a
+        replay there and fails only after the winner, earlier in the same block. In order:
+
+        1. `debug_traceTransaction` (callTracer, top call only): the node re-executes the block up to and
+           including the transaction and returns its revert data (anvil; geth and Besu with the debug API);
+        2. `eth_simulateV1` on the parent block with the block's earlier transactions first, then this one,
+           under the block's number and timestamp (nodes without the debug API that have eth_simulateV1);
+        3. `eth_call` on the parent block: exact only when no earlier transaction of the block changed the
+           outcome; a replay that does not revert is reported as error "Unknown" rather than guessed.
         """
-        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
-        tx = w3.eth.get_transaction(receipt["transactionHash"])
+        rpc = rpc if rpc is not None else rpc_for(w3)
+        tx_hash = _hex(bytes(receipt["transactionHash"]))
+        tx = rpc.call("eth_getTransactionByHash", tx_hash) or {}
         to = tx.get("to")
-        if int(receipt["gasUsed"]) >= int(tx["gas"]):
+        target = contract or self.contract_at(to)
+        gas = int(tx.get("gas") or "0x0", 16)
+        if gas and int(receipt["gasUsed"]) >= gas:
             return ContractRevertError(
                 error="OutOfGas",
-                arguments={"gas": int(tx["gas"])},
+                arguments={"gas": gas},
                 raw="0x",
-                contract=contract or self.contract_at(to),
+                contract=target,
                 reason="the transaction used all the gas it was given",
                 tx_hash=tx_hash,
             )
-        call: dict[str, Any] = {"from": tx["from"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
-        if to:
-            call["to"] = to
+        for explain in (self._by_trace, self._by_simulation):
+            data = explain(rpc, tx_hash, tx, receipt)
+            if data is not None:
+                return self.decode(data, contract=contract, address=to, tx_hash=tx_hash)
+        return self._by_replay(rpc, tx, receipt, contract=contract, tx_hash=tx_hash)
+
+    @staticmethod
+    def _by_trace(rpc: JsonRpc | ProviderRpc, tx_hash: str, tx: Mapping[str, Any], receipt: TxReceipt) -> str | None:
+        """The revert data from the node's own re-execution of the block (None: no debug API, or no revert)."""
+        options = {"tracer": "callTracer", "tracerConfig": {"onlyTopCall": True}}
         try:
-            w3.eth.call(call, block_identifier=int(receipt["blockNumber"]) - 1)  # type: ignore[arg-type]
-        except (ContractLogicError, Web3RPCError) as exc:
-            return self.from_exception(exc, contract=contract, address=to, tx_hash=tx_hash)
+            frame = rpc.call("debug_traceTransaction", tx_hash, options)
+        except RpcError:
+            return None  # the node does not offer the debug API (or this tracer)
+        if not isinstance(frame, dict) or not frame.get("error"):
+            return None
+        return _hex(frame.get("output") or "0x")
+
+    @staticmethod
+    def _by_simulation(
+        rpc: JsonRpc | ProviderRpc, tx_hash: str, tx: Mapping[str, Any], receipt: TxReceipt
+    ) -> str | None:
+        """The revert data of the transaction simulated after its block's earlier transactions (None: the node
+        has no eth_simulateV1, or the simulation did not revert)."""
+        number = int(receipt["blockNumber"])
+        position = int(receipt["transactionIndex"])
+        try:
+            block = rpc.call("eth_getBlockByNumber", hex(number), True) or {}
+            earlier = [t for t in block.get("transactions") or () if int(t["transactionIndex"], 16) < position]
+            calls = [_as_call(t) for t in (*earlier, tx)]
+            overrides = {"number": hex(number), "time": block.get("timestamp", "0x0")}
+            payload = {"blockStateCalls": [{"blockOverrides": overrides, "calls": calls}], "validation": False}
+            result = rpc.call("eth_simulateV1", payload, hex(number - 1))
+        except RpcError:
+            return None
+        try:
+            outcome = result[0]["calls"][-1]
+        except (IndexError, KeyError, TypeError):
+            return None
+        if int(str(outcome.get("status", "0x1")), 16) == 1:
+            return None
+        error = outcome.get("error")
+        data = error.get("data") if isinstance(error, dict) else None
+        return _hex(data or outcome.get("returnData") or "0x")
+
+    def _by_replay(
+        self,
+        rpc: JsonRpc | ProviderRpc,
+        tx: Mapping[str, Any],
+        receipt: TxReceipt,
+        *,
+        contract: str | None,
+        tx_hash: str,
+    ) -> ContractRevertError:
+        to = tx.get("to")
+        try:
+            rpc.call("eth_call", _as_call(tx), hex(int(receipt["blockNumber"]) - 1))
+        except RpcError as exc:
+            if exc.is_revert:
+                return self.decode(exc.revert_data, contract=contract, address=to, tx_hash=tx_hash)
         return ContractRevertError(
             error="Unknown",
             arguments={},
             raw="0x",
             contract=contract or self.contract_at(to),
-            reason="the transaction reverted on chain but its replay did not",
+            reason="the transaction reverted on chain, and the node can neither trace it nor replay it where it ran",
             tx_hash=tx_hash,
         )
+
+
+def _as_call(tx: Mapping[str, Any]) -> dict[str, Any]:
+    """A mined transaction (node JSON) as the call object of eth_call / eth_simulateV1."""
+    call: dict[str, Any] = {"from": tx["from"], "data": tx.get("input") or "0x", "value": tx.get("value") or "0x0"}
+    if tx.get("gas"):
+        call["gas"] = tx["gas"]
+    if tx.get("to"):
+        call["to"] = tx["to"]
+    return call
 
 
 def revert_data(exc: BaseException) -> str | None:

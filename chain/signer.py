@@ -15,9 +15,17 @@ Promises, and how they are kept:
   (connection lost) the queue forgets its counter and resyncs from `eth_getTransactionCount(pending)`.
 - Restart and foreign transactions: the first nonce comes from the node's pending count; a "nonce too
   low" answer resyncs from the node and re-signs.
-- Lost pending transactions: a node restarted from its state file drops its pool, and one lost nonce holds back
-  every later transaction of the account. A wait that sees the node's pending count stop below its own nonce
-  re-broadcasts the queue's own signed versions of the missing nonces (same bytes, same nonce).
+- Lost transactions: a node restarted from its state file drops its pool and the blocks after its last dump, and
+  a reorg drops mined blocks; one lost nonce holds back every later transaction of the account. A wait not mined
+  after `gap_check_after` seconds asks the node's pending count; when it stops at or below the waiter's nonce, the
+  queue re-broadcasts its own signed versions of the missing nonces in nonce order (same bytes: never a second
+  execution), those of transactions already mined and answered included (it keeps the last `history` of them),
+  re-signs one the node refuses now (its hook sees the new version first), and fills a nonce it has no version
+  of with a cancellation (a 0-value transfer to itself), so no account stays stuck behind a gap.
+- Two requests never share one transaction: a `before_send` hook may refuse a signed transaction with
+  `TransactionClaimedError` (the same bytes are another request's stored transaction: same sender, nonce, call
+  and fees, signed before the node lost it); the queue then broadcasts it as that request's and signs this one
+  with the next nonce.
 - A node that lists one of our versions in a block without a receipt for it (anvil stopped while mining) is
   reported as `ReceiptMissingError`, never answered by sending the operation again.
 - Stuck transactions are replaced, not duplicated: `wait` re-signs the same nonce with fees bumped by
@@ -34,6 +42,7 @@ import json
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -49,6 +58,7 @@ from chain.errors import (
     ChainUnavailableError,
     NonceConsumedError,
     ReceiptMissingError,
+    TransactionClaimedError,
     TransactionRejectedError,
     TransactionTimeoutError,
 )
@@ -106,6 +116,8 @@ class QueueSettings:
     poll_min: float = 0.01  # receipt polling backs off from poll_min to poll_max
     poll_max: float = 0.25
     watch_fallback: float = 1.0  # with a ReceiptWatcher: a waiter still looks for its receipt itself this often
+    gap_check_after: float = 2.0  # an unmined waiter checks this often that the node still has the nonces below it
+    history: int = 256  # mined transactions per account kept to re-broadcast after a reorg or a lost block window
 
     def __post_init__(self) -> None:
         if self.fee_bump_percent < MIN_FEE_BUMP_PERCENT:
@@ -328,7 +340,11 @@ class TransactionQueue:
         self._cond = threading.Condition()
         self._next_nonce: int | None = None  # None: ask the node (at start and after an unclear send)
         self._mined_count = 0  # nonces below this are known to be mined
-        self._sent: dict[int, SignedTx] = {}  # the newest version sent per nonce not known to be mined (see _refill)
+        self._sent: dict[int, SignedTx] = {}  # the newest version sent per nonce not known to be mined
+        self._hooks: dict[int, BeforeSend | None] = {}  # each sent nonce's before_send: a re-signed version is stored
+        self._recent: OrderedDict[int, SignedTx] = OrderedDict()  # mined versions, re-sent if the chain loses them
+        self._gap_checked_at = -math.inf  # when a waiter last compared the node's pending count with its nonce
+        self._gap_nonce = -1  # the nonce of that waiter
         self._chain_id: int | None = None
 
     @staticmethod
@@ -373,21 +389,31 @@ class TransactionQueue:
             fields.setdefault(key, value)
         with self._cond:
             self._wait_for_capacity()
-            for _attempt in range(self.settings.nonce_retries + 1):
+            resyncs = 0
+            while True:
                 nonce = self._allocate_nonce()
                 signed = self._sign(fields, nonce)
+                owned = True
                 if before_send is not None:
-                    before_send(signed)  # raising here leaves the nonce unused
+                    try:
+                        before_send(signed)  # raising here leaves the nonce unused
+                    except TransactionClaimedError:
+                        owned = False  # another request's stored transaction: it goes out as that request's
                 message = self._send(signed)
                 if message is None or _is_already_known(message):
                     self._next_nonce = nonce + 1
                     self._sent[nonce] = signed
-                    return signed
+                    self._hooks[nonce] = before_send if owned else None
+                    if owned:
+                        return signed
+                    continue  # this request signs again, with the next nonce: other bytes, its own transaction
                 if _is_nonce_too_low(message):
+                    resyncs += 1
+                    if resyncs > self.settings.nonce_retries:
+                        raise TransactionRejectedError(self.address, nonce, "nonce too low after resyncing")
                     self._next_nonce = None  # someone else used it (another process, a restart): resync
                     continue
                 raise TransactionRejectedError(self.address, nonce, message)
-        raise TransactionRejectedError(self.address, nonce, "nonce too low after resyncing with the node")
 
     def wait(
         self,
@@ -410,6 +436,7 @@ class TransactionQueue:
         start = time.monotonic()
         deadline = start + (settings.receipt_timeout if timeout is None else timeout)
         replace_at = start + settings.stuck_after
+        gap_at = start + settings.gap_check_after
         delay = settings.poll_min
         current = signed
         watched: tuple[str, ...] = ()
@@ -426,25 +453,31 @@ class TransactionQueue:
                     receipt = self._find_receipt(current.hashes)
                 if receipt is not None:
                     self._note_mined(current.nonce)
+                    if receipt["status"] != 1:  # answered as refused: if the chain loses it, its nonce is cancelled
+                        with self._cond:  # (a gap fill), never re-sent, where it might now succeed
+                            self._recent.pop(current.nonce, None)
                     if check and receipt["status"] != 1:
-                        raise self.decoder.from_receipt(self.w3, receipt, contract=contract)
+                        raise self.decoder.from_receipt(self.w3, receipt, contract=contract, rpc=self.rpc)
                     return receipt
                 if sighted and self.watcher is not None:  # seen in a block, yet no receipt: a reorg dropped it
                     self.watcher.forget_mined(current.hashes)
                 now = time.monotonic()
                 if now >= deadline:
                     raise TransactionTimeoutError(self.address, current.nonce, current.hashes, deadline - start)
-                if now >= replace_at:
-                    if self._refill(current.nonce):  # a gap below ours, not our price, held this back
+                if now >= gap_at:
+                    resent, current = self._fill_gap(current, before_send)
+                    gap_at = time.monotonic() + settings.gap_check_after
+                    if resent:  # a gap below ours (or ours lost), not our price, held this back
                         replace_at = time.monotonic() + settings.stuck_after
                         continue
+                if now >= replace_at:
                     if self._nonce_used_elsewhere(current):
                         raise NonceConsumedError(self.address, current.nonce, current.hashes)
                     current = self._replace(current, before_send)
                     replace_at = time.monotonic() + settings.stuck_after
                     delay = settings.poll_min
                     continue
-                pause = min(max(0.0, deadline - now), max(0.0, replace_at - now))
+                pause = min(max(0.0, deadline - now), max(0.0, replace_at - now), max(0.0, gap_at - now))
                 if self.watcher is not None:
                     # woken when the watcher sees one of the hashes in a block; looks anyway every fallback
                     self.watcher.wait_mined(current.hashes, min(pause, settings.watch_fallback))
@@ -482,7 +515,7 @@ class TransactionQueue:
             self.send_and_wait, tx, before_send=before_send, timeout=timeout, simulate=simulate, contract=contract
         )
 
-    def broadcast(self, signed: SignedTx) -> None:
+    def broadcast(self, signed: SignedTx, before_send: BeforeSend | None = None) -> None:
         """Re-broadcasts a stored signed transaction (crash recovery) without re-signing it.
 
         Succeeds when the node accepts it, already has it, or already mined one of its versions.
@@ -496,6 +529,7 @@ class TransactionQueue:
                 if self._next_nonce is not None and self._next_nonce <= signed.nonce:
                     self._next_nonce = signed.nonce + 1
                 self._sent[signed.nonce] = signed
+                self._hooks[signed.nonce] = before_send
                 return
             if _is_nonce_too_low(message):
                 if self._find_receipt(signed.hashes) is not None:
@@ -669,28 +703,59 @@ class TransactionQueue:
         with self._cond:
             if nonce + 1 > self._mined_count:
                 self._mined_count = nonce + 1
-                for old in [n for n in self._sent if n <= nonce]:
-                    del self._sent[old]
+                for old in sorted(n for n in self._sent if n <= nonce):
+                    self._recent[old] = self._sent.pop(old)
+                    self._hooks.pop(old, None)
+                while len(self._recent) > self.settings.history:
+                    self._recent.popitem(last=False)
                 self._cond.notify_all()
 
-    def _refill(self, nonce: int) -> int:
-        """Re-broadcasts our own transactions the node lost below `nonce`; returns how many were sent again.
+    def _fill_gap(self, current: SignedTx, before_send: BeforeSend | None) -> tuple[int, SignedTx]:
+        """Sends again what the node lost below and at `current`'s nonce; returns (how many, the version now
+        pending for `current`).
 
-        A node restarted from its state file (or a reorg, or an evicting pool) loses pending transactions, and
-        one lost nonce holds back every later transaction of the account (the node queues them behind the gap)
-        until the request that sent it happens to be retried. The node's pending count stops at the gap; the
-        same signed bytes of each missing nonce are sent again (same nonce: never a second execution)."""
+        The node's pending count stops at the first nonce it neither mined nor holds: after a restart from its
+        state file (its pool and its last blocks are gone), a reorg (the orphaned blocks' transactions are gone),
+        or an evicting pool. From there up to `current`, in nonce order, each nonce gets our newest version (the
+        same signed bytes: never a second execution), re-signed with today's fees when the node refuses it now
+        (its request's hook stores the new version first), or a cancellation when we have no version of it."""
+        with self._cond:  # one look per queue per interval, however many wait: a waiter above the gap finds it
+            now = time.monotonic()
+            if now - self._gap_checked_at < self.settings.gap_check_after / 2 and current.nonce < self._gap_nonce:
+                return 0, current
+            self._gap_checked_at, self._gap_nonce = now, current.nonce
         pending = self._count("pending")
-        if pending >= nonce:
-            return 0
-        with self._cond:
-            lost = [self._sent[n] for n in range(pending, nonce) if n in self._sent]
+        if pending > current.nonce:
+            return 0, current
         resent = 0
-        for signed in lost:
-            message = self._send(signed)
-            if message is None or _is_already_known(message):
-                resent += 1
-        return resent
+        with self._cond:
+            for nonce in range(pending, current.nonce + 1):
+                ours = nonce == current.nonce
+                version = current if ours else self._sent.get(nonce) or self._recent.get(nonce)
+                hook = before_send if ours else self._hooks.get(nonce)
+                if version is None:
+                    message = self._send(self._cancellation(nonce))
+                else:
+                    message = self._send(version)
+                    if message is not None and not _is_already_known(message) and not _is_underpriced(message):
+                        if _is_nonce_too_low(message):
+                            return resent, current  # mined meanwhile: the wait finds out
+                        if ours or hook is not None:  # refused now (fees below the base fee): re-sign it
+                            replacement = self._replace(version, hook)
+                            if ours:
+                                current = replacement
+                            message = None
+                        else:  # no request stores a new version of it: free the nonce instead
+                            message = self._send(self._cancellation(nonce))
+                if message is None or _is_already_known(message) or _is_underpriced(message):
+                    resent += 1
+        return resent, current
+
+    def _cancellation(self, nonce: int) -> SignedTx:
+        """A transfer of 0 to ourselves at `nonce`: fills a nonce the queue has no version of."""
+        fields: dict[str, Any] = {"type": 2, "chainId": self._get_chain_id(), "value": 0, "to": self.address}
+        fields.update(data="0x", gas=21_000, **self._fees())
+        return self._sign(fields, nonce)
 
 
 class Signer:

@@ -24,8 +24,6 @@ from chain.store import Funding, Note, Receivable
 
 router = APIRouter(prefix="/v1/settlement", tags=["settlement"])
 
-BATCH = 100  # notes paid per transaction (gas per note is bounded; 100 stays far below the block limit)
-
 
 def funding_out(session: Session, receivable: Receivable, currency: str) -> FundingOut:
     funding = session.get(Funding, receivable.id)
@@ -144,6 +142,7 @@ def _batch_action(function: Callable[[Settlement, int, Sequence[int]], ContractC
             _check_notes(session, slot_id, body.note_ids)
         account = _keeper(custody, session, principal)
         engine = request.app.state.engine
+        batch: int = request.app.state.settings.settlement_batch  # notes per transaction (SCF_SETTLEMENT_BATCH)
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
             def pick() -> list[int]:
@@ -155,8 +154,8 @@ def _batch_action(function: Callable[[Settlement, int, Sequence[int]], ContractC
             if not note_ids:
                 raise Problem(409, "no-live-notes", "No live notes", f"receivable {slot_id} has no live notes to pay")
             hashes = []
-            for start in range(0, len(note_ids), BATCH):
-                receipt = ctx.transact(account, function(ledger.settlement, slot_id, note_ids[start : start + BATCH]))
+            for start in range(0, len(note_ids), batch):
+                receipt = ctx.transact(account, function(ledger.settlement, slot_id, note_ids[start : start + batch]))
                 hashes.append(receipt["transactionHash"].hex())
             funding = _funding_now(request, ctx, slot_id)
             out = SettlementResultOut(receivable=funding, note_ids=note_ids, tx_hashes=hashes)

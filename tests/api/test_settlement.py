@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from api.routes import settlement as settlement_routes
 from chain.devchain import DevChain, rpc_call
 from tests.conftest import ServerThread, ok, private_world, problem, random_hash
 
@@ -181,7 +180,7 @@ def test_full_settlement_redeem_and_default_at_maturity(
     timechain: tuple[DevChain, ServerThread, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     chain, server, operator_key = timechain
-    monkeypatch.setattr(settlement_routes, "BATCH", 1)  # the server runs in this process: one note per transaction
+    monkeypatch.setattr(server.settings, "settlement_batch", 1)  # the app's own settings: one note per transaction
     p = _admit_all(server.url, operator_key)
     core, supplier, supplier2, auditor = p["core"], p["supplier"], p["supplier2"], p["auditor"]
     tomorrow = date.today() + timedelta(days=1)

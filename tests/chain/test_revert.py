@@ -17,8 +17,9 @@ from chain.client import connect
 from chain.compile import Artifact
 from chain.devchain import DevChain
 from chain.revert import ContractRevertError, RevertDecoder
-from chain.signer import QueueSettings, TransactionQueue
-from tests.chain.reverter import call_data, compile_reverter, deploy_reverter, funded_account
+from chain.rpc import rpc_for
+from chain.signer import QueueSettings, SignedTx, TransactionQueue
+from tests.chain.reverter import call_data, compile_reverter, deploy_reverter, funded_account, mining_paused
 
 pytestmark = pytest.mark.chain
 
@@ -158,3 +159,48 @@ def test_shared_signature_uses_the_reverting_contracts_argument_names() -> None:
     data += (7).to_bytes(32, "big").hex() + (b"\x00" * 12 + b"\x11" * 20).hex()
     assert decoder.decode(data, contract="ReceivableNotes").arguments["noteId"] == 7
     assert decoder.decode(data, contract="OrderBook").arguments["orderId"] == 7
+
+
+def _race_in_one_block(w3: Web3, decoder: RevertDecoder, reverter: Contract) -> tuple[TransactionQueue, SignedTx]:
+    """Two accounts bump the counter below the same limit in one block: the second reverts only because the first
+    ran before it in that block (on the state before the block, it succeeds)."""
+    limit = reverter.functions.count().call() + 1
+    first, second = (
+        TransactionQueue(w3, funded_account(w3), settings=QueueSettings(), decoder=decoder) for _ in range(2)
+    )
+    with mining_paused(w3):
+        winner = first.submit({**call_data(reverter, "bumpBelow", limit), "gas": 100_000}, simulate=False)
+        loser = second.submit({**call_data(reverter, "bumpBelow", limit), "gas": 100_000}, simulate=False)
+    assert first.wait(winner)["blockNumber"] == w3.eth.get_transaction_receipt(loser.tx_hash)["blockNumber"]  # type: ignore[arg-type]
+    return second, loser
+
+
+def test_mined_revert_in_a_shared_block_is_explained_where_it_ran(
+    w3: Web3, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    """The loser of a race inside one block gets its real error, not "Unknown" (replayed before the block, the
+    transaction succeeds)."""
+    queue, loser = _race_in_one_block(w3, decoder, reverter)
+    count = reverter.functions.count().call()
+    with pytest.raises(ContractRevertError) as info:
+        queue.wait(loser)
+    assert (info.value.error, info.value.tx_hash) == ("InsufficientValue", loser.tx_hash)
+    assert info.value.arguments == {"needed": count + 1, "available": count}
+
+
+def test_revert_explained_by_simulating_the_blocks_earlier_transactions(
+    w3: Web3, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    """The fallback for nodes without the debug API: the same answer from eth_simulateV1."""
+    _queue, loser = _race_in_one_block(w3, decoder, reverter)
+    receipt = w3.eth.get_transaction_receipt(loser.tx_hash)  # type: ignore[arg-type]
+    assert receipt["status"] == 0
+    rpc = rpc_for(w3)
+    tx = rpc.call("eth_getTransactionByHash", loser.tx_hash)
+    data = RevertDecoder._by_simulation(rpc, loser.tx_hash, tx, receipt)
+    count = reverter.functions.count().call()
+    error = decoder.decode(data, address=reverter.address)
+    assert (error.error, error.arguments) == ("InsufficientValue", {"needed": count + 1, "available": count})
+    # the last resort, a replay before the block, would not see the revert: it says so instead of guessing
+    guess = decoder._by_replay(rpc, tx, receipt, contract=None, tx_hash=loser.tx_hash)
+    assert guess.error == "Unknown" and guess.reason is not None and "replay" in guess.reason

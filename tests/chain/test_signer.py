@@ -19,7 +19,7 @@ from web3.types import TxReceipt
 from chain.client import connect
 from chain.compile import Artifact
 from chain.devchain import DevChain, free_port
-from chain.errors import NonceConsumedError, ReceiptMissingError, TransactionRejectedError
+from chain.errors import NonceConsumedError, ReceiptMissingError, TransactionClaimedError, TransactionRejectedError
 from chain.revert import ContractRevertError, RevertDecoder
 from chain.rpc import JsonRpc
 from chain.signer import QueueSettings, SignedTx, Signer, TransactionQueue
@@ -335,3 +335,24 @@ def test_async_send_and_wait(w3: Web3, sender: LocalAccount, decoder: RevertDeco
         return [int(receipt["status"]) for receipt in receipts]
 
     assert asyncio.run(two_at_once()) == [1, 1]
+
+
+def test_bytes_claimed_by_another_request_go_out_as_its_and_the_caller_signs_the_next_nonce(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    """A before_send hook says the signed bytes are another request's stored transaction: they are broadcast (as
+    that request's) and the caller gets its own transaction with the next nonce."""
+    queue = make_queue(w3, sender, decoder)
+    seen: list[SignedTx] = []
+
+    def hook(signed: SignedTx) -> None:
+        seen.append(signed)
+        if len(seen) == 1:
+            raise TransactionClaimedError(signed.tx_hash, "another request")
+
+    before = reverter.functions.count().call()
+    own = queue.submit(call_data(reverter, "bump"), before_send=hook)
+    assert own.nonce == seen[0].nonce + 1 and own.tx_hash != seen[0].tx_hash
+    assert queue.wait(own)["status"] == 1
+    assert w3.eth.get_transaction_receipt(seen[0].tx_hash)["status"] == 1  # type: ignore[arg-type]
+    assert reverter.functions.count().call() == before + 2

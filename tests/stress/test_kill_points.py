@@ -17,11 +17,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from web3 import Web3
 
 from api.amounts import parse_amount
+from api.tables import IdempotencyRecord
 from chain.client import contract
 from chain.faults import KILL_POINTS
+from chain.signer import SignedTx
+from chain.store import make_engine
 from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, random_hash
 from tests.stress.harness import ApiProcess, admit, client, expect, issue, new_key
 from tests.stress.results import record
@@ -218,3 +223,45 @@ def test_sigkill_at_kill_point_then_retry_has_one_effect(lab: Lab, point: str, k
 @pytest.mark.parametrize(("point", "kind"), LONG_CASES)
 def test_sigkill_at_every_kill_point_of_every_write_kind(lab: Lab, point: str, kind: str) -> None:
     _run(lab, point, kind, tries=int(os.environ.get("SCF_STRESS_TRIES", "3")))
+
+
+def test_two_keys_never_share_one_transaction(lab: Lab) -> None:
+    """Issue 27.3. A request's signed transaction is stored, then the process dies before broadcasting it. A second
+    request (another Idempotency-Key, the same split) gets the freed nonce and, signing being deterministic, the very
+    same bytes. It must not take that transaction for its own: the stored one goes out as the first request's, and
+    the second signs its own with the next nonce. The first request's retry then confirms with its own receipt:
+    two requests, two splits, two notes (it used to be one split and the same note in both answers)."""
+    supplier, key, note_id = lab.supplier_with_note()
+    with lab.client(lab.world.operator_key) as op:
+        other, _ = admit(op, ["supplier"])
+    path, body = f"/v1/notes/{note_id}/split", {"to": other["id"], "value": "1000.00"}
+    first_key = new_key()
+    lab.api.__exit__()
+    doomed = lab.spawn(SCF_FAULT_KILL_AT="before-send")
+    try:
+        with doomed.client(key, **{"Idempotency-Key": first_key}) as victim, pytest.raises(httpx.TransportError):
+            victim.post(path, json=body)
+        assert doomed.wait_exit() == -9, doomed.log_tail()
+    finally:
+        doomed.stop()
+        lab.api = lab.restart()
+    engine = make_engine(lab.world.settings.effective_database_url)
+    try:
+        with Session(engine) as session:
+            record = session.scalars(select(IdempotencyRecord).where(IdempotencyRecord.key == first_key)).one()
+            stored = SignedTx.from_json(record.steps[0]["signed"])
+    finally:
+        engine.dispose()
+    assert lab.nonce(supplier["account"]) == stored.nonce  # stored, never broadcast
+
+    with lab.client(key, **{"Idempotency-Key": new_key()}) as second:
+        second_body = expect(second.post(path, json=body), 201)
+    # the same bytes were signed again (same call, account, nonce and fees) and went out as the first request's
+    assert lab.w3.eth.get_transaction_receipt(stored.tx_hash)["status"] == 1  # type: ignore[arg-type]
+    with lab.client(key, **{"Idempotency-Key": first_key}) as retry:
+        first_body = expect(retry.post(path, json=body), 201)
+    assert first_body["new_note"]["id"] != second_body["new_note"]["id"]
+    notes = lab.contract("ReceivableNotes")
+    splits = notes.events.NoteSplit().get_logs(from_block=0, argument_filters={"parentId": note_id})
+    assert {e["args"]["noteId"] for e in splits} == {first_body["new_note"]["id"], second_body["new_note"]["id"]}
+    assert lab.nonce(supplier["account"]) == stored.nonce + 2

@@ -243,7 +243,8 @@ def test_reorg_while_the_indexer_runs_leaves_the_read_model_equal_to_a_rebuild(
 ) -> None:
     for round_ in range(scaled(long, 1, 6)):
         # a fresh API per round: anvil's revert drops the orphaned transactions (a real reorg returns them to
-        # the pool), so a signer that sent them would count nonces the chain no longer has
+        # the pool); the API that sent them would send them again at its member's next write (see
+        # test_reorg_orphaning_acknowledged_writes_of_several_members), and this test wants them gone
         with record("reorg while indexing"), serving(world) as server:
             party = new_party(server, world)
             snapshot = rpc(world, "evm_snapshot")
@@ -417,3 +418,156 @@ def wait_for_replacement(engine: Engine, principal: int, key: str, timeout: floa
             return signed[-1]
         time.sleep(0.05)
     raise AssertionError("the stuck transaction was never replaced")
+
+
+# ------------------------------------------------------------------------- writes orphaned by a reorg
+
+
+def transfer(c: httpx.Client, party: Party, key: str) -> httpx.Response:
+    return c.post(f"/v1/notes/{party.note_id}/transfer", json={"to": party.other_id}, headers={"Idempotency-Key": key})
+
+
+def assert_split_is_true(world: ChainWorld, party: Party, body: dict[str, Any]) -> None:
+    """A split's answer describes the chain as it is: its new note exists, held by the recipient, with the value."""
+    notes = contract(world.ledger.w3, world.ledger.deployment, world.ledger.artifacts, "ReceivableNotes")
+    new_id = body["new_note"]["id"]
+    assert body["new_note"]["holder_id"] == party.other_id and body["new_note"]["value"] == SPLIT_VALUE
+    assert notes.functions.balanceOf(new_id).call() == 10_000, body
+    assert new_id in {e["args"]["noteId"] for e in splits_of(world, party.note_id)}, body
+
+
+@pytest.mark.parametrize("long", SIZES)
+def test_reorg_orphaning_acknowledged_writes_of_several_members(world: ChainWorld, tmp_path: Path, long: bool) -> None:
+    """`anvil_reorg` drops the blocks of writes already answered 201 (several members, one each). A replay never
+    answers the stale 201: the write is done again under its key (its stored transaction re-broadcast) and
+    answered as it is now, or, when it can no longer be done, `409 write-orphaned`. Every member writes again at
+    once: its queue re-sends what the chain lost below its next nonce instead of waiting behind the gap."""
+    for _round in range(scaled(long, 1, 3)):
+        # the receipt timeout bounds the old failure (every later write of a member stuck behind the gap)
+        with record("reorg orphaning acknowledged writes"), serving(world, tx_receipt_timeout=30.0) as server:
+            a, b, c, d = (new_party(server, world) for _ in range(4))
+            answered: dict[str, tuple[Party, str, dict[str, Any]]] = {}
+            with client(server.url, a.supplier_key) as ca, client(server.url, b.supplier_key) as cb:
+                for name, party, cl in (("a", a, ca), ("b", b, cb)):
+                    key = new_key()
+                    answered[name] = (party, key, expect(split(cl, party, key), 201))
+            with client(server.url, c.supplier_key) as cc:
+                key = new_key()
+                answered["c"] = (c, key, expect(split(cc, c, key), 201))
+            with client(server.url, d.supplier_key) as cd:
+                key = new_key()
+                answered["d"] = (d, key, expect(transfer(cd, d, key), 200))
+            rpc(world, "anvil_reorg", [4, []])  # automine: one block per write; the four are replaced by empty ones
+            for party in (a, b, c, d):
+                assert splits_of(world, party.note_id) == [] and nonce(world, party.account) == 0
+            wait_caught_up(server, world)
+
+            # a: writes again at once (its orphaned split goes out again first), then replays the orphaned key
+            with client(server.url, a.supplier_key) as ca:
+                assert_split_is_true(world, a, expect(split(ca, a, new_key()), 201))
+                party, key, _first = answered["a"]
+                replay = split(ca, a, key)
+            # b: replays first (its stored transaction is re-broadcast), then writes again
+            with client(server.url, b.supplier_key) as cb:
+                party, key, _first = answered["b"]
+                replay_b = split(cb, b, key)
+                assert replay_b.status_code == 201 and "Idempotent-Replayed" not in replay_b.headers, replay_b.text
+                assert_split_is_true(world, b, replay_b.json())
+                assert_split_is_true(world, b, expect(split(cb, b, new_key()), 201))
+            assert replay.status_code == 201 and "Idempotent-Replayed" not in replay.headers, replay.text
+            assert_split_is_true(world, a, replay.json())
+            # c: only writes again
+            with client(server.url, c.supplier_key) as cc:
+                assert_split_is_true(world, c, expect(split(cc, c, new_key()), 201))
+                party, key, _first = answered["c"]
+                assert_split_is_true(world, c, expect(split(cc, c, key), 201))  # the re-mined one, as it is now
+            for party in (a, b, c):
+                assert len(splits_of(world, party.note_id)) == 2  # the orphaned write once, the new one once
+                assert nonce(world, party.account) == 2
+            # d: suspended meanwhile, its orphaned transfer cannot be done again: a clear problem, stored
+            with client(server.url, world.operator_key) as op:
+                expect(op.post(f"/v1/members/{d.supplier_id}/suspend"), 200)
+            with client(server.url, d.supplier_key) as cd:
+                party, key, _first = answered["d"]
+                body = problem(transfer(cd, d, key), 409, "write-orphaned")
+                assert body["answered"] == 200 and body["orphaned"], body
+                assert body["cause"]["type"].endswith("/member-not-active"), body
+                again = transfer(cd, d, key)
+                assert again.status_code == 409 and again.headers.get("Idempotent-Replayed") == "true"
+            notes = contract(world.ledger.w3, world.ledger.deployment, world.ledger.artifacts, "ReceivableNotes")
+            assert notes.functions.ownerOf(d.note_id).call() == Web3.to_checksum_address(d.account)
+            assert_read_model_equals_rebuild(server, world, tmp_path)
+
+
+@pytest.mark.parametrize("long", SIZES)
+def test_anvil_killed_and_restarted_with_a_lost_window_under_writes(
+    world: ChainWorld, tmp_path: Path, long: bool
+) -> None:
+    """Anvil SIGKILLed and restarted from its last state dump loses the blocks after it, with writes answered
+    201 in them (several members). No account is stuck (every member writes again at once), every lost write is
+    done again exactly once under its key (its replay answers as it is now, never the stale 201), no two
+    requests share a transaction, and the read model equals a rebuild."""
+    with record("anvil SIGKILL with a lost window"), serving(world, tx_receipt_timeout=30.0) as server:
+        parties = [new_party(server, world) for _ in range(3)]
+        world.chain.stop()  # a clean stop dumps the state: the window that the SIGKILL below loses starts here
+        world.chain.start()
+        writes = scaled(long, 2, 5)
+        answered: list[tuple[Party, str]] = []
+        bodies: dict[str, dict[str, Any]] = {}
+        for party in parties:
+            with client(server.url, party.supplier_key) as c:
+                for _ in range(writes):
+                    key = new_key()
+                    bodies[key] = expect(split(c, party, key), 201)
+                    answered.append((party, key))
+        process = world.chain._process  # SIGKILL: no dump, the window's blocks are lost
+        assert process is not None
+        process.kill()
+        process.wait()
+        world.chain.start()  # same port, the last dump
+        lost = {party.account: writes - nonce(world, party.account) for party in parties}
+        assert any(lost.values()), lost  # (a periodic dump in the window would have kept some of it)
+
+        for party in parties:  # no account stuck: a new write now, with the lost ones still unsent
+            with client(server.url, party.supplier_key) as c:
+                key = new_key()
+                body = expect(split(c, party, key), 201)
+                assert_split_is_true(world, party, body)
+                bodies[key] = body
+        for party, key in answered:  # every answer in the lost window, asked again: true now, never stale
+            with client(server.url, party.supplier_key) as c:
+                replay = split(c, party, key)
+            assert replay.status_code == 201, replay.text
+            assert_split_is_true(world, party, replay.json())
+            bodies[key] = replay.json()
+        for party in parties:
+            mined = splits_of(world, party.note_id)
+            assert len(mined) == writes + 1, "\n".join(sent_by(world, party.account))  # none lost, none doubled
+            assert nonce(world, party.account) == writes + 1
+        # one transaction, one request: as many distinct new notes as requests, each answered with its own
+        new_ids = [body["new_note"]["id"] for body in bodies.values()]
+        assert len(set(new_ids)) == len(new_ids) == len(parties) * (writes + 1)
+        assert_read_model_equals_rebuild(server, world, tmp_path)
+
+
+def test_a_transaction_not_mined_in_time_is_reported_pending_and_its_retry_gets_the_outcome(
+    world: ChainWorld,
+) -> None:
+    """A write whose transaction is sent but not mined within the receipt timeout is never answered as failed (it
+    may still be mined, and then it would have executed after all): `503 transaction-pending`, and the retry with
+    the same key waits for the same transaction and answers its outcome."""
+    with record("transaction pending, then mined"), serving(world, tx_receipt_timeout=3.0) as server:
+        party = new_party(server, world)
+        key = new_key()
+        rpc(world, "evm_setAutomine", [False])
+        try:
+            with client(server.url, party.supplier_key) as c:
+                body = problem(split(c, party, key), 503, "transaction-pending")
+            assert body["tx_hash"] in body["detail"] and "same Idempotency-Key" in body["detail"]
+        finally:
+            rpc(world, "evm_setAutomine", [True])
+        rpc(world, "evm_mine")  # what waited in the pool is mined now: the write did happen
+        with client(server.url, party.supplier_key) as c:
+            done = expect(split(c, party, key), 201)
+        assert_split_is_true(world, party, done)
+        assert len(splits_of(world, party.note_id)) == 1 and nonce(world, party.account) == 1

@@ -165,7 +165,7 @@ class _FakeQueue:
         return tx
 
     def wait(self, signed: dict[str, Any], **_: Any) -> dict[str, Any]:
-        return {"blockNumber": 1, "status": 1}
+        return {"blockNumber": 1, "status": 1, "transactionHash": b"\x01" * 32, "blockHash": b"\x02" * 32}
 
 
 def test_write_context_sends_typed_and_string_calls_alike(contracts: Contracts) -> None:
