@@ -113,13 +113,14 @@ _KEY_PRINCIPAL = (
 )
 
 
-def current_principal(
-    session: DbSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def principal_for_key(session: Session, scheme: str | None, key: str | None) -> Principal:
+    """The principal an `Authorization: <scheme> <key>` header names; 401 when it names none.
+
+    Also called by api.body_guard before a write's body is read, so an unauthenticated request is refused
+    without its body being parsed."""
+    if not key or scheme is None or scheme.lower() != "bearer":
         raise Problem(401, "unauthorized", "Unauthorized", "send an API key as `Authorization: Bearer <key>`")
-    row = session.execute(_KEY_PRINCIPAL, {"key_hash": hash_api_key(credentials.credentials)}).first()
+    row = session.execute(_KEY_PRINCIPAL, {"key_hash": hash_api_key(key)}).first()
     if row is None:
         raise Problem(401, "unauthorized", "Unauthorized", "the API key is unknown or revoked")
     key_member, member_id, roles, status = row
@@ -128,6 +129,15 @@ def current_principal(
     if member_id is None:
         raise Problem(401, "unauthorized", "Unauthorized", "the API key's member is not on the ledger yet")
     return Principal(member_id=int(member_id), roles=int(roles), status=str(status))
+
+
+def current_principal(
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        return principal_for_key(session, None, None)
+    return principal_for_key(session, credentials.scheme, credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

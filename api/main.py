@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.audit import AuditLog, AuditMiddleware
+from api.body_guard import BodyGuard
 from api.console import mount_console
 from api.custody import Custody
 from api.deps import refuse_ids_beyond_storage, reject_unexpected_body
@@ -89,6 +90,13 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     audit = AuditLog(engine, settings.data_dir, settings.alert_config())
     audit.ensure_head()
     app.state.audit = audit
+    # inside the audit middleware, so a refused body is audited and carries X-Request-Id like any answer
+    app.add_middleware(
+        BodyGuard,
+        engine=engine,
+        max_bytes=settings.max_body_bytes,
+        max_depth=settings.max_json_depth,
+    )
     app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
     install_handlers(app)
     app.include_router(members.router)

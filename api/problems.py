@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -42,8 +43,16 @@ class Problem(Exception):
         return body
 
 
-def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    return JSONResponse(problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON)
+def problem_response(
+    problem: Problem, instance: str | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The problem as a response; a 401 says how to authenticate (`WWW-Authenticate`, RFC 9110 section 11.6.1)."""
+    all_headers = dict(headers or {})
+    if problem.status == 401:
+        all_headers.setdefault("WWW-Authenticate", 'Bearer realm="scf"')
+    return JSONResponse(
+        problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON, headers=all_headers or None
+    )
 
 
 _HTTP_SLUGS = {
@@ -53,6 +62,7 @@ _HTTP_SLUGS = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
+    413: ("content-too-large", "Content too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-error", "Invalid request"),
 }
@@ -120,7 +130,7 @@ def install_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         problem = Problem(exc.status_code, slug, title, str(exc.detail))
-        return problem_response(problem, request.url.path)
+        return problem_response(problem, request.url.path, exc.headers)  # a 405 keeps its `Allow`
 
     @app.exception_handler(requests.RequestException)
     async def _chain(request: Request, exc: requests.RequestException) -> JSONResponse:

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="scrypt cost (N) of new member keystores; lower it only for tests and throwaway ledgers",
     )
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the cash token")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1, description="largest request body accepted, in bytes; larger ones are refused (413)"
+    )
+    max_json_depth: int = Field(
+        64, ge=1, description="deepest nesting of arrays and objects accepted in a JSON request body (400)"
+    )
     rpc_timeout: float = Field(10.0, gt=0)
     health_timeout: float = Field(2.0, gt=0)
     db_busy_timeout: float = Field(30.0, gt=0, description="seconds a write waits for a database lock, then 503")
