@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from itertools import accumulate
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import principal_for_key
@@ -111,8 +113,11 @@ def check_json_body(body: bytes, content_type: str | None, max_depth: int) -> Pr
 
 
 class BodyGuard:
-    def __init__(self, app: ASGIApp, *, engine: Engine, max_bytes: int, max_depth: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, routes: Sequence[BaseRoute], engine: Engine, max_bytes: int, max_depth: int
+    ) -> None:
         self.app = app
+        self.routes = routes  # the API's own routes: a refusal names the operation (the audit log's `action`)
         self.engine = engine
         self.max_bytes = max_bytes
         self.max_depth = max_depth
@@ -162,8 +167,11 @@ class BodyGuard:
         detail = f"request bodies are limited to {self.max_bytes} bytes (SCF_MAX_BODY_BYTES); {why}"
         return Problem(413, "content-too-large", "Content too large", detail, maxBytes=self.max_bytes)
 
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
+        for route in self.routes:
+            if route.matches(scope)[0] is Match.FULL:
+                scope["route"] = route  # as the router would have set it
+                break
         await problem_response(problem, scope["path"])(scope, receive, send)
 
 
