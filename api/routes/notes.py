@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -25,6 +24,7 @@ from api.services.common import (
     member_or_404,
     sees_everything,
 )
+from api.strict import IsoDate
 from api.writes import WriteContext
 from chain.store import Note, Receivable, table
 
@@ -148,8 +148,8 @@ def list_notes(
     principal: CurrentPrincipal,
     request: Request,
     obligor_id: Annotated[int | None, Query(ge=1)] = None,
-    maturity_from: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
-    maturity_to: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
+    maturity_from: Annotated[IsoDate | None, Query(description="ISO date, inclusive")] = None,
+    maturity_to: Annotated[IsoDate | None, Query(description="ISO date, inclusive")] = None,
     status: Annotated[str, Query(pattern="^(live|all)$", description="live (default) or all")] = "live",
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
