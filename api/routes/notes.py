@@ -207,6 +207,11 @@ def split_note(
 ) -> JSONResponse:
     note = _own_note(session, principal, note_id)
     _check_value(note, body.value)
+    if body.to == principal.member_id:  # as a transfer to oneself (the contract's SelfTransfer): value stays put
+        detail = (
+            f"note {note_id} is yours already: split value to another member (a transfer to yourself is refused too)"
+        )
+        raise Problem(422, "self-transfer", "Self transfer", detail)
     recipient = member_or_404(session, body.to, "recipient")
     account = acting_account(custody, session, principal)
 
