@@ -162,8 +162,11 @@ def get_offer(offer_id: int, session: DbSession, principal: CurrentPrincipal, re
 
 
 def _refuse_matured(ledger: LedgerHandle, session: Session, note: Note) -> None:
-    """An offer on a matured note could never be accepted (the sale reverts with SlotMatured): refused before it is
-    made, with the same problem, by the chain's clock (the devchain's can run ahead of the wall clock)."""
+    """A note that is gone answers `note-not-live`. An offer on a matured note could never be accepted (the sale
+    reverts with SlotMatured): refused before it is made, with the same problem, by the chain's clock (the
+    devchain's can run ahead of the wall clock)."""
+    if not note.live:  # settled, redeemed or merged away: what the chain would answer, without a transaction
+        raise Problem(409, "note-not-live", "Note not live", f"note {note.id} was settled or merged away")
     receivable = session.get(Receivable, note.slot_id) if note.slot_id else None
     if receivable is None:
         return
