@@ -83,6 +83,7 @@ bench: install
 
 # Fault suite, long versions (tests/stress: SIGKILL at each step of a write, anvil restart, reorg, database
 # lock, RPC timeout, stuck transaction), within STRESS_BUDGET seconds; ends with a table: scenario, tries, passed.
+# Also schemathesis with a fixed seed (stateful, negative data, all checks): no 5xx, no schema violation.
 STRESS_BUDGET ?= 3600
 stress: install
 	@mkdir -p test-output

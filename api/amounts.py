@@ -10,7 +10,15 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 DECIMALS = 2
 MAX_MINOR = 2**63 - 1  # what the read model stores; far above any credit limit
-_AMOUNT_RE = re.compile(r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,2})?$")
+# At most 16 digits before the point: every amount of that form fits the read model (and the contracts, whose
+# smallest amount type is uint96), so the published pattern is exactly what the server accepts.
+MAX_WHOLE_DIGITS = 16
+MAX_AMOUNT = "9" * MAX_WHOLE_DIGITS + ".99"
+AMOUNT_PATTERN = rf"^(0|[1-9][0-9]{{0,{MAX_WHOLE_DIGITS - 1}}})(\.[0-9]{{1,2}})?$"
+# the same without zero ("0", "0.0", "0.00"): what a positive amount's schema publishes
+POSITIVE_AMOUNT_PATTERN = rf"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{{0,{MAX_WHOLE_DIGITS - 1}}}(\.[0-9]{{1,2}})?)$"
+_AMOUNT_RE = re.compile(AMOUNT_PATTERN)
+_LONG_AMOUNT_RE = re.compile(r"[1-9][0-9]*(\.[0-9]{1,2})?")
 
 
 class AmountError(ValueError):
@@ -21,7 +29,9 @@ def parse_amount(text: object) -> int:
     """'1250000.00' -> 125000000 minor units. Rejects floats, signs, exponents, > 2 decimals."""
     if not isinstance(text, str):
         raise AmountError('amounts are decimal strings such as "1250000.00", not numbers')
-    if not _AMOUNT_RE.match(text):
+    if not _AMOUNT_RE.fullmatch(text):  # fullmatch: `$` alone also matches before a trailing newline
+        if _LONG_AMOUNT_RE.fullmatch(text):
+            raise AmountError(f"amount {text} is too large: at most {MAX_AMOUNT}")
         raise AmountError(
             f"invalid amount {text!r}: use a non-negative decimal string with at most {DECIMALS} decimals"
         )
@@ -45,10 +55,11 @@ def _positive(text: object) -> int:
     return minor
 
 
-_SCHEMA = {"type": "string", "pattern": r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,2})?$", "examples": ["1250000.00"]}
+_SCHEMA = {"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["1250000.00"]}
+_POSITIVE_SCHEMA = {"type": "string", "pattern": POSITIVE_AMOUNT_PATTERN, "examples": ["1250000.00"]}
 
 #: A request amount > 0, parsed to minor units.
-PositiveAmount = Annotated[int, BeforeValidator(_positive), WithJsonSchema(_SCHEMA)]
+PositiveAmount = Annotated[int, BeforeValidator(_positive), WithJsonSchema(_POSITIVE_SCHEMA)]
 #: A request amount >= 0, parsed to minor units.
 Amount = Annotated[int, BeforeValidator(parse_amount), WithJsonSchema(_SCHEMA)]
 #: A response amount: minor units rendered as a decimal string.

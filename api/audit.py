@@ -600,7 +600,7 @@ class AuditMiddleware:
             await self.app(scope, receive, send)
             return
         given = _header(scope, b"x-request-id")
-        request_id = given if given is not None and _REQUEST_ID_RE.match(given) else uuid.uuid4().hex
+        request_id = given if given is not None and _REQUEST_ID_RE.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         REQUEST_ID.set(request_id)  # for the logs of this request (api.logs); the task's context ends with it
         id_header = (REQUEST_ID_HEADER.lower().encode(), request_id.encode())

@@ -6,9 +6,10 @@ import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, NoReturn, get_args
 
 from fastapi import Depends, Request
+from fastapi._compat import ModelField
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -55,20 +56,48 @@ def _beyond_storage(raw: str | None) -> bool:
     return re.fullmatch(r"-?[0-9]+", text) is not None and abs(int(text)) > MAX_ID  # ASCII digits only
 
 
-async def refuse_ids_beyond_storage(request: Request) -> None:
-    """A number in the path or query larger than the read model stores (2**63 - 1) names nothing.
+def _integer_params(request: Request) -> tuple[set[str], set[str]]:
+    """The names of the route's path and query parameters declared as integers."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return set(), set()
 
-    Path ids answer 404 and query values 422 before any lookup: SQLite cannot even compare such a number with a
-    column (it raised OverflowError, a 500, on every `/{id}` route).
+    def integers(fields: list[ModelField]) -> set[str]:
+        return {f.alias for f in fields if int in (get_args(f.field_info.annotation) or (f.field_info.annotation,))}
+
+    return integers(route.dependant.path_params), integers(route.dependant.query_params)
+
+
+async def refuse_ids_beyond_storage(request: Request) -> None:
+    """Integer path and query values are written as integers, and stay within what the read model stores.
+
+    `GET /v1/notes/1.0` (or `?cursor=4.0`) is a 422: pydantic's lax mode would read it as 1. A number larger
+    than the read model stores (2**63 - 1) names nothing: path ids answer 404 and query values 422 before any
+    lookup: SQLite cannot even compare such a number with a column (it raised OverflowError, a 500, on every
+    `/{id}` route).
     """
+    path_ints, query_ints = _integer_params(request)
     for name, raw in request.path_params.items():
+        if name in path_ints and not _INTEGER.fullmatch(str(raw)):
+            _not_an_integer("path", name)
         if _beyond_storage(str(raw)):
             raise Problem(404, "not-found", "Not found", f"no object with {name} {raw} (ids stop at {MAX_ID})")
     for name, raw in request.query_params.multi_items():
+        if name in query_ints and not _INTEGER.fullmatch(raw):
+            _not_an_integer("query", name)
         if _beyond_storage(raw):
             message = f"Input should be less than or equal to {MAX_ID}"
             errors = [{"location": f"query.{name}", "message": message}]
             raise Problem(422, "validation-error", "Invalid request", f"query.{name}: {message}", errors=errors)
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _not_an_integer(where: str, name: str) -> NoReturn:
+    message = "Input should be an integer written with digits only"
+    errors = [{"location": f"{where}.{name}", "message": message}]
+    raise Problem(422, "validation-error", "Invalid request", f"{where}.{name}: {message}", errors=errors)
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on a worker thread, one hop
@@ -113,13 +142,14 @@ _KEY_PRINCIPAL = (
 )
 
 
-def current_principal(
-    session: DbSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def principal_for_key(session: Session, scheme: str | None, key: str | None) -> Principal:
+    """The principal an `Authorization: <scheme> <key>` header names; 401 when it names none.
+
+    Also called by api.body_guard before a write's body is read, so an unauthenticated request is refused
+    without its body being parsed."""
+    if not key or scheme is None or scheme.lower() != "bearer":
         raise Problem(401, "unauthorized", "Unauthorized", "send an API key as `Authorization: Bearer <key>`")
-    row = session.execute(_KEY_PRINCIPAL, {"key_hash": hash_api_key(credentials.credentials)}).first()
+    row = session.execute(_KEY_PRINCIPAL, {"key_hash": hash_api_key(key)}).first()
     if row is None:
         raise Problem(401, "unauthorized", "Unauthorized", "the API key is unknown or revoked")
     key_member, member_id, roles, status = row
@@ -128,6 +158,15 @@ def current_principal(
     if member_id is None:
         raise Problem(401, "unauthorized", "Unauthorized", "the API key's member is not on the ledger yet")
     return Principal(member_id=int(member_id), roles=int(roles), status=str(status))
+
+
+def current_principal(
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        return principal_for_key(session, None, None)
+    return principal_for_key(session, credentials.scheme, credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

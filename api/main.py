@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from api import health
 from api.audit import AuditLog, AuditMiddleware
+from api.body_guard import BodyGuard
 from api.console import mount_console
 from api.custody import Custody
 from api.deps import refuse_ids_beyond_storage, reject_unexpected_body
@@ -71,24 +72,36 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     audit = AuditLog(engine, settings.data_dir, settings.alert_config())
     audit.ensure_head()
     app.state.audit = audit
-    app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
-    install_metrics(app)  # outermost: times every request, the audited ones included
     install_handlers(app)
-    app.include_router(members.router)
-    app.include_router(api_keys.router)
-    app.include_router(orders.router)
-    app.include_router(receivables.router)
-    app.include_router(notes.router)
-    app.include_router(financing.router)
-    app.include_router(cash.router)
-    app.include_router(settlement.router)
-    app.include_router(verify.router)
-    app.include_router(alerts.router)
-    app.include_router(audit_router)
-    app.include_router(credit.router)
-    app.include_router(export.router)
-    app.include_router(provenance.router)
-    app.include_router(shares.router)
+    routers = [
+        members.router,
+        api_keys.router,
+        orders.router,
+        receivables.router,
+        notes.router,
+        financing.router,
+        cash.router,
+        settlement.router,
+        verify.router,
+        alerts.router,
+        audit_router,
+        credit.router,
+        export.router,
+        provenance.router,
+        shares.router,
+    ]
+    for router in routers:
+        app.include_router(router)
+    # inside the audit middleware, so a refused body is audited and carries X-Request-Id like any answer
+    app.add_middleware(
+        BodyGuard,
+        routes=[route for router in routers for route in router.routes],
+        engine=engine,
+        max_bytes=settings.max_body_bytes,
+        max_depth=settings.max_json_depth,
+    )
+    app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
+    install_metrics(app)  # outermost: times every request, the refused and audited ones included
 
     app.include_router(health.router)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -42,8 +44,16 @@ class Problem(Exception):
         return body
 
 
-def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    return JSONResponse(problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON)
+def problem_response(
+    problem: Problem, instance: str | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The problem as a response; a 401 says how to authenticate (`WWW-Authenticate`, RFC 9110 section 11.6.1)."""
+    all_headers = dict(headers or {})
+    if problem.status == 401:
+        all_headers.setdefault("WWW-Authenticate", 'Bearer realm="scf"')
+    return JSONResponse(
+        problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON, headers=all_headers or None
+    )
 
 
 _HTTP_SLUGS = {
@@ -53,6 +63,7 @@ _HTTP_SLUGS = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     409: ("conflict", "Conflict"),
+    413: ("content-too-large", "Content too large"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-error", "Invalid request"),
 }
@@ -120,7 +131,12 @@ def install_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         problem = Problem(exc.status_code, slug, title, str(exc.detail))
-        return problem_response(problem, request.url.path)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # the router names one route's methods; the path may have several routes
+            allowed = allowed_methods(app, request.url.path)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
+        return problem_response(problem, request.url.path, headers)
 
     @app.exception_handler(requests.RequestException)
     async def _chain(request: Request, exc: requests.RequestException) -> JSONResponse:
@@ -154,6 +170,24 @@ def install_handlers(app: FastAPI) -> None:
             return problem_response(database_unavailable(exc), request.url.path)
         problem = Problem(500, "internal-error", "Internal error", "the service failed unexpectedly; see its log")
         return problem_response(problem, request.url.path)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the published spec documents for `path` (RFC 9110: a 405's `Allow` lists them all)."""
+    templates: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "allow_templates", None)
+    if templates is None:
+        templates = []
+        for template, item in app.openapi().get("paths", {}).items():
+            regex = re.compile(
+                "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in _PARTS.split(template))
+            )
+            templates.append((regex, sorted(m.upper() for m in item if m in _METHODS)))
+        app.state.allow_templates = templates
+    return sorted({m for regex, methods in templates if regex.fullmatch(path) for m in methods})
+
+
+_PARTS = re.compile(r"(\{[^}]+\})")
+_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
 def state_not_retained(request: Request, block: int | None, node_message: str) -> Problem:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.amounts import Amount, AmountOut, PositiveAmount
+from api.strict import IsoDate, Text
 
 MAX_ID = 2**63 - 1  # ids the read model can store (signed 64-bit); a larger id names nothing
 ROLE_NAMES = {1: "core_enterprise", 2: "supplier", 4: "financier", 8: "auditor"}
@@ -49,9 +49,9 @@ class AdmitMemberIn(BaseModel):
 
     roles: list[str] = Field(min_length=1, description="any of core_enterprise, supplier, financier, auditor")
     kyc_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="SHA-256/keccak of the KYC document")
-    group_id: int = Field(0, ge=0, le=2**64 - 1, description="related-party group (0 = none)")
+    group_id: StrictInt = Field(0, ge=0, le=2**64 - 1, description="related-party group (0 = none)")
     credit_limit: Amount = Field("0.00", description="obligors: maximum outstanding face value")  # type: ignore[assignment]
-    label: str = Field("", max_length=64, description="a name for the member's first API key")
+    label: Text = Field("", max_length=64, description="a name for the member's first API key")
 
 
 class AdmittedMemberOut(BaseModel):
@@ -66,24 +66,24 @@ HEX32 = r"^0x[0-9a-fA-F]{64}$"
 class ProposeOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    buyer_id: int = Field(ge=1, le=MAX_ID, description="member id of the core enterprise that buys")
+    buyer_id: StrictInt = Field(ge=1, le=MAX_ID, description="member id of the core enterprise that buys")
     amount: PositiveAmount = Field(description="order amount")
     document_hash: str = Field(pattern=HEX32, description="hash of the purchase order document")
-    due_date: date = Field(description="expected payment date (ISO 8601)")
+    due_date: IsoDate = Field(description="expected payment date (ISO 8601)")
 
 
 class AcceptOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     face_value: PositiveAmount = Field(description="receivable face value, at most the order amount")
-    maturity: date = Field(description="maturity date (ISO 8601); payable at the end of that day, UTC")
+    maturity: IsoDate = Field(description="maturity date (ISO 8601); payable at the end of that day, UTC")
     invoice_hash: str = Field(pattern=HEX32, description="hash of the invoice; unique across the ledger")
 
 
 class PledgeOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    financier_id: int = Field(ge=1, le=MAX_ID, description="member id of the financier that takes the pledge")
+    financier_id: StrictInt = Field(ge=1, le=MAX_ID, description="member id of the financier that takes the pledge")
 
 
 class OrderOut(BaseModel):
@@ -104,9 +104,9 @@ class OrderOut(BaseModel):
 class IssueReceivableIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    creditor_id: int = Field(ge=1, le=MAX_ID, description="member id of the supplier the obligor owes")
+    creditor_id: StrictInt = Field(ge=1, le=MAX_ID, description="member id of the supplier the obligor owes")
     face_value: PositiveAmount
-    maturity: date = Field(description="maturity date (ISO 8601); payable at the end of that day, UTC")
+    maturity: IsoDate = Field(description="maturity date (ISO 8601); payable at the end of that day, UTC")
     invoice_hash: str = Field(pattern=HEX32, description="hash of the invoice; unique across the ledger")
 
 
@@ -141,27 +141,27 @@ class NoteOut(BaseModel):
 class SplitNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: int = Field(ge=1, le=MAX_ID, description="member id that receives the new note")
+    to: StrictInt = Field(ge=1, le=MAX_ID, description="member id that receives the new note")
     value: PositiveAmount
 
 
 class TransferNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: int = Field(ge=1, le=MAX_ID, description="member id that receives the whole note")
+    to: StrictInt = Field(ge=1, le=MAX_ID, description="member id that receives the whole note")
 
 
 class MergeNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    into: int = Field(ge=1, le=MAX_ID, description="note id of the same receivable that receives the value")
+    into: StrictInt = Field(ge=1, le=MAX_ID, description="note id of the same receivable that receives the value")
     value: PositiveAmount
 
 
 class LockNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lienholder_id: int = Field(ge=1, le=MAX_ID, description="member id of the financier the note is pledged to")
+    lienholder_id: StrictInt = Field(ge=1, le=MAX_ID, description="member id of the financier the note is pledged to")
 
 
 class SplitResultOut(BaseModel):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.amounts import Amount, AmountOut, PositiveAmount
 from api.schemas import MAX_ID, MemberOut
+from api.strict import Text
 
 MAX_BATCH = 500  # the notes contract allows at most 500 live notes per receivable
 
@@ -39,22 +40,22 @@ class CashMoveOut(BaseModel):
 class MintIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    member_id: int = Field(ge=1, le=MAX_ID, description="member credited with the deposit")
+    member_id: StrictInt = Field(ge=1, le=MAX_ID, description="member credited with the deposit")
     amount: PositiveAmount
-    reference: str = Field(min_length=1, max_length=128, description="deposit reference; keccak-256 goes on chain")
+    reference: Text = Field(min_length=1, max_length=128, description="deposit reference; keccak-256 goes on chain")
 
 
 class BurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: PositiveAmount
-    reference: str = Field(min_length=1, max_length=128, description="withdrawal reference; keccak-256 goes on chain")
+    reference: Text = Field(min_length=1, max_length=128, description="withdrawal reference; keccak-256 goes on chain")
 
 
 class CashTransferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: int = Field(ge=1, le=MAX_ID, description="member id that receives the cash")
+    to: StrictInt = Field(ge=1, le=MAX_ID, description="member id that receives the cash")
     amount: PositiveAmount
 
 
@@ -75,7 +76,7 @@ class FundIn(BaseModel):
 class NoteBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(
+    note_ids: list[Annotated[StrictInt, Field(ge=1, le=MAX_ID)]] | None = Field(
         None,
         min_length=1,
         max_length=MAX_BATCH,

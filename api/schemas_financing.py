@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api.amounts import AmountOut, PositiveAmount
 from api.schemas import MAX_ID, MemberRef
+from api.strict import IsoDate, IsoDateOrDateTime
 
 MAX_RATE_BPS = 10_000
 
@@ -15,11 +14,11 @@ MAX_RATE_BPS = 10_000
 class MakeOfferIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note_id: int = Field(ge=1, le=MAX_ID, description="the note the financier offers to buy value of")
+    note_id: StrictInt = Field(ge=1, le=MAX_ID, description="the note the financier offers to buy value of")
     value: PositiveAmount = Field(description="value of the note to buy (at most the note's value)")
-    rate_bps: int = Field(ge=0, le=MAX_RATE_BPS, description="yearly discount rate in basis points")
-    recourse: bool = Field(False, description="the seller must pay back the value if the receivable defaults")
-    expires_at: date | datetime = Field(
+    rate_bps: StrictInt = Field(ge=0, le=MAX_RATE_BPS, description="yearly discount rate in basis points")
+    recourse: StrictBool = Field(False, description="the seller must pay back the value if the receivable defaults")
+    expires_at: IsoDateOrDateTime = Field(
         description="ISO 8601 datetime (UTC when no offset is given), or a date: the offer expires at its end, UTC"
     )
 
@@ -61,10 +60,10 @@ class PurchaseOut(BaseModel):
 class OpenLoanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_id: int = Field(ge=1, le=MAX_ID, description="an order pledged to the calling financier")
+    order_id: StrictInt = Field(ge=1, le=MAX_ID, description="an order pledged to the calling financier")
     principal: PositiveAmount = Field(description="at most the advance rate (90%) of the order amount")
-    rate_bps: int = Field(ge=0, le=MAX_RATE_BPS, description="yearly interest rate in basis points")
-    due_date: date = Field(description="ISO 8601 date; the loan is due at the end of that day, UTC")
+    rate_bps: StrictInt = Field(ge=0, le=MAX_RATE_BPS, description="yearly interest rate in basis points")
+    due_date: IsoDate = Field(description="ISO 8601 date; the loan is due at the end of that day, UTC")
 
 
 class LoanOut(BaseModel):

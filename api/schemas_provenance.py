@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.amounts import AmountOut
 from api.schemas import MemberRef
 from api.schemas_verify import ChainPoint, ReceivableFinancingOut, ReceivableTermsOut
+from api.strict import IsoDateOrDateTime
 
 MovementKind = Literal["issue", "split", "merge", "transfer", "pledge", "release", "sale", "redeem"]
 
@@ -117,8 +117,8 @@ class ReceivableTreeOut(BaseModel):
 class GrantShareIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    financier_id: int = Field(ge=1, lt=2**32, description="the financier that may read my holdings")
-    expires_at: date | datetime | None = Field(
+    financier_id: StrictInt = Field(ge=1, lt=2**32, description="the financier that may read my holdings")
+    expires_at: IsoDateOrDateTime | None = Field(
         None, description="ISO 8601 datetime (UTC when no offset is given) or a date (end of that day, UTC)"
     )
 

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="scrypt cost (N) of new member keystores; lower it only for tests and throwaway ledgers",
     )
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the cash token")
+    max_body_bytes: int = Field(
+        1_048_576, ge=1, description="largest request body accepted, in bytes; larger ones are refused (413)"
+    )
+    max_json_depth: int = Field(
+        64, ge=1, description="deepest nesting of arrays and objects accepted in a JSON request body (400)"
+    )
     log_format: Literal["text", "json"] = Field(
         "text", description="logs of `scf serve`: text, or one JSON object a line (with the request id)"
     )

@@ -417,7 +417,7 @@ class WriteExecutor:
                     raise ctx.incomplete(problem, resumable=False) from problem
                 raise
             return JSONResponse(payload, status_code=status)
-        if not _KEY_RE.match(key):
+        if not _KEY_RE.fullmatch(key):
             raise Problem(
                 422, "invalid-idempotency-key", "Invalid Idempotency-Key", "use 1-255 printable ASCII characters"
             )
@@ -564,7 +564,7 @@ class WriteExecutor:
         For routes whose own checks stop passing once the write happened (after a transfer the caller no
         longer holds the note): they skip them on a retry, so it gets the first answer instead of a 403."""
         key = request.headers.get("Idempotency-Key")
-        if key is None or not _KEY_RE.match(key):
+        if key is None or not _KEY_RE.fullmatch(key):
             return False
         with Session(self.engine) as session:
             record = session.get(IdempotencyRecord, (principal_id, key))

@@ -33,7 +33,7 @@ def keys_dir(data_dir: Path) -> Path:
 
 
 def keystore_path(data_dir: Path, name: str) -> Path:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise KeystoreError(f"invalid key name {name!r}")
     return keys_dir(data_dir) / f"{name}.json"
 

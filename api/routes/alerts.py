@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import CurrentPrincipal, DbSession
 from api.problems import Problem
 from api.schemas import Page
-from api.services.common import sees_everything
+from api.services.common import as_utc, sees_everything
 from chain.alerts import RULES, SEVERITIES
 from chain.store import Alert, AlertMember
 
@@ -26,7 +25,7 @@ class AlertOut(BaseModel):
     members: list[int]
     evidence: list[str]
     block: int
-    created: datetime
+    created: AwareDatetime = Field(description="when the indexer raised it, UTC")
 
 
 def alert_out(alert: Alert) -> AlertOut:
@@ -37,7 +36,7 @@ def alert_out(alert: Alert) -> AlertOut:
         members=list(alert.members),
         evidence=list(alert.evidence),
         block=alert.block_number,
-        created=alert.created,
+        created=as_utc(alert.created),
     )
 
 

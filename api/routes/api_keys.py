@@ -21,6 +21,7 @@ from api.deps import CurrentPrincipal, DbSession, Principal, Writes
 from api.problems import Problem
 from api.schemas import Page
 from api.services.common import as_utc
+from api.strict import Text
 from api.tables import OPERATOR, ApiKey, hash_api_key, new_api_key
 from api.writes import WriteContext
 from chain.store import Member
@@ -41,7 +42,7 @@ class ApiKeyOut(BaseModel):
 class IssueApiKeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    label: str = Field("", max_length=64, description="what the key is for, e.g. `erp-connector`")
+    label: Text = Field("", max_length=64, description="what the key is for, e.g. `erp-connector`")
 
 
 class IssuedApiKeyOut(BaseModel):

@@ -14,6 +14,7 @@ from api.deps import CurrentPrincipal, DbSession, Principal
 from api.problems import Problem
 from api.schemas import Page
 from api.services.common import sees_everything
+from api.strict import IsoDateTime
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -66,8 +67,8 @@ def list_audit(
     member_id: Annotated[int | None, Query(ge=0, description="0: the operator")] = None,
     action: Annotated[str | None, Query(max_length=128, description="route name, e.g. accept_order")] = None,
     result: Annotated[str | None, Query(pattern="^(ok|rejected|error)$")] = None,
-    since: Annotated[datetime | None, Query(description="entries at or after this time (with a time zone)")] = None,
-    until: Annotated[datetime | None, Query(description="entries before this time (with a time zone)")] = None,
+    since: Annotated[IsoDateTime | None, Query(description="entries at or after this time (with a time zone)")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="entries before this time (with a time zone)")] = None,
     cursor: Annotated[int, Query(ge=0, description="seq of the last entry seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[AuditEntryOut]:

@@ -14,6 +14,7 @@ from api.schemas import MemberOut, MemberRef, role_names
 from api.services.common import member_or_404, sees_everything
 from api.services.export import block_range, export_sections
 from api.services.visibility import Views, request_secret
+from api.strict import IsoDate
 
 router = APIRouter(prefix="/v1/export", tags=["export"])
 
@@ -120,8 +121,8 @@ def export_member(
     session: DbSession,
     principal: CurrentPrincipal,
     ledger: Ledger,
-    from_: Annotated[date, Query(alias="from", description="first day, YYYY-MM-DD (UTC)")],
-    to: Annotated[date, Query(description="last day, YYYY-MM-DD (UTC), inclusive")],
+    from_: Annotated[IsoDate, Query(alias="from", description="first day, YYYY-MM-DD (UTC)")],
+    to: Annotated[IsoDate, Query(description="last day, YYYY-MM-DD (UTC), inclusive")],
 ) -> EvidenceBundle:
     if not (sees_everything(principal) or principal.member_id == member_id):
         raise Problem(403, "forbidden", "Forbidden", "a member's evidence is for auditors, the operator and itself")

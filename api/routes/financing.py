@@ -32,7 +32,7 @@ from api.services.common import (
 from api.services.visibility import Views, Visibility, request_secret
 from api.writes import WriteContext
 from chain.contracts import ContractCall, Financing
-from chain.store import Loan, Note, Offer, Order, Purchase
+from chain.store import Loan, Note, Offer, Order, Purchase, Receivable
 
 router = APIRouter(prefix="/v1/financing", tags=["financing"])
 
@@ -174,6 +174,24 @@ def get_offer(offer_id: int, session: DbSession, principal: CurrentPrincipal, re
     return offer_out(session, offer, request.app.state.settings.currency, _ledger_or_none(request), vis)
 
 
+def _refuse_matured(ledger: LedgerHandle, session: Session, note: Note) -> None:
+    """A note that is gone answers `note-not-live`. An offer on a matured note could never be accepted (the sale
+    reverts with SlotMatured): refused before it is made, with the same problem, by the chain's clock (the
+    devchain's can run ahead of the wall clock)."""
+    if not note.live:  # settled, redeemed or merged away: what the chain would answer, without a transaction
+        raise Problem(409, "note-not-live", "Note not live", f"note {note.id} was settled or merged away")
+    receivable = session.get(Receivable, note.slot_id) if note.slot_id else None
+    if receivable is None:
+        return
+    now = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    if now >= receivable.maturity:
+        detail = (
+            f"receivable {receivable.id} of note {note.id} matured at {iso_time(receivable.maturity)}: "
+            "its notes can no longer be sold, only settled or redeemed"
+        )
+        raise Problem(409, "slot-matured", "Receivable matured", detail, maturity=iso_time(receivable.maturity))
+
+
 @router.post("/offers", status_code=201, response_model=OfferOut, summary="Financier offers to buy value of a note")
 def make_offer(
     body: MakeOfferIn,
@@ -187,9 +205,12 @@ def make_offer(
     account = acting_account(custody, session, principal)
     if not principal.has_role(FINANCIER):
         raise Problem(403, "forbidden", "Forbidden", "only financiers make factoring offers")
-    if session.get(Note, body.note_id) is None:
+    note = session.get(Note, body.note_id)
+    if note is None:
         raise _not_found("note", body.note_id)
     expiry = _expiry(body.expires_at)
+    if not writes.started(request, principal.member_id, body.model_dump_json().encode()):  # a retry replays
+        _refuse_matured(ledger, session, note)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         call = ledger.financing.make_offer(body.note_id, body.value, body.rate_bps, body.recourse, expiry)

@@ -146,6 +146,14 @@ def _existing_member(session: Session, member_id: int) -> Member:
     return member
 
 
+# The status a member must have for an action (checked before anything is sent): suspending a suspended member
+# and reinstating an active one are the same mistake and answer alike, 409 with the state the member is in.
+_NEEDS_STATUS = {
+    "suspend": ("active", "suspended", "member-already-suspended", "Member already suspended"),
+    "reinstate": ("suspended", "reinstated", "member-not-suspended", "Member not suspended"),
+}
+
+
 def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractCall], summary: str) -> None:
     @router.post(f"/{{member_id}}/{path}", response_model=MemberOut, summary=summary)
     def action(
@@ -157,7 +165,13 @@ def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractC
         writes: Writes,
         custody: CustodyDep,
     ) -> JSONResponse:
-        _existing_member(session, member_id)
+        member = _existing_member(session, member_id)
+        needed = _NEEDS_STATUS.get(path)
+        retry = writes.started(request, principal.member_id, f"{path}:{member_id}".encode())  # replays its answer
+        if needed is not None and member.status != needed[0] and not retry:
+            status, done, slug, title = needed
+            detail = f"member {member_id} is {member.status}: only a member that is {status} can be {done}"
+            raise Problem(409, slug, title, detail, memberStatus=member.status)
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
             ctx.transact(custody.operator(), function(ledger.members, member_id))

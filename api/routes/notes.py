@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -26,6 +25,7 @@ from api.services.common import (
     sees_everything,
 )
 from api.services.visibility import Views, Visibility, for_slot, request_secret
+from api.strict import IsoDate
 from api.writes import WriteContext
 from chain.store import Note, Receivable, table
 
@@ -151,8 +151,8 @@ def list_notes(
     principal: CurrentPrincipal,
     request: Request,
     obligor_id: Annotated[int | None, Query(ge=1)] = None,
-    maturity_from: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
-    maturity_to: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
+    maturity_from: Annotated[IsoDate | None, Query(description="ISO date, inclusive")] = None,
+    maturity_to: Annotated[IsoDate | None, Query(description="ISO date, inclusive")] = None,
     status: Annotated[str, Query(pattern="^(live|all)$", description="live (default) or all")] = "live",
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -213,6 +213,11 @@ def split_note(
 ) -> JSONResponse:
     note = _own_note(session, principal, note_id)
     _check_value(note, body.value)
+    if body.to == principal.member_id:  # as a transfer to oneself (the contract's SelfTransfer): value stays put
+        detail = (
+            f"note {note_id} is yours already: split value to another member (a transfer to yourself is refused too)"
+        )
+        raise Problem(422, "self-transfer", "Self transfer", detail)
     recipient = member_or_404(session, body.to, "recipient")
     account = acting_account(custody, session, principal)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -23,6 +22,7 @@ from api.services.common import (
     member_or_404,
     sees_everything,
 )
+from api.strict import IsoDate
 from api.writes import WriteContext
 from chain.store import Note, Receivable
 
@@ -75,8 +75,8 @@ def list_receivables(
     obligor_id: Annotated[int | None, Query(ge=1)] = None,
     creditor_id: Annotated[int | None, Query(ge=1)] = None,
     status: Annotated[str | None, Query(pattern="^(active|settled|defaulted)$")] = None,
-    maturity_from: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
-    maturity_to: Annotated[date | None, Query(description="ISO date, inclusive")] = None,
+    maturity_from: Annotated[IsoDate | None, Query(description="ISO date, inclusive")] = None,
+    maturity_to: Annotated[IsoDate | None, Query(description="ISO date, inclusive")] = None,
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[ReceivableOut]:

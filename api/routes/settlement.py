@@ -207,6 +207,9 @@ def redeem(
     note = visible_note(session, principal, note_id)
     if note.holder_id != principal.member_id:
         raise Problem(403, "not-note-holder", "Not the note holder", f"note {note_id} is held by another member")
+    retry = writes.started(request, principal.member_id, f"redeem:{note_id}".encode())  # it may have burned it
+    if not note.live and not retry:  # redeemed (burned) or merged away: the contract answers an unknown token (404)
+        raise Problem(409, "note-not-live", "Note not live", f"note {note_id} was already redeemed or merged away")
     if note.slot_id is None or not note.receivable_known:
         raise Problem(409, "note-not-live", "Note not live", f"note {note_id} belongs to no receivable")
     slot_id = note.slot_id

@@ -73,7 +73,7 @@ def _pin(
     """Pins `latest` (or a number) to one concrete block, so every read after it sees the same state: the point and
     its header (hex strings, as sent), over one plain JSON-RPC request. With `reads_state`, a block before the
     deployment is refused (there is no ledger there to read)."""
-    if not _BLOCK.match(block):
+    if not _BLOCK.fullmatch(block):
         raise Problem(422, "validation-error", "Invalid request", "block must be `latest` or a block number")
     if block != "latest" and reads_state:
         _after_deployment(ledger, int(block))
@@ -175,7 +175,7 @@ def verify_invoice(
     hash: Annotated[str, Query(description="the invoice hash, 0x + 64 hex digits")],
     block: Annotated[str, Query(description="a block number, or latest")] = "latest",
 ) -> InvoiceVerificationOut:
-    if not _HASH.match(hash):
+    if not _HASH.fullmatch(hash):
         raise Problem(422, "validation-error", "Invalid request", "hash must be 0x followed by 64 hex digits")
     point, _header = _pin(request, ledger, block)
     invoice = bytes.fromhex(hash[2:])

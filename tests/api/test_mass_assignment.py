@@ -98,8 +98,10 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
     w.ids["r1"], w.ids["n1"] = r1["id"], r1["first_note_id"]
     split = w.post("supplier", f"/v1/notes/{w['n1']}/split", {"to": w["supplier2"], "value": "2000.00"}, 201)
     w.ids["n2"] = split["new_note"]["id"]
-    locked = w.post("supplier", f"/v1/notes/{w['n1']}/split", {"to": w["supplier"], "value": "1000.00"}, 201)
+    # a second note of r1 held by the supplier (a split to oneself is refused: split away, then transfer back)
+    locked = w.post("supplier", f"/v1/notes/{w['n1']}/split", {"to": w["supplier2"], "value": "1000.00"}, 201)
     w.ids["n_locked"] = locked["new_note"]["id"]
+    w.post("supplier2", f"/v1/notes/{w['n_locked']}/transfer", {"to": w["supplier"]})
     w.post("supplier", f"/v1/notes/{w['n_locked']}/lock", {"lienholder_id": w["bank"]})
     offer = {"value": "500.00", "rate_bps": 700, "recourse": True, "expires_at": _days(10)}
     w.ids["offer_open"] = w.post("bank", "/v1/financing/offers", {"note_id": w["n1"], **offer}, 201)["id"]

@@ -72,8 +72,8 @@ def test_suspend_blocks_transfers_until_reinstated(parties: dict[str, Party], op
     body = problem(response, 403, "member-not-active")
     assert body["contractError"]["error"] == "MemberNotActive"
     assert (supplier.balance(), supplier2.balance()) == before
-    # suspending twice is a contract error, not a silent success
-    problem(operator.post(f"/v1/members/{supplier2.id}/suspend"), 403, "member-not-active")
+    # suspending twice is refused, not a silent success, as reinstating twice is (below): 409 both
+    problem(operator.post(f"/v1/members/{supplier2.id}/suspend"), 409, "member-already-suspended")
 
     assert ok(operator.post(f"/v1/members/{supplier2.id}/reinstate"))["status"] == "active"
     ok(supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "10.00"}))

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from api.amounts import MAX_MINOR, AmountError, AmountOut, PositiveAmount, format_amount, parse_amount
+from api.amounts import MAX_AMOUNT, AmountError, AmountOut, PositiveAmount, format_amount, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -33,9 +33,12 @@ def test_parse_amount_rejects_non_strings(bad: object) -> None:
 def test_parse_amount_rejects_too_large() -> None:
     with pytest.raises(AmountError, match="too large"):
         parse_amount("999999999999999999.99")
+    with pytest.raises(AmountError, match="too large"):
+        parse_amount("10000000000000000")  # 17 digits: the published pattern allows 16
+    assert parse_amount("9999999999999999.99") == 999999999999999999
 
 
-@given(st.integers(min_value=0, max_value=MAX_MINOR))
+@given(st.integers(min_value=0, max_value=parse_amount(MAX_AMOUNT)))  # the largest amount accepted
 def test_format_then_parse_round_trips(minor: int) -> None:
     assert parse_amount(format_amount(minor)) == minor
 
