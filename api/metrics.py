@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -186,7 +186,13 @@ def install_metrics(app: FastAPI) -> Metrics:
     metrics.registry.register(LedgerCollector(app))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
-    @app.get("/metrics", tags=["health"], summary="Prometheus metrics (text exposition format)")
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics (text exposition format)",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     def prometheus_metrics(_request: Request) -> Response:
         return metrics.render()
 
