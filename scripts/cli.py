@@ -129,7 +129,7 @@ def _stop_devchain(chain: DevChain) -> None:
 
 
 def _supervise(chain: DevChain) -> None:
-    chain.supervise(lambda line: err.print(line, style="yellow", markup=False, highlight=False))
+    chain.supervise(lambda line: err.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True))
 
 
 @app.command()

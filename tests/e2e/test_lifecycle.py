@@ -227,6 +227,55 @@ def test_a_sigterm_while_it_starts_stops_the_devchain_it_started(tmp_path: Path)
         assert "devchain stopped, state saved" in up.output()
 
 
+def _saved_block(data_dir: Path) -> int:
+    """The last block in the devchain's state file (0 while there is none, or while it is being written)."""
+    try:
+        return int(json.loads((data_dir / STATE_FILE).read_text())["best_block_number"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def test_a_killed_anvil_is_restarted_from_its_state_with_one_pacer(tmp_path: Path) -> None:
+    """SIGKILL of anvil under a running `scf up`: it comes back from its last state dump, the lost blocks are
+    reported, exactly one pacer mines (at the configured pace, not twice it), and the API answers again."""
+    data_dir, rpc_port, api_port, block_time = tmp_path / "data", free_port(), free_port(), 0.5
+    with cleanup(rpc_port) as started:
+        up = start_up(data_dir, rpc_port, api_port, tmp_path / "up.log", SCF_STATE_INTERVAL="1", SCF_BLOCK_TIME="0.5")
+        started.append(up)
+        [member] = _admit(up, 1)
+        accounts = _chain_members(up)
+        head = _wait_until(lambda: _health(up.url), "health")["chain"]["latestBlock"]
+        _wait_until(lambda: _saved_block(data_dir) >= head, "a state dump with the admission", proc=up.proc)
+        [anvil], [pacer] = devchain_processes(rpc_port)["anvil"], devchain_processes(rpc_port)["pacer"]
+
+        os.kill(anvil, signal.SIGKILL)
+        _wait_until(lambda: "restarted" in up.output(), "the restart to be reported", proc=up.proc)
+        _wait_until(lambda: _health(up.url), "the API to answer again", proc=up.proc)
+        processes = devchain_processes(rpc_port)
+        assert len(processes["anvil"]) == 1 and processes["anvil"] != [anvil], processes
+        assert len(processes["pacer"]) == 1 and processes["pacer"] != [pacer], processes
+        output = up.output()
+        assert "exited unexpectedly (killed by SIGKILL)" in output, output[-3000:]
+        assert "restarted from its state file at block" in output
+        assert "were mined after the last state dump and are lost" in output or "no block was lost" in output
+
+        # blocks come from one pacer: never more than one per block time (a slow machine only makes fewer)
+        since = time.monotonic()
+        first = _wait_until(lambda: _health(up.url), "health")["chain"]["latestBlock"]
+        _wait_until(lambda: time.monotonic() - since >= 4 or None, "a few block times")
+        last = _wait_until(lambda: _health(up.url), "health")["chain"]["latestBlock"]
+        elapsed = time.monotonic() - since
+        assert last > first  # it mines
+        assert last - first <= elapsed / block_time + 2, (first, last, elapsed)
+
+        assert set(accounts) <= set(_chain_members(up))
+        with up.operator() as op:
+            assert ok(op.get(f"/v1/members/{member['id']}"))["account"] == member["account"]
+        stop_group(up, signal.SIGTERM)
+        assert devchain_processes(rpc_port) == {"anvil": [], "pacer": []}
+        assert "devchain stopped, state saved" in up.output()
+
+
 def test_a_start_that_fails_does_not_claim_to_have_stopped_a_devchain(tmp_path: Path) -> None:
     """The RPC port is taken: anvil never starts, and `scf up` does not say it stopped one and saved its state."""
     with _listening() as rpc_port:
