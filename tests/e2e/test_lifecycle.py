@@ -181,7 +181,7 @@ def _chain_members(up: Up) -> list[str]:
 def test_a_signal_stops_api_pacer_and_anvil_and_the_next_start_continues_the_ledger(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
-    data_dir, rpc_port, api_port = tmp_path / "data", free_port(), free_port()
+    data_dir, rpc_port, api_port = tmp_path / "scf.data dir", free_port(), free_port()  # any folder name
     with cleanup(rpc_port) as started:
         first = start_up(data_dir, rpc_port, api_port, tmp_path / "first.log")
         started.append(first)
