@@ -57,7 +57,7 @@ class StopOutcome(Enum):
     NOT_STARTED = "not-started"  # nothing was running: no anvil was started, or it was stopped already
     SAVED = "saved"  # anvil stopped on SIGTERM and wrote its state file
     EXITED = "exited"  # anvil had already exited on its own: the state file is from its last dump
-    FAILED = "failed"  # anvil exited with an error after SIGTERM: its state may not have been written
+    FAILED = "failed"  # anvil did not exit cleanly on SIGTERM (e.g. it came before anvil set up its handler): not saved
     KILLED = "killed"  # anvil did not stop in time and was killed: the state file is from its last dump
 
 

@@ -36,7 +36,7 @@ err = Console(stderr=True)
 STOP_MESSAGES = {
     "saved": "devchain stopped, state saved",
     "exited": "devchain had already exited; its state is the last dump",
-    "failed": "devchain stopped with an error; its state may be the last dump",
+    "failed": "devchain stopped without saving its state; the state file is from its last dump",
     "killed": "devchain did not stop in time and was killed; its state is the last dump",
 }
 STOPPING = "stopping ({signal})"

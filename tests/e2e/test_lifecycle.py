@@ -25,7 +25,8 @@ from web3 import Web3
 from api.bootstrap import OPERATOR_KEY_FILE
 from chain.compile import compile_contracts
 from chain.deploy import load_deployment
-from chain.devchain import STATE_FILE, free_port, port_is_free
+from chain.devchain import STATE_FILE, free_port, port_is_free, rpc_call
+from chain.errors import ChainUnavailableError
 from tests.conftest import TEST_SCRYPT_N, ok, random_hash
 
 SCF = Path(sys.executable).parent / "scf"
@@ -108,6 +109,14 @@ def _health(url: str) -> dict[str, Any] | None:
         return None
     body: dict[str, Any] = response.json()
     return body if body["status"] == "ok" else None
+
+
+def _answers(rpc_url: str) -> bool:
+    try:
+        rpc_call(rpc_url, "eth_chainId", timeout=1.0)
+    except ChainUnavailableError:
+        return False
+    return True
 
 
 def start_up(data_dir: Path, rpc_port: int, api_port: int, log: Path, *, wait: bool = True, **env: str) -> Up:
@@ -214,12 +223,12 @@ def test_a_signal_stops_api_pacer_and_anvil_and_the_next_start_continues_the_led
 
 
 def test_a_sigterm_while_it_starts_stops_the_devchain_it_started(tmp_path: Path) -> None:
-    """SIGTERM as soon as anvil runs (`scf up` is still compiling or deploying, not serving): nothing is left."""
+    """SIGTERM as soon as anvil answers (`scf up` is still compiling or deploying, not serving): nothing is left."""
     rpc_port, api_port = free_port(), free_port()
     with cleanup(rpc_port) as started:
         up = start_up(tmp_path / "data", rpc_port, api_port, tmp_path / "up.log", wait=False)
         started.append(up)
-        _wait_until(lambda: devchain_processes(rpc_port)["anvil"], "anvil to start", proc=up.proc)
+        _wait_until(lambda: _answers(f"http://127.0.0.1:{rpc_port}"), "anvil to answer", proc=up.proc)
         assert _health(up.url) is None  # not serving yet
         assert stop_group(up, signal.SIGTERM) == -signal.SIGTERM
         assert devchain_processes(rpc_port) == {"anvil": [], "pacer": []}
