@@ -285,6 +285,40 @@ def test_a_killed_anvil_is_restarted_from_its_state_with_one_pacer(tmp_path: Pat
         assert "devchain stopped, state saved" in up.output()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_scf_devchain_is_stopped_by_a_signal_and_restarts_a_killed_anvil(tmp_path: Path, sig: signal.Signals) -> None:
+    rpc_port = free_port()
+    environment = {**os.environ, "SCF_BLOCK_TIME": "0.5", "PYTHONUNBUFFERED": "1"}
+    environment.pop("SCF_RPC_URL", None)
+    log = tmp_path / "devchain.log"
+    with cleanup(rpc_port), log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(SCF), "devchain", "--data-dir", str(tmp_path / "data"), "--port", str(rpc_port)],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        up = Up(proc, tmp_path / "data", rpc_port, 0, log)
+        try:
+            _wait_until(lambda: _answers(up.rpc_url), "anvil to answer", proc=proc)
+            _wait_until(lambda: len(devchain_processes(rpc_port)["pacer"]) == 1, "the pacer", proc=proc)
+            [anvil] = devchain_processes(rpc_port)["anvil"]
+            os.kill(anvil, signal.SIGKILL)
+            _wait_until(lambda: "restarted" in up.output(), "the restart to be reported", proc=proc)
+            _wait_until(lambda: _answers(up.rpc_url), "anvil to answer again", proc=proc)
+            processes = devchain_processes(rpc_port)
+            assert len(processes["anvil"]) == 1 and processes["anvil"] != [anvil], processes
+            assert len(processes["pacer"]) == 1, processes
+            assert stop_group(up, sig) == -sig
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert devchain_processes(rpc_port) == {"anvil": [], "pacer": []}
+        assert port_is_free(rpc_port)
+        assert "devchain stopped, state saved" in up.output()
+
+
 def test_a_start_that_fails_does_not_claim_to_have_stopped_a_devchain(tmp_path: Path) -> None:
     """The RPC port is taken: anvil never starts, and `scf up` does not say it stopped one and saved its state."""
     with _listening() as rpc_port:
