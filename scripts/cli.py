@@ -137,7 +137,8 @@ def devchain(
     data_dir: DataDir = None,
     port: Annotated[int | None, typer.Option(help="RPC port (env SCF_RPC_PORT, default 8545)")] = None,
 ) -> None:
-    """Run the local anvil devchain in the foreground, state persisted in the data dir; Ctrl-C stops it."""
+    """Run the local anvil devchain in the foreground (restarted if it dies), state in the data dir; Ctrl-C or
+    SIGTERM stops it."""
     import time
 
     from chain.runtime import make_devchain
