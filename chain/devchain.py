@@ -55,8 +55,8 @@ class StopOutcome(Enum):
     """What `DevChain.stop()` did: its caller reports it (only SAVED means the state file is current)."""
 
     NOT_STARTED = "not-started"  # nothing was running: no anvil was started, or it was stopped already
-    SAVED = "saved"  # anvil stopped on SIGTERM and wrote its state file
-    EXITED = "exited"  # anvil had already exited on its own: the state file is from its last dump
+    SAVED = "saved"  # anvil stopped on SIGTERM (ours, or its own from a service manager) and wrote its state file
+    EXITED = "exited"  # anvil had already died (not a clean exit): the state file is from its last dump
     FAILED = "failed"  # anvil did not exit cleanly on SIGTERM (e.g. it came before anvil set up its handler): not saved
     KILLED = "killed"  # anvil did not stop in time and was killed: the state file is from its last dump
 
@@ -268,8 +268,8 @@ class DevChain:
             if process is None:
                 return StopOutcome.NOT_STARTED
             self._stop_pacer()
-            if process.poll() is not None:
-                return StopOutcome.EXITED
+            if process.poll() is not None:  # code 0: it was stopped by a signal of its own, and saved its state
+                return StopOutcome.SAVED if process.returncode == 0 else StopOutcome.EXITED
             self._pause_mining()
             process.send_signal(signal.SIGTERM)
             try:
@@ -314,6 +314,8 @@ class DevChain:
                     return  # stopped (or never started): nothing to watch
                 if failures == 0:
                     assert process is not None
+                    if self._watching.wait(interval):
+                        return  # a stop under way: a service manager signals the whole unit, anvil included, at once
                     self._process = None
                     self._stop_pacer()  # it would mine on the restarted node next to the new one
                     report(MESSAGES["died"].format(how=_exit_description(process.returncode)))

@@ -319,6 +319,40 @@ def test_scf_devchain_is_stopped_by_a_signal_and_restarts_a_killed_anvil(tmp_pat
         assert "devchain stopped, state saved" in up.output()
 
 
+def test_a_service_manager_signalling_every_process_at_once_stops_without_a_restart(tmp_path: Path) -> None:
+    """systemd (KillMode=control-group) sends SIGTERM to every process of the unit at once: anvil and the pacer get
+    it directly, besides `scf devchain`. That is a stop, not a death to restart from."""
+    rpc_port = free_port()
+    environment = {**os.environ, "SCF_BLOCK_TIME": "0.5", "PYTHONUNBUFFERED": "1"}
+    environment.pop("SCF_RPC_URL", None)
+    log = tmp_path / "devchain.log"
+    with cleanup(rpc_port), log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(SCF), "devchain", "--data-dir", str(tmp_path / "data"), "--port", str(rpc_port)],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        up = Up(proc, tmp_path / "data", rpc_port, 0, log)
+        try:
+            _wait_until(lambda: len(devchain_processes(rpc_port)["pacer"]) == 1, "the pacer", proc=proc)
+            height = int(str(rpc_call(up.rpc_url, "eth_blockNumber")), 16)
+            _wait_until(lambda: int(str(rpc_call(up.rpc_url, "eth_blockNumber")), 16) > height, "a block")
+            processes = devchain_processes(rpc_port)
+            for pid in [proc.pid, *processes["anvil"], *processes["pacer"]]:
+                os.kill(pid, signal.SIGTERM)
+            assert proc.wait(timeout=120) == -signal.SIGTERM
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert devchain_processes(rpc_port) == {"anvil": [], "pacer": []}
+        output = up.output()
+        assert "restart" not in output, output
+        assert "devchain stopped, state saved" in output, output
+        assert _saved_block(tmp_path / "data") > height
+
+
 def test_a_start_that_fails_does_not_claim_to_have_stopped_a_devchain(tmp_path: Path) -> None:
     """The RPC port is taken: anvil never starts, and `scf up` does not say it stopped one and saved its state."""
     with _listening() as rpc_port:
