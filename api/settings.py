@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import quote
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -141,7 +142,8 @@ class Settings(BaseSettings):
 
     @cached_property
     def effective_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'scf.db').resolve()}"
+        # the path is %-quoted: a URL would read a data dir's `?` as its query and `%41` as an escape
+        return self.database_url or f"sqlite:///{quote(str((self.data_dir / 'scf.db').resolve()))}"
 
     @property
     def uses_devchain(self) -> bool:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,6 +20,9 @@ from scripts.audit_cli import app as audit_app
 from scripts.commands.besu import app as besu_app
 from scripts.terminal import make_console
 
+if TYPE_CHECKING:
+    from chain.devchain import DevChain
+
 app = typer.Typer(
     name="scf",
     help="SCF Chain: a permissioned ledger for supply-chain receivables.",
@@ -26,6 +32,16 @@ app = typer.Typer(
 )
 console = make_console()
 err = make_console(stderr=True)
+
+# What `scf up` / `scf devchain` say when they stop the devchain, by chain.devchain.StopOutcome value (one place,
+# for the message catalogue). Nothing is said when no devchain was started.
+STOP_MESSAGES = {
+    "saved": "devchain stopped, state saved",
+    "exited": "devchain had already exited; its state is the last dump",
+    "failed": "devchain stopped without saving its state; the state file is from its last dump",
+    "killed": "devchain did not stop in time and was killed; its state is the last dump",
+}
+STOPPING = "stopping ({signal})"
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env SCF_DATA_DIR, default .scf)")]
 
@@ -63,28 +79,85 @@ def compile(force: Annotated[bool, typer.Option(help="Recompile even when unchan
     console.print(f"{len(artifacts)} artifacts in {BUILD_DIR}")
 
 
+class _Stop(BaseException):
+    """SIGTERM or SIGINT arrived: unwinds the main thread so that `finally` blocks stop the devchain. A
+    BaseException, like KeyboardInterrupt, so that no `except Exception` on the way swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signal.Signals(signum).name)
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT (service manager, Ctrl-C) raise _Stop in the main thread, once: later ones are ignored
+    while the body's `finally` blocks stop what it started. uvicorn handles both itself while it serves and raises
+    them again after its graceful shutdown, which lands here. The process then ends by that same signal (what
+    service managers and shells expect of a process that was stopped)."""
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        _ignore_stop_signals()
+        err.print(STOPPING.format(signal=signal.Signals(signum).name), highlight=False)
+        raise _Stop(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    received: int | None = None
+    try:
+        yield
+    except _Stop as stop:
+        received = stop.signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(received, signal.SIG_DFL)
+        signal.raise_signal(received)
+
+
+def _stop_devchain(chain: DevChain) -> None:
+    """Stops the devchain, uninterrupted, and says what that did (nothing when it never started)."""
+    _ignore_stop_signals()  # _stopped_by_signals restores the handlers afterwards
+    outcome = chain.stop()
+    message = STOP_MESSAGES.get(outcome.value)
+    if message is not None:
+        console.print(message)
+
+
+def _supervise(chain: DevChain) -> None:
+    chain.supervise(lambda line: err.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True))
+
+
 @app.command()
 def devchain(
     data_dir: DataDir = None,
     port: Annotated[int | None, typer.Option(help="RPC port (env SCF_RPC_PORT, default 8545)")] = None,
 ) -> None:
-    """Run the local anvil devchain in the foreground, state persisted in the data dir; Ctrl-C stops it."""
+    """Run the local anvil devchain in the foreground (restarted if it dies), state in the data dir; Ctrl-C or
+    SIGTERM stops it."""
+    import time
+
     from chain.runtime import make_devchain
 
     settings = _settings(data_dir, rpc_port=port)
     chain = make_devchain(settings)
-    try:
-        chain.start()
-    except ScfError as exc:
-        _fail(exc)
-    console.print(f"devchain on {chain.url} (chain id {settings.chain_id}), state in {chain.state_path}")
-    try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except KeyboardInterrupt:
-        pass
-    finally:
-        chain.stop()
-        console.print("devchain stopped, state saved")
+    with _stopped_by_signals():
+        try:
+            chain.start()
+            console.print(f"devchain on {chain.url} (chain id {settings.chain_id}), state in {chain.state_path}")
+            _supervise(chain)
+            while True:
+                time.sleep(0.5)  # signals are handled between sleeps
+        except ScfError as exc:
+            _fail(exc)
+        finally:
+            _stop_devchain(chain)
 
 
 @app.command()
@@ -314,31 +387,31 @@ def serve(
 
 @app.command()
 def up(data_dir: DataDir = None) -> None:
-    """Start the devchain (unless SCF_RPC_URL is set), deploy, and serve the API; Ctrl-C stops everything."""
-    from chain.devchain import DevChain, port_is_free
+    """Start the devchain (unless SCF_RPC_URL is set), deploy, and serve the API; Ctrl-C or SIGTERM stops everything:
+    the API, the block pacer and anvil (its state saved). While it runs, a devchain that dies is restarted."""
+    from chain.devchain import port_is_free
     from chain.runtime import make_devchain, prepare_ledger
 
     settings = _settings(data_dir)
-    chain: DevChain | None = None
-    try:
-        if not port_is_free(settings.api_port, settings.api_host):
-            raise PortInUseError(settings.api_port, "SCF_API_PORT")
-        if settings.uses_devchain:
-            chain = make_devchain(settings)
-            console.print(f"[dim]starting devchain on {chain.url}, state in {chain.state_path}[/]")
-            chain.start()
-        ledger = prepare_ledger(settings, log=lambda m: console.print(f"[dim]{m}[/]"))
-        d = ledger.deployment
-        console.print(_deployment_table({n: c.address for n, c in d.contracts.items()}, d.block))
-        console.print("reused the existing deployment" if ledger.reused else "deployed a new suite")
-        _serve(settings)
-    except ScfError as exc:
-        _fail(exc)
-    finally:
-        if chain is not None:
-            with contextlib.suppress(Exception):
-                chain.stop()
-            console.print("devchain stopped, state saved")
+    chain = make_devchain(settings) if settings.uses_devchain else None
+    with _stopped_by_signals():
+        try:
+            if not port_is_free(settings.api_port, settings.api_host):
+                raise PortInUseError(settings.api_port, "SCF_API_PORT")
+            if chain is not None:
+                console.print(f"[dim]starting devchain on {chain.url}, state in {chain.state_path}[/]")
+                chain.start()
+                _supervise(chain)
+            ledger = prepare_ledger(settings, log=lambda m: console.print(f"[dim]{m}[/]"))
+            d = ledger.deployment
+            console.print(_deployment_table({n: c.address for n, c in d.contracts.items()}, d.block))
+            console.print("reused the existing deployment" if ledger.reused else "deployed a new suite")
+            _serve(settings)
+        except ScfError as exc:
+            _fail(exc)
+        finally:
+            if chain is not None:
+                _stop_devchain(chain)
 
 
 @app.command("backup")

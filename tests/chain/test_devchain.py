@@ -166,3 +166,28 @@ def _alive(pid: int) -> bool:
         return False
     # a zombie (exited, not yet reaped by its parent) counts as gone
     return "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def _timestamps(chain: DevChain) -> list[int]:
+    head = _block(chain)
+    blocks = [rpc_call(chain.url, "eth_getBlockByNumber", [hex(n), False]) for n in range(head + 1)]
+    return [int(block["timestamp"], 16) for block in blocks if isinstance(block, dict)]
+
+
+@pytest.mark.parametrize("block_time", [None, 0.2], ids=["automine", "interval"])
+def test_a_clock_moved_forward_never_runs_backwards_after_a_restart(tmp_path: Path, block_time: float | None) -> None:
+    """`scf demo` moves the chain's clock 100 days ahead (evm_increaseTime); anvil does not save that offset, so a
+    restart resumed at the machine's time and the next block was older than its parent."""
+    chain = DevChain(data_dir=tmp_path, port=free_port(), block_time=block_time, state_history=8)
+    ahead = 100 * 86_400
+    with chain:
+        rpc_call(chain.url, "evm_increaseTime", [ahead])
+        rpc_call(chain.url, "evm_mine")
+        moved = _timestamps(chain)[-1]
+    assert moved >= time.time() + ahead - 60
+    for _restart in range(2):
+        with chain:
+            rpc_call(chain.url, "evm_mine")
+            stamps = _timestamps(chain)
+    assert stamps == sorted(stamps), stamps
+    assert stamps[-1] >= moved
