@@ -79,6 +79,8 @@ def test_keyboard_alone_signs_in_and_switches_views(page: Any, world: ConsoleWor
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "lang-switch"  # the language comes first
+    page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "api-key"
     page.keyboard.type(world.operator_key)
     page.keyboard.press("Enter")
