@@ -131,7 +131,7 @@ def busy_world(world: ConsoleWorld) -> ConsoleWorld:
     body = {"note_id": note_id, "value": "300000.00", "rate_bps": 800, "expires_at": _in_days(20)}
     offer = ok(world.bank.client.post("/v1/financing/offers", json=body), 201)
     ok(world.supplier.client.post(f"/v1/financing/offers/{offer['id']}/accept"))
-    world.bank.client.get("/v1/notes/999999")  # a refused read: the audit log has a "rejected" entry
+    world.bank.client.post("/v1/financing/offers", json={})  # refused: the audit log has a "rejected" entry
     return world
 
 
@@ -294,8 +294,8 @@ def test_bank_book_concentration_matches_its_notes(lang_page: Any, busy_world: C
 def test_oversight_alerts_chart_and_audit_paging(lang_page: Any, busy_world: ConsoleWorld) -> None:
     world, page = busy_world, lang_page
     texts = catalogue(page.lang)
-    for _ in range(55):  # refused reads: each is an audit entry, so the log is longer than a page
-        world.bank.client.get("/v1/notes/999999")
+    for _ in range(55):  # refused writes (nothing is sent to the chain): each is an audit entry, more than a page
+        world.bank.client.post("/v1/financing/offers", json={})
     sign_in_any_language(page, world.url, world.auditor.key)
     option = chart_option(page, "oversight-alerts-chart")
     assert option["title"][0]["text"] == texts["alerts.chart_title"]

@@ -72,7 +72,7 @@ function payablesChart(owed, funding, balance) {
         name: t("payables.series_cash_after"),
         type: "line",
         data: rows.map((r) => amount(r.cashAfter)),
-        markLine: { symbol: "none", data: [{ yAxis: amount(toMinor(balance.balance)), name: t("payables.cash_line") }], label: { formatter: t("payables.cash_line") } },
+        markLine: { symbol: "none", data: [{ yAxis: amount(toMinor(balance.balance)), name: t("payables.cash_line") }], label: { formatter: t("payables.cash_line"), position: "insideEndTop" } },
       },
     ],
   });
