@@ -25,10 +25,6 @@ export function money(amount, code = ledgerCurrency) {
   }
 }
 
-/** A plain grouped number in the console's language ("1,250,000.00"), for chart axes. */
-export function number(value, digits = 2) {
-  return new Intl.NumberFormat(language(), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
-}
 
 /** Decimal string -> integer minor units (2 places), or null when it is not a valid non-negative amount. */
 export function toMinor(text) {
