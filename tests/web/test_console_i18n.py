@@ -354,12 +354,16 @@ def test_csv_export_downloads_the_rows_with_a_bom(lang_page: Any, busy_world: Co
     raw = Path(info.value.path()).read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel opens Chinese correctly
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == [texts["notes.col_obligor"], texts["col.notes"], texts["col.value"], texts["col.concentration"]]
+    header = [texts[k] for k in ("notes.col_obligor", "col.notes", "col.value", "col.concentration", "col.capacity")]
+    assert rows[0] == header
     by_obligor: dict[int, Decimal] = defaultdict(Decimal)
     for n in world.notes_of(world.bank):
         by_obligor[n["obligor_id"]] += Decimal(n["value"])
     member = texts["member.name"]
     assert {r[0]: Decimal(r[2]) for r in rows[1:]} == {member.replace("{id}", str(o)): v for o, v in by_obligor.items()}
+    # each obligor's financing capacity, as the credit endpoint computes it
+    capacity = {o: ok(world.bank.client.get(f"/v1/members/{o}/credit"))["capacity"] for o in by_obligor}
+    assert {r[0]: r[4] for r in rows[1:]} == {member.replace("{id}", str(o)): c for o, c in capacity.items()}
     assert info.value.suggested_filename.endswith(".csv")
 
 

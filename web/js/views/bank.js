@@ -16,7 +16,13 @@ export async function render(root, ctx) {
     all("/v1/notes"),
     all("/v1/orders"),
   ]);
-  const book = bookCard(notes.filter((n) => n.holder_id === me.id));
+  const held = notes.filter((n) => n.holder_id === me.id);
+  // each obligor's financing capacity from its on-chain history (GET /v1/members/{id}/credit; docs/credit.md)
+  const obligors = [...new Set(held.map((n) => n.obligor_id))];
+  const credit = new Map(
+    await Promise.all(obligors.map((id) => api(`/v1/members/${id}/credit`).then((c) => [id, c], () => [id, null]))),
+  );
+  const book = bookCard(held, credit);
   root.append(
     cashCard(balance),
     book.section,
@@ -71,7 +77,7 @@ function offersCard(offers, ctx) {
 }
 
 /** Notes I hold (bought), grouped by obligor, with each obligor's share of the book. */
-function bookCard(held) {
+function bookCard(held, credit) {
   const byObligor = new Map();
   for (const n of held) byObligor.set(n.obligor_id, (byObligor.get(n.obligor_id) ?? 0n) + toMinor(n.value));
   const total = [...byObligor.values()].reduce((a, b) => a + b, 0n);
@@ -102,6 +108,12 @@ function bookCard(held) {
         { label: t("col.notes"), num: true, cell: (r) => String(r.count) },
         { label: t("col.value"), num: true, cell: (r) => money(fromMinor(r.minor)), csv: (r) => fromMinor(r.minor) },
         { label: t("col.concentration"), num: true, cell: (r) => percent(Number(r.minor), Number(total)) },
+        {
+          label: t("col.capacity"),
+          num: true,
+          cell: (r) => (credit.get(r.obligor) ? money(credit.get(r.obligor).capacity, credit.get(r.obligor).currency) : "—"),
+          csv: (r) => credit.get(r.obligor)?.capacity ?? "",
+        },
       ],
       rows,
       { empty: t("book.none"), id: "bank-book", rowAttrs: (r) => ({ "data-obligor-id": r.obligor }) },
