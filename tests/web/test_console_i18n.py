@@ -288,6 +288,14 @@ def test_bank_book_concentration_matches_its_notes(lang_page: Any, busy_world: C
         by_obligor[n["obligor_id"]] += Decimal(n["value"])
     shown = {d["obligor"]: money_of(d) for d in option["series"][0]["data"]}
     assert shown == dict(by_obligor)
+    # "offers I made" names the seller of an accepted offer (not the bank, which holds the note now)
+    offers = ok(world.bank.client.get("/v1/financing/offers", params={"limit": 500}))["items"]
+    sold = [o for o in offers if o["status"] == "accepted" and o["financier_id"] == world.bank.id]
+    assert sold and all(o["holder_id"] == world.bank.id for o in sold)  # busy_world's sale
+    for offer in sold:
+        seller = ok(world.bank.client.get(f"/v1/financing/purchases/{offer['purchase_id']}"))["seller_id"]
+        row = page.locator(f"tr[data-offer-id='{offer['id']}']")
+        assert row.locator("td").nth(2).inner_text() == texts["member.name"].replace("{id}", str(seller))
     screenshot(page, f"bank-{page.lang}")
 
 

@@ -9,12 +9,13 @@ import { verifyCard } from "./verify.js";
 
 export async function render(root, ctx) {
   const me = ctx.me;
-  const [balance, offers, loans, notes, orders] = await Promise.all([
+  const [balance, offers, loans, notes, orders, purchases] = await Promise.all([
     api("/v1/cash/balance"),
     all("/v1/financing/offers"),
     all("/v1/financing/loans"),
     all("/v1/notes"),
     all("/v1/orders"),
+    all("/v1/financing/purchases"),
   ]);
   const held = notes.filter((n) => n.holder_id === me.id);
   // each obligor's financing capacity from its on-chain history (GET /v1/members/{id}/credit; docs/credit.md)
@@ -27,13 +28,15 @@ export async function render(root, ctx) {
     cashCard(balance),
     book.section,
     verifyCard(),
-    offersCard(offers.filter((o) => o.financier_id === me.id), ctx),
+    offersCard(offers.filter((o) => o.financier_id === me.id), ctx, new Map(purchases.map((p) => [p.id, p]))),
     await loansCard(loans.filter((l) => l.financier_id === me.id), orders.filter((o) => o.lienholder_id === me.id), ctx),
   );
   book.draw?.();
 }
 
-function offersCard(offers, ctx) {
+function offersCard(offers, ctx, purchases) {
+  // the seller: who sold the note (from its purchase) once accepted; the note's holder while the offer is open
+  const seller = (o) => (o.purchase_id ? purchases.get(o.purchase_id)?.seller_id : o.holder_id);
   const status = statusLine();
   status.id = "make-offer-status";
   const note = h("input", { id: "offer-note", type: "number", min: 1, required: true });
@@ -63,7 +66,7 @@ function offersCard(offers, ctx) {
     [
       { label: t("col.offer"), cell: (o) => t("offer.name", { id: o.id }) },
       { label: t("col.note"), cell: (o) => t("note.name", { id: o.note_id }) },
-      { label: t("col.holder"), cell: (o) => (o.holder_id ? memberName(o.holder_id) : "—") },
+      { label: t("col.seller"), cell: (o) => (seller(o) ? memberName(seller(o)) : "—") },
       { label: t("col.value"), num: true, cell: (o) => money(o.value, o.currency), csv: (o) => o.value },
       { label: t("col.rate"), num: true, cell: (o) => `${(o.rate_bps / 100).toFixed(2)} %` },
       { label: t("col.recourse"), cell: (o) => (o.recourse ? t("yes") : t("no")) },
@@ -71,7 +74,7 @@ function offersCard(offers, ctx) {
       { label: t("col.state"), cell: (o) => badge(o.status === "accepted" ? t("bank.accepted_purchase", { id: o.purchase_id }) : tv("status.offer", o.status), o.status === "accepted" ? "good" : "") },
     ],
     offers,
-    { empty: t("bank.none_yet"), rowAttrs: (o) => ({ "data-offer-state": o.status }) },
+    { empty: t("bank.none_yet"), rowAttrs: (o) => ({ "data-offer-state": o.status, "data-offer-id": o.id }) },
   );
   return card(t("offers.title"), form, list);
 }
