@@ -396,3 +396,19 @@ def test_language_switch_is_remembered_and_amounts_are_cn_yuan(browser: Any, bus
         assert page.locator("#sign-out").inner_text() == "Sign out"
     finally:
         context.close()
+
+
+def test_core_funds_several_receivables_in_one_action(lang_page: Any, busy_world: ConsoleWorld) -> None:
+    world, page = busy_world, lang_page
+    first, second = (world.note(world.issue(face, days=50))["receivable_id"] for face in ("1500.00", "2500.25"))
+    sign_in_any_language(page, world.url, world.core.key)
+    for slot in (first, second):
+        page.locator(f"input.fund-pick[data-receivable-id='{slot}']").check()
+    page.locator("#fund-selected").click()
+    page.locator("#fund-status.ok").wait_for()
+    page.locator("#view-core[aria-busy='false']").wait_for()
+    for slot, face in ((first, "1500.00"), (second, "2500.25")):
+        funding = ok(world.core.client.get(f"/v1/settlement/receivables/{slot}"))
+        assert (funding["funded"], funding["unfunded"]) == (face, "0.00")
+    assert "4,000.25" in page.locator("#fund-status").inner_text()
+    screenshot(page, f"core-bulk-funded-{page.lang}")

@@ -188,8 +188,39 @@ function calendarCard(funding, ctx) {
     if (!months.has(month)) months.set(month, []);
     months.get(month).push(r);
   }
+  // bulk funding: tick several receivables and fund each one's unfunded amount in one action (one call each)
+  const selected = new Map();
+  const bulk = h("button", { type: "button", id: "fund-selected", disabled: true }, t("calendar.fund_selected", { count: 0 }));
+  const syncBulk = () => {
+    bulk.disabled = selected.size === 0;
+    bulk.textContent = t("calendar.fund_selected", { count: selected.size });
+  };
+  bulk.addEventListener("click", async () => {
+    const chosen = [...selected.values()];
+    const done = await act(bulk, status, t("calendar.funding_many", { count: chosen.length }), async () => {
+      const funded = [];
+      for (const r of chosen) {
+        try {
+          await api(`/v1/settlement/receivables/${r.receivable_id}/fund`, { method: "POST", body: { amount: r.unfunded } });
+        } catch (error) {
+          const before = funded.length ? t("calendar.funded_before_error", { ids: funded.join(t("list.separator")) }) : "";
+          throw new Error(`${t("calendar.bulk_failed", { id: r.receivable_id, error: error.message })}${before}`);
+        }
+        funded.push(r.receivable_id);
+      }
+      const total = chosen.reduce((sum, r) => sum + toMinor(r.unfunded), 0n);
+      return t("calendar.funded_many", { count: funded.length, total: money(fromMinor(total)), ids: funded.join(t("list.separator")) });
+    });
+    if (done) await refreshKeeping(ctx, status);
+  });
   const fundCell = (r) => {
     if (r.status !== "active" || Number(r.unfunded) === 0) return "—";
+    const pick = h("input", { type: "checkbox", class: "fund-pick", "data-receivable-id": r.receivable_id, "aria-label": t("calendar.pick_label", { id: r.receivable_id }) });
+    pick.addEventListener("change", () => {
+      if (pick.checked) selected.set(r.receivable_id, r);
+      else selected.delete(r.receivable_id);
+      syncBulk();
+    });
     const amount = h("input", { inputmode: "decimal", value: r.unfunded, "aria-label": t("calendar.fund_amount_label", { id: r.receivable_id }), size: 12 });
     const b = h("button", { type: "button" }, t("calendar.fund"));
     b.addEventListener("click", async () => {
@@ -205,7 +236,7 @@ function calendarCard(funding, ctx) {
       });
       if (done) await refreshKeeping(ctx, status);
     });
-    return h("div", { class: "actions" }, amount, b);
+    return h("div", { class: "actions" }, pick, amount, b);
   };
   const sections = [...months].map(([month, list]) =>
     table(
@@ -227,7 +258,7 @@ function calendarCard(funding, ctx) {
   );
   return card(
     t("calendar.title"),
-    sections.length ? sections : h("p", { class: "muted" }, t("calendar.none")),
+    sections.length ? [h("div", { class: "actions" }, bulk, h("span", { class: "muted" }, t("calendar.bulk_hint"))), sections] : h("p", { class: "muted" }, t("calendar.none")),
     h("p", { class: "muted" }, t("calendar.hint")),
     status,
   );
