@@ -412,3 +412,22 @@ def test_core_funds_several_receivables_in_one_action(lang_page: Any, busy_world
         assert (funding["funded"], funding["unfunded"]) == (face, "0.00")
     assert "4,000.25" in page.locator("#fund-status").inner_text()
     screenshot(page, f"core-bulk-funded-{page.lang}")
+
+
+@pytest.mark.parametrize(("browser_locale", "expected"), [("fr-FR", "zh-CN"), ("en-US", "en"), ("zh-TW", "zh-CN")])
+def test_the_language_follows_the_browser_by_default(
+    browser: Any, busy_world: ConsoleWorld, browser_locale: str, expected: str
+) -> None:
+    """navigator.languages decides until the user picks: the first Chinese or English tag, else Chinese."""
+    context = browser.new_context(locale=browser_locale)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.headers.get("accept-language", "")) if "/v1/" in r.url else None)
+    try:
+        sign_in_any_language(page, busy_world.url, busy_world.supplier.key)
+        assert page.evaluate("() => document.documentElement.lang") == expected
+        assert page.locator("#signin-title").inner_text() == catalogue(expected)["signin.title"]
+        assert sent and set(sent) == {expected}  # problem details are asked for in the console's language
+    finally:
+        context.close()
