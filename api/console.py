@@ -21,6 +21,7 @@ NODE_MODULES = ROOT / "node_modules"
 #: URL under /app/vendor/ -> file in node_modules (installed by `npm ci`, never committed).
 VENDOR_FILES = {
     "cytoscape.esm.mjs": "cytoscape/dist/cytoscape.esm.min.mjs",
+    "echarts.esm.mjs": "echarts/dist/echarts.esm.min.mjs",
 }
 
 

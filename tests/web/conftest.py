@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -51,7 +52,19 @@ def browser() -> Iterator[Any]:
 @pytest.fixture()
 def page(browser: Any) -> Iterator[Any]:
     """A fresh browser context (empty session storage) at a laptop-sized viewport."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-GB")
+    yield from _tab(browser, "en-GB")
+
+
+@pytest.fixture(params=["zh-CN", "en"])
+def lang_page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
+    """A fresh tab whose browser asks for zh-CN or en (the console follows navigator.languages); .lang is the tag."""
+    for tab in _tab(browser, request.param):
+        tab.lang = request.param
+        yield tab
+
+
+def _tab(browser: Any, locale: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale, accept_downloads=True)
     tab = context.new_page()
     tab.set_default_timeout(30_000)
     errors: list[str] = []
@@ -69,6 +82,30 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in_any_language(page: Any, base_url: str, key: str) -> None:
+    """Signs in by the form's ids (its labels are in the page's language)."""
+    page.goto(f"{base_url}/app/")
+    page.locator("body[data-language]").wait_for(state="attached")
+    page.locator("#api-key").fill(key)
+    page.locator("#signin-form button[type=submit]").click()
+    page.locator("#sign-out").wait_for()
+    page.locator("#view [aria-busy='false']").wait_for()
+
+
+def open_view(page: Any, view: str) -> None:
+    page.locator(f"#nav-{view}").click()
+    page.wait_for_function(
+        "(id) => document.getElementById(id)?.getAttribute('aria-current') === 'page'", arg=f"nav-{view}"
+    )
+    page.locator(f"#view-{view}[aria-busy='false']").wait_for()
+
+
+def catalogue(lang: str) -> dict[str, str]:
+    path = Path(__file__).resolve().parents[2] / "web" / "i18n" / f"{lang}.json"
+    loaded: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
 
 
 def sign_in(page: Any, base_url: str, key: str) -> None:

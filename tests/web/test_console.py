@@ -22,6 +22,9 @@ def test_console_page_loads_without_a_key_and_api_404s_stay_problems(api: Server
         assert root.status_code == 200
         assert "SCF Chain console" in root.text
         assert http.get("/app/vendor/cytoscape.esm.mjs").headers["content-type"].startswith("text/javascript")
+        charts = http.get("/app/vendor/echarts.esm.mjs")  # Apache ECharts, from node_modules (never committed)
+        assert charts.headers["content-type"].startswith("text/javascript") and "registerLocale" in charts.text
+        assert http.get("/app/i18n/zh-CN.json").json()["nav.core"] == "核心企业"
         problem(http.get("/app/vendor/nothing.js"), 404, "not-found")
         problem(http.get("/app/no-such-file.js"), 404, "not-found")
         problem(http.get("/v1/no-such-resource"), 404, "not-found")
@@ -78,6 +81,8 @@ def test_keyboard_alone_signs_in_and_switches_views(page: Any, world: ConsoleWor
     page.goto(f"{world.url}/app/")
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "lang-switch"  # the language comes first
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "api-key"
     page.keyboard.type(world.operator_key)

@@ -1,4 +1,6 @@
 // The console's only way to the ledger: the public /v1 HTTP API, with the key from this tab's session storage.
+import { language, t } from "./i18n.js";
+
 const KEY_NAME = "scf-console-api-key";
 
 export const apiKey = {
@@ -18,11 +20,11 @@ export class ApiError extends Error {
 }
 
 export function describeProblem(status, problem) {
-  if (!problem || typeof problem !== "object") return `The service answered ${status} without an explanation.`;
-  const title = problem.title || `Error ${status}`;
+  if (!problem || typeof problem !== "object") return t("error.no_explanation", { status });
+  const title = problem.title || t("error.status", { status });
   const detail = problem.detail ? String(problem.detail) : "";
   const sentence = detail ? `${title}: ${detail.charAt(0).toUpperCase()}${detail.slice(1)}` : title;
-  return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
+  return /[.!?。！？]$/.test(sentence) ? sentence : `${sentence}${t("sentence.end")}`;
 }
 
 function idempotencyKey() {
@@ -36,7 +38,8 @@ export async function api(path, { method = "GET", body, query } = {}) {
   for (const [name, value] of Object.entries(query ?? {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, String(value));
   }
-  const headers = { Accept: "application/json, application/problem+json" };
+  // problem details in the console's language where the API has them (its stable `type` is the same in all)
+  const headers = { Accept: "application/json, application/problem+json", "Accept-Language": language() };
   const key = apiKey.get();
   if (key) headers.Authorization = `Bearer ${key}`;
   if (method !== "GET") {
@@ -47,14 +50,14 @@ export async function api(path, { method = "GET", body, query } = {}) {
   try {
     response = await fetch(url, { method, headers, body: method === "GET" ? undefined : JSON.stringify(body ?? {}) });
   } catch (error) {
-    throw new ApiError(0, { title: "The service did not answer", detail: String(error.message || error) });
+    throw new ApiError(0, { title: t("error.no_answer"), detail: String(error.message || error) });
   }
   const text = await response.text();
   let data = null;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {
-    data = { title: `Error ${response.status}`, detail: text.slice(0, 200) };
+    data = { title: t("error.status", { status: response.status }), detail: text.slice(0, 200) };
   }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;

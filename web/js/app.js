@@ -1,7 +1,8 @@
 // Sign-in, the views a member's roles allow, and hash navigation between them.
 import { api, apiKey, ApiError } from "./api.js";
 import { money, setCurrency } from "./format.js";
-import { cachedMembers, h, ROLE_LABELS, setStatus } from "./ui.js";
+import { language, preferredLanguage, setLanguage, t, translateStatic } from "./i18n.js";
+import { cachedMembers, h, memberName, rolesText, setStatus } from "./ui.js";
 import * as bank from "./views/bank.js";
 import * as core from "./views/core.js";
 import * as keys from "./views/keys.js";
@@ -10,12 +11,12 @@ import * as oversight from "./views/oversight.js";
 import * as supplier from "./views/supplier.js";
 
 const VIEWS = [
-  { id: "supplier", title: "Supplier", module: supplier, allowed: (p) => p.roles.includes("supplier") },
-  { id: "core", title: "Core enterprise", module: core, allowed: (p) => p.roles.includes("core_enterprise") },
-  { id: "bank", title: "Bank", module: bank, allowed: (p) => p.roles.includes("financier") },
-  { id: "oversight", title: "Regulator / auditor", module: oversight, allowed: (p) => p.roles.includes("auditor") || p.operator },
-  { id: "operator", title: "Operator", module: operator, allowed: (p) => p.operator },
-  { id: "keys", title: "API keys", module: keys, allowed: (p) => !p.operator },
+  { id: "supplier", title: "nav.supplier", module: supplier, allowed: (p) => p.roles.includes("supplier") },
+  { id: "core", title: "nav.core", module: core, allowed: (p) => p.roles.includes("core_enterprise") },
+  { id: "bank", title: "nav.bank", module: bank, allowed: (p) => p.roles.includes("financier") },
+  { id: "oversight", title: "nav.oversight", module: oversight, allowed: (p) => p.roles.includes("auditor") || p.operator },
+  { id: "operator", title: "nav.operator", module: operator, allowed: (p) => p.operator },
+  { id: "keys", title: "nav.keys", module: keys, allowed: (p) => !p.operator },
 ];
 
 const state = { principal: null };
@@ -46,11 +47,11 @@ async function loadCurrency(principal) {
 function renderWho(principal) {
   const who = document.getElementById("who");
   const label = principal.operator
-    ? "Consortium operator"
-    : `Member ${principal.me.id} · ${principal.roles.map((r) => ROLE_LABELS[r] ?? r).join(", ")}`;
+    ? t("who.operator")
+    : t("who.member", { name: memberName(principal.me.id), roles: rolesText(principal.roles) });
   who.replaceChildren(
     h("span", { id: "who-label" }, label),
-    h("button", { type: "button", id: "sign-out", onclick: signOut }, "Sign out"),
+    h("button", { type: "button", id: "sign-out", onclick: signOut }, t("who.sign_out")),
   );
 }
 
@@ -59,7 +60,7 @@ function renderNav(views, current) {
   nav.hidden = false;
   nav.replaceChildren(
     ...views.map((v) =>
-      h("a", { href: `#${v.id}`, id: `nav-${v.id}`, "aria-current": v.id === current ? "page" : null }, v.title),
+      h("a", { href: `#${v.id}`, id: `nav-${v.id}`, "aria-current": v.id === current ? "page" : null }, t(v.title)),
     ),
   );
 }
@@ -70,14 +71,14 @@ async function show() {
   const views = VIEWS.filter((v) => v.allowed(principal));
   const container = document.getElementById("view");
   if (!views.length) {
-    container.replaceChildren(h("p", {}, "This key's member has no role with a view in the console."));
+    container.replaceChildren(h("p", {}, t("view.no_role")));
     return;
   }
   const wanted = window.location.hash.replace(/^#/, "").split("/")[0];
   const view = views.find((v) => v.id === wanted) ?? views[0];
   renderNav(views, view.id);
-  document.title = `${view.title} · SCF Chain console`;
-  const root = h("div", { id: `view-${view.id}`, "aria-busy": "true" }, h("h2", {}, view.title));
+  document.title = `${t(view.title)} · ${t("page.title")}`;
+  const root = h("div", { id: `view-${view.id}`, "aria-busy": "true" }, h("h2", {}, t(view.title)));
   container.replaceChildren(root);
   const ctx = {
     ...principal,
@@ -97,7 +98,7 @@ async function show() {
 async function signIn(key) {
   const status = document.getElementById("signin-status");
   apiKey.set(key);
-  setStatus(status, "pending", "Checking the key…");
+  setStatus(status, "pending", t("signin.checking"));
   try {
     state.principal = await whoAmI();
   } catch (error) {
@@ -125,10 +126,34 @@ function signOut() {
   document.getElementById("api-key").focus();
 }
 
-document.getElementById("signin-form").addEventListener("submit", (event) => {
+/** Switching the language re-draws the page in it (the view is read again; nothing is sent). */
+async function switchLanguage(lang) {
+  await setLanguage(lang, { remember: true });
+  translateStatic();
+  document.title = t("page.title");
+  if (state.principal) {
+    renderWho(state.principal);
+    await show();
+  }
+}
+
+// The catalogue loads first; handlers are bound at once (a quick click waits for it instead of submitting the form).
+const ready = setLanguage(preferredLanguage()).then((lang) => {
+  translateStatic();
+  document.title = t("page.title");
+  document.getElementById("lang-switch").value = lang;
+  document.body.dataset.language = language();
+});
+document.getElementById("lang-switch").addEventListener("change", async (event) => {
+  await ready;
+  await switchLanguage(event.target.value);
+  document.body.dataset.language = language();
+});
+document.getElementById("signin-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  await ready;
   const key = document.getElementById("api-key").value.trim();
   if (key) signIn(key);
 });
-window.addEventListener("hashchange", () => show());
-if (apiKey.get()) signIn(apiKey.get());
+window.addEventListener("hashchange", () => ready.then(() => show()));
+ready.then(() => (apiKey.get() ? signIn(apiKey.get()) : undefined));

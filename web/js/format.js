@@ -1,4 +1,6 @@
-// Amounts, dates and identifiers as a person reads them (the browser's locale; the ledger's currency).
+// Amounts, dates and identifiers as a person reads them (the console's language; the ledger's currency).
+import { language, t } from "./i18n.js";
+
 let ledgerCurrency = "CNY";
 
 export function setCurrency(code) {
@@ -9,15 +11,20 @@ export function currency() {
   return ledgerCurrency;
 }
 
-/** "1250000.00" -> "CN¥1,250,000.00" (in the user's locale). Decimal strings are formatted exactly. */
+/**
+ * "1250000.00" -> "CN¥1,250,000.00", grouped the way the console's language groups. The renminbi is written CN¥ in
+ * every language (zh-CN's own symbol, ¥, is also the yen's). Decimal strings are formatted exactly.
+ */
 export function money(amount, code = ledgerCurrency) {
   if (amount === null || amount === undefined || amount === "") return "—";
   try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency: code }).format(String(amount));
+    const parts = new Intl.NumberFormat(language(), { style: "currency", currency: code }).formatToParts(String(amount));
+    return parts.map((p) => (p.type === "currency" && code === "CNY" ? "CN¥" : p.value)).join("");
   } catch {
     return `${amount} ${code}`;
   }
 }
+
 
 /** Decimal string -> integer minor units (2 places), or null when it is not a valid non-negative amount. */
 export function toMinor(text) {
@@ -42,13 +49,13 @@ export function normaliseAmount(text) {
 export function date(iso) {
   if (!iso) return "—";
   const value = new Date(iso);
-  return Number.isNaN(value.getTime()) ? String(iso) : value.toLocaleDateString(undefined, { dateStyle: "medium" });
+  return Number.isNaN(value.getTime()) ? String(iso) : value.toLocaleDateString(language(), { dateStyle: "medium" });
 }
 
 export function dateTime(iso) {
   if (!iso) return "—";
   const value = new Date(iso);
-  return Number.isNaN(value.getTime()) ? String(iso) : value.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return Number.isNaN(value.getTime()) ? String(iso) : value.toLocaleString(language(), { dateStyle: "medium", timeStyle: "short" });
 }
 
 export function daysUntil(iso, now = new Date()) {
@@ -62,14 +69,24 @@ export function shortHash(hash) {
 
 export function percent(part, whole) {
   if (!whole) return "—";
-  return new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 }).format(part / whole);
+  return new Intl.NumberFormat(language(), { style: "percent", maximumFractionDigits: 1 }).format(part / whole);
 }
 
 /** SHA-256 of a document reference as the 0x-hex 32-byte hash the API expects; a 0x hash is kept as it is. */
 export async function documentHash(text) {
   const value = String(text ?? "").trim();
   if (/^0x[0-9a-fA-F]{64}$/.test(value)) return value.toLowerCase();
-  if (!globalThis.crypto?.subtle) throw new Error("This page is not on a secure origin: enter the document's 0x hash.");
+  if (!globalThis.crypto?.subtle) throw new Error(t("error.insecure_origin"));
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
   return `0x${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** "2026-03" of a date (its month, for grouping) and that month as the language writes it ("2026年3月", "March 2026"). */
+export function monthKey(iso) {
+  return String(iso ?? "").slice(0, 7);
+}
+
+export function monthLabel(key) {
+  const [year, month] = key.split("-").map(Number);
+  return new Date(Date.UTC(year, month - 1, 1)).toLocaleDateString(language(), { year: "numeric", month: "short", timeZone: "UTC" });
 }

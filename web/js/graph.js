@@ -2,6 +2,7 @@
 // one edge per movement (issue, split, merge, transfer, pledge, release, sale, redeem).
 import cytoscape from "/app/vendor/cytoscape.esm.mjs";
 import { money } from "./format.js";
+import { t, tv } from "./i18n.js";
 
 const EDGE_COLOURS = {
   issue: "#0b4f8a",
@@ -16,11 +17,11 @@ const EDGE_COLOURS = {
 
 export function drawTree(container, tree, { focusNoteId, onEdge } = {}) {
   const root = `r${tree.slot_id}`;
-  const elements = [{ data: { id: root, kind: "receivable", label: `Receivable ${tree.slot_id}` } }];
+  const elements = [{ data: { id: root, kind: "receivable", label: t("receivable.name", { id: tree.slot_id }) } }];
   for (const n of tree.nodes) {
-    const holder = typeof n.holder_id === "string" ? n.holder_id : n.holder_id ? `member ${n.holder_id}` : "burned";
+    const holder = n.holder_id ? t("member.name", { id: n.holder_id }) : t("graph.burned");
     elements.push({
-      data: { id: `n${n.note_id}`, kind: "note", label: `Note ${n.note_id}\n${money(n.value)}\n${holder}` },
+      data: { id: `n${n.note_id}`, kind: "note", label: `${t("note.name", { id: n.note_id })}\n${money(n.value)}\n${holder}` },
       classes: [n.live ? "live" : "closed", n.note_id === focusNoteId ? "focus" : ""].join(" "),
     });
   }
@@ -29,7 +30,7 @@ export function drawTree(container, tree, { focusNoteId, onEdge } = {}) {
     const source = e.from_note_id ? `n${e.from_note_id}` : root;
     const target = e.to_note_id ? `n${e.to_note_id}` : root;
     if (!known.has(source) || !known.has(target)) return;
-    elements.push({ data: { id: `e${index}`, source, target, kind: e.kind, label: e.kind, edge: e } });
+    elements.push({ data: { id: `e${index}`, source, target, kind: e.kind, label: tv("movement", e.kind), edge: e } });
   });
   const cy = cytoscape({
     container,

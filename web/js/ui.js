@@ -1,5 +1,7 @@
 // Small DOM helpers: elements, tables, labelled fields, and the progress/result line of every action.
 import { all, api, ApiError } from "./api.js";
+import { csvDownload } from "./csv.js";
+import { t, tv } from "./i18n.js";
 
 /** h("button", {type: "button", onclick}, "Text") -> element. `null`/`false` children are skipped. */
 export function h(tag, attrs = {}, ...children) {
@@ -43,26 +45,63 @@ export function field(label, control, hint) {
   return [h("label", { for: control.id }, label), hintNode ? h("div", {}, control, " ", hintNode) : control];
 }
 
-/** A table: columns [{label, cell(row) -> node|string, num?}], with a caption and a text for no rows. */
-export function table(caption, columns, rows, { empty = "Nothing yet.", rowAttrs } = {}) {
-  if (!rows.length) return h("p", { class: "muted" }, `${caption}: ${empty}`);
+/**
+ * A table: columns [{label, cell(row) -> node|string, num?, csv?}], with a caption and a text for no rows.
+ * Long lists page (`pageSize` rows a page); every table has a CSV export of all its rows (not only the page shown):
+ * a column's `csv(row)` gives its value (default: the cell's text), `csv: false` leaves it out (buttons, forms).
+ */
+export function table(caption, columns, rows, { empty, rowAttrs, pageSize = 25, id, file } = {}) {
+  if (!rows.length) return h("p", { class: "muted", id: id ? `${id}-empty` : null }, t("table.empty_caption", { caption, empty: empty ?? t("table.nothing_yet") }));
+  const pages = Math.max(1, Math.ceil(rows.length / pageSize));
+  let pageIndex = 0;
+  const body = h("tbody");
+  const pageText = h("span", { class: "pager-text", "aria-live": "polite" });
+  const previous = h("button", { type: "button", class: "secondary pager-prev" }, t("table.previous"));
+  const next = h("button", { type: "button", class: "secondary pager-next" }, t("table.next"));
+  const renderPage = () => {
+    const shown = rows.slice(pageIndex * pageSize, (pageIndex + 1) * pageSize);
+    body.replaceChildren(
+      ...shown.map((row) =>
+        h("tr", rowAttrs ? rowAttrs(row) : {}, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell(row)))),
+      ),
+    );
+    pageText.textContent = t("table.page_of", { page: pageIndex + 1, pages, rows: rows.length });
+    previous.disabled = pageIndex === 0;
+    next.disabled = pageIndex >= pages - 1;
+  };
+  previous.addEventListener("click", () => {
+    pageIndex = Math.max(0, pageIndex - 1);
+    renderPage();
+  });
+  next.addEventListener("click", () => {
+    pageIndex = Math.min(pages - 1, pageIndex + 1);
+    renderPage();
+  });
+  renderPage();
+  const exported = columns.filter((c) => c.csv !== false);
+  const exportButton = h("button", { type: "button", class: "secondary csv-export", "aria-label": t("table.export_named", { caption }) }, t("table.export"));
+  exportButton.addEventListener("click", () => {
+    const lines = [exported.map((c) => c.label)];
+    for (const row of rows) lines.push(exported.map((c) => (typeof c.csv === "function" ? c.csv(row) : textOf(c.cell(row)))));
+    csvDownload(file ?? caption, lines);
+  });
   return h(
     "div",
-    { class: "table-wrap" },
+    { class: "table-wrap", id, "data-rows": rows.length },
     h(
       "table",
       {},
       h("caption", {}, caption),
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : null }, c.label)))),
-      h(
-        "tbody",
-        {},
-        rows.map((row) =>
-          h("tr", rowAttrs ? rowAttrs(row) : {}, columns.map((c) => h("td", { class: c.num ? "num" : null }, c.cell(row)))),
-        ),
-      ),
+      body,
     ),
+    h("div", { class: "actions table-tools" }, pages > 1 ? [previous, pageText, next] : null, exportButton),
   );
+}
+
+function textOf(cell) {
+  if (cell === null || cell === undefined) return "";
+  return cell instanceof Node ? cell.textContent.trim() : String(cell);
 }
 
 export function statusLine() {
@@ -82,10 +121,10 @@ export function setStatus(element, kind, text) {
 export async function act(button, status, pending, work, { onChain = true } = {}) {
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
-  setStatus(status, "pending", onChain ? `${pending}: waiting for the transaction to be mined…` : `${pending}…`);
+  setStatus(status, "pending", onChain ? t("act.mining", { what: pending }) : t("act.working", { what: pending }));
   try {
     const message = await work();
-    setStatus(status, "ok", message ?? "Done.");
+    setStatus(status, "ok", message ?? t("act.done"));
     return true;
   } catch (error) {
     setStatus(status, "error", error instanceof ApiError ? error.message : String(error.message || error));
@@ -99,7 +138,7 @@ export async function act(button, status, pending, work, { onChain = true } = {}
 /** A member <select>: every active member but me (optionally with a role), labelled by id and roles. */
 export async function memberPicker(me, { role, name = "member" } = {}) {
   const members = await cachedMembers();
-  const select = h("select", { name, required: true }, h("option", { value: "" }, "Choose a member…"));
+  const select = h("select", { name, required: true }, h("option", { value: "" }, t("member.choose")));
   for (const m of members) {
     if (m.id === me?.id || m.status !== "active") continue;
     if (role && !m.roles.includes(role)) continue;
@@ -119,15 +158,24 @@ export function cachedMembers(refresh = false) {
   return membersPromise;
 }
 
-export const ROLE_LABELS = {
-  core_enterprise: "core enterprise",
-  supplier: "supplier",
-  financier: "bank",
-  auditor: "auditor",
-};
+export const ROLES = ["core_enterprise", "supplier", "financier", "auditor"];
+
+export function roleLabel(role) {
+  return tv("role", role);
+}
+
+export function rolesText(roles) {
+  return roles.map(roleLabel).join(t("list.separator")) || t("member.no_role");
+}
+
+/** "Member 7" / "成员 7" (member names come with the member profiles of issue 23, part 1); a member the caller
+ *  may not see is named by the API with a pseudonym (`holder-…`, docs/permissions.md), shown as such. */
+export function memberName(id) {
+  return typeof id === "string" ? t("member.pseudonym", { pseudonym: id }) : t("member.name", { id });
+}
 
 export function memberLabel(m) {
-  return `Member ${m.id} (${m.roles.map((r) => ROLE_LABELS[r] ?? r).join(", ") || "no role"})`;
+  return t("member.label", { name: memberName(m.id), roles: rolesText(m.roles) });
 }
 
 export function badge(text, tone) {
@@ -136,7 +184,7 @@ export function badge(text, tone) {
 
 /** The loading line shown while a view reads its data; replaced by the view. */
 export function loading(what) {
-  return h("p", { class: "status pending", role: "status" }, `Loading ${what}…`);
+  return h("p", { class: "status pending", role: "status" }, t("loading", { what }));
 }
 
 export { api };

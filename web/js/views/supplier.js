@@ -1,7 +1,10 @@
 // Supplier: my notes by obligor and maturity, split/transfer, financing offers, my orders and pledges.
 import { all, api } from "../api.js";
+import { amountAxis, chartBox } from "../charts.js";
+import { csvDownload } from "../csv.js";
 import { date, daysUntil, documentHash, fromMinor, money, normaliseAmount, toMinor } from "../format.js";
-import { act, badge, card, field, h, memberPicker, setStatus, statusLine, table } from "../ui.js";
+import { t, tv } from "../i18n.js";
+import { act, badge, card, field, h, memberName, memberPicker, setStatus, statusLine, table } from "../ui.js";
 
 export async function render(root, ctx) {
   const me = ctx.me;
@@ -12,25 +15,69 @@ export async function render(root, ctx) {
     all("/v1/orders"),
   ]);
   const held = notes.filter((n) => n.holder_id === me.id);
+  const ladder = ladderCard(held);
   root.append(
     cashCard(balance),
+    ladder.section,
     notesCard(held),
     await moveCard(held, ctx),
     offersCard(offers.filter((o) => o.holder_id === me.id), held, balance, ctx),
     await ordersCard(orders, ctx),
   );
+  ladder.draw?.();
+}
+
+/** Days-to-maturity buckets of the maturity ladder (the same as the API's aging buckets). */
+export const BUCKETS = [
+  { key: "overdue", upTo: 0 },
+  { key: "0-30", upTo: 30 },
+  { key: "31-60", upTo: 60 },
+  { key: "61-90", upTo: 90 },
+  { key: "91-180", upTo: 180 },
+  { key: ">180", upTo: Infinity },
+];
+
+export function bucketOf(maturity, now = new Date()) {
+  const days = daysUntil(maturity, now);
+  if (days === null || days < 0) return "overdue";
+  return BUCKETS.find((b) => days <= b.upTo).key;
+}
+
+/** The maturity ladder: what I hold falling due in each bucket, stacked by obligor. */
+function ladderCard(held) {
+  if (!held.length) return { section: card(t("ladder.title"), h("p", { class: "muted" }, t("notes.none"))) };
+  const obligors = [...new Set(held.map((n) => n.obligor_id))].sort((a, b) => a - b);
+  const sums = new Map(obligors.map((o) => [o, BUCKETS.map(() => 0n)]));
+  for (const note of held) {
+    const index = BUCKETS.findIndex((b) => b.key === bucketOf(note.maturity));
+    sums.get(note.obligor_id)[index] += toMinor(note.value);
+  }
+  const { box, draw } = chartBox("supplier-ladder-chart", t("ladder.title"), {
+    title: { text: t("ladder.title"), left: "center", textStyle: { fontSize: 14 } },
+    legend: { bottom: 0, type: "scroll" },
+    grid: { left: 70, right: 20, top: 50, bottom: 60 },
+    xAxis: { type: "category", name: t("ladder.axis_days"), nameLocation: "middle", nameGap: 28, data: BUCKETS.map((b) => tv("bucket", b.key)) },
+    yAxis: amountAxis(t("chart.axis_amount")),
+    series: obligors.map((o) => ({
+      name: memberName(o),
+      type: "bar",
+      stack: "held",
+      data: sums.get(o).map((minor) => Number(fromMinor(minor))),
+    })),
+  });
+  return { section: card(t("ladder.title"), box, h("p", { class: "muted" }, t("ladder.hint"))), draw };
 }
 
 export function cashCard(balance) {
   return card(
-    "Cash",
-    h("p", {}, "Cash balance: ", h("span", { id: "cash-balance", class: "big", "data-amount": balance.balance }, money(balance.balance, balance.currency))),
+    t("cash.title"),
+    h("p", {}, t("cash.balance"), h("span", { id: "cash-balance", class: "big", "data-amount": balance.balance }, money(balance.balance, balance.currency))),
   );
 }
 
 /** Notes grouped by obligor, then by maturity date, with subtotals and a total. */
 function notesCard(held) {
-  if (!held.length) return card("My notes", h("p", { class: "muted" }, "You hold no live notes."));
+  if (!held.length) return card(t("notes.title"), h("p", { class: "muted" }, t("notes.none")));
   const groups = new Map();
   for (const note of held) {
     const key = `${note.obligor_id}`;
@@ -43,7 +90,7 @@ function notesCard(held) {
   const sum = (list) => fromMinor(list.reduce((total, n) => total + toMinor(n.value), 0n));
   const body = h("tbody");
   for (const [obligor, byMaturity] of [...groups].sort((a, b) => Number(a[0]) - Number(b[0]))) {
-    body.append(h("tr", { class: "group" }, h("th", { colspan: 5, scope: "rowgroup" }, `Obligor: member ${obligor}`)));
+    body.append(h("tr", { class: "group" }, h("th", { colspan: 5, scope: "rowgroup" }, t("notes.obligor_group", { name: memberName(obligor) }))));
     const inGroup = [];
     for (const [day, list] of [...byMaturity].sort()) {
       for (const note of list) {
@@ -52,73 +99,83 @@ function notesCard(held) {
           h(
             "tr",
             { "data-note-id": note.id },
-            h("td", {}, `Note ${note.id}`),
-            h("td", {}, `Receivable ${note.receivable_id}`),
+            h("td", {}, t("note.name", { id: note.id })),
+            h("td", {}, t("receivable.name", { id: note.receivable_id })),
             h("td", {}, date(day)),
             h("td", { class: "num" }, money(note.value, note.currency)),
-            h("td", {}, note.lienholder_id ? badge(`pledged to member ${note.lienholder_id}`, "warn") : "free"),
+            h("td", {}, note.lienholder_id ? badge(t("notes.pledged_to", { name: memberName(note.lienholder_id) }), "warn") : t("notes.free")),
           ),
         );
       }
       if (list.length > 1) {
-        body.append(h("tr", { class: "subtotal" }, h("td", { colspan: 3 }, `Maturing ${date(day)}`), h("td", { class: "num" }, money(sum(list))), h("td")));
+        body.append(h("tr", { class: "subtotal" }, h("td", { colspan: 3 }, t("notes.maturing", { date: date(day) })), h("td", { class: "num" }, money(sum(list))), h("td")));
       }
     }
-    body.append(h("tr", { class: "subtotal" }, h("td", { colspan: 3 }, `Total owed by member ${obligor}`), h("td", { class: "num" }, money(sum(inGroup))), h("td")));
+    body.append(h("tr", { class: "subtotal" }, h("td", { colspan: 3 }, t("notes.total_owed_by", { name: memberName(obligor) })), h("td", { class: "num" }, money(sum(inGroup))), h("td")));
   }
+  const csvRows = [...held]
+    .sort((a, b) => a.obligor_id - b.obligor_id || String(a.maturity).localeCompare(String(b.maturity)))
+    .map((n) => [memberName(n.obligor_id), t("note.name", { id: n.id }), t("receivable.name", { id: n.receivable_id }), date(n.maturity), n.value, n.lienholder_id ? t("notes.pledged_to", { name: memberName(n.lienholder_id) }) : t("notes.free")]);
+  const exportButton = h("button", { type: "button", class: "secondary csv-export", "aria-label": t("table.export_named", { caption: t("notes.caption") }) }, t("table.export"));
+  exportButton.addEventListener("click", () =>
+    csvDownload(t("notes.caption"), [[t("notes.col_obligor"), ...NOTE_COLUMNS().slice(0, 4), t("notes.col_lien")], ...csvRows]),
+  );
   return card(
-    "My notes",
+    t("notes.title"),
     h(
       "div",
       { class: "table-wrap" },
       h(
         "table",
         { id: "my-notes" },
-        h("caption", {}, "Live notes I hold, by obligor and maturity"),
-        h("thead", {}, h("tr", {}, ["Note", "Receivable", "Maturity", "Value", "Lien"].map((t, i) => h("th", { scope: "col", class: i === 3 ? "num" : null }, t)))),
+        h("caption", {}, t("notes.caption")),
+        h("thead", {}, h("tr", {}, NOTE_COLUMNS().map((label, i) => h("th", { scope: "col", class: i === 3 ? "num" : null }, label)))),
         body,
-        h("tfoot", {}, h("tr", {}, h("td", { colspan: 3 }, "All my notes"), h("td", { class: "num", id: "notes-total" }, money(sum(held))), h("td"))),
+        h("tfoot", {}, h("tr", {}, h("td", { colspan: 3 }, t("notes.all")), h("td", { class: "num", id: "notes-total" }, money(sum(held))), h("td"))),
       ),
+      h("div", { class: "actions table-tools" }, exportButton),
     ),
   );
 }
 
+const NOTE_COLUMNS = () => [t("notes.col_note"), t("notes.col_receivable"), t("notes.col_maturity"), t("notes.col_value"), t("notes.col_lien")];
+
 /** Split value off a note to a member, or transfer the whole note; the amount is checked against the note's value. */
 async function moveCard(held, ctx) {
   const free = held.filter((n) => !n.lienholder_id);
-  if (!free.length) return card("Split or transfer a note", h("p", { class: "muted" }, "No unpledged note to move."));
-  const noteSelect = h("select", { name: "note", id: "move-note", required: true }, free.map((n) => h("option", { value: n.id }, `Note ${n.id}: ${money(n.value, n.currency)}`)));
-  const action = h("select", { name: "action", id: "move-action" }, h("option", { value: "split" }, "Split part of it"), h("option", { value: "transfer" }, "Transfer the whole note"));
+  if (!free.length) return card(t("move.title"), h("p", { class: "muted" }, t("move.none")));
+  const noteSelect = h("select", { name: "note", id: "move-note", required: true }, free.map((n) => h("option", { value: n.id }, t("move.note_option", { note: t("note.name", { id: n.id }), value: money(n.value, n.currency) }))));
+  const action = h("select", { name: "action", id: "move-action" }, h("option", { value: "split" }, t("move.split_part")), h("option", { value: "transfer" }, t("move.transfer_whole")));
   const to = await memberPicker(ctx.me, { name: "to" });
   to.id = "move-to";
-  const amount = h("input", { name: "amount", id: "move-amount", inputmode: "decimal", autocomplete: "off", placeholder: "e.g. 250,000.00" });
+  const amount = h("input", { name: "amount", id: "move-amount", inputmode: "decimal", autocomplete: "off", placeholder: t("move.amount_placeholder") });
   const status = statusLine();
   status.id = "move-status";
-  const submit = h("button", { type: "submit", id: "move-submit" }, "Split");
+  const submit = h("button", { type: "submit", id: "move-submit" }, t("move.split"));
   const selected = () => free.find((n) => String(n.id) === noteSelect.value);
   const syncAction = () => {
     const split = action.value === "split";
     amount.disabled = !split;
-    submit.textContent = split ? "Split" : "Transfer";
+    submit.textContent = split ? t("move.split") : t("move.transfer");
   };
   action.addEventListener("change", syncAction);
   const validate = () => {
     if (action.value !== "split") return null;
     const note = selected();
     const minor = toMinor(amount.value);
-    if (minor === null || minor === 0n) return "Enter an amount greater than zero, such as 1,000.00.";
-    if (minor > toMinor(note.value)) return `The amount ${money(fromMinor(minor))} is more than note ${note.id}'s value of ${money(note.value)}. Nothing was sent.`;
-    if (minor === toMinor(note.value)) return "To move the whole value, choose “Transfer the whole note”.";
+    if (minor === null || minor === 0n) return t("move.error_amount");
+    if (minor > toMinor(note.value)) return t("move.error_too_much", { amount: money(fromMinor(minor)), id: note.id, value: money(note.value) });
+    if (minor === toMinor(note.value)) return t("move.error_whole", { transfer: t("move.transfer_whole") });
     return null;
   };
   amount.addEventListener("input", () => amount.setAttribute("aria-invalid", validate() && amount.value ? "true" : "false"));
   const form = h(
     "form",
     { class: "form", id: "move-form" },
-    field("Note", noteSelect),
-    field("Action", action),
-    field("To member", to),
-    field("Amount", amount, "no more than the note's value"),
+    field(t("move.note"), noteSelect),
+    field(t("move.action"), action),
+    field(t("move.to"), to),
+    field(t("move.amount"), amount, t("move.amount_hint")),
     submit,
     status,
   );
@@ -132,24 +189,24 @@ async function moveCard(held, ctx) {
       return;
     }
     if (!to.value) {
-      setStatus(status, "error", "Choose the member who receives the value.");
+      setStatus(status, "error", t("move.error_to"));
       to.focus();
       return;
     }
     const note = selected();
-    const done = await act(submit, status, action.value === "split" ? "Splitting the note" : "Transferring the note", async () => {
+    const done = await act(submit, status, action.value === "split" ? t("move.splitting") : t("move.transferring"), async () => {
       if (action.value === "split") {
         const result = await api(`/v1/notes/${note.id}/split`, { method: "POST", body: { to: Number(to.value), value: normaliseAmount(amount.value) } });
-        return `Split done: note ${result.note.id} now holds ${money(result.note.value)}; new note ${result.new_note.id} holds ${money(result.new_note.value)} for member ${result.new_note.holder_id}.`;
+        return t("move.split_done", { id: result.note.id, value: money(result.note.value), new_id: result.new_note.id, new_value: money(result.new_note.value), holder: memberName(result.new_note.holder_id) });
       }
       const result = await api(`/v1/notes/${note.id}/transfer`, { method: "POST", body: { to: Number(to.value) } });
       const moved = result.note ?? result;
-      return `Transferred: note ${moved.id} (${money(moved.value)}) is now held by member ${moved.holder_id}.`;
+      return t("move.transfer_done", { id: moved.id, value: money(moved.value), holder: memberName(moved.holder_id) });
     });
     if (done) await refreshKeeping(ctx, status);
   });
   syncAction();
-  return card("Split or transfer a note", form);
+  return card(t("move.title"), form);
 }
 
 /** Re-renders the view from fresh reads and carries the outcome line over. */
@@ -178,28 +235,28 @@ function offersCard(offers, held, balance, ctx) {
     const note = byNote.get(fresh.note_id);
     const discount = fresh.price ? fromMinor(toMinor(fresh.value) - toMinor(fresh.price)) : null;
     const days = daysUntil(note?.maturity);
-    const confirm = h("button", { type: "button", id: "offer-confirm" }, "Confirm and sell");
-    const cancel = h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel");
+    const confirm = h("button", { type: "button", id: "offer-confirm" }, t("sell.confirm"));
+    const cancel = h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, t("sell.cancel"));
     dialog.replaceChildren(
-      h("h3", { id: "offer-dialog-title" }, `Sell ${money(fresh.value)} of note ${fresh.note_id} to member ${fresh.financier_id}?`),
+      h("h3", { id: "offer-dialog-title" }, t("sell.question", { value: money(fresh.value), id: fresh.note_id, bank: memberName(fresh.financier_id) })),
       h(
         "dl",
         { class: "facts" },
-        h("dt", {}, "You receive today"), h("dd", { id: "offer-price" }, money(fresh.price)),
-        h("dt", {}, "Discount"), h("dd", { id: "offer-discount" }, `${money(discount)} (${(fresh.rate_bps / 100).toFixed(2)} % a year)`),
-        h("dt", {}, "Recourse"), h("dd", { id: "offer-recourse" }, fresh.recourse ? "With recourse: if the obligor defaults, the bank may claim the price back from you" : "Without recourse"),
-        h("dt", {}, "Days to maturity"), h("dd", { id: "offer-days" }, days === null ? "—" : `${days} (${date(note?.maturity)})`),
-        h("dt", {}, "Offer expires"), h("dd", {}, date(fresh.expires_at)),
+        h("dt", {}, t("sell.receive_today")), h("dd", { id: "offer-price" }, money(fresh.price)),
+        h("dt", {}, t("sell.discount")), h("dd", { id: "offer-discount" }, t("sell.discount_value", { amount: money(discount), rate: (fresh.rate_bps / 100).toFixed(2) })),
+        h("dt", {}, t("sell.recourse")), h("dd", { id: "offer-recourse" }, fresh.recourse ? t("sell.with_recourse") : t("sell.without_recourse")),
+        h("dt", {}, t("sell.days")), h("dd", { id: "offer-days" }, days === null ? "—" : t("sell.days_value", { days, date: date(note?.maturity) })),
+        h("dt", {}, t("sell.expires")), h("dd", {}, date(fresh.expires_at)),
       ),
       h("div", { class: "actions" }, confirm, cancel),
     );
     confirm.addEventListener("click", async () => {
       dialog.close();
       const before = balance.balance;
-      const done = await act(button, status, `Selling to member ${fresh.financier_id}`, async () => {
+      const done = await act(button, status, t("sell.selling", { bank: memberName(fresh.financier_id) }), async () => {
         await api(`/v1/financing/offers/${fresh.id}/accept`, { method: "POST" });
         const after = await api("/v1/cash/balance");
-        return `Sold: cash balance went from ${money(before)} to ${money(after.balance)}.`;
+        return t("sell.sold", { before: money(before), after: money(after.balance) });
       });
       if (done) await refreshKeeping(ctx, status);
     });
@@ -207,28 +264,29 @@ function offersCard(offers, held, balance, ctx) {
     confirm.focus();
   };
   const rows = table(
-    "Open offers on my notes",
+    t("offers.open_caption"),
     [
-      { label: "Offer", cell: (o) => `Offer ${o.id}` },
-      { label: "Bank", cell: (o) => `Member ${o.financier_id}` },
-      { label: "Note", cell: (o) => `Note ${o.note_id}` },
-      { label: "Value", num: true, cell: (o) => money(o.value, o.currency) },
-      { label: "Price now", num: true, cell: (o) => money(o.price, o.currency) },
-      { label: "Recourse", cell: (o) => (o.recourse ? "yes" : "no") },
-      { label: "Days to maturity", num: true, cell: (o) => String(daysUntil(byNote.get(o.note_id)?.maturity) ?? "—") },
+      { label: t("col.offer"), cell: (o) => t("offer.name", { id: o.id }) },
+      { label: t("col.bank"), cell: (o) => memberName(o.financier_id) },
+      { label: t("col.note"), cell: (o) => t("note.name", { id: o.note_id }) },
+      { label: t("col.value"), num: true, cell: (o) => money(o.value, o.currency), csv: (o) => o.value },
+      { label: t("col.price_now"), num: true, cell: (o) => money(o.price, o.currency), csv: (o) => o.price },
+      { label: t("col.recourse"), cell: (o) => (o.recourse ? t("yes") : t("no")) },
+      { label: t("col.days_to_maturity"), num: true, cell: (o) => String(daysUntil(byNote.get(o.note_id)?.maturity) ?? "—") },
       {
-        label: "Action",
+        label: t("col.action"),
+        csv: false,
         cell: (o) => {
-          const button = h("button", { type: "button", "data-offer-id": o.id, "aria-label": `Review offer ${o.id}` }, "Review…");
+          const button = h("button", { type: "button", "data-offer-id": o.id, "aria-label": t("offers.review_label", { id: o.id }) }, t("offers.review"));
           button.addEventListener("click", () => review(o, button));
           return button;
         },
       },
     ],
     offers,
-    { empty: "no open offer." },
+    { empty: t("offers.none_open") },
   );
-  return card("Financing offers", rows, status, dialog);
+  return card(t("offers.title"), rows, status, dialog);
 }
 
 async function ordersCard(orders, ctx) {
@@ -243,24 +301,24 @@ async function ordersCard(orders, ctx) {
   const actions = (o) => {
     const buttons = [];
     if (o.status === "confirmed" && o.supplier_id === me.id) {
-      const b = h("button", { type: "button", "aria-label": `Mark order ${o.id} delivered` }, "Mark delivered");
-      b.addEventListener("click", () => run(b, `Marking order ${o.id} delivered`, async () => {
+      const b = h("button", { type: "button", "aria-label": t("orders.deliver_label", { id: o.id }) }, t("orders.deliver"));
+      b.addEventListener("click", () => run(b, t("orders.delivering", { id: o.id }), async () => {
         const out = await api(`/v1/orders/${o.id}/deliver`, { method: "POST" });
-        return `Order ${out.id} is now ${out.status}.`;
+        return t("orders.now", { id: out.id, status: tv("status.order", out.status) });
       }));
       buttons.push(b);
     }
     if (["confirmed", "delivered"].includes(o.status) && o.holder_id === me.id && !o.lienholder_id) {
-      const b = h("button", { type: "button", class: "secondary", "aria-label": `Pledge order ${o.id}` }, "Pledge");
+      const b = h("button", { type: "button", class: "secondary", "aria-label": t("orders.pledge_label", { id: o.id }) }, t("orders.pledge"));
       b.addEventListener("click", () => {
         if (!financiers.value) {
-          setStatus(status, "error", "Choose the bank to pledge to first.");
+          setStatus(status, "error", t("orders.error_bank"));
           financiers.focus();
           return;
         }
-        run(b, `Pledging order ${o.id}`, async () => {
+        run(b, t("orders.pledging", { id: o.id }), async () => {
           const out = await api(`/v1/orders/${o.id}/pledge`, { method: "POST", body: { financier_id: Number(financiers.value) } });
-          return `Order ${out.id} is pledged to member ${out.lienholder_id}.`;
+          return t("orders.pledged", { id: out.id, bank: memberName(out.lienholder_id) });
         });
       });
       buttons.push(b);
@@ -268,24 +326,24 @@ async function ordersCard(orders, ctx) {
     return h("div", { class: "actions" }, buttons);
   };
   const list = table(
-    "My orders",
+    t("orders.mine"),
     [
-      { label: "Order", cell: (o) => `Order ${o.id}` },
-      { label: "Buyer", cell: (o) => `Member ${o.buyer_id}` },
-      { label: "Amount", num: true, cell: (o) => money(o.amount, o.currency) },
-      { label: "Due", cell: (o) => date(o.due_date) },
-      { label: "State", cell: (o) => o.status },
-      { label: "Pledged to", cell: (o) => (o.lienholder_id ? `Member ${o.lienholder_id}` : "—") },
-      { label: "Receivable", cell: (o) => (o.receivable_id ? `Receivable ${o.receivable_id}` : "—") },
-      { label: "Actions", cell: actions },
+      { label: t("col.order"), cell: (o) => t("order.name", { id: o.id }) },
+      { label: t("col.buyer"), cell: (o) => memberName(o.buyer_id) },
+      { label: t("col.amount"), num: true, cell: (o) => money(o.amount, o.currency), csv: (o) => o.amount },
+      { label: t("col.due"), cell: (o) => date(o.due_date) },
+      { label: t("col.state"), cell: (o) => tv("status.order", o.status) },
+      { label: t("col.pledged_to"), cell: (o) => (o.lienholder_id ? memberName(o.lienholder_id) : "—") },
+      { label: t("col.receivable"), cell: (o) => (o.receivable_id ? t("receivable.name", { id: o.receivable_id }) : "—") },
+      { label: t("col.actions"), cell: actions, csv: false },
     ],
     mine,
-    { empty: "no order yet." },
+    { empty: t("orders.none") },
   );
   return card(
-    "My orders",
+    t("orders.mine"),
     list,
-    h("div", { class: "form" }, field("Bank to pledge to", financiers)),
+    h("div", { class: "form" }, field(t("orders.pledge_bank"), financiers)),
     status,
     await proposeForm(ctx, status),
   );
@@ -296,20 +354,20 @@ async function proposeForm(ctx, status) {
   buyer.id = "order-buyer";
   const amount = h("input", { id: "order-amount", inputmode: "decimal", required: true, autocomplete: "off" });
   const due = h("input", { id: "order-due", type: "date", required: true });
-  const doc = h("input", { id: "order-doc", required: true, autocomplete: "off", placeholder: "purchase order number or 0x hash" });
-  const submit = h("button", { type: "submit" }, "Propose order");
-  const form = h("form", { class: "form", id: "propose-form" }, h("h4", { class: "wide" }, "Propose an order"), field("Buyer", buyer), field("Amount", amount), field("Due date", due), field("Purchase order", doc, "hashed (SHA-256) in the browser"), submit);
+  const doc = h("input", { id: "order-doc", required: true, autocomplete: "off", placeholder: t("propose.doc_placeholder") });
+  const submit = h("button", { type: "submit" }, t("propose.submit"));
+  const form = h("form", { class: "form", id: "propose-form" }, h("h4", { class: "wide" }, t("propose.title")), field(t("col.buyer"), buyer), field(t("col.amount"), amount), field(t("propose.due"), due), field(t("propose.doc"), doc, t("propose.doc_hint")), submit);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const value = normaliseAmount(amount.value);
     if (!value || value === "0.00") {
-      setStatus(status, "error", "Enter the order amount, such as 100,000.00.");
+      setStatus(status, "error", t("propose.error_amount"));
       amount.focus();
       return;
     }
-    const done = await act(submit, status, "Proposing the order", async () => {
+    const done = await act(submit, status, t("propose.proposing"), async () => {
       const out = await api("/v1/orders", { method: "POST", body: { buyer_id: Number(buyer.value), amount: value, due_date: due.value, document_hash: await documentHash(doc.value) } });
-      return `Order ${out.id} proposed to member ${out.buyer_id}: ${out.status}.`;
+      return t("propose.done", { id: out.id, buyer: memberName(out.buyer_id), status: tv("status.order", out.status) });
     });
     if (done) await refreshKeeping(ctx, status);
   });

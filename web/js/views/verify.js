@@ -2,7 +2,8 @@
 import { api, ApiError } from "../api.js";
 import { date, money, shortHash, toMinor } from "../format.js";
 import { drawTree } from "../graph.js";
-import { badge, card, field, h, setStatus, statusLine, table } from "../ui.js";
+import { t, tv } from "../i18n.js";
+import { badge, card, field, h, memberName, setStatus, statusLine, table } from "../ui.js";
 
 /** The note with its proof; where the proof would show a holder the caller may not see (403), the note alone. */
 async function readNote(noteId, block) {
@@ -17,20 +18,20 @@ async function readNote(noteId, block) {
 export function verifyCard() {
   const noteId = h("input", { id: "verify-note", type: "number", min: 1, required: true });
   const block = h("input", { id: "verify-block", value: "latest", autocomplete: "off" });
-  const submit = h("button", { type: "submit", id: "verify-submit" }, "Verify");
+  const submit = h("button", { type: "submit", id: "verify-submit" }, t("verify.submit"));
   const status = statusLine();
   status.id = "verify-status";
   const result = h("div", { id: "verify-result" });
-  const form = h("form", { class: "form", id: "verify-form" }, field("Note id", noteId), field("At block", block, "a number, or latest"), submit, status);
+  const form = h("form", { class: "form", id: "verify-form" }, field(t("bank.note_id"), noteId), field(t("verify.at_block"), block, t("verify.at_block_hint")), submit, status);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     submit.disabled = true;
-    setStatus(status, "pending", `Reading note ${noteId.value} from the chain…`);
+    setStatus(status, "pending", t("verify.reading", { id: noteId.value }));
     result.replaceChildren();
     try {
       const note = await readNote(noteId.value, block.value.trim() || "latest");
       result.append(facts(note));
-      setStatus(status, "ok", `Note ${note.note_id} read at block ${note.block.number}.`);
+      setStatus(status, "ok", t("verify.read", { id: note.note_id, block: note.block.number }));
       const graph = await provenance(note);
       result.append(graph.section);
       graph.draw?.();
@@ -40,7 +41,7 @@ export function verifyCard() {
       submit.disabled = false;
     }
   });
-  return card("Verify a note", form, result);
+  return card(t("verify.title"), form, result);
 }
 
 /** A member as the API names it: its id, or a pseudonym (`holder-…`) where the caller may not see who it is. */
@@ -51,18 +52,18 @@ function facts(note) {
   const check = proofCheck(note);
   const terms = note.receivable;
   const pairs = [
-    ["Holder", note.holder.account ? `Member ${note.holder.member_id} (${note.holder.account})` : `${note.holder.member_id} (not yours to see)`],
-    ["Value", money(note.value, note.currency)],
-    ["Lock", note.lienholder_id ? `Pledged to ${who(note.lienholder_id)}` : "Not pledged"],
-    ["Receivable", `Receivable ${terms.slot_id}: member ${terms.obligor_id} owes ${money(terms.face_value, note.currency)} to ${who(terms.creditor_id)}`],
-    ["Maturity", date(terms.maturity)],
-    ["Status", terms.status],
-    ["Order", terms.order_id ? `Order ${terms.order_id}` : "—"],
-    ["Invoice hash", h("span", { class: "hash" }, terms.invoice_hash)],
-    ["Parent note", note.parent_id ? `Note ${note.parent_id}` : "none (first note of the receivable)"],
-    ["Read at block", h("span", {}, `${note.block.number} `, h("span", { class: "hash" }, note.block.hash))],
-    ["Contract", h("span", { class: "hash" }, note.contract)],
-    ["Proof check", h("span", { id: "proof-check" }, badge(check.ok ? "consistent" : "not consistent", check.ok ? "good" : "bad"), " ", check.detail)],
+    [t("col.holder"), note.holder.account ? h("span", {}, `${memberName(note.holder.member_id)} `, h("span", { class: "hash" }, `(${note.holder.account})`)) : t("verify.holder_hidden", { name: memberName(note.holder.member_id) })],
+    [t("col.value"), money(note.value, note.currency)],
+    [t("verify.lock"), note.lienholder_id ? t("verify.pledged_to", { name: memberName(note.lienholder_id) }) : t("verify.not_pledged")],
+    [t("col.receivable"), t("verify.receivable_terms", { id: terms.slot_id, obligor: memberName(terms.obligor_id), face: money(terms.face_value, note.currency), creditor: memberName(terms.creditor_id) })],
+    [t("col.maturity"), date(terms.maturity)],
+    [t("verify.status"), tv("status.receivable", terms.status)],
+    [t("col.order"), terms.order_id ? t("order.name", { id: terms.order_id }) : "—"],
+    [t("verify.invoice_hash"), h("span", { class: "hash" }, terms.invoice_hash)],
+    [t("verify.parent"), note.parent_id ? t("note.name", { id: note.parent_id }) : t("verify.no_parent")],
+    [t("verify.read_at"), h("span", {}, `${note.block.number} `, h("span", { class: "hash" }, note.block.hash))],
+    [t("verify.contract"), h("span", { class: "hash" }, note.contract)],
+    [t("verify.proof_check"), h("span", { id: "proof-check" }, badge(check.ok ? t("verify.consistent") : t("verify.not_consistent"), check.ok ? "good" : "bad"), " ", check.detail)],
   ];
   return h(
     "div",
@@ -71,9 +72,9 @@ function facts(note) {
     h(
       "p",
       { class: "muted" },
-      "This check compares the proof with the answer in your browser only. To check it without trusting this service, save the proof and run ",
-      h("code", {}, "scf verify-proof proof.json --rpc <a node you trust>"),
-      " (it verifies the Merkle proofs against the block's state root).",
+      t("verify.proof_note_before"),
+      h("code", {}, t("verify.proof_command")),
+      t("verify.proof_note_after"),
     ),
     note.proof ? proofDownload(note) : null,
   );
@@ -81,27 +82,27 @@ function facts(note) {
 
 export function proofCheck(note) {
   const proof = note.proof;
-  if (!proof && typeof note.holder.member_id === "string") return { ok: false, detail: "no proof: it would show the note's holder, which is not yours to see" };
-  if (!proof) return { ok: false, detail: "no proof was returned" };
+  if (!proof && typeof note.holder.member_id === "string") return { ok: false, detail: t("proof.holder_hidden") };
+  if (!proof) return { ok: false, detail: t("proof.none") };
   const word = proof.note ?? {};
   const problems = [];
-  if (proof.block?.number !== note.block.number) problems.push("block number differs");
-  if (String(proof.block?.hash).toLowerCase() !== String(note.block.hash).toLowerCase()) problems.push("block hash differs");
-  if (String(proof.address).toLowerCase() !== String(note.contract).toLowerCase()) problems.push("contract differs");
-  if (proof.noteId !== note.note_id) problems.push("note id differs");
-  if (word.holderId !== note.holder.member_id) problems.push("holder differs");
-  if ((word.lienholderId || null) !== (note.lienholder_id ?? null)) problems.push("lock differs");
-  if (word.slotId !== note.receivable.slot_id) problems.push("receivable differs");
-  if (word.value === undefined || BigInt(word.value) !== toMinor(note.value)) problems.push("value differs");
-  if (!proof.accountProof?.length || !proof.storageProof?.length) problems.push("proof nodes missing");
+  if (proof.block?.number !== note.block.number) problems.push(t("proof.block_number"));
+  if (String(proof.block?.hash).toLowerCase() !== String(note.block.hash).toLowerCase()) problems.push(t("proof.block_hash"));
+  if (String(proof.address).toLowerCase() !== String(note.contract).toLowerCase()) problems.push(t("proof.contract"));
+  if (proof.noteId !== note.note_id) problems.push(t("proof.note_id"));
+  if (word.holderId !== note.holder.member_id) problems.push(t("proof.holder"));
+  if ((word.lienholderId || null) !== (note.lienholder_id ?? null)) problems.push(t("proof.lock"));
+  if (word.slotId !== note.receivable.slot_id) problems.push(t("proof.receivable"));
+  if (word.value === undefined || BigInt(word.value) !== toMinor(note.value)) problems.push(t("proof.value"));
+  if (!proof.accountProof?.length || !proof.storageProof?.length) problems.push(t("proof.nodes_missing"));
   return problems.length
-    ? { ok: false, detail: problems.join("; ") }
-    : { ok: true, detail: `proof present: ${proof.accountProof.length} account and ${proof.storageProof.length} storage nodes under state root ${shortHash(proof.block.stateRoot)} agree with holder, value, lock and receivable` };
+    ? { ok: false, detail: problems.join(t("proof.separator")) }
+    : { ok: true, detail: t("proof.ok", { account: proof.accountProof.length, storage: proof.storageProof.length, root: shortHash(proof.block.stateRoot) }) };
 }
 
 function proofDownload(note) {
   const blob = new Blob([JSON.stringify(note.proof, null, 2)], { type: "application/json" });
-  return h("p", {}, h("a", { href: URL.createObjectURL(blob), download: `note-${note.note_id}-proof.json` }, "Download proof.json"));
+  return h("p", {}, h("a", { href: URL.createObjectURL(blob), download: `note-${note.note_id}-proof.json` }, t("verify.download_proof")));
 }
 
 /** The receivable's tree (GET /v1/receivables/{slot}/tree); without it, the note's line of parents read from the chain. */
@@ -111,38 +112,39 @@ async function provenance(note) {
   let source;
   try {
     tree = await api(`/v1/receivables/${slot}/tree`);
-    source = `Every note of receivable ${slot} and every movement between them, from the ledger's event log.`;
+    source = t("provenance.source_tree", { id: slot });
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 404 || error.problem?.detail !== "Not Found") {
-      return { section: card("Provenance", h("p", { class: "status error", role: "alert" }, error.message)) };
+      return { section: card(t("provenance.title"), h("p", { class: "status error", role: "alert" }, error.message)) };
     }
     tree = await parentLine(note);
-    source = "The tree endpoint is not available on this service: showing the note's line of parents read from the chain.";
+    source = t("provenance.source_parents");
   }
-  const graphBox = h("div", { id: "provenance-graph", role: "img", "aria-label": `Provenance graph of receivable ${slot}` });
+  const graphBox = h("div", { id: "provenance-graph", role: "img", "aria-label": t("provenance.graph_label", { id: slot }) });
   const details = statusLine();
   details.id = "edge-details";
   const showEdge = (edge) => setStatus(details, "ok", edgeText(edge));
   const edgeTable = table(
-    "Movements (select one to see its transaction)",
+    t("provenance.movements"),
     [
-      { label: "Kind", cell: (e) => e.kind },
-      { label: "From", cell: (e) => (e.from_note_id ? `Note ${e.from_note_id}` : `Receivable ${slot}`) },
-      { label: "To", cell: (e) => (e.to_note_id ? `Note ${e.to_note_id}` : "—") },
-      { label: "Value", num: true, cell: (e) => money(e.value) },
-      { label: "Block", num: true, cell: (e) => String(e.block_number ?? "—") },
+      { label: t("col.kind"), cell: (e) => tv("movement", e.kind) },
+      { label: t("col.from"), cell: (e) => (e.from_note_id ? t("note.name", { id: e.from_note_id }) : t("receivable.name", { id: slot })) },
+      { label: t("col.to"), cell: (e) => (e.to_note_id ? t("note.name", { id: e.to_note_id }) : "—") },
+      { label: t("col.value"), num: true, cell: (e) => money(e.value), csv: (e) => e.value ?? "" },
+      { label: t("col.block"), num: true, cell: (e) => String(e.block_number ?? "—") },
       {
-        label: "Transaction",
+        label: t("col.transaction"),
         cell: (e) => (e.tx_hash ? h("button", { type: "button", class: "secondary hash", onclick: () => showEdge(e) }, shortHash(e.tx_hash)) : "—"),
+        csv: (e) => e.tx_hash ?? "",
       },
     ],
     tree.edges,
-    { empty: "no movement recorded." },
+    { empty: t("provenance.no_movement") },
   );
   const section = card(
-    `Provenance of receivable ${slot}`,
+    t("provenance.of", { id: slot }),
     h("p", { class: "muted" }, source),
-    h("p", { id: "graph-summary" }, `${tree.nodes.length} notes, ${tree.edges.length} movements. Click an edge (or a row below) for its transaction.`),
+    h("p", { id: "graph-summary" }, t("provenance.summary", { notes: tree.nodes.length, edges: tree.edges.length })),
     graphBox,
     details,
     edgeTable,
@@ -158,9 +160,9 @@ async function provenance(note) {
 }
 
 function edgeText(edge) {
-  const from = edge.from_member_id ? who(edge.from_member_id) : "the obligor";
-  const to = edge.to_member_id ? who(edge.to_member_id) : "—";
-  return `${edge.kind} of ${money(edge.value)} from ${from} to ${to} in transaction ${edge.tx_hash} (block ${edge.block_number}).`;
+  const from = edge.from_member_id ? memberName(edge.from_member_id) : t("provenance.the_obligor");
+  const to = edge.to_member_id ? memberName(edge.to_member_id) : "—";
+  return t("provenance.edge", { kind: tv("movement", edge.kind), value: money(edge.value), from, to, tx: edge.tx_hash, block: edge.block_number });
 }
 
 async function parentLine(note) {
