@@ -217,6 +217,8 @@ def test_bank_verifies_a_note_and_sees_its_provenance_graph(page: Any, world: Co
         201,
     )
     leaf = second["new_note"]["id"]
+    # the holder shares its holdings with the bank: without that the bank sees a pseudonym (docs/permissions.md)
+    ok(world.supplier3.client.post("/v1/members/me/shares", json={"financier_id": world.bank.id}), 201)
     sign_in(page, world.url, world.bank.key)
     page.locator("#verify-note").fill(str(leaf))
     page.locator("#verify-submit").click()
