@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -21,7 +22,7 @@ from chain.client import connect, contract
 from chain.compile import Artifact, load_artifacts
 from chain.contracts import CashToken, Financing, MemberRegistry, OrderBook, ReceivableNotes, Settlement
 from chain.deploy import Deployment, load_deployment
-from chain.errors import ScfError
+from chain.errors import ChainStalledError, ScfError
 from chain.indexer import Indexer
 from chain.revert import RevertDecoder
 from chain.rpc import JsonRpc
@@ -80,7 +81,23 @@ class LedgerHandle:
     artifacts: dict[str, Artifact]
     indexer: Indexer
     signer: Signer
+    stall_after: float | None = None  # seconds without a block after which writes get 503 chain-stalled
     _contracts: dict[str, Contract] = field(default_factory=dict)
+    _head: tuple[float, int, str, int] | None = None  # (monotonic time read, number, hash, timestamp)
+
+    def check_not_stalled(self) -> None:
+        """Raises ChainStalledError when the chain's head is older than `stall_after` (a chain that makes a block
+        every period, like Clique, has stopped: too few signers). The head is read at most once a second."""
+        if self.stall_after is None:
+            return
+        now = time.monotonic()
+        if self._head is None or now - self._head[0] > 1.0:
+            block = self.w3.eth.get_block("latest")
+            self._head = (now, int(block["number"]), bytes(block["hash"]).hex(), int(block["timestamp"]))
+        _at, number, block_hash, timestamp = self._head
+        age = time.time() - timestamp
+        if age > self.stall_after:
+            raise ChainStalledError(number, "0x" + block_hash.removeprefix("0x"), age, self.stall_after)
 
     @cached_property
     def reads(self) -> IndexPump:
@@ -168,7 +185,7 @@ class LedgerService:
             decoder=RevertDecoder.from_artifacts(artifacts, addresses),
             rpc=JsonRpc(self.settings.effective_rpc_url, self.settings.rpc_timeout),
         )
-        return LedgerHandle(w3, deployment, artifacts, indexer, signer)
+        return LedgerHandle(w3, deployment, artifacts, indexer, signer, stall_after=self.settings.chain_stall_after)
 
     # background indexing
     def start(self, poll_interval: float = 0.5) -> None:

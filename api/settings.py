@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     health_timeout: float = Field(2.0, gt=0)
     db_busy_timeout: float = Field(30.0, gt=0, description="seconds a write waits for a database lock, then 503")
     tx_stuck_after: float = Field(30.0, gt=0, description="seconds before an unmined transaction is replaced")
+    chain_stall_after: float | None = Field(
+        None,
+        gt=0,
+        description="seconds without a new block after which writes get 503 chain-stalled; for chains that make a "
+        "block every period (Clique, QBFT); unset = off (anvil makes blocks only when asked)",
+    )
     tx_receipt_timeout: float = Field(120.0, gt=0, description="seconds a write waits for its receipt, then 503")
     alert_structuring_threshold: str = Field("10000.00", description="structuring: moves just below this amount")
     alert_structuring_window: int = Field(1000, ge=1, description="structuring: window in blocks")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,14 @@ from api.problems import PROBLEM_JSON, Problem
 from api.sealing import Sealer, is_sealed
 from api.tables import IdempotencyRecord
 from chain.contracts import ContractCall
-from chain.errors import ChainUnavailableError, NonceConsumedError, ReceiptMissingError, TransactionError
+from chain.errors import (
+    ChainStalledError,
+    ChainUnavailableError,
+    NonceConsumedError,
+    ReceiptMissingError,
+    TransactionError,
+    TransactionTimeoutError,
+)
 from chain.faults import kill_point
 from chain.revert import ContractRevertError
 from chain.signer import SignedTx, TransactionQueue
@@ -172,11 +180,16 @@ class WriteContext:
             if step < len(self.prior_steps) and "signed" in self.prior_steps[step]:
                 receipt = self._resume(queue, SignedTx.from_json(self.prior_steps[step]["signed"]), persist, contract)
             if receipt is None:
+                ledger.check_not_stalled()  # nothing is signed for a chain that makes no blocks
                 signed = queue.submit(tx, before_send=persist, contract=contract)
                 kill_point("after-send")  # test-only crash points (chain/faults.py); no-ops unless enabled
-                receipt = queue.wait(signed, before_send=persist, contract=contract)
+                receipt = self._wait(ledger, queue, signed, persist, contract)
         except ContractRevertError as exc:
             raise revert_problem(exc) from exc
+        except ChainStalledError as exc:
+            raise Problem(
+                503, "chain-stalled", "Chain stalled", str(exc), block=exc.number, blockHash=exc.block_hash
+            ) from exc
         except ChainUnavailableError as exc:
             raise Problem(503, "chain-unavailable", "Chain unavailable", str(exc)) from exc
         except (requests.RequestException, OSError) as exc:  # a node read (chain id, fees, nonce) got no answer
@@ -230,7 +243,29 @@ class WriteContext:
         except NonceConsumedError:
             return None  # its nonce went to another transaction: it never mined, so sending anew is safe
         record_tx_hash(signed.tx_hash)
-        return queue.wait(signed, before_send=persist, contract=contract)
+        return self._wait(self._chain(), queue, signed, persist, contract)
+
+    @staticmethod
+    def _wait(
+        ledger: LedgerHandle,
+        queue: TransactionQueue,
+        signed: SignedTx,
+        persist: Callable[[SignedTx], None],
+        contract: str,
+    ) -> TxReceipt:
+        """`queue.wait`; with stall detection on (settings.chain_stall_after), waits in slices of that length and
+        gives up with ChainStalledError as soon as the chain has made no block for that long."""
+        if ledger.stall_after is None:
+            return queue.wait(signed, before_send=persist, contract=contract)
+        deadline = time.monotonic() + queue.settings.receipt_timeout
+        while True:
+            left = max(0.1, deadline - time.monotonic())
+            try:
+                return queue.wait(signed, timeout=min(ledger.stall_after, left), before_send=persist, contract=contract)
+            except TransactionTimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
+                ledger.check_not_stalled()
 
     def _persister(self, step: int) -> Callable[[SignedTx], None]:
         def persist(signed: SignedTx) -> None:

@@ -11,6 +11,7 @@ from chain.compile import Artifact
 from chain.deploy import Deployment
 
 DEV_BALANCE_WEI = 10**24  # 1,000,000 ETH of gas money on a local devchain
+MEMBER_GAS_WEI = 10**20  # gas money the operator sends a member's new account on a network (geth, Besu)
 
 
 # Middleware the service never needs: it signs locally and sends raw transactions (no eth_sendTransaction to

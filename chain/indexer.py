@@ -227,6 +227,7 @@ class Indexer:
         self._progress = threading.Condition()
         self._stop = threading.Event()
         self._rules: alerts.RuleState | None = None  # the alert rules' state, up to the checkpoint
+        self.reorgs: list[tuple[int, int]] = []  # (checkpoint block that left the chain, ancestor rolled back to)
         # the node's raw JSON-RPC over urllib3 (chain.rpc) when the provider is HTTP: web3's provider (requests)
         # cost about 2.5 ms of Python per call, four calls in a pass over one new block
         self._json = rpc_for(w3, RPC_TIMEOUT)
@@ -433,6 +434,7 @@ class Indexer:
                 break
         log.warning("reorg detected at block %s; rolling back to %s and replaying", number, ancestor)
         self.rollback_to(ancestor)
+        self.reorgs.append((number, ancestor))
         return self.indexed_block()
 
     def _chain_hash(self, number: int) -> str | None:
