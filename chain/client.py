@@ -6,6 +6,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from web3 import Web3
 from web3.contract import Contract
+from web3.middleware import ExtraDataToPOAMiddleware
 
 from chain.compile import Artifact
 from chain.deploy import Deployment
@@ -37,7 +38,14 @@ def connect(rpc_url: str, timeout: float = 10.0) -> Web3:
     for name in _UNUSED_MIDDLEWARE:
         if name in w3.middleware_onion:
             w3.middleware_onion.remove(name)
+    accept_poa_headers(w3)
     return w3
+
+
+def accept_poa_headers(w3: Web3) -> None:
+    """Clique and QBFT headers carry signers and seals in `extraData` (longer than the 32 bytes web3 accepts):
+    the field is moved to `proofOfAuthorityData`. Harmless on anvil."""
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
 
 
 def is_devchain(w3: Web3) -> bool:

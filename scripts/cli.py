@@ -253,12 +253,15 @@ def verify_proof(
         err.print(f"[bold red]proof rejected:[/] {exc}")
         raise typer.Exit(1) from None
     fields = dataclasses.asdict(verified)
+    fields["checked_against"] = rpc
     if json_output:
         console.print_json(json.dumps(fields, default=str))
         return
     console.print(
-        f"[bold green]proof verified[/]: note {verified.note_id} at block {verified.block_number} "
-        f"holder member {verified.holder_id}, value {verified.value} (minor units), lienholder {verified.lienholder_id}"
+        f"[bold green]proof verified[/] against the node at {rpc}: note {verified.note_id} at block "
+        f"{verified.block_number} ({verified.block_hash}, state root {verified.state_root}), holder member "
+        f"{verified.holder_id}, value {verified.value} (minor units), lienholder {verified.lienholder_id}",
+        soft_wrap=True,
     )
 
 
@@ -293,15 +296,30 @@ def serve(
         _fail(exc)
 
 
+def _network_settings(network_dir: Path) -> Settings:
+    """Settings that serve the API against the operator's node of a consortium network (`scf network up`)."""
+    from chain.network import Network
+
+    net = Network(network_dir)
+    current = Settings()
+    stall = current.chain_stall_after or 10.0 * (net.record.period if net.record else 1)
+    return _settings(net.service_dir, rpc_url=net.operator_rpc, chain_stall_after=stall)
+
+
 @app.command()
-def up(data_dir: DataDir = None) -> None:
+def up(
+    data_dir: DataDir = None,
+    network: Annotated[
+        Path | None, typer.Option("--network", help="Serve against the operator's node of this consortium network")
+    ] = None,
+) -> None:
     """Start the devchain (unless SCF_RPC_URL is set), deploy, and serve the API; Ctrl-C stops everything."""
     from chain.devchain import DevChain, port_is_free
     from chain.runtime import make_devchain, prepare_ledger
 
-    settings = _settings(data_dir)
     chain: DevChain | None = None
     try:
+        settings = _network_settings(network) if network is not None else _settings(data_dir)
         if not port_is_free(settings.api_port, settings.api_host):
             raise PortInUseError(settings.api_port, "SCF_API_PORT")
         if settings.uses_devchain:
@@ -346,6 +364,7 @@ def _register_api_commands() -> None:
         config,
         financing,
         members,
+        network,
         notes,
         orders,
         receivables,
@@ -366,6 +385,7 @@ def _register_api_commands() -> None:
         ("alerts", alerts),
         ("share", share),
         ("config", config),
+        ("network", network),
     ]:
         app.add_typer(group.app, name=name)
     app.command("status")(config.status)
