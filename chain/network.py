@@ -68,10 +68,11 @@ class Node:
     netns: str | None = None
     ifname: str | None = None  # the namespace end of its veth (link down = partition)
     pid: int | None = None
+    rpc_ip: str | None = None  # in a namespace: the address of its management link (RPC), apart from the peers'
 
     @property
     def rpc_url(self) -> str:
-        return f"http://{self.ip}:{self.rpc_port}"
+        return f"http://{self.rpc_ip or self.ip}:{self.rpc_port}"
 
     @property
     def enode(self) -> str:
@@ -90,6 +91,7 @@ class Record:
     contracts: dict[str, str] = field(default_factory=dict)
     hub_netns: str | None = None
     host_ifname: str | None = None
+    mgmt_subnet: str | None = None  # RPC links host <-> node (a /30 each), apart from the peer network
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -266,7 +268,7 @@ class Network:
         index = len(rec.nodes)
         if rec.mode == "netns":
             ip = str(list(ipaddress.ip_network(rec.subnet).hosts())[10 + index])
-            netns_name, ifname = self._add_netns(org, index, ip)
+            netns_name, ifname, rpc_ip = self._add_netns(org, index, ip)
             node = Node(
                 org,
                 role,
@@ -278,6 +280,7 @@ class Network:
                 8551,
                 netns_name,
                 ifname,
+                rpc_ip=rpc_ip,
             )
         else:
             node = Node(
@@ -327,8 +330,12 @@ class Network:
         _ip("-n", rec.hub_netns, "link", "set", hub_end, "master", "br0", "up")
         _ip("addr", "add", f"{host_ip}/{prefix}", "dev", rec.host_ifname)
         _ip("link", "set", rec.host_ifname, "up")
+        if rec.mgmt_subnet is None:
+            rec.mgmt_subnet = _free_subnet()  # after the peer subnet's route exists: never the same one
 
-    def _add_netns(self, org: str, index: int, ip: str) -> tuple[str, str]:
+    def _add_netns(self, org: str, index: int, ip: str) -> tuple[str, str, str]:
+        """The node's namespace: `eth0` on the peer bridge (partitions cut it), `mgmt` a veth to the host that
+        carries only its RPC (so a cut-off node can still be asked about its head); returns (netns, eth0, RPC ip)."""
         rec = self._rec
         assert rec.hub_netns is not None
         name = f"scf-{rec.run_id}-{org}"
@@ -343,7 +350,17 @@ class Network:
         _ip("-n", name, "addr", "add", f"{ip}/{prefix}", "dev", "eth0")
         _ip("-n", name, "link", "set", "eth0", "up")
         _ip("-n", name, "link", "set", "lo", "up")
-        return name, "eth0"
+        assert rec.mgmt_subnet is not None
+        base = ipaddress.ip_network(rec.mgmt_subnet).network_address + 4 * index
+        host_end, ns_end = f"sc{rec.run_id}c{index}", f"sc{rec.run_id}d{index}"
+        _ip("link", "add", host_end, "type", "veth", "peer", "name", ns_end)
+        _ip("link", "set", ns_end, "netns", name)
+        _ip("-n", name, "link", "set", ns_end, "name", "mgmt")
+        _ip("addr", "add", f"{base + 1}/30", "dev", host_end)
+        _ip("link", "set", host_end, "up")
+        _ip("-n", name, "addr", "add", f"{base + 2}/30", "dev", "mgmt")
+        _ip("-n", name, "link", "set", "mgmt", "up")
+        return name, "eth0", str(base + 2)
 
     def partition(self, name: str) -> None:
         """Cuts a node off the network: its namespace's link goes down (its process keeps running)."""
@@ -383,7 +400,7 @@ class Network:
             "--nat", "none",
             "--nodiscover",
             "--netrestrict", self._rec.subnet,
-            "--http", "--http.addr", node.ip, "--http.port", str(node.rpc_port), "--http.api", apis,
+            "--http", "--http.addr", node.rpc_ip or node.ip, "--http.port", str(node.rpc_port), "--http.api", apis,
             "--http.vhosts", "*",
             "--authrpc.addr", "127.0.0.1", "--authrpc.port", str(node.authrpc_port),
             "--ipcdisable",
@@ -446,7 +463,7 @@ class Network:
             if rec.hub_netns not in listed.split():
                 self._create_hub()
                 for index, n in enumerate(rec.nodes):
-                    n.netns, n.ifname = self._add_netns(n.name, index, n.ip)
+                    n.netns, n.ifname, n.rpc_ip = self._add_netns(n.name, index, n.ip)
                 self.save()
         for n in self._rec.nodes:
             self.start_node(n.name, geth, wait=False)

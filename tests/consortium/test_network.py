@@ -57,6 +57,19 @@ def test_story_on_four_validators(consortium: Consortium) -> None:
     assert sealers <= signers and len(sealers) >= 3
 
 
+def test_scf_up_network_serves_against_the_operators_node(consortium: Consortium) -> None:
+    from chain.runtime import prepare_ledger
+    from scripts.cli import _network_settings
+
+    settings = _network_settings(consortium.net.root)
+    assert settings.rpc_url == consortium.net.operator_rpc
+    assert settings.data_dir == consortium.net.service_dir
+    assert settings.chain_stall_after == 10.0  # ten Clique periods
+    ledger = prepare_ledger(settings)
+    assert ledger.reused  # `scf up --network` reuses the suite `scf network up` deployed
+    assert {n: c.address for n, c in ledger.deployment.contracts.items()} == consortium.net.record.contracts  # type: ignore[union-attr]
+
+
 def test_bank_verifies_a_note_against_its_own_observer(consortium: Consortium, tmp_path: Path) -> None:
     net, url = consortium.net, consortium.server.url
     observer = net.add_observer("bank-c", consortium.geth)
@@ -207,12 +220,14 @@ def test_partition_competing_block_and_heal(consortium: Consortium, tmp_path: Pa
     with admitted(url, consortium.operator_key, [("bank", ["financier"], {})]) as p:
         bank = p["bank"]
         forked = False
+        minted = 0
         for _attempt in range(4):  # core seals an out-of-turn block alone unless it signed one of the last two
             before = head(cut.rpc_url)
             net.partition("core")
             try:
                 for _ in range(3):  # writes go on while core is cut off
                     ok(_mint(bank.client, bank.id, "1.00"), 201)
+                    minted += 1
                 _advances(net.operator_rpc, blocks=4)
                 alone = head(cut.rpc_url)
                 if alone[0] > before[0]:
@@ -234,7 +249,7 @@ def test_partition_competing_block_and_heal(consortium: Consortium, tmp_path: Pa
         assert indexer.reorgs, "the indexer did not see core's block replaced"
         # all nodes end on the same head hash
         _wait(lambda: len({(r["head"], r["hash"]) for r in net.status()}) == 1, 60, "all nodes on the same head")
-        assert ok(bank.client.get("/v1/cash/balance"))["balance"] == "3.00"
+        assert ok(bank.client.get("/v1/cash/balance"))["balance"] == f"{minted}.00"  # every write once
     # the read model after the reorg equals a rebuild from the chain's events
     indexer.sync()
     before_rebuild = _snapshot(engine)
