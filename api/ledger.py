@@ -35,6 +35,9 @@ class LedgerUnavailableError(ScfError):
     """The chain does not answer, or no deployment of the suite is recorded for it."""
 
 
+CONFIRMATION_POLL_S = 0.2
+
+
 class IndexPump:
     """Read-your-writes without an indexer pass per request.
 
@@ -71,6 +74,9 @@ class IndexPump:
         with self._cond:
             self._indexed = indexed  # not max(): a reorg rollback lowers it
             self._cond.notify_all()
+            deeper = self.indexer.confirmations > 0 and self._wanted > indexed
+        if deeper:  # a writer's block is not `confirmations` deep yet: look again shortly, not in a busy loop
+            time.sleep(CONFIRMATION_POLL_S)
         return indexed
 
 
@@ -174,6 +180,7 @@ class LedgerService:
             artifacts,
             alert_config=self.settings.alert_config(),
             extra_rules=(rejected_attempt_findings,),  # re-derived from the audit log, also on a rebuild
+            confirmations=self.settings.indexer_confirmations,
         )
         addresses = {name: c.address for name, c in deployment.contracts.items()}
         queue_settings = QueueSettings(

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         description="seconds without a new block after which writes get 503 chain-stalled; for chains that make a "
         "block every period (Clique, QBFT); unset = off (anvil makes blocks only when asked)",
     )
+    indexer_confirmations: int = Field(
+        0,
+        ge=0,
+        description="blocks the read model stays behind the head (a write answers once its block is this deep); "
+        "0 = follow the head, reorgs rolled back by block hash; `scf up --network` uses 2 (docs/consortium.md)",
+    )
     tx_receipt_timeout: float = Field(120.0, gt=0, description="seconds a write waits for its receipt, then 503")
     alert_structuring_threshold: str = Field("10000.00", description="structuring: moves just below this amount")
     alert_structuring_window: int = Field(1000, ge=1, description="structuring: window in blocks")

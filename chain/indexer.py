@@ -215,8 +215,12 @@ class Indexer:
         range_size: int = 2_000,
         alert_config: AlertConfig | None = None,
         extra_rules: Sequence[alerts.ExtraRule] = (),
+        confirmations: int = 0,
     ) -> None:
         self.engine = engine
+        # blocks the indexer stays behind the head: on Clique a block this deep is final in practice (a cut-off
+        # signer's competing block is replaced within a block or two); 0 = follow the head (reorgs are rolled back)
+        self.confirmations = confirmations
         self.w3 = w3
         self.deployment = deployment
         self.decoder = EventDecoder(deployment, artifacts)
@@ -273,7 +277,7 @@ class Indexer:
         if cp is not None:
             asked.append(("eth_getBlockByNumber", [hex(cp[0]), False]))
         answers = self._rpc_calls(asked)
-        head = int(answers.pop(0), 16) if to_block is None else to_block
+        head = int(answers.pop(0), 16) - self.confirmations if to_block is None else to_block
         indexed = self._handle_reorg(cp, _hash_of(answers[0]) if cp is not None else None)
         start = indexed + 1
         while start <= head:

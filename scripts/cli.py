@@ -296,6 +296,9 @@ def serve(
         _fail(exc)
 
 
+CLIQUE_CONFIRMATIONS = 2  # the read model of a Clique network stays this many blocks behind the head
+
+
 def _network_settings(network_dir: Path) -> Settings:
     """Settings that serve the API against the operator's node of a consortium network (`scf network up`)."""
     from chain.network import Network
@@ -303,7 +306,8 @@ def _network_settings(network_dir: Path) -> Settings:
     net = Network(network_dir)
     current = Settings()
     stall = current.chain_stall_after or 10.0 * (net.record.period if net.record else 1)
-    return _settings(net.service_dir, rpc_url=net.operator_rpc, chain_stall_after=stall)
+    depth = current.indexer_confirmations or CLIQUE_CONFIRMATIONS
+    return _settings(net.service_dir, rpc_url=net.operator_rpc, chain_stall_after=stall, indexer_confirmations=depth)
 
 
 @app.command()

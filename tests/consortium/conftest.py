@@ -49,6 +49,7 @@ def consortium(tmp_path_factory: pytest.TempPathFactory, geth_binary: Path) -> I
             api_port=free_port(),
             key_scrypt_n=TEST_SCRYPT_N,
             chain_stall_after=STALL_AFTER_S,
+            indexer_confirmations=2,  # as `scf up --network`
             tx_receipt_timeout=90.0,
         )
         engine = make_engine(settings.effective_database_url)

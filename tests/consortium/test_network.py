@@ -20,7 +20,7 @@ from chain.client import connect
 from chain.compile import load_artifacts
 from chain.deploy import load_deployment
 from chain.devchain import rpc_call
-from chain.indexer import Indexer
+from chain.indexer import Indexer, read_checkpoint
 from chain.network import head
 from chain.proofs import verify_proof_file
 from chain.store import PROJECTIONS, make_engine
@@ -65,6 +65,12 @@ def test_scf_up_network_serves_against_the_operators_node(consortium: Consortium
     assert settings.rpc_url == consortium.net.operator_rpc
     assert settings.data_dir == consortium.net.service_dir
     assert settings.chain_stall_after == 10.0  # ten Clique periods
+    assert settings.indexer_confirmations == 2
+    # the API's read model stays two blocks behind the operator's head (it was just written to by the story)
+    engine = make_engine(consortium.settings.effective_database_url)
+    checkpoint = read_checkpoint(engine)
+    engine.dispose()
+    assert checkpoint is not None and checkpoint[0] <= head(consortium.net.operator_rpc)[0] - 2
     ledger = prepare_ledger(settings)
     assert ledger.reused  # `scf up --network` reuses the suite `scf network up` deployed
     assert {n: c.address for n, c in ledger.deployment.contracts.items()} == consortium.net.record.contracts  # type: ignore[union-attr]
