@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,9 @@ def _mint(client: httpx.Client, member: int, amount: str, key: str | None = None
     return client.post("/v1/cash/mint", json=body, headers=headers)
 
 
-def test_one_validator_down_blocks_and_writes_go_on(consortium: Consortium) -> None:
+def test_one_validator_down_blocks_and_writes_go_on(
+    consortium: Consortium, record_property: Callable[[str, object], None]
+) -> None:
     net, url = consortium.net, consortium.server.url
     with admitted(url, consortium.operator_key, [("bank", ["financier"], {})]) as p:
         bank = p["bank"]
@@ -158,9 +161,10 @@ def test_one_validator_down_blocks_and_writes_go_on(consortium: Consortium) -> N
                 ok(_mint(bank.client, bank.id, "10.00"), 201)
                 latencies.append(time.monotonic() - started)
             assert ok(bank.client.get("/v1/cash/balance"))["balance"] == "50.00"
-            print(
-                f"\nwrite latency with 3 of 4 validators: median {sorted(latencies)[2]:.2f}s, max {max(latencies):.2f}s"
-            )
+            median, worst = sorted(latencies)[2], max(latencies)
+            record_property("write_latency_median_s", round(median, 2))  # reported (JUnit XML), not asserted
+            record_property("write_latency_max_s", round(worst, 2))
+            print(f"\nwrite latency with 3 of 4 validators: median {median:.2f}s, max {worst:.2f}s")
         finally:
             net.start_node("bank-b", consortium.geth)
     _wait(lambda: head(net.node("bank-b").rpc_url)[0] >= head(net.operator_rpc)[0] - 1, 120, "bank-b to catch up")
