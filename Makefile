@@ -7,7 +7,7 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test install tools lint typecheck forge pytest snapshot clean help brownie brownie-env bench slither stress
+.PHONY: run test install tools lint typecheck forge pytest snapshot clean help brownie brownie-env bench slither stress geth network network-stop
 BROWNIE_VENV := .venv-brownie
 BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
@@ -15,6 +15,7 @@ help:
 	@echo "make run    install everything, start the local chain, deploy, serve the API on 127.0.0.1:8000"
 	@echo "make test   install everything, run forge tests, pytest, ruff and mypy"
 	@echo "make brownie  brownie console on the running ledger (contracts bound by name)"
+	@echo "make network  a 4-validator geth Clique consortium in .scf/network (then: scf up --network .scf/network)"
 
 tools:
 	@bash tools/check-tools.sh
@@ -52,7 +53,7 @@ forge: $(NPM_STAMP)
 
 pytest: install brownie-env
 	@bash tools/check-browser.sh
-	SCF_REQUIRE_BROWNIE=1 SCF_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
+	SCF_REQUIRE_BROWNIE=1 SCF_REQUIRE_BROWSER=1 SCF_REQUIRE_CONSORTIUM=1 $(BIN)/python -m pytest
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check chain api scripts tests
@@ -66,6 +67,17 @@ test: install brownie-env
 	$(MAKE) --no-print-directory pytest
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory typecheck
+
+# geth v1.13.15 (the last release that seals Clique), built once from the Go module proxy into .cache/ (git-ignored).
+geth: install
+	$(BIN)/python -c "from chain.geth import ensure_geth; print(ensure_geth(print))"
+
+# A consortium: one geth Clique validator per organisation (operator, core, bank-a, bank-b), the suite deployed.
+network: install
+	$(BIN)/scf network up --validators 4 --dir .scf/network
+
+network-stop: install
+	$(BIN)/scf network stop --dir .scf/network
 
 snapshot: $(NPM_STAMP)
 	$(FORGE) snapshot

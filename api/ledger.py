@@ -23,7 +23,7 @@ from chain.client import connect, contract
 from chain.compile import Artifact, load_artifacts
 from chain.contracts import CashToken, Financing, MemberRegistry, OrderBook, ReceivableNotes, Settlement
 from chain.deploy import Deployment, load_deployment
-from chain.errors import ScfError
+from chain.errors import ChainStalledError, ScfError
 from chain.indexer import HeadWatch, Indexer
 from chain.revert import RevertDecoder
 from chain.rpc import JsonRpc
@@ -34,6 +34,9 @@ log = logging.getLogger("scf.ledger")
 
 class LedgerUnavailableError(ScfError):
     """The chain does not answer, or no deployment of the suite is recorded for it."""
+
+
+CONFIRMATION_POLL_S = 0.2
 
 
 class IndexPump:
@@ -72,6 +75,9 @@ class IndexPump:
         with self._cond:
             self._indexed = indexed  # not max(): a reorg rollback lowers it
             self._cond.notify_all()
+            deeper = self.indexer.confirmations > 0 and self._wanted > indexed
+        if deeper:  # a writer's block is not `confirmations` deep yet: look again shortly, not in a busy loop
+            time.sleep(CONFIRMATION_POLL_S)
         return indexed
 
 
@@ -100,7 +106,23 @@ class LedgerHandle:
     artifacts: dict[str, Artifact]
     indexer: Indexer
     signer: Signer
+    stall_after: float | None = None  # seconds without a block after which writes get 503 chain-stalled
     _contracts: dict[str, Contract] = field(default_factory=dict)
+    _head: tuple[float, int, str, int] | None = None  # (monotonic time read, number, hash, timestamp)
+
+    def check_not_stalled(self) -> None:
+        """Raises ChainStalledError when the chain's head is older than `stall_after` (a chain that makes a block
+        every period, like Clique, has stopped: too few signers). The head is read at most once a second."""
+        if self.stall_after is None:
+            return
+        now = time.monotonic()
+        if self._head is None or now - self._head[0] > 1.0:
+            block = self.w3.eth.get_block("latest")
+            self._head = (now, int(block["number"]), bytes(block["hash"]).hex(), int(block["timestamp"]))
+        _at, number, block_hash, timestamp = self._head
+        age = time.time() - timestamp
+        if age > self.stall_after:
+            raise ChainStalledError(number, "0x" + block_hash.removeprefix("0x"), age, self.stall_after)
 
     @cached_property
     def reads(self) -> IndexPump:
@@ -181,6 +203,7 @@ class LedgerService:
             alert_config=self.settings.alert_config(),
             extra_rules=(rejected_attempt_findings,),  # re-derived from the audit log, also on a rebuild
             heads=self.heads,
+            confirmations=self.settings.indexer_confirmations,
         )
         addresses = {name: c.address for name, c in deployment.contracts.items()}
         queue_settings = QueueSettings(
@@ -192,7 +215,7 @@ class LedgerService:
             decoder=RevertDecoder.from_artifacts(artifacts, addresses),
             rpc=JsonRpc(self.settings.effective_rpc_url, self.settings.rpc_timeout),
         )
-        return LedgerHandle(w3, deployment, artifacts, indexer, signer)
+        return LedgerHandle(w3, deployment, artifacts, indexer, signer, stall_after=self.settings.chain_stall_after)
 
     # background indexing
     def start(self, poll_interval: float = 0.5) -> None:

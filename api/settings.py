@@ -91,6 +91,18 @@ class Settings(BaseSettings):
     )
     db_busy_timeout: float = Field(30.0, gt=0, description="seconds a write waits for a database lock, then 503")
     tx_stuck_after: float = Field(30.0, gt=0, description="seconds before an unmined transaction is replaced")
+    chain_stall_after: float | None = Field(
+        None,
+        gt=0,
+        description="seconds without a new block after which writes get 503 chain-stalled; for chains that make a "
+        "block every period (Clique, QBFT); unset = off (anvil makes blocks only when asked)",
+    )
+    indexer_confirmations: int = Field(
+        0,
+        ge=0,
+        description="blocks the read model stays behind the head (a write answers once its block is this deep); "
+        "0 = follow the head, reorgs rolled back by block hash; `scf up --network` uses 2 (docs/consortium.md)",
+    )
     tx_receipt_timeout: float = Field(120.0, gt=0, description="seconds a write waits for its receipt, then 503")
     settlement_batch: int = Field(
         100, ge=1, le=100, description="notes paid per settlement transaction (gas per note is bounded)"

@@ -24,6 +24,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,11 +46,13 @@ from api.sealing import Sealer, is_sealed
 from api.tables import IdempotencyRecord, IdempotencyTx
 from chain.contracts import ContractCall
 from chain.errors import (
+    ChainStalledError,
     ChainUnavailableError,
     NonceConsumedError,
     ReceiptMissingError,
     TransactionClaimedError,
     TransactionError,
+    TransactionTimeoutError,
 )
 from chain.faults import kill_point
 from chain.revert import ContractRevertError
@@ -191,12 +194,17 @@ class WriteContext:
                     receipt = self._resume(queue, stored, persist, contract)
             if receipt is None:
                 sent = None
+                ledger.check_not_stalled()  # nothing is signed for a chain that makes no blocks
                 signed = queue.submit(tx, before_send=persist, contract=contract)
                 sent = signed
                 kill_point("after-send")  # test-only crash points (chain/faults.py); no-ops unless enabled
-                receipt = queue.wait(signed, before_send=persist, contract=contract)
+                receipt = self._wait(ledger, queue, signed, persist, contract)
         except ContractRevertError as exc:
             raise revert_problem(exc) from exc
+        except ChainStalledError as exc:
+            raise Problem(
+                503, "chain-stalled", "Chain stalled", str(exc), block=exc.number, blockHash=exc.block_hash
+            ) from exc
         except ChainUnavailableError as exc:
             raise Problem(503, "chain-unavailable", "Chain unavailable", str(exc)) from exc
         except (requests.RequestException, OSError) as exc:  # a node read (chain id, fees, nonce) got no answer
@@ -325,8 +333,34 @@ class WriteContext:
         except NonceConsumedError:
             return None  # its nonce went to another transaction: it never mined, so sending anew is safe
         record_tx_hash(signed.tx_hash)
-        receipt = queue.wait(signed, before_send=persist, contract=contract, check=False)
+        receipt = self._wait(self._chain(), queue, signed, persist, contract, check=False)
         return receipt if receipt["status"] == 1 else None
+
+    @staticmethod
+    def _wait(
+        ledger: LedgerHandle,
+        queue: TransactionQueue,
+        signed: SignedTx,
+        persist: Callable[[SignedTx], None],
+        contract: str,
+        *,
+        check: bool = True,
+    ) -> TxReceipt:
+        """`queue.wait`; with stall detection on (settings.chain_stall_after), waits in slices of that length and
+        gives up with ChainStalledError as soon as the chain has made no block for that long."""
+        if ledger.stall_after is None:
+            return queue.wait(signed, before_send=persist, contract=contract, check=check)
+        deadline = time.monotonic() + queue.settings.receipt_timeout
+        while True:
+            left = max(0.1, deadline - time.monotonic())
+            try:
+                return queue.wait(
+                    signed, timeout=min(ledger.stall_after, left), before_send=persist, contract=contract, check=check
+                )
+            except TransactionTimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
+                ledger.check_not_stalled()
 
     def _persister(self, step: int) -> Callable[[SignedTx], None]:
         def persist(signed: SignedTx) -> None:

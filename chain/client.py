@@ -9,6 +9,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from web3 import Web3
 from web3.contract import Contract
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers.rpc import HTTPProvider
 from web3.providers.rpc.utils import check_if_retry_on_failure
 from web3.types import RPCEndpoint
@@ -17,6 +18,7 @@ from chain.compile import Artifact
 from chain.deploy import Deployment
 
 DEV_BALANCE_WEI = 10**24  # 1,000,000 ETH of gas money on a local devchain
+MEMBER_GAS_WEI = 10**20  # gas money the operator sends a member's new account on a network (geth, Besu)
 
 
 # Middleware the service never needs: it signs locally and sends raw transactions (no eth_sendTransaction to
@@ -85,7 +87,14 @@ def connect(rpc_url: str, timeout: float = 10.0, attempts: int = 3) -> Web3:
     for name in _UNUSED_MIDDLEWARE:
         if name in w3.middleware_onion:
             w3.middleware_onion.remove(name)
+    accept_poa_headers(w3)
     return w3
+
+
+def accept_poa_headers(w3: Web3) -> None:
+    """Clique and QBFT headers carry signers and seals in `extraData` (longer than the 32 bytes web3 accepts):
+    the field is moved to `proofOfAuthorityData`. Harmless on anvil."""
+    w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
 
 
 def is_devchain(w3: Web3) -> bool:

@@ -113,6 +113,20 @@ class TransactionTimeoutError(TransactionError):
         )
 
 
+class ChainStalledError(ScfError):
+    """The chain makes no blocks: on Clique, half of the signers or more are down (more than half must sign)."""
+
+    def __init__(self, number: int, block_hash: str, age: float, limit: float) -> None:
+        self.number = number
+        self.block_hash = block_hash
+        self.age = age
+        super().__init__(
+            f"no new block for {age:.0f}s (limit {limit:.0f}s): the head is block {number} ({block_hash}). "
+            "The chain is stalled, most likely because half of the validators or more are down; a transaction "
+            "already sent stays stored and is resumed by a retry with the same Idempotency-Key"
+        )
+
+
 class NonceConsumedError(TransactionError):
     """Another transaction took this transaction's nonce, so it can never be mined; submitting anew is safe."""
 

@@ -247,8 +247,12 @@ class Indexer:
         alert_config: AlertConfig | None = None,
         extra_rules: Sequence[alerts.ExtraRule] = (),
         heads: HeadWatch | None = None,
+        confirmations: int = 0,
     ) -> None:
         self.engine = engine
+        # blocks the indexer stays behind the head: on Clique a block this deep is final in practice (a cut-off
+        # signer's competing block is replaced within a block or two); 0 = follow the head (reorgs are rolled back)
+        self.confirmations = confirmations
         self.w3 = w3
         self.deployment = deployment
         self.decoder = EventDecoder(deployment, artifacts)
@@ -263,6 +267,7 @@ class Indexer:
         self._progress = threading.Condition()
         self._stop = threading.Event()
         self._rules: alerts.RuleState | None = None  # the alert rules' state, up to the checkpoint
+        self.reorgs: list[tuple[int, int]] = []  # (checkpoint block that left the chain, ancestor rolled back to)
         # the node's raw JSON-RPC over urllib3 (chain.rpc) when the provider is HTTP: web3's provider (requests)
         # cost about 2.5 ms of Python per call, four calls in a pass over one new block
         self._json = rpc_for(w3, RPC_TIMEOUT)
@@ -308,9 +313,12 @@ class Indexer:
         if cp is not None:
             asked.append(("eth_getBlockByNumber", [hex(cp[0]), False]))
         answers = self._rpc_calls(asked)
-        head = int(answers.pop(0), 16) if to_block is None else to_block
         if to_block is None:
-            self.heads.observe(head)
+            chain_head = int(answers.pop(0), 16)
+            self.heads.observe(chain_head)  # the node's own head (/health's head age), not the confirmed one
+            head = chain_head - self.confirmations
+        else:
+            head = to_block
         indexed = self._handle_reorg(cp, _hash_of(answers[0]) if cp is not None else None)
         start = indexed + 1
         while start <= head:
@@ -478,6 +486,7 @@ class Indexer:
         else:
             log.warning("reorg detected at block %s; rolling back to %s and replaying", number, ancestor)
         self.rollback_to(ancestor)
+        self.reorgs.append((number, ancestor))
         return self.indexed_block()
 
     def _common_ancestor(self, stored: list[tuple[int, str]]) -> int | None:

@@ -25,6 +25,7 @@ from trie.hexary import HexaryTrie
 from web3 import Web3
 from web3.types import BlockIdentifier
 
+from chain.client import accept_poa_headers
 from chain.errors import ScfError
 
 BUNDLE_VERSION = 1
@@ -289,6 +290,7 @@ def verify_proof_file(
     if not isinstance(block, dict) or not isinstance(block.get("number"), int):
         raise ProofError("the proof bundle lacks block.number")
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    accept_poa_headers(w3)  # a Clique or QBFT node's headers
     try:
         header = w3.eth.get_block(int(block["number"]))
     except Exception as exc:  # connection refused, unknown block: both mean "cannot check"

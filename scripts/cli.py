@@ -17,7 +17,6 @@ from rich.table import Table
 from api.settings import Settings
 from chain.errors import PortInUseError, ScfError
 from scripts.audit_cli import app as audit_app
-from scripts.commands.besu import app as besu_app
 from scripts.terminal import make_console
 
 if TYPE_CHECKING:
@@ -333,12 +332,15 @@ def verify_proof(
         err.print(f"[bold red]proof rejected:[/] {exc}")
         raise typer.Exit(1) from None
     fields = dataclasses.asdict(verified)
+    fields["checked_against"] = rpc
     if json_output:
         console.print_json(json.dumps(fields, default=str))
         return
     console.print(
-        f"[bold green]proof verified[/]: note {verified.note_id} at block {verified.block_number} "
-        f"holder member {verified.holder_id}, value {verified.value} (minor units), lienholder {verified.lienholder_id}"
+        f"[bold green]proof verified[/] against the node at {rpc}: note {verified.note_id} at block "
+        f"{verified.block_number} ({verified.block_hash}, state root {verified.state_root}), holder member "
+        f"{verified.holder_id}, value {verified.value} (minor units), lienholder {verified.lienholder_id}",
+        soft_wrap=True,
     )
 
 
@@ -385,14 +387,37 @@ def serve(
         _fail(exc)
 
 
+CLIQUE_CONFIRMATIONS = 2  # the read model of a Clique network stays this many blocks behind the head
+
+
+def _network_settings(network_dir: Path) -> Settings:
+    """Settings that serve the API against the operator's node of a consortium network (`scf network up`)."""
+    from chain.network import Network
+
+    net = Network(network_dir)
+    current = Settings()
+    stall = current.chain_stall_after or 10.0 * (net.record.period if net.record else 1)
+    depth = current.indexer_confirmations or CLIQUE_CONFIRMATIONS
+    return _settings(net.service_dir, rpc_url=net.operator_rpc, chain_stall_after=stall, indexer_confirmations=depth)
+
+
 @app.command()
-def up(data_dir: DataDir = None) -> None:
+def up(
+    data_dir: DataDir = None,
+    network: Annotated[
+        Path | None, typer.Option("--network", help="Serve against the operator's node of this consortium network")
+    ] = None,
+) -> None:
     """Start the devchain (unless SCF_RPC_URL is set), deploy, and serve the API; Ctrl-C or SIGTERM stops everything:
-    the API, the block pacer and anvil (its state saved). While it runs, a devchain that dies is restarted."""
+    the API, the block pacer and anvil (its state saved). While it runs, a devchain that dies is restarted.
+    With --network, no devchain: the API serves against the operator's node of that consortium network."""
     from chain.devchain import port_is_free
     from chain.runtime import make_devchain, prepare_ledger
 
-    settings = _settings(data_dir)
+    try:
+        settings = _network_settings(network) if network is not None else _settings(data_dir)
+    except ScfError as exc:
+        _fail(exc)
     chain = make_devchain(settings) if settings.uses_devchain else None
     with _stopped_by_signals():
         try:
@@ -494,6 +519,7 @@ def _register_api_commands() -> None:
         config,
         financing,
         members,
+        network,
         notes,
         orders,
         receivables,
@@ -514,6 +540,7 @@ def _register_api_commands() -> None:
         ("alerts", alerts),
         ("share", share),
         ("config", config),
+        ("network", network),
     ]:
         app.add_typer(group.app, name=name)
     app.command("status")(config.status)
@@ -521,7 +548,6 @@ def _register_api_commands() -> None:
 
 _register_api_commands()
 app.add_typer(audit_app, name="audit")  # scf audit verify (scripts/audit_cli.py)
-app.add_typer(besu_app, name="network")  # scf network besu-config (scripts/commands/besu.py)
 
 
 def main() -> None:

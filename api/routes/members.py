@@ -5,20 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from eth_account.signers.local import LocalAccount
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from web3 import Web3
 from web3.logs import DISCARD
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Writes
+from api.ledger import LedgerHandle
 from api.problems import Problem
 from api.schemas import ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.schemas_cash import CreditLimitIn, RotatedKeyOut
 from api.tables import ApiKey, CustodyAccount, hash_api_key, new_api_key
 from api.writes import WriteContext
-from chain.client import fund_on_devchain, is_devchain
+from chain.client import MEMBER_GAS_WEI, fund_on_devchain, is_devchain
 from chain.contracts import ContractCall, MemberRegistry
+from chain.errors import TransactionError
 from chain.store import Member
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
@@ -37,6 +41,23 @@ def _out(member: Member) -> MemberOut:
         default_count=member.default_count,
         issuance_blocked=member.issuance_blocked,
     )
+
+
+def fund_gas(ledger: LedgerHandle, operator: LocalAccount, address: str) -> None:
+    """Gas money for a member's new account: anvil sets a balance; on a network (geth Clique, Besu) the operator
+    sends MEMBER_GAS_WEI from its prefunded account, unless the account holds half of that already (a retry)."""
+    if is_devchain(ledger.w3):
+        fund_on_devchain(ledger.w3, address)
+        return
+    target = Web3.to_checksum_address(address)
+    if ledger.w3.eth.get_balance(target) >= MEMBER_GAS_WEI // 2:
+        return
+    try:
+        ledger.signer.queue(operator).send_and_wait(
+            {"to": target, "value": MEMBER_GAS_WEI, "gas": 21_000}, simulate=False
+        )
+    except TransactionError as exc:
+        raise Problem(503, "transaction-failed", "Transaction not confirmed", f"funding {target}: {exc}") from exc
 
 
 @router.get("", summary="List members (directory: every member sees ids, roles and status)")
@@ -98,8 +119,7 @@ def admit_member(
                 return custody.new_account(session).address
 
         address: str = ctx.once("account", create_account)
-        if is_devchain(ledger.w3):
-            fund_on_devchain(ledger.w3, address)
+        fund_gas(ledger, custody.operator(), address)
         call = ledger.members.admit(address, mask, bytes.fromhex(body.kyc_hash[2:]), body.group_id, body.credit_limit)
         receipt = ctx.transact(custody.operator(), call)
         events = ledger.contract("MemberRegistry").events.MemberAdmitted().process_receipt(receipt, errors=DISCARD)
@@ -243,8 +263,7 @@ def rotate_key(
                 return custody.new_account(s).address
 
         new_account: str = ctx.once("account", create_account)
-        if is_devchain(ledger.w3):
-            fund_on_devchain(ledger.w3, new_account)
+        fund_gas(ledger, custody.operator(), new_account)
         ctx.transact(custody.operator(), ledger.members.rotate_account(member_id, new_account))
 
         def move_custody() -> bool:

@@ -172,7 +172,12 @@ def test_write_context_sends_typed_and_string_calls_alike(contracts: Contracts) 
     """`transact(account, call)` and the older `transact(account, "Contract", "function", args)` send the same tx."""
     queue = _FakeQueue()
     handles = {w.NAME: w.handle for w in (contracts.orders, contracts.notes)}
-    ledger = SimpleNamespace(contract=handles.__getitem__, signer=SimpleNamespace(queue=lambda _account: queue))
+    ledger = SimpleNamespace(
+        contract=handles.__getitem__,
+        signer=SimpleNamespace(queue=lambda _account: queue),
+        stall_after=None,  # no stall detection (anvil)
+        check_not_stalled=lambda: None,
+    )
     ctx = WriteContext(ledger, None, None)  # type: ignore[arg-type]
     account = Account.create()
     ctx.transact(account, contracts.notes.split(4, BOB, 10))

@@ -1,0 +1,199 @@
+"""`scf network`: a consortium of geth Clique nodes, one per organisation (chain/network.py, docs/consortium.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chain.errors import ScfError
+
+app = typer.Typer(help="Consortium network: geth Clique nodes, one per organisation (docs/consortium.md).")
+console = Console()
+err = Console(stderr=True)
+
+DEFAULT_DIR = Path(".scf/network")
+Dir = Annotated[Path, typer.Option("--dir", help="Network directory (keys per organisation, chain data, record)")]
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def up(
+    validators: Annotated[int, typer.Option(help="Signing organisations (operator, core, bank-a, bank-b, ...)")] = 4,
+    dir: Dir = DEFAULT_DIR,
+    chain_id: Annotated[int, typer.Option(help="Chain id of the new network")] = 31_414,
+    loopback: Annotated[bool, typer.Option(help="Loopback ports even where network namespaces work")] = False,
+) -> None:
+    """Create and start a network: keys per organisation, Clique genesis, static peers, the suite deployed."""
+    from chain.network import bring_up
+
+    try:
+        net = bring_up(
+            dir,
+            validators,
+            chain_id=chain_id,
+            use_netns=False if loopback else None,
+            log=lambda m: console.print(f"[dim]{m}[/]"),
+        )
+    except ScfError as exc:
+        _fail(exc)
+    console.print(_status_table(net.status()))
+    console.print(f"network record: {net.root / 'network.json'}")
+    console.print(f"serve the API against the operator's node: [bold]scf up --network {dir}[/]")
+
+
+@app.command()
+def start(dir: Dir = DEFAULT_DIR) -> None:
+    """Start the nodes of a stopped network again (their chain data is kept)."""
+    from chain.geth import ensure_geth
+    from chain.network import Network
+
+    try:
+        net = Network(dir)
+        net.start(ensure_geth())
+    except ScfError as exc:
+        _fail(exc)
+    console.print(_status_table(net.status()))
+
+
+@app.command()
+def status(
+    dir: Dir = DEFAULT_DIR, json_out: Annotated[bool, typer.Option("--json", help="Print JSON")] = False
+) -> None:
+    """Each node's head (number and hash), peers, the signers it knows and its lag behind the highest head."""
+    from chain.network import Network
+
+    try:
+        rows = Network(dir).status()
+    except ScfError as exc:
+        _fail(exc)
+    if json_out:
+        print(json.dumps(rows, indent=2))
+        return
+    console.print(_status_table(rows))
+
+
+def _status_table(rows: list[dict[str, object]]) -> Table:
+    table = Table(title="Consortium network", title_justify="left")
+    for column in ("node", "role", "rpc", "head", "hash", "peers", "signers", "lag"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        if "error" in r:
+            table.add_row(str(r["name"]), str(r["role"]), str(r["rpc"]), "-", f"[red]{r['error']}[/]", "-", "-", "-")
+            continue
+        signers = r.get("signers")
+        table.add_row(
+            str(r["name"]),
+            str(r["role"]),
+            str(r["rpc"]),
+            str(r["head"]),
+            str(r["hash"])[:18] + "…",
+            str(r["peers"]),
+            str(len(signers)) if isinstance(signers, list) else "-",
+            str(r["lag"]),
+        )
+    return table
+
+
+@app.command()
+def stop(dir: Dir = DEFAULT_DIR) -> None:
+    """Stop every node and remove the network's namespaces (chain data and keys stay in the directory)."""
+    from chain.network import Network
+
+    try:
+        Network(dir).stop()
+    except ScfError as exc:
+        _fail(exc)
+    console.print(f"network in {dir} stopped")
+
+
+@app.command("add-node")
+def add_node(
+    name: Annotated[str, typer.Argument(help="The organisation that runs the node, e.g. bank-c")],
+    observer: Annotated[bool, typer.Option("--observer", help="A non-signing archive node (the only kind)")] = True,
+    dir: Dir = DEFAULT_DIR,
+) -> None:
+    """A new organisation's observer node: its own keys, syncs the chain, serves its own RPC for verification."""
+    from chain.geth import ensure_geth
+    from chain.network import Network
+
+    if not observer:
+        err.print("a new node joins as an observer; it becomes a signer by vote (`scf network propose --add`)")
+        raise typer.Exit(2)
+    try:
+        node = Network(dir).add_observer(name, ensure_geth())
+    except ScfError as exc:
+        _fail(exc)
+    console.print(f"observer {name} on {node.rpc_url}, account {node.signer} (not a signer until voted in)")
+
+
+@app.command()
+def propose(
+    add: Annotated[str | None, typer.Option("--add", help="Vote to add this signer address")] = None,
+    remove: Annotated[str | None, typer.Option("--remove", help="Vote to remove this signer address")] = None,
+    voters: Annotated[
+        list[str] | None, typer.Option("--from", help="Voting node (repeat); default: a majority of the signers")
+    ] = None,
+    dir: Dir = DEFAULT_DIR,
+    wait: Annotated[bool, typer.Option(help="Wait until the vote has passed; then (re)start the node")] = True,
+) -> None:
+    """Cast Clique votes (`clique_propose`) to add or remove a signer; more than half of the signers must vote."""
+    from chain.geth import ensure_geth
+    from chain.network import Network, NetworkError
+
+    if (add is None) == (remove is None):
+        err.print("give exactly one of --add ADDRESS or --remove ADDRESS")
+        raise typer.Exit(2)
+    address = str(add or remove)
+    try:
+        net = Network(dir)
+        signers = [s.lower() for s in net.signers()]
+        chosen = voters or [n.name for n in net.nodes if n.role == "validator" and n.signer.lower() != address.lower()]
+        chosen = chosen if voters else chosen[: len(signers) // 2 + 1]
+        cast = net.propose(address, add is not None, chosen)
+        console.print(f"voted to {'add' if add else 'remove'} {address} from {', '.join(cast)}")
+        if not wait:
+            return
+
+        def passed() -> bool:
+            now = [s.lower() for s in net.signers()]
+            return (address.lower() in now) == (add is not None)
+
+        net.wait(passed, 120, "the vote to pass")
+        console.print(f"signers now: {', '.join(net.signers())}")
+        owner = next((n for n in net.nodes if n.signer.lower() == address.lower()), None)
+        if owner is not None and add is not None and owner.role != "validator":
+            net.promote(owner.name, ensure_geth())
+            console.print(f"{owner.name} restarted as a sealing validator")
+        elif owner is not None and remove is not None and owner.role == "validator":
+            net.demote(owner.name, ensure_geth())
+            console.print(f"{owner.name} restarted as an observer")
+        for n in net.nodes:  # the voters drop their standing vote once it passed
+            if n.role == "validator" and n.name in cast:
+                try:
+                    from chain.devchain import rpc_call
+
+                    rpc_call(n.rpc_url, "clique_discard", [address])
+                except ScfError:
+                    pass
+    except (ScfError, NetworkError) as exc:
+        _fail(exc)
+
+
+# Besu QBFT (production networks): generated, not run here (scripts/commands/besu.py, docs/consortium.md)
+def _register_besu() -> None:
+    from scripts.commands import besu
+
+    app.command("besu-config")(besu.besu_config)
+    app.command("besu-key")(besu.besu_key)
+
+
+_register_besu()
