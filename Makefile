@@ -7,7 +7,7 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test install tools lint typecheck forge pytest snapshot clean help brownie brownie-env bench slither stress geth network network-stop
+.PHONY: run test install tools lint typecheck forge pytest pytest-pg snapshot clean help brownie brownie-env bench slither stress geth network network-stop
 BROWNIE_VENV := .venv-brownie
 BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
@@ -55,6 +55,13 @@ pytest: install brownie-env
 	@bash tools/check-browser.sh
 	SCF_REQUIRE_BROWNIE=1 SCF_REQUIRE_BROWSER=1 SCF_REQUIRE_CONSORTIUM=1 $(BIN)/python -m pytest
 
+# The same suites on PostgreSQL (the API, the end-to-end stories that run in-process, the fast fault scenarios):
+# tools/postgres.sh installs and starts Debian's PostgreSQL as root, or takes SCF_TEST_PG_URL; every test world
+# gets a database of its own on it.
+PG_SUITES := tests/api tests/e2e/test_story.py tests/e2e/test_backup.py tests/e2e/test_fraud_replays.py tests/stress
+pytest-pg: install
+	url="$$(bash tools/postgres.sh)" && SCF_TEST_PG_URL="$$url" $(BIN)/python -m pytest $(PG_SUITES)
+
 lint: $(PY_STAMP)
 	$(BIN)/ruff check chain api scripts tests
 	$(BIN)/ruff format --check chain api scripts tests
@@ -65,6 +72,7 @@ typecheck: $(PY_STAMP)
 test: install brownie-env
 	$(MAKE) --no-print-directory forge
 	$(MAKE) --no-print-directory pytest
+	$(MAKE) --no-print-directory pytest-pg
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory typecheck
 

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import JSON, BigInteger, Connection, Engine, Integer, String, bindparam, insert, select, update
+from sqlalchemy import JSON, BigInteger, Connection, Engine, String, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -52,7 +52,7 @@ from api.logs import REQUEST_ID
 from api.problems import PROBLEM_JSON, TYPE_BASE, Problem
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from chain.alerts import AlertConfig, Finding, RejectedAttempt, rejected_attempts, store_findings
-from chain.store import Base, durable_begin, table
+from chain.store import Base, Int, durable_begin, table
 
 log = logging.getLogger("scf.audit")
 
@@ -104,13 +104,13 @@ class AuditEntry(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(32), index=True)  # ISO 8601 UTC, microseconds, "Z"
     request_id: Mapped[str] = mapped_column(String(128), index=True)
-    member_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-    api_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    member_id: Mapped[int | None] = mapped_column(Int, nullable=True, index=True)
+    api_key_id: Mapped[int | None] = mapped_column(Int, nullable=True)
     method: Mapped[str] = mapped_column(String(16))
     path: Mapped[str] = mapped_column(String(_MAX_PATH))
     action: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    status: Mapped[int] = mapped_column(Integer)
+    status: Mapped[int] = mapped_column(Int)
     result: Mapped[str] = mapped_column(String(16), index=True)  # ok | rejected | error
     problem_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
     tx_hashes: Mapped[list[str]] = mapped_column(JSON)
@@ -122,7 +122,7 @@ class AuditHead(Base):
     """The chain's head (one row, id 1): updated first in every append, so appends are serialised."""
 
     __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(Int, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
 

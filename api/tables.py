@@ -7,10 +7,10 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chain.store import Base
+from chain.store import Base, Int
 
 OPERATOR = 0  # principal id of the consortium operator (members have ids >= 1)
 KEY_PREFIX = "scf_"
@@ -32,8 +32,8 @@ class ApiKey(Base):
     """An API key, stored only as its SHA-256; bound to one member (or the operator)."""
 
     __tablename__ = "api_keys"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    member_id: Mapped[int] = mapped_column(Integer, index=True)
+    id: Mapped[int] = mapped_column(Int, primary_key=True, autoincrement=True)
+    member_id: Mapped[int] = mapped_column(Int, index=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hint: Mapped[str] = mapped_column(String(16))  # first characters, to tell keys apart
     label: Mapped[str] = mapped_column(String(64), default="")
@@ -46,7 +46,7 @@ class CustodyAccount(Base):
 
     __tablename__ = "custody_accounts"
     account: Mapped[str] = mapped_column(String(42), primary_key=True)
-    member_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+    member_id: Mapped[int | None] = mapped_column(Int, unique=True, nullable=True)
     keystore: Mapped[str] = mapped_column(String(64))
 
 
@@ -59,13 +59,13 @@ class IdempotencyRecord(Base):
     """
 
     __tablename__ = "idempotency"
-    principal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal: Mapped[int] = mapped_column(Int, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     method: Mapped[str] = mapped_column(String(8))
     path: Mapped[str] = mapped_column(String(512))
     body_sha256: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))  # in_flight | done
-    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status_code: Mapped[int | None] = mapped_column(Int, nullable=True)
     response: Mapped[Any] = mapped_column(JSON, nullable=True)
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
@@ -83,7 +83,7 @@ class IdempotencyTx(Base):
 
     __tablename__ = "idempotency_txs"
     tx_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
-    principal: Mapped[int] = mapped_column(Integer)
+    principal: Mapped[int] = mapped_column(Int)
     key: Mapped[str] = mapped_column(String(255))
     sender: Mapped[str] = mapped_column(String(42))
     nonce: Mapped[int] = mapped_column(BigInteger)
@@ -97,8 +97,8 @@ class SharingGrant(Base):
     """
 
     __tablename__ = "sharing_grants"
-    member_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    financier_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    member_id: Mapped[int] = mapped_column(Int, primary_key=True)
+    financier_id: Mapped[int] = mapped_column(Int, primary_key=True, index=True)
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

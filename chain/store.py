@@ -38,6 +38,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 # Amounts and ids can exceed 64 bits on chain in principle; the ledger's policies keep them far
 # below 2**63 (face values are bounded by credit limits), and the indexer refuses anything larger.
 Amount = BigInteger
+# Every other integer column: 64-bit on PostgreSQL, where INTEGER is 32-bit and a query with a larger value (an id
+# an attacker makes up, `?member_id=36946552658893`) failed with "integer out of range", a 500; on SQLite an
+# INTEGER is already 64-bit and an INTEGER PRIMARY KEY is the rowid that autoincrements (BIGINT would not).
+Int = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -72,11 +76,11 @@ class EventRecord(Base):
         UniqueConstraint("tx_hash", "log_index", name="uq_events_tx_log"),
         Index("ix_events_block", "block_number", "log_index"),
     )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int, primary_key=True, autoincrement=True)
     block_number: Mapped[int] = mapped_column(BigInteger)
     block_hash: Mapped[str] = mapped_column(String(66))
     tx_hash: Mapped[str] = mapped_column(String(66), index=True)
-    log_index: Mapped[int] = mapped_column(Integer)
+    log_index: Mapped[int] = mapped_column(Int)
     contract: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(64), index=True)
     args: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -87,15 +91,15 @@ class EventRecord(Base):
 
 class Member(Base):
     __tablename__ = "members"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Int, primary_key=True)
     account: Mapped[str] = mapped_column(String(42), unique=True)
-    roles: Mapped[int] = mapped_column(Integer)
+    roles: Mapped[int] = mapped_column(Int)
     status: Mapped[str] = mapped_column(String(16))
     kyc_hash: Mapped[str] = mapped_column(String(66))
     group_id: Mapped[int] = mapped_column(BigInteger, default=0)
     credit_limit: Mapped[int] = mapped_column(Amount, default=0)
     outstanding: Mapped[int] = mapped_column(Amount, default=0)
-    default_count: Mapped[int] = mapped_column(Integer, default=0)
+    default_count: Mapped[int] = mapped_column(Int, default=0)
     issuance_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     admitted_block: Mapped[int] = mapped_column(BigInteger)
     admitted_tx: Mapped[str] = mapped_column(String(66))
@@ -104,10 +108,10 @@ class Member(Base):
 class Order(Base):
     __tablename__ = "orders"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    supplier_id: Mapped[int] = mapped_column(Integer, index=True)
-    buyer_id: Mapped[int] = mapped_column(Integer, index=True)
-    holder_id: Mapped[int] = mapped_column(Integer, index=True)
-    lienholder_id: Mapped[int] = mapped_column(Integer, default=0)
+    supplier_id: Mapped[int] = mapped_column(Int, index=True)
+    buyer_id: Mapped[int] = mapped_column(Int, index=True)
+    holder_id: Mapped[int] = mapped_column(Int, index=True)
+    lienholder_id: Mapped[int] = mapped_column(Int, default=0)
     status: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(Amount)
     cash_token: Mapped[str] = mapped_column(String(42))
@@ -123,8 +127,8 @@ class Receivable(Base):
 
     __tablename__ = "receivables"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    obligor_id: Mapped[int] = mapped_column(Integer, index=True)
-    creditor_id: Mapped[int] = mapped_column(Integer, index=True)
+    obligor_id: Mapped[int] = mapped_column(Int, index=True)
+    creditor_id: Mapped[int] = mapped_column(Int, index=True)
     face_value: Mapped[int] = mapped_column(Amount)
     cash_token: Mapped[str] = mapped_column(String(42))
     maturity: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -141,10 +145,10 @@ class Note(Base):
     __table_args__ = (Index("ix_notes_holder_live", "holder_id", "live"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     slot_id: Mapped[int | None] = mapped_column(BigInteger, index=True, nullable=True)
-    holder_id: Mapped[int] = mapped_column(Integer)
+    holder_id: Mapped[int] = mapped_column(Int)
     value: Mapped[int] = mapped_column(Amount, default=0)
     parent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    lienholder_id: Mapped[int] = mapped_column(Integer, default=0)
+    lienholder_id: Mapped[int] = mapped_column(Int, default=0)
     live: Mapped[bool] = mapped_column(Boolean, default=True)
     created_block: Mapped[int] = mapped_column(BigInteger)
     created_tx: Mapped[str] = mapped_column(String(66))
@@ -163,12 +167,12 @@ class HoldingTotal(Base):
 
     __tablename__ = "holding_totals"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    holder_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(Int, primary_key=True)
     slot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    lienholder_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    count: Mapped[int] = mapped_column(Integer, default=0)
+    lienholder_id: Mapped[int] = mapped_column(Int, primary_key=True)
+    count: Mapped[int] = mapped_column(Int, default=0)
     value: Mapped[int] = mapped_column(Amount, default=0)
-    obligor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    obligor_id: Mapped[int | None] = mapped_column(Int, nullable=True)
     maturity: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
@@ -176,13 +180,13 @@ class ValueMove(Base):
     """Every ERC-3525 value movement (mint, split, merge, burn) and whole-note transfer."""
 
     __tablename__ = "value_moves"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int, primary_key=True, autoincrement=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # mint | split | move | burn | transfer
     from_note_id: Mapped[int] = mapped_column(BigInteger, index=True)
     to_note_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    from_member_id: Mapped[int] = mapped_column(Integer, default=0)
-    to_member_id: Mapped[int] = mapped_column(Integer, default=0)
+    from_member_id: Mapped[int] = mapped_column(Int, default=0)
+    to_member_id: Mapped[int] = mapped_column(Int, default=0)
     value: Mapped[int] = mapped_column(Amount, default=0)
     block_number: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(66))
@@ -194,9 +198,9 @@ class Offer(Base):
     __tablename__ = "offers"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     note_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    financier_id: Mapped[int] = mapped_column(Integer, index=True)
+    financier_id: Mapped[int] = mapped_column(Int, index=True)
     value: Mapped[int] = mapped_column(Amount)
-    rate_bps: Mapped[int] = mapped_column(Integer)
+    rate_bps: Mapped[int] = mapped_column(Int)
     recourse: Mapped[bool] = mapped_column(Boolean)
     expiry: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))  # open | accepted | cancelled
@@ -212,8 +216,8 @@ class Purchase(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     offer_id: Mapped[int] = mapped_column(BigInteger, index=True)
     note_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the note the financier received
-    seller_id: Mapped[int] = mapped_column(Integer, index=True)
-    financier_id: Mapped[int] = mapped_column(Integer, index=True)
+    seller_id: Mapped[int] = mapped_column(Int, index=True)
+    financier_id: Mapped[int] = mapped_column(Int, index=True)
     value: Mapped[int] = mapped_column(Amount)
     price: Mapped[int] = mapped_column(Amount)
     recourse_status: Mapped[str] = mapped_column(String(16), default="none")  # none | claimed | paid
@@ -228,10 +232,10 @@ class Loan(Base):
     __tablename__ = "loans"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     order_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    financier_id: Mapped[int] = mapped_column(Integer, index=True)
-    borrower_id: Mapped[int] = mapped_column(Integer, index=True)
+    financier_id: Mapped[int] = mapped_column(Int, index=True)
+    borrower_id: Mapped[int] = mapped_column(Int, index=True)
     principal: Mapped[int] = mapped_column(Amount)
-    rate_bps: Mapped[int] = mapped_column(Integer)
+    rate_bps: Mapped[int] = mapped_column(Int)
     due_date: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))  # active | repaid | foreclosed
     interest_paid: Mapped[int] = mapped_column(Amount, default=0)
@@ -256,7 +260,7 @@ class CashMove(Base):
     """Every cash token movement: mint (deposit), burn (withdrawal) and transfer."""
 
     __tablename__ = "cash_moves"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int, primary_key=True, autoincrement=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # mint | burn | transfer
     from_account: Mapped[str] = mapped_column(String(42), index=True)
@@ -270,7 +274,7 @@ class Alert(Base):
     """A regulator alert raised by a rule over the projections (see chain/alerts.py); unique by `key`."""
 
     __tablename__ = "alerts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(Int, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(128), unique=True)  # rule + digest of what makes it distinct
     rule: Mapped[str] = mapped_column(String(32), index=True)
     severity: Mapped[str] = mapped_column(String(16), index=True)  # low | medium | high
@@ -285,7 +289,7 @@ class AlertMember(Base):
 
     __tablename__ = "alert_members"
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    member_id: Mapped[int] = mapped_column(Int, primary_key=True, index=True)
 
 
 PROJECTIONS: list[type[Base]] = [

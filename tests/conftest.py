@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -27,9 +28,63 @@ from chain.store import make_engine
 TEST_SCRYPT_N = 2**12
 
 
+# The PostgreSQL pass of `make test` (tools/postgres.sh) sets this to an admin URL of a server: every test world
+# then gets a fresh database of its own there, as each gets a fresh SQLite file in its data dir otherwise.
+PG_ADMIN_URL = os.environ.get("SCF_TEST_PG_URL") or None
+_pg_databases: dict[Path, str] = {}  # data dir -> its database's URL (a restart in the same dir finds its data)
+
+
+def _pg_admin() -> Any:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    assert PG_ADMIN_URL is not None
+    url = make_url(PG_ADMIN_URL).set(drivername="postgresql")
+    return psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+
+
+def pg_database_for(data_dir: Path) -> str:
+    """The test server's database of `data_dir` (created empty on first use); its SQLAlchemy URL."""
+    from sqlalchemy.engine import make_url
+
+    key = data_dir.resolve()
+    if key not in _pg_databases:
+        name = f"scf_test_{uuid.uuid4().hex[:16]}"
+        with _pg_admin() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        _pg_databases[key] = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    return _pg_databases[key]
+
+
+def database_url_of(data_dir: Path) -> str:
+    """The read model URL the tests use for `data_dir`: SQLite inside it, or its PostgreSQL database."""
+    if PG_ADMIN_URL is not None:
+        return pg_database_for(data_dir)
+    return Settings(data_dir=data_dir).effective_database_url  # type: ignore[call-arg]
+
+
+needs_sqlite = pytest.mark.skipif(
+    PG_ADMIN_URL is not None, reason="reads or damages the SQLite file itself (the SQLite pass covers it)"
+)
+
+
 def make_settings(data_dir: Path, rpc_port: int, **extra: object) -> Settings:
     extra.setdefault("key_scrypt_n", TEST_SCRYPT_N)
+    if PG_ADMIN_URL is not None:
+        extra.setdefault("database_url", pg_database_for(data_dir))
     return Settings(data_dir=data_dir, rpc_port=rpc_port, api_port=free_port(), **extra)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pg_databases() -> Iterator[None]:
+    yield
+    if PG_ADMIN_URL is None:
+        return
+    from sqlalchemy.engine import make_url
+
+    with _pg_admin() as conn:
+        for url in _pg_databases.values():
+            conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,16 @@ from api.audit import ANCHOR_FILE, GENESIS_HASH, TYPE_BASE, read_anchor, verify_
 from chain.devchain import free_port
 from chain.store import create_schema, make_engine
 from scripts.cli import app as cli_app
-from tests.conftest import PrivateWorld, ServerThread, make_settings, ok, private_world, problem, random_hash
+from tests.conftest import (
+    PrivateWorld,
+    ServerThread,
+    make_settings,
+    needs_sqlite,
+    ok,
+    private_world,
+    problem,
+    random_hash,
+)
 
 MATURITY = (date.today() + timedelta(days=60)).isoformat()
 
@@ -274,10 +283,11 @@ def _cli(*args: str) -> Any:
 
 def test_cli_verifies_from_the_database_and_over_the_api(world: PrivateWorld, parties: dict[str, Party]) -> None:
     data_dir = str(world.settings.data_dir)
-    result = _cli("audit", "verify", "--data-dir", data_dir)
+    database = ["--database-url", world.settings.effective_database_url]
+    result = _cli("audit", "verify", "--data-dir", data_dir, *database)
     assert result.exit_code == 0, result.output
     assert "audit log intact" in result.output
-    as_json = _cli("audit", "verify", "--data-dir", data_dir, "--json")
+    as_json = _cli("audit", "verify", "--data-dir", data_dir, *database, "--json")
     verdict = json.loads(as_json.stdout)
     assert verdict["ok"] is True and verdict["entries"] == verdict["head_seq"] > 40
     anchor = read_anchor(world.settings.data_dir / ANCHOR_FILE)
@@ -291,6 +301,7 @@ def test_cli_verifies_from_the_database_and_over_the_api(world: PrivateWorld, pa
     assert refused.exit_code == 1 and "403" in refused.output
 
 
+@needs_sqlite
 def test_cli_picks_the_mode_from_what_is_at_hand(
     world: PrivateWorld, parties: dict[str, Party], tmp_path: Path
 ) -> None:
@@ -317,6 +328,7 @@ def test_cli_picks_the_mode_from_what_is_at_hand(
     assert "no API key" in keyless.output and "cannot verify the audit log: 2" not in keyless.output
 
 
+@needs_sqlite
 def test_cli_and_server_detect_an_edited_row_and_a_truncated_tail(
     world: PrivateWorld, parties: dict[str, Party]
 ) -> None:
@@ -348,6 +360,7 @@ def test_cli_and_server_detect_an_edited_row_and_a_truncated_tail(
         db.close()
 
 
+@needs_sqlite
 def test_without_a_writable_log_nothing_is_done_and_the_refusal_is_logged_later(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

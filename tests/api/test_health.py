@@ -12,7 +12,7 @@ import httpx
 
 from chain.devchain import DevChain, free_port
 from chain.runtime import Ledger, prepare_ledger
-from tests.conftest import ServerThread, make_settings
+from tests.conftest import ServerThread, make_settings, needs_sqlite
 
 
 def test_health_reports_chain_and_deployment(http: httpx.Client, ledger: Ledger) -> None:
@@ -85,6 +85,7 @@ def _until(client: httpx.Client, wanted: Callable[[dict[str, Any]], bool], timeo
         time.sleep(0.2)
 
 
+@needs_sqlite  # the fault is a write lock held on the SQLite file
 def test_health_is_degraded_during_a_database_fault_and_a_stalled_head(tmp_path: Path) -> None:
     chain = DevChain(data_dir=tmp_path, port=free_port(), block_time=0.5).start()  # interval mining (the pacer)
     try:

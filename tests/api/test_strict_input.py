@@ -243,3 +243,32 @@ def test_alert_times_carry_their_time_zone() -> None:
     out = alert_out(alert).model_dump(mode="json")
     assert out["created"] in ("2026-01-01T12:00:00Z", "2026-01-01T12:00:00+00:00")
     assert alert_out(alert).created == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+BEYOND_32_BITS = 36_946_552_658_893  # a member id no member has: larger than the 32-bit ids the chain gives
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/v1/audit?member_id={BEYOND_32_BITS}", None),
+        ("GET", f"/v1/members/{BEYOND_32_BITS}", None),
+        ("GET", f"/v1/alerts?member_id={BEYOND_32_BITS}", None),
+        ("GET", f"/v1/cash/moves?cursor={BEYOND_32_BITS}", None),
+        ("POST", "/v1/receivables", {"creditor_id": BEYOND_32_BITS}),
+    ],
+)
+def test_ids_beyond_32_bits_name_nothing_on_every_database(
+    world: tuple[dict[str, Party], int], operator_key: str, api: ServerThread, method: str, path: str, body: Any
+) -> None:
+    """PostgreSQL's INTEGER is 32-bit: such an id in a query failed with "integer out of range" (a 500) where
+    SQLite answered; the read model's integer columns are 64-bit on PostgreSQL now."""
+    parties, _ = world
+    if body is not None:
+        body = {"face_value": "100.00", "maturity": _day(30), "invoice_hash": random_hash(), **body}
+    with httpx.Client(base_url=api.url, timeout=30, headers={"Authorization": f"Bearer {operator_key}"}) as operator:
+        client = parties["core"].client if method == "POST" else operator
+        response = client.request(method, path, json=body)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        problem(response, None)

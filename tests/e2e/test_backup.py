@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import (
+    PG_ADMIN_URL,
     TEST_SCRYPT_N,
     Roster,
     ServerThread,
     admitted,
+    database_url_of,
     make_settings,
     ok,
     private_world,
@@ -33,9 +35,9 @@ def _scf(*args: str, data_dir: Path, rpc_port: int) -> subprocess.CompletedProce
         "SCF_DATA_DIR": str(data_dir),
         "SCF_RPC_PORT": str(rpc_port),
         "SCF_KEY_SCRYPT_N": str(TEST_SCRYPT_N),
+        "SCF_DATABASE_URL": database_url_of(data_dir),  # SQLite in the dir, or its PostgreSQL database
         "NO_COLOR": "1",
     }
-    env.pop("SCF_DATABASE_URL", None)
     return subprocess.run([str(SCF), *args], env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -68,7 +70,7 @@ def test_backup_then_restore_into_a_fresh_data_dir(tmp_path: Path) -> None:
         assert made.returncode == 0, made.stdout + made.stderr
         assert "passphrase is not in the backup" in made.stdout
         manifest = json.loads((backup_dir / "manifest.json").read_text())
-        assert manifest["read_model"] == "sqlite"
+        assert manifest["read_model"] == ("postgresql" if PG_ADMIN_URL else "sqlite")
         assert "files/operator-api-key" in manifest["files"] and "files/audit-head.json" in manifest["files"]
         assert any(name.startswith("files/keys/") for name in manifest["files"])
         assert stat.S_IMODE((backup_dir / "files" / "operator-api-key").stat().st_mode) == 0o600

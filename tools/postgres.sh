@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Makes a PostgreSQL server available for the PostgreSQL pass of `make test` and prints an admin SQLAlchemy URL
+# (the tests create a fresh database per test world on it). With SCF_TEST_PG_URL set, that server is used as it is.
+# As root on Debian (CI, fresh machines): installs Debian's postgresql when missing, starts its cluster and makes
+# a superuser role for root (peer authentication over the Unix socket: no password anywhere).
+set -euo pipefail
+
+if [ -n "${SCF_TEST_PG_URL:-}" ]; then
+  echo "$SCF_TEST_PG_URL"
+  exit 0
+fi
+if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "error: the PostgreSQL tests need a server: set SCF_TEST_PG_URL to an admin URL, e.g." >&2
+  echo "  SCF_TEST_PG_URL=postgresql+psycopg://USER@/postgres?host=/var/run/postgresql make test" >&2
+  echo "(as root on Debian, make test installs and starts Debian's postgresql itself)" >&2
+  exit 1
+fi
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  echo "installing postgresql with apt-get (the PostgreSQL pass of the tests)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
+version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main"; then
+  pg_createcluster "$version" main >/dev/null
+fi
+if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | grep -q online; then
+  pg_ctlcluster "$version" main start
+fi
+for _ in $(seq 1 50); do
+  su postgres -c "psql -qtAc 'SELECT 1'" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
+if [ "$(su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='root'\"")" != "1" ]; then
+  su postgres -c "createuser -p $port --superuser root"
+fi
+echo "postgresql+psycopg://root@/postgres?host=/var/run/postgresql&port=$port"
