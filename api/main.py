@@ -29,10 +29,12 @@ from api.routes import (
     receivables,
     settlement,
     shares,
+    transactions,
     verify,
 )
 from api.routes.audit import router as audit_router
 from api.sealing import Sealer
+from api.selfcustody import install as install_self_custody
 from api.settings import Settings
 from api.writes import WriteExecutor
 from chain.store import create_schema, make_engine
@@ -71,9 +73,11 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     audit = AuditLog(engine, settings.data_dir, settings.alert_config())
     audit.ensure_head()
     app.state.audit = audit
+    install_self_custody(app)  # 202 with the transaction a self-custody member signs (api/selfcustody.py)
     app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
     install_metrics(app)  # outermost: times every request, the audited ones included
     install_handlers(app)
+    app.include_router(transactions.router)  # before members: /v1/members/challenge
     app.include_router(members.router)
     app.include_router(api_keys.router)
     app.include_router(orders.router)

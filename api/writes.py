@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from web3.types import TxReceipt
 
 from api.audit import record_tx_hash
+from api.custody import MemberKey
 from api.ledger import LedgerHandle
 from api.problems import PROBLEM_JSON, Problem
 from api.sealing import Sealer, is_sealed
@@ -172,6 +173,10 @@ class WriteContext:
             if step < len(self.prior_steps) and "signed" in self.prior_steps[step]:
                 receipt = self._resume(queue, SignedTx.from_json(self.prior_steps[step]["signed"]), persist, contract)
             if receipt is None:
+                if isinstance(account, MemberKey):  # self-custody: the member signs; answered 202 (api/selfcustody.py)
+                    from api.selfcustody import prepare_for_member
+
+                    raise prepare_for_member(self, step, queue, tx, contract)
                 signed = queue.submit(tx, before_send=persist, contract=contract)
                 kill_point("after-send")  # test-only crash points (chain/faults.py); no-ops unless enabled
                 receipt = queue.wait(signed, before_send=persist, contract=contract)
