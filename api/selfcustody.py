@@ -449,7 +449,13 @@ def prepared_out(engine: Engine, principal: int, prepared_id: str) -> dict[str, 
 
 
 def issue_challenge(
-    engine: Engine, chain_id: int, address: str, purpose: str, member_id: int | None = None
+    engine: Engine,
+    chain_id: int,
+    address: str,
+    purpose: str,
+    member_id: int | None = None,
+    *,
+    old_address: str | None = None,
 ) -> dict[str, Any]:
     """A message for `address` to sign (EIP-191 personal_sign), usable once before it expires."""
     if not Web3.is_address(address):
@@ -457,7 +463,10 @@ def issue_challenge(
     checksum = Web3.to_checksum_address(address)
     challenge_id = uuid.uuid4().hex
     expires = datetime.now(UTC) + CHALLENGE_TTL
-    action = "be admitted as a self-custody member" if purpose == "admit" else f"become the key of member {member_id}"
+    if purpose == "admit":
+        action = "be admitted as a self-custody member"
+    else:  # rotate: the current key signs this text too
+        action = f"replace {old_address} as the key of member {member_id}"
     message = (
         f"SCF Chain: the holder of {checksum} asks to {action}.\n"
         f"Chain id: {chain_id}\nChallenge: {challenge_id}\nExpires: {expires.isoformat(timespec='seconds')}"
@@ -497,15 +506,19 @@ def check_challenge(
         raise Problem(
             422, "challenge-expired", "Challenge expired", f"challenge {challenge_id} expired; ask for a new one"
         )
+    check_signature(challenge.message, signature, address, "key")
+    return challenge
+
+
+def check_signature(message: str, signature: str, address: str, which: str) -> None:
+    """422 unless `signature` is `address`'s personal_sign (EIP-191) of `message`."""
     try:
-        signer = Account.recover_message(encode_defunct(text=challenge.message), signature=HexBytes(signature))
+        signer = Account.recover_message(encode_defunct(text=message), signature=HexBytes(signature))
     except Exception as exc:
         raise Problem(422, "invalid-signature", "Invalid signature", f"cannot read the signature: {exc}") from exc
     if signer.lower() != address.lower():
-        raise Problem(
-            422, "invalid-signature", "Invalid signature", f"the challenge was signed by {signer}, not by {address}"
-        )
-    return challenge
+        detail = f"the challenge was signed by {signer}, not by the {which} {address}"
+        raise Problem(422, "invalid-signature", "Invalid signature", detail)
 
 
 def use_challenge(engine: Engine, challenge_id: str) -> bool:

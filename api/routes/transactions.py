@@ -7,10 +7,21 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from web3 import Web3
+from web3.logs import DISCARD
 
 from api import selfcustody
-from api.deps import CurrentPrincipal, Ledger, Operator
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
+from api.problems import Problem
+from api.routes.members import _out as member_out
+from api.schemas_cash import RotatedKeyOut
+from api.tables import SelfCustodyAccount
+from api.writes import WriteContext
+from chain.client import fund_on_devchain, is_devchain
+from chain.store import Member
 
 router = APIRouter(prefix="/v1", tags=["self-custody"])
 
@@ -62,3 +73,115 @@ async def submit_transaction(body: SignedTxIn, request: Request, principal: Curr
 @router.get("/transactions/{prepared_id}", summary="A transaction prepared for the calling member")
 def get_prepared(prepared_id: str, request: Request, principal: CurrentPrincipal) -> JSONResponse:
     return JSONResponse(selfcustody.prepared_out(request.app.state.engine, principal.member_id, prepared_id))
+
+
+# ------------------------------------------------------------------------------------------ key rotation
+
+
+class RotationChallengeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_address: str = Field(pattern=ADDRESS, description="the member's new address")
+
+
+class OwnKeyRotationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_address: str = Field(pattern=ADDRESS)
+    challenge_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="from POST .../rotation-challenge")
+    old_signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="the challenge signed by the current key")
+    new_signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="the challenge signed by the new key")
+
+
+def _self_custody_member(session: Session, principal: Principal, member_id: int) -> tuple[Member, SelfCustodyAccount]:
+    if not principal.is_operator and principal.member_id != member_id:
+        raise Problem(403, "forbidden", "Forbidden", "only the member itself or the operator may rotate its key")
+    member = session.get(Member, member_id)
+    if member is None:
+        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+    own = session.scalar(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id))
+    if own is None:
+        raise Problem(409, "not-self-custody", "Not a self-custody member", f"member {member_id}'s key is in custody")
+    return member, own
+
+
+@router.post(
+    "/members/{member_id}/rotation-challenge",
+    status_code=201,
+    response_model=ChallengeOut,
+    summary="A single-use message both the current and the new key of a self-custody member sign to rotate it",
+)
+def rotation_challenge(
+    member_id: int,
+    body: RotationChallengeIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+) -> dict[str, Any]:
+    member, _ = _self_custody_member(session, principal, member_id)
+    engine = request.app.state.engine
+    out = selfcustody.issue_challenge(
+        engine, int(ledger.w3.eth.chain_id), body.new_address, "rotate", member_id, old_address=member.account
+    )
+    return out
+
+
+@router.post(
+    "/members/{member_id}/rotate-own-key",
+    response_model=RotatedKeyOut,
+    summary="Rotate a self-custody member's account, proved by signatures of its current and its new key (audited)",
+)
+def rotate_own_key(
+    member_id: int,
+    body: OwnKeyRotationIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    member, _ = _self_custody_member(session, principal, member_id)
+    engine = request.app.state.engine
+    new_address = Web3.to_checksum_address(body.new_address)
+    raw = body.model_dump_json().encode()
+    old_address = Web3.to_checksum_address(member.account)
+    if not writes.started(request, principal.member_id, raw):  # a retry finds the challenge used and the key moved
+        challenge = selfcustody.check_challenge(
+            engine, body.challenge_id, new_address, body.new_signature, "rotate", member_id
+        )
+        selfcustody.check_signature(challenge.message, body.old_signature, old_address, "current key")
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        old: str = ctx.once("old_account", lambda: old_address)
+
+        def take_challenge() -> bool:
+            return selfcustody.use_challenge(engine, body.challenge_id)
+
+        ctx.once("challenge", take_challenge)
+        if is_devchain(ledger.w3):
+            fund_on_devchain(ledger.w3, new_address)
+        ctx.transact(custody.operator(), ledger.members.rotate_account(member_id, new_address))
+
+        def move_record() -> bool:
+            with Session(engine) as s, s.begin():
+                for row in s.scalars(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id)):
+                    row.member_id = None
+                s.flush()
+                s.add(SelfCustodyAccount(account=new_address, member_id=member_id))
+            return True
+
+        ctx.once("self_custody", move_record)
+        receipt = ctx.transact(custody.operator(), ledger.cash.recover_rotated_balance(old))
+        events = ledger.contract("CashToken").events.RotatedBalanceRecovered().process_receipt(receipt, errors=DISCARD)
+        recovered = int(events[0]["args"]["amount"]) if events else 0
+        ctx.settle_reads()
+        with Session(engine) as s:
+            now_member = s.get(Member, member_id)
+            if now_member is None:
+                raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
+            out = RotatedKeyOut(member=member_out(now_member, True), old_account=old, recovered_cash=recovered)
+        return 200, out.model_dump(mode="json")
+
+    return writes.run(request, principal.member_id, raw, ledger, workflow)

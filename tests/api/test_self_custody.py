@@ -262,3 +262,75 @@ def _session(world: PrivateWorld) -> Any:
     from chain.store import make_engine
 
     return Session(make_engine(world.settings.effective_database_url))
+
+
+def test_rotation_needs_both_keys_and_is_audited(
+    world: PrivateWorld, op: httpx.Client, members: dict[str, Member]
+) -> None:
+    bank, supplier2 = members["bank"], members["supplier2"]
+    assert bank.own is not None
+    old_key: LocalAccount = bank.own
+    new_key: LocalAccount = Account.create()
+    # only the member itself (or the operator) asks; a custodial member has no own key to rotate
+    problem(
+        supplier2.client.post(f"/v1/members/{bank.id}/rotation-challenge", json={"new_address": new_key.address}), 403
+    )
+    problem(
+        supplier2.client.post(f"/v1/members/{supplier2.id}/rotation-challenge", json={"new_address": new_key.address}),
+        409,
+        "not-self-custody",
+    )
+    challenge = ok(
+        bank.client.post(f"/v1/members/{bank.id}/rotation-challenge", json={"new_address": new_key.address}), 201
+    )
+    assert old_key.address in challenge["message"] and new_key.address in challenge["message"]
+
+    def signed(account: LocalAccount) -> str:
+        return str(account.sign_message(encode_defunct(text=challenge["message"])).signature.to_0x_hex())
+
+    body = {"new_address": new_key.address, "challenge_id": challenge["challenge_id"]}
+    stranger = Account.create()
+    for old_sig, new_sig in [(signed(stranger), signed(new_key)), (signed(old_key), signed(stranger))]:
+        refused = bank.client.post(
+            f"/v1/members/{bank.id}/rotate-own-key",
+            json={**body, "old_signature": old_sig, "new_signature": new_sig},
+        )
+        problem(refused, 422, "invalid-signature")
+    assert ok(bank.client.get("/v1/members/me"))["account"].lower() == old_key.address.lower()
+
+    balance = ok(bank.client.get("/v1/cash/balance"))["balance"]
+    rotated = ok(
+        bank.client.post(
+            f"/v1/members/{bank.id}/rotate-own-key",
+            json={**body, "old_signature": signed(old_key), "new_signature": signed(new_key)},
+        )
+    )
+    assert rotated["member"]["account"].lower() == new_key.address.lower()
+    assert rotated["member"]["custody"] == "self" and rotated["old_account"].lower() == old_key.address.lower()
+    assert ok(bank.client.get("/v1/cash/balance"))["balance"] == balance  # the cash followed the member
+    # the challenge is single-use: the same proof again is refused
+    again = bank.client.post(
+        f"/v1/members/{bank.id}/rotate-own-key",
+        json={**body, "old_signature": signed(old_key), "new_signature": signed(new_key)},
+    )
+    problem(again, 409, "challenge-used")
+
+    # the new key signs the bank's writes; a transaction signed with the old one is refused before broadcast
+    bank.own = new_key
+    response = bank.client.post(
+        "/v1/cash/transfers",
+        json={"to": supplier2.id, "amount": "1.00"},
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert response.status_code == 202, response.text
+    prepared = response.json()
+    assert prepared["transaction"]["from"].lower() == new_key.address.lower()
+    old_raw = old_key.sign_transaction({k: v for k, v in prepared["transaction"].items() if k != "from"})
+    stale = {"raw": old_raw.raw_transaction.to_0x_hex(), "prepared_id": prepared["prepared_id"]}
+    problem(bank.client.post("/v1/transactions", json=stale), 422, "transaction-mismatch")
+    ok(bank.client.post("/v1/transactions", json={"raw": bank.sign(prepared), "prepared_id": prepared["prepared_id"]}))
+
+    # audited: who asked, and the transactions the operator key sent for it
+    entries = ok(op.get("/v1/audit", params={"action": "rotate_own_key", "member_id": bank.id}))["items"]
+    done = [e for e in entries if e["status"] == 200]
+    assert len(done) == 1 and len(done[0]["tx_hashes"]) >= 2  # rotateAccount, recoverRotatedBalance (+ gas on anvil)
