@@ -321,8 +321,8 @@ def accept_signed(engine: Engine, principal: int, raw: str, prepared_id: str | N
         if row is None or row.principal != principal:
             raise Problem(
                 404,
-                "prepared-transaction-not-found",
-                "Prepared transaction not found",
+                "not-found",
+                "Not found",
                 "no transaction prepared for you matches; a write route prepares one (202)",
             )
         record = session.get(IdempotencyRecord, (row.principal, row.idempotency_key))
@@ -432,17 +432,6 @@ async def redispatch(request: Request, target: Redispatch) -> Response:
         if k.lower() in {b"content-type", b"idempotent-replayed", b"location"}
     }
     return Response(b"".join(chunks), status_code=status, headers=kept)
-
-
-def prepared_out(engine: Engine, principal: int, prepared_id: str) -> dict[str, Any]:
-    with Session(engine) as session:
-        row = session.get(PreparedTransaction, prepared_id)
-        if row is None or row.principal != principal:
-            raise Problem(404, "prepared-transaction-not-found", "Prepared transaction not found", prepared_id)
-        out = _payload(row)
-        out["state"] = row.state
-        out["tx_hash"] = row.tx_hash
-        return out
 
 
 # ---------------------------------------------------------------------------------------- challenges

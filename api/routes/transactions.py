@@ -65,14 +65,11 @@ def member_challenge(body: ChallengeIn, request: Request, _principal: Operator, 
     responses={202: {"description": "the request needs another signed transaction"}},
 )
 async def submit_transaction(body: SignedTxIn, request: Request, principal: CurrentPrincipal) -> Response:
+    if principal.is_operator:
+        raise Problem(403, "forbidden", "Forbidden", "the operator key cannot act for a member")
     engine = request.app.state.engine
     target = await run_in_threadpool(selfcustody.accept_signed, engine, principal.member_id, body.raw, body.prepared_id)
     return await selfcustody.redispatch(request, target)
-
-
-@router.get("/transactions/{prepared_id}", summary="A transaction prepared for the calling member")
-def get_prepared(prepared_id: str, request: Request, principal: CurrentPrincipal) -> JSONResponse:
-    return JSONResponse(selfcustody.prepared_out(request.app.state.engine, principal.member_id, prepared_id))
 
 
 # ------------------------------------------------------------------------------------------ key rotation
