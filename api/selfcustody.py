@@ -42,7 +42,7 @@ from web3 import Web3
 
 from api.amounts import format_amount
 from api.ledger import LedgerHandle
-from api.problems import Problem
+from api.problems import Problem, problem_response
 from api.tables import CustodyChallenge, IdempotencyRecord, PreparedTransaction, now
 from chain.faults import kill_point
 from chain.signer import SignedTx, TransactionQueue
@@ -115,12 +115,26 @@ class SignatureRequired(Exception):
         self.payload = payload
 
 
+class StillOpen(Exception):
+    """A problem answered without finishing the request's idempotency record (a `Problem` raised in a workflow
+    would store it as the request's final answer): its signed transaction may still finish it."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+
+
 def install(app: FastAPI) -> None:
     async def _signature_required(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, SignatureRequired)
         return JSONResponse(exc.payload, status_code=202)
 
+    async def _still_open(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StillOpen)
+        return problem_response(exc.problem, request.url.path)
+
     app.add_exception_handler(SignatureRequired, _signature_required)
+    app.add_exception_handler(StillOpen, _still_open)
     app.add_middleware(CaptureRequest)
 
 
@@ -156,13 +170,15 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
             mined = int(queue.rpc.call("eth_getTransactionCount", queue.address, "latest"), 16)
             if mined <= row.nonce:
                 return SignatureRequired(_payload(row))  # the same transaction to sign again
-            return Problem(
-                409,
-                "prepared-nonce-used",
-                "Prepared transaction's nonce used",
-                f"nonce {row.nonce} of {row.sender} is used: if it was the prepared transaction {row.id} sent "
-                "through another node, POST it to /v1/transactions to finish this request; else use a new "
-                "Idempotency-Key",
+            return StillOpen(
+                Problem(
+                    409,
+                    "prepared-nonce-used",
+                    "Prepared transaction's nonce used",
+                    f"nonce {row.nonce} of {row.sender} is used: if it was the prepared transaction {row.id} sent "
+                    "through another node, POST it to /v1/transactions to finish this request; else use a new "
+                    "Idempotency-Key",
+                )
             )
     fields = queue._base_fields(tx)
     queue._preflight(fields, contract)  # gas estimate; a revert raises ContractRevertError here

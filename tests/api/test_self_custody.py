@@ -3,9 +3,10 @@ service, every write prepared (202), signed by the member, checked and sent by t
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -334,3 +335,40 @@ def test_rotation_needs_both_keys_and_is_audited(
     entries = ok(op.get("/v1/audit", params={"action": "rotate_own_key", "member_id": bank.id}))["items"]
     done = [e for e in entries if e["status"] == 200]
     assert len(done) == 1 and len(done[0]["tx_hashes"]) >= 2  # rotateAccount, recoverRotatedBalance (+ gas on anvil)
+
+
+def test_a_member_may_send_its_signed_transaction_through_its_own_node(
+    world: PrivateWorld, members: dict[str, Member]
+) -> None:
+    core, supplier, bank = members["core"], members["supplier"], members["bank"]
+    w3 = world.ledger.w3
+    today = datetime.fromtimestamp(int(w3.eth.get_block("latest")["timestamp"]), UTC).date()  # the clock moved
+    maturity = (today + timedelta(days=30)).isoformat()
+    issue = {"creditor_id": supplier.id, "face_value": "2000.00", "maturity": maturity, "invoice_hash": random_hash()}
+    note_id = int(core.write("/v1/receivables", issue, 201)["first_note_id"])
+    expires = (today + timedelta(days=2)).isoformat()
+    body = {"note_id": note_id, "value": "2000.00", "rate_bps": 100, "recourse": False, "expires_at": expires}
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    prepared = bank.client.post("/v1/financing/offers", json=body, headers=key)
+    assert prepared.status_code == 202, prepared.text
+    raw = bank.sign(prepared.json())
+
+    # the bank broadcasts it itself (its own node: here the same anvil); the read model picks it up from the chain
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
+    assert receipt["status"] == 1
+    deadline = time.monotonic() + 60
+    while True:
+        offers = ok(bank.client.get("/v1/financing/offers", params={"note_id": note_id}))["items"]
+        if offers or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert [o["financier_id"] for o in offers] == [bank.id]
+
+    # the original request again, unsigned: its nonce is used, so it is not prepared a second time
+    problem(bank.client.post("/v1/financing/offers", json=body, headers=key), 409, "prepared-nonce-used")
+    # submitting the signed transaction finishes the request with the write's answer: the same single offer
+    done = ok(bank.client.post("/v1/transactions", json={"raw": raw}), 201)
+    assert done["id"] == offers[0]["id"]
+    replay = bank.client.post("/v1/financing/offers", json=body, headers=key)
+    assert ok(replay, 201) == done and replay.headers.get("Idempotent-Replayed") == "true"
+    assert len(ok(bank.client.get("/v1/financing/offers", params={"note_id": note_id}))["items"]) == 1
