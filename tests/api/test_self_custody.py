@@ -372,3 +372,40 @@ def test_a_member_may_send_its_signed_transaction_through_its_own_node(
     replay = bank.client.post("/v1/financing/offers", json=body, headers=key)
     assert ok(replay, 201) == done and replay.headers.get("Idempotent-Replayed") == "true"
     assert len(ok(bank.client.get("/v1/financing/offers", params={"note_id": note_id}))["items"]) == 1
+
+
+def test_a_signed_transaction_that_reverts_gets_the_custodial_problem(
+    world: PrivateWorld, op: httpx.Client, members: dict[str, Member]
+) -> None:
+    core, supplier, bank = members["core"], members["supplier"], members["bank"]
+    w3 = world.ledger.w3
+    today = datetime.fromtimestamp(int(w3.eth.get_block("latest")["timestamp"]), UTC).date()
+    issue = {
+        "creditor_id": supplier.id,
+        "face_value": "3000.00",
+        "maturity": (today + timedelta(days=30)).isoformat(),
+        "invoice_hash": random_hash(),
+    }
+    note_id = int(core.write("/v1/receivables", issue, 201)["first_note_id"])
+    offer_body = {
+        "note_id": note_id,
+        "value": "3000.00",
+        "rate_bps": 100,
+        "recourse": False,
+        "expires_at": (today + timedelta(days=2)).isoformat(),
+    }
+    offer_id = int(bank.write("/v1/financing/offers", offer_body, 201)["id"])
+    # the supplier prepares its acceptance; before it signs, the bank withdraws the offer
+    prepared = supplier.client.post(
+        f"/v1/financing/offers/{offer_id}/accept", headers={"Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert prepared.status_code == 202, prepared.text
+    assert bank.write(f"/v1/financing/offers/{offer_id}/cancel")["status"] == "cancelled"
+    raw = supplier.sign(prepared.json())
+    refused = problem(supplier.client.post("/v1/transactions", json={"raw": raw}), 409, "offer-not-open")
+    assert refused["contractError"]["error"] == "OfferNotOpen"
+    # the custodial path would answer the same way, and the answer is the request's: replayed as such
+    again = supplier.client.post("/v1/transactions", json={"raw": raw})
+    assert problem(again, 409, "offer-not-open") == refused
+    # the operator's custodial key rotation does not apply to a member that holds its own key
+    problem(op.post(f"/v1/members/{bank.id}/rotate-key"), 409, "not-in-custody")
