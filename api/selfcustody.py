@@ -43,7 +43,7 @@ from web3 import Web3
 from api.amounts import format_amount
 from api.ledger import LedgerHandle
 from api.problems import Problem, problem_response
-from api.tables import CustodyChallenge, IdempotencyRecord, PreparedTransaction, now
+from api.tables import CustodyChallenge, IdempotencyRecord, PreparedTransaction, SelfCustodyAccount, now
 from chain.faults import kill_point
 from chain.signer import SignedTx, TransactionQueue
 from chain.store import Member, durable_begin
@@ -539,3 +539,16 @@ def use_challenge(engine: Engine, challenge_id: str) -> bool:
                 409, "challenge-used", "Challenge used", f"challenge {challenge_id} was used; ask for a new one"
             )
     return True
+
+
+def hold_address(session: Session, address: str, member_id: int | None) -> None:
+    """Records `address` as a self-custody account (of `member_id`, or of a member about to be admitted); reuses the
+    row a failed admission left behind; 409 when another member has it."""
+    row = session.get(SelfCustodyAccount, address)
+    if row is None:
+        session.add(SelfCustodyAccount(account=address, member_id=member_id))
+        return
+    if row.member_id is not None and row.member_id != member_id:
+        detail = f"{address} is the account of member {row.member_id}"
+        raise Problem(409, "address-in-use", "Address in use", detail)
+    row.member_id = member_id

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.logs import DISCARD
@@ -16,7 +16,7 @@ from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, 
 from api.problems import Problem
 from api.schemas import ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.schemas_cash import CreditLimitIn, RotatedKeyOut
-from api.selfcustody import check_challenge, use_challenge
+from api.selfcustody import check_challenge, hold_address, use_challenge
 from api.tables import ApiKey, CustodyAccount, SelfCustodyAccount, hash_api_key, new_api_key
 from api.writes import WriteContext, WriteExecutor
 from chain.client import fund_on_devchain, is_devchain
@@ -109,7 +109,7 @@ def admit_member(
             with Session(engine) as session, session.begin():
                 if own is not None:  # self-custody: no key is made; only the proved address is kept
                     use_challenge(engine, own[1])
-                    session.add(SelfCustodyAccount(account=own[0], member_id=None))
+                    hold_address(session, own[0], None)
                     return own[0]
                 return custody.new_account(session).address
 
@@ -164,7 +164,14 @@ def _self_custody_proof(
     address = Web3.to_checksum_address(body.address)
     raw = body.model_dump_json().encode()
     if not writes.started(request, principal.member_id, raw):  # a retry finds its challenge used by itself
-        check_challenge(request.app.state.engine, body.challenge_id, address, body.signature, "admit")
+        engine = request.app.state.engine
+        with Session(engine) as session:
+            taken = session.scalar(select(Member.id).where(func.lower(Member.account) == address.lower()))
+            custodial = session.get(CustodyAccount, address) is not None
+        if taken is not None or custodial:
+            detail = f"{address} is already the account of member {taken}" if taken else f"{address} is a custodial key"
+            raise Problem(409, "address-in-use", "Address in use", detail)
+        check_challenge(engine, body.challenge_id, address, body.signature, "admit")
     return address, body.challenge_id
 
 

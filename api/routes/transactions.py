@@ -166,7 +166,7 @@ def rotate_own_key(
                 for row in s.scalars(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id)):
                     row.member_id = None
                 s.flush()
-                s.add(SelfCustodyAccount(account=new_address, member_id=member_id))
+                selfcustody.hold_address(s, new_address, member_id)
             return True
 
         ctx.once("self_custody", move_record)

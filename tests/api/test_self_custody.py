@@ -126,8 +126,12 @@ def test_admission_needs_a_valid_single_use_signature(world: PrivateWorld, op: h
     problem(op.post("/v1/members", json=partial), 422, "validation-error")
     good = own.sign_message(encode_defunct(text=challenge["message"])).signature.to_0x_hex()
     ok(op.post("/v1/members", json={**body, "signature": good}), 201)
-    again = {**body, "kyc_hash": random_hash(), "signature": good}  # the challenge is single-use
-    problem(op.post("/v1/members", json=again), 409, "challenge-used")
+    again = {**body, "kyc_hash": random_hash(), "signature": good}  # the address is a member now
+    problem(op.post("/v1/members", json=again), 409, "address-in-use")
+    fresh = ok(op.post("/v1/members/challenge", json={"address": own.address}), 201)
+    resigned = own.sign_message(encode_defunct(text=fresh["message"])).signature.to_0x_hex()
+    twice = {**body, "kyc_hash": random_hash(), "challenge_id": fresh["challenge_id"], "signature": resigned}
+    problem(op.post("/v1/members", json=twice), 409, "address-in-use")
     # only the operator issues challenges
     members_key = ok(op.post("/v1/members", json={"roles": ["supplier"], "kyc_hash": random_hash()}), 201)["api_key"]
     response = httpx.post(
