@@ -1,4 +1,5 @@
-"""Custody of member keys: the service creates each member's key in an encrypted keystore.
+"""Custody of member keys: the service creates each member's key in an encrypted keystore, or (a self-custody
+member, docs/permissions.md) knows only the member's address and never holds anything that signs for it.
 
 Decrypting a scrypt keystore is slow on purpose, so decrypted accounts are cached in memory for the
 life of the process; they never leave this module except to sign.
@@ -8,15 +9,40 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from web3 import Web3
 
-from api.tables import CustodyAccount
+from api.tables import CustodyAccount, SelfCustodyAccount
+from chain.errors import TransactionError
 from chain.keystore import DEFAULT_SCRYPT_N, create_key, load_key
 from chain.runtime import OPERATOR_KEY
+
+
+class MemberKey(LocalAccount):
+    """The account of a self-custody member: an address without a key. It stands where a custodial account
+    goes (`acting_account`), and the write path (`WriteContext.transact`) prepares the transaction for the
+    member to sign (api/selfcustody.py) instead of signing it. Any attempt to sign with it raises."""
+
+    def __init__(self, address: str) -> None:  # no super().__init__: there is no key to hold
+        self._address = Web3.to_checksum_address(address)
+
+    @property
+    def key(self) -> bytes:
+        raise TransactionError(f"{self._address} holds its own key: the service cannot sign for it")
+
+    def sign_transaction(self, *_args: object, **_kwargs: object) -> Any:
+        raise TransactionError(
+            f"{self._address} holds its own key: the service cannot sign for it (a stuck transaction is replaced "
+            "by the member signing it again with higher fees)"
+        )
+
+    def __repr__(self) -> str:
+        return f"MemberKey({self._address})"
 
 
 class Custody:
@@ -43,6 +69,14 @@ class Custody:
     def account_of_member(self, session: Session, member_id: int) -> LocalAccount | None:
         row = session.scalar(select(CustodyAccount).where(CustodyAccount.member_id == member_id))
         return self._load(row.keystore) if row else None
+
+    def signer_of_member(self, session: Session, member_id: int) -> LocalAccount | None:
+        """What signs for a member: its custodial key, or a `MemberKey` for a self-custody member."""
+        custodial = self.account_of_member(session, member_id)
+        if custodial is not None:
+            return custodial
+        own = session.scalar(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id))
+        return MemberKey(own.account) if own is not None else None
 
     def account_by_address(self, session: Session, address: str) -> LocalAccount | None:
         row = session.get(CustodyAccount, address)

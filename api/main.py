@@ -30,10 +30,12 @@ from api.routes import (
     receivables,
     settlement,
     shares,
+    transactions,
     verify,
 )
 from api.routes.audit import router as audit_router
 from api.sealing import Sealer
+from api.selfcustody import install as install_self_custody
 from api.settings import Settings
 from api.writes import WriteExecutor
 from chain.store import create_schema, make_engine
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     app.state.audit = audit
     install_handlers(app)
     routers = [
+        transactions.router,  # before members: /v1/members/challenge
         members.router,
         api_keys.router,
         orders.router,
@@ -92,6 +95,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     ]
     for router in routers:
         app.include_router(router)
+    install_self_custody(app)  # 202 with the transaction a self-custody member signs (api/selfcustody.py)
     # inside the audit middleware, so a refused body is audited and carries X-Request-Id like any answer
     app.add_middleware(
         BodyGuard,

@@ -34,6 +34,7 @@ class MemberOut(BaseModel):
     outstanding: AmountOut
     default_count: int
     issuance_blocked: bool
+    custody: str = Field("service", description="service (its key in the service's keystore) or self (it holds it)")
 
 
 T = TypeVar("T")
@@ -52,6 +53,16 @@ class AdmitMemberIn(BaseModel):
     group_id: StrictInt = Field(0, ge=0, le=2**64 - 1, description="related-party group (0 = none)")
     credit_limit: Amount = Field("0.00", description="obligors: maximum outstanding face value")  # type: ignore[assignment]
     label: Text = Field("", max_length=64, description="a name for the member's first API key")
+    # self-custody (docs/permissions.md): the member's own address, proved by its signature of a challenge
+    address: str | None = Field(
+        None, pattern=r"^0x[0-9a-fA-F]{40}$", description="self-custody: the address the member controls"
+    )
+    challenge_id: str | None = Field(
+        None, pattern=r"^[0-9a-f]{32}$", description="self-custody: from POST /v1/members/challenge"
+    )
+    signature: str | None = Field(
+        None, pattern=r"^0x[0-9a-fA-F]{130}$", description="self-custody: personal_sign of the challenge by `address`"
+    )
 
 
 class AdmittedMemberOut(BaseModel):

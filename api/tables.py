@@ -102,3 +102,51 @@ class SharingGrant(Base):
     granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SelfCustodyAccount(Base):
+    """A member that holds its own key (docs/permissions.md): the service keeps only its address, never a key."""
+
+    __tablename__ = "self_custody_accounts"
+    account: Mapped[str] = mapped_column(String(42), primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(Int, unique=True, nullable=True)
+    admitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class CustodyChallenge(Base):
+    """A single-use, expiring message an address signs (EIP-191) to prove that its owner controls it."""
+
+    __tablename__ = "custody_challenges"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    address: Mapped[str] = mapped_column(String(42), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # admit | rotate
+    member_id: Mapped[int | None] = mapped_column(Int, nullable=True)  # rotate: the member whose key changes
+    message: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PreparedTransaction(Base):
+    """A transaction the service prepared for a self-custody member to sign (api/selfcustody.py).
+
+    It names the request that needs it (idempotency record and step, and the request itself, without its
+    credentials) so that submitting the signed transaction finishes that request exactly as a custodial write."""
+
+    __tablename__ = "prepared_transactions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    principal: Mapped[int] = mapped_column(Int, index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    step: Mapped[int] = mapped_column(Int)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(512))
+    query: Mapped[str] = mapped_column(Text, default="")
+    headers: Mapped[Any] = mapped_column(JSON)  # content-type and accept-language of the request; no credentials
+    body: Mapped[str] = mapped_column(Text)  # hex of the request body
+    sender: Mapped[str] = mapped_column(String(42), index=True)
+    nonce: Mapped[int] = mapped_column(Int)
+    fields: Mapped[Any] = mapped_column(JSON)  # the transaction to sign: to, data, value, gas, chainId, nonce, fees
+    summary: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))  # prepared | signed | replaced
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from web3.types import TxReceipt
 
 from api.audit import record_tx_hash
+from api.custody import MemberKey
 from api.ledger import LedgerHandle
 from api.problems import PROBLEM_JSON, Problem
 from api.sealing import Sealer, is_sealed
@@ -195,6 +196,10 @@ class WriteContext:
             if receipt is None:
                 sent = None
                 ledger.check_not_stalled()  # nothing is signed for a chain that makes no blocks
+                if isinstance(account, MemberKey):  # self-custody: the member signs; answered 202 (api/selfcustody.py)
+                    from api.selfcustody import prepare_for_member
+
+                    raise prepare_for_member(self, step, queue, tx, contract)
                 signed = queue.submit(tx, before_send=persist, contract=contract)
                 sent = signed
                 kill_point("after-send")  # test-only crash points (chain/faults.py); no-ops unless enabled

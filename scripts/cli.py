@@ -501,6 +501,13 @@ def _global_options(
         Path | None, typer.Option("--config", help="Config file (env SCF_CONFIG, else ./scf.toml, ~/.config/scf)")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors")] = False,
+    keystore: Annotated[
+        Path | None,
+        typer.Option("--keystore", help="Self-custody: sign the transactions the API prepares with this key file"),
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None, typer.Option("--passphrase-file", help="The keystore's passphrase (else prompted)")
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit")
     ] = False,
@@ -508,7 +515,9 @@ def _global_options(
     """SCF Chain: a permissioned ledger for supply-chain receivables."""
     from scripts.commands.common import CliState
 
-    ctx.obj = CliState(api=api, key=key, config_file=config, debug=debug)
+    ctx.obj = CliState(
+        api=api, key=key, config_file=config, debug=debug, keystore=keystore, passphrase_file=passphrase_file
+    )
 
 
 def _register_api_commands() -> None:
@@ -518,6 +527,7 @@ def _register_api_commands() -> None:
         cash,
         config,
         financing,
+        keys,
         members,
         network,
         notes,
@@ -541,6 +551,7 @@ def _register_api_commands() -> None:
         ("share", share),
         ("config", config),
         ("network", network),
+        ("keys", keys),
     ]:
         app.add_typer(group.app, name=name)
     app.command("status")(config.status)

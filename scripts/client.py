@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import tomllib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,8 +241,16 @@ def node_rpc_url(settings_rpc_url: str, data_dir: Path, env: Mapping[str, str] |
 class ApiClient:
     """One authenticated connection to the API; every POST carries an Idempotency-Key."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 120.0,
+        signer: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.signer = signer  # a self-custody member's local key (scripts/localkey.py): signs each 202 answer
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
 
@@ -278,6 +286,15 @@ class ApiClient:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         try:
             response = self._http.request(method, path, params=query, json=body, headers=headers)
+            while response.status_code == 202 and isinstance(data := _json_or_none(response), dict):
+                if "prepared_id" not in data:
+                    break
+                if self.signer is None:
+                    raise ClientError(
+                        "this member holds its own key: the API prepared a transaction to sign "
+                        f"({data.get('summary')}); run again with --keystore FILE"
+                    )
+                response = self._http.post("/v1/transactions", json=self.signer(data))
         except httpx.TimeoutException as exc:
             hint = START_HINT
             if idempotency_key:
@@ -287,6 +304,13 @@ class ApiClient:
             reason = str(exc).replace("\n", " ") or type(exc).__name__
             raise ApiUnreachable(self.base_url, reason) from exc
         return _decode(response)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def _decode(response: httpx.Response) -> Any:

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
@@ -66,17 +69,30 @@ def _hash() -> str:
 class Api:
     """One authenticated HTTP client; errors become DemoError / ApiProblem."""
 
-    def __init__(self, base_url: str, key: str) -> None:
+    def __init__(self, base_url: str, key: str, own_key: LocalAccount | None = None) -> None:
         self.base_url = base_url
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.client = httpx.Client(base_url=base_url, timeout=120, headers=headers)
+        self.own_key = own_key  # a self-custody member's key, on "its own machine": signs each prepared transaction
+        self.signed = 0
 
     def close(self) -> None:
         self.client.close()
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         try:
-            return self.client.request(method, path, json=body if method == "POST" else None)
+            if method != "POST":
+                return self.client.request(method, path)
+            response = self.client.post(path, json=body, headers={"Idempotency-Key": secrets.token_hex(16)})
+            while response.status_code == 202 and self.own_key is not None:  # self-custody: sign, then submit
+                prepared = response.json()
+                tx = {k: v for k, v in prepared["transaction"].items() if k != "from"}
+                raw = self.own_key.sign_transaction(tx).raw_transaction.to_0x_hex()
+                response = self.client.post(
+                    "/v1/transactions", json={"raw": raw, "prepared_id": prepared["prepared_id"]}
+                )
+                self.signed += 1
+            return response
         except httpx.TransportError as exc:
             reason = str(exc).replace("\n", " ")
             raise DemoError(f"cannot reach the SCF Chain API at {self.base_url} ({reason}); {HINT}") from exc
@@ -206,10 +222,19 @@ class Demo:
             ("bankB", f"Bank B {tag}", "financier", {}),
         ]
         for key, name, role, extra in cast:
+            own_key: LocalAccount | None = None
+            if key == "bankA":  # Bank A holds its own key: the service never has anything that signs for it
+                own_key = Account.create()
+                challenge = op.post("/v1/members/challenge", {"address": own_key.address})
+                signature = own_key.sign_message(encode_defunct(text=challenge["message"])).signature.to_0x_hex()
+                extra = {**extra, "address": own_key.address, "challenge_id": challenge["challenge_id"]}
+                extra["signature"] = signature
             admitted = op.post("/v1/members", {"roles": [role], "kyc_hash": _hash(), "label": name[:64], **extra})
             member = admitted["member"]
-            self.parties[key] = Party(name, role, int(member["id"]), Api(self.api_url, admitted["api_key"]))
-            self.result(f"{self.who(key)} admitted as {role.replace('_', ' ')}")
+            api = Api(self.api_url, admitted["api_key"], own_key)
+            self.parties[key] = Party(name, role, int(member["id"]), api)
+            how = " with its own key (self-custody: it signed a challenge; no key in the service)" if own_key else ""
+            self.result(f"{self.who(key)} admitted as {role.replace('_', ' ')}{how}")
         core, tier1, tier2, tier3 = (self.parties[k] for k in ("core", "tier1", "tier2", "tier3"))
         bank_a, bank_b = self.parties["bankA"], self.parties["bankB"]
 
@@ -311,6 +336,10 @@ class Demo:
         self.result(
             f"{tier3.name} receives [bold]{fmt(purchase['price'])}[/] for 100,000.00; {bank_a.name} holds note #{note3}"
         )
+        self.result(
+            f"{bank_a.name} signed its offer on its own machine: the API prepared it (202), checked the signed "
+            f"transaction and sent it ({bank_a.api.signed} transactions signed by {bank_a.name} so far)"
+        )
 
         self.step(
             "Double financing refused",
@@ -390,6 +419,8 @@ class Demo:
             "note_ids": [note1, note2, note3],
             "rejected": rejected,
             "tree": provenance_after,
+            "self_custody": {"bankA": str(bank_a.api.own_key.address) if bank_a.api.own_key else None},
+            "signed_by_bankA": bank_a.api.signed,
         }
 
     @staticmethod

@@ -8,18 +8,19 @@ from typing import Annotated, Any
 from eth_account.signers.local import LocalAccount
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.logs import DISCARD
 
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Writes
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
 from api.ledger import LedgerHandle
 from api.problems import Problem
 from api.schemas import ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.schemas_cash import CreditLimitIn, RotatedKeyOut
-from api.tables import ApiKey, CustodyAccount, hash_api_key, new_api_key
-from api.writes import WriteContext
+from api.selfcustody import check_challenge, hold_address, use_challenge
+from api.tables import ApiKey, CustodyAccount, SelfCustodyAccount, hash_api_key, new_api_key
+from api.writes import WriteContext, WriteExecutor
 from chain.client import MEMBER_GAS_WEI, fund_on_devchain, is_devchain
 from chain.contracts import ContractCall, MemberRegistry
 from chain.errors import TransactionError
@@ -28,8 +29,14 @@ from chain.store import Member
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
 
-def _out(member: Member) -> MemberOut:
+def _self_custody_ids(session: Session, ids: list[int]) -> set[int]:
+    rows = session.scalars(select(SelfCustodyAccount.member_id).where(SelfCustodyAccount.member_id.in_(ids)))
+    return {int(i) for i in rows if i is not None}
+
+
+def _out(member: Member, self_custody: bool = False) -> MemberOut:
     return MemberOut(
+        custody="self" if self_custody else "service",
         id=member.id,
         account=member.account,
         roles=role_names(member.roles),
@@ -70,7 +77,9 @@ def list_members(
     rows = list(session.scalars(select(Member).where(Member.id > cursor).order_by(Member.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page[MemberOut](items=[_out(m) for m in rows], next_cursor=str(rows[-1].id) if more else None)
+    own = _self_custody_ids(session, [m.id for m in rows])
+    items = [_out(m, m.id in own) for m in rows]
+    return Page[MemberOut](items=items, next_cursor=str(rows[-1].id) if more else None)
 
 
 @router.get("/me", summary="The calling member")
@@ -80,7 +89,7 @@ def me(session: DbSession, principal: CurrentPrincipal) -> MemberOut:
     member = session.get(Member, principal.member_id)
     if member is None:
         raise Problem(404, "not-found", "Not found", f"member {principal.member_id} is not on the ledger")
-    return _out(member)
+    return _out(member, bool(_self_custody_ids(session, [member.id])))
 
 
 @router.get("/{member_id}", summary="One member")
@@ -88,7 +97,7 @@ def get_member(member_id: int, session: DbSession, _principal: CurrentPrincipal)
     member = session.get(Member, member_id)
     if member is None:
         raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
-    return _out(member)
+    return _out(member, bool(_self_custody_ids(session, [member.id])))
 
 
 def _role_mask(names: list[str]) -> int:
@@ -105,17 +114,23 @@ def _role_mask(names: list[str]) -> int:
     "",
     status_code=201,
     response_model=AdmittedMemberOut,
-    summary="Admit a member (operator): creates its key in custody, admits it on chain, returns its API key",
+    summary="Admit a member (operator): creates its key in custody (or, self-custody, takes the address it proved "
+    "it controls), admits it on chain, returns its API key",
 )
 def admit_member(
     body: AdmitMemberIn, request: Request, principal: Operator, ledger: Ledger, writes: Writes, custody: CustodyDep
 ) -> JSONResponse:
     mask = _role_mask(body.roles)
     engine = request.app.state.engine
+    own = _self_custody_proof(body, request, principal, writes)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         def create_account() -> str:
             with Session(engine) as session, session.begin():
+                if own is not None:  # self-custody: no key is made; only the proved address is kept
+                    use_challenge(engine, own[1])
+                    hold_address(session, own[0], None)
+                    return own[0]
                 return custody.new_account(session).address
 
         address: str = ctx.once("account", create_account)
@@ -132,6 +147,9 @@ def admit_member(
                 row = session.get(CustodyAccount, address)
                 if row is not None:
                     row.member_id = member_id
+                own_row = session.get(SelfCustodyAccount, address)
+                if own_row is not None:
+                    own_row.member_id = member_id
             return key
 
         api_key: str = ctx.once("api_key", create_api_key, secret=True)
@@ -140,10 +158,40 @@ def admit_member(
             member = session.get(Member, member_id)
             if member is None:
                 raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
-            out = AdmittedMemberOut(member=_out(member), api_key=api_key, tx_hash=receipt["transactionHash"].hex())
+            out = AdmittedMemberOut(
+                member=_out(member, own is not None), api_key=api_key, tx_hash=receipt["transactionHash"].hex()
+            )
         return 201, out.model_dump(mode="json")
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+
+
+def _self_custody_proof(
+    body: AdmitMemberIn, request: Request, principal: Principal, writes: WriteExecutor
+) -> tuple[str, str] | None:
+    """(address, challenge id) of a self-custody admission whose signature is valid; None for a custodial one."""
+    given = [body.address, body.challenge_id, body.signature]
+    if all(v is None for v in given):
+        return None
+    if body.address is None or body.challenge_id is None or body.signature is None:
+        raise Problem(
+            422,
+            "validation-error",
+            "Invalid request",
+            "a self-custody admission gives address, challenge_id and signature together",
+        )
+    address = Web3.to_checksum_address(body.address)
+    raw = body.model_dump_json().encode()
+    if not writes.started(request, principal.member_id, raw):  # a retry finds its challenge used by itself
+        engine = request.app.state.engine
+        with Session(engine) as session:
+            taken = session.scalar(select(Member.id).where(func.lower(Member.account) == address.lower()))
+            custodial = session.get(CustodyAccount, address) is not None
+        if taken is not None or custodial:
+            detail = f"{address} is already the account of member {taken}" if taken else f"{address} is a custodial key"
+            raise Problem(409, "address-in-use", "Address in use", detail)
+        check_challenge(engine, body.challenge_id, address, body.signature, "admit")
+    return address, body.challenge_id
 
 
 # ------------------------------------------------------------------------- operator administration

@@ -21,10 +21,11 @@ AUDITOR = 8
 
 
 def acting_account(custody: Custody, session: Session, principal: Principal) -> LocalAccount:
-    """The custodial key that signs for the calling member."""
+    """What signs for the calling member: its custodial key, or (self-custody) a `MemberKey`, for which the write
+    path answers 202 with the transaction to sign (api/selfcustody.py)."""
     if principal.is_operator:
         raise Problem(403, "forbidden", "Forbidden", "the operator key cannot act for a member; use the member's key")
-    account = custody.account_of_member(session, principal.member_id)
+    account = custody.signer_of_member(session, principal.member_id)
     if account is None:
         raise Problem(403, "forbidden", "Forbidden", f"member {principal.member_id}'s key is not held by this service")
     return account

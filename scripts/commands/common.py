@@ -69,7 +69,10 @@ class CliState:
     key: str | None = None
     config_file: Path | None = None
     debug: bool = False
+    keystore: Path | None = None  # a self-custody member's own key: signs what the API prepares (202)
+    passphrase_file: Path | None = None
     _config: ClientConfig | None = field(default=None, repr=False)
+    _account: Any = field(default=None, repr=False)
 
     def config(self) -> ClientConfig:
         if self._config is None:
@@ -77,7 +80,25 @@ class CliState:
         return self._config
 
     def client(self) -> ApiClient:
-        return ApiClient.from_config(self.config())
+        client = ApiClient.from_config(self.config())
+        if self.keystore is not None:
+            from scripts.localkey import LocalKeyError, load_keystore, read_passphrase
+
+            try:  # opened now, not under the request's spinner: the passphrase may be prompted
+                self._account = self._account or load_keystore(self.keystore, read_passphrase(self.passphrase_file))
+            except LocalKeyError as exc:
+                raise ClientError(str(exc)) from exc
+            client.signer = self._sign
+        return client
+
+    def _sign(self, prepared: dict[str, Any]) -> dict[str, str]:
+        """Signs a prepared transaction (a 202 answer) with the local keystore."""
+        from scripts.localkey import LocalKeyError, sign_prepared
+
+        try:
+            return sign_prepared(self._account, prepared)
+        except LocalKeyError as exc:
+            raise ClientError(str(exc)) from exc
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -83,12 +83,40 @@ def admit(
     ),
     group_id: Annotated[int, typer.Option("--group-id", help="Related-party group (0 = none)")] = 0,
     label: Annotated[str, typer.Option("--label", help="A name for the member's first API key")] = "",
+    address: Annotated[
+        str | None, typer.Option("--address", help="Self-custody: the address the member controls (no key made)")
+    ] = None,
+    challenge_id: Annotated[
+        str | None, typer.Option("--challenge-id", help="Self-custody: from `scf members challenge`")
+    ] = None,
+    signature: Annotated[
+        str | None, typer.Option("--signature", help="Self-custody: the challenge signed (`scf keys sign-challenge`)")
+    ] = None,
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Admit a member (operator); prints its API key once."""
-    body = {"roles": role, "kyc_hash": kyc_hash, "credit_limit": credit_limit, "group_id": group_id, "label": label}
+    """Admit a member (operator); prints its API key once. With --address/--challenge-id/--signature the member
+    holds its own key (self-custody)."""
+    body: dict[str, Any] = {
+        "roles": role,
+        "kyc_hash": kyc_hash,
+        "credit_limit": credit_limit,
+        "group_id": group_id,
+        "label": label,
+    }
+    own = {"address": address, "challenge_id": challenge_id, "signature": signature}
+    body.update({k: v for k, v in own.items() if v is not None})
     call(ctx, "POST", "/v1/members", _admitted, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+@app.command()
+def challenge(
+    ctx: typer.Context,
+    address: Annotated[str, typer.Option("--address", help="The address a self-custody member controls")],
+    json_out: JsonFlag = False,
+) -> None:
+    """A single-use challenge the member's address signs to be admitted with its own key (operator)."""
+    call(ctx, "POST", "/v1/members/challenge", render_any("Challenge"), json_out=json_out, body={"address": address})
 
 
 def _admin(action: str, summary: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
 
@@ -255,6 +256,12 @@ def _c(endpoint: str, path: Callable[[World], str], body: Body, callers: list[st
     return Case(endpoint, path, body, tuple(callers + ANON))
 
 
+def _foreign_signed_tx() -> str:
+    tx = {"type": 2, "chainId": 31337, "nonce": 0, "to": Account.create().address, "value": 0, "data": "0x"}
+    tx.update(gas=21_000, maxFeePerGas=10**9, maxPriorityFeePerGas=1)
+    return str(Account.create().sign_transaction(tx).raw_transaction.to_0x_hex())
+
+
 def _admit(_: World) -> dict[str, Any]:
     return {"roles": ["financier"], "kyc_hash": random_hash()}
 
@@ -277,6 +284,36 @@ CASES: list[Case] = [
         [*MEMBER_WRONG, "core2"],
     ),
     _c("POST /v1/members/{id}/rotate-key", lambda w: f"/v1/members/{w['bank']}/rotate-key", None, MEMBER_WRONG),
+    # self-custody (api/routes/transactions.py): challenges for the operator; rotation for the member itself
+    _c(
+        "POST /v1/members/challenge",
+        lambda w: "/v1/members/challenge",
+        lambda w: {"address": Account.create().address},
+        MEMBER_WRONG,
+    ),
+    _c(
+        "POST /v1/members/{member_id}/rotation-challenge",
+        lambda w: f"/v1/members/{w['supplier']}/rotation-challenge",
+        lambda w: {"new_address": Account.create().address},
+        KEYS_WRONG,
+    ),
+    _c(
+        "POST /v1/members/{member_id}/rotate-own-key",
+        lambda w: f"/v1/members/{w['supplier']}/rotate-own-key",
+        lambda w: {
+            "new_address": Account.create().address,
+            "challenge_id": uuid.uuid4().hex,
+            "old_signature": "0x" + "11" * 65,
+            "new_signature": "0x" + "22" * 65,
+        },
+        KEYS_WRONG,
+    ),
+    _c(  # a signed transaction nobody prepared for the caller: hidden (404); the operator may not submit (403)
+        "POST /v1/transactions",
+        lambda w: "/v1/transactions",
+        lambda w: {"raw": _foreign_signed_tx()},
+        ["core", "supplier", "bank", "operator"],
+    ),
     # a member's API keys (the operator or the member itself)
     _c(
         "POST /v1/members/{id}/api-keys",
@@ -544,6 +581,10 @@ WATCH: dict[str, list[str]] = {
     "POST /v1/settlement/receivables/{id}/claim-default": ["r1"],
     "POST /v1/settlement/receivables/{id}/mark-default": ["r1"],
     "POST /v1/settlement/notes/{id}/redeem": ["n1", "r1"],
+    "POST /v1/members/challenge": [],  # service data, not chain state
+    "POST /v1/members/{member_id}/rotation-challenge": [],
+    "POST /v1/members/{member_id}/rotate-own-key": ["member:supplier"],
+    "POST /v1/transactions": [],
     "POST /v1/members/me/shares": [],  # service data, not chain state: the block number must not move
     "POST /v1/members/me/shares/{financier_id}/revoke": [],
 }

@@ -18,8 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
 
 from api.routes.api_keys import IssueApiKeyIn
+from api.routes.transactions import ChallengeIn, OwnKeyRotationIn, RotationChallengeIn, SignedTxIn
 from api.schemas import (
     AcceptOrderIn,
     AdmitMemberIn,
@@ -147,7 +149,55 @@ def _offer(w: World) -> dict[str, Any]:
     return {"note_id": w["n1"], "value": "1.00", "rate_bps": 700, "recourse": False, "expires_at": _days(5)}
 
 
+def _new_address() -> str:
+    return str(Account.create().address)
+
+
+def _signed_tx() -> str:
+    tx = {"type": 2, "chainId": 31337, "nonce": 0, "to": _new_address(), "value": 0, "data": "0x", "gas": 21_000}
+    tx.update(maxFeePerGas=10**9, maxPriorityFeePerGas=1)
+    return str(Account.create().sign_transaction(tx).raw_transaction.to_0x_hex())
+
+
 WRITES: list[Write] = [
+    # self-custody (api/routes/transactions.py)
+    Write(
+        "POST /v1/members/challenge",
+        "operator",
+        lambda w: "/v1/members/challenge",
+        lambda w: {"address": _new_address()},
+        ChallengeIn,
+        (),
+    ),
+    Write(
+        "POST /v1/members/{member_id}/rotation-challenge",
+        "supplier",
+        lambda w: f"/v1/members/{w['supplier']}/rotation-challenge",
+        lambda w: {"new_address": _new_address()},
+        RotationChallengeIn,
+        (),
+    ),
+    Write(
+        "POST /v1/members/{member_id}/rotate-own-key",
+        "supplier",
+        lambda w: f"/v1/members/{w['supplier']}/rotate-own-key",
+        lambda w: {
+            "new_address": _new_address(),
+            "challenge_id": "0" * 32,
+            "old_signature": "0x" + "11" * 65,
+            "new_signature": "0x" + "22" * 65,
+        },
+        OwnKeyRotationIn,
+        ("/v1/members/{supplier}",),
+    ),
+    Write(
+        "POST /v1/transactions",
+        "supplier",
+        lambda w: "/v1/transactions",
+        lambda w: {"raw": _signed_tx()},
+        SignedTxIn,
+        (),
+    ),
     # writes with a body: the model's extra="forbid" refuses undeclared fields
     Write(
         "POST /v1/members",

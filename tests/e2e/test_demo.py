@@ -62,6 +62,12 @@ def test_demo_runs_twice_on_the_same_chain(demo_world: tuple[Settings, ServerThr
         kinds = [e["kind"] for e in tree["edges"]]
         assert kinds.count("split") == 2 and "sale" in kinds and "redeem" in kinds
         assert "provenance: 3 notes" in text and "sale 100,000.00" in text
+        # Bank A holds its own key: it signed its own writes (2 mints, the offer, the settlement); none in the service
+        own = result["self_custody"]
+        assert isinstance(own, dict) and own["bankA"] and "with its own key" in text
+        assert result["signed_by_bankA"] == 5  # mints for itself, the core enterprise and tier 1; offer; settlement
+        needle = str(own["bankA"]).lower()[2:]
+        assert not any(needle in p.read_text().lower() for p in (settings.data_dir / "keys").glob("*.json"))
 
 
 def test_unreachable_api_is_one_line_and_nonzero(tmp_path: Path) -> None:

@@ -1,0 +1,90 @@
+"""`scf keys`: a self-custody member's own key, in a keystore file on its own machine (scripts/localkey.py).
+
+The key never goes to the API: `scf --keystore FILE <command>` signs each transaction the API prepares (202)
+and submits the signed one; `sign` and `sign-challenge` do the same step by step for scripts (curl)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from scripts.commands.common import err_console
+from scripts.localkey import (
+    LocalKeyError,
+    create_keystore,
+    load_keystore,
+    read_passphrase,
+    sign_challenge,
+    sign_prepared,
+)
+
+app = typer.Typer(help="A self-custody member's own key: create it, sign challenges and prepared transactions.")
+
+KeystoreArg = Annotated[Path, typer.Option("--keystore", help="The keystore file (Web3 Secret Storage JSON)")]
+PassphraseFile = Annotated[
+    Path | None, typer.Option("--passphrase-file", help="A file whose first line is the passphrase (else prompted)")
+]
+
+
+def _fail(exc: Exception) -> None:
+    err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+def _stdin_json() -> Any:
+    try:
+        return json.loads(sys.stdin.read())
+    except ValueError as exc:
+        _fail(LocalKeyError(f"standard input is not JSON: {exc}"))
+
+
+@app.command()
+def new(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
+    """Create a new key in an encrypted keystore file; prints its address."""
+    try:
+        account = create_keystore(keystore, read_passphrase(passphrase_file, confirm=True))
+    except LocalKeyError as exc:
+        _fail(exc)
+    typer.echo(account.address)
+
+
+@app.command()
+def address(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
+    """The address of a keystore."""
+    try:
+        typer.echo(load_keystore(keystore, read_passphrase(passphrase_file)).address)
+    except LocalKeyError as exc:
+        _fail(exc)
+
+
+@app.command("sign-challenge")
+def sign_challenge_command(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
+    """Sign the challenge JSON on standard input (from POST /v1/members/challenge); prints the signature."""
+    challenge = _stdin_json()
+    message = challenge.get("message") if isinstance(challenge, dict) else None
+    if not isinstance(message, str):
+        _fail(LocalKeyError("standard input has no challenge `message`"))
+    try:
+        account = load_keystore(keystore, read_passphrase(passphrase_file))
+    except LocalKeyError as exc:
+        _fail(exc)
+    typer.echo(sign_challenge(account, str(message)))
+
+
+@app.command()
+def sign(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
+    """Sign the prepared transaction on standard input (a 202 answer); prints the body for POST /v1/transactions."""
+    prepared = _stdin_json()
+    if not isinstance(prepared, dict) or "prepared_id" not in prepared:
+        _fail(LocalKeyError("standard input is not a prepared transaction (a 202 answer with prepared_id)"))
+    try:
+        account = load_keystore(keystore, read_passphrase(passphrase_file))
+        body = sign_prepared(account, prepared)
+    except LocalKeyError as exc:
+        _fail(exc)
+    err_console.print(f"signed: {prepared.get('summary')}", soft_wrap=True, markup=False)
+    typer.echo(json.dumps(body))
