@@ -555,8 +555,14 @@ class Network:
         self.start_node(name, geth)
 
     # ------------------------------------------------------------------ status
-    def signers(self, name: str = "operator") -> list[str]:
-        answer = rpc_call(self.node(name).rpc_url, "clique_getSigners", [], timeout=5)
+    def signers(self, name: str = "operator", *, depth: int = 0) -> list[str]:
+        """The signers as `name`'s node sees them at its head, or `depth` blocks below it (a vote counted in a block
+        that deep survives the short reorgs of out-of-turn blocks)."""
+        params: list[Any] = []
+        if depth:
+            head = int(str(rpc_call(self.node(name).rpc_url, "eth_blockNumber", [], timeout=5)), 16)
+            params = [hex(max(0, head - depth))]
+        answer = rpc_call(self.node(name).rpc_url, "clique_getSigners", params, timeout=5)
         return [str(s) for s in answer] if isinstance(answer, list) else []
 
     def status(self) -> list[dict[str, Any]]:

@@ -163,8 +163,8 @@ def propose(
         if not wait:
             return
 
-        def passed() -> bool:
-            now = [s.lower() for s in net.signers()]
+        def passed() -> bool:  # counted in a block 3 deep: a competing block cannot take the vote back then
+            now = [s.lower() for s in net.signers(depth=3)]
             return (address.lower() in now) == (add is not None)
 
         net.wait(passed, 120, "the vote to pass")

@@ -119,7 +119,7 @@ def test_health_is_degraded_during_a_database_fault_and_a_stalled_head(tmp_path:
             try:
                 body = _until(client, lambda body: "head-stalled" in _codes(body))
                 assert body["status"] == "degraded"
-                assert body["chain"]["headAgeSeconds"] > 3
+                assert body["chain"]["headAgeSeconds"] >= 3  # the age, rounded to 0.1 s, passed the 3 s bound
                 assert "indexer-lag" not in _codes(body)  # the read model is at the (still) head
             finally:
                 os.kill(pacer.pid, signal.SIGCONT)

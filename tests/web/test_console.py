@@ -336,7 +336,7 @@ def test_a_member_rotates_its_api_key_in_the_console(page: Any, world: ConsoleWo
     sign_in(page, world.url, old_key)
     page.locator("#nav-keys").click()
     wait_for_view(page)
-    assert page.get_by_role("heading", name="My API keys").is_visible()
+    page.get_by_role("heading", name="My API keys").wait_for()  # visible once the view has rendered
     assert unlabelled_controls(page) == []
     page.get_by_label("What the new key is for").fill("erp-connector")
     page.get_by_role("button", name="Issue a new key").click()

@@ -329,7 +329,14 @@ def test_oversight_alerts_chart_and_audit_paging(lang_page: Any, busy_world: Con
     page.locator("#audit-filters button[type=submit]").click()
     page.locator("#view-oversight[aria-busy='false'] #audit-filters").wait_for()
     page.wait_for_function("() => document.querySelector('#audit-result')?.value === 'rejected'")
-    rejected = ok(world.auditor.client.get("/v1/audit", params={"result": "rejected", "limit": 500}))["items"]
+    rejected: list[dict[str, Any]] = []  # every page of them: the API answers oldest first, the console newest first
+    cursor: Any = 0
+    while cursor is not None:
+        page_of = ok(
+            world.auditor.client.get("/v1/audit", params={"result": "rejected", "limit": 500, "cursor": cursor})
+        )
+        rejected.extend(page_of["items"])
+        cursor = page_of["next_cursor"]
     seqs = page.locator("#audit-table tbody tr").evaluate_all("rows => rows.map(r => Number(r.dataset.seq))")
     assert seqs and set(seqs) <= {e["seq"] for e in rejected}
     assert seqs == sorted(seqs, reverse=True)  # newest first
