@@ -8,6 +8,7 @@ import {IERC3525, IERC3525Receiver} from "../interfaces/IERC3525.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
+import {MemberHoldings} from "../libraries/MemberHoldings.sol";
 import {Roles} from "../libraries/Roles.sol";
 
 /// @title Receivable notes: ERC-3525 semi-fungible tokens, one slot per confirmed receivable.
@@ -19,7 +20,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// @dev Gas: a note is one storage word {holder, lienholder, value, slot, parent}; the note counter shares the
 ///      policy word every move reads anyway; enumeration lives off chain in the indexer; approvals are voided by
 ///      bumping the note's approval epoch (only when it has approvals) instead of clearing storage.
-contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
+contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     struct NoteWord {
         uint32 holderId;
         uint32 lienholderId;
@@ -30,9 +31,11 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     /// @dev Token and value approvals are recorded under the note's current epoch; a whole transfer of a note
     ///      that has approvals bumps the epoch, voiding them.
+    ///      `rotationMark` is the registry rotation whose `Transfer` was emitted for the note (0 = none).
     struct ApprovalState {
         uint64 epoch;
         bool hasApprovals;
+        uint32 rotationMark;
     }
 
     struct SlotCore {
@@ -577,6 +580,17 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     // ================================================================== internals
 
+    function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId) internal override {
+        if (_notes[tokenId].holderId != memberId) revert NotHeldByMember(tokenId, memberId);
+        ApprovalState memory a = _approvalState[tokenId];
+        if (a.rotationMark == rotationId) revert RotationTransferAlreadyEmitted(tokenId, rotationId);
+        _approvalState[tokenId] = ApprovalState(a.epoch, a.hasApprovals, rotationId);
+    }
+
+    function _heldBy(uint32 memberId) internal view override returns (uint256) {
+        return _noteBalance[memberId];
+    }
+
     function _noteWord(uint256 noteId) private view returns (NoteWord memory n) {
         n = _notes[noteId];
         if (n.holderId == 0) revert UnknownNote(noteId);
@@ -625,7 +639,10 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         unchecked {
             _notes[noteId] = NoteWord(toId, n.lienholderId, n.value, n.slotId, n.parentId);
             ApprovalState memory a = _approvalState[noteId];
-            if (a.hasApprovals) _approvalState[noteId] = ApprovalState(a.epoch + 1, false);
+            if (a.hasApprovals || a.rotationMark != 0) {
+                _forgetRotationTransfer(n.holderId, a.rotationMark);
+                _approvalState[noteId] = ApprovalState(a.hasApprovals ? a.epoch + 1 : a.epoch, false, 0);
+            }
             --_noteBalance[n.holderId];
             ++_noteBalance[toId];
         }
@@ -642,7 +659,9 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         unchecked {
             --_noteBalance[holderId];
         }
+        _forgetRotationTransfer(holderId, _approvalState[noteId].rotationMark);
         emit TransferValue(noteId, 0, value);
+        emit SlotChanged(noteId, slotId, 0);
     }
 
     /// @dev Holder, approved-for-all operator, note-approved operator, or a value allowance (spent).
@@ -672,7 +691,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     /// @dev Records that the note has approvals (so a whole transfer voids them) and returns the current epoch.
     function _markApproved(uint256 noteId) private returns (uint64 epoch) {
         ApprovalState memory a = _approvalState[noteId];
-        if (!a.hasApprovals) _approvalState[noteId] = ApprovalState(a.epoch, true);
+        if (!a.hasApprovals) _approvalState[noteId] = ApprovalState(a.epoch, true, a.rotationMark);
         return a.epoch;
     }
 

@@ -941,8 +941,7 @@ contract ReceivableNotesTest is Base {
     function test_ownerOf_followsAccountRotation() public {
         (, uint256 noteId) = _issue();
         address fresh = makeAddr("supplier-new-key");
-        vm.prank(operator);
-        registry.rotateAccount(supplierId, fresh);
+        _rotate(supplierId, fresh, _ids(noteId), _ids());
         assertEq(notes.ownerOf(noteId), fresh);
         assertEq(notes.balanceOf(fresh), 1);
         assertEq(notes.balanceOf(supplier), 0);
