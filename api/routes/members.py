@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
+from eth_account.signers.local import LocalAccount
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from web3.logs import DISCARD
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Writes
+from api.ledger import LedgerHandle
 from api.problems import Problem
 from api.schemas import ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.schemas_cash import CreditLimitIn, RotatedKeyOut
@@ -19,7 +21,7 @@ from api.tables import ApiKey, CustodyAccount, hash_api_key, new_api_key
 from api.writes import WriteContext
 from chain.client import fund_on_devchain, is_devchain
 from chain.contracts import ContractCall, MemberRegistry
-from chain.store import Member
+from chain.store import Member, Note, Order
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
@@ -201,6 +203,37 @@ def set_credit_limit(
     return writes.run(request, principal.member_id, raw, ledger, workflow)
 
 
+ROTATION_BATCH = 100  # tokens per emitRotationTransfers transaction (about 3M gas)
+
+
+def _announce_rotation(
+    request: Request, ctx: WriteContext, ledger: LedgerHandle, operator: LocalAccount, member_id: int
+) -> None:
+    """ERC-721 wants a `Transfer` for every change of ownership: the rotation froze the member (it holds
+    tokens), so its notes and orders are announced in batches, then the rotation is finished. The token lists
+    come from the read model once it has the rotation's block (the frozen member's holdings can only shrink) and
+    are kept in the request's record, so a retried request sends the same batches."""
+    ctx.settle_reads()
+
+    def held() -> dict[str, list[int]]:
+        if not ledger.members.rotation_of(member_id).rotating:
+            return {"notes": [], "orders": [], "finish": []}
+        with Session(request.app.state.engine) as s:
+            notes = s.scalars(
+                select(Note.id).where(Note.holder_id == member_id, Note.live.is_(True)).order_by(Note.id)
+            ).all()
+            orders = s.scalars(select(Order.id).where(Order.holder_id == member_id).order_by(Order.id)).all()
+        return {"notes": list(notes), "orders": list(orders), "finish": [member_id]}
+
+    tokens: dict[str, list[int]] = ctx.once("rotation_tokens", held)
+    for name, contract in (("notes", ledger.notes), ("orders", ledger.orders)):
+        ids = tokens[name]
+        for start in range(0, len(ids), ROTATION_BATCH):
+            ctx.transact(operator, contract.emit_rotation_transfers(member_id, ids[start : start + ROTATION_BATCH]))
+    if tokens["finish"]:
+        ctx.transact(operator, ledger.members.finish_rotation(member_id))
+
+
 @router.post(
     "/{member_id}/rotate-key",
     response_model=RotatedKeyOut,
@@ -232,6 +265,7 @@ def rotate_key(
         if is_devchain(ledger.w3):
             fund_on_devchain(ledger.w3, new_account)
         ctx.transact(custody.operator(), ledger.members.rotate_account(member_id, new_account))
+        _announce_rotation(request, ctx, ledger, custody.operator(), member_id)
 
         def move_custody() -> bool:
             with Session(engine) as s, s.begin():

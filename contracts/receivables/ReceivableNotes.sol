@@ -130,8 +130,8 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         whenNotPaused
         returns (uint256 slotId, uint256 noteId)
     {
-        uint32 obligorId = registry.requireActive(msg.sender, Roles.CORE_ENTERPRISE);
-        uint32 creditorId = registry.requireActive(creditor, Roles.HOLDER);
+        uint32 obligorId = _requireActive(msg.sender, Roles.CORE_ENTERPRISE);
+        uint32 creditorId = _requireActive(creditor, Roles.HOLDER);
         if (creditorId == obligorId) revert InvalidRecipient(creditor);
         return _issue(NewSlot(0, obligorId, creditorId, 0, faceValue, cashToken, maturity, invoiceHash), creditor);
     }
@@ -150,10 +150,10 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         if (orderId == 0) revert OrderAlreadyTokenised(0, 0);
         uint256 existing = _slotOfOrder[orderId];
         if (existing != 0) revert OrderAlreadyTokenised(orderId, existing);
-        registry.requireActiveId(obligorId, Roles.CORE_ENTERPRISE);
-        address creditor = registry.requireActiveId(creditorId, Roles.HOLDER);
+        _requireActiveId(obligorId, Roles.CORE_ENTERPRISE);
+        address creditor = _requireActiveId(creditorId, Roles.HOLDER);
         if (creditorId == obligorId) revert InvalidRecipient(creditor);
-        if (lienholderId != 0) registry.requireActiveId(lienholderId, Roles.FINANCIER);
+        if (lienholderId != 0) _requireActiveId(lienholderId, Roles.FINANCIER);
         (slotId, noteId) = _issue(
             NewSlot(orderId, obligorId, creditorId, lienholderId, faceValue, cashToken, maturity, invoiceHash), creditor
         );
@@ -208,7 +208,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         if (p.paused) revert EnforcedPause();
         NoteWord memory n = _noteWord(fromTokenId);
         _authorizeValue(fromTokenId, n, value);
-        uint32 toId = registry.requireActive(to, Roles.HOLDER);
+        uint32 toId = _requireActive(to, Roles.HOLDER);
         uint256 slotId = n.slotId;
         SlotCore storage s = _movableSlot(slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
@@ -232,7 +232,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         if (t.slotId != slotId) revert SlotMismatch(fromTokenId, toTokenId);
         _authorizeValue(fromTokenId, n, value);
         address toHolder =
-            t.holderId == n.holderId ? address(0) : registry.requireActiveId(t.holderId, Roles.HOLDER);
+            t.holderId == n.holderId ? address(0) : _requireActiveId(t.holderId, Roles.HOLDER);
         _movableSlot(slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
         if (t.lienholderId != 0) revert NoteIsLocked(toTokenId, t.lienholderId);
@@ -250,7 +250,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     ///         changes hands.
     function approve(uint256 tokenId, address operator, uint256 value) external whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
-        address holder = registry.accountOf(n.holderId);
+        address holder = _accountOf(n.holderId);
         if (operator == holder) revert ApprovalToHolder(operator);
         if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
         _allowance[tokenId][_markApproved(tokenId)][operator] = value;
@@ -284,16 +284,16 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     /// @notice Current account of the member holding the note.
     function ownerOf(uint256 tokenId) public view returns (address) {
-        return registry.accountOf(_noteWord(tokenId).holderId);
+        return _accountOf(_noteWord(tokenId).holderId);
     }
 
     /// @notice Moves a whole note (ERC-721). The recipient must be an active member with a holding role.
     function transferFrom(address from, address to, uint256 tokenId) public whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
-        address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
+        address holder = _requireActiveId(n.holderId, Roles.HOLDER);
         if (from != holder) revert NotNoteHolder(tokenId, from);
         if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
-        uint32 toId = registry.requireActive(to, Roles.HOLDER);
+        uint32 toId = _requireActive(to, Roles.HOLDER);
         if (toId == n.holderId) revert SelfTransfer(tokenId);
         _movableSlot(n.slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(tokenId, n.lienholderId);
@@ -314,7 +314,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     /// @notice ERC-721 approval of one operator for the whole note (voided when the note changes hands).
     function approve(address to, uint256 tokenId) external whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
-        address holder = registry.accountOf(n.holderId);
+        address holder = _accountOf(n.holderId);
         if (to == holder) revert ApprovalToHolder(to);
         if (msg.sender != holder && !_operatorApproval[n.holderId][msg.sender]) {
             revert NotApproved(tokenId, msg.sender);
@@ -325,7 +325,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     /// @notice ERC-721 operator approval over all of the caller's notes (kept by member id).
     function setApprovalForAll(address operator, bool approved) external whenNotPaused {
-        uint32 id = registry.requireActive(msg.sender, Roles.HOLDER);
+        uint32 id = _requireActive(msg.sender, Roles.HOLDER);
         if (operator == msg.sender) revert ApprovalToHolder(operator);
         _operatorApproval[id][operator] = approved;
         emit ApprovalForAll(msg.sender, operator, approved);
@@ -348,10 +348,10 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     /// @inheritdoc IReceivableNotes
     function lock(uint256 noteId, address lienholder) external whenNotPaused {
         NoteWord memory n = _noteWord(noteId);
-        address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
+        address holder = _requireActiveId(n.holderId, Roles.HOLDER);
         if (msg.sender != holder) revert NotNoteHolder(noteId, msg.sender);
         if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
-        uint32 lienId = registry.requireActive(lienholder, Roles.FINANCIER);
+        uint32 lienId = _requireActive(lienholder, Roles.FINANCIER);
         if (lienId == n.holderId) revert InvalidRecipient(lienholder);
         _movableSlot(n.slotId);
         _notes[noteId].lienholderId = lienId;
@@ -362,7 +362,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     function release(uint256 noteId) external whenNotPaused {
         NoteWord memory n = _noteWord(noteId);
         if (n.lienholderId == 0) revert NoteNotLocked(noteId);
-        if (registry.accountOf(n.lienholderId) != msg.sender) revert NotLienholder(noteId, msg.sender);
+        if (_accountOf(n.lienholderId) != msg.sender) revert NotLienholder(noteId, msg.sender);
         _notes[noteId].lienholderId = 0;
         emit NoteReleased(noteId, n.lienholderId);
     }
@@ -377,7 +377,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         returns (uint256 newNoteId)
     {
         NoteWord memory n = _noteWord(noteId);
-        address to = registry.requireActiveId(toId, Roles.HOLDER);
+        address to = _requireActiveId(toId, Roles.HOLDER);
         uint256 slotId = n.slotId;
         SlotCore storage s = _ledgerSlot(slotId, ignoreMaturity);
         if (n.lienholderId != 0 && n.lienholderId != asLienholderId) revert NoteIsLocked(noteId, n.lienholderId);
@@ -403,7 +403,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         whenNotPaused
     {
         NoteWord memory n = _noteWord(noteId);
-        address to = registry.requireActiveId(toId, Roles.HOLDER);
+        address to = _requireActiveId(toId, Roles.HOLDER);
         _ledgerSlot(n.slotId, ignoreMaturity);
         if (n.lienholderId != 0 && n.lienholderId != asLienholderId) revert NoteIsLocked(noteId, n.lienholderId);
         if (toId == n.holderId) revert SelfTransfer(noteId);
@@ -411,14 +411,14 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
             emit NoteReleased(noteId, n.lienholderId);
             n.lienholderId = 0;
         }
-        _moveWhole(noteId, n, toId, registry.accountOf(n.holderId), to);
+        _moveWhole(noteId, n, toId, _accountOf(n.holderId), to);
     }
 
     /// @inheritdoc IReceivableNotes
     function ledgerLock(uint256 noteId, uint32 lienholderId) external onlyLedger whenNotPaused {
         NoteWord memory n = _noteWord(noteId);
         if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
-        registry.requireActiveId(lienholderId, Roles.FINANCIER);
+        _requireActiveId(lienholderId, Roles.FINANCIER);
         _notes[noteId].lienholderId = lienholderId;
         emit NoteLocked(noteId, lienholderId);
     }
@@ -441,7 +441,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         uint32 holderId;
         (holderId, value) = _burn(noteId, slotId);
         _slots[slotId].liveNotes -= 1;
-        holder = registry.accountOf(holderId);
+        holder = _accountOf(holderId);
         emit Transfer(holder, address(0), noteId);
     }
 
@@ -458,7 +458,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         for (uint256 i; i < count; ++i) {
             uint256 noteId = noteIds[i];
             (uint32 holderId, uint256 value) = _burn(noteId, slotId);
-            address holder = registry.accountOf(holderId);
+            address holder = _accountOf(holderId);
             holders[i] = holder;
             values[i] = value;
             emit Transfer(holder, address(0), noteId);
@@ -580,6 +580,23 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     // ================================================================== internals
 
+    // One call site per registry function: each external call inlined costs bytecode (EIP-170 limit).
+    function _accountOf(uint32 memberId) private view returns (address) {
+        return registry.accountOf(memberId);
+    }
+
+    function _requireActiveId(uint32 memberId, uint8 roleMask) private view returns (address) {
+        return registry.requireActiveId(memberId, roleMask);
+    }
+
+    function _requireActive(address account, uint8 roleMask) private view returns (uint32) {
+        return registry.requireActive(account, roleMask);
+    }
+
+    function _formerIdOf(address account) private view returns (uint32) {
+        return registry.formerMemberIdOf(account);
+    }
+
     function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId) internal override {
         if (_notes[tokenId].holderId != memberId) revert NotHeldByMember(tokenId, memberId);
         ApprovalState memory a = _approvalState[tokenId];
@@ -666,9 +683,9 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     /// @dev Holder, approved-for-all operator, note-approved operator, or a value allowance (spent).
     function _authorizeValue(uint256 noteId, NoteWord memory n, uint256 value) private {
-        address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
+        address holder = _requireActiveId(n.holderId, Roles.HOLDER);
         if (msg.sender == holder || _isApproved(noteId, n, msg.sender)) return;
-        if (registry.formerMemberIdOf(msg.sender) != 0) revert NotApproved(noteId, msg.sender);
+        if (_formerIdOf(msg.sender) != 0) revert NotApproved(noteId, msg.sender);
         uint64 epoch = _approvalState[noteId].epoch;
         uint256 allowed = _allowance[noteId][epoch][msg.sender];
         if (allowed == 0) revert NotApproved(noteId, msg.sender);
@@ -682,7 +699,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     function _isApproved(uint256 noteId, NoteWord memory n, address operator) private view returns (bool) {
         // A member's rotated-out account (a lost or stolen key) keeps no approvals others granted it.
-        if (registry.formerMemberIdOf(operator) != 0) return false;
+        if (_formerIdOf(operator) != 0) return false;
         if (_operatorApproval[n.holderId][operator]) return true;
         TokenApproval memory a = _tokenApproval[noteId];
         return a.operator == operator && a.epoch == _approvalState[noteId].epoch;
