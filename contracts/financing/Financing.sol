@@ -6,6 +6,7 @@ import {ICashToken} from "../interfaces/ICashToken.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IOrderBook} from "../interfaces/IOrderBook.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
+import {IRecourseBook} from "../interfaces/IRecourseBook.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 import {Roles} from "../libraries/Roles.sol";
 
@@ -14,7 +15,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// @notice Factoring price = value - floor(value * rateBps * days / 3,650,000), days = remaining seconds to
 ///         maturity / 86,400 rounded up. Loan interest = ceil(principal * rateBps * days / 3,650,000), days =
 ///         elapsed seconds / 86,400 rounded up, at least 1.
-contract Financing is LedgerAccess, ReentrancyGuard {
+contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
     enum OfferStatus {
         None,
         Open,
@@ -79,6 +80,7 @@ contract Financing is LedgerAccess, ReentrancyGuard {
     mapping(uint256 purchaseId => Purchase) private _purchases;
     mapping(uint256 loanId => Loan) private _loans;
     mapping(uint256 orderId => uint256) private _loanOfOrder;
+    mapping(uint256 noteId => uint256) private _recoursePurchaseOf;
     uint64 private _offerCount;
     uint64 private _purchaseCount;
     uint64 private _loanCount;
@@ -224,19 +226,30 @@ contract Financing is LedgerAccess, ReentrancyGuard {
         if (block.timestamp >= maturity) revert IReceivableNotes.SlotMatured(n.slotId, maturity);
         uint96 price = uint96(priceOf(value, o.rateBps, maturity - block.timestamp));
 
+        // Effects before interactions: the offer is closed and the purchase recorded before any token moves
+        // (a partial sale's note id is only known after the split; it is filled in right after).
         o.status = OfferStatus.Accepted;
-        uint256 bought;
-        if (value == n.value) {
-            notes.ledgerTransfer(noteId, o.financierId, 0, false);
-            bought = noteId;
-        } else {
-            bought = notes.ledgerSplit(noteId, o.financierId, value, 0, false);
-        }
-        if (price != 0) cash.ledgerTransfer(financier, msg.sender, price);
         purchaseId = ++_purchaseCount;
-        _purchases[purchaseId] =
-            Purchase(sellerId, o.financierId, o.recourse, RecourseStatus.None, value, price, bought, offerId, 0);
+        Purchase storage p = _purchases[purchaseId];
+        p.sellerId = sellerId;
+        p.financierId = o.financierId;
+        p.recourse = o.recourse;
+        p.value = value;
+        p.price = price;
+        p.offerId = offerId;
+        uint256 bought = noteId;
+        if (value == n.value) notes.ledgerTransfer(noteId, o.financierId, 0, false);
+        else bought = notes.ledgerSplit(noteId, o.financierId, value, 0, false);
+        p.noteId = bought;
+        if (o.recourse) _recoursePurchaseOf[bought] = purchaseId;
+        if (price != 0) cash.ledgerTransfer(financier, msg.sender, price);
         emit OfferAccepted(offerId, purchaseId, bought, sellerId, value, price);
+    }
+
+    /// @inheritdoc IRecourseBook
+    /// @dev Set when a note is bought with recourse, cleared when the seller pays the recourse claim.
+    function recoursePurchaseOf(uint256 noteId) external view returns (uint256 purchaseId) {
+        return _recoursePurchaseOf[noteId];
     }
 
     /// @notice Price the holder would receive if it accepted the offer now.
@@ -275,6 +288,7 @@ contract Financing is LedgerAccess, ReentrancyGuard {
         if (registry.accountOf(p.sellerId) != msg.sender) revert NotSeller(purchaseId, msg.sender);
         address financier = registry.accountOf(p.financierId);
         p.recourseStatus = RecourseStatus.Paid;
+        delete _recoursePurchaseOf[p.noteId]; // recourse honoured: anyone may claim the note again (S-2)
         uint256 amount = p.recourseAmount;
         cash.ledgerTransfer(msg.sender, financier, amount);
         if (notes.note(p.noteId).value > amount) notes.ledgerSplit(p.noteId, p.sellerId, amount, 0, true);

@@ -42,6 +42,8 @@ interface IReceivableNotes {
     error UnknownNote(uint256 noteId);
     error InvoiceAlreadyTokenised(bytes32 invoiceHash, uint256 slotId);
     error OrderAlreadyTokenised(uint256 orderId, uint256 slotId);
+    /// @notice `issueForOrder` was called without an order (order ids start at 1).
+    error ZeroOrderId();
     error InvalidFaceValue(uint256 faceValue);
     error InvalidMaturity(uint64 maturity, uint64 earliest, uint64 latest);
     error ZeroInvoiceHash();

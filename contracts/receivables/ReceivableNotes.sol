@@ -147,7 +147,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         uint64 maturity,
         bytes32 invoiceHash
     ) external onlyLedger whenNotPaused returns (uint256 slotId, uint256 noteId) {
-        if (orderId == 0) revert OrderAlreadyTokenised(0, 0);
+        if (orderId == 0) revert ZeroOrderId();
         uint256 existing = _slotOfOrder[orderId];
         if (existing != 0) revert OrderAlreadyTokenised(orderId, existing);
         _requireActiveId(obligorId, Roles.CORE_ENTERPRISE);

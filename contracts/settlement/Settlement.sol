@@ -5,6 +5,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {ICashToken} from "../interfaces/ICashToken.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
+import {IRecourseBook} from "../interfaces/IRecourseBook.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 
 /// @title Settlement: the obligor funds a receivable; at maturity holders are paid and notes burned.
@@ -21,6 +22,8 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
 
     IReceivableNotes public immutable notes;
     ICashToken public immutable cash;
+    /// @notice Financing: knows which notes were bought with recourse (their default claim is their holder's).
+    IRecourseBook public immutable recourseBook;
 
     mapping(uint256 slotId => Fund) private _funds;
     uint64 private _gracePeriod = 7 days;
@@ -38,6 +41,8 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
     error NotNoteHolder(uint256 noteId, address caller);
     error EmptyBatch();
     error InvalidGracePeriod(uint64 gracePeriod);
+    /// @notice S-2: the note was bought with recourse (`purchaseId`); only its holder or Financing may claim it.
+    error NoteUnderRecourse(uint256 noteId, uint256 purchaseId);
 
     event SlotFunded(uint256 indexed slotId, uint256 amount, uint256 funded);
     event NotesPaid(uint256 indexed slotId, uint256 notes, uint256 amount);
@@ -46,10 +51,15 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
     event DefaultClaimsPaid(uint256 indexed slotId, uint256 notes, uint256 value, uint256 amount);
     event GracePeriodSet(uint64 gracePeriod);
 
-    constructor(IMemberRegistry registry_, IReceivableNotes notes_, ICashToken cash_) LedgerAccess(registry_) {
-        if (address(notes_) == address(0) || address(cash_) == address(0)) revert ZeroAddress();
+    constructor(IMemberRegistry registry_, IReceivableNotes notes_, ICashToken cash_, IRecourseBook recourseBook_)
+        LedgerAccess(registry_)
+    {
+        if (address(notes_) == address(0) || address(cash_) == address(0) || address(recourseBook_) == address(0)) {
+            revert ZeroAddress();
+        }
         notes = notes_;
         cash = cash_;
+        recourseBook = recourseBook_;
         emit GracePeriodSet(7 days);
     }
 
@@ -106,12 +116,23 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
     }
 
     /// @notice Pays the partial funds of a defaulted receivable pro rata to a batch of its notes (anyone may
-    ///         call); the notes are burned. Rounding is cumulative, so the funds are paid out exactly.
+    ///         call, except for a note bought with recourse: only its holder or Financing claims it, so the
+    ///         financier's recourse right is not pre-empted, S-2); the notes are burned. Rounding is cumulative,
+    ///         so the funds are paid out exactly.
+    /// @param slotId The defaulted receivable.
+    /// @param noteIds Live, unlocked notes of it (from the indexer).
     function claimDefaulted(uint256 slotId, uint256[] calldata noteIds) external nonReentrant whenNotPaused {
         if (noteIds.length == 0) revert EmptyBatch();
         IReceivableNotes.Receivable memory r = notes.receivable(slotId);
         if (r.status != IReceivableNotes.SlotStatus.Defaulted) revert SlotNotDefaulted(slotId, r.status);
         (address[] memory holders, uint256[] memory values) = notes.burnBatchForSettlement(slotId, noteIds);
+        if (msg.sender != address(recourseBook)) {
+            for (uint256 i; i < holders.length; ++i) {
+                if (holders[i] == msg.sender) continue;
+                uint256 purchaseId = recourseBook.recoursePurchaseOf(noteIds[i]);
+                if (purchaseId != 0) revert NoteUnderRecourse(noteIds[i], purchaseId); // S-2
+            }
+        }
         Fund storage f = _funds[slotId];
         uint256 redeemed = f.valueRedeemed;
         uint256 paidBefore = f.paid;

@@ -801,23 +801,34 @@ contract AttacksTest is Base {
     ///      note, so after a default the seller of a recourse purchase can burn the financier's bought note first.
     ///      The financier is paid its pro-rata share, and the on-chain recourse claim then fails (UnknownNote). No
     ///      value is created or paid twice; the recourse right moves off chain. This test pins that behaviour.
-    function test_recourse_preemptedByThirdPartyDefaultClaim() public {
+    /// @notice S-2 (fixed): a third party (here the seller, who would owe recourse) can no longer burn the
+    ///         financier's recourse note with a default claim; the recourse claim survives, and the holder may
+    ///         still claim its pro-rata share itself. Before the fix the seller's claim succeeded and
+    ///         `claimRecourse` reverted `UnknownNote`.
+    function test_recourse_notPreemptedByThirdPartyDefaultClaim() public {
         (uint256 slotId, uint256 noteId) = _issue();
         uint256 offerId = _offer(bank, noteId, 40_000_00, 500, true);
         vm.prank(supplier);
         uint256 purchaseId = financing.acceptOffer(offerId);
         uint256 bought = financing.purchase(purchaseId).noteId;
+        assertEq(financing.recoursePurchaseOf(bought), purchaseId);
         _fund(slotId, FACE / 2);
         vm.warp(_maturity(slotId) + settlement.gracePeriod());
         settlement.markDefault(slotId);
 
-        uint256 bank0 = cash.balanceOf(bank);
+        vm.expectRevert(abi.encodeWithSelector(Settlement.NoteUnderRecourse.selector, bought, purchaseId));
         vm.prank(supplier); // the seller, who would owe recourse
         settlement.claimDefaulted(slotId, _ids(bought));
-        assertEq(cash.balanceOf(bank) - bank0, 20_000_00, "the financier got its pro-rata share only");
+        vm.expectRevert(abi.encodeWithSelector(Settlement.NoteUnderRecourse.selector, bought, purchaseId));
+        vm.prank(outsider); // a keeper
+        settlement.claimDefaulted(slotId, _ids(noteId, bought));
+        settlement.claimDefaulted(slotId, _ids(noteId)); // the seller's own remaining note: anyone may claim it
 
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownNote.selector, bought));
         vm.prank(bank);
-        financing.claimRecourse(purchaseId);
+        assertEq(financing.claimRecourse(purchaseId), 40_000_00, "the recourse right survived");
+        uint256 bank0 = cash.balanceOf(bank);
+        vm.prank(bank); // the holder may still claim its pro-rata share itself
+        settlement.claimDefaulted(slotId, _ids(bought));
+        assertEq(cash.balanceOf(bank) - bank0, 20_000_00);
     }
 }

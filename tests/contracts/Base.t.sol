@@ -55,7 +55,7 @@ abstract contract Base is Test {
         notes = new ReceivableNotes(registry);
         orders = new OrderBook(registry, notes);
         financing = new Financing(registry, notes, orders, cash);
-        settlement = new Settlement(registry, notes, cash);
+        settlement = new Settlement(registry, notes, cash, financing);
         registry.setLedgerContract(address(cash), true);
         registry.setLedgerContract(address(notes), true);
         registry.setLedgerContract(address(orders), true);

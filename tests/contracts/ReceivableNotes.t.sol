@@ -1309,7 +1309,7 @@ contract ReceivableNotesTest is Base {
         (uint256 slotId,) = notes.issueForOrder(7, coreId, supplierId, 0, FACE, address(cash), _maturity(), INV);
         vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.OrderAlreadyTokenised.selector, 7, slotId));
         notes.issueForOrder(7, coreId, supplierId, 0, FACE, address(cash), _maturity(), INV2);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.OrderAlreadyTokenised.selector, 0, 0));
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ZeroOrderId.selector));
         notes.issueForOrder(0, coreId, supplierId, 0, FACE, address(cash), _maturity(), INV2);
         vm.stopPrank();
     }
