@@ -346,7 +346,9 @@ contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
             // The note may be gone (settled after the lienholder released it); then there is nothing to release.
             try notes.lienholderOf(noteId) returns (uint32 lienholderId) {
                 if (lienholderId == l.financierId) notes.ledgerRelease(noteId);
-            } catch {}
+            } catch (bytes memory reason) {
+                _onlyNoteGone(reason);
+            }
         }
         emit LoanRepaid(loanId, l.principal, interest);
     }
@@ -366,7 +368,9 @@ contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
         IReceivableNotes.Note memory n;
         try notes.note(noteId) returns (IReceivableNotes.Note memory found) {
             n = found;
-        } catch {}
+        } catch (bytes memory reason) {
+            _onlyNoteGone(reason); // burned: n stays zero, so CollateralReleased below
+        }
         if (n.lienholderId != l.financierId || n.holderId != l.borrowerId) revert CollateralReleased(loanId, noteId);
         uint256 owed = l.principal + interestOf(l.principal, l.rateBps, block.timestamp - l.startedAt);
         uint256 noteValue = n.value;
@@ -441,6 +445,15 @@ contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
 
     function _setPaused(bool value) internal override {
         _paused = value;
+    }
+
+    /// @dev The one failure tolerated when looking up an order's note: it was burned (`UnknownNote`). Anything
+    ///      else is re-raised with its revert data.
+    function _onlyNoteGone(bytes memory reason) private pure {
+        if (reason.length >= 4 && bytes4(reason) == IReceivableNotes.UnknownNote.selector) return;
+        assembly ("memory-safe") {
+            revert(add(reason, 32), mload(reason))
+        }
     }
 
     function _openOffer(uint256 offerId) private view returns (Offer storage o) {
