@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ICashToken} from "../interfaces/ICashToken.sol";
@@ -71,6 +71,9 @@ contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
 
     uint256 private constant BPS_DAYS = 365 * 10_000;
     uint32 public constant MAX_RATE_BPS = 10_000;
+    uint256 private constant BPS = 10_000;
+    /// @dev Default and highest advance rate of an order loan (90% of the order amount).
+    uint16 private constant MAX_ADVANCE_BPS_LIMIT = 9_000;
 
     IReceivableNotes public immutable notes;
     IOrderBook public immutable orderBook;
@@ -84,7 +87,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
     uint64 private _offerCount;
     uint64 private _purchaseCount;
     uint64 private _loanCount;
-    uint16 private _maxAdvanceBps = 9_000;
+    uint16 private _maxAdvanceBps = MAX_ADVANCE_BPS_LIMIT;
     bool private _paused;
 
     error UnknownOffer(uint256 offerId);
@@ -160,7 +163,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
         notes = notes_;
         orderBook = orderBook_;
         cash = cash_;
-        emit MaxAdvanceSet(9_000);
+        emit MaxAdvanceSet(MAX_ADVANCE_BPS_LIMIT);
     }
 
     // ================================================================== pricing
@@ -315,7 +318,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
         if (o.cashToken != address(cash)) revert CurrencyMismatch(o.cashToken, address(cash));
         uint256 existing = _loanOfOrder[orderId];
         if (existing != 0 && _loans[existing].status == LoanStatus.Active) revert LoanExists(orderId, existing);
-        uint256 maxPrincipal = uint256(o.amount) * _maxAdvanceBps / 10_000;
+        uint256 maxPrincipal = uint256(o.amount) * _maxAdvanceBps / BPS;
         if (principal == 0 || principal > maxPrincipal) revert AdvanceExceeded(orderId, principal, maxPrincipal);
         if (rateBps > MAX_RATE_BPS) revert InvalidRate(rateBps);
         if (dueDate <= block.timestamp) revert InvalidDueDate(dueDate);
@@ -397,7 +400,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
 
     /// @notice Operators set the maximum advance rate of order loans (at most 90%).
     function setMaxAdvanceBps(uint16 bps) external onlyOperator {
-        if (bps == 0 || bps > 9_000) revert InvalidAdvanceRate(bps);
+        if (bps == 0 || bps > MAX_ADVANCE_BPS_LIMIT) revert InvalidAdvanceRate(bps);
         _maxAdvanceBps = bps;
         emit MaxAdvanceSet(bps);
     }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 /// @title Token contracts that record holders by member id (ReceivableNotes, OrderBook).
 /// @notice A key rotation (`MemberRegistry.rotateAccount`) changes `ownerOf` of every token the member holds.

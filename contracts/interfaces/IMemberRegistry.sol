@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 /// @title Member registry: the single source of truth for who may do what on the ledger.
 /// @notice Members are addressed by a stable `memberId`; their signing account can be rotated

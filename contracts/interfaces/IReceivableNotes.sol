@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 /// @title Receivable notes: ERC-3525 semi-fungible tokens; a slot is one confirmed receivable.
 /// @notice Standard ERC-3525 / ERC-721 functions (balanceOf, slotOf, transferFrom(fromTokenId, to, value)

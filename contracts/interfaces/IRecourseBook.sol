@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 /// @title What Settlement asks Financing about recourse purchases (S-2).
 interface IRecourseBook {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
@@ -78,6 +78,14 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     bytes4 private constant ERC3525_RECEIVER_ID = 0x009ce20b;
 
+    // Policy: defaults and the bounds an operator may set them within.
+    uint64 private constant DEFAULT_MIN_SPLIT_VALUE = 100; // 1.00
+    uint32 private constant DEFAULT_MAX_LIVE_NOTES = 500;
+    uint64 private constant DEFAULT_MAX_TENOR = 365 days;
+    uint256 private constant MAX_LIVE_NOTES_LIMIT = 10_000; // bounds a settlement batch's gas
+    uint64 private constant MIN_TENOR_LIMIT = 1 days;
+    uint64 private constant MAX_TENOR_LIMIT = 5 * 365 days;
+
     mapping(uint256 noteId => NoteWord) private _notes;
     mapping(uint256 noteId => ApprovalState) private _approvalState;
     mapping(uint256 slotId => SlotCore) private _slots;
@@ -95,8 +103,14 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     uint256 private _slotCount;
 
     constructor(IMemberRegistry registry_) LedgerAccess(registry_) {
-        _policy = Policy({minSplitValue: 100, maxLiveNotes: 500, maxTenor: 365 days, paused: false, noteCount: 0});
-        emit PolicySet(100, 500, 365 days);
+        _policy = Policy({
+            minSplitValue: DEFAULT_MIN_SPLIT_VALUE,
+            maxLiveNotes: DEFAULT_MAX_LIVE_NOTES,
+            maxTenor: DEFAULT_MAX_TENOR,
+            paused: false,
+            noteCount: 0
+        });
+        emit PolicySet(DEFAULT_MIN_SPLIT_VALUE, DEFAULT_MAX_LIVE_NOTES, DEFAULT_MAX_TENOR);
     }
 
     // ================================================================== ERC-165 / metadata
@@ -483,8 +497,10 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     /// @inheritdoc IReceivableNotes
     function setPolicy(uint256 minSplitValue_, uint256 maxLiveNotesPerSlot_, uint64 maxTenor_) external onlyOperator {
         if (minSplitValue_ == 0 || minSplitValue_ > type(uint64).max) revert InvalidPolicy(minSplitValue_);
-        if (maxLiveNotesPerSlot_ == 0 || maxLiveNotesPerSlot_ > 10_000) revert InvalidPolicy(maxLiveNotesPerSlot_);
-        if (maxTenor_ < 1 days || maxTenor_ > 5 * 365 days) revert InvalidPolicy(maxTenor_);
+        if (maxLiveNotesPerSlot_ == 0 || maxLiveNotesPerSlot_ > MAX_LIVE_NOTES_LIMIT) {
+            revert InvalidPolicy(maxLiveNotesPerSlot_);
+        }
+        if (maxTenor_ < MIN_TENOR_LIMIT || maxTenor_ > MAX_TENOR_LIMIT) revert InvalidPolicy(maxTenor_);
         Policy storage p = _policy;
         p.minSplitValue = uint64(minSplitValue_);
         p.maxLiveNotes = uint32(maxLiveNotesPerSlot_);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ICashToken} from "../interfaces/ICashToken.sol";
@@ -26,7 +26,11 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
     IRecourseBook public immutable recourseBook;
 
     mapping(uint256 slotId => Fund) private _funds;
-    uint64 private _gracePeriod = 7 days;
+    uint64 private constant DEFAULT_GRACE_PERIOD = 7 days;
+    uint64 private constant MIN_GRACE_PERIOD = 1 days;
+    uint64 private constant MAX_GRACE_PERIOD = 90 days;
+
+    uint64 private _gracePeriod = DEFAULT_GRACE_PERIOD;
     bool private _paused;
 
     error NotObligor(uint256 slotId, address caller);
@@ -60,7 +64,7 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
         notes = notes_;
         cash = cash_;
         recourseBook = recourseBook_;
-        emit GracePeriodSet(7 days);
+        emit GracePeriodSet(DEFAULT_GRACE_PERIOD);
     }
 
     /// @notice The obligor pays `amount` towards the receivable (cash held here until settlement).
@@ -153,7 +157,7 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
 
     /// @notice Operators set the grace period between maturity and a possible default (1 to 90 days).
     function setGracePeriod(uint64 gracePeriod_) external onlyOperator {
-        if (gracePeriod_ < 1 days || gracePeriod_ > 90 days) revert InvalidGracePeriod(gracePeriod_);
+        if (gracePeriod_ < MIN_GRACE_PERIOD || gracePeriod_ > MAX_GRACE_PERIOD) revert InvalidGracePeriod(gracePeriod_);
         _gracePeriod = gracePeriod_;
         emit GracePeriodSet(gracePeriod_);
     }
