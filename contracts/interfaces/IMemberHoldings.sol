@@ -8,16 +8,14 @@ pragma solidity 0.8.30;
 ///         `Transfer(oldAccount, newAccount, id)` once per token; `MemberRegistry.finishRotation` succeeds
 ///         once `rotationPending` is 0 on every token contract.
 interface IMemberHoldings {
-    /// @notice `tokenId` is not held by the rotating member `memberId`.
-    error NotHeldByMember(uint256 tokenId, uint32 memberId);
-    /// @notice The rotation's `Transfer` of `tokenId` was already emitted.
-    error RotationTransferAlreadyEmitted(uint256 tokenId, uint32 rotationId);
-
     /// @notice Emits `Transfer(previous account, current account, id)` for tokens of a member whose rotation
-    ///         is not finished. Anyone may call it: each event is checked to be true and is emitted once.
+    ///         is not finished. Anyone may call it: each event is checked to be true and is emitted once. Ids
+    ///         the member does not hold (any more) or that were already announced are skipped, so a retried or
+    ///         raced batch does not fail.
     /// @param memberId The rotating member.
     /// @param tokenIds Tokens it holds whose rotation `Transfer` was not emitted yet (from an indexer).
-    function emitRotationTransfers(uint32 memberId, uint256[] calldata tokenIds) external;
+    /// @return emitted The number of `Transfer` events emitted.
+    function emitRotationTransfers(uint32 memberId, uint256[] calldata tokenIds) external returns (uint256 emitted);
 
     /// @notice Tokens of the member whose rotation `Transfer` is still to be emitted (0 when not rotating).
     /// @param memberId The member.

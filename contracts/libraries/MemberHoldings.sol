@@ -21,7 +21,7 @@ abstract contract MemberHoldings is LedgerAccess, IMemberHoldings {
     mapping(uint32 memberId => RotationTally) private _rotationTally;
 
     /// @inheritdoc IMemberHoldings
-    function emitRotationTransfers(uint32 memberId, uint256[] calldata tokenIds) external {
+    function emitRotationTransfers(uint32 memberId, uint256[] calldata tokenIds) external returns (uint256 emitted) {
         (uint32 rotationId, address previous, bool rotating) = registry.rotationOf(memberId);
         if (!rotating) revert IMemberRegistry.MemberNotRotating(memberId);
         address current = registry.accountOf(memberId);
@@ -30,10 +30,11 @@ abstract contract MemberHoldings is LedgerAccess, IMemberHoldings {
         uint256 count = tokenIds.length;
         for (uint256 i; i < count; ++i) {
             uint256 tokenId = tokenIds[i];
-            _markRotationTransfer(tokenId, memberId, rotationId);
+            if (!_markRotationTransfer(tokenId, memberId, rotationId)) continue;
             emit IERC721.Transfer(previous, current, tokenId);
+            ++emitted;
         }
-        t.announced += uint32(count);
+        t.announced += uint32(emitted);
         _rotationTally[memberId] = t;
     }
 
@@ -45,8 +46,12 @@ abstract contract MemberHoldings is LedgerAccess, IMemberHoldings {
         return _heldBy(memberId) - (t.rotationId == rotationId ? t.announced : 0);
     }
 
-    /// @dev Checks that `tokenId` is held by `memberId` and not announced for `rotationId`, and records it.
-    function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId) internal virtual;
+    /// @dev Records that the rotation `Transfer` of `tokenId` is emitted; false (nothing recorded) when the token
+    ///      is not held by `memberId` or was already announced for `rotationId`.
+    function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId)
+        internal
+        virtual
+        returns (bool marked);
 
     /// @dev Number of tokens the member holds here.
     function _heldBy(uint32 memberId) internal view virtual returns (uint256);

@@ -285,11 +285,15 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
         _paused = value;
     }
 
-    function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId) internal override {
+    function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId)
+        internal
+        override
+        returns (bool)
+    {
         Holding memory h = _holderOf[tokenId];
-        if (h.memberId != memberId) revert NotHeldByMember(tokenId, memberId);
-        if (h.rotationMark == rotationId) revert RotationTransferAlreadyEmitted(tokenId, rotationId);
+        if (h.memberId != memberId || h.rotationMark == rotationId) return false;
         _holderOf[tokenId] = Holding(memberId, rotationId);
+        return true;
     }
 
     function _heldBy(uint32 memberId) internal view override returns (uint256) {

@@ -613,11 +613,16 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
         return registry.formerMemberIdOf(account);
     }
 
-    function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId) internal override {
-        if (_notes[tokenId].holderId != memberId) revert NotHeldByMember(tokenId, memberId);
+    function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId)
+        internal
+        override
+        returns (bool)
+    {
+        if (_notes[tokenId].holderId != memberId) return false;
         ApprovalState memory a = _approvalState[tokenId];
-        if (a.rotationMark == rotationId) revert RotationTransferAlreadyEmitted(tokenId, rotationId);
+        if (a.rotationMark == rotationId) return false;
         _approvalState[tokenId] = ApprovalState(a.epoch, a.hasApprovals, rotationId);
+        return true;
     }
 
     function _heldBy(uint32 memberId) internal view override returns (uint256) {
