@@ -6,6 +6,7 @@ import {ICashToken} from "../interfaces/ICashToken.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IOrderBook} from "../interfaces/IOrderBook.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
+import {IFinancing} from "../interfaces/IFinancing.sol";
 import {IRecourseBook} from "../interfaces/IRecourseBook.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 import {Roles} from "../libraries/Roles.sol";
@@ -15,60 +16,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// @notice Factoring price = value - floor(value * rateBps * days / 3,650,000), days = remaining seconds to
 ///         maturity / 86,400 rounded up. Loan interest = ceil(principal * rateBps * days / 3,650,000), days =
 ///         elapsed seconds / 86,400 rounded up, at least 1.
-contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
-    enum OfferStatus {
-        None,
-        Open,
-        Accepted,
-        Cancelled
-    }
-
-    enum LoanStatus {
-        None,
-        Active,
-        Repaid,
-        Foreclosed
-    }
-
-    enum RecourseStatus {
-        None,
-        Claimed,
-        Paid
-    }
-
-    struct Offer {
-        uint32 financierId;
-        OfferStatus status;
-        bool recourse;
-        uint32 rateBps;
-        uint64 expiry;
-        uint96 value;
-        uint256 noteId;
-    }
-
-    struct Purchase {
-        uint32 sellerId;
-        uint32 financierId;
-        bool recourse;
-        RecourseStatus recourseStatus;
-        uint96 value;
-        uint96 price;
-        uint256 noteId; // the note the financier received
-        uint256 offerId;
-        uint256 recourseAmount;
-    }
-
-    struct Loan {
-        uint32 financierId;
-        uint32 borrowerId;
-        LoanStatus status;
-        uint32 rateBps;
-        uint64 startedAt;
-        uint64 dueDate;
-        uint96 principal;
-        uint256 orderId;
-    }
-
+contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
     uint256 private constant BPS_DAYS = 365 * 10_000;
     uint32 public constant MAX_RATE_BPS = 10_000;
     uint256 private constant BPS = 10_000;
@@ -89,70 +37,6 @@ contract Financing is LedgerAccess, ReentrancyGuard, IRecourseBook {
     uint64 private _loanCount;
     uint16 private _maxAdvanceBps = MAX_ADVANCE_BPS_LIMIT;
     bool private _paused;
-
-    error UnknownOffer(uint256 offerId);
-    error OfferNotOpen(uint256 offerId, OfferStatus status);
-    error OfferExpired(uint256 offerId, uint64 expiry);
-    error InvalidRate(uint256 rateBps);
-    error InvalidExpiry(uint64 expiry);
-    error InvalidValue(uint256 value);
-    error NotOfferFinancier(uint256 offerId, address caller);
-    error NotNoteHolder(uint256 noteId, address caller);
-    error CurrencyMismatch(address noteCurrency, address cashToken);
-    error SelfDealing(uint32 memberId);
-    error UnknownPurchase(uint256 purchaseId);
-    error NoRecourse(uint256 purchaseId);
-    error InvalidRecourseState(uint256 purchaseId, RecourseStatus status);
-    error SlotNotDefaulted(uint256 slotId, IReceivableNotes.SlotStatus status);
-    error NotPurchaseFinancier(uint256 purchaseId, address caller);
-    error NotSeller(uint256 purchaseId, address caller);
-    error NoteNoLongerHeld(uint256 noteId, uint32 holderId);
-    error UnknownLoan(uint256 loanId);
-    error LoanNotActive(uint256 loanId, LoanStatus status);
-    error NotLoanFinancier(uint256 loanId, address caller);
-    error NotBorrower(uint256 loanId, address caller);
-    error OrderNotPledgedTo(uint256 orderId, uint32 lienholderId, uint32 financierId);
-    error OrderNotFinanceable(uint256 orderId, IOrderBook.OrderStatus status);
-    error LoanExists(uint256 orderId, uint256 loanId);
-    error AdvanceExceeded(uint256 orderId, uint256 principal, uint256 maxPrincipal);
-    error InvalidDueDate(uint64 dueDate);
-    error LoanNotDue(uint256 loanId, uint64 dueDate);
-    error NoReceivableYet(uint256 orderId);
-    error InvalidAdvanceRate(uint256 bps);
-    error CollateralReleased(uint256 loanId, uint256 noteId);
-
-    event OfferMade(
-        uint256 indexed offerId,
-        uint256 indexed noteId,
-        uint32 indexed financierId,
-        uint96 value,
-        uint32 rateBps,
-        bool recourse,
-        uint64 expiry
-    );
-    event OfferCancelled(uint256 indexed offerId);
-    event OfferAccepted(
-        uint256 indexed offerId,
-        uint256 indexed purchaseId,
-        uint256 indexed boughtNoteId,
-        uint32 sellerId,
-        uint96 value,
-        uint96 price
-    );
-    event RecourseClaimed(uint256 indexed purchaseId, uint256 indexed noteId, uint256 amount);
-    event RecoursePaid(uint256 indexed purchaseId, uint256 indexed noteId, uint256 amount);
-    event LoanOpened(
-        uint256 indexed loanId,
-        uint256 indexed orderId,
-        uint32 indexed financierId,
-        uint32 borrowerId,
-        uint96 principal,
-        uint32 rateBps,
-        uint64 dueDate
-    );
-    event LoanRepaid(uint256 indexed loanId, uint256 principal, uint256 interest);
-    event LoanForeclosed(uint256 indexed loanId, uint256 indexed noteId, uint256 indexed takenNoteId, uint256 value);
-    event MaxAdvanceSet(uint16 bps);
 
     constructor(IMemberRegistry registry_, IReceivableNotes notes_, IOrderBook orderBook_, ICashToken cash_)
         LedgerAccess(registry_)

@@ -6,6 +6,7 @@ import {ICashToken} from "../interfaces/ICashToken.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
 import {IRecourseBook} from "../interfaces/IRecourseBook.sol";
+import {ISettlement} from "../interfaces/ISettlement.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 
 /// @title Settlement: the obligor funds a receivable; at maturity holders are paid and notes burned.
@@ -13,13 +14,7 @@ import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 ///         keeper) pays a batch of notes (ids from the indexer, each checked) and any holder can redeem its own
 ///         note. After maturity plus the grace period an underfunded receivable can be marked Defaulted: the
 ///         obligor's default is recorded and the funds are paid pro rata as holders claim.
-contract Settlement is LedgerAccess, ReentrancyGuard {
-    struct Fund {
-        uint128 funded; // cash received from the obligor
-        uint128 paid; // cash paid out to holders
-        uint128 valueRedeemed; // face value of notes burned (pro-rata base after default)
-    }
-
+contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
     IReceivableNotes public immutable notes;
     ICashToken public immutable cash;
     /// @notice Financing: knows which notes were bought with recourse (their default claim is their holder's).
@@ -32,28 +27,6 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
 
     uint64 private _gracePeriod = DEFAULT_GRACE_PERIOD;
     bool private _paused;
-
-    error NotObligor(uint256 slotId, address caller);
-    error InvalidAmount(uint256 amount);
-    error Overfunded(uint256 slotId, uint256 funded, uint256 amount, uint256 faceValue);
-    error CurrencyMismatch(address noteCurrency, address cashToken);
-    error NotMatured(uint256 slotId, uint64 maturity);
-    error NotFullyFunded(uint256 slotId, uint256 funded, uint256 faceValue);
-    error FullyFunded(uint256 slotId);
-    error GracePeriodNotOver(uint256 slotId, uint256 defaultableAt);
-    error SlotNotDefaulted(uint256 slotId, IReceivableNotes.SlotStatus status);
-    error NotNoteHolder(uint256 noteId, address caller);
-    error EmptyBatch();
-    error InvalidGracePeriod(uint64 gracePeriod);
-    /// @notice S-2: the note was bought with recourse (`purchaseId`); only its holder or Financing may claim it.
-    error NoteUnderRecourse(uint256 noteId, uint256 purchaseId);
-
-    event SlotFunded(uint256 indexed slotId, uint256 amount, uint256 funded);
-    event NotesPaid(uint256 indexed slotId, uint256 notes, uint256 amount);
-    event SlotSettled(uint256 indexed slotId, uint256 amount);
-    event SlotDefaulted(uint256 indexed slotId, uint256 funded, uint256 unpaid);
-    event DefaultClaimsPaid(uint256 indexed slotId, uint256 notes, uint256 value, uint256 amount);
-    event GracePeriodSet(uint64 gracePeriod);
 
     constructor(IMemberRegistry registry_, IReceivableNotes notes_, ICashToken cash_, IRecourseBook recourseBook_)
         LedgerAccess(registry_)

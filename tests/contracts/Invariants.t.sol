@@ -5,6 +5,7 @@ import {Test} from "forge-std/Test.sol";
 import {Vm} from "forge-std/Vm.sol";
 import {console2} from "forge-std/console2.sol";
 import {Base} from "./Base.t.sol";
+import {IFinancing} from "../../contracts/interfaces/IFinancing.sol";
 import {MemberRegistry} from "../../contracts/access/MemberRegistry.sol";
 import {CashToken} from "../../contracts/cash/CashToken.sol";
 import {ReceivableNotes} from "../../contracts/receivables/ReceivableNotes.sol";
@@ -651,7 +652,7 @@ contract Handler is Test {
     function repay(uint256 loanSeed) external {
         if (loanIds.length == 0) return;
         uint256 loanId = loanIds[loanSeed % loanIds.length];
-        Financing.Loan memory l = financing.loan(loanId);
+        IFinancing.Loan memory l = financing.loan(loanId);
         address borrower = registry.accountOf(l.borrowerId);
         vm.prank(borrower);
         try financing.repay(loanId) {
@@ -666,7 +667,7 @@ contract Handler is Test {
         bool warpPastDue = warpMode % 4 == 0;
         if (loanIds.length == 0) return;
         uint256 loanId = loanIds[loanSeed % loanIds.length];
-        Financing.Loan memory l = financing.loan(loanId);
+        IFinancing.Loan memory l = financing.loan(loanId);
         if (warpPastDue && block.timestamp <= l.dueDate) vm.warp(uint256(l.dueDate) + 1);
         address b = registry.accountOf(l.financierId);
         vm.prank(b);
@@ -699,7 +700,7 @@ contract Handler is Test {
     function acceptOffer(uint256 offerSeed) external {
         if (offerIds.length == 0) return;
         uint256 offerId = offerIds[offerSeed % offerIds.length];
-        Financing.Offer memory of_ = financing.offer(offerId);
+        IFinancing.Offer memory of_ = financing.offer(offerId);
         address holder;
         try notes.ownerOf(of_.noteId) returns (address h) {
             holder = h;
@@ -1187,7 +1188,7 @@ contract InvariantsTest is Base {
         vm.prank(supplier2);
         notes.lock(noteId, bank); // the third party pledges its note to the same bank
         vm.warp(block.timestamp + 11 days);
-        vm.expectRevert(abi.encodeWithSelector(Financing.CollateralReleased.selector, loanId, noteId));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.CollateralReleased.selector, loanId, noteId));
         vm.prank(bank);
         financing.foreclose(loanId);
         assertEq(notes.ownerOf(noteId), supplier2);
