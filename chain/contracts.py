@@ -230,6 +230,25 @@ class ContractWrapper:
         return make(*self._read(signature, *args, block=block))
 
 
+@dataclass(frozen=True)
+class Rotation:
+    """A member's latest key rotation (`MemberRegistry.rotationOf`)."""
+
+    rotation_id: int  # ledger-wide id, 0 = never rotated
+    previous: ChecksumAddress  # the account it was rotated from
+    rotating: bool  # not finished: the member's holdings are frozen
+
+
+class _MemberHoldings(ContractWrapper):
+    """Token contracts that record holders by member id: the rotation `Transfer` events (IMemberHoldings)."""
+
+    def emit_rotation_transfers(self, member_id: int, token_ids: Sequence[int]) -> ContractCall:
+        return self._write("emitRotationTransfers(uint32,uint256[])", member_id, list(token_ids))
+
+    def rotation_pending(self, member_id: int) -> int:
+        return int(self._read("rotationPending(uint32)", member_id))
+
+
 class MemberRegistry(ContractWrapper):
     NAME = "MemberRegistry"
 
@@ -258,6 +277,13 @@ class MemberRegistry(ContractWrapper):
 
     def rotate_account(self, member_id: int, new_account: str) -> ContractCall:
         return self._write("rotateAccount(uint32,address)", member_id, _address(new_account))
+
+    def finish_rotation(self, member_id: int) -> ContractCall:
+        return self._write("finishRotation(uint32)", member_id)
+
+    def rotation_of(self, member_id: int) -> Rotation:
+        rotation_id, previous, rotating = self._read("rotationOf(uint32)", member_id)
+        return Rotation(int(rotation_id), _address(previous), bool(rotating))
 
     # views
     def member(self, member_id: int, *, block: BlockIdentifier = "latest") -> Member:
@@ -298,7 +324,7 @@ class CashToken(ContractWrapper):
         return int(self._read("totalSupply()"))
 
 
-class ReceivableNotes(ContractWrapper):
+class ReceivableNotes(_MemberHoldings):
     NAME = "ReceivableNotes"
 
     def issue(
@@ -353,7 +379,7 @@ class ReceivableNotes(ContractWrapper):
         return int(self._read("slotOfOrder(uint256)", order_id))
 
 
-class OrderBook(ContractWrapper):
+class OrderBook(_MemberHoldings):
     NAME = "OrderBook"
 
     def propose(

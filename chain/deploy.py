@@ -27,7 +27,7 @@ SUITE: list[tuple[str, list[str]]] = [
     ("ReceivableNotes", ["MemberRegistry"]),
     ("OrderBook", ["MemberRegistry", "ReceivableNotes"]),
     ("Financing", ["MemberRegistry", "ReceivableNotes", "OrderBook", "CashToken"]),
-    ("Settlement", ["MemberRegistry", "ReceivableNotes", "CashToken"]),
+    ("Settlement", ["MemberRegistry", "ReceivableNotes", "CashToken", "Financing"]),
 ]
 # Contracts the registry trusts to call the ledger hooks (accounting, ledger moves).
 LEDGER_CONTRACTS = ["CashToken", "ReceivableNotes", "OrderBook", "Financing", "Settlement"]

@@ -462,7 +462,7 @@ def _note_transfer(p: Projector, r: Record, a: dict[str, Any]) -> None:
         note.live = False
         return
     to_member = p.member_id_of(a["to"])
-    if a["from"] != ZERO_ADDRESS:
+    if a["from"] != ZERO_ADDRESS and to_member != note.holder_id:  # same member: a key rotation, no move
         p.add_row(
             table(ValueMove),
             {
@@ -482,6 +482,8 @@ def _note_transfer(p: Projector, r: Record, a: dict[str, Any]) -> None:
 
 @on("ReceivableNotes", "SlotChanged")
 def _slot_changed(p: Projector, r: Record, a: dict[str, Any]) -> None:
+    if a["newSlot"] == 0:  # a burn (EIP-3525): the burned note keeps its slot here, Transfer marks it not live
+        return
     p.note(a["tokenId"], r).slot_id = a["newSlot"]
 
 

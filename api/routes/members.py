@@ -24,7 +24,7 @@ from api.writes import WriteContext, WriteExecutor
 from chain.client import MEMBER_GAS_WEI, fund_on_devchain, is_devchain
 from chain.contracts import ContractCall, MemberRegistry
 from chain.errors import TransactionError
-from chain.store import Member
+from chain.store import Member, Note, Order
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
@@ -283,6 +283,37 @@ def set_credit_limit(
     return writes.run(request, principal.member_id, raw, ledger, workflow)
 
 
+ROTATION_BATCH = 100  # tokens per emitRotationTransfers transaction (about 3M gas)
+
+
+def announce_rotation(
+    request: Request, ctx: WriteContext, ledger: LedgerHandle, operator: LocalAccount, member_id: int
+) -> None:
+    """ERC-721 wants a `Transfer` for every change of ownership: the rotation froze the member (it holds
+    tokens), so its notes and orders are announced in batches, then the rotation is finished. The token lists
+    come from the read model once it has the rotation's block (the frozen member's holdings can only shrink) and
+    are kept in the request's record, so a retried request sends the same batches."""
+    ctx.settle_reads()
+
+    def held() -> dict[str, list[int]]:
+        if not ledger.members.rotation_of(member_id).rotating:
+            return {"notes": [], "orders": [], "finish": []}
+        with Session(request.app.state.engine) as s:
+            notes = s.scalars(
+                select(Note.id).where(Note.holder_id == member_id, Note.live.is_(True)).order_by(Note.id)
+            ).all()
+            orders = s.scalars(select(Order.id).where(Order.holder_id == member_id).order_by(Order.id)).all()
+        return {"notes": list(notes), "orders": list(orders), "finish": [member_id]}
+
+    tokens: dict[str, list[int]] = ctx.once("rotation_tokens", held)
+    for name, contract in (("notes", ledger.notes), ("orders", ledger.orders)):
+        ids = tokens[name]
+        for start in range(0, len(ids), ROTATION_BATCH):
+            ctx.transact(operator, contract.emit_rotation_transfers(member_id, ids[start : start + ROTATION_BATCH]))
+    if tokens["finish"]:
+        ctx.transact(operator, ledger.members.finish_rotation(member_id))
+
+
 @router.post(
     "/{member_id}/rotate-key",
     response_model=RotatedKeyOut,
@@ -313,6 +344,7 @@ def rotate_key(
         new_account: str = ctx.once("account", create_account)
         fund_gas(ledger, custody.operator(), new_account)
         ctx.transact(custody.operator(), ledger.members.rotate_account(member_id, new_account))
+        announce_rotation(request, ctx, ledger, custody.operator(), member_id)
 
         def move_custody() -> bool:
             with Session(engine) as s, s.begin():

@@ -17,6 +17,7 @@ from api import selfcustody
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
 from api.problems import Problem
 from api.routes.members import _out as member_out
+from api.routes.members import announce_rotation
 from api.schemas_cash import RotatedKeyOut
 from api.tables import SelfCustodyAccount
 from api.writes import WriteContext
@@ -160,6 +161,9 @@ def rotate_own_key(
         if is_devchain(ledger.w3):
             fund_on_devchain(ledger.w3, new_address)
         ctx.transact(custody.operator(), ledger.members.rotate_account(member_id, new_address))
+        # the same Transfer announcements and finish as a custodial rotation: a member holding tokens is frozen
+        # (MemberRotating) until every note and order moved to the new account was announced
+        announce_rotation(request, ctx, ledger, custody.operator(), member_id)
 
         def move_record() -> bool:
             with Session(engine) as s, s.begin():

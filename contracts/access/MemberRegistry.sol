@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
+import {IMemberHoldings} from "../interfaces/IMemberHoldings.sol";
 import {Roles} from "../libraries/Roles.sol";
 
 /// @title Member registry: who may do what on the ledger.
@@ -20,6 +21,12 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
         Status status;
         uint32 defaultCount;
         bool issuanceBlocked;
+        bool rotating; // holdings frozen until the rotation's Transfer events are emitted
+    }
+
+    struct Rotation {
+        address previous;
+        uint32 id;
     }
 
     struct Credit {
@@ -34,8 +41,13 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
     mapping(address account => uint32) private _idOf;
     mapping(address account => bool) private _ledger;
     mapping(address account => uint32) private _formerIdOf;
+    mapping(uint32 memberId => Rotation) private _rotation;
+    mapping(address account => bool) private _listed;
+    /// @dev Every contract ever marked as ledger contract (checked against `_ledger` when used).
+    address[] private _ledgerList;
     uint32 private _count;
     bool private _blockIssuanceOnDefault = true;
+    uint32 private _rotationCount;
 
     /// @param admin Receives DEFAULT_ADMIN_ROLE and OPERATOR_ROLE.
     constructor(address admin) {
@@ -68,7 +80,7 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
         uint32 existing = _idOf[account];
         if (existing != 0) revert AccountAlreadyRegistered(account, existing);
         memberId = ++_count;
-        _core[memberId] = Core(account, roles, Status.Active, 0, false);
+        _core[memberId] = Core(account, roles, Status.Active, 0, false, false);
         _idOf[account] = memberId;
         emit MemberAdmitted(memberId, account, roles, kycHash, groupId);
         if (kycHash != bytes32(0)) _kyc[memberId] = kycHash;
@@ -127,6 +139,7 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
     function rotateAccount(uint32 memberId, address newAccount) external onlyOperator {
         if (newAccount == address(0)) revert ZeroAddress();
         Core storage c = _existing(memberId);
+        if (c.rotating) revert MemberRotating(memberId);
         uint32 existing = _idOf[newAccount];
         if (existing != 0) revert AccountAlreadyRegistered(newAccount, existing);
         address old = c.account;
@@ -134,7 +147,25 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
         _formerIdOf[old] = memberId;
         _idOf[newAccount] = memberId;
         c.account = newAccount;
+        uint32 rotationId = ++_rotationCount;
+        _rotation[memberId] = Rotation(old, rotationId);
+        c.rotating = true;
         emit MemberAccountRotated(memberId, old, newAccount);
+        (address ledger,) = _pendingLedger(memberId);
+        if (ledger == address(0)) {
+            c.rotating = false;
+            emit RotationFinished(memberId, rotationId);
+        }
+    }
+
+    /// @inheritdoc IMemberRegistry
+    function finishRotation(uint32 memberId) external onlyOperator {
+        Core storage c = _existing(memberId);
+        if (!c.rotating) revert MemberNotRotating(memberId);
+        (address ledger, uint256 pending) = _pendingLedger(memberId);
+        if (ledger != address(0)) revert RotationIncomplete(memberId, ledger, pending);
+        c.rotating = false;
+        emit RotationFinished(memberId, _rotation[memberId].id);
     }
 
     /// @inheritdoc IMemberRegistry
@@ -155,6 +186,10 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
     function setLedgerContract(address account, bool enabled) external onlyOperator {
         if (account == address(0)) revert ZeroAddress();
         _ledger[account] = enabled;
+        if (enabled && !_listed[account]) {
+            _listed[account] = true;
+            _ledgerList.push(account);
+        }
         emit LedgerContractSet(account, enabled);
     }
 
@@ -210,6 +245,7 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
         Core storage c = _core[memberId];
         if (c.status != Status.Active) revert MemberNotActive(account, c.status);
         if (c.roles & roleMask == 0) revert MissingRole(account, roleMask, c.roles);
+        if (c.rotating) revert MemberRotating(memberId);
     }
 
     /// @inheritdoc IMemberRegistry
@@ -218,6 +254,7 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
         account = c.account;
         if (c.status != Status.Active) revert MemberNotActive(account, c.status);
         if (c.roles & roleMask == 0) revert MissingRole(account, roleMask, c.roles);
+        if (c.rotating) revert MemberRotating(memberId);
     }
 
     /// @inheritdoc IMemberRegistry
@@ -225,7 +262,7 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
         uint32 id = _idOf[account];
         if (id == 0) return false;
         Core storage c = _core[id];
-        return c.status == Status.Active && c.roles & roleMask != 0;
+        return c.status == Status.Active && c.roles & roleMask != 0 && !c.rotating;
     }
 
     /// @inheritdoc IMemberRegistry
@@ -268,6 +305,28 @@ contract MemberRegistry is AccessControl, IMemberRegistry {
     /// @inheritdoc IMemberRegistry
     function blockIssuanceOnDefault() external view returns (bool) {
         return _blockIssuanceOnDefault;
+    }
+
+    /// @inheritdoc IMemberRegistry
+    function rotationOf(uint32 memberId) external view returns (uint32 rotationId, address previous, bool rotating) {
+        Rotation memory r = _rotation[memberId];
+        return (r.id, r.previous, _core[memberId].rotating);
+    }
+
+    /// @dev The first enabled ledger contract that reports rotation transfers still to emit for the member
+    ///      (contracts without `rotationPending` hold no member tokens and are skipped).
+    function _pendingLedger(uint32 memberId) private view returns (address ledger, uint256 pending) {
+        uint256 count = _ledgerList.length;
+        for (uint256 i; i < count; ++i) {
+            address candidate = _ledgerList[i];
+            if (!_ledger[candidate] || candidate.code.length == 0) continue;
+            (bool ok, bytes memory out) =
+                candidate.staticcall(abi.encodeCall(IMemberHoldings.rotationPending, (memberId)));
+            if (!ok || out.length != 32) continue;
+            pending = abi.decode(out, (uint256));
+            if (pending != 0) return (candidate, pending);
+        }
+        return (address(0), 0);
     }
 
     function _existing(uint32 memberId) private view returns (Core storage c) {

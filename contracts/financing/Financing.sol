@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ICashToken} from "../interfaces/ICashToken.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IOrderBook} from "../interfaces/IOrderBook.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
+import {IFinancing} from "../interfaces/IFinancing.sol";
+import {IRecourseBook} from "../interfaces/IRecourseBook.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 import {Roles} from "../libraries/Roles.sol";
 
@@ -14,62 +16,12 @@ import {Roles} from "../libraries/Roles.sol";
 /// @notice Factoring price = value - floor(value * rateBps * days / 3,650,000), days = remaining seconds to
 ///         maturity / 86,400 rounded up. Loan interest = ceil(principal * rateBps * days / 3,650,000), days =
 ///         elapsed seconds / 86,400 rounded up, at least 1.
-contract Financing is LedgerAccess, ReentrancyGuard {
-    enum OfferStatus {
-        None,
-        Open,
-        Accepted,
-        Cancelled
-    }
-
-    enum LoanStatus {
-        None,
-        Active,
-        Repaid,
-        Foreclosed
-    }
-
-    enum RecourseStatus {
-        None,
-        Claimed,
-        Paid
-    }
-
-    struct Offer {
-        uint32 financierId;
-        OfferStatus status;
-        bool recourse;
-        uint32 rateBps;
-        uint64 expiry;
-        uint96 value;
-        uint256 noteId;
-    }
-
-    struct Purchase {
-        uint32 sellerId;
-        uint32 financierId;
-        bool recourse;
-        RecourseStatus recourseStatus;
-        uint96 value;
-        uint96 price;
-        uint256 noteId; // the note the financier received
-        uint256 offerId;
-        uint256 recourseAmount;
-    }
-
-    struct Loan {
-        uint32 financierId;
-        uint32 borrowerId;
-        LoanStatus status;
-        uint32 rateBps;
-        uint64 startedAt;
-        uint64 dueDate;
-        uint96 principal;
-        uint256 orderId;
-    }
-
+contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
     uint256 private constant BPS_DAYS = 365 * 10_000;
     uint32 public constant MAX_RATE_BPS = 10_000;
+    uint256 private constant BPS = 10_000;
+    /// @dev Default and highest advance rate of an order loan (90% of the order amount).
+    uint16 private constant MAX_ADVANCE_BPS_LIMIT = 9_000;
 
     IReceivableNotes public immutable notes;
     IOrderBook public immutable orderBook;
@@ -79,75 +31,12 @@ contract Financing is LedgerAccess, ReentrancyGuard {
     mapping(uint256 purchaseId => Purchase) private _purchases;
     mapping(uint256 loanId => Loan) private _loans;
     mapping(uint256 orderId => uint256) private _loanOfOrder;
+    mapping(uint256 noteId => uint256) private _recoursePurchaseOf;
     uint64 private _offerCount;
     uint64 private _purchaseCount;
     uint64 private _loanCount;
-    uint16 private _maxAdvanceBps = 9_000;
+    uint16 private _maxAdvanceBps = MAX_ADVANCE_BPS_LIMIT;
     bool private _paused;
-
-    error UnknownOffer(uint256 offerId);
-    error OfferNotOpen(uint256 offerId, OfferStatus status);
-    error OfferExpired(uint256 offerId, uint64 expiry);
-    error InvalidRate(uint256 rateBps);
-    error InvalidExpiry(uint64 expiry);
-    error InvalidValue(uint256 value);
-    error NotOfferFinancier(uint256 offerId, address caller);
-    error NotNoteHolder(uint256 noteId, address caller);
-    error CurrencyMismatch(address noteCurrency, address cashToken);
-    error SelfDealing(uint32 memberId);
-    error UnknownPurchase(uint256 purchaseId);
-    error NoRecourse(uint256 purchaseId);
-    error InvalidRecourseState(uint256 purchaseId, RecourseStatus status);
-    error SlotNotDefaulted(uint256 slotId, IReceivableNotes.SlotStatus status);
-    error NotPurchaseFinancier(uint256 purchaseId, address caller);
-    error NotSeller(uint256 purchaseId, address caller);
-    error NoteNoLongerHeld(uint256 noteId, uint32 holderId);
-    error UnknownLoan(uint256 loanId);
-    error LoanNotActive(uint256 loanId, LoanStatus status);
-    error NotLoanFinancier(uint256 loanId, address caller);
-    error NotBorrower(uint256 loanId, address caller);
-    error OrderNotPledgedTo(uint256 orderId, uint32 lienholderId, uint32 financierId);
-    error OrderNotFinanceable(uint256 orderId, IOrderBook.OrderStatus status);
-    error LoanExists(uint256 orderId, uint256 loanId);
-    error AdvanceExceeded(uint256 orderId, uint256 principal, uint256 maxPrincipal);
-    error InvalidDueDate(uint64 dueDate);
-    error LoanNotDue(uint256 loanId, uint64 dueDate);
-    error NoReceivableYet(uint256 orderId);
-    error InvalidAdvanceRate(uint256 bps);
-    error CollateralReleased(uint256 loanId, uint256 noteId);
-
-    event OfferMade(
-        uint256 indexed offerId,
-        uint256 indexed noteId,
-        uint32 indexed financierId,
-        uint96 value,
-        uint32 rateBps,
-        bool recourse,
-        uint64 expiry
-    );
-    event OfferCancelled(uint256 indexed offerId);
-    event OfferAccepted(
-        uint256 indexed offerId,
-        uint256 indexed purchaseId,
-        uint256 indexed boughtNoteId,
-        uint32 sellerId,
-        uint96 value,
-        uint96 price
-    );
-    event RecourseClaimed(uint256 indexed purchaseId, uint256 indexed noteId, uint256 amount);
-    event RecoursePaid(uint256 indexed purchaseId, uint256 indexed noteId, uint256 amount);
-    event LoanOpened(
-        uint256 indexed loanId,
-        uint256 indexed orderId,
-        uint32 indexed financierId,
-        uint32 borrowerId,
-        uint96 principal,
-        uint32 rateBps,
-        uint64 dueDate
-    );
-    event LoanRepaid(uint256 indexed loanId, uint256 principal, uint256 interest);
-    event LoanForeclosed(uint256 indexed loanId, uint256 indexed noteId, uint256 indexed takenNoteId, uint256 value);
-    event MaxAdvanceSet(uint16 bps);
 
     constructor(IMemberRegistry registry_, IReceivableNotes notes_, IOrderBook orderBook_, ICashToken cash_)
         LedgerAccess(registry_)
@@ -158,7 +47,7 @@ contract Financing is LedgerAccess, ReentrancyGuard {
         notes = notes_;
         orderBook = orderBook_;
         cash = cash_;
-        emit MaxAdvanceSet(9_000);
+        emit MaxAdvanceSet(MAX_ADVANCE_BPS_LIMIT);
     }
 
     // ================================================================== pricing
@@ -224,19 +113,30 @@ contract Financing is LedgerAccess, ReentrancyGuard {
         if (block.timestamp >= maturity) revert IReceivableNotes.SlotMatured(n.slotId, maturity);
         uint96 price = uint96(priceOf(value, o.rateBps, maturity - block.timestamp));
 
+        // Effects before interactions: the offer is closed and the purchase recorded before any token moves
+        // (a partial sale's note id is only known after the split; it is filled in right after).
         o.status = OfferStatus.Accepted;
-        uint256 bought;
-        if (value == n.value) {
-            notes.ledgerTransfer(noteId, o.financierId, 0, false);
-            bought = noteId;
-        } else {
-            bought = notes.ledgerSplit(noteId, o.financierId, value, 0, false);
-        }
-        if (price != 0) cash.ledgerTransfer(financier, msg.sender, price);
         purchaseId = ++_purchaseCount;
-        _purchases[purchaseId] =
-            Purchase(sellerId, o.financierId, o.recourse, RecourseStatus.None, value, price, bought, offerId, 0);
+        Purchase storage p = _purchases[purchaseId];
+        p.sellerId = sellerId;
+        p.financierId = o.financierId;
+        p.recourse = o.recourse;
+        p.value = value;
+        p.price = price;
+        p.offerId = offerId;
+        uint256 bought = noteId;
+        if (value == n.value) notes.ledgerTransfer(noteId, o.financierId, 0, false);
+        else bought = notes.ledgerSplit(noteId, o.financierId, value, 0, false);
+        p.noteId = bought;
+        if (o.recourse) _recoursePurchaseOf[bought] = purchaseId;
+        if (price != 0) cash.ledgerTransfer(financier, msg.sender, price);
         emit OfferAccepted(offerId, purchaseId, bought, sellerId, value, price);
+    }
+
+    /// @inheritdoc IRecourseBook
+    /// @dev Set when a note is bought with recourse, cleared when the seller pays the recourse claim.
+    function recoursePurchaseOf(uint256 noteId) external view returns (uint256 purchaseId) {
+        return _recoursePurchaseOf[noteId];
     }
 
     /// @notice Price the holder would receive if it accepted the offer now.
@@ -275,6 +175,7 @@ contract Financing is LedgerAccess, ReentrancyGuard {
         if (registry.accountOf(p.sellerId) != msg.sender) revert NotSeller(purchaseId, msg.sender);
         address financier = registry.accountOf(p.financierId);
         p.recourseStatus = RecourseStatus.Paid;
+        delete _recoursePurchaseOf[p.noteId]; // recourse honoured: anyone may claim the note again (S-2)
         uint256 amount = p.recourseAmount;
         cash.ledgerTransfer(msg.sender, financier, amount);
         if (notes.note(p.noteId).value > amount) notes.ledgerSplit(p.noteId, p.sellerId, amount, 0, true);
@@ -301,7 +202,7 @@ contract Financing is LedgerAccess, ReentrancyGuard {
         if (o.cashToken != address(cash)) revert CurrencyMismatch(o.cashToken, address(cash));
         uint256 existing = _loanOfOrder[orderId];
         if (existing != 0 && _loans[existing].status == LoanStatus.Active) revert LoanExists(orderId, existing);
-        uint256 maxPrincipal = uint256(o.amount) * _maxAdvanceBps / 10_000;
+        uint256 maxPrincipal = uint256(o.amount) * _maxAdvanceBps / BPS;
         if (principal == 0 || principal > maxPrincipal) revert AdvanceExceeded(orderId, principal, maxPrincipal);
         if (rateBps > MAX_RATE_BPS) revert InvalidRate(rateBps);
         if (dueDate <= block.timestamp) revert InvalidDueDate(dueDate);
@@ -332,7 +233,9 @@ contract Financing is LedgerAccess, ReentrancyGuard {
             // The note may be gone (settled after the lienholder released it); then there is nothing to release.
             try notes.lienholderOf(noteId) returns (uint32 lienholderId) {
                 if (lienholderId == l.financierId) notes.ledgerRelease(noteId);
-            } catch {}
+            } catch (bytes memory reason) {
+                _onlyNoteGone(reason);
+            }
         }
         emit LoanRepaid(loanId, l.principal, interest);
     }
@@ -352,7 +255,9 @@ contract Financing is LedgerAccess, ReentrancyGuard {
         IReceivableNotes.Note memory n;
         try notes.note(noteId) returns (IReceivableNotes.Note memory found) {
             n = found;
-        } catch {}
+        } catch (bytes memory reason) {
+            _onlyNoteGone(reason); // burned: n stays zero, so CollateralReleased below
+        }
         if (n.lienholderId != l.financierId || n.holderId != l.borrowerId) revert CollateralReleased(loanId, noteId);
         uint256 owed = l.principal + interestOf(l.principal, l.rateBps, block.timestamp - l.startedAt);
         uint256 noteValue = n.value;
@@ -379,7 +284,7 @@ contract Financing is LedgerAccess, ReentrancyGuard {
 
     /// @notice Operators set the maximum advance rate of order loans (at most 90%).
     function setMaxAdvanceBps(uint16 bps) external onlyOperator {
-        if (bps == 0 || bps > 9_000) revert InvalidAdvanceRate(bps);
+        if (bps == 0 || bps > MAX_ADVANCE_BPS_LIMIT) revert InvalidAdvanceRate(bps);
         _maxAdvanceBps = bps;
         emit MaxAdvanceSet(bps);
     }
@@ -427,6 +332,15 @@ contract Financing is LedgerAccess, ReentrancyGuard {
 
     function _setPaused(bool value) internal override {
         _paused = value;
+    }
+
+    /// @dev The one failure tolerated when looking up an order's note: it was burned (`UnknownNote`). Anything
+    ///      else is re-raised with its revert data.
+    function _onlyNoteGone(bytes memory reason) private pure {
+        if (reason.length >= 4 && bytes4(reason) == IReceivableNotes.UnknownNote.selector) return;
+        assembly ("memory-safe") {
+            revert(add(reason, 32), mload(reason))
+        }
     }
 
     function _openOffer(uint256 offerId) private view returns (Offer storage o) {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 /// @title Member registry: the single source of truth for who may do what on the ledger.
 /// @notice Members are addressed by a stable `memberId`; their signing account can be rotated
@@ -42,6 +42,12 @@ interface IMemberRegistry {
     error OutstandingUnderflow(uint32 obligorId, uint256 outstanding, uint256 amount);
     error MemberNotSuspended(uint32 memberId);
     error NotBlocked(uint32 memberId);
+    /// @notice The member's account is being rotated: its holdings are frozen until every token contract has
+    ///         emitted the rotation's ERC-721 `Transfer` events and the operator finished the rotation.
+    error MemberRotating(uint32 memberId);
+    error MemberNotRotating(uint32 memberId);
+    /// @notice `ledger` still has `pending` tokens of the member whose rotation `Transfer` was not emitted.
+    error RotationIncomplete(uint32 memberId, address ledger, uint256 pending);
 
     // ---------------------------------------------------------------- events
     event MemberAdmitted(uint32 indexed memberId, address indexed account, uint8 roles, bytes32 kycHash, uint64 groupId);
@@ -51,6 +57,8 @@ interface IMemberRegistry {
     event MemberKycUpdated(uint32 indexed memberId, bytes32 kycHash);
     event MemberGroupChanged(uint32 indexed memberId, uint64 groupId);
     event MemberAccountRotated(uint32 indexed memberId, address indexed oldAccount, address indexed newAccount);
+    /// @notice The rotation's `Transfer` events are all emitted; the member's holdings move again.
+    event RotationFinished(uint32 indexed memberId, uint32 indexed rotationId);
     event CreditLimitSet(uint32 indexed memberId, uint128 creditLimit);
     event OutstandingChanged(uint32 indexed obligorId, uint128 outstanding);
     event DefaultRecorded(uint32 indexed obligorId, uint32 defaultCount, bool issuanceBlocked, uint128 unpaidFaceValue);
@@ -69,8 +77,16 @@ interface IMemberRegistry {
     function setKycHash(uint32 memberId, bytes32 kycHash) external;
     function setGroup(uint32 memberId, uint64 groupId) external;
     function setCreditLimit(uint32 memberId, uint128 creditLimit) external;
-    /// @notice Moves a member to a new signing account; holdings follow the member id.
+    /// @notice Moves a member to a new signing account; holdings follow the member id. When a token contract
+    ///         holds tokens of the member, the member is frozen (`MemberRotating`) until those contracts emitted
+    ///         `Transfer(old, new, id)` for each token (`emitRotationTransfers`) and `finishRotation` ran;
+    ///         a member without tokens is rotated at once.
+    /// @param memberId The member.
+    /// @param newAccount Its new signing account (not registered).
     function rotateAccount(uint32 memberId, address newAccount) external;
+    /// @notice Ends a rotation once no ledger contract reports pending rotation transfers (operator only).
+    /// @param memberId The rotating member.
+    function finishRotation(uint32 memberId) external;
     function clearDefaultBlock(uint32 memberId) external;
     function setBlockIssuanceOnDefault(bool enabled) external;
     /// @notice Marks a ledger contract (OrderBook, ReceivableNotes, Financing, Settlement, CashToken) as trusted
@@ -99,4 +115,10 @@ interface IMemberRegistry {
     function blockIssuanceOnDefault() external view returns (bool);
     /// @notice The member an account belonged to before a rotation moved the member to a new account (0 = none).
     function formerMemberIdOf(address account) external view returns (uint32);
+    /// @notice The member's latest rotation.
+    /// @param memberId The member.
+    /// @return rotationId Ledger-wide id of its latest rotation (0 = never rotated).
+    /// @return previous The account it was rotated from.
+    /// @return rotating Whether that rotation is not finished (holdings frozen).
+    function rotationOf(uint32 memberId) external view returns (uint32 rotationId, address previous, bool rotating);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 /// @title Confirmed-order book: ERC-721 order tokens held by members, with a pledge (lien) per order.
 /// @notice Order ids start at 1. The token is minted to the proposing supplier and may be transferred

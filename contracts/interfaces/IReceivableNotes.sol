@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 /// @title Receivable notes: ERC-3525 semi-fungible tokens; a slot is one confirmed receivable.
 /// @notice Standard ERC-3525 / ERC-721 functions (balanceOf, slotOf, transferFrom(fromTokenId, to, value)
@@ -42,6 +42,8 @@ interface IReceivableNotes {
     error UnknownNote(uint256 noteId);
     error InvoiceAlreadyTokenised(bytes32 invoiceHash, uint256 slotId);
     error OrderAlreadyTokenised(uint256 orderId, uint256 slotId);
+    /// @notice `issueForOrder` was called without an order (order ids start at 1).
+    error ZeroOrderId();
     error InvalidFaceValue(uint256 faceValue);
     error InvalidMaturity(uint64 maturity, uint64 earliest, uint64 latest);
     error ZeroInvoiceHash();

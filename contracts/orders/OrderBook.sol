@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
@@ -8,6 +8,7 @@ import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IOrderBook} from "../interfaces/IOrderBook.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
+import {MemberHoldings} from "../libraries/MemberHoldings.sol";
 import {Roles} from "../libraries/Roles.sol";
 
 /// @title Confirmed-order book: ERC-721 order tokens held by members, with one pledge (lien) per order.
@@ -15,11 +16,17 @@ import {Roles} from "../libraries/Roles.sol";
 ///         issues the receivable), or Cancelled before confirmation. A Confirmed or Delivered order may be
 ///         pledged to one financier; the receivable of a pledged order is issued locked to that financier.
 /// @dev Holders are recorded by member id, so a rotated member account keeps its orders.
-contract OrderBook is LedgerAccess, IERC721, IOrderBook {
+contract OrderBook is MemberHoldings, IERC721, IOrderBook {
+    /// @dev `rotationMark`: the registry rotation whose `Transfer` was emitted for the order (0 = none).
+    struct Holding {
+        uint32 memberId;
+        uint32 rotationMark;
+    }
+
     IReceivableNotes public immutable notes;
 
     mapping(uint256 orderId => Order) private _orders;
-    mapping(uint256 orderId => uint32) private _holderOf;
+    mapping(uint256 orderId => Holding) private _holderOf;
     mapping(uint32 memberId => uint256) private _balance;
     mapping(uint256 orderId => address) private _tokenApproval;
     mapping(uint32 memberId => mapping(address operator => bool)) private _operatorApproval;
@@ -52,7 +59,7 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
         orderId = ++_count;
         _orders[orderId] =
             Order(supplierId, buyerId, 0, OrderStatus.Proposed, dueDate, amount, cashToken, documentHash, 0);
-        _holderOf[orderId] = supplierId;
+        _holderOf[orderId] = Holding(supplierId, 0);
         ++_balance[supplierId];
         emit Transfer(address(0), msg.sender, orderId);
         emit OrderProposed(orderId, supplierId, buyerId, amount, cashToken, documentHash, dueDate);
@@ -90,7 +97,7 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
         if (faceValue > o.amount) revert FaceValueAboveOrderAmount(orderId, faceValue, o.amount);
         o.status = OrderStatus.Invoiced;
         (slotId, noteId) = notes.issueForOrder(
-            orderId, o.buyerId, _holderOf[orderId], o.lienholderId, faceValue, o.cashToken, maturity, invoiceHash
+            orderId, o.buyerId, _holderOf[orderId].memberId, o.lienholderId, faceValue, o.cashToken, maturity, invoiceHash
         );
         o.slotId = slotId;
         emit OrderAccepted(orderId, slotId, noteId);
@@ -110,7 +117,7 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
     /// @inheritdoc IOrderBook
     function pledge(uint256 orderId, address financier) external whenNotPaused {
         Order storage o = _existing(orderId);
-        uint32 holderId = _holderOf[orderId];
+        uint32 holderId = _holderOf[orderId].memberId;
         if (registry.requireActive(msg.sender, Roles.HOLDER) != holderId) revert NotOrderHolder(orderId, msg.sender);
         if (o.status != OrderStatus.Confirmed && o.status != OrderStatus.Delivered) {
             revert InvalidOrderState(orderId, o.status);
@@ -168,14 +175,15 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
     /// @notice Current account of the member holding the order.
     function ownerOf(uint256 orderId) external view returns (address) {
         _existing(orderId);
-        return registry.accountOf(_holderOf[orderId]);
+        return registry.accountOf(_holderOf[orderId].memberId);
     }
 
     /// @notice Moves an order token to another active member with a holding role. Not while pledged, and only
     ///         before the order is invoiced or cancelled.
     function transferFrom(address from, address to, uint256 orderId) public whenNotPaused {
         Order storage o = _existing(orderId);
-        uint32 holderId = _holderOf[orderId];
+        Holding memory h = _holderOf[orderId];
+        uint32 holderId = h.memberId;
         address holder = registry.requireActiveId(holderId, Roles.HOLDER);
         if (from != holder) revert NotOrderHolder(orderId, from);
         if (
@@ -194,7 +202,8 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
         uint32 toId = registry.requireActive(to, Roles.HOLDER);
         if (toId == holderId) revert InvalidRecipient(to);
         if (toId == o.buyerId) revert SelfDealing(to); // the buyer cannot become its own creditor
-        _holderOf[orderId] = toId;
+        _holderOf[orderId] = Holding(toId, 0);
+        _forgetRotationTransfer(holderId, h.rotationMark);
         delete _tokenApproval[orderId];
         unchecked {
             --_balance[holderId];
@@ -217,7 +226,7 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
     /// @notice Approves one operator for an order token.
     function approve(address to, uint256 orderId) external whenNotPaused {
         _existing(orderId);
-        uint32 holderId = _holderOf[orderId];
+        uint32 holderId = _holderOf[orderId].memberId;
         address holder = registry.accountOf(holderId);
         if (to == holder) revert InvalidRecipient(to);
         if (msg.sender != holder && !_operatorApproval[holderId][msg.sender]) revert NotApproved(orderId, msg.sender);
@@ -254,7 +263,7 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
     /// @notice Member id holding the order token.
     function holderOf(uint256 orderId) external view returns (uint32) {
         _existing(orderId);
-        return _holderOf[orderId];
+        return _holderOf[orderId].memberId;
     }
 
     /// @inheritdoc IOrderBook
@@ -274,6 +283,21 @@ contract OrderBook is LedgerAccess, IERC721, IOrderBook {
 
     function _setPaused(bool value) internal override {
         _paused = value;
+    }
+
+    function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId)
+        internal
+        override
+        returns (bool)
+    {
+        Holding memory h = _holderOf[tokenId];
+        if (h.memberId != memberId || h.rotationMark == rotationId) return false;
+        _holderOf[tokenId] = Holding(memberId, rotationId);
+        return true;
+    }
+
+    function _heldBy(uint32 memberId) internal view override returns (uint256) {
+        return _balance[memberId];
     }
 
     function _existing(uint256 orderId) private view returns (Order storage o) {

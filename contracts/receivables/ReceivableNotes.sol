@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
@@ -8,6 +8,7 @@ import {IERC3525, IERC3525Receiver} from "../interfaces/IERC3525.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
+import {MemberHoldings} from "../libraries/MemberHoldings.sol";
 import {Roles} from "../libraries/Roles.sol";
 
 /// @title Receivable notes: ERC-3525 semi-fungible tokens, one slot per confirmed receivable.
@@ -19,7 +20,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// @dev Gas: a note is one storage word {holder, lienholder, value, slot, parent}; the note counter shares the
 ///      policy word every move reads anyway; enumeration lives off chain in the indexer; approvals are voided by
 ///      bumping the note's approval epoch (only when it has approvals) instead of clearing storage.
-contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
+contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     struct NoteWord {
         uint32 holderId;
         uint32 lienholderId;
@@ -30,9 +31,11 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     /// @dev Token and value approvals are recorded under the note's current epoch; a whole transfer of a note
     ///      that has approvals bumps the epoch, voiding them.
+    ///      `rotationMark` is the registry rotation whose `Transfer` was emitted for the note (0 = none).
     struct ApprovalState {
         uint64 epoch;
         bool hasApprovals;
+        uint32 rotationMark;
     }
 
     struct SlotCore {
@@ -75,6 +78,14 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     bytes4 private constant ERC3525_RECEIVER_ID = 0x009ce20b;
 
+    // Policy: defaults and the bounds an operator may set them within.
+    uint64 private constant DEFAULT_MIN_SPLIT_VALUE = 100; // 1.00
+    uint32 private constant DEFAULT_MAX_LIVE_NOTES = 500;
+    uint64 private constant DEFAULT_MAX_TENOR = 365 days;
+    uint256 private constant MAX_LIVE_NOTES_LIMIT = 10_000; // bounds a settlement batch's gas
+    uint64 private constant MIN_TENOR_LIMIT = 1 days;
+    uint64 private constant MAX_TENOR_LIMIT = 5 * 365 days;
+
     mapping(uint256 noteId => NoteWord) private _notes;
     mapping(uint256 noteId => ApprovalState) private _approvalState;
     mapping(uint256 slotId => SlotCore) private _slots;
@@ -92,8 +103,14 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     uint256 private _slotCount;
 
     constructor(IMemberRegistry registry_) LedgerAccess(registry_) {
-        _policy = Policy({minSplitValue: 100, maxLiveNotes: 500, maxTenor: 365 days, paused: false, noteCount: 0});
-        emit PolicySet(100, 500, 365 days);
+        _policy = Policy({
+            minSplitValue: DEFAULT_MIN_SPLIT_VALUE,
+            maxLiveNotes: DEFAULT_MAX_LIVE_NOTES,
+            maxTenor: DEFAULT_MAX_TENOR,
+            paused: false,
+            noteCount: 0
+        });
+        emit PolicySet(DEFAULT_MIN_SPLIT_VALUE, DEFAULT_MAX_LIVE_NOTES, DEFAULT_MAX_TENOR);
     }
 
     // ================================================================== ERC-165 / metadata
@@ -127,8 +144,8 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         whenNotPaused
         returns (uint256 slotId, uint256 noteId)
     {
-        uint32 obligorId = registry.requireActive(msg.sender, Roles.CORE_ENTERPRISE);
-        uint32 creditorId = registry.requireActive(creditor, Roles.HOLDER);
+        uint32 obligorId = _requireActive(msg.sender, Roles.CORE_ENTERPRISE);
+        uint32 creditorId = _requireActive(creditor, Roles.HOLDER);
         if (creditorId == obligorId) revert InvalidRecipient(creditor);
         return _issue(NewSlot(0, obligorId, creditorId, 0, faceValue, cashToken, maturity, invoiceHash), creditor);
     }
@@ -144,13 +161,13 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         uint64 maturity,
         bytes32 invoiceHash
     ) external onlyLedger whenNotPaused returns (uint256 slotId, uint256 noteId) {
-        if (orderId == 0) revert OrderAlreadyTokenised(0, 0);
+        if (orderId == 0) revert ZeroOrderId();
         uint256 existing = _slotOfOrder[orderId];
         if (existing != 0) revert OrderAlreadyTokenised(orderId, existing);
-        registry.requireActiveId(obligorId, Roles.CORE_ENTERPRISE);
-        address creditor = registry.requireActiveId(creditorId, Roles.HOLDER);
+        _requireActiveId(obligorId, Roles.CORE_ENTERPRISE);
+        address creditor = _requireActiveId(creditorId, Roles.HOLDER);
         if (creditorId == obligorId) revert InvalidRecipient(creditor);
-        if (lienholderId != 0) registry.requireActiveId(lienholderId, Roles.FINANCIER);
+        if (lienholderId != 0) _requireActiveId(lienholderId, Roles.FINANCIER);
         (slotId, noteId) = _issue(
             NewSlot(orderId, obligorId, creditorId, lienholderId, faceValue, cashToken, maturity, invoiceHash), creditor
         );
@@ -205,7 +222,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         if (p.paused) revert EnforcedPause();
         NoteWord memory n = _noteWord(fromTokenId);
         _authorizeValue(fromTokenId, n, value);
-        uint32 toId = registry.requireActive(to, Roles.HOLDER);
+        uint32 toId = _requireActive(to, Roles.HOLDER);
         uint256 slotId = n.slotId;
         SlotCore storage s = _movableSlot(slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
@@ -229,7 +246,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         if (t.slotId != slotId) revert SlotMismatch(fromTokenId, toTokenId);
         _authorizeValue(fromTokenId, n, value);
         address toHolder =
-            t.holderId == n.holderId ? address(0) : registry.requireActiveId(t.holderId, Roles.HOLDER);
+            t.holderId == n.holderId ? address(0) : _requireActiveId(t.holderId, Roles.HOLDER);
         _movableSlot(slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
         if (t.lienholderId != 0) revert NoteIsLocked(toTokenId, t.lienholderId);
@@ -247,7 +264,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     ///         changes hands.
     function approve(uint256 tokenId, address operator, uint256 value) external whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
-        address holder = registry.accountOf(n.holderId);
+        address holder = _accountOf(n.holderId);
         if (operator == holder) revert ApprovalToHolder(operator);
         if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
         _allowance[tokenId][_markApproved(tokenId)][operator] = value;
@@ -281,16 +298,16 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     /// @notice Current account of the member holding the note.
     function ownerOf(uint256 tokenId) public view returns (address) {
-        return registry.accountOf(_noteWord(tokenId).holderId);
+        return _accountOf(_noteWord(tokenId).holderId);
     }
 
     /// @notice Moves a whole note (ERC-721). The recipient must be an active member with a holding role.
     function transferFrom(address from, address to, uint256 tokenId) public whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
-        address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
+        address holder = _requireActiveId(n.holderId, Roles.HOLDER);
         if (from != holder) revert NotNoteHolder(tokenId, from);
         if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
-        uint32 toId = registry.requireActive(to, Roles.HOLDER);
+        uint32 toId = _requireActive(to, Roles.HOLDER);
         if (toId == n.holderId) revert SelfTransfer(tokenId);
         _movableSlot(n.slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(tokenId, n.lienholderId);
@@ -311,7 +328,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     /// @notice ERC-721 approval of one operator for the whole note (voided when the note changes hands).
     function approve(address to, uint256 tokenId) external whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
-        address holder = registry.accountOf(n.holderId);
+        address holder = _accountOf(n.holderId);
         if (to == holder) revert ApprovalToHolder(to);
         if (msg.sender != holder && !_operatorApproval[n.holderId][msg.sender]) {
             revert NotApproved(tokenId, msg.sender);
@@ -322,7 +339,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     /// @notice ERC-721 operator approval over all of the caller's notes (kept by member id).
     function setApprovalForAll(address operator, bool approved) external whenNotPaused {
-        uint32 id = registry.requireActive(msg.sender, Roles.HOLDER);
+        uint32 id = _requireActive(msg.sender, Roles.HOLDER);
         if (operator == msg.sender) revert ApprovalToHolder(operator);
         _operatorApproval[id][operator] = approved;
         emit ApprovalForAll(msg.sender, operator, approved);
@@ -345,10 +362,10 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     /// @inheritdoc IReceivableNotes
     function lock(uint256 noteId, address lienholder) external whenNotPaused {
         NoteWord memory n = _noteWord(noteId);
-        address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
+        address holder = _requireActiveId(n.holderId, Roles.HOLDER);
         if (msg.sender != holder) revert NotNoteHolder(noteId, msg.sender);
         if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
-        uint32 lienId = registry.requireActive(lienholder, Roles.FINANCIER);
+        uint32 lienId = _requireActive(lienholder, Roles.FINANCIER);
         if (lienId == n.holderId) revert InvalidRecipient(lienholder);
         _movableSlot(n.slotId);
         _notes[noteId].lienholderId = lienId;
@@ -359,7 +376,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     function release(uint256 noteId) external whenNotPaused {
         NoteWord memory n = _noteWord(noteId);
         if (n.lienholderId == 0) revert NoteNotLocked(noteId);
-        if (registry.accountOf(n.lienholderId) != msg.sender) revert NotLienholder(noteId, msg.sender);
+        if (_accountOf(n.lienholderId) != msg.sender) revert NotLienholder(noteId, msg.sender);
         _notes[noteId].lienholderId = 0;
         emit NoteReleased(noteId, n.lienholderId);
     }
@@ -374,7 +391,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         returns (uint256 newNoteId)
     {
         NoteWord memory n = _noteWord(noteId);
-        address to = registry.requireActiveId(toId, Roles.HOLDER);
+        address to = _requireActiveId(toId, Roles.HOLDER);
         uint256 slotId = n.slotId;
         SlotCore storage s = _ledgerSlot(slotId, ignoreMaturity);
         if (n.lienholderId != 0 && n.lienholderId != asLienholderId) revert NoteIsLocked(noteId, n.lienholderId);
@@ -400,7 +417,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         whenNotPaused
     {
         NoteWord memory n = _noteWord(noteId);
-        address to = registry.requireActiveId(toId, Roles.HOLDER);
+        address to = _requireActiveId(toId, Roles.HOLDER);
         _ledgerSlot(n.slotId, ignoreMaturity);
         if (n.lienholderId != 0 && n.lienholderId != asLienholderId) revert NoteIsLocked(noteId, n.lienholderId);
         if (toId == n.holderId) revert SelfTransfer(noteId);
@@ -408,14 +425,14 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
             emit NoteReleased(noteId, n.lienholderId);
             n.lienholderId = 0;
         }
-        _moveWhole(noteId, n, toId, registry.accountOf(n.holderId), to);
+        _moveWhole(noteId, n, toId, _accountOf(n.holderId), to);
     }
 
     /// @inheritdoc IReceivableNotes
     function ledgerLock(uint256 noteId, uint32 lienholderId) external onlyLedger whenNotPaused {
         NoteWord memory n = _noteWord(noteId);
         if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
-        registry.requireActiveId(lienholderId, Roles.FINANCIER);
+        _requireActiveId(lienholderId, Roles.FINANCIER);
         _notes[noteId].lienholderId = lienholderId;
         emit NoteLocked(noteId, lienholderId);
     }
@@ -438,7 +455,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         uint32 holderId;
         (holderId, value) = _burn(noteId, slotId);
         _slots[slotId].liveNotes -= 1;
-        holder = registry.accountOf(holderId);
+        holder = _accountOf(holderId);
         emit Transfer(holder, address(0), noteId);
     }
 
@@ -455,7 +472,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         for (uint256 i; i < count; ++i) {
             uint256 noteId = noteIds[i];
             (uint32 holderId, uint256 value) = _burn(noteId, slotId);
-            address holder = registry.accountOf(holderId);
+            address holder = _accountOf(holderId);
             holders[i] = holder;
             values[i] = value;
             emit Transfer(holder, address(0), noteId);
@@ -480,8 +497,10 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     /// @inheritdoc IReceivableNotes
     function setPolicy(uint256 minSplitValue_, uint256 maxLiveNotesPerSlot_, uint64 maxTenor_) external onlyOperator {
         if (minSplitValue_ == 0 || minSplitValue_ > type(uint64).max) revert InvalidPolicy(minSplitValue_);
-        if (maxLiveNotesPerSlot_ == 0 || maxLiveNotesPerSlot_ > 10_000) revert InvalidPolicy(maxLiveNotesPerSlot_);
-        if (maxTenor_ < 1 days || maxTenor_ > 5 * 365 days) revert InvalidPolicy(maxTenor_);
+        if (maxLiveNotesPerSlot_ == 0 || maxLiveNotesPerSlot_ > MAX_LIVE_NOTES_LIMIT) {
+            revert InvalidPolicy(maxLiveNotesPerSlot_);
+        }
+        if (maxTenor_ < MIN_TENOR_LIMIT || maxTenor_ > MAX_TENOR_LIMIT) revert InvalidPolicy(maxTenor_);
         Policy storage p = _policy;
         p.minSplitValue = uint64(minSplitValue_);
         p.maxLiveNotes = uint32(maxLiveNotesPerSlot_);
@@ -577,6 +596,39 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     // ================================================================== internals
 
+    // One call site per registry function: each external call inlined costs bytecode (EIP-170 limit).
+    function _accountOf(uint32 memberId) private view returns (address) {
+        return registry.accountOf(memberId);
+    }
+
+    function _requireActiveId(uint32 memberId, uint8 roleMask) private view returns (address) {
+        return registry.requireActiveId(memberId, roleMask);
+    }
+
+    function _requireActive(address account, uint8 roleMask) private view returns (uint32) {
+        return registry.requireActive(account, roleMask);
+    }
+
+    function _formerIdOf(address account) private view returns (uint32) {
+        return registry.formerMemberIdOf(account);
+    }
+
+    function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId)
+        internal
+        override
+        returns (bool)
+    {
+        if (_notes[tokenId].holderId != memberId) return false;
+        ApprovalState memory a = _approvalState[tokenId];
+        if (a.rotationMark == rotationId) return false;
+        _approvalState[tokenId] = ApprovalState(a.epoch, a.hasApprovals, rotationId);
+        return true;
+    }
+
+    function _heldBy(uint32 memberId) internal view override returns (uint256) {
+        return _noteBalance[memberId];
+    }
+
     function _noteWord(uint256 noteId) private view returns (NoteWord memory n) {
         n = _notes[noteId];
         if (n.holderId == 0) revert UnknownNote(noteId);
@@ -625,7 +677,10 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         unchecked {
             _notes[noteId] = NoteWord(toId, n.lienholderId, n.value, n.slotId, n.parentId);
             ApprovalState memory a = _approvalState[noteId];
-            if (a.hasApprovals) _approvalState[noteId] = ApprovalState(a.epoch + 1, false);
+            if (a.hasApprovals || a.rotationMark != 0) {
+                _forgetRotationTransfer(n.holderId, a.rotationMark);
+                _approvalState[noteId] = ApprovalState(a.hasApprovals ? a.epoch + 1 : a.epoch, false, 0);
+            }
             --_noteBalance[n.holderId];
             ++_noteBalance[toId];
         }
@@ -642,14 +697,16 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
         unchecked {
             --_noteBalance[holderId];
         }
+        _forgetRotationTransfer(holderId, _approvalState[noteId].rotationMark);
         emit TransferValue(noteId, 0, value);
+        emit SlotChanged(noteId, slotId, 0);
     }
 
     /// @dev Holder, approved-for-all operator, note-approved operator, or a value allowance (spent).
     function _authorizeValue(uint256 noteId, NoteWord memory n, uint256 value) private {
-        address holder = registry.requireActiveId(n.holderId, Roles.HOLDER);
+        address holder = _requireActiveId(n.holderId, Roles.HOLDER);
         if (msg.sender == holder || _isApproved(noteId, n, msg.sender)) return;
-        if (registry.formerMemberIdOf(msg.sender) != 0) revert NotApproved(noteId, msg.sender);
+        if (_formerIdOf(msg.sender) != 0) revert NotApproved(noteId, msg.sender);
         uint64 epoch = _approvalState[noteId].epoch;
         uint256 allowed = _allowance[noteId][epoch][msg.sender];
         if (allowed == 0) revert NotApproved(noteId, msg.sender);
@@ -663,7 +720,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
 
     function _isApproved(uint256 noteId, NoteWord memory n, address operator) private view returns (bool) {
         // A member's rotated-out account (a lost or stolen key) keeps no approvals others granted it.
-        if (registry.formerMemberIdOf(operator) != 0) return false;
+        if (_formerIdOf(operator) != 0) return false;
         if (_operatorApproval[n.holderId][operator]) return true;
         TokenApproval memory a = _tokenApproval[noteId];
         return a.operator == operator && a.epoch == _approvalState[noteId].epoch;
@@ -672,7 +729,7 @@ contract ReceivableNotes is LedgerAccess, IERC3525, IReceivableNotes {
     /// @dev Records that the note has approvals (so a whole transfer voids them) and returns the current epoch.
     function _markApproved(uint256 noteId) private returns (uint64 epoch) {
         ApprovalState memory a = _approvalState[noteId];
-        if (!a.hasApprovals) _approvalState[noteId] = ApprovalState(a.epoch, true);
+        if (!a.hasApprovals) _approvalState[noteId] = ApprovalState(a.epoch, true, a.rotationMark);
         return a.epoch;
     }
 

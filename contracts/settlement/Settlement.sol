@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.30;
+pragma solidity 0.8.30;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ICashToken} from "../interfaces/ICashToken.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
+import {IRecourseBook} from "../interfaces/IRecourseBook.sol";
+import {ISettlement} from "../interfaces/ISettlement.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 
 /// @title Settlement: the obligor funds a receivable; at maturity holders are paid and notes burned.
@@ -12,45 +14,30 @@ import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 ///         keeper) pays a batch of notes (ids from the indexer, each checked) and any holder can redeem its own
 ///         note. After maturity plus the grace period an underfunded receivable can be marked Defaulted: the
 ///         obligor's default is recorded and the funds are paid pro rata as holders claim.
-contract Settlement is LedgerAccess, ReentrancyGuard {
-    struct Fund {
-        uint128 funded; // cash received from the obligor
-        uint128 paid; // cash paid out to holders
-        uint128 valueRedeemed; // face value of notes burned (pro-rata base after default)
-    }
-
+contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
     IReceivableNotes public immutable notes;
     ICashToken public immutable cash;
+    /// @notice Financing: knows which notes were bought with recourse (their default claim is their holder's).
+    IRecourseBook public immutable recourseBook;
 
     mapping(uint256 slotId => Fund) private _funds;
-    uint64 private _gracePeriod = 7 days;
+    uint64 private constant DEFAULT_GRACE_PERIOD = 7 days;
+    uint64 private constant MIN_GRACE_PERIOD = 1 days;
+    uint64 private constant MAX_GRACE_PERIOD = 90 days;
+
+    uint64 private _gracePeriod = DEFAULT_GRACE_PERIOD;
     bool private _paused;
 
-    error NotObligor(uint256 slotId, address caller);
-    error InvalidAmount(uint256 amount);
-    error Overfunded(uint256 slotId, uint256 funded, uint256 amount, uint256 faceValue);
-    error CurrencyMismatch(address noteCurrency, address cashToken);
-    error NotMatured(uint256 slotId, uint64 maturity);
-    error NotFullyFunded(uint256 slotId, uint256 funded, uint256 faceValue);
-    error FullyFunded(uint256 slotId);
-    error GracePeriodNotOver(uint256 slotId, uint256 defaultableAt);
-    error SlotNotDefaulted(uint256 slotId, IReceivableNotes.SlotStatus status);
-    error NotNoteHolder(uint256 noteId, address caller);
-    error EmptyBatch();
-    error InvalidGracePeriod(uint64 gracePeriod);
-
-    event SlotFunded(uint256 indexed slotId, uint256 amount, uint256 funded);
-    event NotesPaid(uint256 indexed slotId, uint256 notes, uint256 amount);
-    event SlotSettled(uint256 indexed slotId, uint256 amount);
-    event SlotDefaulted(uint256 indexed slotId, uint256 funded, uint256 unpaid);
-    event DefaultClaimsPaid(uint256 indexed slotId, uint256 notes, uint256 value, uint256 amount);
-    event GracePeriodSet(uint64 gracePeriod);
-
-    constructor(IMemberRegistry registry_, IReceivableNotes notes_, ICashToken cash_) LedgerAccess(registry_) {
-        if (address(notes_) == address(0) || address(cash_) == address(0)) revert ZeroAddress();
+    constructor(IMemberRegistry registry_, IReceivableNotes notes_, ICashToken cash_, IRecourseBook recourseBook_)
+        LedgerAccess(registry_)
+    {
+        if (address(notes_) == address(0) || address(cash_) == address(0) || address(recourseBook_) == address(0)) {
+            revert ZeroAddress();
+        }
         notes = notes_;
         cash = cash_;
-        emit GracePeriodSet(7 days);
+        recourseBook = recourseBook_;
+        emit GracePeriodSet(DEFAULT_GRACE_PERIOD);
     }
 
     /// @notice The obligor pays `amount` towards the receivable (cash held here until settlement).
@@ -106,12 +93,23 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
     }
 
     /// @notice Pays the partial funds of a defaulted receivable pro rata to a batch of its notes (anyone may
-    ///         call); the notes are burned. Rounding is cumulative, so the funds are paid out exactly.
+    ///         call, except for a note bought with recourse: only its holder or Financing claims it, so the
+    ///         financier's recourse right is not pre-empted, S-2); the notes are burned. Rounding is cumulative,
+    ///         so the funds are paid out exactly.
+    /// @param slotId The defaulted receivable.
+    /// @param noteIds Live, unlocked notes of it (from the indexer).
     function claimDefaulted(uint256 slotId, uint256[] calldata noteIds) external nonReentrant whenNotPaused {
         if (noteIds.length == 0) revert EmptyBatch();
         IReceivableNotes.Receivable memory r = notes.receivable(slotId);
         if (r.status != IReceivableNotes.SlotStatus.Defaulted) revert SlotNotDefaulted(slotId, r.status);
         (address[] memory holders, uint256[] memory values) = notes.burnBatchForSettlement(slotId, noteIds);
+        if (msg.sender != address(recourseBook)) {
+            for (uint256 i; i < holders.length; ++i) {
+                if (holders[i] == msg.sender) continue;
+                uint256 purchaseId = recourseBook.recoursePurchaseOf(noteIds[i]);
+                if (purchaseId != 0) revert NoteUnderRecourse(noteIds[i], purchaseId); // S-2
+            }
+        }
         Fund storage f = _funds[slotId];
         uint256 redeemed = f.valueRedeemed;
         uint256 paidBefore = f.paid;
@@ -132,7 +130,7 @@ contract Settlement is LedgerAccess, ReentrancyGuard {
 
     /// @notice Operators set the grace period between maturity and a possible default (1 to 90 days).
     function setGracePeriod(uint64 gracePeriod_) external onlyOperator {
-        if (gracePeriod_ < 1 days || gracePeriod_ > 90 days) revert InvalidGracePeriod(gracePeriod_);
+        if (gracePeriod_ < MIN_GRACE_PERIOD || gracePeriod_ > MAX_GRACE_PERIOD) revert InvalidGracePeriod(gracePeriod_);
         _gracePeriod = gracePeriod_;
         emit GracePeriodSet(gracePeriod_);
     }

@@ -136,3 +136,58 @@ def test_rotate_key_keeps_notes_cash_and_api_key(
     ok(supplier.client.post("/v1/cash/transfers", json={"to": supplier2.id, "amount": "1.00"}))
     split = supplier.client.post(f"/v1/notes/{note_id}/split", json={"to": supplier2.id, "value": "100.00"})
     assert ok(split, 201)["note"]["value"] == "4900.00"
+
+
+def test_rotate_key_emits_a_transfer_per_note_and_order(
+    parties: dict[str, Party], operator: httpx.Client, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ERC-721: a key rotation changes the owner of every note and order of the member, so it emits their
+    Transfer events (in batches, here of 2); a generic indexer that reads only Transfer events agrees with
+    ownerOf for every token afterwards."""
+    import api.routes.members as members_route
+
+    monkeypatch.setattr(members_route, "ROTATION_BATCH", 2)
+    core, supplier2 = parties["core"], parties["supplier2"]
+    maturity = (date.today() + timedelta(days=90)).isoformat()
+    for _ in range(2):
+        issued = core.client.post(
+            "/v1/receivables",
+            json={
+                "creditor_id": supplier2.id,
+                "face_value": "3000.00",
+                "maturity": maturity,
+                "invoice_hash": random_hash(),
+            },
+        )
+        first = ok(issued, 201)["first_note_id"]
+    split = supplier2.client.post(f"/v1/notes/{first}/split", json={"to": supplier2.id, "value": "1000.00"})
+    ok(split, 201)
+    due = (date.today() + timedelta(days=30)).isoformat()
+    proposal = {"buyer_id": core.id, "amount": "500.00", "document_hash": random_hash(), "due_date": due}
+    order_id = ok(supplier2.client.post("/v1/orders", json=proposal), 201)["id"]
+    old = ok(supplier2.client.get("/v1/members/me"))["account"]
+    notes_held = len(ok(supplier2.client.get("/v1/notes"))["items"])
+    assert notes_held >= 3
+
+    body = ok(operator.post(f"/v1/members/{supplier2.id}/rotate-key"))
+    new = Web3.to_checksum_address(body["member"]["account"])
+
+    registry = contract(ledger.w3, ledger.deployment, ledger.artifacts, "MemberRegistry")
+    assert registry.functions.rotationOf(supplier2.id).call()[1:] == [Web3.to_checksum_address(old), False]
+    topic = Web3.keccak(text="Transfer(address,address,uint256)")
+    for name, count_fn in (("ReceivableNotes", "noteCount"), ("OrderBook", "orderCount")):
+        token = contract(ledger.w3, ledger.deployment, ledger.artifacts, name)
+        owners: dict[int, str] = {}  # a generic indexer: the owner is the `to` of a token's last Transfer
+        for log in ledger.w3.eth.get_logs({"address": token.address, "topics": [topic], "fromBlock": 0}):
+            owners[int.from_bytes(log["topics"][3], "big")] = Web3.to_checksum_address(log["topics"][2][-20:])
+        held = 0
+        for token_id in range(1, getattr(token.functions, count_fn)().call() + 1):
+            try:
+                owner = token.functions.ownerOf(token_id).call()
+            except Exception:  # burned note: its last Transfer went to address zero
+                assert owners[token_id] == "0x" + "00" * 20
+                continue
+            assert owners[token_id] == owner, f"{name} {token_id}"
+            held += owner == new
+        assert held == (notes_held if name == "ReceivableNotes" else 1)
+    assert ok(supplier2.client.get(f"/v1/orders/{order_id}"))["holder_id"] == supplier2.id

@@ -303,6 +303,18 @@ def test_rotation_needs_both_keys_and_is_audited(
         problem(refused, 422, "invalid-signature")
     assert ok(bank.client.get("/v1/members/me"))["account"].lower() == old_key.address.lower()
 
+    # the bank holds a live note: a rotation must announce it (ERC-721 Transfer) and finish, or the member stays
+    # frozen (MemberRotating) and every later write of the bank reverts
+    core = members["core"]
+    maturity = (datetime.now(UTC).date() + timedelta(days=60)).isoformat()
+    issued = core.write(
+        "/v1/receivables",
+        {"creditor_id": supplier2.id, "face_value": "1000.00", "maturity": maturity, "invoice_hash": random_hash()},
+        201,
+    )
+    split = supplier2.write(f"/v1/notes/{issued['first_note_id']}/split", {"to": bank.id, "value": "100.00"}, 201)
+    held_note = split["new_note"]["id"]
+
     balance = ok(bank.client.get("/v1/cash/balance"))["balance"]
     rotated = ok(
         bank.client.post(
@@ -313,6 +325,19 @@ def test_rotation_needs_both_keys_and_is_audited(
     assert rotated["member"]["account"].lower() == new_key.address.lower()
     assert rotated["member"]["custody"] == "self" and rotated["old_account"].lower() == old_key.address.lower()
     assert ok(bank.client.get("/v1/cash/balance"))["balance"] == balance  # the cash followed the member
+    notes = world.ledger.w3.eth.contract(
+        address=world.ledger.deployment.contracts["ReceivableNotes"].address,
+        abi=[
+            {
+                "type": "function",
+                "name": "ownerOf",
+                "stateMutability": "view",
+                "inputs": [{"name": "tokenId", "type": "uint256"}],
+                "outputs": [{"name": "", "type": "address"}],
+            }
+        ],
+    )
+    assert notes.functions.ownerOf(held_note).call().lower() == new_key.address.lower()
     # the challenge is single-use: the same proof again is refused
     again = bank.client.post(
         f"/v1/members/{bank.id}/rotate-own-key",

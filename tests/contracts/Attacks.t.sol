@@ -4,6 +4,8 @@ pragma solidity ^0.8.30;
 import {console} from "forge-std/console.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Base} from "./Base.t.sol";
+import {ISettlement} from "../../contracts/interfaces/ISettlement.sol";
+import {IFinancing} from "../../contracts/interfaces/IFinancing.sol";
 import {Financing} from "../../contracts/financing/Financing.sol";
 import {Settlement} from "../../contracts/settlement/Settlement.sol";
 import {OrderBook} from "../../contracts/orders/OrderBook.sol";
@@ -191,7 +193,7 @@ contract AttacksTest is Base {
         );
         assertEq(cash.balanceOf(bank), bankCash, "the bank paid nothing");
         assertEq(cash.balanceOf(address(atk)), 0);
-        assertEq(uint8(financing.offer(offerId).status), uint8(Financing.OfferStatus.Open));
+        assertEq(uint8(financing.offer(offerId).status), uint8(IFinancing.OfferStatus.Open));
     }
 
     /// @dev Holder moves end at maturity and payouts start there: no hook can reach settlement for its slot.
@@ -207,10 +209,10 @@ contract AttacksTest is Base {
         notes.transferFrom(noteId, address(atk), 1_000_00);
 
         assertEq(atk.attempts(), 3);
-        _assertReentry(0, abi.encodeWithSelector(Settlement.NotMatured.selector, slotId, maturity));
-        _assertReentry(1, abi.encodeWithSelector(Settlement.NotMatured.selector, slotId, maturity));
+        _assertReentry(0, abi.encodeWithSelector(ISettlement.NotMatured.selector, slotId, maturity));
+        _assertReentry(1, abi.encodeWithSelector(ISettlement.NotMatured.selector, slotId, maturity));
         _assertReentry(
-            2, abi.encodeWithSelector(Settlement.SlotNotDefaulted.selector, slotId, IReceivableNotes.SlotStatus.Active)
+            2, abi.encodeWithSelector(ISettlement.SlotNotDefaulted.selector, slotId, IReceivableNotes.SlotStatus.Active)
         );
         assertEq(cash.balanceOf(address(atk)), 0);
         assertEq(cash.balanceOf(address(settlement)), FACE);
@@ -530,9 +532,9 @@ contract AttacksTest is Base {
         vm.stopPrank();
         vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.InvalidFaceValue.selector, 0));
         _issue(supplier, 0, keccak256("zero"));
-        vm.expectRevert(abi.encodeWithSelector(Settlement.InvalidAmount.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.InvalidAmount.selector, 0));
         _fund(slotId, 0);
-        vm.expectRevert(abi.encodeWithSelector(Financing.InvalidValue.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.InvalidValue.selector, 0));
         _offer(bank, noteId, 0, 100, false);
         vm.expectRevert(abi.encodeWithSelector(ICashToken.InvalidAmount.selector, 0));
         vm.prank(bank);
@@ -801,23 +803,34 @@ contract AttacksTest is Base {
     ///      note, so after a default the seller of a recourse purchase can burn the financier's bought note first.
     ///      The financier is paid its pro-rata share, and the on-chain recourse claim then fails (UnknownNote). No
     ///      value is created or paid twice; the recourse right moves off chain. This test pins that behaviour.
-    function test_recourse_preemptedByThirdPartyDefaultClaim() public {
+    /// @notice S-2 (fixed): a third party (here the seller, who would owe recourse) can no longer burn the
+    ///         financier's recourse note with a default claim; the recourse claim survives, and the holder may
+    ///         still claim its pro-rata share itself. Before the fix the seller's claim succeeded and
+    ///         `claimRecourse` reverted `UnknownNote`.
+    function test_recourse_notPreemptedByThirdPartyDefaultClaim() public {
         (uint256 slotId, uint256 noteId) = _issue();
         uint256 offerId = _offer(bank, noteId, 40_000_00, 500, true);
         vm.prank(supplier);
         uint256 purchaseId = financing.acceptOffer(offerId);
         uint256 bought = financing.purchase(purchaseId).noteId;
+        assertEq(financing.recoursePurchaseOf(bought), purchaseId);
         _fund(slotId, FACE / 2);
         vm.warp(_maturity(slotId) + settlement.gracePeriod());
         settlement.markDefault(slotId);
 
-        uint256 bank0 = cash.balanceOf(bank);
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NoteUnderRecourse.selector, bought, purchaseId));
         vm.prank(supplier); // the seller, who would owe recourse
         settlement.claimDefaulted(slotId, _ids(bought));
-        assertEq(cash.balanceOf(bank) - bank0, 20_000_00, "the financier got its pro-rata share only");
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NoteUnderRecourse.selector, bought, purchaseId));
+        vm.prank(outsider); // a keeper
+        settlement.claimDefaulted(slotId, _ids(noteId, bought));
+        settlement.claimDefaulted(slotId, _ids(noteId)); // the seller's own remaining note: anyone may claim it
 
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownNote.selector, bought));
         vm.prank(bank);
-        financing.claimRecourse(purchaseId);
+        assertEq(financing.claimRecourse(purchaseId), 40_000_00, "the recourse right survived");
+        uint256 bank0 = cash.balanceOf(bank);
+        vm.prank(bank); // the holder may still claim its pro-rata share itself
+        settlement.claimDefaulted(slotId, _ids(bought));
+        assertEq(cash.balanceOf(bank) - bank0, 20_000_00);
     }
 }

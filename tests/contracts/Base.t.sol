@@ -55,7 +55,7 @@ abstract contract Base is Test {
         notes = new ReceivableNotes(registry);
         orders = new OrderBook(registry, notes);
         financing = new Financing(registry, notes, orders, cash);
-        settlement = new Settlement(registry, notes, cash);
+        settlement = new Settlement(registry, notes, cash, financing);
         registry.setLedgerContract(address(cash), true);
         registry.setLedgerContract(address(notes), true);
         registry.setLedgerContract(address(orders), true);
@@ -105,6 +105,25 @@ abstract contract Base is Test {
     function _split(address from, uint256 noteId, address to, uint256 value) internal returns (uint256) {
         vm.prank(from);
         return notes.transferFrom(noteId, to, value);
+    }
+
+    /// @dev A full key rotation as the API runs it: rotate, emit the notes' and orders' Transfer events, finish.
+    function _rotate(uint32 memberId, address newAccount, uint256[] memory noteIds, uint256[] memory orderIds)
+        internal
+    {
+        vm.prank(operator);
+        registry.rotateAccount(memberId, newAccount);
+        if (noteIds.length != 0) notes.emitRotationTransfers(memberId, noteIds);
+        if (orderIds.length != 0) orders.emitRotationTransfers(memberId, orderIds);
+        (,, bool rotating) = registry.rotationOf(memberId);
+        if (rotating) {
+            vm.prank(operator);
+            registry.finishRotation(memberId);
+        }
+    }
+
+    function _ids() internal pure returns (uint256[] memory ids) {
+        ids = new uint256[](0);
     }
 
     function _ids(uint256 a) internal pure returns (uint256[] memory ids) {

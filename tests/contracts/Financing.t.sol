@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Base} from "./Base.t.sol";
+import {IFinancing} from "../../contracts/interfaces/IFinancing.sol";
 import {Financing} from "../../contracts/financing/Financing.sol";
 import {LedgerAccess} from "../../contracts/libraries/LedgerAccess.sol";
 import {Roles} from "../../contracts/libraries/Roles.sol";
@@ -161,13 +162,13 @@ contract FinancingTest is Base {
     function test_makeOffer_recordsOpenOffer() public {
         uint64 expiry = uint64(block.timestamp + 1 days);
         vm.expectEmit(address(financing));
-        emit Financing.OfferMade(1, note, bankId, PART, RATE, true, expiry);
+        emit IFinancing.OfferMade(1, note, bankId, PART, RATE, true, expiry);
         vm.prank(bank);
         uint256 offerId = financing.makeOffer(note, PART, RATE, true, expiry);
         assertEq(offerId, 1);
-        Financing.Offer memory o = financing.offer(offerId);
+        IFinancing.Offer memory o = financing.offer(offerId);
         assertEq(o.financierId, bankId);
-        assertEq(uint8(o.status), uint8(Financing.OfferStatus.Open));
+        assertEq(uint8(o.status), uint8(IFinancing.OfferStatus.Open));
         assertTrue(o.recourse);
         assertEq(o.rateBps, RATE);
         assertEq(o.expiry, expiry);
@@ -209,32 +210,32 @@ contract FinancingTest is Base {
 
     function test_makeOffer_revertsWhenSelfDealing() public {
         (, uint256 bankNote) = _issue(bank, FACE, keccak256("invoice-bank"));
-        vm.expectRevert(abi.encodeWithSelector(Financing.SelfDealing.selector, bankId));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.SelfDealing.selector, bankId));
         vm.prank(bank);
         financing.makeOffer(bankNote, PART, RATE, false, uint64(block.timestamp + 1 days));
     }
 
     function test_makeOffer_revertsWhenValueZero() public {
-        vm.expectRevert(abi.encodeWithSelector(Financing.InvalidValue.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.InvalidValue.selector, 0));
         vm.prank(bank);
         financing.makeOffer(note, 0, RATE, false, uint64(block.timestamp + 1 days));
     }
 
     function test_makeOffer_revertsWhenValueAboveNote() public {
-        vm.expectRevert(abi.encodeWithSelector(Financing.InvalidValue.selector, uint256(FACE) + 1));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.InvalidValue.selector, uint256(FACE) + 1));
         vm.prank(bank);
         financing.makeOffer(note, uint96(FACE) + 1, RATE, false, uint64(block.timestamp + 1 days));
     }
 
     function test_makeOffer_revertsWhenRateTooHigh() public {
-        vm.expectRevert(abi.encodeWithSelector(Financing.InvalidRate.selector, 10_001));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.InvalidRate.selector, 10_001));
         vm.prank(bank);
         financing.makeOffer(note, PART, 10_001, false, uint64(block.timestamp + 1 days));
     }
 
     function test_makeOffer_revertsWhenExpiryNotInFuture() public {
         uint64 expiry = uint64(block.timestamp);
-        vm.expectRevert(abi.encodeWithSelector(Financing.InvalidExpiry.selector, expiry));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.InvalidExpiry.selector, expiry));
         vm.prank(bank);
         financing.makeOffer(note, PART, RATE, false, expiry);
     }
@@ -243,7 +244,7 @@ contract FinancingTest is Base {
         address other = makeAddr("other-currency");
         vm.prank(core);
         (, uint256 n2) = notes.issue(supplier, FACE, other, uint64(block.timestamp + TENOR), keccak256("inv-other"));
-        vm.expectRevert(abi.encodeWithSelector(Financing.CurrencyMismatch.selector, other, address(cash)));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.CurrencyMismatch.selector, other, address(cash)));
         vm.prank(bank);
         financing.makeOffer(n2, PART, RATE, false, uint64(block.timestamp + 1 days));
     }
@@ -260,28 +261,28 @@ contract FinancingTest is Base {
     function test_cancelOffer_byFinancier() public {
         uint256 offerId = _offer(PART, false);
         vm.expectEmit(address(financing));
-        emit Financing.OfferCancelled(offerId);
+        emit IFinancing.OfferCancelled(offerId);
         vm.prank(bank);
         financing.cancelOffer(offerId);
-        assertEq(uint8(financing.offer(offerId).status), uint8(Financing.OfferStatus.Cancelled));
+        assertEq(uint8(financing.offer(offerId).status), uint8(IFinancing.OfferStatus.Cancelled));
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.OfferNotOpen.selector, offerId, Financing.OfferStatus.Cancelled)
+            abi.encodeWithSelector(IFinancing.OfferNotOpen.selector, offerId, IFinancing.OfferStatus.Cancelled)
         );
         _acceptOffer(offerId);
     }
 
     function test_cancelOffer_revertsWhenUnknownOffer() public {
-        vm.expectRevert(abi.encodeWithSelector(Financing.UnknownOffer.selector, 3));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.UnknownOffer.selector, 3));
         vm.prank(bank);
         financing.cancelOffer(3);
     }
 
     function test_cancelOffer_revertsWhenNotFinancier() public {
         uint256 offerId = _offer(PART, false);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotOfferFinancier.selector, offerId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotOfferFinancier.selector, offerId, bank2));
         vm.prank(bank2);
         financing.cancelOffer(offerId);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotOfferFinancier.selector, offerId, supplier));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotOfferFinancier.selector, offerId, supplier));
         vm.prank(supplier);
         financing.cancelOffer(offerId);
     }
@@ -291,7 +292,7 @@ contract FinancingTest is Base {
         vm.prank(bank);
         financing.cancelOffer(offerId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.OfferNotOpen.selector, offerId, Financing.OfferStatus.Cancelled)
+            abi.encodeWithSelector(IFinancing.OfferNotOpen.selector, offerId, IFinancing.OfferStatus.Cancelled)
         );
         vm.prank(bank);
         financing.cancelOffer(offerId);
@@ -301,7 +302,7 @@ contract FinancingTest is Base {
         uint256 offerId = _offer(PART, false);
         _acceptOffer(offerId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.OfferNotOpen.selector, offerId, Financing.OfferStatus.Accepted)
+            abi.encodeWithSelector(IFinancing.OfferNotOpen.selector, offerId, IFinancing.OfferStatus.Accepted)
         );
         vm.prank(bank);
         financing.cancelOffer(offerId);
@@ -326,7 +327,7 @@ contract FinancingTest is Base {
         uint256 countBefore = notes.noteCount();
 
         vm.expectEmit(address(financing));
-        emit Financing.OfferAccepted(offerId, 1, note, supplierId, uint96(FACE), uint96(price));
+        emit IFinancing.OfferAccepted(offerId, 1, note, supplierId, uint96(FACE), uint96(price));
         uint256 purchaseId = _acceptOffer(offerId);
 
         assertEq(purchaseId, 1);
@@ -335,12 +336,12 @@ contract FinancingTest is Base {
         assertEq(notes.note(note).value, FACE);
         assertEq(cash.balanceOf(supplier), price);
         assertEq(cash.balanceOf(bank), bankBefore - price);
-        assertEq(uint8(financing.offer(offerId).status), uint8(Financing.OfferStatus.Accepted));
-        Financing.Purchase memory p = financing.purchase(purchaseId);
+        assertEq(uint8(financing.offer(offerId).status), uint8(IFinancing.OfferStatus.Accepted));
+        IFinancing.Purchase memory p = financing.purchase(purchaseId);
         assertEq(p.sellerId, supplierId);
         assertEq(p.financierId, bankId);
         assertFalse(p.recourse);
-        assertEq(uint8(p.recourseStatus), uint8(Financing.RecourseStatus.None));
+        assertEq(uint8(p.recourseStatus), uint8(IFinancing.RecourseStatus.None));
         assertEq(p.value, FACE);
         assertEq(p.price, price);
         assertEq(p.noteId, note);
@@ -357,7 +358,7 @@ contract FinancingTest is Base {
         vm.expectEmit(address(notes));
         emit IReceivableNotes.NoteSplit(note, 2, slot, PART);
         vm.expectEmit(address(financing));
-        emit Financing.OfferAccepted(offerId, 1, 2, supplierId, PART, uint96(price));
+        emit IFinancing.OfferAccepted(offerId, 1, 2, supplierId, PART, uint96(price));
         uint256 purchaseId = _acceptOffer(offerId);
 
         assertEq(notes.noteCount(), 2);
@@ -369,7 +370,7 @@ contract FinancingTest is Base {
         assertEq(notes.note(note).value, FACE - PART);
         assertEq(cash.balanceOf(supplier), price);
         assertEq(cash.balanceOf(bank), bankBefore - price);
-        Financing.Purchase memory p = financing.purchase(purchaseId);
+        IFinancing.Purchase memory p = financing.purchase(purchaseId);
         assertTrue(p.recourse);
         assertEq(p.noteId, 2);
         assertEq(p.value, PART);
@@ -387,12 +388,12 @@ contract FinancingTest is Base {
         uint256 offerId = _offer(PART, false);
         uint64 expiry = financing.offer(offerId).expiry;
         vm.warp(uint256(expiry) + 1);
-        vm.expectRevert(abi.encodeWithSelector(Financing.OfferExpired.selector, offerId, expiry));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.OfferExpired.selector, offerId, expiry));
         _acceptOffer(offerId);
     }
 
     function test_acceptOffer_revertsWhenUnknownOffer() public {
-        vm.expectRevert(abi.encodeWithSelector(Financing.UnknownOffer.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.UnknownOffer.selector, 1));
         _acceptOffer(1);
     }
 
@@ -400,14 +401,14 @@ contract FinancingTest is Base {
         uint256 offerId = _offer(PART, false);
         _acceptOffer(offerId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.OfferNotOpen.selector, offerId, Financing.OfferStatus.Accepted)
+            abi.encodeWithSelector(IFinancing.OfferNotOpen.selector, offerId, IFinancing.OfferStatus.Accepted)
         );
         _acceptOffer(offerId);
     }
 
     function test_acceptOffer_revertsWhenNotNoteHolder() public {
         uint256 offerId = _offer(PART, false);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotNoteHolder.selector, note, supplier2));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotNoteHolder.selector, note, supplier2));
         vm.prank(supplier2);
         financing.acceptOffer(offerId);
     }
@@ -416,7 +417,7 @@ contract FinancingTest is Base {
         uint256 offerId = _offer(PART, false);
         vm.prank(supplier);
         notes.transferFrom(supplier, supplier2, note);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotNoteHolder.selector, note, supplier));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotNoteHolder.selector, note, supplier));
         _acceptOffer(offerId);
     }
 
@@ -492,10 +493,10 @@ contract FinancingTest is Base {
         vm.prank(bank);
         financing.cancelOffer(offerId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.OfferNotOpen.selector, offerId, Financing.OfferStatus.Cancelled)
+            abi.encodeWithSelector(IFinancing.OfferNotOpen.selector, offerId, IFinancing.OfferStatus.Cancelled)
         );
         financing.quote(offerId);
-        vm.expectRevert(abi.encodeWithSelector(Financing.UnknownOffer.selector, 2));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.UnknownOffer.selector, 2));
         financing.quote(2);
     }
 
@@ -513,7 +514,7 @@ contract FinancingTest is Base {
         uint256 expected = _price(value, rate, maturity - block.timestamp);
         uint256 purchaseId = _acceptOffer(offerId);
 
-        Financing.Purchase memory p = financing.purchase(purchaseId);
+        IFinancing.Purchase memory p = financing.purchase(purchaseId);
         assertEq(p.price, expected);
         assertLe(p.price, p.value);
         assertEq(cash.balanceOf(supplier) + cash.balanceOf(bank), cashBefore);
@@ -560,7 +561,7 @@ contract FinancingTest is Base {
         assertEq(notes.noteCount(), 1);
         assertEq(notes.note(note).value, FACE);
         assertEq(notes.ownerOf(note), supplier);
-        assertEq(uint8(financing.offer(offerId).status), uint8(Financing.OfferStatus.Open));
+        assertEq(uint8(financing.offer(offerId).status), uint8(IFinancing.OfferStatus.Open));
         assertEq(poorId, registry.memberIdOf(poorBank));
     }
 
@@ -570,12 +571,12 @@ contract FinancingTest is Base {
         (uint256 purchaseId, uint256 bought) = _defaultedPurchase(true, 30_000_00);
         assertEq(uint8(notes.receivable(slot).status), uint8(IReceivableNotes.SlotStatus.Defaulted));
         vm.expectEmit(address(financing));
-        emit Financing.RecourseClaimed(purchaseId, bought, PART);
+        emit IFinancing.RecourseClaimed(purchaseId, bought, PART);
         vm.prank(bank);
         uint256 amount = financing.claimRecourse(purchaseId);
         assertEq(amount, PART);
-        Financing.Purchase memory p = financing.purchase(purchaseId);
-        assertEq(uint8(p.recourseStatus), uint8(Financing.RecourseStatus.Claimed));
+        IFinancing.Purchase memory p = financing.purchase(purchaseId);
+        assertEq(uint8(p.recourseStatus), uint8(IFinancing.RecourseStatus.Claimed));
         assertEq(p.recourseAmount, PART);
         // nothing moves on a claim
         assertEq(notes.ownerOf(bought), bank);
@@ -590,7 +591,7 @@ contract FinancingTest is Base {
         uint256 bankBefore = cash.balanceOf(bank);
 
         vm.expectEmit(address(financing));
-        emit Financing.RecoursePaid(purchaseId, bought, PART);
+        emit IFinancing.RecoursePaid(purchaseId, bought, PART);
         vm.prank(supplier);
         financing.payRecourse(purchaseId);
 
@@ -598,7 +599,7 @@ contract FinancingTest is Base {
         assertEq(cash.balanceOf(bank), bankBefore + PART);
         assertEq(notes.ownerOf(bought), supplier);
         assertEq(notes.note(bought).value, PART);
-        assertEq(uint8(financing.purchase(purchaseId).recourseStatus), uint8(Financing.RecourseStatus.Paid));
+        assertEq(uint8(financing.purchase(purchaseId).recourseStatus), uint8(IFinancing.RecourseStatus.Paid));
     }
 
     function test_payRecourse_sellerThenClaimsDefaultedFunds() public {
@@ -616,14 +617,14 @@ contract FinancingTest is Base {
 
     function test_claimRecourse_revertsWhenNoRecourse() public {
         (uint256 purchaseId,) = _defaultedPurchase(false, 0);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NoRecourse.selector, purchaseId));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NoRecourse.selector, purchaseId));
         vm.prank(bank);
         financing.claimRecourse(purchaseId);
     }
 
     function test_claimRecourse_revertsWhenNotFinancier() public {
         (uint256 purchaseId,) = _defaultedPurchase(true, 0);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotPurchaseFinancier.selector, purchaseId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotPurchaseFinancier.selector, purchaseId, bank2));
         vm.prank(bank2);
         financing.claimRecourse(purchaseId);
     }
@@ -631,14 +632,14 @@ contract FinancingTest is Base {
     function test_claimRecourse_revertsWhenSlotNotDefaulted() public {
         uint256 purchaseId = _acceptOffer(_offer(PART, true));
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.SlotNotDefaulted.selector, slot, IReceivableNotes.SlotStatus.Active)
+            abi.encodeWithSelector(IFinancing.SlotNotDefaulted.selector, slot, IReceivableNotes.SlotStatus.Active)
         );
         vm.prank(bank);
         financing.claimRecourse(purchaseId);
         // still not defaulted after maturity, before markDefault
         vm.warp(uint256(maturity) + 8 days);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.SlotNotDefaulted.selector, slot, IReceivableNotes.SlotStatus.Active)
+            abi.encodeWithSelector(IFinancing.SlotNotDefaulted.selector, slot, IReceivableNotes.SlotStatus.Active)
         );
         vm.prank(bank);
         financing.claimRecourse(purchaseId);
@@ -650,7 +651,7 @@ contract FinancingTest is Base {
         financing.claimRecourse(purchaseId);
         vm.expectRevert(
             abi.encodeWithSelector(
-                Financing.InvalidRecourseState.selector, purchaseId, Financing.RecourseStatus.Claimed
+                IFinancing.InvalidRecourseState.selector, purchaseId, IFinancing.RecourseStatus.Claimed
             )
         );
         vm.prank(bank);
@@ -665,7 +666,7 @@ contract FinancingTest is Base {
         vm.prank(supplier);
         financing.payRecourse(purchaseId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.InvalidRecourseState.selector, purchaseId, Financing.RecourseStatus.Paid)
+            abi.encodeWithSelector(IFinancing.InvalidRecourseState.selector, purchaseId, IFinancing.RecourseStatus.Paid)
         );
         vm.prank(bank);
         financing.claimRecourse(purchaseId);
@@ -678,13 +679,13 @@ contract FinancingTest is Base {
         notes.transferFrom(bank, bank2, bought);
         vm.warp(uint256(maturity) + 7 days);
         settlement.markDefault(slot);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NoteNoLongerHeld.selector, bought, bank2Id));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NoteNoLongerHeld.selector, bought, bank2Id));
         vm.prank(bank);
         financing.claimRecourse(purchaseId);
     }
 
     function test_claimRecourse_revertsWhenUnknownPurchase() public {
-        vm.expectRevert(abi.encodeWithSelector(Financing.UnknownPurchase.selector, 5));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.UnknownPurchase.selector, 5));
         vm.prank(bank);
         financing.claimRecourse(5);
     }
@@ -700,7 +701,7 @@ contract FinancingTest is Base {
     function test_payRecourse_revertsWhenNotClaimed() public {
         (uint256 purchaseId,) = _defaultedPurchase(true, 0);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.InvalidRecourseState.selector, purchaseId, Financing.RecourseStatus.None)
+            abi.encodeWithSelector(IFinancing.InvalidRecourseState.selector, purchaseId, IFinancing.RecourseStatus.None)
         );
         vm.prank(supplier);
         financing.payRecourse(purchaseId);
@@ -714,7 +715,7 @@ contract FinancingTest is Base {
         vm.prank(supplier);
         financing.payRecourse(purchaseId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.InvalidRecourseState.selector, purchaseId, Financing.RecourseStatus.Paid)
+            abi.encodeWithSelector(IFinancing.InvalidRecourseState.selector, purchaseId, IFinancing.RecourseStatus.Paid)
         );
         vm.prank(supplier);
         financing.payRecourse(purchaseId);
@@ -724,10 +725,10 @@ contract FinancingTest is Base {
         (uint256 purchaseId,) = _defaultedPurchase(true, 0);
         vm.prank(bank);
         financing.claimRecourse(purchaseId);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotSeller.selector, purchaseId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotSeller.selector, purchaseId, bank2));
         vm.prank(bank2);
         financing.payRecourse(purchaseId);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotSeller.selector, purchaseId, bank));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotSeller.selector, purchaseId, bank));
         vm.prank(bank);
         financing.payRecourse(purchaseId);
     }
@@ -742,11 +743,11 @@ contract FinancingTest is Base {
         vm.prank(supplier);
         financing.payRecourse(purchaseId);
         assertEq(notes.ownerOf(bought), bank);
-        assertEq(uint8(financing.purchase(purchaseId).recourseStatus), uint8(Financing.RecourseStatus.Claimed));
+        assertEq(uint8(financing.purchase(purchaseId).recourseStatus), uint8(IFinancing.RecourseStatus.Claimed));
     }
 
     function test_payRecourse_revertsWhenUnknownPurchase() public {
-        vm.expectRevert(abi.encodeWithSelector(Financing.UnknownPurchase.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.UnknownPurchase.selector, 1));
         vm.prank(supplier);
         financing.payRecourse(1);
     }
@@ -768,17 +769,17 @@ contract FinancingTest is Base {
         uint64 due = uint64(block.timestamp + LOAN_TERM);
         uint256 bankBefore = cash.balanceOf(bank);
         vm.expectEmit(address(financing));
-        emit Financing.LoanOpened(1, orderId, bankId, supplierId, PRINCIPAL, LOAN_RATE, due);
+        emit IFinancing.LoanOpened(1, orderId, bankId, supplierId, PRINCIPAL, LOAN_RATE, due);
         vm.prank(bank);
         uint256 loanId = financing.lend(orderId, PRINCIPAL, LOAN_RATE, due);
         assertEq(loanId, 1);
         assertEq(cash.balanceOf(supplier), PRINCIPAL);
         assertEq(cash.balanceOf(bank), bankBefore - PRINCIPAL);
         assertEq(financing.loanOfOrder(orderId), loanId);
-        Financing.Loan memory l = financing.loan(loanId);
+        IFinancing.Loan memory l = financing.loan(loanId);
         assertEq(l.financierId, bankId);
         assertEq(l.borrowerId, supplierId);
-        assertEq(uint8(l.status), uint8(Financing.LoanStatus.Active));
+        assertEq(uint8(l.status), uint8(IFinancing.LoanStatus.Active));
         assertEq(l.rateBps, LOAN_RATE);
         assertEq(l.startedAt, block.timestamp);
         assertEq(l.dueDate, due);
@@ -799,34 +800,34 @@ contract FinancingTest is Base {
     function test_lend_revertsWhenAdvanceExceeded() public {
         uint256 orderId = _pledgedOrder();
         uint256 max = uint256(FACE) * 9_000 / 10_000;
-        vm.expectRevert(abi.encodeWithSelector(Financing.AdvanceExceeded.selector, orderId, max + 1, max));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.AdvanceExceeded.selector, orderId, max + 1, max));
         _lend(orderId, uint96(max + 1));
     }
 
     function test_lend_revertsWhenPrincipalZero() public {
         uint256 orderId = _pledgedOrder();
         uint256 max = uint256(FACE) * 9_000 / 10_000;
-        vm.expectRevert(abi.encodeWithSelector(Financing.AdvanceExceeded.selector, orderId, 0, max));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.AdvanceExceeded.selector, orderId, 0, max));
         _lend(orderId, 0);
     }
 
     function test_lend_revertsWhenPledgedToAnother() public {
         uint256 orderId = _pledgedOrder();
-        vm.expectRevert(abi.encodeWithSelector(Financing.OrderNotPledgedTo.selector, orderId, bankId, bank2Id));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.OrderNotPledgedTo.selector, orderId, bankId, bank2Id));
         vm.prank(bank2);
         financing.lend(orderId, PRINCIPAL, LOAN_RATE, uint64(block.timestamp + LOAN_TERM));
     }
 
     function test_lend_revertsWhenNotPledged() public {
         uint256 orderId = _confirmedOrder(FACE);
-        vm.expectRevert(abi.encodeWithSelector(Financing.OrderNotPledgedTo.selector, orderId, 0, bankId));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.OrderNotPledgedTo.selector, orderId, 0, bankId));
         _lend(orderId, PRINCIPAL);
     }
 
     function test_lend_revertsWhenLoanExists() public {
         uint256 orderId = _pledgedOrder();
         uint256 loanId = _lend(orderId, PRINCIPAL);
-        vm.expectRevert(abi.encodeWithSelector(Financing.LoanExists.selector, orderId, loanId));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.LoanExists.selector, orderId, loanId));
         _lend(orderId, 10_000_00);
     }
 
@@ -834,7 +835,7 @@ contract FinancingTest is Base {
         uint256 orderId = _pledgedOrder();
         _invoice(orderId, FACE);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.OrderNotFinanceable.selector, orderId, IOrderBook.OrderStatus.Invoiced)
+            abi.encodeWithSelector(IFinancing.OrderNotFinanceable.selector, orderId, IOrderBook.OrderStatus.Invoiced)
         );
         _lend(orderId, PRINCIPAL);
     }
@@ -847,14 +848,14 @@ contract FinancingTest is Base {
     function test_lend_revertsWhenDueDateNotInFuture() public {
         uint256 orderId = _pledgedOrder();
         uint64 due = uint64(block.timestamp);
-        vm.expectRevert(abi.encodeWithSelector(Financing.InvalidDueDate.selector, due));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.InvalidDueDate.selector, due));
         vm.prank(bank);
         financing.lend(orderId, PRINCIPAL, LOAN_RATE, due);
     }
 
     function test_lend_revertsWhenRateTooHigh() public {
         uint256 orderId = _pledgedOrder();
-        vm.expectRevert(abi.encodeWithSelector(Financing.InvalidRate.selector, 10_001));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.InvalidRate.selector, 10_001));
         vm.prank(bank);
         financing.lend(orderId, PRINCIPAL, 10_001, uint64(block.timestamp + LOAN_TERM));
     }
@@ -890,13 +891,13 @@ contract FinancingTest is Base {
     function test_setMaxAdvanceBps_lowersAdvance() public {
         assertEq(financing.maxAdvanceBps(), 9_000);
         vm.expectEmit(address(financing));
-        emit Financing.MaxAdvanceSet(5_000);
+        emit IFinancing.MaxAdvanceSet(5_000);
         vm.prank(operator);
         financing.setMaxAdvanceBps(5_000);
         assertEq(financing.maxAdvanceBps(), 5_000);
         uint256 orderId = _pledgedOrder();
         uint256 max = uint256(FACE) / 2;
-        vm.expectRevert(abi.encodeWithSelector(Financing.AdvanceExceeded.selector, orderId, max + 1, max));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.AdvanceExceeded.selector, orderId, max + 1, max));
         _lend(orderId, uint96(max + 1));
         _lend(orderId, uint96(max));
     }
@@ -908,10 +909,10 @@ contract FinancingTest is Base {
     }
 
     function test_setMaxAdvanceBps_revertsWhenOutOfRange() public {
-        vm.expectRevert(abi.encodeWithSelector(Financing.InvalidAdvanceRate.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.InvalidAdvanceRate.selector, 0));
         vm.prank(operator);
         financing.setMaxAdvanceBps(0);
-        vm.expectRevert(abi.encodeWithSelector(Financing.InvalidAdvanceRate.selector, 9_001));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.InvalidAdvanceRate.selector, 9_001));
         vm.prank(operator);
         financing.setMaxAdvanceBps(9_001);
         vm.prank(operator);
@@ -936,14 +937,14 @@ contract FinancingTest is Base {
         vm.expectEmit(address(orders));
         emit IOrderBook.OrderReleased(orderId, bankId);
         vm.expectEmit(address(financing));
-        emit Financing.LoanRepaid(loanId, PRINCIPAL, interest);
+        emit IFinancing.LoanRepaid(loanId, PRINCIPAL, interest);
         vm.prank(supplier);
         financing.repay(loanId);
 
         assertEq(cash.balanceOf(supplier), 0);
         assertEq(cash.balanceOf(bank), bankBefore + PRINCIPAL + interest);
         assertEq(orders.lienholderOf(orderId), 0);
-        assertEq(uint8(financing.loan(loanId).status), uint8(Financing.LoanStatus.Repaid));
+        assertEq(uint8(financing.loan(loanId).status), uint8(IFinancing.LoanStatus.Repaid));
         // the order is free again: the supplier can transfer it
         vm.prank(supplier);
         orders.transferFrom(supplier, supplier2, orderId);
@@ -978,7 +979,7 @@ contract FinancingTest is Base {
         uint256 loanId = _lend(orderId, PRINCIPAL);
         _fundSupplier(685);
         vm.expectEmit(address(financing));
-        emit Financing.LoanRepaid(loanId, PRINCIPAL, 685);
+        emit IFinancing.LoanRepaid(loanId, PRINCIPAL, 685);
         vm.prank(supplier);
         financing.repay(loanId);
         assertEq(cash.balanceOf(supplier), 0);
@@ -993,25 +994,25 @@ contract FinancingTest is Base {
         _fundSupplier(685);
         vm.prank(supplier);
         financing.repay(loanId);
-        assertEq(uint8(financing.loan(loanId).status), uint8(Financing.LoanStatus.Repaid));
+        assertEq(uint8(financing.loan(loanId).status), uint8(IFinancing.LoanStatus.Repaid));
         assertEq(cash.balanceOf(supplier), 0);
     }
 
     function test_repay_revertsWhenNotBorrower() public {
         uint256 orderId = _pledgedOrder();
         uint256 loanId = _lend(orderId, PRINCIPAL);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotBorrower.selector, loanId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotBorrower.selector, loanId, bank2));
         vm.prank(bank2);
         financing.repay(loanId);
     }
 
     function test_repay_revertsWhenUnknownLoan() public {
-        vm.expectRevert(abi.encodeWithSelector(Financing.UnknownLoan.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.UnknownLoan.selector, 1));
         vm.prank(supplier);
         financing.repay(1);
-        vm.expectRevert(abi.encodeWithSelector(Financing.UnknownLoan.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.UnknownLoan.selector, 1));
         financing.amountOwed(1);
-        vm.expectRevert(abi.encodeWithSelector(Financing.UnknownLoan.selector, 1));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.UnknownLoan.selector, 1));
         financing.loan(1);
     }
 
@@ -1022,12 +1023,12 @@ contract FinancingTest is Base {
         vm.prank(supplier);
         financing.repay(loanId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.LoanNotActive.selector, loanId, Financing.LoanStatus.Repaid)
+            abi.encodeWithSelector(IFinancing.LoanNotActive.selector, loanId, IFinancing.LoanStatus.Repaid)
         );
         vm.prank(supplier);
         financing.repay(loanId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.LoanNotActive.selector, loanId, Financing.LoanStatus.Repaid)
+            abi.encodeWithSelector(IFinancing.LoanNotActive.selector, loanId, IFinancing.LoanStatus.Repaid)
         );
         financing.amountOwed(loanId);
     }
@@ -1053,7 +1054,7 @@ contract FinancingTest is Base {
         uint256 expectedNew = notes.noteCount() + 1;
 
         vm.expectEmit(address(financing));
-        emit Financing.LoanForeclosed(loanId, orderNote, expectedNew, owed);
+        emit IFinancing.LoanForeclosed(loanId, orderNote, expectedNew, owed);
         vm.prank(bank);
         uint256 taken = financing.foreclose(loanId);
 
@@ -1065,7 +1066,7 @@ contract FinancingTest is Base {
         assertEq(notes.note(orderNote).value, FACE - owed);
         assertEq(notes.lienholderOf(orderNote), 0);
         assertEq(orders.lienholderOf(orderId), 0);
-        assertEq(uint8(financing.loan(loanId).status), uint8(Financing.LoanStatus.Foreclosed));
+        assertEq(uint8(financing.loan(loanId).status), uint8(IFinancing.LoanStatus.Foreclosed));
         // the rest is free to move
         vm.prank(supplier);
         notes.transferFrom(supplier, supplier2, orderNote);
@@ -1080,7 +1081,7 @@ contract FinancingTest is Base {
         uint256 countBefore = notes.noteCount();
 
         vm.expectEmit(address(financing));
-        emit Financing.LoanForeclosed(loanId, orderNote, orderNote, PRINCIPAL);
+        emit IFinancing.LoanForeclosed(loanId, orderNote, orderNote, PRINCIPAL);
         vm.prank(bank);
         uint256 taken = financing.foreclose(loanId);
 
@@ -1123,7 +1124,7 @@ contract FinancingTest is Base {
         _invoice(orderId, FACE);
         uint64 due = financing.loan(loanId).dueDate;
         vm.warp(due);
-        vm.expectRevert(abi.encodeWithSelector(Financing.LoanNotDue.selector, loanId, due));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.LoanNotDue.selector, loanId, due));
         vm.prank(bank);
         financing.foreclose(loanId);
     }
@@ -1132,7 +1133,7 @@ contract FinancingTest is Base {
         uint256 orderId = _pledgedOrder();
         uint256 loanId = _lend(orderId, PRINCIPAL);
         vm.warp(block.timestamp + LOAN_TERM + 1);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NoReceivableYet.selector, orderId));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NoReceivableYet.selector, orderId));
         vm.prank(bank);
         financing.foreclose(loanId);
     }
@@ -1142,10 +1143,10 @@ contract FinancingTest is Base {
         uint256 loanId = _lend(orderId, PRINCIPAL);
         _invoice(orderId, FACE);
         vm.warp(block.timestamp + LOAN_TERM + 1);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotLoanFinancier.selector, loanId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotLoanFinancier.selector, loanId, bank2));
         vm.prank(bank2);
         financing.foreclose(loanId);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotLoanFinancier.selector, loanId, supplier));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotLoanFinancier.selector, loanId, supplier));
         vm.prank(supplier);
         financing.foreclose(loanId);
     }
@@ -1158,7 +1159,7 @@ contract FinancingTest is Base {
         financing.repay(loanId);
         vm.warp(block.timestamp + LOAN_TERM + 1);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.LoanNotActive.selector, loanId, Financing.LoanStatus.Repaid)
+            abi.encodeWithSelector(IFinancing.LoanNotActive.selector, loanId, IFinancing.LoanStatus.Repaid)
         );
         vm.prank(bank);
         financing.foreclose(loanId);
@@ -1172,12 +1173,12 @@ contract FinancingTest is Base {
         vm.prank(bank);
         financing.foreclose(loanId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.LoanNotActive.selector, loanId, Financing.LoanStatus.Foreclosed)
+            abi.encodeWithSelector(IFinancing.LoanNotActive.selector, loanId, IFinancing.LoanStatus.Foreclosed)
         );
         vm.prank(bank);
         financing.foreclose(loanId);
         vm.expectRevert(
-            abi.encodeWithSelector(Financing.LoanNotActive.selector, loanId, Financing.LoanStatus.Foreclosed)
+            abi.encodeWithSelector(IFinancing.LoanNotActive.selector, loanId, IFinancing.LoanStatus.Foreclosed)
         );
         vm.prank(supplier);
         financing.repay(loanId);
@@ -1236,7 +1237,7 @@ contract FinancingTest is Base {
         vm.prank(supplier);
         financing.repay(loanId);
         assertEq(cash.balanceOf(bank), bankBefore + owed);
-        assertEq(uint8(financing.loan(loanId).status), uint8(Financing.LoanStatus.Repaid));
+        assertEq(uint8(financing.loan(loanId).status), uint8(IFinancing.LoanStatus.Repaid));
     }
 
     /// @dev Foreclosure only takes collateral still locked to the financier, never a third party's note.
@@ -1249,7 +1250,7 @@ contract FinancingTest is Base {
         vm.prank(supplier);
         notes.transferFrom(supplier, supplier2, orderNote);
         vm.warp(block.timestamp + LOAN_TERM + 1);
-        vm.expectRevert(abi.encodeWithSelector(Financing.CollateralReleased.selector, loanId, orderNote));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.CollateralReleased.selector, loanId, orderNote));
         vm.prank(bank);
         financing.foreclose(loanId);
         assertEq(notes.ownerOf(orderNote), supplier2);

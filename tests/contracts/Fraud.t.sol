@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {Base} from "./Base.t.sol";
+import {IFinancing} from "../../contracts/interfaces/IFinancing.sol";
 import {Financing} from "../../contracts/financing/Financing.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
 import {IOrderBook} from "../../contracts/interfaces/IOrderBook.sol";
@@ -158,7 +159,7 @@ contract FraudTest is Base {
         vm.prank(supplier);
         orders.pledge(orderId, bank);
         vm.prank(bank2);
-        vm.expectRevert(abi.encodeWithSelector(Financing.OrderNotPledgedTo.selector, orderId, bankId, bank2Id));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.OrderNotPledgedTo.selector, orderId, bankId, bank2Id));
         financing.lend(orderId, 10_000_00, 500, uint64(block.timestamp + 30 days));
     }
 
@@ -174,7 +175,7 @@ contract FraudTest is Base {
         uint256 supplierCash = cash.balanceOf(supplier);
         uint256 bank2Cash = cash.balanceOf(bank2);
         vm.prank(supplier);
-        vm.expectRevert(abi.encodeWithSelector(Financing.NotNoteHolder.selector, noteId, supplier));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.NotNoteHolder.selector, noteId, supplier));
         financing.acceptOffer(o2);
         assertEq(cash.balanceOf(supplier), supplierCash);
         assertEq(cash.balanceOf(bank2), bank2Cash);
@@ -204,7 +205,7 @@ contract FraudTest is Base {
         vm.prank(supplier);
         financing.acceptOffer(o1);
         vm.prank(supplier);
-        vm.expectRevert(abi.encodeWithSelector(Financing.OfferNotOpen.selector, o1, Financing.OfferStatus.Accepted));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.OfferNotOpen.selector, o1, IFinancing.OfferStatus.Accepted));
         financing.acceptOffer(o1);
     }
 
@@ -482,7 +483,7 @@ contract FraudTest is Base {
         vm.prank(bank);
         uint256 loanId = financing.lend(orderId, 50_000_00, 500, uint64(block.timestamp + 30 days));
         vm.prank(bank);
-        vm.expectRevert(abi.encodeWithSelector(Financing.LoanExists.selector, orderId, loanId));
+        vm.expectRevert(abi.encodeWithSelector(IFinancing.LoanExists.selector, orderId, loanId));
         financing.lend(orderId, 10_000_00, 500, uint64(block.timestamp + 30 days));
         assertEq(cash.balanceOf(supplier), 50_000_00);
     }
@@ -516,7 +517,7 @@ contract FraudTest is Base {
         vm.prank(bank);
         vm.expectRevert(
             abi.encodeWithSelector(
-                Financing.InvalidRecourseState.selector, purchaseId, Financing.RecourseStatus.Claimed
+                IFinancing.InvalidRecourseState.selector, purchaseId, IFinancing.RecourseStatus.Claimed
             )
         );
         financing.claimRecourse(purchaseId);

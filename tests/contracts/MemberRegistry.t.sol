@@ -319,8 +319,7 @@ contract MemberRegistryTest is Base {
 
     function test_rotateAccount_keepsNoteHoldings() public {
         (, uint256 noteId) = _issue();
-        vm.prank(operator);
-        registry.rotateAccount(supplierId, newcomer);
+        _rotate(supplierId, newcomer, _ids(noteId), _ids());
 
         assertEq(notes.ownerOf(noteId), newcomer);
         assertEq(notes.balanceOf(newcomer), 1);
@@ -348,8 +347,7 @@ contract MemberRegistryTest is Base {
 
     function test_rotateAccount_newAccountCanWholeTransfer() public {
         (, uint256 noteId) = _issue();
-        vm.prank(operator);
-        registry.rotateAccount(supplierId, newcomer);
+        _rotate(supplierId, newcomer, _ids(noteId), _ids());
         vm.prank(newcomer);
         notes.transferFrom(newcomer, bank, noteId);
         assertEq(notes.ownerOf(noteId), bank);
@@ -359,11 +357,9 @@ contract MemberRegistryTest is Base {
         uint256 orderId = _confirmedOrder(FACE);
         vm.prank(supplier);
         orders.pledge(orderId, bank);
-        vm.startPrank(operator);
-        registry.rotateAccount(supplierId, newcomer);
+        _rotate(supplierId, newcomer, _ids(), _ids(orderId));
         address newBank = makeAddr("newBank");
-        registry.rotateAccount(bankId, newBank);
-        vm.stopPrank();
+        _rotate(bankId, newBank, _ids(), _ids());
 
         assertEq(orders.ownerOf(orderId), newcomer);
         assertEq(orders.lienholderOf(orderId), bankId);

@@ -929,8 +929,7 @@ contract OrderBookTest is Base {
     function test_ownerOf_followsRotatedAccount() public {
         uint256 orderId = _confirmedOrder(FACE);
         address fresh = makeAddr("supplier-new-key");
-        vm.prank(operator);
-        registry.rotateAccount(supplierId, fresh);
+        _rotate(supplierId, fresh, _ids(), _ids(orderId));
         assertEq(orders.ownerOf(orderId), fresh);
         assertEq(orders.balanceOf(fresh), 1);
         assertEq(orders.balanceOf(supplier), 0);

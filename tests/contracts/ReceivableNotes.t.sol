@@ -941,8 +941,7 @@ contract ReceivableNotesTest is Base {
     function test_ownerOf_followsAccountRotation() public {
         (, uint256 noteId) = _issue();
         address fresh = makeAddr("supplier-new-key");
-        vm.prank(operator);
-        registry.rotateAccount(supplierId, fresh);
+        _rotate(supplierId, fresh, _ids(noteId), _ids());
         assertEq(notes.ownerOf(noteId), fresh);
         assertEq(notes.balanceOf(fresh), 1);
         assertEq(notes.balanceOf(supplier), 0);
@@ -1310,7 +1309,7 @@ contract ReceivableNotesTest is Base {
         (uint256 slotId,) = notes.issueForOrder(7, coreId, supplierId, 0, FACE, address(cash), _maturity(), INV);
         vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.OrderAlreadyTokenised.selector, 7, slotId));
         notes.issueForOrder(7, coreId, supplierId, 0, FACE, address(cash), _maturity(), INV2);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.OrderAlreadyTokenised.selector, 0, 0));
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ZeroOrderId.selector));
         notes.issueForOrder(0, coreId, supplierId, 0, FACE, address(cash), _maturity(), INV2);
         vm.stopPrank();
     }

@@ -2,6 +2,8 @@
 pragma solidity ^0.8.30;
 
 import {Base} from "./Base.t.sol";
+import {ISettlement} from "../../contracts/interfaces/ISettlement.sol";
+import {IFinancing} from "../../contracts/interfaces/IFinancing.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IMemberRegistry} from "../../contracts/interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
@@ -95,11 +97,11 @@ contract RoleMatrixTest is Base {
             || s == IReceivableNotes.NotLienholder.selector || s == IOrderBook.NotOrderSupplier.selector
             || s == IOrderBook.NotOrderBuyer.selector || s == IOrderBook.NotOrderHolder.selector
             || s == IOrderBook.NotOrderParty.selector || s == IOrderBook.NotLienholder.selector
-            || s == OrderBook.NotApproved.selector || s == Financing.NotOfferFinancier.selector
-            || s == Financing.NotNoteHolder.selector || s == Financing.NotPurchaseFinancier.selector
-            || s == Financing.NotSeller.selector || s == Financing.NotLoanFinancier.selector
-            || s == Financing.NotBorrower.selector || s == Financing.OrderNotPledgedTo.selector
-            || s == Settlement.NotObligor.selector || s == Settlement.NotNoteHolder.selector;
+            || s == OrderBook.NotApproved.selector || s == IFinancing.NotOfferFinancier.selector
+            || s == IFinancing.NotNoteHolder.selector || s == IFinancing.NotPurchaseFinancier.selector
+            || s == IFinancing.NotSeller.selector || s == IFinancing.NotLoanFinancier.selector
+            || s == IFinancing.NotBorrower.selector || s == IFinancing.OrderNotPledgedTo.selector
+            || s == ISettlement.NotObligor.selector || s == ISettlement.NotNoteHolder.selector;
     }
 
     function _pausedCheck(string memory label, address target) internal {

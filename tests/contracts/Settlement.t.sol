@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {console} from "forge-std/console.sol";
 import {Base} from "./Base.t.sol";
+import {ISettlement} from "../../contracts/interfaces/ISettlement.sol";
 import {Settlement} from "../../contracts/settlement/Settlement.sol";
 import {LedgerAccess} from "../../contracts/libraries/LedgerAccess.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
@@ -68,11 +69,11 @@ contract SettlementTest is Base {
     function test_fund_partial() public {
         uint256 coreBefore = cash.balanceOf(core);
         vm.expectEmit(address(settlement));
-        emit Settlement.SlotFunded(slot, 30_000_00, 30_000_00);
+        emit ISettlement.SlotFunded(slot, 30_000_00, 30_000_00);
         _fund(slot, 30_000_00);
         assertEq(cash.balanceOf(core), coreBefore - 30_000_00);
         assertEq(cash.balanceOf(address(settlement)), 30_000_00);
-        Settlement.Fund memory f = settlement.funding(slot);
+        ISettlement.Fund memory f = settlement.funding(slot);
         assertEq(f.funded, 30_000_00);
         assertEq(f.paid, 0);
         assertEq(f.valueRedeemed, 0);
@@ -83,7 +84,7 @@ contract SettlementTest is Base {
         uint256 coreBefore = cash.balanceOf(core);
         _fund(slot, 40_000_00);
         vm.expectEmit(address(settlement));
-        emit Settlement.SlotFunded(slot, 60_000_00, FACE);
+        emit ISettlement.SlotFunded(slot, 60_000_00, FACE);
         _fund(slot, 60_000_00);
         assertEq(settlement.funding(slot).funded, FACE);
         assertEq(cash.balanceOf(address(settlement)), FACE);
@@ -95,26 +96,26 @@ contract SettlementTest is Base {
 
     function test_fund_revertsNotObligor_supplier() public {
         vm.prank(supplier);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.NotObligor.selector, slot, supplier));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NotObligor.selector, slot, supplier));
         settlement.fund(slot, 1);
     }
 
     function test_fund_revertsNotObligor_otherCore() public {
         vm.prank(core2);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.NotObligor.selector, slot, core2));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NotObligor.selector, slot, core2));
         settlement.fund(slot, 1);
     }
 
     function test_fund_revertsInvalidAmount() public {
         vm.prank(core);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.InvalidAmount.selector, 0));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.InvalidAmount.selector, 0));
         settlement.fund(slot, 0);
     }
 
     function test_fund_revertsOverfunded() public {
         _fund(slot, 60_000_00);
         vm.prank(core);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.Overfunded.selector, slot, 60_000_00, 40_000_01, FACE));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.Overfunded.selector, slot, 60_000_00, 40_000_01, FACE));
         settlement.fund(slot, 40_000_01);
         // exactly the rest is fine
         _fund(slot, 40_000_00);
@@ -123,7 +124,7 @@ contract SettlementTest is Base {
 
     function test_fund_revertsOverfunded_singleCallAboveFace() public {
         vm.prank(core);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.Overfunded.selector, slot, 0, uint256(FACE) + 1, FACE));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.Overfunded.selector, slot, 0, uint256(FACE) + 1, FACE));
         settlement.fund(slot, uint256(FACE) + 1);
     }
 
@@ -173,7 +174,7 @@ contract SettlementTest is Base {
     function test_fund_lateFullFundingPreventsDefault() public {
         vm.warp(maturity + 10 days);
         _fund(slot, FACE);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.FullyFunded.selector, slot));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.FullyFunded.selector, slot));
         settlement.markDefault(slot);
         uint256 before = cash.balanceOf(supplier);
         settlement.settle(slot, _ids(note1));
@@ -194,9 +195,9 @@ contract SettlementTest is Base {
         uint256 sup2Before = cash.balanceOf(supplier2);
 
         vm.expectEmit(address(settlement));
-        emit Settlement.NotesPaid(slot, 4, FACE);
+        emit ISettlement.NotesPaid(slot, 4, FACE);
         vm.expectEmit(address(settlement));
-        emit Settlement.SlotSettled(slot, FACE);
+        emit ISettlement.SlotSettled(slot, FACE);
         vm.prank(outsider); // a keeper that is not a member
         settlement.settle(slot, _ids(nBank, note1, nSup2, nBank2));
 
@@ -219,7 +220,7 @@ contract SettlementTest is Base {
         assertEq(uint8(r.status), uint8(IReceivableNotes.SlotStatus.Settled));
         assertEq(r.liveNotes, 0);
         assertEq(registry.member(coreId).outstanding, 0);
-        Settlement.Fund memory f = settlement.funding(slot);
+        ISettlement.Fund memory f = settlement.funding(slot);
         assertEq(f.funded, FACE);
         assertEq(f.paid, FACE);
     }
@@ -227,27 +228,27 @@ contract SettlementTest is Base {
     function test_settle_revertsNotMatured() public {
         _fund(slot, FACE);
         vm.warp(maturity - 1);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.NotMatured.selector, slot, maturity));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NotMatured.selector, slot, maturity));
         settlement.settle(slot, _ids(note1));
     }
 
     function test_settle_revertsNotFullyFunded() public {
         _fund(slot, FACE - 1);
         vm.warp(maturity);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.NotFullyFunded.selector, slot, FACE - 1, FACE));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NotFullyFunded.selector, slot, FACE - 1, FACE));
         settlement.settle(slot, _ids(note1));
     }
 
     function test_settle_revertsNotFullyFunded_unfunded() public {
         vm.warp(maturity + 30 days);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.NotFullyFunded.selector, slot, 0, FACE));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NotFullyFunded.selector, slot, 0, FACE));
         settlement.settle(slot, _ids(note1));
     }
 
     function test_settle_revertsEmptyBatch() public {
         _fund(slot, FACE);
         vm.warp(maturity);
-        vm.expectRevert(Settlement.EmptyBatch.selector);
+        vm.expectRevert(ISettlement.EmptyBatch.selector);
         settlement.settle(slot, new uint256[](0));
     }
 
@@ -319,7 +320,7 @@ contract SettlementTest is Base {
         uint256 bankBefore = cash.balanceOf(bank);
         uint256 bank2Before = cash.balanceOf(bank2);
         vm.expectEmit(address(settlement));
-        emit Settlement.NotesPaid(slot, 2, 50_000_00);
+        emit ISettlement.NotesPaid(slot, 2, 50_000_00);
         settlement.settle(slot, _ids(nBank, nBank2));
         assertEq(cash.balanceOf(bank), bankBefore + 30_000_00);
         assertEq(cash.balanceOf(bank2), bank2Before + 20_000_00);
@@ -464,7 +465,7 @@ contract SettlementTest is Base {
         vm.warp(maturity);
         uint256 before = cash.balanceOf(bank);
         vm.expectEmit(address(settlement));
-        emit Settlement.NotesPaid(slot, 1, 30_000_00);
+        emit ISettlement.NotesPaid(slot, 1, 30_000_00);
         vm.prank(bank);
         settlement.redeem(nBank);
         assertEq(cash.balanceOf(bank), before + 30_000_00);
@@ -476,7 +477,7 @@ contract SettlementTest is Base {
         // the last note redeemed settles the slot
         uint256 supBefore = cash.balanceOf(supplier);
         vm.expectEmit(address(settlement));
-        emit Settlement.SlotSettled(slot, FACE);
+        emit ISettlement.SlotSettled(slot, FACE);
         vm.prank(supplier);
         settlement.redeem(note1);
         assertEq(cash.balanceOf(supplier), supBefore + 70_000_00);
@@ -501,7 +502,7 @@ contract SettlementTest is Base {
         _fund(slot, FACE);
         vm.warp(maturity);
         vm.prank(outsider);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.NotNoteHolder.selector, note1, outsider));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NotNoteHolder.selector, note1, outsider));
         settlement.redeem(note1);
     }
 
@@ -509,7 +510,7 @@ contract SettlementTest is Base {
         _fund(slot, FACE);
         vm.warp(maturity);
         vm.prank(bank);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.NotNoteHolder.selector, note1, bank));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NotNoteHolder.selector, note1, bank));
         settlement.redeem(note1);
     }
 
@@ -517,7 +518,7 @@ contract SettlementTest is Base {
         _fund(slot, FACE);
         vm.warp(maturity - 1);
         vm.prank(supplier);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.NotMatured.selector, slot, maturity));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NotMatured.selector, slot, maturity));
         settlement.redeem(note1);
     }
 
@@ -525,7 +526,7 @@ contract SettlementTest is Base {
         _fund(slot, 1);
         vm.warp(maturity);
         vm.prank(supplier);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.NotFullyFunded.selector, slot, 1, FACE));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.NotFullyFunded.selector, slot, 1, FACE));
         settlement.redeem(note1);
     }
 
@@ -540,7 +541,7 @@ contract SettlementTest is Base {
     function test_markDefault_revertsGracePeriodNotOver() public {
         uint256 defaultableAt = uint256(maturity) + 7 days;
         vm.warp(defaultableAt - 1);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.GracePeriodNotOver.selector, slot, defaultableAt));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.GracePeriodNotOver.selector, slot, defaultableAt));
         settlement.markDefault(slot);
         // exactly at maturity + grace it works
         vm.warp(defaultableAt);
@@ -551,7 +552,7 @@ contract SettlementTest is Base {
     function test_markDefault_revertsFullyFunded() public {
         _fund(slot, FACE);
         vm.warp(maturity + 30 days);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.FullyFunded.selector, slot));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.FullyFunded.selector, slot));
         settlement.markDefault(slot);
     }
 
@@ -572,7 +573,7 @@ contract SettlementTest is Base {
         vm.expectEmit(address(registry));
         emit IMemberRegistry.DefaultRecorded(coreId, 1, true, 70_000_00);
         vm.expectEmit(address(settlement));
-        emit Settlement.SlotDefaulted(slot, 30_000_00, 70_000_00);
+        emit ISettlement.SlotDefaulted(slot, 30_000_00, 70_000_00);
         vm.prank(outsider);
         settlement.markDefault(slot);
 
@@ -665,7 +666,7 @@ contract SettlementTest is Base {
         settlement.claimDefaulted(slot, _ids(nBank));
         // second claim: the other two
         vm.expectEmit(address(settlement));
-        emit Settlement.DefaultClaimsPaid(slot, 2, 2_999_999 + vSup, funded - (3_333_337 * funded / FACE));
+        emit ISettlement.DefaultClaimsPaid(slot, 2, 2_999_999 + vSup, funded - (3_333_337 * funded / FACE));
         vm.prank(outsider);
         settlement.claimDefaulted(slot, _ids(nBank2, note1));
 
@@ -680,7 +681,7 @@ contract SettlementTest is Base {
         }
         assertEq(total, funded, "paid out exactly the funds");
         assertEq(cash.balanceOf(address(settlement)), 0);
-        Settlement.Fund memory f = settlement.funding(slot);
+        ISettlement.Fund memory f = settlement.funding(slot);
         assertEq(f.paid, funded);
         assertEq(f.valueRedeemed, FACE);
         assertEq(notes.receivable(slot).liveNotes, 0);
@@ -723,7 +724,7 @@ contract SettlementTest is Base {
         _fund(slot, 10_000_00);
         vm.warp(maturity + 7 days);
         vm.expectRevert(
-            abi.encodeWithSelector(Settlement.SlotNotDefaulted.selector, slot, IReceivableNotes.SlotStatus.Active)
+            abi.encodeWithSelector(ISettlement.SlotNotDefaulted.selector, slot, IReceivableNotes.SlotStatus.Active)
         );
         settlement.claimDefaulted(slot, _ids(note1));
     }
@@ -733,7 +734,7 @@ contract SettlementTest is Base {
         vm.warp(maturity);
         settlement.settle(slot, _ids(note1));
         vm.expectRevert(
-            abi.encodeWithSelector(Settlement.SlotNotDefaulted.selector, slot, IReceivableNotes.SlotStatus.Settled)
+            abi.encodeWithSelector(ISettlement.SlotNotDefaulted.selector, slot, IReceivableNotes.SlotStatus.Settled)
         );
         settlement.claimDefaulted(slot, _ids(note1));
     }
@@ -741,7 +742,7 @@ contract SettlementTest is Base {
     function test_claimDefaulted_revertsEmptyBatch() public {
         vm.warp(maturity + 7 days);
         settlement.markDefault(slot);
-        vm.expectRevert(Settlement.EmptyBatch.selector);
+        vm.expectRevert(ISettlement.EmptyBatch.selector);
         settlement.claimDefaulted(slot, new uint256[](0));
     }
 
@@ -769,13 +770,13 @@ contract SettlementTest is Base {
     function test_setGracePeriod_operatorSetsAndMarkDefaultUsesIt() public {
         assertEq(settlement.gracePeriod(), 7 days);
         vm.expectEmit(address(settlement));
-        emit Settlement.GracePeriodSet(1 days);
+        emit ISettlement.GracePeriodSet(1 days);
         vm.prank(operator);
         settlement.setGracePeriod(1 days);
         assertEq(settlement.gracePeriod(), 1 days);
         vm.warp(maturity + 1 days - 1);
         vm.expectRevert(
-            abi.encodeWithSelector(Settlement.GracePeriodNotOver.selector, slot, uint256(maturity) + 1 days)
+            abi.encodeWithSelector(ISettlement.GracePeriodNotOver.selector, slot, uint256(maturity) + 1 days)
         );
         settlement.markDefault(slot);
         vm.warp(maturity + 1 days);
@@ -787,11 +788,11 @@ contract SettlementTest is Base {
         vm.startPrank(operator);
         settlement.setGracePeriod(90 days);
         assertEq(settlement.gracePeriod(), 90 days);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.InvalidGracePeriod.selector, uint64(1 days - 1)));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.InvalidGracePeriod.selector, uint64(1 days - 1)));
         settlement.setGracePeriod(1 days - 1);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.InvalidGracePeriod.selector, uint64(90 days + 1)));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.InvalidGracePeriod.selector, uint64(90 days + 1)));
         settlement.setGracePeriod(90 days + 1);
-        vm.expectRevert(abi.encodeWithSelector(Settlement.InvalidGracePeriod.selector, uint64(0)));
+        vm.expectRevert(abi.encodeWithSelector(ISettlement.InvalidGracePeriod.selector, uint64(0)));
         settlement.setGracePeriod(0);
         vm.stopPrank();
         assertEq(settlement.gracePeriod(), 90 days);
