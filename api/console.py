@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.problems import Problem
@@ -31,6 +31,16 @@ def mount_console(app: FastAPI, web_dir: Path = WEB_DIR, node_modules: Path = NO
     @app.get("/app", include_in_schema=False)
     def console_root() -> RedirectResponse:
         return RedirectResponse("/app/", status_code=307)
+
+    @app.get("/", include_in_schema=False)
+    def service_root() -> HTMLResponse:
+        """A browser opening the service's address lands on the console; the body links the API's docs too."""
+        body = (
+            '<!doctype html><meta charset="utf-8"><title>SCF Chain</title>'
+            '<p>SCF Chain: <a href="/app/">console</a> · <a href="/docs">API documentation</a> · '
+            '<a href="/health">health</a></p>'
+        )
+        return HTMLResponse(body, status_code=307, headers={"Location": "/app/"})
 
     @app.get("/app/vendor/{name}", include_in_schema=False)
     def console_vendor(name: str) -> FileResponse:

@@ -354,6 +354,12 @@ def _serve(settings: Settings) -> None:
 
     if not port_is_free(settings.api_port, settings.api_host):
         raise PortInUseError(settings.api_port, "SCF_API_PORT")
+    if settings.key_passphrase == type(settings).model_fields["key_passphrase"].default:
+        err.print(
+            "[bold yellow]warning:[/] the keystores use the default passphrase (development only): set "
+            "SCF_KEY_PASSPHRASE before a real member's key is made (docs/operations.md)",
+            soft_wrap=True,
+        )
     engine = make_engine(settings.effective_database_url)
     key = ensure_operator_api_key(engine, settings.data_dir)
     engine.dispose()

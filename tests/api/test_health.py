@@ -68,6 +68,14 @@ def test_unknown_path_is_a_problem_json_404(http: httpx.Client) -> None:
     assert response.json()["type"].endswith("/not-found")
 
 
+def test_the_service_root_leads_to_the_console_and_names_the_docs(http: httpx.Client) -> None:
+    response = http.get("/", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/app/"
+    assert 'href="/docs"' in response.text and 'href="/app/"' in response.text
+    assert http.get("/", follow_redirects=True).status_code == 200  # the console's page
+
+
 def _codes(body: dict[str, Any]) -> set[str]:
     return {reason["code"] for reason in body["reasons"]}
 

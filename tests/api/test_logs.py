@@ -30,6 +30,7 @@ def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
             "SCF_KEY_SCRYPT_N": str(TEST_SCRYPT_N),
             "SCF_LOG_FORMAT": "json",
         }
+        env.pop("SCF_KEY_PASSPHRASE", None)  # the default passphrase: a warning at start
         log_path = tmp_path / "serve.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen([str(SCF), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -53,8 +54,10 @@ def test_json_logs_carry_the_request_id(tmp_path: Path) -> None:
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
+    text = log_path.read_text()
+    assert "warning: the keystores use the default passphrase" in text
     records = []
-    for line in log_path.read_text().splitlines():
+    for line in text.splitlines():
         if line.startswith("{"):
             records.append(json.loads(line))
     assert records, log_path.read_text()

@@ -108,6 +108,7 @@ def test_a_full_run_logs_no_secret_and_keeps_secret_files_private(tmp_path: Path
 
     logs = log_path.read_text(errors="replace")
     assert "API on http://" in logs and "operator API key created" in logs  # the run was logged at all
+    assert "default passphrase" not in logs  # a passphrase of its own: no warning
 
     keystores = sorted(keys_dir(data_dir).glob("*.json"))
     assert len(keystores) >= 3  # operator + two members
