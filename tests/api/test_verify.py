@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from chain.client import contract
-from chain.proofs import ProofError, verify_note_proof
+from chain.proofs import ProofError, notes_base_slot, verify_note_proof
 from chain.runtime import Ledger
 from tests.conftest import Party, Roster, ServerThread, admitted, ok, problem, random_hash
 
@@ -86,7 +86,9 @@ def test_proof_bundle_verifies_independently(parties: dict[str, Party], issued: 
     body = ok(parties["bank"].client.get(f"/v1/verify/notes/{issued['note_id']}", params={"proof": "true"}))
     bundle = body["proof"]
     root = bytes(ledger.w3.eth.get_block(body["block"]["number"])["stateRoot"])
-    verified = verify_note_proof(bundle, root, base_slot=0)
+    # the verifier pins the mapping's slot from the compiled contract it trusts, not from the bundle
+    layout = ledger.artifacts["ReceivableNotes"].storage_layout
+    verified = verify_note_proof(bundle, root, base_slot=notes_base_slot(layout))
     assert verified.holder_id == parties["supplier"].id
     assert verified.value == 250_000
     assert verified.block_hash == body["block"]["hash"]
