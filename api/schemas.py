@@ -145,6 +145,8 @@ class ReceivableOut(BaseModel):
     status: str
     first_note_id: int
     issued_tx: str
+    obligor_name: str | None = Field(None, description="the obligor's display name (null: no profile)")
+    creditor_name: str | None = Field(None, description="the original creditor's display name (null: no profile)")
 
 
 class NoteOut(BaseModel):
@@ -159,6 +161,9 @@ class NoteOut(BaseModel):
     obligor_id: int | None
     maturity: str | None
     created_tx: str
+    holder_name: str | None = Field(None, description="the holder's display name (null where its id is hidden)")
+    lienholder_name: str | None = Field(None, description="the lienholder's display name (null where hidden)")
+    obligor_name: str | None = Field(None, description="the obligor's display name")
 
 
 class SplitNoteIn(BaseModel):

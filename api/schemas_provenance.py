@@ -45,6 +45,8 @@ class ReceivableIssueOut(BaseModel):
     first_note_id: int
     issued_tx: str
     issued_block: int
+    obligor_name: str | None = Field(None, description="the obligor's display name")
+    creditor_name: str | None = Field(None, description="the original creditor's display name (null where hidden)")
 
 
 class ProvenanceEventOut(BaseModel):
@@ -85,6 +87,8 @@ class TreeNodeOut(BaseModel):
     lienholder_id: MemberRef | None
     created_tx: str
     created_block: int
+    holder_name: str | None = Field(None, description="the holder's display name (null where its id is hidden)")
+    lienholder_name: str | None = Field(None, description="the lienholder's display name (null where hidden)")
 
 
 class TreeEdgeOut(BaseModel):

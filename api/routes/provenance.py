@@ -131,6 +131,8 @@ def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipa
             first_note_id=receivable.first_note_id,
             issued_tx=prefixed(receivable.issued_tx),
             issued_block=receivable.issued_block,
+            obligor_name=vis.name_of(receivable.obligor_id),
+            creditor_name=vis.name_of(receivable.creditor_id),
         ),
         events=[
             ProvenanceEventOut(
@@ -205,6 +207,8 @@ def receivable_tree(
                 lienholder_id=vis.optional(n.lienholder_id),
                 created_tx=prefixed(n.created_tx),
                 created_block=n.created_block,
+                holder_name=vis.name_of(n.holder_id),
+                lienholder_name=vis.name_of(n.lienholder_id),
             )
             for n in notes
         ],
