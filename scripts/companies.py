@@ -54,12 +54,13 @@ AUDITORS = [("金审", "Jinshen", "会计师事务所", "Certified Public Accoun
 
 
 def company(entry: tuple[str, str, str, str, str], suffix: str = "") -> dict[str, Any]:
-    """A profile for the API (`profile` of POST /v1/members). `suffix` tells runs (and many members) apart."""
+    """A profile for the API (`profile` of POST /v1/members). `suffix` (e.g. " 3F2A") tells runs and members
+    apart."""
     brand_zh, brand_en, business_zh, business_en, city = entry
     city_en, division = CITIES[city]
     return {
         "legal_name_zh": f"{city}{brand_zh}{business_zh}{suffix}",
-        "legal_name_en": f"{city_en} {brand_en} {business_en}{' ' + suffix if suffix else ''}",
+        "legal_name_en": f"{city_en} {brand_en} {business_en}{suffix}",
         "display_name": f"{brand_zh}{business_zh[:2]}{suffix}",
         "uscc": made_up_uscc(division),
     }

@@ -226,7 +226,7 @@ class Demo:
             ("bankB", company(BANKS[1], suffix), "financier", {}),
         ]
         for key, profile, role, extra in cast:
-            name = f"{profile['display_name']} ({profile['legal_name_en']})"
+            name = profile["display_name"]
             own_key: LocalAccount | None = None
             if key == "bankA":  # Bank A holds its own key: the service never has anything that signs for it
                 own_key = Account.create()
@@ -239,7 +239,8 @@ class Demo:
             api = Api(self.api_url, admitted["api_key"], own_key)
             self.parties[key] = Party(name, role, int(member["id"]), api)
             how = " with its own key (self-custody: it signed a challenge; no key in the service)" if own_key else ""
-            self.result(f"{self.who(key)} admitted as {role.replace('_', ' ')}{how}")
+            legal = f"{profile['legal_name_zh']}, {profile['legal_name_en']}, {profile['uscc']}"
+            self.result(f"{self.who(key)} ({legal}) admitted as {role.replace('_', ' ')}{how}")
         core, tier1, tier2, tier3 = (self.parties[k] for k in ("core", "tier1", "tier2", "tier3"))
         bank_a, bank_b = self.parties["bankA"], self.parties["bankB"]
 

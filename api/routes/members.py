@@ -134,6 +134,8 @@ def list_members(
             raise Problem(
                 403, "forbidden", "Forbidden", "searching members by name or code is for the operator and auditors"
             )
+        if any(ord(c) < 32 or ord(c) == 127 for c in q):
+            raise Problem(422, "validation-error", "Invalid request", "q must not hold control characters")
         needle = q.strip()
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         code = needle.upper()
