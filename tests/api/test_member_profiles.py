@@ -192,3 +192,13 @@ def test_search_by_chinese_name_english_name_and_code_with_pages(operator: httpx
     with httpx.Client(base_url=api.url, headers={"Authorization": f"Bearer {supplier_key}"}) as supplier:
         problem(supplier.get("/v1/members", params={"q": f"前海{tag}"}), 403, "forbidden")
         assert ok(supplier.get("/v1/members"))["items"]  # the plain directory stays open to members
+
+
+def test_profiles_survive_a_rebuild_of_the_read_model(operator: httpx.Client, api: ServerThread) -> None:
+    given = profile()
+    member_id = ok(operator.post("/v1/members", json={"roles": ["supplier"], "profile": given}), 201)["member"]["id"]
+    ledger = api.server.config.app.state.ledger  # type: ignore[attr-defined]
+    ledger.get().indexer.rebuild()  # drops and replays the projections from the event log
+    assert ok(operator.get(f"/v1/members/{member_id}"))["name"] == given["display_name"]
+    verified = ok(operator.get(f"/v1/verify/members/{member_id}"))
+    assert verified["matches"] is True and verified["profile"]["uscc"] == given["uscc"]
