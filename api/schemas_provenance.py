@@ -63,6 +63,8 @@ class ProvenanceEventOut(BaseModel):
     to_member_id: MemberRef | None = Field(description="pledge: the lienholder; release: the holder")
     value: AmountOut | None = Field(description="value moved (pledge/release: the note's value then)")
     purchase_id: int | None = Field(None, description="sale: the purchase it created")
+    from_member_name: str | None = Field(None, description="display name beside from_member_id (null where hidden)")
+    to_member_name: str | None = Field(None, description="display name beside to_member_id (null where hidden)")
 
 
 class ProvenanceOut(BaseModel):
@@ -101,6 +103,8 @@ class TreeEdgeOut(BaseModel):
     tx_hash: str
     block_number: int
     log_index: int
+    from_member_name: str | None = Field(None, description="display name beside from_member_id (null where hidden)")
+    to_member_name: str | None = Field(None, description="display name beside to_member_id (null where hidden)")
 
 
 class ReceivableTreeOut(BaseModel):

@@ -149,6 +149,8 @@ def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipa
                 to_member_id=vis.optional(e.to_member_id),
                 value=e.value,
                 purchase_id=e.purchase_id,
+                from_member_name=vis.name_of(e.from_member_id),
+                to_member_name=vis.name_of(e.to_member_id),
             )
             for e in events
         ],
@@ -223,6 +225,8 @@ def receivable_tree(
                 tx_hash=e.tx_hash,
                 block_number=e.block_number,
                 log_index=e.log_index,
+                from_member_name=vis.name_of(e.from_member_id),
+                to_member_name=vis.name_of(e.to_member_id),
             )
             for e in events
         ],

@@ -413,6 +413,8 @@ def test_trees_show_each_holder_exactly_as_the_rule_says(world: World, viewer: s
             assert (mine["kind"], mine["value"]) == (real["kind"], real["value"])
             _same(world, allowed, aliases, real["from_member_id"], mine["from_member_id"])
             _same(world, allowed, aliases, real["to_member_id"], mine["to_member_id"])
+            _same_name(world, allowed, real["from_member_id"], mine["from_member_name"])
+            _same_name(world, allowed, real["to_member_id"], mine["to_member_name"])
         assert len(set(aliases.values())) == len(aliases)  # different members, different pseudonyms
 
 
