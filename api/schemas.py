@@ -122,6 +122,10 @@ class OrderOut(BaseModel):
     due_date: str
     receivable_id: int | None
     proposed_tx: str
+    supplier_name: str | None = Field(None, description="display names of the parties (null: no profile)")
+    buyer_name: str | None = None
+    holder_name: str | None = None
+    lienholder_name: str | None = None
 
 
 class IssueReceivableIn(BaseModel):

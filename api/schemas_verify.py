@@ -19,6 +19,7 @@ class ChainPoint(BaseModel):
 class HolderOut(BaseModel):
     member_id: MemberRef = Field(description="the holder's id, or its pseudonym where it is not yours to see")
     account: str | None = Field(description="the member's signing address at that block (null where hidden)")
+    name: str | None = Field(None, description="the holder's display name (null where hidden or without a profile)")
 
 
 class ReceivableTermsOut(BaseModel):

@@ -151,7 +151,11 @@ def verify_note(
         note_id=note_id,
         contract=ledger.notes.address,
         block=point,
-        holder=HolderOut(member_id=vis.ref(note.holder_id), account=vis.account(note.holder_id, holder_account)),
+        holder=HolderOut(
+            member_id=vis.ref(note.holder_id),
+            account=vis.account(note.holder_id, holder_account),
+            name=vis.name_of(note.holder_id),
+        ),
         value=note.value,
         currency=request.app.state.settings.currency,
         lienholder_id=vis.optional(note.lienholder_id),

@@ -460,11 +460,13 @@ def test_a_proof_is_served_only_to_who_may_see_the_holder(world: World) -> None:
     n2 = world.objects["n2"]
     hidden = ok(world.get("bankB", f"/v1/verify/notes/{n2}"))
     assert PSEUDONYM.match(hidden["holder"]["member_id"]) and hidden["holder"]["account"] is None
+    assert hidden["holder"]["name"] is None
     assert Decimal(hidden["value"]) == Decimal("3900.00")
     body = problem(world.get("bankB", f"/v1/verify/notes/{n2}", proof="true"), 403, "forbidden")
     assert "holder" in body["detail"]
     shown = ok(world.get("tier2", f"/v1/verify/notes/{n2}", proof="true"))
-    assert shown["holder"] == {"member_id": world.ids["tier2"], "account": world.accounts["tier2"]}
+    tier2 = {"member_id": world.ids["tier2"], "account": world.accounts["tier2"], "name": display_name("tier2")}
+    assert shown["holder"] == tier2
     assert shown["proof"] is not None
 
 
@@ -527,5 +529,7 @@ def test_names_stand_beside_the_ids_a_caller_sees(world: World) -> None:
     assert (offer["financier_name"], offer["holder_name"]) == (display_name("bankA"), display_name("tier2"))
     purchase = ok(world.get("bankA", f"/v1/financing/purchases/{o['purchase']}"))
     assert (purchase["seller_name"], purchase["financier_name"]) == (display_name("tier2"), display_name("bankA"))
+    order = ok(world.get("core", f"/v1/orders/{o['order']}"))
+    assert (order["supplier_name"], order["buyer_name"]) == (display_name("tier1"), display_name("core"))
     listed = ok(world.get("bankB", "/v1/members", limit=500))["items"]
     assert {m["id"]: m["name"] for m in listed}[world.ids["tier2"]] == display_name("tier2")
