@@ -262,6 +262,7 @@ def test_members_admit_takes_a_profile_and_list_searches_by_name(scf: Scf) -> No
     out = as_json(scf("members", "admit", "--role", "supplier", *flags, "--json"))
     assert out["member"]["name"] == profile["display_name"]
     assert out["member"]["profile"]["uscc"] == profile["uscc"]
+    assert profile["display_name"] in human(scf("members", "show", str(out["member"]["id"])))
     found = as_json(scf("members", "list", "-q", profile["legal_name_zh"], "--json"))["items"]
     assert [m["id"] for m in found] == [out["member"]["id"]]
     assert profile["display_name"] in human(scf("members", "list", "--search", profile["uscc"]))
