@@ -202,3 +202,17 @@ def test_profiles_survive_a_rebuild_of_the_read_model(operator: httpx.Client, ap
     assert ok(operator.get(f"/v1/members/{member_id}"))["name"] == given["display_name"]
     verified = ok(operator.get(f"/v1/verify/members/{member_id}"))
     assert verified["matches"] is True and verified["profile"]["uscc"] == given["uscc"]
+
+
+def test_a_retried_admission_with_a_profile_answers_as_the_first(operator: httpx.Client, ledger: Ledger) -> None:
+    body = {"roles": ["supplier"], "profile": profile()}
+    headers = {"Idempotency-Key": secrets.token_hex(16)}
+    first = ok(operator.post("/v1/members", json=body, headers=headers), 201)
+    count = _member_count(ledger)
+    again = ok(operator.post("/v1/members", json=body, headers=headers), 201)  # not a 409 uscc-in-use
+    assert again["member"]["id"] == first["member"]["id"] and _member_count(ledger) == count
+    update = body["profile"] | {"display_name": "改名"}
+    member_path = f"/v1/members/{first['member']['id']}/profile"
+    headers = {"Idempotency-Key": secrets.token_hex(16)}  # a key names one request
+    assert ok(operator.post(member_path, json=update, headers=headers))["name"] == "改名"
+    assert ok(operator.post(member_path, json=update, headers=headers))["name"] == "改名"
