@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.amounts import Amount, AmountOut, PositiveAmount
+from api.profiles import MemberProfileIn, MemberProfileOut
 from api.strict import IsoDate, Text
 
 MAX_ID = 2**63 - 1  # ids the read model can store (signed 64-bit); a larger id names nothing
@@ -35,6 +36,10 @@ class MemberOut(BaseModel):
     default_count: int
     issuance_blocked: bool
     custody: str = Field("service", description="service (its key in the service's keystore) or self (it holds it)")
+    name: str | None = Field(None, description="the member's display name (null: no profile given)")
+    profile: MemberProfileOut | None = Field(
+        None, description="names and codes: shown to the operator, auditors and the member itself"
+    )
 
 
 T = TypeVar("T")
@@ -49,7 +54,14 @@ class AdmitMemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
     roles: list[str] = Field(min_length=1, description="any of core_enterprise, supplier, financier, auditor")
-    kyc_hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="SHA-256/keccak of the KYC document")
+    kyc_hash: str | None = Field(
+        None,
+        pattern=r"^0x[0-9a-fA-F]{64}$",
+        description="SHA-256/keccak of the KYC document; with a profile, omit it (or give the profile's hash)",
+    )
+    profile: MemberProfileIn | None = Field(
+        None, description="names and codes; its hash goes on chain as the KYC hash (api/profiles.py)"
+    )
     group_id: StrictInt = Field(0, ge=0, le=2**64 - 1, description="related-party group (0 = none)")
     credit_limit: Amount = Field("0.00", description="obligors: maximum outstanding face value")  # type: ignore[assignment]
     label: Text = Field("", max_length=64, description="a name for the member's first API key")
@@ -110,6 +122,10 @@ class OrderOut(BaseModel):
     due_date: str
     receivable_id: int | None
     proposed_tx: str
+    supplier_name: str | None = Field(None, description="display names of the parties (null: no profile)")
+    buyer_name: str | None = None
+    holder_name: str | None = None
+    lienholder_name: str | None = None
 
 
 class IssueReceivableIn(BaseModel):
@@ -133,6 +149,8 @@ class ReceivableOut(BaseModel):
     status: str
     first_note_id: int
     issued_tx: str
+    obligor_name: str | None = Field(None, description="the obligor's display name (null: no profile)")
+    creditor_name: str | None = Field(None, description="the original creditor's display name (null: no profile)")
 
 
 class NoteOut(BaseModel):
@@ -147,6 +165,9 @@ class NoteOut(BaseModel):
     obligor_id: int | None
     maturity: str | None
     created_tx: str
+    holder_name: str | None = Field(None, description="the holder's display name (null where its id is hidden)")
+    lienholder_name: str | None = Field(None, description="the lienholder's display name (null where hidden)")
+    obligor_name: str | None = Field(None, description="the obligor's display name")
 
 
 class SplitNoteIn(BaseModel):

@@ -40,6 +40,8 @@ class OfferOut(BaseModel):
     purchase_id: int | None
     price: AmountOut | None = Field(None, description="what the holder would receive if it accepted now (open only)")
     created_tx: str
+    financier_name: str | None = Field(None, description="the financier's display name")
+    holder_name: str | None = Field(None, description="the holder's display name (null where its id is hidden)")
 
 
 class PurchaseOut(BaseModel):
@@ -55,6 +57,8 @@ class PurchaseOut(BaseModel):
     recourse_status: str = Field(description="none, claimed or paid")
     recourse_amount: AmountOut
     tx_hash: str
+    seller_name: str | None = Field(None, description="the seller's display name")
+    financier_name: str | None = Field(None, description="the financier's display name")
 
 
 class OpenLoanIn(BaseModel):

@@ -45,6 +45,8 @@ class ReceivableIssueOut(BaseModel):
     first_note_id: int
     issued_tx: str
     issued_block: int
+    obligor_name: str | None = Field(None, description="the obligor's display name")
+    creditor_name: str | None = Field(None, description="the original creditor's display name (null where hidden)")
 
 
 class ProvenanceEventOut(BaseModel):
@@ -61,6 +63,8 @@ class ProvenanceEventOut(BaseModel):
     to_member_id: MemberRef | None = Field(description="pledge: the lienholder; release: the holder")
     value: AmountOut | None = Field(description="value moved (pledge/release: the note's value then)")
     purchase_id: int | None = Field(None, description="sale: the purchase it created")
+    from_member_name: str | None = Field(None, description="display name beside from_member_id (null where hidden)")
+    to_member_name: str | None = Field(None, description="display name beside to_member_id (null where hidden)")
 
 
 class ProvenanceOut(BaseModel):
@@ -85,6 +89,8 @@ class TreeNodeOut(BaseModel):
     lienholder_id: MemberRef | None
     created_tx: str
     created_block: int
+    holder_name: str | None = Field(None, description="the holder's display name (null where its id is hidden)")
+    lienholder_name: str | None = Field(None, description="the lienholder's display name (null where hidden)")
 
 
 class TreeEdgeOut(BaseModel):
@@ -97,6 +103,8 @@ class TreeEdgeOut(BaseModel):
     tx_hash: str
     block_number: int
     log_index: int
+    from_member_name: str | None = Field(None, description="display name beside from_member_id (null where hidden)")
+    to_member_name: str | None = Field(None, description="display name beside to_member_id (null where hidden)")
 
 
 class ReceivableTreeOut(BaseModel):

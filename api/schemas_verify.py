@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.amounts import AmountOut
+from api.profiles import MemberProfileOut
 from api.schemas import MemberRef
 
 
@@ -18,6 +19,7 @@ class ChainPoint(BaseModel):
 class HolderOut(BaseModel):
     member_id: MemberRef = Field(description="the holder's id, or its pseudonym where it is not yours to see")
     account: str | None = Field(description="the member's signing address at that block (null where hidden)")
+    name: str | None = Field(None, description="the holder's display name (null where hidden or without a profile)")
 
 
 class ReceivableTermsOut(BaseModel):
@@ -87,3 +89,14 @@ class InvoiceVerificationOut(BaseModel):
     financing: ReceivableFinancingOut | None = Field(
         default=None, description="pledges and sales of the receivable's notes (parties, financiers, auditors)"
     )
+
+
+class MemberVerificationOut(BaseModel):
+    member_id: int
+    contract: str = Field(description="the MemberRegistry contract address")
+    block: ChainPoint
+    account: str = Field(description="the member's signing address at that block")
+    profile: MemberProfileOut | None = Field(description="the profile the service keeps (null: none was given)")
+    profile_hash: str | None = Field(description="keccak-256 of the profile's canonical JSON, computed now")
+    kyc_hash: str = Field(description="the member's kycHash on chain at the block")
+    matches: bool = Field(description="the profile's hash is the on-chain kycHash")

@@ -150,3 +150,20 @@ class PreparedTransaction(Base):
     tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     raw: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class MemberProfile(Base):
+    """A member's names and registration codes (operator-entered at admission or by an update). Service data: a
+    read-model rebuild from events keeps it. `profile_hash` is keccak of its canonical JSON (api/profiles.py), the
+    KYC hash the operator put on chain for it."""
+
+    __tablename__ = "member_profiles"
+    member_id: Mapped[int] = mapped_column(Int, primary_key=True)
+    legal_name_zh: Mapped[str] = mapped_column(String(200), index=True)
+    legal_name_en: Mapped[str] = mapped_column(String(200), index=True)
+    display_name: Mapped[str] = mapped_column(String(64), index=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    lei: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    contact: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    profile_hash: Mapped[str] = mapped_column(String(66))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)

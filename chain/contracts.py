@@ -272,6 +272,9 @@ class MemberRegistry(ContractWrapper):
     def clear_default_block(self, member_id: int) -> ContractCall:
         return self._write("clearDefaultBlock(uint32)", member_id)
 
+    def set_kyc_hash(self, member_id: int, kyc_hash: bytes | str) -> ContractCall:
+        return self._write("setKycHash(uint32,bytes32)", member_id, _bytes32(kyc_hash))
+
     def set_credit_limit(self, member_id: int, credit_limit: int) -> ContractCall:
         return self._write("setCreditLimit(uint32,uint128)", member_id, credit_limit)
 

@@ -25,6 +25,7 @@ from rich.tree import Tree
 from api.bootstrap import OPERATOR_KEY_FILE
 from chain.devchain import rpc_call
 from chain.errors import ChainUnavailableError
+from scripts.companies import BANKS, CORES, SUPPLIERS, company
 from scripts.terminal import make_console
 
 HINT = "start it with `make run` (or `scf up`)"
@@ -213,15 +214,19 @@ class Demo:
             "The consortium operator admits a core enterprise (with a credit limit), three tiers of suppliers and "
             "two banks; each gets an on-chain identity and its own API key.",
         )
+        # named companies (scripts/companies.py): names in both languages and a valid unified social credit code;
+        # the profile's hash is each member's KYC hash on chain
+        suffix = f" {tag}"
         cast = [
-            ("core", f"Core Motors {tag}", "core_enterprise", {"credit_limit": "5000000.00"}),
-            ("tier1", f"Tier-1 Axles {tag}", "supplier", {}),
-            ("tier2", f"Tier-2 Bearings {tag}", "supplier", {}),
-            ("tier3", f"Tier-3 Steel Balls {tag}", "supplier", {}),
-            ("bankA", f"Bank A {tag}", "financier", {}),
-            ("bankB", f"Bank B {tag}", "financier", {}),
+            ("core", company(CORES[0], suffix), "core_enterprise", {"credit_limit": "5000000.00"}),
+            ("tier1", company(SUPPLIERS[0], suffix), "supplier", {}),  # axles
+            ("tier2", company(SUPPLIERS[1], suffix), "supplier", {}),  # bearings
+            ("tier3", company(SUPPLIERS[2], suffix), "supplier", {}),  # steel balls
+            ("bankA", company(BANKS[0], suffix), "financier", {}),
+            ("bankB", company(BANKS[1], suffix), "financier", {}),
         ]
-        for key, name, role, extra in cast:
+        for key, profile, role, extra in cast:
+            name = profile["display_name"]
             own_key: LocalAccount | None = None
             if key == "bankA":  # Bank A holds its own key: the service never has anything that signs for it
                 own_key = Account.create()
@@ -229,12 +234,13 @@ class Demo:
                 signature = own_key.sign_message(encode_defunct(text=challenge["message"])).signature.to_0x_hex()
                 extra = {**extra, "address": own_key.address, "challenge_id": challenge["challenge_id"]}
                 extra["signature"] = signature
-            admitted = op.post("/v1/members", {"roles": [role], "kyc_hash": _hash(), "label": name[:64], **extra})
+            admitted = op.post("/v1/members", {"roles": [role], "profile": profile, "label": name[:64], **extra})
             member = admitted["member"]
             api = Api(self.api_url, admitted["api_key"], own_key)
             self.parties[key] = Party(name, role, int(member["id"]), api)
             how = " with its own key (self-custody: it signed a challenge; no key in the service)" if own_key else ""
-            self.result(f"{self.who(key)} admitted as {role.replace('_', ' ')}{how}")
+            legal = f"{profile['legal_name_zh']}, {profile['legal_name_en']}, {profile['uscc']}"
+            self.result(f"{self.who(key)} ({legal}) admitted as {role.replace('_', ' ')}{how}")
         core, tier1, tier2, tier3 = (self.parties[k] for k in ("core", "tier1", "tier2", "tier3"))
         bank_a, bank_b = self.parties["bankA"], self.parties["bankB"]
 

@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from scripts.companies import for_role
 from scripts.demo import HINT, DemoError, money, operator_key_from
 
 MIN_NOTE = 100_00  # minor units: no note planned below 100.00 (the contracts' minimum split is 1.00)
@@ -64,6 +65,7 @@ class PlannedMember:
     tier: int  # 0 for cores and financiers
     size: float
     credit_limit: int = 0
+    index: int = 0  # its place among the members of its role (picks its company name, scripts/companies.py)
     id: int = 0
     api_key: str = ""
 
@@ -143,12 +145,15 @@ def make_plan(suppliers: int, notes: int, rng: random.Random) -> Plan:
     plan = Plan()
     cores = min(3, max(1, suppliers // 5))
     for i in range(1, cores + 1):
-        plan.members[f"core-{i}"] = PlannedMember(f"core-{i}", "core_enterprise", 0, _size(rng) * 5)
+        plan.members[f"core-{i}"] = PlannedMember(f"core-{i}", "core_enterprise", 0, _size(rng) * 5, index=i - 1)
+    supplier_index = 0
     for tier, count in enumerate(_tiers(suppliers), start=1):
         for i in range(1, count + 1):
-            plan.members[f"t{tier}-{i}"] = PlannedMember(f"t{tier}-{i}", "supplier", tier, _size(rng))
+            planned = PlannedMember(f"t{tier}-{i}", "supplier", tier, _size(rng), index=supplier_index)
+            plan.members[f"t{tier}-{i}"] = planned
+            supplier_index += 1
     for i in (1, 2):
-        plan.members[f"bank-{i}"] = PlannedMember(f"bank-{i}", "financier", 0, 1.0)
+        plan.members[f"bank-{i}"] = PlannedMember(f"bank-{i}", "financier", 0, 1.0, index=i - 1)
 
     # receivables: each core owes tier-1 suppliers; about one receivable per five notes
     receivable_count = min(notes, max(cores, round(notes / 5)))
@@ -300,7 +305,7 @@ class Seeder:
             def job() -> None:
                 body = {
                     "roles": [member.role],
-                    "kyc_hash": "0x" + secrets.token_hex(32),
+                    "profile": for_role(member.role, member.index, f" {self.tag}"),
                     "label": f"seed {self.tag} {member.key}",
                     "credit_limit": amount(member.credit_limit),
                 }

@@ -29,7 +29,7 @@ from api.services.common import (
     iso_time,
     sees_everything,
 )
-from api.services.visibility import Views, Visibility, request_secret
+from api.services.visibility import Views, Visibility, display_names, request_secret
 from api.writes import WriteContext
 from chain.contracts import ContractCall, Financing
 from chain.store import Loan, Note, Offer, Order, Purchase, Receivable
@@ -108,6 +108,8 @@ def offer_out(session: Session, offer: Offer, currency: str, ledger: LedgerHandl
         purchase_id=offer.purchase_id,
         price=price,
         created_tx=offer.created_tx,
+        financier_name=display_names(session, [offer.financier_id]).get(offer.financier_id),
+        holder_name=vis.name_of(holder),
     )
 
 
@@ -275,6 +277,7 @@ def accept_offer(
 
 def purchase_out(session: Session, purchase: Purchase, currency: str) -> PurchaseOut:
     offer = session.get(Offer, purchase.offer_id)
+    names = display_names(session, [purchase.seller_id, purchase.financier_id])  # its parties see both
     return PurchaseOut(
         id=purchase.id,
         offer_id=purchase.offer_id,
@@ -288,6 +291,8 @@ def purchase_out(session: Session, purchase: Purchase, currency: str) -> Purchas
         recourse_status=purchase.recourse_status,
         recourse_amount=purchase.recourse_amount,
         tx_hash=purchase.tx_hash,
+        seller_name=names.get(purchase.seller_id),
+        financier_name=names.get(purchase.financier_id),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from eth_account.signers.local import LocalAccount
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.logs import DISCARD
@@ -16,10 +16,12 @@ from web3.logs import DISCARD
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
 from api.ledger import LedgerHandle
 from api.problems import Problem
-from api.schemas import ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
+from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
+from api.schemas import MAX_ID, ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.schemas_cash import CreditLimitIn, RotatedKeyOut
 from api.selfcustody import check_challenge, hold_address, use_challenge
-from api.tables import ApiKey, CustodyAccount, SelfCustodyAccount, hash_api_key, new_api_key
+from api.services.common import sees_everything
+from api.tables import ApiKey, CustodyAccount, MemberProfile, SelfCustodyAccount, hash_api_key, new_api_key
 from api.writes import WriteContext, WriteExecutor
 from chain.client import MEMBER_GAS_WEI, fund_on_devchain, is_devchain
 from chain.contracts import ContractCall, MemberRegistry
@@ -34,7 +36,27 @@ def _self_custody_ids(session: Session, ids: list[int]) -> set[int]:
     return {int(i) for i in rows if i is not None}
 
 
-def _out(member: Member, self_custody: bool = False) -> MemberOut:
+def _profiles(session: Session, ids: list[int]) -> dict[int, MemberProfile]:
+    rows = session.scalars(select(MemberProfile).where(MemberProfile.member_id.in_(ids)))
+    return {row.member_id: row for row in rows}
+
+
+def profile_out(row: MemberProfile) -> MemberProfileOut:
+    return MemberProfileOut(
+        legal_name_zh=row.legal_name_zh,
+        legal_name_en=row.legal_name_en,
+        display_name=row.display_name,
+        uscc=row.uscc,
+        lei=row.lei,
+        contact=row.contact,
+        profile_hash=row.profile_hash,
+    )
+
+
+def _out(
+    member: Member, self_custody: bool = False, profile: MemberProfile | None = None, full: bool = False
+) -> MemberOut:
+    """`full`: the whole profile (operator, auditors, the member itself); the display name is the directory's."""
     return MemberOut(
         custody="self" if self_custody else "service",
         id=member.id,
@@ -47,7 +69,26 @@ def _out(member: Member, self_custody: bool = False) -> MemberOut:
         outstanding=member.outstanding,
         default_count=member.default_count,
         issuance_blocked=member.issuance_blocked,
+        name=profile.display_name if profile is not None else None,
+        profile=profile_out(profile) if profile is not None and full else None,
     )
+
+
+def _operator_out(engine: Any, member: Member, self_custody: bool = False) -> MemberOut:
+    """A member as the operator sees it (the answer of its writes): with its whole profile."""
+    with Session(engine) as session:
+        profile = session.get(MemberProfile, member.id)
+        if profile is not None:
+            session.expunge(profile)
+    return _out(member, self_custody, profile, full=True)
+
+
+def _outs(session: Session, members: list[Member], principal: Principal) -> list[MemberOut]:
+    ids = [m.id for m in members]
+    own = _self_custody_ids(session, ids)
+    profiles = _profiles(session, ids)
+    everything = sees_everything(principal)
+    return [_out(m, m.id in own, profiles.get(m.id), everything or m.id == principal.member_id) for m in members]
 
 
 def fund_gas(ledger: LedgerHandle, operator: LocalAccount, address: str) -> None:
@@ -67,19 +108,50 @@ def fund_gas(ledger: LedgerHandle, operator: LocalAccount, address: str) -> None
         raise Problem(503, "transaction-failed", "Transaction not confirmed", f"funding {target}: {exc}") from exc
 
 
-@router.get("", summary="List members (directory: every member sees ids, roles and status)")
+@router.get(
+    "",
+    summary="List members (directory: every member sees ids, roles, status and display names); `q` searches "
+    "names and codes (operator, auditors)",
+)
 def list_members(
     session: DbSession,
-    _principal: CurrentPrincipal,
-    cursor: Annotated[int, Query(ge=0, description="member id to start after")] = 0,
+    principal: CurrentPrincipal,
+    cursor: Annotated[int, Query(ge=0, le=MAX_ID, description="member id to start after")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="part of a legal name (Chinese or English) or display name, or a unified social credit "
+            "code or LEI (operator, auditors)",
+        ),
+    ] = None,
 ) -> Page[MemberOut]:
-    rows = list(session.scalars(select(Member).where(Member.id > cursor).order_by(Member.id).limit(limit + 1)))
+    query = select(Member).where(Member.id > cursor).order_by(Member.id).limit(limit + 1)
+    if q is not None:
+        if not sees_everything(principal):
+            raise Problem(
+                403, "forbidden", "Forbidden", "searching members by name or code is for the operator and auditors"
+            )
+        if any(ord(c) < 32 or ord(c) == 127 for c in q):
+            raise Problem(422, "validation-error", "Invalid request", "q must not hold control characters")
+        needle = q.strip()
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        code = needle.upper()
+        query = query.join(MemberProfile, MemberProfile.member_id == Member.id).where(
+            or_(
+                MemberProfile.legal_name_zh.like(pattern, escape="\\"),
+                func.lower(MemberProfile.legal_name_en).like(pattern.lower(), escape="\\"),
+                func.lower(MemberProfile.display_name).like(pattern.lower(), escape="\\"),
+                MemberProfile.uscc == code,
+                MemberProfile.lei == code,
+            )
+        )
+    rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    own = _self_custody_ids(session, [m.id for m in rows])
-    items = [_out(m, m.id in own) for m in rows]
-    return Page[MemberOut](items=items, next_cursor=str(rows[-1].id) if more else None)
+    return Page[MemberOut](items=_outs(session, rows, principal), next_cursor=str(rows[-1].id) if more else None)
 
 
 @router.get("/me", summary="The calling member")
@@ -89,15 +161,15 @@ def me(session: DbSession, principal: CurrentPrincipal) -> MemberOut:
     member = session.get(Member, principal.member_id)
     if member is None:
         raise Problem(404, "not-found", "Not found", f"member {principal.member_id} is not on the ledger")
-    return _out(member, bool(_self_custody_ids(session, [member.id])))
+    return _outs(session, [member], principal)[0]
 
 
 @router.get("/{member_id}", summary="One member")
-def get_member(member_id: int, session: DbSession, _principal: CurrentPrincipal) -> MemberOut:
+def get_member(member_id: int, session: DbSession, principal: CurrentPrincipal) -> MemberOut:
     member = session.get(Member, member_id)
     if member is None:
         raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
-    return _out(member, bool(_self_custody_ids(session, [member.id])))
+    return _outs(session, [member], principal)[0]
 
 
 def _role_mask(names: list[str]) -> int:
@@ -122,6 +194,10 @@ def admit_member(
 ) -> JSONResponse:
     mask = _role_mask(body.roles)
     engine = request.app.state.engine
+    kyc_hash = _admission_kyc_hash(body)
+    if body.profile is not None and not writes.started(request, principal.member_id, body.model_dump_json().encode()):
+        with Session(engine) as session:
+            _uscc_free(session, body.profile.uscc, None)
     own = _self_custody_proof(body, request, principal, writes)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
@@ -135,7 +211,7 @@ def admit_member(
 
         address: str = ctx.once("account", create_account)
         fund_gas(ledger, custody.operator(), address)
-        call = ledger.members.admit(address, mask, bytes.fromhex(body.kyc_hash[2:]), body.group_id, body.credit_limit)
+        call = ledger.members.admit(address, mask, bytes.fromhex(kyc_hash[2:]), body.group_id, body.credit_limit)
         receipt = ctx.transact(custody.operator(), call)
         events = ledger.contract("MemberRegistry").events.MemberAdmitted().process_receipt(receipt, errors=DISCARD)
         member_id = int(events[0]["args"]["memberId"])
@@ -150,6 +226,8 @@ def admit_member(
                 own_row = session.get(SelfCustodyAccount, address)
                 if own_row is not None:
                     own_row.member_id = member_id
+                if body.profile is not None:
+                    store_profile(session, member_id, body.profile)
             return key
 
         api_key: str = ctx.once("api_key", create_api_key, secret=True)
@@ -159,11 +237,48 @@ def admit_member(
             if member is None:
                 raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
             out = AdmittedMemberOut(
-                member=_out(member, own is not None), api_key=api_key, tx_hash=receipt["transactionHash"].hex()
+                member=_operator_out(engine, member, own is not None),
+                api_key=api_key,
+                tx_hash=receipt["transactionHash"].hex(),
             )
         return 201, out.model_dump(mode="json")
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+
+
+def _admission_kyc_hash(body: AdmitMemberIn) -> str:
+    """The KYC hash to put on chain: the profile's hash when a profile is given (a `kyc_hash` beside it must be
+    that hash), else the given `kyc_hash` (one of the two is required)."""
+    if body.profile is None:
+        if body.kyc_hash is None:
+            detail = "give a profile (its hash goes on chain as the KYC hash) or a kyc_hash"
+            raise Problem(422, "validation-error", "Invalid request", detail)
+        return body.kyc_hash
+    digest = profile_hash(body.profile.checked().model_dump())
+    if body.kyc_hash is not None and body.kyc_hash.lower() != digest:
+        detail = f"kyc_hash {body.kyc_hash} is not the profile's hash {digest}: omit kyc_hash when giving a profile"
+        raise Problem(422, "validation-error", "Invalid request", detail)
+    return digest
+
+
+def _uscc_free(session: Session, uscc: str, member_id: int | None) -> None:
+    taken = session.scalar(select(MemberProfile.member_id).where(MemberProfile.uscc == uscc))
+    if taken is not None and taken != member_id:
+        detail = f"unified social credit code {uscc} is already member {taken}'s"
+        raise Problem(409, "uscc-in-use", "Registration code in use", detail, memberId=taken)
+
+
+def store_profile(session: Session, member_id: int, profile: MemberProfileIn) -> MemberProfile:
+    """Writes (or replaces) a member's profile row in `session`."""
+    fields = profile.model_dump()
+    row = session.get(MemberProfile, member_id)
+    if row is None:
+        row = MemberProfile(member_id=member_id)
+        session.add(row)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.profile_hash = profile_hash(fields)
+    return row
 
 
 def _self_custody_proof(
@@ -243,7 +358,9 @@ def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractC
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
             ctx.transact(custody.operator(), function(ledger.members, member_id))
-            return 200, _out(_member_now(request, ctx, member_id)).model_dump(mode="json")
+            return 200, _operator_out(request.app.state.engine, _member_now(request, ctx, member_id)).model_dump(
+                mode="json"
+            )
 
         return writes.run(request, principal.member_id, f"{path}:{member_id}".encode(), ledger, workflow)
 
@@ -277,9 +394,44 @@ def set_credit_limit(
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         ctx.transact(custody.operator(), ledger.members.set_credit_limit(member_id, body.credit_limit))
-        return 200, _out(_member_now(request, ctx, member_id)).model_dump(mode="json")
+        return 200, _operator_out(request.app.state.engine, _member_now(request, ctx, member_id)).model_dump(
+            mode="json"
+        )
 
     raw = f"{member_id}:".encode() + body.model_dump_json().encode()
+    return writes.run(request, principal.member_id, raw, ledger, workflow)
+
+
+@router.post(
+    "/{member_id}/profile",
+    response_model=MemberOut,
+    summary="Set or replace a member's profile (operator): the profile is stored and its hash put on chain as the "
+    "member's KYC hash",
+)
+def update_member_profile(
+    member_id: int,
+    body: MemberProfileIn,
+    request: Request,
+    session: DbSession,
+    principal: Operator,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    _existing_member(session, member_id)
+    profile = body.checked()
+    digest = profile_hash(profile.model_dump())
+    raw = f"profile:{member_id}:".encode() + body.model_dump_json().encode()
+    if not writes.started(request, principal.member_id, raw):
+        _uscc_free(session, profile.uscc, member_id)
+    engine = request.app.state.engine
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(custody.operator(), ledger.members.set_kyc_hash(member_id, bytes.fromhex(digest[2:])))
+        with Session(engine) as s, s.begin():
+            store_profile(s, member_id, profile)
+        return 200, _operator_out(engine, _member_now(request, ctx, member_id)).model_dump(mode="json")
+
     return writes.run(request, principal.member_id, raw, ledger, workflow)
 
 

@@ -24,7 +24,7 @@ from api.services.common import (
     member_or_404,
     sees_everything,
 )
-from api.services.visibility import Views, Visibility, for_slot, request_secret
+from api.services.visibility import Views, Visibility, display_names, for_slot, request_secret
 from api.strict import IsoDate
 from api.writes import WriteContext
 from chain.store import Note, Receivable, table
@@ -95,9 +95,18 @@ def note_views(session: Session, note_ids: Sequence[int]) -> dict[int, NoteView]
     return {int(row.id): NoteView(**row._mapping) for row in session.execute(_NOTE_VIEWS, {"ids": list(note_ids)})}
 
 
-def note_out(note: NoteView, currency: str, vis: Visibility | None = None) -> NoteOut:
+def note_out(
+    note: NoteView, currency: str, vis: Visibility | None = None, names: dict[int, str] | None = None
+) -> NoteOut:
     """A note as the caller may see it (`vis`: its view of the note's receivable; None for the answer of a write,
-    whose caller is the note's holder or lienholder)."""
+    whose caller is the note's holder or lienholder, with `names` of the members it shows)."""
+    if vis is not None:
+        holder_name, lien_name = vis.name_of(note.holder_id), vis.name_of(note.lienholder_id)
+        obligor_name = vis.name_of(note.obligor_id)  # the obligor is always shown
+    else:
+        known = names or {}
+        holder_name, lien_name = known.get(note.holder_id), known.get(note.lienholder_id or 0)
+        obligor_name = known.get(note.obligor_id or 0)
     return NoteOut(
         id=note.id,
         receivable_id=note.slot_id,
@@ -110,6 +119,9 @@ def note_out(note: NoteView, currency: str, vis: Visibility | None = None) -> No
         obligor_id=note.obligor_id,
         maturity=iso_time(note.maturity) if note.maturity is not None else None,
         created_tx=note.created_tx,
+        holder_name=holder_name,
+        lienholder_name=lien_name,
+        obligor_name=obligor_name,
     )
 
 
@@ -186,10 +198,13 @@ def _note_response(request: Request, ctx: WriteContext, *note_ids: int) -> list[
     currency = request.app.state.settings.currency
     with Session(request.app.state.engine) as session:
         found = note_views(session, note_ids)
+        names = display_names(
+            session, [m for n in found.values() for m in (n.holder_id, n.lienholder_id, n.obligor_id)]
+        )
     missing = [i for i in note_ids if i not in found]
     if missing:
         raise Problem(404, "not-found", "Not found", f"no note {missing[0]}")
-    return [note_out(found[i], currency) for i in note_ids]
+    return [note_out(found[i], currency, names=names) for i in note_ids]
 
 
 def _run(

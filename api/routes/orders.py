@@ -22,6 +22,7 @@ from api.services.common import (
     member_or_404,
     sees_everything,
 )
+from api.services.visibility import display_names
 from api.writes import WriteContext
 from chain.contracts import ContractCall, OrderBook
 from chain.store import Order
@@ -29,7 +30,10 @@ from chain.store import Order
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
-def order_out(order: Order, currency: str) -> OrderOut:
+def order_out(order: Order, currency: str, session: Session | None = None) -> OrderOut:
+    """An order for one of its parties (who see each other: docs/permissions.md), with their display names when
+    a `session` is given."""
+    names = display_names(session, _parties(order)) if session is not None else {}
     return OrderOut(
         id=order.id,
         supplier_id=order.supplier_id,
@@ -43,6 +47,10 @@ def order_out(order: Order, currency: str) -> OrderOut:
         due_date=iso_date(order.due_date),
         receivable_id=order.slot_id,
         proposed_tx=order.proposed_tx,
+        supplier_name=names.get(order.supplier_id),
+        buyer_name=names.get(order.buyer_id),
+        holder_name=names.get(order.holder_id),
+        lienholder_name=names.get(order.lienholder_id),
     )
 
 
@@ -80,12 +88,14 @@ def list_orders(
     currency = request.app.state.settings.currency
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page[OrderOut](items=[order_out(o, currency) for o in rows], next_cursor=str(rows[-1].id) if more else None)
+    return Page[OrderOut](
+        items=[order_out(o, currency, session) for o in rows], next_cursor=str(rows[-1].id) if more else None
+    )
 
 
 @router.get("/{order_id}", summary="One order")
 def get_order(order_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> OrderOut:
-    return order_out(visible_order(session, principal, order_id), request.app.state.settings.currency)
+    return order_out(visible_order(session, principal, order_id), request.app.state.settings.currency, session)
 
 
 def _respond(request: Request, ctx: WriteContext, order_id: int, status: int = 200) -> tuple[int, Any]:
@@ -94,7 +104,7 @@ def _respond(request: Request, ctx: WriteContext, order_id: int, status: int = 2
         order = session.get(Order, order_id)
         if order is None:
             raise Problem(503, "indexer-lagging", "Read model lagging", f"order {order_id} is not indexed yet")
-        return status, order_out(order, request.app.state.settings.currency).model_dump(mode="json")
+        return status, order_out(order, request.app.state.settings.currency, session).model_dump(mode="json")
 
 
 @router.post("", status_code=201, response_model=OrderOut, summary="Supplier proposes an order to a buyer")

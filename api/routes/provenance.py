@@ -131,6 +131,8 @@ def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipa
             first_note_id=receivable.first_note_id,
             issued_tx=prefixed(receivable.issued_tx),
             issued_block=receivable.issued_block,
+            obligor_name=vis.name_of(receivable.obligor_id),
+            creditor_name=vis.name_of(receivable.creditor_id),
         ),
         events=[
             ProvenanceEventOut(
@@ -147,6 +149,8 @@ def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipa
                 to_member_id=vis.optional(e.to_member_id),
                 value=e.value,
                 purchase_id=e.purchase_id,
+                from_member_name=vis.name_of(e.from_member_id),
+                to_member_name=vis.name_of(e.to_member_id),
             )
             for e in events
         ],
@@ -205,6 +209,8 @@ def receivable_tree(
                 lienholder_id=vis.optional(n.lienholder_id),
                 created_tx=prefixed(n.created_tx),
                 created_block=n.created_block,
+                holder_name=vis.name_of(n.holder_id),
+                lienholder_name=vis.name_of(n.lienholder_id),
             )
             for n in notes
         ],
@@ -219,6 +225,8 @@ def receivable_tree(
                 tx_hash=e.tx_hash,
                 block_number=e.block_number,
                 log_index=e.log_index,
+                from_member_name=vis.name_of(e.from_member_id),
+                to_member_name=vis.name_of(e.to_member_id),
             )
             for e in events
         ],

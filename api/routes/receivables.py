@@ -22,6 +22,7 @@ from api.services.common import (
     member_or_404,
     sees_everything,
 )
+from api.services.visibility import display_names
 from api.strict import IsoDate
 from api.writes import WriteContext
 from chain.store import Note, Receivable
@@ -29,7 +30,10 @@ from chain.store import Note, Receivable
 router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
 
 
-def receivable_out(receivable: Receivable, currency: str) -> ReceivableOut:
+def receivable_out(receivable: Receivable, currency: str, names: dict[int, str] | None = None) -> ReceivableOut:
+    """A receivable for one of its parties (both its obligor and its creditor are on the face of it), with the
+    `names` of members with a profile (`display_names`)."""
+    known = names or {}
     return ReceivableOut(
         id=receivable.id,
         obligor_id=receivable.obligor_id,
@@ -42,6 +46,8 @@ def receivable_out(receivable: Receivable, currency: str) -> ReceivableOut:
         status=receivable.status,
         first_note_id=receivable.first_note_id,
         issued_tx=receivable.issued_tx,
+        obligor_name=known.get(receivable.obligor_id),
+        creditor_name=known.get(receivable.creditor_id),
     )
 
 
@@ -99,13 +105,17 @@ def list_receivables(
     query = query.where(*maturity_within(Receivable.maturity, maturity_from, maturity_to))
     rows = list(session.scalars(query.order_by(Receivable.id).limit(limit + 1)))
     currency = request.app.state.settings.currency
-    items = [receivable_out(r, currency) for r in rows[:limit]]
+    rows_shown = rows[:limit]
+    names = display_names(session, [m for r in rows_shown for m in (r.obligor_id, r.creditor_id)])
+    items = [receivable_out(r, currency, names) for r in rows_shown]
     return Page[ReceivableOut](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
 
 
 @router.get("/{slot_id}", summary="One receivable (obligor, original creditor, note holders, auditors)")
 def get_receivable(slot_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> ReceivableOut:
-    return receivable_out(visible_receivable(session, principal, slot_id), request.app.state.settings.currency)
+    receivable = visible_receivable(session, principal, slot_id)
+    names = display_names(session, [receivable.obligor_id, receivable.creditor_id])
+    return receivable_out(receivable, request.app.state.settings.currency, names)
 
 
 @router.post("", status_code=201, response_model=ReceivableOut, summary="Obligor confirms a receivable it owes")
@@ -135,6 +145,7 @@ def issue_receivable(
             receivable = s.get(Receivable, slot_id)
             if receivable is None:
                 raise Problem(503, "indexer-lagging", "Read model lagging", f"receivable {slot_id} is not indexed yet")
-            return 201, receivable_out(receivable, currency).model_dump(mode="json")
+            names = display_names(s, [receivable.obligor_id, receivable.creditor_id])
+            return 201, receivable_out(receivable, currency, names).model_dump(mode="json")
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentPrincipal, DbSession, Ledger, Principal
 from api.ledger import LedgerHandle
 from api.problems import Problem
+from api.profiles import profile_hash
+from api.routes.members import profile_out
 from api.routes.shares import has_active_grant
 from api.schemas_provenance import (
     BucketTotalOut,
@@ -28,6 +30,7 @@ from api.schemas_verify import (
     ChainPoint,
     HolderOut,
     InvoiceVerificationOut,
+    MemberVerificationOut,
     NoteVerificationOut,
     PledgedNoteOut,
     ReceivableFinancingOut,
@@ -39,6 +42,7 @@ from api.services.common import iso_date, iso_time, sees_everything
 from api.services.holdings import BUCKETS, held_notes, holdings_at, read_notes_batched
 from api.services.provenance import indexed_block
 from api.services.visibility import Visibility, for_order, for_slot, request_secret
+from api.tables import MemberProfile
 from chain.contracts import Member as ChainMember
 from chain.contracts import Note as ChainNote
 from chain.contracts import Receivable as ChainReceivable
@@ -147,7 +151,11 @@ def verify_note(
         note_id=note_id,
         contract=ledger.notes.address,
         block=point,
-        holder=HolderOut(member_id=vis.ref(note.holder_id), account=vis.account(note.holder_id, holder_account)),
+        holder=HolderOut(
+            member_id=vis.ref(note.holder_id),
+            account=vis.account(note.holder_id, holder_account),
+            name=vis.name_of(note.holder_id),
+        ),
         value=note.value,
         currency=request.app.state.settings.currency,
         lienholder_id=vis.optional(note.lienholder_id),
@@ -266,6 +274,43 @@ def _terms(slot_id: int, receivable: ChainReceivable, vis: Visibility) -> Receiv
         invoice_hash="0x" + bytes(receivable.invoice_hash).hex(),
         order_id=receivable.order_id or None,
         status=SLOT_STATUS.get(receivable.status, str(receivable.status)),
+    )
+
+
+# ------------------------------------------------------------------------------------------- members
+@router.get(
+    "/members/{member_id}",
+    summary="A member's profile beside its on-chain KYC hash: whether the name and codes belong to the member",
+)
+def verify_member(
+    member_id: int,
+    request: Request,
+    session: DbSession,
+    _principal: CurrentPrincipal,
+    ledger: Ledger,
+    block: Annotated[str, Query(description="a block number, or latest")] = "latest",
+) -> MemberVerificationOut:
+    if not 1 <= member_id < 2**32:
+        raise Problem(404, "not-found", "Not found", f"no member {member_id}")
+    point, _header = _pin(request, ledger, block)
+    try:
+        member = ledger.members.member(member_id, block=point.number)
+    except ContractRevertError as exc:
+        if exc.error == "UnknownMember":
+            raise Problem(404, "not-found", "Not found", f"no member {member_id} at block {point.number}") from exc
+        raise
+    on_chain = "0x" + bytes(member.kyc_hash).hex()
+    row = session.get(MemberProfile, member_id)
+    digest = profile_hash(profile_out(row).model_dump()) if row is not None else None
+    return MemberVerificationOut(
+        member_id=member_id,
+        contract=ledger.members.address,
+        block=point,
+        account=member.account,
+        profile=profile_out(row) if row is not None else None,
+        profile_hash=digest,
+        kyc_hash=on_chain,
+        matches=digest == on_chain,
     )
 
 

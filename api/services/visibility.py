@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from api.deps import Principal
 from api.services.common import as_utc, sees_everything
 from api.services.provenance import Movement, movements
-from api.tables import SharingGrant, now
+from api.tables import MemberProfile, SharingGrant, now
 from chain.store import Loan, Note, Offer, Order, Receivable
 
 PREFIX = "holder-"
@@ -115,6 +115,19 @@ def grantors(session: Session, principal: Principal) -> set[int]:
     return found
 
 
+def display_names(session: Session, member_ids: Iterable[int | None]) -> dict[int, str]:
+    """Display names of members with a profile. Only for ids an answer shows as they are (the caller may see them
+    by the route's own checks: a receivable's obligor and creditor to its parties); a field that goes through
+    `Visibility.ref` takes its name from `Visibility.name_of`."""
+    ids = sorted({m for m in member_ids if m})
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(MemberProfile.member_id, MemberProfile.display_name).where(MemberProfile.member_id.in_(ids))
+    )
+    return {int(member_id): str(name) for member_id, name in rows}
+
+
 @dataclass
 class Visibility:
     """The caller's view of one context. `ref` answers per member; the expensive part (the caller's dealings over
@@ -133,6 +146,7 @@ class Visibility:
     _dealt: set[int] = field(default_factory=set)
     _party: bool = False
     _holders: dict[int, int] = field(default_factory=dict)
+    _names: dict[int, str | None] = field(default_factory=dict)
 
     @property
     def me(self) -> int:
@@ -169,6 +183,14 @@ class Visibility:
     def name(self, member_id: int, name: str | None) -> str | None:
         """A member's name beside its id: shown exactly where the id is."""
         return name if self.shows(member_id) else None
+
+    def name_of(self, member_id: int | None) -> str | None:
+        """The display name beside `ref(member_id)` (None for nobody, a hidden member or one without a profile)."""
+        if not member_id:
+            return None
+        if member_id not in self._names:
+            self._names[member_id] = display_names(self.session, [member_id]).get(member_id)
+        return self.name(member_id, self._names[member_id])
 
     # ----------------------------------------------------------------------------------------- the rule
     def _found(self, members: Iterable[int | None]) -> None:

@@ -27,6 +27,7 @@ app = typer.Typer(
 MemberId = Annotated[int, typer.Argument(help="Member id")]
 MEMBER_FIELDS = [
     "id",
+    "name",
     "roles",
     "status",
     "account",
@@ -41,10 +42,24 @@ member_record = record("Member {id}", MEMBER_FIELDS)
 
 
 @app.command("list")
-def list_members(ctx: typer.Context, json_out: JsonFlag = False, limit: Limit = 100, cursor: Cursor = 0) -> None:
-    """List members (every member sees ids, roles and status)."""
-    render = page("Members", ["id", "roles", "status", "credit_limit", "outstanding", "group_id"])
-    call(ctx, "GET", "/v1/members", render, json_out=json_out, params={"limit": limit, "cursor": cursor})
+def list_members(
+    ctx: typer.Context,
+    json_out: JsonFlag = False,
+    limit: Limit = 100,
+    cursor: Cursor = 0,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search", "-q", help="Part of a name (Chinese or English), or a whole USCC or LEI (operator, auditors)"
+        ),
+    ] = None,
+) -> None:
+    """List members (every member sees ids, names, roles and status); --search finds them by name or code."""
+    render = page("Members", ["id", "name", "roles", "status", "credit_limit", "outstanding", "group_id"])
+    params: dict[str, Any] = {"limit": limit, "cursor": cursor}
+    if search is not None:
+        params["q"] = search
+    call(ctx, "GET", "/v1/members", render, json_out=json_out, params=params)
 
 
 @app.command()
@@ -77,7 +92,18 @@ def admit(
     role: Annotated[
         list[str], typer.Option("--role", help="core_enterprise, supplier, financier or auditor; repeat for several")
     ],
-    kyc_hash: Annotated[str, typer.Option("--kyc-hash", help="Hash of the KYC document: 0x + 64 hex digits")],
+    kyc_hash: Annotated[
+        str | None,
+        typer.Option("--kyc-hash", help="Hash of the KYC document: 0x + 64 hex digits (without a profile)"),
+    ] = None,
+    legal_name_zh: Annotated[str | None, typer.Option("--legal-name-zh", help="Legal name in Chinese")] = None,
+    legal_name_en: Annotated[str | None, typer.Option("--legal-name-en", help="Legal name in English")] = None,
+    display_name: Annotated[str | None, typer.Option("--display-name", help="Short name shown beside the id")] = None,
+    uscc: Annotated[
+        str | None, typer.Option("--uscc", help="Unified social credit code (统一社会信用代码, 18 characters)")
+    ] = None,
+    lei: Annotated[str | None, typer.Option("--lei", help="Legal entity identifier (ISO 17442), optional")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="A contact, optional")] = None,
     credit_limit: Annotated[str, typer.Option("--credit-limit", help="Obligors: maximum outstanding face value")] = (
         "0.00"
     ),
@@ -97,16 +123,57 @@ def admit(
 ) -> None:
     """Admit a member (operator); prints its API key once. With --address/--challenge-id/--signature the member
     holds its own key (self-custody)."""
-    body: dict[str, Any] = {
-        "roles": role,
-        "kyc_hash": kyc_hash,
-        "credit_limit": credit_limit,
-        "group_id": group_id,
-        "label": label,
-    }
+    body: dict[str, Any] = {"roles": role, "credit_limit": credit_limit, "group_id": group_id, "label": label}
+    if kyc_hash is not None:
+        body["kyc_hash"] = kyc_hash
+    profile = _profile(legal_name_zh, legal_name_en, display_name, uscc, lei, contact)
+    if profile is not None:
+        body["profile"] = profile
     own = {"address": address, "challenge_id": challenge_id, "signature": signature}
     body.update({k: v for k, v in own.items() if v is not None})
     call(ctx, "POST", "/v1/members", _admitted, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+def _profile(
+    legal_name_zh: str | None,
+    legal_name_en: str | None,
+    display_name: str | None,
+    uscc: str | None,
+    lei: str | None,
+    contact: str | None,
+) -> dict[str, Any] | None:
+    """The profile the flags give (None when none is given); the API checks it (names, codes)."""
+    given = {"legal_name_zh": legal_name_zh, "legal_name_en": legal_name_en, "display_name": display_name}
+    given |= {"uscc": uscc, "lei": lei, "contact": contact}
+    if all(v is None for v in given.values()):
+        return None
+    missing = [
+        f"--{k.replace('_', '-')}"
+        for k in ("legal_name_zh", "legal_name_en", "display_name", "uscc")
+        if given[k] is None
+    ]
+    if missing:
+        raise typer.BadParameter(f"a profile needs {', '.join(missing)} too")
+    return {k: v for k, v in given.items() if v is not None}
+
+
+@app.command()
+def profile(
+    ctx: typer.Context,
+    member_id: MemberId,
+    legal_name_zh: Annotated[str, typer.Option("--legal-name-zh", help="Legal name in Chinese")],
+    legal_name_en: Annotated[str, typer.Option("--legal-name-en", help="Legal name in English")],
+    display_name: Annotated[str, typer.Option("--display-name", help="Short name shown beside the id")],
+    uscc: Annotated[str, typer.Option("--uscc", help="Unified social credit code (18 characters)")],
+    lei: Annotated[str | None, typer.Option("--lei", help="Legal entity identifier (ISO 17442)")] = None,
+    contact: Annotated[str | None, typer.Option("--contact", help="A contact")] = None,
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Set or replace a member's profile (operator); its hash goes on chain as the member's KYC hash."""
+    body = _profile(legal_name_zh, legal_name_en, display_name, uscc, lei, contact)
+    path = f"/v1/members/{member_id}/profile"
+    call(ctx, "POST", path, member_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
 @app.command()

@@ -27,11 +27,14 @@ NOTE_FIELDS = [
     "id",
     "receivable_id",
     "holder_id",
+    "holder_name",
     "value",
     "live",
     "parent_id",
     "lienholder_id",
+    "lienholder_name",
     "obligor_id",
+    "obligor_name",
     "maturity",
     "created_tx",
 ]
@@ -58,7 +61,17 @@ def list_notes(
         "limit": limit,
         "cursor": cursor,
     }
-    columns = ["id", "receivable_id", "holder_id", "value", "obligor_id", "maturity", "lienholder_id", "live"]
+    columns = [
+        "id",
+        "receivable_id",
+        "holder_id",
+        "holder_name",
+        "value",
+        "obligor_id",
+        "maturity",
+        "lienholder_id",
+        "live",
+    ]
     call(ctx, "GET", "/v1/notes", page("Notes", columns), json_out=json_out, params=params)
 
 

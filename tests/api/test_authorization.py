@@ -26,6 +26,7 @@ from web3.contract import Contract
 
 from chain.client import contract
 from chain.runtime import Ledger
+from scripts.companies import CORES, company
 from tests.conftest import ServerThread, ok, random_hash
 
 PROBLEM_JSON = "application/problem+json"
@@ -282,6 +283,12 @@ CASES: list[Case] = [
         lambda w: f"/v1/members/{w['core']}/credit-limit",
         lambda w: {"credit_limit": "99999999.00"},
         [*MEMBER_WRONG, "core2"],
+    ),
+    _c(
+        "POST /v1/members/{id}/profile",
+        lambda w: f"/v1/members/{w['core']}/profile",
+        lambda w: company(CORES[0], " authz"),
+        MEMBER_WRONG,
     ),
     _c("POST /v1/members/{id}/rotate-key", lambda w: f"/v1/members/{w['bank']}/rotate-key", None, MEMBER_WRONG),
     # self-custody (api/routes/transactions.py): challenges for the operator; rotation for the member itself
@@ -547,6 +554,7 @@ WATCH: dict[str, list[str]] = {
     "POST /v1/members/{id}/reinstate": ["member:supplier3"],
     "POST /v1/members/{id}/clear-default-block": ["member:core"],
     "POST /v1/members/{id}/credit-limit": ["member:core"],
+    "POST /v1/members/{id}/profile": ["member:core"],
     "POST /v1/members/{id}/rotate-key": ["member:bank", "cash:bank"],
     "POST /v1/members/{id}/api-keys": ["keys:supplier"],
     "POST /v1/members/{id}/api-keys/{key_id}/revoke": ["keys:supplier"],

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from eth_account import Account
 
+from api.profiles import MemberProfileIn
 from api.routes.api_keys import IssueApiKeyIn
 from api.routes.transactions import ChallengeIn, OwnKeyRotationIn, RotationChallengeIn, SignedTxIn
 from api.schemas import (
@@ -37,6 +38,7 @@ from api.schemas_cash import BurnIn, CashTransferIn, CreditLimitIn, FundIn, Mint
 from api.schemas_financing import MakeOfferIn, OpenLoanIn
 from api.schemas_provenance import GrantShareIn
 from chain.runtime import Ledger
+from scripts.companies import CORES, company
 from tests.conftest import ServerThread, ok, random_hash
 
 PROBLEM_JSON = "application/problem+json"
@@ -213,6 +215,14 @@ WRITES: list[Write] = [
         lambda w: f"/v1/members/{w['core']}/credit-limit",
         lambda w: {"credit_limit": "5.00"},
         CreditLimitIn,
+        ("/v1/members/{core}",),
+    ),
+    Write(
+        "POST /v1/members/{member_id}/profile",
+        "operator",
+        lambda w: f"/v1/members/{w['core']}/profile",
+        lambda w: company(CORES[1], " mass"),
+        MemberProfileIn,
         ("/v1/members/{core}",),
     ),
     Write(
@@ -575,6 +585,7 @@ READS: list[tuple[str, str, bool]] = [
     ("/v1/verify/notes/{n1}", "supplier", False),
     ("/v1/verify/orders/{o_pledged}", "supplier", False),
     ("/v1/verify/holdings/{supplier}", "supplier", False),
+    ("/v1/verify/members/{supplier}", "supplier", True),  # a member's profile beside its on-chain hash: open to all
     ("/v1/members/{supplier}/credit", "supplier", False),
     ("/v1/members/{supplier}/api-keys", "supplier", False),
     ("/v1/export/members/{supplier}?from=" + _days(-30) + "&to=" + _days(0), "supplier", False),
@@ -613,4 +624,4 @@ def test_matrix_size() -> None:
     writes = sum(len(_foreign_fields(write)) for write in WRITES)
     reads = len(READS) * (1 + len(OUTSIDERS))
     print(f"\nmass assignment cells: {writes}; own/other read cells: {reads}")
-    assert writes >= 300 and reads == 48
+    assert writes >= 300 and reads == 51

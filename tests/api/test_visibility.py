@@ -23,6 +23,7 @@ learns no holder, while the values still add up.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -32,15 +33,35 @@ from typing import Any
 import httpx
 import pytest
 
+from api.profiles import USCC_ALPHABET, uscc_check_character
 from tests.conftest import Party, ServerThread, admitted, ok, problem, random_hash
 
+TAG = secrets.token_hex(4)
+
+
+def _profile(name: str) -> dict[str, Any]:
+    """A profile whose display name is a marker found nowhere else in an answer (ASCII, so a text search finds it
+    however the JSON is encoded)."""
+    body = "9144" + "".join(secrets.choice(USCC_ALPHABET) for _ in range(13))
+    return {
+        "legal_name_zh": f"{name}有限公司{TAG}",
+        "legal_name_en": f"{name} Co., Ltd. {TAG}",
+        "display_name": display_name(name),
+        "uscc": body + uscc_check_character(body),
+    }
+
+
+def display_name(name: str) -> str:
+    return f"Shown-{name}-{TAG}"
+
+
 ROSTER = [
-    ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
-    ("tier1", ["supplier"], {}),
-    ("tier2", ["supplier"], {}),
-    ("bankA", ["financier"], {}),
-    ("bankB", ["financier"], {}),
-    ("auditor", ["auditor"], {}),
+    ("core", ["core_enterprise"], {"credit_limit": "1000000.00", "profile": _profile("core")}),
+    ("tier1", ["supplier"], {"profile": _profile("tier1")}),
+    ("tier2", ["supplier"], {"profile": _profile("tier2")}),
+    ("bankA", ["financier"], {"profile": _profile("bankA")}),
+    ("bankB", ["financier"], {"profile": _profile("bankB")}),
+    ("auditor", ["auditor"], {"profile": _profile("auditor")}),
 ]
 VIEWERS = ["operator", "auditor", "core", "tier1", "tier2", "bankA", "bankB"]
 EVERYTHING = {"operator", "auditor", "core"}  # core is the obligor of every receivable here
@@ -184,7 +205,8 @@ def _named(body: Any) -> Iterator[Any]:
 
 
 def _check_identities(w: World, viewer: str, context: str | None, response: httpx.Response) -> None:
-    """Every member an answer names is a real id the viewer may see, or a pseudonym; no hidden member's address."""
+    """Every member an answer names is a real id the viewer may see, or a pseudonym; no hidden member's address,
+    nor its name."""
     allowed = _visible(w, viewer, context)
     ours = set(w.ids.values())
     for value in _named(response.json()):
@@ -199,6 +221,7 @@ def _check_identities(w: World, viewer: str, context: str | None, response: http
     for name, account in w.accounts.items():
         if w.ids[name] not in allowed:
             assert account.lower()[2:] not in text, (viewer, str(response.request.url), name)
+            assert display_name(name).lower() not in text, (viewer, str(response.request.url), name)
 
 
 # ------------------------------------------------------------------------------------------ every read route
@@ -304,6 +327,7 @@ ROUTES = [
     Route("audit", "/v1/audit", None, _only("operator", "auditor"), names_holders=False),
     Route("members", "/v1/members", None, ALL, (("limit", "500"),), names_holders=False),
     Route("member tier1", "/v1/members/{id:tier1}", None, ALL, names_holders=False),
+    Route("verify member tier1", "/v1/verify/members/{id:tier1}", None, ALL, names_holders=False),
     Route("me", "/v1/members/me", None, ALL - {"operator"}, names_holders=False),
 ]
 
@@ -348,6 +372,14 @@ def _tree(w: World, viewer: str, receivable: str) -> dict[str, Any]:
     return ok(w.get(viewer, f"/v1/receivables/{w.objects[receivable]}/tree"))
 
 
+def _same_name(w: World, allowed: set[int], real: int | None, name: str | None) -> None:
+    """A member's name beside it: its display name where its id is shown, else none."""
+    if real is None or real not in allowed:
+        assert name is None, (real, name)
+    else:
+        assert name == display_name(w.name_of(real)), (real, name)
+
+
 def _same(w: World, allowed: set[int], aliases: dict[int, str], real: int | None, shown: Any) -> None:
     """A member as the operator sees it (`real`) and as a caller does (`shown`)."""
     if real is None:
@@ -375,10 +407,14 @@ def test_trees_show_each_holder_exactly_as_the_rule_says(world: World, viewer: s
         for mine, real in zip(seen["nodes"], truth["nodes"], strict=True):
             _same(world, allowed, aliases, real["holder_id"], mine["holder_id"])
             _same(world, allowed, aliases, real["lienholder_id"], mine["lienholder_id"])
+            _same_name(world, allowed, real["holder_id"], mine["holder_name"])
+            _same_name(world, allowed, real["lienholder_id"], mine["lienholder_name"])
         for mine, real in zip(seen["edges"], truth["edges"], strict=True):
             assert (mine["kind"], mine["value"]) == (real["kind"], real["value"])
             _same(world, allowed, aliases, real["from_member_id"], mine["from_member_id"])
             _same(world, allowed, aliases, real["to_member_id"], mine["to_member_id"])
+            _same_name(world, allowed, real["from_member_id"], mine["from_member_name"])
+            _same_name(world, allowed, real["to_member_id"], mine["to_member_name"])
         assert len(set(aliases.values())) == len(aliases)  # different members, different pseudonyms
 
 
@@ -424,11 +460,13 @@ def test_a_proof_is_served_only_to_who_may_see_the_holder(world: World) -> None:
     n2 = world.objects["n2"]
     hidden = ok(world.get("bankB", f"/v1/verify/notes/{n2}"))
     assert PSEUDONYM.match(hidden["holder"]["member_id"]) and hidden["holder"]["account"] is None
+    assert hidden["holder"]["name"] is None
     assert Decimal(hidden["value"]) == Decimal("3900.00")
     body = problem(world.get("bankB", f"/v1/verify/notes/{n2}", proof="true"), 403, "forbidden")
     assert "holder" in body["detail"]
     shown = ok(world.get("tier2", f"/v1/verify/notes/{n2}", proof="true"))
-    assert shown["holder"] == {"member_id": world.ids["tier2"], "account": world.accounts["tier2"]}
+    tier2 = {"member_id": world.ids["tier2"], "account": world.accounts["tier2"], "name": display_name("tier2")}
+    assert shown["holder"] == tier2
     assert shown["proof"] is not None
 
 
@@ -477,3 +515,21 @@ def test_alerts_in_a_members_export_name_only_itself(world: World) -> None:
     assert tier1 in mine["members"] and tier2 not in mine["members"]
     [other] = [m for m in mine["members"] if m != tier1]
     assert PSEUDONYM.match(other)
+
+
+def test_names_stand_beside_the_ids_a_caller_sees(world: World) -> None:
+    """Display names beside ids in notes, receivables, offers and purchases (a leak is caught by the rule check)."""
+    o = world.objects
+    receivable = ok(world.get("tier1", f"/v1/receivables/{o['R1']}"))
+    assert (receivable["obligor_name"], receivable["creditor_name"]) == (display_name("core"), display_name("tier1"))
+    note = ok(world.get("tier1", f"/v1/notes/{o['n1']}"))
+    assert (note["holder_name"], note["lienholder_name"]) == (display_name("tier1"), display_name("bankA"))
+    assert note["obligor_name"] == display_name("core")
+    offer = ok(world.get("tier2", f"/v1/financing/offers/{o['offer']}"))
+    assert (offer["financier_name"], offer["holder_name"]) == (display_name("bankA"), display_name("tier2"))
+    purchase = ok(world.get("bankA", f"/v1/financing/purchases/{o['purchase']}"))
+    assert (purchase["seller_name"], purchase["financier_name"]) == (display_name("tier2"), display_name("bankA"))
+    order = ok(world.get("core", f"/v1/orders/{o['order']}"))
+    assert (order["supplier_name"], order["buyer_name"]) == (display_name("tier1"), display_name("core"))
+    listed = ok(world.get("bankB", "/v1/members", limit=500))["items"]
+    assert {m["id"]: m["name"] for m in listed}[world.ids["tier2"]] == display_name("tier2")

@@ -18,6 +18,7 @@ from chain.devchain import free_port
 from chain.runtime import Ledger
 from scripts.cli import app
 from scripts.client import ApiClient, ApiError, ApiUnreachable, mask_key, resolve_config
+from scripts.companies import SUPPLIERS, company
 from tests.conftest import ServerThread, make_settings, ok, random_hash
 
 runner = CliRunner()
@@ -252,6 +253,25 @@ def test_a_member_rotates_its_api_key_with_the_cli(scf: Scf) -> None:
     assert f"API key {first['id']}" in revoked
     assert scf("members", "me", key=key).exit_code != 0  # the old key is refused
     assert as_json(scf("members", "me", "--json", key=new_key))["id"] == member_id
+
+
+def test_members_admit_takes_a_profile_and_list_searches_by_name(scf: Scf) -> None:
+    profile = company(SUPPLIERS[3], " " + random_hash()[2:8])
+    flags = ["--legal-name-zh", profile["legal_name_zh"], "--legal-name-en", profile["legal_name_en"]]
+    flags += ["--display-name", profile["display_name"], "--uscc", profile["uscc"]]
+    out = as_json(scf("members", "admit", "--role", "supplier", *flags, "--json"))
+    assert out["member"]["name"] == profile["display_name"]
+    assert out["member"]["profile"]["uscc"] == profile["uscc"]
+    assert profile["display_name"] in human(scf("members", "show", str(out["member"]["id"])))
+    found = as_json(scf("members", "list", "-q", profile["legal_name_zh"], "--json"))["items"]
+    assert [m["id"] for m in found] == [out["member"]["id"]]
+    assert profile["display_name"] in human(scf("members", "list", "--search", profile["uscc"]))
+    # a wrong check character: the API's 422 names the expected one
+    wrong = profile["uscc"][:17] + ("0" if profile["uscc"][17] != "0" else "1")
+    refused = scf("members", "admit", "--role", "supplier", *flags[:6], "--uscc", wrong)
+    assert refused.exit_code != 0 and "check character" in refused.output
+    # half a profile is a usage error before anything is sent
+    assert scf("members", "admit", "--role", "supplier", "--uscc", profile["uscc"]).exit_code != 0
 
 
 def test_an_unreachable_api_is_one_error_with_the_hint(tmp_path: Path) -> None:
