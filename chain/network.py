@@ -585,6 +585,41 @@ class Network:
             r["lag"] = top - r["head"] if "head" in r else None
         return rows
 
+    def settle(
+        self, geth: Path, *, blocks: int = 5, timeout: float = 180.0, stall: float = 10.0, log: Callable[[str], None]
+    ) -> None:
+        """Waits until the chain has `blocks` blocks that every node agrees on. Clique can deadlock right after a
+        simultaneous start: signers that sealed competing blocks at the same height each count as "signed
+        recently" on the branch they lost, and with four signers no block may be sealed any more (geth logs
+        "signed recently, must wait for others" forever). When the head stands still for `stall` seconds the
+        validators are restarted one at a time, which makes each reload its view and seal again."""
+        deadline = time.monotonic() + timeout
+        last, moved = -1, time.monotonic()
+        while True:
+            number, _hash = head(self.operator_rpc)
+            if number != last:
+                last, moved = number, time.monotonic()
+            if number >= blocks and self._agree(number - 1):
+                return
+            if time.monotonic() > deadline:
+                raise NetworkError(f"timed out after {timeout:.0f}s waiting for {blocks} agreed blocks")
+            if time.monotonic() - moved > stall:
+                log(f"the chain stands at block {number}: restarting the validators one at a time (Clique deadlock)")
+                for node in [n for n in self.nodes if n.role == "validator"]:
+                    self.stop_node(node.name)
+                    self.start_node(node.name, geth)
+                moved = time.monotonic()
+            time.sleep(0.25)
+
+    def _agree(self, number: int) -> bool:
+        hashes = set()
+        for node in self.nodes:
+            block = rpc_call(node.rpc_url, "eth_getBlockByNumber", [hex(number), False], timeout=3)
+            if not isinstance(block, dict):
+                return False
+            hashes.add(block["hash"])
+        return len(hashes) == 1
+
     def wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
@@ -644,7 +679,7 @@ def bring_up(
             60,
             "the nodes to peer",
         )
-        net.wait(lambda: head(net.operator_rpc)[0] >= 2, 60, "the first blocks")
+        net.settle(geth, log=log)  # past the start's competing blocks (and a Clique deadlock they can cause)
         log("deploying the contract suite through the operator's node")
         settings = Settings(data_dir=net.service_dir, rpc_url=net.operator_rpc, key_passphrase=passphrase)
         ledger = prepare_ledger(settings, log=log)
