@@ -17,6 +17,7 @@ from api.ledger import LedgerService
 from api.metrics import install_metrics
 from api.problems import install_handlers
 from api.routes import (
+    abi,
     alerts,
     api_keys,
     cash,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
         export.router,
         provenance.router,
         shares.router,
+        abi.router,
     ]
     for router in routers:
         app.include_router(router)
