@@ -25,6 +25,7 @@ from api.routes import (
     export,
     financing,
     members,
+    metadata,
     notes,
     orders,
     provenance,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
         provenance.router,
         shares.router,
         abi.router,
+        metadata.router,
     ]
     for router in routers:
         app.include_router(router)

@@ -20,6 +20,13 @@ interface IERC3525 is IERC721 {
     function transferFrom(uint256 _fromTokenId, address _to, uint256 _value) external returns (uint256);
 }
 
+/// @title ERC-3525 metadata extension (interface id 0xe1600902 for its own two functions; it extends
+///        ERC-721 metadata, 0x5b5e139f: name, symbol, tokenURI).
+interface IERC3525Metadata {
+    function contractURI() external view returns (string memory);
+    function slotURI(uint256 _slot) external view returns (string memory);
+}
+
 /// @title ERC-3525 receiver (interface id 0x009ce20b).
 interface IERC3525Receiver {
     function onERC3525Received(

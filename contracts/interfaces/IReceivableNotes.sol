@@ -86,6 +86,8 @@ interface IReceivableNotes {
     event NoteReleased(uint256 indexed noteId, uint32 indexed lienholderId);
     event SlotStatusChanged(uint256 indexed slotId, SlotStatus status);
     event PolicySet(uint256 minSplitValue, uint256 maxLiveNotesPerSlot, uint64 maxTenor);
+    /// @notice The metadata base URI, fixed at deploy (tokenURI, slotURI and contractURI are read under it).
+    event BaseURISet(string baseURI);
 
     // ---------------------------------------------------------------- issuance
     /// @notice The obligor (msg.sender, an active core enterprise) confirms a receivable it owes `creditor`

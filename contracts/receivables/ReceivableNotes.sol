@@ -3,8 +3,10 @@ pragma solidity 0.8.30;
 
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {ERC721Utils} from "@openzeppelin/contracts/token/ERC721/utils/ERC721Utils.sol";
-import {IERC3525, IERC3525Receiver} from "../interfaces/IERC3525.sol";
+import {IERC3525, IERC3525Metadata, IERC3525Receiver} from "../interfaces/IERC3525.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
@@ -20,7 +22,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// @dev Gas: a note is one storage word {holder, lienholder, value, slot, parent}; the note counter shares the
 ///      policy word every move reads anyway; enumeration lives off chain in the indexer; approvals are voided by
 ///      bumping the note's approval epoch (only when it has approvals) instead of clearing storage.
-contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
+contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceivableNotes {
     struct NoteWord {
         uint32 holderId;
         uint32 lienholderId;
@@ -101,8 +103,13 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     mapping(uint256 noteId => mapping(uint64 epoch => mapping(address operator => uint256))) private _allowance;
     Policy private _policy;
     uint256 private _slotCount;
+    string private _baseURI;
 
-    constructor(IMemberRegistry registry_) LedgerAccess(registry_) {
+    /// @param registry_ the member registry
+    /// @param baseURI_ the metadata base URI, fixed at deploy (the API's `/v1/metadata/`, ending in "/"; "" for none)
+    constructor(IMemberRegistry registry_, string memory baseURI_) LedgerAccess(registry_) {
+        _baseURI = baseURI_;
+        emit BaseURISet(baseURI_);
         _policy = Policy({
             minSplitValue: DEFAULT_MIN_SPLIT_VALUE,
             maxLiveNotes: DEFAULT_MAX_LIVE_NOTES,
@@ -115,10 +122,42 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     // ================================================================== ERC-165 / metadata
 
-    /// @notice ERC-165: ERC-3525, ERC-721 and ERC-165 itself.
+    /// @notice ERC-165: ERC-3525 and its metadata extension, ERC-721 and its metadata, ERC-165 itself.
+    /// @param interfaceId the ERC-165 interface id asked about
+    /// @return whether the notes implement it
     function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
         return interfaceId == type(IERC3525).interfaceId || interfaceId == type(IERC721).interfaceId
-            || interfaceId == type(IERC165).interfaceId;
+            || interfaceId == type(IERC165).interfaceId || interfaceId == type(IERC721Metadata).interfaceId
+            || interfaceId == type(IERC3525Metadata).interfaceId;
+    }
+
+    /// @notice ERC-721 metadata: the note's JSON (value, slot, receivable), served under the base URI.
+    /// @param tokenId the note (reverts UnknownNote for one that does not exist or was burned)
+    /// @return `baseURI + "notes/" + tokenId`, or "" while no base URI is set
+    function tokenURI(uint256 tokenId) external view returns (string memory) {
+        _noteWord(tokenId);
+        return _uri("notes/", tokenId);
+    }
+
+    /// @notice ERC-3525 metadata: the receivable's JSON (obligor, face value, currency, maturity, status).
+    /// @param slot the receivable (reverts UnknownSlot for one never issued)
+    /// @return `baseURI + "receivables/" + slot`, or "" while no base URI is set
+    function slotURI(uint256 slot) external view returns (string memory) {
+        if (_slots[slot].status == SlotStatus.None) revert UnknownSlot(slot);
+        return _uri("receivables/", slot);
+    }
+
+    /// @notice ERC-3525 metadata: the collection's JSON.
+    /// @return `baseURI + "contract"`, or "" while no base URI is set
+    function contractURI() external view returns (string memory) {
+        return _uri("contract", 0);
+    }
+
+    /// @dev `base + kind + id` (id 0: no id), "" while no base is set.
+    function _uri(string memory kind, uint256 id) private view returns (string memory) {
+        bytes memory base = bytes(_baseURI);
+        if (base.length == 0) return "";
+        return string(abi.encodePacked(base, kind, id == 0 ? "" : Strings.toString(id)));
     }
 
     /// @notice Collection name.

@@ -263,6 +263,9 @@ ROUTES = [
         "funding R1", "/v1/settlement/receivables/{R1}", "R1", _only("operator", "auditor", "core", "tier1", "tier2")
     ),
     Route("receivables", "/v1/receivables", None, ALL, (("limit", "500"),)),
+    Route("metadata n1", "/v1/metadata/notes/{n1}", "R1", _only("operator", "auditor", "core", "tier1", "bankA")),
+    Route("metadata R1", "/v1/metadata/receivables/{R1}", "R1", _only("operator", "auditor", "core", "tier1", "tier2")),
+    Route("metadata contract", "/v1/metadata/contract", None, ALL, names_holders=False),
     Route("order", "/v1/orders/{order}", "R1", _only("operator", "auditor", "core", "tier1")),
     Route("orders", "/v1/orders", None, ALL, (("limit", "500"),)),
     Route("holdings tier1", "/v1/verify/holdings/{id:tier1}", None, _only("operator", "auditor", "tier1", "bankA")),
