@@ -161,16 +161,19 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     }
 
     /// @notice Collection name.
+    /// @return the name
     function name() external pure returns (string memory) {
         return "SCF Receivable Notes";
     }
 
     /// @notice Collection symbol.
+    /// @return the symbol
     function symbol() external pure returns (string memory) {
         return "SCFN";
     }
 
     /// @notice Values are in minor units (2 decimals), like the cash token.
+    /// @return 2
     function valueDecimals() external pure returns (uint8) {
         return 2;
     }
@@ -256,6 +259,10 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     /// @dev Caller: the holder, an operator approved for the note or for all, or an operator with a value
     ///      allowance (spent). Reverts after maturity, while paused or locked, below the minimum split value
     ///      (for the new note and for a non-zero remainder) and at the slot's live-note cap.
+    /// @param fromTokenId the note split
+    /// @param to the new note's holder (an active member with a holding role)
+    /// @param value the value moved, in minor units
+    /// @return newNoteId the new note
     function transferFrom(uint256 fromTokenId, address to, uint256 value) external returns (uint256 newNoteId) {
         Policy memory p = _policy;
         if (p.paused) revert EnforcedPause();
@@ -277,6 +284,9 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
 
     /// @notice Moves `value` from one note into another note of the same slot (a merge when one holder holds
     ///         both). Both notes must be unlocked; the receiving note's holder must be an active member.
+    /// @param fromTokenId the note the value leaves
+    /// @param toTokenId the note it joins
+    /// @param value the value moved, in minor units
     function transferFrom(uint256 fromTokenId, uint256 toTokenId, uint256 value) external whenNotPaused {
         if (fromTokenId == toTokenId) revert SelfTransfer(fromTokenId);
         NoteWord memory n = _noteWord(fromTokenId);
@@ -301,6 +311,9 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
 
     /// @notice ERC-3525 value approval: lets `operator` move up to `value` of the note. Voided when the note
     ///         changes hands.
+    /// @param tokenId the caller's note
+    /// @param operator the account allowed
+    /// @param value the value it may move, in minor units
     function approve(uint256 tokenId, address operator, uint256 value) external whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
         address holder = _accountOf(n.holderId);
@@ -311,17 +324,24 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     }
 
     /// @notice Remaining value allowance of `operator` on the note.
+    /// @param tokenId the note
+    /// @param operator the account allowed
+    /// @return the value it may still move
     function allowance(uint256 tokenId, address operator) external view returns (uint256) {
         _noteWord(tokenId);
         return _allowance[tokenId][_approvalState[tokenId].epoch][operator];
     }
 
     /// @notice Value of a note (ERC-3525 `balanceOf(tokenId)`).
+    /// @param tokenId the note
+    /// @return its value, in minor units
     function balanceOf(uint256 tokenId) external view returns (uint256) {
         return _noteWord(tokenId).value;
     }
 
     /// @notice Slot (receivable id) of a note.
+    /// @param tokenId the note
+    /// @return its receivable
     function slotOf(uint256 tokenId) external view returns (uint256) {
         return _noteWord(tokenId).slotId;
     }
@@ -329,6 +349,8 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     // ================================================================== ERC-721
 
     /// @notice Number of live notes held by `owner` (ERC-721).
+    /// @param owner a member's current account
+    /// @return its number of notes, 0 for an account that is not a member's
     function balanceOf(address owner) external view returns (uint256) {
         if (owner == address(0)) revert ZeroAddress();
         uint32 id = registry.memberIdOf(owner);
@@ -336,11 +358,16 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     }
 
     /// @notice Current account of the member holding the note.
+    /// @param tokenId the note
+    /// @return the holder's account
     function ownerOf(uint256 tokenId) public view returns (address) {
         return _accountOf(_noteWord(tokenId).holderId);
     }
 
     /// @notice Moves a whole note (ERC-721). The recipient must be an active member with a holding role.
+    /// @param from the note's holder
+    /// @param to the recipient
+    /// @param tokenId the note
     function transferFrom(address from, address to, uint256 tokenId) public whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
         address holder = _requireActiveId(n.holderId, Roles.HOLDER);
@@ -354,17 +381,26 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     }
 
     /// @notice ERC-721 safe transfer: a contract recipient must accept the note.
+    /// @param from the note's holder
+    /// @param to the recipient
+    /// @param tokenId the note
+    /// @param data passed to the recipient's onERC721Received
     function safeTransferFrom(address from, address to, uint256 tokenId, bytes memory data) public {
         transferFrom(from, to, tokenId);
         ERC721Utils.checkOnERC721Received(msg.sender, from, to, tokenId, data);
     }
 
     /// @notice ERC-721 safe transfer without data.
+    /// @param from the note's holder
+    /// @param to the recipient
+    /// @param tokenId the note
     function safeTransferFrom(address from, address to, uint256 tokenId) external {
         safeTransferFrom(from, to, tokenId, "");
     }
 
     /// @notice ERC-721 approval of one operator for the whole note (voided when the note changes hands).
+    /// @param to the operator approved, address(0) to clear
+    /// @param tokenId the note
     function approve(address to, uint256 tokenId) external whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
         address holder = _accountOf(n.holderId);
@@ -377,6 +413,8 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     }
 
     /// @notice ERC-721 operator approval over all of the caller's notes (kept by member id).
+    /// @param operator the account
+    /// @param approved whether it may move them
     function setApprovalForAll(address operator, bool approved) external whenNotPaused {
         uint32 id = _requireActive(msg.sender, Roles.HOLDER);
         if (operator == msg.sender) revert ApprovalToHolder(operator);
@@ -385,6 +423,8 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     }
 
     /// @notice The operator approved for a note, if its approval is current.
+    /// @param tokenId the note
+    /// @return the operator, address(0) for none
     function getApproved(uint256 tokenId) external view returns (address) {
         _noteWord(tokenId);
         TokenApproval memory a = _tokenApproval[tokenId];
@@ -392,6 +432,9 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     }
 
     /// @notice Whether `operator` may move all of `owner`'s notes.
+    /// @param owner a member's account
+    /// @param operator the account asked about
+    /// @return whether it is approved for all
     function isApprovedForAll(address owner, address operator) external view returns (bool) {
         return _operatorApproval[registry.memberIdOf(owner)][operator];
     }
