@@ -17,6 +17,7 @@ from api.ledger import LedgerService
 from api.metrics import install_metrics
 from api.problems import install_handlers
 from api.routes import (
+    abi,
     alerts,
     api_keys,
     cash,
@@ -24,6 +25,7 @@ from api.routes import (
     export,
     financing,
     members,
+    metadata,
     notes,
     orders,
     provenance,
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
         export.router,
         provenance.router,
         shares.router,
+        abi.router,
+        metadata.router,
     ]
     for router in routers:
         app.include_router(router)

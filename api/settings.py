@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         description="scrypt cost (N) of new member keystores; lower it only for tests and throwaway ledgers",
     )
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217 code of the cash token")
+    metadata_base_uri: str | None = Field(
+        None,
+        description="base of the notes' tokenURI, slotURI and contractURI, fixed in ReceivableNotes at deploy; "
+        "unset = this service's http://{api_host}:{api_port}/v1/metadata/",
+    )
     max_body_bytes: int = Field(
         1_048_576, ge=1, description="largest request body accepted, in bytes; larger ones are refused (413)"
     )
@@ -151,6 +156,10 @@ class Settings(BaseSettings):
     @cached_property
     def effective_rpc_url(self) -> str:
         return self.rpc_url or f"http://{self.rpc_host}:{self.rpc_port}"
+
+    @cached_property
+    def effective_metadata_base_uri(self) -> str:
+        return self.metadata_base_uri or f"http://{self.api_host}:{self.api_port}/v1/metadata/"
 
     @cached_property
     def effective_database_url(self) -> str:

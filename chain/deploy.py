@@ -24,7 +24,7 @@ from chain.tx import send
 SUITE: list[tuple[str, list[str]]] = [
     ("MemberRegistry", ["@admin"]),
     ("CashToken", ["MemberRegistry"]),
-    ("ReceivableNotes", ["MemberRegistry"]),
+    ("ReceivableNotes", ["MemberRegistry", "@metadata"]),
     ("OrderBook", ["MemberRegistry", "ReceivableNotes"]),
     ("Financing", ["MemberRegistry", "ReceivableNotes", "OrderBook", "CashToken"]),
     ("Settlement", ["MemberRegistry", "ReceivableNotes", "CashToken", "Financing"]),
@@ -127,9 +127,19 @@ def deployment_is_live(w3: Web3, deployment: Deployment, artifacts: dict[str, Ar
 
 
 def deploy_suite(
-    w3: Web3, deployer: LocalAccount, artifacts: dict[str, Artifact], data_dir: Path, *, force: bool = False
+    w3: Web3,
+    deployer: LocalAccount,
+    artifacts: dict[str, Artifact],
+    data_dir: Path,
+    *,
+    force: bool = False,
+    metadata_base_uri: str = "",
 ) -> tuple[Deployment, bool]:
-    """Returns (deployment, reused). Deploys whatever part of the suite has been compiled."""
+    """Returns (deployment, reused). Deploys whatever part of the suite has been compiled.
+
+    `metadata_base_uri` is fixed in ReceivableNotes at deploy (its tokenURI, slotURI and contractURI are read
+    under it; "" for none): the service passes its own `/v1/metadata/` (`SCF_METADATA_BASE_URI`)."""
+    fixed: dict[str, object] = {"@admin": deployer.address, "@metadata": metadata_base_uri}
     chain_id = w3.eth.chain_id
     existing = load_deployment(data_dir, chain_id)
     if existing is not None and not force and deployment_is_live(w3, existing, artifacts):
@@ -140,11 +150,9 @@ def deploy_suite(
         artifact = artifacts.get(name)
         if artifact is None or artifact.bytecode in ("0x", ""):
             continue
-        args = [
-            deployer.address if a == "@admin" else deployed[a].address for a in ctor if a == "@admin" or a in deployed
-        ]
+        args = [fixed[a] if a in fixed else deployed[a].address for a in ctor if a in fixed or a in deployed]
         if len(args) != len(ctor):
-            missing = [a for a in ctor if a != "@admin" and a not in deployed]
+            missing = [a for a in ctor if a not in fixed and a not in deployed]
             raise DeploymentError(f"cannot deploy {name}: missing {', '.join(missing)}")
         factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
         tx = factory.constructor(*args).build_transaction({"from": deployer.address, "nonce": 0, "gas": 1})

@@ -51,5 +51,7 @@ def prepare_ledger(settings: Settings, log: Callable[[str], None] = lambda _msg:
     if is_devchain(w3):
         fund_on_devchain(w3, operator.address)
     log("deploying contracts")
-    deployment, reused = deploy_suite(w3, operator, artifacts, settings.data_dir)
+    deployment, reused = deploy_suite(
+        w3, operator, artifacts, settings.data_dir, metadata_base_uri=settings.effective_metadata_base_uri
+    )
     return Ledger(w3, operator, artifacts, deployment, reused, created)

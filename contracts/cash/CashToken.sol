@@ -33,7 +33,7 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
 
     constructor(IMemberRegistry registry_) ERC20("SCF Cash", "SCFC") LedgerAccess(registry_) {}
 
-    /// @notice Minor units: 2 decimals (fen / cents).
+    /// @inheritdoc ICashToken
     function decimals() public pure override(ERC20, ICashToken) returns (uint8) {
         return 2;
     }
@@ -63,7 +63,7 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
         _mode = MODE_PLAIN;
     }
 
-    /// @notice Ledger contracts only: pays several recipients from `from` (settlement batches).
+    /// @inheritdoc ICashToken
     function ledgerPayout(address from, address[] calldata to, uint256[] calldata amounts)
         external
         onlyLedger
@@ -79,6 +79,7 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
     }
 
     /// @notice Operators move the cash left at a member's rotated-out account (lost key) to its current account.
+    /// @param oldAccount the rotated-out account
     function recoverRotatedBalance(address oldAccount) external onlyOperator whenNotPaused {
         uint32 memberId = registry.formerMemberIdOf(oldAccount);
         if (memberId == 0 || registry.memberIdOf(oldAccount) != 0) revert NotARotatedAccount(oldAccount);
@@ -97,6 +98,9 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
     }
 
     /// @notice ERC-20 approve, refused while paused.
+    /// @param spender the account allowed
+    /// @param value the amount it may spend, in minor units
+    /// @return true
     function approve(address spender, uint256 value) public override(ERC20, IERC20) whenNotPaused returns (bool) {
         return super.approve(spender, value);
     }

@@ -52,16 +52,14 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
 
     // ================================================================== pricing
 
-    /// @notice Factoring price of `value` at `rateBps` per year with `secondsToMaturity` left (never below zero:
-    ///         a discount larger than the value prices the note at 0).
+    /// @inheritdoc IFinancing
     function priceOf(uint256 value, uint256 rateBps, uint256 secondsToMaturity) public pure returns (uint256) {
         uint256 daysLeft = (secondsToMaturity + 1 days - 1) / 1 days;
         uint256 discount = (value * rateBps * daysLeft) / BPS_DAYS;
         return discount >= value ? 0 : value - discount;
     }
 
-    /// @notice Interest on `principal` at `rateBps` per year after `elapsed` seconds: every started day counts,
-    ///         at least one (a loan repaid in the block it was opened still pays a day), and the amount is rounded up.
+    /// @inheritdoc IFinancing
     function interestOf(uint256 principal, uint256 rateBps, uint256 elapsed) public pure returns (uint256) {
         uint256 daysElapsed = elapsed == 0 ? 1 : (elapsed + 1 days - 1) / 1 days;
         uint256 numerator = principal * rateBps * daysElapsed;
@@ -70,7 +68,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
 
     // ================================================================== factoring
 
-    /// @notice A financier offers to buy `value` of a note at `rateBps` discount per year, until `expiry`.
+    /// @inheritdoc IFinancing
     function makeOffer(uint256 noteId, uint96 value, uint32 rateBps, bool recourse, uint64 expiry)
         external
         whenNotPaused
@@ -89,7 +87,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
         emit OfferMade(offerId, noteId, financierId, value, rateBps, recourse, expiry);
     }
 
-    /// @notice The offering financier withdraws an open offer.
+    /// @inheritdoc IFinancing
     function cancelOffer(uint256 offerId) external whenNotPaused {
         Offer storage o = _openOffer(offerId);
         if (registry.accountOf(o.financierId) != msg.sender) revert NotOfferFinancier(offerId, msg.sender);
@@ -97,8 +95,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
         emit OfferCancelled(offerId);
     }
 
-    /// @notice The note's holder accepts: in one transaction the financier pays the price and receives the value
-    ///         (split off when partial).
+    /// @inheritdoc IFinancing
     function acceptOffer(uint256 offerId) external nonReentrant whenNotPaused returns (uint256 purchaseId) {
         Offer storage o = _openOffer(offerId);
         if (block.timestamp > o.expiry) revert OfferExpired(offerId, o.expiry);
@@ -139,7 +136,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
         return _recoursePurchaseOf[noteId];
     }
 
-    /// @notice Price the holder would receive if it accepted the offer now.
+    /// @inheritdoc IFinancing
     function quote(uint256 offerId) external view returns (uint256 price) {
         Offer storage o = _openOffer(offerId);
         uint64 maturity = notes.receivable(notes.note(o.noteId).slotId).maturity;
@@ -149,9 +146,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
 
     // ================================================================== recourse
 
-    /// @notice A financier that bought with recourse claims the bought note's value from the seller after the
-    ///         receivable defaulted. It must still hold the note. The claim is at most the value bought: value the
-    ///         financier merged into the note from elsewhere is not the seller's to guarantee.
+    /// @inheritdoc IFinancing
     function claimRecourse(uint256 purchaseId) external whenNotPaused returns (uint256 amount) {
         Purchase storage p = _purchase(purchaseId);
         if (!p.recourse) revert NoRecourse(purchaseId);
@@ -167,8 +162,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
         emit RecourseClaimed(purchaseId, p.noteId, amount);
     }
 
-    /// @notice The seller pays a recourse claim; the claimed value goes back to the seller (the whole note, or a
-    ///         split of the claimed value when the note holds more).
+    /// @inheritdoc IFinancing
     function payRecourse(uint256 purchaseId) external nonReentrant whenNotPaused {
         Purchase storage p = _purchase(purchaseId);
         if (p.recourseStatus != RecourseStatus.Claimed) revert InvalidRecourseState(purchaseId, p.recourseStatus);
@@ -185,8 +179,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
 
     // ================================================================== order financing
 
-    /// @notice The financier an order is pledged to lends against it (up to the advance rate of the order
-    ///         amount); the principal goes to the order's holder in the same transaction.
+    /// @inheritdoc IFinancing
     function lend(uint256 orderId, uint96 principal, uint32 rateBps, uint64 dueDate)
         external
         nonReentrant
@@ -218,7 +211,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
         emit LoanOpened(loanId, orderId, financierId, borrowerId, principal, rateBps, dueDate);
     }
 
-    /// @notice The borrower repays principal plus interest; the lien on the order (and on its note) is released.
+    /// @inheritdoc IFinancing
     function repay(uint256 loanId) external nonReentrant whenNotPaused {
         Loan storage l = _activeLoan(loanId);
         if (registry.accountOf(l.borrowerId) != msg.sender) revert NotBorrower(loanId, msg.sender);
@@ -240,8 +233,7 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
         emit LoanRepaid(loanId, l.principal, interest);
     }
 
-    /// @notice After the due date the lienholder takes from the order's note exactly what is owed (all of it if
-    ///         the note is worth less) and unlocks the rest.
+    /// @inheritdoc IFinancing
     function foreclose(uint256 loanId) external nonReentrant whenNotPaused returns (uint256 takenNoteId) {
         Loan storage l = _activeLoan(loanId);
         if (registry.accountOf(l.financierId) != msg.sender) revert NotLoanFinancier(loanId, msg.sender);
@@ -276,13 +268,13 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
         emit LoanForeclosed(loanId, noteId, takenNoteId, taken);
     }
 
-    /// @notice Amount the borrower would repay now.
+    /// @inheritdoc IFinancing
     function amountOwed(uint256 loanId) external view returns (uint256) {
         Loan storage l = _activeLoan(loanId);
         return l.principal + interestOf(l.principal, l.rateBps, block.timestamp - l.startedAt);
     }
 
-    /// @notice Operators set the maximum advance rate of order loans (at most 90%).
+    /// @inheritdoc IFinancing
     function setMaxAdvanceBps(uint16 bps) external onlyOperator {
         if (bps == 0 || bps > MAX_ADVANCE_BPS_LIMIT) revert InvalidAdvanceRate(bps);
         _maxAdvanceBps = bps;
@@ -291,36 +283,36 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
 
     // ================================================================== views
 
-    /// @notice An offer.
+    /// @inheritdoc IFinancing
     function offer(uint256 offerId) external view returns (Offer memory) {
         Offer memory o = _offers[offerId];
         if (o.status == OfferStatus.None) revert UnknownOffer(offerId);
         return o;
     }
 
-    /// @notice A purchase (an accepted offer).
+    /// @inheritdoc IFinancing
     function purchase(uint256 purchaseId) external view returns (Purchase memory) {
         return _purchase(purchaseId);
     }
 
-    /// @notice A loan.
+    /// @inheritdoc IFinancing
     function loan(uint256 loanId) external view returns (Loan memory) {
         Loan memory l = _loans[loanId];
         if (l.status == LoanStatus.None) revert UnknownLoan(loanId);
         return l;
     }
 
-    /// @notice Loan id of an order (0 = none).
+    /// @inheritdoc IFinancing
     function loanOfOrder(uint256 orderId) external view returns (uint256) {
         return _loanOfOrder[orderId];
     }
 
-    /// @notice Maximum advance rate of order loans, in basis points.
+    /// @inheritdoc IFinancing
     function maxAdvanceBps() external view returns (uint16) {
         return _maxAdvanceBps;
     }
 
-    /// @notice Counters of offers, purchases and loans.
+    /// @inheritdoc IFinancing
     function counts() external view returns (uint256 offers, uint256 purchases, uint256 loans) {
         return (_offerCount, _purchaseCount, _loanCount);
     }

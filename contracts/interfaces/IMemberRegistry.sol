@@ -68,14 +68,36 @@ interface IMemberRegistry {
 
     // ---------------------------------------------------------------- operator actions
     /// @notice Admits a member (operator only). Returns its new id (ids start at 1).
+    /// @param account its signing account (not yet registered)
+    /// @param roles its role bits (Roles)
+    /// @param kycHash the hash of its KYC file
+    /// @param groupId the group of related members it belongs to, 0 for none
+    /// @param creditLimit the most it may owe as an obligor, in minor units
+    /// @return memberId the new member id
     function admit(address account, uint8 roles, bytes32 kycHash, uint64 groupId, uint128 creditLimit)
         external
         returns (uint32 memberId);
+    /// @notice Suspends a member (operator only): requireActive refuses it until it is reinstated.
+    /// @param memberId the member
     function suspend(uint32 memberId) external;
+    /// @notice Reinstates a suspended member (operator only).
+    /// @param memberId the member
     function reinstate(uint32 memberId) external;
+    /// @notice Sets a member's roles (operator only).
+    /// @param memberId the member
+    /// @param roles its new role bits (Roles)
     function setRoles(uint32 memberId, uint8 roles) external;
+    /// @notice Sets a member's KYC hash (operator only).
+    /// @param memberId the member
+    /// @param kycHash the hash of its KYC file
     function setKycHash(uint32 memberId, bytes32 kycHash) external;
+    /// @notice Sets a member's group (operator only).
+    /// @param memberId the member
+    /// @param groupId its group, 0 for none
     function setGroup(uint32 memberId, uint64 groupId) external;
+    /// @notice Sets a member's credit limit (operator only).
+    /// @param memberId the member
+    /// @param creditLimit the most it may owe as an obligor, in minor units
     function setCreditLimit(uint32 memberId, uint128 creditLimit) external;
     /// @notice Moves a member to a new signing account; holdings follow the member id. When a token contract
     ///         holds tokens of the member, the member is frozen (`MemberRotating`) until those contracts emitted
@@ -87,33 +109,79 @@ interface IMemberRegistry {
     /// @notice Ends a rotation once no ledger contract reports pending rotation transfers (operator only).
     /// @param memberId The rotating member.
     function finishRotation(uint32 memberId) external;
+    /// @notice Lets a member that defaulted issue receivables again (operator only).
+    /// @param memberId the member
     function clearDefaultBlock(uint32 memberId) external;
+    /// @notice Whether a default blocks the obligor's further issuance (operator only).
+    /// @param enabled true to block
     function setBlockIssuanceOnDefault(bool enabled) external;
     /// @notice Marks a ledger contract (OrderBook, ReceivableNotes, Financing, Settlement, CashToken) as trusted
     ///         to call the accounting hooks below and the tokens' ledger moves. Operator only.
+    /// @param account the contract
+    /// @param enabled whether it is trusted
     function setLedgerContract(address account, bool enabled) external;
 
     // ---------------------------------------------------------------- ledger hooks (ledger contracts only)
+    /// @notice Raises what an obligor owes (a receivable issued).
     /// @dev Reverts CreditLimitExceeded / IssuanceBlockedByDefault.
+    /// @param obligorId the obligor
+    /// @param amount the face value added, in minor units
     function increaseOutstanding(uint32 obligorId, uint128 amount) external;
+    /// @notice Lowers what an obligor owes (a receivable settled or defaulted).
+    /// @param obligorId the obligor
+    /// @param amount the face value removed, in minor units
     function decreaseOutstanding(uint32 obligorId, uint128 amount) external;
+    /// @notice Records an obligor's default (and blocks its issuance when so configured).
+    /// @param obligorId the obligor
+    /// @param unpaidFaceValue what it left unpaid, in minor units
     function recordDefault(uint32 obligorId, uint128 unpaidFaceValue) external;
 
     // ---------------------------------------------------------------- views
+    /// @notice Whether an account is an operator.
+    /// @param account the account
+    /// @return true for an operator
     function isOperator(address account) external view returns (bool);
+    /// @notice Whether an account is a trusted ledger contract.
+    /// @param account the account
+    /// @return true for a ledger contract
     function isLedgerContract(address account) external view returns (bool);
     /// @notice Returns the member id of an account that is Active and holds any role in `roleMask`;
     ///         reverts NotAMember / MemberNotActive / MissingRole otherwise. The hot-path check.
+    /// @param account the account
+    /// @param roleMask the roles, any of which will do
+    /// @return memberId its member id
     function requireActive(address account, uint8 roleMask) external view returns (uint32 memberId);
     /// @notice Same as requireActive, by id; returns the member's current account.
+    /// @param memberId the member
+    /// @param roleMask the roles, any of which will do
+    /// @return account its current account
     function requireActiveId(uint32 memberId, uint8 roleMask) external view returns (address account);
+    /// @notice Whether an account is an active member with any role in `roleMask` (requireActive without reverting).
+    /// @param account the account
+    /// @param roleMask the roles, any of which will do
+    /// @return true when requireActive would pass
     function isActive(address account, uint8 roleMask) external view returns (bool);
+    /// @notice The member an account is the current account of.
+    /// @param account the account
+    /// @return its member id, 0 for none
     function memberIdOf(address account) external view returns (uint32);
+    /// @notice A member's current account.
+    /// @param memberId the member
+    /// @return its account
     function accountOf(uint32 memberId) external view returns (address);
+    /// @notice A member's record.
+    /// @param memberId the member
+    /// @return the member
     function member(uint32 memberId) external view returns (Member memory);
+    /// @notice How many members were admitted.
+    /// @return the number of members (the last member id)
     function memberCount() external view returns (uint32);
+    /// @notice Whether a default blocks the obligor's further issuance.
+    /// @return true when it does
     function blockIssuanceOnDefault() external view returns (bool);
     /// @notice The member an account belonged to before a rotation moved the member to a new account (0 = none).
+    /// @param account the rotated-out account
+    /// @return the member id, 0 for none
     function formerMemberIdOf(address account) external view returns (uint32);
     /// @notice The member's latest rotation.
     /// @param memberId The member.

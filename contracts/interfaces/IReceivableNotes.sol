@@ -86,14 +86,33 @@ interface IReceivableNotes {
     event NoteReleased(uint256 indexed noteId, uint32 indexed lienholderId);
     event SlotStatusChanged(uint256 indexed slotId, SlotStatus status);
     event PolicySet(uint256 minSplitValue, uint256 maxLiveNotesPerSlot, uint64 maxTenor);
+    /// @notice The metadata base URI, fixed at deploy (tokenURI, slotURI and contractURI are read under it).
+    event BaseURISet(string baseURI);
 
     // ---------------------------------------------------------------- issuance
     /// @notice The obligor (msg.sender, an active core enterprise) confirms a receivable it owes `creditor`
     ///         and mints its first note to the creditor. Raises the obligor's outstanding (credit limit).
+    /// @param creditor the creditor's account (an active member with a holding role)
+    /// @param faceValue the amount owed, in the cash token's minor units
+    /// @param cashToken the cash token it is paid in
+    /// @param maturity when it is due (unix seconds; within the policy's maximum tenor)
+    /// @param invoiceHash the invoice's hash, unique across the ledger
+    /// @return slotId the new receivable
+    /// @return noteId its first note, held by the creditor
     function issue(address creditor, uint128 faceValue, address cashToken, uint64 maturity, bytes32 invoiceHash)
         external
         returns (uint256 slotId, uint256 noteId);
     /// @notice OrderBook only: issue for an accepted order; the note is locked to `lienholderId` if non-zero.
+    /// @param orderId the accepted order
+    /// @param obligorId the buyer, who owes the receivable
+    /// @param creditorId the seller, who holds the first note
+    /// @param lienholderId the financier the order is pledged to, 0 for none
+    /// @param faceValue the amount owed, in the cash token's minor units
+    /// @param cashToken the cash token it is paid in
+    /// @param maturity when it is due (unix seconds)
+    /// @param invoiceHash the invoice's hash, unique across the ledger
+    /// @return slotId the new receivable
+    /// @return noteId its first note
     function issueForOrder(
         uint256 orderId,
         uint32 obligorId,
@@ -107,45 +126,107 @@ interface IReceivableNotes {
 
     // ---------------------------------------------------------------- locks
     /// @notice The holder locks (pledges) its note to a financier.
+    /// @param noteId the caller's note
+    /// @param lienholder the financier's account
     function lock(uint256 noteId, address lienholder) external;
     /// @notice The lienholder releases the lock.
+    /// @param noteId the locked note
     function release(uint256 noteId) external;
 
     // ---------------------------------------------------------------- ledger hooks (ledger contracts only)
     /// @notice Moves `value` of a note to member `toId` as a new note (a split), bypassing approvals but not
     ///         membership checks. `ignoreMaturity` is for recourse/foreclosure after maturity. Locks still
     ///         apply unless the caller passes the note's lienholder as `asLienholderId`.
+    /// @param noteId the note split
+    /// @param toId the member receiving the new note
+    /// @param value the value moved, in minor units
+    /// @param asLienholderId the note's lienholder when the caller acts for it (foreclosure), else 0
+    /// @param ignoreMaturity true for recovery after maturity (exact amounts, not bounded by the split policy)
+    /// @return newNoteId the new note
     function ledgerSplit(uint256 noteId, uint32 toId, uint256 value, uint32 asLienholderId, bool ignoreMaturity)
         external
         returns (uint256 newNoteId);
     /// @notice Moves a whole note to member `toId` (same rules as ledgerSplit).
+    /// @param noteId the note moved
+    /// @param toId the member receiving it
+    /// @param asLienholderId the note's lienholder when the caller acts for it (foreclosure), else 0
+    /// @param ignoreMaturity true for recovery after maturity
     function ledgerTransfer(uint256 noteId, uint32 toId, uint32 asLienholderId, bool ignoreMaturity) external;
+    /// @notice Locks a note to a lienholder on behalf of the ledger.
+    /// @param noteId the note
+    /// @param lienholderId the lienholder's member id
     function ledgerLock(uint256 noteId, uint32 lienholderId) external;
+    /// @notice Releases a note's lock on behalf of the ledger (Financing on repayment or foreclosure).
+    /// @param noteId the locked note
     function ledgerRelease(uint256 noteId) external;
     /// @notice Settlement only: burns a note of `slotId` and returns its holder's account and value.
+    /// @param noteId the note burned (unlocked)
+    /// @param slotId its receivable
+    /// @return holder the account that held it
+    /// @return value its value, in minor units
     function burnForSettlement(uint256 noteId, uint256 slotId) external returns (address holder, uint256 value);
     /// @notice Settlement only: burns a batch of unlocked notes of `slotId` (ids from the indexer, each checked).
+    /// @param slotId the receivable
+    /// @param noteIds its notes to burn
+    /// @return holders the account that held each note
+    /// @return values each note's value, in minor units
     function burnBatchForSettlement(uint256 slotId, uint256[] calldata noteIds)
         external
         returns (address[] memory holders, uint256[] memory values);
     /// @notice Settlement only: moves a slot to Settled or Defaulted (forward only).
+    /// @param slotId the receivable
+    /// @param status Settled or Defaulted
     function setSlotStatus(uint256 slotId, SlotStatus status) external;
 
     // ---------------------------------------------------------------- policy (operators)
+    /// @notice Operators set the split policy; emits PolicySet.
+    /// @param minSplitValue the least value of a split's new note and non-zero remainder (1 to 2^64 - 1)
+    /// @param maxLiveNotesPerSlot the most live notes a receivable may have (1 to MAX_LIVE_NOTES_LIMIT)
+    /// @param maxTenor the longest time to maturity at issuance (1 day to 5 years)
     function setPolicy(uint256 minSplitValue, uint256 maxLiveNotesPerSlot, uint64 maxTenor) external;
 
     // ---------------------------------------------------------------- views
+    /// @notice A receivable's terms and state (reverts UnknownSlot).
+    /// @param slotId the receivable
+    /// @return the receivable
     function receivable(uint256 slotId) external view returns (Receivable memory);
+    /// @notice A live note (reverts UnknownNote for one never minted or burned).
+    /// @param noteId the note
+    /// @return the note
     function note(uint256 noteId) external view returns (Note memory);
+    /// @notice The receivable issued for an invoice.
+    /// @param invoiceHash the invoice's hash
+    /// @return the receivable, 0 for none
     function slotOfInvoice(bytes32 invoiceHash) external view returns (uint256);
+    /// @notice The receivable issued for an order.
+    /// @param orderId the order
+    /// @return the receivable, 0 for none
     function slotOfOrder(uint256 orderId) external view returns (uint256);
+    /// @notice The member a note is locked to.
+    /// @param noteId the note
+    /// @return the lienholder's member id, 0 when unlocked
     function lienholderOf(uint256 noteId) external view returns (uint32);
+    /// @notice The note a note was split from.
+    /// @param noteId the note
+    /// @return the parent note, 0 for a receivable's first note
     function parentOf(uint256 noteId) external view returns (uint256);
     /// @notice The note minted when the slot was issued (the one locked to an order's lienholder).
+    /// @param slotId the receivable
+    /// @return the first note
     function firstNoteOf(uint256 slotId) external view returns (uint256);
+    /// @notice How many receivables were issued.
+    /// @return the number of slots (the last slot id)
     function slotCount() external view returns (uint256);
+    /// @notice How many notes were minted.
+    /// @return the number of notes (the last note id)
     function noteCount() external view returns (uint256);
+    /// @notice The least value of a split's new note and non-zero remainder.
+    /// @return the minimum, in minor units
     function minSplitValue() external view returns (uint256);
+    /// @notice The most live notes a receivable may have.
+    /// @return the cap
     function maxLiveNotesPerSlot() external view returns (uint256);
+    /// @notice The longest time to maturity at issuance.
+    /// @return the tenor, in seconds
     function maxTenor() external view returns (uint64);
 }

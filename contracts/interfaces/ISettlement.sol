@@ -34,12 +34,42 @@ interface ISettlement {
     event DefaultClaimsPaid(uint256 indexed slotId, uint256 notes, uint256 value, uint256 amount);
     event GracePeriodSet(uint64 gracePeriod);
 
+    /// @notice The obligor pays `amount` towards the receivable (cash held here until settlement).
+    /// @param slotId the receivable (Active, not yet fully funded)
+    /// @param amount the cash paid, in minor units (at most what is still unfunded)
     function fund(uint256 slotId, uint256 amount) external;
+
+    /// @notice Pays out a batch of a fully funded, matured receivable's notes (anyone may call); the notes are burned.
+    /// @param slotId the receivable
+    /// @param noteIds live, unlocked notes of it (from the indexer)
     function settle(uint256 slotId, uint256[] calldata noteIds) external;
+
+    /// @notice The holder redeems its own note of a fully funded, matured receivable; the note is burned.
+    /// @param noteId the caller's note
     function redeem(uint256 noteId) external;
+
+    /// @notice Marks an underfunded receivable Defaulted after maturity plus the grace period (anyone may call).
+    /// @param slotId the receivable
     function markDefault(uint256 slotId) external;
+
+    /// @notice Pays the partial funds of a defaulted receivable pro rata to a batch of its notes (anyone may
+    ///         call, except for a note bought with recourse: only its holder or Financing claims it, so the
+    ///         financier's recourse right is not pre-empted, S-2); the notes are burned. Rounding is cumulative,
+    ///         so the funds are paid out exactly.
+    /// @param slotId the defaulted receivable
+    /// @param noteIds live, unlocked notes of it (from the indexer)
     function claimDefaulted(uint256 slotId, uint256[] calldata noteIds) external;
+
+    /// @notice Operators set the grace period between maturity and a possible default (1 to 90 days).
+    /// @param gracePeriod_ the new grace period, in seconds
     function setGracePeriod(uint64 gracePeriod_) external;
+
+    /// @notice Funding state of a receivable.
+    /// @param slotId the receivable
+    /// @return the cash funded and paid out so far
     function funding(uint256 slotId) external view returns (Fund memory);
+
+    /// @notice Grace period after maturity before an underfunded receivable can be marked Defaulted.
+    /// @return the grace period, in seconds
     function gracePeriod() external view returns (uint64);
 }

@@ -55,6 +55,7 @@ abstract contract LedgerAccess {
     }
 
     /// @notice Whether the contract is paused.
+    /// @return true while paused
     function paused() public view virtual returns (bool);
 
     function _setPaused(bool value) internal virtual;

@@ -151,21 +151,27 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
     // ------------------------------------------------------------------ ERC-721
 
     /// @notice ERC-165: ERC-721 and ERC-165.
+    /// @param interfaceId the ERC-165 interface id asked about
+    /// @return whether the order book implements it
     function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
         return interfaceId == type(IERC721).interfaceId || interfaceId == type(IERC165).interfaceId;
     }
 
     /// @notice Collection name.
+    /// @return the name
     function name() external pure returns (string memory) {
         return "SCF Confirmed Orders";
     }
 
     /// @notice Collection symbol.
+    /// @return the symbol
     function symbol() external pure returns (string memory) {
         return "SCFO";
     }
 
     /// @notice Number of orders held by `owner`.
+    /// @param owner a member's current account
+    /// @return its number of order tokens, 0 for an account that is not a member's
     function balanceOf(address owner) external view returns (uint256) {
         if (owner == address(0)) revert ZeroAddress();
         uint32 id = registry.memberIdOf(owner);
@@ -173,6 +179,8 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
     }
 
     /// @notice Current account of the member holding the order.
+    /// @param orderId the order
+    /// @return the holder's account
     function ownerOf(uint256 orderId) external view returns (address) {
         _existing(orderId);
         return registry.accountOf(_holderOf[orderId].memberId);
@@ -180,6 +188,9 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
 
     /// @notice Moves an order token to another active member with a holding role. Not while pledged, and only
     ///         before the order is invoiced or cancelled.
+    /// @param from the order's holder
+    /// @param to the recipient
+    /// @param orderId the order
     function transferFrom(address from, address to, uint256 orderId) public whenNotPaused {
         Order storage o = _existing(orderId);
         Holding memory h = _holderOf[orderId];
@@ -213,17 +224,26 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
     }
 
     /// @notice ERC-721 safe transfer: a contract recipient must accept the order token.
+    /// @param from the order's holder
+    /// @param to the recipient
+    /// @param orderId the order
+    /// @param data passed to the recipient's onERC721Received
     function safeTransferFrom(address from, address to, uint256 orderId, bytes memory data) public {
         transferFrom(from, to, orderId);
         ERC721Utils.checkOnERC721Received(msg.sender, from, to, orderId, data);
     }
 
     /// @notice ERC-721 safe transfer without data.
+    /// @param from the order's holder
+    /// @param to the recipient
+    /// @param orderId the order
     function safeTransferFrom(address from, address to, uint256 orderId) external {
         safeTransferFrom(from, to, orderId, "");
     }
 
     /// @notice Approves one operator for an order token.
+    /// @param to the operator approved, address(0) to clear
+    /// @param orderId the order
     function approve(address to, uint256 orderId) external whenNotPaused {
         _existing(orderId);
         uint32 holderId = _holderOf[orderId].memberId;
@@ -235,6 +255,8 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
     }
 
     /// @notice Approves an operator for all of the caller's order tokens.
+    /// @param operator the account
+    /// @param approved whether it may move them
     function setApprovalForAll(address operator, bool approved) external whenNotPaused {
         uint32 id = registry.requireActive(msg.sender, Roles.HOLDER);
         if (operator == msg.sender) revert InvalidRecipient(operator);
@@ -243,12 +265,17 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
     }
 
     /// @notice Operator approved for an order token.
+    /// @param orderId the order
+    /// @return the operator, address(0) for none
     function getApproved(uint256 orderId) external view returns (address) {
         _existing(orderId);
         return _tokenApproval[orderId];
     }
 
     /// @notice Whether `operator` may move all of `owner`'s order tokens.
+    /// @param owner a member's account
+    /// @param operator the account asked about
+    /// @return whether it is approved for all
     function isApprovedForAll(address owner, address operator) external view returns (bool) {
         return _operatorApproval[registry.memberIdOf(owner)][operator];
     }
@@ -260,7 +287,7 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
         return _existing(orderId);
     }
 
-    /// @notice Member id holding the order token.
+    /// @inheritdoc IOrderBook
     function holderOf(uint256 orderId) external view returns (uint32) {
         _existing(orderId);
         return _holderOf[orderId].memberId;

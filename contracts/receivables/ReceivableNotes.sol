@@ -3,8 +3,10 @@ pragma solidity 0.8.30;
 
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {ERC721Utils} from "@openzeppelin/contracts/token/ERC721/utils/ERC721Utils.sol";
-import {IERC3525, IERC3525Receiver} from "../interfaces/IERC3525.sol";
+import {IERC3525, IERC3525Metadata, IERC3525Receiver} from "../interfaces/IERC3525.sol";
 import {IMemberRegistry} from "../interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../interfaces/IReceivableNotes.sol";
 import {LedgerAccess} from "../libraries/LedgerAccess.sol";
@@ -20,7 +22,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// @dev Gas: a note is one storage word {holder, lienholder, value, slot, parent}; the note counter shares the
 ///      policy word every move reads anyway; enumeration lives off chain in the indexer; approvals are voided by
 ///      bumping the note's approval epoch (only when it has approvals) instead of clearing storage.
-contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
+contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceivableNotes {
     struct NoteWord {
         uint32 holderId;
         uint32 lienholderId;
@@ -101,8 +103,13 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     mapping(uint256 noteId => mapping(uint64 epoch => mapping(address operator => uint256))) private _allowance;
     Policy private _policy;
     uint256 private _slotCount;
+    string private _baseURI;
 
-    constructor(IMemberRegistry registry_) LedgerAccess(registry_) {
+    /// @param registry_ the member registry
+    /// @param baseURI_ the metadata base URI, fixed at deploy (the API's `/v1/metadata/`, ending in "/"; "" for none)
+    constructor(IMemberRegistry registry_, string memory baseURI_) LedgerAccess(registry_) {
+        _baseURI = baseURI_;
+        emit BaseURISet(baseURI_);
         _policy = Policy({
             minSplitValue: DEFAULT_MIN_SPLIT_VALUE,
             maxLiveNotes: DEFAULT_MAX_LIVE_NOTES,
@@ -115,23 +122,58 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     // ================================================================== ERC-165 / metadata
 
-    /// @notice ERC-165: ERC-3525, ERC-721 and ERC-165 itself.
+    /// @notice ERC-165: ERC-3525 and its metadata extension, ERC-721 and its metadata, ERC-165 itself.
+    /// @param interfaceId the ERC-165 interface id asked about
+    /// @return whether the notes implement it
     function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
         return interfaceId == type(IERC3525).interfaceId || interfaceId == type(IERC721).interfaceId
-            || interfaceId == type(IERC165).interfaceId;
+            || interfaceId == type(IERC165).interfaceId || interfaceId == type(IERC721Metadata).interfaceId
+            || interfaceId == type(IERC3525Metadata).interfaceId;
+    }
+
+    /// @notice ERC-721 metadata: the note's JSON (value, slot, receivable), served under the base URI.
+    /// @param tokenId the note (reverts UnknownNote for one that does not exist or was burned)
+    /// @return `baseURI + "notes/" + tokenId`, or "" while no base URI is set
+    function tokenURI(uint256 tokenId) external view returns (string memory) {
+        _noteWord(tokenId);
+        return _uri("notes/", tokenId);
+    }
+
+    /// @notice ERC-3525 metadata: the receivable's JSON (obligor, face value, currency, maturity, status).
+    /// @param slot the receivable (reverts UnknownSlot for one never issued)
+    /// @return `baseURI + "receivables/" + slot`, or "" while no base URI is set
+    function slotURI(uint256 slot) external view returns (string memory) {
+        if (_slots[slot].status == SlotStatus.None) revert UnknownSlot(slot);
+        return _uri("receivables/", slot);
+    }
+
+    /// @notice ERC-3525 metadata: the collection's JSON.
+    /// @return `baseURI + "contract"`, or "" while no base URI is set
+    function contractURI() external view returns (string memory) {
+        return _uri("contract", 0);
+    }
+
+    /// @dev `base + kind + id` (id 0: no id), "" while no base is set.
+    function _uri(string memory kind, uint256 id) private view returns (string memory) {
+        bytes memory base = bytes(_baseURI);
+        if (base.length == 0) return "";
+        return string(abi.encodePacked(base, kind, id == 0 ? "" : Strings.toString(id)));
     }
 
     /// @notice Collection name.
+    /// @return the name
     function name() external pure returns (string memory) {
         return "SCF Receivable Notes";
     }
 
     /// @notice Collection symbol.
+    /// @return the symbol
     function symbol() external pure returns (string memory) {
         return "SCFN";
     }
 
     /// @notice Values are in minor units (2 decimals), like the cash token.
+    /// @return 2
     function valueDecimals() external pure returns (uint8) {
         return 2;
     }
@@ -217,6 +259,10 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     /// @dev Caller: the holder, an operator approved for the note or for all, or an operator with a value
     ///      allowance (spent). Reverts after maturity, while paused or locked, below the minimum split value
     ///      (for the new note and for a non-zero remainder) and at the slot's live-note cap.
+    /// @param fromTokenId the note split
+    /// @param to the new note's holder (an active member with a holding role)
+    /// @param value the value moved, in minor units
+    /// @return newNoteId the new note
     function transferFrom(uint256 fromTokenId, address to, uint256 value) external returns (uint256 newNoteId) {
         Policy memory p = _policy;
         if (p.paused) revert EnforcedPause();
@@ -238,6 +284,9 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     /// @notice Moves `value` from one note into another note of the same slot (a merge when one holder holds
     ///         both). Both notes must be unlocked; the receiving note's holder must be an active member.
+    /// @param fromTokenId the note the value leaves
+    /// @param toTokenId the note it joins
+    /// @param value the value moved, in minor units
     function transferFrom(uint256 fromTokenId, uint256 toTokenId, uint256 value) external whenNotPaused {
         if (fromTokenId == toTokenId) revert SelfTransfer(fromTokenId);
         NoteWord memory n = _noteWord(fromTokenId);
@@ -262,6 +311,9 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
 
     /// @notice ERC-3525 value approval: lets `operator` move up to `value` of the note. Voided when the note
     ///         changes hands.
+    /// @param tokenId the caller's note
+    /// @param operator the account allowed
+    /// @param value the value it may move, in minor units
     function approve(uint256 tokenId, address operator, uint256 value) external whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
         address holder = _accountOf(n.holderId);
@@ -272,17 +324,24 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     }
 
     /// @notice Remaining value allowance of `operator` on the note.
+    /// @param tokenId the note
+    /// @param operator the account allowed
+    /// @return the value it may still move
     function allowance(uint256 tokenId, address operator) external view returns (uint256) {
         _noteWord(tokenId);
         return _allowance[tokenId][_approvalState[tokenId].epoch][operator];
     }
 
     /// @notice Value of a note (ERC-3525 `balanceOf(tokenId)`).
+    /// @param tokenId the note
+    /// @return its value, in minor units
     function balanceOf(uint256 tokenId) external view returns (uint256) {
         return _noteWord(tokenId).value;
     }
 
     /// @notice Slot (receivable id) of a note.
+    /// @param tokenId the note
+    /// @return its receivable
     function slotOf(uint256 tokenId) external view returns (uint256) {
         return _noteWord(tokenId).slotId;
     }
@@ -290,6 +349,8 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     // ================================================================== ERC-721
 
     /// @notice Number of live notes held by `owner` (ERC-721).
+    /// @param owner a member's current account
+    /// @return its number of notes, 0 for an account that is not a member's
     function balanceOf(address owner) external view returns (uint256) {
         if (owner == address(0)) revert ZeroAddress();
         uint32 id = registry.memberIdOf(owner);
@@ -297,11 +358,16 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     }
 
     /// @notice Current account of the member holding the note.
+    /// @param tokenId the note
+    /// @return the holder's account
     function ownerOf(uint256 tokenId) public view returns (address) {
         return _accountOf(_noteWord(tokenId).holderId);
     }
 
     /// @notice Moves a whole note (ERC-721). The recipient must be an active member with a holding role.
+    /// @param from the note's holder
+    /// @param to the recipient
+    /// @param tokenId the note
     function transferFrom(address from, address to, uint256 tokenId) public whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
         address holder = _requireActiveId(n.holderId, Roles.HOLDER);
@@ -315,17 +381,26 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     }
 
     /// @notice ERC-721 safe transfer: a contract recipient must accept the note.
+    /// @param from the note's holder
+    /// @param to the recipient
+    /// @param tokenId the note
+    /// @param data passed to the recipient's onERC721Received
     function safeTransferFrom(address from, address to, uint256 tokenId, bytes memory data) public {
         transferFrom(from, to, tokenId);
         ERC721Utils.checkOnERC721Received(msg.sender, from, to, tokenId, data);
     }
 
     /// @notice ERC-721 safe transfer without data.
+    /// @param from the note's holder
+    /// @param to the recipient
+    /// @param tokenId the note
     function safeTransferFrom(address from, address to, uint256 tokenId) external {
         safeTransferFrom(from, to, tokenId, "");
     }
 
     /// @notice ERC-721 approval of one operator for the whole note (voided when the note changes hands).
+    /// @param to the operator approved, address(0) to clear
+    /// @param tokenId the note
     function approve(address to, uint256 tokenId) external whenNotPaused {
         NoteWord memory n = _noteWord(tokenId);
         address holder = _accountOf(n.holderId);
@@ -338,6 +413,8 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     }
 
     /// @notice ERC-721 operator approval over all of the caller's notes (kept by member id).
+    /// @param operator the account
+    /// @param approved whether it may move them
     function setApprovalForAll(address operator, bool approved) external whenNotPaused {
         uint32 id = _requireActive(msg.sender, Roles.HOLDER);
         if (operator == msg.sender) revert ApprovalToHolder(operator);
@@ -346,6 +423,8 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     }
 
     /// @notice The operator approved for a note, if its approval is current.
+    /// @param tokenId the note
+    /// @return the operator, address(0) for none
     function getApproved(uint256 tokenId) external view returns (address) {
         _noteWord(tokenId);
         TokenApproval memory a = _tokenApproval[tokenId];
@@ -353,6 +432,9 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IReceivableNotes {
     }
 
     /// @notice Whether `operator` may move all of `owner`'s notes.
+    /// @param owner a member's account
+    /// @param operator the account asked about
+    /// @return whether it is approved for all
     function isApprovedForAll(address owner, address operator) external view returns (bool) {
         return _operatorApproval[registry.memberIdOf(owner)][operator];
     }

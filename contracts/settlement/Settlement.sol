@@ -40,7 +40,7 @@ contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
         emit GracePeriodSet(DEFAULT_GRACE_PERIOD);
     }
 
-    /// @notice The obligor pays `amount` towards the receivable (cash held here until settlement).
+    /// @inheritdoc ISettlement
     function fund(uint256 slotId, uint256 amount) external nonReentrant whenNotPaused {
         IReceivableNotes.Receivable memory r = _activeSlot(slotId);
         if (registry.accountOf(r.obligorId) != msg.sender) revert NotObligor(slotId, msg.sender);
@@ -53,7 +53,7 @@ contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
         emit SlotFunded(slotId, amount, f.funded);
     }
 
-    /// @notice Pays out a batch of a fully funded, matured receivable's notes (anyone may call).
+    /// @inheritdoc ISettlement
     function settle(uint256 slotId, uint256[] calldata noteIds) external nonReentrant whenNotPaused {
         if (noteIds.length == 0) revert EmptyBatch();
         IReceivableNotes.Receivable memory r = _payableSlot(slotId);
@@ -65,7 +65,7 @@ contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
         _payOut(slotId, r, holders, values, total);
     }
 
-    /// @notice The holder redeems its own note of a fully funded, matured receivable.
+    /// @inheritdoc ISettlement
     function redeem(uint256 noteId) external nonReentrant whenNotPaused {
         IReceivableNotes.Note memory n = notes.note(noteId);
         if (registry.accountOf(n.holderId) != msg.sender) revert NotNoteHolder(noteId, msg.sender);
@@ -78,7 +78,7 @@ contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
         _payOut(n.slotId, r, holders, values, value);
     }
 
-    /// @notice Marks an underfunded receivable Defaulted after maturity plus the grace period (anyone may call).
+    /// @inheritdoc ISettlement
     function markDefault(uint256 slotId) external nonReentrant whenNotPaused {
         IReceivableNotes.Receivable memory r = _activeSlot(slotId);
         uint256 defaultableAt = uint256(r.maturity) + _gracePeriod;
@@ -92,12 +92,7 @@ contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
         emit SlotDefaulted(slotId, funded, unpaid);
     }
 
-    /// @notice Pays the partial funds of a defaulted receivable pro rata to a batch of its notes (anyone may
-    ///         call, except for a note bought with recourse: only its holder or Financing claims it, so the
-    ///         financier's recourse right is not pre-empted, S-2); the notes are burned. Rounding is cumulative,
-    ///         so the funds are paid out exactly.
-    /// @param slotId The defaulted receivable.
-    /// @param noteIds Live, unlocked notes of it (from the indexer).
+    /// @inheritdoc ISettlement
     function claimDefaulted(uint256 slotId, uint256[] calldata noteIds) external nonReentrant whenNotPaused {
         if (noteIds.length == 0) revert EmptyBatch();
         IReceivableNotes.Receivable memory r = notes.receivable(slotId);
@@ -128,19 +123,19 @@ contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
         emit DefaultClaimsPaid(slotId, noteIds.length, value, paid - paidBefore);
     }
 
-    /// @notice Operators set the grace period between maturity and a possible default (1 to 90 days).
+    /// @inheritdoc ISettlement
     function setGracePeriod(uint64 gracePeriod_) external onlyOperator {
         if (gracePeriod_ < MIN_GRACE_PERIOD || gracePeriod_ > MAX_GRACE_PERIOD) revert InvalidGracePeriod(gracePeriod_);
         _gracePeriod = gracePeriod_;
         emit GracePeriodSet(gracePeriod_);
     }
 
-    /// @notice Funding state of a receivable.
+    /// @inheritdoc ISettlement
     function funding(uint256 slotId) external view returns (Fund memory) {
         return _funds[slotId];
     }
 
-    /// @notice Grace period after maturity before an underfunded receivable can be marked Defaulted.
+    /// @inheritdoc ISettlement
     function gracePeriod() external view returns (uint64) {
         return _gracePeriod;
     }

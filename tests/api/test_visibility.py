@@ -286,6 +286,9 @@ ROUTES = [
         "funding R1", "/v1/settlement/receivables/{R1}", "R1", _only("operator", "auditor", "core", "tier1", "tier2")
     ),
     Route("receivables", "/v1/receivables", None, ALL, (("limit", "500"),)),
+    Route("metadata n1", "/v1/metadata/notes/{n1}", "R1", _only("operator", "auditor", "core", "tier1", "bankA")),
+    Route("metadata R1", "/v1/metadata/receivables/{R1}", "R1", _only("operator", "auditor", "core", "tier1", "tier2")),
+    Route("metadata contract", "/v1/metadata/contract", None, ALL, names_holders=False),
     Route("order", "/v1/orders/{order}", "R1", _only("operator", "auditor", "core", "tier1")),
     Route("orders", "/v1/orders", None, ALL, (("limit", "500"),)),
     Route("holdings tier1", "/v1/verify/holdings/{id:tier1}", None, _only("operator", "auditor", "tier1", "bankA")),
@@ -362,7 +365,8 @@ def test_the_table_has_every_read_route(world: World) -> None:
     """A GET route added later must join `ROUTES` (and so the rule's check) to pass."""
     paths = ok(world.get("operator", "/openapi.json"))["paths"]
     served = [p for p, methods in paths.items() if p.startswith("/v1/") and "get" in methods]
-    called = [_fill(world, route.path) for route in ROUTES] + ["/v1/audit/verify"]  # a yes/no answer, no members
+    # /v1/audit/verify: a yes/no answer, no members; /v1/abi: public, the contracts' ABIs
+    called = [_fill(world, route.path) for route in ROUTES] + ["/v1/audit/verify", "/v1/abi"]
     for path in served:
         pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
         assert any(pattern.match(c) for c in called), f"{path} is not in ROUTES"

@@ -161,6 +161,8 @@ def _sample(typ: str) -> Any:
         return Account.create().address
     if typ == "bool":
         return True
+    if typ == "string":
+        return "https://scf.example/v1/metadata/" * 3
     return bytes(range(1, int(typ[5:]) + 1))
 
 

@@ -46,13 +46,14 @@ abstract contract Base is Test {
     uint128 internal constant CREDIT = 1_000_000_00; // 1,000,000.00
     uint128 internal constant FACE = 100_000_00; // 100,000.00
     uint64 internal constant TENOR = 90 days;
+    string internal constant METADATA_BASE = "https://scf.example/v1/metadata/";
 
     function setUp() public virtual {
         vm.warp(1_760_000_000);
         vm.startPrank(operator);
         registry = new MemberRegistry(operator);
         cash = new CashToken(registry);
-        notes = new ReceivableNotes(registry);
+        notes = new ReceivableNotes(registry, METADATA_BASE);
         orders = new OrderBook(registry, notes);
         financing = new Financing(registry, notes, orders, cash);
         settlement = new Settlement(registry, notes, cash, financing);

@@ -4,7 +4,8 @@ pragma solidity ^0.8.30;
 import {Base} from "./Base.t.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
 import {IMemberRegistry} from "../../contracts/interfaces/IMemberRegistry.sol";
-import {IERC3525} from "../../contracts/interfaces/IERC3525.sol";
+import {IERC3525, IERC3525Metadata} from "../../contracts/interfaces/IERC3525.sol";
+import {ReceivableNotes} from "../../contracts/receivables/ReceivableNotes.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {LedgerAccess} from "../../contracts/libraries/LedgerAccess.sol";
 import {Roles} from "../../contracts/libraries/Roles.sol";
@@ -1785,7 +1786,38 @@ contract ReceivableNotesTest is Base {
         assertTrue(notes.supportsInterface(0x80ac58cd));
         assertTrue(notes.supportsInterface(0x01ffc9a7));
         assertFalse(notes.supportsInterface(0xffffffff));
-        assertFalse(notes.supportsInterface(0x5b5e139f)); // no ERC-721 metadata
+        assertTrue(notes.supportsInterface(0x5b5e139f)); // ERC-721 metadata
+        assertTrue(notes.supportsInterface(0xe1600902)); // ERC-3525 metadata
+        assertEq(type(IERC3525Metadata).interfaceId, bytes4(0xe1600902));
+    }
+
+    function test_uris_areUnderTheBaseFixedAtDeploy() public {
+        (uint256 slotId, uint256 noteId) = _issue();
+        uint256 child = _split(supplier, noteId, bank, 1_000_00);
+        assertEq(notes.tokenURI(noteId), string.concat(METADATA_BASE, "notes/", vm.toString(noteId)));
+        assertEq(notes.tokenURI(child), string.concat(METADATA_BASE, "notes/", vm.toString(child)));
+        assertEq(notes.slotURI(slotId), string.concat(METADATA_BASE, "receivables/", vm.toString(slotId)));
+        assertEq(notes.contractURI(), string.concat(METADATA_BASE, "contract"));
+    }
+
+    function test_uris_revertForUnknownOrBurnedTokens() public {
+        (uint256 slotId, uint256 noteId) = _issue();
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownNote.selector, 99));
+        notes.tokenURI(99);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownSlot.selector, 99));
+        notes.slotURI(99);
+        vm.prank(address(settlement));
+        notes.burnForSettlement(noteId, slotId);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownNote.selector, noteId));
+        notes.tokenURI(noteId);
+        assertEq(notes.slotURI(slotId), string.concat(METADATA_BASE, "receivables/", vm.toString(slotId)));
+    }
+
+    function test_uris_areEmptyWithoutABase() public {
+        vm.expectEmit();
+        emit IReceivableNotes.BaseURISet("");
+        ReceivableNotes bare = new ReceivableNotes(registry, "");
+        assertEq(bare.contractURI(), "");
     }
 
     function test_metadata() public view {
