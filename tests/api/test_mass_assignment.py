@@ -583,6 +583,8 @@ READS: list[tuple[str, str, bool]] = [
     ("/v1/financing/loans/{loan}", "supplier", False),
     ("/v1/settlement/receivables/{r1}", "supplier", False),
     ("/v1/verify/notes/{n1}", "supplier", False),
+    ("/v1/metadata/notes/{n1}", "supplier", False),  # a note's tokenURI: served to the parties, like the note
+    ("/v1/metadata/receivables/{r1}", "supplier", False),  # a slotURI: like the receivable
     ("/v1/verify/orders/{o_pledged}", "supplier", False),
     ("/v1/verify/holdings/{supplier}", "supplier", False),
     ("/v1/verify/members/{supplier}", "supplier", True),  # a member's profile beside its on-chain hash: open to all
@@ -624,4 +626,4 @@ def test_matrix_size() -> None:
     writes = sum(len(_foreign_fields(write)) for write in WRITES)
     reads = len(READS) * (1 + len(OUTSIDERS))
     print(f"\nmass assignment cells: {writes}; own/other read cells: {reads}")
-    assert writes >= 300 and reads == 51
+    assert writes >= 300 and reads == 57
