@@ -586,34 +586,43 @@ class Network:
         return rows
 
     def settle(
-        self, geth: Path, *, blocks: int = 5, timeout: float = 180.0, stall: float = 10.0, log: Callable[[str], None]
+        self,
+        geth: Path,
+        *,
+        blocks: int = 5,
+        timeout: float = 180.0,
+        stall: float = 10.0,
+        log: Callable[[str], None],
+        exclude: frozenset[str] = frozenset(),
     ) -> None:
-        """Waits until the chain has `blocks` blocks that every node agrees on. Clique can deadlock right after a
-        simultaneous start: signers that sealed competing blocks at the same height each count as "signed
+        """Waits until the chain has made `blocks` new blocks that every node agrees on. Clique can deadlock right
+        after a simultaneous start: signers that sealed competing blocks at the same height each count as "signed
         recently" on the branch they lost, and with four signers no block may be sealed any more (geth logs
         "signed recently, must wait for others" forever). When the head stands still for `stall` seconds the
-        validators are restarted one at a time, which makes each reload its view and seal again."""
+        validators are restarted one at a time, which makes each reload its view and seal again. Nodes in
+        `exclude` (one cut off by a partition) are neither waited for nor restarted."""
         deadline = time.monotonic() + timeout
+        start = head(self.operator_rpc)[0]
         last, moved = -1, time.monotonic()
         while True:
             number, _hash = head(self.operator_rpc)
             if number != last:
                 last, moved = number, time.monotonic()
-            if number >= blocks and self._agree(number - 1):
+            if number >= start + blocks and self._agree(number - 1, exclude):
                 return
             if time.monotonic() > deadline:
                 raise NetworkError(f"timed out after {timeout:.0f}s waiting for {blocks} agreed blocks")
             if time.monotonic() - moved > stall:
                 log(f"the chain stands at block {number}: restarting the validators one at a time (Clique deadlock)")
-                for node in [n for n in self.nodes if n.role == "validator"]:
+                for node in [n for n in self.nodes if n.role == "validator" and n.name not in exclude]:
                     self.stop_node(node.name)
                     self.start_node(node.name, geth)
                 moved = time.monotonic()
             time.sleep(0.25)
 
-    def _agree(self, number: int) -> bool:
+    def _agree(self, number: int, exclude: frozenset[str] = frozenset()) -> bool:
         hashes = set()
-        for node in self.nodes:
+        for node in [n for n in self.nodes if n.name not in exclude]:
             block = rpc_call(node.rpc_url, "eth_getBlockByNumber", [hex(number), False], timeout=3)
             if not isinstance(block, dict):
                 return False

@@ -56,6 +56,7 @@ class ApiProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCF_")}
         env.update(
             SCF_DATA_DIR=str(self.settings.data_dir),
+            SCF_DATABASE_URL=self.settings.effective_database_url,  # the test world's: SQLite or PostgreSQL
             SCF_RPC_PORT=str(self.settings.rpc_port),
             SCF_API_PORT=str(self.port),
             **self.env,

@@ -35,7 +35,7 @@ from chain.indexer import Indexer
 from chain.signer import SignedTx
 from chain.store import create_schema, make_engine
 from chain.tx import send
-from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, problem
+from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, needs_sqlite, problem
 from tests.stress.harness import (
     SIZES,
     admit,
@@ -279,6 +279,7 @@ def database_locked(world: ChainWorld) -> Iterator[None]:
         lock.close()
 
 
+@needs_sqlite  # the lock is SQLite's file lock, held by another connection
 @pytest.mark.parametrize("long", SIZES)
 def test_database_locked_answers_503_and_the_retry_writes_once(world: ChainWorld, long: bool) -> None:
     for _ in range(scaled(long, 1, 5)):
