@@ -4,9 +4,12 @@
 # As root on Debian (CI, fresh machines): installs Debian's postgresql when missing, starts its cluster and makes
 # a superuser role for root (peer authentication over the Unix socket: no password anywhere).
 set -euo pipefail
+# Only the URL goes to stdout (the Makefile reads it); everything the tools print goes to stderr
+# (pg_ctlcluster says "Removed stale pid file." on stdout after an unclean stop).
+exec 3>&1 1>&2
 
 if [ -n "${SCF_TEST_PG_URL:-}" ]; then
-  echo "$SCF_TEST_PG_URL"
+  echo "$SCF_TEST_PG_URL" >&3
   exit 0
 fi
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -36,4 +39,4 @@ port=$(pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $3}')
 if [ "$(su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='root'\"")" != "1" ]; then
   su postgres -c "createuser -p $port --superuser root"
 fi
-echo "postgresql+psycopg://root@/postgres?host=/var/run/postgresql&port=$port"
+echo "postgresql+psycopg://root@/postgres?host=/var/run/postgresql&port=$port" >&3
