@@ -12,6 +12,7 @@ from api.deps import CurrentPrincipal, DbSession
 from api.problems import Problem
 from api.schemas import Page
 from api.services.common import as_utc, sees_everything
+from api.services.visibility import display_names
 from chain.alerts import RULES, SEVERITIES
 from chain.store import Alert, AlertMember
 
@@ -23,17 +24,23 @@ class AlertOut(BaseModel):
     rule: str
     severity: str
     members: list[int]
+    member_names: list[str | None] = Field(
+        default_factory=list, description="display names beside `members`, in the same order (null: no profile)"
+    )
     evidence: list[str]
     block: int
     created: AwareDatetime = Field(description="when the indexer raised it, UTC")
 
 
-def alert_out(alert: Alert) -> AlertOut:
+def alert_out(alert: Alert, names: dict[int, str] | None = None) -> AlertOut:
+    """An alert as auditors and the operator see it (every identity): `names` from `display_names`."""
+    known = names or {}
     return AlertOut(
         id=alert.id,
         rule=alert.rule,
         severity=alert.severity,
         members=list(alert.members),
+        member_names=[known.get(m) for m in alert.members],
         evidence=list(alert.evidence),
         block=alert.block_number,
         created=as_utc(alert.created),
@@ -61,5 +68,7 @@ def list_alerts(
         query = query.where(Alert.id.in_(select(AlertMember.alert_id).where(AlertMember.member_id == member_id)))
     rows = list(session.scalars(query.order_by(Alert.id).limit(limit + 1)))
     more = len(rows) > limit
-    items = [alert_out(a) for a in rows[:limit]]
+    shown = rows[:limit]
+    names = display_names(session, [m for a in shown for m in a.members])  # the caller sees every member
+    items = [alert_out(a, names) for a in shown]
     return Page[AlertOut](items=items, next_cursor=str(items[-1].id) if more else None)

@@ -10,6 +10,7 @@ from api.deps import CurrentPrincipal, DbSession, Ledger, Principal
 from api.problems import Problem
 from api.services.common import iso_time, member_or_404, sees_everything
 from api.services.credit import CreditAssessment, assess
+from api.services.visibility import display_names
 from api.settings import Settings
 
 router = APIRouter(prefix="/v1/members", tags=["credit"])
@@ -43,6 +44,7 @@ class CreditComponentsOut(BaseModel):
 
 class CreditOut(BaseModel):
     member_id: int
+    member_name: str | None = Field(None, description="the member's display name (null: no profile)")
     capacity: AmountOut
     currency: str
     as_of_block: int = Field(description="the read model's block the assessment is computed at")
@@ -55,10 +57,11 @@ def _may_see_credit(principal: Principal, member_id: int) -> bool:
     return principal.member_id == member_id or sees_everything(principal) or principal.has_role(FINANCIER)
 
 
-def credit_out(assessment: CreditAssessment, currency: str) -> CreditOut:
+def credit_out(assessment: CreditAssessment, currency: str, name: str | None = None) -> CreditOut:
     a = assessment
     return CreditOut(
         member_id=a.member_id,
+        member_name=name,
         capacity=a.capacity,
         currency=currency,
         as_of_block=a.as_of_block,
@@ -101,4 +104,5 @@ def member_credit(
         raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
     member_or_404(session, member_id)
     settings: Settings = request.app.state.settings
-    return credit_out(assess(session, ledger.w3, member_id, settings.credit_policy()), settings.currency)
+    assessment = assess(session, ledger.w3, member_id, settings.credit_policy())
+    return credit_out(assessment, settings.currency, display_names(session, [member_id]).get(member_id))

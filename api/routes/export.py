@@ -13,7 +13,7 @@ from api.problems import Problem
 from api.schemas import MemberOut, MemberRef, role_names
 from api.services.common import member_or_404, sees_everything
 from api.services.export import block_range, export_sections
-from api.services.visibility import Views, request_secret
+from api.services.visibility import Views, display_names, request_secret
 from api.strict import IsoDate
 
 router = APIRouter(prefix="/v1/export", tags=["export"])
@@ -33,6 +33,8 @@ class OrderEventRow(BaseModel):
     event: str
     supplier_id: int
     buyer_id: int
+    supplier_name: str | None = Field(None, description="display names beside the ids (null: no profile)")
+    buyer_name: str | None = None
     amount: str
     due_date: str
     status: str = Field(description="the order's current status")
@@ -46,11 +48,14 @@ class NoteRow(BaseModel):
     note_id: int
     receivable_id: int | None
     holder_id: MemberRef
+    holder_name: str | None = Field(None, description="null where the holder is a pseudonym or has no profile")
     value: str
     live: bool
     lienholder_id: MemberRef | None
+    lienholder_name: str | None = None
     parent_id: int | None
     obligor_id: int | None
+    obligor_name: str | None = None
     maturity: str | None
     block_number: int = Field(description="block the note was created in")
     tx_hash: str = Field(description="transaction that created the note")
@@ -63,6 +68,8 @@ class TransferRow(BaseModel):
     to_note_id: int | None
     from_member_id: int | None
     to_member_id: int | None
+    from_member_name: str | None = None
+    to_member_name: str | None = None
     value: str
     block_number: int
     tx_hash: str
@@ -75,6 +82,8 @@ class FinancingRow(BaseModel):
     event: str
     financier_id: int
     client_id: MemberRef | None = Field(description="the note's holder or seller, or the borrower")
+    financier_name: str | None = None
+    client_name: str | None = Field(None, description="null where the client is a pseudonym or has no profile")
     note_id: int | None
     order_id: int | None
     value: str
@@ -92,6 +101,9 @@ class AlertRow(BaseModel):
     rule: str
     severity: str
     members: list[MemberRef]
+    member_names: list[str | None] = Field(
+        default_factory=list, description="display names beside `members` (null: a pseudonym or no profile)"
+    )
     evidence: list[str]
     block_number: int
     created: str
@@ -147,6 +159,7 @@ def export_member(
                 outstanding=member.outstanding,
                 default_count=member.default_count,
                 issuance_blocked=member.issuance_blocked,
+                name=display_names(session, [member.id]).get(member.id),
             ),
             "range": {"from": from_, "to": to, "from_block": blocks.first, "to_block": blocks.last},
             "generated_at": datetime.now(UTC).isoformat(),

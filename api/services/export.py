@@ -17,7 +17,7 @@ from web3 import Web3
 from api.amounts import format_amount
 from api.services.chaintime import block_times, first_block_at_or_after, indexed_head
 from api.services.common import iso_time
-from api.services.visibility import Views
+from api.services.visibility import Views, display_names
 from chain.store import Alert, AlertMember, EventRecord, Loan, Note, Offer, Order, Purchase, Receivable, ValueMove
 
 ORDER_EVENTS = (
@@ -40,6 +40,18 @@ FINANCING_EVENTS = {
     "LoanForeclosed": ("loan", "loanId"),
 }
 SECTIONS = ("orders", "notes", "transfers", "financings", "alerts")
+#: a row's member id field -> the display name field added beside it
+NAMED_FIELDS = {
+    "supplier_id": "supplier_name",
+    "buyer_id": "buyer_name",
+    "holder_id": "holder_name",
+    "lienholder_id": "lienholder_name",
+    "obligor_id": "obligor_name",
+    "from_member_id": "from_member_name",
+    "to_member_id": "to_member_name",
+    "financier_id": "financier_name",
+    "client_id": "client_name",
+}
 
 
 @dataclass(frozen=True)
@@ -260,7 +272,8 @@ def export_sections(
     """The five sections, as the caller (`views`) may see them; every row with a block number also gets `at`, that
     block's time. Orders and transfers name only the member's own counterparties, which the rule shows."""
     if blocks.first > blocks.last:
-        return {name: [] for name in SECTIONS} | {"alerts": _alerts(session, member_id, blocks, views)}
+        empty: dict[str, list[dict[str, Any]]] = {name: [] for name in SECTIONS}
+        return with_names(session, empty | {"alerts": _alerts(session, member_id, blocks, views)})
     transfers = _transfers(session, member_id, blocks)
     sections = {
         "orders": _orders(session, member_id, blocks),
@@ -274,4 +287,26 @@ def export_sections(
     for name in ("orders", "notes", "transfers", "financings"):
         for row in sections[name]:
             row["at"] = iso_time(times[row["block_number"]])
+    return with_names(session, sections)
+
+
+def with_names(session: Session, sections: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Adds a display name beside every member id the rows show as it is (`holder_name` beside `holder_id`, and
+    `member_names` beside an alert's `members`). A pseudonym (a member the caller may not see, already hidden by
+    `Visibility.ref`) gets no name, nor does a member without a profile."""
+
+    def shown(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+    ids = {row[f] for rows in sections.values() for row in rows for f in NAMED_FIELDS if shown(row.get(f))}
+    ids |= {m for row in sections.get("alerts", []) for m in row["members"] if shown(m)}
+    names = display_names(session, ids)
+    for rows in sections.values():
+        for row in rows:
+            for id_field, name_field in NAMED_FIELDS.items():
+                if id_field in row:
+                    value = row[id_field]
+                    row[name_field] = names.get(value) if shown(value) else None
+            if "members" in row:
+                row["member_names"] = [names.get(m) if shown(m) else None for m in row["members"]]
     return sections

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from web3 import Web3
 
+from api.profiles import USCC_ALPHABET, uscc_check_character
 from api.settings import Settings
 from chain.alerts import AlertConfig
 from chain.client import contract
@@ -25,18 +27,32 @@ class Party:
         self.client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {key}"})
 
 
+TAG = secrets.token_hex(3)
+NAMES = {"supplier": f"宁波供应链{TAG}", "bank": f"浦江银行{TAG}"}
+
+
+def _profile(display_name: str) -> dict[str, str]:
+    body = "9133" + "".join(secrets.choice(USCC_ALPHABET) for _ in range(13))
+    return {
+        "legal_name_zh": f"{display_name}有限公司",
+        "legal_name_en": f"{display_name} Co., Ltd.",
+        "display_name": display_name,
+        "uscc": body + uscc_check_character(body),
+    }
+
+
 @pytest.fixture(scope="module")
 def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
     group = 900_000 + uuid.uuid4().int % 100_000
     admitted: dict[str, Party] = {}
     with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
         for name, roles, extra in [
-            ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
-            ("supplier", ["supplier"], {"group_id": group}),
-            ("bank", ["financier"], {"group_id": group}),
-            ("auditor", ["auditor"], {}),
+            ("core", ["core_enterprise"], {"credit_limit": "1000000.00", "kyc_hash": random_hash()}),
+            ("supplier", ["supplier"], {"group_id": group, "profile": _profile(NAMES["supplier"])}),
+            ("bank", ["financier"], {"group_id": group, "profile": _profile(NAMES["bank"])}),
+            ("auditor", ["auditor"], {"kyc_hash": random_hash()}),
         ]:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+            body = ok(op.post("/v1/members", json={"roles": roles, **extra}), 201)
             admitted[name] = Party(api, body["member"], body["api_key"])
     yield admitted
     for party in admitted.values():
@@ -68,6 +84,7 @@ def test_auditor_sees_alerts_and_a_supplier_gets_403(
     [alert] = page["items"]
     assert alert["severity"] == "high"
     assert alert["members"] == [supplier.id, bank.id]
+    assert alert["member_names"] == [NAMES["supplier"], NAMES["bank"]]  # names beside the ids, in their order
     assert len(alert["evidence"]) == 1 and len(alert["evidence"][0].removeprefix("0x")) == 64
     assert page["next_cursor"] is None
     assert ok(auditor.client.get("/v1/alerts", params={"severity": "low", "member_id": supplier.id}))["items"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 from web3 import Web3
 from web3.contract import Contract
 
+from api.profiles import USCC_ALPHABET, uscc_check_character
 from api.services.credit import CreditPolicy
 from api.settings import Settings
 from chain.client import contract
@@ -35,11 +37,29 @@ class Party:
         self.client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {key}"})
 
 
-PARTIES: list[tuple[str, list[str], dict[str, str]]] = [
-    ("core", ["core_enterprise"], {"credit_limit": "10000000.00"}),
-    ("supplier", ["supplier"], {}),
+def _profile(display_name: str, legal_zh: str) -> dict[str, str]:
+    """A member profile with a valid unified social credit code (GB 32100-2015 check character)."""
+    body = "9131" + "".join(secrets.choice(USCC_ALPHABET) for _ in range(13))
+    return {
+        "legal_name_zh": legal_zh,
+        "legal_name_en": f"{display_name} Co., Ltd.",
+        "display_name": display_name,
+        "uscc": body + uscc_check_character(body),
+    }
+
+
+#: display names: the credit answer and the evidence export carry them beside the member ids
+NAMES = {"core": "华东重工", "supplier": "苏州精密", "bank": "招商银行上海分行"}
+
+PARTIES: list[tuple[str, list[str], dict[str, Any]]] = [
+    (
+        "core",
+        ["core_enterprise"],
+        {"credit_limit": "10000000.00", "profile": _profile(NAMES["core"], "华东重工有限公司")},
+    ),
+    ("supplier", ["supplier"], {"profile": _profile(NAMES["supplier"], "苏州精密机械有限公司")}),
     ("other", ["supplier"], {}),
-    ("bank", ["financier"], {}),
+    ("bank", ["financier"], {"profile": _profile(NAMES["bank"], "招商银行股份有限公司上海分行")}),
     ("treasury", ["financier"], {}),  # mints test cash on chain directly
     ("auditor", ["auditor"], {}),
 ]
@@ -87,7 +107,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             base_url=private.server.url, timeout=60, headers={"Authorization": f"Bearer {private.operator_key}"}
         ) as op:
             for name, roles, extra in PARTIES:
-                body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+                identity = {} if "profile" in extra else {"kyc_hash": random_hash()}
+                body = ok(op.post("/v1/members", json={"roles": roles, **identity, **extra}), 201)
                 parties[name] = Party(private.server, body["member"], body["api_key"])
         cash = contract(private.ledger.w3, private.ledger.deployment, private.ledger.artifacts, "CashToken")
         yield World(private, parties, cash)
@@ -130,7 +151,7 @@ def test_credit_follows_the_history_and_its_visibility(world: World) -> None:
 
     _receivable(w, "10000.00", days=90)
     c = _credit(w)
-    assert c["member_id"] == supplier.id
+    assert c["member_id"] == supplier.id and c["member_name"] == NAMES["supplier"]
     assert c["components"]["confirmed_volume_365d"] == "10000.00"
     assert c["components"]["base"] == "5000.00"
     assert c["components"]["score"] == "1.0000"
@@ -248,6 +269,18 @@ def test_export_bundle_range_and_access(world: World, tmp_path: Path) -> None:
     note_ids = {n["note_id"] for n in bundle["notes"]}
     assert {t["to_note_id"] for t in mints} <= note_ids
 
+    # names beside the member ids the bundle shows (null for a member without a profile, and for nobody)
+    assert bundle["member"]["name"] == NAMES["supplier"]
+    assert {t["to_member_name"] for t in mints} == {NAMES["supplier"]}
+    assert all(t["from_member_id"] is None and t["from_member_name"] is None for t in mints)
+    assert sold[0]["to_member_name"] == NAMES["bank"]
+    assert {(r["supplier_name"], r["buyer_name"]) for r in bundle["orders"]} == {(NAMES["supplier"], NAMES["core"])}
+    assert {r["financier_name"] for r in bundle["financings"]} == {NAMES["bank"]}
+    assert {r["client_name"] for r in bundle["financings"] if r["client_id"] == supplier.id} == {NAMES["supplier"]}
+    assert {n["obligor_name"] for n in bundle["notes"] if n["obligor_id"] == w.parties["core"].id} == {NAMES["core"]}
+    named = {w.parties[n].id: name for n, name in NAMES.items()}
+    assert all(n["holder_name"] == named.get(n["holder_id"]) for n in bundle["notes"]), bundle["notes"]
+
     # the member itself and the operator may export; a financier or another member may not
     assert ok(supplier.client.get(path, params={"from": start, "to": end}))["member"]["id"] == supplier.id
     problem(bank.client.get(path, params={"from": start, "to": end}), 403, "forbidden")
@@ -283,6 +316,7 @@ def test_export_bundle_range_and_access(world: World, tmp_path: Path) -> None:
     with (out / "transfers.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(bundle["transfers"]) and rows[0]["tx_hash"] == bundle["transfers"][0]["tx_hash"]
+    assert NAMES["supplier"] in {row["to_member_name"] for row in rows}
     for section in ("orders", "notes", "financings", "alerts"):
         with (out / f"{section}.csv").open(newline="") as fh:
             assert len(list(csv.DictReader(fh))) == len(bundle[section]), section
