@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from scripts.companies import for_role
 from tests.conftest import ServerThread, ok, random_hash
 
 CHROMIUM = Path(os.environ.get("SCF_CHROMIUM", "/usr/bin/chromium"))
@@ -146,6 +148,11 @@ class ConsoleWorld:
     auditor: Member
     order_id: int
     note_id: int
+    names: dict[int, str]  # display names of the members admitted with a company profile (scripts/companies.py)
+
+    def shown_name(self, texts: dict[str, str], member_id: int) -> str:
+        """How the console names a member: its display name, "Member 7" / "成员 7" for one without a profile."""
+        return self.names.get(member_id) or texts["member.name"].replace("{id}", str(member_id))
 
     def note(self, note_id: int) -> dict[str, Any]:
         return ok(self.auditor.client.get(f"/v1/notes/{note_id}"))
@@ -167,17 +174,26 @@ class ConsoleWorld:
 @pytest.fixture(scope="module")
 def world(api: ServerThread, operator_key: str) -> Iterator[ConsoleWorld]:
     clients: list[httpx.Client] = []
+    names: dict[int, str] = {}
+    run = str(100 + secrets.randbelow(900))  # digits only: tells runs apart without a Latin word in the zh-CN scan
 
-    def admit(op: httpx.Client, roles: list[str], **extra: str) -> Member:
-        body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+    def admit(op: httpx.Client, roles: list[str], index: int | None = None, **extra: str) -> Member:
+        """A member; with `index`, the seed's `index`-th company of its role (scripts/companies.py) as its profile.
+        supplier2 and the auditor stay without a profile: the console names them by id."""
+        identity: dict[str, Any] = {"kyc_hash": random_hash()}
+        if index is not None:
+            identity = {"profile": for_role(roles[0], index, run)}
+        body = ok(op.post("/v1/members", json={"roles": roles, **identity, **extra}), 201)
         client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {body['api_key']}"})
         clients.append(client)
+        if index is not None:
+            names[body["member"]["id"]] = identity["profile"]["display_name"]
         return Member(body["member"]["id"], body["api_key"], client)
 
     with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
-        core = admit(op, ["core_enterprise"], credit_limit="50000000.00")
-        supplier, supplier2, supplier3 = (admit(op, ["supplier"]) for _ in range(3))
-        bank = admit(op, ["financier"])
+        core = admit(op, ["core_enterprise"], 0, credit_limit="50000000.00")
+        supplier, supplier2, supplier3 = admit(op, ["supplier"], 0), admit(op, ["supplier"]), admit(op, ["supplier"], 2)
+        bank = admit(op, ["financier"], 0)
         auditor = admit(op, ["auditor"])
     ok(bank.client.post("/v1/cash/mint", json={"member_id": bank.id, "amount": "5000000.00", "reference": "own"}), 201)
     ok(bank.client.post("/v1/cash/mint", json={"member_id": core.id, "amount": "5000000.00", "reference": "dep"}), 201)
@@ -210,6 +226,7 @@ def world(api: ServerThread, operator_key: str) -> Iterator[ConsoleWorld]:
         auditor,
         order_id,
         int(receivable["first_note_id"]),
+        names,
     )
     for client in clients:
         client.close()

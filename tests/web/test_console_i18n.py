@@ -269,9 +269,9 @@ def test_supplier_maturity_ladder_matches_its_notes(lang_page: Any, busy_world: 
     by_obligor: dict[int, Decimal] = defaultdict(Decimal)
     for n in held:
         by_obligor[n["obligor_id"]] += Decimal(n["value"])
-    member = texts["member.name"]
     shown = {s["name"]: sum(money_of(v) for v in s["data"]) for s in option["series"]}
-    assert shown == {member.replace("{id}", str(o)): total for o, total in by_obligor.items()}
+    assert shown == {world.shown_name(texts, o): total for o, total in by_obligor.items()}
+    assert world.names[world.core.id] in shown  # the obligor by its company name, not "Member N"
     screenshot(page, f"supplier-{page.lang}")
 
 
@@ -295,7 +295,8 @@ def test_bank_book_concentration_matches_its_notes(lang_page: Any, busy_world: C
     for offer in sold:
         seller = ok(world.bank.client.get(f"/v1/financing/purchases/{offer['purchase_id']}"))["seller_id"]
         row = page.locator(f"tr[data-offer-id='{offer['id']}']")
-        assert row.locator("td").nth(2).inner_text() == texts["member.name"].replace("{id}", str(seller))
+        assert row.locator("td").nth(2).inner_text() == world.shown_name(texts, seller)
+        assert seller == world.supplier.id and world.names[seller] == row.locator("td").nth(2).inner_text()
     screenshot(page, f"bank-{page.lang}")
 
 
@@ -354,6 +355,11 @@ def test_operator_searches_members(lang_page: Any, busy_world: ConsoleWorld) -> 
     page.locator("#member-search").fill(bank["account"][2:12])
     page.wait_for_function("() => document.querySelectorAll('#members-table tr[data-member-id]').length === 1")
     assert rows.first.get_attribute("data-member-id") == str(world.bank.id)
+    # the directory names each member by its company name (the seed's list), and the search finds it by that name
+    name = world.names[world.bank.id]
+    page.locator("#member-search").fill(name)
+    page.wait_for_function("() => document.querySelectorAll('#members-table tr[data-member-id]').length === 1")
+    assert rows.first.get_attribute("data-member-id") == str(world.bank.id) and name in rows.first.inner_text()
     screenshot(page, f"operator-{page.lang}")
     page.locator("#member-search").fill("no-such-member-anywhere")
     page.locator("#members-table-empty, #members-table p.muted").first.wait_for()
@@ -374,11 +380,10 @@ def test_csv_export_downloads_the_rows_with_a_bom(lang_page: Any, busy_world: Co
     by_obligor: dict[int, Decimal] = defaultdict(Decimal)
     for n in world.notes_of(world.bank):
         by_obligor[n["obligor_id"]] += Decimal(n["value"])
-    member = texts["member.name"]
-    assert {r[0]: Decimal(r[2]) for r in rows[1:]} == {member.replace("{id}", str(o)): v for o, v in by_obligor.items()}
+    assert {r[0]: Decimal(r[2]) for r in rows[1:]} == {world.shown_name(texts, o): v for o, v in by_obligor.items()}
     # each obligor's financing capacity, as the credit endpoint computes it
     capacity = {o: ok(world.bank.client.get(f"/v1/members/{o}/credit"))["capacity"] for o in by_obligor}
-    assert {r[0]: r[4] for r in rows[1:]} == {member.replace("{id}", str(o)): c for o, c in capacity.items()}
+    assert {r[0]: r[4] for r in rows[1:]} == {world.shown_name(texts, o): c for o, c in capacity.items()}
     assert info.value.suggested_filename.endswith(".csv")
 
 

@@ -48,7 +48,7 @@ function renderWho(principal) {
   const who = document.getElementById("who");
   const label = principal.operator
     ? t("who.operator")
-    : t("who.member", { name: memberName(principal.me.id), roles: rolesText(principal.roles) });
+    : t("who.member", { name: memberName(principal.me.id, principal.me.name), roles: rolesText(principal.roles) });
   who.replaceChildren(
     h("span", { id: "who-label" }, label),
     h("button", { type: "button", id: "sign-out", onclick: signOut }, t("who.sign_out")),
@@ -108,7 +108,7 @@ async function signIn(key) {
   }
   setStatus(status, "ok", "");
   await loadCurrency(state.principal);
-  cachedMembers(true);
+  await cachedMembers(true).catch(() => []); // the directory's names; a view that needs it reads it again
   document.getElementById("signin").hidden = true;
   renderWho(state.principal);
   await show();

@@ -3,6 +3,7 @@
 import cytoscape from "/app/vendor/cytoscape.esm.mjs";
 import { money } from "./format.js";
 import { t, tv } from "./i18n.js";
+import { memberName } from "./ui.js";
 
 const EDGE_COLOURS = {
   issue: "#0b4f8a",
@@ -19,7 +20,7 @@ export function drawTree(container, tree, { focusNoteId, onEdge } = {}) {
   const root = `r${tree.slot_id}`;
   const elements = [{ data: { id: root, kind: "receivable", label: t("receivable.name", { id: tree.slot_id }) } }];
   for (const n of tree.nodes) {
-    const holder = n.holder_id ? t("member.name", { id: n.holder_id }) : t("graph.burned");
+    const holder = n.holder_id ? memberName(n.holder_id, n.holder_name) : t("graph.burned");
     elements.push({
       data: { id: `n${n.note_id}`, kind: "note", label: `${t("note.name", { id: n.note_id })}\n${money(n.value)}\n${holder}` },
       classes: [n.live ? "live" : "closed", n.note_id === focusNoteId ? "focus" : ""].join(" "),

@@ -148,12 +148,21 @@ export async function memberPicker(me, { role, name = "member" } = {}) {
 }
 
 let membersPromise = null;
+/** Display names of the member directory (GET /v1/members: every member sees ids, roles and names). */
+const directoryNames = new Map();
+
 export function cachedMembers(refresh = false) {
   if (refresh || !membersPromise) {
     membersPromise = all("/v1/members");
-    membersPromise.catch(() => {
-      membersPromise = null;
-    });
+    membersPromise.then(
+      (members) => {
+        directoryNames.clear();
+        for (const m of members) if (m.name) directoryNames.set(m.id, m.name);
+      },
+      () => {
+        membersPromise = null;
+      },
+    );
   }
   return membersPromise;
 }
@@ -168,14 +177,25 @@ export function rolesText(roles) {
   return roles.map(roleLabel).join(t("list.separator")) || t("member.no_role");
 }
 
-/** "Member 7" / "成员 7" (member names come with the member profiles of issue 23, part 1); a member the caller
- *  may not see is named by the API with a pseudonym (`holder-…`, docs/permissions.md), shown as such. */
-export function memberName(id) {
-  return typeof id === "string" ? t("member.pseudonym", { pseudonym: id }) : t("member.name", { id });
+/**
+ * A member as a person reads it: its display name (the `name` the API gives beside the id, e.g. `holder_name`, else
+ * the member directory's), "Member 7" / "成员 7" only for a member without a profile. A member the caller may not
+ * see is named by the API with a pseudonym (`holder-…`, docs/permissions.md) and no name: shown as such.
+ */
+export function memberName(id, name) {
+  if (typeof id === "string") return t("member.pseudonym", { pseudonym: id });
+  const known = name || directoryNames.get(id);
+  return known ? String(known) : t("member.name", { id });
+}
+
+/** The name and the id ("华东重工 (#3)"), where the id matters (the operator's directory, pickers). */
+export function memberNameWithId(id, name) {
+  const known = typeof id === "number" ? name || directoryNames.get(id) : null;
+  return known ? t("member.name_id", { name: known, id }) : memberName(id);
 }
 
 export function memberLabel(m) {
-  return t("member.label", { name: memberName(m.id), roles: rolesText(m.roles) });
+  return t("member.label", { name: memberNameWithId(m.id, m.name), roles: rolesText(m.roles) });
 }
 
 export function badge(text, tone) {

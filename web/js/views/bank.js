@@ -37,6 +37,7 @@ export async function render(root, ctx) {
 function offersCard(offers, ctx, purchases) {
   // the seller: who sold the note (from its purchase) once accepted; the note's holder while the offer is open
   const seller = (o) => (o.purchase_id ? purchases.get(o.purchase_id)?.seller_id : o.holder_id);
+  const sellerName = (o) => (o.purchase_id ? purchases.get(o.purchase_id)?.seller_name : o.holder_name);
   const status = statusLine();
   status.id = "make-offer-status";
   const note = h("input", { id: "offer-note", type: "number", min: 1, required: true });
@@ -66,7 +67,7 @@ function offersCard(offers, ctx, purchases) {
     [
       { label: t("col.offer"), cell: (o) => t("offer.name", { id: o.id }) },
       { label: t("col.note"), cell: (o) => t("note.name", { id: o.note_id }) },
-      { label: t("col.seller"), cell: (o) => (seller(o) ? memberName(seller(o)) : "—") },
+      { label: t("col.seller"), cell: (o) => (seller(o) ? memberName(seller(o), sellerName(o)) : "—") },
       { label: t("col.value"), num: true, cell: (o) => money(o.value, o.currency), csv: (o) => o.value },
       { label: t("col.rate"), num: true, cell: (o) => `${(o.rate_bps / 100).toFixed(2)} %` },
       { label: t("col.recourse"), cell: (o) => (o.recourse ? t("yes") : t("no")) },
@@ -129,7 +130,7 @@ function bookCard(held, credit) {
 async function loansCard(loans, pledged, ctx) {
   const status = statusLine();
   status.id = "loan-status";
-  const order = h("select", { id: "loan-order", required: true }, h("option", { value: "" }, t("loans.choose_order")), pledged.map((o) => h("option", { value: o.id }, t("loans.order_option", { id: o.id, amount: money(o.amount), name: memberName(o.holder_id) }))));
+  const order = h("select", { id: "loan-order", required: true }, h("option", { value: "" }, t("loans.choose_order")), pledged.map((o) => h("option", { value: o.id }, t("loans.order_option", { id: o.id, amount: money(o.amount), name: memberName(o.holder_id, o.holder_name) }))));
   const principal = h("input", { id: "loan-principal", inputmode: "decimal", required: true, autocomplete: "off" });
   const rate = h("input", { id: "loan-rate", type: "number", min: 0, max: 10000, value: 800, required: true });
   const due = h("input", { id: "loan-due", type: "date", required: true });
@@ -144,7 +145,7 @@ async function loansCard(loans, pledged, ctx) {
     }
     const done = await act(submit, status, t("loans.lending", { id: order.value }), async () => {
       const out = await api("/v1/financing/loans", { method: "POST", body: { order_id: Number(order.value), principal: amount, rate_bps: Number(rate.value), due_date: due.value } });
-      return t("loans.opened", { id: out.id, principal: money(out.principal), name: memberName(out.borrower_id), due: date(out.due_date) });
+      return t("loans.opened", { id: out.id, principal: money(out.principal), name: memberName(out.borrower_id, out.borrower_name), due: date(out.due_date) });
     });
     if (done) await refreshKeeping(ctx, status);
   });
@@ -155,7 +156,7 @@ async function loansCard(loans, pledged, ctx) {
       [
         { label: t("col.loan"), cell: (l) => t("loan.name", { id: l.id }) },
         { label: t("col.order"), cell: (l) => t("order.name", { id: l.order_id }) },
-        { label: t("col.borrower"), cell: (l) => memberName(l.borrower_id) },
+        { label: t("col.borrower"), cell: (l) => memberName(l.borrower_id, l.borrower_name) },
         { label: t("col.principal"), num: true, cell: (l) => money(l.principal, l.currency), csv: (l) => l.principal },
         { label: t("col.owed_now"), num: true, cell: (l) => money(l.amount_owed, l.currency), csv: (l) => l.amount_owed },
         { label: t("col.due"), cell: (l) => date(l.due_date) },

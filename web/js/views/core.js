@@ -110,7 +110,7 @@ function ordersCard(bought, ctx) {
     t("core.awaiting_confirmation"),
     [
       { label: t("col.order"), cell: (o) => t("order.name", { id: o.id }) },
-      { label: t("col.supplier"), cell: (o) => memberName(o.supplier_id) },
+      { label: t("col.supplier"), cell: (o) => memberName(o.supplier_id, o.supplier_name) },
       { label: t("col.amount"), num: true, cell: (o) => money(o.amount, o.currency), csv: (o) => o.amount },
       { label: t("col.due"), cell: (o) => date(o.due_date) },
       {
@@ -136,7 +136,7 @@ function ordersCard(bought, ctx) {
     t("core.awaiting_acceptance"),
     [
       { label: t("col.order"), cell: (o) => t("order.name", { id: o.id }) },
-      { label: t("col.supplier"), cell: (o) => memberName(o.supplier_id) },
+      { label: t("col.supplier"), cell: (o) => memberName(o.supplier_id, o.supplier_name) },
       { label: t("col.amount"), num: true, cell: (o) => money(o.amount, o.currency), csv: (o) => o.amount },
       { label: t("col.invoice"), cell: (o) => acceptForm(o, status, ctx), csv: false },
     ],

@@ -2,7 +2,7 @@
 import { all, api } from "../api.js";
 import { documentHash, money, normaliseAmount, shortHash } from "../format.js";
 import { t, tv } from "../i18n.js";
-import { act, badge, cachedMembers, card, field, h, memberName, roleLabel, ROLES, rolesText, setStatus, statusLine, table } from "../ui.js";
+import { act, badge, cachedMembers, card, field, h, memberName, memberNameWithId, roleLabel, ROLES, rolesText, setStatus, statusLine, table } from "../ui.js";
 import { keysPanel } from "./keys.js";
 import { refreshKeeping } from "./supplier.js";
 
@@ -16,7 +16,7 @@ export async function render(root, ctx) {
 
 /** Issue a member a new API key (a member that lost its keys) or revoke any of its keys (a leaked one). */
 async function memberKeysCard(members, ctx) {
-  const picker = h("select", { id: "keys-member" }, members.map((m) => h("option", { value: m.id, selected: m.id === keysOf }, memberName(m.id))));
+  const picker = h("select", { id: "keys-member" }, members.map((m) => h("option", { value: m.id, selected: m.id === keysOf }, memberNameWithId(m.id, m.name))));
   const show = h("button", { type: "button", id: "keys-show", class: "secondary" }, t("operator.show_keys"));
   show.addEventListener("click", async () => {
     keysOf = Number(picker.value);
@@ -105,7 +105,7 @@ function membersCard(members, ctx) {
   const search = h("input", { id: "member-search", type: "search", autocomplete: "off", placeholder: t("members.search_placeholder") });
   const holder = h("div", { id: "members-table" });
   const columns = [
-    { label: t("col.member"), cell: (m) => memberName(m.id) },
+    { label: t("col.member"), cell: (m) => memberNameWithId(m.id, m.name) },
     { label: t("col.roles"), cell: (m) => rolesText(m.roles) },
     { label: t("col.state"), cell: (m) => badge(tv("status.member", m.status), m.status === "active" ? "good" : "bad") },
     { label: t("col.account"), cell: (m) => h("span", { class: "hash", title: m.account }, shortHash(m.account)), csv: (m) => m.account },
@@ -116,7 +116,7 @@ function membersCard(members, ctx) {
   const draw = () => {
     const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
     const shown = ordered.filter((m) => {
-      const text = [m.id, memberName(m.id), m.account, m.status, tv("status.member", m.status), ...m.roles, ...m.roles.map(roleLabel)].join(" ").toLowerCase();
+      const text = [m.id, memberNameWithId(m.id, m.name), m.account, m.status, tv("status.member", m.status), ...m.roles, ...m.roles.map(roleLabel)].join(" ").toLowerCase();
       return words.every((w) => text.includes(w));
     });
     holder.replaceChildren(

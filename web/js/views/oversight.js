@@ -114,7 +114,7 @@ function alertsCard(alerts, chart) {
         { label: t("alerts.col_alert"), cell: (a) => t("alerts.name", { id: a.id }) },
         { label: t("col.rule"), cell: (a) => tv("rule", a.rule) },
         { label: t("col.severity"), cell: (a) => badge(tv("severity", a.severity), tone[a.severity]) },
-        { label: t("col.members"), cell: (a) => a.members.map(memberName).join(t("list.separator")) },
+        { label: t("col.members"), cell: (a) => a.members.map((m, i) => memberName(m, a.member_names?.[i])).join(t("list.separator")) },
         { label: t("col.chain_time"), num: true, cell: (a) => String(a.block) },
         { label: t("col.wall_time"), cell: (a) => dateTime(a.created), csv: (a) => a.created },
         {

@@ -103,7 +103,7 @@ function notesCard(held) {
             h("td", {}, t("receivable.name", { id: note.receivable_id })),
             h("td", {}, date(day)),
             h("td", { class: "num" }, money(note.value, note.currency)),
-            h("td", {}, note.lienholder_id ? badge(t("notes.pledged_to", { name: memberName(note.lienholder_id) }), "warn") : t("notes.free")),
+            h("td", {}, note.lienholder_id ? badge(t("notes.pledged_to", { name: memberName(note.lienholder_id, note.lienholder_name) }), "warn") : t("notes.free")),
           ),
         );
       }
@@ -115,7 +115,7 @@ function notesCard(held) {
   }
   const csvRows = [...held]
     .sort((a, b) => a.obligor_id - b.obligor_id || String(a.maturity).localeCompare(String(b.maturity)))
-    .map((n) => [memberName(n.obligor_id), t("note.name", { id: n.id }), t("receivable.name", { id: n.receivable_id }), date(n.maturity), n.value, n.lienholder_id ? t("notes.pledged_to", { name: memberName(n.lienholder_id) }) : t("notes.free")]);
+    .map((n) => [memberName(n.obligor_id, n.obligor_name), t("note.name", { id: n.id }), t("receivable.name", { id: n.receivable_id }), date(n.maturity), n.value, n.lienholder_id ? t("notes.pledged_to", { name: memberName(n.lienholder_id, n.lienholder_name) }) : t("notes.free")]);
   const exportButton = h("button", { type: "button", class: "secondary csv-export", "aria-label": t("table.export_named", { caption: t("notes.caption") }) }, t("table.export"));
   exportButton.addEventListener("click", () =>
     csvDownload(t("notes.caption"), [[t("notes.col_obligor"), ...NOTE_COLUMNS().slice(0, 4), t("notes.col_lien")], ...csvRows]),
@@ -197,11 +197,11 @@ async function moveCard(held, ctx) {
     const done = await act(submit, status, action.value === "split" ? t("move.splitting") : t("move.transferring"), async () => {
       if (action.value === "split") {
         const result = await api(`/v1/notes/${note.id}/split`, { method: "POST", body: { to: Number(to.value), value: normaliseAmount(amount.value) } });
-        return t("move.split_done", { id: result.note.id, value: money(result.note.value), new_id: result.new_note.id, new_value: money(result.new_note.value), holder: memberName(result.new_note.holder_id) });
+        return t("move.split_done", { id: result.note.id, value: money(result.note.value), new_id: result.new_note.id, new_value: money(result.new_note.value), holder: memberName(result.new_note.holder_id, result.new_note.holder_name) });
       }
       const result = await api(`/v1/notes/${note.id}/transfer`, { method: "POST", body: { to: Number(to.value) } });
       const moved = result.note ?? result;
-      return t("move.transfer_done", { id: moved.id, value: money(moved.value), holder: memberName(moved.holder_id) });
+      return t("move.transfer_done", { id: moved.id, value: money(moved.value), holder: memberName(moved.holder_id, moved.holder_name) });
     });
     if (done) await refreshKeeping(ctx, status);
   });
@@ -238,7 +238,7 @@ function offersCard(offers, held, balance, ctx) {
     const confirm = h("button", { type: "button", id: "offer-confirm" }, t("sell.confirm"));
     const cancel = h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, t("sell.cancel"));
     dialog.replaceChildren(
-      h("h3", { id: "offer-dialog-title" }, t("sell.question", { value: money(fresh.value), id: fresh.note_id, bank: memberName(fresh.financier_id) })),
+      h("h3", { id: "offer-dialog-title" }, t("sell.question", { value: money(fresh.value), id: fresh.note_id, bank: memberName(fresh.financier_id, fresh.financier_name) })),
       h(
         "dl",
         { class: "facts" },
@@ -253,7 +253,7 @@ function offersCard(offers, held, balance, ctx) {
     confirm.addEventListener("click", async () => {
       dialog.close();
       const before = balance.balance;
-      const done = await act(button, status, t("sell.selling", { bank: memberName(fresh.financier_id) }), async () => {
+      const done = await act(button, status, t("sell.selling", { bank: memberName(fresh.financier_id, fresh.financier_name) }), async () => {
         await api(`/v1/financing/offers/${fresh.id}/accept`, { method: "POST" });
         const after = await api("/v1/cash/balance");
         return t("sell.sold", { before: money(before), after: money(after.balance) });
@@ -267,7 +267,7 @@ function offersCard(offers, held, balance, ctx) {
     t("offers.open_caption"),
     [
       { label: t("col.offer"), cell: (o) => t("offer.name", { id: o.id }) },
-      { label: t("col.bank"), cell: (o) => memberName(o.financier_id) },
+      { label: t("col.bank"), cell: (o) => memberName(o.financier_id, o.financier_name) },
       { label: t("col.note"), cell: (o) => t("note.name", { id: o.note_id }) },
       { label: t("col.value"), num: true, cell: (o) => money(o.value, o.currency), csv: (o) => o.value },
       { label: t("col.price_now"), num: true, cell: (o) => money(o.price, o.currency), csv: (o) => o.price },
@@ -318,7 +318,7 @@ async function ordersCard(orders, ctx) {
         }
         run(b, t("orders.pledging", { id: o.id }), async () => {
           const out = await api(`/v1/orders/${o.id}/pledge`, { method: "POST", body: { financier_id: Number(financiers.value) } });
-          return t("orders.pledged", { id: out.id, bank: memberName(out.lienholder_id) });
+          return t("orders.pledged", { id: out.id, bank: memberName(out.lienholder_id, out.lienholder_name) });
         });
       });
       buttons.push(b);
@@ -329,11 +329,11 @@ async function ordersCard(orders, ctx) {
     t("orders.mine"),
     [
       { label: t("col.order"), cell: (o) => t("order.name", { id: o.id }) },
-      { label: t("col.buyer"), cell: (o) => memberName(o.buyer_id) },
+      { label: t("col.buyer"), cell: (o) => memberName(o.buyer_id, o.buyer_name) },
       { label: t("col.amount"), num: true, cell: (o) => money(o.amount, o.currency), csv: (o) => o.amount },
       { label: t("col.due"), cell: (o) => date(o.due_date) },
       { label: t("col.state"), cell: (o) => tv("status.order", o.status) },
-      { label: t("col.pledged_to"), cell: (o) => (o.lienholder_id ? memberName(o.lienholder_id) : "—") },
+      { label: t("col.pledged_to"), cell: (o) => (o.lienholder_id ? memberName(o.lienholder_id, o.lienholder_name) : "—") },
       { label: t("col.receivable"), cell: (o) => (o.receivable_id ? t("receivable.name", { id: o.receivable_id }) : "—") },
       { label: t("col.actions"), cell: actions, csv: false },
     ],
@@ -367,7 +367,7 @@ async function proposeForm(ctx, status) {
     }
     const done = await act(submit, status, t("propose.proposing"), async () => {
       const out = await api("/v1/orders", { method: "POST", body: { buyer_id: Number(buyer.value), amount: value, due_date: due.value, document_hash: await documentHash(doc.value) } });
-      return t("propose.done", { id: out.id, buyer: memberName(out.buyer_id), status: tv("status.order", out.status) });
+      return t("propose.done", { id: out.id, buyer: memberName(out.buyer_id, out.buyer_name), status: tv("status.order", out.status) });
     });
     if (done) await refreshKeeping(ctx, status);
   });

@@ -44,15 +44,13 @@ export function verifyCard() {
   return card(t("verify.title"), form, result);
 }
 
-/** A member as the API names it: its id, or a pseudonym (`holder-…`) where the caller may not see who it is. */
-const who = (ref) => (typeof ref === "string" ? ref : `member ${ref}`);
 
 /** The note's facts, and whether the proof bundle is present and consistent with them. */
 function facts(note) {
   const check = proofCheck(note);
   const terms = note.receivable;
   const pairs = [
-    [t("col.holder"), note.holder.account ? h("span", {}, `${memberName(note.holder.member_id)} `, h("span", { class: "hash" }, `(${note.holder.account})`)) : t("verify.holder_hidden", { name: memberName(note.holder.member_id) })],
+    [t("col.holder"), note.holder.account ? h("span", {}, `${memberName(note.holder.member_id, note.holder.name)} `, h("span", { class: "hash" }, `(${note.holder.account})`)) : t("verify.holder_hidden", { name: memberName(note.holder.member_id, note.holder.name) })],
     [t("col.value"), money(note.value, note.currency)],
     [t("verify.lock"), note.lienholder_id ? t("verify.pledged_to", { name: memberName(note.lienholder_id) }) : t("verify.not_pledged")],
     [t("col.receivable"), t("verify.receivable_terms", { id: terms.slot_id, obligor: memberName(terms.obligor_id), face: money(terms.face_value, note.currency), creditor: memberName(terms.creditor_id) })],
@@ -160,8 +158,8 @@ async function provenance(note) {
 }
 
 function edgeText(edge) {
-  const from = edge.from_member_id ? memberName(edge.from_member_id) : t("provenance.the_obligor");
-  const to = edge.to_member_id ? memberName(edge.to_member_id) : "—";
+  const from = edge.from_member_id ? memberName(edge.from_member_id, edge.from_member_name) : t("provenance.the_obligor");
+  const to = edge.to_member_id ? memberName(edge.to_member_id, edge.to_member_name) : "—";
   return t("provenance.edge", { kind: tv("movement", edge.kind), value: money(edge.value), from, to, tx: edge.tx_hash, block: edge.block_number });
 }
 
@@ -170,7 +168,7 @@ async function parentLine(note) {
   const edges = [];
   let current = note;
   for (let hops = 0; current && hops < 64; hops += 1) {
-    nodes.push({ note_id: current.note_id, parent_id: current.parent_id, holder_id: current.holder.member_id, value: current.value, live: true, lienholder_id: current.lienholder_id });
+    nodes.push({ note_id: current.note_id, parent_id: current.parent_id, holder_id: current.holder.member_id, holder_name: current.holder.name, value: current.value, live: true, lienholder_id: current.lienholder_id });
     if (!current.parent_id) break;
     edges.push({ kind: "split", from_note_id: current.parent_id, to_note_id: current.note_id, value: null, tx_hash: null, block_number: null });
     current = await api(`/v1/verify/notes/${current.parent_id}`, { query: { block: current.block.number } });
