@@ -22,6 +22,7 @@ NODE_MODULES = ROOT / "node_modules"
 VENDOR_FILES = {
     "cytoscape.esm.mjs": "cytoscape/dist/cytoscape.esm.min.mjs",
     "echarts.esm.mjs": "echarts/dist/echarts.esm.min.mjs",
+    "ethers.esm.mjs": "ethers/dist/ethers.min.js",
 }
 
 

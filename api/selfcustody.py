@@ -43,7 +43,14 @@ from web3 import Web3
 from api.amounts import format_amount
 from api.ledger import LedgerHandle
 from api.problems import Problem, problem_response
-from api.tables import CustodyChallenge, IdempotencyRecord, PreparedTransaction, SelfCustodyAccount, now
+from api.tables import (
+    CustodyChallenge,
+    IdempotencyRecord,
+    MemberProfile,
+    PreparedTransaction,
+    SelfCustodyAccount,
+    now,
+)
 from chain.faults import kill_point
 from chain.signer import SignedTx, TransactionQueue
 from chain.store import Member, durable_begin
@@ -216,8 +223,8 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
 
 
 def summary(ledger: LedgerHandle, engine: Engine, contract: str, data: str, sender: str) -> str:
-    """What a transaction does, in words: 'ReceivableNotes.transferFrom(fromTokenId=12, to=member 7,
-    value=300,000.00) signed by member 4'."""
+    """What a transaction does, in words: 'ReceivableNotes.transferFrom(fromTokenId=12, to=恒通车桥 (member 7),
+    value=300,000.00) signed by 浦江商业 (member 4)' (a member without a profile: 'member 7')."""
     handle = ledger.contract(contract)
     try:
         function, args = handle.decode_function_input(data)
@@ -226,8 +233,13 @@ def summary(ledger: LedgerHandle, engine: Engine, contract: str, data: str, send
     with Session(engine) as session:
 
         def who(address: str) -> str:
+            """'浦江商业 (member 4)': the display name where the member has a profile (the signer may see every
+            counterparty of its own transaction: it names them in the request)."""
             member = session.scalar(select(Member).where(func.lower(Member.account) == address.lower()))
-            return f"member {member.id}" if member is not None else address
+            if member is None:
+                return address
+            profile = session.get(MemberProfile, member.id)
+            return f"{profile.display_name} (member {member.id})" if profile is not None else f"member {member.id}"
 
         parts = []
         for name, value in args.items():

@@ -32,7 +32,21 @@ function idempotencyKey() {
   return `console-${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
 
-/** Calls the API; resolves to the JSON body, rejects with ApiError (problem detail) or a network ApiError. */
+let signatureHandler = null;
+
+/**
+ * How a self-custody member signs (js/signing.js, set by app.js): `handler(prepared)` resolves to the signed raw
+ * transaction, or rejects when the member does not sign (then nothing is sent).
+ */
+export function setSignatureHandler(handler) {
+  signatureHandler = handler;
+}
+
+/**
+ * Calls the API; resolves to the JSON body, rejects with ApiError (problem detail) or a network ApiError.
+ * A write of a self-custody member is answered 202 with a transaction to sign: the member signs it (the handler)
+ * and the signed transaction goes to POST /v1/transactions, whose answer is the write's own (or another 202).
+ */
 export async function api(path, { method = "GET", body, query } = {}) {
   const url = new URL(path, window.location.origin);
   for (const [name, value] of Object.entries(query ?? {})) {
@@ -60,6 +74,10 @@ export async function api(path, { method = "GET", body, query } = {}) {
     data = { title: t("error.status", { status: response.status }), detail: text.slice(0, 200) };
   }
   if (!response.ok) throw new ApiError(response.status, data);
+  if (response.status === 202 && data?.status === "signature-required" && signatureHandler) {
+    const raw = await signatureHandler(data);
+    return api(data.submit || "/v1/transactions", { method: "POST", body: { raw, prepared_id: data.prepared_id } });
+  }
   return data;
 }
 

@@ -1,5 +1,5 @@
 // Sign-in, the views a member's roles allow, and hash navigation between them.
-import { api, apiKey, ApiError } from "./api.js";
+import { api, apiKey, ApiError, setSignatureHandler } from "./api.js";
 import { money, setCurrency } from "./format.js";
 import { language, preferredLanguage, setLanguage, t, translateStatic } from "./i18n.js";
 import { cachedMembers, h, memberName, rolesText, setStatus } from "./ui.js";
@@ -136,6 +136,9 @@ async function switchLanguage(lang) {
     await show();
   }
 }
+
+// a self-custody member's writes are signed by the member (js/signing.js, loaded with ethers only when needed)
+setSignatureHandler(async (prepared) => (await import("./signing.js")).askForSignature(prepared));
 
 // The catalogue loads first; handlers are bound at once (a quick click waits for it instead of submitting the form).
 const ready = setLanguage(preferredLanguage()).then((lang) => {
