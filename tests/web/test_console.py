@@ -24,6 +24,8 @@ def test_console_page_loads_without_a_key_and_api_404s_stay_problems(api: Server
         assert http.get("/app/vendor/cytoscape.esm.mjs").headers["content-type"].startswith("text/javascript")
         charts = http.get("/app/vendor/echarts.esm.mjs")  # Apache ECharts, from node_modules (never committed)
         assert charts.headers["content-type"].startswith("text/javascript") and "registerLocale" in charts.text
+        ethers = http.get("/app/vendor/ethers.esm.mjs")  # signs a self-custody member's transactions in the browser
+        assert ethers.headers["content-type"].startswith("text/javascript") and "fromEncryptedJson" in ethers.text
         assert http.get("/app/i18n/zh-CN.json").json()["nav.core"] == "核心企业"
         problem(http.get("/app/vendor/nothing.js"), 404, "not-found")
         problem(http.get("/app/no-such-file.js"), 404, "not-found")
