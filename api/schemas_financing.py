@@ -153,6 +153,5 @@ class FinancingRequestOut(BaseModel):
     financier_ids: list[int] = Field(
         description="the banks asked; a bank sees only itself here (not which other banks were asked)"
     )
-    financier_names: dict[str, str] = Field(default_factory=dict, description="display names of financier_ids")
     offers: list[OfferOut] = Field(description="offers made in answer (the requester sees all; a bank, its own)")
     accepted_offer_id: int | None

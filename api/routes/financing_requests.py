@@ -85,7 +85,7 @@ def request_out(
     note = session.get(Note, req.note_id)
     receivable = session.get(Receivable, req.slot_id) if req.slot_id else None
     shown_banks = banks if full else [b for b in banks if b == me]
-    names = display_names(session, [*shown_banks, receivable.obligor_id if receivable else None])
+    names = display_names(session, [receivable.obligor_id if receivable else None])
     linked = session.scalars(
         select(FinancingRequestOffer.offer_id)
         .where(FinancingRequestOffer.request_id == req.id)
@@ -121,7 +121,6 @@ def request_out(
         created_at=as_utc(req.created_at).isoformat(),
         withdrawn_at=withdrawn.isoformat() if withdrawn is not None else None,
         financier_ids=shown_banks,
-        financier_names={str(b): names[b] for b in shown_banks if b in names},
         offers=offers,
         accepted_offer_id=req.accepted_offer_id,
     )
@@ -146,6 +145,13 @@ def _expiry(value: date | datetime) -> datetime:
     return datetime.combine(value, time(23, 59, 59), tzinfo=UTC)
 
 
+def _refuse_suspended(principal: Principal, what: str) -> None:
+    """A suspended member can neither sell a note nor make an offer on chain: it cannot ask or answer either."""
+    if principal.status != "active":
+        detail = f"member {principal.member_id} is {principal.status}: it cannot {what}"
+        raise Problem(403, "member-not-active", "Member not active", detail)
+
+
 def _refuse_closed(req: FinancingRequest) -> None:
     status = effective_status(req)
     if status not in LIVE:
@@ -166,10 +172,11 @@ def create_request(
     writes: Writes,
 ) -> JSONResponse:
     me = _member(principal)
+    _refuse_suspended(principal, "ask banks for financing")
     note = session.get(Note, body.note_id)
     receivable = session.get(Receivable, note.slot_id) if note is not None and note.slot_id else None
     parties = {note.holder_id, note.lienholder_id, receivable.obligor_id if receivable else 0} if note else set()
-    if note is None or me not in parties:
+    if note is None or (me not in parties and not sees_everything(principal)):
         raise Problem(404, "not-found", "Not found", f"no note {body.note_id}")
     if note.holder_id != me:
         raise Problem(403, "forbidden", "Forbidden", f"only the holder of note {note.id} may ask for financing on it")
@@ -317,6 +324,7 @@ def answer_request(
     req, banks = visible_request(session, principal, request_id)
     if principal.member_id not in banks:
         raise Problem(403, "forbidden", "Forbidden", f"only the banks asked may answer financing request {request_id}")
+    _refuse_suspended(principal, "make offers")
     account = acting_account(custody, session, principal)
     if not principal.has_role(FINANCIER):
         raise Problem(403, "forbidden", "Forbidden", "only financiers make factoring offers")
