@@ -140,6 +140,14 @@ def test_request_offers_and_acceptance_end_to_end(parties: dict[str, Party]) -> 
     problem(supplier.client.post(f"/v1/financing/requests/{rid}/withdraw"), 409, "financing-request-closed")
     assert ok(supplier.client.get(f"/v1/financing/requests/{rid}"))["status"] == "accepted"
 
+    # every step is in the audit log, under its route's name, by the member that took it
+    audit = p["auditor"].client
+    for action, who in (("create_request", supplier), ("answer_request", bank), ("answer_request", bank2)):
+        entries = ok(audit.get("/v1/audit", params={"action": action, "member_id": who.id, "limit": 500}))["items"]
+        assert [e for e in entries if e["result"] == "ok"], (action, entries)
+    refused = ok(audit.get("/v1/audit", params={"action": "withdraw_request", "member_id": supplier.id}))["items"]
+    assert [e["result"] for e in refused] == ["rejected"]
+
 
 def test_bad_requests_are_problems_and_change_nothing(parties: dict[str, Party], operator_client: httpx.Client) -> None:
     p = parties
