@@ -28,7 +28,7 @@ export async function render(root, ctx) {
   root.append(
     cashCard(balance),
     book.section,
-    requestsCard(requests.filter((r) => ["open", "offered"].includes(r.status)), ctx),
+    requestsCard(requests.filter((r) => r.requester_id !== me.id && ["open", "offered"].includes(r.status)), ctx),
     verifyCard(),
     offersCard(offers.filter((o) => o.financier_id === me.id), ctx, new Map(purchases.map((p) => [p.id, p]))),
     await loansCard(loans.filter((l) => l.financier_id === me.id), orders.filter((o) => o.lienholder_id === me.id), ctx),
