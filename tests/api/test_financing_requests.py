@@ -230,3 +230,22 @@ def test_withdrawn_and_expired_requests_take_no_offers(parties: dict[str, Party]
     closed = problem(bank.client.post(f"/v1/financing/requests/{expiring['id']}/offers", json=offer), 409)
     assert closed["requestStatus"] == "expired"
     ok(supplier.client.post("/v1/financing/requests", json=_ask(p, note_id, "100.00", ["bank"])), 201)
+
+
+def test_the_list_pages(parties: dict[str, Party]) -> None:
+    p = parties
+    for face in ("10.00", "20.00", "30.00"):
+        note_id = _note(p, face)
+        ok(p["supplier"].client.post("/v1/financing/requests", json=_ask(p, note_id, face, ["bank2"])), 201)
+    everything = [r["id"] for r in _requests(p["bank2"])]
+    assert len(everything) >= 3
+    paged: list[int] = []
+    cursor = 0
+    while True:
+        page = ok(p["bank2"].client.get("/v1/financing/requests", params={"limit": 2, "cursor": cursor}))
+        assert len(page["items"]) <= 2
+        paged += [r["id"] for r in page["items"]]
+        if page["next_cursor"] is None:
+            break
+        cursor = int(page["next_cursor"])
+    assert paged == everything
