@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from chain.store import Base, Int
@@ -167,3 +167,40 @@ class MemberProfile(Base):
     contact: Mapped[str | None] = mapped_column(String(200), nullable=True)
     profile_hash: Mapped[str] = mapped_column(String(66))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+
+class FinancingRequest(Base):
+    """A supplier asks banks for factoring offers on a note (or part of one): an off-chain record (service data, a
+    read-model rebuild keeps it). The offers that answer it and the sale stay on chain (`FinancingRequestOffer` links
+    them). `status` is stored as open | offered | accepted | withdrawn; `expired` is read from `expires_at`."""
+
+    __tablename__ = "financing_requests"
+    id: Mapped[int] = mapped_column(Int, primary_key=True, autoincrement=True)
+    requester_id: Mapped[int] = mapped_column(Int, index=True)
+    note_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    slot_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+    target_rate_bps: Mapped[int | None] = mapped_column(Int, nullable=True)
+    recourse: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    accepted_offer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class FinancingRequestBank(Base):
+    """A bank asked by a financing request: it sees the request and may answer it."""
+
+    __tablename__ = "financing_request_banks"
+    request_id: Mapped[int] = mapped_column(ForeignKey("financing_requests.id", ondelete="CASCADE"), primary_key=True)
+    financier_id: Mapped[int] = mapped_column(Int, primary_key=True, index=True)
+
+
+class FinancingRequestOffer(Base):
+    """An on-chain offer made in answer to a financing request (one request per offer)."""
+
+    __tablename__ = "financing_request_offers"
+    offer_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("financing_requests.id", ondelete="CASCADE"), index=True)
+    financier_id: Mapped[int] = mapped_column(Int)

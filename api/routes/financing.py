@@ -30,6 +30,7 @@ from api.services.common import (
     sees_everything,
 )
 from api.services.visibility import Views, Visibility, display_names, request_secret
+from api.tables import FinancingRequest, FinancingRequestOffer
 from api.writes import WriteContext
 from chain.contracts import ContractCall, Financing
 from chain.store import Loan, Note, Offer, Order, Purchase, Receivable
@@ -54,7 +55,7 @@ def _view(ledger: LedgerHandle | None, read: Callable[[Financing], int]) -> int 
         return None
 
 
-def _ledger_or_none(request: Request) -> LedgerHandle | None:
+def ledger_or_none(request: Request) -> LedgerHandle | None:
     try:
         handle: LedgerHandle = request.app.state.ledger.get()
     except Exception:
@@ -110,7 +111,13 @@ def offer_out(session: Session, offer: Offer, currency: str, ledger: LedgerHandl
         created_tx=offer.created_tx,
         financier_name=display_names(session, [offer.financier_id]).get(offer.financier_id),
         holder_name=vis.name_of(holder),
+        request_id=_request_of(session, offer.id),
     )
+
+
+def _request_of(session: Session, offer_id: int) -> int | None:
+    link = session.get(FinancingRequestOffer, offer_id)
+    return link.request_id if link is not None else None
 
 
 def visible_offer(session: Session, principal: Principal, offer_id: int) -> tuple[Offer, int | None]:
@@ -163,7 +170,7 @@ def list_offers(
     more = len(rows) > limit
     rows = rows[:limit]
     currency = request.app.state.settings.currency
-    ledger = _ledger_or_none(request)
+    ledger = ledger_or_none(request)
     views = Views(session, principal, request_secret(request))
     items = [offer_out(session, o, currency, ledger, offer_visibility(session, o, views)) for o in rows]
     return Page[OfferOut](items=items, next_cursor=str(rows[-1].id) if more else None)
@@ -173,10 +180,10 @@ def list_offers(
 def get_offer(offer_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> OfferOut:
     offer, _ = visible_offer(session, principal, offer_id)
     vis = offer_visibility(session, offer, Views(session, principal, request_secret(request)))
-    return offer_out(session, offer, request.app.state.settings.currency, _ledger_or_none(request), vis)
+    return offer_out(session, offer, request.app.state.settings.currency, ledger_or_none(request), vis)
 
 
-def _refuse_matured(ledger: LedgerHandle, session: Session, note: Note) -> None:
+def refuse_matured(ledger: LedgerHandle, session: Session, note: Note) -> None:
     """A note that is gone answers `note-not-live`. An offer on a matured note could never be accepted (the sale
     reverts with SlotMatured): refused before it is made, with the same problem, by the chain's clock (the
     devchain's can run ahead of the wall clock)."""
@@ -212,7 +219,7 @@ def make_offer(
         raise _not_found("note", body.note_id)
     expiry = _expiry(body.expires_at)
     if not writes.started(request, principal.member_id, body.model_dump_json().encode()):  # a retry replays
-        _refuse_matured(ledger, session, note)
+        refuse_matured(ledger, session, note)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         call = ledger.financing.make_offer(body.note_id, body.value, body.rate_bps, body.recourse, expiry)
@@ -267,9 +274,20 @@ def accept_offer(
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         receipt = ctx.transact(account, ledger.financing.accept_offer(offer_id))
         purchase_id = int(event_args(ledger, receipt, CONTRACT, "OfferAccepted")["purchaseId"])
+        _close_request(request, offer_id)
         return _purchase_response(request, ctx, purchase_id)
 
     return writes.run(request, principal.member_id, f"accept-offer:{offer_id}".encode(), ledger, workflow)
+
+
+def _close_request(request: Request, offer_id: int) -> None:
+    """An accepted offer that answered a financing request closes the request (status accepted)."""
+    with Session(request.app.state.engine) as session, session.begin():
+        link = session.get(FinancingRequestOffer, offer_id)
+        row = session.get(FinancingRequest, link.request_id) if link is not None else None
+        if row is not None and row.status in ("open", "offered"):
+            row.status = "accepted"
+            row.accepted_offer_id = offer_id
 
 
 # ---------------------------------------------------------------------------------- purchases
@@ -440,7 +458,7 @@ def list_loans(
     more = len(rows) > limit
     rows = rows[:limit]
     currency = request.app.state.settings.currency
-    ledger = _ledger_or_none(request)
+    ledger = ledger_or_none(request)
     return Page[LoanOut](
         items=[loan_out(loan, currency, ledger) for loan in rows], next_cursor=str(rows[-1].id) if more else None
     )
@@ -449,7 +467,7 @@ def list_loans(
 @router.get("/loans/{loan_id}", summary="One loan, with the amount owed while active")
 def get_loan(loan_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> LoanOut:
     loan = visible_loan(session, principal, loan_id)
-    return loan_out(loan, request.app.state.settings.currency, _ledger_or_none(request))
+    return loan_out(loan, request.app.state.settings.currency, ledger_or_none(request))
 
 
 @router.post("/loans", status_code=201, response_model=LoanOut, summary="The order's pledgee lends against it")

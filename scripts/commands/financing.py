@@ -9,7 +9,8 @@ import typer
 from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, chain_date, page, record
 
 app = typer.Typer(
-    help="Financing: offers, offer, cancel-offer, accept, purchases, loans, lend, repay, foreclose, recourse."
+    help="Financing: request, requests, answer, withdraw-request, offers, offer, cancel-offer, accept, purchases, "
+    "loans, lend, repay, foreclose, recourse."
 )
 
 OfferId = Annotated[int, typer.Argument(help="Offer id")]
@@ -34,9 +35,35 @@ offer_record = record(
         "recourse",
         "expires_at",
         "purchase_id",
+        "request_id",
         "created_tx",
     ],
 )
+request_record = record(
+    "Financing request {id}",
+    [
+        "id",
+        "status",
+        "note_id",
+        "receivable_id",
+        "requester_id",
+        "requester_name",
+        "value",
+        "note_value",
+        "face_value",
+        "obligor_id",
+        "obligor_name",
+        "maturity",
+        "target_rate_bps",
+        "recourse",
+        "expires_at",
+        "financier_ids",
+        "accepted_offer_id",
+        "created_at",
+        "withdrawn_at",
+    ],
+)
+RequestId = Annotated[int, typer.Argument(help="Financing request id")]
 purchase_record = record(
     "Purchase {id}",
     [
@@ -122,6 +149,95 @@ def offer(
     }
     path = "/v1/financing/offers"
     call(ctx, "POST", path, offer_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+def _show_request(data: Any) -> None:
+    """The request, then the offers made in answer (all of them to the requester; a bank sees its own)."""
+    request_record(data)
+    if data.get("offers"):
+        page(
+            "Offers in answer", ["id", "status", "financier_id", "value", "price", "rate_bps", "recourse", "expires_at"]
+        )({"items": data["offers"]})
+
+
+@app.command("request")
+def request_financing(
+    ctx: typer.Context,
+    note: Annotated[int, typer.Option("--note", help="A live, unpledged note you hold")],
+    value: Annotated[str, typer.Option("--value", help="Value to finance: all of the note, or part of it")],
+    bank: Annotated[list[int], typer.Option("--bank", help="A financier to ask (repeat for several)")],
+    expires: Annotated[str, typer.Option("--expires", help=f"Expiry: ISO datetime, {DATE_HELP}")],
+    target_rate_bps: Annotated[
+        int | None, typer.Option("--target-rate-bps", min=0, max=10_000, help="The yearly rate you hope for")
+    ] = None,
+    recourse: Annotated[
+        bool | None, typer.Option("--recourse/--no-recourse", help="Recourse acceptable / not wanted (default: either)")
+    ] = None,
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Ask one or more banks for offers on a note, or part of one (note holder)."""
+    body: dict[str, Any] = {
+        "note_id": note,
+        "value": value,
+        "financier_ids": bank,
+        "expires_at": chain_date(ctx, expires),
+    }
+    if target_rate_bps is not None:
+        body["target_rate_bps"] = target_rate_bps
+    if recourse is not None:
+        body["recourse"] = recourse
+    path = "/v1/financing/requests"
+    call(ctx, "POST", path, _show_request, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+@app.command()
+def requests(
+    ctx: typer.Context,
+    request_id: Annotated[int | None, typer.Argument(help="Show this request, with the offers made in answer")] = None,
+    status: Annotated[str | None, typer.Option(help="open, offered, accepted, withdrawn or expired")] = None,
+    note: Annotated[int | None, typer.Option("--note", help="Only requests on this note")] = None,
+    json_out: JsonFlag = False,
+    limit: Limit = 100,
+    cursor: Cursor = 0,
+) -> None:
+    """List financing requests you made, or that ask you (a bank); or show one."""
+    many = page(
+        "Financing requests",
+        ["id", "status", "note_id", "requester_id", "value", "obligor_id", "maturity", "target_rate_bps", "expires_at"],
+    )
+    params = {"status": status, "note_id": note, "limit": limit, "cursor": cursor}
+    _one_or_page(ctx, "/v1/financing/requests", request_id, _show_request, many, params, json_out)
+
+
+@app.command()
+def answer(
+    ctx: typer.Context,
+    request_id: RequestId,
+    rate_bps: RateBps,
+    expires: Annotated[str, typer.Option("--expires", help=f"Offer expiry: ISO datetime, {DATE_HELP}")],
+    value: Annotated[
+        str | None, typer.Option("--value", help="Value to buy, at most the value requested (default: all of it)")
+    ] = None,
+    recourse: Annotated[bool, typer.Option("--recourse", help="The seller pays back on default")] = False,
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Answer a financing request that asks you with an offer on its note (financier)."""
+    body: dict[str, Any] = {"rate_bps": rate_bps, "recourse": recourse, "expires_at": chain_date(ctx, expires)}
+    if value is not None:
+        body["value"] = value
+    path = f"/v1/financing/requests/{request_id}/offers"
+    call(ctx, "POST", path, offer_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+@app.command("withdraw-request")
+def withdraw_request(
+    ctx: typer.Context, request_id: RequestId, json_out: JsonFlag = False, idempotency_key: IdempotencyKey = None
+) -> None:
+    """Withdraw a financing request you made; the banks' offers stay theirs to cancel (requester)."""
+    path = f"/v1/financing/requests/{request_id}/withdraw"
+    call(ctx, "POST", path, _show_request, json_out=json_out, idempotency_key=idempotency_key)
 
 
 @app.command("cancel-offer")

@@ -142,6 +142,10 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
     w.ids["purchase"] = purchase["id"]
     w.ids["n_bought"] = purchase["note_id"]
 
+    # a financing request: supplier asks bank for offers on part of n1
+    ask = {"note_id": w["n1"], "value": "1.00", "financier_ids": [bank.id], "expires_at": _days(10)}
+    w.ids["request"] = supplier.post("/v1/financing/requests", ask, 201)["id"]
+
     # receivable R2: core2 owes supplier; its note is locked to bank
     r2 = core2.post(
         "/v1/receivables",
@@ -167,12 +171,14 @@ TEMPLATES: dict[str, list[str]] = {
     "offer": ["/v1/financing/offers/{}"],
     "purchase": ["/v1/financing/purchases/{}"],
     "loan": ["/v1/financing/loans/{}"],
+    "request": ["/v1/financing/requests/{}"],
 }
 LISTS_OF: dict[str, tuple[str, str]] = {  # what a refused create must not have added, seen by the would-be party
     "list:orders": ("core", "/v1/orders?limit=500"),
     "list:notes": ("supplier", "/v1/notes?status=all&limit=500"),
     "list:offers": ("supplier", "/v1/financing/offers?limit=500"),
     "list:loans": ("supplier", "/v1/financing/loans?limit=500"),
+    "list:requests": ("supplier", "/v1/financing/requests?limit=500"),
     "list:members": ("operator", "/v1/members?limit=500&cursor={cursor}"),
     "list:moves": ("supplier", "/v1/cash/moves?limit=500"),
 }
@@ -192,6 +198,7 @@ EVERYTHING = [
     "offer_taken",
     "purchase",
     "loan",
+    "request",
     *(f"member:{name}" for name, _, _ in MEMBERS),
     *(f"cash:{name}" for name, _, _ in MEMBERS),
     "keys:supplier",
@@ -440,6 +447,24 @@ CASES: list[Case] = [
         ["supplier", "supplier2", "core", "auditor", "operator"],
     ),
     _c(
+        "POST /v1/financing/requests",
+        lambda w: "/v1/financing/requests",
+        lambda w: {"note_id": w["n1"], "value": "1.00", "financier_ids": [w["bank2"]], "expires_at": _days(5)},
+        ["supplier2", "supplier3", "core", "bank", "auditor", "operator"],
+    ),
+    _c(
+        "POST /v1/financing/requests/{id}/withdraw",
+        lambda w: f"/v1/financing/requests/{w['request']}/withdraw",
+        None,
+        ["supplier2", "bank", "bank2", "core", "auditor", "operator"],
+    ),
+    _c(
+        "POST /v1/financing/requests/{id}/offers",
+        lambda w: f"/v1/financing/requests/{w['request']}/offers",
+        lambda w: {"rate_bps": 700, "expires_at": _days(5)},
+        ["supplier", "supplier2", "bank2", "core", "auditor", "operator"],
+    ),
+    _c(
         "POST /v1/financing/offers/{id}/cancel",
         lambda w: f"/v1/financing/offers/{w['offer_open']}/cancel",
         None,
@@ -574,6 +599,9 @@ WATCH: dict[str, list[str]] = {
     "POST /v1/notes/{id}/lock": ["n1"],
     "POST /v1/notes/{id}/release": ["n3"],
     "POST /v1/financing/offers": ["list:offers"],
+    "POST /v1/financing/requests": ["list:requests"],
+    "POST /v1/financing/requests/{id}/withdraw": ["request"],
+    "POST /v1/financing/requests/{id}/offers": ["request", "list:offers"],
     "POST /v1/financing/offers/{id}/cancel": ["offer_open"],
     "POST /v1/financing/offers/{id}/accept": ["offer_open", "n1", "cash:supplier", "cash:bank"],
     "POST /v1/financing/purchases/{id}/claim-recourse": ["purchase"],
@@ -691,6 +719,12 @@ READS: list[tuple[str, str, list[str], list[str]]] = [
         ["supplier2", "bank2", "core"],
         ["supplier", "bank", "auditor", "operator"],
     ),
+    (
+        "/v1/financing/requests/{}",
+        "request",
+        ["supplier2", "bank2", "core"],
+        ["supplier", "bank", "auditor", "operator"],
+    ),
     ("/v1/cash/balance?member_id={}", "supplier", ["supplier2", "core", "bank"], ["supplier", "auditor", "operator"]),
     ("/v1/cash/moves?member_id={}", "supplier", ["supplier2", "core", "bank"], ["supplier", "auditor", "operator"]),
     ("/v1/verify/holdings/{}", "supplier", ["supplier2", "core", "bank"], ["supplier", "auditor", "operator"]),
@@ -724,6 +758,7 @@ LISTS: list[tuple[str, str, list[str], list[str]]] = [
     ("/v1/financing/loans?limit=500", "loan", ["supplier2", "bank2", "core"], ["supplier", "bank"]),
     ("/v1/financing/purchases?limit=500", "purchase", ["supplier", "bank2", "core"], ["supplier2", "bank"]),
     ("/v1/financing/offers?limit=500", "offer_open", ["supplier2", "bank2", "core"], ["supplier", "bank"]),
+    ("/v1/financing/requests?limit=500", "request", ["supplier2", "bank2", "core"], ["supplier", "bank"]),
 ]
 
 

@@ -192,12 +192,16 @@ def test_ids_beyond_the_read_model_are_refused_not_crashed(fuzz_world: tuple[Pri
                                                     "expires_at": day}),
         "/v1/financing/loans": ("bank", lambda i: {"order_id": i, "principal": "1.00", "rate_bps": 1, "due_date": day}),
         "/v1/members/me/shares": ("supplier", lambda i: {"financier_id": i}),
+        "/v1/financing/requests": ("supplier", lambda i: {"note_id": i, "value": "1.00", "financier_ids": [1],
+                                                          "expires_at": day}),
+        "/v1/financing/requests ": ("supplier", lambda i: {"note_id": 1, "value": "1.00", "financier_ids": [i],
+                                                           "expires_at": day}),
     }  # fmt: skip
     crashed = []
     for huge in HUGE_IDS:
         for path, (who, body) in bodies.items():
             response = httpx.post(
-                f"{world.server.url}{path}", json=body(huge), headers={"Authorization": f"Bearer {keys[who]}"}
+                f"{world.server.url}{path.strip()}", json=body(huge), headers={"Authorization": f"Bearer {keys[who]}"}
             )
             if not 400 <= response.status_code < 500 or response.headers["content-type"] != "application/problem+json":
                 crashed.append(f"POST {path} {huge}: {response.status_code} {response.text[:200]}")

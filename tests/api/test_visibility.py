@@ -84,6 +84,7 @@ MEMBER_FIELDS = {
     "financier_id",
     "borrower_id",
     "client_id",
+    "requester_id",
     "member_id",
     "members",
 }
@@ -176,6 +177,11 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
         _post(c["tier1"], f"/v1/orders/{o['order2']}/pledge", {"financier_id": p["bankA"].id})
         loan = {"order_id": o["order2"], "principal": "500.00", "rate_bps": 600, "due_date": _days(30)}
         o["loan"] = _post(c["bankA"], "/v1/financing/loans", loan, 201)["id"]
+        # tier 2 asks both banks for offers on its R2 note: a request shows neither bank who asks (no dealings, no
+        # grant from tier 2); nobody answers, so the rule's table above stays as it is
+        ask = {"note_id": o["r2root"], "value": "1000.00", "expires_at": _days(10)}
+        ask["financier_ids"] = [p["bankA"].id, p["bankB"].id]
+        o["request"] = _post(c["tier2"], "/v1/financing/requests", ask, 201)["id"]
         yield w
 
 
@@ -275,6 +281,8 @@ ROUTES = [
     Route("note n2", "/v1/notes/{n2}", "R1", _only("operator", "auditor", "core", "tier2")),
     Route("note n1", "/v1/notes/{n1}", "R1", _only("operator", "auditor", "core", "tier1", "bankA")),
     Route("notes", "/v1/notes", None, ALL, (("status", "all"), ("limit", "500"))),
+    Route("request", "/v1/financing/requests/{request}", "R2", _only("operator", "auditor", "tier2", "bankA", "bankB")),
+    Route("requests", "/v1/financing/requests", None, ALL, (("limit", "500"),)),
     Route("offer", "/v1/financing/offers/{offer}", "R1", _only("operator", "auditor", "tier2", "bankA")),
     Route("offers", "/v1/financing/offers", None, ALL, (("limit", "500"),)),
     Route("purchases", "/v1/financing/purchases", None, ALL),

@@ -32,6 +32,10 @@ GROUPS = {
     "receivables": ["list", "show", "issue", "tree"],
     "notes": ["list", "show", "split", "transfer", "merge", "lock", "release", "provenance"],
     "financing": [
+        "request",
+        "requests",
+        "answer",
+        "withdraw-request",
         "offers",
         "offer",
         "cancel-offer",
@@ -240,6 +244,49 @@ def test_a_supply_chain_through_the_cli(scf: Scf, ledger: Ledger, operator: http
     tree = scf("receivables", "tree", str(slot), key=core_key)
     drawn = human(tree)
     assert f"note {note_id}" in drawn and f"note {child['id']}" in drawn and "700,000.00" in drawn
+
+
+def test_a_supplier_asks_banks_for_financing_with_the_cli(scf: Scf) -> None:
+    """`scf financing request` by the holder, `requests` and `answer` by a bank asked, `accept`, `withdraw-request`."""
+    core, core_key = admit(scf, "core_enterprise", "--credit-limit", "1000000.00")
+    supplier, supplier_key = admit(scf, "supplier")
+    bank, bank_key = admit(scf, "financier")
+    other, other_key = admit(scf, "financier")
+    issue = ["receivables", "issue", "--creditor", str(supplier), "--face-value", "50000.00", "--maturity", "+90d"]
+    note_id = as_json(scf(*issue, "--invoice-hash", random_hash(), "--json", key=core_key))["first_note_id"]
+    mint = ["cash", "mint", "--member", str(bank), "--amount", "100000.00", "--reference", random_hash()]
+    human(scf(*mint, key=bank_key))
+
+    ask = ["financing", "request", "--note", str(note_id), "--value", "20000.00", "--bank", str(bank)]
+    made = scf(
+        *ask, "--bank", str(other), "--expires", "+10d", "--target-rate-bps", "600", "--no-recourse", key=supplier_key
+    )
+    shown = human(made)
+    assert "Financing request" in shown and "20,000.00" in shown and "open" in shown
+    request_id = as_json(scf("financing", "requests", "--note", str(note_id), "--json", key=supplier_key))["items"][0][
+        "id"
+    ]
+    seen = as_json(scf("financing", "requests", "--status", "open", "--json", key=bank_key))["items"]
+    assert [(r["id"], r["value"], r["obligor_id"], r["financier_ids"]) for r in seen] == [
+        (request_id, "20000.00", core, [bank])
+    ]
+    answer = ["financing", "answer", str(request_id), "--rate-bps", "650", "--expires", "+5d", "--json"]
+    offer = as_json(scf(*answer, key=bank_key))
+    assert (offer["note_id"], offer["value"], offer["request_id"]) == (note_id, "20000.00", request_id)
+    # a request's offers show with it; a bank not asked sees nothing, and one refusal is one line
+    assert f"{offer['id']}" in human(scf("financing", "requests", str(request_id), key=supplier_key))
+    refused = scf("financing", "requests", str(request_id), key=admit(scf, "financier")[1])
+    assert refused.exit_code == 1 and "not-found" in refused.stderr
+    sold = as_json(scf("financing", "accept", str(offer["id"]), "--json", key=supplier_key))
+    assert (sold["value"], sold["financier_id"]) == ("20000.00", bank)
+    closed = as_json(scf("financing", "requests", str(request_id), "--json", key=supplier_key))
+    assert (closed["status"], closed["accepted_offer_id"]) == ("accepted", offer["id"])
+    late = scf("financing", "answer", str(request_id), "--rate-bps", "500", "--expires", "+5d", key=other_key)
+    assert late.exit_code == 1 and "financing-request-closed" in late.stderr
+
+    again = as_json(scf(*ask, "--expires", "+10d", "--json", key=supplier_key))
+    withdrawn = as_json(scf("financing", "withdraw-request", str(again["id"]), "--json", key=supplier_key))
+    assert withdrawn["status"] == "withdrawn"
 
 
 def test_a_member_rotates_its_api_key_with_the_cli(scf: Scf) -> None:

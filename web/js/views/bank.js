@@ -9,13 +9,14 @@ import { verifyCard } from "./verify.js";
 
 export async function render(root, ctx) {
   const me = ctx.me;
-  const [balance, offers, loans, notes, orders, purchases] = await Promise.all([
+  const [balance, offers, loans, notes, orders, purchases, requests] = await Promise.all([
     api("/v1/cash/balance"),
     all("/v1/financing/offers"),
     all("/v1/financing/loans"),
     all("/v1/notes"),
     all("/v1/orders"),
     all("/v1/financing/purchases"),
+    all("/v1/financing/requests"),
   ]);
   const held = notes.filter((n) => n.holder_id === me.id);
   // each obligor's financing capacity from its on-chain history (GET /v1/members/{id}/credit; docs/credit.md)
@@ -27,11 +28,99 @@ export async function render(root, ctx) {
   root.append(
     cashCard(balance),
     book.section,
+    requestsCard(requests.filter((r) => r.requester_id !== me.id && ["open", "offered"].includes(r.status)), ctx),
     verifyCard(),
     offersCard(offers.filter((o) => o.financier_id === me.id), ctx, new Map(purchases.map((p) => [p.id, p]))),
     await loansCard(loans.filter((l) => l.financier_id === me.id), orders.filter((o) => o.lienholder_id === me.id), ctx),
   );
   book.draw?.();
+}
+
+/** The requester as the API names it: a member, or (the visibility rules hide it) a pseudonym, labelled as such. */
+function requesterCell(r) {
+  if (typeof r.requester_id === "string") return h("span", {}, t("request.undisclosed"), " ", h("code", {}, r.requester_id));
+  return memberName(r.requester_id);
+}
+
+/**
+ * Financing requests that ask me and still take offers: what I need to price them (value, the note's value now, the
+ * obligor, maturity), and "Make offer", which answers with a factoring offer on the note
+ * (POST /v1/financing/requests/{id}/offers).
+ */
+function requestsCard(requests, ctx) {
+  const status = statusLine();
+  status.id = "answer-status";
+  const dialog = h("dialog", { id: "answer-dialog", "aria-labelledby": "answer-dialog-title" });
+  const open = (r, button) => {
+    const mine = r.offers.filter((o) => o.status === "open");
+    const value = h("input", { id: "answer-value", inputmode: "decimal", autocomplete: "off", required: true, value: r.value });
+    const rate = h("input", { id: "answer-rate", type: "number", min: 0, max: 10000, step: 1, required: true, value: r.target_rate_bps ?? 700 });
+    const recourse = h("input", { id: "answer-recourse", type: "checkbox", checked: r.recourse === true });
+    const maturity = (r.maturity ?? "").slice(0, 10);
+    const expires = h("input", { id: "answer-expires", type: "date", required: true, max: maturity || null, value: r.expires_at.slice(0, 10) });
+    const submit = h("button", { type: "submit", id: "answer-submit" }, t("bank.make_offer"));
+    const cancel = h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, t("sell.cancel"));
+    const form = h(
+      "form",
+      { class: "form", id: "answer-form", method: "dialog" },
+      field(t("bank.value_to_buy"), value, t("answer.value_hint", { value: money(r.value) })),
+      field(t("bank.rate"), rate, t("bank.rate_hint")),
+      field(t("bank.with_recourse"), recourse),
+      field(t("bank.expires_on"), expires),
+      h("div", { class: "actions wide" }, submit, cancel),
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const amount = normaliseAmount(value.value);
+      if (!amount || amount === "0.00" || toMinor(amount) > toMinor(r.value)) {
+        value.setAttribute("aria-invalid", "true");
+        value.focus();
+        return;
+      }
+      dialog.close();
+      const done = await act(button, status, t("answer.sending", { id: r.id }), async () => {
+        const body = { value: amount, rate_bps: Number(rate.value), recourse: recourse.checked, expires_at: expires.value };
+        const out = await api(`/v1/financing/requests/${r.id}/offers`, { method: "POST", body });
+        return t("answer.sent", { id: out.id, request: r.id, value: money(out.value), price: money(out.price) });
+      });
+      if (done) await refreshKeeping(ctx, status);
+    });
+    dialog.replaceChildren(
+      h("h3", { id: "answer-dialog-title" }, t("answer.question", { id: r.id, value: money(r.value), note: r.note_id })),
+      ...(mine.length ? [h("p", { class: "muted", id: "answer-already" }, t("answer.already", { count: mine.length }))] : []),
+      form,
+    );
+    dialog.showModal();
+    rate.focus();
+  };
+  const list = table(
+    t("requests.caption"),
+    [
+      { label: t("col.financing_request"), cell: (r) => t("request.name", { id: r.id }) },
+      { label: t("col.requester"), cell: requesterCell, csv: (r) => String(r.requester_id) },
+      { label: t("col.note"), cell: (r) => t("note.name", { id: r.note_id }) },
+      { label: t("notes.col_obligor"), cell: (r) => (r.obligor_id ? memberName(r.obligor_id) : "—") },
+      { label: t("notes.col_maturity"), cell: (r) => date(r.maturity) },
+      { label: t("col.value"), num: true, cell: (r) => money(r.value, r.currency), csv: (r) => r.value },
+      { label: t("col.note_value"), num: true, cell: (r) => money(r.note_value, r.currency), csv: (r) => r.note_value },
+      { label: t("col.target_rate"), num: true, cell: (r) => (r.target_rate_bps === null ? "—" : `${(r.target_rate_bps / 100).toFixed(2)} %`) },
+      { label: t("col.recourse"), cell: (r) => (r.recourse === null ? t("request.recourse_either") : r.recourse ? t("request.recourse_ok") : t("sell.without_recourse")) },
+      { label: t("col.expires"), cell: (r) => date(r.expires_at) },
+      { label: t("col.state"), cell: (r) => tv("status.request", r.status) },
+      {
+        label: t("col.action"),
+        csv: false,
+        cell: (r) => {
+          const button = h("button", { type: "button", "data-answer-request": r.id, "aria-label": t("answer.label", { id: r.id }) }, t("bank.make_offer"));
+          button.addEventListener("click", () => open(r, button));
+          return button;
+        },
+      },
+    ],
+    requests,
+    { empty: t("requests.none"), id: "open-requests", rowAttrs: (r) => ({ "data-request-id": r.id }) },
+  );
+  return card(t("requests.title"), list, status, dialog);
 }
 
 function offersCard(offers, ctx, purchases) {

@@ -4,15 +4,16 @@ import { amountAxis, chartBox } from "../charts.js";
 import { csvDownload } from "../csv.js";
 import { date, daysUntil, documentHash, fromMinor, money, normaliseAmount, toMinor } from "../format.js";
 import { t, tv } from "../i18n.js";
-import { act, badge, card, field, h, memberName, memberPicker, setStatus, statusLine, table } from "../ui.js";
+import { act, badge, cachedMembers, card, field, h, memberName, memberPicker, setStatus, statusLine, table } from "../ui.js";
 
 export async function render(root, ctx) {
   const me = ctx.me;
-  const [balance, notes, offers, orders] = await Promise.all([
+  const [balance, notes, offers, orders, requests] = await Promise.all([
     api("/v1/cash/balance"),
     all("/v1/notes"),
     all("/v1/financing/offers", { status: "open" }),
     all("/v1/orders"),
+    all("/v1/financing/requests"),
   ]);
   const held = notes.filter((n) => n.holder_id === me.id);
   const ladder = ladderCard(held);
@@ -21,6 +22,7 @@ export async function render(root, ctx) {
     ladder.section,
     notesCard(held),
     await moveCard(held, ctx),
+    await requestCard(held, requests.filter((r) => r.requester_id === me.id), ctx),
     offersCard(offers.filter((o) => o.holder_id === me.id), held, balance, ctx),
     await ordersCard(orders, ctx),
   );
@@ -267,6 +269,7 @@ function offersCard(offers, held, balance, ctx) {
     t("offers.open_caption"),
     [
       { label: t("col.offer"), cell: (o) => t("offer.name", { id: o.id }) },
+      { label: t("col.financing_request"), cell: (o) => (o.request_id ? t("request.name", { id: o.request_id }) : "—") },
       { label: t("col.bank"), cell: (o) => memberName(o.financier_id, o.financier_name) },
       { label: t("col.note"), cell: (o) => t("note.name", { id: o.note_id }) },
       { label: t("col.value"), num: true, cell: (o) => money(o.value, o.currency), csv: (o) => o.value },
@@ -284,9 +287,114 @@ function offersCard(offers, held, balance, ctx) {
       },
     ],
     offers,
-    { empty: t("offers.none_open") },
+    { empty: t("offers.none_open"), id: "open-offers", rowAttrs: (o) => ({ "data-offer-id": o.id, "data-request-id": o.request_id ?? "" }) },
   );
   return card(t("offers.title"), rows, status, dialog);
+}
+
+/** Days from today to an ISO date (yyyy-mm-dd) in this browser's calendar. */
+function isoInDays(days) {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Request financing: ask one or more banks for offers on a note I hold, all of it or part (POST /v1/financing/requests);
+ * my requests with their state and the offers made in answer (accepted in "Financing offers" below); withdraw one.
+ */
+async function requestCard(held, requests, ctx) {
+  const status = statusLine();
+  status.id = "request-status";
+  const free = held.filter((n) => !n.lienholder_id);
+  const members = await cachedMembers();
+  const banks = members.filter((m) => m.id !== ctx.me.id && m.status === "active" && m.roles.includes("financier"));
+  const mine = table(
+    t("request.mine"),
+    [
+      { label: t("col.financing_request"), cell: (r) => t("request.name", { id: r.id }) },
+      { label: t("col.note"), cell: (r) => t("note.name", { id: r.note_id }) },
+      { label: t("col.value"), num: true, cell: (r) => money(r.value, r.currency), csv: (r) => r.value },
+      { label: t("col.banks_asked"), cell: (r) => r.financier_ids.map((id) => memberName(id)).join(t("list.separator")) },
+      { label: t("col.offers"), num: true, cell: (r) => String(r.offers.length) },
+      { label: t("col.expires"), cell: (r) => date(r.expires_at) },
+      { label: t("col.state"), cell: (r) => badge(tv("status.request", r.status), r.status === "accepted" ? "good" : r.status === "offered" ? "warn" : "") },
+      {
+        label: t("col.action"),
+        csv: false,
+        cell: (r) => {
+          if (!["open", "offered"].includes(r.status)) return "—";
+          const button = h("button", { type: "button", class: "secondary", "data-withdraw-request": r.id, "aria-label": t("request.withdraw_label", { id: r.id }) }, t("request.withdraw"));
+          button.addEventListener("click", async () => {
+            const done = await act(button, status, t("request.withdrawing", { id: r.id }), async () => {
+              const out = await api(`/v1/financing/requests/${r.id}/withdraw`, { method: "POST" });
+              return t("request.withdrawn", { id: out.id });
+            }, { onChain: false });
+            if (done) await refreshKeeping(ctx, status);
+          });
+          return button;
+        },
+      },
+    ],
+    requests,
+    { empty: t("request.none"), id: "my-requests", rowAttrs: (r) => ({ "data-request-id": r.id, "data-request-state": r.status }) },
+  );
+  if (!free.length || !banks.length) {
+    return card(t("request.title"), h("p", { class: "muted" }, free.length ? t("request.no_banks") : t("request.no_notes")), mine, status);
+  }
+  const noteSelect = h("select", { id: "request-note", required: true }, free.map((n) => h("option", { value: n.id }, t("move.note_option", { note: t("note.name", { id: n.id }), value: money(n.value, n.currency) }))));
+  const value = h("input", { id: "request-value", inputmode: "decimal", autocomplete: "off", required: true });
+  const selected = () => free.find((n) => String(n.id) === noteSelect.value);
+  const syncNote = () => {
+    value.value = selected().value;
+    const maturity = (selected().maturity ?? "").slice(0, 10);
+    expires.max = maturity || "";
+    if (maturity && expires.value > maturity) expires.value = maturity;
+  };
+  const bankBoxes = banks.map((m) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "bank", value: m.id, "data-bank-id": m.id }), " ", memberName(m.id)));
+  const bankGroup = h("fieldset", { id: "request-banks", class: "checks" }, h("legend", {}, t("request.banks")), bankBoxes);
+  const rate = h("input", { id: "request-rate", type: "number", min: 0, max: 10000, step: 1, autocomplete: "off", placeholder: t("request.rate_placeholder") });
+  const recourse = h("select", { id: "request-recourse" }, h("option", { value: "" }, t("request.recourse_either")), h("option", { value: "false" }, t("sell.without_recourse")), h("option", { value: "true" }, t("request.recourse_ok")));
+  const expires = h("input", { id: "request-expires", type: "date", required: true, min: isoInDays(1), value: isoInDays(14) });
+  const submit = h("button", { type: "submit", id: "request-submit" }, t("request.submit"));
+  noteSelect.addEventListener("change", syncNote);
+  syncNote();
+  const form = h(
+    "form",
+    { class: "form", id: "request-form" },
+    field(t("move.note"), noteSelect),
+    field(t("request.value"), value, t("request.value_hint")),
+    bankGroup,
+    field(t("request.rate"), rate, t("bank.rate_hint")),
+    field(t("col.recourse"), recourse),
+    field(t("request.expires"), expires),
+    submit,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const note = selected();
+    const minor = toMinor(value.value);
+    if (minor === null || minor === 0n || minor > toMinor(note.value)) {
+      value.setAttribute("aria-invalid", "true");
+      setStatus(status, "error", t("request.error_value", { id: note.id, value: money(note.value) }));
+      value.focus();
+      return;
+    }
+    value.setAttribute("aria-invalid", "false");
+    const chosen = bankBoxes.map((l) => l.querySelector("input")).filter((box) => box.checked).map((box) => Number(box.value));
+    if (!chosen.length) {
+      setStatus(status, "error", t("request.error_banks"));
+      bankBoxes[0].querySelector("input").focus();
+      return;
+    }
+    const body = { note_id: note.id, value: normaliseAmount(value.value), financier_ids: chosen, expires_at: expires.value };
+    if (rate.value !== "") body.target_rate_bps = Number(rate.value);
+    if (recourse.value !== "") body.recourse = recourse.value === "true";
+    const done = await act(submit, status, t("request.sending"), async () => {
+      const out = await api("/v1/financing/requests", { method: "POST", body });
+      return t("request.sent", { id: out.id, value: money(out.value), note: out.note_id, count: out.financier_ids.length });
+    }, { onChain: false });
+    if (done) await refreshKeeping(ctx, status);
+  });
+  return card(t("request.title"), h("p", { class: "muted" }, t("request.intro")), form, status, mine);
 }
 
 async function ordersCard(orders, ctx) {
