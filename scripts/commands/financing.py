@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, chain_date, page, record
+from scripts.commands.common import DATE_HELP, Cursor, IdempotencyKey, JsonFlag, Limit, call, chain_date, page, record
 
 app = typer.Typer(
     help="Financing: offers, offer, cancel-offer, accept, purchases, loans, lend, repay, foreclose, recourse."
@@ -16,7 +16,6 @@ OfferId = Annotated[int, typer.Argument(help="Offer id")]
 PurchaseId = Annotated[int, typer.Argument(help="Purchase id")]
 LoanId = Annotated[int, typer.Argument(help="Loan id")]
 RateBps = Annotated[int, typer.Option("--rate-bps", min=0, max=10_000, help="Yearly rate in basis points")]
-DATE_HELP = "ISO date, or +Nd: N days after the chain's today"
 
 offer_record = record(
     "Offer {id}",
@@ -107,7 +106,7 @@ def offer(
     note: Annotated[int, typer.Option("--note", help="The note to buy value of")],
     value: Annotated[str, typer.Option("--value", help="Value to buy, at most the note's value")],
     rate_bps: RateBps,
-    expires: Annotated[str, typer.Option("--expires", help=f"Expiry: ISO datetime, {DATE_HELP}")],
+    expires: Annotated[str, typer.Option("--expires", help=f"Expiry: {DATE_HELP}, or an ISO date-time")],
     recourse: Annotated[bool, typer.Option("--recourse", help="The seller pays back on default")] = False,
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
@@ -118,7 +117,7 @@ def offer(
         "value": value,
         "rate_bps": rate_bps,
         "recourse": recourse,
-        "expires_at": chain_date(ctx, expires),
+        "expires_at": chain_date(ctx, expires, "--expires"),
     }
     path = "/v1/financing/offers"
     call(ctx, "POST", path, offer_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
@@ -199,7 +198,7 @@ def lend(
     idempotency_key: IdempotencyKey = None,
 ) -> None:
     """Lend against an order pledged to you (financier)."""
-    body = {"order_id": order, "principal": principal, "rate_bps": rate_bps, "due_date": chain_date(ctx, due)}
+    body = {"order_id": order, "principal": principal, "rate_bps": rate_bps, "due_date": chain_date(ctx, due, "--due")}
     call(ctx, "POST", "/v1/financing/loans", loan_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
