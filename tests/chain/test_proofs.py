@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from web3 import Web3
 
 from chain.client import contract, fund_on_devchain
 from chain.proofs import (
+    NodeUnreachableError,
     ProofError,
     decode_note_word,
     fetch_note_proof,
@@ -140,8 +142,13 @@ def test_proof_file_errors_are_proof_errors(ledger: Ledger, issued: dict[str, An
         verify_proof_file(forged, url)
     with pytest.raises(ProofError, match="not of"):
         verify_proof_file(forged, url, expected_address=ledger.deployment.address("CashToken"))
-    with pytest.raises(ProofError, match="cannot fetch"):
-        verify_proof_file(forged, "http://127.0.0.1:9", timeout=2)
+    with pytest.raises(NodeUnreachableError, match=re.escape("node unreachable at http://127.0.0.1:9")):
+        verify_proof_file(forged, "http://127.0.0.1:9", timeout=2)  # a ProofError too: nothing was checked
+    with pytest.raises(ProofError, match="cannot fetch block 99999999"):
+        missing = json.loads(json.dumps(bundle))
+        missing["block"]["number"] = 99_999_999
+        forged.write_text(json.dumps(missing))
+        verify_proof_file(forged, url)
 
 
 def test_past_block_proof_still_shows_the_old_value(ledger: Ledger, issued: dict[str, Any]) -> None:
