@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.amounts import Amount, AmountOut, PositiveAmount
+from api.hexes import TxHash
 from api.profiles import MemberProfileIn, MemberProfileOut
 from api.strict import IsoDate, Text
 
@@ -80,7 +81,7 @@ class AdmitMemberIn(BaseModel):
 class AdmittedMemberOut(BaseModel):
     member: MemberOut
     api_key: str = Field(description="the member's API key; shown only in this response (and its idempotent replay)")
-    tx_hash: str
+    tx_hash: TxHash
 
 
 HEX32 = r"^0x[0-9a-fA-F]{64}$"
@@ -121,7 +122,7 @@ class OrderOut(BaseModel):
     document_hash: str
     due_date: str
     receivable_id: int | None
-    proposed_tx: str
+    proposed_tx: TxHash
     supplier_name: str | None = Field(None, description="display names of the parties (null: no profile)")
     buyer_name: str | None = None
     holder_name: str | None = None
@@ -148,7 +149,7 @@ class ReceivableOut(BaseModel):
     order_id: int | None
     status: str
     first_note_id: int
-    issued_tx: str
+    issued_tx: TxHash
     obligor_name: str | None = Field(None, description="the obligor's display name (null: no profile)")
     creditor_name: str | None = Field(None, description="the original creditor's display name (null: no profile)")
 
@@ -164,7 +165,7 @@ class NoteOut(BaseModel):
     live: bool
     obligor_id: int | None
     maturity: str | None
-    created_tx: str
+    created_tx: TxHash
     holder_name: str | None = Field(None, description="the holder's display name (null where its id is hidden)")
     lienholder_name: str | None = Field(None, description="the lienholder's display name (null where hidden)")
     obligor_name: str | None = Field(None, description="the obligor's display name")

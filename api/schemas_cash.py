@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.amounts import Amount, AmountOut, PositiveAmount
+from api.hexes import TxHash
 from api.schemas import MAX_ID, MemberOut
 from api.strict import Text
 
@@ -34,7 +35,7 @@ class CashMoveOut(BaseModel):
     amount: AmountOut
     currency: str
     block_number: int
-    tx_hash: str
+    tx_hash: TxHash
 
 
 class MintIn(BaseModel):
@@ -61,7 +62,7 @@ class CashTransferIn(BaseModel):
 
 class CashWriteOut(BaseModel):
     balance: CashBalanceOut = Field(description="the affected member's balance after the transaction")
-    tx_hash: str
+    tx_hash: TxHash
 
 
 # ---------------------------------------------------------------------------------- settlement
@@ -102,7 +103,7 @@ class FundingOut(BaseModel):
 class SettlementResultOut(BaseModel):
     receivable: FundingOut
     note_ids: list[int] = Field(description="notes paid (and burned) by this request")
-    tx_hashes: list[str]
+    tx_hashes: list[TxHash]
 
 
 # ------------------------------------------------------------------------- member administration

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api.amounts import AmountOut, PositiveAmount
+from api.hexes import TxHash
 from api.schemas import MAX_ID, MemberRef
 from api.strict import IsoDate, IsoDateOrDateTime
 
@@ -39,7 +40,7 @@ class OfferOut(BaseModel):
     status: str = Field(description="open, accepted or cancelled")
     purchase_id: int | None
     price: AmountOut | None = Field(None, description="what the holder would receive if it accepted now (open only)")
-    created_tx: str
+    created_tx: TxHash
     financier_name: str | None = Field(None, description="the financier's display name")
     holder_name: str | None = Field(None, description="the holder's display name (null where its id is hidden)")
     request_id: int | None = Field(None, description="the financing request this offer answers, if any")
@@ -57,7 +58,7 @@ class PurchaseOut(BaseModel):
     recourse: bool
     recourse_status: str = Field(description="none, claimed or paid")
     recourse_amount: AmountOut
-    tx_hash: str
+    tx_hash: TxHash
     seller_name: str | None = Field(None, description="the seller's display name")
     financier_name: str | None = Field(None, description="the financier's display name")
 
@@ -85,7 +86,7 @@ class LoanOut(BaseModel):
     foreclosed_value: AmountOut
     taken_note_id: int | None
     amount_owed: AmountOut | None = Field(None, description="what the borrower would repay now (active only)")
-    opened_tx: str
+    opened_tx: TxHash
 
 
 MAX_REQUEST_BANKS = 20

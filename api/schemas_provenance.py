@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.amounts import AmountOut
+from api.hexes import TxHash
 from api.schemas import MemberRef
 from api.schemas_verify import ChainPoint, ReceivableFinancingOut, ReceivableTermsOut
 from api.strict import IsoDateOrDateTime
@@ -17,9 +18,9 @@ MovementKind = Literal["issue", "split", "merge", "transfer", "pledge", "release
 # ------------------------------------------------------------------------------------------- provenance
 class ChainStepOut(BaseModel):
     step: str = Field(description="proposed, confirmed, delivered, accepted, pledged, released or cancelled")
-    tx_hash: str
+    tx_hash: TxHash
     block_number: int
-    block_hash: str
+    block_hash: TxHash
     log_index: int
     at: str | None = Field(description="block time, ISO (UTC)")
     member_id: MemberRef | None = Field(None, description="pledged/released: the lienholder; cancelled: who cancelled")
@@ -43,7 +44,7 @@ class ReceivableIssueOut(BaseModel):
     invoice_hash: str
     status: str
     first_note_id: int
-    issued_tx: str
+    issued_tx: TxHash
     issued_block: int
     obligor_name: str | None = Field(None, description="the obligor's display name")
     creditor_name: str | None = Field(None, description="the original creditor's display name (null where hidden)")
@@ -52,8 +53,8 @@ class ReceivableIssueOut(BaseModel):
 class ProvenanceEventOut(BaseModel):
     kind: MovementKind
     block_number: int
-    block_hash: str
-    tx_hash: str
+    block_hash: TxHash
+    tx_hash: TxHash
     log_index: int
     at: str | None = Field(description="block time, ISO (UTC)")
     note_id: int = Field(description="the note of the lineage (the note itself or an ancestor) the event touches")
@@ -87,7 +88,7 @@ class TreeNodeOut(BaseModel):
     value: AmountOut
     live: bool
     lienholder_id: MemberRef | None
-    created_tx: str
+    created_tx: TxHash
     created_block: int
     holder_name: str | None = Field(None, description="the holder's display name (null where its id is hidden)")
     lienholder_name: str | None = Field(None, description="the lienholder's display name (null where hidden)")
@@ -100,7 +101,7 @@ class TreeEdgeOut(BaseModel):
     value: AmountOut | None
     from_member_id: MemberRef | None
     to_member_id: MemberRef | None
-    tx_hash: str
+    tx_hash: TxHash
     block_number: int
     log_index: int
     from_member_name: str | None = Field(None, description="display name beside from_member_id (null where hidden)")

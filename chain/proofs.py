@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 import rlp
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
@@ -41,6 +42,15 @@ NOTE_FIELDS: tuple[tuple[str, int], ...] = (
 
 class ProofError(ScfError):
     """A note proof is malformed, does not verify, or does not match the claimed note."""
+
+
+class NodeUnreachableError(ProofError):
+    """The node the proof is checked against did not answer (refused, DNS, timeout): nothing was checked."""
+
+    def __init__(self, rpc_url: str, reason: str) -> None:
+        self.rpc_url = rpc_url
+        self.reason = reason
+        super().__init__(f"node unreachable at {rpc_url} ({reason})")
 
 
 @dataclass(frozen=True)
@@ -293,7 +303,9 @@ def verify_proof_file(
     accept_poa_headers(w3)  # a Clique or QBFT node's headers
     try:
         header = w3.eth.get_block(int(block["number"]))
-    except Exception as exc:  # connection refused, unknown block: both mean "cannot check"
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise NodeUnreachableError(rpc_url, type(exc).__name__) from exc
+    except Exception as exc:  # an unknown block, an error answer: cannot check
         raise ProofError(f"cannot fetch block {block['number']} from {rpc_url}: {exc}") from exc
     node_hash = _hex(header["hash"])
     if str(block.get("hash", "")).lower() != node_hash.lower():

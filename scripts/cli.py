@@ -316,20 +316,38 @@ def export_evidence(
 @app.command("verify-proof")
 def verify_proof(
     file: Annotated[Path, typer.Argument(help="A proof bundle (GET /v1/verify/notes/{id}?proof=true, field `proof`)")],
-    rpc: Annotated[str, typer.Option("--rpc", help="A node you trust; the block header and state root come from it")],
+    rpc: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc",
+            help="A node you trust; the block header and state root come from it (default: SCF_RPC_URL, "
+            "else the node `make run` uses, from the data dir's service record)",
+        ),
+    ] = None,
     address: Annotated[str | None, typer.Option(help="Expected ReceivableNotes address")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the verified note as JSON")] = False,
+    data_dir: DataDir = None,
 ) -> None:
     """Verify a note's storage proof against the block's state root from RPC, without trusting the service."""
     import dataclasses
     import json
 
-    from chain.proofs import ProofError, verify_proof_file
+    from rich.markup import escape
 
+    from chain.proofs import NodeUnreachableError, ProofError, verify_proof_file
+    from scripts import ops_texts
+    from scripts.client import node_rpc_url
+
+    settings = _settings(data_dir)
+    rpc = rpc or node_rpc_url(settings.effective_rpc_url, settings.data_dir)
     try:
         verified = verify_proof_file(file, rpc, expected_address=address)
+    except NodeUnreachableError as exc:
+        message = ops_texts.NODE_UNREACHABLE.format(url=exc.rpc_url, reason=exc.reason)
+        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+        raise typer.Exit(2) from None
     except ProofError as exc:
-        err.print(f"[bold red]proof rejected:[/] {exc}")
+        err.print(f"[bold red]{escape(ops_texts.PROOF_REJECTED.format(reason=exc))}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
     fields = dataclasses.asdict(verified)
     fields["checked_against"] = rpc

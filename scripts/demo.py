@@ -25,6 +25,7 @@ from rich.tree import Tree
 from api.bootstrap import OPERATOR_KEY_FILE
 from chain.devchain import rpc_call
 from chain.errors import ChainUnavailableError
+from scripts import ops_texts
 from scripts.companies import BANKS, CORES, SUPPLIERS, company
 from scripts.terminal import make_console
 
@@ -123,6 +124,7 @@ class Party:
     role: str
     id: int
     api: Api
+    key: str = ""  # its API key (shown once by the admission): the demo prints it to sign in to the console
 
 
 @dataclass
@@ -237,7 +239,7 @@ class Demo:
             admitted = op.post("/v1/members", {"roles": [role], "profile": profile, "label": name[:64], **extra})
             member = admitted["member"]
             api = Api(self.api_url, admitted["api_key"], own_key)
-            self.parties[key] = Party(name, role, int(member["id"]), api)
+            self.parties[key] = Party(name, role, int(member["id"]), api, str(admitted["api_key"]))
             how = " with its own key (self-custody: it signed a challenge; no key in the service)" if own_key else ""
             legal = f"{profile['legal_name_zh']}, {profile['legal_name_en']}, {profile['uscc']}"
             self.result(f"{self.who(key)} ({legal}) admitted as {role.replace('_', ' ')}{how}")
@@ -414,8 +416,10 @@ class Demo:
             c.print(self._provenance_tree(slot_id, receivable, provenance_before, provenance_after))
         else:  # an API without GET /v1/receivables/{slot}/tree: draw the three notes the demo knows
             c.print(self._note_tree(slot_id, receivable, tree_before, tree_after))
+        sign_in = self._sign_in(tag)
         c.print(f"\n[bold green]Demo run {tag} complete.[/]")
         return {
+            "sign_in": sign_in,
             "tag": tag,
             "balances": balances,
             "ids": {k: p.id for k, p in self.parties.items()},
@@ -428,6 +432,21 @@ class Demo:
             "self_custody": {"bankA": str(bank_a.api.own_key.address) if bank_a.api.own_key else None},
             "signed_by_bankA": bank_a.api.signed,
         }
+
+    def _sign_in(self, tag: str) -> dict[str, str]:
+        """Prints the API key of each party (and the operator's): what to paste into the console's sign-in."""
+        keys = {"operator": self.operator_key} | {k: p.key for k, p in self.parties.items()}
+        table = Table(title=f"{ops_texts.DEMO_SIGN_IN_TITLE} (run {tag})")
+        for column in ("party", "role", "member", "API key"):
+            table.add_column(column, no_wrap=column == "API key")
+        table.add_row("operator", "operator", "-", self.operator_key)
+        for p in self.parties.values():
+            table.add_row(p.name, p.role.replace("_", " "), f"#{p.id}", p.key)
+        self.console.print()
+        self.console.print(table)
+        console_url = f"{self.api_url}/app/"
+        self.console.print(ops_texts.DEMO_SIGN_IN_HINT.format(console=console_url), soft_wrap=True, markup=False)
+        return keys
 
     @staticmethod
     def _receivable_tree(party: Party, slot_id: int) -> dict[str, Any] | None:

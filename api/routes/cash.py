@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.hexes import prefixed
 from api.ledger import LedgerHandle
 from api.problems import Problem
 from api.schemas import Page
@@ -134,7 +135,7 @@ def _respond(request: Request, ctx: WriteContext, ledger: LedgerHandle, member_i
     with Session(request.app.state.engine) as session:
         member = member_or_404(session, member_id)
         balance = balance_out(ledger, member, request.app.state.settings.currency)
-    tx_hash = ctx.receipts[-1]["transactionHash"].hex()
+    tx_hash = prefixed(ctx.receipts[-1]["transactionHash"])
     return status, CashWriteOut(balance=balance, tx_hash=tx_hash).model_dump(mode="json")
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentPrincipal, DbSession, Ledger
+from api.hexes import TxHash
 from api.problems import Problem
 from api.schemas import MemberOut, MemberRef, role_names
 from api.services.common import member_or_404, sees_everything
@@ -40,7 +41,7 @@ class OrderEventRow(BaseModel):
     status: str = Field(description="the order's current status")
     receivable_id: int | None
     block_number: int
-    tx_hash: str
+    tx_hash: TxHash
     at: str
 
 
@@ -58,7 +59,7 @@ class NoteRow(BaseModel):
     obligor_name: str | None = None
     maturity: str | None
     block_number: int = Field(description="block the note was created in")
-    tx_hash: str = Field(description="transaction that created the note")
+    tx_hash: TxHash = Field(description="transaction that created the note")
     at: str
 
 
@@ -72,7 +73,7 @@ class TransferRow(BaseModel):
     to_member_name: str | None = None
     value: str
     block_number: int
-    tx_hash: str
+    tx_hash: TxHash
     at: str
 
 
@@ -92,7 +93,7 @@ class FinancingRow(BaseModel):
     recourse: bool | None
     status: str = Field(description="the current status")
     block_number: int
-    tx_hash: str
+    tx_hash: TxHash
     at: str
 
 

@@ -14,6 +14,7 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
+from api.hexes import prefixed
 from api.ledger import LedgerHandle
 from api.problems import Problem
 from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
@@ -239,7 +240,7 @@ def admit_member(
             out = AdmittedMemberOut(
                 member=_operator_out(engine, member, own is not None),
                 api_key=api_key,
-                tx_hash=receipt["transactionHash"].hex(),
+                tx_hash=prefixed(receipt["transactionHash"]),
             )
         return 201, out.model_dump(mode="json")
 

@@ -9,6 +9,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, DbSession, Principal
+from api.hexes import prefixed
 from api.ledger import LedgerUnavailableError
 from api.problems import Problem
 from api.schemas_provenance import (
@@ -22,7 +23,7 @@ from api.schemas_provenance import (
     TreeNodeOut,
 )
 from api.services.common import iso_time, sees_everything
-from api.services.provenance import indexed_block, lineage, movements, order_steps, past_holders, prefixed
+from api.services.provenance import indexed_block, lineage, movements, order_steps, past_holders
 from api.services.visibility import for_receivable, request_secret
 from chain.errors import ScfError
 from chain.store import IndexedBlock, Note, Order, Receivable, ValueMove

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.custody import Custody
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.hexes import prefixed
 from api.problems import Problem
 from api.routes.notes import visible_note
 from api.routes.receivables import visible_receivable
@@ -156,7 +157,7 @@ def _batch_action(function: Callable[[Settlement, int, Sequence[int]], ContractC
             hashes = []
             for start in range(0, len(note_ids), batch):
                 receipt = ctx.transact(account, function(ledger.settlement, slot_id, note_ids[start : start + batch]))
-                hashes.append(receipt["transactionHash"].hex())
+                hashes.append(prefixed(receipt["transactionHash"]))
             funding = _funding_now(request, ctx, slot_id)
             out = SettlementResultOut(receivable=funding, note_ids=note_ids, tx_hashes=hashes)
             return 200, out.model_dump(mode="json")
@@ -218,7 +219,8 @@ def redeem(
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         receipt = ctx.transact(account, ledger.settlement.redeem(note_id))
         funding = _funding_now(request, ctx, slot_id)
-        out = SettlementResultOut(receivable=funding, note_ids=[note_id], tx_hashes=[receipt["transactionHash"].hex()])
+        hashes = [prefixed(receipt["transactionHash"])]
+        out = SettlementResultOut(receivable=funding, note_ids=[note_id], tx_hashes=hashes)
         return 200, out.model_dump(mode="json")
 
     return writes.run(request, principal.member_id, f"redeem:{note_id}".encode(), ledger, workflow)

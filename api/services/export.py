@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from api.amounts import format_amount
+from api.hexes import prefixed
 from api.services.chaintime import block_times, first_block_at_or_after, indexed_head
 from api.services.common import iso_time
 from api.services.visibility import Views, display_names
@@ -72,11 +73,6 @@ def block_range(session: Session, w3: Web3, start: date, end: date) -> tuple[Blo
     return BlockRange(first, last, start_at, end_at), head
 
 
-def _tx(tx_hash: str) -> str:
-    """Transaction hashes as 0x-prefixed hex, however the indexer stored them."""
-    return tx_hash if tx_hash.startswith("0x") else "0x" + tx_hash
-
-
 def _events(session: Session, blocks: BlockRange, contract: str, names: tuple[str, ...]) -> list[EventRecord]:
     query = (
         select(EventRecord)
@@ -107,7 +103,7 @@ def _orders(session: Session, member_id: int, blocks: BlockRange) -> list[dict[s
                 "status": order.status,
                 "receivable_id": order.slot_id,
                 "block_number": record.block_number,
-                "tx_hash": _tx(record.tx_hash),
+                "tx_hash": prefixed(record.tx_hash),
             }
         )
     return rows
@@ -129,7 +125,7 @@ def _transfers(session: Session, member_id: int, blocks: BlockRange) -> list[dic
             "to_member_id": move.to_member_id or None,
             "value": format_amount(move.value),
             "block_number": move.block_number,
-            "tx_hash": _tx(move.tx_hash),
+            "tx_hash": prefixed(move.tx_hash),
         }
         for move in session.scalars(query)
     ]
@@ -161,7 +157,7 @@ def _notes(
                 "obligor_id": receivable.obligor_id if receivable else None,
                 "maturity": iso_time(receivable.maturity) if receivable else None,
                 "block_number": note.created_block,
-                "tx_hash": _tx(note.created_tx),
+                "tx_hash": prefixed(note.created_tx),
             }
         )
     return rows
@@ -233,7 +229,7 @@ def _financings(session: Session, member_id: int, blocks: BlockRange, views: Vie
             continue
         rows.append(
             {"kind": kind, "id": ident, "event": record.name, **state}
-            | {"block_number": record.block_number, "tx_hash": _tx(record.tx_hash)}
+            | {"block_number": record.block_number, "tx_hash": prefixed(record.tx_hash)}
         )
     return rows
 
@@ -258,7 +254,7 @@ def _alerts(session: Session, member_id: int, blocks: BlockRange, views: Views) 
             "rule": alert.rule,
             "severity": alert.severity,
             "members": views.member().refs(alert.members),
-            "evidence": [_tx(h) if len(h) in (64, 66) else h for h in alert.evidence],
+            "evidence": [prefixed(h) if len(h) in (64, 66) else h for h in alert.evidence],
             "block_number": alert.block_number,
             "created": alert.created.isoformat(),
         }

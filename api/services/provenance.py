@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
+from api.hexes import prefixed
 from chain.indexer import CHECKPOINT
 from chain.store import Checkpoint, EventRecord, Note, Order, ValueMove
 
@@ -67,11 +68,6 @@ class OrderStep:
     block_hash: str
     log_index: int
     member_id: int | None
-
-
-def prefixed(hex_hash: str) -> str:
-    """Hashes as JSON-RPC takes them: the read model stores web3's `.hex()` (no 0x) as it came."""
-    return hex_hash if hex_hash.startswith("0x") else "0x" + hex_hash
 
 
 def indexed_block(session: Session) -> int:

@@ -20,6 +20,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.table import Table
 
+from scripts import ops_texts
 from scripts.client import ApiClient, ApiError, ClientConfig, ClientError, resolve_config
 from scripts.terminal import make_console
 
@@ -57,7 +58,9 @@ AMOUNT_FIELDS = frozenset(
         "total",
     }
 )
-_RELATIVE_DATE = re.compile(r"^\+(\d{1,5})d$")
+_RELATIVE_DATE = re.compile(r"^\+(\d{1,5})([dw])$")
+_NAMED_DAYS = {"today": 0, "tomorrow": 1}
+DATE_HELP = ops_texts.DATE_GRAMMAR
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -179,16 +182,34 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2))
 
 
-def chain_date(ctx: typer.Context, text: str) -> str:
-    """An ISO date as given, or `+Nd`: N days after the chain's own today (from /health), for re-runnable scripts."""
-    match = _RELATIVE_DATE.match(text)
+def relative_days(text: str) -> int | None:
+    """Days after the chain's today that `text` names (`today`, `tomorrow`, `+Nd`, `+Nw`), else None."""
+    word = text.strip().lower()
+    if word in _NAMED_DAYS:
+        return _NAMED_DAYS[word]
+    match = _RELATIVE_DATE.match(word)
     if match is None:
-        return text
+        return None
+    return int(match.group(1)) * (7 if match.group(2) == "w" else 1)
+
+
+def chain_date(ctx: typer.Context, text: str, option: str = "date") -> str:
+    """A date option's value for the API (the grammar is `DATE_HELP`): an ISO date or date-time as given, or
+    `today`, `tomorrow`, `+Nd`, `+Nw` counted from the chain's own today (from /health), so that scripts run
+    again on a chain whose clock moved. Anything else ends the command with the grammar, before any request."""
+    days = relative_days(text)
+    if days is None:
+        try:
+            datetime.fromisoformat(text.strip())
+        except ValueError:
+            message = ops_texts.DATE_INVALID.format(option=option, value=text, grammar=ops_texts.DATE_GRAMMAR)
+            fail(ctx, ClientError(message))
+        return text.strip()
     health = request(ctx, "GET", "/health")
     chain = health.get("chain") if isinstance(health, dict) else None
     timestamp = chain.get("latestBlockTimestamp") if isinstance(chain, dict) else None
     today = datetime.fromtimestamp(int(timestamp), UTC).date() if timestamp else datetime.now(UTC).date()
-    return (today + timedelta(days=int(match.group(1)))).isoformat()
+    return (today + timedelta(days=days)).isoformat()
 
 
 # ---------------------------------------------------------------------------------------- rendering

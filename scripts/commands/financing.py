@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, chain_date, page, record
+from scripts.commands.common import DATE_HELP, Cursor, IdempotencyKey, JsonFlag, Limit, call, chain_date, page, record
 
 app = typer.Typer(
     help="Financing: request, requests, answer, withdraw-request, offers, offer, cancel-offer, accept, purchases, "
@@ -17,7 +17,6 @@ OfferId = Annotated[int, typer.Argument(help="Offer id")]
 PurchaseId = Annotated[int, typer.Argument(help="Purchase id")]
 LoanId = Annotated[int, typer.Argument(help="Loan id")]
 RateBps = Annotated[int, typer.Option("--rate-bps", min=0, max=10_000, help="Yearly rate in basis points")]
-DATE_HELP = "ISO date, or +Nd: N days after the chain's today"
 
 offer_record = record(
     "Offer {id}",
@@ -134,7 +133,7 @@ def offer(
     note: Annotated[int, typer.Option("--note", help="The note to buy value of")],
     value: Annotated[str, typer.Option("--value", help="Value to buy, at most the note's value")],
     rate_bps: RateBps,
-    expires: Annotated[str, typer.Option("--expires", help=f"Expiry: ISO datetime, {DATE_HELP}")],
+    expires: Annotated[str, typer.Option("--expires", help=f"Expiry: {DATE_HELP}, or an ISO date-time")],
     recourse: Annotated[bool, typer.Option("--recourse", help="The seller pays back on default")] = False,
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
@@ -145,7 +144,7 @@ def offer(
         "value": value,
         "rate_bps": rate_bps,
         "recourse": recourse,
-        "expires_at": chain_date(ctx, expires),
+        "expires_at": chain_date(ctx, expires, "--expires"),
     }
     path = "/v1/financing/offers"
     call(ctx, "POST", path, offer_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
@@ -315,7 +314,7 @@ def lend(
     idempotency_key: IdempotencyKey = None,
 ) -> None:
     """Lend against an order pledged to you (financier)."""
-    body = {"order_id": order, "principal": principal, "rate_bps": rate_bps, "due_date": chain_date(ctx, due)}
+    body = {"order_id": order, "principal": principal, "rate_bps": rate_bps, "due_date": chain_date(ctx, due, "--due")}
     call(ctx, "POST", "/v1/financing/loans", loan_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 

@@ -6,12 +6,11 @@ from typing import Annotated
 
 import typer
 
-from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, chain_date, page, record
+from scripts.commands.common import DATE_HELP, Cursor, IdempotencyKey, JsonFlag, Limit, call, chain_date, page, record
 
 app = typer.Typer(help="Orders: list, show, propose, confirm, deliver, cancel, accept, pledge, release.")
 
 OrderId = Annotated[int, typer.Argument(help="Order id")]
-DATE_HELP = "ISO date, or +Nd: N days after the chain's today"
 order_record = record(
     "Order {id}",
     [
@@ -65,7 +64,8 @@ def propose(
     idempotency_key: IdempotencyKey = None,
 ) -> None:
     """Propose an order to a buyer (supplier)."""
-    body = {"buyer_id": buyer, "amount": amount, "document_hash": document_hash, "due_date": chain_date(ctx, due)}
+    due_date = chain_date(ctx, due, "--due")
+    body = {"buyer_id": buyer, "amount": amount, "document_hash": document_hash, "due_date": due_date}
     call(ctx, "POST", "/v1/orders", order_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
@@ -96,7 +96,7 @@ def accept(
     idempotency_key: IdempotencyKey = None,
 ) -> None:
     """Accept delivery and issue the receivable (buyer); its first note goes to the supplier."""
-    body = {"face_value": face_value, "maturity": chain_date(ctx, maturity), "invoice_hash": invoice_hash}
+    body = {"face_value": face_value, "maturity": chain_date(ctx, maturity, "--maturity"), "invoice_hash": invoice_hash}
     path = f"/v1/orders/{order_id}/accept"
     call(ctx, "POST", path, order_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
 

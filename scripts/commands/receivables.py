@@ -9,6 +9,7 @@ import typer
 from rich.tree import Tree
 
 from scripts.commands.common import (
+    DATE_HELP,
     Cursor,
     IdempotencyKey,
     JsonFlag,
@@ -82,7 +83,7 @@ def issue(
     ctx: typer.Context,
     creditor: Annotated[int, typer.Option("--creditor", help="Member id of the supplier owed")],
     face_value: Annotated[str, typer.Option("--face-value", help="Face value, e.g. 250000.00")],
-    maturity: Annotated[str, typer.Option("--maturity", help="ISO date, or +Nd: N days after the chain's today")],
+    maturity: Annotated[str, typer.Option("--maturity", help=f"Maturity: {DATE_HELP}")],
     invoice_hash: Annotated[str, typer.Option("--invoice-hash", help="Invoice hash, unique on the ledger")],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
@@ -91,7 +92,7 @@ def issue(
     body = {
         "creditor_id": creditor,
         "face_value": face_value,
-        "maturity": chain_date(ctx, maturity),
+        "maturity": chain_date(ctx, maturity, "--maturity"),
         "invoice_hash": invoice_hash,
     }
     call(

@@ -84,7 +84,10 @@ def proof(
     note_id: Annotated[int, typer.Argument(help="Note id")],
     rpc: Annotated[
         str | None,
-        typer.Option("--rpc", help="A node you trust (default SCF_RPC_URL, else the local devchain)"),
+        typer.Option(
+            "--rpc",
+            help="A node you trust (default SCF_RPC_URL, else the node of the data dir's service record)",
+        ),
     ] = None,
     block: Block = "latest",
     address: Annotated[str | None, typer.Option(help="Expected ReceivableNotes address")] = None,
@@ -93,11 +96,14 @@ def proof(
 ) -> None:
     """Fetch a note's storage proof from the API and check it against your node's state root."""
     from api.settings import Settings
-    from chain.proofs import ProofError, verify_proof_file
+    from chain.proofs import NodeUnreachableError, ProofError, verify_proof_file
+    from scripts import ops_texts
+    from scripts.client import node_rpc_url
 
     claimed: dict[str, Any] = request(ctx, "GET", f"/v1/verify/notes/{note_id}", params={"block": block, "proof": True})
     bundle = claimed.get("proof")
-    rpc_url = rpc or Settings().effective_rpc_url
+    settings = Settings()
+    rpc_url = rpc or node_rpc_url(settings.effective_rpc_url, settings.data_dir)
     try:
         if not isinstance(bundle, dict):
             raise ProofError("the API answered without a proof bundle")
@@ -112,8 +118,11 @@ def proof(
             mismatches.append(f"value {claimed['value']} (API) vs {verified.value} minor units (proof)")
         if mismatches:
             raise ProofError("the API's answer differs from the proven state: " + "; ".join(mismatches))
+    except NodeUnreachableError as exc:
+        typer.echo("error: " + ops_texts.NODE_UNREACHABLE.format(url=exc.rpc_url, reason=exc.reason), err=True)
+        raise typer.Exit(2) from None
     except ProofError as exc:
-        typer.echo(f"error: proof rejected: {exc}", err=True)
+        typer.echo("error: " + ops_texts.PROOF_REJECTED.format(reason=exc), err=True)
         raise typer.Exit(1) from None
     if json_out:
         print_json(dataclasses.asdict(verified))

@@ -327,6 +327,18 @@ def test_cli_picks_the_mode_from_what_is_at_hand(
     assert keyless.exit_code == 2, keyless.output
     assert "no API key" in keyless.output and "cannot verify the audit log: 2" not in keyless.output
 
+    # no URL anywhere but the data dir's service record (what `make run` on other ports leaves): the API it names
+    from scripts.client import write_service_record
+
+    recorded = tmp_path / "recorded"
+    recorded.mkdir()
+    (recorded / "operator-api-key").write_text(world.operator_key + "\n")
+    write_service_record(recorded, api_url=world.server.url, rpc_url=world.chain.url)
+    env = {"SCF_API_URL": None, "SCF_API_HOST": None, "SCF_API_PORT": None, "SCF_API_KEY": None}
+    by_record = CliRunner().invoke(cli_app, ["audit", "verify"], env={**env, "SCF_DATA_DIR": str(recorded)})
+    assert by_record.exit_code == 0, by_record.output
+    assert f"from {world.server.url}" in by_record.output
+
 
 @needs_sqlite
 def test_cli_and_server_detect_an_edited_row_and_a_truncated_tail(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from web3 import Web3
 
 from chain.client import contract, fund_on_devchain
 from chain.proofs import (
+    NodeUnreachableError,
     ProofError,
     decode_note_word,
     fetch_note_proof,
@@ -140,8 +142,13 @@ def test_proof_file_errors_are_proof_errors(ledger: Ledger, issued: dict[str, An
         verify_proof_file(forged, url)
     with pytest.raises(ProofError, match="not of"):
         verify_proof_file(forged, url, expected_address=ledger.deployment.address("CashToken"))
-    with pytest.raises(ProofError, match="cannot fetch"):
-        verify_proof_file(forged, "http://127.0.0.1:9", timeout=2)
+    with pytest.raises(NodeUnreachableError, match=re.escape("node unreachable at http://127.0.0.1:9")):
+        verify_proof_file(forged, "http://127.0.0.1:9", timeout=2)  # a ProofError too: nothing was checked
+    with pytest.raises(ProofError, match="cannot fetch block 99999999"):
+        missing = json.loads(json.dumps(bundle))
+        missing["block"]["number"] = 99_999_999
+        forged.write_text(json.dumps(missing))
+        verify_proof_file(forged, url)
 
 
 def test_past_block_proof_still_shows_the_old_value(ledger: Ledger, issued: dict[str, Any]) -> None:
@@ -187,3 +194,45 @@ def test_cli_verify_proof_accepts_a_real_proof_and_rejects_a_tampered_one(
     assert rejected.exit_code == 1
     assert "proof rejected" in rejected.output
     assert "Traceback" not in rejected.output
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_cli_verify_proof_uses_the_service_record_and_names_an_unreachable_node(
+    ledger: Ledger, issued: dict[str, Any], tmp_path: Path
+) -> None:
+    """Without --rpc the node is the one `scf up` recorded in the data dir (non-default ports need no variable);
+    a node that does not answer is reported as unreachable (exit 2), not as a rejected proof."""
+    from typer.testing import CliRunner
+
+    from scripts.cli import app
+    from scripts.client import write_service_record
+
+    bundle = fetch_note_proof(ledger.w3, issued["notes"].address, issued["note_id"], _layout(ledger), issued["block"])
+    path = tmp_path / "proof.json"
+    path.write_text(json.dumps(bundle))
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    rpc = ledger.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    write_service_record(data_dir, api_url="http://127.0.0.1:1", rpc_url=rpc)
+    env: dict[str, str | None] = {"SCF_DATA_DIR": str(data_dir), "SCF_RPC_URL": None, "SCF_RPC_PORT": None}
+    env["SCF_RPC_HOST"] = None
+    runner = CliRunner()
+    result = runner.invoke(app, ["verify-proof", str(path), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["checked_against"] == rpc
+
+    gone = f"http://127.0.0.1:{_closed_port()}"
+    write_service_record(data_dir, api_url="http://127.0.0.1:1", rpc_url=gone)
+    result = runner.invoke(app, ["verify-proof", str(path)], env=env)
+    assert result.exit_code == 2, result.output
+    assert f"node unreachable at {gone}" in result.output
+    assert "rejected" not in result.output
+    result = runner.invoke(app, ["verify-proof", str(path), "--rpc", gone], env={**env, "SCF_DATA_DIR": None})
+    assert result.exit_code == 2 and f"node unreachable at {gone}" in result.output, result.output

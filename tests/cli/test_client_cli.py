@@ -463,3 +463,29 @@ def test_status_prints_why_the_api_is_degraded(settings: Any, ledger: Ledger, tm
         output = human(runner.invoke(app, ["status"], env={**env, "HOME": str(tmp_path)}))
     assert "API degraded" in output
     assert "degraded: no-deployment: no deployment of the suite is recorded" in output
+
+
+def test_relative_days_grammar() -> None:
+    from scripts.commands.common import relative_days
+
+    assert [relative_days(t) for t in ("today", "Tomorrow", "+30d", "+2w", " +0d ")] == [0, 1, 30, 14, 0]
+    assert [relative_days(t) for t in ("2026-12-31", "next week", "30d", "+d", "-1d", "")] == [None] * 6
+
+
+def test_dates_accept_words_and_weeks_and_name_the_grammar_otherwise(scf: Scf, ledger: Ledger) -> None:
+    core, _ = admit(scf, "core_enterprise", "--credit-limit", "1000000.00")
+    _, t1_key = admit(scf, "supplier")
+
+    def propose(due: str) -> Result:
+        args = ["--buyer", str(core), "--amount", "1000.00", "--document-hash", random_hash(), "--due", due]
+        return scf("orders", "propose", *args, "--json", key=t1_key)
+
+    today = chain_today(ledger)
+    assert as_json(propose("tomorrow"))["due_date"] == (today + timedelta(days=1)).isoformat()
+    assert as_json(propose("+2w"))["due_date"] == (today + timedelta(days=14)).isoformat()
+    listed = as_json(scf("orders", "list", "--json", key=t1_key))["items"]
+    refused = propose("next tuesday")
+    assert refused.exit_code == 1, refused.output
+    assert "--due 'next tuesday' is not a date: use YYYY-MM-DD, today, tomorrow, +Nd or +Nw" in refused.stderr
+    assert "too short" not in refused.output and "Traceback" not in refused.output
+    assert as_json(scf("orders", "list", "--json", key=t1_key))["items"] == listed  # nothing was sent

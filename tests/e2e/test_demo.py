@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
@@ -68,6 +69,22 @@ def test_demo_runs_twice_on_the_same_chain(demo_world: tuple[Settings, ServerThr
         assert result["signed_by_bankA"] == 5  # mints for itself, the core enterprise and tier 1; offer; settlement
         needle = str(own["bankA"]).lower()[2:]
         assert not any(needle in p.read_text().lower() for p in (settings.data_dir / "keys").glob("*.json"))
+        _check_sign_in(server, result, text)
+
+
+def _check_sign_in(server: ServerThread, result: dict[str, object], text: str) -> None:
+    """The demo ends with a key per party (and the operator's) and where to paste it: each key signs in as it."""
+    sign_in, ids = result["sign_in"], result["ids"]
+    assert isinstance(sign_in, dict) and isinstance(ids, dict)
+    assert set(sign_in) == {"operator", *ids}
+    assert "Sign in to the web console as each party" in text and f"{server.url}/app/" in text
+    for party, key in sign_in.items():
+        assert key in text, f"{party}'s key is not printed"
+        me = httpx.get(f"{server.url}/v1/members/me", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        if party == "operator":
+            assert me.status_code in (200, 404), me.text  # the operator is not a member; the key is accepted
+        else:
+            assert me.status_code == 200 and me.json()["id"] == ids[party], me.text
 
 
 def test_unreachable_api_is_one_line_and_nonzero(tmp_path: Path) -> None:
