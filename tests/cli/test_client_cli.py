@@ -416,3 +416,22 @@ def test_status_prints_why_the_api_is_degraded(settings: Any, ledger: Ledger, tm
         output = human(runner.invoke(app, ["status"], env={**env, "HOME": str(tmp_path)}))
     assert "API degraded" in output
     assert "degraded: no-deployment: no deployment of the suite is recorded" in output
+
+
+def test_maturity_to_the_second_with_an_offset(scf: Scf, ledger: Ledger) -> None:
+    """`--maturity` passes an RFC 3339 timestamp with its offset through: the end of a day in Beijing is 15:59:59
+    UTC; without an offset the API's 422 comes back as one line asking for it."""
+    _core, core_key = admit(scf, "core_enterprise", "--credit-limit", "1000.00")
+    supplier, _ = admit(scf, "supplier")
+    day = chain_today(ledger) + timedelta(days=30)
+
+    def issue(maturity: str) -> Result:
+        return scf(
+            "receivables", "issue", "--creditor", str(supplier), "--face-value", "10.00", "--maturity", maturity,
+            "--invoice-hash", random_hash(), "--json", key=core_key,
+        )  # fmt: skip
+
+    issued = as_json(issue(f"{day}T23:59:59+08:00"))
+    assert datetime.fromisoformat(issued["maturity"]) == datetime(day.year, day.month, day.day, 15, 59, 59, tzinfo=UTC)
+    refused = issue(f"{day}T23:59:59")
+    assert refused.exit_code == 1 and "offset" in refused.stderr and "validation-error" in refused.stderr
