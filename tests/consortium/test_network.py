@@ -1,6 +1,7 @@
-"""The ledger on a 4-validator geth Clique network, one node per organisation: the story, a bank verifying against its
-own observer node, one validator down, two down (stall, 503 chain-stalled, resume), a partition with a competing
-block, and signer votes. One network for the module; each test leaves every node running when it ends."""
+"""The ledger on a 4-validator geth Clique network, one node per organisation: the story to settlement, a bank
+verifying against its own observer node, a self-custody bank sending through its own node, one validator down, two
+down (stall, 503 chain-stalled, resume), a partition with a competing block, a reorg orphaning acknowledged writes,
+and signer votes. One network for the module; each test leaves every node running when it ends."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -107,6 +111,77 @@ def test_bank_verifies_a_note_against_its_own_observer(consortium: Consortium, t
     path.write_text(json.dumps(bundle))
     result = CliRunner().invoke(app, ["verify-proof", str(path), "--rpc", observer.rpc_url])
     assert result.exit_code == 1 and "proof rejected" in result.output
+
+
+def test_self_custody_bank_sends_through_its_own_node(consortium: Consortium) -> None:
+    """A bank that holds its own key (issue 26) writes on the consortium without the operator's service sending
+    anything: the API prepares the transaction (202), the bank signs it locally and broadcasts it through its own
+    observer node (eth_sendRawTransaction there, not the API), the validators mine it, and the API's read model
+    picks it up from the chain: its answers show the new state. Submitting the same signed transaction to the API
+    afterwards finishes the request with the write's answer, and the mint counts once."""
+    net, url = consortium.net, consortium.server.url
+    observer = (
+        net.node("bank-c")
+        if any(n.name == "bank-c" for n in net.nodes)
+        else net.add_observer("bank-c", consortium.geth)
+    )
+    assert observer.role == "observer" and observer.rpc_url != net.operator_rpc
+    own: LocalAccount = Account.create()
+    headers = {"Authorization": f"Bearer {consortium.operator_key}"}
+    with httpx.Client(base_url=url, timeout=120, headers=headers) as op:
+        challenge = ok(op.post("/v1/members/challenge", json={"address": own.address}), 201)
+        assert f"Chain id: {connect(net.operator_rpc).eth.chain_id}" in challenge["message"]
+        signature = own.sign_message(encode_defunct(text=challenge["message"])).signature.to_0x_hex()
+        body = {
+            "roles": ["financier"],
+            "kyc_hash": random_hash(),
+            "address": own.address,
+            "challenge_id": challenge["challenge_id"],
+            "signature": signature,
+        }
+        admitted_bank = ok(op.post("/v1/members", json=body), 201)
+    assert admitted_bank["member"]["custody"] == "self"
+    bank_id = admitted_bank["member"]["id"]
+    with httpx.Client(
+        base_url=url, timeout=120, headers={"Authorization": f"Bearer {admitted_bank['api_key']}"}
+    ) as bank:
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        mint = {"member_id": bank_id, "amount": "250.00", "reference": f"own-{uuid.uuid4().hex[:8]}"}
+        prepared = bank.post("/v1/cash/mint", json=mint, headers=key)
+        assert prepared.status_code == 202, prepared.text
+        tx = {k: v for k, v in prepared.json()["transaction"].items() if k != "from"}
+        raw = own.sign_transaction(tx).raw_transaction.to_0x_hex()
+
+        # the operator sent the bank's address gas money at admission; the bank's node has synced that far
+        assert int(str(rpc_call(net.operator_rpc, "eth_getBalance", [own.address, "latest"])), 16) > 0
+        _wait(
+            lambda: int(str(rpc_call(observer.rpc_url, "eth_getBalance", [own.address, "latest"])), 16) > 0,
+            180,
+            "the bank's node to sync the admission",
+        )
+        # through the bank's own node: the API's node never gets it from the bank
+        tx_hash = str(rpc_call(observer.rpc_url, "eth_sendRawTransaction", [raw]))
+        _wait(
+            lambda: isinstance(rpc_call(observer.rpc_url, "eth_getTransactionReceipt", [tx_hash]), dict),
+            120,
+            "the bank's transaction mined, as its own node sees it",
+        )
+        receipt = rpc_call(observer.rpc_url, "eth_getTransactionReceipt", [tx_hash])
+        assert isinstance(receipt, dict) and receipt["status"] == "0x1", receipt
+        assert str(receipt["from"]).lower() == own.address.lower()
+        sealer = str(rpc_call(observer.rpc_url, "clique_getSigner", [receipt["blockNumber"]])).lower()
+        assert sealer in {s.lower() for s in net.signers()}  # a validator mined it, not the observer
+        _wait(
+            lambda: ok(bank.get("/v1/cash/balance"))["balance"] == "250.00",
+            120,
+            "the API's read model to pick the mint up from the chain",
+        )
+
+        # the request, finished with the signed transaction: the write's answer, one mint
+        problem(bank.post("/v1/cash/mint", json=mint, headers=key), 409, "prepared-nonce-used")
+        done = ok(bank.post("/v1/transactions", json={"raw": raw}), 201)
+        assert done["balance"]["balance"] == "250.00" and _0x(done["tx_hash"]) == tx_hash
+        assert ok(bank.get("/v1/cash/balance"))["balance"] == "250.00"
 
 
 def _issue_note(core: httpx.Client, supplier: httpx.Client, core_id: int) -> int:
