@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from api.amounts import Amount, AmountOut, PositiveAmount
 from api.hexes import TxHash
 from api.profiles import MemberProfileIn, MemberProfileOut
-from api.strict import IsoDate, Text
+from api.strict import IsoDate, Maturity, Text
 
 MAX_ID = 2**63 - 1  # ids the read model can store (signed 64-bit); a larger id names nothing
 ROLE_NAMES = {1: "core_enterprise", 2: "supplier", 4: "financier", 8: "auditor"}
@@ -100,7 +100,10 @@ class AcceptOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     face_value: PositiveAmount = Field(description="receivable face value, at most the order amount")
-    maturity: IsoDate = Field(description="maturity date (ISO 8601); payable at the end of that day, UTC")
+    maturity: Maturity = Field(
+        description="maturity: an ISO 8601 date (payable at the end of that day, UTC), or an RFC 3339 timestamp with "
+        "its offset (payable from that second, e.g. 2026-12-05T23:59:59+08:00)"
+    )
     invoice_hash: str = Field(pattern=HEX32, description="hash of the invoice; unique across the ledger")
 
 
@@ -134,7 +137,10 @@ class IssueReceivableIn(BaseModel):
 
     creditor_id: StrictInt = Field(ge=1, le=MAX_ID, description="member id of the supplier the obligor owes")
     face_value: PositiveAmount
-    maturity: IsoDate = Field(description="maturity date (ISO 8601); payable at the end of that day, UTC")
+    maturity: Maturity = Field(
+        description="maturity: an ISO 8601 date (payable at the end of that day, UTC), or an RFC 3339 timestamp with "
+        "its offset (payable from that second, e.g. 2026-12-05T23:59:59+08:00)"
+    )
     invoice_hash: str = Field(pattern=HEX32, description="hash of the invoice; unique across the ledger")
 
 

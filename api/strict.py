@@ -20,6 +20,7 @@ _DATE_TIME = re.compile(
     r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|z|[+-][0-9]{2}:?[0-9]{2})?"
 )
 _YEAR_FROM_1970 = r"^(19[7-9][0-9]|[2-9][0-9]{3})-"
+_WITH_OFFSET = r".*(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
 _DATETIMES = TypeAdapter(datetime)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
@@ -61,6 +62,25 @@ def _iso_datetime(value: object) -> datetime:
     return _after_epoch(moment)
 
 
+def _maturity(value: object) -> date | datetime:
+    if isinstance(value, date):
+        return value  # a default, or a model built in code
+    if isinstance(value, str) and _DATE_TIME.fullmatch(value):
+        moment = _DATETIMES.validate_python(value)
+        if moment.tzinfo is None:
+            raise ValueError(
+                f"a maturity timestamp needs its UTC offset, e.g. {value}Z or {value}+08:00 (got {value!r}); "
+                "a date alone, YYYY-MM-DD, means the end of that day, UTC"
+            )
+        return _after_epoch(moment)
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ValueError(
+            "use an ISO 8601 date, YYYY-MM-DD (the end of that day, UTC), or an RFC 3339 timestamp with its "
+            f"offset, e.g. 2026-12-05T23:59:59+08:00 (got {value!r})"
+        )
+    return date.fromisoformat(value)
+
+
 def _no_control_characters(value: str) -> str:
     found = _CONTROL.search(value)
     if found:
@@ -87,6 +107,21 @@ IsoDateOrDateTime = Annotated[
             "anyOf": [
                 {"type": "string", "format": "date", "pattern": DATE_PATTERN},
                 {"type": "string", "format": "date-time", "pattern": _YEAR_FROM_1970},
+            ]
+        }
+    ),
+]
+#: A maturity: an ISO 8601 date (payable at the end of that day, UTC) or an RFC 3339 timestamp with its offset
+#: (payable from that second; `2026-12-05T23:59:59+08:00` is the end of that day in Beijing). A timestamp
+#: without an offset is refused: the same text means another second in each time zone.
+Maturity = Annotated[
+    date | datetime,
+    BeforeValidator(_maturity),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+                {"type": "string", "format": "date-time", "pattern": _YEAR_FROM_1970 + _WITH_OFFSET},
             ]
         }
     ),

@@ -45,7 +45,8 @@ DEFAULT_CHAIN_ID = 31_414
 PERIOD_S = 1
 GAS_LIMIT = 30_000_000
 OPERATOR_FUNDS_WEI = 10**27  # the service's deployer: gas money for itself and the members it admits
-VALIDATOR_APIS = "eth,net,web3,clique,admin,txpool"
+# `miner`: an organisation may pause its own sealing (miner_stop / miner_start), as the reorg test does
+VALIDATOR_APIS = "eth,net,web3,clique,admin,txpool,miner"
 OBSERVER_APIS = "eth,net,web3,clique"
 NETNS_PREFIX = "10.213"
 START_TIMEOUT_S = 60.0
@@ -600,12 +601,16 @@ class Network:
         recently" on the branch they lost, and with four signers no block may be sealed any more (geth logs
         "signed recently, must wait for others" forever). When the head stands still for `stall` seconds the
         validators are restarted one at a time, which makes each reload its view and seal again. Nodes in
-        `exclude` (one cut off by a partition) are neither waited for nor restarted."""
+        `exclude` (one cut off by a partition) are neither waited for nor restarted; the chain's head is read from
+        the operator's node, or, when it is excluded, from the first validator that is not."""
         deadline = time.monotonic() + timeout
-        start = head(self.operator_rpc)[0]
+        watched = self.operator_rpc
+        if "operator" in exclude:
+            watched = next(n.rpc_url for n in self.nodes if n.role == "validator" and n.name not in exclude)
+        start = head(watched)[0]
         last, moved = -1, time.monotonic()
         while True:
-            number, _hash = head(self.operator_rpc)
+            number, _hash = head(watched)
             if number != last:
                 last, moved = number, time.monotonic()
             if number >= start + blocks and self._agree(number - 1, exclude):

@@ -19,6 +19,7 @@ from api.services.common import (
     event_args,
     hex32,
     iso_date,
+    maturity_seconds,
     member_or_404,
     sees_everything,
 )
@@ -176,7 +177,9 @@ def accept_order(
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        call = ledger.orders.accept(order_id, body.face_value, end_of_day_utc(body.maturity), hex32(body.invoice_hash))
+        call = ledger.orders.accept(
+            order_id, body.face_value, maturity_seconds(body.maturity), hex32(body.invoice_hash)
+        )
         ctx.transact(account, call)
         return _respond(request, ctx, order_id)
 

@@ -14,10 +14,10 @@ from api.problems import Problem
 from api.schemas import IssueReceivableIn, Page, ReceivableOut
 from api.services.common import (
     acting_account,
-    end_of_day_utc,
     event_args,
     hex32,
     iso_time,
+    maturity_seconds,
     maturity_within,
     member_or_404,
     sees_everything,
@@ -136,7 +136,7 @@ def issue_receivable(
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         call = ledger.notes.issue(
-            creditor.account, body.face_value, cash, end_of_day_utc(body.maturity), hex32(body.invoice_hash)
+            creditor.account, body.face_value, cash, maturity_seconds(body.maturity), hex32(body.invoice_hash)
         )
         receipt = ctx.transact(account, call)
         slot_id = int(event_args(ledger, receipt, "ReceivableNotes", "ReceivableIssued")["slotId"])

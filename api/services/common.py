@@ -60,6 +60,14 @@ def end_of_day_utc(day: date) -> int:
     return int(datetime.combine(day, time(23, 59, 59), tzinfo=UTC).timestamp())
 
 
+def maturity_seconds(maturity: date | datetime) -> int:
+    """A request's maturity on chain (unix seconds): a date is the end of that day, UTC; a timestamp (it has its
+    offset, api.strict.Maturity) is that second, a fraction dropped."""
+    if isinstance(maturity, datetime):
+        return int(maturity.timestamp())
+    return end_of_day_utc(maturity)
+
+
 @overload
 def as_utc(value: datetime) -> datetime: ...
 @overload

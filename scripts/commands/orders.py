@@ -90,7 +90,9 @@ def accept(
     ctx: typer.Context,
     order_id: OrderId,
     face_value: Annotated[str, typer.Option("--face-value", help="Receivable face value, at most the order amount")],
-    maturity: Annotated[str, typer.Option("--maturity", help=f"Maturity: {DATE_HELP}")],
+    maturity: Annotated[
+        str, typer.Option("--maturity", help=f"Maturity: {DATE_HELP}, or an RFC 3339 timestamp with its offset")
+    ],
     invoice_hash: Annotated[str, typer.Option("--invoice-hash", help="Invoice hash, unique on the ledger")],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,

@@ -83,7 +83,9 @@ def issue(
     ctx: typer.Context,
     creditor: Annotated[int, typer.Option("--creditor", help="Member id of the supplier owed")],
     face_value: Annotated[str, typer.Option("--face-value", help="Face value, e.g. 250000.00")],
-    maturity: Annotated[str, typer.Option("--maturity", help=f"Maturity: {DATE_HELP}")],
+    maturity: Annotated[
+        str, typer.Option("--maturity", help=f"Maturity: {DATE_HELP}, or an RFC 3339 timestamp with its offset")
+    ],
     invoice_hash: Annotated[str, typer.Option("--invoice-hash", help="Invoice hash, unique on the ledger")],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,

@@ -489,3 +489,22 @@ def test_dates_accept_words_and_weeks_and_name_the_grammar_otherwise(scf: Scf, l
     assert "--due 'next tuesday' is not a date: use YYYY-MM-DD, today, tomorrow, +Nd or +Nw" in refused.stderr
     assert "too short" not in refused.output and "Traceback" not in refused.output
     assert as_json(scf("orders", "list", "--json", key=t1_key))["items"] == listed  # nothing was sent
+
+
+def test_maturity_to_the_second_with_an_offset(scf: Scf, ledger: Ledger) -> None:
+    """`--maturity` passes an RFC 3339 timestamp with its offset through: the end of a day in Beijing is 15:59:59
+    UTC; without an offset the API's 422 comes back as one line asking for it."""
+    _core, core_key = admit(scf, "core_enterprise", "--credit-limit", "1000.00")
+    supplier, _ = admit(scf, "supplier")
+    day = chain_today(ledger) + timedelta(days=30)
+
+    def issue(maturity: str) -> Result:
+        return scf(
+            "receivables", "issue", "--creditor", str(supplier), "--face-value", "10.00", "--maturity", maturity,
+            "--invoice-hash", random_hash(), "--json", key=core_key,
+        )  # fmt: skip
+
+    issued = as_json(issue(f"{day}T23:59:59+08:00"))
+    assert datetime.fromisoformat(issued["maturity"]) == datetime(day.year, day.month, day.day, 15, 59, 59, tzinfo=UTC)
+    refused = issue(f"{day}T23:59:59")
+    assert refused.exit_code == 1 and "offset" in refused.stderr and "validation-error" in refused.stderr

@@ -57,8 +57,11 @@ def consortium(tmp_path_factory: pytest.TempPathFactory, geth_binary: Path) -> I
         engine.dispose()
         if key is None:
             key = (settings.data_dir / OPERATOR_KEY_FILE).read_text().strip()
-        with ServerThread(settings) as server:
-            yield Consortium(net, geth_binary, settings, server, key)
+        consortium = Consortium(net, geth_binary, settings, ServerThread(settings).__enter__(), key)
+        try:
+            yield consortium
+        finally:
+            consortium.server.__exit__()  # a test may have served the data dir otherwise for a while, then this again
     finally:
         net.reload()  # tests drive the CLI too, which records the pids of the nodes it (re)started
         net.stop()

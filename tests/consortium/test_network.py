@@ -1,6 +1,7 @@
-"""The ledger on a 4-validator geth Clique network, one node per organisation: the story, a bank verifying against its
-own observer node, one validator down, two down (stall, 503 chain-stalled, resume), a partition with a competing
-block, and signer votes. One network for the module; each test leaves every node running when it ends."""
+"""The ledger on a 4-validator geth Clique network, one node per organisation: the story to settlement, a bank
+verifying against its own observer node, a self-custody bank sending through its own node, one validator down, two
+down (stall, 503 chain-stalled, resume), a partition with a competing block, a reorg orphaning acknowledged writes,
+and signer votes. One network for the module; each test leaves every node running when it ends."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from api.audit import rejected_attempt_findings
 from chain.client import connect
 from chain.compile import load_artifacts
 from chain.deploy import load_deployment
@@ -24,11 +30,12 @@ from chain.devchain import rpc_call
 from chain.indexer import Indexer, read_checkpoint
 from chain.network import head
 from chain.proofs import verify_proof_file
-from chain.store import PROJECTIONS, make_engine
+from chain.store import PROJECTIONS, create_schema, make_engine
 from scripts.cli import app
-from tests.conftest import admitted, ok, problem, random_hash
+from tests.conftest import ServerThread, admitted, ok, problem, random_hash
 from tests.consortium.conftest import Consortium
 from tests.e2e.test_story import run_story
+from tests.stress.harness import dump_read_model
 
 pytestmark = pytest.mark.consortium
 
@@ -104,6 +111,77 @@ def test_bank_verifies_a_note_against_its_own_observer(consortium: Consortium, t
     path.write_text(json.dumps(bundle))
     result = CliRunner().invoke(app, ["verify-proof", str(path), "--rpc", observer.rpc_url])
     assert result.exit_code == 1 and "proof rejected" in result.output
+
+
+def test_self_custody_bank_sends_through_its_own_node(consortium: Consortium) -> None:
+    """A bank that holds its own key (issue 26) writes on the consortium without the operator's service sending
+    anything: the API prepares the transaction (202), the bank signs it locally and broadcasts it through its own
+    observer node (eth_sendRawTransaction there, not the API), the validators mine it, and the API's read model
+    picks it up from the chain: its answers show the new state. Submitting the same signed transaction to the API
+    afterwards finishes the request with the write's answer, and the mint counts once."""
+    net, url = consortium.net, consortium.server.url
+    observer = (
+        net.node("bank-c")
+        if any(n.name == "bank-c" for n in net.nodes)
+        else net.add_observer("bank-c", consortium.geth)
+    )
+    assert observer.role == "observer" and observer.rpc_url != net.operator_rpc
+    own: LocalAccount = Account.create()
+    headers = {"Authorization": f"Bearer {consortium.operator_key}"}
+    with httpx.Client(base_url=url, timeout=120, headers=headers) as op:
+        challenge = ok(op.post("/v1/members/challenge", json={"address": own.address}), 201)
+        assert f"Chain id: {connect(net.operator_rpc).eth.chain_id}" in challenge["message"]
+        signature = own.sign_message(encode_defunct(text=challenge["message"])).signature.to_0x_hex()
+        body = {
+            "roles": ["financier"],
+            "kyc_hash": random_hash(),
+            "address": own.address,
+            "challenge_id": challenge["challenge_id"],
+            "signature": signature,
+        }
+        admitted_bank = ok(op.post("/v1/members", json=body), 201)
+    assert admitted_bank["member"]["custody"] == "self"
+    bank_id = admitted_bank["member"]["id"]
+    with httpx.Client(
+        base_url=url, timeout=120, headers={"Authorization": f"Bearer {admitted_bank['api_key']}"}
+    ) as bank:
+        key = {"Idempotency-Key": uuid.uuid4().hex}
+        mint = {"member_id": bank_id, "amount": "250.00", "reference": f"own-{uuid.uuid4().hex[:8]}"}
+        prepared = bank.post("/v1/cash/mint", json=mint, headers=key)
+        assert prepared.status_code == 202, prepared.text
+        tx = {k: v for k, v in prepared.json()["transaction"].items() if k != "from"}
+        raw = own.sign_transaction(tx).raw_transaction.to_0x_hex()
+
+        # the operator sent the bank's address gas money at admission; the bank's node has synced that far
+        assert int(str(rpc_call(net.operator_rpc, "eth_getBalance", [own.address, "latest"])), 16) > 0
+        _wait(
+            lambda: int(str(rpc_call(observer.rpc_url, "eth_getBalance", [own.address, "latest"])), 16) > 0,
+            180,
+            "the bank's node to sync the admission",
+        )
+        # through the bank's own node: the API's node never gets it from the bank
+        tx_hash = str(rpc_call(observer.rpc_url, "eth_sendRawTransaction", [raw]))
+        _wait(
+            lambda: isinstance(rpc_call(observer.rpc_url, "eth_getTransactionReceipt", [tx_hash]), dict),
+            120,
+            "the bank's transaction mined, as its own node sees it",
+        )
+        receipt = rpc_call(observer.rpc_url, "eth_getTransactionReceipt", [tx_hash])
+        assert isinstance(receipt, dict) and receipt["status"] == "0x1", receipt
+        assert str(receipt["from"]).lower() == own.address.lower()
+        sealer = str(rpc_call(observer.rpc_url, "clique_getSigner", [receipt["blockNumber"]])).lower()
+        assert sealer in {s.lower() for s in net.signers()}  # a validator mined it, not the observer
+        _wait(
+            lambda: ok(bank.get("/v1/cash/balance"))["balance"] == "250.00",
+            120,
+            "the API's read model to pick the mint up from the chain",
+        )
+
+        # the request, finished with the signed transaction: the write's answer, one mint
+        problem(bank.post("/v1/cash/mint", json=mint, headers=key), 409, "prepared-nonce-used")
+        done = ok(bank.post("/v1/transactions", json={"raw": raw}), 201)
+        assert done["balance"]["balance"] == "250.00" and _0x(done["tx_hash"]) == tx_hash
+        assert ok(bank.get("/v1/cash/balance"))["balance"] == "250.00"
 
 
 def _issue_note(core: httpx.Client, supplier: httpx.Client, core_id: int) -> int:
@@ -278,6 +356,172 @@ def test_partition_competing_block_and_heal(consortium: Consortium, tmp_path: Pa
     indexer.rebuild()
     assert _snapshot(engine) == before_rebuild
     engine.dispose()
+
+
+def test_clique_reorg_orphans_acknowledged_writes_of_several_members(consortium: Consortium, tmp_path: Path) -> None:
+    """Writes of three members answered 201 from a block that only the operator's node (the API's node) has, which
+    the heal reorganises away (issue 27 on Clique; the anvil version is tests/stress/test_outages.py::
+    test_reorg_orphaning_acknowledged_writes_of_several_members).
+
+    The operator pauses its sealing (`miner_stop`) until the last two blocks are the others', so that it may seal
+    one block alone; its node is cut off; three banks each send a mint through the API, whose transactions wait in
+    the operator's pool (they cannot reach the others); the operator seals again (`miner_start`): one block of its
+    own with the three mints, and then no more ("signed recently"). The API answers 201 for them from that block:
+    for this test only the API runs with indexer confirmations 0 (the module's API waits for 2, so a one-block
+    fork is never acknowledged: the operator alone cannot make the second block) and a stall limit longer than the
+    wait. The three other signers go on meanwhile, a longer chain without the mints. After the heal the operator's
+    block is replaced; geth puts its transactions back in the pool and they are mined again on the majority chain.
+
+    Proved: the replays with the same keys never answer the stored 201 (no `Idempotent-Replayed` copy of the
+    orphaned answer): each resumes to the canonical result (its transaction, in a block every node has) or answers
+    409 write-orphaned; each mint is counted once in the balances; every bank writes again at once (its nonce
+    queue follows the chain: no gap, no wait); and the API's read model equals a rebuild from the chain."""
+    net = consortium.net
+    if net.record is None or net.record.mode != "netns":
+        pytest.skip("partitions need network namespaces (root with `ip`); this network runs on loopback ports")
+    operator, majority = net.node("operator"), net.node("core")
+    settings = consortium.settings.model_copy(update={"indexer_confirmations": 0, "chain_stall_after": 120.0})
+    consortium.server.__exit__()  # one API on the data dir at a time; the module's API is served again below
+    try:
+        with ServerThread(settings) as server:
+            _orphan_acknowledged_writes(consortium, server, operator.rpc_url, majority.rpc_url, tmp_path)
+    finally:
+        consortium.server = ServerThread(consortium.settings).__enter__()
+        rpc_call(operator.rpc_url, "miner_start", [])  # sealing again whatever happened (a no-op when it is)
+
+
+def _orphan_acknowledged_writes(
+    consortium: Consortium, server: ServerThread, operator_rpc: str, majority_rpc: str, tmp_path: Path
+) -> None:
+    net = consortium.net
+    amounts = {"bank1": "3.00", "bank2": "5.00", "bank3": "7.00"}
+    roster: list[tuple[str, list[str], dict[str, Any]]] = [(name, ["financier"], {}) for name in amounts]
+    with admitted(server.url, consortium.operator_key, roster) as p:
+        own_signer = net.node("operator").signer.lower()
+        for _attempt in range(3):  # the three other signers may deadlock meanwhile: settle and try again
+            net.settle(consortium.geth, blocks=3, log=print)
+            rpc_call(operator_rpc, "miner_stop", [])
+            try:
+                _wait(lambda: _last_sealers(operator_rpc, 2).isdisjoint({own_signer}), 30, "two blocks of others")
+                break
+            except AssertionError:
+                rpc_call(operator_rpc, "miner_start", [])
+        else:
+            pytest.fail("the other signers made no two blocks in a row while the operator paused")
+        fork = head(operator_rpc)
+        net.partition("operator")
+        try:
+            keys = {name: f"orphan-{uuid.uuid4().hex}" for name in amounts}
+            with ThreadPoolExecutor(len(amounts)) as pool:
+                sent = {
+                    name: pool.submit(_mint, p[name].client, p[name].id, amount, keys[name])
+                    for name, amount in amounts.items()
+                }
+                _wait(lambda: _pending(operator_rpc) >= len(amounts), 60, "the mints in the operator's pool")
+                rpc_call(operator_rpc, "miner_start", [])  # one block alone, with the three mints
+                first = {name: future.result() for name, future in sent.items()}
+            lone = head(operator_rpc)
+            assert lone[0] == fork[0] + 1, (fork, lone)
+            for name, response in first.items():  # acknowledged, from the operator's own block
+                assert response.status_code == 201, response.text
+                receipt = rpc_call(operator_rpc, "eth_getTransactionReceipt", [_0x(response.json()["tx_hash"])])
+                assert isinstance(receipt, dict) and receipt["blockHash"] == lone[1], receipt
+                assert response.json()["balance"]["balance"] == amounts[name]
+            # the majority goes on without them: a longer chain (recovered if its three signers deadlock)
+            net.settle(consortium.geth, blocks=4, log=print, exclude=frozenset({"operator"}))
+            assert head(majority_rpc)[0] > lone[0] + 1
+        finally:
+            net.heal("operator")
+        _wait(
+            lambda: _block_hash(operator_rpc, lone[0]) != lone[1] and _same_chain_as(operator_rpc, majority_rpc),
+            180,
+            "the operator's node to take the majority chain",
+        )
+        net.settle(consortium.geth, blocks=3, log=print)
+
+        counted: dict[str, int] = {}
+        for name, response in first.items():
+            bank = p[name]
+            replay = _replay(bank.client, response, keys[name])
+            assert replay.headers.get("Idempotent-Replayed") is None, f"stale answer replayed: {replay.text}"
+            if replay.status_code == 409:  # could not be done again: said so, with what happened, and not done
+                body = problem(replay, 409, "write-orphaned")
+                assert body["answered"] == 201 and body["orphaned"], body
+                counted[name] = 0
+                continue
+            assert replay.status_code == 201, replay.text
+            counted[name] = 1
+            receipt = rpc_call(majority_rpc, "eth_getTransactionReceipt", [_0x(replay.json()["tx_hash"])])
+            assert isinstance(receipt, dict) and receipt["status"] == "0x1", receipt  # on the majority's chain
+            assert receipt["blockHash"] != lone[1]
+            assert _block_hash(operator_rpc, int(receipt["blockNumber"], 16)) == receipt["blockHash"]  # and ours
+            again = _replay(bank.client, response, keys[name])  # from now on the stored answer is the new one
+            assert again.status_code == 201 and again.headers.get("Idempotent-Replayed") == "true"
+            assert again.json()["tx_hash"] == replay.json()["tx_hash"]
+        print(f"\nClique reorg: {len(first)} acknowledged writes orphaned; replays {counted}")
+        for name, amount in amounts.items():  # each mint once, and every bank writes again at once (no nonce gap)
+            bank = p[name]
+            once = int(amount.split(".")[0]) * counted[name]
+            assert ok(bank.client.get("/v1/cash/balance"))["balance"] == f"{once}.00"
+            ok(_mint(bank.client, bank.id, "1.00"), 201)
+            assert ok(bank.client.get("/v1/cash/balance"))["balance"] == f"{once + 1}.00"
+            sent_count = rpc_call(operator_rpc, "eth_getTransactionCount", [bank.account, "latest"])
+            assert int(str(sent_count), 16) == counted[name] + 1  # the orphaned write once, the new one once
+    _assert_read_model_equals_rebuild(consortium, server, operator_rpc, tmp_path)
+
+
+def _0x(tx_hash: str) -> str:
+    return tx_hash if tx_hash.startswith("0x") else f"0x{tx_hash}"
+
+
+def _last_sealers(url: str, count: int) -> set[str]:
+    number = head(url)[0]
+    return {str(rpc_call(url, "clique_getSigner", [hex(n)])).lower() for n in range(number - count + 1, number + 1)}
+
+
+def _pending(url: str) -> int:
+    status = rpc_call(url, "txpool_status", [])
+    assert isinstance(status, dict)
+    return int(status["pending"], 16)
+
+
+def _block_hash(url: str, number: int) -> str | None:
+    block = rpc_call(url, "eth_getBlockByNumber", [hex(number), False])
+    return str(block["hash"]) if isinstance(block, dict) else None
+
+
+def _same_chain_as(url: str, other: str) -> bool:
+    number = min(head(url)[0], head(other)[0]) - 1
+    return _block_hash(url, number) == _block_hash(other, number)
+
+
+def _assert_read_model_equals_rebuild(
+    consortium: Consortium, server: ServerThread, rpc_url: str, tmp_path: Path
+) -> None:
+    """The API's read model, caught up with its node's head, against a fresh indexer's rebuild from the chain."""
+    engine = server.server.config.app.state.engine
+    _wait(
+        lambda: (read_checkpoint(engine) or (0, ""))[0] >= head(rpc_url)[0] - 1,
+        60,
+        "the API's indexer to reach the head",
+    )
+    w3 = connect(rpc_url)
+    deployment = load_deployment(consortium.net.service_dir, w3.eth.chain_id)
+    assert deployment is not None
+    fresh = make_engine(f"sqlite:///{tmp_path / 'rebuild.db'}")
+    create_schema(fresh)
+    Indexer(
+        fresh,
+        w3,
+        deployment,
+        load_artifacts(),
+        alert_config=consortium.settings.alert_config(),
+        extra_rules=(rejected_attempt_findings,),
+    ).sync()
+    served, rebuilt = dump_read_model(engine), dump_read_model(fresh)
+    fresh.dispose()
+    for name, rows in rebuilt.items():
+        assert served[name] == rows, f"table {name}: the read model differs from a rebuild"
 
 
 def _same_chain(net: Any, url: str) -> bool:

@@ -10,8 +10,9 @@ receives the exact price; time moves to maturity; the core enterprise funds; set
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -20,6 +21,9 @@ from web3 import Web3
 
 from chain.devchain import DevChain, rpc_call
 from tests.conftest import ServerThread, private_world, random_hash
+
+WALL_CLOCK_MATURITY_S = 75  # a wall-clock chain's receivable matures this long after the head time at issue
+BEIJING = timezone(timedelta(hours=8))
 
 
 def cents(text: str) -> int:
@@ -65,9 +69,11 @@ def test_the_whole_story_to_the_cent(world: tuple[DevChain, ServerThread, str, W
 
 
 def run_story(url: str, operator_key: str, w3: Web3, move_clock: Callable[[int], None] | None) -> None:
-    """The story against the API at `url`. `move_clock(seconds)` moves the chain's clock to maturity; a chain whose
-    clock cannot move (geth Clique follows the wall clock) passes None: the story then ends with the receivable
-    funded, every balance checked to the cent, and settlement is not reached (it needs maturity, 89 days on)."""
+    """The story against the API at `url`. `move_clock(seconds)` moves the chain's clock to maturity (anvil: the
+    receivable matures at the end of a day 89 days on). A chain whose clock cannot move (geth Clique follows the
+    wall clock) passes None: the receivable then matures 75 s after the chain's head time, given as
+    an RFC 3339 timestamp with an offset (Beijing time), the discounted sale is priced with its one day left, the
+    story waits (a deadline) until the chain's time passes maturity, and settles; every balance to the cent."""
     parties: dict[str, Party] = {}
     with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {operator_key}"}) as op:
         for name, roles, extra in [
@@ -113,9 +119,13 @@ def run_story(url: str, operator_key: str, w3: Web3, move_clock: Callable[[int],
 
     assert tier1.post(f"/v1/orders/{order_id}/deliver")["status"] == "delivered"
     maturity = today + timedelta(days=89)  # payable at the end of that day: 89 days and some hours left
+    maturity_text = str(maturity)
+    if move_clock is None:  # the wall clock: maturity 75 s after the chain's time, the second given with its offset
+        head_time = int(w3.eth.get_block("latest")["timestamp"])
+        maturity_text = datetime.fromtimestamp(head_time + WALL_CLOCK_MATURITY_S, BEIJING).isoformat()
     accepted = core.post(
         f"/v1/orders/{order_id}/accept",
-        {"face_value": "1000000.00", "maturity": str(maturity), "invoice_hash": random_hash()},
+        {"face_value": "1000000.00", "maturity": maturity_text, "invoice_hash": random_hash()},
     )
     slot_id = accepted["receivable_id"]
     receivable = tier1.get(f"/v1/receivables/{slot_id}")
@@ -149,29 +159,26 @@ def run_story(url: str, operator_key: str, w3: Web3, move_clock: Callable[[int],
     block = w3.eth.get_block(w3.eth.get_transaction_receipt(purchase["tx_hash"])["blockNumber"])
     chain_maturity = _receivable_maturity(slot_id, tier1)
     days_left = math.ceil((chain_maturity - block["timestamp"]) / 86400)
-    # 90 days left when sold on the day of issue (the story crosses midnight UTC on a slow run: 89)
-    assert days_left == (maturity - datetime.fromtimestamp(block["timestamp"], UTC).date()).days + 1
-    price = cents("100000.00") - (cents("100000.00") * 700 * days_left) // 3_650_000
+    if move_clock is None:  # the sale is less than a day before maturity: one started day of discount
+        assert chain_maturity == int(datetime.fromisoformat(maturity_text).timestamp())
+        assert block["timestamp"] < chain_maturity and days_left == 1
+        price = cents("100000.00") - (cents("100000.00") * 700 * 1) // 3_650_000
+        assert price == 9998083  # 100,000.00 less floor(1,917.80) cents
+    else:
+        # 90 days left when sold on the day of issue (the story crosses midnight UTC on a slow run: 89)
+        assert days_left == (maturity - datetime.fromtimestamp(block["timestamp"], UTC).date()).days + 1
+        price = cents("100000.00") - (cents("100000.00") * 700 * days_left) // 3_650_000
+        assert price == 9827398 or days_left != 90
     assert cents(purchase["price"]) == price
-    assert price == 9827398 or days_left != 90
     assert tier3.cash() == price
     assert bank_a.get(f"/v1/notes/{note3}")["holder_id"] == bank_a.id
 
-    if move_clock is None:  # the core enterprise funds ahead of maturity; settlement waits for maturity
-        core.post(f"/v1/settlement/receivables/{slot_id}/fund", {"amount": "1000000.00"})
-        assert core.cash() == 0
-        assert tier1.cash() == cents("810000.00") - cents("800000.00") - interest == cents("9868.49")
-        assert tier2.cash() == 0
-        assert tier3.cash() == price
-        assert bank_a.cash() == cents("500000.00") - price
-        assert bank_b.cash() == cents("1000131.51")
-        assert core.get(f"/v1/receivables/{slot_id}")["status"] != "settled"
-        for party in parties.values():
-            party.client.close()
-        return
-
-    # time moves to maturity; the core enterprise funds; a keeper settles every note
-    move_clock(chain_maturity - block["timestamp"] + 1)
+    # time moves to maturity (the wall clock: wait for the chain's time to pass it); the core enterprise funds; a
+    # keeper settles every note
+    if move_clock is None:
+        _wait_for_chain_time(w3, chain_maturity + 1)
+    else:
+        move_clock(chain_maturity - block["timestamp"] + 1)
     core.post(f"/v1/settlement/receivables/{slot_id}/fund", {"amount": "1000000.00"})
     result = bank_a.post(f"/v1/settlement/receivables/{slot_id}/settle", {})
     assert sorted(result["note_ids"]) == sorted([note1, note2, note3])
@@ -189,6 +196,14 @@ def run_story(url: str, operator_key: str, w3: Web3, move_clock: Callable[[int],
         assert tier1.client.get(f"/v1/notes/{note}").json().get("live") in (False, None)
     for party in parties.values():
         party.client.close()
+
+
+def _wait_for_chain_time(w3: Web3, timestamp: int) -> None:
+    """Polls the chain's head until its time reaches `timestamp` (a deadline, not a sleep of a guessed length)."""
+    deadline = time.monotonic() + WALL_CLOCK_MATURITY_S * 4 + 120
+    while int(w3.eth.get_block("latest")["timestamp"]) < timestamp:
+        assert time.monotonic() < deadline, f"the chain's time did not reach {timestamp} (head stalled?)"
+        time.sleep(0.5)
 
 
 def _receivable_maturity(slot_id: int, reader: Party) -> int:
