@@ -89,7 +89,7 @@ def test_supplier_requests_financing_a_bank_answers_and_the_supplier_accepts(lan
     assert isinstance(seen["requester_id"], str)
     shown = row.inner_text()
     assert texts["request.undisclosed"] in shown and seen["requester_id"] in shown
-    assert texts["member.name"].replace("{id}", str(world.core.id)) in shown  # the obligor
+    assert world.shown_name(texts, world.core.id) in shown  # the obligor, by name
     assert "30,000.00" in shown and "80,000.00" in shown
     _no_english(page, "bank with a request")
     row.locator(f"button[data-answer-request='{rid}']").click()
