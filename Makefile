@@ -7,7 +7,7 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test install tools lint typecheck forge pytest pytest-pg snapshot clean help brownie brownie-env bench slither stress geth network network-stop
+.PHONY: run test install tools lint typecheck forge pytest pytest-pg snapshot clean help brownie brownie-env bench bench-consortium slither stress geth network network-stop
 BROWNIE_VENV := .venv-brownie
 BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
@@ -100,6 +100,11 @@ clean:
 # Gas table against the Solv ERC-3525 reference and the raw devchain ceiling; writes bench/RESULTS.md.
 bench: install
 	$(BIN)/python -m bench
+
+# The consortium section alone (4-validator geth Clique network; geth built once into .cache/), next to a fresh
+# anvil service section of the same run; the other sections keep their figures in bench/results.json.
+bench-consortium: install
+	$(BIN)/python -m bench --only service consortium
 
 # Fault suite, long versions (tests/stress: SIGKILL at each step of a write, anvil restart, reorg, database
 # lock, RPC timeout, stuck transaction), within STRESS_BUDGET seconds; ends with a table: scenario, tries, passed.

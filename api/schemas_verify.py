@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,6 +14,17 @@ from api.schemas import MemberRef
 class ChainPoint(BaseModel):
     number: int = Field(description="the block the state was read at")
     hash: str
+
+
+class SourceNodeOut(BaseModel):
+    name: str = Field(
+        description="the node the service read the answer (and the proof) from: its organisation in a consortium "
+        "network (`scf up --network`), `local devchain`, or the RPC host:port"
+    )
+    kind: Literal["named", "devchain", "rpc"] = Field(
+        description="named: SCF_NODE_NAME (a consortium node); devchain: the embedded one; rpc: another node"
+    )
+    block: ChainPoint = Field(description="the block that node answered at (the proof's block)")
 
 
 class HolderOut(BaseModel):
@@ -47,6 +58,10 @@ class NoteVerificationOut(BaseModel):
         default=None,
         description="with proof=true: an eth_getProof bundle checkable with `scf verify-proof` (it shows the "
         "holder's id, so it is served only to callers who may see the holder)",
+    )
+    node: SourceNodeOut = Field(
+        description="the node the note and its proof were read from, and the block: check the proof against your "
+        "own node with `scf verify-proof proof.json --rpc <your node>`"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +22,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path(".scf"), description="keys, chain state, deployment record and database")
     rpc_url: str | None = Field(None, description="JSON-RPC URL of an existing node; unset = local devchain")
+    node_name: str | None = Field(
+        None,
+        description="name of the node the service reads the chain from, given in verification answers "
+        "(`scf up --network` sets the node's organisation from the network record); unset = `local devchain` for "
+        "the embedded devchain, else the RPC URL's host and port",
+    )
     rpc_host: str = "127.0.0.1"
     rpc_port: int = Field(8545, ge=1, le=65535, description="port of the local devchain")
     chain_id: int = Field(31337, description="chain id of the local devchain")
@@ -169,3 +175,16 @@ class Settings(BaseSettings):
     @property
     def uses_devchain(self) -> bool:
         return self.rpc_url is None
+
+    @cached_property
+    def source_node(self) -> tuple[str, str]:
+        """(kind, name) of the node the service reads: `named` (SCF_NODE_NAME, e.g. a consortium node by its
+        organisation), `devchain` (the embedded one), or `rpc` (another node, by host:port: a URL's path or
+        credentials may hold an access key, so they are left out)."""
+        if self.node_name:
+            return "named", self.node_name
+        if self.uses_devchain:
+            return "devchain", "local devchain"
+        parts = urlsplit(self.effective_rpc_url)
+        host = parts.hostname or self.effective_rpc_url
+        return "rpc", f"{host}:{parts.port}" if parts.port else host

@@ -1,7 +1,8 @@
 """`python -m bench`: gas of the ledger's operations against the Solv ERC-3525 reference, and the raw
 transaction ceiling of the devchain, measured two ways: pre-signed splits streamed while the chain mines, and
-a pre-filled pool mined block by block (the gas-bound ceiling). Other sections: service, endurance, reads,
-indexer (`--only` runs some; the others keep their figures from the existing results.json).
+a pre-filled pool mined block by block (the gas-bound ceiling). Other sections: service, consortium (the service
+and the raw ceiling on a 4-validator geth Clique network), endurance, reads, indexer (`--only` runs some; the
+others keep their figures from the existing results.json).
 
 The gas section runs on a fresh anvil (DevChain defaults and `Settings.block_time`, as the product starts it)
 on a free port in a temp dir; the reference is deployed on the same chain in the same run. Results:
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
+from bench import consortium as bench_consortium
 from bench import endurance as bench_endurance
 from bench import indexer as bench_indexer
 from bench import reads as bench_reads
@@ -63,7 +65,7 @@ SETTLE_NOTES = (1, 10, 50)  # settlement batch sizes; the per-note gas is taken 
 SETTLE_NOTE = 2_000_00  # value of each settled note (as Settlement.t.sol's gas test)
 
 BENCH_DIR = Path(__file__).resolve().parent
-SECTIONS = ["gas", "service", "endurance", "reads", "indexer"]  # gas = gas table and raw ceiling
+SECTIONS = ["gas", "service", "consortium", "endurance", "reads", "indexer"]  # gas = gas table and raw ceiling
 
 
 def log(msg: str) -> None:
@@ -682,6 +684,7 @@ def main() -> None:
     runners = {
         "gas": lambda: run(args),
         "service": lambda: bench_service.run(args),
+        "consortium": lambda: bench_consortium.run(args),
         "endurance": lambda: bench_endurance.run(args),
         "reads": bench_reads.run_section,
         "indexer": bench_indexer.run_section,

@@ -177,7 +177,7 @@ def run_writes(before: Path, after: Path, clients: int, rounds: int, splits: int
     a_dir.mkdir()
     workload = start_workload(a_dir, block_time=Settings().block_time, senders=1)
     try:
-        port = workload.devchain.port
+        port = workload.anvil.port
         first = _server(before, a_dir, port)
         key = (a_dir / OPERATOR_KEY_FILE).read_text().strip()
         holders, recipient = populate(first.url, key, 16)
@@ -197,7 +197,7 @@ def run_writes(before: Path, after: Path, clients: int, rounds: int, splits: int
             server_a.stop()
             server_b.stop()
     finally:
-        workload.devchain.stop()
+        workload.anvil.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

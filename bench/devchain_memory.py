@@ -118,7 +118,7 @@ def run_setup(name: str, block_time: float | None, extra: list[str], args: argpa
             idle_cpu = 1000 * (cpu_s(wl.pid) - cpu0) / max(rows[-1]["head"] - start, 1)
             blast(wl, wl.presign(200))  # writes still mine after the long idle run
         finally:
-            wl.devchain.stop()
+            wl.anvil.stop()
     return {
         "setup": name,
         "rows": rows,

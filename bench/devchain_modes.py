@@ -78,15 +78,15 @@ def run_mode(
         past = wl.setup_block
         history = historical(wl.rpc, wl, past)
         head = wl.head()
-        wl.devchain.stop()
-        wl.devchain.start()
-        after = Rpc(wl.devchain.url)
+        wl.anvil.stop()
+        wl.anvil.start()
+        after = Rpc(wl.anvil.url)
         restarted_head = int(after.call("eth_blockNumber"), 16)
         history_after = historical(after, wl, past)
         rss_restart = rss_mb(wl.pid)
-        state_mb = round(wl.devchain.state_path.stat().st_size / 1e6, 1) if wl.devchain.state_path.exists() else 0.0
+        state_mb = round(wl.anvil.state_path.stat().st_size / 1e6, 1) if wl.anvil.state_path.exists() else 0.0
     finally:
-        wl.devchain.stop()
+        wl.anvil.stop()
     row = {
         "mode": name,
         "block_time": block_time,

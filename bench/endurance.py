@@ -54,9 +54,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             elapsed = time.monotonic() - t0
             idle = idle_tail(wl, args.idle_blocks)
-            state_mb = round(wl.devchain.state_path.stat().st_size / 1e6, 1) if wl.devchain.state_path.exists() else 0
+            state_mb = round(wl.anvil.state_path.stat().st_size / 1e6, 1) if wl.anvil.state_path.exists() else 0
         finally:
-            wl.devchain.stop()
+            wl.anvil.stop()
     first, last = rows[1], rows[-1]
     return {
         "endurance": {
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "elapsed_s": round(elapsed, 1),
             "chunks": rows,
             "state_file_mb_before_stop": state_mb,
-            "state_history": wl.devchain.state_history,
+            "state_history": wl.anvil.state_history,
             "idle": idle,
         },
         "endurance_first_splits_per_s": first["tx_per_s"],
@@ -98,7 +98,7 @@ def idle_tail(wl: Workload, blocks: int, samples: int = 8) -> list[dict[str, Any
     rows[-1]["anvil_cpu_ms_per_block"] = round(1000 * (cpu_s(wl.pid) - cpu0) / blocks, 1)
     log(
         f"endurance idle tail: {blocks} empty blocks, anvil RSS {rows[0]['rss_mb']:.0f} -> {rows[-1]['rss_mb']:.0f} MB "
-        f"(state history {wl.devchain.state_history} blocks), {rows[-1]['anvil_cpu_ms_per_block']} ms of anvil CPU "
+        f"(state history {wl.anvil.state_history} blocks), {rows[-1]['anvil_cpu_ms_per_block']} ms of anvil CPU "
         "per block"
     )
     return rows

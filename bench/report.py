@@ -263,7 +263,7 @@ def _which_bound(
     )
 
 
-SECTION_ORDER = ["gas", "service", "endurance", "reads", "indexer"]
+SECTION_ORDER = ["gas", "service", "consortium", "endurance", "reads", "indexer"]
 
 
 def _run_time(results: dict[str, Any]) -> str:

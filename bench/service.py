@@ -199,7 +199,7 @@ def run(args: argparse.Namespace, profile_out: Path | None = None) -> dict[str, 
         wl = start_workload(data_dir, block_time=settings.block_time, senders=args.suppliers)
         server: Server | None = None
         try:
-            server = Server(data_dir, wl.devchain.port)
+            server = Server(data_dir, wl.anvil.port)
             prefix = None
             if profile_out is not None:
                 prefix = [str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(profile_out)]
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace, profile_out: Path | None = None) -> dict[str, 
         finally:
             if server is not None:
                 server.stop()
-            wl.devchain.stop()
+            wl.anvil.stop()
     best = max(phases, key=lambda p: p["req_per_s"])
     return {
         "service": {

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import Settings
-from bench.rpc import Rpc, RpcError, Wallet, calldata, checked_receipts, minted_ids
+from bench.rpc import MAX_FEE, TIP, Rpc, RpcError, Wallet, calldata, checked_receipts, minted_ids
 from chain.devchain import DevChain, free_port
 from chain.runtime import Ledger, prepare_ledger
 
@@ -76,9 +76,11 @@ def anvil_pid(devchain: DevChain) -> int:
 
 @dataclass
 class Workload:
-    """A deployed suite on `devchain` and `senders`, each holding `notes_per_sender` notes of FACE."""
+    """A deployed suite on a node (`url`: the devchain, or a consortium node when `devchain` is None) and
+    `senders`, each holding `notes_per_sender` notes of FACE."""
 
-    devchain: DevChain
+    url: str
+    devchain: DevChain | None
     ledger: Ledger
     rpc: Rpc
     chain_id: int
@@ -90,8 +92,15 @@ class Workload:
     used: dict[int, int] = field(default_factory=dict)  # note id -> splits signed from it
 
     @property
+    def anvil(self) -> DevChain:
+        """The devchain this workload runs on (raises on a consortium node)."""
+        if self.devchain is None:
+            raise RpcError("this workload runs on a consortium node, not on anvil")
+        return self.devchain
+
+    @property
     def pid(self) -> int:
-        return anvil_pid(self.devchain)
+        return anvil_pid(self.anvil)
 
     def head(self) -> int:
         """The chain's latest block number."""
@@ -153,52 +162,88 @@ def start_workload(
     devchain.start()
     try:
         settings = Settings(data_dir=data_dir, rpc_port=devchain.port, api_port=free_port())  # type: ignore[call-arg]
-        ledger = prepare_ledger(settings)
-        rpc = Rpc(devchain.url)
-        chain_id = int(rpc.call("eth_chainId"), 16)
-        registry = ledger.deployment.address("MemberRegistry")
-        notes = ledger.deployment.address("ReceivableNotes")
-        cash = ledger.deployment.address("CashToken")
-        operator = Wallet(ledger.operator)
-        core, recipient = Wallet.from_label("wl-core"), Wallet.from_label("wl-recipient")
-        wallets = [Wallet.from_label(f"wl-sender-{i}") for i in range(senders)]
-        for w in (operator, core, recipient, *wallets):
-            rpc.call("anvil_setBalance", w.address, hex(10**22))
-            w.nonce = int(rpc.call("eth_getTransactionCount", w.address, "pending"), 16)
-        wl = Workload(devchain, ledger, rpc, chain_id, notes, recipient, wallets, [], 0)
-        kyc = b"\x11" * 32
-        wl.send_wait(operator, registry, calldata(ADMIT_SIG, core.address, CORE, kyc, 1, 10**15))
-        wl.send_wait(operator, registry, calldata(ADMIT_SIG, recipient.address, FINANCIER, kyc, 2, 0))
-        wl.send_all(
-            [
-                (operator, registry, calldata(ADMIT_SIG, w.address, SUPPLIER, kyc, 10 + i, 0))
-                for i, w in enumerate(wallets)
-            ]
-        )
-        now = int(rpc.call("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
-        for i, w in enumerate(wallets):
-            issues = [
-                (
-                    core,
-                    notes,
-                    calldata(ISSUE_SIG, w.address, FACE, cash, now + TENOR, (10_000 * (i + 1) + j).to_bytes(32, "big")),
-                )
-                for j in range(notes_per_sender)
-            ]
-            wl.sender_notes.append([n for r in wl.send_all(issues) for n in minted_ids(r)])
-        wl.setup_block = int(rpc.call("eth_blockNumber"), 16)
-        return wl
+        return populate(devchain.url, prepare_ledger(settings), devchain, senders, notes_per_sender)
     except BaseException:
         devchain.stop()
         raise
 
 
-def blast(wl: Workload, signed: list[tuple[int, int, str]], batch: int = 10, timeout: float = 180) -> dict[str, Any]:
-    """Sends the pre-signed txs as fast as anvil takes them; times each to its mining; checks receipts.
+def populate(
+    url: str, ledger: Ledger, devchain: DevChain | None, senders: int = 8, notes_per_sender: int = 1, label: str = "wl"
+) -> Workload:
+    """Admits a core, a recipient and the senders on the deployed `ledger`; the core issues each sender its notes.
+    Gas money: anvil_setBalance on the devchain; on a consortium node (devchain None) the operator's transfers."""
+    rpc = Rpc(url)
+    chain_id = int(rpc.call("eth_chainId"), 16)
+    registry = ledger.deployment.address("MemberRegistry")
+    notes = ledger.deployment.address("ReceivableNotes")
+    cash = ledger.deployment.address("CashToken")
+    operator = Wallet(ledger.operator)
+    core, recipient = Wallet.from_label(f"{label}-core"), Wallet.from_label(f"{label}-recipient")
+    wallets = [Wallet.from_label(f"{label}-sender-{i}") for i in range(senders)]
+    everyone = (operator, core, recipient, *wallets)
+    if devchain is not None:
+        for w in everyone:
+            rpc.call("anvil_setBalance", w.address, hex(10**22))
+    else:
+        operator.nonce = int(rpc.call("eth_getTransactionCount", operator.address, "pending"), 16)
+        _fund(rpc, chain_id, operator, [w.address for w in everyone[1:]], 10**21)
+    for w in everyone:
+        w.nonce = int(rpc.call("eth_getTransactionCount", w.address, "pending"), 16)
+    wl = Workload(url, devchain, ledger, rpc, chain_id, notes, recipient, wallets, [], 0)
+    kyc = b"\x11" * 32
+    wl.send_wait(operator, registry, calldata(ADMIT_SIG, core.address, CORE, kyc, 1, 10**15))
+    wl.send_wait(operator, registry, calldata(ADMIT_SIG, recipient.address, FINANCIER, kyc, 2, 0))
+    wl.send_all(
+        [(operator, registry, calldata(ADMIT_SIG, w.address, SUPPLIER, kyc, 10 + i, 0)) for i, w in enumerate(wallets)]
+    )
+    now = int(rpc.call("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+    for i, w in enumerate(wallets):
+        issues = [
+            (
+                core,
+                notes,
+                calldata(ISSUE_SIG, w.address, FACE, cash, now + TENOR, (10_000 * (i + 1) + j).to_bytes(32, "big")),
+            )
+            for j in range(notes_per_sender)
+        ]
+        wl.sender_notes.append([n for r in wl.send_all(issues) for n in minted_ids(r)])
+    wl.setup_block = int(rpc.call("eth_blockNumber"), 16)
+    return wl
 
-    If nothing is mined for 0.5 s while transactions are outstanding, an `evm_mine` nudges anvil (counted):
-    anvil's automine can leave ready transactions in the pool after a burst."""
-    url = wl.devchain.url
+
+def _fund(rpc: Rpc, chain_id: int, payer: Wallet, addresses: list[str], wei: int, timeout: float = 120) -> None:
+    """Plain value transfers from `payer` (a chain without anvil_setBalance), all mined before returning."""
+    hashes = []
+    for address in addresses:
+        tx = {
+            "type": 2,
+            "chainId": chain_id,
+            "nonce": payer.nonce,
+            "to": address,
+            "value": wei,
+            "gas": 21_000,
+            "maxFeePerGas": MAX_FEE,
+            "maxPriorityFeePerGas": TIP,
+        }
+        payer.nonce += 1
+        raw = "0x" + bytes(payer.account.sign_transaction(tx).raw_transaction).hex()
+        hashes.append(rpc.call("eth_sendRawTransaction", raw))
+    deadline = time.monotonic() + timeout
+    for tx_hash in hashes:
+        while rpc.call("eth_getTransactionReceipt", tx_hash) is None:
+            if time.monotonic() > deadline:
+                raise RpcError(f"funding transfer {tx_hash} not mined within {timeout:.0f} s")
+            time.sleep(0.05)
+
+
+def blast(wl: Workload, signed: list[tuple[int, int, str]], batch: int = 10, timeout: float = 180) -> dict[str, Any]:
+    """Sends the pre-signed txs as fast as the node takes them; times each to its mining; checks receipts.
+
+    On anvil, if nothing is mined for 0.5 s while transactions are outstanding, an `evm_mine` nudges it (counted):
+    anvil's automine can leave ready transactions in the pool after a burst. A consortium node is never nudged
+    (its signers seal a block per period)."""
+    url = wl.url
     sender_rpc, poll_rpc = Rpc(url), Rpc(url)
     addresses = [w.address for w in wl.senders]
     first = {i: n for i, n, _ in reversed(signed)}
@@ -228,7 +273,7 @@ def blast(wl: Workload, signed: list[tuple[int, int, str]], batch: int = 10, tim
                 return
             if progressed:
                 last_progress = now
-            elif now - last_progress > 0.5 and len(sent_at) == len(signed):
+            elif wl.devchain is not None and now - last_progress > 0.5 and len(sent_at) == len(signed):
                 poll_rpc.call("evm_mine")
                 state["nudges"] += 1
                 last_progress = now
@@ -258,7 +303,13 @@ def blast(wl: Workload, signed: list[tuple[int, int, str]], batch: int = 10, tim
     t_mined = max(mined_at.values())
     receipts = checked_receipts(sender_rpc, hashes, "split transactions")
     latencies = [(mined_at[k] - sent_at[k]) * 1000 for k in sent_at]
-    blocks = {int(r["blockNumber"], 16) for r in receipts}
+    block_txs: dict[int, int] = {}
+    block_gas: dict[int, int] = {}
+    for r in receipts:
+        b = int(r["blockNumber"], 16)
+        block_txs[b] = block_txs.get(b, 0) + 1
+        block_gas[b] = block_gas.get(b, 0) + int(r["gasUsed"], 16)
+    blocks = set(block_txs)
     total = t_mined - t0
     return {
         "txs": len(signed),
@@ -270,6 +321,11 @@ def blast(wl: Workload, signed: list[tuple[int, int, str]], batch: int = 10, tim
         "blocks_with_txs": len(blocks),
         "blocks_mined": int(poll_rpc.call("eth_blockNumber"), 16) - start_block,
         "evm_mine_nudges": state["nudges"],
+        "max_txs_per_block": max(block_txs.values()),
+        "txs_per_block": [block_txs[b] for b in sorted(block_txs)],
+        "split_gas_per_block_max": max(block_gas.values()),
+        # which blocks after the start held the splits (a gap = blocks sealed without any of them)
+        "tx_block_offsets": [b - start_block for b in sorted(block_txs)],
         "mean_gas": round(statistics.fmean(int(r["gasUsed"], 16) for r in receipts)),
     }
 

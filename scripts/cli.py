@@ -422,7 +422,13 @@ def _network_settings(network_dir: Path) -> Settings:
     current = Settings()
     stall = current.chain_stall_after or 10.0 * (net.record.period if net.record else 1)
     depth = current.indexer_confirmations or CLIQUE_CONFIRMATIONS
-    return _settings(net.service_dir, rpc_url=net.operator_rpc, chain_stall_after=stall, indexer_confirmations=depth)
+    return _settings(
+        net.service_dir,
+        rpc_url=net.operator_rpc,
+        chain_stall_after=stall,
+        indexer_confirmations=depth,
+        node_name=current.node_name or net.node("operator").name,
+    )
 
 
 @app.command()

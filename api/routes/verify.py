@@ -36,6 +36,7 @@ from api.schemas_verify import (
     ReceivableFinancingOut,
     ReceivableTermsOut,
     SaleOut,
+    SourceNodeOut,
 )
 from api.services.chainread import ChainReadError, ViewCall, chain_reader
 from api.services.common import iso_date, iso_time, sees_everything
@@ -171,7 +172,14 @@ def verify_note(
             status=SLOT_STATUS.get(receivable.status, str(receivable.status)),
         ),
         proof=bundle,
+        node=source_node(request, point),
     )
+
+
+def source_node(request: Request, point: ChainPoint) -> SourceNodeOut:
+    """The node this service read `point` (and any proof at it) from: a bank re-checks the proof on its own node."""
+    kind, name = request.app.state.settings.source_node
+    return SourceNodeOut(name=name, kind=kind, block=point)
 
 
 @router.get("/invoice", summary="Whether an invoice hash is tokenised, and by which receivable")

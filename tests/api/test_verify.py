@@ -97,6 +97,20 @@ def test_proof_bundle_verifies_independently(parties: dict[str, Party], issued: 
         verify_note_proof(bundle, root)
 
 
+def test_the_answer_names_the_node_and_block_the_proof_was_read_from(
+    parties: dict[str, Party], issued: dict[str, Any], ledger: Ledger
+) -> None:
+    body = ok(parties["bank"].client.get(f"/v1/verify/notes/{issued['note_id']}", params={"proof": "true"}))
+    # the test service reads the embedded devchain (`scf up --network` names the consortium node: test_network.py)
+    assert body["node"] == {"name": "local devchain", "kind": "devchain", "block": body["block"]}
+    number, block_hash = body["node"]["block"]["number"], body["node"]["block"]["hash"]
+    assert block_hash == "0x" + bytes(ledger.w3.eth.get_block(number)["hash"]).hex()
+    assert body["proof"]["block"]["number"] == number and body["proof"]["block"]["hash"] == block_hash
+    # at a past block the node is named with that block
+    past = ok(parties["bank"].client.get(f"/v1/verify/notes/{issued['note_id']}", params={"block": str(number)}))
+    assert past["node"]["block"] == {"number": number, "hash": block_hash}
+
+
 def test_past_block_shows_the_state_then(
     parties: dict[str, Party], issued: dict[str, Any], operator: httpx.Client
 ) -> None:

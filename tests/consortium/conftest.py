@@ -50,6 +50,7 @@ def consortium(tmp_path_factory: pytest.TempPathFactory, geth_binary: Path) -> I
             key_scrypt_n=TEST_SCRYPT_N,
             chain_stall_after=STALL_AFTER_S,
             indexer_confirmations=2,  # as `scf up --network`
+            node_name="operator",  # as `scf up --network`: verification answers name the operator's node
             tx_receipt_timeout=90.0,
         )
         engine = make_engine(settings.effective_database_url)

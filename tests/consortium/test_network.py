@@ -74,6 +74,7 @@ def test_scf_up_network_serves_against_the_operators_node(consortium: Consortium
     assert settings.data_dir == consortium.net.service_dir
     assert settings.chain_stall_after == 10.0  # ten Clique periods
     assert settings.indexer_confirmations == 2
+    assert settings.source_node == ("named", "operator")  # verification answers name the node
     # the API's read model stays two blocks behind the operator's head (it was just written to by the story)
     engine = make_engine(consortium.settings.effective_database_url)
     checkpoint = read_checkpoint(engine)
@@ -95,7 +96,11 @@ def test_bank_verifies_a_note_against_its_own_observer(consortium: Consortium, t
         [("core", ["core_enterprise"], {"credit_limit": "100000.00"}), ("supplier", ["supplier"], {})],
     ) as p:
         note = _issue_note(p["core"].client, p["supplier"].client, p["core"].id)
-        bundle = ok(p["supplier"].client.get(f"/v1/verify/notes/{note}", params={"proof": "true"}))["proof"]
+        answer = ok(p["supplier"].client.get(f"/v1/verify/notes/{note}", params={"proof": "true"}))
+    bundle = answer["proof"]
+    # the answer names the node the service read the proof from, and its block; the bank checks it on its own
+    assert answer["node"] == {"name": "operator", "kind": "named", "block": answer["block"]}
+    assert answer["block"] == {"number": bundle["block"]["number"], "hash": bundle["block"]["hash"]}
     path = tmp_path / "proof.json"
     path.write_text(json.dumps(bundle))
     number = int(bundle["block"]["number"])

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from chain.network import GAS_LIMIT, NetworkError, clique_extra_data, genesis, org_names
+from api.settings import Settings
+from chain.network import GAS_LIMIT, Network, NetworkError, Node, Record, clique_extra_data, genesis, org_names
 
 SIGNERS = ["0x" + "bb" * 20, "0x" + "0A" * 20, "0x" + "cc" * 20]
 
@@ -30,3 +33,25 @@ def test_org_names() -> None:
     assert org_names(5)[-1] == "org-5" and org_names(1) == ["operator"]
     with pytest.raises(NetworkError):
         org_names(0)
+
+
+def test_the_service_names_the_node_it_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verification answers name their node: a consortium organisation (`scf up --network`), the embedded devchain,
+    or another node by host and port only (a URL's path or credentials may hold an access key)."""
+    from scripts.cli import _network_settings
+
+    monkeypatch.delenv("SCF_NODE_NAME", raising=False)
+    monkeypatch.delenv("SCF_RPC_URL", raising=False)
+    assert Settings(node_name="bank-a").source_node == ("named", "bank-a")  # type: ignore[call-arg]
+    assert Settings().source_node == ("devchain", "local devchain")  # type: ignore[call-arg]
+    remote = Settings(rpc_url="https://user:secret@node.example.com:8545/v3/key123")  # type: ignore[call-arg]
+    assert remote.source_node == ("rpc", "node.example.com:8545")
+    assert Settings(rpc_url="http://10.0.0.7/").source_node == ("rpc", "10.0.0.7")  # type: ignore[call-arg]
+
+    net = Network(tmp_path)
+    operator = Node("operator", "validator", "0x" + "11" * 20, "ab" * 64, "127.0.0.1", 18545, 30303, 18551)
+    net.record = Record(31_414, 1, "loopback", "r1", "127.0.0.0/8", nodes=[operator])
+    net.save()
+    settings = _network_settings(net.root)
+    assert settings.rpc_url == "http://127.0.0.1:18545"
+    assert settings.source_node == ("named", "operator")

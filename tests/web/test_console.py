@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from chain.devchain import rpc_call
 from tests.conftest import ServerThread, ok, problem, random_hash
 from tests.web.conftest import ConsoleWorld, amount_text, minor, screenshot, sign_in, wait_for_view
 
@@ -206,7 +207,7 @@ def test_supplier_accepts_an_offer_and_sees_the_cash_balance_change(page: Any, w
     screenshot(page, "supplier-after-sale")
 
 
-def test_bank_verifies_a_note_and_sees_its_provenance_graph(page: Any, world: ConsoleWorld) -> None:
+def test_bank_verifies_a_note_and_sees_its_provenance_graph(page: Any, world: ConsoleWorld, api: ServerThread) -> None:
     root = world.issue("90000.00")
     first = ok(
         world.supplier.client.post(f"/v1/notes/{root}/split", json={"to": world.supplier2.id, "value": "30000.00"}), 201
@@ -231,6 +232,17 @@ def test_bank_verifies_a_note_and_sees_its_provenance_graph(page: Any, world: Co
     assert world.names[world.supplier3.id] in facts.inner_text()
     assert f"Member {world.supplier3.id}" not in facts.inner_text()
     assert page.locator("#proof-check").inner_text().startswith("consistent")
+    # which node the proof was read from, at which block (number and hash, as that node has them), and how a bank
+    # checks the proof on its own node
+    node = page.locator("#verify-node").inner_text()
+    assert node.startswith("the service's local devchain at block ")
+    number = int(node.split("at block ")[1].split()[0])
+    block = rpc_call(api.settings.effective_rpc_url, "eth_getBlockByNumber", [hex(number), False])
+    assert isinstance(block, dict) and node.endswith(f"({block['hash']})")
+    own = page.locator("#verify-own-node").inner_text()
+    assert "The proof was read from the service's local devchain" in own
+    assert f"scf verify-proof note-{leaf}-proof.json --rpc <your node>" in own
+    assert page.locator("#verify-download-proof").get_attribute("download") == f"note-{leaf}-proof.json"
     graph = page.locator("#provenance-graph[data-note-count]")
     graph.wait_for()
     assert graph.get_attribute("data-note-count") == "3"  # the root, its split, and the split of the split

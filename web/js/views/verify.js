@@ -61,6 +61,7 @@ function facts(note) {
     [t("verify.parent"), note.parent_id ? t("note.name", { id: note.parent_id }) : t("verify.no_parent")],
     [t("verify.read_at"), h("span", {}, `${note.block.number} `, h("span", { class: "hash" }, note.block.hash))],
     [t("verify.contract"), h("span", { class: "hash" }, note.contract)],
+    [t("verify.checked_against"), h("span", { id: "verify-node" }, checkedAgainst(note))],
     [t("verify.proof_check"), h("span", { id: "proof-check" }, badge(check.ok ? t("verify.consistent") : t("verify.not_consistent"), check.ok ? "good" : "bad"), " ", check.detail)],
   ];
   return h(
@@ -69,14 +70,28 @@ function facts(note) {
     h("dl", { class: "facts", id: "verify-facts" }, pairs.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
     h(
       "p",
-      { class: "muted" },
-      t("verify.proof_note_before"),
-      h("code", {}, t("verify.proof_command")),
+      { class: "muted", id: "verify-own-node" },
+      t("verify.proof_note_before", { node: nodeLabel(note.node) }),
+      h("code", {}, t("verify.proof_command", { file: proofFile(note) })),
       t("verify.proof_note_after"),
     ),
     note.proof ? proofDownload(note) : null,
   );
 }
+
+/** The node the service read the note and its proof from, as the console names it. */
+function nodeLabel(node) {
+  if (!node) return t("verify.node_unknown");
+  return node.kind === "devchain" ? t("verify.node_devchain") : t("verify.node_named", { name: node.name });
+}
+
+/** "node X at block N (hash)": where this answer (and its proof) came from. */
+function checkedAgainst(note) {
+  const block = note.node?.block ?? note.block;
+  return t("verify.node_at", { node: nodeLabel(note.node), block: block.number, hash: block.hash });
+}
+
+const proofFile = (note) => `note-${note.note_id}-proof.json`;
 
 export function proofCheck(note) {
   const proof = note.proof;
@@ -100,7 +115,7 @@ export function proofCheck(note) {
 
 function proofDownload(note) {
   const blob = new Blob([JSON.stringify(note.proof, null, 2)], { type: "application/json" });
-  return h("p", {}, h("a", { href: URL.createObjectURL(blob), download: `note-${note.note_id}-proof.json` }, t("verify.download_proof")));
+  return h("p", {}, h("a", { id: "verify-download-proof", href: URL.createObjectURL(blob), download: proofFile(note) }, t("verify.download_proof")));
 }
 
 /** The receivable's tree (GET /v1/receivables/{slot}/tree); without it, the note's line of parents read from the chain. */
