@@ -42,7 +42,7 @@ from web3 import Web3
 
 from api.amounts import format_amount
 from api.ledger import LedgerHandle
-from api.problems import Problem, problem_response
+from api.problems import Problem, catalogued, problem_response
 from api.tables import CustodyChallenge, IdempotencyRecord, PreparedTransaction, SelfCustodyAccount, now
 from chain.faults import kill_point
 from chain.signer import SignedTx, TransactionQueue
@@ -154,13 +154,7 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
     `SignatureRequired` (to raise), after storing it. Reverts are found here, before anything is prepared."""
     captured = _REQUEST.get()
     if ctx.record_id is None or captured is None:
-        return Problem(
-            428,
-            "idempotency-key-required",
-            "Idempotency-Key required",
-            "a self-custody member's write is finished by a second call (POST /v1/transactions): send an "
-            "Idempotency-Key with it",
-        )
+        return catalogued(428, "idempotency-key-required", "idempotency-key-required.self-custody")
     engine: Engine = ctx.engine
     prior = ctx.prior_steps[step] if step < len(ctx.prior_steps) else {}
     if "prepared" in prior and "signed" not in prior:
@@ -284,7 +278,9 @@ def decode_signed(raw: str) -> Decoded:
         sender = Account.recover_transaction(data)
         tx_hash = Web3.keccak(data).to_0x_hex()
     except Exception as exc:
-        raise Problem(422, "invalid-signed-transaction", "Invalid signed transaction", f"cannot decode: {exc}") from exc
+        raise catalogued(
+            422, "invalid-signed-transaction", "invalid-signed-transaction.cannot-decode", {"exc": exc}
+        ) from exc
     return Decoded(sender=sender, tx_hash=tx_hash, raw=data.to_0x_hex(), fields=fields)
 
 
@@ -352,7 +348,7 @@ def accept_signed(engine: Engine, principal: int, raw: str, prepared_id: str | N
             f"the signed transaction is not prepared transaction {row.id}: " + "; ".join(differences),
         )
     if record is None:
-        raise Problem(410, "prepared-transaction-gone", "Prepared transaction gone", "its request is no longer kept")
+        raise catalogued(410, "prepared-transaction-gone", "prepared-transaction-gone.request-no-longer")
     if record.state == "done":
         return Redispatch(row, done=record)  # answered before: its answer is replayed
     steps = list(record.steps or [])
@@ -464,7 +460,7 @@ def issue_challenge(
 ) -> dict[str, Any]:
     """A message for `address` to sign (EIP-191 personal_sign), usable once before it expires."""
     if not Web3.is_address(address):
-        raise Problem(422, "invalid-address", "Invalid address", f"{address!r} is not an Ethereum address")
+        raise catalogued(422, "invalid-address", "invalid-address.ethereum-address", {"address": address})
     checksum = Web3.to_checksum_address(address)
     challenge_id = uuid.uuid4().hex
     expires = datetime.now(UTC) + CHALLENGE_TTL
@@ -503,14 +499,14 @@ def check_challenge(
             422, "invalid-challenge", "Invalid challenge", f"no {purpose} challenge {challenge_id} for {address}"
         )
     if purpose == "rotate" and challenge.member_id != member_id:
-        raise Problem(422, "invalid-challenge", "Invalid challenge", f"challenge {challenge_id} is for another member")
+        raise catalogued(
+            422, "invalid-challenge", "invalid-challenge.challenge-another-member", {"challenge_id": challenge_id}
+        )
     expires = challenge.expires_at if challenge.expires_at.tzinfo else challenge.expires_at.replace(tzinfo=UTC)
     if challenge.used_at is not None:
-        raise Problem(409, "challenge-used", "Challenge used", f"challenge {challenge_id} was used; ask for a new one")
+        raise catalogued(409, "challenge-used", "challenge-used.challenge-was-used", {"challenge_id": challenge_id})
     if expires < datetime.now(UTC):
-        raise Problem(
-            422, "challenge-expired", "Challenge expired", f"challenge {challenge_id} expired; ask for a new one"
-        )
+        raise catalogued(422, "challenge-expired", "challenge-expired.ask-new", {"challenge_id": challenge_id})
     check_signature(challenge.message, signature, address, "key")
     return challenge
 
@@ -520,7 +516,7 @@ def check_signature(message: str, signature: str, address: str, which: str) -> N
     try:
         signer = Account.recover_message(encode_defunct(text=message), signature=HexBytes(signature))
     except Exception as exc:
-        raise Problem(422, "invalid-signature", "Invalid signature", f"cannot read the signature: {exc}") from exc
+        raise catalogued(422, "invalid-signature", "invalid-signature.cannot-read-signature", {"exc": exc}) from exc
     if signer.lower() != address.lower():
         detail = f"the challenge was signed by {signer}, not by the {which} {address}"
         raise Problem(422, "invalid-signature", "Invalid signature", detail)
@@ -535,9 +531,7 @@ def use_challenge(engine: Engine, challenge_id: str) -> bool:
             .values(used_at=now())
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise Problem(
-                409, "challenge-used", "Challenge used", f"challenge {challenge_id} was used; ask for a new one"
-            )
+            raise catalogued(409, "challenge-used", "challenge-used.challenge-was-used", {"challenge_id": challenge_id})
     return True
 
 
@@ -549,6 +543,6 @@ def hold_address(session: Session, address: str, member_id: int | None) -> None:
         session.add(SelfCustodyAccount(account=address, member_id=member_id))
         return
     if row.member_id is not None and row.member_id != member_id:
-        detail = f"{address} is the account of member {row.member_id}"
-        raise Problem(409, "address-in-use", "Address in use", detail)
+        params = {"address": address, "member_id": row.member_id}
+        raise catalogued(409, "address-in-use", "address-in-use.member-account", params)
     row.member_id = member_id

@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
 from api.ledger import LedgerHandle
-from api.problems import Problem
+from api.problems import Problem, catalogued
 from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
 from api.schemas import MAX_ID, ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.schemas_cash import CreditLimitIn, RotatedKeyOut
@@ -105,7 +105,9 @@ def fund_gas(ledger: LedgerHandle, operator: LocalAccount, address: str) -> None
             {"to": target, "value": MEMBER_GAS_WEI, "gas": 21_000}, simulate=False
         )
     except TransactionError as exc:
-        raise Problem(503, "transaction-failed", "Transaction not confirmed", f"funding {target}: {exc}") from exc
+        raise catalogued(
+            503, "transaction-failed", "transaction-failed.funding", {"target": target, "exc": exc}
+        ) from exc
 
 
 @router.get(
@@ -131,9 +133,7 @@ def list_members(
     query = select(Member).where(Member.id > cursor).order_by(Member.id).limit(limit + 1)
     if q is not None:
         if not sees_everything(principal):
-            raise Problem(
-                403, "forbidden", "Forbidden", "searching members by name or code is for the operator and auditors"
-            )
+            raise catalogued(403, "forbidden", "forbidden.member-search")
         if any(ord(c) < 32 or ord(c) == 127 for c in q):
             raise Problem(422, "validation-error", "Invalid request", "q must not hold control characters")
         needle = q.strip()
@@ -264,8 +264,8 @@ def _admission_kyc_hash(body: AdmitMemberIn) -> str:
 def _uscc_free(session: Session, uscc: str, member_id: int | None) -> None:
     taken = session.scalar(select(MemberProfile.member_id).where(MemberProfile.uscc == uscc))
     if taken is not None and taken != member_id:
-        detail = f"unified social credit code {uscc} is already member {taken}'s"
-        raise Problem(409, "uscc-in-use", "Registration code in use", detail, memberId=taken)
+        params = {"uscc": uscc, "member_id": taken}
+        raise catalogued(409, "uscc-in-use", "uscc-in-use.already-member", params, memberId=taken)
 
 
 def store_profile(session: Session, member_id: int, profile: MemberProfileIn) -> MemberProfile:
@@ -303,8 +303,10 @@ def _self_custody_proof(
             taken = session.scalar(select(Member.id).where(func.lower(Member.account) == address.lower()))
             custodial = session.get(CustodyAccount, address) is not None
         if taken is not None or custodial:
-            detail = f"{address} is already the account of member {taken}" if taken else f"{address} is a custodial key"
-            raise Problem(409, "address-in-use", "Address in use", detail)
+            if taken:
+                params = {"address": address, "member_id": taken}
+                raise catalogued(409, "address-in-use", "address-in-use.member-account", params)
+            raise catalogued(409, "address-in-use", "address-in-use.custodial-key", {"address": address})
         check_challenge(engine, body.challenge_id, address, body.signature, "admit")
     return address, body.challenge_id
 
@@ -352,9 +354,14 @@ def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractC
         needed = _NEEDS_STATUS.get(path)
         retry = writes.started(request, principal.member_id, f"{path}:{member_id}".encode())  # replays its answer
         if needed is not None and member.status != needed[0] and not retry:
-            status, done, slug, title = needed
-            detail = f"member {member_id} is {member.status}: only a member that is {status} can be {done}"
-            raise Problem(409, slug, title, detail, memberStatus=member.status)
+            status, done, slug, _title = needed
+            params = {
+                "member_id": member_id,
+                "status_term": member.status,
+                "needed_term": status,
+                "done_term": f"{done}-action",
+            }
+            raise catalogued(409, slug, "member-status.only-when", params, memberStatus=member.status)
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
             ctx.transact(custody.operator(), function(ledger.members, member_id))
