@@ -19,7 +19,7 @@ RateBps = Annotated[int, typer.Option("--rate-bps", min=0, max=10_000, help="Yea
 DATE_HELP = "ISO date, or +Nd: N days after the chain's today"
 
 offer_record = record(
-    "Offer {id}",
+    "offer",
     [
         "id",
         "status",
@@ -38,7 +38,7 @@ offer_record = record(
     ],
 )
 purchase_record = record(
-    "Purchase {id}",
+    "purchase",
     [
         "id",
         "offer_id",
@@ -56,7 +56,7 @@ purchase_record = record(
     ],
 )
 loan_record = record(
-    "Loan {id}",
+    "loan",
     [
         "id",
         "status",
@@ -96,7 +96,7 @@ def offers(
     cursor: Cursor = 0,
 ) -> None:
     """List offers on notes you hold, made by you or sold to you; or show one."""
-    many = page("Offers", ["id", "status", "note_id", "financier_id", "value", "price", "rate_bps", "expires_at"])
+    many = page("offers", ["id", "status", "note_id", "financier_id", "value", "price", "rate_bps", "expires_at"])
     params = {"status": status, "note_id": note, "limit": limit, "cursor": cursor}
     _one_or_page(ctx, "/v1/financing/offers", offer_id, offer_record, many, params, json_out)
 
@@ -152,7 +152,7 @@ def purchases(
     cursor: Cursor = 0,
 ) -> None:
     """List purchases you sold or bought; or show one."""
-    many = page("Purchases", ["id", "note_id", "seller_id", "financier_id", "value", "price", "recourse_status"])
+    many = page("purchases", ["id", "note_id", "seller_id", "financier_id", "value", "price", "recourse_status"])
     params = {"recourse_status": recourse_status, "limit": limit, "cursor": cursor}
     _one_or_page(ctx, "/v1/financing/purchases", purchase_id, purchase_record, many, params, json_out)
 
@@ -183,7 +183,7 @@ def loans(
     cursor: Cursor = 0,
 ) -> None:
     """List loans you lent or borrowed; or show one."""
-    many = page("Loans", ["id", "status", "order_id", "financier_id", "borrower_id", "principal", "due_date"])
+    many = page("loans", ["id", "status", "order_id", "financier_id", "borrower_id", "principal", "due_date"])
     params = {"status": status, "order_id": order, "limit": limit, "cursor": cursor}
     _one_or_page(ctx, "/v1/financing/loans", loan_id, loan_record, many, params, json_out)
 

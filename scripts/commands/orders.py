@@ -13,7 +13,7 @@ app = typer.Typer(help="Orders: list, show, propose, confirm, deliver, cancel, a
 OrderId = Annotated[int, typer.Argument(help="Order id")]
 DATE_HELP = "ISO date, or +Nd: N days after the chain's today"
 order_record = record(
-    "Order {id}",
+    "order",
     [
         "id",
         "status",
@@ -43,7 +43,7 @@ def list_orders(
     cursor: Cursor = 0,
 ) -> None:
     """Orders you are a party to (all of them for auditors and the operator)."""
-    render = page("Orders", ["id", "status", "supplier_id", "buyer_id", "amount", "due_date", "receivable_id"])
+    render = page("orders", ["id", "status", "supplier_id", "buyer_id", "amount", "due_date", "receivable_id"])
     params = {"status": status, "limit": limit, "cursor": cursor}
     call(ctx, "GET", "/v1/orders", render, json_out=json_out, params=params)
 

@@ -133,3 +133,27 @@ def test_negotiation(value: str | None, language: str) -> None:
 )
 def test_locale_language(environ: dict[str, str], language: str) -> None:
     assert i18n.locale_language(environ) == language
+
+
+def _cli_code() -> str:
+    return "".join(p.read_text() for p in (ROOT / "scripts").rglob("*.py"))
+
+
+def test_every_cli_message_and_title_the_cli_uses_exists() -> None:
+    text = _cli_code()
+    used = set(re.findall(r'\bt\(\s*"([a-z_.]+)"', text))
+    used |= {"title." + key for key in re.findall(r'\b(?:record|page|render_any)\(\s*"([a-z_]+)"', text)}
+    used |= {f"stop.{outcome}" for outcome in ("saved", "exited", "failed", "killed")}  # t("stop." + outcome)
+    used |= {"word.order", "word.receivable", "word.ok", "word.degraded"}  # t("word." + ...)
+    assert len(used) > 80
+    for key in used:
+        if key.endswith("."):
+            continue
+        assert "cli." + key in EN and "cli." + key in ZH, key
+    assert not re.search(r'\b(?:record|page|render_any)\(\s*f?"[A-Z]', text), "a table title not in the catalogue"
+
+
+def test_cli_field_headers_are_chinese_in_chinese() -> None:
+    for key, chinese in ZH.items():
+        if key.startswith("cli.field.") and key not in ("cli.field.lei", "cli.field.rpc"):
+            assert re.search(r"[\u4e00-\u9fff]", chinese), key
