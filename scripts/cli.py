@@ -486,6 +486,7 @@ def restore_command(
 def _set_language(value: str | None) -> str | None:
     """`--lang`, before any other option or command runs (eager)."""
     if value is not None and i18n.language_of(value) is None:
+        set_language(None)  # said in the locale's language (not an earlier run's, in one process)
         raise typer.BadParameter(t("lang.unknown", value=value, languages=", ".join(i18n.LANGUAGES)))
     set_language(value)
     return value

@@ -96,3 +96,14 @@ def test_an_unknown_language_is_a_usage_error() -> None:
     result = scf("--lang", "fr", "config", "show")
     assert result.exit_code == 2
     assert "unknown language 'fr'" in result.output
+
+
+def test_backup_messages_in_chinese(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-data-dir"
+    target = tmp_path / "backup"
+    args = ("backup", str(target), "--data-dir", str(missing))
+    chinese = scf("--lang", "zh-CN", *args, env={"SCF_DATABASE_URL": None})
+    assert chinese.exit_code == 1
+    assert f"{missing} 处没有数据目录" in chinese.stderr, chinese.stderr
+    english = scf(*args, env={"SCF_DATABASE_URL": None})
+    assert f"no data dir at {missing}" in english.stderr, english.stderr
