@@ -296,8 +296,8 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BadFunctionCallOutput)
     async def _no_output(request: Request, exc: BadFunctionCallOutput) -> JSONResponse:
-        detail = f"a contract call came back empty (no contract code at that block?): {exc}"
-        return problem_response(Problem(502, "chain-error", "Chain error", detail), request.url.path)
+        problem = catalogued(502, "chain-error", "chain-error.empty-call", {"reason": str(exc)})
+        return problem_response(problem, request.url.path)
 
     @app.exception_handler(OperationalError)
     async def _database(request: Request, exc: OperationalError) -> JSONResponse:

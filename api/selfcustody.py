@@ -331,12 +331,7 @@ def accept_signed(engine: Engine, principal: int, raw: str, prepared_id: str | N
                 .order_by(PreparedTransaction.created_at.desc())
             ).first()
         if row is None or row.principal != principal:
-            raise Problem(
-                404,
-                "not-found",
-                "Not found",
-                "no transaction prepared for you matches; a write route prepares one (202)",
-            )
+            raise catalogued(404, "not-found", "not-found.no-prepared-transaction")
         record = session.get(IdempotencyRecord, (row.principal, row.idempotency_key))
         session.expunge(row)
     differences = mismatches(row, signed)
@@ -353,11 +348,8 @@ def accept_signed(engine: Engine, principal: int, raw: str, prepared_id: str | N
         return Redispatch(row, done=record)  # answered before: its answer is replayed
     steps = list(record.steps or [])
     if row.step >= len(steps) or steps[row.step].get("prepared") != row.id:
-        raise Problem(
-            409,
-            "prepared-transaction-replaced",
-            "Prepared transaction replaced",
-            f"the request prepared another transaction instead of {row.id}; sign that one",
+        raise catalogued(
+            409, "prepared-transaction-replaced", "prepared-transaction-replaced.sign-other", {"id": row.id}
         )
     earlier = SignedTx.from_json(steps[row.step]["signed"]) if "signed" in steps[row.step] else None
     superseded: tuple[str, ...] = ()
@@ -495,9 +487,8 @@ def check_challenge(
         if challenge is not None:
             session.expunge(challenge)
     if challenge is None or challenge.purpose != purpose or challenge.address.lower() != address.lower():
-        raise Problem(
-            422, "invalid-challenge", "Invalid challenge", f"no {purpose} challenge {challenge_id} for {address}"
-        )
+        params = {"purpose": purpose, "challenge_id": challenge_id, "address": address}
+        raise catalogued(422, "invalid-challenge", "invalid-challenge.unknown", params)
     if purpose == "rotate" and challenge.member_id != member_id:
         raise catalogued(
             422, "invalid-challenge", "invalid-challenge.challenge-another-member", {"challenge_id": challenge_id}
@@ -518,8 +509,8 @@ def check_signature(message: str, signature: str, address: str, which: str) -> N
     except Exception as exc:
         raise catalogued(422, "invalid-signature", "invalid-signature.cannot-read-signature", {"exc": exc}) from exc
     if signer.lower() != address.lower():
-        detail = f"the challenge was signed by {signer}, not by the {which} {address}"
-        raise Problem(422, "invalid-signature", "Invalid signature", detail)
+        params = {"signer": signer, "which": which, "address": address}
+        raise catalogued(422, "invalid-signature", "invalid-signature.wrong-signer", params)
 
 
 def use_challenge(engine: Engine, challenge_id: str) -> bool:

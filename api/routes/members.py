@@ -135,7 +135,7 @@ def list_members(
         if not sees_everything(principal):
             raise catalogued(403, "forbidden", "forbidden.member-search")
         if any(ord(c) < 32 or ord(c) == 127 for c in q):
-            raise Problem(422, "validation-error", "Invalid request", "q must not hold control characters")
+            raise catalogued(422, "validation-error", "validation-error.q-must-hold")
         needle = q.strip()
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         code = needle.upper()
@@ -157,10 +157,10 @@ def list_members(
 @router.get("/me", summary="The calling member")
 def me(session: DbSession, principal: CurrentPrincipal) -> MemberOut:
     if principal.is_operator:
-        raise Problem(404, "not-a-member", "Not a member", "the operator key does not belong to a ledger member")
+        raise catalogued(404, "not-a-member", "not-a-member.operator-key-does")
     member = session.get(Member, principal.member_id)
     if member is None:
-        raise Problem(404, "not-found", "Not found", f"member {principal.member_id} is not on the ledger")
+        raise catalogued(404, "not-found", "not-found.member-on-ledger", {"member_id": principal.member_id})
     return _outs(session, [member], principal)[0]
 
 
@@ -168,14 +168,15 @@ def me(session: DbSession, principal: CurrentPrincipal) -> MemberOut:
 def get_member(member_id: int, session: DbSession, principal: CurrentPrincipal) -> MemberOut:
     member = session.get(Member, member_id)
     if member is None:
-        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member-id", {"member_id": member_id})
     return _outs(session, [member], principal)[0]
 
 
 def _role_mask(names: list[str]) -> int:
     unknown = sorted(set(names) - set(ROLE_BITS))
     if unknown:
-        raise Problem(422, "validation-error", "Invalid request", f"unknown roles {unknown}; use {sorted(ROLE_BITS)}")
+        params = {"unknown": str(unknown), "roles": str(sorted(ROLE_BITS))}
+        raise catalogued(422, "validation-error", "validation-error.unknown-roles", params)
     mask = 0
     for name in names:
         mask |= ROLE_BITS[name]
@@ -251,13 +252,12 @@ def _admission_kyc_hash(body: AdmitMemberIn) -> str:
     that hash), else the given `kyc_hash` (one of the two is required)."""
     if body.profile is None:
         if body.kyc_hash is None:
-            detail = "give a profile (its hash goes on chain as the KYC hash) or a kyc_hash"
-            raise Problem(422, "validation-error", "Invalid request", detail)
+            raise catalogued(422, "validation-error", "validation-error.profile-or-kyc")
         return body.kyc_hash
     digest = profile_hash(body.profile.checked().model_dump())
     if body.kyc_hash is not None and body.kyc_hash.lower() != digest:
-        detail = f"kyc_hash {body.kyc_hash} is not the profile's hash {digest}: omit kyc_hash when giving a profile"
-        raise Problem(422, "validation-error", "Invalid request", detail)
+        params = {"kyc_hash": body.kyc_hash, "digest": digest}
+        raise catalogued(422, "validation-error", "validation-error.kyc-not-profile-hash", params)
     return digest
 
 
