@@ -14,6 +14,7 @@ from api.settings import Settings
 from chain.devchain import DevChain
 from scripts.cli import app
 from scripts.demo import Demo, DemoError, run_demo
+from scripts.lang import set_language
 from tests.conftest import ServerThread, private_world
 
 
@@ -68,6 +69,33 @@ def test_demo_runs_twice_on_the_same_chain(demo_world: tuple[Settings, ServerThr
         assert result["signed_by_bankA"] == 5  # mints for itself, the core enterprise and tier 1; offer; settlement
         needle = str(own["bankA"]).lower()[2:]
         assert not any(needle in p.read_text().lower() for p in (settings.data_dir / "keys").glob("*.json"))
+
+
+def test_demo_in_chinese(demo_world: tuple[Settings, ServerThread, DevChain]) -> None:
+    """`scf --lang zh-CN demo`: the narration, the balances table and the API's refusal are in Chinese."""
+    settings, server, chain = demo_world
+    out = io.StringIO()
+    set_language("zh-CN")
+    try:
+        result = run_demo(server.url, settings.data_dir, chain.url, fast=True, console=Console(file=out, width=120))
+    finally:
+        set_language(None)
+    _check(result)
+    text = out.getvalue()
+    for said in (
+        "准入成员",
+        "拆分与流转",
+        "三级供应商保理融资",
+        "拒绝重复融资",
+        "到期兑付",
+        "最终现金余额",
+        "核心企业",
+    ):
+        assert said in text, said
+    rejected = result["rejected"]
+    assert isinstance(rejected, dict)
+    assert str(rejected["title"]).startswith("合约拒绝："), rejected  # noqa: RUF001
+    assert str(rejected["type"]).endswith("invoice-already-tokenised")  # the type does not change
 
 
 def test_unreachable_api_is_one_line_and_nonzero(tmp_path: Path) -> None:
