@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.custody import Custody
 from api.ledger import LedgerHandle, LedgerService, LedgerUnavailableError
-from api.problems import Problem, catalogued
+from api.problems import catalogued
 from api.schemas import MAX_ID
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from api.writes import WriteExecutor
@@ -92,7 +92,8 @@ async def refuse_ids_beyond_storage(request: Request) -> None:
         if _beyond_storage(raw):
             message = f"Input should be less than or equal to {MAX_ID}"
             errors = [{"location": f"query.{name}", "message": message}]
-            raise Problem(422, "validation-error", "Invalid request", f"query.{name}: {message}", errors=errors)
+            params = {"location": f"query.{name}", "max_id": MAX_ID}
+            raise catalogued(422, "validation-error", "validation-error.id-too-large", params, errors=errors)
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -101,7 +102,9 @@ _INTEGER = re.compile(r"-?[0-9]+")
 def _not_an_integer(where: str, name: str) -> NoReturn:
     message = "Input should be an integer written with digits only"
     errors = [{"location": f"{where}.{name}", "message": message}]
-    raise Problem(422, "validation-error", "Invalid request", f"{where}.{name}: {message}", errors=errors)
+    raise catalogued(
+        422, "validation-error", "validation-error.not-integer", {"location": f"{where}.{name}"}, errors=errors
+    )
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on a worker thread, one hop

@@ -351,20 +351,12 @@ def state_not_retained(request: Request, block: int | None, node_message: str) -
     """410: the block exists but the node no longer keeps its state, so nothing can be read at it (retrying does not
     help). The devchain keeps its last `state_history` blocks; a node with full history answers any block."""
     block = block if block is not None else _requested_block(request)
-    at = f"block {block}" if block is not None else "the requested block"
     settings = getattr(request.app.state, "settings", None)
-    if settings is not None and settings.rpc_url is None:
-        kept = f"the devchain keeps the state of its last {settings.state_history} blocks (SCF_STATE_HISTORY)"
-    else:
-        kept = "the node keeps the state of recent blocks only"
-    return Problem(
-        410,
-        "state-not-retained",
-        "Historical state not kept",
-        f"the node no longer keeps the state of {at}: {kept}. Read at a more recent block (or `latest`), or serve "
-        f"the API from a node that keeps full history (an archive node, SCF_RPC_URL). Node: {node_message}",
-        block=block,
-    )
+    devchain = settings is not None and settings.rpc_url is None
+    key = "state-not-retained." + ("devchain" if devchain else "node") + ("" if block is not None else "-requested")
+    history = settings.state_history if settings is not None and devchain else None
+    params = {"block": block, "history": history, "node": node_message}
+    return catalogued(410, "state-not-retained", key, params, block=block)
 
 
 def _requested_block(request: Request) -> int | None:

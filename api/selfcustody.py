@@ -165,13 +165,11 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
             if mined <= row.nonce:
                 return SignatureRequired(_payload(row))  # the same transaction to sign again
             return StillOpen(
-                Problem(
+                catalogued(
                     409,
                     "prepared-nonce-used",
-                    "Prepared transaction's nonce used",
-                    f"nonce {row.nonce} of {row.sender} is used: if it was the prepared transaction {row.id} sent "
-                    "through another node, POST it to /v1/transactions to finish this request; else use a new "
-                    "Idempotency-Key",
+                    "prepared-nonce-used.finish-or-new-key",
+                    {"nonce": row.nonce, "sender": row.sender, "id": row.id},
                 )
             )
     fields = queue._base_fields(tx)
@@ -336,12 +334,8 @@ def accept_signed(engine: Engine, principal: int, raw: str, prepared_id: str | N
         session.expunge(row)
     differences = mismatches(row, signed)
     if differences:
-        raise Problem(
-            422,
-            "transaction-mismatch",
-            "Not the prepared transaction",
-            f"the signed transaction is not prepared transaction {row.id}: " + "; ".join(differences),
-        )
+        params = {"id": row.id, "differences": "; ".join(differences)}
+        raise catalogued(422, "transaction-mismatch", "transaction-mismatch.differences", params)
     if record is None:
         raise catalogued(410, "prepared-transaction-gone", "prepared-transaction-gone.request-no-longer")
     if record.state == "done":

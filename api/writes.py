@@ -255,17 +255,9 @@ class WriteContext:
         with the same Idempotency-Key resumes (the mined transactions are found, not sent again)."""
         done = ", ".join(f"{m['tx_hash']} (block {m['block_number']})" for m in self.mined)
         count = len(self.mined)
-        detail = (
-            f"{count} transaction{'s' if count != 1 else ''} of this request {'were' if count != 1 else 'was'} "
-            f"mined and stay{'' if count != 1 else 's'} done: {done}; then the next one was refused: {problem.detail}. "
-        )
-        if resumable:
-            detail += "Retry with the same Idempotency-Key to resume from the refused transaction."
-        else:
-            detail += "Without an Idempotency-Key the request cannot resume: a new request starts from the beginning."
-        return Problem(
-            409, "write-incomplete", "Write incomplete", detail, completed=list(self.mined), cause=problem.body()
-        )
+        key = "write-incomplete." + ("one" if count == 1 else "many") + ("-resumable" if resumable else "")
+        params = {"count": count, "done": done, "cause": problem.detail}
+        return catalogued(409, "write-incomplete", key, params, completed=list(self.mined), cause=problem.body())
 
     def _chain(self) -> LedgerHandle:
         if self.ledger is None:
@@ -404,16 +396,12 @@ class Orphaned:
 
 def _orphaned_problem(orphaned: Orphaned, cause: Problem) -> Problem:
     where = ", ".join(f"{t['tx_hash']} (block {t['block_number']})" for t in orphaned.transactions)
-    detail = (
-        f"this request was answered {orphaned.status} before, but the chain no longer has its transaction: {where} "
-        f"was dropped by a reorganisation or a lost block window, so what it did is undone. Sending it again was "
-        f"refused: {cause.detail}. Nothing of this request is on the chain now"
-    )
-    return Problem(
+    params = {"status": orphaned.status, "where": where, "cause": cause.detail}
+    return catalogued(
         409,
         "write-orphaned",
-        "Write orphaned",
-        detail,
+        "write-orphaned.undone",
+        params,
         orphaned=orphaned.transactions,
         answered=orphaned.status,
         cause=cause.body(),

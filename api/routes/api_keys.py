@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, DbSession, Principal, Writes
-from api.problems import Problem, catalogued
+from api.problems import catalogued
 from api.schemas import Page
 from api.services.common import as_utc
 from api.strict import Text
@@ -136,8 +136,7 @@ def revoke_api_key(member_id: int, key_id: int, request: Request, principal: Cur
                     .where(ApiKey.member_id == member_id, ApiKey.revoked_at.is_(None))
                 )
                 if active == 1:
-                    detail = "this is the member's last active API key: issue another first, or ask the operator"
-                    raise Problem(409, "last-api-key", "Last API key", detail)
+                    raise catalogued(409, "last-api-key", "last-api-key.issue-another")
             s.execute(update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=datetime.now(UTC)))
             s.refresh(key)
         return _out(key)

@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
 from api.ledger import LedgerHandle
-from api.problems import Problem, catalogued
+from api.problems import catalogued
 from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
 from api.schemas import MAX_ID, ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.schemas_cash import CreditLimitIn, RotatedKeyOut
@@ -236,7 +236,7 @@ def admit_member(
         with Session(engine) as session:
             member = session.get(Member, member_id)
             if member is None:
-                raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
+                raise catalogued(503, "indexer-lagging", "indexer-lagging.member-indexed-yet", {"member_id": member_id})
             out = AdmittedMemberOut(
                 member=_operator_out(engine, member, own is not None),
                 api_key=api_key,
@@ -289,12 +289,7 @@ def _self_custody_proof(
     if all(v is None for v in given):
         return None
     if body.address is None or body.challenge_id is None or body.signature is None:
-        raise Problem(
-            422,
-            "validation-error",
-            "Invalid request",
-            "a self-custody admission gives address, challenge_id and signature together",
-        )
+        raise catalogued(422, "validation-error", "validation-error.self-custody-fields")
     address = Web3.to_checksum_address(body.address)
     raw = body.model_dump_json().encode()
     if not writes.started(request, principal.member_id, raw):  # a retry finds its challenge used by itself
@@ -319,7 +314,7 @@ def _member_now(request: Request, ctx: WriteContext, member_id: int) -> Member:
     with Session(request.app.state.engine) as session:
         member = session.get(Member, member_id)
         if member is None:
-            raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
+            raise catalogued(503, "indexer-lagging", "indexer-lagging.member-indexed-yet", {"member_id": member_id})
         session.expunge(member)
         return member
 
@@ -327,7 +322,7 @@ def _member_now(request: Request, ctx: WriteContext, member_id: int) -> Member:
 def _existing_member(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member-id", {"member_id": member_id})
     return member
 
 
@@ -489,7 +484,7 @@ def rotate_key(
 ) -> JSONResponse:
     current = _existing_member(session, member_id)
     if custody.account_of_member(session, member_id) is None:
-        raise Problem(409, "not-in-custody", "Key not in custody", f"member {member_id}'s key is not held here")
+        raise catalogued(409, "not-in-custody", "not-in-custody.not-held-here", {"member_id": member_id})
     engine = request.app.state.engine
     known_account = current.account
 

@@ -67,8 +67,8 @@ def _after_deployment(ledger: LedgerHandle, number: int) -> None:
     back empty, which web3 cannot decode)."""
     deployed = ledger.deployment.block
     if number < deployed:
-        detail = f"block {number} is before the ledger was deployed (block {deployed}): there is nothing to verify"
-        raise Problem(404, "unknown-block", "Unknown block", detail)
+        params = {"block": number, "deployed": deployed}
+        raise catalogued(404, "unknown-block", "unknown-block.before-deployment", params)
 
 
 def _pin(
@@ -141,14 +141,13 @@ def verify_note(
     vis = for_slot(session, principal, request_secret(request), note.slot_id)
     bundle: dict[str, Any] | None = None
     if proof and not vis.shows(note.holder_id):
-        detail = f"a proof of note {note_id} shows its holder, which is not yours to see; ask without proof=true"
-        raise Problem(403, "forbidden", "Forbidden", detail)
+        raise catalogued(403, "forbidden", "forbidden.proof-shows-holder", {"note_id": note_id})
     if proof:
         layout = ledger.artifacts["ReceivableNotes"].storage_layout
         try:
             bundle = fetch_note_proof(ledger.w3, ledger.notes.address, note_id, layout, point.number)
         except ProofError as exc:
-            raise Problem(502, "proof-unavailable", "Proof unavailable", str(exc)) from exc
+            raise catalogued(502, "proof-unavailable", "proof-unavailable.reason", {"reason": str(exc)}) from exc
     return NoteVerificationOut(
         note_id=note_id,
         contract=ledger.notes.address,
@@ -489,8 +488,8 @@ def _check_against_chain(
     """Re-reads every note the read model lists for the member, at the read model's block."""
     notes = held_notes(session, member_id, MAX_CHECKED_NOTES + 1)
     if len(notes) > MAX_CHECKED_NOTES:
-        detail = f"member {member_id} holds more than {MAX_CHECKED_NOTES} notes; check=chain reads at most that many"
-        raise Problem(422, "check-too-large", "Too many notes to check", detail)
+        params = {"member_id": member_id, "max": MAX_CHECKED_NOTES}
+        raise catalogued(422, "check-too-large", "check-too-large.max-notes", params)
     rpc_url = request.app.state.settings.effective_rpc_url
     try:
         on_chain = read_notes_batched(rpc_url, ledger.notes.address, [n.id for n in notes], block)

@@ -167,3 +167,11 @@ def test_accept_language_q_values(anonymous: httpx.Client, accept: str, language
     body = problem(answer, 401, "unauthorized")
     assert answer.headers["content-language"] == language
     assert body["title"] == ("未认证" if language == "zh-CN" else "Unauthorized")
+
+
+def test_a_path_id_that_is_not_an_integer(parties: dict[str, Party]) -> None:
+    supplier = parties["supplier"]
+    en, zh = _both(lambda h: supplier.client.get("/v1/notes/12a", headers=h), 422, "validation-error")
+    assert en["errors"] == zh["errors"]
+    assert en["detail"].endswith(": Input should be an integer written with digits only")
+    assert zh["detail"].startswith("请求无效：") and "须为只用数字书写的整数" in zh["detail"]
