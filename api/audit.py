@@ -49,7 +49,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from api.logs import REQUEST_ID
-from api.problems import PROBLEM_JSON, TYPE_BASE, Problem
+from api.problems import PROBLEM_JSON, TYPE_BASE, catalogued
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from chain.alerts import AlertConfig, Finding, RejectedAttempt, rejected_attempts, store_findings
 from chain.store import Base, Int, durable_begin, table
@@ -688,7 +688,7 @@ class AuditMiddleware:
             if started:
                 raise
             log.exception("unexpected failure in %s %s", scope["method"], scope["path"])
-            problem = Problem(500, "internal-error", "Internal error", "the service failed unexpectedly; see its log")
+            problem = catalogued(500, "internal-error", "internal-error.service-failed-unexpectedly")
             body = json.dumps(problem.body(scope["path"])).encode()
             start = {
                 "type": "http.response.start",
@@ -707,12 +707,7 @@ class AuditMiddleware:
     async def _refuse(
         self, scope: Scope, send: Send, draft: AuditDraft, id_header: tuple[bytes, bytes], exc: Exception
     ) -> None:
-        problem = Problem(
-            503,
-            "audit-unavailable",
-            "Audit log unavailable",
-            "the audit log cannot be written, so no action is taken; retry later",
-        )
+        problem = catalogued(503, "audit-unavailable", "audit-unavailable.nothing-done")
         draft.status, draft.problem_type = 503, TYPE_BASE + problem.slug
         draft.action = None
         log.error("audit: log unavailable, refusing %s %s: %s", draft.method, draft.path, exc)

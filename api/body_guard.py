@@ -35,7 +35,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import principal_for_key
-from api.problems import Problem, database_unavailable, problem_response
+from api.problems import Problem, catalogued, database_unavailable, problem_response
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 KEYED_PREFIX = "/v1/"  # every write under it needs an API key
@@ -85,28 +85,21 @@ def check_json_body(body: bytes, content_type: str | None, max_depth: int) -> Pr
     """Why this JSON body must not reach the parser, or None."""
     charset = _charset(content_type)
     if charset is not None and charset not in ("utf-8", "utf8"):
-        return Problem(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            f"JSON bodies are UTF-8 (RFC 8259); this one declares charset={charset}",
-        )
+        return catalogued(415, "unsupported-media-type", "unsupported-media-type.charset", {"charset": charset})
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        detail = f"the body is not UTF-8 (byte {exc.start}); JSON bodies are UTF-8 (RFC 8259)"
-        return Problem(400, "invalid-encoding", "Body not UTF-8", detail)
+        return catalogued(400, "invalid-encoding", "invalid-encoding.not-utf8", {"byte": exc.start})
     if not body.strip():
         return None
     depth = json_depth(body)
     if depth > max_depth:
-        detail = f"the body nests arrays and objects {depth} deep; at most {max_depth} levels are accepted"
-        return Problem(400, "json-too-deep", "JSON nested too deeply", detail, maxDepth=max_depth)
+        params = {"depth": depth, "max_depth": max_depth}
+        return catalogued(400, "json-too-deep", "json-too-deep.levels", params, maxDepth=max_depth)
     try:
         json.loads(body, object_pairs_hook=_refuse_duplicates)
     except DuplicateKeyError as exc:
-        detail = f"the key {exc.key!r} appears twice in one object; send each field once"
-        return Problem(400, "duplicate-json-key", "Duplicate JSON key", detail, key=exc.key)
+        return catalogued(400, "duplicate-json-key", "duplicate-json-key.twice", {"key": repr(exc.key)}, key=exc.key)
     except ValueError:
         return None  # not JSON: the app's own parser answers it (422 validation-error)
     return None
@@ -164,8 +157,8 @@ class BodyGuard:
             principal_for_key(session, scheme, key)
 
     def _too_large(self, why: str) -> Problem:
-        detail = f"request bodies are limited to {self.max_bytes} bytes (SCF_MAX_BODY_BYTES); {why}"
-        return Problem(413, "content-too-large", "Content too large", detail, maxBytes=self.max_bytes)
+        params = {"max_bytes": self.max_bytes, "why": why}
+        return catalogued(413, "content-too-large", "content-too-large.limit", params, maxBytes=self.max_bytes)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, problem: Problem) -> None:
         for route in self.routes:

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.problems import Problem
+from api.problems import catalogued
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB_DIR = ROOT / "web"
@@ -48,7 +48,7 @@ def mount_console(app: FastAPI, web_dir: Path = WEB_DIR, node_modules: Path = NO
         relative = VENDOR_FILES.get(name)
         path = node_modules / relative if relative else None
         if path is None or not path.is_file():
-            raise Problem(404, "not-found", "Not found", f"no console library {name!r} (run `npm ci`)")
+            raise catalogued(404, "not-found", "not-found.no-console-library", {"name": name})
         return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
     if web_dir.is_dir():

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.custody import Custody
 from api.ledger import LedgerHandle, LedgerService, LedgerUnavailableError
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas import MAX_ID
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from api.writes import WriteExecutor
@@ -47,8 +47,11 @@ async def reject_unexpected_body(request: Request) -> None:
         return
     fields = sorted(str(name) for name in body) if isinstance(body, dict) else []
     errors = [{"location": f"body.{name}", "message": "Extra inputs are not permitted"} for name in fields]
-    detail = f"this endpoint takes no request body; got {', '.join(fields) if fields else 'a non-empty body'}"
-    raise Problem(422, "validation-error", "Invalid request", detail, errors=errors)
+    if fields:
+        raise catalogued(
+            422, "validation-error", "validation-error.no-body-fields", {"fields": ", ".join(fields)}, errors=errors
+        )
+    raise catalogued(422, "validation-error", "validation-error.no-body", errors=errors)
 
 
 def _beyond_storage(raw: str | None) -> bool:
@@ -81,14 +84,16 @@ async def refuse_ids_beyond_storage(request: Request) -> None:
         if name in path_ints and not _INTEGER.fullmatch(str(raw)):
             _not_an_integer("path", name)
         if _beyond_storage(str(raw)):
-            raise Problem(404, "not-found", "Not found", f"no object with {name} {raw} (ids stop at {MAX_ID})")
+            params = {"name": name, "raw": raw, "max_id": MAX_ID}
+            raise catalogued(404, "not-found", "not-found.id-beyond-storage", params)
     for name, raw in request.query_params.multi_items():
         if name in query_ints and not _INTEGER.fullmatch(raw):
             _not_an_integer("query", name)
         if _beyond_storage(raw):
             message = f"Input should be less than or equal to {MAX_ID}"
             errors = [{"location": f"query.{name}", "message": message}]
-            raise Problem(422, "validation-error", "Invalid request", f"query.{name}: {message}", errors=errors)
+            params = {"location": f"query.{name}", "max_id": MAX_ID}
+            raise catalogued(422, "validation-error", "validation-error.id-too-large", params, errors=errors)
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -97,7 +102,9 @@ _INTEGER = re.compile(r"-?[0-9]+")
 def _not_an_integer(where: str, name: str) -> NoReturn:
     message = "Input should be an integer written with digits only"
     errors = [{"location": f"{where}.{name}", "message": message}]
-    raise Problem(422, "validation-error", "Invalid request", f"{where}.{name}: {message}", errors=errors)
+    raise catalogued(
+        422, "validation-error", "validation-error.not-integer", {"location": f"{where}.{name}"}, errors=errors
+    )
 
 
 # Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency on a worker thread, one hop
@@ -148,15 +155,15 @@ def principal_for_key(session: Session, scheme: str | None, key: str | None) -> 
     Also called by api.body_guard before a write's body is read, so an unauthenticated request is refused
     without its body being parsed."""
     if not key or scheme is None or scheme.lower() != "bearer":
-        raise Problem(401, "unauthorized", "Unauthorized", "send an API key as `Authorization: Bearer <key>`")
+        raise catalogued(401, "unauthorized", "unauthorized.send-key")
     row = session.execute(_KEY_PRINCIPAL, {"key_hash": hash_api_key(key)}).first()
     if row is None:
-        raise Problem(401, "unauthorized", "Unauthorized", "the API key is unknown or revoked")
+        raise catalogued(401, "unauthorized", "unauthorized.unknown-key")
     key_member, member_id, roles, status = row
     if key_member == OPERATOR:
         return Principal(member_id=OPERATOR)
     if member_id is None:
-        raise Problem(401, "unauthorized", "Unauthorized", "the API key's member is not on the ledger yet")
+        raise catalogued(401, "unauthorized", "unauthorized.member-not-on-ledger")
     return Principal(member_id=int(member_id), roles=int(roles), status=str(status))
 
 
@@ -174,7 +181,7 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 async def require_operator(principal: CurrentPrincipal) -> Principal:
     if not principal.is_operator:
-        raise Problem(403, "forbidden", "Forbidden", "only the consortium operator may do this")
+        raise catalogued(403, "forbidden", "forbidden.operator-only")
     return principal
 
 
@@ -189,7 +196,7 @@ async def ledger_handle(request: Request) -> LedgerHandle:
     try:  # the first request (or the first after the chain came back) connects, off the event loop
         return await run_in_threadpool(service.get)
     except LedgerUnavailableError as exc:
-        raise Problem(503, "chain-unavailable", "Chain unavailable", str(exc)) from exc
+        raise catalogued(503, "chain-unavailable", "chain-unavailable.reason", {"reason": str(exc)}) from exc
 
 
 Ledger = Annotated[LedgerHandle, Depends(ledger_handle)]

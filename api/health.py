@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.ledger import LedgerService
-from api.problems import Problem, problem_response
+from api.problems import catalogued, problem_response
 from api.settings import Settings
 from chain.deploy import record_path
 from chain.indexer import read_checkpoint
@@ -94,7 +94,9 @@ def health(request: Request) -> JSONResponse:
     try:
         chain_id, block, block_time, automine = _chain(url, settings.health_timeout)
     except _ChainDown as exc:
-        problem = Problem(503, "chain-unavailable", "Chain unavailable", str(exc), chain={"rpcUrl": url})
+        problem = catalogued(
+            503, "chain-unavailable", "chain-unavailable.reason", {"reason": str(exc)}, chain={"rpcUrl": url}
+        )
         return problem_response(problem, request.url.path)
     reasons: list[dict[str, str]] = []
     deployment = _deployment_summary(settings, chain_id)

@@ -15,7 +15,7 @@ from api.custody import Custody
 from api.deps import refuse_ids_beyond_storage, reject_unexpected_body
 from api.ledger import LedgerService
 from api.metrics import install_metrics
-from api.problems import install_handlers
+from api.problems import ProblemLanguage, install_handlers
 from api.routes import (
     abi,
     alerts,
@@ -111,7 +111,8 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
         max_depth=settings.max_json_depth,
     )
     app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
-    install_metrics(app)  # outermost: times every request, the refused and audited ones included
+    install_metrics(app)  # times every request, the refused and audited ones included
+    app.add_middleware(ProblemLanguage)  # outermost: every problem+json answer in the caller's language
 
     app.include_router(health.router)
 

@@ -1,9 +1,16 @@
-"""RFC 9457 problem+json responses with stable types; the catalogue lives in docs/errors.md."""
+"""RFC 9457 problem+json responses with stable types; the catalogue lives in docs/errors.md.
+
+`title` and `detail` follow the caller's `Accept-Language` (zh-CN or en, api/i18n): a problem is built in English
+and carries the catalogue keys of its title and detail with the detail's parameters (`I18N_MEMBER`, kept in stored
+idempotent answers too); `ProblemLanguage`, the outermost middleware, renders them in the negotiated language,
+drops that member and says `Content-Language`. The `type` never changes."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -12,12 +19,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3.exceptions import BadFunctionCallOutput, Web3RPCError
 
+from api import i18n
 from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://scf-chain.dev/problems/"
+I18N_MEMBER = "_i18n"  # the catalogue keys and parameters of a body's title and detail; never sent to a client
 
 
 class Problem(Exception):
@@ -30,6 +40,9 @@ class Problem(Exception):
         self.title = title
         self.detail = detail
         self.extra = extra
+        self.title_key = TITLE_PREFIX + slug
+        self.detail_key: str | None = None  # None: the detail has no catalogue template and stays in English
+        self.params: dict[str, Any] = {}
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -41,7 +54,130 @@ class Problem(Exception):
         if instance:
             body["instance"] = instance
         body.update(self.extra)
+        body[I18N_MEMBER] = {"title": self.title_key, "detail": self.detail_key, "params": self.params}
         return body
+
+
+TITLE_PREFIX = "problem.title."
+DETAIL_PREFIX = "problem.detail."
+
+
+def _plain(value: Any) -> Any:
+    """A detail parameter as JSON keeps it (it is stored with an idempotent answer)."""
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
+def catalogued(
+    status: int,
+    slug: str,
+    detail_key: str,
+    params: Mapping[str, Any] | None = None,
+    /,
+    *,
+    title_key: str | None = None,
+    **extra: Any,
+) -> Problem:
+    """A problem whose title and detail come from the catalogue (api/i18n): `problem.title.<slug>` (or
+    `title_key`) and `problem.detail.<detail_key>`, formatted with `params`; built in English, answered in the
+    caller's language."""
+    values = {name: _plain(value) for name, value in (params or {}).items()}
+    title_key = title_key or TITLE_PREFIX + slug
+    title = i18n.text(i18n.DEFAULT, title_key, **values)
+    built = Problem(status, slug, title, i18n.text(i18n.DEFAULT, DETAIL_PREFIX + detail_key, **values), **extra)
+    built.title_key, built.detail_key, built.params = title_key, DETAIL_PREFIX + detail_key, values
+    return built
+
+
+def localize(body: dict[str, Any], language: str) -> bool:
+    """Renders a problem body's title and detail in `language`, in place, and drops its catalogue member (also in
+    a nested `cause`). True when the detail is in `language` (False: it stayed in English, no template)."""
+    keys = body.pop(I18N_MEMBER, None)
+    cause = body.get("cause")
+    if isinstance(cause, dict):
+        localize(cause, language)
+    if not isinstance(keys, dict):
+        slug = str(body.get("type", "")).removeprefix(TYPE_BASE)
+        keys = {"title": TITLE_PREFIX + slug, "detail": None, "params": {}}
+    given = keys.get("params")
+    params: dict[str, Any] = given if isinstance(given, dict) else {}
+    title = _render(language, keys.get("title"), params)
+    if title is not None:
+        body["title"] = title
+    detail = _render(language, keys.get("detail"), params)
+    if detail is not None:
+        body["detail"] = detail
+        return True
+    return language == i18n.DEFAULT
+
+
+def _render(language: str, key: Any, params: Mapping[str, Any]) -> str | None:
+    if not isinstance(key, str):
+        return None
+    try:
+        return i18n.message(language, key, params)
+    except (KeyError, IndexError, ValueError):  # a stored answer's parameters from an older catalogue
+        return None
+
+
+class ProblemLanguage:
+    """ASGI middleware (outermost): every `application/problem+json` answer, whoever built it (handlers, the body
+    guard, the audit middleware, a replayed idempotent answer), gets its title and detail in the language the
+    request's `Accept-Language` prefers, `Content-Language` and `Vary: Accept-Language`. Other answers pass as
+    they are."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
+        language = i18n.negotiate(accept)
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def localized_send(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                content_type = next((v for k, v in message.get("headers", []) if k.lower() == b"content-type"), b"")
+                if content_type.split(b";")[0].strip() == PROBLEM_JSON.encode():
+                    start = message
+                    return
+            elif message["type"] == "http.response.body" and start is not None:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                body, languages = _localized(b"".join(chunks), language)
+                headers = [
+                    (k, v)
+                    for k, v in start.get("headers", [])
+                    if k.lower() not in (b"content-length", b"content-language")
+                ]
+                headers += [
+                    (b"content-length", str(len(body)).encode()),
+                    (b"content-language", languages.encode()),
+                    (b"vary", b"Accept-Language"),
+                ]
+                await send({**start, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            await send(message)
+
+        await self.app(scope, receive, localized_send)
+
+
+def _localized(raw: bytes, language: str) -> tuple[bytes, str]:
+    """The problem body in `language` and its Content-Language (both languages when the detail stayed English)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return raw, i18n.DEFAULT
+    if not isinstance(body, dict):
+        return raw, i18n.DEFAULT
+    whole = localize(body, language)
+    encoded = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    return encoded, language if whole else f"{language}, {i18n.DEFAULT}"
 
 
 def problem_response(
@@ -119,18 +255,20 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = list(exc.errors())
         errors = [
-            {"location": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")}
-            for err in exc.errors()
+            {"location": ".".join(str(p) for p in err.get("loc", ())), "message": err.get("msg", "")} for err in raw
         ]
-        detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
-        problem = Problem(422, "validation-error", "Invalid request", detail, errors=errors)
+        params = {"errors": _joined(errors), "errors_zh": _joined(_validation_messages(raw, "zh-CN"))}
+        problem = catalogued(422, "validation-error", "validation-error.fields", params, errors=errors)
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
         problem = Problem(exc.status_code, slug, title, str(exc.detail))
+        if str(exc.detail) == HTTPStatus(exc.status_code).phrase:  # the framework's own words: "Not Found"
+            problem.detail_key = f"{DETAIL_PREFIX}http.{exc.status_code}"
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # the router names one route's methods; the path may have several routes
             allowed = allowed_methods(app, request.url.path)
@@ -140,8 +278,9 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(requests.RequestException)
     async def _chain(request: Request, exc: requests.RequestException) -> JSONResponse:
-        detail = f"the node did not answer a read: {exc}"  # web3's HTTP provider raises these
-        return problem_response(Problem(503, "chain-unavailable", "Chain unavailable", detail), request.url.path)
+        params = {"reason": str(exc)}  # web3's HTTP provider raises these
+        problem = catalogued(503, "chain-unavailable", "chain-unavailable.read-unanswered", params)
+        return problem_response(problem, request.url.path)
 
     @app.exception_handler(HistoricalStateUnavailableError)
     async def _state_gone(request: Request, exc: HistoricalStateUnavailableError) -> JSONResponse:
@@ -152,13 +291,13 @@ def install_handlers(app: FastAPI) -> None:
         message = str(exc)  # a read through web3 (a contract view at a block) that the node answered with an error
         if is_historical_state_missing(message):
             return problem_response(state_not_retained(request, None, message), request.url.path)
-        problem = Problem(502, "chain-error", "Chain error", f"the node refused a read: {message}")
+        problem = catalogued(502, "chain-error", "chain-error.node-refused-read", {"message": message})
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(BadFunctionCallOutput)
     async def _no_output(request: Request, exc: BadFunctionCallOutput) -> JSONResponse:
-        detail = f"a contract call came back empty (no contract code at that block?): {exc}"
-        return problem_response(Problem(502, "chain-error", "Chain error", detail), request.url.path)
+        problem = catalogued(502, "chain-error", "chain-error.empty-call", {"reason": str(exc)})
+        return problem_response(problem, request.url.path)
 
     @app.exception_handler(OperationalError)
     async def _database(request: Request, exc: OperationalError) -> JSONResponse:
@@ -168,8 +307,26 @@ def install_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - safety net
         if isinstance(exc, OperationalError):  # raised in a middleware (the audit log), outside the handler above
             return problem_response(database_unavailable(exc), request.url.path)
-        problem = Problem(500, "internal-error", "Internal error", "the service failed unexpectedly; see its log")
+        problem = catalogued(500, "internal-error", "internal-error.service-failed-unexpectedly")
         return problem_response(problem, request.url.path)
+
+
+def _joined(errors: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
+
+
+def _validation_messages(raw: list[Any], language: str) -> list[dict[str, Any]]:
+    """Pydantic's error messages in `language` where the catalogue has the error type (`validation.<type>`, with
+    the error's context), else pydantic's English."""
+    out = []
+    for err in raw:
+        context = {k: _plain(v) for k, v in (err.get("ctx") or {}).items()}
+        try:
+            said = i18n.message(language, "validation." + str(err.get("type", "")), context)
+        except (KeyError, IndexError, ValueError):
+            said = None
+        out.append({"location": ".".join(str(p) for p in err.get("loc", ())), "message": said or err.get("msg", "")})
+    return out
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
@@ -194,20 +351,12 @@ def state_not_retained(request: Request, block: int | None, node_message: str) -
     """410: the block exists but the node no longer keeps its state, so nothing can be read at it (retrying does not
     help). The devchain keeps its last `state_history` blocks; a node with full history answers any block."""
     block = block if block is not None else _requested_block(request)
-    at = f"block {block}" if block is not None else "the requested block"
     settings = getattr(request.app.state, "settings", None)
-    if settings is not None and settings.rpc_url is None:
-        kept = f"the devchain keeps the state of its last {settings.state_history} blocks (SCF_STATE_HISTORY)"
-    else:
-        kept = "the node keeps the state of recent blocks only"
-    return Problem(
-        410,
-        "state-not-retained",
-        "Historical state not kept",
-        f"the node no longer keeps the state of {at}: {kept}. Read at a more recent block (or `latest`), or serve "
-        f"the API from a node that keeps full history (an archive node, SCF_RPC_URL). Node: {node_message}",
-        block=block,
-    )
+    devchain = settings is not None and settings.rpc_url is None
+    key = "state-not-retained." + ("devchain" if devchain else "node") + ("" if block is not None else "-requested")
+    history = settings.state_history if settings is not None and devchain else None
+    params = {"block": block, "history": history, "node": node_message}
+    return catalogued(410, "state-not-retained", key, params, block=block)
 
 
 def _requested_block(request: Request) -> int | None:
@@ -221,9 +370,4 @@ def database_unavailable(exc: OperationalError) -> Problem:
     The write it interrupted committed nothing (each step is its own transaction) and, with its
     Idempotency-Key, resumes where it stopped."""
     reason = str(exc.orig) if exc.orig is not None else "unavailable"
-    return Problem(
-        503,
-        "database-unavailable",
-        "Database unavailable",
-        f"the service's database is not available ({reason}); retry the request later, with the same Idempotency-Key",
-    )
+    return catalogued(503, "database-unavailable", "database-unavailable.retry-later", {"reason": reason})

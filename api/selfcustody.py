@@ -42,7 +42,7 @@ from web3 import Web3
 
 from api.amounts import format_amount
 from api.ledger import LedgerHandle
-from api.problems import Problem, problem_response
+from api.problems import Problem, catalogued, problem_response
 from api.tables import (
     CustodyChallenge,
     IdempotencyRecord,
@@ -161,13 +161,7 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
     `SignatureRequired` (to raise), after storing it. Reverts are found here, before anything is prepared."""
     captured = _REQUEST.get()
     if ctx.record_id is None or captured is None:
-        return Problem(
-            428,
-            "idempotency-key-required",
-            "Idempotency-Key required",
-            "a self-custody member's write is finished by a second call (POST /v1/transactions): send an "
-            "Idempotency-Key with it",
-        )
+        return catalogued(428, "idempotency-key-required", "idempotency-key-required.self-custody")
     engine: Engine = ctx.engine
     prior = ctx.prior_steps[step] if step < len(ctx.prior_steps) else {}
     if "prepared" in prior and "signed" not in prior:
@@ -178,13 +172,11 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
             if mined <= row.nonce:
                 return SignatureRequired(_payload(row))  # the same transaction to sign again
             return StillOpen(
-                Problem(
+                catalogued(
                     409,
                     "prepared-nonce-used",
-                    "Prepared transaction's nonce used",
-                    f"nonce {row.nonce} of {row.sender} is used: if it was the prepared transaction {row.id} sent "
-                    "through another node, POST it to /v1/transactions to finish this request; else use a new "
-                    "Idempotency-Key",
+                    "prepared-nonce-used.finish-or-new-key",
+                    {"nonce": row.nonce, "sender": row.sender, "id": row.id},
                 )
             )
     fields = queue._base_fields(tx)
@@ -296,7 +288,9 @@ def decode_signed(raw: str) -> Decoded:
         sender = Account.recover_transaction(data)
         tx_hash = Web3.keccak(data).to_0x_hex()
     except Exception as exc:
-        raise Problem(422, "invalid-signed-transaction", "Invalid signed transaction", f"cannot decode: {exc}") from exc
+        raise catalogued(
+            422, "invalid-signed-transaction", "invalid-signed-transaction.cannot-decode", {"exc": exc}
+        ) from exc
     return Decoded(sender=sender, tx_hash=tx_hash, raw=data.to_0x_hex(), fields=fields)
 
 
@@ -347,33 +341,21 @@ def accept_signed(engine: Engine, principal: int, raw: str, prepared_id: str | N
                 .order_by(PreparedTransaction.created_at.desc())
             ).first()
         if row is None or row.principal != principal:
-            raise Problem(
-                404,
-                "not-found",
-                "Not found",
-                "no transaction prepared for you matches; a write route prepares one (202)",
-            )
+            raise catalogued(404, "not-found", "not-found.no-prepared-transaction")
         record = session.get(IdempotencyRecord, (row.principal, row.idempotency_key))
         session.expunge(row)
     differences = mismatches(row, signed)
     if differences:
-        raise Problem(
-            422,
-            "transaction-mismatch",
-            "Not the prepared transaction",
-            f"the signed transaction is not prepared transaction {row.id}: " + "; ".join(differences),
-        )
+        params = {"id": row.id, "differences": "; ".join(differences)}
+        raise catalogued(422, "transaction-mismatch", "transaction-mismatch.differences", params)
     if record is None:
-        raise Problem(410, "prepared-transaction-gone", "Prepared transaction gone", "its request is no longer kept")
+        raise catalogued(410, "prepared-transaction-gone", "prepared-transaction-gone.request-no-longer")
     if record.state == "done":
         return Redispatch(row, done=record)  # answered before: its answer is replayed
     steps = list(record.steps or [])
     if row.step >= len(steps) or steps[row.step].get("prepared") != row.id:
-        raise Problem(
-            409,
-            "prepared-transaction-replaced",
-            "Prepared transaction replaced",
-            f"the request prepared another transaction instead of {row.id}; sign that one",
+        raise catalogued(
+            409, "prepared-transaction-replaced", "prepared-transaction-replaced.sign-other", {"id": row.id}
         )
     earlier = SignedTx.from_json(steps[row.step]["signed"]) if "signed" in steps[row.step] else None
     superseded: tuple[str, ...] = ()
@@ -476,7 +458,7 @@ def issue_challenge(
 ) -> dict[str, Any]:
     """A message for `address` to sign (EIP-191 personal_sign), usable once before it expires."""
     if not Web3.is_address(address):
-        raise Problem(422, "invalid-address", "Invalid address", f"{address!r} is not an Ethereum address")
+        raise catalogued(422, "invalid-address", "invalid-address.ethereum-address", {"address": address})
     checksum = Web3.to_checksum_address(address)
     challenge_id = uuid.uuid4().hex
     expires = datetime.now(UTC) + CHALLENGE_TTL
@@ -511,18 +493,17 @@ def check_challenge(
         if challenge is not None:
             session.expunge(challenge)
     if challenge is None or challenge.purpose != purpose or challenge.address.lower() != address.lower():
-        raise Problem(
-            422, "invalid-challenge", "Invalid challenge", f"no {purpose} challenge {challenge_id} for {address}"
-        )
+        params = {"purpose": purpose, "challenge_id": challenge_id, "address": address}
+        raise catalogued(422, "invalid-challenge", "invalid-challenge.unknown", params)
     if purpose == "rotate" and challenge.member_id != member_id:
-        raise Problem(422, "invalid-challenge", "Invalid challenge", f"challenge {challenge_id} is for another member")
+        raise catalogued(
+            422, "invalid-challenge", "invalid-challenge.challenge-another-member", {"challenge_id": challenge_id}
+        )
     expires = challenge.expires_at if challenge.expires_at.tzinfo else challenge.expires_at.replace(tzinfo=UTC)
     if challenge.used_at is not None:
-        raise Problem(409, "challenge-used", "Challenge used", f"challenge {challenge_id} was used; ask for a new one")
+        raise catalogued(409, "challenge-used", "challenge-used.challenge-was-used", {"challenge_id": challenge_id})
     if expires < datetime.now(UTC):
-        raise Problem(
-            422, "challenge-expired", "Challenge expired", f"challenge {challenge_id} expired; ask for a new one"
-        )
+        raise catalogued(422, "challenge-expired", "challenge-expired.ask-new", {"challenge_id": challenge_id})
     check_signature(challenge.message, signature, address, "key")
     return challenge
 
@@ -532,10 +513,10 @@ def check_signature(message: str, signature: str, address: str, which: str) -> N
     try:
         signer = Account.recover_message(encode_defunct(text=message), signature=HexBytes(signature))
     except Exception as exc:
-        raise Problem(422, "invalid-signature", "Invalid signature", f"cannot read the signature: {exc}") from exc
+        raise catalogued(422, "invalid-signature", "invalid-signature.cannot-read-signature", {"exc": exc}) from exc
     if signer.lower() != address.lower():
-        detail = f"the challenge was signed by {signer}, not by the {which} {address}"
-        raise Problem(422, "invalid-signature", "Invalid signature", detail)
+        params = {"signer": signer, "which": which, "address": address}
+        raise catalogued(422, "invalid-signature", "invalid-signature.wrong-signer", params)
 
 
 def use_challenge(engine: Engine, challenge_id: str) -> bool:
@@ -547,9 +528,7 @@ def use_challenge(engine: Engine, challenge_id: str) -> bool:
             .values(used_at=now())
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise Problem(
-                409, "challenge-used", "Challenge used", f"challenge {challenge_id} was used; ask for a new one"
-            )
+            raise catalogued(409, "challenge-used", "challenge-used.challenge-was-used", {"challenge_id": challenge_id})
     return True
 
 
@@ -561,6 +540,6 @@ def hold_address(session: Session, address: str, member_id: int | None) -> None:
         session.add(SelfCustodyAccount(account=address, member_id=member_id))
         return
     if row.member_id is not None and row.member_id != member_id:
-        detail = f"{address} is the account of member {row.member_id}"
-        raise Problem(409, "address-in-use", "Address in use", detail)
+        params = {"address": address, "member_id": row.member_id}
+        raise catalogued(409, "address-in-use", "address-in-use.member-account", params)
     row.member_id = member_id

@@ -39,10 +39,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.types import TxReceipt
 
+from api import i18n
 from api.audit import record_tx_hash
 from api.custody import MemberKey
 from api.ledger import LedgerHandle
-from api.problems import PROBLEM_JSON, Problem
+from api.problems import PROBLEM_JSON, Problem, catalogued
 from api.sealing import Sealer, is_sealed
 from api.tables import IdempotencyRecord, IdempotencyTx
 from chain.contracts import ContractCall
@@ -113,18 +114,25 @@ def status_for_contract_error(name: str) -> int:
 
 
 def revert_problem(exc: ContractRevertError) -> Problem:
-    detail = f"the ledger refused the transaction: {exc.error}"
+    """The contract's refusal, named by its decoded error: the title says what the error means (catalogue key
+    `problem.contract.<Error>`), the detail gives its arguments (or the revert's reason)."""
+    call = exc.error
     if exc.arguments:
-        detail += "(" + ", ".join(f"{k}={v}" for k, v in exc.arguments.items()) + ")"
+        call += "(" + ", ".join(f"{k}={v}" for k, v in exc.arguments.items()) + ")"
     elif exc.reason:
-        detail += f": {exc.reason}"
-    return Problem(
+        call += f": {exc.reason}"
+    known = CONTRACT_TITLE_PREFIX + exc.error
+    return catalogued(
         status_for_contract_error(exc.error),
         contract_error_slug(exc.error),
-        f"Contract error: {exc.error}",
-        detail,
+        "contract.refused",
+        {"call": call, "error": exc.error},
+        title_key=known if known in i18n.catalogue(i18n.DEFAULT) else CONTRACT_TITLE_PREFIX.rstrip("."),
         contractError=exc.as_dict(),
     )
+
+
+CONTRACT_TITLE_PREFIX = "problem.contract."
 
 
 def contract_error_slug(name: str) -> str:
@@ -207,27 +215,26 @@ class WriteContext:
         except ContractRevertError as exc:
             raise revert_problem(exc) from exc
         except ChainStalledError as exc:
-            raise Problem(
-                503, "chain-stalled", "Chain stalled", str(exc), block=exc.number, blockHash=exc.block_hash
+            params = {"age": f"{exc.age:.0f}", "block": exc.number, "hash": exc.block_hash}
+            raise catalogued(
+                503, "chain-stalled", "chain-stalled.no-new-block", params, block=exc.number, blockHash=exc.block_hash
             ) from exc
         except ChainUnavailableError as exc:
-            raise Problem(503, "chain-unavailable", "Chain unavailable", str(exc)) from exc
+            raise catalogued(503, "chain-unavailable", "chain-unavailable.reason", {"reason": str(exc)}) from exc
         except (requests.RequestException, OSError) as exc:  # a node read (chain id, fees, nonce) got no answer
-            raise Problem(503, "chain-unavailable", "Chain unavailable", f"the node does not answer: {exc}") from exc
+            raise catalogued(503, "chain-unavailable", "chain-unavailable.node-does-answer", {"exc": exc}) from exc
         except ReceiptMissingError as exc:  # it executed: never sent again; an operator must look at the node
-            raise Problem(503, "receipt-missing", "Transaction receipt missing", str(exc)) from exc
+            raise catalogued(503, "receipt-missing", "receipt-missing.reason", {"reason": str(exc)}) from exc
         except NonceConsumedError as exc:  # another transaction took its nonce: it can never be mined
-            raise Problem(503, "transaction-failed", "Transaction not confirmed", str(exc)) from exc
+            raise catalogued(503, "transaction-failed", "transaction-failed.reason", {"reason": str(exc)}) from exc
         except TransactionError as exc:
             if sent is None:  # refused before anything was sent: nothing can execute later
-                raise Problem(503, "transaction-failed", "Transaction not confirmed", str(exc)) from exc
+                raise catalogued(503, "transaction-failed", "transaction-failed.reason", {"reason": str(exc)}) from exc
             # sent, not mined (yet): never answered as failed, since it may still be mined
-            detail = (
-                f"transaction {sent.tx_hash} (nonce {sent.nonce} of {sent.sender}) was sent but is not mined yet, "
-                f"and it may still be: {exc}. Retry with the same Idempotency-Key to get its outcome; it is not "
-                "sent twice"
-            )
-            raise Problem(503, "transaction-pending", "Transaction pending", detail, tx_hash=sent.tx_hash) from exc
+            params = {"tx_hash": sent.tx_hash, "nonce": sent.nonce, "sender": sent.sender, "reason": str(exc)}
+            raise catalogued(
+                503, "transaction-pending", "transaction-pending.sent-not-mined", params, tx_hash=sent.tx_hash
+            ) from exc
         self.receipts.append(receipt)
         mined = {
             "step": step,
@@ -248,17 +255,9 @@ class WriteContext:
         with the same Idempotency-Key resumes (the mined transactions are found, not sent again)."""
         done = ", ".join(f"{m['tx_hash']} (block {m['block_number']})" for m in self.mined)
         count = len(self.mined)
-        detail = (
-            f"{count} transaction{'s' if count != 1 else ''} of this request {'were' if count != 1 else 'was'} "
-            f"mined and stay{'' if count != 1 else 's'} done: {done}; then the next one was refused: {problem.detail}. "
-        )
-        if resumable:
-            detail += "Retry with the same Idempotency-Key to resume from the refused transaction."
-        else:
-            detail += "Without an Idempotency-Key the request cannot resume: a new request starts from the beginning."
-        return Problem(
-            409, "write-incomplete", "Write incomplete", detail, completed=list(self.mined), cause=problem.body()
-        )
+        key = "write-incomplete." + ("one" if count == 1 else "many") + ("-resumable" if resumable else "")
+        params = {"count": count, "done": done, "cause": problem.detail}
+        return catalogued(409, "write-incomplete", key, params, completed=list(self.mined), cause=problem.body())
 
     def _chain(self) -> LedgerHandle:
         if self.ledger is None:
@@ -381,7 +380,7 @@ class WriteContext:
             return
         block = max(int(r["blockNumber"]) for r in self.receipts)
         if not self._chain().reads.wait_for_block(block, timeout=timeout):
-            raise Problem(503, "indexer-lagging", "Read model lagging", f"block {block} is not indexed yet")
+            raise catalogued(503, "indexer-lagging", "indexer-lagging.block-indexed-yet", {"block": block})
 
 
 Workflow = Callable[[WriteContext], tuple[int, Any]]
@@ -397,16 +396,12 @@ class Orphaned:
 
 def _orphaned_problem(orphaned: Orphaned, cause: Problem) -> Problem:
     where = ", ".join(f"{t['tx_hash']} (block {t['block_number']})" for t in orphaned.transactions)
-    detail = (
-        f"this request was answered {orphaned.status} before, but the chain no longer has its transaction: {where} "
-        f"was dropped by a reorganisation or a lost block window, so what it did is undone. Sending it again was "
-        f"refused: {cause.detail}. Nothing of this request is on the chain now"
-    )
-    return Problem(
+    params = {"status": orphaned.status, "where": where, "cause": cause.detail}
+    return catalogued(
         409,
         "write-orphaned",
-        "Write orphaned",
-        detail,
+        "write-orphaned.undone",
+        params,
         orphaned=orphaned.transactions,
         answered=orphaned.status,
         cause=cause.body(),
@@ -457,19 +452,12 @@ class WriteExecutor:
                 raise
             return JSONResponse(payload, status_code=status)
         if not _KEY_RE.fullmatch(key):
-            raise Problem(
-                422, "invalid-idempotency-key", "Invalid Idempotency-Key", "use 1-255 printable ASCII characters"
-            )
+            raise catalogued(422, "invalid-idempotency-key", "invalid-idempotency-key.printable-ascii")
         record_id = (principal_id, key)
         digest = _request_digest(request, body)
         with self._lock:
             if record_id in self._live:
-                raise Problem(
-                    409,
-                    "request-in-flight",
-                    "Request in flight",
-                    "a request with this Idempotency-Key is still running",
-                )
+                raise catalogued(409, "request-in-flight", "request-in-flight.still-running")
             self._live.add(record_id)
         try:
             prior = self._claim(record_id, request, digest, ledger)
@@ -537,14 +525,9 @@ class WriteExecutor:
         with Session(self.engine) as session:
             existing = session.get(IdempotencyRecord, record_id)
             if existing is None:  # deleted between our insert and read: treat as new next time
-                raise Problem(409, "request-in-flight", "Request in flight", "retry the request")
+                raise catalogued(409, "request-in-flight", "request-in-flight.retry-request")
             if existing.body_sha256 != digest:
-                raise Problem(
-                    422,
-                    "idempotency-key-reused",
-                    "Idempotency-Key reused",
-                    "this Idempotency-Key was used with a different request; use a new key for a new request",
-                )
+                raise catalogued(422, "idempotency-key-reused", "idempotency-key-reused.different-request")
             steps = list(existing.steps or [])
             if existing.state != "done":
                 return steps, None
@@ -573,8 +556,8 @@ class WriteExecutor:
         try:
             receipts = ledger.signer.rpc.calls(*calls)
         except (requests.RequestException, OSError) as exc:
-            detail = f"the node does not answer, so the stored answer cannot be checked against the chain: {exc}"
-            raise Problem(503, "chain-unavailable", "Chain unavailable", detail) from exc
+            params = {"reason": str(exc)}
+            raise catalogued(503, "chain-unavailable", "chain-unavailable.replay-unchecked", params) from exc
         lost = []
         for entry, receipt in zip(mined, receipts, strict=True):
             where = entry["mined"]

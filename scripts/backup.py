@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 from api.audit import ANCHOR_FILE, PENDING_FILE
 from chain.errors import ScfError
+from scripts.lang import t
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -67,7 +68,7 @@ def _sqlite_path(database_url: str) -> Path | None:
     if url.get_backend_name() != "sqlite":
         return None
     if not url.database or url.database == ":memory:":
-        raise BackupError(f"cannot back up an in-memory database ({database_url})")
+        raise BackupError(t("backup.in_memory", url=database_url))
     return Path(url.database).resolve()
 
 
@@ -103,9 +104,9 @@ def backup(data_dir: Path, database_url: str, target: Path, *, default_passphras
     """Writes a backup of `data_dir` (and its read model) into the new or empty folder `target`."""
     data_dir = data_dir.resolve()
     if not data_dir.is_dir():
-        raise BackupError(f"no data dir at {data_dir}")
+        raise BackupError(t("backup.no_data_dir", dir=data_dir))
     if target.exists() and any(target.iterdir()):
-        raise BackupError(f"{target} is not empty: a backup goes into a new folder")
+        raise BackupError(t("backup.not_empty", target=target))
     target.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(target, 0o700)  # it holds the encrypted keys and the operator's API key
     files_dir = target / "files"
@@ -162,9 +163,7 @@ def _backup_read_model(database_url: str, database: Path | None, target: Path) -
         return "sqlite"
     dump = shutil.which("pg_dump")
     if dump is None:
-        raise BackupError(
-            "the read model is on PostgreSQL and pg_dump is not installed (apt-get install postgresql-client)"
-        )
+        raise BackupError(t("backup.no_pg_dump"))
     url = make_url(database_url).set(drivername="postgresql")
     result = subprocess.run(
         [
@@ -179,7 +178,7 @@ def _backup_read_model(database_url: str, database: Path | None, target: Path) -
         check=False,
     )
     if result.returncode != 0:
-        raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+        raise BackupError(t("backup.pg_dump_failed", reason=result.stderr.strip()))
     return "postgresql"
 
 
@@ -188,15 +187,15 @@ def verify_backup(source: Path) -> dict[str, Any]:
     try:
         manifest: dict[str, Any] = json.loads((source / MANIFEST).read_text())
     except (OSError, ValueError) as exc:
-        raise BackupError(f"{source} holds no readable {MANIFEST}: {exc}") from exc
+        raise BackupError(t("backup.no_manifest", source=source, manifest=MANIFEST, reason=exc)) from exc
     if manifest.get("format") != FORMAT:
-        raise BackupError(f"unknown backup format {manifest.get('format')!r} (this scf reads {FORMAT})")
+        raise BackupError(t("backup.format", format=manifest.get("format"), expected=FORMAT))
     for relative, entry in manifest["files"].items():
         path = source / relative
         if not path.is_file():
-            raise BackupError(f"{relative} is missing from the backup")
+            raise BackupError(t("backup.missing", file=relative))
         if _sha256(path) != entry["sha256"]:
-            raise BackupError(f"{relative} differs from the manifest: the backup is damaged")
+            raise BackupError(t("backup.damaged", file=relative))
     return manifest
 
 
@@ -213,19 +212,17 @@ def restore(source: Path, data_dir: Path, database_url: str) -> dict[str, Any]:
     if database is not None and database.exists():
         clashes.append(str(database))
     if clashes:
-        raise BackupError(
-            f"the data dir {data_dir} already holds {', '.join(sorted(clashes)[:5])}: restore into a new one"
-        )
+        raise BackupError(t("backup.clash", dir=data_dir, files=", ".join(sorted(clashes)[:5])))
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     read_model = manifest["read_model"]
     if read_model == "sqlite":
         if database is None:
-            raise BackupError("the backup's read model is SQLite but SCF_DATABASE_URL names another database")
+            raise BackupError(t("backup.sqlite_elsewhere"))
         database.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source / SQLITE_COPY, database)
     elif read_model == "postgresql":
         if database is not None:
-            raise BackupError("the backup's read model is a PostgreSQL dump: set SCF_DATABASE_URL to an empty database")
+            raise BackupError(t("backup.pg_needs_url"))
         _pg_restore(source / PG_DUMP, database_url)
     for relative in manifest["files"]:
         if relative.startswith("files/"):
@@ -238,7 +235,7 @@ def restore(source: Path, data_dir: Path, database_url: str) -> dict[str, Any]:
 def _pg_restore(dump: Path, database_url: str) -> None:
     tool = shutil.which("pg_restore")
     if tool is None:
-        raise BackupError("pg_restore is not installed (apt-get install postgresql-client)")
+        raise BackupError(t("backup.no_pg_restore"))
     url = make_url(database_url).set(drivername="postgresql")
     result = subprocess.run(
         [tool, "--no-owner", "--exit-on-error", f"--dbname={url.render_as_string(hide_password=False)}", str(dump)],
@@ -247,7 +244,7 @@ def _pg_restore(dump: Path, database_url: str) -> None:
         check=False,
     )
     if result.returncode != 0:
-        raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+        raise BackupError(t("backup.pg_restore_failed", reason=result.stderr.strip()))
 
 
 def passphrase_opens_keys(data_dir: Path, passphrase: str) -> bool | None:

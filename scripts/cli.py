@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from api import i18n
 from api.settings import Settings
 from chain.errors import PortInUseError, ScfError
 from scripts.audit_cli import app as audit_app
+from scripts.lang import field as field_label
+from scripts.lang import set_language, t
 from scripts.terminal import make_console
 
 if TYPE_CHECKING:
@@ -32,15 +35,9 @@ app = typer.Typer(
 console = make_console()
 err = make_console(stderr=True)
 
-# What `scf up` / `scf devchain` say when they stop the devchain, by chain.devchain.StopOutcome value (one place,
-# for the message catalogue). Nothing is said when no devchain was started.
-STOP_MESSAGES = {
-    "saved": "devchain stopped, state saved",
-    "exited": "devchain had already exited; its state is the last dump",
-    "failed": "devchain stopped without saving its state; the state file is from its last dump",
-    "killed": "devchain did not stop in time and was killed; its state is the last dump",
-}
-STOPPING = "stopping ({signal})"
+# What `scf up` / `scf devchain` say when they stop the devchain, by chain.devchain.StopOutcome value: catalogue
+# keys `cli.stop.<outcome>` (api/i18n). Nothing is said when no devchain was started.
+STOP_OUTCOMES = ("saved", "exited", "failed", "killed")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env SCF_DATA_DIR, default .scf)")]
 
@@ -53,14 +50,14 @@ def _settings(data_dir: Path | None = None, **overrides: object) -> Settings:
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}")
+    err.print(f"[bold red]{t('error.word')}[/] {exc}")
     raise typer.Exit(1)
 
 
 def _deployment_table(ledger_deployment: dict[str, str], block: int) -> Table:
-    table = Table(title=f"Deployment (from block {block})")
-    table.add_column("contract")
-    table.add_column("address")
+    table = Table(title=t("title.deployment", block=block))
+    table.add_column(field_label("contract"))
+    table.add_column(field_label("address"))
     for name, address in ledger_deployment.items():
         table.add_row(name, address)
     return table
@@ -75,7 +72,7 @@ def compile(force: Annotated[bool, typer.Option(help="Recompile even when unchan
         artifacts = compile_contracts(force=force)
     except ScfError as exc:
         _fail(exc)
-    console.print(f"{len(artifacts)} artifacts in {BUILD_DIR}")
+    console.print(t("compiled", count=len(artifacts), dir=BUILD_DIR))
 
 
 class _Stop(BaseException):
@@ -101,7 +98,7 @@ def _stopped_by_signals() -> Iterator[None]:
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         _ignore_stop_signals()
-        err.print(STOPPING.format(signal=signal.Signals(signum).name), highlight=False)
+        err.print(t("stopping", signal=signal.Signals(signum).name), highlight=False)
         raise _Stop(signum)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -124,9 +121,8 @@ def _stop_devchain(chain: DevChain) -> None:
     """Stops the devchain, uninterrupted, and says what that did (nothing when it never started)."""
     _ignore_stop_signals()  # _stopped_by_signals restores the handlers afterwards
     outcome = chain.stop()
-    message = STOP_MESSAGES.get(outcome.value)
-    if message is not None:
-        console.print(message)
+    if outcome.value in STOP_OUTCOMES:
+        console.print(t("stop." + outcome.value))
 
 
 def _supervise(chain: DevChain) -> None:
@@ -149,7 +145,7 @@ def devchain(
     with _stopped_by_signals():
         try:
             chain.start()
-            console.print(f"devchain on {chain.url} (chain id {settings.chain_id}), state in {chain.state_path}")
+            console.print(t("devchain.on", url=chain.url, chain_id=settings.chain_id, state=chain.state_path))
             _supervise(chain)
             while True:
                 time.sleep(0.5)  # signals are handled between sleeps
@@ -170,7 +166,7 @@ def deploy(data_dir: DataDir = None) -> None:
         _fail(exc)
     d = ledger.deployment
     console.print(_deployment_table({n: c.address for n, c in d.contracts.items()}, d.block))
-    console.print("reused the existing deployment" if ledger.reused else "deployed a new suite")
+    console.print(t("deploy.reused") if ledger.reused else t("deploy.new"))
 
 
 @app.command()
@@ -193,15 +189,15 @@ def index(
         indexer = LedgerService(settings, engine).get().indexer
         if rebuild:
             indexer.rebuild()
-            console.print("rebuilt the read model from the stored events")
+            console.print(t("indexer.rebuilt"))
         while True:
             block = indexer.sync()
-            console.print(f"[dim]indexed up to block {block}[/]")
+            console.print(f"[dim]{t('indexer.synced', block=block)}[/]")
             if once:
                 return
             time.sleep(interval)
     except KeyboardInterrupt:
-        console.print("indexer stopped")
+        console.print(t("indexer.stopped"))
     except ScfError as exc:
         _fail(exc)
     finally:
@@ -233,10 +229,10 @@ def demo(
     except DemoError as exc:
         from rich.markup import escape
 
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, however long
+        err.print(f"[bold red]{t('error.word')}[/] {escape(str(exc))}", soft_wrap=True)  # one line, however long
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        err.print("demo interrupted")
+        err.print(t("demo.interrupted"))
         raise typer.Exit(130) from None
 
 
@@ -271,10 +267,10 @@ def seed(
             console=None if json_output else console,
         )
     except SeedError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)  # one line, however long
+        err.print(f"[bold red]{t('error.word')}[/] {escape(str(exc))}", soft_wrap=True)  # one line, however long
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
-        err.print("seed interrupted; run it again (it admits new members)")
+        err.print(t("seed.interrupted"))
         raise typer.Exit(130) from None
     if json_output:
         print(json.dumps(summary, indent=2))
@@ -300,14 +296,14 @@ def export_evidence(
     try:
         first, last = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] dates are YYYY-MM-DD: {escape(str(exc))}")
+        err.print(f"[bold red]{t('error.word')}[/] {t('export.dates', reason=escape(str(exc)))}")
         raise typer.Exit(2) from None
     try:
         with ApiClient.from_config(resolve_config(api_url=api, api_key=key)) as client:
             bundle = fetch_bundle(client, member, first, last)
     except ClientError as exc:
         hint = f" ({exc.hint})" if exc.hint else ""
-        err.print(f"[bold red]error:[/] {escape(str(exc))}{escape(hint)}", soft_wrap=True)
+        err.print(f"[bold red]{t('error.word')}[/] {escape(str(exc))}{escape(hint)}", soft_wrap=True)
         raise typer.Exit(1) from None
     write_bundle(bundle, out)
     console.print(summary_table(bundle, out))
@@ -335,7 +331,6 @@ def verify_proof(
     from rich.markup import escape
 
     from chain.proofs import NodeUnreachableError, ProofError, verify_proof_file
-    from scripts import ops_texts
     from scripts.client import node_rpc_url
 
     settings = _settings(data_dir)
@@ -343,23 +338,29 @@ def verify_proof(
     try:
         verified = verify_proof_file(file, rpc, expected_address=address)
     except NodeUnreachableError as exc:
-        message = ops_texts.NODE_UNREACHABLE.format(url=exc.rpc_url, reason=exc.reason)
+        message = t("verify.node_unreachable", url=exc.rpc_url, reason=exc.reason)
         err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
         raise typer.Exit(2) from None
     except ProofError as exc:
-        err.print(f"[bold red]{escape(ops_texts.PROOF_REJECTED.format(reason=exc))}[/]", soft_wrap=True)
+        err.print(f"[bold red]{escape(t('verify.rejected', reason=exc))}[/]", soft_wrap=True)
         raise typer.Exit(1) from None
     fields = dataclasses.asdict(verified)
     fields["checked_against"] = rpc
     if json_output:
         console.print_json(json.dumps(fields, default=str))
         return
-    console.print(
-        f"[bold green]proof verified[/] against the node at {rpc}: note {verified.note_id} at block "
-        f"{verified.block_number} ({verified.block_hash}, state root {verified.state_root}), holder member "
-        f"{verified.holder_id}, value {verified.value} (minor units), lienholder {verified.lienholder_id}",
-        soft_wrap=True,
+    said = t(
+        "verify.proof_verified",
+        rpc=rpc,
+        note_id=verified.note_id,
+        block=verified.block_number,
+        hash=verified.block_hash,
+        root=verified.state_root,
+        holder=verified.holder_id,
+        value=verified.value,
+        lienholder=verified.lienholder_id,
     )
+    console.print(f"[bold green]{said}[/]", soft_wrap=True)
 
 
 def _serve(settings: Settings) -> None:
@@ -373,21 +374,17 @@ def _serve(settings: Settings) -> None:
     if not port_is_free(settings.api_port, settings.api_host):
         raise PortInUseError(settings.api_port, "SCF_API_PORT")
     if settings.key_passphrase == type(settings).model_fields["key_passphrase"].default:
-        err.print(
-            "[bold yellow]warning:[/] the keystores use the default passphrase (development only): set "
-            "SCF_KEY_PASSPHRASE before a real member's key is made (docs/operations.md)",
-            soft_wrap=True,
-        )
+        err.print(f"[bold yellow]{t('warning.word')}[/] {t('serve.default_passphrase')}", soft_wrap=True)
     engine = make_engine(settings.effective_database_url)
     key = ensure_operator_api_key(engine, settings.data_dir)
     engine.dispose()
     if key is not None:  # never printed: logs and terminals are not a place for secrets
-        console.print(f"[bold]operator API key created[/] in {settings.data_dir / OPERATOR_KEY_FILE} (mode 0600)")
+        console.print(t("serve.operator_key", path=settings.data_dir / OPERATOR_KEY_FILE))
     from scripts.client import write_service_record
 
     api_url = f"http://{settings.api_host}:{settings.api_port}"
     write_service_record(settings.data_dir, api_url=api_url, rpc_url=settings.effective_rpc_url)
-    console.print(f"API on {api_url} (docs at /docs)")
+    console.print(t("serve.api_on", url=api_url))
     from api.logs import log_config
 
     uvicorn.run(
@@ -454,13 +451,13 @@ def up(
             if not port_is_free(settings.api_port, settings.api_host):
                 raise PortInUseError(settings.api_port, "SCF_API_PORT")
             if chain is not None:
-                console.print(f"[dim]starting devchain on {chain.url}, state in {chain.state_path}[/]")
+                console.print(f"[dim]{t('devchain.starting', url=chain.url, state=chain.state_path)}[/]")
                 chain.start()
                 _supervise(chain)
             ledger = prepare_ledger(settings, log=lambda m: console.print(f"[dim]{m}[/]"))
             d = ledger.deployment
             console.print(_deployment_table({n: c.address for n, c in d.contracts.items()}, d.block))
-            console.print("reused the existing deployment" if ledger.reused else "deployed a new suite")
+            console.print(t("deploy.reused") if ledger.reused else t("deploy.new"))
             _serve(settings)
         except ScfError as exc:
             _fail(exc)
@@ -484,11 +481,9 @@ def backup_command(
     except ScfError as exc:
         _fail(exc)
     head = summary.audit_head
-    console.print(
-        f"backup in {summary.path}: {summary.files} files, read model {summary.read_model}"
-        + (f", audit log anchored at entry {head['seq']}" if head else "")
-    )
-    console.print("the keystore passphrase is not in the backup: keep SCF_KEY_PASSPHRASE where you keep secrets")
+    said = t("backup.done", path=summary.path, files=summary.files, read_model=summary.read_model)
+    console.print(said + (t("backup.anchored", seq=head["seq"]) if head else ""))
+    console.print(t("backup.passphrase"))
 
 
 @app.command("restore")
@@ -504,14 +499,20 @@ def restore_command(
         manifest = restore(source, settings.data_dir, settings.effective_database_url)
     except ScfError as exc:
         _fail(exc)
-    console.print(f"restored {len(manifest['files'])} files from {source} into {settings.data_dir}")
+    console.print(t("restore.done", files=len(manifest["files"]), source=source, data_dir=settings.data_dir))
     opens = passphrase_opens_keys(settings.data_dir, settings.key_passphrase)
     if opens is False:
-        err.print(
-            "[bold yellow]warning:[/] SCF_KEY_PASSPHRASE does not open the restored keystores: "
-            "set the one they were made with"
-        )
-    console.print("next: `scf audit verify`, then `scf serve` (the indexer catches up from the restored checkpoint)")
+        err.print(f"[bold yellow]{t('warning.word')}[/] {t('restore.passphrase')}")
+    console.print(t("restore.next"))
+
+
+def _set_language(value: str | None) -> str | None:
+    """`--lang`, before any other option or command runs (eager)."""
+    if value is not None and i18n.language_of(value) is None:
+        set_language(None)  # said in the locale's language (not an earlier run's, in one process)
+        raise typer.BadParameter(t("lang.unknown", value=value, languages=", ".join(i18n.LANGUAGES)))
+    set_language(value)
+    return value
 
 
 def _print_version(value: bool) -> None:
@@ -541,6 +542,15 @@ def _global_options(
     version: Annotated[
         bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit")
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            is_eager=True,
+            callback=_set_language,
+            help="Language of messages, tables and API problems: zh-CN or en (default: LC_ALL, LC_MESSAGES, LANG)",
+        ),
+    ] = None,
 ) -> None:
     """SCF Chain: a permissioned ledger for supply-chain receivables."""
     from scripts.commands.common import CliState
@@ -600,8 +610,9 @@ def main() -> None:
     try:
         app()
     except Exception as exc:  # a bug, not a user error: one line, the traceback on request
-        err.print(f"[bold red]error:[/] internal error: {type(exc).__name__}: {exc}", soft_wrap=True, markup=True)
-        err.print("hint: run again with `scf --debug ...` for the traceback, and report it")
+        said = t("internal_error", error=type(exc).__name__, reason=exc)
+        err.print(f"[bold red]{t('error.word')}[/] {said}", soft_wrap=True, markup=True)
+        err.print(t("error.hint", hint=t("internal_hint")))
         raise SystemExit(1) from None
 
 

@@ -23,6 +23,8 @@ from typing import Any
 import httpx
 
 from api.bootstrap import OPERATOR_KEY_FILE
+from scripts.lang import language as current_language
+from scripts.lang import t
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 DEFAULT_DATA_DIR = ".scf"
@@ -44,11 +46,11 @@ class ConfigError(ClientError):
 class ApiUnreachable(ClientError):
     """The API did not answer: connection refused, DNS failure, timeout."""
 
-    def __init__(self, url: str, reason: str, hint: str = START_HINT) -> None:
+    def __init__(self, url: str, reason: str, hint: str | None = None) -> None:
         self.url = url
         self.reason = reason
-        self.hint = hint
-        super().__init__(f"cannot reach the SCF Chain API at {url} ({reason})")
+        self.hint = t("client.hint_start") if hint is None else hint
+        super().__init__(t("client.unreachable", url=url, reason=reason))
 
 
 class ApiError(ClientError):
@@ -71,7 +73,7 @@ class ApiError(ClientError):
 
 def _hint_for(status: int) -> str:
     if status == 401:
-        return "pass an API key with --key, SCF_API_KEY or api_key in the config file (`scf config show`)"
+        return t("client.hint_key")
     return ""
 
 
@@ -248,10 +250,14 @@ class ApiClient:
         *,
         timeout: float = 120.0,
         signer: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+        language: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.signer = signer  # a self-custody member's local key (scripts/localkey.py): signs each 202 answer
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # problems come back in the CLI's language (`scf --lang`, else the locale)
+        headers = {"Accept-Language": language or current_language()}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
 
     @classmethod
@@ -290,16 +296,13 @@ class ApiClient:
                 if "prepared_id" not in data:
                     break
                 if self.signer is None:
-                    raise ClientError(
-                        "this member holds its own key: the API prepared a transaction to sign "
-                        f"({data.get('summary')}); run again with --keystore FILE"
-                    )
+                    raise ClientError(t("client.needs_keystore", summary=data.get("summary")))
                 response = self._http.post("/v1/transactions", json=self.signer(data))
         except httpx.TimeoutException as exc:
-            hint = START_HINT
+            hint = t("client.hint_start")
             if idempotency_key:
-                hint = f"the write may still complete; retry with --idempotency-key {idempotency_key} to replay it"
-            raise ApiUnreachable(self.base_url, f"no answer in time: {type(exc).__name__}", hint) from exc
+                hint = t("client.hint_replay", key=idempotency_key)
+            raise ApiUnreachable(self.base_url, t("client.no_answer", error=type(exc).__name__), hint) from exc
         except httpx.TransportError as exc:
             reason = str(exc).replace("\n", " ") or type(exc).__name__
             raise ApiUnreachable(self.base_url, reason) from exc

@@ -25,8 +25,8 @@ from rich.tree import Tree
 from api.bootstrap import OPERATOR_KEY_FILE
 from chain.devchain import rpc_call
 from chain.errors import ChainUnavailableError
-from scripts import ops_texts
 from scripts.companies import BANKS, CORES, SUPPLIERS, company
+from scripts.lang import language, t, term
 from scripts.terminal import make_console
 
 HINT = "start it with `make run` (or `scf up`)"
@@ -73,7 +73,9 @@ class Api:
 
     def __init__(self, base_url: str, key: str, own_key: LocalAccount | None = None) -> None:
         self.base_url = base_url
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers = {"Accept-Language": language()}  # refusals come back in the narration's language
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
         self.client = httpx.Client(base_url=base_url, timeout=120, headers=headers)
         self.own_key = own_key  # a self-custody member's key, on "its own machine": signs each prepared transaction
         self.signed = 0
@@ -206,16 +208,12 @@ class Demo:
         now = self.chain_time()
         today = datetime.fromtimestamp(now, UTC).date()
         tag = secrets.token_hex(2).upper()
-        c.print(
-            f"[bold]SCF Chain demo[/] run [bold]{tag}[/] against {self.api_url} "
-            f"(chain {chain_id}, block {health['chain']['latestBlock']}, chain date {today})"
+        said = t(
+            "demo.start", tag=tag, url=self.api_url, chain_id=chain_id, block=health["chain"]["latestBlock"], date=today
         )
+        c.print(said)
 
-        self.step(
-            "Admission",
-            "The consortium operator admits a core enterprise (with a credit limit), three tiers of suppliers and "
-            "two banks; each gets an on-chain identity and its own API key.",
-        )
+        self.step(t("demo.admission"), t("demo.admission_why"))
         # named companies (scripts/companies.py): names in both languages and a valid unified social credit code;
         # the profile's hash is each member's KYC hash on chain
         suffix = f" {tag}"
@@ -240,17 +238,13 @@ class Demo:
             member = admitted["member"]
             api = Api(self.api_url, admitted["api_key"], own_key)
             self.parties[key] = Party(name, role, int(member["id"]), api, str(admitted["api_key"]))
-            how = " with its own key (self-custody: it signed a challenge; no key in the service)" if own_key else ""
+            how = t("demo.own_key") if own_key else ""
             legal = f"{profile['legal_name_zh']}, {profile['legal_name_en']}, {profile['uscc']}"
-            self.result(f"{self.who(key)} ({legal}) admitted as {role.replace('_', ' ')}{how}")
+            self.result(t("demo.admitted", who=self.who(key), legal=legal, role=t("demo.role_" + role), how=how))
         core, tier1, tier2, tier3 = (self.parties[k] for k in ("core", "tier1", "tier2", "tier3"))
         bank_a, bank_b = self.parties["bankA"], self.parties["bankB"]
 
-        self.step(
-            "Deposits",
-            "Banks credit deposits as cash tokens: their own money, the core enterprise's account, and a little for "
-            "tier-1 to pay loan interest.",
-        )
+        self.step(t("demo.deposits"), t("demo.deposits_why"))
         for bank, member, amount, ref in [
             (bank_a, bank_a, "500000.00", "a-own"),
             (bank_a, core, "1000000.00", "core-dep"),
@@ -258,9 +252,9 @@ class Demo:
             (bank_b, bank_b, "1000000.00", "b-own"),
         ]:
             bank.api.post("/v1/cash/mint", {"member_id": member.id, "amount": amount, "reference": f"{ref}-{tag}"})
-            self.result(f"{bank.name} credits {fmt(amount)} to {member.name}")
+            self.result(t("demo.credits", bank=bank.name, amount=fmt(amount), member=member.name))
 
-        self.step("Order", "Tier-1 proposes a purchase order to the core enterprise, which confirms it on chain.")
+        self.step(t("demo.order"), t("demo.order_why"))
         order = tier1.api.post(
             "/v1/orders",
             {
@@ -272,24 +266,18 @@ class Demo:
         )
         order_id = int(order["id"])
         confirmed = core.api.post(f"/v1/orders/{order_id}/confirm")
-        self.result(f"order #{order_id} of {fmt(order['amount'])} is [bold]{confirmed['status']}[/]")
+        said = t("demo.order_status", id=order_id, amount=fmt(order["amount"]), status=term(confirmed["status"]))
+        self.result(said)
 
-        self.step(
-            "Order financing",
-            "Tier-1 needs cash before delivery: it pledges the confirmed order to Bank B, which lends against it.",
-        )
+        self.step(t("demo.order_financing"), t("demo.order_financing_why"))
         tier1.api.post(f"/v1/orders/{order_id}/pledge", {"financier_id": bank_b.id})
         loan = bank_b.api.post(
             "/v1/financing/loans",
             {"order_id": order_id, "principal": "800000.00", "rate_bps": 600, "due_date": str(today + timedelta(30))},
         )
-        self.result(f"loan #{loan['id']}: {fmt(loan['principal'])} at 6.00% a year, order pledged to {bank_b.name}")
+        self.result(t("demo.loan", id=loan["id"], principal=fmt(loan["principal"]), bank=bank_b.name))
 
-        self.step(
-            "Delivery accepted",
-            "Tier-1 delivers; the core enterprise accepts and issues a receivable of 1,000,000.00, locked to Bank B "
-            "because the order was pledged.",
-        )
+        self.step(t("demo.delivery"), t("demo.delivery_why"))
         tier1.api.post(f"/v1/orders/{order_id}/deliver")
         maturity = today + timedelta(days=89)
         invoice_hash = _hash()
@@ -301,34 +289,30 @@ class Demo:
         receivable = tier1.api.get(f"/v1/receivables/{slot_id}")
         note1 = int(receivable["first_note_id"])
         first = tier1.api.get(f"/v1/notes/{note1}")
-        self.result(
-            f"receivable #{slot_id} matures {receivable['maturity']}; note #{note1} held by {tier1.name}, "
-            f"lien: {self.name_of(int(first['lienholder_id'])) if first['lienholder_id'] else 'none'}"
+        lien = self.name_of(int(first["lienholder_id"])) if first["lienholder_id"] else t("none_word")
+        said = t(
+            "demo.receivable", id=slot_id, maturity=receivable["maturity"], note=note1, holder=tier1.name, lien=lien
         )
+        self.result(said)
 
-        self.step("Loan repaid", "Tier-1 repays principal and interest; Bank B's lien on order and note is released.")
+        self.step(t("demo.repaid"), t("demo.repaid_why"))
         repaid = tier1.api.post(f"/v1/financing/loans/{loan['id']}/repay")
         interest = cents(repaid["interest_paid"])
-        self.result(f"loan #{loan['id']} {repaid['status']}, interest paid {fmt(repaid['interest_paid'])}")
-
-        self.step(
-            "Splits down the chain",
-            "Tier-1 pays its supplier with part of the note, and tier-2 does the same: the core enterprise's credit "
-            "reaches tier 3.",
+        self.result(
+            t("demo.loan_repaid", id=loan["id"], status=term(repaid["status"]), interest=fmt(repaid["interest_paid"]))
         )
+
+        self.step(t("demo.splits"), t("demo.splits_why"))
         note2 = int(
             tier1.api.post(f"/v1/notes/{note1}/split", {"to": tier2.id, "value": "300000.00"})["new_note"]["id"]
         )
-        self.result(f"note #{note2}: 300,000.00 to {tier2.name}")
+        self.result(t("demo.split", note=note2, value="300,000.00", to=tier2.name))
         note3 = int(
             tier2.api.post(f"/v1/notes/{note2}/split", {"to": tier3.id, "value": "100000.00"})["new_note"]["id"]
         )
-        self.result(f"note #{note3}: 100,000.00 to {tier3.name}")
+        self.result(t("demo.split", note=note3, value="100,000.00", to=tier3.name))
 
-        self.step(
-            "Tier 3 sells at a discount",
-            "Bank A offers to buy tier-3's note at 7% a year; tier-3 accepts and is paid today instead of at maturity.",
-        )
+        self.step(t("demo.factoring"), t("demo.factoring_why"))
         offer = bank_a.api.post(
             "/v1/financing/offers",
             {
@@ -341,18 +325,10 @@ class Demo:
         )
         purchase = tier3.api.post(f"/v1/financing/offers/{offer['id']}/accept")
         price = cents(purchase["price"])
-        self.result(
-            f"{tier3.name} receives [bold]{fmt(purchase['price'])}[/] for 100,000.00; {bank_a.name} holds note #{note3}"
-        )
-        self.result(
-            f"{bank_a.name} signed its offer on its own machine: the API prepared it (202), checked the signed "
-            f"transaction and sent it ({bank_a.api.signed} transactions signed by {bank_a.name} so far)"
-        )
+        self.result(t("demo.sold", seller=tier3.name, price=fmt(purchase["price"]), bank=bank_a.name, note=note3))
+        self.result(t("demo.self_signed", bank=bank_a.name, count=bank_a.api.signed))
 
-        self.step(
-            "Double financing refused",
-            "Someone tokenises the same invoice again to finance it twice; the ledger knows every invoice hash.",
-        )
+        self.step(t("demo.double"), t("demo.double_why"))
         try:
             core.api.post(
                 "/v1/receivables",
@@ -370,7 +346,7 @@ class Demo:
                 "title": problem.title,
                 "detail": problem.detail,
             }
-            self.result(f"refused with {problem.status} [bold]{problem.type}[/]")
+            self.result(t("demo.refused", status=problem.status, type=problem.type))
             c.print(f"    [yellow]{problem.title}:[/] {problem.detail}")
         else:
             raise DemoError("the ledger accepted the same invoice twice")
@@ -379,34 +355,30 @@ class Demo:
         provenance_before = self._receivable_tree(core, slot_id)
         chain_maturity = int(datetime.fromisoformat(receivable["maturity"]).timestamp())
 
-        self.step(
-            "Time moves to maturity",
-            "On the devchain only, the chain's clock jumps to the receivable's maturity (evm_increaseTime, evm_mine).",
-        )
+        self.step(t("demo.time"), t("demo.time_why"))
         seconds = chain_maturity - self.chain_time() + 1
         if seconds > 0:
             self._rpc("evm_increaseTime", [seconds])
         self._rpc("evm_mine")
-        self.result(f"chain time is now {datetime.fromtimestamp(self.chain_time(), UTC):%Y-%m-%d %H:%M:%S} UTC")
+        self.result(t("demo.chain_time", time=f"{datetime.fromtimestamp(self.chain_time(), UTC):%Y-%m-%d %H:%M:%S}"))
 
-        self.step("Funding", "The core enterprise pays the full face value into settlement.")
+        self.step(t("demo.funding"), t("demo.funding_why"))
         core.api.post(f"/v1/settlement/receivables/{slot_id}/fund", {"amount": "1000000.00"})
-        self.result(f"{core.name} funded receivable #{slot_id} with 1,000,000.00")
+        self.result(t("demo.funded", core=core.name, id=slot_id, amount="1,000,000.00"))
 
-        self.step("Settlement", "Any keeper may settle at maturity: every holder is paid and the notes are burned.")
+        self.step(t("demo.settlement"), t("demo.settlement_why"))
         settled = bank_a.api.post(f"/v1/settlement/receivables/{slot_id}/settle", {})
-        self.result(
-            f"receivable #{slot_id} {settled['receivable']['status']}, notes paid: {sorted(settled['note_ids'])}"
-        )
+        status = term(settled["receivable"]["status"])
+        self.result(t("demo.settled", id=slot_id, status=status, notes=sorted(settled["note_ids"])))
 
         balances = {key: cents(p.api.get("/v1/cash/balance")["balance"]) for key, p in self.parties.items()}
-        table = Table(title=f"Final cash balances (run {tag})")
-        table.add_column("party")
-        table.add_column("role")
-        table.add_column("member", justify="right")
-        table.add_column("balance", justify="right")
+        table = Table(title=t("demo.balances", tag=tag))
+        table.add_column(t("demo.col_party"))
+        table.add_column(t("demo.col_role"))
+        table.add_column(t("demo.col_member"), justify="right")
+        table.add_column(t("demo.col_balance"), justify="right")
         for key, p in self.parties.items():
-            table.add_row(p.name, p.role.replace("_", " "), f"#{p.id}", money(balances[key]))
+            table.add_row(p.name, t("demo.role_" + p.role), f"#{p.id}", money(balances[key]))
         c.print()
         c.print(table)
 
@@ -417,7 +389,7 @@ class Demo:
         else:  # an API without GET /v1/receivables/{slot}/tree: draw the three notes the demo knows
             c.print(self._note_tree(slot_id, receivable, tree_before, tree_after))
         sign_in = self._sign_in(tag)
-        c.print(f"\n[bold green]Demo run {tag} complete.[/]")
+        c.print(f"\n[bold green]{t('demo.complete', tag=tag)}[/]")
         return {
             "sign_in": sign_in,
             "tag": tag,
@@ -436,16 +408,17 @@ class Demo:
     def _sign_in(self, tag: str) -> dict[str, str]:
         """Prints the API key of each party (and the operator's): what to paste into the console's sign-in."""
         keys = {"operator": self.operator_key} | {k: p.key for k, p in self.parties.items()}
-        table = Table(title=f"{ops_texts.DEMO_SIGN_IN_TITLE} (run {tag})")
-        for column in ("party", "role", "member", "API key"):
-            table.add_column(column, no_wrap=column == "API key")
+        table = Table(title=t("demo.sign_in_title", tag=tag))
+        for column in ("party", "role", "member"):
+            table.add_column(t(f"demo.col_{column}"))
+        table.add_column(t("demo.col_key"), no_wrap=True)
         table.add_row("operator", "operator", "-", self.operator_key)
         for p in self.parties.values():
             table.add_row(p.name, p.role.replace("_", " "), f"#{p.id}", p.key)
         self.console.print()
         self.console.print(table)
         console_url = f"{self.api_url}/app/"
-        self.console.print(ops_texts.DEMO_SIGN_IN_HINT.format(console=console_url), soft_wrap=True, markup=False)
+        self.console.print(t("demo.sign_in_hint", console=console_url), soft_wrap=True, markup=False)
         return keys
 
     @staticmethod

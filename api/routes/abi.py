@@ -12,7 +12,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.problems import Problem
+from api.problems import catalogued
 from chain.abi import DEPLOYED, error_signature, selector_of
 from chain.compile import BUILD_DIR, STAMP_FILE, load_artifacts
 
@@ -73,13 +73,9 @@ def _published() -> AbiOut:
     artifacts = load_artifacts()
     missing = [name for name in DEPLOYED if name not in artifacts]
     if not stamp or missing:
-        raise Problem(
-            503,
-            "abi-unavailable",
-            "ABI unavailable",
-            f"the contracts are not compiled here (missing {', '.join(missing) or 'the build stamp'}); "
-            "run `scf deploy` or `python -m chain.compile`",
-        )
+        if missing:
+            raise catalogued(503, "abi-unavailable", "abi-unavailable.missing", {"missing": ", ".join(missing)})
+        raise catalogued(503, "abi-unavailable", "abi-unavailable.no-stamp")
     contracts = []
     for name in DEPLOYED:
         abi: list[dict[str, Any]] = artifacts[name].abi

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import CurrentPrincipal, DbSession
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas import Page
 from api.services.common import as_utc, sees_everything
 from api.services.visibility import display_names
@@ -58,7 +58,7 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[AlertOut]:
     if not sees_everything(principal):
-        raise Problem(403, "forbidden", "Forbidden", "alerts are for auditors and the operator")
+        raise catalogued(403, "forbidden", "forbidden.alerts-are-auditors")
     query = select(Alert).where(Alert.id > cursor)
     if rule is not None:
         query = query.where(Alert.rule == rule)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, DbSession, Principal, Writes
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas import Page
 from api.services.common import as_utc
 from api.strict import Text
@@ -65,13 +65,13 @@ def _out(key: ApiKey) -> ApiKeyOut:
 def _managed_member(session: Session, principal: Principal, member_id: int, *, issuing: bool = False) -> None:
     """The operator manages any member's keys, a member its own; 404 for a member the ledger does not know."""
     if not principal.is_operator and principal.member_id != member_id:
-        raise Problem(403, "forbidden", "Forbidden", f"the API keys of member {member_id} are not yours to manage")
+        raise catalogued(403, "forbidden", "forbidden.api-keys-member", {"member_id": member_id})
     status = session.scalar(select(Member.status).where(Member.id == member_id))
     if status is None or member_id == OPERATOR:
-        raise Problem(404, "not-found", "Not found", f"no member {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member", {"member_id": member_id})
     if issuing and not principal.is_operator and status != "active":
-        detail = f"member {member_id} is {status}: only the operator may issue it a key"
-        raise Problem(403, "member-not-active", "Member not active", detail)
+        params = {"member_id": member_id, "status_term": status}
+        raise catalogued(403, "member-not-active", "member-not-active.operator-issues-key", params)
 
 
 @router.get("/{member_id}/api-keys", summary="A member's API keys (hints only), active and revoked")
@@ -127,7 +127,7 @@ def revoke_api_key(member_id: int, key_id: int, request: Request, principal: Cur
         _managed_member(s, principal, member_id)
         key = s.get(ApiKey, key_id)
         if key is None or key.member_id != member_id:
-            raise Problem(404, "not-found", "Not found", f"member {member_id} has no API key {key_id}")
+            raise catalogued(404, "not-found", "not-found.member-has-no", {"member_id": member_id, "key_id": key_id})
         if key.revoked_at is None:
             if not principal.is_operator:
                 active = s.scalar(
@@ -136,8 +136,7 @@ def revoke_api_key(member_id: int, key_id: int, request: Request, principal: Cur
                     .where(ApiKey.member_id == member_id, ApiKey.revoked_at.is_(None))
                 )
                 if active == 1:
-                    detail = "this is the member's last active API key: issue another first, or ask the operator"
-                    raise Problem(409, "last-api-key", "Last API key", detail)
+                    raise catalogued(409, "last-api-key", "last-api-key.issue-another")
             s.execute(update(ApiKey).where(ApiKey.id == key_id).values(revoked_at=datetime.now(UTC)))
             s.refresh(key)
         return _out(key)

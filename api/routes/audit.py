@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.audit import AuditEntry, AuditLog, entry_dict, utc_iso, verify_database
 from api.deps import CurrentPrincipal, DbSession, Principal
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas import Page
 from api.services.common import sees_everything
 from api.strict import IsoDateTime
@@ -51,12 +51,12 @@ class AuditVerificationOut(BaseModel):
 
 def _auditor(principal: Principal) -> None:
     if not sees_everything(principal):
-        raise Problem(403, "forbidden", "Forbidden", "the audit log is for auditors and the operator")
+        raise catalogued(403, "forbidden", "forbidden.audit-log-auditors")
 
 
 def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
-        raise Problem(422, "validation-error", "Invalid request", "since/until need a time zone, e.g. Z")
+        raise catalogued(422, "validation-error", "validation-error.since-until-need")
     return utc_iso(moment)
 
 

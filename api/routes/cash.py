@@ -17,7 +17,7 @@ from web3 import Web3
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
 from api.hexes import prefixed
 from api.ledger import LedgerHandle
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas import Page
 from api.schemas_cash import BurnIn, CashBalanceOut, CashMoveOut, CashTransferIn, CashWriteOut, MintIn
 from api.services.common import acting_account, member_or_404, sees_everything
@@ -66,10 +66,10 @@ def _subject(session: Session, principal: Principal, member_id: int | None) -> M
     """The member whose cash is read: the caller, or any member for the operator and auditors."""
     if member_id is None or member_id == principal.member_id:
         if principal.is_operator:
-            raise Problem(422, "validation-error", "Invalid request", "the operator has no cash; pass member_id")
+            raise catalogued(422, "validation-error", "validation-error.operator-has-no")
         return member_or_404(session, principal.member_id)
     if not sees_everything(principal):
-        raise Problem(403, "forbidden", "Forbidden", f"member {member_id}'s cash is not yours to see")
+        raise catalogued(403, "forbidden", "forbidden.member-cash-yours", {"member_id": member_id})
     return member_or_404(session, member_id)
 
 
@@ -191,7 +191,7 @@ def transfer(
     account = acting_account(custody, session, principal)
     recipient = member_or_404(session, body.to, "recipient")
     if recipient.id == principal.member_id:
-        raise Problem(422, "self-transfer", "Self transfer", "a member cannot pay itself")
+        raise catalogued(422, "self-transfer", "self-transfer.member-cannot-pay")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         ctx.transact(account, ledger.cash.transfer(recipient.account, body.amount))

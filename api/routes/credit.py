@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 
 from api.amounts import AmountOut
 from api.deps import CurrentPrincipal, DbSession, Ledger, Principal
-from api.problems import Problem
+from api.problems import catalogued
 from api.services.common import iso_time, member_or_404, sees_everything
 from api.services.credit import CreditAssessment, assess
 from api.services.visibility import display_names
@@ -99,9 +99,9 @@ def member_credit(
     member_id: int, request: Request, session: DbSession, principal: CurrentPrincipal, ledger: Ledger
 ) -> CreditOut:
     if not _may_see_credit(principal, member_id):
-        raise Problem(403, "forbidden", "Forbidden", "credit is visible to the member, financiers and auditors")
+        raise catalogued(403, "forbidden", "forbidden.credit-visible-member")
     if not 1 <= member_id <= MAX_MEMBER_ID:
-        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member-id", {"member_id": member_id})
     member_or_404(session, member_id)
     settings: Settings = request.app.state.settings
     assessment = assess(session, ledger.w3, member_id, settings.credit_policy())

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentPrincipal, DbSession, Ledger
 from api.hexes import TxHash
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas import MemberOut, MemberRef, role_names
 from api.services.common import member_or_404, sees_everything
 from api.services.export import block_range, export_sections
@@ -138,11 +138,11 @@ def export_member(
     to: Annotated[IsoDate, Query(description="last day, YYYY-MM-DD (UTC), inclusive")],
 ) -> EvidenceBundle:
     if not (sees_everything(principal) or principal.member_id == member_id):
-        raise Problem(403, "forbidden", "Forbidden", "a member's evidence is for auditors, the operator and itself")
+        raise catalogued(403, "forbidden", "forbidden.member-evidence-auditors")
     if from_ > to:
-        raise Problem(422, "invalid-date-range", "Invalid date range", f"`from` ({from_}) is after `to` ({to})")
+        raise catalogued(422, "invalid-date-range", "invalid-date-range.from-after", {"from_": from_, "to": to})
     if not 1 <= member_id <= MAX_MEMBER_ID:
-        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member-id", {"member_id": member_id})
     member = member_or_404(session, member_id)
     blocks, head = block_range(session, ledger.w3, from_, to)
     views = Views(session, principal, request_secret(request))

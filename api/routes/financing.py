@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
 from api.ledger import LedgerHandle
-from api.problems import Problem
+from api.problems import Problem, catalogued
 from api.schemas import Page
 from api.schemas_financing import LoanOut, MakeOfferIn, OfferOut, OpenLoanIn, PurchaseOut
 from api.services.common import (
@@ -42,7 +42,7 @@ CONTRACT = "Financing"
 
 
 def _not_found(what: str, ident: int) -> Problem:
-    return Problem(404, "not-found", "Not found", f"no {what} {ident}")
+    return catalogued(404, "not-found", "not-found.no-object", {"what_term": what, "ident": ident})
 
 
 def _view(ledger: LedgerHandle | None, read: Callable[[Financing], int]) -> int | None:
@@ -137,7 +137,7 @@ def _offer_response(
     with Session(request.app.state.engine) as session:
         offer = session.get(Offer, offer_id)
         if offer is None:
-            raise Problem(503, "indexer-lagging", "Read model lagging", f"offer {offer_id} is not indexed yet")
+            raise catalogued(503, "indexer-lagging", "indexer-lagging.offer-indexed-yet", {"offer_id": offer_id})
         vis = offer_visibility(session, offer, Views(session, principal, request_secret(request)))
         out = offer_out(session, offer, request.app.state.settings.currency, ctx.ledger, vis)
         return status, out.model_dump(mode="json")
@@ -188,17 +188,16 @@ def refuse_matured(ledger: LedgerHandle, session: Session, note: Note) -> None:
     reverts with SlotMatured): refused before it is made, with the same problem, by the chain's clock (the
     devchain's can run ahead of the wall clock)."""
     if not note.live:  # settled, redeemed or merged away: what the chain would answer, without a transaction
-        raise Problem(409, "note-not-live", "Note not live", f"note {note.id} was settled or merged away")
+        raise catalogued(409, "note-not-live", "note-not-live.note-was-settled", {"note_id": note.id})
     receivable = session.get(Receivable, note.slot_id) if note.slot_id else None
     if receivable is None:
         return
     now = int(ledger.w3.eth.get_block("latest")["timestamp"])
     if now >= receivable.maturity:
-        detail = (
-            f"receivable {receivable.id} of note {note.id} matured at {iso_time(receivable.maturity)}: "
-            "its notes can no longer be sold, only settled or redeemed"
+        params = {"slot_id": receivable.id, "note_id": note.id, "maturity": iso_time(receivable.maturity)}
+        raise catalogued(
+            409, "slot-matured", "slot-matured.no-longer-sold", params, maturity=iso_time(receivable.maturity)
         )
-        raise Problem(409, "slot-matured", "Receivable matured", detail, maturity=iso_time(receivable.maturity))
 
 
 @router.post("/offers", status_code=201, response_model=OfferOut, summary="Financier offers to buy value of a note")
@@ -213,7 +212,7 @@ def make_offer(
 ) -> JSONResponse:
     account = acting_account(custody, session, principal)
     if not principal.has_role(FINANCIER):
-        raise Problem(403, "forbidden", "Forbidden", "only financiers make factoring offers")
+        raise catalogued(403, "forbidden", "forbidden.only-financiers-make")
     note = session.get(Note, body.note_id)
     if note is None:
         raise _not_found("note", body.note_id)
@@ -243,7 +242,7 @@ def cancel_offer(
     offer, _ = visible_offer(session, principal, offer_id)
     account = acting_account(custody, session, principal)
     if offer.financier_id != principal.member_id:
-        raise Problem(403, "forbidden", "Forbidden", f"only the financier that made offer {offer_id} may cancel it")
+        raise catalogued(403, "forbidden", "forbidden.only-financier-that", {"offer_id": offer_id})
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         ctx.transact(account, ledger.financing.cancel_offer(offer_id))
@@ -269,7 +268,7 @@ def accept_offer(
     offer, holder = visible_offer(session, principal, offer_id)
     account = acting_account(custody, session, principal)
     if holder != principal.member_id and offer.status == "open":
-        raise Problem(403, "forbidden", "Forbidden", f"only the holder of note {offer.note_id} may accept")
+        raise catalogued(403, "forbidden", "forbidden.only-holder-note", {"note_id": offer.note_id})
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         receipt = ctx.transact(account, ledger.financing.accept_offer(offer_id))
@@ -329,7 +328,9 @@ def _purchase_response(request: Request, ctx: WriteContext, purchase_id: int) ->
     with Session(request.app.state.engine) as session:
         purchase = session.get(Purchase, purchase_id)
         if purchase is None:
-            raise Problem(503, "indexer-lagging", "Read model lagging", f"purchase {purchase_id} is not indexed yet")
+            raise catalogued(
+                503, "indexer-lagging", "indexer-lagging.purchase-indexed-yet", {"purchase_id": purchase_id}
+            )
         return 200, purchase_out(session, purchase, request.app.state.settings.currency).model_dump(mode="json")
 
 
@@ -376,7 +377,7 @@ def _purchase_action(path: str, function: Callable[[Financing, int], ContractCal
         purchase = visible_purchase(session, principal, purchase_id)
         account = acting_account(custody, session, principal)
         if getattr(purchase, party) != principal.member_id:
-            raise Problem(403, "forbidden", "Forbidden", f"only the purchase's {party[:-3]} may do this")
+            raise catalogued(403, "forbidden", "forbidden.only-purchase-party", {"party_term": party[:-3]})
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
             ctx.transact(account, function(ledger.financing, purchase_id))
@@ -432,7 +433,7 @@ def _loan_response(request: Request, ctx: WriteContext, loan_id: int, status: in
     with Session(request.app.state.engine) as session:
         loan = session.get(Loan, loan_id)
         if loan is None:
-            raise Problem(503, "indexer-lagging", "Read model lagging", f"loan {loan_id} is not indexed yet")
+            raise catalogued(503, "indexer-lagging", "indexer-lagging.loan-indexed-yet", {"loan_id": loan_id})
         return status, loan_out(loan, request.app.state.settings.currency, ctx.ledger).model_dump(mode="json")
 
 
@@ -482,7 +483,7 @@ def open_loan(
 ) -> JSONResponse:
     account = acting_account(custody, session, principal)
     if not principal.has_role(FINANCIER):
-        raise Problem(403, "forbidden", "Forbidden", "only financiers lend")
+        raise catalogued(403, "forbidden", "forbidden.only-financiers-lend")
     order = session.get(Order, body.order_id)
     parties = {order.supplier_id, order.buyer_id, order.holder_id, order.lienholder_id} if order else set()
     if order is None or (not sees_everything(principal) and principal.member_id not in parties):
@@ -511,7 +512,7 @@ def _loan_action(path: str, function: Callable[[Financing, int], ContractCall], 
         loan = visible_loan(session, principal, loan_id)
         account = acting_account(custody, session, principal)
         if getattr(loan, party) != principal.member_id:
-            raise Problem(403, "forbidden", "Forbidden", f"only the loan's {party[:-3]} may do this")
+            raise catalogued(403, "forbidden", "forbidden.only-loan-party", {"party_term": party[:-3]})
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
             ctx.transact(account, function(ledger.financing, loan_id))

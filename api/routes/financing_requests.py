@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
-from api.problems import Problem
+from api.problems import Problem, catalogued
 from api.routes.financing import (
     CONTRACT,
     FINANCIER,
@@ -52,7 +52,7 @@ def effective_status(req: FinancingRequest, at: datetime | None = None) -> str:
 
 
 def _not_found(request_id: int) -> Problem:
-    return Problem(404, "not-found", "Not found", f"no financing request {request_id}")
+    return catalogued(404, "not-found", "not-found.no-financing-request", {"request_id": request_id})
 
 
 def _banks(session: Session, request_id: int) -> list[int]:
@@ -135,7 +135,7 @@ def _answer(request: Request, principal: Principal, request_id: int, status: int
 
 def _member(principal: Principal) -> int:
     if principal.is_operator:
-        raise Problem(403, "forbidden", "Forbidden", "the operator holds no notes and asks no bank for financing")
+        raise catalogued(403, "forbidden", "forbidden.operator-asks-no-bank")
     return principal.member_id
 
 
@@ -146,17 +146,24 @@ def _expiry(value: date | datetime) -> datetime:
 
 
 def _refuse_suspended(principal: Principal, what: str) -> None:
-    """A suspended member can neither sell a note nor make an offer on chain: it cannot ask or answer either."""
+    """A suspended member can neither sell a note nor make an offer on chain: it cannot ask or answer either.
+    `what` is `ask` or `answer` (problem.detail.member-not-active.cannot-<what>-financing)."""
     if principal.status != "active":
-        detail = f"member {principal.member_id} is {principal.status}: it cannot {what}"
-        raise Problem(403, "member-not-active", "Member not active", detail)
+        raise catalogued(
+            403,
+            "member-not-active",
+            f"member-not-active.cannot-{what}-financing",
+            {"member_id": principal.member_id, "status_term": principal.status},
+        )
 
 
 def _refuse_closed(req: FinancingRequest) -> None:
     status = effective_status(req)
     if status not in LIVE:
-        detail = f"financing request {req.id} is {status}: it takes no more offers"
-        raise Problem(409, "financing-request-closed", "Financing request closed", detail, requestStatus=status)
+        params = {"request_id": req.id, "status_term": status}
+        raise catalogued(
+            409, "financing-request-closed", "financing-request-closed.no-more-offers", params, requestStatus=status
+        )
 
 
 # ----------------------------------------------------------------------------------------------- routes
@@ -172,37 +179,51 @@ def create_request(
     writes: Writes,
 ) -> JSONResponse:
     me = _member(principal)
-    _refuse_suspended(principal, "ask banks for financing")
+    _refuse_suspended(principal, "ask")
     note = session.get(Note, body.note_id)
     receivable = session.get(Receivable, note.slot_id) if note is not None and note.slot_id else None
     parties = {note.holder_id, note.lienholder_id, receivable.obligor_id if receivable else 0} if note else set()
     if note is None or (me not in parties and not sees_everything(principal)):
-        raise Problem(404, "not-found", "Not found", f"no note {body.note_id}")
+        raise catalogued(404, "not-found", "not-found.no-note", {"note_id": body.note_id})
     if note.holder_id != me:
-        raise Problem(403, "forbidden", "Forbidden", f"only the holder of note {note.id} may ask for financing on it")
+        raise catalogued(403, "forbidden", "forbidden.only-holder-asks", {"note_id": note.id})
     if note.lienholder_id:
-        detail = f"note {note.id} is pledged to member {note.lienholder_id}: a pledged note cannot be sold"
-        raise Problem(409, "note-is-locked", "Note is locked", detail, lienholderId=note.lienholder_id)
+        raise catalogued(
+            409,
+            "note-is-locked",
+            "note-is-locked.pledged",
+            {"note_id": note.id, "lienholder_id": note.lienholder_id},
+            lienholderId=note.lienholder_id,
+        )
     refuse_matured(ledger, session, note)
     if body.value > note.value:
-        detail = (
-            f"note {note.id} holds {format_amount(note.value)}, less than the {format_amount(body.value)} requested"
+        raise catalogued(
+            422,
+            "insufficient-value",
+            "insufficient-value.note-holds-less",
+            {"note_id": note.id, "held": format_amount(note.value), "requested": format_amount(body.value)},
         )
-        raise Problem(422, "insufficient-value", "Insufficient value", detail)
     banks = list(dict.fromkeys(body.financier_ids))
     if len(banks) != len(body.financier_ids):
-        raise Problem(422, "invalid-financing-bank", "Invalid bank", "a bank is named more than once")
+        raise catalogued(422, "invalid-financing-bank", "invalid-financing-bank.named-twice")
     for bank in banks:
         member = session.get(Member, bank) if 1 <= bank < 2**63 else None
         if member is None or bank == me or not member.roles & FINANCIER or member.status != "active":
-            detail = f"member {bank} is not an active financier other than yourself: only such banks can be asked"
-            raise Problem(422, "invalid-financing-bank", "Invalid bank", detail, financierId=bank)
+            params = {"member_id": bank}
+            raise catalogued(
+                422, "invalid-financing-bank", "invalid-financing-bank.not-a-bank", params, financierId=bank
+            )
     expires_at = _expiry(body.expires_at)
     if expires_at <= now():
-        raise Problem(422, "invalid-expiry", "Invalid expiry", "expires_at must be in the future")
+        raise catalogued(422, "invalid-expiry", "invalid-expiry.in-the-past")
     if receivable is not None and int(expires_at.timestamp()) > receivable.maturity:
-        detail = f"expires_at is after the receivable's maturity ({iso_time(receivable.maturity)})"
-        raise Problem(422, "invalid-expiry", "Invalid expiry", detail, maturity=iso_time(receivable.maturity))
+        raise catalogued(
+            422,
+            "invalid-expiry",
+            "invalid-expiry.after-maturity",
+            {"maturity": iso_time(receivable.maturity)},
+            maturity=iso_time(receivable.maturity),
+        )
     engine = request.app.state.engine
 
     def workflow(_ctx: WriteContext) -> tuple[int, Any]:
@@ -215,8 +236,10 @@ def create_request(
                 )
             ).first()
             if live is not None:
-                detail = f"financing request {live.id} for note {note.id} still takes offers: withdraw it first"
-                raise Problem(409, "financing-request-open", "Financing request open", detail, requestId=live.id)
+                params = {"request_id": live.id, "note_id": note.id}
+                raise catalogued(
+                    409, "financing-request-open", "financing-request-open.withdraw-first", params, requestId=live.id
+                )
             req = FinancingRequest(
                 requester_id=me,
                 note_id=note.id,
@@ -288,7 +311,7 @@ def withdraw_request(
 ) -> JSONResponse:
     req, _ = visible_request(session, principal, request_id)
     if req.requester_id != principal.member_id:
-        raise Problem(403, "forbidden", "Forbidden", f"only the requester may withdraw financing request {request_id}")
+        raise catalogued(403, "forbidden", "forbidden.only-requester-withdraws", {"request_id": request_id})
     engine = request.app.state.engine
 
     def workflow(_ctx: WriteContext) -> tuple[int, Any]:
@@ -323,11 +346,11 @@ def answer_request(
 ) -> JSONResponse:
     req, banks = visible_request(session, principal, request_id)
     if principal.member_id not in banks:
-        raise Problem(403, "forbidden", "Forbidden", f"only the banks asked may answer financing request {request_id}")
-    _refuse_suspended(principal, "make offers")
+        raise catalogued(403, "forbidden", "forbidden.only-banks-asked-answer", {"request_id": request_id})
+    _refuse_suspended(principal, "answer")
     account = acting_account(custody, session, principal)
     if not principal.has_role(FINANCIER):
-        raise Problem(403, "forbidden", "Forbidden", "only financiers make factoring offers")
+        raise catalogued(403, "forbidden", "forbidden.only-financiers-make")
     value = body.value if body.value is not None else req.value
     expiry = (
         int(as_utc(body.expires_at).timestamp())
@@ -339,11 +362,17 @@ def answer_request(
         _refuse_closed(req)
         note = session.get(Note, req.note_id)
         if note is None or note.holder_id != req.requester_id:
-            detail = f"note {req.note_id} is no longer held by the requester: request {req.id} is moot"
-            raise Problem(409, "financing-request-closed", "Financing request closed", detail, requestStatus="moot")
+            params = {"note_id": req.note_id, "request_id": req.id}
+            raise catalogued(
+                409, "financing-request-closed", "financing-request-closed.moot", params, requestStatus="moot"
+            )
         if value > req.value:
-            detail = f"request {req.id} asks for {format_amount(req.value)}; an offer may buy at most that"
-            raise Problem(422, "insufficient-value", "Insufficient value", detail)
+            raise catalogued(
+                422,
+                "insufficient-value",
+                "insufficient-value.offer-above-request",
+                {"request_id": req.id, "requested": format_amount(req.value)},
+            )
         refuse_matured(ledger, session, note)
     engine = request.app.state.engine
     me = principal.member_id
@@ -362,7 +391,7 @@ def answer_request(
         with Session(engine) as s:
             offer = s.get(Offer, offer_id)
             if offer is None:
-                raise Problem(503, "indexer-lagging", "Read model lagging", f"offer {offer_id} is not indexed yet")
+                raise catalogued(503, "indexer-lagging", "indexer-lagging.offer-indexed-yet", {"offer_id": offer_id})
             vis = offer_visibility(s, offer, Views(s, principal, request_secret(request)))
             out = offer_out(s, offer, request.app.state.settings.currency, ctx.ledger, vis)
             return 201, out.model_dump(mode="json")

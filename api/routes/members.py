@@ -16,7 +16,7 @@ from web3.logs import DISCARD
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
 from api.hexes import prefixed
 from api.ledger import LedgerHandle
-from api.problems import Problem
+from api.problems import catalogued
 from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
 from api.schemas import MAX_ID, ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.schemas_cash import CreditLimitIn, RotatedKeyOut
@@ -106,7 +106,9 @@ def fund_gas(ledger: LedgerHandle, operator: LocalAccount, address: str) -> None
             {"to": target, "value": MEMBER_GAS_WEI, "gas": 21_000}, simulate=False
         )
     except TransactionError as exc:
-        raise Problem(503, "transaction-failed", "Transaction not confirmed", f"funding {target}: {exc}") from exc
+        raise catalogued(
+            503, "transaction-failed", "transaction-failed.funding", {"target": target, "exc": exc}
+        ) from exc
 
 
 @router.get(
@@ -132,11 +134,9 @@ def list_members(
     query = select(Member).where(Member.id > cursor).order_by(Member.id).limit(limit + 1)
     if q is not None:
         if not sees_everything(principal):
-            raise Problem(
-                403, "forbidden", "Forbidden", "searching members by name or code is for the operator and auditors"
-            )
+            raise catalogued(403, "forbidden", "forbidden.member-search")
         if any(ord(c) < 32 or ord(c) == 127 for c in q):
-            raise Problem(422, "validation-error", "Invalid request", "q must not hold control characters")
+            raise catalogued(422, "validation-error", "validation-error.q-must-hold")
         needle = q.strip()
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         code = needle.upper()
@@ -158,10 +158,10 @@ def list_members(
 @router.get("/me", summary="The calling member")
 def me(session: DbSession, principal: CurrentPrincipal) -> MemberOut:
     if principal.is_operator:
-        raise Problem(404, "not-a-member", "Not a member", "the operator key does not belong to a ledger member")
+        raise catalogued(404, "not-a-member", "not-a-member.operator-key-does")
     member = session.get(Member, principal.member_id)
     if member is None:
-        raise Problem(404, "not-found", "Not found", f"member {principal.member_id} is not on the ledger")
+        raise catalogued(404, "not-found", "not-found.member-on-ledger", {"member_id": principal.member_id})
     return _outs(session, [member], principal)[0]
 
 
@@ -169,14 +169,15 @@ def me(session: DbSession, principal: CurrentPrincipal) -> MemberOut:
 def get_member(member_id: int, session: DbSession, principal: CurrentPrincipal) -> MemberOut:
     member = session.get(Member, member_id)
     if member is None:
-        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member-id", {"member_id": member_id})
     return _outs(session, [member], principal)[0]
 
 
 def _role_mask(names: list[str]) -> int:
     unknown = sorted(set(names) - set(ROLE_BITS))
     if unknown:
-        raise Problem(422, "validation-error", "Invalid request", f"unknown roles {unknown}; use {sorted(ROLE_BITS)}")
+        params = {"unknown": str(unknown), "roles": str(sorted(ROLE_BITS))}
+        raise catalogued(422, "validation-error", "validation-error.unknown-roles", params)
     mask = 0
     for name in names:
         mask |= ROLE_BITS[name]
@@ -236,7 +237,7 @@ def admit_member(
         with Session(engine) as session:
             member = session.get(Member, member_id)
             if member is None:
-                raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
+                raise catalogued(503, "indexer-lagging", "indexer-lagging.member-indexed-yet", {"member_id": member_id})
             out = AdmittedMemberOut(
                 member=_operator_out(engine, member, own is not None),
                 api_key=api_key,
@@ -252,21 +253,20 @@ def _admission_kyc_hash(body: AdmitMemberIn) -> str:
     that hash), else the given `kyc_hash` (one of the two is required)."""
     if body.profile is None:
         if body.kyc_hash is None:
-            detail = "give a profile (its hash goes on chain as the KYC hash) or a kyc_hash"
-            raise Problem(422, "validation-error", "Invalid request", detail)
+            raise catalogued(422, "validation-error", "validation-error.profile-or-kyc")
         return body.kyc_hash
     digest = profile_hash(body.profile.checked().model_dump())
     if body.kyc_hash is not None and body.kyc_hash.lower() != digest:
-        detail = f"kyc_hash {body.kyc_hash} is not the profile's hash {digest}: omit kyc_hash when giving a profile"
-        raise Problem(422, "validation-error", "Invalid request", detail)
+        params = {"kyc_hash": body.kyc_hash, "digest": digest}
+        raise catalogued(422, "validation-error", "validation-error.kyc-not-profile-hash", params)
     return digest
 
 
 def _uscc_free(session: Session, uscc: str, member_id: int | None) -> None:
     taken = session.scalar(select(MemberProfile.member_id).where(MemberProfile.uscc == uscc))
     if taken is not None and taken != member_id:
-        detail = f"unified social credit code {uscc} is already member {taken}'s"
-        raise Problem(409, "uscc-in-use", "Registration code in use", detail, memberId=taken)
+        params = {"uscc": uscc, "member_id": taken}
+        raise catalogued(409, "uscc-in-use", "uscc-in-use.already-member", params, memberId=taken)
 
 
 def store_profile(session: Session, member_id: int, profile: MemberProfileIn) -> MemberProfile:
@@ -290,12 +290,7 @@ def _self_custody_proof(
     if all(v is None for v in given):
         return None
     if body.address is None or body.challenge_id is None or body.signature is None:
-        raise Problem(
-            422,
-            "validation-error",
-            "Invalid request",
-            "a self-custody admission gives address, challenge_id and signature together",
-        )
+        raise catalogued(422, "validation-error", "validation-error.self-custody-fields")
     address = Web3.to_checksum_address(body.address)
     raw = body.model_dump_json().encode()
     if not writes.started(request, principal.member_id, raw):  # a retry finds its challenge used by itself
@@ -304,8 +299,10 @@ def _self_custody_proof(
             taken = session.scalar(select(Member.id).where(func.lower(Member.account) == address.lower()))
             custodial = session.get(CustodyAccount, address) is not None
         if taken is not None or custodial:
-            detail = f"{address} is already the account of member {taken}" if taken else f"{address} is a custodial key"
-            raise Problem(409, "address-in-use", "Address in use", detail)
+            if taken:
+                params = {"address": address, "member_id": taken}
+                raise catalogued(409, "address-in-use", "address-in-use.member-account", params)
+            raise catalogued(409, "address-in-use", "address-in-use.custodial-key", {"address": address})
         check_challenge(engine, body.challenge_id, address, body.signature, "admit")
     return address, body.challenge_id
 
@@ -318,7 +315,7 @@ def _member_now(request: Request, ctx: WriteContext, member_id: int) -> Member:
     with Session(request.app.state.engine) as session:
         member = session.get(Member, member_id)
         if member is None:
-            raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
+            raise catalogued(503, "indexer-lagging", "indexer-lagging.member-indexed-yet", {"member_id": member_id})
         session.expunge(member)
         return member
 
@@ -326,7 +323,7 @@ def _member_now(request: Request, ctx: WriteContext, member_id: int) -> Member:
 def _existing_member(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member-id", {"member_id": member_id})
     return member
 
 
@@ -353,9 +350,14 @@ def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractC
         needed = _NEEDS_STATUS.get(path)
         retry = writes.started(request, principal.member_id, f"{path}:{member_id}".encode())  # replays its answer
         if needed is not None and member.status != needed[0] and not retry:
-            status, done, slug, title = needed
-            detail = f"member {member_id} is {member.status}: only a member that is {status} can be {done}"
-            raise Problem(409, slug, title, detail, memberStatus=member.status)
+            status, done, slug, _title = needed
+            params = {
+                "member_id": member_id,
+                "status_term": member.status,
+                "needed_term": status,
+                "done_term": f"{done}-action",
+            }
+            raise catalogued(409, slug, "member-status.only-when", params, memberStatus=member.status)
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
             ctx.transact(custody.operator(), function(ledger.members, member_id))
@@ -483,7 +485,7 @@ def rotate_key(
 ) -> JSONResponse:
     current = _existing_member(session, member_id)
     if custody.account_of_member(session, member_id) is None:
-        raise Problem(409, "not-in-custody", "Key not in custody", f"member {member_id}'s key is not held here")
+        raise catalogued(409, "not-in-custody", "not-in-custody.not-held-here", {"member_id": member_id})
     engine = request.app.state.engine
     known_account = current.account
 

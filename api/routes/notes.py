@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas import LockNoteIn, MergeNoteIn, NoteOut, Page, SplitNoteIn, SplitResultOut, TransferNoteIn
 from api.services.common import (
     acting_account,
@@ -128,7 +128,7 @@ def note_out(
 def _load(session: Session, note_id: int) -> NoteView:
     found = note_views(session, [note_id]).get(note_id)
     if found is None:
-        raise Problem(404, "not-found", "Not found", f"no note {note_id}")
+        raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
     return found
 
 
@@ -138,22 +138,22 @@ def visible_note(session: Session, principal: Principal, note_id: int) -> NoteVi
     if note.obligor_id is not None:
         parties.add(note.obligor_id)
     if not sees_everything(principal) and principal.member_id not in parties:
-        raise Problem(403, "forbidden", "Forbidden", f"note {note_id} is not yours to see")
+        raise catalogued(403, "forbidden", "forbidden.note-yours-see", {"note_id": note_id})
     return note
 
 
 def _check_value(note: NoteView, value: int) -> None:
     if value > note.value:
-        detail = f"note {note.id} holds {format_amount(note.value)}, less than the {format_amount(value)} requested"
-        raise Problem(422, "insufficient-value", "Insufficient value", detail)
+        params = {"note_id": note.id, "held": format_amount(note.value), "requested": format_amount(value)}
+        raise catalogued(422, "insufficient-value", "insufficient-value.note-holds-less", params)
 
 
 def _own_note(session: Session, principal: Principal, note_id: int) -> NoteView:
     note = visible_note(session, principal, note_id)
     if note.holder_id != principal.member_id:
-        raise Problem(403, "forbidden", "Forbidden", f"note {note_id} is held by another member")
+        raise catalogued(403, "forbidden", "forbidden.note-held-another", {"note_id": note_id})
     if not note.live:
-        raise Problem(409, "note-not-live", "Note not live", f"note {note_id} was settled or merged away")
+        raise catalogued(409, "note-not-live", "note-not-live.note-was-settled", {"note_id": note_id})
     return note
 
 
@@ -203,7 +203,7 @@ def _note_response(request: Request, ctx: WriteContext, *note_ids: int) -> list[
         )
     missing = [i for i in note_ids if i not in found]
     if missing:
-        raise Problem(404, "not-found", "Not found", f"no note {missing[0]}")
+        raise catalogued(404, "not-found", "not-found.no-note", {"note_id": missing[0]})
     return [note_out(found[i], currency, names=names) for i in note_ids]
 
 
@@ -229,10 +229,7 @@ def split_note(
     note = _own_note(session, principal, note_id)
     _check_value(note, body.value)
     if body.to == principal.member_id:  # as a transfer to oneself (the contract's SelfTransfer): value stays put
-        detail = (
-            f"note {note_id} is yours already: split value to another member (a transfer to yourself is refused too)"
-        )
-        raise Problem(422, "self-transfer", "Self transfer", detail)
+        raise catalogued(422, "self-transfer", "self-transfer.split-to-self", {"note_id": note_id})
     recipient = member_or_404(session, body.to, "recipient")
     account = acting_account(custody, session, principal)
 

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas import AcceptOrderIn, OrderOut, Page, PledgeOrderIn, ProposeOrderIn
 from api.services.common import (
     acting_account,
@@ -62,9 +62,9 @@ def _parties(order: Order) -> set[int]:
 def visible_order(session: Session, principal: Principal, order_id: int) -> Order:
     order = session.get(Order, order_id)
     if order is None:
-        raise Problem(404, "not-found", "Not found", f"no order {order_id}")
+        raise catalogued(404, "not-found", "not-found.no-order", {"order_id": order_id})
     if not sees_everything(principal) and principal.member_id not in _parties(order):
-        raise Problem(403, "forbidden", "Forbidden", f"order {order_id} is not yours to see")
+        raise catalogued(403, "forbidden", "forbidden.order-yours-see", {"order_id": order_id})
     return order
 
 
@@ -104,7 +104,7 @@ def _respond(request: Request, ctx: WriteContext, order_id: int, status: int = 2
     with Session(request.app.state.engine) as session:
         order = session.get(Order, order_id)
         if order is None:
-            raise Problem(503, "indexer-lagging", "Read model lagging", f"order {order_id} is not indexed yet")
+            raise catalogued(503, "indexer-lagging", "indexer-lagging.order-indexed-yet", {"order_id": order_id})
         return status, order_out(order, request.app.state.settings.currency, session).model_dump(mode="json")
 
 

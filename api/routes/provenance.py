@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentPrincipal, DbSession, Principal
 from api.hexes import prefixed
 from api.ledger import LedgerUnavailableError
-from api.problems import Problem
+from api.problems import Problem, catalogued
 from api.schemas_provenance import (
     ChainStepOut,
     OrderHistoryOut,
@@ -41,8 +41,8 @@ def _privileged(principal: Principal) -> bool:
 MAX_ID = 2**63 - 1  # what the read model stores; a larger id cannot exist
 
 
-def _forbidden(what: str) -> Problem:
-    return Problem(403, "forbidden", "Forbidden", f"{what} is not yours to see")
+def _forbidden(what: str, ident: object) -> Problem:
+    return catalogued(403, "forbidden", "forbidden.object-yours-see", {"what_term": what, "ident": ident})
 
 
 def block_times(session: Session, request: Request, numbers: Iterable[int]) -> dict[int, int]:
@@ -79,17 +79,17 @@ def _at(times: dict[int, int], number: int) -> str | None:
 def note_provenance(note_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> ProvenanceOut:
     note = session.get(Note, note_id) if 1 <= note_id <= MAX_ID else None
     if note is None or note.slot_id is None:
-        raise Problem(404, "not-found", "Not found", f"no note {note_id}")
+        raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
     receivable = session.get(Receivable, note.slot_id)
     if receivable is None:
-        raise Problem(404, "not-found", "Not found", f"no receivable for note {note_id}")
+        raise catalogued(404, "not-found", "not-found.no-receivable-note", {"note_id": note_id})
     chain = lineage(session, note)
     ids = {n.id for n in chain}
     events = movements(session, sorted(ids), receivable.issued_block, {n.id: n.holder_id for n in chain})
     allowed = {note.holder_id, note.lienholder_id, receivable.obligor_id, receivable.creditor_id}
     allowed |= {n.holder_id for n in chain} | past_holders(events, ids)
     if not _privileged(principal) and principal.member_id not in allowed - {0}:
-        raise _forbidden(f"note {note_id}")
+        raise _forbidden("note", note_id)
 
     order = session.get(Order, receivable.order_id) if receivable.order_id else None
     steps = order_steps(session, order) if order is not None else []
@@ -183,9 +183,9 @@ def receivable_tree(
 ) -> ReceivableTreeOut:
     receivable = session.get(Receivable, slot_id) if 1 <= slot_id <= MAX_ID else None
     if receivable is None:
-        raise Problem(404, "not-found", "Not found", f"no receivable {slot_id}")
+        raise catalogued(404, "not-found", "not-found.no-receivable", {"slot_id": slot_id})
     if not _sees_receivable(session, principal, receivable):
-        raise _forbidden(f"receivable {slot_id}")
+        raise _forbidden("receivable", slot_id)
     notes = list(session.scalars(select(Note).where(Note.slot_id == slot_id).order_by(Note.id)))
     slot_notes = select(Note.id).where(Note.slot_id == slot_id)
     events = movements(session, slot_notes, receivable.issued_block, {n.id: n.holder_id for n in notes})

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas import IssueReceivableIn, Page, ReceivableOut
 from api.services.common import (
     acting_account,
@@ -54,14 +54,14 @@ def receivable_out(receivable: Receivable, currency: str, names: dict[int, str] 
 def visible_receivable(session: Session, principal: Principal, slot_id: int) -> Receivable:
     receivable = session.get(Receivable, slot_id)
     if receivable is None:
-        raise Problem(404, "not-found", "Not found", f"no receivable {slot_id}")
+        raise catalogued(404, "not-found", "not-found.no-receivable", {"slot_id": slot_id})
     if sees_everything(principal) or principal.member_id in (receivable.obligor_id, receivable.creditor_id):
         return receivable
     holds = session.scalar(
         select(Note.id).where(Note.slot_id == slot_id, Note.holder_id == principal.member_id).limit(1)
     )
     if holds is None:
-        raise Problem(403, "forbidden", "Forbidden", f"receivable {slot_id} is not yours to see")
+        raise catalogued(403, "forbidden", "forbidden.receivable-yours-see", {"slot_id": slot_id})
     return receivable
 
 
@@ -144,7 +144,7 @@ def issue_receivable(
         with Session(engine) as s:
             receivable = s.get(Receivable, slot_id)
             if receivable is None:
-                raise Problem(503, "indexer-lagging", "Read model lagging", f"receivable {slot_id} is not indexed yet")
+                raise catalogued(503, "indexer-lagging", "indexer-lagging.receivable-indexed-yet", {"slot_id": slot_id})
             names = display_names(s, [receivable.obligor_id, receivable.creditor_id])
             return 201, receivable_out(receivable, currency, names).model_dump(mode="json")
 

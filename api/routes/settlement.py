@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api.custody import Custody
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
 from api.hexes import prefixed
-from api.problems import Problem
+from api.problems import catalogued
 from api.routes.notes import visible_note
 from api.routes.receivables import visible_receivable
 from api.schemas_cash import FundIn, FundingOut, NoteBatchIn, SettlementResultOut
@@ -57,7 +57,7 @@ def _funding_now(request: Request, ctx: WriteContext, slot_id: int) -> FundingOu
     with Session(request.app.state.engine) as session:
         receivable = session.get(Receivable, slot_id)
         if receivable is None:
-            raise Problem(503, "indexer-lagging", "Read model lagging", f"receivable {slot_id} is not indexed yet")
+            raise catalogued(503, "indexer-lagging", "indexer-lagging.receivable-indexed-yet", {"slot_id": slot_id})
         return funding_out(session, receivable, request.app.state.settings.currency)
 
 
@@ -69,7 +69,7 @@ def _keeper(custody: Custody, session: Session, principal: Principal) -> LocalAc
 def _receivable(session: Session, slot_id: int) -> Receivable:
     receivable = session.get(Receivable, slot_id)
     if receivable is None:
-        raise Problem(404, "not-found", "Not found", f"no receivable {slot_id}")
+        raise catalogued(404, "not-found", "not-found.no-receivable", {"slot_id": slot_id})
     return receivable
 
 
@@ -81,15 +81,15 @@ def _live_note_ids(engine: Any, slot_id: int) -> list[int]:
 
 def _check_notes(session: Session, slot_id: int, note_ids: list[int]) -> None:
     if len(set(note_ids)) != len(note_ids):
-        raise Problem(422, "validation-error", "Invalid request", "note_ids: duplicate note ids")
+        raise catalogued(422, "validation-error", "validation-error.note-ids-duplicate")
     found = {int(n.id): n for n in session.scalars(select(Note).where(Note.id.in_(note_ids)))}
     for note_id in note_ids:
         note = found.get(note_id)
         if note is None:
-            raise Problem(404, "not-found", "Not found", f"no note {note_id}")
+            raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
         if note.slot_id != slot_id:
-            detail = f"note {note_id} is not a note of receivable {slot_id}"
-            raise Problem(422, "slot-mismatch", "Slot mismatch", detail)
+            params = {"note_id": note_id, "slot_id": slot_id}
+            raise catalogued(422, "slot-mismatch", "slot-mismatch.not-of-receivable", params)
 
 
 def _raw(slot_id: int, body: NoteBatchIn | None) -> bytes:
@@ -115,7 +115,7 @@ def fund(
 ) -> JSONResponse:
     receivable = _receivable(session, slot_id)
     if receivable.obligor_id != principal.member_id:
-        raise Problem(403, "not-obligor", "Not the obligor", f"only the obligor may fund receivable {slot_id}")
+        raise catalogued(403, "not-obligor", "not-obligor.only-obligor-fund", {"slot_id": slot_id})
     account = acting_account(custody, session, principal)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
@@ -153,7 +153,7 @@ def _batch_action(function: Callable[[Settlement, int, Sequence[int]], ContractC
 
             note_ids: list[int] = ctx.once("note_ids", pick)
             if not note_ids:
-                raise Problem(409, "no-live-notes", "No live notes", f"receivable {slot_id} has no live notes to pay")
+                raise catalogued(409, "no-live-notes", "no-live-notes.receivable-has-no", {"slot_id": slot_id})
             hashes = []
             for start in range(0, len(note_ids), batch):
                 receipt = ctx.transact(account, function(ledger.settlement, slot_id, note_ids[start : start + batch]))
@@ -207,12 +207,12 @@ def redeem(
 ) -> JSONResponse:
     note = visible_note(session, principal, note_id)
     if note.holder_id != principal.member_id:
-        raise Problem(403, "not-note-holder", "Not the note holder", f"note {note_id} is held by another member")
+        raise catalogued(403, "not-note-holder", "not-note-holder.note-held-another", {"note_id": note_id})
     retry = writes.started(request, principal.member_id, f"redeem:{note_id}".encode())  # it may have burned it
     if not note.live and not retry:  # redeemed (burned) or merged away: the contract answers an unknown token (404)
-        raise Problem(409, "note-not-live", "Note not live", f"note {note_id} was already redeemed or merged away")
+        raise catalogued(409, "note-not-live", "note-not-live.note-was-already", {"note_id": note_id})
     if note.slot_id is None or not note.receivable_known:
-        raise Problem(409, "note-not-live", "Note not live", f"note {note_id} belongs to no receivable")
+        raise catalogued(409, "note-not-live", "note-not-live.note-belongs-no", {"note_id": note_id})
     slot_id = note.slot_id
     account = acting_account(custody, session, principal)
 

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, DbSession, Ledger, Principal, Writes
-from api.problems import Problem
+from api.problems import catalogued
 from api.schemas_provenance import GrantShareIn, ShareOut, SharesOut
 from api.services.common import as_utc, member_or_404
 from api.tables import SharingGrant, now
@@ -55,7 +55,7 @@ def share_out(grant: SharingGrant) -> ShareOut:
 
 def _member(principal: Principal) -> int:
     if principal.is_operator:
-        raise Problem(403, "forbidden", "Forbidden", "the operator holds no notes and has no sharing grants")
+        raise catalogued(403, "forbidden", "forbidden.operator-holds-no")
     return principal.member_id
 
 
@@ -64,7 +64,7 @@ def _expiry(value: date | datetime | None) -> datetime | None:
         return None
     expiry = as_utc(value) if isinstance(value, datetime) else datetime.combine(value, time(23, 59, 59), tzinfo=UTC)
     if expiry <= now():
-        raise Problem(422, "validation-error", "Invalid request", "expires_at must be in the future")
+        raise catalogued(422, "validation-error", "validation-error.expires-at-must")
     return expiry.astimezone(UTC)
 
 
@@ -80,10 +80,10 @@ def grant_share(
     me = _member(principal)
     financier = member_or_404(session, body.financier_id, "financier")
     if financier.id == me:
-        raise Problem(422, "invalid-share-target", "Invalid share target", "a member cannot share with itself")
+        raise catalogued(422, "invalid-share-target", "invalid-share-target.member-cannot-share")
     if not financier.roles & FINANCIER:
-        detail = f"member {financier.id} is not a financier; holdings are shared with financiers only"
-        raise Problem(422, "invalid-share-target", "Invalid share target", detail)
+        params = {"member_id": financier.id}
+        raise catalogued(422, "invalid-share-target", "invalid-share-target.not-financier", params)
     expires_at = _expiry(body.expires_at)
     engine = request.app.state.engine
 
@@ -128,14 +128,14 @@ def revoke_share(
 ) -> JSONResponse:
     me = _member(principal)
     if not 1 <= financier_id < 2**32 or session.get(SharingGrant, (me, financier_id)) is None:
-        raise Problem(404, "not-found", "Not found", f"no sharing grant to member {financier_id}")
+        raise catalogued(404, "not-found", "not-found.no-sharing-grant", {"financier_id": financier_id})
     engine = request.app.state.engine
 
     def workflow(_ctx: WriteContext) -> tuple[int, Any]:
         with Session(engine) as s, s.begin():
             grant = s.get(SharingGrant, (me, financier_id))
             if grant is None:
-                raise Problem(404, "not-found", "Not found", f"no sharing grant to member {financier_id}")
+                raise catalogued(404, "not-found", "not-found.no-sharing-grant", {"financier_id": financier_id})
             if grant.revoked_at is None:
                 grant.revoked_at = now()
             s.flush()

@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 
 from api import selfcustody
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
-from api.problems import Problem
+from api.problems import catalogued
 from api.routes.members import _out as member_out
 from api.routes.members import announce_rotation
 from api.schemas_cash import RotatedKeyOut
@@ -67,7 +67,7 @@ def member_challenge(body: ChallengeIn, request: Request, _principal: Operator, 
 )
 async def submit_transaction(body: SignedTxIn, request: Request, principal: CurrentPrincipal) -> Response:
     if principal.is_operator:
-        raise Problem(403, "forbidden", "Forbidden", "the operator key cannot act for a member")
+        raise catalogued(403, "forbidden", "forbidden.operator-key-cannot")
     engine = request.app.state.engine
     target = await run_in_threadpool(selfcustody.accept_signed, engine, principal.member_id, body.raw, body.prepared_id)
     return await selfcustody.redispatch(request, target)
@@ -93,13 +93,13 @@ class OwnKeyRotationIn(BaseModel):
 
 def _self_custody_member(session: Session, principal: Principal, member_id: int) -> tuple[Member, SelfCustodyAccount]:
     if not principal.is_operator and principal.member_id != member_id:
-        raise Problem(403, "forbidden", "Forbidden", "only the member itself or the operator may rotate its key")
+        raise catalogued(403, "forbidden", "forbidden.only-member-itself")
     member = session.get(Member, member_id)
     if member is None:
-        raise Problem(404, "not-found", "Not found", f"no member with id {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member-id", {"member_id": member_id})
     own = session.scalar(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id))
     if own is None:
-        raise Problem(409, "not-self-custody", "Not a self-custody member", f"member {member_id}'s key is in custody")
+        raise catalogued(409, "not-self-custody", "not-self-custody.member-key-in", {"member_id": member_id})
     return member, own
 
 
@@ -181,7 +181,7 @@ def rotate_own_key(
         with Session(engine) as s:
             now_member = s.get(Member, member_id)
             if now_member is None:
-                raise Problem(503, "indexer-lagging", "Read model lagging", f"member {member_id} is not indexed yet")
+                raise catalogued(503, "indexer-lagging", "indexer-lagging.member-indexed-yet", {"member_id": member_id})
             out = RotatedKeyOut(member=member_out(now_member, True), old_account=old, recovered_cash=recovered)
         return 200, out.model_dump(mode="json")
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, DbSession, Ledger, Principal
 from api.ledger import LedgerHandle
-from api.problems import Problem
+from api.problems import Problem, catalogued
 from api.profiles import profile_hash
 from api.routes.members import profile_out
 from api.routes.shares import has_active_grant
@@ -68,8 +68,8 @@ def _after_deployment(ledger: LedgerHandle, number: int) -> None:
     back empty, which web3 cannot decode)."""
     deployed = ledger.deployment.block
     if number < deployed:
-        detail = f"block {number} is before the ledger was deployed (block {deployed}): there is nothing to verify"
-        raise Problem(404, "unknown-block", "Unknown block", detail)
+        params = {"block": number, "deployed": deployed}
+        raise catalogued(404, "unknown-block", "unknown-block.before-deployment", params)
 
 
 def _pin(
@@ -79,22 +79,24 @@ def _pin(
     its header (hex strings, as sent), over one plain JSON-RPC request. With `reads_state`, a block before the
     deployment is refused (there is no ledger there to read)."""
     if not _BLOCK.fullmatch(block):
-        raise Problem(422, "validation-error", "Invalid request", "block must be `latest` or a block number")
+        raise catalogued(422, "validation-error", "validation-error.block-must-be")
     if block != "latest" and reads_state:
         _after_deployment(ledger, int(block))
     reader = chain_reader(request.app.state.settings.effective_rpc_url)
     try:
         header = reader.block("latest" if block == "latest" else int(block))
     except (OSError, ChainReadError) as exc:
-        raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading block {block} failed: {exc}") from exc
+        raise catalogued(
+            503, "chain-unavailable", "chain-unavailable.reading-block-failed", {"block": block, "exc": exc}
+        ) from exc
     if header is None:
         head = int(ledger.w3.eth.block_number)
-        raise Problem(404, "unknown-block", "Unknown block", f"block {block} is past the chain head {head}")
+        raise catalogued(404, "unknown-block", "unknown-block.block-past-chain", {"block": block, "head": head})
     return ChainPoint(number=int(header["number"], 16), hash=str(header["hash"])), header
 
 
-def _forbidden(what: str) -> Problem:
-    return Problem(403, "forbidden", "Forbidden", f"{what} is not yours to verify")
+def _forbidden(what: str, ident: object) -> Problem:
+    return catalogued(403, "forbidden", "forbidden.object-yours-verify", {"what_term": what, "ident": ident})
 
 
 @router.get("/notes/{note_id}", summary="A note's holder, value and receivable terms, read from the chain")
@@ -108,7 +110,7 @@ def verify_note(
     proof: Annotated[bool, Query(description="include an eth_getProof bundle of the note's storage word")] = False,
 ) -> NoteVerificationOut:
     if note_id < 1 or note_id >= 2**48:
-        raise Problem(404, "not-found", "Not found", f"no note {note_id}")
+        raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
     # three JSON-RPC requests over a keep-alive connection: the block, the note at it, then its receivable and
     # holder at it in one batch (web3 contract calls cost several times more: bench/reads.py)
     point, _header = _pin(request, ledger, block)
@@ -117,11 +119,11 @@ def verify_note(
         (found,) = reader.calls([ViewCall(ledger.notes, "note(uint256)", (note_id,))], point.number)
         if isinstance(found, ContractRevertError):
             if found.error == "UnknownNote":
-                raise Problem(404, "not-found", "Not found", f"no note {note_id} at block {point.number}")
+                raise catalogued(404, "not-found", "not-found.no-note-at", {"note_id": note_id, "number": point.number})
             raise found
         note = ChainNote(*found)
         if not _privileged(principal) and principal.member_id != note.holder_id:
-            raise _forbidden(f"note {note_id}")
+            raise _forbidden("note", note_id)
         terms, member = reader.calls(
             [
                 ViewCall(ledger.notes, "receivable(uint256)", (note.slot_id,)),
@@ -130,7 +132,7 @@ def verify_note(
             point.number,
         )
     except (OSError, ChainReadError) as exc:
-        raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading the note failed: {exc}") from exc
+        raise catalogued(503, "chain-unavailable", "chain-unavailable.reading-note-failed", {"exc": exc}) from exc
     if isinstance(terms, ContractRevertError):
         raise terms
     if isinstance(member, ContractRevertError):
@@ -140,14 +142,13 @@ def verify_note(
     vis = for_slot(session, principal, request_secret(request), note.slot_id)
     bundle: dict[str, Any] | None = None
     if proof and not vis.shows(note.holder_id):
-        detail = f"a proof of note {note_id} shows its holder, which is not yours to see; ask without proof=true"
-        raise Problem(403, "forbidden", "Forbidden", detail)
+        raise catalogued(403, "forbidden", "forbidden.proof-shows-holder", {"note_id": note_id})
     if proof:
         layout = ledger.artifacts["ReceivableNotes"].storage_layout
         try:
             bundle = fetch_note_proof(ledger.w3, ledger.notes.address, note_id, layout, point.number)
         except ProofError as exc:
-            raise Problem(502, "proof-unavailable", "Proof unavailable", str(exc)) from exc
+            raise catalogued(502, "proof-unavailable", "proof-unavailable.reason", {"reason": str(exc)}) from exc
     return NoteVerificationOut(
         note_id=note_id,
         contract=ledger.notes.address,
@@ -192,7 +193,7 @@ def verify_invoice(
     block: Annotated[str, Query(description="a block number, or latest")] = "latest",
 ) -> InvoiceVerificationOut:
     if not _HASH.fullmatch(hash):
-        raise Problem(422, "validation-error", "Invalid request", "hash must be 0x followed by 64 hex digits")
+        raise catalogued(422, "validation-error", "validation-error.hash-must-be")
     point, _header = _pin(request, ledger, block)
     invoice = bytes.fromhex(hash[2:])
     function = ledger.notes.handle.get_function_by_signature("slotOfInvoice(bytes32)")(invoice)
@@ -200,12 +201,12 @@ def verify_invoice(
     normalised = "0x" + invoice.hex()
     if slot_id == 0:
         if not _privileged(principal):
-            raise _forbidden(f"invoice {normalised}")
+            raise _forbidden("invoice", normalised)
         return InvoiceVerificationOut(invoice_hash=normalised, tokenised=False, block=point)
     receivable = ledger.notes.receivable(slot_id, block=point.number)
     parties = {receivable.obligor_id, receivable.creditor_id}
     if not _privileged(principal) and principal.member_id not in parties:
-        raise _forbidden(f"invoice {normalised}")
+        raise _forbidden("invoice", normalised)
     vis = for_slot(session, principal, request_secret(request), slot_id)
     return InvoiceVerificationOut(
         invoice_hash=normalised,
@@ -233,7 +234,7 @@ def receivable_financing(
     try:
         on_chain = read_notes_batched(rpc_url, ledger.notes.address, note_ids, block)
     except (OSError, ValueError, ChainReadError) as exc:
-        raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading notes failed: {exc}") from exc
+        raise catalogued(503, "chain-unavailable", "chain-unavailable.reading-notes-failed", {"exc": exc}) from exc
     pledged = [
         PledgedNoteOut(note_id=i, holder_id=vis.ref(n.holder_id), lienholder_id=vis.ref(n.lienholder_id), value=n.value)
         for i, n in sorted(on_chain.items())
@@ -299,13 +300,15 @@ def verify_member(
     block: Annotated[str, Query(description="a block number, or latest")] = "latest",
 ) -> MemberVerificationOut:
     if not 1 <= member_id < 2**32:
-        raise Problem(404, "not-found", "Not found", f"no member {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member", {"member_id": member_id})
     point, _header = _pin(request, ledger, block)
     try:
         member = ledger.members.member(member_id, block=point.number)
     except ContractRevertError as exc:
         if exc.error == "UnknownMember":
-            raise Problem(404, "not-found", "Not found", f"no member {member_id} at block {point.number}") from exc
+            raise catalogued(
+                404, "not-found", "not-found.no-member-at", {"member_id": member_id, "number": point.number}
+            ) from exc
         raise
     on_chain = "0x" + bytes(member.kyc_hash).hex()
     row = session.get(MemberProfile, member_id)
@@ -353,19 +356,21 @@ def verify_order(
     block: Annotated[str, Query(description="a block number, or latest")] = "latest",
 ) -> OrderVerificationOut:
     if order_id < 1 or order_id >= 2**63:  # the read model (loans, notes) stores ids below 2**63
-        raise Problem(404, "not-found", "Not found", f"no order {order_id}")
+        raise catalogued(404, "not-found", "not-found.no-order", {"order_id": order_id})
     point, _header = _pin(request, ledger, block)
     try:
         order = ledger.orders.order(order_id, block=point.number)
     except ContractRevertError as exc:
         if exc.error == "UnknownOrder":
-            raise Problem(404, "not-found", "Not found", f"no order {order_id} at block {point.number}") from exc
+            raise catalogued(
+                404, "not-found", "not-found.no-order-at", {"order_id": order_id, "number": point.number}
+            ) from exc
         raise
     holder_of = ledger.orders.handle.get_function_by_signature("holderOf(uint256)")(order_id)
     holder_id = int(holder_of.call(block_identifier=point.number))
     parties = {order.supplier_id, order.buyer_id, holder_id, order.lienholder_id} - {0}
     if not _privileged(principal) and principal.member_id not in parties:
-        raise _forbidden(f"order {order_id}")
+        raise _forbidden("order", order_id)
     vis = _order_visibility(request, session, principal, order_id, order.slot_id)
 
     loan_ids = set(session.scalars(select(Loan.id).where(Loan.order_id == order_id)))
@@ -448,12 +453,12 @@ def verify_holdings(
     ] = None,
 ) -> HoldingsOut:
     if not 1 <= member_id < 2**32 or session.scalar(select(Member.id).where(Member.id == member_id)) is None:
-        raise Problem(404, "not-found", "Not found", f"no member {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-member", {"member_id": member_id})
     if not _may_see_holdings(session, principal, member_id):
-        raise Problem(403, "forbidden", "Forbidden", f"member {member_id} has not shared its holdings with you")
+        raise catalogued(403, "forbidden", "forbidden.member-has-shared", {"member_id": member_id})
     point, header = _pin(request, ledger, block, reads_state=False)  # a floor for the read model, no state read
     if not ledger.reads.wait_for_block(point.number, timeout=10):  # shares the background indexer's pass
-        raise Problem(503, "indexer-lagging", "Read model lagging", f"block {point.number} is not indexed yet")
+        raise catalogued(503, "indexer-lagging", "indexer-lagging.block-indexed-yet", {"block": point.number})
     session.commit()  # end the read transaction: see what the indexer wrote meanwhile
     head = header if block == "latest" else _pin(request, ledger, "latest")[1]
     now = int(head["timestamp"], 16)
@@ -491,13 +496,13 @@ def _check_against_chain(
     """Re-reads every note the read model lists for the member, at the read model's block."""
     notes = held_notes(session, member_id, MAX_CHECKED_NOTES + 1)
     if len(notes) > MAX_CHECKED_NOTES:
-        detail = f"member {member_id} holds more than {MAX_CHECKED_NOTES} notes; check=chain reads at most that many"
-        raise Problem(422, "check-too-large", "Too many notes to check", detail)
+        params = {"member_id": member_id, "max": MAX_CHECKED_NOTES}
+        raise catalogued(422, "check-too-large", "check-too-large.max-notes", params)
     rpc_url = request.app.state.settings.effective_rpc_url
     try:
         on_chain = read_notes_batched(rpc_url, ledger.notes.address, [n.id for n in notes], block)
     except (OSError, ValueError, ChainReadError) as exc:
-        raise Problem(503, "chain-unavailable", "Chain unavailable", f"reading notes failed: {exc}") from exc
+        raise catalogued(503, "chain-unavailable", "chain-unavailable.reading-notes-failed", {"exc": exc}) from exc
     mismatches: list[NoteMismatchOut] = []
     for note in notes:
         chain_note = on_chain.get(note.id)

@@ -14,7 +14,7 @@ from web3.types import TxReceipt
 from api.custody import Custody
 from api.deps import Principal
 from api.ledger import LedgerHandle
-from api.problems import Problem
+from api.problems import catalogued
 from chain.store import Member
 
 AUDITOR = 8
@@ -24,17 +24,17 @@ def acting_account(custody: Custody, session: Session, principal: Principal) -> 
     """What signs for the calling member: its custodial key, or (self-custody) a `MemberKey`, for which the write
     path answers 202 with the transaction to sign (api/selfcustody.py)."""
     if principal.is_operator:
-        raise Problem(403, "forbidden", "Forbidden", "the operator key cannot act for a member; use the member's key")
+        raise catalogued(403, "forbidden", "forbidden.operator-use-member-key")
     account = custody.signer_of_member(session, principal.member_id)
     if account is None:
-        raise Problem(403, "forbidden", "Forbidden", f"member {principal.member_id}'s key is not held by this service")
+        raise catalogued(403, "forbidden", "forbidden.member-key-held", {"member_id": principal.member_id})
     return account
 
 
 def member_or_404(session: Session, member_id: int, what: str = "member") -> Member:
     member = session.get(Member, member_id)
     if member is None:
-        raise Problem(404, "not-found", "Not found", f"no {what} with member id {member_id}")
+        raise catalogued(404, "not-found", "not-found.no-party-member", {"what_term": what, "member_id": member_id})
     return member
 
 
@@ -49,7 +49,9 @@ def event_args(ledger: LedgerHandle, receipt: TxReceipt, contract: str, event: s
         topics = log["topics"]
         if topics and bytes(topics[0]) == topic and str(log["address"]).lower() == address:
             return dict(decoder.process_log(log)["args"])
-    raise Problem(502, "unexpected-receipt", "Unexpected receipt", f"{contract}.{event} missing from the receipt")
+    raise catalogued(
+        502, "unexpected-receipt", "unexpected-receipt.missing-from-receipt", {"contract": contract, "event": event}
+    )
 
 
 def sees_everything(principal: Principal) -> bool:

@@ -26,5 +26,5 @@ def list_alerts(
 ) -> None:
     """List alerts, with filters (auditors and the operator)."""
     params = {"rule": rule, "severity": severity, "member_id": member, "limit": limit, "cursor": cursor}
-    render = page("Alerts", ["id", "block", "rule", "severity", "members", "evidence"])
+    render = page("alerts", ["id", "block", "rule", "severity", "members", "evidence"])
     call(ctx, "GET", "/v1/alerts", render, json_out=json_out, params=params)

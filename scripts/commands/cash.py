@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, console, fmt_amount, page
+from scripts.lang import t
 
 app = typer.Typer(help="Cash: balance, moves, mint, burn, pay.")
 
@@ -18,12 +19,13 @@ Reference = Annotated[str, typer.Option("--reference", help="Bank reference; its
 
 
 def _balance(data: Any) -> None:
-    console.print(f"member {data['member_id']}: [bold]{fmt_amount(data['balance'], data.get('currency'))}[/]")
+    amount = fmt_amount(data["balance"], data.get("currency"))
+    console.print(t("cash.balance", member_id=data["member_id"], amount=f"[bold]{amount}[/]"))
 
 
 def _written(data: Any) -> None:
     _balance(data["balance"])
-    console.print(f"[dim]tx {data['tx_hash']}[/]")
+    console.print(f"[dim]{t('tx', tx=data['tx_hash'])}[/]")
 
 
 @app.command()
@@ -39,7 +41,7 @@ def moves(
     """Cash history: deposits, withdrawals and transfers, oldest first."""
     columns = ["id", "block_number", "kind", "direction", "counterparty_id", "amount"]
     params = {"member_id": member, "limit": limit, "cursor": cursor}
-    call(ctx, "GET", "/v1/cash/moves", page("Cash moves", columns), json_out=json_out, params=params)
+    call(ctx, "GET", "/v1/cash/moves", page("cash_moves", columns), json_out=json_out, params=params)
 
 
 @app.command()

@@ -20,8 +20,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.table import Table
 
-from scripts import ops_texts
 from scripts.client import ApiClient, ApiError, ClientConfig, ClientError, resolve_config
+from scripts.lang import field as field_label
+from scripts.lang import t, term
 from scripts.terminal import make_console
 
 console = make_console()
@@ -60,7 +61,7 @@ AMOUNT_FIELDS = frozenset(
 )
 _RELATIVE_DATE = re.compile(r"^\+(\d{1,5})([dw])$")
 _NAMED_DAYS = {"today": 0, "tomorrow": 1}
-DATE_HELP = ops_texts.DATE_GRAMMAR
+DATE_HELP = t("date.grammar")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
@@ -116,12 +117,13 @@ def fail(ctx: typer.Context, exc: Exception) -> NoReturn:
     if state(ctx).debug:
         raise exc
     if isinstance(exc, ApiError):
-        typer.echo(f"error: {exc.title}: {exc.detail} ({exc.status} {exc.slug})", err=True)
+        message = t("error.api", title=exc.title, detail=exc.detail, status=exc.status, slug=exc.slug)
+        typer.echo(t("error.line", message=message), err=True)
     else:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(t("error.line", message=exc), err=True)
     hint = getattr(exc, "hint", "")
     if hint:
-        typer.echo(f"hint: {hint}", err=True)
+        typer.echo(t("error.hint", hint=hint), err=True)
     raise typer.Exit(1)
 
 
@@ -135,7 +137,7 @@ def _with_spinner(work: Callable[[], Any], label: str) -> Any:
             pass
         if not err_console.is_terminal:
             return future.result()
-        with err_console.status(f"{label} (waiting for the chain)…"):
+        with err_console.status(t("waiting", label=label)):
             return future.result()
 
 
@@ -202,7 +204,7 @@ def chain_date(ctx: typer.Context, text: str, option: str = "date") -> str:
         try:
             datetime.fromisoformat(text.strip())
         except ValueError:
-            message = ops_texts.DATE_INVALID.format(option=option, value=text, grammar=ops_texts.DATE_GRAMMAR)
+            message = t("date.invalid", option=option, value=text, grammar=t("date.grammar"))
             fail(ctx, ClientError(message))
         return text.strip()
     health = request(ctx, "GET", "/health")
@@ -239,7 +241,11 @@ def cell(key: str, row: Mapping[str, Any]) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return t("yes") if value else t("no")
+    if key in _TERM_FIELDS and isinstance(value, str):
+        return term(value)
+    if key in _TERM_FIELDS and isinstance(value, list):
+        return ", ".join(term(str(v)) for v in value) or "-"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "-"
     if isinstance(value, dict):
@@ -260,15 +266,18 @@ def _short_time(text: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%MZ")
 
 
+_TERM_FIELDS = frozenset({"roles", "status", "role"})  # values that are words of the catalogue (`term.<value>`)
+
+
 def _label(key: str) -> str:
-    return key.replace("_", " ")
+    return field_label(key)
 
 
 def show_record(title: str, data: Mapping[str, Any], fields: Sequence[str] | None = None) -> None:
     """One object as a two-column table (field, value); amounts formatted with the object's currency."""
     table = Table(title=title, show_header=False, title_justify="left", title_style="bold")
-    table.add_column("field", style="dim")
-    table.add_column("value", overflow="fold")
+    table.add_column(t("col.field"), style="dim")
+    table.add_column(t("col.value"), overflow="fold")
     for key in fields if fields is not None else [k for k in data if k != "currency"]:
         table.add_row(_label(key), cell(key, data))
     console.print(table)
@@ -276,7 +285,7 @@ def show_record(title: str, data: Mapping[str, Any], fields: Sequence[str] | Non
 
 def show_table(title: str, items: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
     if not items:
-        console.print(f"[dim]{title}: none[/]")
+        console.print(f"[dim]{t('none', title=title)}[/]")
         return
     table = Table(title=title, title_justify="left", title_style="bold")
     for key in columns:
@@ -287,31 +296,33 @@ def show_table(title: str, items: Sequence[Mapping[str, Any]], columns: Sequence
     console.print(table)
 
 
-def record(title: str, fields: Sequence[str] | None = None) -> Callable[[Any], None]:
-    """A renderer of one object; `title` may use the object's fields, e.g. "Order {id}"."""
+def record(title: str, fields: Sequence[str] | None = None, **params: Any) -> Callable[[Any], None]:
+    """A renderer of one object; `title` is a catalogue key (`cli.title.<title>`) that may use the object's
+    fields, e.g. `order` -> "Order {id}" / "订单 {id}", resolved when it renders (in the language of the run)."""
 
     def render(data: Any) -> None:
-        show_record(title.format(**data), data, fields)
+        show_record(t("title." + title, **{**data, **params}), data, fields)
 
     return render
 
 
-def page(title: str, columns: Sequence[str]) -> Callable[[Any], None]:
-    """A renderer of a `{items, next_cursor}` page."""
+def page(title: str, columns: Sequence[str], **params: Any) -> Callable[[Any], None]:
+    """A renderer of a `{items, next_cursor}` page; `title` a catalogue key as in `record`."""
 
     def render(data: Any) -> None:
-        show_table(title, data["items"], columns)
+        show_table(t("title." + title, **params), data["items"], columns)
         if data.get("next_cursor"):
-            console.print(f"[dim]more: --cursor {data['next_cursor']}[/]")
+            console.print(f"[dim]{t('more', cursor=data['next_cursor'])}[/]")
 
     return render
 
 
-def render_any(title: str) -> Callable[[Any], None]:
-    """A renderer for answers of any shape: scalars as one record, nested objects and lists as their own tables."""
+def render_any(title: str, **params: Any) -> Callable[[Any], None]:
+    """A renderer for answers of any shape: scalars as one record, nested objects and lists as their own tables;
+    `title` a catalogue key as in `record`."""
 
     def render(data: Any) -> None:
-        render_value(title, data)
+        render_value(t("title." + title, **params), data)
 
     return render
 
@@ -323,7 +334,7 @@ def render_value(title: str, data: Any, currency: str | None = None) -> None:
     if isinstance(data, list):
         rows = [{"currency": currency, **row} if currency else row for row in data if isinstance(row, dict)]
         if len(rows) != len(data):
-            console.print(f"[bold]{title}[/]: " + (", ".join(str(v) for v in data) or "none"))
+            console.print(f"[bold]{title}[/]: " + (", ".join(str(v) for v in data) or t("none_word")))
             return
         columns: list[str] = []
         for row in rows:

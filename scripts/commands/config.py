@@ -9,6 +9,7 @@ from rich.table import Table
 
 from scripts.client import ClientError
 from scripts.commands.common import JsonFlag, call, console, fail, print_json, render_value, state
+from scripts.lang import t
 
 app = typer.Typer(help="Client configuration: show.")
 
@@ -24,29 +25,35 @@ def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     if json_out:
         print_json(data)
         return
-    table = Table(title="scf configuration", title_justify="left", title_style="bold")
-    table.add_column("setting")
-    table.add_column("value", overflow="fold")
-    table.add_column("from", style="dim", overflow="fold")
+    table = Table(title=t("title.config"), title_justify="left", title_style="bold")
+    table.add_column(t("col.setting"))
+    table.add_column(t("col.value"), overflow="fold")
+    table.add_column(t("col.from"), style="dim", overflow="fold")
     for name in ("api_url", "api_key", "data_dir"):
         table.add_row(name, str(data[name]["value"] or "-"), data[name]["source"])
     console.print(table)
-    console.print(f"[dim]config file: {data['config_file'] or 'none'}[/]")
+    console.print(f"[dim]{t('config.file', file=data['config_file'] or t('none_word'))}[/]")
 
 
 def _health(data: Any) -> None:
     chain = data.get("chain") or {}
-    console.print(
-        f"API {data.get('status')}: chain {chain.get('chainId')} at block {chain.get('latestBlock')} "
-        f"({chain.get('rpcUrl')})"
+    status = data.get("status")
+    said = t(
+        "status.api",
+        status=t("word." + str(status)) if status in ("ok", "degraded") else status,
+        chain_id=chain.get("chainId"),
+        block=chain.get("latestBlock"),
+        rpc=chain.get("rpcUrl"),
     )
+    console.print(said)
     for reason in data.get("reasons") or []:  # degraded: why (docs in README, "/health")
-        console.print(f"degraded: {reason.get('code')}: {reason.get('detail')}", style="yellow", markup=False)
+        said = t("status.degraded", code=reason.get("code"), detail=reason.get("detail"))
+        console.print(said, style="yellow", markup=False)
     deployment = data.get("deployment")
     if isinstance(deployment, dict):
-        render_value(f"Contracts (deployed at block {deployment.get('block')})", deployment.get("contracts", {}))
+        render_value(t("title.contracts", block=deployment.get("block")), deployment.get("contracts", {}))
     else:
-        console.print("[yellow]no deployment recorded for this chain[/]")
+        console.print(f"[yellow]{t('status.no_deployment')}[/]")
 
 
 def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:

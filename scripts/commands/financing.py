@@ -19,7 +19,7 @@ LoanId = Annotated[int, typer.Argument(help="Loan id")]
 RateBps = Annotated[int, typer.Option("--rate-bps", min=0, max=10_000, help="Yearly rate in basis points")]
 
 offer_record = record(
-    "Offer {id}",
+    "offer",
     [
         "id",
         "status",
@@ -39,7 +39,7 @@ offer_record = record(
     ],
 )
 request_record = record(
-    "Financing request {id}",
+    "financing_request",
     [
         "id",
         "status",
@@ -64,7 +64,7 @@ request_record = record(
 )
 RequestId = Annotated[int, typer.Argument(help="Financing request id")]
 purchase_record = record(
-    "Purchase {id}",
+    "purchase",
     [
         "id",
         "offer_id",
@@ -82,7 +82,7 @@ purchase_record = record(
     ],
 )
 loan_record = record(
-    "Loan {id}",
+    "loan",
     [
         "id",
         "status",
@@ -122,7 +122,7 @@ def offers(
     cursor: Cursor = 0,
 ) -> None:
     """List offers on notes you hold, made by you or sold to you; or show one."""
-    many = page("Offers", ["id", "status", "note_id", "financier_id", "value", "price", "rate_bps", "expires_at"])
+    many = page("offers", ["id", "status", "note_id", "financier_id", "value", "price", "rate_bps", "expires_at"])
     params = {"status": status, "note_id": note, "limit": limit, "cursor": cursor}
     _one_or_page(ctx, "/v1/financing/offers", offer_id, offer_record, many, params, json_out)
 
@@ -155,7 +155,7 @@ def _show_request(data: Any) -> None:
     request_record(data)
     if data.get("offers"):
         page(
-            "Offers in answer", ["id", "status", "financier_id", "value", "price", "rate_bps", "recourse", "expires_at"]
+            "offers_in_answer", ["id", "status", "financier_id", "value", "price", "rate_bps", "recourse", "expires_at"]
         )({"items": data["offers"]})
 
 
@@ -202,7 +202,7 @@ def requests(
 ) -> None:
     """List financing requests you made, or that ask you (a bank); or show one."""
     many = page(
-        "Financing requests",
+        "financing_requests",
         ["id", "status", "note_id", "requester_id", "value", "obligor_id", "maturity", "target_rate_bps", "expires_at"],
     )
     params = {"status": status, "note_id": note, "limit": limit, "cursor": cursor}
@@ -267,7 +267,7 @@ def purchases(
     cursor: Cursor = 0,
 ) -> None:
     """List purchases you sold or bought; or show one."""
-    many = page("Purchases", ["id", "note_id", "seller_id", "financier_id", "value", "price", "recourse_status"])
+    many = page("purchases", ["id", "note_id", "seller_id", "financier_id", "value", "price", "recourse_status"])
     params = {"recourse_status": recourse_status, "limit": limit, "cursor": cursor}
     _one_or_page(ctx, "/v1/financing/purchases", purchase_id, purchase_record, many, params, json_out)
 
@@ -298,7 +298,7 @@ def loans(
     cursor: Cursor = 0,
 ) -> None:
     """List loans you lent or borrowed; or show one."""
-    many = page("Loans", ["id", "status", "order_id", "financier_id", "borrower_id", "principal", "due_date"])
+    many = page("loans", ["id", "status", "order_id", "financier_id", "borrower_id", "principal", "due_date"])
     params = {"status": status, "order_id": order, "limit": limit, "cursor": cursor}
     _one_or_page(ctx, "/v1/financing/loans", loan_id, loan_record, many, params, json_out)
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from scripts.commands.common import err_console
+from scripts.lang import t
 from scripts.localkey import (
     LocalKeyError,
     create_keystore,
@@ -31,7 +32,7 @@ PassphraseFile = Annotated[
 
 
 def _fail(exc: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    err_console.print(f"[bold red]{t('error.word')}[/] {exc}", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -39,7 +40,7 @@ def _stdin_json() -> Any:
     try:
         return json.loads(sys.stdin.read())
     except ValueError as exc:
-        _fail(LocalKeyError(f"standard input is not JSON: {exc}"))
+        _fail(LocalKeyError(t("keys.stdin_not_json", reason=exc)))
 
 
 @app.command()
@@ -67,7 +68,7 @@ def sign_challenge_command(keystore: KeystoreArg, passphrase_file: PassphraseFil
     challenge = _stdin_json()
     message = challenge.get("message") if isinstance(challenge, dict) else None
     if not isinstance(message, str):
-        _fail(LocalKeyError("standard input has no challenge `message`"))
+        _fail(LocalKeyError(t("keys.no_message")))
     try:
         account = load_keystore(keystore, read_passphrase(passphrase_file))
     except LocalKeyError as exc:
@@ -80,11 +81,11 @@ def sign(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
     """Sign the prepared transaction on standard input (a 202 answer); prints the body for POST /v1/transactions."""
     prepared = _stdin_json()
     if not isinstance(prepared, dict) or "prepared_id" not in prepared:
-        _fail(LocalKeyError("standard input is not a prepared transaction (a 202 answer with prepared_id)"))
+        _fail(LocalKeyError(t("keys.not_prepared")))
     try:
         account = load_keystore(keystore, read_passphrase(passphrase_file))
         body = sign_prepared(account, prepared)
     except LocalKeyError as exc:
         _fail(exc)
-    err_console.print(f"signed: {prepared.get('summary')}", soft_wrap=True, markup=False)
+    err_console.print(t("keys.signed", summary=prepared.get("summary")), soft_wrap=True, markup=False)
     typer.echo(json.dumps(body))

@@ -18,6 +18,7 @@ from scripts.commands.common import (
     render_any,
     show_record,
 )
+from scripts.lang import t
 
 app = typer.Typer(
     help="Members: list, show, me, credit, API keys (keys, issue-key, revoke-key); operator: admit, suspend, "
@@ -38,7 +39,7 @@ MEMBER_FIELDS = [
     "default_count",
     "issuance_blocked",
 ]
-member_record = record("Member {id}", MEMBER_FIELDS)
+member_record = record("member", MEMBER_FIELDS)
 
 
 @app.command("list")
@@ -55,7 +56,7 @@ def list_members(
     ] = None,
 ) -> None:
     """List members (every member sees ids, names, roles and status); --search finds them by name or code."""
-    render = page("Members", ["id", "name", "roles", "status", "credit_limit", "outstanding", "group_id"])
+    render = page("members", ["id", "name", "roles", "status", "credit_limit", "outstanding", "group_id"])
     params: dict[str, Any] = {"limit": limit, "cursor": cursor}
     if search is not None:
         params["q"] = search
@@ -77,13 +78,13 @@ def me(ctx: typer.Context, json_out: JsonFlag = False) -> None:
 @app.command()
 def credit(ctx: typer.Context, member_id: MemberId, json_out: JsonFlag = False) -> None:
     """A member's credit capacity, its components and the formula."""
-    call(ctx, "GET", f"/v1/members/{member_id}/credit", render_any(f"Credit of member {member_id}"), json_out=json_out)
+    call(ctx, "GET", f"/v1/members/{member_id}/credit", render_any("credit", member_id=member_id), json_out=json_out)
 
 
 def _admitted(data: Any) -> None:
-    show_record(f"Admitted member {data['member']['id']}", data["member"], MEMBER_FIELDS)
-    console.print(f"tx {data['tx_hash']}")
-    console.print(f"[bold]API key (shown once, keep it):[/] {data['api_key']}")
+    show_record(t("title.admitted", id=data["member"]["id"]), data["member"], MEMBER_FIELDS)
+    console.print(t("tx", tx=data["tx_hash"]))
+    console.print(f"[bold]{t('members.key_once')}[/] {data['api_key']}")
 
 
 @app.command()
@@ -153,7 +154,7 @@ def _profile(
         if given[k] is None
     ]
     if missing:
-        raise typer.BadParameter(f"a profile needs {', '.join(missing)} too")
+        raise typer.BadParameter(t("members.profile_needs", options=", ".join(missing)))
     return {k: v for k, v in given.items() if v is not None}
 
 
@@ -183,7 +184,7 @@ def challenge(
     json_out: JsonFlag = False,
 ) -> None:
     """A single-use challenge the member's address signs to be admitted with its own key (operator)."""
-    call(ctx, "POST", "/v1/members/challenge", render_any("Challenge"), json_out=json_out, body={"address": address})
+    call(ctx, "POST", "/v1/members/challenge", render_any("challenge"), json_out=json_out, body={"address": address})
 
 
 def _admin(action: str, summary: str) -> None:
@@ -217,8 +218,8 @@ def credit_limit(
 
 
 def _rotated(data: Any) -> None:
-    show_record(f"Member {data['member']['id']}: new custodial key", data["member"], MEMBER_FIELDS)
-    console.print(f"old account {data['old_account']}, cash moved: {data['recovered_cash']}")
+    show_record(t("title.new_custodial_key", id=data["member"]["id"]), data["member"], MEMBER_FIELDS)
+    console.print(t("members.rotated", account=data["old_account"], cash=data["recovered_cash"]))
 
 
 @app.command("rotate-key")
@@ -236,7 +237,7 @@ KEY_FIELDS = ["id", "hint", "label", "created_at", "revoked_at", "active"]
 @app.command("keys")
 def list_keys(ctx: typer.Context, member_id: MemberId, json_out: JsonFlag = False) -> None:
     """List a member's API keys by hint, active and revoked (the operator, or the member itself)."""
-    render = page(f"API keys of member {member_id}", KEY_FIELDS)
+    render = page("api_keys", KEY_FIELDS, member_id=member_id)
     call(ctx, "GET", f"/v1/members/{member_id}/api-keys", render, json_out=json_out)
 
 
@@ -251,8 +252,8 @@ def issue_key(
     """Issue another API key to a member (the operator, or the member itself); the key is shown only once."""
 
     def render(data: Any) -> None:
-        show_record(f"API key {data['key']['id']} of member {member_id}", data["key"], KEY_FIELDS)
-        console.print(f"api key (shown once, store it now): {data['api_key']}")
+        show_record(t("title.api_key", id=data["key"]["id"], member_id=member_id), data["key"], KEY_FIELDS)
+        console.print(f"{t('members.key_once')} {data['api_key']}")
 
     path = f"/v1/members/{member_id}/api-keys"
     call(ctx, "POST", path, render, json_out=json_out, body={"label": label}, idempotency_key=idempotency_key)
@@ -267,4 +268,4 @@ def revoke_key(
 ) -> None:
     """Revoke one of a member's API keys; it is refused from the next request on."""
     path = f"/v1/members/{member_id}/api-keys/{key_id}/revoke"
-    call(ctx, "POST", path, record(f"API key {key_id} of member {member_id}", KEY_FIELDS), json_out=json_out)
+    call(ctx, "POST", path, record("api_key", KEY_FIELDS, id=key_id, member_id=member_id), json_out=json_out)

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from chain.errors import ScfError
+from scripts.lang import field as field_label
+from scripts.lang import t
 
 app = typer.Typer(help="Consortium network: geth Clique nodes, one per organisation (docs/consortium.md).")
 console = Console()
@@ -21,7 +23,7 @@ Dir = Annotated[Path, typer.Option("--dir", help="Network directory (keys per or
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+    err.print(f"[bold red]{t('error.word')}[/] {exc}", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -46,8 +48,8 @@ def up(
     except ScfError as exc:
         _fail(exc)
     console.print(_status_table(net.status()))
-    console.print(f"network record: {net.root / 'network.json'}")
-    console.print(f"serve the API against the operator's node: [bold]scf up --network {dir}[/]")
+    console.print(t("network.record", path=net.root / "network.json"))
+    console.print(t("network.serve", command=f"[bold]scf up --network {dir}[/]"))
 
 
 @app.command()
@@ -82,9 +84,9 @@ def status(
 
 
 def _status_table(rows: list[dict[str, object]]) -> Table:
-    table = Table(title="Consortium network", title_justify="left")
+    table = Table(title=t("title.network"), title_justify="left")
     for column in ("node", "role", "rpc", "head", "hash", "peers", "signers", "lag"):
-        table.add_column(column, overflow="fold")
+        table.add_column(field_label(column), overflow="fold")
     for r in rows:
         if "error" in r:
             table.add_row(str(r["name"]), str(r["role"]), str(r["rpc"]), "-", f"[red]{r['error']}[/]", "-", "-", "-")
@@ -112,7 +114,7 @@ def stop(dir: Dir = DEFAULT_DIR) -> None:
         Network(dir).stop()
     except ScfError as exc:
         _fail(exc)
-    console.print(f"network in {dir} stopped")
+    console.print(t("network.stopped", dir=dir))
 
 
 @app.command("add-node")
@@ -126,13 +128,13 @@ def add_node(
     from chain.network import Network
 
     if not observer:
-        err.print("a new node joins as an observer; it becomes a signer by vote (`scf network propose --add`)")
+        err.print(t("network.observer_only"))
         raise typer.Exit(2)
     try:
         node = Network(dir).add_observer(name, ensure_geth())
     except ScfError as exc:
         _fail(exc)
-    console.print(f"observer {name} on {node.rpc_url}, account {node.signer} (not a signer until voted in)")
+    console.print(t("network.observer", name=name, rpc=node.rpc_url, account=node.signer))
 
 
 @app.command()
@@ -150,7 +152,7 @@ def propose(
     from chain.network import Network, NetworkError
 
     if (add is None) == (remove is None):
-        err.print("give exactly one of --add ADDRESS or --remove ADDRESS")
+        err.print(t("network.add_or_remove"))
         raise typer.Exit(2)
     address = str(add or remove)
     try:
@@ -159,7 +161,9 @@ def propose(
         chosen = voters or [n.name for n in net.nodes if n.role == "validator" and n.signer.lower() != address.lower()]
         chosen = chosen if voters else chosen[: len(signers) // 2 + 1]
         cast = net.propose(address, add is not None, chosen)
-        console.print(f"voted to {'add' if add else 'remove'} {address} from {', '.join(cast)}")
+        console.print(
+            t("network.voted_add" if add else "network.voted_remove", address=address, voters=", ".join(cast))
+        )
         if not wait:
             return
 
@@ -168,14 +172,14 @@ def propose(
             return (address.lower() in now) == (add is not None)
 
         net.wait(passed, 120, "the vote to pass")
-        console.print(f"signers now: {', '.join(net.signers())}")
+        console.print(t("network.signers", signers=", ".join(net.signers())))
         owner = next((n for n in net.nodes if n.signer.lower() == address.lower()), None)
         if owner is not None and add is not None and owner.role != "validator":
             net.promote(owner.name, ensure_geth())
-            console.print(f"{owner.name} restarted as a sealing validator")
+            console.print(t("network.promoted", name=owner.name))
         elif owner is not None and remove is not None and owner.role == "validator":
             net.demote(owner.name, ensure_geth())
-            console.print(f"{owner.name} restarted as an observer")
+            console.print(t("network.demoted", name=owner.name))
         for n in net.nodes:  # the voters drop their standing vote once it passed
             if n.role == "validator" and n.name in cast:
                 try:

@@ -19,6 +19,7 @@ from scripts.commands.common import (
     show_record,
     show_table,
 )
+from scripts.lang import t
 
 app = typer.Typer(help="Notes: list, show, split, transfer, merge, lock, release, provenance.")
 
@@ -38,7 +39,7 @@ NOTE_FIELDS = [
     "maturity",
     "created_tx",
 ]
-note_record = record("Note {id}", NOTE_FIELDS)
+note_record = record("note", NOTE_FIELDS)
 
 
 @app.command("list")
@@ -72,7 +73,7 @@ def list_notes(
         "lienholder_id",
         "live",
     ]
-    call(ctx, "GET", "/v1/notes", page("Notes", columns), json_out=json_out, params=params)
+    call(ctx, "GET", "/v1/notes", page("notes", columns), json_out=json_out, params=params)
 
 
 @app.command()
@@ -82,8 +83,8 @@ def show(ctx: typer.Context, note_id: NoteId, json_out: JsonFlag = False) -> Non
 
 
 def _split(data: Any) -> None:
-    show_record(f"Note {data['note']['id']} (kept)", data["note"], NOTE_FIELDS)
-    show_record(f"Note {data['new_note']['id']} (new)", data["new_note"], NOTE_FIELDS)
+    show_record(t("title.note_kept", id=data["note"]["id"]), data["note"], NOTE_FIELDS)
+    show_record(t("title.note_new", id=data["new_note"]["id"]), data["new_note"], NOTE_FIELDS)
 
 
 @app.command()
@@ -155,13 +156,13 @@ def release(
 
 
 def _provenance(data: Any) -> None:
-    console.print(f"[bold]Provenance of note {data.get('note_id')}[/] (receivable {data.get('slot_id')})")
-    for title, key in (("Order", "order"), ("Receivable", "receivable")):
+    console.print(t("notes.provenance", note_id=data.get("note_id"), slot_id=data.get("slot_id")))
+    for key in ("order", "receivable"):
         if isinstance(data.get(key), dict):
-            render_value(title, data[key])
+            render_value(t("word." + key), data[key])
     events = data.get("events", [])
     columns = ["block_number", "kind", "from_note_id", "to_note_id", "from_member_id", "to_member_id", "value"]
-    show_table("Events", events, columns)
+    show_table(t("title.events"), events, columns)
 
 
 @app.command()

@@ -12,7 +12,7 @@ app = typer.Typer(help="Orders: list, show, propose, confirm, deliver, cancel, a
 
 OrderId = Annotated[int, typer.Argument(help="Order id")]
 order_record = record(
-    "Order {id}",
+    "order",
     [
         "id",
         "status",
@@ -42,7 +42,7 @@ def list_orders(
     cursor: Cursor = 0,
 ) -> None:
     """Orders you are a party to (all of them for auditors and the operator)."""
-    render = page("Orders", ["id", "status", "supplier_id", "buyer_id", "amount", "due_date", "receivable_id"])
+    render = page("orders", ["id", "status", "supplier_id", "buyer_id", "amount", "due_date", "receivable_id"])
     params = {"status": status, "limit": limit, "cursor": cursor}
     call(ctx, "GET", "/v1/orders", render, json_out=json_out, params=params)
 

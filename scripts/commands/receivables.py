@@ -26,7 +26,7 @@ app = typer.Typer(help="Receivables: list, show, issue, tree.")
 
 SlotId = Annotated[int, typer.Argument(help="Receivable (slot) id")]
 receivable_record = record(
-    "Receivable {id}",
+    "receivable",
     [
         "id",
         "status",
@@ -69,7 +69,7 @@ def list_receivables(
         "cursor": cursor,
     }
     columns = ["id", "obligor_id", "creditor_id", "face_value", "maturity", "status", "order_id"]
-    call(ctx, "GET", "/v1/receivables", page("Receivables", columns), json_out=json_out, params=params)
+    call(ctx, "GET", "/v1/receivables", page("receivables", columns), json_out=json_out, params=params)
 
 
 @app.command()

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from scripts.commands.common import IdempotencyKey, JsonFlag, call, console, record, show_record
+from scripts.lang import t
 
 app = typer.Typer(help="Settlement: show, fund, settle, redeem, mark-default, claim-default.")
 
@@ -27,14 +28,15 @@ FUNDING_FIELDS = [
     "maturity",
     "live_notes",
 ]
-funding_record = record("Receivable {receivable_id}: funding and settlement", FUNDING_FIELDS)
+funding_record = record("funding", FUNDING_FIELDS)
 
 
 def _result(data: Any) -> None:
-    show_record(f"Receivable {data['receivable']['receivable_id']}", data["receivable"], FUNDING_FIELDS)
-    console.print(f"notes paid: {', '.join(str(n) for n in data['note_ids']) or 'none'}")
+    show_record(t("title.receivable", id=data["receivable"]["receivable_id"]), data["receivable"], FUNDING_FIELDS)
+    paid = ", ".join(str(n) for n in data["note_ids"]) or t("none_word")
+    console.print(t("settlement.notes_paid", notes=paid))
     for tx in data.get("tx_hashes", []):
-        console.print(f"[dim]tx {tx}[/]")
+        console.print(f"[dim]{t('tx', tx=tx)}[/]")
 
 
 @app.command()

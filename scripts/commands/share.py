@@ -20,13 +20,13 @@ def grant(
     """Let a financier verify your holdings and see your notes as yours (not as pseudonyms)."""
     body = {"financier_id": financier_id}
     path = "/v1/members/me/shares"
-    call(ctx, "POST", path, render_any("Sharing grant"), json_out=json_out, body=body, idempotency_key=idempotency_key)
+    call(ctx, "POST", path, render_any("share"), json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
 @app.command("list")
 def list_grants(ctx: typer.Context, json_out: JsonFlag = False) -> None:
     """Your sharing grants."""
-    call(ctx, "GET", "/v1/members/me/shares", render_any("Sharing grants"), json_out=json_out)
+    call(ctx, "GET", "/v1/members/me/shares", render_any("shares"), json_out=json_out)
 
 
 @app.command()
@@ -35,4 +35,4 @@ def revoke(
 ) -> None:
     """Withdraw a financier's sharing grant."""
     path = f"/v1/members/me/shares/{financier_id}/revoke"
-    call(ctx, "POST", path, render_any("Sharing grant"), json_out=json_out, idempotency_key=idempotency_key)
+    call(ctx, "POST", path, render_any("share"), json_out=json_out, idempotency_key=idempotency_key)

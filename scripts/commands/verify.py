@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from scripts.commands.common import JsonFlag, call, console, print_json, render_any, request
+from scripts.lang import t
 
 app = typer.Typer(help="Verify: note, invoice, order, holdings, proof (checked locally against your own node).")
 
@@ -30,7 +31,7 @@ def note(
         ctx,
         "GET",
         f"/v1/verify/notes/{note_id}",
-        render_any(f"Note {note_id} on chain"),
+        render_any("note_on_chain", note_id=note_id),
         json_out=json_out,
         params=params,
     )
@@ -45,7 +46,7 @@ def invoice(
 ) -> None:
     """Whether an invoice is already tokenised (double financing), and by which receivable."""
     params = {"hash": invoice_hash, "block": block}
-    call(ctx, "GET", "/v1/verify/invoice", render_any("Invoice"), json_out=json_out, params=params)
+    call(ctx, "GET", "/v1/verify/invoice", render_any("invoice"), json_out=json_out, params=params)
 
 
 @app.command()
@@ -53,7 +54,7 @@ def order(
     ctx: typer.Context, order_id: Annotated[int, typer.Argument(help="Order id")], json_out: JsonFlag = False
 ) -> None:
     """Whether an order is tokenised, its receivable, and to whom it is pledged or sold."""
-    call(ctx, "GET", f"/v1/verify/orders/{order_id}", render_any(f"Order {order_id}"), json_out=json_out)
+    call(ctx, "GET", f"/v1/verify/orders/{order_id}", render_any("order", id=order_id), json_out=json_out)
 
 
 @app.command()
@@ -69,7 +70,7 @@ def holdings(
     """A member's notes grouped by obligor and maturity, with totals (financiers need a sharing grant)."""
     params = {"block": block, "check": "chain" if check_chain else None}
     path = f"/v1/verify/holdings/{member_id}"
-    call(ctx, "GET", path, render_any(f"Holdings of member {member_id}"), json_out=json_out, params=params)
+    call(ctx, "GET", path, render_any("holdings", member_id=member_id), json_out=json_out, params=params)
 
 
 def _minor(amount: str) -> int:
@@ -97,7 +98,6 @@ def proof(
     """Fetch a note's storage proof from the API and check it against your node's state root."""
     from api.settings import Settings
     from chain.proofs import NodeUnreachableError, ProofError, verify_proof_file
-    from scripts import ops_texts
     from scripts.client import node_rpc_url
 
     claimed: dict[str, Any] = request(ctx, "GET", f"/v1/verify/notes/{note_id}", params={"block": block, "proof": True})
@@ -119,16 +119,21 @@ def proof(
         if mismatches:
             raise ProofError("the API's answer differs from the proven state: " + "; ".join(mismatches))
     except NodeUnreachableError as exc:
-        typer.echo("error: " + ops_texts.NODE_UNREACHABLE.format(url=exc.rpc_url, reason=exc.reason), err=True)
+        typer.echo(t("error.line", message=t("verify.node_unreachable", url=exc.rpc_url, reason=exc.reason)), err=True)
         raise typer.Exit(2) from None
     except ProofError as exc:
-        typer.echo("error: " + ops_texts.PROOF_REJECTED.format(reason=exc), err=True)
+        typer.echo(t("error.line", message=t("verify.rejected", reason=exc)), err=True)
         raise typer.Exit(1) from None
     if json_out:
         print_json(dataclasses.asdict(verified))
         return
-    console.print(
-        f"[bold green]proof verified[/] against {rpc_url}: note {verified.note_id} at block {verified.block_number}, "
-        f"holder member {verified.holder_id}, value {claimed['value']} {claimed.get('currency', '')}, "
-        f"lienholder {verified.lienholder_id or 'none'}"
+    said = t(
+        "verify.verified",
+        rpc=rpc_url,
+        note_id=verified.note_id,
+        block=verified.block_number,
+        holder=verified.holder_id,
+        value=f"{claimed['value']} {claimed.get('currency', '')}".strip(),
+        lienholder=verified.lienholder_id or t("none_word"),
     )
+    console.print(f"[bold green]{said}[/]")

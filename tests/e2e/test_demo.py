@@ -15,6 +15,7 @@ from api.settings import Settings
 from chain.devchain import DevChain
 from scripts.cli import app
 from scripts.demo import Demo, DemoError, run_demo
+from scripts.lang import set_language
 from tests.conftest import ServerThread, private_world
 
 
@@ -85,6 +86,33 @@ def _check_sign_in(server: ServerThread, result: dict[str, object], text: str) -
             assert me.status_code in (200, 404), me.text  # the operator is not a member; the key is accepted
         else:
             assert me.status_code == 200 and me.json()["id"] == ids[party], me.text
+
+
+def test_demo_in_chinese(demo_world: tuple[Settings, ServerThread, DevChain]) -> None:
+    """`scf --lang zh-CN demo`: the narration, the balances table and the API's refusal are in Chinese."""
+    settings, server, chain = demo_world
+    out = io.StringIO()
+    set_language("zh-CN")
+    try:
+        result = run_demo(server.url, settings.data_dir, chain.url, fast=True, console=Console(file=out, width=120))
+    finally:
+        set_language(None)
+    _check(result)
+    text = out.getvalue()
+    for said in (
+        "准入成员",
+        "拆分与流转",
+        "三级供应商保理融资",
+        "拒绝重复融资",
+        "到期兑付",
+        "最终现金余额",
+        "核心企业",
+    ):
+        assert said in text, said
+    rejected = result["rejected"]
+    assert isinstance(rejected, dict)
+    assert str(rejected["title"]).startswith("合约拒绝："), rejected  # noqa: RUF001
+    assert str(rejected["type"]).endswith("invoice-already-tokenised")  # the type does not change
 
 
 def test_unreachable_api_is_one_line_and_nonzero(tmp_path: Path) -> None:
