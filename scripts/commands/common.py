@@ -240,6 +240,9 @@ def cell(key: str, row: Mapping[str, Any]) -> str:
         return fmt_amount(value, row.get("currency"))
     if value is None:
         return "-"
+    named = _with_names(key, value, row)
+    if named is not None:
+        return named
     if isinstance(value, bool):
         return t("yes") if value else t("no")
     if key in _TERM_FIELDS and isinstance(value, str):
@@ -253,6 +256,20 @@ def cell(key: str, row: Mapping[str, Any]) -> str:
     if isinstance(value, str) and _ISO_TIME.match(value):
         return _short_time(value)
     return str(value)
+
+
+def _with_names(key: str, value: Any, row: Mapping[str, Any]) -> str | None:
+    """A member id shown with the name the API gives beside it: `holder_id` with `holder_name` -> "恒通车桥 (#7)";
+    a `members` list with `member_names`. None where the API gives no name (a pseudonym, a member without a
+    profile): the id alone, as the visibility rules leave it."""
+    if key.endswith("_id") and isinstance(value, int) and not isinstance(value, bool):
+        name = row.get(key.removesuffix("_id") + "_name")
+        return f"{name} (#{value})" if isinstance(name, str) and name else None
+    if key == "members" and isinstance(value, list):
+        names = row.get("member_names")
+        if isinstance(names, list) and len(names) == len(value) and any(names):
+            return ", ".join(f"{n} (#{v})" if n else str(v) for v, n in zip(value, names, strict=True)) or "-"
+    return None
 
 
 def _short_time(text: str) -> str:
