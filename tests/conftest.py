@@ -23,6 +23,12 @@ from chain.devchain import DevChain, free_port
 from chain.runtime import Ledger, prepare_ledger
 from chain.store import make_engine
 
+# The tests speak English unless they ask for a language (`--lang`, Accept-Language, an explicit LANG): the CLI
+# follows the locale, and a CI machine's LANG must not turn the English assertions Chinese.
+for _name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
+
 # Member keystores in tests use a cheap scrypt cost: a default-cost key takes about a second of CPU to create,
 # and the suite admits hundreds of members (tests/e2e/test_secrets.py runs `scf up` with the default).
 TEST_SCRYPT_N = 2**12
