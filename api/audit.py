@@ -27,6 +27,7 @@ The log is not a projection: a read-model rebuild leaves it alone, and the "reje
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import json
 import logging
@@ -465,16 +466,28 @@ class AuditLog:
         return owner
 
     def _write_anchor(self, seq: int, digest: str) -> None:
+        """Moves the anchor forward, never back: the read, compare and replace run under an exclusive lock of a
+        lock file beside it (flock: other processes sharing the data dir and other AuditLogs of this one), so a
+        slower writer of an older head cannot replace a newer anchor."""
+        lock_path = self.anchor_path.with_name(self.anchor_path.name + ".lock")
         try:
-            current = read_anchor(self.anchor_path)
-        except ValueError:
-            current = None
-        if current is not None and current.seq >= seq:
-            return  # another process anchored a newer head
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            log.error("audit: could not open the anchor lock %s: %s", lock_path, exc)
+            return
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = read_anchor(self.anchor_path)
+            except ValueError:
+                current = None
+            if current is not None and current.seq >= seq:
+                return  # another writer anchored a newer head
             _write_private(self.anchor_path, json.dumps({"seq": seq, "hash": digest}) + "\n")
         except OSError as exc:
             log.error("audit: could not write the anchor %s: %s", self.anchor_path, exc)
+        finally:
+            os.close(fd)  # releases the lock
 
     def spool(self, draft: AuditDraft) -> None:
         """Keeps an entry for later (the database is away); raises AuditUnavailableError if that fails too."""
