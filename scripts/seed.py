@@ -309,6 +309,8 @@ class Seeder:
                     "label": f"seed {self.tag} {member.key}",
                     "credit_limit": amount(member.credit_limit),
                 }
+                if member.role == "financier":  # S-5: a financier mints only up to its ceiling (0 until set)
+                    body["mint_ceiling"] = amount(2 * max(plan.mints.get(member.key, 0), 1_000_000_00))
                 admitted = self.api.post("/v1/members", body, self.operator_key, self._key(f"admit-{member.key}"))
                 member.id, member.api_key = int(admitted["member"]["id"]), str(admitted["api_key"])
 

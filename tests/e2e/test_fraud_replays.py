@@ -19,7 +19,7 @@ import pytest
 
 from chain.client import contract
 from chain.contracts import OrderBook, ReceivableNotes
-from tests.conftest import PrivateWorld, ok, private_world, problem, random_hash
+from tests.conftest import PrivateWorld, ok, private_world, problem, random_hash, with_mint_ceiling
 
 DAY = 86_400
 STRUCTURING_SPLITS = 50
@@ -42,7 +42,7 @@ class Fraud:
 
     def admit(self, roles: list[str], *, group: int = 0, credit_limit: str = "0.00") -> Party:
         body = {"roles": roles, "kyc_hash": random_hash(), "group_id": group, "credit_limit": credit_limit}
-        admitted = ok(self.op.post("/v1/members", json=body), 201)
+        admitted = ok(self.op.post("/v1/members", json=with_mint_ceiling(roles, body)), 201)
         return Party(self.world.server.url, admitted["member"], admitted["api_key"])
 
     def advance(self, seconds: int) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerThread, ok, random_hash
+from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling
 
 CHROMIUM = Path(os.environ.get("SCF_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -169,7 +169,10 @@ def world(api: ServerThread, operator_key: str) -> Iterator[ConsoleWorld]:
     clients: list[httpx.Client] = []
 
     def admit(op: httpx.Client, roles: list[str], **extra: str) -> Member:
-        body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+        body = ok(
+            op.post("/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})),
+            201,
+        )
         client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {body['api_key']}"})
         clients.append(client)
         return Member(body["member"]["id"], body["api_key"], client)
