@@ -11,11 +11,13 @@ import httpx
 from web3 import Web3
 
 from chain.runtime import Ledger
-from tests.conftest import ServerThread, random_hash
+from tests.conftest import ServerThread, random_hash, with_mint_ceiling
 
 
 def _admit(op: httpx.Client, roles: list[str], **extra: Any) -> tuple[dict[str, Any], str]:
-    response = op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra})
+    response = op.post(
+        "/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     return body["member"], body["api_key"]

@@ -22,7 +22,7 @@ from api.settings import Settings
 from chain.client import contract
 from chain.runtime import Ledger
 from scripts.cli import app as cli_app
-from tests.conftest import PrivateWorld, ServerThread, ok, private_world, problem, random_hash
+from tests.conftest import PrivateWorld, ServerThread, ok, private_world, problem, random_hash, with_mint_ceiling
 
 DAY = 86_400
 
@@ -87,7 +87,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             base_url=private.server.url, timeout=60, headers={"Authorization": f"Bearer {private.operator_key}"}
         ) as op:
             for name, roles, extra in PARTIES:
-                body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+                body = ok(
+                    op.post(
+                        "/v1/members",
+                        json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra}),
+                    ),
+                    201,
+                )
                 parties[name] = Party(private.server, body["member"], body["api_key"])
         cash = contract(private.ledger.w3, private.ledger.deployment, private.ledger.artifacts, "CashToken")
         yield World(private, parties, cash)
