@@ -13,9 +13,9 @@ import {Roles} from "../libraries/Roles.sol";
 ///         Ordinary transfers move only between active members with a holding role. Ledger contracts
 ///         (Financing, Settlement) move cash as one leg of an atomic workflow and may hold cash in escrow.
 contract CashToken is ERC20, LedgerAccess, ICashToken {
-    /// @dev Packed with `_mode` in one slot. London EVM (Clique, Besu): no transient storage, so the move mode
-    ///      is a storage flag that is never zero (a write costs 2,900 gas, not 20,000) and is reset after each move.
-    bool private _paused;
+    /// @dev Packed with LedgerAccess's pause flag in one slot. London EVM (Clique, Besu): no transient storage, so
+    ///      the move mode is a storage flag that is never zero (a write costs 2,900 gas, not 20,000) and is reset
+    ///      after each move.
     /// @dev MODE_PLAIN outside ledger moves. MODE_LEDGER while a ledger contract moves cash, so `_update` checks
     ///      membership but not status. MODE_PAYOUT during a settlement payout: recipients are note holders the
     ///      calling ledger contract read from the registry, so no further checks are needed (low gas per note).
@@ -134,15 +134,6 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
     /// @return true
     function approve(address spender, uint256 value) public override(ERC20, IERC20) whenNotPaused returns (bool) {
         return super.approve(spender, value);
-    }
-
-    /// @inheritdoc LedgerAccess
-    function paused() public view override returns (bool) {
-        return _paused;
-    }
-
-    function _setPaused(bool value) internal override {
-        _paused = value;
     }
 
     /// @dev Every balance change flows through here (OpenZeppelin's hook): membership is enforced once.
