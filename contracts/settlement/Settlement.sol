@@ -20,7 +20,8 @@ contract Settlement is ReentrancyGuard, LedgerAccess, ISettlement {
     /// @notice Financing: knows which notes were bought with recourse (their default claim is their holder's).
     IRecourseBook public immutable recourseBook;
 
-    uint64 private _gracePeriod = DEFAULT_GRACE_PERIOD; // first: packed with LedgerAccess's pause flag (inherited after ReentrancyGuard)
+    /// @dev The first state variable: packed with LedgerAccess's pause flag (ReentrancyGuard is inherited first).
+    uint64 private _gracePeriod = DEFAULT_GRACE_PERIOD;
     mapping(uint256 slotId => Fund) private _funds;
     uint64 private constant DEFAULT_GRACE_PERIOD = 7 days;
     uint64 private constant MIN_GRACE_PERIOD = 1 days;

@@ -262,7 +262,9 @@ contract CashTokenTest is Base {
         cash.mint(bank2, 900_00, REF);
         address newKey = makeAddr("bank2-new");
         _rotate(bank2Id, newKey, _ids(), _ids());
-        vm.expectRevert(abi.encodeWithSelector(ICashToken.MintCeilingExceeded.selector, bank2Id, 1_000_00, 900_00, 200_00));
+        vm.expectRevert(
+            abi.encodeWithSelector(ICashToken.MintCeilingExceeded.selector, bank2Id, 1_000_00, 900_00, 200_00)
+        );
         vm.prank(newKey);
         cash.mint(supplier, 200_00, REF);
     }
