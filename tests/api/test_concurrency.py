@@ -48,7 +48,7 @@ def test_twenty_concurrent_splits_by_one_member(api: ServerThread, operator: htt
         with httpx.Client(base_url=api.url, timeout=120, headers={"Authorization": f"Bearer {supplier_key}"}) as c:
             return c.post(
                 f"/v1/notes/{note_id}/split",
-                json={"to": tier2["id"], "value": "100.00"},
+                json={"to": tier2["id"], "value": "200.00"},  # face / cap (S-3)
                 headers={"Idempotency-Key": f"split-{uuid.uuid4()}-{i}"},
             )
 
@@ -67,6 +67,6 @@ def test_twenty_concurrent_splits_by_one_member(api: ServerThread, operator: htt
                 nonces.append(tx["nonce"])  # type: ignore[index]
     assert sorted(nonces) == list(range(nonce_before, nonce_before + 20))
 
-    # value conserved: the parent holds the rest, tier-2 holds 20 x 100.00
+    # value conserved: the parent holds the rest, tier-2 holds 20 x 200.00
     with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {supplier_key}"}) as c:
-        assert c.get(f"/v1/notes/{note_id}").json()["value"] == "98000.00"
+        assert c.get(f"/v1/notes/{note_id}").json()["value"] == "96000.00"

@@ -253,7 +253,7 @@ def test_a_loop_of_transfers_among_related_parties_raises_alerts(fraud: Fraud, c
 def test_fifty_splits_just_under_the_threshold_raise_a_structuring_alert(fraud: Fraud, cast: dict[str, Party]) -> None:
     core, auditor = cast["core"], cast["auditor"]
     smurf, mule = fraud.admit(["supplier"]), fraud.admit(["supplier"])
-    note_id = _receivable(fraud, core, smurf, "500000.00")["first_note_id"]
+    note_id = _receivable(fraud, core, smurf, "510000.00")["first_note_id"]  # S-3: its notes hold >= 1,020.00
     for n in range(STRUCTURING_SPLITS):
         if n == STRUCTURING_SPLITS - 1:
             assert _alerts(auditor, "structuring", smurf.id) == []  # 49 are not enough
@@ -262,7 +262,7 @@ def test_fifty_splits_just_under_the_threshold_raise_a_structuring_alert(fraud: 
     [alert] = _alerts(auditor, "structuring", smurf.id)
     assert alert["members"] == [smurf.id, mule.id]
     assert len(alert["evidence"]) == STRUCTURING_SPLITS
-    assert ok(smurf.client.get(f"/v1/notes/{note_id}"))["value"] == "50.00"  # 500,000.00 - 50 x 9,999.00
+    assert ok(smurf.client.get(f"/v1/notes/{note_id}"))["value"] == "10050.00"  # 510,000.00 - 50 x 9,999.00
     held = ok(mule.client.get("/v1/notes", params={"limit": 500}))["items"]
     assert len(held) == STRUCTURING_SPLITS and {n["value"] for n in held} == {"9999.00"}
 
