@@ -43,8 +43,8 @@ CLIENTS = 50
 TIER2 = 5  # members that receive split and transferred value
 RETRYABLE_409 = "request-in-flight"
 MAX_ATTEMPTS = 40
-SPLIT = parse_amount("10.00")
-SALE = parse_amount("10.00")
+SPLIT = parse_amount("200.00")  # S-3: a 100,000.00 receivable's notes hold at least face / 500
+SALE = parse_amount("200.00")
 RESULTS: dict[str, dict[str, Any]] = {}
 
 
