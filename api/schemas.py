@@ -65,6 +65,9 @@ class AdmitMemberIn(BaseModel):
     )
     group_id: StrictInt = Field(0, ge=0, le=2**64 - 1, description="related-party group (0 = none)")
     credit_limit: Amount = Field("0.00", description="obligors: maximum outstanding face value")  # type: ignore[assignment]
+    mint_ceiling: Amount = Field(  # type: ignore[assignment]
+        "0.00", description="financiers: the most cash it may have minted and not burned (0: it cannot mint yet)"
+    )
     label: Text = Field("", max_length=64, description="a name for the member's first API key")
     # self-custody (docs/permissions.md): the member's own address, proved by its signature of a challenge
     address: str | None = Field(

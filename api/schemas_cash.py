@@ -46,6 +46,20 @@ class MintIn(BaseModel):
     reference: Text = Field(min_length=1, max_length=128, description="deposit reference; keccak-256 goes on chain")
 
 
+class MintCeilingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ceiling: Amount = Field(description="the most the financier may have outstanding (minted minus burned)")
+
+
+class MintCeilingOut(BaseModel):
+    member_id: int
+    ceiling: AmountOut = Field(description="set by the operator; 0 until set, so a new financier cannot mint")
+    outstanding: AmountOut = Field(description="what the financier minted minus what it burned")
+    available: AmountOut = Field(description="what it may still mint: ceiling - outstanding, at least 0")
+    currency: str
+
+
 class BurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -200,7 +200,7 @@ def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
     receivable = _ok(core_client.post("/v1/receivables", json=body), 201)
     ids = [int(receivable["first_note_id"])]
     for _ in range(splits):
-        split = {"to": supplier["member"]["id"], "value": "10.00"}
+        split = {"to": supplier["member"]["id"], "value": "200.00"}  # S-3: at least face / 500
         result = _ok(sup_client.post(f"/v1/notes/{ids[0]}/split", json=split), 201)
         ids.append(int(result["new_note"]["id"]))
     for client in (op, core_client, sup_client):

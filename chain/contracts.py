@@ -320,6 +320,15 @@ class CashToken(ContractWrapper):
     def recover_rotated_balance(self, old_account: str) -> ContractCall:
         return self._write("recoverRotatedBalance(address)", _address(old_account))
 
+    def set_mint_ceiling(self, financier_id: int, ceiling: int) -> ContractCall:
+        """Operator: the most the financier may have outstanding (minted minus burned), in minor units."""
+        return self._write("setMintCeiling(uint32,uint128)", financier_id, ceiling)
+
+    def mint_ceiling_of(self, financier_id: int) -> tuple[int, int]:
+        """(ceiling, outstanding) of a financier, in minor units."""
+        ceiling, outstanding = self._read("mintCeilingOf(uint32)", financier_id)
+        return int(ceiling), int(outstanding)
+
     def balance_of(self, account: str, *, block: BlockIdentifier = "latest") -> int:
         return int(self._read("balanceOf(address)", _address(account), block=block))
 

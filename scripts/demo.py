@@ -222,8 +222,9 @@ class Demo:
             ("tier1", company(SUPPLIERS[0], suffix), "supplier", {}),  # axles
             ("tier2", company(SUPPLIERS[1], suffix), "supplier", {}),  # bearings
             ("tier3", company(SUPPLIERS[2], suffix), "supplier", {}),  # steel balls
-            ("bankA", company(BANKS[0], suffix), "financier", {}),
-            ("bankB", company(BANKS[1], suffix), "financier", {}),
+            # S-5: each bank mints only up to the ceiling the operator sets (0 until set)
+            ("bankA", company(BANKS[0], suffix), "financier", {"mint_ceiling": "5000000.00"}),
+            ("bankB", company(BANKS[1], suffix), "financier", {"mint_ceiling": "5000000.00"}),
         ]
         for key, profile, role, extra in cast:
             name = profile["display_name"]

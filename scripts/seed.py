@@ -34,6 +34,7 @@ from scripts.companies import for_role
 from scripts.demo import HINT, DemoError, money, operator_key_from
 
 MIN_NOTE = 100_00  # minor units: no note planned below 100.00 (the contracts' minimum split is 1.00)
+MAX_LIVE_NOTES = 500  # the contracts' default live-note cap: no note of a receivable below face / cap (S-3)
 PARETO_ALPHA = 1.16  # the "80/20" shape of firm sizes
 MAX_SIZE = 40.0  # one supplier is at most this many times the smallest
 RETRIES = 6
@@ -170,19 +171,26 @@ def make_plan(suppliers: int, notes: int, rng: random.Random) -> Plan:
         core.credit_limit = max(1, math.ceil(core.credit_limit * 1.25 / 100_000_000)) * 100_000_000
 
     # splits: a holder in tier t pays a supplier of tier t+1 with part of a note, until there are `notes`
+    faces = {r.key: r.face_value for r in plan.receivables}
+
+    def smallest(note: PlannedNote) -> int:
+        """The least value a note of its receivable may have: 100.00, or face / cap when larger (S-3)."""
+        return max(MIN_NOTE, -(-faces[note.slot] // MAX_LIVE_NOTES))
+
     for n in range(notes - receivable_count):
         candidates = [
             p
             for p in plan.notes.values()
-            if plan.members[p.holder].tier in (1, 2) and p.value >= 4 * MIN_NOTE and p.key.count(".") < 12
+            if plan.members[p.holder].tier in (1, 2) and p.value >= 4 * smallest(p) and p.key.count(".") < 12
         ]
         if not candidates:
             break
         parent = rng.choices(candidates, weights=[math.sqrt(p.value) for p in candidates])[0]
         tier = plan.members[parent.holder].tier
         to = _pick(rng, plan.of("supplier", tier + 1))
-        value = max(MIN_NOTE, round(parent.value * rng.uniform(0.15, 0.45) / 100) * 100)
-        value = min(value, parent.value - MIN_NOTE)
+        floor = smallest(parent)
+        value = max(floor, round(parent.value * rng.uniform(0.15, 0.45) / 100) * 100)
+        value = min(value, parent.value - floor)
         parent.value -= value
         child = PlannedNote(f"{parent.key}.{n}", to.key, value, parent.slot, parent.wave + 1)
         plan.notes[child.key] = child
@@ -309,6 +317,8 @@ class Seeder:
                     "label": f"seed {self.tag} {member.key}",
                     "credit_limit": amount(member.credit_limit),
                 }
+                if member.role == "financier":  # S-5: a financier mints only up to its ceiling (0 until set)
+                    body["mint_ceiling"] = amount(2 * max(plan.mints.get(member.key, 0), 1_000_000_00))
                 admitted = self.api.post("/v1/members", body, self.operator_key, self._key(f"admit-{member.key}"))
                 member.id, member.api_key = int(admitted["member"]["id"]), str(admitted["api_key"])
 

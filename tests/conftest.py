@@ -227,6 +227,18 @@ class Party:
         self.client = httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"})
 
 
+# S-5: a financier mints only up to the ceiling the operator set (0 until set). Test financiers are admitted with
+# one no test reaches (the ceiling itself is tested in tests/api/test_cash.py and tests/contracts/CashToken.t.sol).
+TEST_MINT_CEILING = "1000000000000.00"
+
+
+def with_mint_ceiling(roles: list[str], body: dict[str, Any]) -> dict[str, Any]:
+    """An admission body with the test mint ceiling added for a financier (unless the body sets one)."""
+    if "financier" in roles and "mint_ceiling" not in body:
+        return {**body, "mint_ceiling": TEST_MINT_CEILING}
+    return body
+
+
 # (name, roles, extra admission fields), e.g. ("core", ["core_enterprise"], {"credit_limit": "1000000.00"})
 Roster = list[tuple[str, list[str], dict[str, Any]]]
 
@@ -240,7 +252,7 @@ def admitted(url: str, operator_key: str, roster: Roster) -> Iterator[dict[str, 
         with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
             for name, roles, extra in roster:
                 kyc = {} if "profile" in extra else {"kyc_hash": random_hash()}
-                body = ok(op.post("/v1/members", json={"roles": roles, **kyc, **extra}), 201)
+                body = ok(op.post("/v1/members", json=with_mint_ceiling(roles, {"roles": roles, **kyc, **extra})), 201)
                 parties[name] = Party(url, body["member"], body["api_key"])
         yield parties
     finally:

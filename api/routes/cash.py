@@ -14,13 +14,23 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
 from api.hexes import prefixed
 from api.ledger import LedgerHandle
 from api.problems import catalogued
 from api.schemas import Page
-from api.schemas_cash import BurnIn, CashBalanceOut, CashMoveOut, CashTransferIn, CashWriteOut, MintIn
+from api.schemas_cash import (
+    BurnIn,
+    CashBalanceOut,
+    CashMoveOut,
+    CashTransferIn,
+    CashWriteOut,
+    MintCeilingIn,
+    MintCeilingOut,
+    MintIn,
+)
 from api.services.common import acting_account, member_or_404, sees_everything
+from api.services.visibility import FINANCIER
 from api.writes import WriteContext
 from chain.store import CashMove, EventRecord, Member
 
@@ -198,3 +208,59 @@ def transfer(
         return _respond(request, ctx, ledger, principal.member_id, 200)
 
     return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+
+
+def _financier_or_problem(session: Session, member_id: int) -> Member:
+    member = member_or_404(session, member_id, "financier")
+    if not member.roles & FINANCIER:
+        raise catalogued(422, "not-a-financier", "not-a-financier.no-role", {"member_id": member_id})
+    return member
+
+
+def mint_ceiling_out(ledger: LedgerHandle, member_id: int, currency: str) -> MintCeilingOut:
+    ceiling, outstanding = ledger.cash.mint_ceiling_of(member_id)
+    return MintCeilingOut(
+        member_id=member_id,
+        ceiling=ceiling,
+        outstanding=outstanding,
+        available=max(ceiling - outstanding, 0),
+        currency=currency,
+    )
+
+
+@router.get(
+    "/mint-ceilings/{member_id}",
+    summary="A financier's mint ceiling and outstanding amount (the financier itself, the operator and auditors)",
+)
+def get_mint_ceiling(
+    member_id: int, session: DbSession, principal: CurrentPrincipal, request: Request, ledger: Ledger
+) -> MintCeilingOut:
+    if member_id != principal.member_id and not sees_everything(principal):
+        raise catalogued(403, "forbidden", "forbidden.mint-ceiling-not-yours", {"member_id": member_id})
+    _financier_or_problem(session, member_id)
+    return mint_ceiling_out(ledger, member_id, request.app.state.settings.currency)
+
+
+@router.post(
+    "/mint-ceilings/{member_id}",
+    response_model=MintCeilingOut,
+    summary="Set a financier's mint ceiling (operator): the most it may have minted and not burned",
+)
+def set_mint_ceiling(
+    member_id: int,
+    body: MintCeilingIn,
+    request: Request,
+    session: DbSession,
+    principal: Operator,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    _financier_or_problem(session, member_id)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(custody.operator(), ledger.cash.set_mint_ceiling(member_id, body.ceiling))
+        return 200, mint_ceiling_out(ledger, member_id, request.app.state.settings.currency).model_dump(mode="json")
+
+    raw = f"{member_id}:".encode() + body.model_dump_json().encode()
+    return writes.run(request, principal.member_id, raw, ledger, workflow)

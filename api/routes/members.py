@@ -195,6 +195,8 @@ def admit_member(
     body: AdmitMemberIn, request: Request, principal: Operator, ledger: Ledger, writes: Writes, custody: CustodyDep
 ) -> JSONResponse:
     mask = _role_mask(body.roles)
+    if body.mint_ceiling and not mask & ROLE_BITS["financier"]:
+        raise catalogued(422, "validation-error", "validation-error.mint-ceiling-financiers")
     engine = request.app.state.engine
     kyc_hash = _admission_kyc_hash(body)
     if body.profile is not None and not writes.started(request, principal.member_id, body.model_dump_json().encode()):
@@ -217,6 +219,8 @@ def admit_member(
         receipt = ctx.transact(custody.operator(), call)
         events = ledger.contract("MemberRegistry").events.MemberAdmitted().process_receipt(receipt, errors=DISCARD)
         member_id = int(events[0]["args"]["memberId"])
+        if body.mint_ceiling:  # financiers: the ceiling in the same write, so it can mint as soon as it is admitted
+            ctx.transact(custody.operator(), ledger.cash.set_mint_ceiling(member_id, body.mint_ceiling))
 
         def create_api_key() -> str:
             key = new_api_key()

@@ -13,13 +13,21 @@ import {Roles} from "../libraries/Roles.sol";
 ///         Ordinary transfers move only between active members with a holding role. Ledger contracts
 ///         (Financing, Settlement) move cash as one leg of an atomic workflow and may hold cash in escrow.
 contract CashToken is ERC20, LedgerAccess, ICashToken {
-    /// @dev Packed with `_mode` in one slot. London EVM (Clique, Besu): no transient storage, so the move mode
-    ///      is a storage flag that is never zero (a write costs 2,900 gas, not 20,000) and is reset after each move.
-    bool private _paused;
+    /// @dev Packed with LedgerAccess's pause flag in one slot. London EVM (Clique, Besu): no transient storage, so
+    ///      the move mode is a storage flag that is never zero (a write costs 2,900 gas, not 20,000) and is reset
+    ///      after each move.
     /// @dev MODE_PLAIN outside ledger moves. MODE_LEDGER while a ledger contract moves cash, so `_update` checks
     ///      membership but not status. MODE_PAYOUT during a settlement payout: recipients are note holders the
     ///      calling ledger contract read from the registry, so no further checks are needed (low gas per note).
     uint8 private _mode = MODE_PLAIN;
+
+    /// @dev Per financier (member id, so a key rotation keeps it): its mint ceiling and its outstanding amount.
+    struct MintAllowance {
+        uint128 ceiling;
+        uint128 outstanding;
+    }
+
+    mapping(uint32 financierId => MintAllowance) private _mintAllowance;
 
     uint8 private constant MODE_PLAIN = 1;
     uint8 private constant MODE_LEDGER = 2;
@@ -40,8 +48,12 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
 
     /// @inheritdoc ICashToken
     function mint(address to, uint256 amount, bytes32 depositRef) external whenNotPaused {
-        registry.requireActive(msg.sender, Roles.FINANCIER);
+        uint32 financierId = registry.requireActive(msg.sender, Roles.FINANCIER);
         if (amount == 0) revert InvalidAmount(amount);
+        MintAllowance memory a = _mintAllowance[financierId];
+        uint256 outstanding = uint256(a.outstanding) + amount;
+        if (outstanding > a.ceiling) revert MintCeilingExceeded(financierId, a.ceiling, a.outstanding, amount);
+        _mintAllowance[financierId].outstanding = uint128(outstanding);
         _mint(to, amount);
         emit Minted(msg.sender, to, amount, depositRef);
     }
@@ -49,11 +61,30 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
     /// @inheritdoc ICashToken
     /// @dev A financier other than `from` needs `from`'s allowance (a withdrawal the member asked for).
     function burn(address from, uint256 amount, bytes32 depositRef) external whenNotPaused {
-        registry.requireActive(msg.sender, Roles.FINANCIER);
+        uint32 financierId = registry.requireActive(msg.sender, Roles.FINANCIER);
         if (amount == 0) revert InvalidAmount(amount);
         if (from != msg.sender) _spendAllowance(from, msg.sender, amount);
         _burn(from, amount);
+        uint128 outstanding = _mintAllowance[financierId].outstanding;
+        if (outstanding != 0) {
+            _mintAllowance[financierId].outstanding = amount >= outstanding ? 0 : outstanding - uint128(amount);
+        }
         emit Burned(msg.sender, from, amount, depositRef);
+    }
+
+    /// @inheritdoc ICashToken
+    function setMintCeiling(uint32 financierId, uint128 ceiling) external onlyOperator {
+        if (registry.member(financierId).roles & Roles.FINANCIER == 0) revert NotAFinancier(financierId);
+        MintAllowance storage a = _mintAllowance[financierId];
+        uint256 previous = a.ceiling;
+        a.ceiling = ceiling;
+        emit MintCeilingSet(financierId, previous, ceiling);
+    }
+
+    /// @inheritdoc ICashToken
+    function mintCeilingOf(uint32 financierId) external view returns (uint256 ceiling, uint256 outstanding) {
+        MintAllowance memory a = _mintAllowance[financierId];
+        return (a.ceiling, a.outstanding);
     }
 
     /// @inheritdoc ICashToken
@@ -103,15 +134,6 @@ contract CashToken is ERC20, LedgerAccess, ICashToken {
     /// @return true
     function approve(address spender, uint256 value) public override(ERC20, IERC20) whenNotPaused returns (bool) {
         return super.approve(spender, value);
-    }
-
-    /// @inheritdoc LedgerAccess
-    function paused() public view override returns (bool) {
-        return _paused;
-    }
-
-    function _setPaused(bool value) internal override {
-        _paused = value;
     }
 
     /// @dev Every balance change flows through here (OpenZeppelin's hook): membership is enforced once.

@@ -16,7 +16,7 @@ import {Roles} from "../libraries/Roles.sol";
 /// @notice Factoring price = value - floor(value * rateBps * days / 3,650,000), days = remaining seconds to
 ///         maturity / 86,400 rounded up. Loan interest = ceil(principal * rateBps * days / 3,650,000), days =
 ///         elapsed seconds / 86,400 rounded up, at least 1.
-contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
+contract Financing is ReentrancyGuard, LedgerAccess, IFinancing {
     uint256 private constant BPS_DAYS = 365 * 10_000;
     uint32 public constant MAX_RATE_BPS = 10_000;
     uint256 private constant BPS = 10_000;
@@ -27,16 +27,17 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
     IOrderBook public immutable orderBook;
     ICashToken public immutable cash;
 
+    // First state variables: packed with LedgerAccess's pause flag in one storage word (ReentrancyGuard is
+    // inherited first, so its status word comes before).
+    uint64 private _offerCount;
+    uint64 private _purchaseCount;
+    uint64 private _loanCount;
+    uint16 private _maxAdvanceBps = MAX_ADVANCE_BPS_LIMIT;
     mapping(uint256 offerId => Offer) private _offers;
     mapping(uint256 purchaseId => Purchase) private _purchases;
     mapping(uint256 loanId => Loan) private _loans;
     mapping(uint256 orderId => uint256) private _loanOfOrder;
     mapping(uint256 noteId => uint256) private _recoursePurchaseOf;
-    uint64 private _offerCount;
-    uint64 private _purchaseCount;
-    uint64 private _loanCount;
-    uint16 private _maxAdvanceBps = MAX_ADVANCE_BPS_LIMIT;
-    bool private _paused;
 
     constructor(IMemberRegistry registry_, IReceivableNotes notes_, IOrderBook orderBook_, ICashToken cash_)
         LedgerAccess(registry_)
@@ -317,14 +318,6 @@ contract Financing is LedgerAccess, ReentrancyGuard, IFinancing {
         return (_offerCount, _purchaseCount, _loanCount);
     }
 
-    /// @inheritdoc LedgerAccess
-    function paused() public view override returns (bool) {
-        return _paused;
-    }
-
-    function _setPaused(bool value) internal override {
-        _paused = value;
-    }
 
     /// @dev The one failure tolerated when looking up an order's note: it was burned (`UnknownNote`). Anything
     ///      else is re-raised with its revert data.

@@ -8,6 +8,11 @@ pragma solidity 0.8.30;
 ///         `Transfer(oldAccount, newAccount, id)` once per token; `MemberRegistry.finishRotation` succeeds
 ///         once `rotationPending` is 0 on every token contract.
 interface IMemberHoldings {
+    /// @notice The caller may not move or approve the token (neither its holder nor an approved operator).
+    error NotApproved(uint256 tokenId, address operator);
+    /// @notice A holder cannot approve itself.
+    error ApprovalToHolder(address operator);
+
     /// @notice Emits `Transfer(previous account, current account, id)` for tokens of a member whose rotation
     ///         is not finished. Anyone may call it: each event is checked to be true and is emitted once. Ids
     ///         the member does not hold (any more) or that were already announced are skipped, so a retried or

@@ -55,7 +55,6 @@ interface IReceivableNotes {
     error NotNoteHolder(uint256 noteId, address caller);
     error InsufficientValue(uint256 noteId, uint256 value, uint256 requested);
     error InsufficientAllowance(uint256 noteId, address operator, uint256 allowance, uint256 requested);
-    error NotApproved(uint256 noteId, address operator);
     error ValueBelowMinimum(uint256 value, uint256 minimum);
     error TooManyLiveNotes(uint256 slotId, uint256 maxLiveNotes);
     error SlotMismatch(uint256 fromNoteId, uint256 toNoteId);
@@ -66,7 +65,6 @@ interface IReceivableNotes {
     error NoteNotInSlot(uint256 noteId, uint256 slotId);
     error InvalidStatusChange(uint256 slotId, SlotStatus from, SlotStatus to);
     error RejectedByReceiver(address to);
-    error ApprovalToHolder(address operator);
 
     // ---------------------------------------------------------------- events (besides ERC-3525/721 ones)
     event ReceivableIssued(
@@ -180,7 +178,8 @@ interface IReceivableNotes {
 
     // ---------------------------------------------------------------- policy (operators)
     /// @notice Operators set the split policy; emits PolicySet.
-    /// @param minSplitValue the least value of a split's new note and non-zero remainder (1 to 2^64 - 1)
+    /// @param minSplitValue the absolute least value of a split's new note and non-zero remainder (1 to 2^64 - 1);
+    ///        a receivable's minimum is this or face / maxLiveNotesPerSlot, whichever is larger (`minNoteValue`)
     /// @param maxLiveNotesPerSlot the most live notes a receivable may have (1 to MAX_LIVE_NOTES_LIMIT)
     /// @param maxTenor the longest time to maturity at issuance (1 day to 5 years)
     function setPolicy(uint256 minSplitValue, uint256 maxLiveNotesPerSlot, uint64 maxTenor) external;
@@ -220,9 +219,15 @@ interface IReceivableNotes {
     /// @notice How many notes were minted.
     /// @return the number of notes (the last note id)
     function noteCount() external view returns (uint256);
-    /// @notice The least value of a split's new note and non-zero remainder.
+    /// @notice The policy's absolute minimum value of a split's new note and non-zero remainder.
     /// @return the minimum, in minor units
     function minSplitValue() external view returns (uint256);
+    /// @notice S-3: the least value a note of the receivable may be split to or keep (an emptied note is
+    ///         burned): `minSplitValue`, or ceil(face / maxLiveNotesPerSlot) when larger, so the live notes of a
+    ///         receivable never exceed the cap.
+    /// @param slotId the receivable (reverts UnknownSlot)
+    /// @return the minimum, in minor units
+    function minNoteValue(uint256 slotId) external view returns (uint256);
     /// @notice The most live notes a receivable may have.
     /// @return the cap
     function maxLiveNotesPerSlot() external view returns (uint256);

@@ -16,7 +16,7 @@ import {Roles} from "../libraries/Roles.sol";
 ///         issues the receivable), or Cancelled before confirmation. A Confirmed or Delivered order may be
 ///         pledged to one financier; the receivable of a pledged order is issued locked to that financier.
 /// @dev Holders are recorded by member id, so a rotated member account keeps its orders.
-contract OrderBook is MemberHoldings, IERC721, IOrderBook {
+contract OrderBook is MemberHoldings, IOrderBook {
     /// @dev `rotationMark`: the registry rotation whose `Transfer` was emitted for the order (0 = none).
     struct Holding {
         uint32 memberId;
@@ -29,11 +29,8 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
     mapping(uint256 orderId => Holding) private _holderOf;
     mapping(uint32 memberId => uint256) private _balance;
     mapping(uint256 orderId => address) private _tokenApproval;
-    mapping(uint32 memberId => mapping(address operator => bool)) private _operatorApproval;
     uint256 private _count;
-    bool private _paused;
 
-    error NotApproved(uint256 orderId, address operator);
     error InvalidRecipient(address to);
     error OrderNotTransferable(uint256 orderId, OrderStatus status);
 
@@ -50,8 +47,8 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
         whenNotPaused
         returns (uint256 orderId)
     {
-        uint32 supplierId = registry.requireActive(msg.sender, Roles.SUPPLIER);
-        uint32 buyerId = registry.requireActive(buyer, Roles.CORE_ENTERPRISE);
+        uint32 supplierId = _requireActive(msg.sender, Roles.SUPPLIER);
+        uint32 buyerId = _requireActive(buyer, Roles.CORE_ENTERPRISE);
         if (buyerId == supplierId) revert SelfDealing(buyer);
         if (amount == 0 || amount > type(uint96).max) revert InvalidAmount(amount);
         if (cashToken == address(0)) revert ZeroAddress();
@@ -77,7 +74,7 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
     /// @inheritdoc IOrderBook
     function deliver(uint256 orderId) external whenNotPaused {
         Order storage o = _existing(orderId);
-        if (registry.requireActive(msg.sender, Roles.SUPPLIER) != o.supplierId) {
+        if (_requireActive(msg.sender, Roles.SUPPLIER) != o.supplierId) {
             revert NotOrderSupplier(orderId, msg.sender);
         }
         _requireStatus(orderId, o, OrderStatus.Confirmed);
@@ -108,7 +105,7 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
         Order storage o = _existing(orderId);
         uint32 caller = registry.memberIdOf(msg.sender);
         if (caller == 0 || (caller != o.supplierId && caller != o.buyerId)) revert NotOrderParty(orderId, msg.sender);
-        registry.requireActive(msg.sender, Roles.SUPPLIER | Roles.CORE_ENTERPRISE);
+        _requireActive(msg.sender, Roles.SUPPLIER | Roles.CORE_ENTERPRISE);
         _requireStatus(orderId, o, OrderStatus.Proposed);
         o.status = OrderStatus.Cancelled;
         emit OrderCancelled(orderId, caller);
@@ -118,12 +115,12 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
     function pledge(uint256 orderId, address financier) external whenNotPaused {
         Order storage o = _existing(orderId);
         uint32 holderId = _holderOf[orderId].memberId;
-        if (registry.requireActive(msg.sender, Roles.HOLDER) != holderId) revert NotOrderHolder(orderId, msg.sender);
+        if (_requireActive(msg.sender, Roles.HOLDER) != holderId) revert NotOrderHolder(orderId, msg.sender);
         if (o.status != OrderStatus.Confirmed && o.status != OrderStatus.Delivered) {
             revert InvalidOrderState(orderId, o.status);
         }
         if (o.lienholderId != 0) revert OrderAlreadyPledged(orderId, o.lienholderId);
-        uint32 lienId = registry.requireActive(financier, Roles.FINANCIER);
+        uint32 lienId = _requireActive(financier, Roles.FINANCIER);
         if (lienId == holderId || lienId == o.buyerId) revert SelfDealing(financier);
         o.lienholderId = lienId;
         emit OrderPledged(orderId, lienId);
@@ -134,7 +131,7 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
         Order storage o = _existing(orderId);
         uint32 lienId = o.lienholderId;
         if (lienId == 0) revert OrderNotPledged(orderId);
-        if (registry.accountOf(lienId) != msg.sender) revert NotLienholder(orderId, msg.sender);
+        if (_accountOf(lienId) != msg.sender) revert NotLienholder(orderId, msg.sender);
         o.lienholderId = 0;
         emit OrderReleased(orderId, lienId);
     }
@@ -183,7 +180,7 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
     /// @return the holder's account
     function ownerOf(uint256 orderId) external view returns (address) {
         _existing(orderId);
-        return registry.accountOf(_holderOf[orderId].memberId);
+        return _accountOf(_holderOf[orderId].memberId);
     }
 
     /// @notice Moves an order token to another active member with a holding role. Not while pledged, and only
@@ -195,22 +192,16 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
         Order storage o = _existing(orderId);
         Holding memory h = _holderOf[orderId];
         uint32 holderId = h.memberId;
-        address holder = registry.requireActiveId(holderId, Roles.HOLDER);
+        address holder = _requireActiveId(holderId, Roles.HOLDER);
         if (from != holder) revert NotOrderHolder(orderId, from);
-        if (
-            msg.sender != holder
-                && (
-                    (_tokenApproval[orderId] != msg.sender && !_operatorApproval[holderId][msg.sender])
-                        || registry.formerMemberIdOf(msg.sender) != 0 // a rotated-out key keeps no approvals
-                )
-        ) {
+        if (msg.sender != holder && !_isApproved(holderId, msg.sender, _tokenApproval[orderId] == msg.sender)) {
             revert NotApproved(orderId, msg.sender);
         }
         if (o.status == OrderStatus.Invoiced || o.status == OrderStatus.Cancelled) {
             revert OrderNotTransferable(orderId, o.status);
         }
         if (o.lienholderId != 0) revert OrderAlreadyPledged(orderId, o.lienholderId);
-        uint32 toId = registry.requireActive(to, Roles.HOLDER);
+        uint32 toId = _requireActive(to, Roles.HOLDER);
         if (toId == holderId) revert InvalidRecipient(to);
         if (toId == o.buyerId) revert SelfDealing(to); // the buyer cannot become its own creditor
         _holderOf[orderId] = Holding(toId, 0);
@@ -241,45 +232,6 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
         safeTransferFrom(from, to, orderId, "");
     }
 
-    /// @notice Approves one operator for an order token.
-    /// @param to the operator approved, address(0) to clear
-    /// @param orderId the order
-    function approve(address to, uint256 orderId) external whenNotPaused {
-        _existing(orderId);
-        uint32 holderId = _holderOf[orderId].memberId;
-        address holder = registry.accountOf(holderId);
-        if (to == holder) revert InvalidRecipient(to);
-        if (msg.sender != holder && !_operatorApproval[holderId][msg.sender]) revert NotApproved(orderId, msg.sender);
-        _tokenApproval[orderId] = to;
-        emit Approval(holder, to, orderId);
-    }
-
-    /// @notice Approves an operator for all of the caller's order tokens.
-    /// @param operator the account
-    /// @param approved whether it may move them
-    function setApprovalForAll(address operator, bool approved) external whenNotPaused {
-        uint32 id = registry.requireActive(msg.sender, Roles.HOLDER);
-        if (operator == msg.sender) revert InvalidRecipient(operator);
-        _operatorApproval[id][operator] = approved;
-        emit ApprovalForAll(msg.sender, operator, approved);
-    }
-
-    /// @notice Operator approved for an order token.
-    /// @param orderId the order
-    /// @return the operator, address(0) for none
-    function getApproved(uint256 orderId) external view returns (address) {
-        _existing(orderId);
-        return _tokenApproval[orderId];
-    }
-
-    /// @notice Whether `operator` may move all of `owner`'s order tokens.
-    /// @param owner a member's account
-    /// @param operator the account asked about
-    /// @return whether it is approved for all
-    function isApprovedForAll(address owner, address operator) external view returns (bool) {
-        return _operatorApproval[registry.memberIdOf(owner)][operator];
-    }
-
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IOrderBook
@@ -303,15 +255,6 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
         return _existing(orderId).lienholderId;
     }
 
-    /// @inheritdoc LedgerAccess
-    function paused() public view override returns (bool) {
-        return _paused;
-    }
-
-    function _setPaused(bool value) internal override {
-        _paused = value;
-    }
-
     function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId)
         internal
         override
@@ -327,13 +270,26 @@ contract OrderBook is MemberHoldings, IERC721, IOrderBook {
         return _balance[memberId];
     }
 
+    function _holderIdOf(uint256 tokenId) internal view override returns (uint32) {
+        _existing(tokenId);
+        return _holderOf[tokenId].memberId;
+    }
+
+    function _setTokenApproval(uint256 tokenId, address to) internal override {
+        _tokenApproval[tokenId] = to;
+    }
+
+    function _tokenApprovalOf(uint256 tokenId) internal view override returns (address) {
+        return _tokenApproval[tokenId];
+    }
+
     function _existing(uint256 orderId) private view returns (Order storage o) {
         o = _orders[orderId];
         if (o.status == OrderStatus.None) revert UnknownOrder(orderId);
     }
 
     function _requireBuyer(uint256 orderId, Order storage o) private view {
-        if (registry.requireActive(msg.sender, Roles.CORE_ENTERPRISE) != o.buyerId) {
+        if (_requireActive(msg.sender, Roles.CORE_ENTERPRISE) != o.buyerId) {
             revert NotOrderBuyer(orderId, msg.sender);
         }
     }

@@ -98,7 +98,6 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     mapping(bytes32 invoiceHash => uint256) private _slotOfInvoice;
     mapping(uint256 orderId => uint256) private _slotOfOrder;
     mapping(uint32 memberId => uint256) private _noteBalance;
-    mapping(uint32 memberId => mapping(address operator => bool)) private _operatorApproval;
     mapping(uint256 noteId => TokenApproval) private _tokenApproval;
     mapping(uint256 noteId => mapping(uint64 epoch => mapping(address operator => uint256))) private _allowance;
     Policy private _policy;
@@ -257,8 +256,9 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
 
     /// @notice Split: moves `value` of note `fromTokenId` into a new note of the same slot held by `to`.
     /// @dev Caller: the holder, an operator approved for the note or for all, or an operator with a value
-    ///      allowance (spent). Reverts after maturity, while paused or locked, below the minimum split value
-    ///      (for the new note and for a non-zero remainder) and at the slot's live-note cap.
+    ///      allowance (spent). Reverts after maturity, while paused or locked, and below the slot's minimum note
+    ///      value, the policy minimum or ceil(face / cap) if larger (S-3: for the new note and for a non-zero
+    ///      remainder, so the live notes never exceed the cap). Splitting the whole value burns the emptied note.
     /// @param fromTokenId the note split
     /// @param to the new note's holder (an active member with a holding role)
     /// @param value the value moved, in minor units
@@ -267,23 +267,27 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
         Policy memory p = _policy;
         if (p.paused) revert EnforcedPause();
         NoteWord memory n = _noteWord(fromTokenId);
-        _authorizeValue(fromTokenId, n, value);
+        address holder = _authorizeValue(fromTokenId, n, value);
         uint32 toId = _requireActive(to, Roles.HOLDER);
         uint256 slotId = n.slotId;
         SlotCore storage s = _movableSlot(slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
-        _checkSplitValue(fromTokenId, n.value, value, p.minSplitValue);
+        _checkSplitValue(fromTokenId, n.value, value, _minNoteValue(slotId, p));
         uint32 live = s.liveNotes;
         if (live >= p.maxLiveNotes) revert TooManyLiveNotes(slotId, p.maxLiveNotes);
-        s.liveNotes = live + 1;
         newNoteId = p.noteCount + 1;
         _policy.noteCount = uint48(newNoteId);
         _splitInto(fromTokenId, n, newNoteId, toId, to, value);
+        // S-3: a split of the whole value empties the note, which is burned (the live count is unchanged)
+        if (value == n.value) _erase(fromTokenId, n.holderId, holder, slotId);
+        else s.liveNotes = live + 1;
         _checkReceiver(to, fromTokenId, newNoteId, value);
     }
 
     /// @notice Moves `value` from one note into another note of the same slot (a merge when one holder holds
-    ///         both). Both notes must be unlocked; the receiving note's holder must be an active member.
+    ///         both). Both notes must be unlocked; the receiving note's holder must be an active member. What
+    ///         stays in the note is at least the slot's minimum note value, or nothing: an emptied note is burned
+    ///         (`Transfer(holder, 0, id)`, `SlotChanged(id, slot, 0)`).
     /// @param fromTokenId the note the value leaves
     /// @param toTokenId the note it joins
     /// @param value the value moved, in minor units
@@ -293,19 +297,30 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
         NoteWord memory t = _noteWord(toTokenId);
         uint256 slotId = n.slotId;
         if (t.slotId != slotId) revert SlotMismatch(fromTokenId, toTokenId);
-        _authorizeValue(fromTokenId, n, value);
+        address holder = _authorizeValue(fromTokenId, n, value);
         address toHolder =
             t.holderId == n.holderId ? address(0) : _requireActiveId(t.holderId, Roles.HOLDER);
-        _movableSlot(slotId);
+        SlotCore storage s = _movableSlot(slotId);
         if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
         if (t.lienholderId != 0) revert NoteIsLocked(toTokenId, t.lienholderId);
         if (value == 0) revert ZeroValue();
         if (value > n.value) revert InsufficientValue(fromTokenId, n.value, value);
+        uint256 remainder;
         unchecked {
-            _notes[fromTokenId].value = n.value - uint96(value);
+            remainder = n.value - value;
             _notes[toTokenId].value = t.value + uint96(value);
         }
+        // S-3: what stays is at least the slot's minimum note value; a move that empties the note burns it
+        if (remainder != 0) {
+            uint256 minimum = _minNoteValue(slotId, _policy);
+            if (remainder < minimum) revert ValueBelowMinimum(remainder, minimum);
+            _notes[fromTokenId].value = uint96(remainder);
+        }
         emit TransferValue(fromTokenId, toTokenId, value);
+        if (remainder == 0) {
+            _erase(fromTokenId, n.holderId, holder, slotId);
+            s.liveNotes -= 1;
+        }
         if (toHolder != address(0)) _checkReceiver(toHolder, fromTokenId, toTokenId, value);
     }
 
@@ -318,7 +333,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
         NoteWord memory n = _noteWord(tokenId);
         address holder = _accountOf(n.holderId);
         if (operator == holder) revert ApprovalToHolder(operator);
-        if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
+        if (msg.sender != holder && !_isApprovedFor(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
         _allowance[tokenId][_markApproved(tokenId)][operator] = value;
         emit ApprovalValue(tokenId, operator, value);
     }
@@ -372,7 +387,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
         NoteWord memory n = _noteWord(tokenId);
         address holder = _requireActiveId(n.holderId, Roles.HOLDER);
         if (from != holder) revert NotNoteHolder(tokenId, from);
-        if (msg.sender != holder && !_isApproved(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
+        if (msg.sender != holder && !_isApprovedFor(tokenId, n, msg.sender)) revert NotApproved(tokenId, msg.sender);
         uint32 toId = _requireActive(to, Roles.HOLDER);
         if (toId == n.holderId) revert SelfTransfer(tokenId);
         _movableSlot(n.slotId);
@@ -396,47 +411,6 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     /// @param tokenId the note
     function safeTransferFrom(address from, address to, uint256 tokenId) external {
         safeTransferFrom(from, to, tokenId, "");
-    }
-
-    /// @notice ERC-721 approval of one operator for the whole note (voided when the note changes hands).
-    /// @param to the operator approved, address(0) to clear
-    /// @param tokenId the note
-    function approve(address to, uint256 tokenId) external whenNotPaused {
-        NoteWord memory n = _noteWord(tokenId);
-        address holder = _accountOf(n.holderId);
-        if (to == holder) revert ApprovalToHolder(to);
-        if (msg.sender != holder && !_operatorApproval[n.holderId][msg.sender]) {
-            revert NotApproved(tokenId, msg.sender);
-        }
-        _tokenApproval[tokenId] = TokenApproval(to, _markApproved(tokenId));
-        emit Approval(holder, to, tokenId);
-    }
-
-    /// @notice ERC-721 operator approval over all of the caller's notes (kept by member id).
-    /// @param operator the account
-    /// @param approved whether it may move them
-    function setApprovalForAll(address operator, bool approved) external whenNotPaused {
-        uint32 id = _requireActive(msg.sender, Roles.HOLDER);
-        if (operator == msg.sender) revert ApprovalToHolder(operator);
-        _operatorApproval[id][operator] = approved;
-        emit ApprovalForAll(msg.sender, operator, approved);
-    }
-
-    /// @notice The operator approved for a note, if its approval is current.
-    /// @param tokenId the note
-    /// @return the operator, address(0) for none
-    function getApproved(uint256 tokenId) external view returns (address) {
-        _noteWord(tokenId);
-        TokenApproval memory a = _tokenApproval[tokenId];
-        return a.epoch == _approvalState[tokenId].epoch ? a.operator : address(0);
-    }
-
-    /// @notice Whether `operator` may move all of `owner`'s notes.
-    /// @param owner a member's account
-    /// @param operator the account asked about
-    /// @return whether it is approved for all
-    function isApprovedForAll(address owner, address operator) external view returns (bool) {
-        return _operatorApproval[registry.memberIdOf(owner)][operator];
     }
 
     // ================================================================== locks
@@ -484,7 +458,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
             if (value > n.value) revert InsufficientValue(noteId, n.value, value);
         } else {
             Policy memory p = _policy;
-            _checkSplitValue(noteId, n.value, value, p.minSplitValue);
+            _checkSplitValue(noteId, n.value, value, _minNoteValue(slotId, p));
             if (s.liveNotes >= p.maxLiveNotes) revert TooManyLiveNotes(slotId, p.maxLiveNotes);
         }
         s.liveNotes += 1;
@@ -667,6 +641,12 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     }
 
     /// @inheritdoc IReceivableNotes
+    function minNoteValue(uint256 slotId) external view returns (uint256) {
+        if (_slots[slotId].status == SlotStatus.None) revert UnknownSlot(slotId);
+        return _minNoteValue(slotId, _policy);
+    }
+
+    /// @inheritdoc IReceivableNotes
     function maxLiveNotesPerSlot() external view returns (uint256) {
         return _policy.maxLiveNotes;
     }
@@ -678,21 +658,17 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
 
     // ================================================================== internals
 
-    // One call site per registry function: each external call inlined costs bytecode (EIP-170 limit).
-    function _accountOf(uint32 memberId) private view returns (address) {
-        return registry.accountOf(memberId);
+    function _holderIdOf(uint256 tokenId) internal view override returns (uint32) {
+        return _noteWord(tokenId).holderId;
     }
 
-    function _requireActiveId(uint32 memberId, uint8 roleMask) private view returns (address) {
-        return registry.requireActiveId(memberId, roleMask);
+    function _setTokenApproval(uint256 tokenId, address to) internal override {
+        _tokenApproval[tokenId] = TokenApproval(to, _markApproved(tokenId));
     }
 
-    function _requireActive(address account, uint8 roleMask) private view returns (uint32) {
-        return registry.requireActive(account, roleMask);
-    }
-
-    function _formerIdOf(address account) private view returns (uint32) {
-        return registry.formerMemberIdOf(account);
+    function _tokenApprovalOf(uint256 tokenId) internal view override returns (address) {
+        TokenApproval memory a = _tokenApproval[tokenId];
+        return a.epoch == _approvalState[tokenId].epoch ? a.operator : address(0);
     }
 
     function _markRotationTransfer(uint256 tokenId, uint32 memberId, uint32 rotationId)
@@ -775,19 +751,34 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
         if (n.lienholderId != 0) revert NoteIsLocked(noteId, n.lienholderId);
         holderId = n.holderId;
         value = n.value;
+        emit TransferValue(noteId, 0, value);
+        _erase(noteId, holderId, address(0), slotId);
+    }
+
+    /// @dev Deletes a note: `SlotChanged(id, slot, 0)` always, and `Transfer(holder, 0, id)` when `holder` is
+    ///      given (the settlement batches emit it themselves, with the holder's account they return).
+    function _erase(uint256 noteId, uint32 holderId, address holder, uint256 slotId) private {
         delete _notes[noteId];
         unchecked {
             --_noteBalance[holderId];
         }
         _forgetRotationTransfer(holderId, _approvalState[noteId].rotationMark);
-        emit TransferValue(noteId, 0, value);
+        if (holder != address(0)) emit Transfer(holder, address(0), noteId);
         emit SlotChanged(noteId, slotId, 0);
     }
 
+    /// @dev S-3: the smallest value a note of the slot may keep or be split to: the policy's absolute minimum,
+    ///      or `ceil(face / maxLiveNotes)` when larger, so the live notes of a slot never exceed the cap.
+    function _minNoteValue(uint256 slotId, Policy memory p) private view returns (uint256 minimum) {
+        uint256 cap = p.maxLiveNotes;
+        minimum = (uint256(_terms[slotId].faceValue) + cap - 1) / cap;
+        if (minimum < p.minSplitValue) minimum = p.minSplitValue;
+    }
+
     /// @dev Holder, approved-for-all operator, note-approved operator, or a value allowance (spent).
-    function _authorizeValue(uint256 noteId, NoteWord memory n, uint256 value) private {
-        address holder = _requireActiveId(n.holderId, Roles.HOLDER);
-        if (msg.sender == holder || _isApproved(noteId, n, msg.sender)) return;
+    function _authorizeValue(uint256 noteId, NoteWord memory n, uint256 value) private returns (address holder) {
+        holder = _requireActiveId(n.holderId, Roles.HOLDER);
+        if (msg.sender == holder || _isApprovedFor(noteId, n, msg.sender)) return holder;
         if (_formerIdOf(msg.sender) != 0) revert NotApproved(noteId, msg.sender);
         uint64 epoch = _approvalState[noteId].epoch;
         uint256 allowed = _allowance[noteId][epoch][msg.sender];
@@ -800,12 +791,9 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
         }
     }
 
-    function _isApproved(uint256 noteId, NoteWord memory n, address operator) private view returns (bool) {
-        // A member's rotated-out account (a lost or stolen key) keeps no approvals others granted it.
-        if (_formerIdOf(operator) != 0) return false;
-        if (_operatorApproval[n.holderId][operator]) return true;
-        TokenApproval memory a = _tokenApproval[noteId];
-        return a.operator == operator && a.epoch == _approvalState[noteId].epoch;
+    /// @dev Approved for all of the holder's notes or for this note (its approval still current).
+    function _isApprovedFor(uint256 noteId, NoteWord memory n, address operator) private view returns (bool) {
+        return _isApproved(n.holderId, operator, _tokenApprovalOf(noteId) == operator);
     }
 
     /// @dev Records that the note has approvals (so a whole transfer voids them) and returns the current epoch.

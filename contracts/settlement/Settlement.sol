@@ -14,19 +14,19 @@ import {LedgerAccess} from "../libraries/LedgerAccess.sol";
 ///         keeper) pays a batch of notes (ids from the indexer, each checked) and any holder can redeem its own
 ///         note. After maturity plus the grace period an underfunded receivable can be marked Defaulted: the
 ///         obligor's default is recorded and the funds are paid pro rata as holders claim.
-contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
+contract Settlement is ReentrancyGuard, LedgerAccess, ISettlement {
     IReceivableNotes public immutable notes;
     ICashToken public immutable cash;
     /// @notice Financing: knows which notes were bought with recourse (their default claim is their holder's).
     IRecourseBook public immutable recourseBook;
 
+    /// @dev The first state variable: packed with LedgerAccess's pause flag (ReentrancyGuard is inherited first).
+    uint64 private _gracePeriod = DEFAULT_GRACE_PERIOD;
     mapping(uint256 slotId => Fund) private _funds;
     uint64 private constant DEFAULT_GRACE_PERIOD = 7 days;
     uint64 private constant MIN_GRACE_PERIOD = 1 days;
     uint64 private constant MAX_GRACE_PERIOD = 90 days;
 
-    uint64 private _gracePeriod = DEFAULT_GRACE_PERIOD;
-    bool private _paused;
 
     constructor(IMemberRegistry registry_, IReceivableNotes notes_, ICashToken cash_, IRecourseBook recourseBook_)
         LedgerAccess(registry_)
@@ -140,14 +140,6 @@ contract Settlement is LedgerAccess, ReentrancyGuard, ISettlement {
         return _gracePeriod;
     }
 
-    /// @inheritdoc LedgerAccess
-    function paused() public view override returns (bool) {
-        return _paused;
-    }
-
-    function _setPaused(bool value) internal override {
-        _paused = value;
-    }
 
     function _activeSlot(uint256 slotId) private view returns (IReceivableNotes.Receivable memory r) {
         r = notes.receivable(slotId);

@@ -9,7 +9,7 @@ import typer
 from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, console, fmt_amount, page
 from scripts.lang import t
 
-app = typer.Typer(help="Cash: balance, moves, mint, burn, pay.")
+app = typer.Typer(help="Cash: balance, moves, mint, burn, pay, mint ceilings.")
 
 MemberOpt = Annotated[
     int | None, typer.Option("--member", help="Another member's (operator and auditors); default: yours")
@@ -82,3 +82,32 @@ def pay(
     """Pay another member."""
     body = {"to": to, "amount": amount}
     call(ctx, "POST", "/v1/cash/transfers", _written, json_out=json_out, body=body, idempotency_key=idempotency_key)
+
+
+def _ceiling(data: Any) -> None:
+    currency = data.get("currency")
+    console.print(
+        f"financier {data['member_id']}: ceiling [bold]{fmt_amount(data['ceiling'], currency)}[/], "
+        f"outstanding {fmt_amount(data['outstanding'], currency)}, "
+        f"may still mint {fmt_amount(data['available'], currency)}"
+    )
+
+
+@app.command()
+def ceiling(
+    ctx: typer.Context,
+    member: Annotated[int, typer.Argument(help="The financier's member id")],
+    set_to: Annotated[
+        str | None, typer.Option("--set", help="Operator: the new ceiling, e.g. 5000000.00 (omit to read it)")
+    ] = None,
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """A financier's mint ceiling: the most it may have minted and not burned (the operator sets it; the financier
+    and auditors read it)."""
+    path = f"/v1/cash/mint-ceilings/{member}"
+    if set_to is None:
+        call(ctx, "GET", path, _ceiling, json_out=json_out)
+        return
+    body = {"ceiling": set_to}
+    call(ctx, "POST", path, _ceiling, json_out=json_out, body=body, idempotency_key=idempotency_key)

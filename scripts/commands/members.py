@@ -108,6 +108,9 @@ def admit(
     credit_limit: Annotated[str, typer.Option("--credit-limit", help="Obligors: maximum outstanding face value")] = (
         "0.00"
     ),
+    mint_ceiling: Annotated[
+        str, typer.Option("--mint-ceiling", help="Financiers: the most cash it may have minted and not burned")
+    ] = "0.00",
     group_id: Annotated[int, typer.Option("--group-id", help="Related-party group (0 = none)")] = 0,
     label: Annotated[str, typer.Option("--label", help="A name for the member's first API key")] = "",
     address: Annotated[
@@ -125,6 +128,8 @@ def admit(
     """Admit a member (operator); prints its API key once. With --address/--challenge-id/--signature the member
     holds its own key (self-custody)."""
     body: dict[str, Any] = {"roles": role, "credit_limit": credit_limit, "group_id": group_id, "label": label}
+    if mint_ceiling not in ("0", "0.0", "0.00"):
+        body["mint_ceiling"] = mint_ceiling
     if kyc_hash is not None:
         body["kyc_hash"] = kyc_hash
     profile = _profile(legal_name_zh, legal_name_en, display_name, uscc, lei, contact)

@@ -17,7 +17,7 @@ from api.settings import Settings
 from chain.alerts import AlertConfig
 from chain.client import contract
 from chain.runtime import Ledger
-from tests.conftest import ServerThread, ok, random_hash
+from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling
 
 
 class Party:
@@ -52,7 +52,7 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
             ("bank", ["financier"], {"group_id": group, "profile": _profile(NAMES["bank"])}),
             ("auditor", ["auditor"], {"kyc_hash": random_hash()}),
         ]:
-            body = ok(op.post("/v1/members", json={"roles": roles, **extra}), 201)
+            body = ok(op.post("/v1/members", json=with_mint_ceiling(roles, {"roles": roles, **extra})), 201)
             admitted[name] = Party(api, body["member"], body["api_key"])
     yield admitted
     for party in admitted.values():

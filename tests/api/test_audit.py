@@ -29,6 +29,7 @@ from tests.conftest import (
     private_world,
     problem,
     random_hash,
+    with_mint_ceiling,
 )
 
 MATURITY = (date.today() + timedelta(days=60)).isoformat()
@@ -58,7 +59,12 @@ def parties(world: PrivateWorld) -> Iterator[dict[str, Party]]:
             ("supplier", ["supplier"], {}),
             ("auditor", ["auditor"], {}),
         ]:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+            body = ok(
+                op.post(
+                    "/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+                ),
+                201,
+            )
             admitted[name] = Party(url, body["member"]["id"], body["api_key"])
     yield admitted
     for party in admitted.values():

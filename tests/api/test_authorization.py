@@ -27,7 +27,7 @@ from web3.contract import Contract
 from chain.client import contract
 from chain.runtime import Ledger
 from scripts.companies import CORES, company
-from tests.conftest import ServerThread, ok, random_hash
+from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling
 
 PROBLEM_JSON = "application/problem+json"
 VOLATILE = {"price", "amount_owed"}  # quotes and accrued interest move with the wall clock
@@ -84,7 +84,8 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
     parties: dict[str, Party] = {"operator": Party(api.url, operator_key)}
     op = parties["operator"]
     for name, roles, extra in MEMBERS:
-        body = op.post("/v1/members", {"roles": roles, "kyc_hash": random_hash(), "label": name, **extra}, 201)
+        admission = with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), "label": name, **extra})
+        body = op.post("/v1/members", admission, 201)
         parties[name] = Party(api.url, body["api_key"], body["member"])
     parties["nokey"] = Party(api.url, "x")
     parties["nokey"].client.headers.pop("Authorization")
@@ -202,6 +203,7 @@ EVERYTHING = [
     *(f"member:{name}" for name, _, _ in MEMBERS),
     *(f"cash:{name}" for name, _, _ in MEMBERS),
     "keys:supplier",
+    "ceiling:bank",
     *LISTS_OF,
 ]
 
@@ -219,6 +221,8 @@ def snapshot(w: World, ledger: Ledger, cash_token: Contract, keys: Iterable[str]
             state[key] = op.get(f"/v1/members/{w[key[7:]]}")
         elif key.startswith("keys:"):
             state[key] = op.client.get(f"/v1/members/{w[key[5:]]}/api-keys").json()
+        elif key.startswith("ceiling:"):
+            state[key] = op.get(f"/v1/cash/mint-ceilings/{w[key[8:]]}")
         elif key.startswith("cash:"):
             state[key] = int(cash_token.functions.balanceOf(w.parties[key[5:]].account).call())
         elif key.startswith("list:"):
@@ -514,6 +518,12 @@ CASES: list[Case] = [
         ["supplier", "core", "auditor", "operator"],
     ),
     _c(
+        "POST /v1/cash/mint-ceilings/{id}",
+        lambda w: f"/v1/cash/mint-ceilings/{w['bank']}",
+        lambda w: {"ceiling": "99999999999.00"},
+        MEMBER_WRONG,
+    ),
+    _c(
         "POST /v1/cash/burn",
         lambda w: "/v1/cash/burn",
         lambda w: {"amount": "1.00", "reference": "forged"},
@@ -610,6 +620,7 @@ WATCH: dict[str, list[str]] = {
     "POST /v1/financing/loans/{id}/repay": ["loan", "o_pledged", "cash:supplier"],
     "POST /v1/financing/loans/{id}/foreclose": ["loan", "o_pledged"],
     "POST /v1/cash/mint": ["cash:supplier", "list:moves"],
+    "POST /v1/cash/mint-ceilings/{id}": ["ceiling:bank"],
     "POST /v1/cash/burn": ["cash:supplier", "cash:core"],
     "POST /v1/cash/transfers": ["cash:supplier"],
     "POST /v1/settlement/receivables/{id}/fund": ["r1", "cash:core"],
@@ -727,6 +738,7 @@ READS: list[tuple[str, str, list[str], list[str]]] = [
     ),
     ("/v1/cash/balance?member_id={}", "supplier", ["supplier2", "core", "bank"], ["supplier", "auditor", "operator"]),
     ("/v1/cash/moves?member_id={}", "supplier", ["supplier2", "core", "bank"], ["supplier", "auditor", "operator"]),
+    ("/v1/cash/mint-ceilings/{}", "bank", ["supplier", "core", "bank2"], ["bank", "auditor", "operator"]),
     ("/v1/verify/holdings/{}", "supplier", ["supplier2", "core", "bank"], ["supplier", "auditor", "operator"]),
 ]
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerThread, ok, problem, random_hash
+from tests.conftest import ServerThread, ok, problem, random_hash, with_mint_ceiling
 
 
 class Party:
@@ -31,7 +31,9 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
             ("supplier2", ["supplier"]),
             ("auditor", ["auditor"]),
         ]:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash()}), 201)
+            body = ok(
+                op.post("/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash()})), 201
+            )
             admitted[name] = Party(api, body["member"], body["api_key"])
     yield admitted
     for party in admitted.values():
@@ -165,3 +167,65 @@ def test_idempotent_transfer(funded: dict[str, Party]) -> None:
     assert again.status_code == 200 and again.json() == first
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert _decimal(supplier2.balance()) == before + 100
+
+
+def test_mint_ceiling_s5(api: ServerThread, parties: dict[str, Party], operator: httpx.Client) -> None:
+    """S-5: a new financier cannot mint until the operator sets its ceiling; a mint above it is a decoded problem
+    that changes nothing; the operator sets it, the financier and the operator read it, others may not."""
+    supplier, supplier2 = parties["supplier"], parties["supplier2"]
+    body = ok(operator.post("/v1/members", json={"roles": ["financier"], "kyc_hash": random_hash()}), 201)
+    bank = Party(api, body["member"], body["api_key"])
+    path = f"/v1/cash/mint-ceilings/{bank.id}"
+    try:
+        read = ok(bank.client.get(path))
+        assert (read["ceiling"], read["outstanding"], read["available"]) == ("0.00", "0.00", "0.00")
+        before = supplier2.balance()
+        mint = {"member_id": supplier2.id, "amount": "0.01", "reference": "no-ceiling"}
+        refused = problem(bank.client.post("/v1/cash/mint", json=mint), 409, "mint-ceiling-exceeded")
+        assert refused["contractError"]["error"] == "MintCeilingExceeded"
+        assert refused["contractError"]["args"] == {
+            "financierId": bank.id,
+            "ceiling": 0,
+            "outstanding": 0,
+            "amount": 1,
+        }
+        assert supplier2.balance() == before
+
+        # only the operator sets it, only for a financier
+        problem(bank.client.post(path, json={"ceiling": "100.00"}), 403)
+        problem(
+            operator.post(f"/v1/cash/mint-ceilings/{supplier.id}", json={"ceiling": "1.00"}), 422, "not-a-financier"
+        )
+        problem(operator.post("/v1/cash/mint-ceilings/999999", json={"ceiling": "1.00"}), 404)
+        problem(operator.post(path, json={"ceiling": "-1.00"}), 422, "validation-error")
+        set_ = ok(operator.post(path, json={"ceiling": "100.00"}))
+        assert (set_["member_id"], set_["ceiling"], set_["available"]) == (bank.id, "100.00", "100.00")
+
+        ok(bank.client.post("/v1/cash/mint", json={**mint, "amount": "60.00", "reference": "first"}), 201)
+        read = ok(bank.client.get(path))
+        assert (read["ceiling"], read["outstanding"], read["available"]) == ("100.00", "60.00", "40.00")
+        assert ok(operator.get(path)) == read
+        problem(supplier.client.get(path), 403)
+
+        before = supplier2.balance()
+        over = {**mint, "amount": "40.01", "reference": "over"}
+        refused = problem(bank.client.post("/v1/cash/mint", json=over), 409, "mint-ceiling-exceeded")
+        assert refused["contractError"]["args"]["outstanding"] == 6000
+        assert refused["contractError"]["args"]["ceiling"] == 10000
+        assert supplier2.balance() == before
+        assert ok(bank.client.get(path))["outstanding"] == "60.00"
+
+        # lowering it below what is outstanding stops mints; admission can set it in the same write
+        ok(operator.post(path, json={"ceiling": "50.00"}))
+        problem(bank.client.post("/v1/cash/mint", json={**mint, "reference": "lowered"}), 409, "mint-ceiling-exceeded")
+        body = ok(
+            operator.post(
+                "/v1/members", json={"roles": ["financier"], "kyc_hash": random_hash(), "mint_ceiling": "7.50"}
+            ),
+            201,
+        )
+        assert ok(operator.get(f"/v1/cash/mint-ceilings/{body['member']['id']}"))["ceiling"] == "7.50"
+        supplier_with_ceiling = {"roles": ["supplier"], "kyc_hash": random_hash(), "mint_ceiling": "1.00"}
+        problem(operator.post("/v1/members", json=supplier_with_ceiling), 422, "validation-error")
+    finally:
+        bank.client.close()

@@ -11,11 +11,13 @@ import httpx
 from web3 import Web3
 
 from chain.runtime import Ledger
-from tests.conftest import ServerThread, random_hash
+from tests.conftest import ServerThread, random_hash, with_mint_ceiling
 
 
 def _admit(op: httpx.Client, roles: list[str], **extra: Any) -> tuple[dict[str, Any], str]:
-    response = op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra})
+    response = op.post(
+        "/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     return body["member"], body["api_key"]
@@ -46,7 +48,7 @@ def test_twenty_concurrent_splits_by_one_member(api: ServerThread, operator: htt
         with httpx.Client(base_url=api.url, timeout=120, headers={"Authorization": f"Bearer {supplier_key}"}) as c:
             return c.post(
                 f"/v1/notes/{note_id}/split",
-                json={"to": tier2["id"], "value": "100.00"},
+                json={"to": tier2["id"], "value": "200.00"},  # face / cap (S-3)
                 headers={"Idempotency-Key": f"split-{uuid.uuid4()}-{i}"},
             )
 
@@ -65,6 +67,6 @@ def test_twenty_concurrent_splits_by_one_member(api: ServerThread, operator: htt
                 nonces.append(tx["nonce"])  # type: ignore[index]
     assert sorted(nonces) == list(range(nonce_before, nonce_before + 20))
 
-    # value conserved: the parent holds the rest, tier-2 holds 20 x 100.00
+    # value conserved: the parent holds the rest, tier-2 holds 20 x 200.00
     with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {supplier_key}"}) as c:
-        assert c.get(f"/v1/notes/{note_id}").json()["value"] == "98000.00"
+        assert c.get(f"/v1/notes/{note_id}").json()["value"] == "96000.00"

@@ -24,7 +24,7 @@ from api.settings import Settings
 from chain.client import contract
 from chain.runtime import Ledger
 from scripts.cli import app as cli_app
-from tests.conftest import PrivateWorld, ServerThread, ok, private_world, problem, random_hash
+from tests.conftest import PrivateWorld, ServerThread, ok, private_world, problem, random_hash, with_mint_ceiling
 
 DAY = 86_400
 
@@ -108,7 +108,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         ) as op:
             for name, roles, extra in PARTIES:
                 identity = {} if "profile" in extra else {"kyc_hash": random_hash()}
-                body = ok(op.post("/v1/members", json={"roles": roles, **identity, **extra}), 201)
+                body = ok(
+                    op.post("/v1/members", json=with_mint_ceiling(roles, {"roles": roles, **identity, **extra})),
+                    201,
+                )
                 parties[name] = Party(private.server, body["member"], body["api_key"])
         cash = contract(private.ledger.w3, private.ledger.deployment, private.ledger.artifacts, "CashToken")
         yield World(private, parties, cash)

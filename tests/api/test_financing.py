@@ -16,7 +16,7 @@ from web3.contract import Contract
 
 from chain.client import contract
 from chain.runtime import Ledger
-from tests.conftest import ServerThread, ok, private_world, problem, random_hash
+from tests.conftest import ServerThread, ok, private_world, problem, random_hash, with_mint_ceiling
 
 BPS_DAYS = 3_650_000
 
@@ -57,7 +57,12 @@ def _admit(api: ServerThread, operator_key: str) -> dict[str, Party]:
     admitted: dict[str, Party] = {}
     with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
         for name, roles, extra in PARTIES:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+            body = ok(
+                op.post(
+                    "/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+                ),
+                201,
+            )
             admitted[name] = Party(api, body["member"], body["api_key"])
     return admitted
 

@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from tests.conftest import PrivateWorld, ok, private_world, random_hash
+from tests.conftest import PrivateWorld, ok, private_world, random_hash, with_mint_ceiling
 
 STRESS = os.environ.get("SCF_STRESS") == "1"
 EXAMPLES = 15 if STRESS else 3
@@ -78,7 +78,10 @@ def _build_supply_chain(world: PrivateWorld) -> dict[str, str]:
         ("supplier2", ["supplier"], {}),
         ("bank", ["financier"], {}),
     ]:
-        body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+        body = ok(
+            op.post("/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})),
+            201,
+        )
         keys[name], ids[name] = body["api_key"], body["member"]["id"]
 
     def client(name: str) -> httpx.Client:

@@ -34,12 +34,12 @@ from api.schemas import (
     SplitNoteIn,
     TransferNoteIn,
 )
-from api.schemas_cash import BurnIn, CashTransferIn, CreditLimitIn, FundIn, MintIn, NoteBatchIn
+from api.schemas_cash import BurnIn, CashTransferIn, CreditLimitIn, FundIn, MintCeilingIn, MintIn, NoteBatchIn
 from api.schemas_financing import FinancingRequestIn, MakeOfferIn, OpenLoanIn, RequestOfferIn
 from api.schemas_provenance import GrantShareIn
 from chain.runtime import Ledger
 from scripts.companies import CORES, company
-from tests.conftest import ServerThread, ok, random_hash
+from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling
 
 PROBLEM_JSON = "application/problem+json"
 MEMBERS: list[tuple[str, list[str], dict[str, str]]] = [
@@ -76,7 +76,8 @@ def world(api: ServerThread, operator_key: str) -> Iterator[World]:
 
     w = World({"operator": client(operator_key)})
     for name, roles, extra in MEMBERS:
-        body = w.post("operator", "/v1/members", {"roles": roles, "kyc_hash": random_hash(), **extra}, 201)
+        admission = with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+        body = w.post("operator", "/v1/members", admission, 201)
         w.clients[name], w.ids[name] = client(body["api_key"]), body["member"]["id"]
     for who, amount in [("bank", "100000.00"), ("core", "100000.00")]:
         w.post("bank", "/v1/cash/mint", {"member_id": w[who], "amount": amount, "reference": random_hash()}, 201)
@@ -218,6 +219,14 @@ WRITES: list[Write] = [
         lambda w: {"credit_limit": "5.00"},
         CreditLimitIn,
         ("/v1/members/{core}",),
+    ),
+    Write(
+        "POST /v1/cash/mint-ceilings/{member_id}",
+        "operator",
+        lambda w: f"/v1/cash/mint-ceilings/{w['bank']}",
+        lambda w: {"ceiling": "5.00"},
+        MintCeilingIn,
+        ("/v1/cash/mint-ceilings/{bank}",),
     ),
     Write(
         "POST /v1/members/{member_id}/profile",
@@ -616,6 +625,7 @@ READS: list[tuple[str, str, bool]] = [
     ("/v1/verify/holdings/{supplier}", "supplier", False),
     ("/v1/verify/members/{supplier}", "supplier", True),  # a member's profile beside its on-chain hash: open to all
     ("/v1/members/{supplier}/credit", "supplier", False),
+    ("/v1/cash/mint-ceilings/{bank}", "bank", False),  # a financier's ceiling: itself, the operator, auditors
     ("/v1/members/{supplier}/api-keys", "supplier", False),
     ("/v1/export/members/{supplier}?from=" + _days(-30) + "&to=" + _days(0), "supplier", False),
 ]

@@ -12,7 +12,7 @@ from web3 import Web3
 
 from chain.client import contract
 from chain.runtime import Ledger
-from tests.conftest import ServerThread, ok, problem, random_hash
+from tests.conftest import ServerThread, ok, problem, random_hash, with_mint_ceiling
 
 
 class Party:
@@ -34,7 +34,12 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
             ("supplier2", ["supplier"], {}),
             ("bank", ["financier"], {}),
         ]:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+            body = ok(
+                op.post(
+                    "/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+                ),
+                201,
+            )
             admitted[name] = Party(api, body["member"], body["api_key"])
         bank = admitted["bank"]
         for name in ("supplier", "supplier2"):

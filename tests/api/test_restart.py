@@ -13,11 +13,13 @@ from web3 import Web3
 from api.settings import Settings
 from chain.runtime import Ledger
 from chain.signer import TransactionQueue
-from tests.conftest import ServerThread, make_settings, random_hash
+from tests.conftest import ServerThread, make_settings, random_hash, with_mint_ceiling
 
 
 def _admit(op: httpx.Client, roles: list[str], **extra: Any) -> tuple[dict[str, Any], str]:
-    response = op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra})
+    response = op.post(
+        "/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     return body["member"], body["api_key"]

@@ -20,7 +20,7 @@ from web3 import Web3
 from api.custody import Custody
 from chain.client import contract
 from chain.devchain import rpc_call
-from tests.conftest import TEST_SCRYPT_N, PrivateWorld, ok, private_world, problem, random_hash
+from tests.conftest import TEST_SCRYPT_N, PrivateWorld, ok, private_world, problem, random_hash, with_mint_ceiling
 
 
 class Member:
@@ -63,14 +63,15 @@ def admit_self_custody(operator: httpx.Client, url: str, roles: list[str], **ext
         "signature": signature,
         **extra,
     }
-    admitted = ok(operator.post("/v1/members", json=body), 201)
+    admitted = ok(operator.post("/v1/members", json=with_mint_ceiling(roles, body)), 201)
     assert admitted["member"]["custody"] == "self"
     assert admitted["member"]["account"].lower() == own.address.lower()
     return Member(url, admitted, own)
 
 
 def admit_custodial(operator: httpx.Client, url: str, roles: list[str], **extra: Any) -> Member:
-    admitted = ok(operator.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+    body = with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+    admitted = ok(operator.post("/v1/members", json=body), 201)
     assert admitted["member"]["custody"] == "service"
     return Member(url, admitted, None)
 

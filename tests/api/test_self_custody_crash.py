@@ -15,7 +15,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, random_hash
+from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, random_hash, with_mint_ceiling
 from tests.stress.harness import ApiProcess, admit, client, expect, issue, new_key
 
 
@@ -41,7 +41,7 @@ def _admit_own(op: httpx.Client, own: LocalAccount, roles: list[str]) -> tuple[d
         "challenge_id": challenge["challenge_id"],
         "signature": signature,
     }
-    admitted = expect(op.post("/v1/members", json=body), 201)
+    admitted = expect(op.post("/v1/members", json=with_mint_ceiling(roles, body)), 201)
     return admitted["member"], admitted["api_key"]
 
 

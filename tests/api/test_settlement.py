@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from chain.devchain import DevChain, rpc_call
-from tests.conftest import ServerThread, ok, private_world, problem, random_hash
+from tests.conftest import ServerThread, ok, private_world, problem, random_hash, with_mint_ceiling
 
 
 class Party:
@@ -32,7 +32,12 @@ def _admit_all(url: str, operator_key: str) -> dict[str, Party]:
             ("bank", ["financier"], {}),
             ("auditor", ["auditor"], {}),
         ]:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+            body = ok(
+                op.post(
+                    "/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+                ),
+                201,
+            )
             admitted[name] = Party(url, body["member"], body["api_key"])
     mint = {"member_id": admitted["core"].id, "amount": "100000.00", "reference": "core-deposit"}
     ok(admitted["bank"].client.post("/v1/cash/mint", json=mint), 201)

@@ -63,6 +63,7 @@ class Scenario:
         self.notes = ReceivableNotes(contract(ledger.w3, ledger.deployment, ledger.artifacts, "ReceivableNotes"))
         self.note_ids: set[int] = set()
         self.slots: list[int] = []
+        self.minimum: dict[int, int] = {}  # S-3: a receivable's least note value, max(1.00, face / 500)
         self.done: dict[str, int] = defaultdict(int)
 
     def live(self) -> list[dict[str, Any]]:
@@ -75,6 +76,7 @@ class Scenario:
         body = {"creditor_id": creditor.id, "face_value": face, "maturity": maturity, "invoice_hash": random_hash()}
         receivable = ok(self.cast["core"].client.post("/v1/receivables", json=body), 201)
         self.slots.append(receivable["id"])
+        self.minimum[receivable["id"]] = max(100, -(-cents(face) // 500))
         self.note_ids.add(receivable["first_note_id"])
 
     def step(self) -> None:
@@ -87,10 +89,13 @@ class Scenario:
             note = self.rng.choice(locked)
             ok(self.by_id[note["lienholder_id"]].client.post(f"/v1/notes/{note['id']}/release"))
         else:
-            splittable = [n for n in free if cents(n["value"]) >= 200]
-            if not splittable:
+            # split, sale and merge (which splits when there is nothing to merge into) need a note of at least twice
+            # its receivable's minimum (S-3); the others take any free note
+            splittable = [n for n in free if cents(n["value"]) >= 2 * self.minimum[n["receivable_id"]]]
+            pool = splittable if kind in ("split", "sale", "merge") else free
+            if not pool:
                 return
-            note = self.rng.choice(splittable)
+            note = self.rng.choice(pool)
             getattr(self, kind.replace("-", "_"))(note, notes)
         self.done[kind] += 1
 
@@ -100,7 +105,8 @@ class Scenario:
     def split(self, note: dict[str, Any], _notes: list[dict[str, Any]]) -> None:
         value = cents(note["value"])
         to = self._other_supplier(note["holder_id"])
-        body = {"to": to.id, "value": amount(self.rng.randint(100, value - 100))}
+        least = self.minimum[note["receivable_id"]]
+        body = {"to": to.id, "value": amount(self.rng.randint(least, value - least))}
         result = ok(self.by_id[note["holder_id"]].client.post(f"/v1/notes/{note['id']}/split", json=body), 201)
         assert result["new_note"]["holder_id"] == to.id
         self.note_ids.add(result["new_note"]["id"])
@@ -119,7 +125,11 @@ class Scenario:
         if not targets:
             return self.split(note, notes)
         into = self.rng.choice(targets)
-        body = {"into": into["id"], "value": amount(self.rng.randint(1, cents(note["value"])))}
+        value = cents(note["value"])
+        moved = self.rng.randint(1, value)
+        if 0 < value - moved < self.minimum[note["receivable_id"]]:
+            moved = value  # S-3: what stays is 0 (the note is burned) or at least the minimum
+        body = {"into": into["id"], "value": amount(moved)}
         ok(self.by_id[note["holder_id"]].client.post(f"/v1/notes/{note['id']}/merge", json=body))
 
     def lock(self, note: dict[str, Any], _notes: list[dict[str, Any]]) -> None:
@@ -133,7 +143,8 @@ class Scenario:
     def sale(self, note: dict[str, Any], _notes: list[dict[str, Any]]) -> None:
         bank = self.rng.choice(self.banks)
         value = cents(note["value"])
-        part = value if self.rng.random() < 0.3 else self.rng.randint(100, value - 100)
+        least = self.minimum[note["receivable_id"]]
+        part = value if self.rng.random() < 0.3 else self.rng.randint(least, value - least)
         expires = (date.today() + timedelta(days=5)).isoformat()
         offer = {"note_id": note["id"], "value": amount(part), "rate_bps": 600, "expires_at": expires}
         offer_id = ok(bank.client.post("/v1/financing/offers", json=offer), 201)["id"]

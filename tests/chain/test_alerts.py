@@ -70,7 +70,10 @@ class Actors:
         self.w3.provider.make_request("anvil_setBalance", [key.address, hex(10**21)])  # type: ignore[arg-type]
         fn = self.registry.functions.admit(key.address, roles, b"\x11" * 32, group, credit)
         receipt = self._send(self.ledger.operator, fn)
-        return Party(key, self._arg(self.registry, receipt, "MemberAdmitted", "memberId"))
+        member_id = self._arg(self.registry, receipt, "MemberAdmitted", "memberId")
+        if roles & FINANCIER:  # S-5: a financier mints only up to the ceiling the operator sets (0 until set)
+            self._send(self.ledger.operator, self.cash.functions.setMintCeiling(member_id, 10**15))
+        return Party(key, member_id)
 
     def issue(self, core: Party, creditor: Party, face: int) -> int:
         maturity = int(self.w3.eth.get_block("latest")["timestamp"]) + 30 * 86_400

@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from scripts.cli import app
-from tests.conftest import ServerThread, random_hash
+from tests.conftest import TEST_MINT_CEILING, ServerThread, random_hash
 
 runner = CliRunner()
 
@@ -49,6 +49,8 @@ def test_a_self_custody_bank_signs_with_its_keystore(api: ServerThread, operator
             json.loads(challenge)["challenge_id"],
             "--signature",
             signature,
+            "--mint-ceiling",
+            TEST_MINT_CEILING,
             "--json",
         )
     )

@@ -13,6 +13,9 @@ import {ICashToken} from "../../contracts/interfaces/ICashToken.sol";
 import {Roles} from "../../contracts/libraries/Roles.sol";
 import {IOrderBook} from "../../contracts/interfaces/IOrderBook.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
+import {IMemberHoldings} from "../../contracts/interfaces/IMemberHoldings.sol";
+import {IERC3525} from "../../contracts/interfaces/IERC3525.sol";
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 
 /// @notice A member contract that runs attacker-chosen calls from inside its ERC-3525 / ERC-721 receiver hooks
 ///         and records how each re-entry ended. With `revertOnHook` it proves that a path runs no hook at all.
@@ -164,7 +167,7 @@ contract AttacksTest is Base {
         vm.prank(address(atk));
         notes.transferFrom(noteId, address(atk), 1_000_00);
 
-        _assertReentry(0, abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, address(atk)));
+        _assertReentry(0, abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, address(atk)));
         assertEq(notes.balanceOf(noteId), FACE - 1_000_00);
         assertEq(notes.allowance(noteId, address(atk)), 0);
     }
@@ -174,7 +177,7 @@ contract AttacksTest is Base {
         (, uint256 noteId) = _issue();
         atk.arm(address(notes), abi.encodeWithSignature(_sig3525Split(), noteId, address(atk), 5_000_00));
         _split(supplier, noteId, address(atk), 1_000_00);
-        _assertReentry(0, abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, address(atk)));
+        _assertReentry(0, abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, address(atk)));
         assertEq(notes.balanceOf(noteId), FACE - 1_000_00);
     }
 
@@ -228,7 +231,7 @@ contract AttacksTest is Base {
         notes.transferFrom(noteId, atkNote, 500_00);
 
         assertEq(atk.hookCalls(), 2);
-        _assertReentry(0, abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, address(atk)));
+        _assertReentry(0, abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, address(atk)));
         assertEq(notes.balanceOf(atkNote), 1_500_00);
         assertEq(notes.balanceOf(noteId), FACE - 1_500_00);
     }
@@ -310,9 +313,9 @@ contract AttacksTest is Base {
 
     /// @dev An operator with a value allowance never moves more than the allowance, over any two spends.
     function testFuzz_valueAllowance_neverExceeded(uint256 allowed, uint256 first, uint256 second) public {
-        allowed = bound(allowed, MIN, FACE / 2);
-        first = bound(first, MIN, allowed);
-        second = bound(second, MIN, FACE / 2 - MIN);
+        allowed = bound(allowed, PER, FACE / 2);
+        first = bound(first, PER, allowed);
+        second = bound(second, PER, FACE / 2 - PER);
         (, uint256 noteId) = _issue();
         vm.prank(supplier);
         notes.approve(noteId, bank2, allowed);
@@ -322,7 +325,7 @@ contract AttacksTest is Base {
         uint256 left = allowed - first;
         if (second > left) {
             if (left == 0) {
-                vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank2));
+                vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, bank2));
             } else {
                 vm.expectRevert(
                     abi.encodeWithSelector(IReceivableNotes.InsufficientAllowance.selector, noteId, bank2, left, second)
@@ -365,10 +368,10 @@ contract AttacksTest is Base {
 
         assertEq(notes.allowance(noteId, bank2), 0);
         assertEq(notes.getApproved(noteId), address(0));
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, bank2));
         vm.prank(bank2);
         notes.transferFrom(noteId, bank2, 1_000_00);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, outsider));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, outsider));
         vm.prank(outsider);
         notes.transferFrom(supplier, bank2, noteId);
     }
@@ -380,10 +383,10 @@ contract AttacksTest is Base {
         notes.setApprovalForAll(bank2, true);
         vm.prank(supplier);
         notes.transferFrom(supplier, supplier2, noteId);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, bank2));
         vm.prank(bank2);
         notes.transferFrom(supplier2, bank2, noteId);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, bank2));
         vm.prank(bank2);
         notes.transferFrom(noteId, bank2, 1_000_00);
     }
@@ -396,7 +399,7 @@ contract AttacksTest is Base {
         uint256 child = _split(supplier, noteId, supplier, 10_000_00);
         assertEq(notes.allowance(child, bank2), 0);
         assertEq(notes.allowance(noteId, bank2), 5_000_00);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, child, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, child, bank2));
         vm.prank(bank2);
         notes.transferFrom(child, bank2, 1_000_00);
     }
@@ -408,7 +411,7 @@ contract AttacksTest is Base {
         vm.prank(supplier);
         orders.transferFrom(supplier, supplier2, orderId);
         assertEq(orders.getApproved(orderId), address(0));
-        vm.expectRevert(abi.encodeWithSelector(OrderBook.NotApproved.selector, orderId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, orderId, bank2));
         vm.prank(bank2);
         orders.transferFrom(supplier2, bank2, orderId);
     }
@@ -542,7 +545,7 @@ contract AttacksTest is Base {
         // a zero value allowance grants nothing
         vm.prank(supplier);
         notes.approve(noteId, bank2, 0);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, bank2));
         vm.prank(bank2);
         notes.transferFrom(noteId, bank2, MIN);
     }
@@ -550,9 +553,9 @@ contract AttacksTest is Base {
     /// @dev Factoring price: the discount is rounded down, so the seller gets the exact price rounded up (by less
     ///      than one minor unit); the cash and note value of a sale are conserved.
     function testFuzz_arith_factoringPriceRoundingAndConservation(uint256 value, uint32 rateBps, uint256 wait) public {
-        value = bound(value, MIN, FACE);
+        value = bound(value, PER, FACE);
         rateBps = uint32(bound(rateBps, 0, 10_000));
-        if (FACE - value < MIN) value = FACE; // a remainder below the minimum split value is refused anyway
+        if (FACE - value < PER) value = FACE; // a remainder below the minimum split value is refused anyway
         wait = bound(wait, 0, TENOR - 1);
         (uint256 slotId, uint256 noteId) = _issue();
         vm.warp(block.timestamp + wait);
@@ -600,7 +603,7 @@ contract AttacksTest is Base {
     /// @dev Pro-rata default claims over many notes claimed one by one: each payout is the exact share rounded
     ///      down or up (cumulative rounding), the total is exactly the funds, nothing stays in Settlement.
     function testFuzz_arith_defaultClaimsPerNoteWithinOneUnit(uint256 seed, uint256 funded, uint8 count) public {
-        uint256 n = bound(count, 2, 16);
+        uint256 n = bound(count, 2, 8); // halving the first note: 7 splits stay above face / cap (S-3)
         funded = bound(funded, 1, FACE - 1);
         (uint256 slotId, uint256 first) = _issue();
         uint256[] memory ids = new uint256[](n);
@@ -608,7 +611,7 @@ contract AttacksTest is Base {
         address[3] memory to = [supplier2, bank, bank2];
         for (uint256 i = 1; i < n; ++i) {
             uint256 remaining = notes.balanceOf(first);
-            uint256 v = bound(uint256(keccak256(abi.encode(seed, i))), MIN, remaining / 2);
+            uint256 v = bound(uint256(keccak256(abi.encode(seed, i))), PER, remaining / 2);
             ids[i] = _split(supplier, first, to[i % 3], v);
         }
         _fund(slotId, funded);
@@ -639,66 +642,134 @@ contract AttacksTest is Base {
         assertLe(got, floorShare + 1, "at most one unit above it");
     }
 
-    // ================================================================== griefing by tiny splits
+    // ================================================================== griefing by tiny splits (S-3)
 
+    /// @dev The smallest note of a FACE receivable under the default policy: face / cap (200.00), above MIN.
+    uint256 internal constant PER = FACE / CAP;
+
+    /// @dev Fills the slot with CAP notes of exactly face / cap each: the most it can hold by construction.
     function _fillSlot(uint256 noteId, address to) internal returns (uint256[] memory ids) {
         ids = new uint256[](CAP);
         ids[0] = noteId;
         for (uint256 i = 1; i < CAP; ++i) {
-            ids[i] = _split(notes.ownerOf(noteId), noteId, to, MIN);
+            ids[i] = _split(notes.ownerOf(noteId), noteId, to, PER);
         }
     }
 
+    /// @dev Small receivables: the policy's absolute minimum (1.00) applies, since face / cap is below it.
     function test_griefing_minimumSplitValue() public {
-        (, uint256 noteId) = _issue();
+        (, uint256 noteId) = _issue(supplier, 40_000, keccak256("small")); // 400.00: face / cap = 0.80
         vm.startPrank(supplier);
         vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ValueBelowMinimum.selector, MIN - 1, MIN));
         notes.transferFrom(noteId, supplier2, MIN - 1);
         vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ValueBelowMinimum.selector, 50, MIN));
-        notes.transferFrom(noteId, supplier2, FACE - 50); // the remainder would be dust
+        notes.transferFrom(noteId, supplier2, 40_000 - 50); // the remainder would be dust
+        notes.transferFrom(noteId, supplier2, MIN);
         vm.stopPrank();
     }
 
-    function test_griefing_tinySplitsStopAtLiveNoteCap() public {
+    /// @dev S-3: no note of a slot may be split to or keep less than face / cap.
+    function test_griefing_minimumIsFaceOverCap() public {
+        (, uint256 noteId) = _issue();
+        vm.startPrank(supplier);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ValueBelowMinimum.selector, PER - 1, PER));
+        notes.transferFrom(noteId, supplier2, PER - 1);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ValueBelowMinimum.selector, PER - 1, PER));
+        notes.transferFrom(noteId, supplier2, FACE - PER + 1); // the remainder would be below face / cap
+        uint256 other = notes.transferFrom(noteId, supplier, 2 * PER);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ValueBelowMinimum.selector, PER - 1, PER));
+        notes.transferFrom(other, noteId, PER + 1); // a value move may not leave dust either
+        vm.stopPrank();
+        // ceil(face / cap): with a face that the cap does not divide, cap notes of the minimum still fit
+        (, uint256 odd) = _issue(supplier, uint128(FACE + 1), keccak256("odd"));
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ValueBelowMinimum.selector, PER, PER + 1));
+        _split(supplier, odd, supplier2, PER);
+    }
+
+    /// @dev By construction the live notes never exceed the cap: a full slot's notes are all at the minimum, so
+    ///      none can be split again; the cap check itself is never reached.
+    function test_griefing_fullSlotHasOnlyMinimumNotes() public {
         (uint256 slotId, uint256 noteId) = _issue();
         _fillSlot(noteId, supplier2);
         assertEq(notes.receivable(slotId).liveNotes, CAP);
-        assertEq(notes.balanceOf(noteId), FACE - (CAP - 1) * MIN);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.TooManyLiveNotes.selector, slotId, CAP));
-        _split(supplier, noteId, supplier2, MIN);
-        // merging value away does not free a slot: a zero-value note stays live until it is burned
+        assertEq(notes.balanceOf(noteId), PER);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ValueBelowMinimum.selector, 1, PER));
+        _split(supplier, noteId, supplier2, 1);
+        // merging value away frees a place: the emptied note is burned
         vm.prank(supplier2);
-        notes.transferFrom(noteId + 1, noteId + 2, MIN);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.TooManyLiveNotes.selector, slotId, CAP));
-        _split(supplier, noteId, supplier2, MIN);
+        notes.transferFrom(noteId + 1, noteId + 2, PER);
+        assertEq(notes.receivable(slotId).liveNotes, CAP - 1);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownNote.selector, noteId + 1));
+        notes.ownerOf(noteId + 1);
+        uint256 again = _split(supplier2, noteId + 2, supplier, PER);
+        assertEq(notes.receivable(slotId).liveNotes, CAP);
+        assertEq(notes.balanceOf(again), PER);
     }
 
-    /// @dev The cap is per receivable: one holder with (cap - 1) * 1.00 of value can use it up and block partial
-    ///      splits and partial sales of every other holder of that receivable until maturity. Whole transfers and
-    ///      whole sales still work, and the operator can raise the cap (setPolicy, at most 10,000) to lift it.
-    function test_griefing_capSharedBySlot_wholeMovesAndPolicyStillWork() public {
+    /// @dev S-3 griefing: a holder that bought 90% of a receivable splits it into as many notes as it can. It
+    ///      cannot use up the cap: the live notes stay below it, and the other holder still splits its part and
+    ///      sells part of it. Before S-3 the griefer needed only (cap - 1) * 1.00 to block every partial move.
+    function test_griefing_oneHolderCannotUseUpTheCap() public {
         (uint256 slotId, uint256 noteId) = _issue();
-        uint256 griefer = _split(supplier, noteId, supplier2, CAP * MIN);
-        for (uint256 i = 2; i < CAP; ++i) {
-            _split(supplier2, griefer, supplier2, MIN);
+        uint256 griefer = _split(supplier, noteId, supplier2, FACE * 9 / 10);
+        uint256 made = 1;
+        while (notes.balanceOf(griefer) >= 2 * PER) {
+            _split(supplier2, griefer, supplier2, PER);
+            ++made;
         }
-        assertEq(notes.receivable(slotId).liveNotes, CAP);
+        assertEq(made, 450); // 90% of the face in notes of face / cap
+        assertEq(notes.balanceOf(griefer), PER);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.ValueBelowMinimum.selector, 1, PER));
+        _split(supplier2, griefer, supplier2, 1); // nothing left to split off
+        assertEq(notes.receivable(slotId).liveNotes, 451);
+        assertLt(notes.receivable(slotId).liveNotes, CAP);
 
-        uint256 partialOffer = _offer(bank, noteId, 10_000_00, 500, false);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.TooManyLiveNotes.selector, slotId, CAP));
+        // the other holder splits and sells part of its 10,000.00
+        uint256 kept = _split(supplier, noteId, supplier, 2_000_00);
+        assertEq(notes.ownerOf(kept), supplier);
+        uint256 partialOffer = _offer(bank, noteId, 3_000_00, 500, false);
         vm.prank(supplier);
-        financing.acceptOffer(partialOffer);
+        uint256 purchaseId = financing.acceptOffer(partialOffer);
+        uint256 bought = financing.purchase(purchaseId).noteId;
+        assertEq(notes.ownerOf(bought), bank);
+        assertEq(notes.balanceOf(bought), 3_000_00);
+        assertEq(notes.balanceOf(noteId), 5_000_00);
+        assertEq(notes.receivable(slotId).liveNotes, 453);
+    }
 
-        uint256 wholeOffer = _offer(bank2, noteId, uint96(notes.balanceOf(noteId)), 500, false);
+    /// @dev A split of a note's whole value empties it: the note is burned, with the events a burn emits.
+    function test_split_wholeValueBurnsTheEmptiedNote() public {
+        (uint256 slotId, uint256 noteId) = _issue();
+        vm.expectEmit(address(notes));
+        emit IERC721.Transfer(supplier, address(0), noteId);
+        vm.expectEmit(address(notes));
+        emit IERC3525.SlotChanged(noteId, slotId, 0);
+        uint256 moved = _split(supplier, noteId, supplier2, FACE);
+        assertEq(notes.balanceOf(moved), FACE);
+        assertEq(notes.receivable(slotId).liveNotes, 1);
+        assertEq(notes.balanceOf(supplier), 0);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownNote.selector, noteId));
+        notes.balanceOf(noteId);
+    }
+
+    /// @dev A value move that empties the note burns it: Transfer to 0 and SlotChanged(id, slot, 0) after the
+    ///      TransferValue, the holder's balance and the live count drop.
+    function test_valueMove_emptyingBurnsTheNote() public {
+        (uint256 slotId, uint256 noteId) = _issue();
+        uint256 other = _split(supplier, noteId, supplier2, 10_000_00);
+        vm.expectEmit(address(notes));
+        emit IERC3525.TransferValue(noteId, other, FACE - 10_000_00);
+        vm.expectEmit(address(notes));
+        emit IERC721.Transfer(supplier, address(0), noteId);
+        vm.expectEmit(address(notes));
+        emit IERC3525.SlotChanged(noteId, slotId, 0);
         vm.prank(supplier);
-        financing.acceptOffer(wholeOffer);
-        assertEq(notes.ownerOf(noteId), bank2);
-
-        vm.prank(operator);
-        notes.setPolicy(MIN, 2 * CAP, 365 days);
-        uint256 more = _split(bank2, noteId, bank, MIN);
-        assertEq(notes.ownerOf(more), bank);
-        assertEq(notes.receivable(slotId).liveNotes, CAP + 1);
+        notes.transferFrom(noteId, other, FACE - 10_000_00);
+        assertEq(notes.balanceOf(other), FACE);
+        assertEq(notes.balanceOf(supplier), 0);
+        assertEq(notes.receivable(slotId).liveNotes, 1);
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownNote.selector, noteId));
+        notes.ownerOf(noteId);
     }
 
     /// @dev Settling the capped number of notes in one batch stays well inside a block: under 20k gas per note,
@@ -715,8 +786,8 @@ contract AttacksTest is Base {
         uint256 used = g - gasleft();
         console.log("settle 500 notes, gas", used);
         assertLt(used, CAP * 20_000, "under 20k gas per note");
-        assertEq(cash.balanceOf(supplier) - sup0, FACE - (CAP - 1) * MIN);
-        assertEq(cash.balanceOf(supplier2) - sup20, (CAP - 1) * MIN);
+        assertEq(cash.balanceOf(supplier) - sup0, PER);
+        assertEq(cash.balanceOf(supplier2) - sup20, (CAP - 1) * PER);
         assertEq(uint8(notes.receivable(slotId).status), uint8(IReceivableNotes.SlotStatus.Settled));
     }
 

@@ -72,6 +72,10 @@ abstract contract Base is Test {
         auditorId = registry.admit(auditor, Roles.AUDITOR, keccak256("kyc-auditor"), 7, 0);
         suspendedId = registry.admit(suspended, Roles.SUPPLIER, keccak256("kyc-suspended"), 8, 0);
         registry.suspend(suspendedId);
+        // S-5: a financier mints only up to the ceiling an operator set (0 until set); the fixtures' banks get
+        // a ceiling no test reaches (CashToken.t.sol tests the ceiling itself).
+        cash.setMintCeiling(bankId, type(uint128).max);
+        cash.setMintCeiling(bank2Id, type(uint128).max);
         vm.stopPrank();
 
         // Banks hold cash; the core enterprise holds cash to pay its receivables.

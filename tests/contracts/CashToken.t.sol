@@ -157,6 +157,176 @@ contract CashTokenTest is Base {
         cash.mint(address(0), AMT, REF);
     }
 
+    // ================================================================== mint ceiling (S-5)
+
+    /// @dev bank2 with a ceiling of `ceiling` and nothing outstanding (the fixture minted 10,000,000.00).
+    function _freshCeiling(uint128 ceiling) internal {
+        vm.prank(bank2);
+        cash.burn(bank2, 10_000_000_00, "fixture-out");
+        vm.prank(operator);
+        cash.setMintCeiling(bank2Id, ceiling);
+    }
+
+    function test_mintCeiling_defaultIsZeroForANewFinancier() public {
+        address bank3 = makeAddr("bank3");
+        vm.prank(operator);
+        uint32 bank3Id = registry.admit(bank3, Roles.FINANCIER, keccak256("kyc-bank3"), 9, 0);
+        (uint256 ceiling, uint256 outstanding) = cash.mintCeilingOf(bank3Id);
+        assertEq(ceiling, 0);
+        assertEq(outstanding, 0);
+        vm.expectRevert(abi.encodeWithSelector(ICashToken.MintCeilingExceeded.selector, bank3Id, 0, 0, 1));
+        vm.prank(bank3);
+        cash.mint(supplier, 1, REF);
+    }
+
+    function test_mintCeiling_setEmitsPreviousAndNew() public {
+        vm.expectEmit(address(cash));
+        emit ICashToken.MintCeilingSet(bank2Id, type(uint128).max, 500_00);
+        vm.prank(operator);
+        cash.setMintCeiling(bank2Id, 500_00);
+        vm.expectEmit(address(cash));
+        emit ICashToken.MintCeilingSet(bank2Id, 500_00, 900_00);
+        vm.prank(operator);
+        cash.setMintCeiling(bank2Id, 900_00);
+        (uint256 ceiling,) = cash.mintCeilingOf(bank2Id);
+        assertEq(ceiling, 900_00);
+    }
+
+    function test_mintCeiling_mintUpToCeilingThenReverts() public {
+        _freshCeiling(1_000_00);
+        vm.prank(bank2);
+        cash.mint(supplier, 600_00, REF);
+        vm.prank(bank2);
+        cash.mint(core, 400_00, REF); // exactly at the ceiling
+        (, uint256 outstanding) = cash.mintCeilingOf(bank2Id);
+        assertEq(outstanding, 1_000_00);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICashToken.MintCeilingExceeded.selector, bank2Id, 1_000_00, 1_000_00, 1)
+        );
+        vm.prank(bank2);
+        cash.mint(supplier, 1, REF);
+    }
+
+    function test_mintCeiling_burnFreesRoom() public {
+        _freshCeiling(1_000_00);
+        vm.prank(bank2);
+        cash.mint(bank2, 1_000_00, REF);
+        vm.prank(bank2);
+        cash.burn(bank2, 300_00, REF);
+        (, uint256 outstanding) = cash.mintCeilingOf(bank2Id);
+        assertEq(outstanding, 700_00);
+        vm.prank(bank2);
+        cash.mint(supplier, 300_00, REF);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICashToken.MintCeilingExceeded.selector, bank2Id, 1_000_00, 1_000_00, 1)
+        );
+        vm.prank(bank2);
+        cash.mint(supplier, 1, REF);
+    }
+
+    function test_mintCeiling_loweringBelowOutstandingStopsMints() public {
+        _freshCeiling(1_000_00);
+        vm.prank(bank2);
+        cash.mint(bank2, 800_00, REF);
+        vm.prank(operator);
+        cash.setMintCeiling(bank2Id, 500_00);
+        vm.expectRevert(abi.encodeWithSelector(ICashToken.MintCeilingExceeded.selector, bank2Id, 500_00, 800_00, 1));
+        vm.prank(bank2);
+        cash.mint(supplier, 1, REF);
+        vm.prank(bank2);
+        cash.burn(bank2, 400_00, REF); // outstanding 400.00: room for 100.00
+        vm.prank(bank2);
+        cash.mint(supplier, 100_00, REF);
+    }
+
+    function test_mintCeiling_burnOfOthersCashStopsAtZero() public {
+        _freshCeiling(1_000_00);
+        vm.prank(bank2);
+        cash.mint(bank2, 100_00, REF);
+        vm.prank(bank);
+        cash.transfer(bank2, 500_00); // cash bank minted
+        vm.prank(bank2);
+        cash.burn(bank2, 600_00, REF);
+        (, uint256 outstanding) = cash.mintCeilingOf(bank2Id);
+        assertEq(outstanding, 0);
+        vm.prank(bank2);
+        cash.mint(supplier, 1_000_00, REF); // room is the ceiling, no more
+        vm.expectRevert();
+        vm.prank(bank2);
+        cash.mint(supplier, 1, REF);
+    }
+
+    function test_mintCeiling_survivesKeyRotation() public {
+        _freshCeiling(1_000_00);
+        vm.prank(bank2);
+        cash.mint(bank2, 900_00, REF);
+        address newKey = makeAddr("bank2-new");
+        _rotate(bank2Id, newKey, _ids(), _ids());
+        vm.expectRevert(
+            abi.encodeWithSelector(ICashToken.MintCeilingExceeded.selector, bank2Id, 1_000_00, 900_00, 200_00)
+        );
+        vm.prank(newKey);
+        cash.mint(supplier, 200_00, REF);
+    }
+
+    function test_setMintCeiling_revertsForNonOperator() public {
+        vm.expectRevert(abi.encodeWithSelector(LedgerAccess.NotOperator.selector, bank));
+        vm.prank(bank);
+        cash.setMintCeiling(bankId, 1);
+    }
+
+    function test_setMintCeiling_revertsForNonFinancier() public {
+        vm.expectRevert(abi.encodeWithSelector(ICashToken.NotAFinancier.selector, supplierId));
+        vm.prank(operator);
+        cash.setMintCeiling(supplierId, 1);
+    }
+
+    function test_setMintCeiling_revertsForUnknownMember() public {
+        vm.expectRevert(abi.encodeWithSelector(IMemberRegistry.UnknownMember.selector, uint32(999)));
+        vm.prank(operator);
+        cash.setMintCeiling(999, 1);
+    }
+
+    function test_setMintCeiling_worksWhilePaused() public {
+        vm.prank(operator);
+        cash.pause();
+        vm.prank(operator);
+        cash.setMintCeiling(bank2Id, 5);
+        (uint256 ceiling,) = cash.mintCeilingOf(bank2Id);
+        assertEq(ceiling, 5);
+    }
+
+    /// @dev Any sequence of mints and burns: outstanding is minted minus burned (floored at 0) and never above the
+    ///      ceiling; a mint succeeds exactly when it fits.
+    function testFuzz_mintCeiling_outstandingNeverAboveCeiling(uint128 ceiling, uint64[8] memory amounts, uint8 burns)
+        public
+    {
+        ceiling = uint128(bound(ceiling, 0, 5_000_000_00));
+        _freshCeiling(ceiling);
+        uint256 expected;
+        for (uint256 i; i < amounts.length; ++i) {
+            uint256 amount = bound(amounts[i], 1, 2_000_000_00);
+            if ((burns >> i) & 1 == 1 && cash.balanceOf(bank2) >= amount) {
+                vm.prank(bank2);
+                cash.burn(bank2, amount, REF);
+                expected = amount >= expected ? 0 : expected - amount;
+            } else if (expected + amount <= ceiling) {
+                vm.prank(bank2);
+                cash.mint(bank2, amount, REF);
+                expected += amount;
+            } else {
+                vm.expectRevert(
+                    abi.encodeWithSelector(ICashToken.MintCeilingExceeded.selector, bank2Id, ceiling, expected, amount)
+                );
+                vm.prank(bank2);
+                cash.mint(bank2, amount, REF);
+            }
+            (, uint256 outstanding) = cash.mintCeilingOf(bank2Id);
+            assertEq(outstanding, expected);
+            assertLe(outstanding, ceiling);
+        }
+    }
+
     // ================================================================== burn
 
     function test_burn_ownBalanceAndEmits() public {

@@ -501,8 +501,9 @@ contract FinancingTest is Base {
     }
 
     function testFuzz_acceptOffer_conservesValueAndCash(uint96 value, uint32 rate, uint256 elapsed) public {
-        value = uint96(bound(value, 100, FACE));
-        if (FACE - value < 100) value = uint96(FACE); // remainder must be 0 or >= the minimum split value
+        uint256 minimum = notes.minNoteValue(slot); // S-3: face / cap
+        value = uint96(bound(value, minimum, FACE));
+        if (FACE - value < minimum) value = uint96(FACE); // remainder must be 0 or >= the minimum note value
         rate = uint32(bound(rate, 0, 10_000));
         elapsed = bound(elapsed, 0, TENOR - 1);
         vm.prank(bank);

@@ -5,6 +5,7 @@ import {Base} from "./Base.t.sol";
 import {IFinancing} from "../../contracts/interfaces/IFinancing.sol";
 import {Financing} from "../../contracts/financing/Financing.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
+import {IMemberHoldings} from "../../contracts/interfaces/IMemberHoldings.sol";
 import {IOrderBook} from "../../contracts/interfaces/IOrderBook.sol";
 import {IMemberRegistry} from "../../contracts/interfaces/IMemberRegistry.sol";
 import {Roles} from "../../contracts/libraries/Roles.sol";
@@ -434,7 +435,7 @@ contract FraudTest is Base {
         // bank2's approval was for the previous holder: it cannot take the note from bank
         assertEq(notes.getApproved(noteId), address(0));
         vm.prank(bank2);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, bank2));
         notes.transferFrom(bank, bank2, noteId);
     }
 
@@ -446,7 +447,7 @@ contract FraudTest is Base {
         notes.transferFrom(supplier, bank, noteId);
         assertEq(notes.allowance(noteId, bank2), 0);
         vm.prank(bank2);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, bank2));
         notes.transferFrom(noteId, bank2, 10_000_00);
     }
 

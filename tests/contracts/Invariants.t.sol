@@ -406,6 +406,7 @@ contract Handler is Test {
         vm.prank(from);
         try notes.transferFrom(id, to, value) returns (uint256) {
             _tick("split", true);
+            _valueMovedOut(id);
             if (badTo) {
                 badTransferSucceeded = true;
                 _flag(string.concat("split to non-holder succeeded, note ", vm.toString(id)));
@@ -414,6 +415,13 @@ contract Handler is Test {
             _tick("split", false);
         }
         _sync();
+    }
+
+    /// @dev S-3: a value move that empties a note burns it; its value went to another note, not to a payout.
+    function _valueMovedOut(uint256 id) internal {
+        try notes.note(id) {} catch {
+            lastValue[id] = 0;
+        }
     }
 
     function merge(uint256 slotSeed, uint256 i, uint256 j, uint256 value) external {
@@ -425,12 +433,13 @@ contract Handler is Test {
         uint256 b = ids[j % ids.length];
         address from = notes.ownerOf(a);
         address toHolder = notes.ownerOf(b);
-        // one time in three move the whole value (leaves an empty note behind)
+        // one time in three move the whole value (the emptied note is burned, S-3)
         value = value % 3 == 0 ? notes.balanceOf(a) : _bound(value, 0, notes.balanceOf(a) + 1);
         bool badTo = !_isHolder(toHolder) && toHolder != from;
         vm.prank(from);
         try notes.transferFrom(a, b, value) {
             _tick("merge", true);
+            _valueMovedOut(a);
             if (badTo) {
                 badTransferSucceeded = true;
                 _flag("value moved into a note of a non-holder");
@@ -1119,24 +1128,20 @@ contract InvariantsTest is Base {
         this.afterInvariant();
     }
 
-    /// @dev Regression: a full merge leaves a zero-value note; the slot is Settled only once that note is burned
-    ///      too (the keeper includes it; its holder is paid 0).
-    function test_settle_zeroValueNoteKeepsSlotActiveUntilBurned() public {
+    /// @dev S-3: a full merge burns the emptied note, so the slot is Settled once the other note is.
+    function test_settle_fullMergeBurnsTheEmptiedNote() public {
         (uint256 slotId, uint256 noteId) = _issue(supplier, FACE, keccak256("inv-zero"));
         uint256 other = _split(supplier, noteId, supplier2, 40_000_00);
         vm.prank(supplier);
-        notes.transferFrom(noteId, other, 60_000_00); // full merge: noteId now holds 0
-        assertEq(notes.balanceOf(noteId), 0);
+        notes.transferFrom(noteId, other, 60_000_00); // full merge: noteId is burned
+        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.UnknownNote.selector, noteId));
+        notes.balanceOf(noteId);
+        assertEq(notes.receivable(slotId).liveNotes, 1);
         vm.prank(core);
         settlement.fund(slotId, FACE);
         vm.warp(block.timestamp + TENOR);
         settlement.settle(slotId, _ids(other));
         IReceivableNotes.Receivable memory r = notes.receivable(slotId);
-        assertEq(uint8(r.status), uint8(IReceivableNotes.SlotStatus.Active), "a live note is left");
-        assertEq(r.liveNotes, 1);
-        assertEq(registry.member(coreId).outstanding, FACE);
-        settlement.settle(slotId, _ids(noteId));
-        r = notes.receivable(slotId);
         assertEq(uint8(r.status), uint8(IReceivableNotes.SlotStatus.Settled));
         assertEq(r.liveNotes, 0);
         assertEq(registry.member(coreId).outstanding, 0);
@@ -1157,8 +1162,9 @@ contract InvariantsTest is Base {
         (uint256 slotId, uint256 noteId) = orders.accept(orderId, FACE, uint64(block.timestamp + TENOR), keccak256("inv-cap"));
         vm.prank(bank);
         notes.release(noteId); // lienholder releases the note lock, loan still active
+        uint256 minimum = notes.minNoteValue(slotId); // S-3: face / cap, so 7 splits fill the cap of 8
         for (uint256 i; i < 7; ++i) {
-            _split(supplier, noteId, supplier2, 1_000_00);
+            _split(supplier, noteId, supplier2, minimum);
         }
         assertEq(notes.receivable(slotId).liveNotes, 8);
         vm.prank(supplier);
@@ -1182,7 +1188,7 @@ contract InvariantsTest is Base {
         (, uint256 noteId) = orders.accept(orderId, FACE, uint64(block.timestamp + TENOR), keccak256("inv-seize"));
         vm.prank(bank);
         notes.release(noteId);
-        _split(supplier, noteId, supplier, 99_000_00); // keep 1,000.00 in the first note
+        _split(supplier, noteId, supplier, FACE - notes.minNoteValue(1)); // keep the minimum (S-3) in the first note
         vm.prank(supplier);
         notes.transferFrom(supplier, supplier2, noteId); // sold to a third party, unlocked
         vm.prank(supplier2);

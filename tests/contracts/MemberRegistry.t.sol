@@ -4,6 +4,7 @@ pragma solidity ^0.8.30;
 import {Base} from "./Base.t.sol";
 import {IMemberRegistry} from "../../contracts/interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
+import {IMemberHoldings} from "../../contracts/interfaces/IMemberHoldings.sol";
 import {IOrderBook} from "../../contracts/interfaces/IOrderBook.sol";
 import {Roles} from "../../contracts/libraries/Roles.sol";
 
@@ -332,7 +333,7 @@ contract MemberRegistryTest is Base {
         assertEq(notes.balanceOf(noteId), FACE - 10_000_00);
 
         // the old account can no longer act on the note or as a member
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, supplier));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, supplier));
         vm.prank(supplier);
         notes.transferFrom(noteId, supplier2, 10_000_00);
 

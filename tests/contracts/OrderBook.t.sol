@@ -7,6 +7,7 @@ import {Base} from "./Base.t.sol";
 import {OrderBook} from "../../contracts/orders/OrderBook.sol";
 import {LedgerAccess} from "../../contracts/libraries/LedgerAccess.sol";
 import {Roles} from "../../contracts/libraries/Roles.sol";
+import {IMemberHoldings} from "../../contracts/interfaces/IMemberHoldings.sol";
 import {IOrderBook} from "../../contracts/interfaces/IOrderBook.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
 import {IMemberRegistry} from "../../contracts/interfaces/IMemberRegistry.sol";
@@ -874,7 +875,7 @@ contract OrderBookTest is Base {
 
     function test_transferFrom_revertsWhenCallerNotApproved() public {
         uint256 orderId = _confirmedOrder(FACE);
-        vm.expectRevert(abi.encodeWithSelector(OrderBook.NotApproved.selector, orderId, supplier2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, orderId, supplier2));
         vm.prank(supplier2);
         orders.transferFrom(supplier, supplier2, orderId);
     }
@@ -902,14 +903,14 @@ contract OrderBookTest is Base {
 
     function test_approve_revertsWhenToHolder() public {
         uint256 orderId = _confirmedOrder(FACE);
-        vm.expectRevert(abi.encodeWithSelector(OrderBook.InvalidRecipient.selector, supplier));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.ApprovalToHolder.selector, supplier));
         vm.prank(supplier);
         orders.approve(supplier, orderId);
     }
 
     function test_approve_revertsWhenCallerNotHolder() public {
         uint256 orderId = _confirmedOrder(FACE);
-        vm.expectRevert(abi.encodeWithSelector(OrderBook.NotApproved.selector, orderId, supplier2));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, orderId, supplier2));
         vm.prank(supplier2);
         orders.approve(supplier2, orderId);
     }
@@ -921,7 +922,7 @@ contract OrderBookTest is Base {
     }
 
     function test_setApprovalForAll_revertsWhenSelf() public {
-        vm.expectRevert(abi.encodeWithSelector(OrderBook.InvalidRecipient.selector, supplier));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.ApprovalToHolder.selector, supplier));
         vm.prank(supplier);
         orders.setApprovalForAll(supplier, true);
     }

@@ -7,6 +7,7 @@ import {IFinancing} from "../../contracts/interfaces/IFinancing.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IMemberRegistry} from "../../contracts/interfaces/IMemberRegistry.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
+import {IMemberHoldings} from "../../contracts/interfaces/IMemberHoldings.sol";
 import {IOrderBook} from "../../contracts/interfaces/IOrderBook.sol";
 import {ICashToken} from "../../contracts/interfaces/ICashToken.sol";
 import {OrderBook} from "../../contracts/orders/OrderBook.sol";
@@ -93,11 +94,11 @@ contract RoleMatrixTest is Base {
         return s == IMemberRegistry.NotOperator.selector || s == IMemberRegistry.NotLedgerContract.selector
             || s == IMemberRegistry.NotAMember.selector || s == IMemberRegistry.MemberNotActive.selector
             || s == IMemberRegistry.MissingRole.selector || s == IAccessControl.AccessControlUnauthorizedAccount.selector
-            || s == IReceivableNotes.NotNoteHolder.selector || s == IReceivableNotes.NotApproved.selector
+            || s == IReceivableNotes.NotNoteHolder.selector || s == IMemberHoldings.NotApproved.selector
             || s == IReceivableNotes.NotLienholder.selector || s == IOrderBook.NotOrderSupplier.selector
             || s == IOrderBook.NotOrderBuyer.selector || s == IOrderBook.NotOrderHolder.selector
             || s == IOrderBook.NotOrderParty.selector || s == IOrderBook.NotLienholder.selector
-            || s == OrderBook.NotApproved.selector || s == IFinancing.NotOfferFinancier.selector
+            || s == IMemberHoldings.NotApproved.selector || s == IFinancing.NotOfferFinancier.selector
             || s == IFinancing.NotNoteHolder.selector || s == IFinancing.NotPurchaseFinancier.selector
             || s == IFinancing.NotSeller.selector || s == IFinancing.NotLoanFinancier.selector
             || s == IFinancing.NotBorrower.selector || s == IFinancing.OrderNotPledgedTo.selector
@@ -666,7 +667,7 @@ contract RoleMatrixTest is Base {
         bytes[7] memory e;
         for (uint256 i; i < actors.length; ++i) {
             if (actors[i] != supplier) {
-                e[i] = abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, actors[i]);
+                e[i] = abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, actors[i]);
             }
         }
         _checkExact(

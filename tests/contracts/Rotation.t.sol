@@ -4,6 +4,7 @@ pragma solidity ^0.8.30;
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {Base} from "./Base.t.sol";
 import {IReceivableNotes} from "../../contracts/interfaces/IReceivableNotes.sol";
+import {IMemberHoldings} from "../../contracts/interfaces/IMemberHoldings.sol";
 import {OrderBook} from "../../contracts/orders/OrderBook.sol";
 
 /// @notice A rotated-out account (lost or stolen key) keeps no approvals other members granted it.
@@ -22,10 +23,10 @@ contract RotationApprovalsTest is Base {
         notes.setApprovalForAll(bank, true); // operator approval
         vm.stopPrank();
         _rotateBank();
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, bank));
         vm.prank(bank);
         notes.transferFrom(noteId, supplier2, 1_000_00);
-        vm.expectRevert(abi.encodeWithSelector(IReceivableNotes.NotApproved.selector, noteId, bank));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, noteId, bank));
         vm.prank(bank);
         notes.transferFrom(supplier, supplier2, noteId);
         assertEq(notes.ownerOf(noteId), supplier);
@@ -37,7 +38,7 @@ contract RotationApprovalsTest is Base {
         vm.prank(supplier);
         orders.approve(bank, orderId);
         _rotateBank();
-        vm.expectRevert(abi.encodeWithSelector(OrderBook.NotApproved.selector, orderId, bank));
+        vm.expectRevert(abi.encodeWithSelector(IMemberHoldings.NotApproved.selector, orderId, bank));
         vm.prank(bank);
         orders.transferFrom(supplier, supplier2, orderId);
         assertEq(orders.ownerOf(orderId), supplier);

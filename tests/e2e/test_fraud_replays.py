@@ -19,7 +19,7 @@ import pytest
 
 from chain.client import contract
 from chain.contracts import OrderBook, ReceivableNotes
-from tests.conftest import PrivateWorld, ok, private_world, problem, random_hash
+from tests.conftest import PrivateWorld, ok, private_world, problem, random_hash, with_mint_ceiling
 
 DAY = 86_400
 STRUCTURING_SPLITS = 50
@@ -42,7 +42,7 @@ class Fraud:
 
     def admit(self, roles: list[str], *, group: int = 0, credit_limit: str = "0.00") -> Party:
         body = {"roles": roles, "kyc_hash": random_hash(), "group_id": group, "credit_limit": credit_limit}
-        admitted = ok(self.op.post("/v1/members", json=body), 201)
+        admitted = ok(self.op.post("/v1/members", json=with_mint_ceiling(roles, body)), 201)
         return Party(self.world.server.url, admitted["member"], admitted["api_key"])
 
     def advance(self, seconds: int) -> None:
@@ -253,7 +253,7 @@ def test_a_loop_of_transfers_among_related_parties_raises_alerts(fraud: Fraud, c
 def test_fifty_splits_just_under_the_threshold_raise_a_structuring_alert(fraud: Fraud, cast: dict[str, Party]) -> None:
     core, auditor = cast["core"], cast["auditor"]
     smurf, mule = fraud.admit(["supplier"]), fraud.admit(["supplier"])
-    note_id = _receivable(fraud, core, smurf, "500000.00")["first_note_id"]
+    note_id = _receivable(fraud, core, smurf, "510000.00")["first_note_id"]  # S-3: its notes hold >= 1,020.00
     for n in range(STRUCTURING_SPLITS):
         if n == STRUCTURING_SPLITS - 1:
             assert _alerts(auditor, "structuring", smurf.id) == []  # 49 are not enough
@@ -262,7 +262,7 @@ def test_fifty_splits_just_under_the_threshold_raise_a_structuring_alert(fraud: 
     [alert] = _alerts(auditor, "structuring", smurf.id)
     assert alert["members"] == [smurf.id, mule.id]
     assert len(alert["evidence"]) == STRUCTURING_SPLITS
-    assert ok(smurf.client.get(f"/v1/notes/{note_id}"))["value"] == "50.00"  # 500,000.00 - 50 x 9,999.00
+    assert ok(smurf.client.get(f"/v1/notes/{note_id}"))["value"] == "10050.00"  # 510,000.00 - 50 x 9,999.00
     held = ok(mule.client.get("/v1/notes", params={"limit": 500}))["items"]
     assert len(held) == STRUCTURING_SPLITS and {n["value"] for n in held} == {"9999.00"}
 

@@ -20,7 +20,7 @@ import pytest
 from web3 import Web3
 
 from chain.devchain import DevChain, rpc_call
-from tests.conftest import ServerThread, private_world, random_hash
+from tests.conftest import ServerThread, private_world, random_hash, with_mint_ceiling
 
 WALL_CLOCK_MATURITY_S = 75  # a wall-clock chain's receivable matures this long after the head time at issue
 BEIJING = timezone(timedelta(hours=8))
@@ -84,7 +84,9 @@ def run_story(url: str, operator_key: str, w3: Web3, move_clock: Callable[[int],
             ("bankA", ["financier"], {}),
             ("bankB", ["financier"], {}),
         ]:
-            response = op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra})
+            response = op.post(
+                "/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+            )
             assert response.status_code == 201, response.text
             parties[name] = Party(url, response.json()["member"], response.json()["api_key"])
     core, tier1, tier2, tier3 = parties["core"], parties["tier1"], parties["tier2"], parties["tier3"]

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from api.settings import Settings
 from chain.devchain import free_port
 from chain.store import PROJECTIONS
-from tests.conftest import random_hash
+from tests.conftest import random_hash, with_mint_ceiling
 
 REPO = Path(__file__).resolve().parents[2]
 STRESS = os.environ.get("SCF_STRESS") == "1"
@@ -122,7 +122,10 @@ def expect(response: httpx.Response, status: int) -> dict[str, Any]:
 
 
 def admit(op: httpx.Client, roles: list[str], **extra: Any) -> tuple[dict[str, Any], str]:
-    body = expect(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+    body = expect(
+        op.post("/v1/members", json=with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})),
+        201,
+    )
     return body["member"], body["api_key"]
 
 

@@ -36,15 +36,15 @@ from web3.contract import Contract
 from api.amounts import format_amount, parse_amount
 from bench.rpc import Rpc, RpcError, Wallet, calldata, minted_ids
 from chain.client import contract
-from tests.conftest import PrivateWorld, private_world, random_hash
+from tests.conftest import PrivateWorld, private_world, random_hash, with_mint_ceiling
 from tests.stress.harness import SIZES
 
 CLIENTS = 50
 TIER2 = 5  # members that receive split and transferred value
 RETRYABLE_409 = "request-in-flight"
 MAX_ATTEMPTS = 40
-SPLIT = parse_amount("10.00")
-SALE = parse_amount("10.00")
+SPLIT = parse_amount("200.00")  # S-3: a 100,000.00 receivable's notes hold at least face / 500
+SALE = parse_amount("200.00")
 RESULTS: dict[str, dict[str, Any]] = {}
 
 
@@ -149,7 +149,8 @@ def api(world: PrivateWorld) -> Iterator[Api]:
 
 def _admit(api: Api, op_key: str, names: list[str], roles: list[str], **extra: str) -> dict[str, Party]:
     def admit(name: str) -> tuple[str, Party]:
-        body = api.must(op_key, "/v1/members", {"roles": roles, "kyc_hash": random_hash(), **extra}, 201)
+        admission = with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+        body = api.must(op_key, "/v1/members", admission, 201)
         return name, Party(body["member"]["id"], Web3.to_checksum_address(body["member"]["account"]), body["api_key"])
 
     return dict(_parallel(names, admit))

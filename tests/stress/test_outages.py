@@ -48,7 +48,7 @@ from tests.stress.harness import (
 )
 from tests.stress.results import record
 
-SPLIT_VALUE = "100.00"
+SPLIT_VALUE = "200.00"  # S-3: at least face / 500 of the 100,000.00 receivable
 
 
 @dataclass
@@ -302,7 +302,7 @@ def _locked_before_the_write(world: ChainWorld) -> None:
             with Session(engine_of(server)) as session:  # nothing half-written: no record of a started write
                 stored = session.get(IdempotencyRecord, (party.supplier_id, key))
                 assert stored is None or not stored.steps
-            assert expect(split(c, party, key), 201)["note"]["value"] == "99900.00"
+            assert expect(split(c, party, key), 201)["note"]["value"] == "99800.00"
         assert nonce(world, party.account) == before + 1
         assert len(splits_of(world, party.note_id, since)) == 1
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from scripts.companies import for_role
-from tests.conftest import ServerThread, ok, random_hash
+from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling
 
 CHROMIUM = Path(os.environ.get("SCF_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -183,7 +183,7 @@ def world(api: ServerThread, operator_key: str) -> Iterator[ConsoleWorld]:
         identity: dict[str, Any] = {"kyc_hash": random_hash()}
         if index is not None:
             identity = {"profile": for_role(roles[0], index, run)}
-        body = ok(op.post("/v1/members", json={"roles": roles, **identity, **extra}), 201)
+        body = ok(op.post("/v1/members", json=with_mint_ceiling(roles, {"roles": roles, **identity, **extra})), 201)
         client = httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {body['api_key']}"})
         clients.append(client)
         if index is not None:

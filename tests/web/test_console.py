@@ -345,6 +345,27 @@ def test_operator_admits_a_member_and_gets_its_key_once(page: Any, world: Consol
     screenshot(page, "operator-after-admit")
 
 
+def test_operator_sets_a_financiers_mint_ceiling(page: Any, world: ConsoleWorld) -> None:
+    """S-5: the operator admits a financier with a mint ceiling, then changes it in the members table."""
+    sign_in(page, world.url, world.operator_key)
+    page.locator("#nav-operator").click()
+    page.locator("#view-operator[aria-busy='false']").wait_for()
+    form = page.locator("#admit-form")
+    form.locator("#admit-role-financier").check()
+    form.get_by_label("KYC document").fill(f"KYC-{random_hash()[2:12]}")
+    form.get_by_label("Mint ceiling (financiers)").fill("2500.00")
+    form.get_by_role("button", name="Admit member").click()
+    page.locator("#admit-status.ok").wait_for()
+    key = page.locator("#admitted-key").inner_text()
+    with httpx.Client(base_url=world.url, timeout=30, headers={"Authorization": f"Bearer {key}"}) as client:
+        member_id = ok(client.get("/v1/members/me"))["id"]
+        assert ok(client.get(f"/v1/cash/mint-ceilings/{member_id}"))["ceiling"] == "2500.00"
+        page.get_by_label(f"Mint ceiling of member {member_id}", exact=True).fill("7000.00")
+        page.get_by_role("button", name=f"Set mint ceiling of member {member_id}").click()
+        page.locator("#member-status.ok").wait_for()
+        assert ok(client.get(f"/v1/cash/mint-ceilings/{member_id}"))["ceiling"] == "7000.00"
+
+
 def test_a_member_rotates_its_api_key_in_the_console(page: Any, world: ConsoleWorld) -> None:
     with httpx.Client(base_url=world.url, timeout=60, headers={"Authorization": f"Bearer {world.operator_key}"}) as op:
         admitted = ok(op.post("/v1/members", json={"roles": ["supplier"], "kyc_hash": random_hash()}), 201)

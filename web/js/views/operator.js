@@ -40,21 +40,26 @@ function admitCard(ctx) {
   const kyc = h("input", { id: "admit-kyc", required: true, autocomplete: "off", placeholder: t("admit.kyc_placeholder") });
   const group = h("input", { id: "admit-group", type: "number", min: 0, value: 0 });
   const limit = h("input", { id: "admit-limit", inputmode: "decimal", value: "0.00", autocomplete: "off" });
+  const ceiling = h("input", { id: "admit-ceiling", inputmode: "decimal", value: "0.00", autocomplete: "off" });
   const label = h("input", { id: "admit-label", autocomplete: "off", maxlength: 100 });
   const submit = h("button", { type: "submit", id: "admit-submit" }, t("admit.submit"));
   const keyOut = h("div", { id: "admit-key", "aria-live": "polite" });
   const fieldset = h("fieldset", { class: "wide" }, h("legend", {}, t("col.roles")), h("div", { class: "actions" }, roles));
-  const form = h("form", { class: "form", id: "admit-form" }, fieldset, field(t("admit.kyc"), kyc, t("propose.doc_hint")), field(t("admit.group"), group, t("admit.group_hint")), field(t("admit.limit"), limit), field(t("admit.key_label"), label), submit, status, keyOut);
+  const form = h("form", { class: "form", id: "admit-form" }, fieldset, field(t("admit.kyc"), kyc, t("propose.doc_hint")), field(t("admit.group"), group, t("admit.group_hint")), field(t("admit.limit"), limit), field(t("admit.ceiling"), ceiling, t("admit.ceiling_hint")), field(t("admit.key_label"), label), submit, status, keyOut);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const chosen = [...form.querySelectorAll('input[name="roles"]:checked')].map((b) => b.value);
     const credit = normaliseAmount(limit.value);
+    const mintCeiling = normaliseAmount(ceiling.value);
     if (!chosen.length) return setStatus(status, "error", t("admit.error_role"));
     if (credit === null) return setStatus(status, "error", t("admit.error_limit"));
+    if (mintCeiling === null) return setStatus(status, "error", t("admit.error_ceiling"));
     keyOut.replaceChildren();
     let admitted;
     const done = await act(submit, status, t("admit.admitting"), async () => {
       const body = { roles: chosen, kyc_hash: await documentHash(kyc.value), group_id: Number(group.value || 0), credit_limit: credit, label: label.value || undefined };
+      // S-5: a financier mints only up to the ceiling the operator sets (0 until set)
+      if (chosen.includes("financier")) body.mint_ceiling = mintCeiling;
       admitted = await api("/v1/members", { method: "POST", body });
       return t("admit.done", { name: memberName(admitted.member.id), roles: rolesText(admitted.member.roles) });
     });
@@ -67,6 +72,21 @@ function admitCard(ctx) {
     }
   });
   return card(t("admit.title"), form);
+}
+
+/** A financier's mint ceiling (S-5): the most cash it may have minted and not burned; 0 until set. */
+function mintCeilingControls(m, run, status) {
+  const input = h("input", { inputmode: "decimal", placeholder: "0.00", size: 12, "aria-label": t("members.ceiling_label", { id: m.id }) });
+  const set = h("button", { type: "button", class: "secondary", "aria-label": t("members.set_ceiling_label", { id: m.id }) }, t("members.set_ceiling"));
+  set.addEventListener("click", () => {
+    const value = normaliseAmount(input.value);
+    if (value === null) return setStatus(status, "error", t("admit.error_ceiling"));
+    return run(set, t("members.setting_ceiling", { name: memberName(m.id) }), async () => {
+      const out = await api(`/v1/cash/mint-ceilings/${m.id}`, { method: "POST", body: { ceiling: value } });
+      return t("members.ceiling_is", { name: memberName(out.member_id), ceiling: money(out.ceiling), outstanding: money(out.outstanding) });
+    });
+  });
+  return [input, set];
 }
 
 function membersCard(members, ctx) {
@@ -92,13 +112,14 @@ function membersCard(members, ctx) {
         return t("members.limit_is", { name: memberName(out.id), limit: money(out.credit_limit) });
       });
     });
+    const ceilingControls = m.roles.includes("financier") ? mintCeilingControls(m, run, status) : [];
     const rotate = h("button", { type: "button", class: "secondary", "aria-label": t("members.rotate_label", { id: m.id }) }, t("members.rotate"));
     rotate.addEventListener("click", () => run(rotate, t("members.rotating", { name: memberName(m.id) }), async () => {
       const out = await api(`/v1/members/${m.id}/rotate-key`, { method: "POST" });
       return t("members.rotated", { name: memberName(out.member.id), account: out.member.account, cash: money(out.recovered_cash), old: out.old_account });
     }));
     const extra = m.issuance_blocked ? [clearBlock(m, run)] : [];
-    return h("div", { class: "actions" }, b, limit, setLimit, rotate, extra);
+    return h("div", { class: "actions" }, b, limit, setLimit, ceilingControls, rotate, extra);
   };
   // search in the browser over the whole directory (the API has no member search yet); newest members first
   const ordered = [...members].sort((a, b) => b.id - a.id);
