@@ -78,7 +78,7 @@ test: install brownie-env
 
 # geth v1.13.15 (the last release that seals Clique), built once from the Go module proxy into .cache/ (git-ignored).
 geth: install
-	$(BIN)/python -c "from chain.geth import ensure_geth; print(ensure_geth(print))"
+	$(BIN)/python -c "from chain.devnet.geth import ensure_geth; print(ensure_geth(print))"
 
 # A consortium: one geth Clique validator per organisation (operator, core, bank-a, bank-b), the suite deployed.
 network: install

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from web3.exceptions import BadFunctionCallOutput, Web3RPCError
 
-from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
+from chain.node.errors import HistoricalStateUnavailableError, is_historical_state_missing
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://scf-chain.dev/problems/"

@@ -19,9 +19,9 @@ import uvicorn
 from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
 from api.main import create_app
 from api.settings import Settings
-from chain.devchain import DevChain, free_port
-from chain.runtime import Ledger, prepare_ledger
-from chain.store import make_engine
+from chain.devnet.devchain import DevChain, free_port
+from chain.readmodel.store import make_engine
+from scripts.runtime import Ledger, prepare_ledger
 
 # Member keystores in tests use a cheap scrypt cost: a default-cost key takes about a second of CPU to create,
 # and the suite admits hundreds of members (tests/e2e/test_secrets.py runs `scf up` with the default).

@@ -22,7 +22,7 @@ from api.schemas import Page
 from api.schemas_cash import BurnIn, CashBalanceOut, CashMoveOut, CashTransferIn, CashWriteOut, MintIn
 from api.services.common import acting_account, member_or_404, sees_everything
 from api.writes import WriteContext
-from chain.store import CashMove, EventRecord, Member
+from chain.readmodel.store import CashMove, EventRecord, Member
 
 router = APIRouter(prefix="/v1/cash", tags=["cash"])
 

@@ -96,7 +96,7 @@ def proof(
 ) -> None:
     """Fetch a note's storage proof from the API and check it against your node's state root."""
     from api.settings import Settings
-    from chain.proofs import NodeUnreachableError, ProofError, verify_proof_file
+    from chain.node.proofs import NodeUnreachableError, ProofError, verify_proof_file
     from scripts import ops_texts
     from scripts.client import node_rpc_url
 

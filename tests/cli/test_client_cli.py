@@ -14,11 +14,11 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from api.bootstrap import OPERATOR_KEY_FILE
-from chain.devchain import free_port
-from chain.runtime import Ledger
+from chain.devnet.devchain import free_port
 from scripts.cli import app
 from scripts.client import ApiClient, ApiError, ApiUnreachable, mask_key, resolve_config
 from scripts.companies import SUPPLIERS, company
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, make_settings, ok, random_hash
 
 runner = CliRunner()

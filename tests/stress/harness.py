@@ -21,8 +21,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
-from chain.devchain import free_port
-from chain.store import PROJECTIONS
+from chain.devnet.devchain import free_port
+from chain.readmodel.store import PROJECTIONS
 from tests.conftest import random_hash
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chain.network import GAS_LIMIT, NetworkError, clique_extra_data, genesis, org_names
+from chain.devnet.network import GAS_LIMIT, NetworkError, clique_extra_data, genesis, org_names
 
 SIGNERS = ["0x" + "bb" * 20, "0x" + "0A" * 20, "0x" + "cc" * 20]
 
