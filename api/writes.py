@@ -202,7 +202,7 @@ class WriteContext:
                     raise prepare_for_member(self, step, queue, tx, contract)
                 signed = queue.submit(tx, before_send=persist, contract=contract)
                 sent = signed
-                kill_point("after-send")  # test-only crash points (api/faults.py); no-ops unless enabled
+                kill_point("after-send")  # crash points for the fault tests (api/faults.py); no-ops without a hook
                 receipt = self._wait(ledger, queue, signed, persist, contract)
         except ContractRevertError as exc:
             raise revert_problem(exc) from exc

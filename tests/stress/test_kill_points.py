@@ -1,7 +1,7 @@
 """SIGKILL the API process at each step of a write, restart it, retry with the same Idempotency-Key.
 
-The API runs as `scf serve` in its own process with a fault hook in its environment
-(`SCF_FAULT_KILL_AT`, api/faults.py) that makes it SIGKILL itself at that point of a write. The
+The API runs as `scf serve` in its own process with a fault hook (tests/faults.py, on api/faults.py's kill
+points) and `SCF_FAULT_KILL_AT` in its environment, which make it SIGKILL itself at that point of a write. The
 retry goes to a fresh process without the hook. Every case must end with exactly one on-chain effect
 (one transaction from the sender, one event) and a correct response, replayed on a second retry.
 """
