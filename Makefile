@@ -13,7 +13,7 @@ BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
 help:
 	@echo "make run    install everything, start the local chain, deploy, serve the API on 127.0.0.1:8000"
-	@echo "make test   install everything, run forge tests, pytest, ruff and mypy"
+	@echo "make test   install everything, run forge tests, pytest, ruff, import-linter and mypy"
 	@echo "make brownie  brownie console on the running ledger (contracts bound by name)"
 	@echo "make network  a 4-validator geth Clique consortium in .scf/network (then: scf up --network .scf/network)"
 
@@ -65,6 +65,7 @@ pytest-pg: install
 lint: $(PY_STAMP)
 	$(BIN)/ruff check chain api scripts tests
 	$(BIN)/ruff format --check chain api scripts tests
+	$(BIN)/lint-imports  # package boundaries: the contracts in pyproject.toml [tool.importlinter]
 
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy chain api
@@ -78,7 +79,7 @@ test: install brownie-env
 
 # geth v1.13.15 (the last release that seals Clique), built once from the Go module proxy into .cache/ (git-ignored).
 geth: install
-	$(BIN)/python -c "from chain.geth import ensure_geth; print(ensure_geth(print))"
+	$(BIN)/python -c "from chain.devnet.geth import ensure_geth; print(ensure_geth(print))"
 
 # A consortium: one geth Clique validator per organisation (operator, core, bank-a, bank-b), the suite deployed.
 network: install
@@ -113,4 +114,4 @@ STRESS_BUDGET ?= 3600
 stress: install
 	@mkdir -p test-output
 	SCF_STRESS=1 SCF_STRESS_RESULTS=test-output/stress-results.json timeout --signal=INT $(STRESS_BUDGET) \
-		$(BIN)/python -m pytest tests/stress -m stress
+		$(BIN)/python -m pytest tests/stress -m stress --timeout $(STRESS_BUDGET)  # long versions: the budget, not 900 s

@@ -52,8 +52,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from api.logs import REQUEST_ID
 from api.problems import PROBLEM_JSON, TYPE_BASE, catalogued
 from api.tables import OPERATOR, ApiKey, hash_api_key
-from chain.alerts import AlertConfig, Finding, RejectedAttempt, rejected_attempts, store_findings
-from chain.store import Base, Int, durable_begin, table
+from chain.readmodel.alerts import AlertConfig, Finding, RejectedAttempt, rejected_attempts, store_findings
+from chain.readmodel.store import Base, Int, durable_begin, table
 
 log = logging.getLogger("scf.audit")
 
@@ -258,7 +258,7 @@ def verify_database(engine: Engine, anchor_path: Path | None) -> AuditVerificati
 
 
 def rejected_attempt_findings(session: Session, config: AlertConfig) -> list[Finding]:
-    """The "rejected-attempts" rule over the audit log (an `extra_rules` function of chain.alerts.evaluate)."""
+    """The "rejected-attempts" rule over the audit log (an `extra_rules` function of `alerts.evaluate`)."""
     query = (
         select(AuditEntry.member_id, AuditEntry.at, AuditEntry.request_id)
         .where(AuditEntry.result == "rejected", AuditEntry.problem_type.in_(DOUBLE_SPEND_TYPES))

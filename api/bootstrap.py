@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.tables import OPERATOR, ApiKey, hash_api_key, new_api_key
-from chain.store import create_schema
+from chain.readmodel.store import create_schema
 
 OPERATOR_KEY_FILE = "operator-api-key"
 

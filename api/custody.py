@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from api.tables import CustodyAccount, SelfCustodyAccount
-from chain.errors import TransactionError
-from chain.keystore import DEFAULT_SCRYPT_N, create_key, load_key
-from chain.runtime import OPERATOR_KEY
+from chain.node.errors import TransactionError
+from chain.node.keystore import DEFAULT_SCRYPT_N, OPERATOR_KEY, create_key, load_key
 
 
 class MemberKey(LocalAccount):

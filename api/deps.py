@@ -22,7 +22,7 @@ from api.problems import catalogued
 from api.schemas import MAX_ID
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from api.writes import WriteExecutor
-from chain.store import Member
+from chain.readmodel.store import Member
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer scf_...`")
 

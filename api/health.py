@@ -29,9 +29,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.ledger import LedgerService
 from api.problems import catalogued, problem_response
 from api.settings import Settings
-from chain.deploy import record_path
-from chain.indexer import read_checkpoint
-from chain.rpc import RpcError, RpcTransportError, result_of, shared_rpc
+from chain.node.deployment import record_path
+from chain.node.rpc import RpcError, RpcTransportError, result_of, shared_rpc
+from chain.readmodel.indexer import read_checkpoint
 
 router = APIRouter(tags=["health"])
 

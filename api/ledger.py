@@ -19,15 +19,15 @@ from web3.contract import Contract
 
 from api.audit import rejected_attempt_findings
 from api.settings import Settings
-from chain.client import connect, contract
-from chain.compile import Artifact, load_artifacts
-from chain.contracts import CashToken, Financing, MemberRegistry, OrderBook, ReceivableNotes, Settlement
-from chain.deploy import Deployment, load_deployment
-from chain.errors import ChainStalledError, ScfError
-from chain.indexer import HeadWatch, Indexer
-from chain.revert import RevertDecoder
-from chain.rpc import JsonRpc
-from chain.signer import QueueSettings, Signer
+from chain.node.artifacts import Artifact, load_artifacts
+from chain.node.client import connect, contract
+from chain.node.contracts import CashToken, Financing, MemberRegistry, OrderBook, ReceivableNotes, Settlement
+from chain.node.deployment import Deployment, load_deployment
+from chain.node.errors import ChainStalledError, ScfError
+from chain.node.revert import RevertDecoder
+from chain.node.rpc import JsonRpc
+from chain.node.signer import QueueSettings, Signer
+from chain.readmodel.indexer import HeadWatch, Indexer
 
 log = logging.getLogger("scf.ledger")
 
@@ -135,7 +135,7 @@ class LedgerHandle:
             self._contracts[name] = handle
         return handle
 
-    # typed wrappers (chain.contracts): writes return a ContractCall for WriteContext.transact,
+    # typed wrappers (chain.node.contracts): writes return a ContractCall for WriteContext.transact,
     # views run eth_call and raise a decoded ContractRevertError on a revert
     @cached_property
     def members(self) -> MemberRegistry:

@@ -41,7 +41,7 @@ from api.sealing import Sealer
 from api.selfcustody import install as install_self_custody
 from api.settings import Settings
 from api.writes import WriteExecutor
-from chain.store import create_schema, make_engine
+from chain.readmodel.store import create_schema, make_engine
 
 
 def create_app(settings: Settings | None = None, *, background_indexer: bool = True) -> FastAPI:

@@ -146,8 +146,8 @@ def _gauge(name: str, doc: str, value: float | None) -> GaugeMetricFamily:
 
 def _head(settings: Any) -> tuple[int | None, int | None]:
     """(number, timestamp) of the node's latest block; (None, None) when it does not answer in time."""
-    from chain.devchain import rpc_call
-    from chain.errors import ChainUnavailableError
+    from chain.node.errors import ChainUnavailableError
+    from chain.node.rpc import rpc_call
 
     try:
         latest = rpc_call(
@@ -163,7 +163,7 @@ def _head(settings: Any) -> tuple[int | None, int | None]:
 def _indexed(state: Any) -> int | None:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from chain.indexer import read_checkpoint
+    from chain.readmodel.indexer import read_checkpoint
 
     try:
         checkpoint = read_checkpoint(state.engine)

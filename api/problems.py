@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3.exceptions import BadFunctionCallOutput, Web3RPCError
 
 from api import i18n
-from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
+from chain.node.errors import HistoricalStateUnavailableError, is_historical_state_missing
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://scf-chain.dev/problems/"

@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3 import Web3
 
 from api.amounts import format_amount
+from api.faults import kill_point
 from api.ledger import LedgerHandle
 from api.problems import Problem, catalogued, problem_response
 from api.tables import (
@@ -51,9 +52,8 @@ from api.tables import (
     SelfCustodyAccount,
     now,
 )
-from chain.faults import kill_point
-from chain.signer import SignedTx, TransactionQueue
-from chain.store import Member, durable_begin
+from chain.node.signer import SignedTx, TransactionQueue
+from chain.readmodel.store import Member, durable_begin
 
 CHALLENGE_TTL = timedelta(minutes=10)
 GAS_BOUNDS = (0.5, 2.0)  # the signed gas limit may be this fraction/multiple of the prepared one

@@ -11,7 +11,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.amounts import parse_amount
-from chain.alerts import AlertConfig
+from chain.readmodel.alerts import AlertConfig
 
 if TYPE_CHECKING:
     from api.services.credit import CreditPolicy

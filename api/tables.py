@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from chain.store import Base, Int
+from chain.readmodel.store import Base, Int
 
 OPERATOR = 0  # principal id of the consortium operator (members have ids >= 1)
 KEY_PREFIX = "scf_"

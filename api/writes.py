@@ -42,12 +42,13 @@ from web3.types import TxReceipt
 from api import i18n
 from api.audit import record_tx_hash
 from api.custody import MemberKey
+from api.faults import kill_point
 from api.ledger import LedgerHandle
 from api.problems import PROBLEM_JSON, Problem, catalogued
 from api.sealing import Sealer, is_sealed
 from api.tables import IdempotencyRecord, IdempotencyTx
-from chain.contracts import ContractCall
-from chain.errors import (
+from chain.node.contracts import ContractCall
+from chain.node.errors import (
     ChainStalledError,
     ChainUnavailableError,
     NonceConsumedError,
@@ -56,10 +57,9 @@ from chain.errors import (
     TransactionError,
     TransactionTimeoutError,
 )
-from chain.faults import kill_point
-from chain.revert import ContractRevertError
-from chain.signer import SignedTx, TransactionQueue
-from chain.store import durable_begin
+from chain.node.revert import ContractRevertError
+from chain.node.signer import SignedTx, TransactionQueue
+from chain.readmodel.store import durable_begin
 
 BOOT_ID = uuid.uuid4().hex  # a record left in flight by another boot was abandoned by a crash
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -210,7 +210,7 @@ class WriteContext:
                     raise prepare_for_member(self, step, queue, tx, contract)
                 signed = queue.submit(tx, before_send=persist, contract=contract)
                 sent = signed
-                kill_point("after-send")  # test-only crash points (chain/faults.py); no-ops unless enabled
+                kill_point("after-send")  # crash points for the fault tests (api/faults.py); no-ops without a hook
                 receipt = self._wait(ledger, queue, signed, persist, contract)
         except ContractRevertError as exc:
             raise revert_problem(exc) from exc

@@ -40,8 +40,8 @@ from bench.rpc import (
     wait_receipt,
 )
 from bench.workload import cpu_s, mining_label
-from chain.devchain import DevChain, free_port
-from chain.runtime import prepare_ledger
+from chain.devnet.devchain import DevChain, free_port
+from scripts.runtime import prepare_ledger
 
 CORE, SUPPLIER, FINANCIER = 1, 2, 4
 FACE = 100_000_00  # 100,000.00 in minor units, as in tests/contracts/Base.t.sol

@@ -43,8 +43,8 @@ from api.settings import Settings
 from bench import reads as bench_reads
 from bench.service import Server, populate
 from bench.workload import percentile, start_workload
-from chain.devchain import free_port
-from chain.runtime import make_devchain
+from chain.devnet.devchain import free_port
+from scripts.runtime import make_devchain
 
 ROOT = Path(__file__).resolve().parent.parent
 LINKED = ("node_modules", "build", ".venv")  # what a bare worktree lacks to run the API

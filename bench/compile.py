@@ -1,4 +1,4 @@
-"""Compiles the bench-only reference contracts (Solv ERC-3525, plain OZ ERC-20) like chain/compile.py."""
+"""Compiles the bench-only reference contracts (Solv ERC-3525, plain OZ ERC-20) like chain/devnet/compile.py."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 
 import solcx
 
-from chain.compile import SETTINGS
-from chain.errors import CompileError
-from chain.toolchain import NODE_MODULES, PROJECT_ROOT, find_solc
+from chain.devnet.compile import SETTINGS
+from chain.devnet.toolchain import NODE_MODULES, find_solc
+from chain.node.artifacts import PROJECT_ROOT
+from chain.node.errors import CompileError
 
 SOURCE = "bench/contracts/ReferenceNotes.sol"
 SOLV = "node_modules/@solvprotocol/erc-3525/"

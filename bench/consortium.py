@@ -1,9 +1,9 @@
 """The consortium section of `python -m bench` (`--only consortium`): the service's splits/s and the raw split
-ceiling on a 4-validator geth Clique network (chain.network.bring_up: 1 s period, 30M gas, London), with the
+ceiling on a 4-validator geth Clique network (scripts.runtime.bring_up: 1 s period, 30M gas, London), with the
 same workload as the service section on anvil (bench.service: the same suppliers, clients and requests per
 level; bench.workload: the same pre-signed raw splits).
 
-Setup: `bring_up` in a temp dir (geth from the cache, built once per machine by chain.geth), the suite deployed
+Setup: `bring_up` in a temp dir (geth from the cache, built once per machine by chain.devnet.geth), the suite deployed
 through the operator's node. The service: `scf serve` in a subprocess against the operator's node, configured
 as `scf up --network` configures it (SCF_RPC_URL, 2 confirmations, a stall timeout of 10 periods). Through the
 API the same population and closed-loop clients as bench.service (a 201 = the split mined and indexed). Then
@@ -23,9 +23,9 @@ from api.settings import Settings
 from bench.service import Server, drive, populate
 from bench.workload import blast, cpu_s, log, rss_mb
 from bench.workload import populate as populate_workload
-from chain.network import GAS_LIMIT, PERIOD_S, bring_up
-from chain.runtime import prepare_ledger
+from chain.devnet.network import GAS_LIMIT, PERIOD_S
 from scripts.cli import CLIQUE_CONFIRMATIONS
+from scripts.runtime import bring_up, prepare_ledger
 
 VALIDATORS = 4
 PASSPHRASE = "scf-dev-passphrase"  # bring_up's default, as `scf network up` (the benchmark's keys are throwaway)

@@ -3,8 +3,8 @@
 anvil keeps a full copy of the chain's state per block for reads at past blocks. How many it keeps decides its
 memory, and with its own interval miner (`--block-time`) anvil 1.7.1 keeps 1,500 in memory whatever
 `--prune-history` says, then writes up to 3,600 more to disk as JSON (one file per block, the whole state). The
-product's devchain mines with `evm_mine` from a pacer process (chain/pacer.py) instead, so `--prune-history N` holds
-(`DevChain.state_history`, `SCF_STATE_HISTORY`).
+product's devchain mines with `evm_mine` from a pacer process (chain/devnet/pacer.py) instead, so
+`--prune-history N` holds (`DevChain.state_history`, `SCF_STATE_HISTORY`).
 
 Per setup: a fresh devchain (`--block-time-s`, default 0.05 s so that thousands of blocks pass in minutes; the
 0.5 s product interval behaves the same, ten times slower), the suite deployed, `--splits` raw splits (the
@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.rpc import RpcError
 from bench.workload import Workload, blast, cpu_s, log, rss_mb, start_workload
-from chain.devchain import CACHE_DIR
+from chain.devnet.devchain import CACHE_DIR
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT = BENCH_DIR / "devchain_memory.json"

@@ -24,7 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from api.services.holdings import bucket_of, holdings, holdings_from_notes, holdings_query
-from chain.store import HoldingTotal, Note, Receivable, create_schema, make_engine
+from chain.readmodel.store import HoldingTotal, Note, Receivable, create_schema, make_engine
 
 DAY = 86_400
 NOW = 1_800_000_000

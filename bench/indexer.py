@@ -6,7 +6,7 @@ supplier splits its note to the other suppliers in turn (pre-signed raw transact
 sent in batched JSON-RPC requests, in waves that are mined before the next wave is sent). While the splits are
 sent, an indexer runs its background loop on its own read model and the lag behind the head (head - indexed
 block) is sampled every 50 ms: `indexer_lag_blocks_p50/p99`. Then a fresh SQLite read model catches up from
-the deployment block with `chain.indexer.Indexer.sync()`, timed: events stored per second. The read model is
+the deployment block with `chain.readmodel.indexer.Indexer.sync()`, timed: events stored per second. The read model is
 checked afterwards (every live note's value sums to the receivables' face values, `holding_totals` equals a
 GROUP BY over notes). `--keep DIR` keeps the chain in DIR; a later run with the same DIR reuses it (no rebuild).
 """
@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 
 from api.settings import Settings
 from bench.rpc import Rpc, RpcError, Wallet, calldata, minted_ids, wait_receipt
-from chain.client import connect
-from chain.devchain import DevChain, free_port
-from chain.indexer import Indexer
-from chain.runtime import Ledger, prepare_ledger
-from chain.store import EventRecord, HoldingTotal, Note, Receivable, make_engine
+from chain.devnet.devchain import DevChain, free_port
+from chain.node.client import connect
+from chain.readmodel.indexer import Indexer
+from chain.readmodel.store import EventRecord, HoldingTotal, Note, Receivable, make_engine
+from scripts.runtime import Ledger, prepare_ledger
 
 CORE, SUPPLIER = 1, 2
 FACE = 100_000_00

@@ -1,6 +1,6 @@
 """`python -m bench.reads`: read latency through the API with 100k and 1M notes in the read model.
 
-Method: a fresh devchain (the product's configuration, `chain.runtime.make_devchain`) with the suite deployed; the
+Method: a fresh devchain (the product's configuration, `scripts.runtime.make_devchain`) with the suite deployed; the
 API runs as `scf serve` in a subprocess (`bench.service.Server`, its background indexer on). Real members, a
 receivable and a few split notes are made through the API, so GET /v1/verify/notes/{id} reads real notes from the
 chain. The API is stopped, the read model is filled synthetically with bulk INSERTs (the driver's executemany) of
@@ -34,10 +34,10 @@ from sqlalchemy.orm import Session
 from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
 from api.settings import Settings
 from bench.service import Server
-from chain.devchain import free_port
-from chain.indexer import read_checkpoint
-from chain.runtime import Ledger, make_devchain, prepare_ledger
-from chain.store import Base, HoldingTotal, Member, Note, Receivable, create_schema, make_engine, table
+from chain.devnet.devchain import free_port
+from chain.readmodel.indexer import read_checkpoint
+from chain.readmodel.store import Base, HoldingTotal, Member, Note, Receivable, create_schema, make_engine, table
+from scripts.runtime import Ledger, make_devchain, prepare_ledger
 
 DAY = 86_400
 SLOTS = 5_000

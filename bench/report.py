@@ -12,7 +12,8 @@ from typing import Any
 
 from bench.report_reads import read_path_sections
 from bench.report_writes import write_path_sections
-from chain.toolchain import PROJECT_ROOT, find_tool
+from chain.devnet.toolchain import find_tool
+from chain.node.artifacts import PROJECT_ROOT
 
 # (label, ledger key, reference key, note)
 GAS_ROWS = [
@@ -292,7 +293,7 @@ def markdown(results: dict[str, Any], env: dict[str, str]) -> str:
         "Produced by `make bench` (`python -m bench`): a fresh anvil started with the product's DevChain defaults",
         f"({results['raw_config']['mining']}: the mining mode of `Settings.block_time`, the product's default) on a",
         "free port in a temp dir; the suite deployed",
-        "by `chain.runtime.prepare_ledger`, the Solv ERC-3525 reference (`bench/contracts/ReferenceNotes.sol`) and a",
+        "by `scripts.runtime.prepare_ledger`, the Solv ERC-3525 reference (`bench/contracts/ReferenceNotes.sol`) and a",
         "plain OpenZeppelin 5 ERC-20 deployed on the same chain in the same run. Every number is read from real",
         "receipts (`gasUsed`).",
         "",

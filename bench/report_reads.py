@@ -16,7 +16,7 @@ INDEXER_BEFORE_AFTER = [
     "and per note, a SELECT per account lookup, and alert rules rescanning the whole history every pass dominated;",
     "after: raw `eth_getLogs` (hex strings), word-slicing decoder for static ABI types, events bulk-inserted with",
     "ids assigned in the pass, notes prefetched in one query per 500 ids, member and `holding_totals` caches per",
-    "pass, one flush/commit per range, incremental alert state (`chain.alerts.RuleState`).",
+    "pass, one flush/commit per range, incremental alert state (`chain.readmodel.alerts.RuleState`).",
     "",
     "| indexer | events | seconds | events/s | CPU s |",
     "|---|---:|---:|---:|---:|",

@@ -204,7 +204,7 @@ def consortium_lines(results: dict[str, Any]) -> list[str]:
     return [
         "## Consortium (4-validator geth Clique network)",
         "",
-        f"`chain.network.bring_up` in a temp dir: {c['validators']} geth v1.13.15 validators (Clique, {period:g} s"
+        f"`scripts.runtime.bring_up` in a temp dir: {c['validators']} geth v1.13.15 validators (Clique, {period:g} s"
         f" period, {gas_limit:,} gas limit, London), peered by static nodes, the suite deployed through the"
         " operator's node. The same workload as the anvil service section above, in the same run: `scf serve`"
         " against the operator's node as `scf up --network` configures it"

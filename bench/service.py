@@ -1,7 +1,7 @@
 """`python -m bench.service` (and a section of `python -m bench`): splits through the HTTP API against the raw
 ceiling measured on the same chain in the same run.
 
-Setup: a fresh devchain with the product's defaults (DevChain via `chain.runtime.make_devchain`, i.e. the
+Setup: a fresh devchain with the product's defaults (DevChain via `scripts.runtime.make_devchain`, i.e. the
 mining mode `Settings.block_time` selects), the suite deployed, then the API served by a real uvicorn in a
 subprocess exactly as `scf serve` runs it. Through the API (operator key): a core enterprise, `--suppliers`
 suppliers and a recipient are admitted (the service holds their keys: key custody), the core issues each
@@ -34,7 +34,7 @@ import httpx
 from api.bootstrap import OPERATOR_KEY_FILE
 from api.settings import Settings
 from bench.workload import blast, log, percentile, rss_mb, start_workload
-from chain.devchain import free_port
+from chain.devnet.devchain import free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
 OUT = BENCH_DIR / "service.json"

@@ -18,8 +18,8 @@ from typing import Any
 
 from api.settings import Settings
 from bench.rpc import MAX_FEE, TIP, Rpc, RpcError, Wallet, calldata, checked_receipts, minted_ids
-from chain.devchain import DevChain, free_port
-from chain.runtime import Ledger, prepare_ledger
+from chain.devnet.devchain import DevChain, free_port
+from scripts.runtime import Ledger, prepare_ledger
 
 CORE, SUPPLIER, FINANCIER = 1, 2, 4
 FACE = 100_000_00

@@ -1,4 +1,4 @@
-"""Everything that talks to the ledger: toolchain, compile, devchain, deploy, client.
+"""Everything that talks to the ledger: node/ (the client), readmodel/ (the SQL read model), devnet/ (tools).
 
 Importing `py_ecc` (eth_keyfile imports it for BLS keystores, so web3 and eth_account pull it in) raises
 Python's recursion limit to 100,000 for the whole process. With that limit the C JSON parser recursed into a

@@ -12,8 +12,9 @@ import json
 from pathlib import Path
 
 from api.writes import contract_error_slug, status_for_contract_error
-from chain.abi import DEPLOYED, error_signature, selector_of
-from chain.compile import BUILD_DIR, Artifact, compile_contracts
+from chain.devnet.compile import compile_contracts
+from chain.node.abi import DEPLOYED, error_signature, selector_of
+from chain.node.artifacts import BUILD_DIR, Artifact
 
 ABI_DIR = BUILD_DIR.parent / "abi"
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"

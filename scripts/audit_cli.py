@@ -75,7 +75,7 @@ def verify(
 
     from api.audit import ANCHOR_FILE, AuditVerification, read_anchor, verify_chain, verify_database
     from api.settings import Settings
-    from chain.store import make_engine
+    from chain.readmodel.store import make_engine
 
     state = ctx.obj
     settings = Settings(**({"data_dir": data_dir} if data_dir is not None else {}))  # type: ignore[arg-type]

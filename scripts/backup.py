@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from api.audit import ANCHOR_FILE, PENDING_FILE
-from chain.errors import ScfError
+from chain.node.errors import ScfError
 from scripts.lang import t
 
 MANIFEST = "manifest.json"
@@ -249,7 +249,7 @@ def _pg_restore(dump: Path, database_url: str) -> None:
 
 def passphrase_opens_keys(data_dir: Path, passphrase: str) -> bool | None:
     """Whether `passphrase` decrypts the first keystore in `data_dir` (None when there is none)."""
-    from chain.keystore import KeystoreError, load_key
+    from chain.node.keystore import KeystoreError, load_key
 
     keystores = sorted((data_dir / "keys").glob("*.json")) if (data_dir / "keys").is_dir() else []
     if not keystores:

@@ -16,14 +16,14 @@ from rich.table import Table
 
 from api import i18n
 from api.settings import Settings
-from chain.errors import PortInUseError, ScfError
+from chain.node.errors import PortInUseError, ScfError
 from scripts.audit_cli import app as audit_app
 from scripts.lang import field as field_label
 from scripts.lang import set_language, t
 from scripts.terminal import make_console
 
 if TYPE_CHECKING:
-    from chain.devchain import DevChain
+    from chain.devnet.devchain import DevChain
 
 app = typer.Typer(
     name="scf",
@@ -35,7 +35,7 @@ app = typer.Typer(
 console = make_console()
 err = make_console(stderr=True)
 
-# What `scf up` / `scf devchain` say when they stop the devchain, by chain.devchain.StopOutcome value: catalogue
+# What `scf up` / `scf devchain` say when they stop the devchain, by chain.devnet.devchain.StopOutcome value: catalogue
 # keys `cli.stop.<outcome>` (api/i18n). Nothing is said when no devchain was started.
 STOP_OUTCOMES = ("saved", "exited", "failed", "killed")
 
@@ -66,7 +66,8 @@ def _deployment_table(ledger_deployment: dict[str, str], block: int) -> Table:
 @app.command()
 def compile(force: Annotated[bool, typer.Option(help="Recompile even when unchanged")] = False) -> None:
     """Compile contracts/ into build/contracts (ABI, bytecode, storage layout)."""
-    from chain.compile import BUILD_DIR, compile_contracts
+    from chain.devnet.compile import compile_contracts
+    from chain.node.artifacts import BUILD_DIR
 
     try:
         artifacts = compile_contracts(force=force)
@@ -138,7 +139,7 @@ def devchain(
     SIGTERM stops it."""
     import time
 
-    from chain.runtime import make_devchain
+    from scripts.runtime import make_devchain
 
     settings = _settings(data_dir, rpc_port=port)
     chain = make_devchain(settings)
@@ -158,7 +159,7 @@ def devchain(
 @app.command()
 def deploy(data_dir: DataDir = None) -> None:
     """Compile and deploy the contract suite to SCF_RPC_URL (or the local devchain); reuse a live deployment."""
-    from chain.runtime import prepare_ledger
+    from scripts.runtime import prepare_ledger
 
     try:
         ledger = prepare_ledger(_settings(data_dir), log=lambda m: console.print(f"[dim]{m}[/]"))
@@ -180,7 +181,7 @@ def index(
     import time
 
     from api.ledger import LedgerService
-    from chain.store import create_schema, make_engine
+    from chain.readmodel.store import create_schema, make_engine
 
     settings = _settings(data_dir)
     engine = make_engine(settings.effective_database_url)
@@ -330,7 +331,7 @@ def verify_proof(
 
     from rich.markup import escape
 
-    from chain.proofs import NodeUnreachableError, ProofError, verify_proof_file
+    from chain.node.proofs import NodeUnreachableError, ProofError, verify_proof_file
     from scripts.client import node_rpc_url
 
     settings = _settings(data_dir)
@@ -368,8 +369,8 @@ def _serve(settings: Settings) -> None:
 
     from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
     from api.main import create_app
-    from chain.devchain import port_is_free
-    from chain.store import make_engine
+    from chain.devnet.devchain import port_is_free
+    from chain.readmodel.store import make_engine
 
     if not port_is_free(settings.api_port, settings.api_host):
         raise PortInUseError(settings.api_port, "SCF_API_PORT")
@@ -413,7 +414,7 @@ CLIQUE_CONFIRMATIONS = 2  # the read model of a Clique network stays this many b
 
 def _network_settings(network_dir: Path) -> Settings:
     """Settings that serve the API against the operator's node of a consortium network (`scf network up`)."""
-    from chain.network import Network
+    from chain.devnet.network import Network
 
     net = Network(network_dir)
     current = Settings()
@@ -438,8 +439,8 @@ def up(
     """Start the devchain (unless SCF_RPC_URL is set), deploy, and serve the API; Ctrl-C or SIGTERM stops everything:
     the API, the block pacer and anvil (its state saved). While it runs, a devchain that dies is restarted.
     With --network, no devchain: the API serves against the operator's node of that consortium network."""
-    from chain.devchain import port_is_free
-    from chain.runtime import make_devchain, prepare_ledger
+    from chain.devnet.devchain import port_is_free
+    from scripts.runtime import make_devchain, prepare_ledger
 
     try:
         settings = _network_settings(network) if network is not None else _settings(data_dir)

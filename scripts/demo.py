@@ -23,8 +23,8 @@ from rich.table import Table
 from rich.tree import Tree
 
 from api.bootstrap import OPERATOR_KEY_FILE
-from chain.devchain import rpc_call
-from chain.errors import ChainUnavailableError
+from chain.node.errors import ChainUnavailableError
+from chain.node.rpc import rpc_call
 from scripts.companies import BANKS, CORES, SUPPLIERS, company
 from scripts.lang import language, t, term
 from scripts.terminal import make_console

@@ -19,9 +19,9 @@ import uvicorn
 from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
 from api.main import create_app
 from api.settings import Settings
-from chain.devchain import DevChain, free_port
-from chain.runtime import Ledger, prepare_ledger
-from chain.store import make_engine
+from chain.devnet.devchain import DevChain, free_port
+from chain.readmodel.store import make_engine
+from scripts.runtime import Ledger, prepare_ledger
 
 # The tests speak English unless they ask for a language (`--lang`, Accept-Language, an explicit LANG): the CLI
 # follows the locale, and a CI machine's LANG must not turn the English assertions Chinese.

@@ -2,7 +2,7 @@
 
 The ABIs are public information (anyone with the contracts' source has them); publishing them lets a client
 decode a revert such as `0xc74f99ae...` into `NotAMember(address)` without the repository. They come from the
-compiled artifacts the service itself deploys and decodes with (`build/contracts`, see chain/compile.py).
+compiled artifacts the service itself deploys and decodes with (`build/contracts`, see chain/devnet/compile.py).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.problems import catalogued
-from chain.abi import DEPLOYED, error_signature, selector_of
-from chain.compile import BUILD_DIR, STAMP_FILE, load_artifacts
+from chain.node.abi import DEPLOYED, error_signature, selector_of
+from chain.node.artifacts import BUILD_DIR, STAMP_FILE, load_artifacts
 
 router = APIRouter(prefix="/v1/abi", tags=["abi"])
 

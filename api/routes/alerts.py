@@ -1,4 +1,4 @@
-"""Regulator alerts raised by the indexer's rules (chain/alerts.py): auditors and the operator only."""
+"""Regulator alerts raised by the indexer's rules (chain/readmodel/alerts.py): auditors and the operator only."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from api.problems import catalogued
 from api.schemas import Page
 from api.services.common import as_utc, sees_everything
 from api.services.visibility import display_names
-from chain.alerts import RULES, SEVERITIES
-from chain.store import Alert, AlertMember
+from chain.readmodel.alerts import RULES, SEVERITIES
+from chain.readmodel.store import Alert, AlertMember
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 

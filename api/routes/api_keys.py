@@ -24,7 +24,7 @@ from api.services.common import as_utc
 from api.strict import Text
 from api.tables import OPERATOR, ApiKey, hash_api_key, new_api_key
 from api.writes import WriteContext
-from chain.store import Member
+from chain.readmodel.store import Member
 
 router = APIRouter(prefix="/v1/members", tags=["api keys"])
 

@@ -32,7 +32,7 @@ from api.schemas_cash import (
 from api.services.common import acting_account, member_or_404, sees_everything
 from api.services.visibility import FINANCIER
 from api.writes import WriteContext
-from chain.store import CashMove, EventRecord, Member
+from chain.readmodel.store import CashMove, EventRecord, Member
 
 router = APIRouter(prefix="/v1/cash", tags=["cash"])
 

@@ -32,8 +32,8 @@ from api.services.common import (
 from api.services.visibility import Views, Visibility, display_names, request_secret
 from api.tables import FinancingRequest, FinancingRequestOffer
 from api.writes import WriteContext
-from chain.contracts import ContractCall, Financing
-from chain.store import Loan, Note, Offer, Order, Purchase, Receivable
+from chain.node.contracts import ContractCall, Financing
+from chain.readmodel.store import Loan, Note, Offer, Order, Purchase, Receivable
 
 router = APIRouter(prefix="/v1/financing", tags=["financing"])
 

@@ -36,7 +36,7 @@ from api.services.common import acting_account, as_utc, end_of_day_utc, event_ar
 from api.services.visibility import Views, display_names, request_secret
 from api.tables import FinancingRequest, FinancingRequestBank, FinancingRequestOffer, now
 from api.writes import WriteContext
-from chain.store import Member, Note, Offer, Receivable
+from chain.readmodel.store import Member, Note, Offer, Receivable
 
 router = APIRouter(prefix="/v1/financing/requests", tags=["financing"])
 

@@ -24,10 +24,10 @@ from api.selfcustody import check_challenge, hold_address, use_challenge
 from api.services.common import sees_everything
 from api.tables import ApiKey, CustodyAccount, MemberProfile, SelfCustodyAccount, hash_api_key, new_api_key
 from api.writes import WriteContext, WriteExecutor
-from chain.client import MEMBER_GAS_WEI, fund_on_devchain, is_devchain
-from chain.contracts import ContractCall, MemberRegistry
-from chain.errors import TransactionError
-from chain.store import Member, Note, Order
+from chain.node.client import MEMBER_GAS_WEI, fund_on_devchain, is_devchain
+from chain.node.contracts import ContractCall, MemberRegistry
+from chain.node.errors import TransactionError
+from chain.readmodel.store import Member, Note, Order
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 

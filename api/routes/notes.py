@@ -27,7 +27,7 @@ from api.services.common import (
 from api.services.visibility import Views, Visibility, display_names, for_slot, request_secret
 from api.strict import IsoDate
 from api.writes import WriteContext
-from chain.store import Note, Receivable, table
+from chain.readmodel.store import Note, Receivable, table
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
 

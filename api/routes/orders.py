@@ -25,8 +25,8 @@ from api.services.common import (
 )
 from api.services.visibility import display_names
 from api.writes import WriteContext
-from chain.contracts import ContractCall, OrderBook
-from chain.store import Order
+from chain.node.contracts import ContractCall, OrderBook
+from chain.readmodel.store import Order
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 

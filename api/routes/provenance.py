@@ -25,8 +25,8 @@ from api.schemas_provenance import (
 from api.services.common import iso_time, sees_everything
 from api.services.provenance import indexed_block, lineage, movements, order_steps, past_holders
 from api.services.visibility import for_receivable, request_secret
-from chain.errors import ScfError
-from chain.store import IndexedBlock, Note, Order, Receivable, ValueMove
+from chain.node.errors import ScfError
+from chain.readmodel.store import IndexedBlock, Note, Order, Receivable, ValueMove
 
 router = APIRouter(tags=["provenance"])
 

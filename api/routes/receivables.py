@@ -25,7 +25,7 @@ from api.services.common import (
 from api.services.visibility import display_names
 from api.strict import IsoDate
 from api.writes import WriteContext
-from chain.store import Note, Receivable
+from chain.readmodel.store import Note, Receivable
 
 router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
 

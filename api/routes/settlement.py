@@ -20,8 +20,8 @@ from api.routes.receivables import visible_receivable
 from api.schemas_cash import FundIn, FundingOut, NoteBatchIn, SettlementResultOut
 from api.services.common import acting_account, iso_time
 from api.writes import WriteContext
-from chain.contracts import ContractCall, Settlement
-from chain.store import Funding, Note, Receivable
+from chain.node.contracts import ContractCall, Settlement
+from chain.readmodel.store import Funding, Note, Receivable
 
 router = APIRouter(prefix="/v1/settlement", tags=["settlement"])
 

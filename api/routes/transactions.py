@@ -21,8 +21,8 @@ from api.routes.members import announce_rotation
 from api.schemas_cash import RotatedKeyOut
 from api.tables import SelfCustodyAccount
 from api.writes import WriteContext
-from chain.client import fund_on_devchain, is_devchain
-from chain.store import Member
+from chain.node.client import fund_on_devchain, is_devchain
+from chain.readmodel.store import Member
 
 router = APIRouter(prefix="/v1", tags=["self-custody"])
 

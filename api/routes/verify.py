@@ -44,13 +44,13 @@ from api.services.holdings import BUCKETS, held_notes, holdings_at, read_notes_b
 from api.services.provenance import indexed_block
 from api.services.visibility import Visibility, for_order, for_slot, request_secret
 from api.tables import MemberProfile
-from chain.contracts import Member as ChainMember
-from chain.contracts import Note as ChainNote
-from chain.contracts import Receivable as ChainReceivable
-from chain.projections import ORDER_STATUS, SLOT_STATUS
-from chain.proofs import ProofError, fetch_note_proof
-from chain.revert import ContractRevertError
-from chain.store import Loan, Member, Note, Order, Purchase
+from chain.node.contracts import Member as ChainMember
+from chain.node.contracts import Note as ChainNote
+from chain.node.contracts import Receivable as ChainReceivable
+from chain.node.proofs import ProofError, fetch_note_proof
+from chain.node.revert import ContractRevertError
+from chain.readmodel.projections import ORDER_STATUS, SLOT_STATUS
+from chain.readmodel.store import Loan, Member, Note, Order, Purchase
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
 

@@ -16,10 +16,10 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from chain.contracts import ContractWrapper
-from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
-from chain.revert import ContractRevertError
-from chain.rpc import JsonRpc
+from chain.node.contracts import ContractWrapper
+from chain.node.errors import HistoricalStateUnavailableError, is_historical_state_missing
+from chain.node.revert import ContractRevertError
+from chain.node.rpc import JsonRpc
 
 
 class ChainReadError(RuntimeError):
@@ -67,7 +67,7 @@ class ViewCall:
 class ChainReader:
     def __init__(self, rpc_url: str, timeout: float = 10.0) -> None:
         self.rpc_url = rpc_url
-        # chain.rpc's urllib3 keep-alive pool: no proxy or netrc lookups, a fraction of httpx's Python per request
+        # chain.node.rpc's urllib3 keep-alive pool: no proxy or netrc lookups, a fraction of httpx's Python per request
         self.rpc = JsonRpc(rpc_url, timeout)
         self._views: dict[tuple[str, str], _View] = {}
 

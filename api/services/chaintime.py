@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from chain.indexer import CHECKPOINT
-from chain.store import Checkpoint, IndexedBlock
+from chain.readmodel.indexer import CHECKPOINT
+from chain.readmodel.store import Checkpoint, IndexedBlock
 
 _CACHE_LIMIT = 100_000
 _cache: dict[str, int] = {}

@@ -15,7 +15,7 @@ from api.custody import Custody
 from api.deps import Principal
 from api.ledger import LedgerHandle
 from api.problems import catalogued
-from chain.store import Member
+from chain.readmodel.store import Member
 
 AUDITOR = 8
 

@@ -18,7 +18,7 @@ from web3 import Web3
 
 from api.amounts import format_amount
 from api.services.chaintime import block_times, first_block_at_or_after, indexed_head
-from chain.store import EventRecord, Loan, Note, Offer, Purchase, Receivable
+from chain.readmodel.store import EventRecord, Loan, Note, Offer, Purchase, Receivable
 
 BPS = 10_000
 DAY = 86_400

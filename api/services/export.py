@@ -19,7 +19,18 @@ from api.hexes import prefixed
 from api.services.chaintime import block_times, first_block_at_or_after, indexed_head
 from api.services.common import iso_time
 from api.services.visibility import Views, display_names
-from chain.store import Alert, AlertMember, EventRecord, Loan, Note, Offer, Order, Purchase, Receivable, ValueMove
+from chain.readmodel.store import (
+    Alert,
+    AlertMember,
+    EventRecord,
+    Loan,
+    Note,
+    Offer,
+    Order,
+    Purchase,
+    Receivable,
+    ValueMove,
+)
 
 ORDER_EVENTS = (
     "OrderProposed",

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from api.services.chainread import call_failure
-from chain.indexer import CHECKPOINT
-from chain.rpc import shared_rpc
-from chain.store import Checkpoint, HoldingTotal, Note, Receivable, table
+from chain.node.rpc import shared_rpc
+from chain.readmodel.indexer import CHECKPOINT
+from chain.readmodel.store import Checkpoint, HoldingTotal, Note, Receivable, table
 
 DAY = 86_400
 BUCKETS = ("overdue", "0-30", "31-60", "61-90", "91-180", ">180")

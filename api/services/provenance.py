@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from api.hexes import prefixed
-from chain.indexer import CHECKPOINT
-from chain.store import Checkpoint, EventRecord, Note, Order, ValueMove
+from chain.readmodel.indexer import CHECKPOINT
+from chain.readmodel.store import Checkpoint, EventRecord, Note, Order, ValueMove
 
 _CHUNK = 500
 _ORDER_STEPS = {

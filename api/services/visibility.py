@@ -48,7 +48,7 @@ from api.deps import Principal
 from api.services.common import as_utc, sees_everything
 from api.services.provenance import Movement, movements
 from api.tables import MemberProfile, SharingGrant, now
-from chain.store import Loan, Note, Offer, Order, Receivable
+from chain.readmodel.store import Loan, Note, Offer, Order, Receivable
 
 PREFIX = "holder-"
 FINANCIER = 4

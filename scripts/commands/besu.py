@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from chain.besu import (
+from chain.devnet.besu import (
     DEFAULT_P2P_PORT,
     DEFAULT_RPC_PORT,
     KEY_FILE,

@@ -1,4 +1,4 @@
-"""`scf network`: a consortium of geth Clique nodes, one per organisation (chain/network.py, docs/consortium.md)."""
+"""`scf network`: a geth Clique consortium, a node per organisation (chain/devnet/network.py; docs/consortium.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from chain.errors import ScfError
+from chain.node.errors import ScfError
 from scripts.lang import field as field_label
 from scripts.lang import t
 
@@ -35,7 +35,7 @@ def up(
     loopback: Annotated[bool, typer.Option(help="Loopback ports even where network namespaces work")] = False,
 ) -> None:
     """Create and start a network: keys per organisation, Clique genesis, static peers, the suite deployed."""
-    from chain.network import bring_up
+    from scripts.runtime import bring_up
 
     try:
         net = bring_up(
@@ -55,8 +55,8 @@ def up(
 @app.command()
 def start(dir: Dir = DEFAULT_DIR) -> None:
     """Start the nodes of a stopped network again (their chain data is kept)."""
-    from chain.geth import ensure_geth
-    from chain.network import Network
+    from chain.devnet.geth import ensure_geth
+    from chain.devnet.network import Network
 
     try:
         net = Network(dir)
@@ -71,7 +71,7 @@ def status(
     dir: Dir = DEFAULT_DIR, json_out: Annotated[bool, typer.Option("--json", help="Print JSON")] = False
 ) -> None:
     """Each node's head (number and hash), peers, the signers it knows and its lag behind the highest head."""
-    from chain.network import Network
+    from chain.devnet.network import Network
 
     try:
         rows = Network(dir).status()
@@ -108,7 +108,7 @@ def _status_table(rows: list[dict[str, object]]) -> Table:
 @app.command()
 def stop(dir: Dir = DEFAULT_DIR) -> None:
     """Stop every node and remove the network's namespaces (chain data and keys stay in the directory)."""
-    from chain.network import Network
+    from chain.devnet.network import Network
 
     try:
         Network(dir).stop()
@@ -124,8 +124,8 @@ def add_node(
     dir: Dir = DEFAULT_DIR,
 ) -> None:
     """A new organisation's observer node: its own keys, syncs the chain, serves its own RPC for verification."""
-    from chain.geth import ensure_geth
-    from chain.network import Network
+    from chain.devnet.geth import ensure_geth
+    from chain.devnet.network import Network
 
     if not observer:
         err.print(t("network.observer_only"))
@@ -148,8 +148,8 @@ def propose(
     wait: Annotated[bool, typer.Option(help="Wait until the vote has passed; then (re)start the node")] = True,
 ) -> None:
     """Cast Clique votes (`clique_propose`) to add or remove a signer; more than half of the signers must vote."""
-    from chain.geth import ensure_geth
-    from chain.network import Network, NetworkError
+    from chain.devnet.geth import ensure_geth
+    from chain.devnet.network import Network, NetworkError
 
     if (add is None) == (remove is None):
         err.print(t("network.add_or_remove"))
@@ -183,7 +183,7 @@ def propose(
         for n in net.nodes:  # the voters drop their standing vote once it passed
             if n.role == "validator" and n.name in cast:
                 try:
-                    from chain.devchain import rpc_call
+                    from chain.node.rpc import rpc_call
 
                     rpc_call(n.rpc_url, "clique_discard", [address])
                 except ScfError:

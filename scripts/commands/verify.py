@@ -97,7 +97,7 @@ def proof(
 ) -> None:
     """Fetch a note's storage proof from the API and check it against your node's state root."""
     from api.settings import Settings
-    from chain.proofs import NodeUnreachableError, ProofError, verify_proof_file
+    from chain.node.proofs import NodeUnreachableError, ProofError, verify_proof_file
     from scripts.client import node_rpc_url
 
     claimed: dict[str, Any] = request(ctx, "GET", f"/v1/verify/notes/{note_id}", params={"block": block, "proof": True})

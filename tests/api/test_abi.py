@@ -9,8 +9,8 @@ from eth_abi import decode
 from eth_account import Account
 from web3 import Web3
 
-from chain.abi import DEPLOYED
-from chain.runtime import Ledger
+from chain.node.abi import DEPLOYED
+from scripts.runtime import Ledger
 from tests.conftest import ok
 
 

@@ -14,9 +14,9 @@ from web3 import Web3
 
 from api.profiles import USCC_ALPHABET, uscc_check_character
 from api.settings import Settings
-from chain.alerts import AlertConfig
-from chain.client import contract
-from chain.runtime import Ledger
+from chain.node.client import contract
+from chain.readmodel.alerts import AlertConfig
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling
 
 

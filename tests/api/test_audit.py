@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.audit import ANCHOR_FILE, GENESIS_HASH, TYPE_BASE, read_anchor, verify_chain
-from chain.devchain import free_port
-from chain.store import create_schema, make_engine
+from chain.devnet.devchain import free_port
+from chain.readmodel.store import create_schema, make_engine
 from scripts.cli import app as cli_app
 from tests.conftest import (
     PrivateWorld,

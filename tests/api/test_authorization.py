@@ -24,9 +24,9 @@ from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
 
-from chain.client import contract
-from chain.runtime import Ledger
+from chain.node.client import contract
 from scripts.companies import CORES, company
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling
 
 PROBLEM_JSON = "application/problem+json"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from web3 import Web3
 
-from chain.runtime import Ledger
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, random_hash, with_mint_ceiling
 
 

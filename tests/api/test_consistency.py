@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from chain.devchain import rpc_call
+from chain.node.rpc import rpc_call
 from tests.conftest import Party, PrivateWorld, ServerThread, admitted, ok, private_world, problem, random_hash
 
 ROSTER = [

@@ -21,9 +21,9 @@ from web3.contract import Contract
 from api.profiles import USCC_ALPHABET, uscc_check_character
 from api.services.credit import CreditPolicy
 from api.settings import Settings
-from chain.client import contract
-from chain.runtime import Ledger
+from chain.node.client import contract
 from scripts.cli import app as cli_app
+from scripts.runtime import Ledger
 from tests.conftest import PrivateWorld, ServerThread, ok, private_world, problem, random_hash, with_mint_ceiling
 
 DAY = 86_400

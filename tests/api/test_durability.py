@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
 from api import audit
-from chain import store
-from chain.signer import SignedTx, TransactionQueue
-from chain.store import durable_begin, make_engine, sqlite_file, sync_file
+from chain.node.signer import SignedTx, TransactionQueue
+from chain.readmodel import store
+from chain.readmodel.store import durable_begin, make_engine, sqlite_file, sync_file
 from tests.conftest import ServerThread, ok, random_hash
 
 
@@ -45,7 +45,7 @@ def test_durable_begin_commits_then_syncs_the_wal(tmp_path: Path, monkeypatch: p
 
 class Trace:
     """What happened, in order, across the server's threads: commits (with their statements, from the engine's
-    own events), syncs of a file (`chain.store.sync_file`), broadcasts, anchor writes. Each recorder calls the
+    own events), syncs of a file (`chain.readmodel.store.sync_file`), broadcasts, anchor writes. Each recorder calls the
     real function."""
 
     def __init__(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,8 +14,8 @@ import pytest
 from web3 import Web3
 from web3.contract import Contract
 
-from chain.client import contract
-from chain.runtime import Ledger
+from chain.node.client import contract
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, ok, private_world, problem, random_hash, with_mint_ceiling
 
 BPS_DAYS = 3_650_000

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from chain.devchain import DevChain, free_port
-from chain.runtime import Ledger, prepare_ledger
+from chain.devnet.devchain import DevChain, free_port
+from scripts.runtime import Ledger, prepare_ledger
 from tests.conftest import ServerThread, make_settings, needs_sqlite
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from api.services.holdings import holdings, holdings_from_notes
-from chain.indexer import CHECKPOINT, Indexer
-from chain.runtime import Ledger
-from chain.store import Checkpoint, HoldingTotal, Note, Receivable, make_engine
+from chain.readmodel.indexer import CHECKPOINT, Indexer
+from chain.readmodel.store import Checkpoint, HoldingTotal, Note, Receivable, make_engine
+from scripts.runtime import Ledger
 from tests.api.test_verify_random import Party, Scenario, cast  # noqa: F401  (cast: the module's fixture)
 from tests.conftest import ServerThread
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chain.indexer import Indexer
-from chain.store import make_engine
+from chain.readmodel.indexer import Indexer
+from chain.readmodel.store import make_engine
 from tests.conftest import Party, PrivateWorld, Roster, admitted, ok, private_world, problem, random_hash
 
 DAY = 86_400

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.client import contract
-from chain.runtime import Ledger
-from chain.signer import TransactionQueue
+from chain.node.client import contract
+from chain.node.signer import TransactionQueue
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread
 
 

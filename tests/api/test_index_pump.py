@@ -8,9 +8,9 @@ from pathlib import Path
 
 from api.ledger import LedgerService
 from api.settings import Settings
-from chain.devchain import DevChain
-from chain.runtime import Ledger
-from chain.store import create_schema, make_engine
+from chain.devnet.devchain import DevChain
+from chain.readmodel.store import create_schema, make_engine
+from scripts.runtime import Ledger
 from tests.conftest import make_settings
 
 

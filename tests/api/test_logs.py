@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from chain.devchain import free_port
+from chain.devnet.devchain import free_port
 from tests.conftest import TEST_SCRYPT_N, chain_world
 
 SCF = Path(sys.executable).parent / "scf"

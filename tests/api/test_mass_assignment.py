@@ -37,8 +37,8 @@ from api.schemas import (
 from api.schemas_cash import BurnIn, CashTransferIn, CreditLimitIn, FundIn, MintCeilingIn, MintIn, NoteBatchIn
 from api.schemas_financing import FinancingRequestIn, MakeOfferIn, OpenLoanIn, RequestOfferIn
 from api.schemas_provenance import GrantShareIn
-from chain.runtime import Ledger
 from scripts.companies import CORES, company
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling
 
 PROBLEM_JSON = "application/problem+json"

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from web3 import Web3
 
-from chain.client import contract
-from chain.runtime import Ledger
+from chain.node.client import contract
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, ok, problem, random_hash, with_mint_ceiling
 
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from api.profiles import USCC_ALPHABET, lei_problem, profile_hash, uscc_check_character, uscc_problem
-from chain.client import contract
-from chain.runtime import Ledger
+from chain.node.client import contract
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, ok, problem
 
 # Real, published codes (each checked by the algorithm below): Huawei Technologies Co., Ltd., Alibaba (China) Co.,

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from web3 import Web3
 
-from chain.client import contract
-from chain.runtime import Ledger
+from chain.node.client import contract
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread
 
 KYC = "0x" + "ab" * 32

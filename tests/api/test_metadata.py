@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import httpx
 
-from chain.runtime import Ledger
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, admitted, ok, problem, random_hash
 
 ROSTER = [

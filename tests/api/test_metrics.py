@@ -64,7 +64,7 @@ def test_metrics_count_requests_writes_and_report_the_ledger(http: httpx.Client,
 
 def test_metrics_answer_when_the_chain_does_not(tmp_path) -> None:
     """A scrape never needs the node: with the chain gone it still answers, and says so."""
-    from chain.devchain import DevChain, free_port
+    from chain.devnet.devchain import DevChain, free_port
     from tests.conftest import ServerThread, make_settings
 
     chain = DevChain(data_dir=tmp_path, port=free_port())

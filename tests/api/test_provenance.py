@@ -14,8 +14,8 @@ import pytest
 from web3 import Web3
 from web3.logs import DISCARD
 
-from chain.client import contract
-from chain.runtime import Ledger
+from chain.node.client import contract
+from scripts.runtime import Ledger
 from tests.conftest import Party, Roster, ServerThread, admitted, ok, problem, random_hash
 
 

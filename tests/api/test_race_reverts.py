@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from api.bootstrap import ensure_operator_api_key
-from chain.devchain import DevChain, free_port
-from chain.runtime import prepare_ledger
-from chain.store import make_engine
+from chain.devnet.devchain import DevChain, free_port
+from chain.readmodel.store import make_engine
+from scripts.runtime import prepare_ledger
 from tests.conftest import ServerThread, admitted, make_settings, ok, random_hash
 
 BLOCK_TIME = 0.5

@@ -11,8 +11,8 @@ import pytest
 from web3 import Web3
 
 from api.settings import Settings
-from chain.runtime import Ledger
-from chain.signer import TransactionQueue
+from chain.node.signer import TransactionQueue
+from scripts.runtime import Ledger
 from tests.conftest import ServerThread, make_settings, random_hash, with_mint_ceiling
 
 

@@ -18,8 +18,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from api.custody import Custody
-from chain.client import contract
-from chain.devchain import rpc_call
+from chain.node.client import contract
+from chain.node.rpc import rpc_call
 from tests.conftest import TEST_SCRYPT_N, PrivateWorld, ok, private_world, problem, random_hash, with_mint_ceiling
 
 
@@ -265,7 +265,7 @@ def test_bank_with_its_own_key_buys_at_a_discount_and_collects(
 def _session(world: PrivateWorld) -> Any:
     from sqlalchemy.orm import Session
 
-    from chain.store import make_engine
+    from chain.readmodel.store import make_engine
 
     return Session(make_engine(world.settings.effective_database_url))
 

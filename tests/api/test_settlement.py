@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.devchain import DevChain, rpc_call
+from chain.devnet.devchain import DevChain
+from chain.node.rpc import rpc_call
 from tests.conftest import ServerThread, ok, private_world, problem, random_hash, with_mint_ceiling
 
 

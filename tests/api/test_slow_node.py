@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from chain.client import connect
-from chain.devchain import DevChain, free_port
+from chain.devnet.devchain import DevChain, free_port
+from chain.node.client import connect
 from tests.conftest import ServerThread, admitted, chain_world, make_settings, ok, problem
 
 

@@ -13,10 +13,10 @@ import pytest
 
 from api.bootstrap import ensure_operator_api_key
 from api.services.holdings import read_notes_batched
-from chain.devchain import DevChain, free_port
-from chain.errors import HistoricalStateUnavailableError, is_historical_state_missing
-from chain.runtime import Ledger, prepare_ledger
-from chain.store import make_engine
+from chain.devnet.devchain import DevChain, free_port
+from chain.node.errors import HistoricalStateUnavailableError, is_historical_state_missing
+from chain.readmodel.store import make_engine
+from scripts.runtime import Ledger, prepare_ledger
 from tests.conftest import ServerThread, make_settings
 
 HISTORY = 4

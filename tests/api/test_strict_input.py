@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from api.routes.alerts import alert_out
-from chain.store import Alert
+from chain.readmodel.store import Alert
 from tests.conftest import Party, ServerThread, admitted, ok, problem, random_hash
 
 ROSTER = [

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.client import contract
-from chain.proofs import ProofError, notes_base_slot, verify_note_proof
-from chain.runtime import Ledger
+from chain.node.client import contract
+from chain.node.proofs import ProofError, notes_base_slot, verify_note_proof
+from scripts.runtime import Ledger
 from tests.conftest import Party, Roster, ServerThread, admitted, ok, problem, random_hash
 
 

@@ -1,6 +1,6 @@
 """Verification equals the chain after random operations: ~60 seeded splits, transfers, merges, locks,
 releases and sales through the API, then every note read three ways (GET /v1/verify/notes, a direct chain read
-through chain.contracts, GET /v1/notes) and every member's holdings compared with the chain."""
+through chain.node.contracts, GET /v1/notes) and every member's holdings compared with the chain."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.client import contract
-from chain.contracts import ReceivableNotes
-from chain.revert import ContractRevertError
-from chain.runtime import Ledger
+from chain.node.client import contract
+from chain.node.contracts import ReceivableNotes
+from chain.node.revert import ContractRevertError
+from scripts.runtime import Ledger
 from tests.conftest import Party, Roster, ServerThread, admitted, ok, problem, random_hash
 
 SEED = 20_261_127

@@ -15,9 +15,10 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract import Contract
 
-from chain.client import fund_on_devchain
-from chain.compile import Artifact, compile_contracts
-from chain.tx import send
+from chain.devnet.compile import compile_contracts
+from chain.node.artifacts import Artifact
+from chain.node.client import fund_on_devchain
+from chain.node.tx import send
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -16,12 +16,12 @@ from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
-from chain.alerts import CIRCULAR, CONCENTRATION, RELATED_PARTY, STRUCTURING, AlertConfig
-from chain.client import contract
-from chain.indexer import Indexer
-from chain.runtime import Ledger
-from chain.store import Alert, make_engine
-from chain.tx import send
+from chain.node.client import contract
+from chain.node.tx import send
+from chain.readmodel.alerts import CIRCULAR, CONCENTRATION, RELATED_PARTY, STRUCTURING, AlertConfig
+from chain.readmodel.indexer import Indexer
+from chain.readmodel.store import Alert, make_engine
+from scripts.runtime import Ledger
 
 CORE, SUPPLIER, FINANCIER = 1, 2, 4
 UNIT = 100  # minor units per currency unit

@@ -1,4 +1,4 @@
-"""brownie (own venv) compiles the contracts and reads the suite deployed by chain.deploy on our anvil."""
+"""brownie (own venv) compiles the contracts and reads the suite deployed by chain.devnet.deploy on our anvil."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from chain.runtime import Ledger
+from scripts.runtime import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 BROWNIE = ROOT / ".venv-brownie" / "bin" / "brownie"

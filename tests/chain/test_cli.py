@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.settings import Settings
-from chain.client import contract
-from chain.runtime import Ledger
-from chain.store import Member, make_engine
+from chain.node.client import contract
+from chain.readmodel.store import Member, make_engine
 from scripts.cli import app
+from scripts.runtime import Ledger
 
 runner = CliRunner()
 

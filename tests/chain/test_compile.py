@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 import solcx
 
-from chain.compile import BUILD_DIR, STAMP_FILE, compile_contracts
-from chain.errors import CompileError
-from chain.toolchain import SOLC_SHIM, find_solc, solc_version
+from chain.devnet.compile import compile_contracts
+from chain.devnet.toolchain import SOLC_SHIM, find_solc, solc_version
+from chain.node.artifacts import BUILD_DIR, STAMP_FILE
+from chain.node.errors import CompileError
 
 SUITE = ["MemberRegistry", "CashToken", "ReceivableNotes", "OrderBook", "Financing", "Settlement"]
 

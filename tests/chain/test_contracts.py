@@ -6,11 +6,11 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from chain.client import contract
-from chain.contracts import Contracts, Member
-from chain.revert import ContractRevertError, RevertDecoder
-from chain.runtime import Ledger
-from chain.tx import send
+from chain.node.client import contract
+from chain.node.contracts import Contracts, Member
+from chain.node.revert import ContractRevertError, RevertDecoder
+from chain.node.tx import send
+from scripts.runtime import Ledger
 
 pytestmark = pytest.mark.chain
 

@@ -5,8 +5,9 @@ import json
 from web3 import Web3
 
 from api.settings import Settings
-from chain.deploy import SUITE, load_deployment, record_path
-from chain.runtime import Ledger, prepare_ledger
+from chain.devnet.deploy import SUITE
+from chain.node.deployment import load_deployment, record_path
+from scripts.runtime import Ledger, prepare_ledger
 
 
 def test_deploy_writes_record_with_code_hashes(ledger: Ledger, settings: Settings) -> None:

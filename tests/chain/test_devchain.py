@@ -15,9 +15,9 @@ import pytest
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 
-from chain.devchain import DevChain, free_port, rpc_call
-from chain.errors import PortInUseError, StateFileError
-from chain.rpc import JsonRpc
+from chain.devnet.devchain import DevChain, free_port
+from chain.node.errors import PortInUseError, StateFileError
+from chain.node.rpc import JsonRpc, rpc_call
 
 RICH = "0x00000000000000000000000000000000000000c1"
 
@@ -128,11 +128,11 @@ def test_port_in_use_names_the_port_and_the_setting(tmp_path: Path) -> None:
 
 
 def test_interval_mining_comes_from_the_pacer_which_dies_with_its_owner(tmp_path: Path) -> None:
-    """The pacer (chain/pacer.py) mines every block_time; if its owner is killed (no stop() runs), it exits."""
+    """The pacer (chain/devnet/pacer.py) mines every block_time; if its owner is killed (no stop() runs), it exits."""
     owner_script = (
         "import json, sys, time\n"
         "from pathlib import Path\n"
-        "from chain.devchain import DevChain, free_port\n"
+        "from chain.devnet.devchain import DevChain, free_port\n"
         f"chain = DevChain(data_dir=Path({str(tmp_path)!r}), port=free_port(), block_time=0.2, state_history=8)\n"
         "chain.start()\n"
         "print(json.dumps({'url': chain.url, 'anvil': chain.pid, 'pacer': chain._pacer.pid}), flush=True)\n"

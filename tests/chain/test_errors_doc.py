@@ -3,7 +3,7 @@ compiled ABIs by scripts/abi_export.py), and the published ABIs carry the errors
 
 from __future__ import annotations
 
-from chain.compile import compile_contracts
+from chain.devnet.compile import compile_contracts
 from scripts.abi_export import DEPLOYED, DOC, documented_section, error_signatures, render_selectors
 
 

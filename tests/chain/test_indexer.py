@@ -13,12 +13,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from chain import projections
-from chain.client import contract
-from chain.indexer import EventDecoder, Indexer
-from chain.runtime import Ledger
-from chain.store import PROJECTIONS, Checkpoint, EventRecord, IndexedBlock, Member, make_engine
-from chain.tx import send
+from chain.node.client import contract
+from chain.node.tx import send
+from chain.readmodel import projections
+from chain.readmodel.indexer import EventDecoder, Indexer
+from chain.readmodel.store import PROJECTIONS, Checkpoint, EventRecord, IndexedBlock, Member, make_engine
+from scripts.runtime import Ledger
 
 SUPPLIER = 2
 # Columns whose values depend on insertion history, not on the ledger.

@@ -14,8 +14,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from chain.client import contract, fund_on_devchain
-from chain.proofs import (
+from chain.node.client import contract, fund_on_devchain
+from chain.node.proofs import (
     NodeUnreachableError,
     ProofError,
     decode_note_word,
@@ -25,8 +25,8 @@ from chain.proofs import (
     verify_note_proof,
     verify_proof_file,
 )
-from chain.runtime import Ledger
-from chain.tx import send
+from chain.node.tx import send
+from scripts.runtime import Ledger
 
 CORE, SUPPLIER = 1, 2
 

@@ -13,12 +13,12 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
-from chain.client import connect
-from chain.compile import Artifact
-from chain.devchain import DevChain
-from chain.revert import ContractRevertError, RevertDecoder
-from chain.rpc import rpc_for
-from chain.signer import QueueSettings, SignedTx, TransactionQueue
+from chain.devnet.devchain import DevChain
+from chain.node.artifacts import Artifact
+from chain.node.client import connect
+from chain.node.revert import ContractRevertError, RevertDecoder
+from chain.node.rpc import rpc_for
+from chain.node.signer import QueueSettings, SignedTx, TransactionQueue
 from tests.chain.reverter import call_data, compile_reverter, deploy_reverter, funded_account, mining_paused
 
 pytestmark = pytest.mark.chain

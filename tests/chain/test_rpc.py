@@ -1,13 +1,13 @@
-"""chain/rpc.py against a real anvil: answers, errors, and receipts shaped exactly like web3's."""
+"""chain/node/rpc.py against a real anvil: answers, errors, and receipts shaped exactly like web3's."""
 
 from __future__ import annotations
 
 import pytest
 from hexbytes import HexBytes
 
-from chain.devchain import free_port
-from chain.rpc import JsonRpc, ProviderRpc, RpcError, RpcTransportError, format_receipt
-from chain.runtime import Ledger
+from chain.devnet.devchain import free_port
+from chain.node.rpc import JsonRpc, ProviderRpc, RpcError, RpcTransportError, format_receipt
+from scripts.runtime import Ledger
 
 
 def test_call_returns_the_nodes_result(ledger: Ledger) -> None:

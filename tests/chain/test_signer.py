@@ -16,14 +16,14 @@ from web3.contract import Contract
 from web3.exceptions import TransactionNotFound
 from web3.types import TxReceipt
 
-from chain.client import connect
-from chain.compile import Artifact
-from chain.devchain import DevChain, free_port
-from chain.errors import NonceConsumedError, ReceiptMissingError, TransactionClaimedError, TransactionRejectedError
-from chain.revert import ContractRevertError, RevertDecoder
-from chain.rpc import JsonRpc
-from chain.signer import QueueSettings, SignedTx, Signer, TransactionQueue
-from chain.tx import send
+from chain.devnet.devchain import DevChain, free_port
+from chain.node.artifacts import Artifact
+from chain.node.client import connect
+from chain.node.errors import NonceConsumedError, ReceiptMissingError, TransactionClaimedError, TransactionRejectedError
+from chain.node.revert import ContractRevertError, RevertDecoder
+from chain.node.rpc import JsonRpc
+from chain.node.signer import QueueSettings, SignedTx, Signer, TransactionQueue
+from chain.node.tx import send
 from tests.chain.reverter import (
     call_data,
     compile_reverter,

@@ -11,7 +11,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from chain.devchain import free_port
+from chain.devnet.devchain import free_port
 from scripts.cli import app
 from tests.conftest import ServerThread, admitted
 

@@ -13,10 +13,11 @@ import pytest
 
 from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
 from api.settings import Settings
-from chain.devchain import free_port
-from chain.geth import ensure_geth, geth_path
-from chain.network import Network, bring_up
-from chain.store import make_engine
+from chain.devnet.devchain import free_port
+from chain.devnet.geth import ensure_geth, geth_path
+from chain.devnet.network import Network
+from chain.readmodel.store import make_engine
+from scripts.runtime import bring_up
 from tests.conftest import TEST_SCRYPT_N, ServerThread
 
 STALL_AFTER_S = 6.0  # writes get 503 chain-stalled after this long without a block (Clique makes one a second)

@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from api.audit import rejected_attempt_findings
-from chain.client import connect
-from chain.compile import load_artifacts
-from chain.deploy import load_deployment
-from chain.devchain import rpc_call
-from chain.indexer import Indexer, read_checkpoint
-from chain.network import head
-from chain.proofs import verify_proof_file
-from chain.store import PROJECTIONS, create_schema, make_engine
+from chain.devnet.network import head
+from chain.node.artifacts import load_artifacts
+from chain.node.client import connect
+from chain.node.deployment import load_deployment
+from chain.node.proofs import verify_proof_file
+from chain.node.rpc import rpc_call
+from chain.readmodel.indexer import Indexer, read_checkpoint
+from chain.readmodel.store import PROJECTIONS, create_schema, make_engine
 from scripts.cli import app
 from tests.conftest import ServerThread, admitted, ok, problem, random_hash
 from tests.consortium.conftest import Consortium
@@ -66,8 +66,8 @@ def test_story_on_four_validators(consortium: Consortium) -> None:
 
 
 def test_scf_up_network_serves_against_the_operators_node(consortium: Consortium) -> None:
-    from chain.runtime import prepare_ledger
     from scripts.cli import _network_settings
+    from scripts.runtime import prepare_ledger
 
     settings = _network_settings(consortium.net.root)
     assert settings.rpc_url == consortium.net.operator_rpc
@@ -537,7 +537,7 @@ def _same_chain(net: Any, url: str) -> bool:
 
 
 def _snapshot(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
-    from chain.store import table
+    from chain.readmodel.store import table
 
     with Session(engine) as session:
         return {

@@ -14,7 +14,7 @@ import {IOrderBook} from "../../contracts/interfaces/IOrderBook.sol";
 import {ICashToken} from "../../contracts/interfaces/ICashToken.sol";
 import {Roles} from "../../contracts/libraries/Roles.sol";
 
-/// @notice Deploys the whole suite the way chain/deploy.py does and admits one member per role.
+/// @notice Deploys the whole suite the way chain/devnet/deploy.py does and admits one member per role.
 abstract contract Base is Test {
     MemberRegistry internal registry;
     CashToken internal cash;

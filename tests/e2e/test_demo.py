@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from api.settings import Settings
-from chain.devchain import DevChain
+from chain.devnet.devchain import DevChain
 from scripts.cli import app
 from scripts.demo import Demo, DemoError, run_demo
 from scripts.lang import set_language

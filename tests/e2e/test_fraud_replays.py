@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.client import contract
-from chain.contracts import OrderBook, ReceivableNotes
+from chain.node.client import contract
+from chain.node.contracts import OrderBook, ReceivableNotes
 from tests.conftest import PrivateWorld, ok, private_world, problem, random_hash, with_mint_ceiling
 
 DAY = 86_400

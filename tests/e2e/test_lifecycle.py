@@ -23,10 +23,11 @@ import pytest
 from web3 import Web3
 
 from api.bootstrap import OPERATOR_KEY_FILE
-from chain.compile import compile_contracts
-from chain.deploy import load_deployment
-from chain.devchain import STATE_FILE, free_port, port_is_free, rpc_call
-from chain.errors import ChainUnavailableError
+from chain.devnet.compile import compile_contracts
+from chain.devnet.devchain import STATE_FILE, free_port, port_is_free
+from chain.node.deployment import load_deployment
+from chain.node.errors import ChainUnavailableError
+from chain.node.rpc import rpc_call
 from tests.conftest import TEST_SCRYPT_N, ok, random_hash
 
 SCF = Path(sys.executable).parent / "scf"
@@ -83,7 +84,7 @@ def devchain_processes(rpc_port: int) -> dict[str, list[int]]:
             and argv[argv.index("--port") + 1] == str(rpc_port)
         ):
             found["anvil"].append(pid)
-        elif "chain.pacer" in argv and any(arg.endswith(f":{rpc_port}") for arg in argv):
+        elif "chain.devnet.pacer" in argv and any(arg.endswith(f":{rpc_port}") for arg in argv):
             found["pacer"].append(pid)
     return found
 

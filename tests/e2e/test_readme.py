@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.devchain import free_port, port_is_free
+from chain.devnet.devchain import free_port, port_is_free
 from tests.e2e.test_lifecycle import devchain_processes
 
 ROOT = Path(__file__).resolve().parents[2]

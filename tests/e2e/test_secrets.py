@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 
 from api.bootstrap import OPERATOR_KEY_FILE
-from chain.devchain import free_port
-from chain.keystore import keys_dir, load_key
+from chain.devnet.devchain import free_port
+from chain.node.keystore import keys_dir, load_key
 from tests.conftest import ok, random_hash
 
 PASSPHRASE = "correct-horse-battery-staple-7f3a"

@@ -19,7 +19,8 @@ import httpx
 import pytest
 from web3 import Web3
 
-from chain.devchain import DevChain, rpc_call
+from chain.devnet.devchain import DevChain
+from chain.node.rpc import rpc_call
 from tests.conftest import ServerThread, private_world, random_hash, with_mint_ceiling
 
 WALL_CLOCK_MATURITY_S = 75  # a wall-clock chain's receivable matures this long after the head time at issue

@@ -21,9 +21,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
-from chain.devchain import free_port
-from chain.store import PROJECTIONS
+from chain.devnet.devchain import free_port
+from chain.readmodel.store import PROJECTIONS
 from tests.conftest import random_hash, with_mint_ceiling
+from tests.faults import KILL_AT_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 STRESS = os.environ.get("SCF_STRESS") == "1"
@@ -63,7 +64,8 @@ class ApiProcess:
         )
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "scripts.cli", "serve"],
+                # with a fault in its env, `scf serve` with the kill-point hook installed (tests/faults.py)
+                [sys.executable, "-m", "tests.faults" if KILL_AT_ENV in self.env else "scripts.cli", "serve"],
                 cwd=REPO,
                 env=env,
                 stdout=log,

@@ -1,7 +1,7 @@
 """SIGKILL the API process at each step of a write, restart it, retry with the same Idempotency-Key.
 
-The API runs as `scf serve` in its own process with a fault hook in its environment
-(`SCF_FAULT_KILL_AT`, chain/faults.py) that makes it SIGKILL itself at that point of a write. The
+The API runs as `scf serve` in its own process with a fault hook (tests/faults.py, on api/faults.py's kill
+points) and `SCF_FAULT_KILL_AT` in its environment, which make it SIGKILL itself at that point of a write. The
 retry goes to a fresh process without the hook. Every case must end with exactly one on-chain effect
 (one transaction from the sender, one event) and a correct response, replayed on a second retry.
 """
@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from api.amounts import parse_amount
+from api.faults import KILL_POINTS
 from api.tables import IdempotencyRecord
-from chain.client import contract
-from chain.faults import KILL_POINTS
-from chain.signer import SignedTx
-from chain.store import make_engine
+from chain.node.client import contract
+from chain.node.signer import SignedTx
+from chain.readmodel.store import make_engine
 from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, random_hash
 from tests.stress.harness import ApiProcess, admit, client, expect, issue, new_key
 from tests.stress.results import record

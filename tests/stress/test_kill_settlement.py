@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from chain.client import contract
-from chain.devchain import rpc_call
-from chain.tx import send
+from chain.node.client import contract
+from chain.node.rpc import rpc_call
+from chain.node.tx import send
 from tests.conftest import ChainWorld, ServerThread, admitted, chain_world, make_settings, ok, random_hash
 from tests.stress.harness import ApiProcess, client, new_key
 

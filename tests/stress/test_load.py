@@ -35,7 +35,7 @@ from web3.contract import Contract
 
 from api.amounts import format_amount, parse_amount
 from bench.rpc import Rpc, RpcError, Wallet, calldata, minted_ids
-from chain.client import contract
+from chain.node.client import contract
 from tests.conftest import PrivateWorld, private_world, random_hash, with_mint_ceiling
 from tests.stress.harness import SIZES
 

@@ -30,11 +30,11 @@ from web3.exceptions import TransactionNotFound
 
 from api.audit import rejected_attempt_findings
 from api.tables import IdempotencyRecord
-from chain.client import contract
-from chain.indexer import Indexer
-from chain.signer import SignedTx
-from chain.store import create_schema, make_engine
-from chain.tx import send
+from chain.node.client import contract
+from chain.node.signer import SignedTx
+from chain.node.tx import send
+from chain.readmodel.indexer import Indexer
+from chain.readmodel.store import create_schema, make_engine
 from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, needs_sqlite, problem
 from tests.stress.harness import (
     SIZES,

@@ -33,8 +33,8 @@ from api.audit import (
 )
 from api.problems import install_handlers
 from api.tables import ApiKey, hash_api_key
-from chain.alerts import AlertConfig, RejectedAttempt, rejected_attempts
-from chain.store import create_schema, make_engine
+from chain.readmodel.alerts import AlertConfig, RejectedAttempt, rejected_attempts
+from chain.readmodel.store import create_schema, make_engine
 
 
 def _chain(count: int) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""chain/besu.py and `scf network besu-config`: the Besu QBFT network files, checked without a Besu binary."""
+"""chain/devnet/besu.py and `scf network besu-config`: the Besu QBFT network files, checked without a Besu binary."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from eth_keys import keys
 from typer.testing import CliRunner
 from web3 import Web3
 
-from chain.besu import (
+from chain.devnet.besu import (
     LONDON_FORKS,
     RPC_APIS,
     BesuConfigError,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect
 
 from api.settings import Settings
-from chain.store import create_schema, make_engine
+from chain.readmodel.store import create_schema, make_engine
 
 
 @pytest.mark.parametrize("folder", ["scf.chain v2", "tmp.Xy7Qz", "ledger?mode=ro", "100%41 done", "a#b"])

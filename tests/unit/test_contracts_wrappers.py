@@ -11,8 +11,8 @@ from web3 import Web3
 from web3.contract import Contract
 
 from api.writes import WriteContext
-from chain.compile import load_artifacts
-from chain.contracts import (
+from chain.node.artifacts import load_artifacts
+from chain.node.contracts import (
     WRAPPERS,
     CashToken,
     ContractCall,
@@ -25,7 +25,7 @@ from chain.contracts import (
     Settlement,
     signature_types,
 )
-from chain.revert import RevertDecoder
+from chain.node.revert import RevertDecoder
 
 ALICE = "0x" + "11" * 20
 BOB = Web3.to_checksum_address("0x00000000000000000000000000000000000000b0")

@@ -13,13 +13,13 @@ import pytest
 from api import i18n
 from api.problems import _HTTP_SLUGS
 from api.writes import contract_error_slug
-from chain.compile import load_artifacts
+from chain.node.artifacts import load_artifacts
 
 ROOT = Path(__file__).resolve().parents[2]
 EN, ZH = i18n.catalogue("en"), i18n.catalogue("zh-CN")
 # Pydantic's English messages are the English of a validation error; only Chinese has `validation.<type>` keys.
 ZH_ONLY = "validation."
-DECODER_NAMES = ("Error", "Panic", "OutOfGas", "Unknown")  # chain/revert.py names that are not declared errors
+DECODER_NAMES = ("Error", "Panic", "OutOfGas", "Unknown")  # chain/node/revert.py names that are not declared errors
 
 
 def _code() -> dict[str, str]:

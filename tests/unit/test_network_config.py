@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings
-from chain.network import GAS_LIMIT, Network, NetworkError, Node, Record, clique_extra_data, genesis, org_names
+from chain.devnet.network import GAS_LIMIT, Network, NetworkError, Node, Record, clique_extra_data, genesis, org_names
 
 SIGNERS = ["0x" + "bb" * 20, "0x" + "0A" * 20, "0x" + "cc" * 20]
 

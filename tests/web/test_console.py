@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from chain.devchain import rpc_call
+from chain.node.rpc import rpc_call
 from tests.conftest import ServerThread, ok, problem, random_hash
 from tests.web.conftest import ConsoleWorld, amount_text, minor, screenshot, sign_in, wait_for_view
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 
-from chain.store import (
+from chain.readmodel.store import (
     CashMove,
     Funding,
     HoldingTotal,

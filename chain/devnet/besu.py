@@ -33,7 +33,7 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-from chain.errors import ScfError
+from chain.node.errors import ScfError
 
 VANITY = bytes(32)
 # Besu's QBFT/IBFT mixHash ("Istanbul block identification", Besu's QBFT genesis documentation).

@@ -36,14 +36,14 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from chain import alerts
-from chain.alerts import AlertConfig
-from chain.compile import Artifact
-from chain.deploy import Deployment
-from chain.errors import ScfError
-from chain.projections import Event, Projector
-from chain.rpc import RpcError, rpc_for
-from chain.store import (
+from chain.node.artifacts import Artifact
+from chain.node.deployment import Deployment
+from chain.node.errors import ScfError
+from chain.node.rpc import RpcError, rpc_for
+from chain.readmodel import alerts
+from chain.readmodel.alerts import AlertConfig
+from chain.readmodel.projections import Event, Projector
+from chain.readmodel.store import (
     PROJECTIONS,
     Checkpoint,
     EventRecord,
@@ -268,7 +268,7 @@ class Indexer:
         self._stop = threading.Event()
         self._rules: alerts.RuleState | None = None  # the alert rules' state, up to the checkpoint
         self.reorgs: list[tuple[int, int]] = []  # (checkpoint block that left the chain, ancestor rolled back to)
-        # the node's raw JSON-RPC over urllib3 (chain.rpc) when the provider is HTTP: web3's provider (requests)
+        # the node's raw JSON-RPC over urllib3 (chain.node.rpc) when the provider is HTTP: web3's provider (requests)
         # cost about 2.5 ms of Python per call, four calls in a pass over one new block
         self._json = rpc_for(w3, RPC_TIMEOUT)
         create_schema(engine)

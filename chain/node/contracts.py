@@ -25,7 +25,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
-from chain.revert import RevertDecoder
+from chain.node.revert import RevertDecoder
 
 T = TypeVar("T")
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from chain.compile import Artifact
-from chain.errors import DeploymentError
-from chain.tx import send
+from chain.node.artifacts import Artifact
+from chain.node.deployment import DeployedContract, Deployment, load_deployment, record_path
+from chain.node.errors import DeploymentError
+from chain.node.tx import send
 
 # Deploy order and constructor arguments: "@admin" is the deployer, other names are earlier contracts.
 SUITE: list[tuple[str, list[str]]] = [
@@ -31,80 +30,6 @@ SUITE: list[tuple[str, list[str]]] = [
 ]
 # Contracts the registry trusts to call the ledger hooks (accounting, ledger moves).
 LEDGER_CONTRACTS = ["CashToken", "ReceivableNotes", "OrderBook", "Financing", "Settlement"]
-
-
-@dataclass(frozen=True)
-class DeployedContract:
-    name: str
-    address: str
-    code_hash: str
-    creation_code_hash: str
-    tx_hash: str
-    block: int
-
-
-@dataclass(frozen=True)
-class Deployment:
-    chain_id: int
-    deployer: str
-    block: int
-    block_hash: str
-    contracts: dict[str, DeployedContract]
-
-    def address(self, name: str) -> str:
-        return self.contracts[name].address
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "chainId": self.chain_id,
-            "deployer": self.deployer,
-            "block": self.block,
-            "blockHash": self.block_hash,
-            "contracts": {
-                c.name: {
-                    "address": c.address,
-                    "codeHash": c.code_hash,
-                    "creationCodeHash": c.creation_code_hash,
-                    "txHash": c.tx_hash,
-                    "block": c.block,
-                }
-                for c in self.contracts.values()
-            },
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Deployment:
-        return cls(
-            chain_id=int(data["chainId"]),
-            deployer=data["deployer"],
-            block=int(data["block"]),
-            block_hash=data["blockHash"],
-            contracts={
-                name: DeployedContract(
-                    name=name,
-                    address=c["address"],
-                    code_hash=c["codeHash"],
-                    creation_code_hash=c["creationCodeHash"],
-                    tx_hash=c["txHash"],
-                    block=int(c["block"]),
-                )
-                for name, c in data["contracts"].items()
-            },
-        )
-
-
-def record_path(data_dir: Path, chain_id: int) -> Path:
-    return data_dir / "deployments" / f"{chain_id}.json"
-
-
-def load_deployment(data_dir: Path, chain_id: int) -> Deployment | None:
-    path = record_path(data_dir, chain_id)
-    if not path.exists():
-        return None
-    try:
-        return Deployment.from_json(json.loads(path.read_text()))
-    except (ValueError, KeyError) as exc:
-        raise DeploymentError(f"deployment record {path} is unreadable: {exc}") from exc
 
 
 def _keccak_hex(data: bytes | str) -> str:

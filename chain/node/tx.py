@@ -11,7 +11,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.types import TxParams, TxReceipt
 
-from chain.errors import DeploymentError
+from chain.node.errors import DeploymentError
 
 
 def fee_params(w3: Web3) -> dict[str, int]:

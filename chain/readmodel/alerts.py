@@ -32,7 +32,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from chain.store import Alert, AlertMember, EventRecord, Note, Purchase, Receivable, ValueMove
+from chain.readmodel.store import Alert, AlertMember, EventRecord, Note, Purchase, Receivable, ValueMove
 
 STRUCTURING = "structuring"
 CIRCULAR = "circular_trade"

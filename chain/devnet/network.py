@@ -36,8 +36,9 @@ from typing import Any
 from eth_account import Account
 from eth_keys.datatypes import PrivateKey
 
-from chain.devchain import free_port, rpc_call
-from chain.errors import ScfError
+from chain.devnet.devchain import free_port
+from chain.node.errors import ScfError
+from chain.node.rpc import rpc_call
 
 RECORD = "network.json"
 DEFAULT_ORGS = ["operator", "core", "bank-a", "bank-b"]
@@ -653,53 +654,3 @@ def org_names(validators: int) -> list[str]:
     if validators < 1:
         raise NetworkError("a network needs at least one validator")
     return (DEFAULT_ORGS + [f"org-{i}" for i in range(len(DEFAULT_ORGS) + 1, validators + 1)])[:validators]
-
-
-def bring_up(
-    root: Path,
-    validators: int = 4,
-    *,
-    chain_id: int = DEFAULT_CHAIN_ID,
-    use_netns: bool | None = None,
-    passphrase: str = "scf-dev-passphrase",
-    scrypt_n: int = 2**18,
-    log: Callable[[str], None] = lambda _msg: None,
-) -> Network:
-    """`scf network up`: geth built (cached), keys and genesis, the nodes started and peered, the suite deployed
-    from the operator's service key through its node, the contract addresses in the record."""
-    from api.settings import Settings
-    from chain.geth import ensure_geth
-    from chain.keystore import load_or_create_key
-    from chain.runtime import OPERATOR_KEY, prepare_ledger
-
-    geth = ensure_geth(log)
-    net = Network(root)
-    operator, _created = load_or_create_key(net.service_dir, OPERATOR_KEY, passphrase)
-    log(f"keys, genesis and nodes for {', '.join(org_names(validators))} in {net.root}")
-    net.create(
-        org_names(validators),
-        operator_account=operator.address,
-        chain_id=chain_id,
-        use_netns=use_netns,
-        scrypt_n=scrypt_n,
-        geth=geth,
-    )
-    try:
-        log(f"starting {validators} geth nodes ({net._rec.mode})")
-        net.start(geth)
-        want = min(validators - 1, 3)
-        net.wait(
-            lambda: all(int(str(rpc_call(n.rpc_url, "net_peerCount")), 16) >= want for n in net.nodes),
-            60,
-            "the nodes to peer",
-        )
-        net.settle(geth, log=log)  # past the start's competing blocks (and a Clique deadlock they can cause)
-        log("deploying the contract suite through the operator's node")
-        settings = Settings(data_dir=net.service_dir, rpc_url=net.operator_rpc, key_passphrase=passphrase)
-        ledger = prepare_ledger(settings, log=log)
-        net._rec.contracts = {name: c.address for name, c in ledger.deployment.contracts.items()}
-        net.save()
-    except BaseException:
-        net.stop()
-        raise
-    return net

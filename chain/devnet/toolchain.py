@@ -8,9 +8,9 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
-from chain.errors import ToolchainError
+from chain.node.artifacts import PROJECT_ROOT
+from chain.node.errors import ToolchainError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 SOLC_SHIM = PROJECT_ROOT / "tools" / "solc" / "solc"
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import solcx
 from solcx.exceptions import SolcError
 
-from chain.errors import CompileError
-from chain.toolchain import CONTRACTS_DIR, NODE_MODULES, PROJECT_ROOT, find_solc, solc_version
-
-BUILD_DIR = PROJECT_ROOT / "build" / "contracts"
-STAMP_FILE = ".inputs-sha256"
+from chain.devnet.toolchain import CONTRACTS_DIR, NODE_MODULES, find_solc, solc_version
+from chain.node.artifacts import BUILD_DIR, STAMP_FILE, Artifact, load_artifacts
+from chain.node.errors import CompileError
 
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
@@ -38,30 +35,6 @@ SETTINGS: dict[str, Any] = {
         }
     },
 }
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One compiled contract."""
-
-    name: str
-    source: str
-    abi: list[dict[str, Any]]
-    bytecode: str
-    deployed_bytecode: str
-    storage_layout: dict[str, Any]
-
-    @classmethod
-    def load(cls, path: Path) -> Artifact:
-        data = json.loads(path.read_text())
-        return cls(
-            name=data["contractName"],
-            source=data["sourceName"],
-            abi=data["abi"],
-            bytecode=data["bytecode"],
-            deployed_bytecode=data["deployedBytecode"],
-            storage_layout=data.get("storageLayout", {}),
-        )
 
 
 def source_files(src: Path = CONTRACTS_DIR) -> list[Path]:
@@ -143,10 +116,6 @@ def compile_contracts(src: Path = CONTRACTS_DIR, out: Path = BUILD_DIR, *, force
             (out / f"{name}.json").write_text(json.dumps(artifact, indent=1))
     stamp.write_text(digest)
     return load_artifacts(out)
-
-
-def load_artifacts(out: Path = BUILD_DIR) -> dict[str, Artifact]:
-    return {p.stem: Artifact.load(p) for p in sorted(out.glob("*.json"))}
 
 
 def main() -> None:  # pragma: no cover - convenience entry point

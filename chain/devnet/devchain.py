@@ -32,9 +32,9 @@ from enum import Enum
 from pathlib import Path
 from types import TracebackType
 
-from chain.errors import ChainUnavailableError, PortInUseError, ScfError, StateFileError
-from chain.rpc import RpcError, RpcTransportError, shared_rpc
-from chain.toolchain import find_tool
+from chain.devnet.toolchain import find_tool
+from chain.node.errors import ChainUnavailableError, PortInUseError, ScfError, StateFileError
+from chain.node.rpc import rpc_call
 
 STATE_FILE = "anvil-state.json"
 LOG_FILE = "anvil.log"
@@ -123,18 +123,6 @@ def _quantity(value: object) -> int:
     raise TypeError(f"not a quantity: {value!r}")
 
 
-def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
-    """One JSON-RPC call over HTTP; raises ChainUnavailableError when the node does not answer. Over the
-    process's shared keep-alive pool for the URL: a client per call (httpx.post) built an SSL context each time,
-    loading the CA bundle, about 10 ms of CPU per `/health` (perf; docs/performance.md, round 4)."""
-    try:
-        return shared_rpc(url, timeout).call(method, *(params or []))
-    except RpcTransportError as exc:
-        raise ChainUnavailableError(f"no JSON-RPC answer from {url}: {exc}") from exc
-    except RpcError as exc:
-        raise ChainUnavailableError(f"{method} failed at {url}: {exc.message}") from exc
-
-
 @dataclass
 class DevChain:
     """A local anvil. Use as a context manager or call start()/stop()."""
@@ -148,7 +136,7 @@ class DevChain:
     # Interval mining: past-block states anvil keeps (each a full copy of the chain's state, so memory is about
     # state_history x the state's size). anvil 1.7.1's own interval miner raises any --prune-history to 1,500
     # states, and without it spills up to 3,600 more to disk; so the devchain runs anvil with --no-mining and
-    # mines with `evm_mine` from chain/pacer.py instead (docs/performance.md, "Devchain memory").
+    # mines with `evm_mine` from chain/devnet/pacer.py instead (docs/performance.md, "Devchain memory").
     state_history: int = 128
     extra_args: list[str] = field(default_factory=list)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
@@ -226,8 +214,8 @@ class DevChain:
         )
         log.close()
         self._wait_until_ready(timeout)
-        if self.block_time:  # the block clock: chain/pacer.py, a small process of its own (no GIL shared with us)
-            pacer = [sys.executable, "-m", "chain.pacer", self.url, str(self.block_time), str(os.getpid())]
+        if self.block_time:  # the block clock: devnet/pacer.py, a process of its own (no GIL shared with us)
+            pacer = [sys.executable, "-m", "chain.devnet.pacer", self.url, str(self.block_time), str(os.getpid())]
             self._pacer = subprocess.Popen(
                 pacer, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
             )
@@ -353,7 +341,7 @@ class DevChain:
         """Stops mining before the final state dump. anvil dumps on SIGTERM while it may be mining a block, and
         then can store that block's transactions and state changes without their receipts and events (measured:
         about 1 stop in 8 under a stream of transactions). Transactions sent after the pause wait in the pool,
-        which is not saved: their senders re-broadcast them after the restart (chain/signer.py). A node that does
+        which is not saved: their senders re-broadcast them after the restart (chain/node/signer.py). A node that does
         not answer is stopped all the same."""
         try:
             rpc_call(self.url, "evm_setAutomine", [False], timeout=1.0)

@@ -30,6 +30,8 @@ from web3 import Web3
 from web3.datastructures import AttributeDict
 from web3.types import TxReceipt
 
+from chain.node.errors import ChainUnavailableError
+
 POOL_MAXSIZE = 64
 
 
@@ -233,3 +235,15 @@ __all__ = [
     "rpc_for",
     "shared_rpc",
 ]
+
+
+def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
+    """One JSON-RPC call over HTTP; raises ChainUnavailableError when the node does not answer. Over the
+    process's shared keep-alive pool for the URL: a client per call (httpx.post) built an SSL context each time,
+    loading the CA bundle, about 10 ms of CPU per `/health` (perf; docs/performance.md, round 4)."""
+    try:
+        return shared_rpc(url, timeout).call(method, *(params or []))
+    except RpcTransportError as exc:
+        raise ChainUnavailableError(f"no JSON-RPC answer from {url}: {exc}") from exc
+    except RpcError as exc:
+        raise ChainUnavailableError(f"{method} failed at {url}: {exc.message}") from exc

@@ -14,11 +14,12 @@ from pathlib import Path
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from chain.errors import ScfError
+from chain.node.errors import ScfError
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # scrypt cost of new keystores (the Web3 Secret Storage default); tests lower it with SCF_KEY_SCRYPT_N.
 DEFAULT_SCRYPT_N = 2**18
+OPERATOR_KEY = "operator"  # the service's own key (admin of the suite, pays members' gas)
 
 
 class KeystoreError(ScfError):

@@ -1,4 +1,4 @@
-"""`python -m chain.pacer URL INTERVAL OWNER_PID`: the devchain's block clock.
+"""`python -m chain.devnet.pacer URL INTERVAL OWNER_PID`: the devchain's block clock.
 
 Mines a block (`evm_mine`: the pool's transactions up to the block gas limit) every INTERVAL seconds, as anvil's
 own `--block-time` would. anvil 1.7.1's interval miner keeps 1,500 full copies of the state in memory whatever

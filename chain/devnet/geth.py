@@ -16,12 +16,12 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from chain.errors import ToolchainError
+from chain.node.errors import ToolchainError
 
 GETH_VERSION = "v1.13.15"
 GETH_MODULE = "github.com/ethereum/go-ethereum/cmd/geth"
 GO_TOOLCHAIN = "go1.22.12"  # the newest Go that links geth 1.13 without -checklinkname=0
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".cache" / f"geth-{GETH_VERSION}"
 BUILD_TIMEOUT_S = 1800.0
 

@@ -26,8 +26,8 @@ from trie.hexary import HexaryTrie
 from web3 import Web3
 from web3.types import BlockIdentifier
 
-from chain.client import accept_poa_headers
-from chain.errors import ScfError
+from chain.node.client import accept_poa_headers
+from chain.node.errors import ScfError
 
 BUNDLE_VERSION = 1
 NOTES_VARIABLE = "_notes"

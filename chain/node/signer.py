@@ -54,7 +54,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxParams, TxReceipt
 
-from chain.errors import (
+from chain.node.errors import (
     ChainUnavailableError,
     NonceConsumedError,
     ReceiptMissingError,
@@ -62,13 +62,13 @@ from chain.errors import (
     TransactionRejectedError,
     TransactionTimeoutError,
 )
-from chain.revert import RevertDecoder
-from chain.rpc import JsonRpc, ProviderRpc, RpcError, format_receipt, rpc_for
+from chain.node.revert import RevertDecoder
+from chain.node.rpc import JsonRpc, ProviderRpc, RpcError, format_receipt, rpc_for
 
 RECEIPTLESS_SCAN_BLOCKS = 1024  # how far back a taken nonce is looked for among our own versions (rare path)
 _SCAN_BATCH = 128
 MIN_FEE_BUMP_PERCENT = 10  # nodes refuse a replacement that raises either fee by less than this
-_TRANSPORT_ERRORS = (requests.RequestException, OSError)  # no answer: web3's HTTPProvider, or chain.rpc
+_TRANSPORT_ERRORS = (requests.RequestException, OSError)  # no answer: web3's HTTPProvider, or chain.node.rpc
 
 
 def _rpc_error_message(exc: RpcError) -> str:

@@ -30,11 +30,11 @@ from eth_utils.abi import abi_to_signature, function_signature_to_4byte_selector
 from web3 import Web3
 from web3.types import TxReceipt
 
-from chain.errors import ScfError
-from chain.rpc import JsonRpc, ProviderRpc, RpcError, rpc_for
+from chain.node.errors import ScfError
+from chain.node.rpc import JsonRpc, ProviderRpc, RpcError, rpc_for
 
 if TYPE_CHECKING:
-    from chain.compile import Artifact
+    from chain.node.artifacts import Artifact
 
 JsonValue = int | str | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 
@@ -195,9 +195,9 @@ class RevertDecoder:
 
     @classmethod
     def from_build_dir(cls, build_dir: Path | None = None) -> RevertDecoder:
-        """Reads every artifact `chain.compile` wrote; an absent folder gives a decoder of built-ins only."""
+        """Reads every artifact `chain.devnet.compile` wrote; an absent folder gives a decoder of built-ins only."""
         if build_dir is None:
-            from chain.compile import BUILD_DIR
+            from chain.node.artifacts import BUILD_DIR
 
             build_dir = BUILD_DIR
         abis: dict[str, list[dict[str, Any]]] = {}

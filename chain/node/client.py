@@ -14,8 +14,8 @@ from web3.providers.rpc import HTTPProvider
 from web3.providers.rpc.utils import check_if_retry_on_failure
 from web3.types import RPCEndpoint
 
-from chain.compile import Artifact
-from chain.deploy import Deployment
+from chain.node.artifacts import Artifact
+from chain.node.deployment import Deployment
 
 DEV_BALANCE_WEI = 10**24  # 1,000,000 ETH of gas money on a local devchain
 MEMBER_GAS_WEI = 10**20  # gas money the operator sends a member's new account on a network (geth, Besu)

@@ -271,7 +271,7 @@ class CashMove(Base):
 
 
 class Alert(Base):
-    """A regulator alert raised by a rule over the projections (see chain/alerts.py); unique by `key`."""
+    """A regulator alert raised by a rule over the projections (see chain/readmodel/alerts.py); unique by `key`."""
 
     __tablename__ = "alerts"
     id: Mapped[int] = mapped_column(Int, primary_key=True, autoincrement=True)
