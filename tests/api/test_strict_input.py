@@ -207,8 +207,8 @@ def test_well_formed_input_still_passes(world: tuple[dict[str, Party], int]) -> 
     supplier = parties["supplier"].client
     notes = ok(supplier.get(f"/v1/notes?maturity_to={_day(365)}"))["items"]
     assert note in [n["id"] for n in notes]
-    split = ok(supplier.post(f"/v1/notes/{note}/split", json={"to": parties["supplier2"].id, "value": "1.00"}), 201)
-    assert split["new_note"]["value"] == "1.00"
+    split = ok(supplier.post(f"/v1/notes/{note}/split", json={"to": parties["supplier2"].id, "value": "5.00"}), 201)
+    assert split["new_note"]["value"] == "5.00"  # at least face / cap (S-3)
     offer = {
         "note_id": note,
         "value": "10.00",

@@ -324,6 +324,13 @@ ROUTES = [
         (("member_id", "{id:tier1}"),),
     ),
     Route(
+        "mint ceiling bankA",
+        "/v1/cash/mint-ceilings/{id:bankA}",
+        None,
+        _only("operator", "auditor", "bankA"),
+        names_holders=False,
+    ),
+    Route(
         "cash balance tier1",
         "/v1/cash/balance",
         None,
