@@ -140,6 +140,7 @@ def test_self_custody_bank_sends_through_its_own_node(consortium: Consortium) ->
         body = {
             "roles": ["financier"],
             "kyc_hash": random_hash(),
+            "mint_ceiling": "1000.00",  # a financier mints up to its ceiling (S-5)
             "address": own.address,
             "challenge_id": challenge["challenge_id"],
             "signature": signature,

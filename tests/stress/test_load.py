@@ -378,6 +378,10 @@ def _send(rpc: Rpc, chain_id: int, wallet: Wallet, to: str, data: str, gas: int 
     raise RpcError(f"no receipt for {tx_hash}")
 
 
+RAW_FACE = 10**12  # minor units of each sender's note
+RAW_SPLIT = RAW_FACE // 500  # S-3: a split is at least face / cap (500 live notes a receivable)
+
+
 def _raw_ceiling(world: PrivateWorld, splits: int) -> dict[str, Any]:
     """Pre-signed splits by RAW_SENDERS accounts sent straight to anvil (batched JSON-RPC), until all are mined."""
     ledger = world.ledger
@@ -397,19 +401,19 @@ def _raw_ceiling(world: PrivateWorld, splits: int) -> dict[str, Any]:
     for i, w in enumerate(senders):
         _send(rpc, chain_id, operator, registry, calldata(ADMIT, w.address, SUPPLIER_ROLE, kyc, 7_001 + i, 0))
         invoice = uuid.uuid4().bytes * 2
-        receipt = _send(rpc, chain_id, core, notes, calldata(ISSUE, w.address, 10**12, cash, maturity, invoice))
+        receipt = _send(rpc, chain_id, core, notes, calldata(ISSUE, w.address, RAW_FACE, cash, maturity, invoice))
         note_ids.append(minted_ids(receipt)[0])
     probe = {
         "from": senders[0].address,
         "to": notes,
-        "data": calldata(SPLIT_SIG, note_ids[0], senders[1].address, 100_000),
+        "data": calldata(SPLIT_SIG, note_ids[0], senders[1].address, RAW_SPLIT),
     }
     gas = int(rpc.call("eth_estimateGas", probe), 16)
     signed = [
         w.sign(
             chain_id,
             notes,
-            calldata(SPLIT_SIG, note_ids[i], senders[(i + 1) % RAW_SENDERS].address, 100_000 + k),
+            calldata(SPLIT_SIG, note_ids[i], senders[(i + 1) % RAW_SENDERS].address, RAW_SPLIT + k),
             gas * 2,
         )
         for k in range(splits)

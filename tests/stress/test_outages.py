@@ -433,7 +433,7 @@ def assert_split_is_true(world: ChainWorld, party: Party, body: dict[str, Any]) 
     notes = contract(world.ledger.w3, world.ledger.deployment, world.ledger.artifacts, "ReceivableNotes")
     new_id = body["new_note"]["id"]
     assert body["new_note"]["holder_id"] == party.other_id and body["new_note"]["value"] == SPLIT_VALUE
-    assert notes.functions.balanceOf(new_id).call() == 10_000, body
+    assert notes.functions.balanceOf(new_id).call() == 20_000, body  # SPLIT_VALUE in minor units
     assert new_id in {e["args"]["noteId"] for e in splits_of(world, party.note_id)}, body
 
 

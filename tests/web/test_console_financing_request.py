@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ok, random_hash
 from tests.web.conftest import ConsoleWorld, Member, catalogue, screenshot, sign_in_any_language
-from tests.web.test_console_i18n import VISIBLE_TEXT, english_words
+from tests.web.test_console_i18n import VISIBLE_TEXT, english_words, ledger_names
 
 
 @dataclass
@@ -39,9 +39,9 @@ def _sign_out(page: Any) -> None:
     page.locator("#signin-form").wait_for()
 
 
-def _no_english(page: Any, where: str) -> None:
+def _no_english(page: Any, where: str, world: ConsoleWorld) -> None:
     if page.lang == "zh-CN":
-        found = english_words(page.evaluate(VISIBLE_TEXT))
+        found = english_words(page.evaluate(VISIBLE_TEXT), ledger_names(world))
         assert found == [], f"{where}: English left in the zh-CN console: {found}"
 
 
@@ -77,7 +77,7 @@ def test_supplier_requests_financing_a_bank_answers_and_the_supplier_accepts(lan
     row = page.locator(f"#my-requests tr[data-request-id='{rid}']")
     assert row.get_attribute("data-request-state") == "open"
     assert texts["status.request.open"] in row.inner_text()
-    _no_english(page, "supplier with a request")
+    _no_english(page, "supplier with a request", world)
     screenshot(page, f"financing-request-supplier-{page.lang}")
     _sign_out(page)
 
@@ -91,7 +91,7 @@ def test_supplier_requests_financing_a_bank_answers_and_the_supplier_accepts(lan
     assert texts["request.undisclosed"] in shown and seen["requester_id"] in shown
     assert world.shown_name(texts, world.core.id) in shown  # the obligor, by name
     assert "30,000.00" in shown and "80,000.00" in shown
-    _no_english(page, "bank with a request")
+    _no_english(page, "bank with a request", world)
     row.locator(f"button[data-answer-request='{rid}']").click()
     dialog = page.locator("#answer-dialog")
     dialog.wait_for()
@@ -127,7 +127,7 @@ def test_supplier_requests_financing_a_bank_answers_and_the_supplier_accepts(lan
     row = page.locator(f"#my-requests tr[data-request-id='{rid}']")
     assert row.get_attribute("data-request-state") == "accepted"
     assert texts["status.request.accepted"] in row.inner_text()
-    _no_english(page, "supplier after the sale")
+    _no_english(page, "supplier after the sale", world)
     screenshot(page, f"financing-request-accepted-{page.lang}")
 
 

@@ -22,7 +22,7 @@ from scripts.companies import for_role
 from scripts.localkey import sign_prepared
 from tests.conftest import TEST_SCRYPT_N, ServerThread, ok, random_hash
 from tests.web.conftest import ConsoleWorld, amount_text, catalogue, screenshot, sign_in_any_language, wait_for_view
-from tests.web.test_console_i18n import VISIBLE_TEXT, english_words
+from tests.web.test_console_i18n import VISIBLE_TEXT, english_words, ledger_names
 
 PASSPHRASE = "correct horse battery staple 持有私钥"
 
@@ -111,7 +111,7 @@ def test_own_key_member_splits_a_note_signing_in_the_browser(
     assert dialog.get_by_role("heading", name=texts["sign.title"]).is_visible()
     assert texts["sign.key_file_hint"] in dialog.inner_text()
     if page.lang == "zh-CN":
-        found = english_words(page.evaluate(VISIBLE_TEXT))
+        found = english_words(page.evaluate(VISIBLE_TEXT), ledger_names(world))
         assert found == [], f"English left in the zh-CN signing dialog: {found}"
     assert world.note(note_id)["value"] == "80000.00"  # nothing sent before the member signs
     screenshot(page, f"self-custody-sign-{page.lang}")
