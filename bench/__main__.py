@@ -45,6 +45,7 @@ from scripts.runtime import prepare_ledger
 
 CORE, SUPPLIER, FINANCIER = 1, 2, 4
 FACE = 100_000_00  # 100,000.00 in minor units, as in tests/contracts/Base.t.sol
+RAW_SPLIT = FACE // 500  # S-3: no note below face / cap (500 live notes a receivable): 499 splits leave exactly this
 TENOR = 90 * 24 * 3600
 BLOCK_GAS = 30_000_000
 
@@ -52,6 +53,7 @@ SPLIT_SIG = "transferFrom(uint256,address,uint256)"
 MERGE_SIG = "transferFrom(uint256,uint256,uint256)"
 WHOLE_SIG = "transferFrom(address,address,uint256)"
 ADMIT_SIG = "admit(address,uint8,bytes32,uint64,uint128)"
+MEMBER_ID_SIG = "memberIdOf(address)"
 ISSUE_SIG = "issue(address,uint128,address,uint64,bytes32)"
 PROPOSE_SIG = "propose(address,uint128,address,bytes32,uint64)"
 ACCEPT_SIG = "accept(uint256,uint128,uint64,bytes32)"
@@ -212,6 +214,11 @@ def _deploy(devchain: DevChain, data_dir: Path, args: argparse.Namespace) -> Sui
         for i, w in enumerate([bank, bank2, *holders])
     ]
     chain.send_all(admits)
+    # S-5: a financier mints only up to the ceiling an operator set (0 until set); the bank mints every deposit below
+    bank_id = int(
+        chain.rpc.call("eth_call", {"to": suite.registry, "data": calldata(MEMBER_ID_SIG, bank.address)}, "latest"), 16
+    )
+    chain.send(operator, suite.cash, calldata("setMintCeiling(uint32,uint128)", bank_id, 2**127))
     # cash: banks hold deposits, the core enterprise holds cash to fund its receivables, the supplier some to
     # pay a loan's interest, every settlement holder 1.00 (its balance slot is warm, as in Settlement.t.sol)
     mint = "mint(address,uint256,bytes32)"
@@ -386,7 +393,7 @@ def _run_on(devchain: DevChain, data_dir: Path, args: argparse.Namespace) -> dic
     # would cost one contract a larger share of an interval than the other
     raw_gas, per_block, counts = {}, {}, {}
     for name, (note_ids, target) in contracts.items():
-        receipt = chain.send(s.senders[0], target, calldata(SPLIT_SIG, note_ids[0], s.bank.address, 999))
+        receipt = chain.send(s.senders[0], target, calldata(SPLIT_SIG, note_ids[0], s.bank.address, RAW_SPLIT))
         raw_gas[name] = gas_of(receipt)
         # anvil packs a transaction while its gas limit (_presign's) fits in what the block has left
         per_block[name] = (block_gas_limit - _tx_gas_limit(raw_gas[name])) // raw_gas[name] + 1
@@ -516,7 +523,7 @@ def _presign(
     out = []
     for k in range(count):
         i = k % len(senders)
-        data = calldata(SPLIT_SIG, note_ids[i], recipient, 1_000 + k // len(senders))
+        data = calldata(SPLIT_SIG, note_ids[i], recipient, RAW_SPLIT)  # S-3: at least face / cap
         out.append((i, senders[i].nonce, senders[i].sign(chain.chain_id, to, data, gas)))
     return out
 

@@ -217,7 +217,7 @@ def _drive_both(
                 started = time.monotonic()
                 response = http.post(
                     f"/v1/notes/{note}/split",
-                    json={"to": recipient, "value": "1.00"},
+                    json={"to": recipient, "value": "200.00"},  # S-3: at least face / cap
                     headers={"Idempotency-Key": f"ab-{uuid.uuid4()}"},
                 )
                 with lock:

@@ -140,7 +140,7 @@ def drive(url: str, holders: list[tuple[str, int]], recipient: int, clients: int
                 t = time.monotonic()
                 r = c.post(
                     f"/v1/notes/{note}/split",
-                    json={"to": recipient, "value": "1.00"},
+                    json={"to": recipient, "value": "200.00"},  # S-3: at least face / cap
                     headers={"Idempotency-Key": f"bench-{uuid.uuid4()}"},
                 )
                 elapsed = (time.monotonic() - t) * 1000
