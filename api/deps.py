@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from api.custody import Custody
 from api.ledger import LedgerHandle, LedgerService, LedgerUnavailableError
 from api.problems import catalogued
-from api.schemas import MAX_ID
+from api.schemas.core import MAX_ID
 from api.tables import OPERATOR, ApiKey, hash_api_key
 from api.writes import WriteExecutor
 from chain.readmodel.store import Member

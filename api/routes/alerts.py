@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from api.deps import CurrentPrincipal, DbSession
 from api.problems import catalogued
-from api.schemas import Page
+from api.schemas.core import Page
 from api.services.common import as_utc, sees_everything
 from api.services.visibility import display_names
 from chain.readmodel.alerts import RULES, SEVERITIES

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, DbSession, Principal, Writes
 from api.problems import catalogued
-from api.schemas import Page
+from api.schemas.core import Page
 from api.services.common import as_utc
 from api.strict import Text
 from api.tables import OPERATOR, ApiKey, hash_api_key, new_api_key

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.audit import AuditEntry, AuditLog, entry_dict, utc_iso, verify_database
 from api.deps import CurrentPrincipal, DbSession, Principal
 from api.problems import catalogued
-from api.schemas import Page
+from api.schemas.core import Page
 from api.services.common import sees_everything
 from api.strict import IsoDateTime
 

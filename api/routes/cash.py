@@ -18,8 +18,7 @@ from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, 
 from api.hexes import prefixed
 from api.ledger import LedgerHandle
 from api.problems import catalogued
-from api.schemas import Page
-from api.schemas_cash import (
+from api.schemas.cash import (
     BurnIn,
     CashBalanceOut,
     CashMoveOut,
@@ -29,6 +28,7 @@ from api.schemas_cash import (
     MintCeilingOut,
     MintIn,
 )
+from api.schemas.core import Page
 from api.services.common import acting_account, member_or_404, sees_everything
 from api.services.visibility import FINANCIER
 from api.writes import WriteContext

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
 from api.ledger import LedgerHandle
 from api.problems import Problem, catalogued
-from api.schemas import Page
-from api.schemas_financing import LoanOut, MakeOfferIn, OfferOut, OpenLoanIn, PurchaseOut
+from api.schemas.core import Page
+from api.schemas.financing import LoanOut, MakeOfferIn, OfferOut, OpenLoanIn, PurchaseOut
 from api.services.common import (
     acting_account,
     as_utc,

@@ -30,8 +30,8 @@ from api.routes.financing import (
     offer_visibility,
     refuse_matured,
 )
-from api.schemas import Page
-from api.schemas_financing import FinancingRequestIn, FinancingRequestOut, OfferOut, RequestOfferIn
+from api.schemas.core import Page
+from api.schemas.financing import FinancingRequestIn, FinancingRequestOut, OfferOut, RequestOfferIn
 from api.services.common import acting_account, as_utc, end_of_day_utc, event_args, iso_time, sees_everything
 from api.services.visibility import Views, display_names, request_secret
 from api.tables import FinancingRequest, FinancingRequestBank, FinancingRequestOffer, now

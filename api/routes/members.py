@@ -18,8 +18,8 @@ from api.hexes import prefixed
 from api.ledger import LedgerHandle
 from api.problems import catalogued
 from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
-from api.schemas import MAX_ID, ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
-from api.schemas_cash import CreditLimitIn, RotatedKeyOut
+from api.schemas.cash import CreditLimitIn, RotatedKeyOut
+from api.schemas.core import MAX_ID, ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.selfcustody import check_challenge, hold_address, use_challenge
 from api.services.common import sees_everything
 from api.tables import ApiKey, CustodyAccount, MemberProfile, SelfCustodyAccount, hash_api_key, new_api_key

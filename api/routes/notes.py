@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.amounts import format_amount
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
 from api.problems import catalogued
-from api.schemas import LockNoteIn, MergeNoteIn, NoteOut, Page, SplitNoteIn, SplitResultOut, TransferNoteIn
+from api.schemas.core import LockNoteIn, MergeNoteIn, NoteOut, Page, SplitNoteIn, SplitResultOut, TransferNoteIn
 from api.services.common import (
     acting_account,
     event_args,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
 from api.problems import catalogued
-from api.schemas import AcceptOrderIn, OrderOut, Page, PledgeOrderIn, ProposeOrderIn
+from api.schemas.core import AcceptOrderIn, OrderOut, Page, PledgeOrderIn, ProposeOrderIn
 from api.services.common import (
     acting_account,
     end_of_day_utc,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
 from api.problems import catalogued
-from api.schemas import IssueReceivableIn, Page, ReceivableOut
+from api.schemas.core import IssueReceivableIn, Page, ReceivableOut
 from api.services.common import (
     acting_account,
     event_args,

@@ -17,7 +17,7 @@ from api.hexes import prefixed
 from api.problems import catalogued
 from api.routes.notes import visible_note
 from api.routes.receivables import visible_receivable
-from api.schemas_cash import FundIn, FundingOut, NoteBatchIn, SettlementResultOut
+from api.schemas.cash import FundIn, FundingOut, NoteBatchIn, SettlementResultOut
 from api.services.common import acting_account, iso_time
 from api.writes import WriteContext
 from chain.node.contracts import ContractCall, Settlement

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, DbSession, Ledger, Principal, Writes
 from api.problems import catalogued
-from api.schemas_provenance import GrantShareIn, ShareOut, SharesOut
+from api.schemas.provenance import GrantShareIn, ShareOut, SharesOut
 from api.services.common import as_utc, member_or_404
 from api.tables import SharingGrant, now
 from api.writes import WriteContext

@@ -18,7 +18,7 @@ from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, 
 from api.problems import catalogued
 from api.routes.members import _out as member_out
 from api.routes.members import announce_rotation
-from api.schemas_cash import RotatedKeyOut
+from api.schemas.cash import RotatedKeyOut
 from api.tables import SelfCustodyAccount
 from api.writes import WriteContext
 from chain.node.client import fund_on_devchain, is_devchain

@@ -15,7 +15,7 @@ from api.problems import Problem, catalogued
 from api.profiles import profile_hash
 from api.routes.members import profile_out
 from api.routes.shares import has_active_grant
-from api.schemas_provenance import (
+from api.schemas.provenance import (
     BucketTotalOut,
     ChainCheckOut,
     HoldingGroupOut,
@@ -26,7 +26,7 @@ from api.schemas_provenance import (
     OrderVerificationOut,
     PledgeTotalOut,
 )
-from api.schemas_verify import (
+from api.schemas.verify import (
     ChainPoint,
     HolderOut,
     InvoiceVerificationOut,
