@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
+from api.deps import CurrentPrincipal, DbSession, Ledger, OperatorWrite, Principal, Write, WriteDeps
 from api.hexes import prefixed
 from api.ledger import LedgerHandle
 from api.problems import catalogued
@@ -29,7 +29,7 @@ from api.schemas.cash import (
     MintIn,
 )
 from api.schemas.core import Page
-from api.services.common import acting_account, member_or_404, sees_everything
+from api.services.common import member_or_404, paginate, sees_everything
 from api.services.visibility import FINANCIER
 from api.writes import WriteContext
 from chain.readmodel.store import CashMove, EventRecord, Member
@@ -106,16 +106,9 @@ def list_moves(
 ) -> Page[CashMoveOut]:
     member = _subject(session, principal, member_id)
     accounts = accounts_of(session, member)
-    query = (
-        select(CashMove)
-        .where(CashMove.id > cursor)
-        .where(or_(CashMove.from_account.in_(accounts), CashMove.to_account.in_(accounts)))
-        .order_by(CashMove.id)
-        .limit(limit + 1)
-    )
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    query = select(CashMove).where(or_(CashMove.from_account.in_(accounts), CashMove.to_account.in_(accounts)))
+    page = paginate(session, query, CashMove.id, cursor, limit)
+    rows = page.rows
     currency = request.app.state.settings.currency
 
     def other_side(move: CashMove) -> str:
@@ -137,77 +130,50 @@ def list_moves(
         )
         for m in rows
     ]
-    return Page[CashMoveOut](items=items, next_cursor=str(rows[-1].id) if more else None)
+    return Page[CashMoveOut](items=items, next_cursor=page.next_cursor)
 
 
-def _respond(request: Request, ctx: WriteContext, ledger: LedgerHandle, member_id: int, status: int) -> tuple[int, Any]:
-    ctx.settle_reads()
-    with Session(request.app.state.engine) as session:
-        member = member_or_404(session, member_id)
-        balance = balance_out(ledger, member, request.app.state.settings.currency)
+def _respond(w: WriteDeps, ctx: WriteContext, member_id: int, status: int) -> tuple[int, Any]:
+    balance = ctx.read(lambda session: balance_out(w.ledger, member_or_404(session, member_id), w.currency))
     tx_hash = prefixed(ctx.receipts[-1]["transactionHash"])
     return status, CashWriteOut(balance=balance, tx_hash=tx_hash).model_dump(mode="json")
 
 
 @router.post("/mint", status_code=201, response_model=CashWriteOut, summary="Financier credits a member's deposit")
-def mint(
-    body: MintIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    account = acting_account(custody, session, principal)
-    recipient = member_or_404(session, body.member_id, "recipient")
+def mint(body: MintIn, w: Write) -> JSONResponse:
+    account = w.account()
+    recipient = member_or_404(w.session, body.member_id, "recipient")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, ledger.cash.mint(recipient.account, body.amount, reference_hash(body.reference)))
-        return _respond(request, ctx, ledger, recipient.id, 201)
+        ctx.transact(account, w.ledger.cash.mint(recipient.account, body.amount, reference_hash(body.reference)))
+        return _respond(w, ctx, recipient.id, 201)
 
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+    return w.run(body, workflow)
 
 
 @router.post("/burn", response_model=CashWriteOut, summary="Financier burns its own cash on a withdrawal payout")
-def burn(
-    body: BurnIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    account = acting_account(custody, session, principal)
+def burn(body: BurnIn, w: Write) -> JSONResponse:
+    account = w.account()
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, ledger.cash.burn(account.address, body.amount, reference_hash(body.reference)))
-        return _respond(request, ctx, ledger, principal.member_id, 200)
+        ctx.transact(account, w.ledger.cash.burn(account.address, body.amount, reference_hash(body.reference)))
+        return _respond(w, ctx, w.principal.member_id, 200)
 
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+    return w.run(body, workflow)
 
 
 @router.post("/transfers", response_model=CashWriteOut, summary="Pay another member")
-def transfer(
-    body: CashTransferIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    account = acting_account(custody, session, principal)
-    recipient = member_or_404(session, body.to, "recipient")
-    if recipient.id == principal.member_id:
+def transfer(body: CashTransferIn, w: Write) -> JSONResponse:
+    account = w.account()
+    recipient = member_or_404(w.session, body.to, "recipient")
+    if recipient.id == w.principal.member_id:
         raise catalogued(422, "self-transfer", "self-transfer.member-cannot-pay")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, ledger.cash.transfer(recipient.account, body.amount))
-        return _respond(request, ctx, ledger, principal.member_id, 200)
+        ctx.transact(account, w.ledger.cash.transfer(recipient.account, body.amount))
+        return _respond(w, ctx, w.principal.member_id, 200)
 
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+    return w.run(body, workflow)
 
 
 def _financier_or_problem(session: Session, member_id: int) -> Member:
@@ -246,21 +212,11 @@ def get_mint_ceiling(
     response_model=MintCeilingOut,
     summary="Set a financier's mint ceiling (operator): the most it may have minted and not burned",
 )
-def set_mint_ceiling(
-    member_id: int,
-    body: MintCeilingIn,
-    request: Request,
-    session: DbSession,
-    principal: Operator,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    _financier_or_problem(session, member_id)
+def set_mint_ceiling(member_id: int, body: MintCeilingIn, w: OperatorWrite) -> JSONResponse:
+    _financier_or_problem(w.session, member_id)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(custody.operator(), ledger.cash.set_mint_ceiling(member_id, body.ceiling))
-        return 200, mint_ceiling_out(ledger, member_id, request.app.state.settings.currency).model_dump(mode="json")
+        ctx.transact(w.custody.operator(), w.ledger.cash.set_mint_ceiling(member_id, body.ceiling))
+        return 200, mint_ceiling_out(w.ledger, member_id, w.currency).model_dump(mode="json")
 
-    raw = f"{member_id}:".encode() + body.model_dump_json().encode()
-    return writes.run(request, principal.member_id, raw, ledger, workflow)
+    return w.run(f"{member_id}:" + body.model_dump_json(), workflow)

@@ -15,13 +15,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes, acting_account
 from api.ledger import LedgerHandle
 from api.problems import Problem, catalogued
 from api.schemas.core import Page
 from api.schemas.financing import LoanOut, MakeOfferIn, OfferOut, OpenLoanIn, PurchaseOut
 from api.services.common import (
-    acting_account,
     as_utc,
     end_of_day_utc,
     event_args,

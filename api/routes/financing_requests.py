@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes, acting_account
 from api.problems import Problem, catalogued
 from api.routes.financing import (
     CONTRACT,
@@ -32,7 +32,7 @@ from api.routes.financing import (
 )
 from api.schemas.core import Page
 from api.schemas.financing import FinancingRequestIn, FinancingRequestOut, OfferOut, RequestOfferIn
-from api.services.common import acting_account, as_utc, end_of_day_utc, event_args, iso_time, sees_everything
+from api.services.common import as_utc, end_of_day_utc, event_args, iso_time, sees_everything
 from api.services.visibility import Views, display_names, request_secret
 from api.tables import FinancingRequest, FinancingRequestBank, FinancingRequestOffer, now
 from api.writes import WriteContext

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 from web3.logs import DISCARD
 
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
+from api.deps import CurrentPrincipal, DbSession, OperatorWrite, Principal
 from api.hexes import prefixed
 from api.ledger import LedgerHandle
 from api.problems import catalogued
@@ -21,7 +21,7 @@ from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
 from api.schemas.cash import CreditLimitIn, RotatedKeyOut
 from api.schemas.core import MAX_ID, ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
 from api.selfcustody import check_challenge, hold_address, use_challenge
-from api.services.common import sees_everything
+from api.services.common import paginate, sees_everything
 from api.tables import ApiKey, CustodyAccount, MemberProfile, SelfCustodyAccount, hash_api_key, new_api_key
 from api.writes import WriteContext, WriteExecutor
 from chain.node.client import MEMBER_GAS_WEI, fund_on_devchain, is_devchain
@@ -131,7 +131,7 @@ def list_members(
         ),
     ] = None,
 ) -> Page[MemberOut]:
-    query = select(Member).where(Member.id > cursor).order_by(Member.id).limit(limit + 1)
+    query = select(Member)
     if q is not None:
         if not sees_everything(principal):
             raise catalogued(403, "forbidden", "forbidden.member-search")
@@ -149,10 +149,8 @@ def list_members(
                 MemberProfile.lei == code,
             )
         )
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[MemberOut](items=_outs(session, rows, principal), next_cursor=str(rows[-1].id) if more else None)
+    page = paginate(session, query, Member.id, cursor, limit)
+    return Page[MemberOut](items=_outs(session, page.rows, principal), next_cursor=page.next_cursor)
 
 
 @router.get("/me", summary="The calling member")
@@ -191,18 +189,16 @@ def _role_mask(names: list[str]) -> int:
     summary="Admit a member (operator): creates its key in custody (or, self-custody, takes the address it proved "
     "it controls), admits it on chain, returns its API key",
 )
-def admit_member(
-    body: AdmitMemberIn, request: Request, principal: Operator, ledger: Ledger, writes: Writes, custody: CustodyDep
-) -> JSONResponse:
+def admit_member(body: AdmitMemberIn, w: OperatorWrite) -> JSONResponse:
     mask = _role_mask(body.roles)
     if body.mint_ceiling and not mask & ROLE_BITS["financier"]:
         raise catalogued(422, "validation-error", "validation-error.mint-ceiling-financiers")
-    engine = request.app.state.engine
+    engine, ledger, custody = w.engine, w.ledger, w.custody
     kyc_hash = _admission_kyc_hash(body)
-    if body.profile is not None and not writes.started(request, principal.member_id, body.model_dump_json().encode()):
+    if body.profile is not None and not w.started(body):
         with Session(engine) as session:
             _uscc_free(session, body.profile.uscc, None)
-    own = _self_custody_proof(body, request, principal, writes)
+    own = _self_custody_proof(body, w.request, w.principal, w.writes)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         def create_account() -> str:
@@ -237,19 +233,18 @@ def admit_member(
             return key
 
         api_key: str = ctx.once("api_key", create_api_key, secret=True)
-        ctx.settle_reads()
-        with Session(engine) as session:
-            member = session.get(Member, member_id)
-            if member is None:
-                raise catalogued(503, "indexer-lagging", "indexer-lagging.member-indexed-yet", {"member_id": member_id})
+
+        def build(_session: Session, member: Member) -> tuple[int, Any]:
             out = AdmittedMemberOut(
                 member=_operator_out(engine, member, own is not None),
                 api_key=api_key,
                 tx_hash=prefixed(receipt["transactionHash"]),
             )
-        return 201, out.model_dump(mode="json")
+            return 201, out.model_dump(mode="json")
 
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+        return ctx.indexed(Member, member_id, "member-indexed-yet", {"member_id": member_id}, build)
+
+    return w.run(body, workflow)
 
 
 def _admission_kyc_hash(body: AdmitMemberIn) -> str:
@@ -314,14 +309,12 @@ def _self_custody_proof(
 # ------------------------------------------------------------------------- operator administration
 
 
-def _member_now(request: Request, ctx: WriteContext, member_id: int) -> Member:
-    ctx.settle_reads()
-    with Session(request.app.state.engine) as session:
-        member = session.get(Member, member_id)
-        if member is None:
-            raise catalogued(503, "indexer-lagging", "indexer-lagging.member-indexed-yet", {"member_id": member_id})
+def _member_now(ctx: WriteContext, member_id: int) -> Member:
+    def build(session: Session, member: Member) -> Member:
         session.expunge(member)
         return member
+
+    return ctx.indexed(Member, member_id, "member-indexed-yet", {"member_id": member_id}, build)
 
 
 def _existing_member(session: Session, member_id: int) -> Member:
@@ -341,18 +334,10 @@ _NEEDS_STATUS = {
 
 def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractCall], summary: str) -> None:
     @router.post(f"/{{member_id}}/{path}", response_model=MemberOut, summary=summary)
-    def action(
-        member_id: int,
-        request: Request,
-        session: DbSession,
-        principal: Operator,
-        ledger: Ledger,
-        writes: Writes,
-        custody: CustodyDep,
-    ) -> JSONResponse:
-        member = _existing_member(session, member_id)
+    def action(member_id: int, w: OperatorWrite) -> JSONResponse:
+        member = _existing_member(w.session, member_id)
         needed = _NEEDS_STATUS.get(path)
-        retry = writes.started(request, principal.member_id, f"{path}:{member_id}".encode())  # replays its answer
+        retry = w.started(f"{path}:{member_id}")  # replays its answer
         if needed is not None and member.status != needed[0] and not retry:
             status, done, slug, _title = needed
             params = {
@@ -364,12 +349,10 @@ def _admin_action(path: str, function: Callable[[MemberRegistry, int], ContractC
             raise catalogued(409, slug, "member-status.only-when", params, memberStatus=member.status)
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
-            ctx.transact(custody.operator(), function(ledger.members, member_id))
-            return 200, _operator_out(request.app.state.engine, _member_now(request, ctx, member_id)).model_dump(
-                mode="json"
-            )
+            ctx.transact(w.custody.operator(), function(w.ledger.members, member_id))
+            return 200, _operator_out(w.engine, _member_now(ctx, member_id)).model_dump(mode="json")
 
-        return writes.run(request, principal.member_id, f"{path}:{member_id}".encode(), ledger, workflow)
+        return w.run(f"{path}:{member_id}", workflow)
 
     action.__name__ = f"{path.replace('-', '_')}_member"  # the audit log's `action`
 
@@ -387,26 +370,14 @@ _admin_action(
 
 
 @router.post("/{member_id}/credit-limit", response_model=MemberOut, summary="Set an obligor's credit limit (operator)")
-def set_credit_limit(
-    member_id: int,
-    body: CreditLimitIn,
-    request: Request,
-    session: DbSession,
-    principal: Operator,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    _existing_member(session, member_id)
+def set_credit_limit(member_id: int, body: CreditLimitIn, w: OperatorWrite) -> JSONResponse:
+    _existing_member(w.session, member_id)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(custody.operator(), ledger.members.set_credit_limit(member_id, body.credit_limit))
-        return 200, _operator_out(request.app.state.engine, _member_now(request, ctx, member_id)).model_dump(
-            mode="json"
-        )
+        ctx.transact(w.custody.operator(), w.ledger.members.set_credit_limit(member_id, body.credit_limit))
+        return 200, _operator_out(w.engine, _member_now(ctx, member_id)).model_dump(mode="json")
 
-    raw = f"{member_id}:".encode() + body.model_dump_json().encode()
-    return writes.run(request, principal.member_id, raw, ledger, workflow)
+    return w.run(f"{member_id}:" + body.model_dump_json(), workflow)
 
 
 @router.post(
@@ -415,31 +386,22 @@ def set_credit_limit(
     summary="Set or replace a member's profile (operator): the profile is stored and its hash put on chain as the "
     "member's KYC hash",
 )
-def update_member_profile(
-    member_id: int,
-    body: MemberProfileIn,
-    request: Request,
-    session: DbSession,
-    principal: Operator,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    _existing_member(session, member_id)
+def update_member_profile(member_id: int, body: MemberProfileIn, w: OperatorWrite) -> JSONResponse:
+    _existing_member(w.session, member_id)
     profile = body.checked()
     digest = profile_hash(profile.model_dump())
-    raw = f"profile:{member_id}:".encode() + body.model_dump_json().encode()
-    if not writes.started(request, principal.member_id, raw):
-        _uscc_free(session, profile.uscc, member_id)
-    engine = request.app.state.engine
+    raw = f"profile:{member_id}:" + body.model_dump_json()
+    if not w.started(raw):
+        _uscc_free(w.session, profile.uscc, member_id)
+    engine = w.engine
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(custody.operator(), ledger.members.set_kyc_hash(member_id, bytes.fromhex(digest[2:])))
+        ctx.transact(w.custody.operator(), w.ledger.members.set_kyc_hash(member_id, bytes.fromhex(digest[2:])))
         with Session(engine) as s, s.begin():
             store_profile(s, member_id, profile)
-        return 200, _operator_out(engine, _member_now(request, ctx, member_id)).model_dump(mode="json")
+        return 200, _operator_out(engine, _member_now(ctx, member_id)).model_dump(mode="json")
 
-    return writes.run(request, principal.member_id, raw, ledger, workflow)
+    return w.run(raw, workflow)
 
 
 ROTATION_BATCH = 100  # tokens per emitRotationTransfers transaction (about 3M gas)
@@ -478,19 +440,11 @@ def announce_rotation(
     response_model=RotatedKeyOut,
     summary="Replace a member's custodial key (operator): new account on chain, cash moved; API keys unchanged",
 )
-def rotate_key(
-    member_id: int,
-    request: Request,
-    session: DbSession,
-    principal: Operator,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    current = _existing_member(session, member_id)
-    if custody.account_of_member(session, member_id) is None:
+def rotate_key(member_id: int, w: OperatorWrite) -> JSONResponse:
+    current = _existing_member(w.session, member_id)
+    if w.custody.account_of_member(w.session, member_id) is None:
         raise catalogued(409, "not-in-custody", "not-in-custody.not-held-here", {"member_id": member_id})
-    engine = request.app.state.engine
+    engine, ledger, custody, request = w.engine, w.ledger, w.custody, w.request
     known_account = current.account
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
@@ -519,8 +473,8 @@ def rotate_key(
         receipt = ctx.transact(custody.operator(), ledger.cash.recover_rotated_balance(old_account))
         events = ledger.contract("CashToken").events.RotatedBalanceRecovered().process_receipt(receipt, errors=DISCARD)
         recovered = int(events[0]["args"]["amount"]) if events else 0
-        member = _member_now(request, ctx, member_id)
+        member = _member_now(ctx, member_id)
         out = RotatedKeyOut(member=_out(member), old_account=old_account, recovered_cash=recovered)
         return 200, out.model_dump(mode="json")
 
-    return writes.run(request, principal.member_id, f"rotate-key:{member_id}".encode(), ledger, workflow)
+    return w.run(f"rotate-key:{member_id}", workflow)

@@ -13,11 +13,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes, acting_account
 from api.problems import catalogued
 from api.schemas.core import LockNoteIn, MergeNoteIn, NoteOut, Page, SplitNoteIn, SplitResultOut, TransferNoteIn
 from api.services.common import (
-    acting_account,
     event_args,
     iso_time,
     maturity_within,

@@ -10,17 +10,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.deps import CurrentPrincipal, DbSession, Principal, Write, WriteDeps
 from api.problems import catalogued
 from api.schemas.core import AcceptOrderIn, OrderOut, Page, PledgeOrderIn, ProposeOrderIn
 from api.services.common import (
-    acting_account,
     end_of_day_utc,
     event_args,
     hex32,
     iso_date,
     maturity_seconds,
     member_or_404,
+    paginate,
     sees_everything,
 )
 from api.services.visibility import display_names
@@ -77,7 +77,7 @@ def list_orders(
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[OrderOut]:
-    query = select(Order).where(Order.id > cursor)
+    query = select(Order)
     if not sees_everything(principal):
         me = principal.member_id
         query = query.where(
@@ -85,13 +85,9 @@ def list_orders(
         )
     if status:
         query = query.where(Order.status == status)
-    rows = list(session.scalars(query.order_by(Order.id).limit(limit + 1)))
+    page = paginate(session, query, Order.id, cursor, limit)
     currency = request.app.state.settings.currency
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[OrderOut](
-        items=[order_out(o, currency, session) for o in rows], next_cursor=str(rows[-1].id) if more else None
-    )
+    return Page[OrderOut](items=[order_out(o, currency, session) for o in page.rows], next_cursor=page.next_cursor)
 
 
 @router.get("/{order_id}", summary="One order")
@@ -99,27 +95,18 @@ def get_order(order_id: int, session: DbSession, principal: CurrentPrincipal, re
     return order_out(visible_order(session, principal, order_id), request.app.state.settings.currency, session)
 
 
-def _respond(request: Request, ctx: WriteContext, order_id: int, status: int = 200) -> tuple[int, Any]:
-    ctx.settle_reads()
-    with Session(request.app.state.engine) as session:
-        order = session.get(Order, order_id)
-        if order is None:
-            raise catalogued(503, "indexer-lagging", "indexer-lagging.order-indexed-yet", {"order_id": order_id})
-        return status, order_out(order, request.app.state.settings.currency, session).model_dump(mode="json")
+def _respond(w: WriteDeps, ctx: WriteContext, order_id: int, status: int = 200) -> tuple[int, Any]:
+    def build(session: Session, order: Order) -> tuple[int, Any]:
+        return status, order_out(order, w.currency, session).model_dump(mode="json")
+
+    return ctx.indexed(Order, order_id, "order-indexed-yet", {"order_id": order_id}, build)
 
 
 @router.post("", status_code=201, response_model=OrderOut, summary="Supplier proposes an order to a buyer")
-def propose_order(
-    body: ProposeOrderIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    account = acting_account(custody, session, principal)
-    buyer = member_or_404(session, body.buyer_id, "buyer")
+def propose_order(body: ProposeOrderIn, w: Write) -> JSONResponse:
+    account = w.account()
+    buyer = member_or_404(w.session, body.buyer_id, "buyer")
+    ledger = w.ledger
     cash = ledger.deployment.address("CashToken")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
@@ -128,30 +115,22 @@ def propose_order(
         )
         receipt = ctx.transact(account, call)
         order_id = int(event_args(ledger, receipt, "OrderBook", "OrderProposed")["orderId"])
-        return _respond(request, ctx, order_id, 201)
+        return _respond(w, ctx, order_id, 201)
 
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+    return w.run(body, workflow)
 
 
 def _order_action(function: str, make: Callable[[OrderBook, int], ContractCall], summary: str) -> None:
     @router.post(f"/{{order_id}}/{function}", response_model=OrderOut, summary=summary)
-    def action(
-        order_id: int,
-        request: Request,
-        session: DbSession,
-        principal: CurrentPrincipal,
-        ledger: Ledger,
-        writes: Writes,
-        custody: CustodyDep,
-    ) -> JSONResponse:
-        visible_order(session, principal, order_id)
-        account = acting_account(custody, session, principal)
+    def action(order_id: int, w: Write) -> JSONResponse:
+        visible_order(w.session, w.principal, order_id)
+        account = w.account()
 
         def workflow(ctx: WriteContext) -> tuple[int, Any]:
-            ctx.transact(account, make(ledger.orders, order_id))
-            return _respond(request, ctx, order_id)
+            ctx.transact(account, make(w.ledger.orders, order_id))
+            return _respond(w, ctx, order_id)
 
-        return writes.run(request, principal.member_id, f"{function}:{order_id}".encode(), ledger, workflow)
+        return w.run(f"{function}:{order_id}", workflow)
 
     action.__name__ = f"{function}_order"
 
@@ -163,46 +142,28 @@ _order_action("release", OrderBook.release, "Lienholder releases its pledge on t
 
 
 @router.post("/{order_id}/accept", response_model=OrderOut, summary="Buyer accepts delivery and issues the receivable")
-def accept_order(
-    order_id: int,
-    body: AcceptOrderIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    visible_order(session, principal, order_id)
-    account = acting_account(custody, session, principal)
+def accept_order(order_id: int, body: AcceptOrderIn, w: Write) -> JSONResponse:
+    visible_order(w.session, w.principal, order_id)
+    account = w.account()
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        call = ledger.orders.accept(
+        call = w.ledger.orders.accept(
             order_id, body.face_value, maturity_seconds(body.maturity), hex32(body.invoice_hash)
         )
         ctx.transact(account, call)
-        return _respond(request, ctx, order_id)
+        return _respond(w, ctx, order_id)
 
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+    return w.run(body, workflow)
 
 
 @router.post("/{order_id}/pledge", response_model=OrderOut, summary="Holder pledges the order to a financier")
-def pledge_order(
-    order_id: int,
-    body: PledgeOrderIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    visible_order(session, principal, order_id)
-    account = acting_account(custody, session, principal)
-    financier = member_or_404(session, body.financier_id, "financier")
+def pledge_order(order_id: int, body: PledgeOrderIn, w: Write) -> JSONResponse:
+    visible_order(w.session, w.principal, order_id)
+    account = w.account()
+    financier = member_or_404(w.session, body.financier_id, "financier")
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, ledger.orders.pledge(order_id, financier.account))
-        return _respond(request, ctx, order_id)
+        ctx.transact(account, w.ledger.orders.pledge(order_id, financier.account))
+        return _respond(w, ctx, order_id)
 
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+    return w.run(body, workflow)

@@ -9,17 +9,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.deps import CurrentPrincipal, DbSession, Principal, Write
 from api.problems import catalogued
 from api.schemas.core import IssueReceivableIn, Page, ReceivableOut
 from api.services.common import (
-    acting_account,
     event_args,
     hex32,
     iso_time,
     maturity_seconds,
     maturity_within,
     member_or_404,
+    paginate,
     sees_everything,
 )
 from api.services.visibility import display_names
@@ -88,7 +88,7 @@ def list_receivables(
 ) -> Page[ReceivableOut]:
     """From the read model, in id order (pages by `cursor`). Whatever the filters, a member sees only receivables
     it owes, was issued or holds a note of, as with `GET /v1/receivables/{id}`."""
-    query = select(Receivable).where(Receivable.id > cursor)
+    query = select(Receivable)
     me = principal.member_id
     holds = select(Note.id).where(Note.slot_id == Receivable.id, Note.holder_id == me).exists()
     mine = {"obligor": Receivable.obligor_id == me, "creditor": Receivable.creditor_id == me, "holder": holds}
@@ -103,12 +103,12 @@ def list_receivables(
     if status is not None:
         query = query.where(Receivable.status == status)
     query = query.where(*maturity_within(Receivable.maturity, maturity_from, maturity_to))
-    rows = list(session.scalars(query.order_by(Receivable.id).limit(limit + 1)))
+    page = paginate(session, query, Receivable.id, cursor, limit)
     currency = request.app.state.settings.currency
-    rows_shown = rows[:limit]
+    rows_shown = page.rows
     names = display_names(session, [m for r in rows_shown for m in (r.obligor_id, r.creditor_id)])
     items = [receivable_out(r, currency, names) for r in rows_shown]
-    return Page[ReceivableOut](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    return Page[ReceivableOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{slot_id}", summary="One receivable (obligor, original creditor, note holders, auditors)")
@@ -119,20 +119,11 @@ def get_receivable(slot_id: int, session: DbSession, principal: CurrentPrincipal
 
 
 @router.post("", status_code=201, response_model=ReceivableOut, summary="Obligor confirms a receivable it owes")
-def issue_receivable(
-    body: IssueReceivableIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    account = acting_account(custody, session, principal)
-    creditor = member_or_404(session, body.creditor_id, "creditor")
+def issue_receivable(body: IssueReceivableIn, w: Write) -> JSONResponse:
+    account = w.account()
+    creditor = member_or_404(w.session, body.creditor_id, "creditor")
+    ledger = w.ledger
     cash = ledger.deployment.address("CashToken")
-    engine = request.app.state.engine
-    currency = request.app.state.settings.currency
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         call = ledger.notes.issue(
@@ -140,12 +131,11 @@ def issue_receivable(
         )
         receipt = ctx.transact(account, call)
         slot_id = int(event_args(ledger, receipt, "ReceivableNotes", "ReceivableIssued")["slotId"])
-        ctx.settle_reads()
-        with Session(engine) as s:
-            receivable = s.get(Receivable, slot_id)
-            if receivable is None:
-                raise catalogued(503, "indexer-lagging", "indexer-lagging.receivable-indexed-yet", {"slot_id": slot_id})
-            names = display_names(s, [receivable.obligor_id, receivable.creditor_id])
-            return 201, receivable_out(receivable, currency, names).model_dump(mode="json")
 
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+        def build(s: Session, receivable: Receivable) -> tuple[int, Any]:
+            names = display_names(s, [receivable.obligor_id, receivable.creditor_id])
+            return 201, receivable_out(receivable, w.currency, names).model_dump(mode="json")
+
+        return ctx.indexed(Receivable, slot_id, "receivable-indexed-yet", {"slot_id": slot_id}, build)
+
+    return w.run(body, workflow)

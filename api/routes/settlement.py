@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.custody import Custody
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
+from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes, acting_account
 from api.hexes import prefixed
 from api.problems import catalogued
 from api.routes.notes import visible_note
 from api.routes.receivables import visible_receivable
 from api.schemas.cash import FundIn, FundingOut, NoteBatchIn, SettlementResultOut
-from api.services.common import acting_account, iso_time
+from api.services.common import iso_time
 from api.writes import WriteContext
 from chain.node.contracts import ContractCall, Settlement
 from chain.readmodel.store import Funding, Note, Receivable

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, DbSession, Ledger, Principal, Writes
+from api.deps import CurrentPrincipal, DbSession, Principal, Write
 from api.problems import catalogued
 from api.schemas.provenance import GrantShareIn, ShareOut, SharesOut
 from api.services.common import as_utc, member_or_404
@@ -69,23 +69,16 @@ def _expiry(value: date | datetime | None) -> datetime | None:
 
 
 @router.post("", status_code=201, response_model=ShareOut, summary="Let a financier read my holdings")
-def grant_share(
-    body: GrantShareIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-) -> JSONResponse:
-    me = _member(principal)
-    financier = member_or_404(session, body.financier_id, "financier")
+def grant_share(body: GrantShareIn, w: Write) -> JSONResponse:
+    me = _member(w.principal)
+    financier = member_or_404(w.session, body.financier_id, "financier")
     if financier.id == me:
         raise catalogued(422, "invalid-share-target", "invalid-share-target.member-cannot-share")
     if not financier.roles & FINANCIER:
         params = {"member_id": financier.id}
         raise catalogued(422, "invalid-share-target", "invalid-share-target.not-financier", params)
     expires_at = _expiry(body.expires_at)
-    engine = request.app.state.engine
+    engine = w.engine
 
     def workflow(_ctx: WriteContext) -> tuple[int, Any]:
         with Session(engine) as s, s.begin():
@@ -99,7 +92,7 @@ def grant_share(
             s.flush()
             return 201, share_out(grant).model_dump(mode="json")
 
-    return writes.run(request, me, b"share:" + body.model_dump_json().encode(), ledger, workflow)
+    return w.run("share:" + body.model_dump_json(), workflow)
 
 
 @router.get("", summary="Sharing grants I gave, and grants given to me")
@@ -118,18 +111,11 @@ def list_shares(session: DbSession, principal: CurrentPrincipal) -> SharesOut:
 
 
 @router.post("/{financier_id}/revoke", response_model=ShareOut, summary="Revoke a financier's access to my holdings")
-def revoke_share(
-    financier_id: int,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-) -> JSONResponse:
-    me = _member(principal)
-    if not 1 <= financier_id < 2**32 or session.get(SharingGrant, (me, financier_id)) is None:
+def revoke_share(financier_id: int, w: Write) -> JSONResponse:
+    me = _member(w.principal)
+    if not 1 <= financier_id < 2**32 or w.session.get(SharingGrant, (me, financier_id)) is None:
         raise catalogued(404, "not-found", "not-found.no-sharing-grant", {"financier_id": financier_id})
-    engine = request.app.state.engine
+    engine = w.engine
 
     def workflow(_ctx: WriteContext) -> tuple[int, Any]:
         with Session(engine) as s, s.begin():
@@ -141,4 +127,4 @@ def revoke_share(
             s.flush()
             return 200, share_out(grant).model_dump(mode="json")
 
-    return writes.run(request, me, f"revoke:{financier_id}".encode(), ledger, workflow)
+    return w.run(f"revoke:{financier_id}", workflow)

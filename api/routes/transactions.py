@@ -14,7 +14,7 @@ from web3 import Web3
 from web3.logs import DISCARD
 
 from api import selfcustody
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
+from api.deps import CurrentPrincipal, DbSession, Ledger, Operator, Principal, Write
 from api.problems import catalogued
 from api.routes.members import _out as member_out
 from api.routes.members import announce_rotation
@@ -133,19 +133,13 @@ def rotation_challenge(
 def rotate_own_key(
     member_id: int,
     body: OwnKeyRotationIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
+    w: Write,
 ) -> JSONResponse:
-    member, _ = _self_custody_member(session, principal, member_id)
-    engine = request.app.state.engine
+    member, _ = _self_custody_member(w.session, w.principal, member_id)
+    engine, ledger, custody, request = w.engine, w.ledger, w.custody, w.request
     new_address = Web3.to_checksum_address(body.new_address)
-    raw = body.model_dump_json().encode()
     old_address = Web3.to_checksum_address(member.account)
-    if not writes.started(request, principal.member_id, raw):  # a retry finds the challenge used and the key moved
+    if not w.started(body):  # a retry finds the challenge used and the key moved
         challenge = selfcustody.check_challenge(
             engine, body.challenge_id, new_address, body.new_signature, "rotate", member_id
         )
@@ -177,12 +171,11 @@ def rotate_own_key(
         receipt = ctx.transact(custody.operator(), ledger.cash.recover_rotated_balance(old))
         events = ledger.contract("CashToken").events.RotatedBalanceRecovered().process_receipt(receipt, errors=DISCARD)
         recovered = int(events[0]["args"]["amount"]) if events else 0
-        ctx.settle_reads()
-        with Session(engine) as s:
-            now_member = s.get(Member, member_id)
-            if now_member is None:
-                raise catalogued(503, "indexer-lagging", "indexer-lagging.member-indexed-yet", {"member_id": member_id})
-            out = RotatedKeyOut(member=member_out(now_member, True), old_account=old, recovered_cash=recovered)
-        return 200, out.model_dump(mode="json")
 
-    return writes.run(request, principal.member_id, raw, ledger, workflow)
+        def build(_s: Session, now_member: Member) -> tuple[int, Any]:
+            out = RotatedKeyOut(member=member_out(now_member, True), old_account=old, recovered_cash=recovered)
+            return 200, out.model_dump(mode="json")
+
+        return ctx.indexed(Member, member_id, "member-indexed-yet", {"member_id": member_id}, build)
+
+    return w.run(body, workflow)
