@@ -20,19 +20,20 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes, acting_account
+from api.deps import CurrentPrincipal, DbSession, Principal, Write
 from api.problems import Problem, catalogued
-from api.routes.financing import (
+from api.schemas.core import Page
+from api.schemas.financing import FinancingRequestIn, FinancingRequestOut, OfferOut, RequestOfferIn
+from api.services.common import as_utc, end_of_day_utc, event_args, iso_time, paginate, sees_everything
+from api.services.financing import (
     CONTRACT,
     FINANCIER,
     ledger_or_none,
+    offer_answer,
     offer_out,
     offer_visibility,
     refuse_matured,
 )
-from api.schemas.core import Page
-from api.schemas.financing import FinancingRequestIn, FinancingRequestOut, OfferOut, RequestOfferIn
-from api.services.common import as_utc, end_of_day_utc, event_args, iso_time, sees_everything
 from api.services.visibility import Views, display_names, request_secret
 from api.tables import FinancingRequest, FinancingRequestBank, FinancingRequestOffer, now
 from api.writes import WriteContext
@@ -170,14 +171,8 @@ def _refuse_closed(req: FinancingRequest) -> None:
 
 
 @router.post("", status_code=201, response_model=FinancingRequestOut, summary="Ask banks for offers on a note I hold")
-def create_request(
-    body: FinancingRequestIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-) -> JSONResponse:
+def create_request(body: FinancingRequestIn, w: Write) -> JSONResponse:
+    session, principal, request = w.session, w.principal, w.request
     me = _member(principal)
     _refuse_suspended(principal, "ask")
     note = session.get(Note, body.note_id)
@@ -195,7 +190,7 @@ def create_request(
             {"note_id": note.id, "lienholder_id": note.lienholder_id},
             lienholderId=note.lienholder_id,
         )
-    refuse_matured(ledger, session, note)
+    refuse_matured(w.ledger, session, note)
     if body.value > note.value:
         raise catalogued(
             422,
@@ -224,7 +219,7 @@ def create_request(
             {"maturity": iso_time(receivable.maturity)},
             maturity=iso_time(receivable.maturity),
         )
-    engine = request.app.state.engine
+    engine = w.engine
 
     def workflow(_ctx: WriteContext) -> tuple[int, Any]:
         with Session(engine) as s, s.begin():
@@ -257,7 +252,7 @@ def create_request(
             request_id = req.id
         return _answer(request, principal, request_id, 201)
 
-    return writes.run(request, me, b"financing-request:" + body.model_dump_json().encode(), ledger, workflow)
+    return w.run("financing-request:" + body.model_dump_json(), workflow)
 
 
 @router.get("", summary="Financing requests I made, or that ask me (a bank); all for auditors and the operator")
@@ -270,7 +265,7 @@ def list_requests(
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[FinancingRequestOut]:
-    query = select(FinancingRequest).where(FinancingRequest.id > cursor)
+    query = select(FinancingRequest)
     if not sees_everything(principal):
         me = principal.member_id
         asked = select(FinancingRequestBank.request_id).where(FinancingRequestBank.financier_id == me)
@@ -284,12 +279,10 @@ def list_requests(
         query = query.where(FinancingRequest.status == status)
     if note_id is not None:
         query = query.where(FinancingRequest.note_id == note_id)
-    rows = list(session.scalars(query.order_by(FinancingRequest.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = paginate(session, query, FinancingRequest.id, cursor, limit)
     views = Views(session, principal, request_secret(request))
-    items = [request_out(session, request, principal, r, _banks(session, r.id), views) for r in rows]
-    return Page[FinancingRequestOut](items=items, next_cursor=str(rows[-1].id) if more else None)
+    items = [request_out(session, request, principal, r, _banks(session, r.id), views) for r in page.rows]
+    return Page[FinancingRequestOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{request_id}", summary="One financing request, with the offers made in answer")
@@ -301,18 +294,11 @@ def get_request(
 
 
 @router.post("/{request_id}/withdraw", response_model=FinancingRequestOut, summary="The requester withdraws it")
-def withdraw_request(
-    request_id: int,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-) -> JSONResponse:
-    req, _ = visible_request(session, principal, request_id)
-    if req.requester_id != principal.member_id:
+def withdraw_request(request_id: int, w: Write) -> JSONResponse:
+    req, _ = visible_request(w.session, w.principal, request_id)
+    if req.requester_id != w.principal.member_id:
         raise catalogued(403, "forbidden", "forbidden.only-requester-withdraws", {"request_id": request_id})
-    engine = request.app.state.engine
+    engine = w.engine
 
     def workflow(_ctx: WriteContext) -> tuple[int, Any]:
         with Session(engine) as s, s.begin():
@@ -323,9 +309,9 @@ def withdraw_request(
                 _refuse_closed(row)
                 row.status = "withdrawn"
                 row.withdrawn_at = now()
-        return _answer(request, principal, request_id, 200)
+        return _answer(w.request, w.principal, request_id, 200)
 
-    return writes.run(request, principal.member_id, f"withdraw-request:{request_id}".encode(), ledger, workflow)
+    return w.run(f"withdraw-request:{request_id}", workflow)
 
 
 @router.post(
@@ -334,21 +320,13 @@ def withdraw_request(
     response_model=OfferOut,
     summary="An asked bank answers with a factoring offer on the request's note",
 )
-def answer_request(
-    request_id: int,
-    body: RequestOfferIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
+def answer_request(request_id: int, body: RequestOfferIn, w: Write) -> JSONResponse:
+    session, principal, ledger = w.session, w.principal, w.ledger
     req, banks = visible_request(session, principal, request_id)
     if principal.member_id not in banks:
         raise catalogued(403, "forbidden", "forbidden.only-banks-asked-answer", {"request_id": request_id})
     _refuse_suspended(principal, "answer")
-    account = acting_account(custody, session, principal)
+    account = w.account()
     if not principal.has_role(FINANCIER):
         raise catalogued(403, "forbidden", "forbidden.only-financiers-make")
     value = body.value if body.value is not None else req.value
@@ -357,8 +335,8 @@ def answer_request(
         if isinstance(body.expires_at, datetime)
         else end_of_day_utc(body.expires_at)
     )
-    payload = f"answer-request:{request_id}:".encode() + body.model_dump_json().encode()
-    if not writes.started(request, principal.member_id, payload):  # a retry replays (the request may be closed now)
+    payload = f"answer-request:{request_id}:" + body.model_dump_json()
+    if not w.started(payload):  # a retry replays (the request may be closed now)
         _refuse_closed(req)
         note = session.get(Note, req.note_id)
         if note is None or note.holder_id != req.requester_id:
@@ -374,7 +352,7 @@ def answer_request(
                 {"request_id": req.id, "requested": format_amount(req.value)},
             )
         refuse_matured(ledger, session, note)
-    engine = request.app.state.engine
+    engine = w.engine
     me = principal.member_id
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
@@ -387,13 +365,6 @@ def answer_request(
             row = s.get(FinancingRequest, req.id)
             if row is not None and row.status == "open":
                 row.status = "offered"
-        ctx.settle_reads()
-        with Session(engine) as s:
-            offer = s.get(Offer, offer_id)
-            if offer is None:
-                raise catalogued(503, "indexer-lagging", "indexer-lagging.offer-indexed-yet", {"offer_id": offer_id})
-            vis = offer_visibility(s, offer, Views(s, principal, request_secret(request)))
-            out = offer_out(s, offer, request.app.state.settings.currency, ctx.ledger, vis)
-            return 201, out.model_dump(mode="json")
+        return offer_answer(w.request, ctx, principal, offer_id, 201)
 
-    return writes.run(request, me, payload, ledger, workflow)
+    return w.run(payload, workflow)
