@@ -15,7 +15,7 @@ from api.custody import Custody
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes, acting_account
 from api.hexes import prefixed
 from api.problems import catalogued
-from api.routes.notes import visible_note
+from api.services.notes import visible_note
 from api.routes.receivables import visible_receivable
 from api.schemas.cash import FundIn, FundingOut, NoteBatchIn, SettlementResultOut
 from api.services.common import iso_time
