@@ -281,19 +281,33 @@ def _purchase_answer(w: WriteDeps, ctx: WriteContext, purchase_id: int) -> tuple
     return ctx.indexed(Purchase, purchase_id, "purchase-indexed-yet", {"purchase_id": purchase_id}, build)
 
 
-def act_on_purchase(w: WriteDeps, purchase_id: int, path: str, function: FinancingCall, party: str) -> JSONResponse:
-    """A party's step on a purchase (`party`: the purchase's column naming who may take it): a recourse claim
-    by the financier, its payment by the seller."""
-    purchase = visible_purchase(w.session, w.principal, purchase_id)
+def _party_step(
+    w: WriteDeps,
+    row: Purchase | Loan,
+    path: str,
+    function: FinancingCall,
+    party: str,
+    refusal: str,
+    answer: Callable[[WriteDeps, WriteContext, int], tuple[int, Any]],
+) -> JSONResponse:
+    """A step on a purchase or loan that only one of its parties may take (`party`: the row's column naming
+    it; `refusal`: the catalogue key of the 403 for anyone else)."""
     account = w.account()
-    if getattr(purchase, party) != w.principal.member_id:
-        raise catalogued(403, "forbidden", "forbidden.only-purchase-party", {"party_term": party[:-3]})
+    if getattr(row, party) != w.principal.member_id:
+        raise catalogued(403, "forbidden", refusal, {"party_term": party[:-3]})
+    ident = row.id
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, function(w.ledger.financing, purchase_id))
-        return _purchase_answer(w, ctx, purchase_id)
+        ctx.transact(account, function(w.ledger.financing, ident))
+        return answer(w, ctx, ident)
 
-    return w.run(f"{path}:{purchase_id}", workflow)
+    return w.run(f"{path}:{ident}", workflow)
+
+
+def act_on_purchase(w: WriteDeps, purchase_id: int, path: str, function: FinancingCall, party: str) -> JSONResponse:
+    """A recourse claim by the financier, or its payment by the seller."""
+    purchase = visible_purchase(w.session, w.principal, purchase_id)
+    return _party_step(w, purchase, path, function, party, "forbidden.only-purchase-party", _purchase_answer)
 
 
 # -------------------------------------------------------------------------------------- loans
@@ -369,15 +383,6 @@ def open_loan(w: WriteDeps, body: OpenLoanIn) -> JSONResponse:
 
 
 def act_on_loan(w: WriteDeps, loan_id: int, path: str, function: FinancingCall, party: str) -> JSONResponse:
-    """A party's step on a loan (`party`: the loan's column naming who may take it): repayment by the borrower,
-    foreclosure by the lender."""
+    """Repayment by the borrower, or foreclosure by the lender."""
     loan = visible_loan(w.session, w.principal, loan_id)
-    account = w.account()
-    if getattr(loan, party) != w.principal.member_id:
-        raise catalogued(403, "forbidden", "forbidden.only-loan-party", {"party_term": party[:-3]})
-
-    def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, function(w.ledger.financing, loan_id))
-        return _loan_answer(w, ctx, loan_id)
-
-    return w.run(f"{path}:{loan_id}", workflow)
+    return _party_step(w, loan, path, function, party, "forbidden.only-loan-party", _loan_answer)
