@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ServerThread, ok, problem, random_hash
+from tests.conftest import ServerThread, ok, problem, random_hash, with_mint_ceiling
 
 PARTIES: list[tuple[str, list[str], dict[str, str]]] = [
     ("core", ["core_enterprise"], {"credit_limit": "10000000.00"}),
@@ -36,7 +36,8 @@ def parties(api: ServerThread, operator_key: str) -> Iterator[dict[str, Party]]:
     admitted: dict[str, Party] = {}
     with httpx.Client(base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {operator_key}"}) as op:
         for name, roles, extra in PARTIES:
-            body = ok(op.post("/v1/members", json={"roles": roles, "kyc_hash": random_hash(), **extra}), 201)
+            admission = with_mint_ceiling(roles, {"roles": roles, "kyc_hash": random_hash(), **extra})
+            body = ok(op.post("/v1/members", json=admission), 201)
             admitted[name] = Party(api, body["member"], body["api_key"])
     for name in ("bank", "bank2"):
         bank = admitted[name]
