@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentPrincipal, DbSession, Write
-from api.routes.receivables import visible_receivable
 from api.schemas.cash import FundIn, FundingOut, NoteBatchIn, SettlementResultOut
 from api.services import settlement
+from api.services.receivables import visible_receivable
 from api.services.settlement import BatchCall
 from chain.node.contracts import Settlement
 
