@@ -16,9 +16,8 @@ from web3.logs import DISCARD
 from api import selfcustody
 from api.deps import CurrentPrincipal, DbSession, Ledger, Operator, Principal, Write
 from api.problems import catalogued
-from api.routes.members import _out as member_out
-from api.routes.members import announce_rotation
 from api.schemas.cash import RotatedKeyOut
+from api.services.members import announce_rotation, member_out
 from api.tables import SelfCustodyAccount
 from api.writes import WriteContext
 from chain.node.client import fund_on_devchain, is_devchain
