@@ -21,7 +21,8 @@ from api.problems import catalogued
 from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
 from api.schemas.cash import CreditLimitIn, RotatedKeyOut
 from api.schemas.core import ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, role_names
-from api.selfcustody import check_challenge, hold_address, use_challenge
+from api.schemas.selfcustody import OwnKeyRotationIn
+from api.selfcustody import check_challenge, check_signature, hold_address, use_challenge
 from api.services.common import sees_everything
 from api.tables import ApiKey, CustodyAccount, MemberProfile, SelfCustodyAccount, hash_api_key, new_api_key
 from api.writes import WriteContext, WriteExecutor
@@ -402,11 +403,71 @@ def rotate_key(w: WriteDeps, member_id: int) -> JSONResponse:
             return True
 
         ctx.once("custody", move_custody)
-        receipt = ctx.transact(custody.operator(), ledger.cash.recover_rotated_balance(old_account))
-        events = ledger.contract("CashToken").events.RotatedBalanceRecovered().process_receipt(receipt, errors=DISCARD)
-        recovered = int(events[0]["args"]["amount"]) if events else 0
-        member = _member_now(ctx, member_id)
-        out = RotatedKeyOut(member=member_out(member), old_account=old_account, recovered_cash=recovered)
-        return 200, out.model_dump(mode="json")
+        return _rotation_answer(w, ctx, member_id, old_account, self_custody=False)
 
     return w.run(f"rotate-key:{member_id}", workflow)
+
+
+def _rotation_answer(
+    w: WriteDeps, ctx: WriteContext, member_id: int, old_account: str, *, self_custody: bool
+) -> tuple[int, Any]:
+    """The last step of a key rotation, custodial or self-custody: the old account's cash is moved to the new
+    one, and the answer is the member as the read model has it then."""
+    ledger = w.ledger
+    receipt = ctx.transact(w.custody.operator(), ledger.cash.recover_rotated_balance(old_account))
+    events = ledger.contract("CashToken").events.RotatedBalanceRecovered().process_receipt(receipt, errors=DISCARD)
+    recovered = int(events[0]["args"]["amount"]) if events else 0
+    member = _member_now(ctx, member_id)
+    out = RotatedKeyOut(member=member_out(member, self_custody), old_account=old_account, recovered_cash=recovered)
+    return 200, out.model_dump(mode="json")
+
+
+def self_custody_member(session: Session, principal: Principal, member_id: int) -> tuple[Member, SelfCustodyAccount]:
+    """A self-custody member, for itself or the operator: 403 for anyone else, 404, 409 for a custodial member."""
+    if not principal.is_operator and principal.member_id != member_id:
+        raise catalogued(403, "forbidden", "forbidden.only-member-itself")
+    member = session.get(Member, member_id)
+    if member is None:
+        raise catalogued(404, "not-found", "not-found.no-member-id", {"member_id": member_id})
+    own = session.scalar(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id))
+    if own is None:
+        raise catalogued(409, "not-self-custody", "not-self-custody.member-key-in", {"member_id": member_id})
+    return member, own
+
+
+def rotate_own_key(w: WriteDeps, member_id: int, body: OwnKeyRotationIn) -> JSONResponse:
+    """A self-custody member rotates its account, proved by signatures of its current and its new key."""
+    member, _ = self_custody_member(w.session, w.principal, member_id)
+    engine, ledger, custody, request = w.engine, w.ledger, w.custody, w.request
+    new_address = Web3.to_checksum_address(body.new_address)
+    old_address = Web3.to_checksum_address(member.account)
+    if not w.started(body):  # a retry finds the challenge used and the key moved
+        challenge = check_challenge(engine, body.challenge_id, new_address, body.new_signature, "rotate", member_id)
+        check_signature(challenge.message, body.old_signature, old_address, "current key")
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        old: str = ctx.once("old_account", lambda: old_address)
+
+        def take_challenge() -> bool:
+            return use_challenge(engine, body.challenge_id)
+
+        ctx.once("challenge", take_challenge)
+        if is_devchain(ledger.w3):
+            fund_on_devchain(ledger.w3, new_address)
+        ctx.transact(custody.operator(), ledger.members.rotate_account(member_id, new_address))
+        # the same Transfer announcements and finish as a custodial rotation: a member holding tokens is frozen
+        # (MemberRotating) until every note and order moved to the new account was announced
+        announce_rotation(request, ctx, ledger, custody.operator(), member_id)
+
+        def move_record() -> bool:
+            with Session(engine) as s, s.begin():
+                for row in s.scalars(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id)):
+                    row.member_id = None
+                s.flush()
+                hold_address(s, new_address, member_id)
+            return True
+
+        ctx.once("self_custody", move_record)
+        return _rotation_answer(w, ctx, member_id, old, self_custody=True)
+
+    return w.run(body, workflow)

@@ -22,7 +22,6 @@ from eth_account import Account
 
 from api.profiles import MemberProfileIn
 from api.routes.api_keys import IssueApiKeyIn
-from api.routes.transactions import ChallengeIn, OwnKeyRotationIn, RotationChallengeIn, SignedTxIn
 from api.schemas.cash import BurnIn, CashTransferIn, CreditLimitIn, FundIn, MintCeilingIn, MintIn, NoteBatchIn
 from api.schemas.core import (
     AcceptOrderIn,
@@ -37,6 +36,7 @@ from api.schemas.core import (
 )
 from api.schemas.financing import FinancingRequestIn, MakeOfferIn, OpenLoanIn, RequestOfferIn
 from api.schemas.provenance import GrantShareIn
+from api.schemas.selfcustody import ChallengeIn, OwnKeyRotationIn, RotationChallengeIn, SignedTxIn
 from scripts.companies import CORES, company
 from scripts.runtime import Ledger
 from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling
