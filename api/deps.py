@@ -232,14 +232,14 @@ def acting_account(custody: Custody, session: Session, principal: Principal) -> 
 
 
 @dataclass(frozen=True)
-class WriteDeps:
-    """Everything a write needs, from one dependency (`Write`): the request, its session, who calls, the ledger,
-    the write pipeline (api/writes.py) and the custody of keys. A write route hands it to its service."""
+class OffChainWriteDeps:
+    """Everything a write needs, from one dependency: the request, its session, who calls, the write pipeline
+    (api/writes.py) and the custody of keys. This form is for the writes of service data that send no
+    transaction and work while the chain is down (an API key issued); `WriteDeps` adds the ledger."""
 
     request: Request
     session: Session
     principal: Principal
-    ledger: LedgerHandle
     writes: WriteExecutor
     custody: Custody
 
@@ -269,7 +269,22 @@ class WriteDeps:
     def run(self, fingerprint: str | bytes | BaseModel, workflow: Workflow) -> JSONResponse:
         """Runs `workflow` through the write pipeline, idempotent under the request's `Idempotency-Key`;
         `fingerprint` is what a retry with the same key must repeat (the body, and the path's ids)."""
-        return self.writes.run(self.request, self.principal.member_id, _fingerprint(fingerprint), self.ledger, workflow)
+        raw = _fingerprint(fingerprint)
+        return self.writes.run(self.request, self.principal.member_id, raw, self._ledger(), workflow)
+
+    def _ledger(self) -> LedgerHandle | None:
+        return None
+
+
+@dataclass(frozen=True)
+class WriteDeps(OffChainWriteDeps):
+    """The bundle of a write on the ledger (`Write`; `OperatorWrite` for the operator's): `OffChainWriteDeps`
+    and the ledger. A write route hands it to its service."""
+
+    ledger: LedgerHandle
+
+    def _ledger(self) -> LedgerHandle | None:
+        return self.ledger
 
 
 def _fingerprint(value: str | bytes | BaseModel) -> bytes:
@@ -286,7 +301,9 @@ async def write_deps(  # no I/O of its own: `async`, no worker-thread hop
     writes: Writes,
     custody: CustodyDep,
 ) -> WriteDeps:
-    return WriteDeps(request, session, principal, ledger, writes, custody)
+    return WriteDeps(
+        request=request, session=session, principal=principal, writes=writes, custody=custody, ledger=ledger
+    )
 
 
 Write = Annotated[WriteDeps, Depends(write_deps)]
@@ -298,3 +315,12 @@ async def operator_write_deps(_operator: Operator, w: Write) -> WriteDeps:
 
 
 OperatorWrite = Annotated[WriteDeps, Depends(operator_write_deps)]
+
+
+async def off_chain_write_deps(
+    request: Request, session: DbSession, principal: CurrentPrincipal, writes: Writes, custody: CustodyDep
+) -> OffChainWriteDeps:
+    return OffChainWriteDeps(request=request, session=session, principal=principal, writes=writes, custody=custody)
+
+
+OffChainWrite = Annotated[OffChainWriteDeps, Depends(off_chain_write_deps)]

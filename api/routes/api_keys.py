@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, DbSession, Principal, Writes
+from api.deps import CurrentPrincipal, DbSession, OffChainWrite, Principal
 from api.problems import catalogued
 from api.schemas.core import Page
 from api.services.common import as_utc
@@ -88,16 +88,9 @@ def list_api_keys(member_id: int, session: DbSession, principal: CurrentPrincipa
     response_model=IssuedApiKeyOut,
     summary="Issue another API key to a member (the operator, or the member itself); the key is shown once",
 )
-def issue_api_key(
-    member_id: int,
-    body: IssueApiKeyIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    writes: Writes,
-) -> JSONResponse:
-    _managed_member(session, principal, member_id, issuing=True)
-    engine = request.app.state.engine
+def issue_api_key(member_id: int, body: IssueApiKeyIn, w: OffChainWrite) -> JSONResponse:
+    _managed_member(w.session, w.principal, member_id, issuing=True)
+    engine = w.engine
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         # the key is kept (sealed) in the idempotency record before its row exists, so a retry after a crash
@@ -113,7 +106,7 @@ def issue_api_key(
             row = s.scalars(select(ApiKey).where(ApiKey.key_hash == digest)).one()
             return 201, IssuedApiKeyOut(key=_out(row), api_key=key).model_dump(mode="json")
 
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), None, workflow)
+    return w.run(body, workflow)
 
 
 @router.post(
