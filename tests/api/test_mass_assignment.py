@@ -21,7 +21,7 @@ import pytest
 from eth_account import Account
 
 from api.profiles import MemberProfileIn
-from api.routes.api_keys import IssueApiKeyIn
+from api.schemas.api_keys import IssueApiKeyIn
 from api.schemas.cash import BurnIn, CashTransferIn, CreditLimitIn, FundIn, MintCeilingIn, MintIn, NoteBatchIn
 from api.schemas.core import (
     AcceptOrderIn,
