@@ -8,20 +8,24 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, NoReturn, get_args
 
+from eth_account.signers.local import LocalAccount
 from fastapi import Depends, Request
 from fastapi._compat import ModelField
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select
+from pydantic import BaseModel
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.custody import Custody
 from api.ledger import LedgerHandle, LedgerService, LedgerUnavailableError
 from api.problems import catalogued
-from api.schemas import MAX_ID
+from api.schemas.core import MAX_ID
+from api.settings import Settings
 from api.tables import OPERATOR, ApiKey, hash_api_key
-from api.writes import WriteExecutor
+from api.writes import Workflow, WriteExecutor
 from chain.readmodel.store import Member
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer scf_...`")
@@ -214,3 +218,109 @@ async def custody(request: Request) -> Custody:
 
 Writes = Annotated[WriteExecutor, Depends(write_executor)]
 CustodyDep = Annotated[Custody, Depends(custody)]
+
+
+def acting_account(custody: Custody, session: Session, principal: Principal) -> LocalAccount:
+    """What signs for the calling member: its custodial key, or (self-custody) a `MemberKey`, for which the write
+    path answers 202 with the transaction to sign (api/selfcustody.py)."""
+    if principal.is_operator:
+        raise catalogued(403, "forbidden", "forbidden.operator-use-member-key")
+    account = custody.signer_of_member(session, principal.member_id)
+    if account is None:
+        raise catalogued(403, "forbidden", "forbidden.member-key-held", {"member_id": principal.member_id})
+    return account
+
+
+@dataclass(frozen=True)
+class OffChainWriteDeps:
+    """Everything a write needs, from one dependency: the request, its session, who calls, the write pipeline
+    (api/writes.py) and the custody of keys. This form is for the writes of service data that send no
+    transaction and work while the chain is down (an API key issued); `WriteDeps` adds the ledger."""
+
+    request: Request
+    session: Session
+    principal: Principal
+    writes: WriteExecutor
+    custody: Custody
+
+    @property
+    def settings(self) -> Settings:
+        settings: Settings = self.request.app.state.settings
+        return settings
+
+    @property
+    def currency(self) -> str:
+        return self.settings.currency
+
+    @property
+    def engine(self) -> Engine:
+        engine: Engine = self.request.app.state.engine
+        return engine
+
+    def account(self) -> LocalAccount:
+        """The acting account: what signs for the calling member (403 for the operator, or a member whose key
+        the API does not hold). A route calls it where its checks put that refusal."""
+        return acting_account(self.custody, self.session, self.principal)
+
+    def started(self, fingerprint: str | bytes | BaseModel) -> bool:
+        """True when a first attempt of this request already got past the route's checks (WriteExecutor.started)."""
+        return self.writes.started(self.request, self.principal.member_id, _fingerprint(fingerprint))
+
+    def run(self, fingerprint: str | bytes | BaseModel, workflow: Workflow) -> JSONResponse:
+        """Runs `workflow` through the write pipeline, idempotent under the request's `Idempotency-Key`;
+        `fingerprint` is what a retry with the same key must repeat (the body, and the path's ids)."""
+        raw = _fingerprint(fingerprint)
+        return self.writes.run(self.request, self.principal.member_id, raw, self._ledger(), workflow)
+
+    def _ledger(self) -> LedgerHandle | None:
+        return None
+
+
+@dataclass(frozen=True)
+class WriteDeps(OffChainWriteDeps):
+    """The bundle of a write on the ledger (`Write`; `OperatorWrite` for the operator's): `OffChainWriteDeps`
+    and the ledger. A write route hands it to its service."""
+
+    ledger: LedgerHandle
+
+    def _ledger(self) -> LedgerHandle | None:
+        return self.ledger
+
+
+def _fingerprint(value: str | bytes | BaseModel) -> bytes:
+    if isinstance(value, BaseModel):
+        return value.model_dump_json().encode()
+    return value.encode() if isinstance(value, str) else value
+
+
+async def write_deps(  # no I/O of its own: `async`, no worker-thread hop
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> WriteDeps:
+    return WriteDeps(
+        request=request, session=session, principal=principal, writes=writes, custody=custody, ledger=ledger
+    )
+
+
+Write = Annotated[WriteDeps, Depends(write_deps)]
+
+
+async def operator_write_deps(_operator: Operator, w: Write) -> WriteDeps:
+    """The write bundle of an operator-only write: 403 for anyone else, before the ledger is reached."""
+    return w
+
+
+OperatorWrite = Annotated[WriteDeps, Depends(operator_write_deps)]
+
+
+async def off_chain_write_deps(
+    request: Request, session: DbSession, principal: CurrentPrincipal, writes: Writes, custody: CustodyDep
+) -> OffChainWriteDeps:
+    return OffChainWriteDeps(request=request, session=session, principal=principal, writes=writes, custody=custody)
+
+
+OffChainWrite = Annotated[OffChainWriteDeps, Depends(off_chain_write_deps)]

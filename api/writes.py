@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import requests
 from eth_account.signers.local import LocalAccount
@@ -60,6 +60,9 @@ from chain.node.errors import (
 from chain.node.revert import ContractRevertError
 from chain.node.signer import SignedTx, TransactionQueue
 from chain.readmodel.store import durable_begin
+
+R = TypeVar("R")
+M = TypeVar("M")
 
 BOOT_ID = uuid.uuid4().hex  # a record left in flight by another boot was abandoned by a crash
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -381,6 +384,28 @@ class WriteContext:
         block = max(int(r["blockNumber"]) for r in self.receipts)
         if not self._chain().reads.wait_for_block(block, timeout=timeout):
             raise catalogued(503, "indexer-lagging", "indexer-lagging.block-indexed-yet", {"block": block})
+
+    def read(self, build: Callable[[Session], R]) -> R:
+        """The answer of a write, built by `build` from the read model once the indexer has every block this
+        request wrote to (read-your-writes)."""
+        self.settle_reads()
+        with Session(self.engine) as session:
+            return build(session)
+
+    def indexed(
+        self, model: type[M], ident: Any, lagging: str, params: dict[str, Any], build: Callable[[Session, M], R]
+    ) -> R:
+        """`read`, for an answer about one row the write made or changed: the row `model[ident]`, handed to
+        `build`; `503 indexer-lagging` (catalogue key `indexer-lagging.<lagging>`, with `params`) while the
+        read model does not have it yet."""
+
+        def load(session: Session) -> R:
+            row = session.get(model, ident)
+            if row is None:
+                raise catalogued(503, "indexer-lagging", f"indexer-lagging.{lagging}", params)
+            return build(session, row)
+
+        return self.read(load)
 
 
 Workflow = Callable[[WriteContext], tuple[int, Any]]

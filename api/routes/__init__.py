@@ -1,1 +1,1 @@
-"""One router per resource."""
+"""One router per resource: paths and parameters; each write route is one call to its service."""

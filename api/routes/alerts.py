@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from api.deps import CurrentPrincipal, DbSession
 from api.problems import catalogued
-from api.schemas import Page
-from api.services.common import as_utc, sees_everything
+from api.schemas.core import Page
+from api.services.common import as_utc, paginate, sees_everything
 from api.services.visibility import display_names
 from chain.readmodel.alerts import RULES, SEVERITIES
 from chain.readmodel.store import Alert, AlertMember
@@ -59,16 +59,15 @@ def list_alerts(
 ) -> Page[AlertOut]:
     if not sees_everything(principal):
         raise catalogued(403, "forbidden", "forbidden.alerts-are-auditors")
-    query = select(Alert).where(Alert.id > cursor)
+    query = select(Alert)
     if rule is not None:
         query = query.where(Alert.rule == rule)
     if severity is not None:
         query = query.where(Alert.severity == severity)
     if member_id is not None:
         query = query.where(Alert.id.in_(select(AlertMember.alert_id).where(AlertMember.member_id == member_id)))
-    rows = list(session.scalars(query.order_by(Alert.id).limit(limit + 1)))
-    more = len(rows) > limit
-    shown = rows[:limit]
+    page = paginate(session, query, Alert.id, cursor, limit)
+    shown = page.rows
     names = display_names(session, [m for a in shown for m in a.members])  # the caller sees every member
     items = [alert_out(a, names) for a in shown]
-    return Page[AlertOut](items=items, next_cursor=str(items[-1].id) if more else None)
+    return Page[AlertOut](items=items, next_cursor=page.next_cursor)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from api.audit import AuditEntry, AuditLog, entry_dict, utc_iso, verify_database
 from api.deps import CurrentPrincipal, DbSession, Principal
 from api.problems import catalogued
-from api.schemas import Page
-from api.services.common import sees_everything
+from api.schemas.core import Page
+from api.services.common import paginate, sees_everything
 from api.strict import IsoDateTime
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -73,7 +73,7 @@ def list_audit(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[AuditEntryOut]:
     _auditor(principal)
-    query = select(AuditEntry).where(AuditEntry.seq > cursor)
+    query = select(AuditEntry)
     if member_id is not None:
         query = query.where(AuditEntry.member_id == member_id)
     if action is not None:
@@ -84,10 +84,9 @@ def list_audit(
         query = query.where(AuditEntry.at >= _iso(since))
     if until is not None:
         query = query.where(AuditEntry.at < _iso(until))
-    rows = list(session.scalars(query.order_by(AuditEntry.seq).limit(limit + 1)))
-    more = len(rows) > limit
-    items = [AuditEntryOut(**entry_dict(e)) for e in rows[:limit]]
-    return Page[AuditEntryOut](items=items, next_cursor=str(items[-1].seq) if more else None)
+    page = paginate(session, query, AuditEntry.seq, cursor, limit)
+    items = [AuditEntryOut(**entry_dict(e)) for e in page.rows]
+    return Page[AuditEntryOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/verify", summary="Verify the whole audit chain and its anchored head on the server")

@@ -19,9 +19,9 @@ from pydantic import BaseModel, Field
 
 from api.amounts import AmountOut
 from api.deps import CurrentPrincipal, DbSession
-from api.routes.notes import visible_note
-from api.routes.receivables import visible_receivable
 from api.services.common import iso_time
+from api.services.notes import visible_note
+from api.services.receivables import visible_receivable
 
 router = APIRouter(prefix="/v1/metadata", tags=["metadata"])
 

@@ -1,71 +1,23 @@
-"""Confirmed orders: the supplier proposes, the buyer confirms, delivery is accepted into a receivable."""
+"""Order routes: the supplier proposes, the buyer confirms, delivery is accepted into a receivable.
+
+The rules and answers are in api/services/orders.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
-from api.problems import catalogued
-from api.schemas import AcceptOrderIn, OrderOut, Page, PledgeOrderIn, ProposeOrderIn
-from api.services.common import (
-    acting_account,
-    end_of_day_utc,
-    event_args,
-    hex32,
-    iso_date,
-    maturity_seconds,
-    member_or_404,
-    sees_everything,
-)
-from api.services.visibility import display_names
-from api.writes import WriteContext
-from chain.node.contracts import ContractCall, OrderBook
+from api.deps import CurrentPrincipal, DbSession, Write
+from api.schemas.core import AcceptOrderIn, OrderOut, Page, PledgeOrderIn, ProposeOrderIn
+from api.services import orders
+from api.services.common import paginate
+from api.services.orders import OrderCall
+from chain.node.contracts import OrderBook
 from chain.readmodel.store import Order
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
-
-
-def order_out(order: Order, currency: str, session: Session | None = None) -> OrderOut:
-    """An order for one of its parties (who see each other: docs/permissions.md), with their display names when
-    a `session` is given."""
-    names = display_names(session, _parties(order)) if session is not None else {}
-    return OrderOut(
-        id=order.id,
-        supplier_id=order.supplier_id,
-        buyer_id=order.buyer_id,
-        holder_id=order.holder_id,
-        lienholder_id=order.lienholder_id or None,
-        status=order.status,
-        amount=order.amount,
-        currency=currency,
-        document_hash=order.document_hash,
-        due_date=iso_date(order.due_date),
-        receivable_id=order.slot_id,
-        proposed_tx=order.proposed_tx,
-        supplier_name=names.get(order.supplier_id),
-        buyer_name=names.get(order.buyer_id),
-        holder_name=names.get(order.holder_id),
-        lienholder_name=names.get(order.lienholder_id),
-    )
-
-
-def _parties(order: Order) -> set[int]:
-    return {order.supplier_id, order.buyer_id, order.holder_id, order.lienholder_id} - {0}
-
-
-def visible_order(session: Session, principal: Principal, order_id: int) -> Order:
-    order = session.get(Order, order_id)
-    if order is None:
-        raise catalogued(404, "not-found", "not-found.no-order", {"order_id": order_id})
-    if not sees_everything(principal) and principal.member_id not in _parties(order):
-        raise catalogued(403, "forbidden", "forbidden.order-yours-see", {"order_id": order_id})
-    return order
 
 
 @router.get("", summary="Orders I am a party to (supplier, buyer, holder or lienholder); all for auditors")
@@ -77,83 +29,29 @@ def list_orders(
     cursor: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page[OrderOut]:
-    query = select(Order).where(Order.id > cursor)
-    if not sees_everything(principal):
-        me = principal.member_id
-        query = query.where(
-            or_(Order.supplier_id == me, Order.buyer_id == me, Order.holder_id == me, Order.lienholder_id == me)
-        )
-    if status:
-        query = query.where(Order.status == status)
-    rows = list(session.scalars(query.order_by(Order.id).limit(limit + 1)))
+    page = paginate(session, orders.orders_query(principal, status), Order.id, cursor, limit)
     currency = request.app.state.settings.currency
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page[OrderOut](
-        items=[order_out(o, currency, session) for o in rows], next_cursor=str(rows[-1].id) if more else None
-    )
+    items = [orders.order_out(o, currency, session) for o in page.rows]
+    return Page[OrderOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{order_id}", summary="One order")
 def get_order(order_id: int, session: DbSession, principal: CurrentPrincipal, request: Request) -> OrderOut:
-    return order_out(visible_order(session, principal, order_id), request.app.state.settings.currency, session)
-
-
-def _respond(request: Request, ctx: WriteContext, order_id: int, status: int = 200) -> tuple[int, Any]:
-    ctx.settle_reads()
-    with Session(request.app.state.engine) as session:
-        order = session.get(Order, order_id)
-        if order is None:
-            raise catalogued(503, "indexer-lagging", "indexer-lagging.order-indexed-yet", {"order_id": order_id})
-        return status, order_out(order, request.app.state.settings.currency, session).model_dump(mode="json")
+    order = orders.visible_order(session, principal, order_id)
+    return orders.order_out(order, request.app.state.settings.currency, session)
 
 
 @router.post("", status_code=201, response_model=OrderOut, summary="Supplier proposes an order to a buyer")
-def propose_order(
-    body: ProposeOrderIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    account = acting_account(custody, session, principal)
-    buyer = member_or_404(session, body.buyer_id, "buyer")
-    cash = ledger.deployment.address("CashToken")
-
-    def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        call = ledger.orders.propose(
-            buyer.account, body.amount, cash, hex32(body.document_hash), end_of_day_utc(body.due_date)
-        )
-        receipt = ctx.transact(account, call)
-        order_id = int(event_args(ledger, receipt, "OrderBook", "OrderProposed")["orderId"])
-        return _respond(request, ctx, order_id, 201)
-
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+def propose_order(body: ProposeOrderIn, w: Write) -> JSONResponse:
+    return orders.propose_order(w, body)
 
 
-def _order_action(function: str, make: Callable[[OrderBook, int], ContractCall], summary: str) -> None:
+def _order_action(function: str, make: OrderCall, summary: str) -> None:
     @router.post(f"/{{order_id}}/{function}", response_model=OrderOut, summary=summary)
-    def action(
-        order_id: int,
-        request: Request,
-        session: DbSession,
-        principal: CurrentPrincipal,
-        ledger: Ledger,
-        writes: Writes,
-        custody: CustodyDep,
-    ) -> JSONResponse:
-        visible_order(session, principal, order_id)
-        account = acting_account(custody, session, principal)
+    def action(order_id: int, w: Write) -> JSONResponse:
+        return orders.act_on_order(w, order_id, function, make)
 
-        def workflow(ctx: WriteContext) -> tuple[int, Any]:
-            ctx.transact(account, make(ledger.orders, order_id))
-            return _respond(request, ctx, order_id)
-
-        return writes.run(request, principal.member_id, f"{function}:{order_id}".encode(), ledger, workflow)
-
-    action.__name__ = f"{function}_order"
+    action.__name__ = f"{function}_order"  # the audit log's `action`
 
 
 _order_action("confirm", OrderBook.confirm, "Buyer confirms a proposed order")
@@ -163,46 +61,10 @@ _order_action("release", OrderBook.release, "Lienholder releases its pledge on t
 
 
 @router.post("/{order_id}/accept", response_model=OrderOut, summary="Buyer accepts delivery and issues the receivable")
-def accept_order(
-    order_id: int,
-    body: AcceptOrderIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    visible_order(session, principal, order_id)
-    account = acting_account(custody, session, principal)
-
-    def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        call = ledger.orders.accept(
-            order_id, body.face_value, maturity_seconds(body.maturity), hex32(body.invoice_hash)
-        )
-        ctx.transact(account, call)
-        return _respond(request, ctx, order_id)
-
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+def accept_order(order_id: int, body: AcceptOrderIn, w: Write) -> JSONResponse:
+    return orders.accept_order(w, order_id, body)
 
 
 @router.post("/{order_id}/pledge", response_model=OrderOut, summary="Holder pledges the order to a financier")
-def pledge_order(
-    order_id: int,
-    body: PledgeOrderIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    visible_order(session, principal, order_id)
-    account = acting_account(custody, session, principal)
-    financier = member_or_404(session, body.financier_id, "financier")
-
-    def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        ctx.transact(account, ledger.orders.pledge(order_id, financier.account))
-        return _respond(request, ctx, order_id)
-
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+def pledge_order(order_id: int, body: PledgeOrderIn, w: Write) -> JSONResponse:
+    return orders.pledge_order(w, order_id, body)

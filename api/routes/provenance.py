@@ -12,7 +12,7 @@ from api.deps import CurrentPrincipal, DbSession, Principal
 from api.hexes import prefixed
 from api.ledger import LedgerUnavailableError
 from api.problems import Problem, catalogued
-from api.schemas_provenance import (
+from api.schemas.provenance import (
     ChainStepOut,
     OrderHistoryOut,
     ProvenanceEventOut,

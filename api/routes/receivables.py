@@ -1,68 +1,24 @@
-"""Receivables (slots): an obligor confirms a payable it owes; everyone involved reads it."""
+"""Receivable routes (slots): an obligor confirms a payable it owes; everyone involved reads it.
+
+The rules and answers are in api/services/receivables.py."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
-from api.problems import catalogued
-from api.schemas import IssueReceivableIn, Page, ReceivableOut
-from api.services.common import (
-    acting_account,
-    event_args,
-    hex32,
-    iso_time,
-    maturity_seconds,
-    maturity_within,
-    member_or_404,
-    sees_everything,
-)
+from api.deps import CurrentPrincipal, DbSession, Write
+from api.schemas.core import IssueReceivableIn, Page, ReceivableOut
+from api.services import receivables
+from api.services.common import paginate
+from api.services.receivables import receivable_out, visible_receivable
 from api.services.visibility import display_names
 from api.strict import IsoDate
-from api.writes import WriteContext
-from chain.readmodel.store import Note, Receivable
+from chain.readmodel.store import Receivable
 
 router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
-
-
-def receivable_out(receivable: Receivable, currency: str, names: dict[int, str] | None = None) -> ReceivableOut:
-    """A receivable for one of its parties (both its obligor and its creditor are on the face of it), with the
-    `names` of members with a profile (`display_names`)."""
-    known = names or {}
-    return ReceivableOut(
-        id=receivable.id,
-        obligor_id=receivable.obligor_id,
-        creditor_id=receivable.creditor_id,
-        face_value=receivable.face_value,
-        currency=currency,
-        maturity=iso_time(receivable.maturity),
-        invoice_hash=receivable.invoice_hash,
-        order_id=receivable.order_id,
-        status=receivable.status,
-        first_note_id=receivable.first_note_id,
-        issued_tx=receivable.issued_tx,
-        obligor_name=known.get(receivable.obligor_id),
-        creditor_name=known.get(receivable.creditor_id),
-    )
-
-
-def visible_receivable(session: Session, principal: Principal, slot_id: int) -> Receivable:
-    receivable = session.get(Receivable, slot_id)
-    if receivable is None:
-        raise catalogued(404, "not-found", "not-found.no-receivable", {"slot_id": slot_id})
-    if sees_everything(principal) or principal.member_id in (receivable.obligor_id, receivable.creditor_id):
-        return receivable
-    holds = session.scalar(
-        select(Note.id).where(Note.slot_id == slot_id, Note.holder_id == principal.member_id).limit(1)
-    )
-    if holds is None:
-        raise catalogued(403, "forbidden", "forbidden.receivable-yours-see", {"slot_id": slot_id})
-    return receivable
 
 
 @router.get("", summary="Receivables I owe, am the original creditor of, or hold notes of (auditors: all)")
@@ -88,27 +44,13 @@ def list_receivables(
 ) -> Page[ReceivableOut]:
     """From the read model, in id order (pages by `cursor`). Whatever the filters, a member sees only receivables
     it owes, was issued or holds a note of, as with `GET /v1/receivables/{id}`."""
-    query = select(Receivable).where(Receivable.id > cursor)
-    me = principal.member_id
-    holds = select(Note.id).where(Note.slot_id == Receivable.id, Note.holder_id == me).exists()
-    mine = {"obligor": Receivable.obligor_id == me, "creditor": Receivable.creditor_id == me, "holder": holds}
-    if role != "any":
-        query = query.where(mine[role])
-    elif not sees_everything(principal):
-        query = query.where(mine["obligor"] | mine["creditor"] | mine["holder"])
-    if obligor_id is not None:
-        query = query.where(Receivable.obligor_id == obligor_id)
-    if creditor_id is not None:
-        query = query.where(Receivable.creditor_id == creditor_id)
-    if status is not None:
-        query = query.where(Receivable.status == status)
-    query = query.where(*maturity_within(Receivable.maturity, maturity_from, maturity_to))
-    rows = list(session.scalars(query.order_by(Receivable.id).limit(limit + 1)))
+    query = receivables.receivables_query(principal, role, obligor_id, creditor_id, status, maturity_from, maturity_to)
+    page = paginate(session, query, Receivable.id, cursor, limit)
     currency = request.app.state.settings.currency
-    rows_shown = rows[:limit]
+    rows_shown = page.rows
     names = display_names(session, [m for r in rows_shown for m in (r.obligor_id, r.creditor_id)])
     items = [receivable_out(r, currency, names) for r in rows_shown]
-    return Page[ReceivableOut](items=items, next_cursor=str(items[-1].id) if len(rows) > limit else None)
+    return Page[ReceivableOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/{slot_id}", summary="One receivable (obligor, original creditor, note holders, auditors)")
@@ -119,33 +61,5 @@ def get_receivable(slot_id: int, session: DbSession, principal: CurrentPrincipal
 
 
 @router.post("", status_code=201, response_model=ReceivableOut, summary="Obligor confirms a receivable it owes")
-def issue_receivable(
-    body: IssueReceivableIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    account = acting_account(custody, session, principal)
-    creditor = member_or_404(session, body.creditor_id, "creditor")
-    cash = ledger.deployment.address("CashToken")
-    engine = request.app.state.engine
-    currency = request.app.state.settings.currency
-
-    def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        call = ledger.notes.issue(
-            creditor.account, body.face_value, cash, maturity_seconds(body.maturity), hex32(body.invoice_hash)
-        )
-        receipt = ctx.transact(account, call)
-        slot_id = int(event_args(ledger, receipt, "ReceivableNotes", "ReceivableIssued")["slotId"])
-        ctx.settle_reads()
-        with Session(engine) as s:
-            receivable = s.get(Receivable, slot_id)
-            if receivable is None:
-                raise catalogued(503, "indexer-lagging", "indexer-lagging.receivable-indexed-yet", {"slot_id": slot_id})
-            names = display_names(s, [receivable.obligor_id, receivable.creditor_id])
-            return 201, receivable_out(receivable, currency, names).model_dump(mode="json")
-
-    return writes.run(request, principal.member_id, body.model_dump_json().encode(), ledger, workflow)
+def issue_receivable(body: IssueReceivableIn, w: Write) -> JSONResponse:
+    return receivables.issue_receivable(w, body)

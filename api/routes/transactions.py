@@ -6,47 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from web3 import Web3
-from web3.logs import DISCARD
 
 from api import selfcustody
-from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Operator, Principal, Writes
+from api.deps import CurrentPrincipal, DbSession, Ledger, Operator, Write
 from api.problems import catalogued
-from api.routes.members import _out as member_out
-from api.routes.members import announce_rotation
-from api.schemas_cash import RotatedKeyOut
-from api.tables import SelfCustodyAccount
-from api.writes import WriteContext
-from chain.node.client import fund_on_devchain, is_devchain
-from chain.readmodel.store import Member
+from api.schemas.cash import RotatedKeyOut
+from api.schemas.selfcustody import ChallengeIn, ChallengeOut, OwnKeyRotationIn, RotationChallengeIn, SignedTxIn
+from api.services import members
 
 router = APIRouter(prefix="/v1", tags=["self-custody"])
-
-ADDRESS = r"^0x[0-9a-fA-F]{40}$"
-
-
-class ChallengeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    address: str = Field(pattern=ADDRESS, description="the address the member controls")
-
-
-class ChallengeOut(BaseModel):
-    challenge_id: str
-    address: str
-    message: str = Field(description="sign this text with personal_sign (EIP-191)")
-    expires_at: str
-
-
-class SignedTxIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    raw: str = Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=262_144, description="the signed transaction")
-    prepared_id: str | None = Field(None, pattern=r"^[0-9a-f]{32}$", description="from the 202 answer")
 
 
 @router.post(
@@ -76,33 +45,6 @@ async def submit_transaction(body: SignedTxIn, request: Request, principal: Curr
 # ------------------------------------------------------------------------------------------ key rotation
 
 
-class RotationChallengeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    new_address: str = Field(pattern=ADDRESS, description="the member's new address")
-
-
-class OwnKeyRotationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    new_address: str = Field(pattern=ADDRESS)
-    challenge_id: str = Field(pattern=r"^[0-9a-f]{32}$", description="from POST .../rotation-challenge")
-    old_signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="the challenge signed by the current key")
-    new_signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="the challenge signed by the new key")
-
-
-def _self_custody_member(session: Session, principal: Principal, member_id: int) -> tuple[Member, SelfCustodyAccount]:
-    if not principal.is_operator and principal.member_id != member_id:
-        raise catalogued(403, "forbidden", "forbidden.only-member-itself")
-    member = session.get(Member, member_id)
-    if member is None:
-        raise catalogued(404, "not-found", "not-found.no-member-id", {"member_id": member_id})
-    own = session.scalar(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id))
-    if own is None:
-        raise catalogued(409, "not-self-custody", "not-self-custody.member-key-in", {"member_id": member_id})
-    return member, own
-
-
 @router.post(
     "/members/{member_id}/rotation-challenge",
     status_code=201,
@@ -117,7 +59,7 @@ def rotation_challenge(
     principal: CurrentPrincipal,
     ledger: Ledger,
 ) -> dict[str, Any]:
-    member, _ = _self_custody_member(session, principal, member_id)
+    member, _ = members.self_custody_member(session, principal, member_id)
     engine = request.app.state.engine
     out = selfcustody.issue_challenge(
         engine, int(ledger.w3.eth.chain_id), body.new_address, "rotate", member_id, old_address=member.account
@@ -130,59 +72,5 @@ def rotation_challenge(
     response_model=RotatedKeyOut,
     summary="Rotate a self-custody member's account, proved by signatures of its current and its new key (audited)",
 )
-def rotate_own_key(
-    member_id: int,
-    body: OwnKeyRotationIn,
-    request: Request,
-    session: DbSession,
-    principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
-) -> JSONResponse:
-    member, _ = _self_custody_member(session, principal, member_id)
-    engine = request.app.state.engine
-    new_address = Web3.to_checksum_address(body.new_address)
-    raw = body.model_dump_json().encode()
-    old_address = Web3.to_checksum_address(member.account)
-    if not writes.started(request, principal.member_id, raw):  # a retry finds the challenge used and the key moved
-        challenge = selfcustody.check_challenge(
-            engine, body.challenge_id, new_address, body.new_signature, "rotate", member_id
-        )
-        selfcustody.check_signature(challenge.message, body.old_signature, old_address, "current key")
-
-    def workflow(ctx: WriteContext) -> tuple[int, Any]:
-        old: str = ctx.once("old_account", lambda: old_address)
-
-        def take_challenge() -> bool:
-            return selfcustody.use_challenge(engine, body.challenge_id)
-
-        ctx.once("challenge", take_challenge)
-        if is_devchain(ledger.w3):
-            fund_on_devchain(ledger.w3, new_address)
-        ctx.transact(custody.operator(), ledger.members.rotate_account(member_id, new_address))
-        # the same Transfer announcements and finish as a custodial rotation: a member holding tokens is frozen
-        # (MemberRotating) until every note and order moved to the new account was announced
-        announce_rotation(request, ctx, ledger, custody.operator(), member_id)
-
-        def move_record() -> bool:
-            with Session(engine) as s, s.begin():
-                for row in s.scalars(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id)):
-                    row.member_id = None
-                s.flush()
-                selfcustody.hold_address(s, new_address, member_id)
-            return True
-
-        ctx.once("self_custody", move_record)
-        receipt = ctx.transact(custody.operator(), ledger.cash.recover_rotated_balance(old))
-        events = ledger.contract("CashToken").events.RotatedBalanceRecovered().process_receipt(receipt, errors=DISCARD)
-        recovered = int(events[0]["args"]["amount"]) if events else 0
-        ctx.settle_reads()
-        with Session(engine) as s:
-            now_member = s.get(Member, member_id)
-            if now_member is None:
-                raise catalogued(503, "indexer-lagging", "indexer-lagging.member-indexed-yet", {"member_id": member_id})
-            out = RotatedKeyOut(member=member_out(now_member, True), old_account=old, recovered_cash=recovered)
-        return 200, out.model_dump(mode="json")
-
-    return writes.run(request, principal.member_id, raw, ledger, workflow)
+def rotate_own_key(member_id: int, body: OwnKeyRotationIn, w: Write) -> JSONResponse:
+    return members.rotate_own_key(w, member_id, body)

@@ -13,9 +13,7 @@ from api.deps import CurrentPrincipal, DbSession, Ledger, Principal
 from api.ledger import LedgerHandle
 from api.problems import Problem, catalogued
 from api.profiles import profile_hash
-from api.routes.members import profile_out
-from api.routes.shares import has_active_grant
-from api.schemas_provenance import (
+from api.schemas.provenance import (
     BucketTotalOut,
     ChainCheckOut,
     HoldingGroupOut,
@@ -26,7 +24,7 @@ from api.schemas_provenance import (
     OrderVerificationOut,
     PledgeTotalOut,
 )
-from api.schemas_verify import (
+from api.schemas.verify import (
     ChainPoint,
     HolderOut,
     InvoiceVerificationOut,
@@ -41,7 +39,9 @@ from api.schemas_verify import (
 from api.services.chainread import ChainReadError, ViewCall, chain_reader
 from api.services.common import iso_date, iso_time, sees_everything
 from api.services.holdings import BUCKETS, held_notes, holdings_at, read_notes_batched
+from api.services.members import profile_out
 from api.services.provenance import indexed_block
+from api.services.shares import has_active_grant
 from api.services.visibility import Visibility, for_order, for_slot, request_secret
 from api.tables import MemberProfile
 from chain.node.contracts import Member as ChainMember

@@ -1,1 +1,1 @@
-"""Helpers shared by the resource routers."""
+"""The rules, answers and workflows of each resource (one module a resource), and the helpers they share."""

@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
-from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Row, Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from web3.types import TxReceipt
 
-from api.custody import Custody
 from api.deps import Principal
 from api.ledger import LedgerHandle
 from api.problems import catalogued
 from chain.readmodel.store import Member
 
 AUDITOR = 8
-
-
-def acting_account(custody: Custody, session: Session, principal: Principal) -> LocalAccount:
-    """What signs for the calling member: its custodial key, or (self-custody) a `MemberKey`, for which the write
-    path answers 202 with the transaction to sign (api/selfcustody.py)."""
-    if principal.is_operator:
-        raise catalogued(403, "forbidden", "forbidden.operator-use-member-key")
-    account = custody.signer_of_member(session, principal.member_id)
-    if account is None:
-        raise catalogued(403, "forbidden", "forbidden.member-key-held", {"member_id": principal.member_id})
-    return account
 
 
 def member_or_404(session: Session, member_id: int, what: str = "member") -> Member:
@@ -104,3 +92,41 @@ def iso_time(timestamp: int) -> str:
 
 def hex32(value: str) -> bytes:
     return bytes.fromhex(value[2:])
+
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True)
+class Window(Generic[T]):
+    """One page of a listing: its rows, and the cursor of the next page (None on the last)."""
+
+    rows: list[T]
+    next_cursor: str | None
+
+
+@overload
+def paginate(
+    session: Session, query: Select[T], key: InstrumentedAttribute[int], cursor: int, limit: int
+) -> Window[T]: ...
+@overload
+def paginate(
+    session: Session, query: Select[T, U], key: InstrumentedAttribute[int], cursor: int, limit: int
+) -> Window[Row[T, U]]: ...
+def paginate(
+    session: Session, query: Select[*tuple[Any, ...]], key: InstrumentedAttribute[int], cursor: int, limit: int
+) -> Window[Any]:
+    """Cursor pagination of every listing: the rows of `query` whose `key` (an id column) is above `cursor`, in
+    `key` order, at most `limit`; one more row is read to know whether a next page exists (its cursor: the last
+    row's key). A query of one entity gives the entities; of several, the rows (the key's entity among them)."""
+    stmt = query.where(key > cursor).order_by(key).limit(limit + 1)
+    rows: list[Any] = list(session.scalars(stmt) if len(stmt.column_descriptions) == 1 else session.execute(stmt))
+    shown = rows[:limit]
+    if len(rows) <= limit:
+        return Window(shown, None)
+    last = shown[-1]
+    if isinstance(last, Row):
+        entity = cast(type[Any], key.class_)
+        last = next(item for item in last if isinstance(item, entity))
+    return Window(shown, str(getattr(last, key.key)))

@@ -9,7 +9,7 @@ pseudonym `holder-<12 hex>`.
 The caller sees a member's identity in a context when:
 - it is the operator or an auditor (everything), or the receivable's obligor (it pays every holder);
 - the member is itself;
-- the member gave it a sharing grant that is active now (`api/routes/shares.py`), and it is a financier;
+- the member gave it a sharing grant that is active now (`api/services/shares.py`), and it is a financier;
 - it dealt with the member directly over the context's notes: a value movement between them (issue, split,
   merge, transfer, sale, recourse payback), or a lien between them (pledge, release, a note pledged now);
 - it holds a note of the context the member made a factoring offer on (the financier addressed it; the other

@@ -21,9 +21,9 @@ import pytest
 from eth_account import Account
 
 from api.profiles import MemberProfileIn
-from api.routes.api_keys import IssueApiKeyIn
-from api.routes.transactions import ChallengeIn, OwnKeyRotationIn, RotationChallengeIn, SignedTxIn
-from api.schemas import (
+from api.schemas.api_keys import IssueApiKeyIn
+from api.schemas.cash import BurnIn, CashTransferIn, CreditLimitIn, FundIn, MintCeilingIn, MintIn, NoteBatchIn
+from api.schemas.core import (
     AcceptOrderIn,
     AdmitMemberIn,
     IssueReceivableIn,
@@ -34,9 +34,9 @@ from api.schemas import (
     SplitNoteIn,
     TransferNoteIn,
 )
-from api.schemas_cash import BurnIn, CashTransferIn, CreditLimitIn, FundIn, MintCeilingIn, MintIn, NoteBatchIn
-from api.schemas_financing import FinancingRequestIn, MakeOfferIn, OpenLoanIn, RequestOfferIn
-from api.schemas_provenance import GrantShareIn
+from api.schemas.financing import FinancingRequestIn, MakeOfferIn, OpenLoanIn, RequestOfferIn
+from api.schemas.provenance import GrantShareIn
+from api.schemas.selfcustody import ChallengeIn, OwnKeyRotationIn, RotationChallengeIn, SignedTxIn
 from scripts.companies import CORES, company
 from scripts.runtime import Ledger
 from tests.conftest import ServerThread, ok, random_hash, with_mint_ceiling

@@ -149,9 +149,9 @@ def test_rotate_key_emits_a_transfer_per_note_and_order(
     """ERC-721: a key rotation changes the owner of every note and order of the member, so it emits their
     Transfer events (in batches, here of 2); a generic indexer that reads only Transfer events agrees with
     ownerOf for every token afterwards."""
-    import api.routes.members as members_route
+    import api.services.members as members_service
 
-    monkeypatch.setattr(members_route, "ROTATION_BATCH", 2)
+    monkeypatch.setattr(members_service, "ROTATION_BATCH", 2)
     core, supplier2 = parties["core"], parties["supplier2"]
     maturity = (date.today() + timedelta(days=90)).isoformat()
     for _ in range(3):  # three notes (a split to oneself is refused: self-transfer)

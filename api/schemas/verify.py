@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from api.amounts import AmountOut
 from api.profiles import MemberProfileOut
-from api.schemas import MemberRef
+from api.schemas.core import MemberRef
 
 
 class ChainPoint(BaseModel):

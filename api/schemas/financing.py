@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api.amounts import AmountOut, PositiveAmount
 from api.hexes import TxHash
-from api.schemas import MAX_ID, MemberRef
+from api.schemas.core import MAX_ID, MemberRef
 from api.strict import IsoDate, IsoDateOrDateTime
 
 MAX_RATE_BPS = 10_000

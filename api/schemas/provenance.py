@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.amounts import AmountOut
 from api.hexes import TxHash
-from api.schemas import MemberRef
-from api.schemas_verify import ChainPoint, ReceivableFinancingOut, ReceivableTermsOut
+from api.schemas.core import MemberRef
+from api.schemas.verify import ChainPoint, ReceivableFinancingOut, ReceivableTermsOut
 from api.strict import IsoDateOrDateTime
 
 MovementKind = Literal["issue", "split", "merge", "transfer", "pledge", "release", "sale", "redeem"]

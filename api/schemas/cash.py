@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from api.amounts import Amount, AmountOut, PositiveAmount
 from api.hexes import TxHash
-from api.schemas import MAX_ID, MemberOut
+from api.schemas.core import MAX_ID, MemberOut
 from api.strict import Text
 
 MAX_BATCH = 500  # the notes contract allows at most 500 live notes per receivable

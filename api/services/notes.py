@@ -1,0 +1,248 @@
+"""Notes (ERC-3525 tokens of a receivable): who sees and may move a note, how a note is answered, and the
+workflows that split, transfer, merge, lock and release it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session
+
+from api.amounts import format_amount
+from api.deps import Principal, WriteDeps
+from api.problems import catalogued
+from api.schemas.core import LockNoteIn, MergeNoteIn, NoteOut, SplitNoteIn, SplitResultOut, TransferNoteIn
+from api.services.common import event_args, iso_time, maturity_within, member_or_404, sees_everything
+from api.services.visibility import Visibility, display_names
+from api.writes import WriteContext
+from chain.readmodel.store import Note, Receivable, table
+
+
+@dataclass(frozen=True)
+class NoteView:
+    """A note as the read model has it, with its receivable's obligor and maturity (None while the receivable is
+    not known): what the note routes check and answer, read in one statement (`note_views`)."""
+
+    id: int
+    slot_id: int | None
+    holder_id: int
+    value: int
+    parent_id: int | None
+    lienholder_id: int
+    live: bool
+    created_tx: str
+    obligor_id: int | None
+    maturity: int | None
+
+    @property
+    def receivable_known(self) -> bool:
+        return self.obligor_id is not None
+
+    @classmethod
+    def of(cls, note: Note, receivable: Receivable | None) -> NoteView:
+        return cls(
+            note.id,
+            note.slot_id,
+            note.holder_id,
+            note.value,
+            note.parent_id,
+            note.lienholder_id,
+            note.live,
+            note.created_tx,
+            receivable.obligor_id if receivable else None,
+            receivable.maturity if receivable else None,
+        )
+
+
+_notes = table(Note)
+_receivables = table(Receivable)
+# Built once (Core, no ORM identity map): a write's checks and its answer were six `Session.get` loads, the largest
+# share of a split's Python time after the transaction itself (py-spy, 32 clients).
+_NOTE_VIEWS = (
+    select(
+        _notes.c.id,
+        _notes.c.slot_id,
+        _notes.c.holder_id,
+        _notes.c.value,
+        _notes.c.parent_id,
+        _notes.c.lienholder_id,
+        _notes.c.live,
+        _notes.c.created_tx,
+        _receivables.c.obligor_id,
+        _receivables.c.maturity,
+    )
+    .select_from(_notes.outerjoin(_receivables, _receivables.c.id == _notes.c.slot_id))
+    .where(_notes.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def note_views(session: Session, note_ids: Sequence[int]) -> dict[int, NoteView]:
+    """The notes among `note_ids` the read model knows, by id, with their receivable's terms."""
+    return {int(row.id): NoteView(**row._mapping) for row in session.execute(_NOTE_VIEWS, {"ids": list(note_ids)})}
+
+
+def note_out(
+    note: NoteView, currency: str, vis: Visibility | None = None, names: dict[int, str] | None = None
+) -> NoteOut:
+    """A note as the caller may see it (`vis`: its view of the note's receivable; None for the answer of a write,
+    whose caller is the note's holder or lienholder, with `names` of the members it shows)."""
+    if vis is not None:
+        holder_name, lien_name = vis.name_of(note.holder_id), vis.name_of(note.lienholder_id)
+        obligor_name = vis.name_of(note.obligor_id)  # the obligor is always shown
+    else:
+        known = names or {}
+        holder_name, lien_name = known.get(note.holder_id), known.get(note.lienholder_id or 0)
+        obligor_name = known.get(note.obligor_id or 0)
+    return NoteOut(
+        id=note.id,
+        receivable_id=note.slot_id,
+        holder_id=vis.ref(note.holder_id) if vis is not None else note.holder_id,
+        value=note.value,
+        currency=currency,
+        parent_id=note.parent_id or None,
+        lienholder_id=vis.optional(note.lienholder_id) if vis is not None else (note.lienholder_id or None),
+        live=note.live,
+        obligor_id=note.obligor_id,
+        maturity=iso_time(note.maturity) if note.maturity is not None else None,
+        created_tx=note.created_tx,
+        holder_name=holder_name,
+        lienholder_name=lien_name,
+        obligor_name=obligor_name,
+    )
+
+
+def load_note(session: Session, note_id: int) -> NoteView:
+    found = note_views(session, [note_id]).get(note_id)
+    if found is None:
+        raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
+    return found
+
+
+def visible_note(session: Session, principal: Principal, note_id: int) -> NoteView:
+    note = load_note(session, note_id)
+    parties = {note.holder_id, note.lienholder_id}
+    if note.obligor_id is not None:
+        parties.add(note.obligor_id)
+    if not sees_everything(principal) and principal.member_id not in parties:
+        raise catalogued(403, "forbidden", "forbidden.note-yours-see", {"note_id": note_id})
+    return note
+
+
+def _check_value(note: NoteView, value: int) -> None:
+    if value > note.value:
+        params = {"note_id": note.id, "held": format_amount(note.value), "requested": format_amount(value)}
+        raise catalogued(422, "insufficient-value", "insufficient-value.note-holds-less", params)
+
+
+def own_note(session: Session, principal: Principal, note_id: int) -> NoteView:
+    note = visible_note(session, principal, note_id)
+    if note.holder_id != principal.member_id:
+        raise catalogued(403, "forbidden", "forbidden.note-held-another", {"note_id": note_id})
+    if not note.live:
+        raise catalogued(409, "note-not-live", "note-not-live.note-was-settled", {"note_id": note_id})
+    return note
+
+
+def notes_query(
+    principal: Principal, obligor_id: int | None, first: date | None, last: date | None, status: str
+) -> Select[Note, Receivable]:
+    """Notes the caller holds or that are pledged to it (all for auditors and the operator), with their receivable."""
+    query = select(Note, Receivable).join(Receivable, Receivable.id == Note.slot_id)
+    if not sees_everything(principal):
+        query = query.where((Note.holder_id == principal.member_id) | (Note.lienholder_id == principal.member_id))
+    if status == "live":
+        query = query.where(Note.live.is_(True))
+    if obligor_id is not None:
+        query = query.where(Receivable.obligor_id == obligor_id)
+    return query.where(*maturity_within(Receivable.maturity, first, last))
+
+
+def _notes_now(w: WriteDeps, ctx: WriteContext, *note_ids: int) -> list[NoteOut]:
+    """The notes a write changed, once the indexer has its block (404 for one the read model no longer has)."""
+
+    def build(session: Session) -> tuple[dict[int, NoteView], dict[int, str]]:
+        found = note_views(session, note_ids)
+        members = [m for n in found.values() for m in (n.holder_id, n.lienholder_id, n.obligor_id)]
+        return found, display_names(session, members)
+
+    found, names = ctx.read(build)
+    missing = [i for i in note_ids if i not in found]
+    if missing:
+        raise catalogued(404, "not-found", "not-found.no-note", {"note_id": missing[0]})
+    return [note_out(found[i], w.currency, names=names) for i in note_ids]
+
+
+def split_note(w: WriteDeps, note_id: int, body: SplitNoteIn) -> JSONResponse:
+    """The holder splits value off its note to a member (201, both notes)."""
+    note = own_note(w.session, w.principal, note_id)
+    _check_value(note, body.value)
+    if body.to == w.principal.member_id:  # as a transfer to oneself (the contract's SelfTransfer): value stays put
+        raise catalogued(422, "self-transfer", "self-transfer.split-to-self", {"note_id": note_id})
+    recipient = member_or_404(w.session, body.to, "recipient")
+    account = w.account()
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        receipt = ctx.transact(account, w.ledger.notes.split(note_id, recipient.account, body.value))
+        new_id = int(event_args(w.ledger, receipt, "ReceivableNotes", "NoteSplit")["noteId"])
+        parent, child = _notes_now(w, ctx, note_id, new_id)
+        return 201, SplitResultOut(note=parent, new_note=child).model_dump(mode="json")
+
+    return w.run(f"{note_id}:" + body.model_dump_json(), workflow)
+
+
+def transfer_note(w: WriteDeps, note_id: int, body: TransferNoteIn) -> JSONResponse:
+    """The holder transfers the whole note to a member."""
+    fingerprint = f"{note_id}:" + body.model_dump_json()
+    if not w.started(fingerprint):  # a retry: the note may be gone
+        own_note(w.session, w.principal, note_id)
+    recipient = member_or_404(w.session, body.to, "recipient")
+    account = w.account()
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, w.ledger.notes.transfer_whole(account.address, recipient.account, note_id))
+        return 200, _notes_now(w, ctx, note_id)[0].model_dump(mode="json")
+
+    return w.run(fingerprint, workflow)
+
+
+def merge_note(w: WriteDeps, note_id: int, body: MergeNoteIn) -> JSONResponse:
+    """The holder moves value into another note of the same receivable (the answer: that note)."""
+    note = own_note(w.session, w.principal, note_id)
+    _check_value(note, body.value)
+    load_note(w.session, body.into)
+    account = w.account()
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, w.ledger.notes.merge(note_id, body.into, body.value))
+        return 200, _notes_now(w, ctx, body.into)[0].model_dump(mode="json")
+
+    return w.run(f"{note_id}:" + body.model_dump_json(), workflow)
+
+
+def lock_note(w: WriteDeps, note_id: int, body: LockNoteIn) -> JSONResponse:
+    """The holder pledges the note to a financier."""
+    own_note(w.session, w.principal, note_id)
+    lienholder = member_or_404(w.session, body.lienholder_id, "lienholder")
+    account = w.account()
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, w.ledger.notes.lock(note_id, lienholder.account))
+        return 200, _notes_now(w, ctx, note_id)[0].model_dump(mode="json")
+
+    return w.run(f"{note_id}:" + body.model_dump_json(), workflow)
+
+
+def release_note(w: WriteDeps, note_id: int) -> JSONResponse:
+    """The lienholder releases its pledge on the note."""
+    visible_note(w.session, w.principal, note_id)
+    account = w.account()
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        ctx.transact(account, w.ledger.notes.release(note_id))
+        return 200, _notes_now(w, ctx, note_id)[0].model_dump(mode="json")
+
+    return w.run(f"release:{note_id}", workflow)
