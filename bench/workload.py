@@ -19,9 +19,10 @@ from typing import Any
 from api.settings import Settings
 from bench.rpc import MAX_FEE, TIP, Rpc, RpcError, Wallet, calldata, checked_receipts, minted_ids
 from chain.devnet.devchain import DevChain, free_port
+from chain.node.roles import Roles
 from scripts.runtime import Ledger, prepare_ledger
 
-CORE, SUPPLIER, FINANCIER = 1, 2, 4
+CORE, SUPPLIER, FINANCIER = Roles.CORE_ENTERPRISE, Roles.SUPPLIER, Roles.FINANCIER
 FACE = 100_000_00
 TENOR = 90 * 24 * 3600
 SPLIT_SIG = "transferFrom(uint256,address,uint256)"

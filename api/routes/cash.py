@@ -30,8 +30,8 @@ from api.schemas_cash import (
     MintIn,
 )
 from api.services.common import acting_account, member_or_404, sees_everything
-from api.services.visibility import FINANCIER
 from api.writes import WriteContext
+from chain.node.roles import Roles
 from chain.readmodel.store import CashMove, EventRecord, Member
 
 router = APIRouter(prefix="/v1/cash", tags=["cash"])
@@ -212,7 +212,7 @@ def transfer(
 
 def _financier_or_problem(session: Session, member_id: int) -> Member:
     member = member_or_404(session, member_id, "financier")
-    if not member.roles & FINANCIER:
+    if not member.roles & Roles.FINANCIER:
         raise catalogued(422, "not-a-financier", "not-a-financier.no-role", {"member_id": member_id})
     return member
 

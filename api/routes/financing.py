@@ -33,11 +33,11 @@ from api.services.visibility import Views, Visibility, display_names, request_se
 from api.tables import FinancingRequest, FinancingRequestOffer
 from api.writes import WriteContext
 from chain.node.contracts import ContractCall, Financing
+from chain.node.roles import Roles
 from chain.readmodel.store import Loan, Note, Offer, Order, Purchase, Receivable
 
 router = APIRouter(prefix="/v1/financing", tags=["financing"])
 
-FINANCIER = 4
 CONTRACT = "Financing"
 
 
@@ -211,7 +211,7 @@ def make_offer(
     custody: CustodyDep,
 ) -> JSONResponse:
     account = acting_account(custody, session, principal)
-    if not principal.has_role(FINANCIER):
+    if not principal.has_role(Roles.FINANCIER):
         raise catalogued(403, "forbidden", "forbidden.only-financiers-make")
     note = session.get(Note, body.note_id)
     if note is None:
@@ -482,7 +482,7 @@ def open_loan(
     custody: CustodyDep,
 ) -> JSONResponse:
     account = acting_account(custody, session, principal)
-    if not principal.has_role(FINANCIER):
+    if not principal.has_role(Roles.FINANCIER):
         raise catalogued(403, "forbidden", "forbidden.only-financiers-lend")
     order = session.get(Order, body.order_id)
     parties = {order.supplier_id, order.buyer_id, order.holder_id, order.lienholder_id} if order else set()

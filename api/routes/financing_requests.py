@@ -24,7 +24,6 @@ from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal,
 from api.problems import Problem, catalogued
 from api.routes.financing import (
     CONTRACT,
-    FINANCIER,
     ledger_or_none,
     offer_out,
     offer_visibility,
@@ -36,6 +35,7 @@ from api.services.common import acting_account, as_utc, end_of_day_utc, event_ar
 from api.services.visibility import Views, display_names, request_secret
 from api.tables import FinancingRequest, FinancingRequestBank, FinancingRequestOffer, now
 from api.writes import WriteContext
+from chain.node.roles import Roles
 from chain.readmodel.store import Member, Note, Offer, Receivable
 
 router = APIRouter(prefix="/v1/financing/requests", tags=["financing"])
@@ -208,7 +208,7 @@ def create_request(
         raise catalogued(422, "invalid-financing-bank", "invalid-financing-bank.named-twice")
     for bank in banks:
         member = session.get(Member, bank) if 1 <= bank < 2**63 else None
-        if member is None or bank == me or not member.roles & FINANCIER or member.status != "active":
+        if member is None or bank == me or not member.roles & Roles.FINANCIER or member.status != "active":
             params = {"member_id": bank}
             raise catalogued(
                 422, "invalid-financing-bank", "invalid-financing-bank.not-a-bank", params, financierId=bank
@@ -349,7 +349,7 @@ def answer_request(
         raise catalogued(403, "forbidden", "forbidden.only-banks-asked-answer", {"request_id": request_id})
     _refuse_suspended(principal, "answer")
     account = acting_account(custody, session, principal)
-    if not principal.has_role(FINANCIER):
+    if not principal.has_role(Roles.FINANCIER):
         raise catalogued(403, "forbidden", "forbidden.only-financiers-make")
     value = body.value if body.value is not None else req.value
     expiry = (

@@ -18,7 +18,7 @@ from api.hexes import prefixed
 from api.ledger import LedgerHandle
 from api.problems import catalogued
 from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
-from api.schemas import MAX_ID, ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page, role_names
+from api.schemas import MAX_ID, AdmitMemberIn, AdmittedMemberOut, MemberOut, Page
 from api.schemas_cash import CreditLimitIn, RotatedKeyOut
 from api.selfcustody import check_challenge, hold_address, use_challenge
 from api.services.common import sees_everything
@@ -27,6 +27,7 @@ from api.writes import WriteContext, WriteExecutor
 from chain.node.client import MEMBER_GAS_WEI, fund_on_devchain, is_devchain
 from chain.node.contracts import ContractCall, MemberRegistry
 from chain.node.errors import TransactionError
+from chain.node.roles import ROLE_BITS, Roles, role_names
 from chain.readmodel.store import Member, Note, Order
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
@@ -195,7 +196,7 @@ def admit_member(
     body: AdmitMemberIn, request: Request, principal: Operator, ledger: Ledger, writes: Writes, custody: CustodyDep
 ) -> JSONResponse:
     mask = _role_mask(body.roles)
-    if body.mint_ceiling and not mask & ROLE_BITS["financier"]:
+    if body.mint_ceiling and not mask & Roles.FINANCIER:
         raise catalogued(422, "validation-error", "validation-error.mint-ceiling-financiers")
     engine = request.app.state.engine
     kyc_hash = _admission_kyc_hash(body)

@@ -21,10 +21,9 @@ from api.schemas_provenance import GrantShareIn, ShareOut, SharesOut
 from api.services.common import as_utc, member_or_404
 from api.tables import SharingGrant, now
 from api.writes import WriteContext
+from chain.node.roles import Roles
 
 router = APIRouter(prefix="/v1/members/me/shares", tags=["members"])
-
-FINANCIER = 4
 
 
 def grant_active(grant: SharingGrant, at: datetime | None = None) -> bool:
@@ -81,7 +80,7 @@ def grant_share(
     financier = member_or_404(session, body.financier_id, "financier")
     if financier.id == me:
         raise catalogued(422, "invalid-share-target", "invalid-share-target.member-cannot-share")
-    if not financier.roles & FINANCIER:
+    if not financier.roles & Roles.FINANCIER:
         params = {"member_id": financier.id}
         raise catalogued(422, "invalid-share-target", "invalid-share-target.not-financier", params)
     expires_at = _expiry(body.expires_at)

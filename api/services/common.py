@@ -15,9 +15,8 @@ from api.custody import Custody
 from api.deps import Principal
 from api.ledger import LedgerHandle
 from api.problems import catalogued
+from chain.node.roles import Roles
 from chain.readmodel.store import Member
-
-AUDITOR = 8
 
 
 def acting_account(custody: Custody, session: Session, principal: Principal) -> LocalAccount:
@@ -55,7 +54,7 @@ def event_args(ledger: LedgerHandle, receipt: TxReceipt, contract: str, event: s
 
 
 def sees_everything(principal: Principal) -> bool:
-    return principal.is_operator or principal.has_role(AUDITOR)
+    return principal.is_operator or principal.has_role(Roles.AUDITOR)
 
 
 def end_of_day_utc(day: date) -> int:
