@@ -44,7 +44,7 @@ from chain.devnet.devchain import DevChain, free_port
 from chain.node.roles import Roles
 from scripts.runtime import prepare_ledger
 
-CORE, SUPPLIER, FINANCIER = Roles.CORE_ENTERPRISE, Roles.SUPPLIER, Roles.FINANCIER
+CORE, SUPPLIER, FINANCIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER), int(Roles.FINANCIER)
 FACE = 100_000_00  # 100,000.00 in minor units, as in tests/contracts/Base.t.sol
 TENOR = 90 * 24 * 3600
 BLOCK_GAS = 30_000_000

@@ -34,7 +34,7 @@ from chain.readmodel.indexer import Indexer
 from chain.readmodel.store import EventRecord, HoldingTotal, Note, Receivable, make_engine
 from scripts.runtime import Ledger, prepare_ledger
 
-CORE, SUPPLIER = Roles.CORE_ENTERPRISE, Roles.SUPPLIER
+CORE, SUPPLIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER)
 FACE = 100_000_00
 TENOR = 90 * 24 * 3600
 SPLIT_SIG = "transferFrom(uint256,address,uint256)"

@@ -22,7 +22,7 @@ from chain.devnet.devchain import DevChain, free_port
 from chain.node.roles import Roles
 from scripts.runtime import Ledger, prepare_ledger
 
-CORE, SUPPLIER, FINANCIER = Roles.CORE_ENTERPRISE, Roles.SUPPLIER, Roles.FINANCIER
+CORE, SUPPLIER, FINANCIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER), int(Roles.FINANCIER)
 FACE = 100_000_00
 TENOR = 90 * 24 * 3600
 SPLIT_SIG = "transferFrom(uint256,address,uint256)"

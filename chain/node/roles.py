@@ -21,7 +21,9 @@ class Roles(IntFlag):
 # The single roles, in bit order, by the name the API and the CLI use (`core_enterprise`, `supplier`, ...).
 SINGLE_ROLES = (Roles.CORE_ENTERPRISE, Roles.SUPPLIER, Roles.FINANCIER, Roles.AUDITOR)
 ROLE_NAMES: dict[int, str] = {int(role): str(role.name).lower() for role in SINGLE_ROLES}
-ROLE_BITS: dict[str, Roles] = {str(role.name).lower(): role for role in SINGLE_ROLES}
+# Plain ints: a flag is iterable (its single members), and web3 would encode one given as an argument as a list;
+# pass `int(Roles.X)` to a contract call.
+ROLE_BITS: dict[str, int] = {str(role.name).lower(): int(role) for role in SINGLE_ROLES}
 
 
 def role_names(mask: int) -> list[str]:

@@ -24,7 +24,7 @@ from chain.readmodel.indexer import Indexer
 from chain.readmodel.store import Alert, make_engine
 from scripts.runtime import Ledger
 
-CORE, SUPPLIER, FINANCIER = Roles.CORE_ENTERPRISE, Roles.SUPPLIER, Roles.FINANCIER
+CORE, SUPPLIER, FINANCIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER), int(Roles.FINANCIER)
 UNIT = 100  # minor units per currency unit
 # Small thresholds so a handful of transactions trigger the rules.
 CONFIG = AlertConfig(

@@ -21,7 +21,7 @@ from chain.readmodel.indexer import EventDecoder, Indexer
 from chain.readmodel.store import PROJECTIONS, Checkpoint, EventRecord, IndexedBlock, Member, make_engine
 from scripts.runtime import Ledger
 
-SUPPLIER = Roles.SUPPLIER
+SUPPLIER = int(Roles.SUPPLIER)
 # Columns whose values depend on insertion history, not on the ledger.
 SURROGATE_COLUMNS = {"value_moves": {"id", "event_id"}}
 

@@ -29,7 +29,7 @@ from chain.node.roles import Roles
 from chain.node.tx import send
 from scripts.runtime import Ledger
 
-CORE, SUPPLIER = Roles.CORE_ENTERPRISE, Roles.SUPPLIER
+CORE, SUPPLIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER)
 
 
 def _admit(ledger: Ledger, roles: int, credit_limit: int = 0) -> tuple[LocalAccount, int]:
