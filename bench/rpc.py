@@ -14,6 +14,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
+from chain.node.abi import signature_types
+
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 MAX_FEE = 50 * 10**9  # anvil's base fee starts at 1 gwei and falls in automine (blocks far below target)
 TIP = 10**9
@@ -25,9 +27,7 @@ class RpcError(RuntimeError):
 
 def calldata(signature: str, *args: Any) -> str:
     """`signature` like "transferFrom(uint256,address,uint256)"."""
-    types = signature[signature.index("(") + 1 : -1]
-    type_list = [t for t in types.split(",") if t]
-    return "0x" + (keccak(text=signature)[:4] + encode(type_list, list(args))).hex()
+    return "0x" + (keccak(text=signature)[:4] + encode(signature_types(signature), list(args))).hex()
 
 
 class Rpc:
