@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from scripts.client import ApiClient, ApiUnreachable, ClientError
+from scripts.client import ApiClient, ApiError, ApiUnreachable, ClientError
 from scripts.terminal import make_console
 
 app = typer.Typer(help="The tamper-evident audit log of API actions.", no_args_is_help=True)
@@ -31,7 +31,10 @@ def _download(api_url: str, api_key: str) -> list[dict[str, Any]]:
     cursor: str | None = "0"
     with ApiClient(api_url, api_key, timeout=60) as client:
         while cursor is not None:
-            page = client.get("/v1/audit", params={"cursor": cursor, "limit": 500})
+            try:
+                page = client.get("/v1/audit", params={"cursor": cursor, "limit": 500})
+            except ApiError as exc:
+                raise RuntimeError(f"GET /v1/audit answered {exc.status}: {exc.detail}") from exc
             entries.extend(page["items"])
             cursor = page["next_cursor"]
     return entries
