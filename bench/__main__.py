@@ -16,6 +16,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,7 +169,7 @@ class Suite:
 
 def _deploy(devchain: DevChain, data_dir: Path, args: argparse.Namespace) -> Suite:
     log(f"anvil on {devchain.url}; compiling and deploying the suite (prepare_ledger)")
-    settings = Settings(data_dir=data_dir, rpc_port=devchain.port, api_port=free_port())  # type: ignore[call-arg]
+    settings = Settings(data_dir=data_dir, rpc_port=devchain.port, api_port=free_port())
     ledger = prepare_ledger(settings)
     log("compiling the reference contracts (Solv ERC-3525, OpenZeppelin ERC-20)")
     ref_artifacts = compile_reference()
@@ -682,7 +683,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     if set(args.only) != set(SECTIONS) and previous.exists():
         results = {k: v for k, v in json.loads(previous.read_text()).items() if k != "environment"}
-    runners = {
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
         "gas": lambda: run(args),
         "service": lambda: bench_service.run(args),
         "consortium": lambda: bench_consortium.run(args),

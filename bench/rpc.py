@@ -9,10 +9,11 @@ from typing import Any
 import requests
 import rlp
 from coincurve import PrivateKey
-from eth_abi import encode
+from eth_abi.abi import encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from chain.node.abi import signature_types
 
@@ -47,7 +48,7 @@ class Rpc:
 
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """One HTTP request carrying several calls; results in call order (errors raise)."""
-        payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        payload: Any = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
         answers = self.session.post(self.url, json=payload, timeout=300).json()
         by_id = {a["id"]: a for a in answers}
         out = []
@@ -94,7 +95,7 @@ class Wallet:
         signature = self._key.sign_recoverable(keccak(b"\x02" + rlp.encode(fields)), hasher=None)
         r, s, v = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
         self.nonce += 1
-        return "0x02" + rlp.encode([*fields, v, r, s]).hex()
+        return "0x02" + bytes(rlp.encode([*fields, v, r, s])).hex()
 
     def sign_reference(self, chain_id: int, to: str | None, data: str, gas: int) -> str:
         """The same transaction signed by eth-account (the slow path `sign` is checked against)."""
