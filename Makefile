@@ -68,7 +68,7 @@ lint: $(PY_STAMP)
 	$(BIN)/lint-imports  # package boundaries: the contracts in pyproject.toml [tool.importlinter]
 
 typecheck: $(PY_STAMP)
-	$(BIN)/mypy chain api
+	$(BIN)/mypy chain api scripts bench
 
 test: install brownie-env
 	$(MAKE) --no-print-directory forge

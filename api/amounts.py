@@ -1,4 +1,6 @@
-"""Money in JSON: decimal strings with exactly the currency's two minor-unit places, never floats."""
+"""Money, the one module: minor units (integers, as the contracts store them) <-> the API's decimal strings
+("1250000.00", never floats) <-> what a person reads ("1,250,000.00 CNY"). The API, the CLI, the demo and the seed
+use it; the console's web/js/format.js agrees with it (tests/unit/test_amounts.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ AMOUNT_PATTERN = rf"^(0|[1-9][0-9]{{0,{MAX_WHOLE_DIGITS - 1}}})(\.[0-9]{{1,2}})?
 POSITIVE_AMOUNT_PATTERN = rf"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{{0,{MAX_WHOLE_DIGITS - 1}}}(\.[0-9]{{1,2}})?)$"
 _AMOUNT_RE = re.compile(AMOUNT_PATTERN)
 _LONG_AMOUNT_RE = re.compile(r"[1-9][0-9]*(\.[0-9]{1,2})?")
+# what `format_amount` writes (a sign allowed: a difference may be negative)
+_FORMATTED_RE = re.compile(r"(-?)([0-9]+)(?:\.([0-9]{1,2}))?")
 
 
 class AmountError(ValueError):
@@ -46,6 +50,35 @@ def format_amount(minor: int) -> str:
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**DECIMALS)
     return f"{sign}{whole}.{frac:0{DECIMALS}d}"
+
+
+def minor_units(text: str) -> int:
+    """The inverse of `format_amount`, for amounts the API answered: '-1250000.5' -> -125000050."""
+    match = _FORMATTED_RE.fullmatch(text.strip())
+    if match is None:
+        raise AmountError(f"invalid amount {text!r}")
+    sign, whole, frac = match.groups()
+    minor: int = int(whole) * 10**DECIMALS + int((frac or "").ljust(DECIMALS, "0"))
+    return -minor if sign else minor
+
+
+def display_amount(value: int | str | None, currency: str | None = None) -> str:
+    """What a person reads: minor units (int) or an API amount (str) grouped by thousands, with the currency when
+    given: 125000000 or '1250000.00' -> '1,250,000.00 CNY'. None -> '-'; a string that is no amount is shown as it
+    is."""
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        try:
+            minor = minor_units(value)
+        except AmountError:
+            return value
+    else:
+        minor = value
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(minor), 10**DECIMALS)
+    shown = f"{sign}{whole:,}.{frac:0{DECIMALS}d}"
+    return f"{shown} {currency}" if currency else shown
 
 
 def _positive(text: object) -> int:

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3 import Web3
 
-from api.amounts import format_amount
+from api.amounts import display_amount
 from api.faults import kill_point
 from api.ledger import LedgerHandle
 from api.problems import Problem, catalogued, problem_response
@@ -238,7 +238,7 @@ def summary(ledger: LedgerHandle, engine: Engine, contract: str, data: str, send
             if isinstance(value, str) and Web3.is_address(value):
                 parts.append(f"{name}={who(value)}")
             elif isinstance(value, int) and not isinstance(value, bool) and name in _AMOUNT_ARGS:
-                parts.append(f"{name}={int(format_amount(value).split('.')[0]):,}.{format_amount(value)[-2:]}")
+                parts.append(f"{name}={display_amount(value)}")
             elif isinstance(value, bytes):
                 parts.append(f"{name}=0x{value.hex()}")
             else:

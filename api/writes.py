@@ -372,7 +372,7 @@ class WriteContext:
     def _persister(self, step: int) -> Callable[[SignedTx], None]:
         def persist(signed: SignedTx) -> None:
             self._store_step(step, {"signed": signed.to_json(), "tx_hash": signed.tx_hash}, signed)
-            record_tx_hash(signed.tx_hash)  # for this request's audit entry (api/audit.py), once it is its own
+            record_tx_hash(signed.tx_hash)  # for this request's audit entry (api/audit/), once it is its own
             kill_point("before-send")
 
         return persist

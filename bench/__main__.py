@@ -16,6 +16,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,10 @@ from bench.rpc import (
 )
 from bench.workload import cpu_s, mining_label
 from chain.devnet.devchain import DevChain, free_port
+from chain.node.roles import Roles
 from scripts.runtime import prepare_ledger
 
-CORE, SUPPLIER, FINANCIER = 1, 2, 4
+CORE, SUPPLIER, FINANCIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER), int(Roles.FINANCIER)
 FACE = 100_000_00  # 100,000.00 in minor units, as in tests/contracts/Base.t.sol
 RAW_SPLIT = FACE // 500  # S-3: no note below face / cap (500 live notes a receivable): 499 splits leave exactly this
 TENOR = 90 * 24 * 3600
@@ -169,7 +171,7 @@ class Suite:
 
 def _deploy(devchain: DevChain, data_dir: Path, args: argparse.Namespace) -> Suite:
     log(f"anvil on {devchain.url}; compiling and deploying the suite (prepare_ledger)")
-    settings = Settings(data_dir=data_dir, rpc_port=devchain.port, api_port=free_port())  # type: ignore[call-arg]
+    settings = Settings(data_dir=data_dir, rpc_port=devchain.port, api_port=free_port())
     ledger = prepare_ledger(settings)
     log("compiling the reference contracts (Solv ERC-3525, OpenZeppelin ERC-20)")
     ref_artifacts = compile_reference()
@@ -688,7 +690,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     if set(args.only) != set(SECTIONS) and previous.exists():
         results = {k: v for k, v in json.loads(previous.read_text()).items() if k != "environment"}
-    runners = {
+    runners: dict[str, Callable[[], dict[str, Any]]] = {
         "gas": lambda: run(args),
         "service": lambda: bench_service.run(args),
         "consortium": lambda: bench_consortium.run(args),

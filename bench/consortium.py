@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     f" ms, errors {r['errors']}" + (f" e.g. {r['first_errors'][0]}" if r["first_errors"] else "")
                 )
             server.stop()  # the raw ceiling without the service competing for the CPU, as on anvil
-            settings = Settings(data_dir=net.service_dir, rpc_url=net.operator_rpc, key_passphrase=PASSPHRASE)  # type: ignore[call-arg]
+            settings = Settings(data_dir=net.service_dir, rpc_url=net.operator_rpc, key_passphrase=PASSPHRASE)
             wl = populate_workload(net.operator_rpc, prepare_ledger(settings), None, args.suppliers, label="cwl")
             signed = wl.presign(args.raw)
             pids = {n.name: n.pid for n in net.nodes}

@@ -76,7 +76,7 @@ def oldest_state(wl: Workload, head: int) -> int:
 
 def sample(wl: Workload, data_dir: Path, phase: str) -> dict[str, Any]:
     head = wl.head()
-    row = {
+    row: dict[str, Any] = {
         "phase": phase,
         "head": head,
         "rss_mb": rss_mb(wl.pid),

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def idle_tail(wl: Workload, blocks: int, samples: int = 8) -> list[dict[str, Any]]:
     """After the splits: the chain keeps mining (empty blocks) for `blocks` more blocks while anvil's RSS is
     sampled. With a bounded state history (DevChain.state_history) it stays flat once the window is full; with
-    anvil's own interval miner it grew by a full copy of the state per block (docs/performance.md)."""
+    anvil's own interval miner it grew by a full copy of the state per block (docs/performance-history.md)."""
     if blocks <= 0:
         return []
     start = wl.head()

@@ -29,11 +29,12 @@ from api.settings import Settings
 from bench.rpc import Rpc, RpcError, Wallet, calldata, minted_ids, wait_receipt
 from chain.devnet.devchain import DevChain, free_port
 from chain.node.client import connect
+from chain.node.roles import Roles
 from chain.readmodel.indexer import Indexer
 from chain.readmodel.store import EventRecord, HoldingTotal, Note, Receivable, make_engine
 from scripts.runtime import Ledger, prepare_ledger
 
-CORE, SUPPLIER = 1, 2
+CORE, SUPPLIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER)
 FACE = 100_000_00
 TENOR = 90 * 24 * 3600
 SPLIT_SIG = "transferFrom(uint256,address,uint256)"

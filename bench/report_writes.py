@@ -35,7 +35,7 @@ def modes_lines() -> list[str]:
         "",
     ]
     lines += [f"- {r['mode']}: **failed**: {r['error']}" for r in data["modes"] if "error" in r]
-    return [*lines, "", "Choice and trade-off: docs/performance.md.", ""]
+    return [*lines, "", "Choice and trade-off: docs/performance-history.md.", ""]
 
 
 def _phase_rows(phases: list[dict[str, Any]]) -> list[str]:
@@ -92,7 +92,7 @@ def service_lines(results: dict[str, Any]) -> list[str]:
             *_PHASE_HEADER,
             *_phase_rows(b["phases"]),
             "",
-            "What changed and the profiles behind it (two rounds): docs/performance.md.",
+            "What changed and the profiles behind it (two rounds): docs/performance-history.md.",
             "",
         ]
     return lines
@@ -158,7 +158,7 @@ def memory_lines() -> list[str]:
         "",
         table(data["setups"]),
         "",
-        'Why the product mines with `evm_mine` and `--prune-history`: docs/performance.md, "Devchain memory".',
+        'Why the product mines with `evm_mine` and `--prune-history`: docs/performance-history.md, "Devchain memory".',
         "",
     ]
 

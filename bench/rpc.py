@@ -9,10 +9,13 @@ from typing import Any
 import requests
 import rlp
 from coincurve import PrivateKey
-from eth_abi import encode
+from eth_abi.abi import encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from chain.node.abi import signature_types
 
 TRANSFER_TOPIC = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
 MAX_FEE = 50 * 10**9  # anvil's base fee starts at 1 gwei and falls in automine (blocks far below target)
@@ -25,9 +28,7 @@ class RpcError(RuntimeError):
 
 def calldata(signature: str, *args: Any) -> str:
     """`signature` like "transferFrom(uint256,address,uint256)"."""
-    types = signature[signature.index("(") + 1 : -1]
-    type_list = [t for t in types.split(",") if t]
-    return "0x" + (keccak(text=signature)[:4] + encode(type_list, list(args))).hex()
+    return "0x" + (keccak(text=signature)[:4] + encode(signature_types(signature), list(args))).hex()
 
 
 class Rpc:
@@ -47,7 +48,7 @@ class Rpc:
 
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         """One HTTP request carrying several calls; results in call order (errors raise)."""
-        payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+        payload: Any = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
         answers = self.session.post(self.url, json=payload, timeout=300).json()
         by_id = {a["id"]: a for a in answers}
         out = []
@@ -94,7 +95,7 @@ class Wallet:
         signature = self._key.sign_recoverable(keccak(b"\x02" + rlp.encode(fields)), hasher=None)
         r, s, v = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
         self.nonce += 1
-        return "0x02" + rlp.encode([*fields, v, r, s]).hex()
+        return "0x02" + bytes(rlp.encode([*fields, v, r, s])).hex()
 
     def sign_reference(self, chain_id: int, to: str | None, data: str, gas: int) -> str:
         """The same transaction signed by eth-account (the slow path `sign` is checked against)."""

@@ -19,9 +19,10 @@ from typing import Any
 from api.settings import Settings
 from bench.rpc import MAX_FEE, TIP, Rpc, RpcError, Wallet, calldata, checked_receipts, minted_ids
 from chain.devnet.devchain import DevChain, free_port
+from chain.node.roles import Roles
 from scripts.runtime import Ledger, prepare_ledger
 
-CORE, SUPPLIER, FINANCIER = 1, 2, 4
+CORE, SUPPLIER, FINANCIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER), int(Roles.FINANCIER)
 FACE = 100_000_00
 TENOR = 90 * 24 * 3600
 SPLIT_SIG = "transferFrom(uint256,address,uint256)"
@@ -161,7 +162,7 @@ def start_workload(
         devchain.state_history = state_history
     devchain.start()
     try:
-        settings = Settings(data_dir=data_dir, rpc_port=devchain.port, api_port=free_port())  # type: ignore[call-arg]
+        settings = Settings(data_dir=data_dir, rpc_port=devchain.port, api_port=free_port())
         return populate(devchain.url, prepare_ledger(settings), devchain, senders, notes_per_sender)
     except BaseException:
         devchain.stop()
@@ -216,7 +217,7 @@ def _fund(rpc: Rpc, chain_id: int, payer: Wallet, addresses: list[str], wei: int
     """Plain value transfers from `payer` (a chain without anvil_setBalance), all mined before returning."""
     hashes = []
     for address in addresses:
-        tx = {
+        tx: dict[str, Any] = {
             "type": 2,
             "chainId": chain_id,
             "nonce": payer.nonce,
@@ -252,7 +253,7 @@ def blast(wl: Workload, signed: list[tuple[int, int, str]], batch: int = 10, tim
         targets[i] = max(targets.get(i, 0), nonce + 1)
     sent_at: dict[tuple[int, int], float] = {}
     mined_at: dict[tuple[int, int], float] = {}
-    state = {"nudges": 0, "error": ""}
+    state: dict[str, Any] = {"nudges": 0, "error": ""}
     start_block = int(poll_rpc.call("eth_blockNumber"), 16)
 
     def poll() -> None:

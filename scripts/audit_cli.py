@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.markup import escape
 
+from scripts.client import ApiClient, ApiError, ApiUnreachable, ClientError
 from scripts.terminal import make_console
 
 app = typer.Typer(help="The tamper-evident audit log of API actions.", no_args_is_help=True)
@@ -29,17 +29,12 @@ def _has_local_log(settings: Any) -> bool:
 def _download(api_url: str, api_key: str) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     cursor: str | None = "0"
-    headers = {"Authorization": f"Bearer {api_key}"}
-    with httpx.Client(base_url=api_url.rstrip("/"), headers=headers, timeout=60) as client:
+    with ApiClient(api_url, api_key, timeout=60) as client:
         while cursor is not None:
-            response = client.get("/v1/audit", params={"cursor": cursor, "limit": 500})
-            if response.status_code != 200:
-                try:
-                    detail = response.json().get("detail", response.text)
-                except ValueError:
-                    detail = response.text
-                raise RuntimeError(f"GET /v1/audit answered {response.status_code}: {detail}")
-            page = response.json()
+            try:
+                page = client.get("/v1/audit", params={"cursor": cursor, "limit": 500})
+            except ApiError as exc:
+                raise RuntimeError(f"GET /v1/audit answered {exc.status}: {exc.detail}") from exc
             entries.extend(page["items"])
             cursor = page["next_cursor"]
     return entries
@@ -111,12 +106,12 @@ def verify(
             source = "the database"
     except typer.Exit:
         raise
-    except httpx.TransportError as exc:
+    except ApiUnreachable as exc:
         err.print(
-            f"[bold red]error:[/] the API at {escape(api_url)} does not answer ({escape(str(exc))})", soft_wrap=True
+            f"[bold red]error:[/] the API at {escape(api_url)} does not answer ({escape(exc.reason)})", soft_wrap=True
         )
         raise typer.Exit(1) from None
-    except (httpx.HTTPError, RuntimeError, ValueError, OSError, SQLAlchemyError) as exc:
+    except (ClientError, RuntimeError, ValueError, OSError, SQLAlchemyError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         err.print(f"[bold red]error:[/] cannot verify the audit log: {escape(first_line)}", soft_wrap=True)
         raise typer.Exit(1) from None

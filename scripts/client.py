@@ -241,7 +241,9 @@ def node_rpc_url(settings_rpc_url: str, data_dir: Path, env: Mapping[str, str] |
 
 
 class ApiClient:
-    """One authenticated connection to the API; every POST carries an Idempotency-Key."""
+    """The one HTTP client of the API (the CLI, `scf demo`, `scf seed`, `scf audit verify --api`): one
+    authenticated connection pool; every POST carries an Idempotency-Key; a problem+json answer raises `ApiError`,
+    no answer `ApiUnreachable`."""
 
     def __init__(
         self,
@@ -251,6 +253,7 @@ class ApiClient:
         timeout: float = 120.0,
         signer: Callable[[dict[str, Any]], dict[str, str]] | None = None,
         language: str | None = None,
+        max_connections: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.signer = signer  # a self-custody member's local key (scripts/localkey.py): signs each 202 answer
@@ -258,7 +261,11 @@ class ApiClient:
         headers = {"Accept-Language": language or current_language()}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers)
+        # several threads share one client (`scf seed --workers`): as many pooled connections as they need
+        pool: dict[str, Any] = {}
+        if max_connections:
+            pool["limits"] = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, headers=headers, **pool)
 
     @classmethod
     def from_config(cls, config: ClientConfig, *, timeout: float = 120.0) -> ApiClient:
@@ -273,11 +280,19 @@ class ApiClient:
     def close(self) -> None:
         self._http.close()
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        return self.request("GET", path, params=params)
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *, api_key: str | None = None) -> Any:
+        return self.request("GET", path, params=params, api_key=api_key)
 
-    def post(self, path: str, body: Mapping[str, Any] | None = None, *, idempotency_key: str | None = None) -> Any:
-        return self.request("POST", path, body=body or {}, idempotency_key=idempotency_key or str(uuid.uuid4()))
+    def post(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        api_key: str | None = None,
+    ) -> Any:
+        key = idempotency_key or str(uuid.uuid4())
+        return self.request("POST", path, body=body or {}, idempotency_key=key, api_key=api_key)
 
     def request(
         self,
@@ -287,9 +302,13 @@ class ApiClient:
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
+        api_key: str | None = None,
     ) -> Any:
+        """`api_key` acts, for this request only, with another key than the client's."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         try:
             response = self._http.request(method, path, params=query, json=body, headers=headers)
             while response.status_code == 202 and isinstance(data := _json_or_none(response), dict):
@@ -297,7 +316,8 @@ class ApiClient:
                     break
                 if self.signer is None:
                     raise ClientError(t("client.needs_keystore", summary=data.get("summary")))
-                response = self._http.post("/v1/transactions", json=self.signer(data))
+                signed_by = {"Authorization": headers["Authorization"]} if api_key else {}
+                response = self._http.post("/v1/transactions", json=self.signer(data), headers=signed_by)
         except httpx.TimeoutException as exc:
             hint = t("client.hint_start")
             if idempotency_key:

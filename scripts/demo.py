@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
@@ -22,9 +21,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from api.amounts import display_amount, minor_units
 from api.bootstrap import OPERATOR_KEY_FILE
 from chain.node.errors import ChainUnavailableError
 from chain.node.rpc import rpc_call
+from scripts.client import ApiClient, ApiError, ApiUnreachable, ClientError
 from scripts.companies import BANKS, CORES, SUPPLIERS, company
 from scripts.lang import language, t, term
 from scripts.terminal import make_console
@@ -47,70 +48,49 @@ class ApiProblem(DemoError):
         super().__init__(f"{action}: {self.title} ({status}): {self.detail}")
 
 
-def cents(text: str) -> int:
-    whole, _, frac = text.partition(".")
-    sign = -1 if whole.startswith("-") else 1
-    return sign * (abs(int(whole)) * 100 + int((frac or "0").ljust(2, "0")[:2]))
-
-
-def money(minor: int) -> str:
-    sign = "-" if minor < 0 else ""
-    whole, frac = divmod(abs(minor), 100)
-    return f"{sign}{whole:,}.{frac:02d}"
-
-
-def fmt(text: str) -> str:
-    """An API amount ("1000000.00") as 1,000,000.00."""
-    return money(cents(text))
-
-
 def _hash() -> str:
     return "0x" + secrets.token_hex(32)
 
 
 class Api:
-    """One authenticated HTTP client; errors become DemoError / ApiProblem."""
+    """A party's connection: the CLI's `ApiClient` (scripts/client.py), its errors as DemoError / ApiProblem."""
 
     def __init__(self, base_url: str, key: str, own_key: LocalAccount | None = None) -> None:
         self.base_url = base_url
-        headers = {"Accept-Language": language()}  # refusals come back in the narration's language
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        self.client = httpx.Client(base_url=base_url, timeout=120, headers=headers)
-        self.own_key = own_key  # a self-custody member's key, on "its own machine": signs each prepared transaction
+        # refusals come back in the narration's language; a self-custody member's key, on "its own machine", signs
+        # each prepared transaction
+        signer = self._sign if own_key is not None else None
+        self.client = ApiClient(base_url, key or None, timeout=120, signer=signer, language=language())
+        self.own_key = own_key
         self.signed = 0
+
+    def _sign(self, prepared: dict[str, Any]) -> dict[str, str]:
+        assert self.own_key is not None
+        tx = {k: v for k, v in prepared["transaction"].items() if k != "from"}
+        self.signed += 1
+        return {
+            "raw": self.own_key.sign_transaction(tx).raw_transaction.to_0x_hex(),
+            "prepared_id": prepared["prepared_id"],
+        }
 
     def close(self) -> None:
         self.client.close()
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        try:
-            if method != "POST":
-                return self.client.request(method, path)
-            response = self.client.post(path, json=body, headers={"Idempotency-Key": secrets.token_hex(16)})
-            while response.status_code == 202 and self.own_key is not None:  # self-custody: sign, then submit
-                prepared = response.json()
-                tx = {k: v for k, v in prepared["transaction"].items() if k != "from"}
-                raw = self.own_key.sign_transaction(tx).raw_transaction.to_0x_hex()
-                response = self.client.post(
-                    "/v1/transactions", json={"raw": raw, "prepared_id": prepared["prepared_id"]}
-                )
-                self.signed += 1
-            return response
-        except httpx.TransportError as exc:
-            reason = str(exc).replace("\n", " ")
-            raise DemoError(f"cannot reach the SCF Chain API at {self.base_url} ({reason}); {HINT}") from exc
-
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.request(method, path, body if method == "GET" else (body or {}))
         try:
-            data: Any = response.json()
-        except ValueError:
-            data = {"detail": response.text[:200]}
-        if response.status_code >= 400:
-            raise ApiProblem(f"{method} {path}", response.status_code, data if isinstance(data, dict) else {})
+            if method == "GET":
+                data = self.client.get(path)
+            else:
+                data = self.client.post(path, body or {}, idempotency_key=secrets.token_hex(16))
+        except ApiUnreachable as exc:
+            raise DemoError(f"cannot reach the SCF Chain API at {self.base_url} ({exc.reason}); {HINT}") from exc
+        except ApiError as exc:
+            body = exc.body or {"title": exc.title, "detail": exc.detail}
+            raise ApiProblem(f"{method} {path}", exc.status, body) from exc
+        except ClientError as exc:
+            raise DemoError(f"{method} {path}: {exc}") from exc
         if not isinstance(data, dict):
-            raise DemoError(f"{method} {path}: unexpected answer {response.text[:200]}")
+            raise DemoError(f"{method} {path}: unexpected answer {str(data)[:200]}")
         return data
 
     def get(self, path: str) -> dict[str, Any]:
@@ -253,7 +233,7 @@ class Demo:
             (bank_b, bank_b, "1000000.00", "b-own"),
         ]:
             bank.api.post("/v1/cash/mint", {"member_id": member.id, "amount": amount, "reference": f"{ref}-{tag}"})
-            self.result(t("demo.credits", bank=bank.name, amount=fmt(amount), member=member.name))
+            self.result(t("demo.credits", bank=bank.name, amount=display_amount(amount), member=member.name))
 
         self.step(t("demo.order"), t("demo.order_why"))
         order = tier1.api.post(
@@ -267,7 +247,9 @@ class Demo:
         )
         order_id = int(order["id"])
         confirmed = core.api.post(f"/v1/orders/{order_id}/confirm")
-        said = t("demo.order_status", id=order_id, amount=fmt(order["amount"]), status=term(confirmed["status"]))
+        said = t(
+            "demo.order_status", id=order_id, amount=display_amount(order["amount"]), status=term(confirmed["status"])
+        )
         self.result(said)
 
         self.step(t("demo.order_financing"), t("demo.order_financing_why"))
@@ -276,7 +258,7 @@ class Demo:
             "/v1/financing/loans",
             {"order_id": order_id, "principal": "800000.00", "rate_bps": 600, "due_date": str(today + timedelta(30))},
         )
-        self.result(t("demo.loan", id=loan["id"], principal=fmt(loan["principal"]), bank=bank_b.name))
+        self.result(t("demo.loan", id=loan["id"], principal=display_amount(loan["principal"]), bank=bank_b.name))
 
         self.step(t("demo.delivery"), t("demo.delivery_why"))
         tier1.api.post(f"/v1/orders/{order_id}/deliver")
@@ -298,9 +280,14 @@ class Demo:
 
         self.step(t("demo.repaid"), t("demo.repaid_why"))
         repaid = tier1.api.post(f"/v1/financing/loans/{loan['id']}/repay")
-        interest = cents(repaid["interest_paid"])
+        interest = minor_units(repaid["interest_paid"])
         self.result(
-            t("demo.loan_repaid", id=loan["id"], status=term(repaid["status"]), interest=fmt(repaid["interest_paid"]))
+            t(
+                "demo.loan_repaid",
+                id=loan["id"],
+                status=term(repaid["status"]),
+                interest=display_amount(repaid["interest_paid"]),
+            )
         )
 
         self.step(t("demo.splits"), t("demo.splits_why"))
@@ -325,8 +312,10 @@ class Demo:
             },
         )
         purchase = tier3.api.post(f"/v1/financing/offers/{offer['id']}/accept")
-        price = cents(purchase["price"])
-        self.result(t("demo.sold", seller=tier3.name, price=fmt(purchase["price"]), bank=bank_a.name, note=note3))
+        price = minor_units(purchase["price"])
+        self.result(
+            t("demo.sold", seller=tier3.name, price=display_amount(purchase["price"]), bank=bank_a.name, note=note3)
+        )
         self.result(t("demo.self_signed", bank=bank_a.name, count=bank_a.api.signed))
 
         self.step(t("demo.double"), t("demo.double_why"))
@@ -372,14 +361,14 @@ class Demo:
         status = term(settled["receivable"]["status"])
         self.result(t("demo.settled", id=slot_id, status=status, notes=sorted(settled["note_ids"])))
 
-        balances = {key: cents(p.api.get("/v1/cash/balance")["balance"]) for key, p in self.parties.items()}
+        balances = {key: minor_units(p.api.get("/v1/cash/balance")["balance"]) for key, p in self.parties.items()}
         table = Table(title=t("demo.balances", tag=tag))
         table.add_column(t("demo.col_party"))
         table.add_column(t("demo.col_role"))
         table.add_column(t("demo.col_member"), justify="right")
         table.add_column(t("demo.col_balance"), justify="right")
         for key, p in self.parties.items():
-            table.add_row(p.name, t("demo.role_" + p.role), f"#{p.id}", money(balances[key]))
+            table.add_row(p.name, t("demo.role_" + p.role), f"#{p.id}", display_amount(balances[key]))
         c.print()
         c.print(table)
 
@@ -438,7 +427,7 @@ class Demo:
         """Notes as nodes (value and holder before settlement), each with the movements that touched it."""
         obligor = self.name_of(int(receivable["obligor_id"]))
         tree = Tree(
-            f"[bold]receivable #{slot_id}[/] {fmt(receivable['face_value'])} owed by {obligor} "
+            f"[bold]receivable #{slot_id}[/] {display_amount(receivable['face_value'])} owed by {obligor} "
             f"[dim](provenance: {len(after['nodes'])} notes, {len(after['edges'])} movements)[/]"
         )
         live = {int(n["note_id"]): bool(n["live"]) for n in after["nodes"]}
@@ -450,14 +439,14 @@ class Demo:
             parties = " → ".join(
                 self.name_of(int(edge[k])) for k in ("from_member_id", "to_member_id") if edge.get(k) is not None
             )
-            value = f" {fmt(edge['value'])}" if edge.get("value") else ""
+            value = f" {display_amount(edge['value'])}" if edge.get("value") else ""
             moves.setdefault(int(note_id), []).append(f"{edge['kind']}{value} {parties}".rstrip())
         nodes: dict[int, Tree] = {}
         for node in sorted(before["nodes"], key=lambda n: int(n["note_id"])):
             note_id = int(node["note_id"])
             state = "live" if live.get(note_id) else "settled"
             holder = self.name_of(int(node["holder_id"]))
-            label = f"note #{note_id}: {fmt(node['value'])} held by {holder} [dim]({state})[/]"
+            label = f"note #{note_id}: {display_amount(node['value'])} held by {holder} [dim]({state})[/]"
             if moves.get(note_id):
                 label += "\n[dim]" + "; ".join(moves[note_id]) + "[/]"
             nodes[note_id] = nodes.get(int(node.get("parent_id") or 0), tree).add(label)
@@ -471,13 +460,13 @@ class Demo:
         after: dict[int, dict[str, Any]],
     ) -> Tree:
         obligor = self.name_of(int(receivable["obligor_id"]))
-        tree = Tree(f"[bold]receivable #{slot_id}[/] {fmt(receivable['face_value'])} owed by {obligor}")
+        tree = Tree(f"[bold]receivable #{slot_id}[/] {display_amount(receivable['face_value'])} owed by {obligor}")
         nodes: dict[int, Tree] = {}
         for note_id in sorted(before):
             note = before[note_id]
             state = "live" if after[note_id].get("live") else "settled"
             holder = self.name_of(int(note["holder_id"]))
-            label = f"note #{note_id}: {fmt(note['value'])} held by {holder} [dim]({state})[/]"
+            label = f"note #{note_id}: {display_amount(note['value'])} held by {holder} [dim]({state})[/]"
             parent = int(note.get("parent_id") or 0)
             nodes[note_id] = nodes.get(parent, tree).add(label)
         return tree
@@ -500,7 +489,9 @@ def run_demo(
     """Runs the story once; returns balances (minor units) and ids. Raises DemoError on any failure."""
     probe = Api(api_url.rstrip("/"), "")
     try:
-        probe.request("GET", "/health")  # unreachable API: one line and a hint, before anything else
+        probe.get("/health")  # unreachable API: one line and a hint, before anything else
+    except ApiProblem:
+        pass  # it answered (a degraded service says so in its own steps)
     finally:
         probe.close()
     demo = Demo(api_url.rstrip("/"), operator_key_from(data_dir), rpc_url, fast=fast, console=console or make_console())

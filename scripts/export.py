@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from rich.table import Table
 
 from scripts.client import ApiClient
@@ -19,7 +20,7 @@ def _known_columns() -> dict[str, list[str]]:
     """The columns of each section as the API documents them, so an empty section still gets its header."""
     from api.routes.export import AlertRow, FinancingRow, NoteRow, OrderEventRow, TransferRow
 
-    models = (OrderEventRow, NoteRow, TransferRow, FinancingRow, AlertRow)
+    models: tuple[type[BaseModel], ...] = (OrderEventRow, NoteRow, TransferRow, FinancingRow, AlertRow)
     return {section: list(model.model_fields) for section, model in zip(SECTIONS, models, strict=True)}
 
 

@@ -25,13 +25,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.amounts import display_amount, format_amount
+from scripts.client import ApiClient, ApiError, ApiUnreachable, ClientError
 from scripts.companies import for_role
-from scripts.demo import HINT, DemoError, money, operator_key_from
+from scripts.demo import HINT, DemoError, operator_key_from
 
 MIN_NOTE = 100_00  # minor units: no note planned below 100.00 (the contracts' minimum split is 1.00)
 MAX_LIVE_NOTES = 500  # the contracts' default live-note cap: no note of a receivable below face / cap (S-3)
@@ -43,17 +44,6 @@ RETRIED_TYPES = ("request-in-flight", "indexer-lagging", "chain-unavailable")
 
 class SeedError(DemoError):
     """A one-line failure the CLI prints without a traceback."""
-
-
-def amount(minor: int) -> str:
-    """Minor units as the API's decimal string: 123456 -> "1234.56"."""
-    whole, frac = divmod(minor, 100)
-    return f"{whole}.{frac:02d}"
-
-
-def cents(text: str) -> int:
-    whole, _, frac = text.partition(".")
-    return int(whole) * 100 + int((frac or "0").ljust(2, "0")[:2])
 
 
 # ------------------------------------------------------------------------------------------- the plan
@@ -211,12 +201,12 @@ def make_plan(suppliers: int, notes: int, rng: random.Random) -> Plan:
 
 
 class SeedApi:
-    """One HTTP connection pool shared by the workers; each call names the member key it acts with."""
+    """One `ApiClient` (scripts/client.py) whose pool the workers share; each call names the member key it acts
+    with. A write in flight or a lagging read model is retried with the same Idempotency-Key."""
 
     def __init__(self, base_url: str, workers: int) -> None:
         self.base_url = base_url
-        limits = httpx.Limits(max_connections=workers + 2, max_keepalive_connections=workers + 2)
-        self.client = httpx.Client(base_url=base_url, timeout=120, limits=limits)
+        self.client = ApiClient(base_url, timeout=120, max_connections=workers + 2)
         self.writes = 0
         self._lock = threading.Lock()
 
@@ -224,56 +214,47 @@ class SeedApi:
         self.client.close()
 
     def get(self, path: str, key: str = "") -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
         try:
-            response = self.client.get(path, headers=headers)
-        except httpx.TransportError as exc:
-            reason = str(exc).replace("\n", " ")
-            raise SeedError(f"cannot reach the SCF Chain API at {self.base_url} ({reason}); {HINT}") from exc
-        return self._body(f"GET {path}", response)
+            return self._dict(f"GET {path}", self.client.get(path, api_key=key or None))
+        except ClientError as exc:
+            raise self._error(f"GET {path}", exc) from exc
 
     def post(self, path: str, body: dict[str, Any], key: str, idempotency_key: str) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": idempotency_key}
         for attempt in range(RETRIES):
             last = attempt == RETRIES - 1
             try:
-                response = self.client.post(path, json=body, headers=headers)
-            except httpx.TransportError as exc:
-                if last:
-                    reason = str(exc).replace("\n", " ")
-                    raise SeedError(f"cannot reach the SCF Chain API at {self.base_url} ({reason}); {HINT}") from exc
+                data = self.client.post(path, body, idempotency_key=idempotency_key, api_key=key)
+            except ClientError as exc:
+                if last or not _retryable(exc):
+                    raise self._error(f"POST {path}", exc) from exc
             else:
-                if response.status_code < 400 or last or not _retryable(response):
-                    data = self._body(f"POST {path}", response)
-                    with self._lock:
-                        self.writes += 1
-                    return data
+                with self._lock:
+                    self.writes += 1
+                return self._dict(f"POST {path}", data)
             time.sleep(0.2 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _error(self, action: str, exc: ClientError) -> SeedError:
+        if isinstance(exc, ApiUnreachable):
+            return SeedError(f"cannot reach the SCF Chain API at {self.base_url} ({exc.reason}); {HINT}")
+        if isinstance(exc, ApiError):
+            return SeedError(f"{action}: {exc.title} ({exc.status}): {exc.detail}")
+        return SeedError(f"{action}: {exc}")
+
     @staticmethod
-    def _body(action: str, response: httpx.Response) -> dict[str, Any]:
-        try:
-            data: Any = response.json()
-        except ValueError:
-            data = {"detail": response.text[:200]}
-        if response.status_code >= 400:
-            problem = data if isinstance(data, dict) else {}
-            title = problem.get("title", f"HTTP {response.status_code}")
-            raise SeedError(f"{action}: {title} ({response.status_code}): {problem.get('detail', '')}")
+    def _dict(action: str, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
-            raise SeedError(f"{action}: unexpected answer {response.text[:200]}")
+            raise SeedError(f"{action}: unexpected answer {str(data)[:200]}")
         return data
 
 
-def _retryable(response: httpx.Response) -> bool:
-    if response.status_code not in (409, 503):
+def _retryable(exc: ClientError) -> bool:
+    """No answer, or a write in flight / a lagging read model / a node away (a 503 without a problem body too)."""
+    if isinstance(exc, ApiUnreachable):
+        return True
+    if not isinstance(exc, ApiError) or exc.status not in (409, 503):
         return False
-    try:
-        kind = str(response.json().get("type", ""))
-    except ValueError:
-        return response.status_code == 503
-    return kind.rsplit("/", 1)[-1] in RETRIED_TYPES
+    return exc.slug in RETRIED_TYPES or (exc.status == 503 and not exc.body)
 
 
 # ----------------------------------------------------------------------------------------- running
@@ -315,10 +296,10 @@ class Seeder:
                     "roles": [member.role],
                     "profile": for_role(member.role, member.index, f" {self.tag}"),
                     "label": f"seed {self.tag} {member.key}",
-                    "credit_limit": amount(member.credit_limit),
+                    "credit_limit": format_amount(member.credit_limit),
                 }
                 if member.role == "financier":  # S-5: a financier mints only up to its ceiling (0 until set)
-                    body["mint_ceiling"] = amount(2 * max(plan.mints.get(member.key, 0), 1_000_000_00))
+                    body["mint_ceiling"] = format_amount(2 * max(plan.mints.get(member.key, 0), 1_000_000_00))
                 admitted = self.api.post("/v1/members", body, self.operator_key, self._key(f"admit-{member.key}"))
                 member.id, member.api_key = int(admitted["member"]["id"]), str(admitted["api_key"])
 
@@ -329,7 +310,7 @@ class Seeder:
 
         def mint(bank: str, minor: int) -> Callable[[], None]:
             member = plan.members[bank]
-            body = {"member_id": member.id, "amount": amount(minor), "reference": f"seed-{self.tag}-{bank}"}
+            body = {"member_id": member.id, "amount": format_amount(minor), "reference": f"seed-{self.tag}-{bank}"}
 
             def job() -> None:
                 self._post(bank, "/v1/cash/mint", body, f"mint-{bank}")
@@ -340,7 +321,7 @@ class Seeder:
             def job() -> None:
                 body = {
                     "creditor_id": plan.members[receivable.creditor].id,
-                    "face_value": amount(receivable.face_value),
+                    "face_value": format_amount(receivable.face_value),
                     "maturity": str(today + timedelta(days=receivable.maturity_days)),
                     "invoice_hash": "0x" + secrets.token_hex(32),
                 }
@@ -358,7 +339,7 @@ class Seeder:
         def split(s: PlannedSplit) -> Callable[[], None]:
             def job() -> None:
                 parent = plan.notes[s.parent]
-                body = {"to": plan.members[s.to].id, "value": amount(s.value)}
+                body = {"to": plan.members[s.to].id, "value": format_amount(s.value)}
                 result = self._post(s.holder, f"/v1/notes/{parent.id}/split", body, f"split-{s.child}")
                 plan.notes[s.child].id = int(result["new_note"]["id"])
 
@@ -378,7 +359,7 @@ class Seeder:
             def job() -> None:
                 body = {
                     "note_id": plan.notes[sale.note].id,
-                    "value": amount(sale.value),
+                    "value": format_amount(sale.value),
                     "rate_bps": sale.rate_bps,
                     "recourse": False,
                     "expires_at": str(today + timedelta(days=7)),
@@ -482,9 +463,9 @@ def _summary(seeder: Seeder, seed: int, seconds: float, api_url: str) -> dict[st
         "note_count": len(plan.notes),
         "split_count": len(plan.splits),
         "sale_count": len(plan.sales),
-        "face_value": amount(face),
-        "value_passed_down": amount(sum(s.value for s in plan.splits)),
-        "value_sold": amount(sum(s.value for s in plan.sales)),
+        "face_value": format_amount(face),
+        "value_passed_down": format_amount(sum(s.value for s in plan.splits)),
+        "value_sold": format_amount(sum(s.value for s in plan.sales)),
         "writes": seeder.api.writes,
         "seconds": round(seconds, 2),
         "writes_per_second": round(seeder.api.writes / seconds, 2) if seconds > 0 else None,
@@ -499,9 +480,11 @@ def summary_table(summary: dict[str, Any]) -> Table:
     table.add_column("detail")
     tiers = f"tier 1: {len(members['tier1'])}, tier 2: {len(members['tier2'])}, tier 3: {len(members['tier3'])}"
     table.add_row("members", str(summary["member_count"]), f"{len(members['core_enterprises'])} core, {tiers}, 2 banks")
-    table.add_row("receivables", str(summary["receivable_count"]), f"face value {money(cents(summary['face_value']))}")
+    table.add_row(
+        "receivables", str(summary["receivable_count"]), f"face value {display_amount(summary['face_value'])}"
+    )
     table.add_row("notes", str(summary["note_count"]), f"{summary['split_count']} splits down the tiers")
-    table.add_row("sales", str(summary["sale_count"]), f"value sold to banks {money(cents(summary['value_sold']))}")
+    table.add_row("sales", str(summary["sale_count"]), f"value sold to banks {display_amount(summary['value_sold'])}")
     table.add_row("writes", str(summary["writes"]), f"{summary['writes_per_second']} writes/s")
     table.add_row("time", f"{summary['seconds']} s", summary["api"])
     return table

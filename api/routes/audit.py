@@ -1,4 +1,4 @@
-"""The audit log (api/audit.py): auditors and the operator read it and have the server verify its chain."""
+"""The audit log (api/audit/): auditors and the operator read it and have the server verify its chain."""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ from api.services.common import iso_time, member_or_404, sees_everything
 from api.services.credit import CreditAssessment, assess
 from api.services.visibility import display_names
 from api.settings import Settings
+from chain.node.roles import Roles
 
 router = APIRouter(prefix="/v1/members", tags=["credit"])
 
-FINANCIER = 4
 MAX_MEMBER_ID = 2**32 - 1  # member ids are uint32 on chain
 
 
@@ -54,7 +54,7 @@ class CreditOut(BaseModel):
 
 
 def _may_see_credit(principal: Principal, member_id: int) -> bool:
-    return principal.member_id == member_id or sees_everything(principal) or principal.has_role(FINANCIER)
+    return principal.member_id == member_id or sees_everything(principal) or principal.has_role(Roles.FINANCIER)
 
 
 def credit_out(assessment: CreditAssessment, currency: str, name: str | None = None) -> CreditOut:

@@ -11,11 +11,12 @@ from pydantic import BaseModel, Field
 from api.deps import CurrentPrincipal, DbSession, Ledger
 from api.hexes import TxHash
 from api.problems import catalogued
-from api.schemas.core import MemberOut, MemberRef, role_names
+from api.schemas.core import MemberOut, MemberRef
 from api.services.common import member_or_404, sees_everything
 from api.services.export import block_range, export_sections
 from api.services.visibility import Views, display_names, request_secret
 from api.strict import IsoDate
+from chain.node.roles import role_names
 
 router = APIRouter(prefix="/v1/export", tags=["export"])
 

@@ -26,16 +26,15 @@ from api.services.common import iso_time, sees_everything
 from api.services.provenance import indexed_block, lineage, movements, order_steps, past_holders
 from api.services.visibility import for_receivable, request_secret
 from chain.node.errors import ScfError
+from chain.node.roles import Roles
 from chain.readmodel.store import IndexedBlock, Note, Order, Receivable, ValueMove
 
 router = APIRouter(tags=["provenance"])
 
-FINANCIER = 4
-
 
 def _privileged(principal: Principal) -> bool:
     """Who sees any note's history, as for /v1/verify: auditors, the operator and financiers."""
-    return sees_everything(principal) or principal.has_role(FINANCIER)
+    return sees_everything(principal) or principal.has_role(Roles.FINANCIER)
 
 
 MAX_ID = 2**63 - 1  # what the read model stores; a larger id cannot exist

@@ -49,18 +49,18 @@ from chain.node.contracts import Note as ChainNote
 from chain.node.contracts import Receivable as ChainReceivable
 from chain.node.proofs import ProofError, fetch_note_proof
 from chain.node.revert import ContractRevertError
+from chain.node.roles import Roles
 from chain.readmodel.projections import ORDER_STATUS, SLOT_STATUS
 from chain.readmodel.store import Loan, Member, Note, Order, Purchase
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
 
-FINANCIER = 4
 _BLOCK = re.compile(r"^(latest|[0-9]{1,18})$")
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
 def _privileged(principal: Principal) -> bool:
-    return sees_everything(principal) or principal.has_role(FINANCIER)
+    return sees_everything(principal) or principal.has_role(Roles.FINANCIER)
 
 
 def _after_deployment(ledger: LedgerHandle, number: int) -> None:
@@ -432,7 +432,7 @@ MAX_CHECKED_NOTES = 10_000
 def _may_see_holdings(session: Session, principal: Principal, member_id: int) -> bool:
     if sees_everything(principal) or principal.member_id == member_id:
         return True
-    return principal.has_role(FINANCIER) and has_active_grant(session, member_id, principal.member_id)
+    return principal.has_role(Roles.FINANCIER) and has_active_grant(session, member_id, principal.member_id)
 
 
 @router.get(

@@ -12,15 +12,9 @@ from api.profiles import MemberProfileIn, MemberProfileOut
 from api.strict import IsoDate, Maturity, Text
 
 MAX_ID = 2**63 - 1  # ids the read model can store (signed 64-bit); a larger id names nothing
-ROLE_NAMES = {1: "core_enterprise", 2: "supplier", 4: "financier", 8: "auditor"}
-ROLE_BITS = {name: bit for bit, name in ROLE_NAMES.items()}
 # A member named beside a note: its id where the caller may see who it is, else a pseudonym `holder-<12 hex>`
 # (api/services/visibility.py, docs/permissions.md "Holder identities").
 MemberRef = int | str
-
-
-def role_names(mask: int) -> list[str]:
-    return [name for bit, name in ROLE_NAMES.items() if mask & bit]
 
 
 class MemberOut(BaseModel):

@@ -29,8 +29,8 @@ from api.schemas.cash import (
     MintIn,
 )
 from api.services.common import Window, member_or_404, paginate, sees_everything
-from api.services.visibility import FINANCIER
 from api.writes import WriteContext
+from chain.node.roles import Roles
 from chain.readmodel.store import CashMove, EventRecord, Member
 
 
@@ -158,7 +158,7 @@ def transfer(w: WriteDeps, body: CashTransferIn) -> JSONResponse:
 
 def financier_or_problem(session: Session, member_id: int) -> Member:
     member = member_or_404(session, member_id, "financier")
-    if not member.roles & FINANCIER:
+    if not member.roles & Roles.FINANCIER:
         raise catalogued(422, "not-a-financier", "not-a-financier.no-role", {"member_id": member_id})
     return member
 

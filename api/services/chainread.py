@@ -16,6 +16,7 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from chain.node.abi import abi_type
 from chain.node.contracts import ContractWrapper
 from chain.node.errors import HistoricalStateUnavailableError, is_historical_state_missing
 from chain.node.revert import ContractRevertError
@@ -33,12 +34,6 @@ def call_failure(error: Any, block: int, what: str) -> Exception:
     if is_historical_state_missing(message):
         return HistoricalStateUnavailableError(block, message)
     return ChainReadError(f"{what}: {error}")
-
-
-def _abi_type(param: dict[str, Any]) -> str:
-    if param["type"].startswith("tuple"):
-        return f"({','.join(_abi_type(c) for c in param['components'])}){param['type'][5:]}"
-    return str(param["type"])
 
 
 def _checksummed(value: Any, param: dict[str, Any]) -> Any:
@@ -78,7 +73,7 @@ class ChainReader:
             abi = contract.handle.get_function_by_signature(signature).abi
             view = _View(
                 selector=bytes(keccak(text=signature)[:4]),
-                inputs=[_abi_type(p) for p in abi["inputs"]],
+                inputs=[abi_type(p) for p in abi["inputs"]],
                 outputs=list(abi["outputs"]),
             )
             self._views[key] = view
@@ -113,7 +108,7 @@ class ChainReader:
                 out.append(call.contract.decoder.decode(error["data"], contract=call.contract.NAME))
                 continue
             raw = bytes.fromhex(str(answer["result"])[2:])
-            values = abi_decode([_abi_type(p) for p in view.outputs], raw)
+            values = abi_decode([abi_type(p) for p in view.outputs], raw)
             decoded = tuple(_checksummed(v, p) for v, p in zip(values, view.outputs, strict=True))
             if len(view.outputs) == 1 and view.outputs[0]["type"] == "tuple":
                 decoded = decoded[0]

@@ -14,9 +14,8 @@ from web3.types import TxReceipt
 from api.deps import Principal
 from api.ledger import LedgerHandle
 from api.problems import catalogued
+from chain.node.roles import Roles
 from chain.readmodel.store import Member
-
-AUDITOR = 8
 
 
 def member_or_404(session: Session, member_id: int, what: str = "member") -> Member:
@@ -43,7 +42,7 @@ def event_args(ledger: LedgerHandle, receipt: TxReceipt, contract: str, event: s
 
 
 def sees_everything(principal: Principal) -> bool:
-    return principal.is_operator or principal.has_role(AUDITOR)
+    return principal.is_operator or principal.has_role(Roles.AUDITOR)
 
 
 def end_of_day_utc(day: date) -> int:

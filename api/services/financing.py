@@ -25,9 +25,9 @@ from api.services.visibility import Views, Visibility, display_names, request_se
 from api.tables import FinancingRequest, FinancingRequestOffer
 from api.writes import WriteContext
 from chain.node.contracts import ContractCall, Financing
+from chain.node.roles import Roles
 from chain.readmodel.store import Loan, Note, Offer, Order, Purchase, Receivable
 
-FINANCIER = 4
 CONTRACT = "Financing"
 
 FinancingCall = Callable[[Financing, int], ContractCall]
@@ -171,7 +171,7 @@ def make_offer(w: WriteDeps, body: MakeOfferIn) -> JSONResponse:
     """A financier offers to buy value of a note (201, the offer)."""
     session, principal, ledger = w.session, w.principal, w.ledger
     account = w.account()
-    if not principal.has_role(FINANCIER):
+    if not principal.has_role(Roles.FINANCIER):
         raise catalogued(403, "forbidden", "forbidden.only-financiers-make")
     note = session.get(Note, body.note_id)
     if note is None:
@@ -366,7 +366,7 @@ def open_loan(w: WriteDeps, body: OpenLoanIn) -> JSONResponse:
     """The order's pledgee lends against it (201, the loan)."""
     session, principal, ledger = w.session, w.principal, w.ledger
     account = w.account()
-    if not principal.has_role(FINANCIER):
+    if not principal.has_role(Roles.FINANCIER):
         raise catalogued(403, "forbidden", "forbidden.only-financiers-lend")
     order = session.get(Order, body.order_id)
     parties = {order.supplier_id, order.buyer_id, order.holder_id, order.lienholder_id} if order else set()

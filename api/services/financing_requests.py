@@ -26,7 +26,6 @@ from api.schemas.financing import FinancingRequestIn, FinancingRequestOut, Offer
 from api.services.common import as_utc, end_of_day_utc, event_args, iso_time, sees_everything
 from api.services.financing import (
     CONTRACT,
-    FINANCIER,
     ledger_or_none,
     offer_answer,
     offer_out,
@@ -36,6 +35,7 @@ from api.services.financing import (
 from api.services.visibility import Views, display_names, request_secret
 from api.tables import FinancingRequest, FinancingRequestBank, FinancingRequestOffer, now
 from api.writes import WriteContext
+from chain.node.roles import Roles
 from chain.readmodel.store import Member, Note, Offer, Receivable
 
 LIVE = ("open", "offered")  # stored statuses that still take offers (until `expires_at`)
@@ -216,7 +216,7 @@ def create_request(w: WriteDeps, body: FinancingRequestIn) -> JSONResponse:
         raise catalogued(422, "invalid-financing-bank", "invalid-financing-bank.named-twice")
     for bank in banks:
         member = session.get(Member, bank) if 1 <= bank < 2**63 else None
-        if member is None or bank == me or not member.roles & FINANCIER or member.status != "active":
+        if member is None or bank == me or not member.roles & Roles.FINANCIER or member.status != "active":
             params = {"member_id": bank}
             raise catalogued(
                 422, "invalid-financing-bank", "invalid-financing-bank.not-a-bank", params, financierId=bank
@@ -297,7 +297,7 @@ def answer_request(w: WriteDeps, request_id: int, body: RequestOfferIn) -> JSONR
         raise catalogued(403, "forbidden", "forbidden.only-banks-asked-answer", {"request_id": request_id})
     _refuse_suspended(principal, "answer")
     account = w.account()
-    if not principal.has_role(FINANCIER):
+    if not principal.has_role(Roles.FINANCIER):
         raise catalogued(403, "forbidden", "forbidden.only-financiers-make")
     value = body.value if body.value is not None else req.value
     expiry = (

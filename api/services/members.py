@@ -20,7 +20,7 @@ from api.ledger import LedgerHandle
 from api.problems import catalogued
 from api.profiles import MemberProfileIn, MemberProfileOut, profile_hash
 from api.schemas.cash import CreditLimitIn, RotatedKeyOut
-from api.schemas.core import ROLE_BITS, AdmitMemberIn, AdmittedMemberOut, MemberOut, role_names
+from api.schemas.core import AdmitMemberIn, AdmittedMemberOut, MemberOut
 from api.schemas.selfcustody import OwnKeyRotationIn
 from api.selfcustody import check_challenge, check_signature, hold_address, use_challenge
 from api.services.common import sees_everything
@@ -29,6 +29,7 @@ from api.writes import WriteContext, WriteExecutor
 from chain.node.client import MEMBER_GAS_WEI, fund_on_devchain, is_devchain
 from chain.node.contracts import ContractCall, MemberRegistry
 from chain.node.errors import TransactionError
+from chain.node.roles import ROLE_BITS, Roles, role_names
 from chain.readmodel.store import Member, Note, Order
 
 RegistryCall = Callable[[MemberRegistry, int], ContractCall]
@@ -264,7 +265,7 @@ def admit_member(w: WriteDeps, body: AdmitMemberIn) -> JSONResponse:
     """The operator admits a member: its key in custody (or, self-custody, the address it proved it controls),
     its admission on chain, its API key (201, shown once)."""
     mask = _role_mask(body.roles)
-    if body.mint_ceiling and not mask & ROLE_BITS["financier"]:
+    if body.mint_ceiling and not mask & Roles.FINANCIER:
         raise catalogued(422, "validation-error", "validation-error.mint-ceiling-financiers")
     engine, ledger, custody = w.engine, w.ledger, w.custody
     kyc_hash = _admission_kyc_hash(body)

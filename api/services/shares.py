@@ -21,8 +21,7 @@ from api.schemas.provenance import GrantShareIn, ShareOut, SharesOut
 from api.services.common import as_utc, member_or_404
 from api.tables import SharingGrant, now
 from api.writes import WriteContext
-
-FINANCIER = 4
+from chain.node.roles import Roles
 
 
 def grant_active(grant: SharingGrant, at: datetime | None = None) -> bool:
@@ -87,7 +86,7 @@ def grant_share(w: WriteDeps, body: GrantShareIn) -> JSONResponse:
     financier = member_or_404(w.session, body.financier_id, "financier")
     if financier.id == me:
         raise catalogued(422, "invalid-share-target", "invalid-share-target.member-cannot-share")
-    if not financier.roles & FINANCIER:
+    if not financier.roles & Roles.FINANCIER:
         params = {"member_id": financier.id}
         raise catalogued(422, "invalid-share-target", "invalid-share-target.not-financier", params)
     expires_at = _expiry(body.expires_at)

@@ -48,10 +48,10 @@ from api.deps import Principal
 from api.services.common import as_utc, sees_everything
 from api.services.provenance import Movement, movements
 from api.tables import MemberProfile, SharingGrant, now
+from chain.node.roles import Roles
 from chain.readmodel.store import Loan, Note, Offer, Order, Receivable
 
 PREFIX = "holder-"
-FINANCIER = 4
 KEY_FILE = "pseudonym.key"
 
 MemberRef = int | str
@@ -99,7 +99,7 @@ def pseudonym(secret: bytes, viewer: int, context: str, member_id: int) -> str:
 
 def grantors(session: Session, principal: Principal) -> set[int]:
     """Members whose active sharing grant lets this financier see them (none for a caller without the role)."""
-    if principal.is_operator or not principal.has_role(FINANCIER):
+    if principal.is_operator or not principal.has_role(Roles.FINANCIER):
         return set()
     moment = now()
     rows = session.execute(

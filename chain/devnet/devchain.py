@@ -132,11 +132,11 @@ class DevChain:
     chain_id: int = 31337
     block_time: float | None = None  # None or 0 = automine (a block per transaction); the product uses 0.5 s
     host: str = "127.0.0.1"
-    state_interval: int = 30  # each dump serialises the whole chain: every 5 s slowed a long run (performance.md)
+    state_interval: int = 30  # each dump serialises the whole chain: every 5 s slowed a long run (performance history)
     # Interval mining: past-block states anvil keeps (each a full copy of the chain's state, so memory is about
     # state_history x the state's size). anvil 1.7.1's own interval miner raises any --prune-history to 1,500
     # states, and without it spills up to 3,600 more to disk; so the devchain runs anvil with --no-mining and
-    # mines with `evm_mine` from chain/devnet/pacer.py instead (docs/performance.md, "Devchain memory").
+    # mines with `evm_mine` from chain/devnet/pacer.py instead (docs/performance-history.md, "Devchain memory").
     state_history: int = 128
     extra_args: list[str] = field(default_factory=list)
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)

@@ -2,7 +2,7 @@
 
 Mines a block (`evm_mine`: the pool's transactions up to the block gas limit) every INTERVAL seconds, as anvil's
 own `--block-time` would. anvil 1.7.1's interval miner keeps 1,500 full copies of the state in memory whatever
-`--prune-history` says (docs/performance.md, "Devchain memory"), so the devchain runs anvil with `--no-mining`
+`--prune-history` says (docs/performance-history.md, "Devchain memory"), so the devchain runs anvil with `--no-mining`
 and this process instead.
 
 A process of its own (started by `DevChain.start`), not a thread of its owner: a busy owner (the API under load,

@@ -1,29 +1,42 @@
-"""The six deployed contracts' ABIs as clients see them: the contract list and custom-error signatures.
+"""ABI vocabulary: the six deployed contracts, canonical parameter types and signatures (eth-abi / eth-utils).
 
 Shared by `scripts/abi_export.py` (build/abi and the selector table of docs/errors.md) and `GET /v1/abi`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from eth_utils.abi import function_signature_to_4byte_selector
+from eth_abi.grammar import TupleType
+from eth_abi.grammar import parse as parse_type
+from eth_utils.abi import collapse_if_tuple, function_signature_to_4byte_selector
 
 DEPLOYED = ["MemberRegistry", "CashToken", "ReceivableNotes", "OrderBook", "Financing", "Settlement"]
 
 
-def abi_type(param: dict[str, Any]) -> str:
-    """The canonical type of an ABI parameter (tuples spelled out, as in selectors)."""
-    kind = str(param["type"])
-    if kind.startswith("tuple"):
-        inner = ",".join(abi_type(c) for c in param["components"])
-        return f"({inner}){kind[5:]}"
-    return kind
+def abi_type(param: Mapping[str, Any]) -> str:
+    """The canonical type of an ABI parameter, tuples spelled out as in selectors: `(uint128,bool)[]`."""
+    return str(collapse_if_tuple(dict(param)))
 
 
 def error_signature(entry: dict[str, Any]) -> str:
     """`NotAMember(address)` for the ABI entry of that error."""
     return f"{entry['name']}({','.join(abi_type(p) for p in entry['inputs'])})"
+
+
+def signature_types(signature: str) -> list[str]:
+    """The argument types of a signature: 'f(uint256,(address,bool)[],bytes32)' -> ['uint256', '(address,bool)[]',
+    'bytes32'] (eth-abi's type grammar parses the list as one tuple type)."""
+    start = signature.find("(")
+    if start < 0 or not signature.endswith(")"):
+        raise ValueError(f"not a function signature: {signature!r}")
+    if start == len(signature) - 2:  # `memberCount()`: the grammar has no empty tuple
+        return []
+    arguments = parse_type(signature[start:])
+    if not isinstance(arguments, TupleType):  # pragma: no cover - `(...)` always parses as a tuple
+        raise ValueError(f"not a function signature: {signature!r}")
+    return [component.to_type_str() for component in arguments.components]
 
 
 def selector_of(signature: str) -> str:

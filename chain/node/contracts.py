@@ -25,34 +25,10 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
+from chain.node.abi import signature_types
 from chain.node.revert import RevertDecoder
 
 T = TypeVar("T")
-
-
-def _split_types(inner: str) -> list[str]:
-    """'uint256,(address,bool)[],bytes32' -> ['uint256', '(address,bool)[]', 'bytes32']."""
-    types: list[str] = []
-    depth = 0
-    current = ""
-    for char in inner:
-        if char == "," and depth == 0:
-            types.append(current)
-            current = ""
-            continue
-        depth += (char == "(") - (char == ")")
-        current += char
-    if current:
-        types.append(current)
-    return types
-
-
-def signature_types(signature: str) -> list[str]:
-    """The canonical argument types of a function signature such as 'transferFrom(uint256,address,uint256)'."""
-    start = signature.index("(")
-    if not signature.endswith(")"):
-        raise ValueError(f"not a function signature: {signature!r}")
-    return _split_types(signature[start + 1 : -1])
 
 
 @dataclass(frozen=True)

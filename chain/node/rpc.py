@@ -2,7 +2,7 @@
 
 web3.py spends most of a call's CPU outside the network: middleware, request and result formatters,
 `requests`' per-call session merging. On the service's split path that was about a quarter of a request's
-CPU (profiled with py-spy, see docs/performance.md). The calls here are the handful the signer makes per
+CPU (profiled with py-spy, see docs/performance-history.md). The calls here are the handful the signer makes per
 transaction; they go over one urllib3 keep-alive pool and return the node's JSON as is (hex strings).
 web3 stays in use for everything else (receipts with decoded logs, contract reads, deployment).
 
@@ -240,7 +240,7 @@ __all__ = [
 def rpc_call(url: str, method: str, params: list[object] | None = None, timeout: float = 2.0) -> object:
     """One JSON-RPC call over HTTP; raises ChainUnavailableError when the node does not answer. Over the
     process's shared keep-alive pool for the URL: a client per call (httpx.post) built an SSL context each time,
-    loading the CA bundle, about 10 ms of CPU per `/health` (perf; docs/performance.md, round 4)."""
+    loading the CA bundle, about 10 ms of CPU per `/health` (perf; docs/performance-history.md, round 4)."""
     try:
         return shared_rpc(url, timeout).call(method, *(params or []))
     except RpcTransportError as exc:

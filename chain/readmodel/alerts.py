@@ -16,7 +16,7 @@ Rules:
   obligor (once per financier and obligor).
 - rejected-attempts (medium): a member's requests were refused >= N times within W seconds with a problem type
   that means "already tokenised / pledged / locked / sold" (an attempt to double-issue or double-pledge).
-  Refused requests leave no event on chain, so this rule reads the API's audit log (api/audit.py), handed to
+  Refused requests leave no event on chain, so this rule reads the API's audit log (api/audit/rules.py), handed to
   `evaluate` as an `extra_rules` function; its alerts have block 0 and the time of the last attempt.
 """
 

@@ -379,7 +379,7 @@ def durable_begin(engine: Engine) -> Iterator[Connection]:
     file is fsync'd, which makes this commit and every one before it durable. (If a checkpoint already moved the
     commit into the database file, SQLite synced that file before it may reuse the WAL.) The sync runs after the
     commit, outside SQLite's write lock: `synchronous=FULL`, which syncs inside the lock, made every other writer
-    wait for the disk and raised the service's p99 (docs/performance.md). PostgreSQL commits are durable by
+    wait for the disk and raised the service's p99 (docs/performance-history.md). PostgreSQL commits are durable by
     default (`synchronous_commit=on`)."""
     with engine.begin() as conn:
         yield conn

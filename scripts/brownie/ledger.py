@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from brownie import network, project
 
@@ -21,7 +22,7 @@ NETWORK = "scf-local"
 PROJECT_NAME = "ScfChainProject"  # brownie would derive it from the checkout's folder name
 
 
-def load():
+def load() -> tuple[dict[str, Any], dict[str, Any]]:
     data_dir = Path(os.environ.get("SCF_DATA_DIR", ROOT / ".scf"))
     chain_id = network.chain.id
     record = data_dir / "deployments" / f"{chain_id}.json"
@@ -38,7 +39,7 @@ def load():
     return deployment, ledger
 
 
-def main():
+def main() -> None:
     deployment, ledger = load()
     globals().update(ledger)
     globals()["ledger"] = ledger
@@ -48,7 +49,7 @@ def main():
     print(json.dumps({"memberCount": registry.memberCount(), "registry": registry.address}))
 
 
-def _run(argv):
+def _run(argv: list[str]) -> None:
     """What `brownie run ledger --network scf-local [-I]` does, with the script found by path, not module name."""
     from brownie._cli.console import Console
     from brownie._config import CONFIG

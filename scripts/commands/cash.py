@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, console, fmt_amount, page
+from api.amounts import display_amount
+from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, console, page
 from scripts.lang import t
 
 app = typer.Typer(help="Cash: balance, moves, mint, burn, pay, mint ceilings.")
@@ -19,7 +20,7 @@ Reference = Annotated[str, typer.Option("--reference", help="Bank reference; its
 
 
 def _balance(data: Any) -> None:
-    amount = fmt_amount(data["balance"], data.get("currency"))
+    amount = display_amount(data["balance"], data.get("currency"))
     console.print(t("cash.balance", member_id=data["member_id"], amount=f"[bold]{amount}[/]"))
 
 
@@ -87,9 +88,9 @@ def pay(
 def _ceiling(data: Any) -> None:
     currency = data.get("currency")
     console.print(
-        f"financier {data['member_id']}: ceiling [bold]{fmt_amount(data['ceiling'], currency)}[/], "
-        f"outstanding {fmt_amount(data['outstanding'], currency)}, "
-        f"may still mint {fmt_amount(data['available'], currency)}"
+        f"financier {data['member_id']}: ceiling [bold]{display_amount(data['ceiling'], currency)}[/], "
+        f"outstanding {display_amount(data['outstanding'], currency)}, "
+        f"may still mint {display_amount(data['available'], currency)}"
     )
 
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.table import Table
 
+from api.amounts import display_amount
 from scripts.client import ApiClient, ApiError, ClientConfig, ClientError, resolve_config
 from scripts.lang import field as field_label
 from scripts.lang import t, term
@@ -217,27 +218,14 @@ def chain_date(ctx: typer.Context, text: str, option: str = "date") -> str:
 # ---------------------------------------------------------------------------------------- rendering
 
 
-def fmt_amount(value: Any, currency: str | None = None) -> str:
-    """An API amount as returned ("1000000.00") with thousands separators and the currency: 1,000,000.00 CNY."""
-    if value is None:
-        return "-"
-    text = str(value)
-    sign = "-" if text.startswith("-") else ""
-    whole, dot, frac = text.lstrip("-").partition(".")
-    if not whole.isdigit():
-        return text
-    shown = f"{sign}{int(whole):,}{dot}{frac}"
-    return f"{shown} {currency}" if currency else shown
-
-
 def is_amount(key: str) -> bool:
     return key in AMOUNT_FIELDS or key.endswith(("_value", "_total", "_amount", "_price", "_balance"))
 
 
 def cell(key: str, row: Mapping[str, Any]) -> str:
     value = row.get(key)
-    if is_amount(key) and not isinstance(value, dict | list | bool):
-        return fmt_amount(value, row.get("currency"))
+    if is_amount(key) and isinstance(value, str | None):
+        return display_amount(value, row.get("currency"))
     if value is None:
         return "-"
     named = _with_names(key, value, row)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.tree import Tree
 
+from api.amounts import display_amount
 from scripts.commands.common import (
     DATE_HELP,
     Cursor,
@@ -17,7 +18,6 @@ from scripts.commands.common import (
     call,
     chain_date,
     console,
-    fmt_amount,
     page,
     record,
 )
@@ -109,15 +109,14 @@ def _member(ref: Any) -> str:
 
 def _node_label(node: dict[str, Any], arrivals: list[dict[str, Any]]) -> str:
     state = "live" if node.get("live") else "[dim]gone[/]"
-    label = (
-        f"[bold]note {node['note_id']}[/]  {fmt_amount(node.get('value'))}  {_member(node.get('holder_id'))}  {state}"
-    )
+    value = display_amount(node.get("value"))
+    label = f"[bold]note {node['note_id']}[/]  {value}  {_member(node.get('holder_id'))}  {state}"
     if node.get("lienholder_id"):
         label += f"  [yellow]lien: {_member(node['lienholder_id'])}[/]"
     for edge in arrivals:
         source, target = edge.get("from_member_id"), edge.get("to_member_id")
         parties = f"{_member(source)} → {_member(target)}" if source else f"to {_member(target)}"
-        value = fmt_amount(edge.get("value"))
+        value = display_amount(edge.get("value"))
         label += f"\n[dim]{edge.get('kind')} {value} ({parties}), block {edge.get('block_number')}[/]"
     return label
 

@@ -16,7 +16,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from api.audit import ANCHOR_FILE, GENESIS_HASH, TYPE_BASE, read_anchor, verify_chain
+from api.audit import ANCHOR_FILE, GENESIS_HASH, read_anchor, verify_chain
+from api.problems import TYPE_BASE
 from chain.devnet.devchain import free_port
 from chain.readmodel.store import create_schema, make_engine
 from scripts.cli import app as cli_app

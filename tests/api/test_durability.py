@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
-from api import audit
+from api.audit import anchor as audit_anchor
 from chain.node.signer import SignedTx, TransactionQueue
 from chain.readmodel import store
 from chain.readmodel.store import durable_begin, make_engine, sqlite_file, sync_file
@@ -53,7 +53,7 @@ class Trace:
         self.events: list[tuple[str, str]] = []
         self._pending: dict[int, list[str]] = {}
         self._lock = threading.Lock()
-        real_sync, real_send, real_anchor = store.sync_file, TransactionQueue._send, audit._write_private
+        real_sync, real_send, real_anchor = store.sync_file, TransactionQueue._send, audit_anchor.write_private
 
         def sync(path: Path) -> None:
             real_sync(path)
@@ -69,7 +69,7 @@ class Trace:
 
         monkeypatch.setattr(store, "sync_file", sync)
         monkeypatch.setattr(TransactionQueue, "_send", send)
-        monkeypatch.setattr(audit, "_write_private", anchor)
+        monkeypatch.setattr(audit_anchor, "write_private", anchor)
 
     def _add(self, kind: str, what: str) -> None:
         with self._lock:

@@ -17,13 +17,14 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from chain.node.client import contract
+from chain.node.roles import Roles
 from chain.node.tx import send
 from chain.readmodel.alerts import CIRCULAR, CONCENTRATION, RELATED_PARTY, STRUCTURING, AlertConfig
 from chain.readmodel.indexer import Indexer
 from chain.readmodel.store import Alert, make_engine
 from scripts.runtime import Ledger
 
-CORE, SUPPLIER, FINANCIER = 1, 2, 4
+CORE, SUPPLIER, FINANCIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER), int(Roles.FINANCIER)
 UNIT = 100  # minor units per currency unit
 # Small thresholds so a handful of transactions trigger the rules.
 CONFIG = AlertConfig(

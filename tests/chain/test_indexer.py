@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from chain.node.client import contract
+from chain.node.roles import Roles
 from chain.node.tx import send
 from chain.readmodel import projections
 from chain.readmodel.indexer import EventDecoder, Indexer
 from chain.readmodel.store import PROJECTIONS, Checkpoint, EventRecord, IndexedBlock, Member, make_engine
 from scripts.runtime import Ledger
 
-SUPPLIER = 2
+SUPPLIER = int(Roles.SUPPLIER)
 # Columns whose values depend on insertion history, not on the ledger.
 SURROGATE_COLUMNS = {"value_moves": {"id", "event_id"}}
 

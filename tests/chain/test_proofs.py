@@ -25,10 +25,11 @@ from chain.node.proofs import (
     verify_note_proof,
     verify_proof_file,
 )
+from chain.node.roles import Roles
 from chain.node.tx import send
 from scripts.runtime import Ledger
 
-CORE, SUPPLIER = 1, 2
+CORE, SUPPLIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER)
 
 
 def _admit(ledger: Ledger, roles: int, credit_limit: int = 0) -> tuple[LocalAccount, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -346,6 +347,18 @@ def test_the_client_raises_typed_errors(api: ServerThread, operator_key: str) ->
     with ApiClient(f"http://127.0.0.1:{free_port()}") as client, pytest.raises(ApiUnreachable) as down:
         client.get("/health")
     assert "make run" in down.value.hint
+
+
+def test_one_client_acts_with_a_key_per_request_from_several_threads(scf: Scf, api: ServerThread) -> None:
+    """`scf seed`'s way: one pool shared by worker threads, each request naming the member key it acts with."""
+    member_id, key = admit(scf, "supplier")
+    with ApiClient(api.url, max_connections=4) as client:
+        with pytest.raises(ApiError) as keyless:
+            client.get("/v1/members/me")
+        assert keyless.value.status == 401
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: client.get("/v1/members/me", api_key=key), range(8)))
+    assert {int(answer["id"]) for answer in answers} == {member_id}
 
 
 def _config_show(tmp_path: Path, *args: str, **env: str | None) -> dict[str, Any]:

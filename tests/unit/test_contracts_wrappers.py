@@ -11,6 +11,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from api.writes import WriteContext
+from chain.node.abi import abi_type, signature_types
 from chain.node.artifacts import load_artifacts
 from chain.node.contracts import (
     WRAPPERS,
@@ -23,7 +24,6 @@ from chain.node.contracts import (
     OrderBook,
     ReceivableNotes,
     Settlement,
-    signature_types,
 )
 from chain.node.revert import RevertDecoder
 
@@ -53,6 +53,18 @@ def test_signature_types() -> None:
     assert signature_types("settle(uint256,uint256[])") == ["uint256", "uint256[]"]
     assert signature_types("f((uint128,bool)[],bytes32)") == ["(uint128,bool)[]", "bytes32"]
     assert signature_types("memberCount()") == []
+
+
+def test_abi_type_spells_tuples_out_and_signature_types_reads_them_back() -> None:
+    """One ABI-type vocabulary (chain/node/abi.py): the type an ABI entry declares is the type a signature lists."""
+    param = {
+        "type": "tuple[]",
+        "components": [{"type": "uint128", "name": "value"}, {"type": "tuple", "components": [{"type": "bool"}]}],
+    }
+    assert abi_type(param) == "(uint128,(bool))[]"
+    assert signature_types(f"f({abi_type(param)},address)") == ["(uint128,(bool))[]", "address"]
+    with pytest.raises(ValueError):
+        signature_types("memberCount")
 
 
 @pytest.mark.parametrize(

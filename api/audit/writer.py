@@ -1,0 +1,234 @@
+"""Appending: a group-commit writer thread chains every entry waiting in one transaction and moves the anchor
+once per batch; a failed append is spooled and drained before the next one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from api.audit import anchor
+from api.audit.anchor import ANCHOR_FILE
+from api.audit.hashchain import entry_hash, result_of
+from api.audit.models import GENESIS_HASH, HEAD_ID, AuditEntry, AuditHead, AuditUnavailableError
+from api.audit.rules import DOUBLE_SPEND_TYPES, rejected_attempt_findings
+from api.audit.spool import PENDING_FILE, AuditDraft, draft_from_spool, spool_append
+from api.tables import ApiKey, hash_api_key
+from chain.readmodel.alerts import AlertConfig, store_findings
+from chain.readmodel.store import durable_begin, table
+
+log = logging.getLogger("scf.audit")
+
+# The append's statements, built once (it runs for every audited request): Core, bound parameters.
+_HEADS = table(AuditHead)
+_LOCK_HEAD = update(_HEADS).where(_HEADS.c.id == HEAD_ID).values(seq=_HEADS.c.seq)
+_READ_HEAD = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.id == HEAD_ID).with_for_update()
+_SET_HEAD = update(_HEADS).where(_HEADS.c.id == HEAD_ID).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+_INSERT_ENTRY = insert(table(AuditEntry))
+
+
+class AuditLog:
+    """Appends entries (serialised in-process by a lock and across processes by the head row)."""
+
+    def __init__(self, engine: Engine, data_dir: Path, alert_config: AlertConfig | None = None) -> None:
+        self.engine = engine
+        self.anchor_path = data_dir / ANCHOR_FILE
+        self.pending_path = data_dir / PENDING_FILE
+        self.alert_config = alert_config or AlertConfig()
+        self._lock = threading.Lock()  # one appender at a time in this process (the writer, a drain, a spool)
+        self._queue: deque[tuple[AuditDraft, Future[int | None]]] = deque()
+        self._queue_cond = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._key_owners: dict[str, tuple[int, int]] = {}  # API key hash -> (member id, key id), see _who
+
+    def ensure_head(self) -> None:
+        """Creates the head row of an empty log, and appends entries spooled while the database was away."""
+        try:
+            with Session(self.engine) as session, session.begin():
+                if session.get(AuditHead, HEAD_ID) is None:
+                    session.add(AuditHead(id=HEAD_ID, seq=0, hash=GENESIS_HASH))
+        except IntegrityError:
+            pass  # another process created it at the same moment
+        with self._lock:
+            try:
+                self._drain()
+            except SQLAlchemyError as exc:
+                log.error("audit: spooled entries not appended yet: %s", exc)
+
+    def check_available(self) -> None:
+        try:
+            with Session(self.engine) as session:
+                session.execute(select(AuditHead.seq).where(AuditHead.id == HEAD_ID)).first()
+        except SQLAlchemyError as exc:
+            raise AuditUnavailableError(str(exc)) from exc
+
+    def append(self, draft: AuditDraft) -> int | None:
+        """Chains the entry; returns its seq, or None when the database failed and the entry was spooled.
+
+        Raises AuditUnavailableError only when the entry could be neither appended nor spooled.
+        """
+        return self.submit(draft).result()
+
+    def submit(self, draft: AuditDraft) -> Future[int | None]:
+        """Queues the entry for the writer thread; the future gives what `append` returns."""
+        future: Future[int | None] = Future()
+        with self._queue_cond:
+            self._queue.append((draft, future))
+            if self._writer is None or not self._writer.is_alive():
+                self._writer = threading.Thread(target=self._write_loop, name="audit-writer", daemon=True)
+                self._writer.start()
+            self._queue_cond.notify()
+        return future
+
+    MAX_BATCH = 256
+    WRITER_IDLE_S = 5.0  # the writer thread ends after this long without entries (a new one starts on demand)
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._queue_cond:
+                if not self._queue_cond.wait_for(lambda: bool(self._queue), timeout=self.WRITER_IDLE_S):
+                    self._writer = None
+                    return
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.MAX_BATCH))]
+            try:
+                self._write_batch(batch)
+            except Exception as exc:  # never leave a request waiting on a dead writer
+                log.exception("audit: writing %d entries failed", len(batch))
+                for _draft, future in batch:
+                    if not future.done():
+                        future.set_exception(AuditUnavailableError(str(exc)))
+
+    def _write_batch(self, batch: list[tuple[AuditDraft, Future[int | None]]]) -> None:
+        drafts = [draft for draft, _ in batch]
+        results: list[int | None]
+        with self._lock:
+            try:
+                self._drain()
+                chained = self._insert_many([(d, hash_api_key(d.api_key) if d.api_key else None) for d in drafts])
+                results = [seq for seq, _ in chained]
+                self._write_anchor(*chained[-1])
+            except SQLAlchemyError as exc:
+                log.error("audit: append failed, spooling %d entries: %s", len(drafts), exc)
+                results = []
+                for draft, future in batch:
+                    try:
+                        self._spool(draft)
+                        results.append(None)
+                    except AuditUnavailableError as lost:
+                        future.set_exception(lost)
+                        results.append(None)
+        if any(result_of(d.status) == "rejected" and d.problem_type in DOUBLE_SPEND_TYPES for d in drafts):
+            self._evaluate_rejected_attempts()  # before answering: the alert is there when the response is
+        for (_draft, future), seq in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(seq)
+
+    def _insert(self, draft: AuditDraft, key_hash: str | None) -> tuple[int, str]:
+        return self._insert_many([(draft, key_hash)])[0]
+
+    def _insert_many(self, drafts: Sequence[tuple[AuditDraft, str | None]]) -> list[tuple[int, str]]:
+        """Chains the entries in order in one transaction; their (seq, hash). Core statements (no ORM unit of
+        work): with group commit this runs for every audited request, reads included."""
+        for attempt in range(3):
+            try:
+                chained: list[tuple[int, str]] = []
+                rows: list[dict[str, Any]] = []
+                with durable_begin(self.engine) as conn:  # on disk before the anchor names it
+                    # Update the head first: on SQLite this takes the database's write lock for the whole
+                    # transaction; on PostgreSQL it locks the row (FOR UPDATE below keeps that explicit).
+                    conn.execute(_LOCK_HEAD)
+                    head = conn.execute(_READ_HEAD).first()
+                    if head is None:
+                        conn.execute(insert(table(AuditHead)).values(id=HEAD_ID, seq=0, hash=GENESIS_HASH))
+                        seq, prev = 0, GENESIS_HASH
+                    else:
+                        seq, prev = int(head[0]), str(head[1])
+                    for draft, key_hash in drafts:
+                        member_id, key_id = self._who(conn, key_hash)
+                        seq += 1
+                        fields: dict[str, Any] = {
+                            "seq": seq,
+                            "at": draft.at,
+                            "request_id": draft.request_id,
+                            "member_id": member_id,
+                            "api_key_id": key_id,
+                            "method": draft.method,
+                            "path": draft.path,
+                            "action": draft.action,
+                            "idempotency_key": draft.idempotency_key,
+                            "status": draft.status,
+                            "result": result_of(draft.status),
+                            "problem_type": draft.problem_type,
+                            "tx_hashes": list(draft.tx_hashes),
+                            "prev_hash": prev,
+                        }
+                        prev = entry_hash(fields)
+                        rows.append({**fields, "hash": prev})
+                        chained.append((seq, prev))
+                    conn.execute(_INSERT_ENTRY, rows)
+                    conn.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev})
+                return chained
+            except IntegrityError:
+                if attempt == 2:  # another writer took the seq (or created the head): try again
+                    raise
+        raise AssertionError("unreachable")
+
+    def _who(self, conn: Connection, key_hash: str | None) -> tuple[int | None, int | None]:
+        """(member id, API key id) of the bearer key, revoked or not; (None, None) for no or an unknown key.
+        A key's row never changes owner, so a found key is remembered (an unknown one is looked up again)."""
+        if key_hash is None:
+            return None, None
+        known = self._key_owners.get(key_hash)
+        if known is not None:
+            return known
+        row = conn.execute(select(ApiKey.member_id, ApiKey.id).where(ApiKey.key_hash == key_hash)).first()
+        if row is None:
+            return None, None
+        owner = (int(row[0]), int(row[1]))
+        if len(self._key_owners) < 100_000:
+            self._key_owners[key_hash] = owner
+        return owner
+
+    def _write_anchor(self, seq: int, digest: str) -> None:
+        anchor.advance_anchor(self.anchor_path, seq, digest)
+
+    def spool(self, draft: AuditDraft) -> None:
+        """Keeps an entry for later (the database is away); raises AuditUnavailableError if that fails too."""
+        with self._lock:
+            self._spool(draft)
+
+    def _spool(self, draft: AuditDraft) -> None:
+        spool_append(self.pending_path, draft)
+
+    def _drain(self) -> None:
+        """Appends spooled entries in their order, removing each from the spool once it is in the log."""
+        try:
+            lines = [line for line in self.pending_path.read_text().splitlines() if line.strip()]
+        except FileNotFoundError:
+            return
+        while lines:
+            draft, key_hash = draft_from_spool(json.loads(lines[0]))
+            seq, digest = self._insert(draft, key_hash)
+            self._write_anchor(seq, digest)
+            lines.pop(0)
+            if lines:
+                anchor.write_private(self.pending_path, "\n".join(lines) + "\n")
+            else:
+                self.pending_path.unlink()
+
+    def _evaluate_rejected_attempts(self) -> None:
+        try:
+            with Session(self.engine) as session, session.begin():
+                found = rejected_attempt_findings(session, self.alert_config)
+                store_findings(session, found, lambda _block: 0)
+        except SQLAlchemyError as exc:  # e.g. the indexer stored the same alert at the same moment
+            log.warning("audit: rejected-attempts rule not evaluated now (the indexer re-derives it): %s", exc)
