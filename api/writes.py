@@ -76,6 +76,7 @@ _FORBIDDEN = {
 _INVALID = {
     "InsufficientValue",
     "ValueBelowMinimum",
+    "PaymentBelowMinimum",
     "ZeroValue",
     "SelfTransfer",
     "SlotMismatch",

@@ -14,8 +14,18 @@ from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
 from api.deps import CurrentPrincipal, CustodyDep, DbSession, Ledger, Principal, Writes
-from api.problems import catalogued
-from api.schemas import LockNoteIn, MergeNoteIn, NoteOut, Page, SplitNoteIn, SplitResultOut, TransferNoteIn
+from api.problems import Problem, catalogued
+from api.schemas import (
+    LockNoteIn,
+    MergeNoteIn,
+    NoteOut,
+    Page,
+    PayFromNoteIn,
+    PaymentsResultOut,
+    SplitNoteIn,
+    SplitResultOut,
+    TransferNoteIn,
+)
 from api.services.common import (
     acting_account,
     event_args,
@@ -27,7 +37,7 @@ from api.services.common import (
 from api.services.visibility import Views, Visibility, display_names, for_slot, request_secret
 from api.strict import IsoDate
 from api.writes import WriteContext
-from chain.readmodel.store import Note, Receivable, table
+from chain.readmodel.store import Member, Note, Receivable, table
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
 
@@ -240,6 +250,77 @@ def split_note(
         return 201, SplitResultOut(note=parent, new_note=child).model_dump(mode="json")
 
     return _run(request, principal, ledger, writes, f"{note_id}:" + body.model_dump_json(), workflow)
+
+
+def _payment_refused(problem: Problem, payments: Sequence[tuple[int, str]]) -> Problem:
+    """The contract's refusal of a bulk payment, naming the payment it is about when its arguments tell (the
+    payment's index, or the recipient's account or member id): `payment: {index, to}` and a detail that names it.
+    Any other refusal (the note, the sum, the cap) stays as the contract gave it."""
+    error = problem.extra.get("contractError")
+    args = error.get("args", {}) if isinstance(error, dict) else {}
+    accounts = [account.lower() for _, account in payments]
+    index: int | None = None
+    if isinstance(args.get("index"), int) and 0 <= args["index"] < len(payments):
+        index = args["index"]
+    else:
+        for name, value in args.items():
+            if name in ("account", "to") and isinstance(value, str) and value.lower() in accounts:
+                index = accounts.index(value.lower())
+                break
+            if name == "memberId" and value in [member for member, _ in payments]:
+                index = [member for member, _ in payments].index(value)
+                break
+    if index is None:
+        return problem
+    params = {"index": index, "member_id": payments[index][0], "call": problem.params.get("call", problem.detail)}
+    extra = {**problem.extra, "payment": {"index": index, "to": payments[index][0]}}
+    return catalogued(
+        problem.status, problem.slug, "payment-refused.named", params, title_key=problem.title_key, **extra
+    )
+
+
+@router.post(
+    "/{note_id}/payments",
+    status_code=201,
+    response_model=PaymentsResultOut,
+    summary="Bulk payment: new notes for up to 100 members out of one note, all or nothing",
+)
+def pay_from_note(
+    note_id: int,
+    body: PayFromNoteIn,
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    ledger: Ledger,
+    writes: Writes,
+    custody: CustodyDep,
+) -> JSONResponse:
+    fingerprint = f"{note_id}:" + body.model_dump_json()
+    if not writes.started(request, principal.member_id, fingerprint.encode()):  # a retry: the note may be burned
+        note = _own_note(session, principal, note_id)
+        _check_value(note, sum(p.value for p in body.payments))
+    wanted = {p.to for p in body.payments}
+    members = {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(wanted)))}
+    for index, payment in enumerate(body.payments):
+        params = {"index": index, "member_id": payment.to, "note_id": note_id}
+        if payment.to == principal.member_id:  # as a split to oneself (refused by the split route too)
+            raise catalogued(422, "self-transfer", "self-transfer.payment-to-self", params, payment={"index": index})
+        if payment.to not in members:
+            raise catalogued(404, "not-found", "not-found.payment-recipient", params, payment={"index": index})
+    payments = [(p.to, members[p.to].account) for p in body.payments]
+    account = acting_account(custody, session, principal)
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        call = ledger.notes.split_batch(note_id, [a for _, a in payments], [p.value for p in body.payments])
+        try:
+            receipt = ctx.transact(account, call)
+        except Problem as refused:
+            raise _payment_refused(refused, payments) from refused
+        first = int(event_args(ledger, receipt, "ReceivableNotes", "NoteSplit")["noteId"])
+        source, *created = _note_response(request, ctx, note_id, *range(first, first + len(payments)))
+        return 201, PaymentsResultOut(note=source, new_notes=created).model_dump(mode="json")
+
+    return _run(request, principal, ledger, writes, fingerprint, workflow)
 
 
 @router.post("/{note_id}/transfer", response_model=NoteOut, summary="Transfer the whole note to a member")
