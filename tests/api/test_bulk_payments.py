@@ -87,6 +87,11 @@ def test_thirty_recipients_in_one_transaction_read_your_writes_and_replay(
         mine = ok(party.client.get("/v1/notes"))["items"]
         assert new["id"] in [n["id"] for n in mine]
         assert ok(party.client.get(f"/v1/notes/{new['id']}"))["value"] == new["value"]
+    # the read model's provenance classifies each new note's creation as a split of the paid note
+    new_id = body["new_notes"][5]["id"]
+    moves = ok(tier2[5].client.get(f"/v1/notes/{new_id}/provenance"))["events"]
+    into = [(e["kind"], e["from_note_id"], e["value"]) for e in moves if e["to_note_id"] == new_id]
+    assert into == [("split", note_id, "1005.00")]
     # idempotent: the same key and body replay the answer and send nothing
     again = _pay(tier1, note_id, payments, key)
     assert again.status_code == 201, again.text
