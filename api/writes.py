@@ -79,6 +79,7 @@ _FORBIDDEN = {
 _INVALID = {
     "InsufficientValue",
     "ValueBelowMinimum",
+    "PaymentBelowMinimum",
     "ZeroValue",
     "SelfTransfer",
     "SlotMismatch",

@@ -69,7 +69,10 @@ SETTLE_NOTES = (1, 10, 50)  # settlement batch sizes; the per-note gas is taken 
 SETTLE_NOTE = 2_000_00  # value of each settled note (as Settlement.t.sol's gas test)
 
 BENCH_DIR = Path(__file__).resolve().parent
-SECTIONS = ["gas", "service", "consortium", "endurance", "reads", "indexer"]  # gas = gas table and raw ceiling
+SECTIONS = ["gas", "bulk", "service", "consortium", "endurance", "reads", "indexer"]  # gas = gas table, raw ceiling
+BULK_SIG = "splitBatch(uint256,address[],uint256[])"
+BULK_RECIPIENTS = 30  # the issue's bulk payment: a tier-1 supplier pays 30 tier-2 suppliers out of one note
+BULK_TARGET = 0.6  # gas per recipient at most this share of one split to a new holder
 
 
 def log(msg: str) -> None:
@@ -122,9 +125,9 @@ def gas_of(receipt: dict[str, Any]) -> int:
 
 
 def measure(
-    rows: dict[str, dict[str, int]], key: str, chain: Chain, wallet: Wallet, to: str, data: str
+    rows: dict[str, dict[str, int]], key: str, chain: Chain, wallet: Wallet, to: str, data: str, gas: int = 1_000_000
 ) -> dict[str, Any]:
-    receipt = chain.send(wallet, to, data)
+    receipt = chain.send(wallet, to, data, gas)
     rows[key] = {"gas": gas_of(receipt), "execution_gas": gas_of(receipt) - intrinsic_gas(data)}
     return receipt
 
@@ -307,6 +310,56 @@ def _gas_table(s: Suite, rows: dict[str, dict[str, int]]) -> None:
     lend = calldata(LEND_SIG, loan_order, 50_000_00, 600, chain.timestamp() + 30 * 24 * 3600)
     loan_id = event_topic(measure(rows, "order_loan", chain, bank, s.financing, lend), LOAN_OPENED)
     measure(rows, "repay", chain, supplier, s.financing, calldata("repay(uint256)", loan_id))
+
+
+def run_bulk(args: argparse.Namespace) -> dict[str, Any]:
+    """Bulk payment gas: on a fresh devchain, a supplier pays BULK_RECIPIENTS members that hold no note yet out of
+    one note (`splitBatch`, one transaction), and splits once to another such member (the single split it is
+    compared with, measured the same way in the same run)."""
+    with tempfile.TemporaryDirectory(prefix="scf-bench-bulk-") as tmp:
+        data_dir = Path(tmp)
+        devchain = DevChain(data_dir=data_dir, port=free_port(), block_time=Settings().block_time)
+        devchain.start()
+        try:
+            s = _deploy(devchain, data_dir, args)
+            return _bulk_gas(s)
+        finally:
+            devchain.stop()
+
+
+def _bulk_gas(s: Suite) -> dict[str, Any]:
+    chain = s.chain
+    rows: dict[str, dict[str, int]] = {}
+    payees = [Wallet.from_label(f"bulk-payee-{i}") for i in range(BULK_RECIPIENTS + 1)]
+    kyc = b"\x11" * 32
+    chain.send_all(
+        [
+            (s.operator, s.registry, calldata(ADMIT_SIG, w.address, SUPPLIER, kyc, 100 + i, 0))
+            for i, w in enumerate(payees)
+        ]
+    )
+    issue = calldata(ISSUE_SIG, s.supplier.address, FACE, s.cash, chain.timestamp() + TENOR, b"\x31" * 32)
+    note_id = minted_ids(chain.send(s.core, s.notes, issue))[0]
+    log(f"bulk payment: {BULK_RECIPIENTS} recipients out of note {note_id}, and one split, each to a new holder")
+    split = calldata(SPLIT_SIG, note_id, payees[-1].address, 1_000_00)
+    measure(rows, "split", chain, s.supplier, s.notes, split)
+    values = [1_000_00 + i for i in range(BULK_RECIPIENTS)]
+    bulk = calldata(BULK_SIG, note_id, [w.address for w in payees[:BULK_RECIPIENTS]], values)
+    receipt = measure(rows, "bulk", chain, s.supplier, s.notes, bulk, gas=5_000_000)
+    if len(minted_ids(receipt)) != BULK_RECIPIENTS:
+        raise RpcError(f"bulk payment minted {len(minted_ids(receipt))} notes, not {BULK_RECIPIENTS}")
+    per_recipient = rows["bulk"]["gas"] / BULK_RECIPIENTS
+    ratio = per_recipient / rows["split"]["gas"]
+    log(
+        f"bulk payment: {rows['bulk']['gas']:,} gas, {per_recipient:,.0f} per recipient = {ratio:.3f} x a split"
+        f" ({rows['split']['gas']:,}); target <= {BULK_TARGET}"
+    )
+    return {
+        "bulk": {"recipients": BULK_RECIPIENTS, "target_ratio": BULK_TARGET, "gas": rows},
+        "bulk_gas_per_recipient": round(per_recipient),
+        "bulk_split_gas": rows["split"]["gas"],
+        "bulk_per_recipient_over_split": round(ratio, 3),
+    }
 
 
 def _prepare_settlement(s: Suite) -> dict[int, tuple[int, list[int]]]:
@@ -692,6 +745,7 @@ def main() -> None:
         results = {k: v for k, v in json.loads(previous.read_text()).items() if k != "environment"}
     runners: dict[str, Callable[[], dict[str, Any]]] = {
         "gas": lambda: run(args),
+        "bulk": lambda: run_bulk(args),
         "service": lambda: bench_service.run(args),
         "consortium": lambda: bench_consortium.run(args),
         "endurance": lambda: bench_endurance.run(args),

@@ -134,6 +134,30 @@ def _settle_rows(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _bulk_lines(results: dict[str, Any]) -> list[str]:
+    """Bulk payment (`bench --only bulk`): gas per recipient against its target, a share of one split."""
+    if "bulk" not in results:
+        return []
+    bulk = results["bulk"]
+    n, target, ratio = bulk["recipients"], bulk["target_ratio"], results["bulk_per_recipient_over_split"]
+    split = results["bulk_split_gas"]
+    verdict = "met" if ratio <= target else f"missed by {ratio - target:.3f} x a split"
+    return [
+        "",
+        "### Bulk payment",
+        "",
+        f"`ReceivableNotes.splitBatch`: a supplier pays {n} members that hold no note yet out of one note in one"
+        " transaction (a new note each, with the checks and events of a split), on a fresh devchain; compared with"
+        " one split to such a member from the same note in the same run (both receipts' gasUsed).",
+        "",
+        "| figure | measured | target | |",
+        "|---|---:|---:|---|",
+        f"| bulk payment, {n} recipients (gas) | {_fmt(bulk['gas']['bulk']['gas'])} | - | |",
+        f"| **`bulk_gas_per_recipient`** | **{_fmt(results['bulk_gas_per_recipient'])}** | <= {target} x {_fmt(split)}"
+        f" = {_fmt(int(target * split))} | {verdict} ({ratio:.3f} x a split) |",
+    ]
+
+
 def _per_round(cfg: dict[str, Any]) -> str:
     txs = cfg["txs"]
     if isinstance(txs, int):
@@ -318,6 +342,7 @@ def markdown(results: dict[str, Any], env: dict[str, str]) -> str:
             f"{_fmt(ours['execution_gas'])} | {_fmt(ref['execution_gas'] if ref else None)} | {exec_ratio} | {note} |"
         )
     lines += _settle_rows(results)
+    lines += _bulk_lines(results)
     raw = results["raw"]
     automine = "automine" in results["raw_config"]["mining"]
     cfg = results["raw_config"]

@@ -10,7 +10,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.deps import CurrentPrincipal, DbSession, Write
-from api.schemas.core import LockNoteIn, MergeNoteIn, NoteOut, Page, SplitNoteIn, SplitResultOut, TransferNoteIn
+from api.schemas.core import (
+    LockNoteIn,
+    MergeNoteIn,
+    NoteOut,
+    Page,
+    PayFromNoteIn,
+    PaymentsResultOut,
+    SplitNoteIn,
+    SplitResultOut,
+    TransferNoteIn,
+)
 from api.services import notes
 from api.services.common import paginate
 from api.services.notes import NoteView
@@ -51,6 +61,16 @@ def get_note(note_id: int, session: DbSession, principal: CurrentPrincipal, requ
 @router.post("/{note_id}/split", status_code=201, response_model=SplitResultOut, summary="Split value off to a member")
 def split_note(note_id: int, body: SplitNoteIn, w: Write) -> JSONResponse:
     return notes.split_note(w, note_id, body)
+
+
+@router.post(
+    "/{note_id}/payments",
+    status_code=201,
+    response_model=PaymentsResultOut,
+    summary="Bulk payment: new notes for up to 100 members out of one note, all or nothing",
+)
+def pay_from_note(note_id: int, body: PayFromNoteIn, w: Write) -> JSONResponse:
+    return notes.pay_from_note(w, note_id, body)
 
 
 @router.post("/{note_id}/transfer", response_model=NoteOut, summary="Transfer the whole note to a member")

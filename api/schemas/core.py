@@ -181,6 +181,27 @@ class SplitNoteIn(BaseModel):
     value: PositiveAmount
 
 
+MAX_PAYMENTS = 100  # recipients of one bulk payment (the contract's MAX_PAYMENTS)
+
+
+class PaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: StrictInt = Field(ge=1, le=MAX_ID, description="member id that receives a new note")
+    value: PositiveAmount
+
+
+class PayFromNoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payments: list[PaymentIn] = Field(
+        min_length=1,
+        max_length=MAX_PAYMENTS,
+        description=f"1 to {MAX_PAYMENTS} payments, each a new note of the same receivable for its recipient; "
+        "all are made in one transaction, or none",
+    )
+
+
 class TransferNoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -203,3 +224,8 @@ class LockNoteIn(BaseModel):
 class SplitResultOut(BaseModel):
     note: NoteOut
     new_note: NoteOut
+
+
+class PaymentsResultOut(BaseModel):
+    note: NoteOut = Field(description="the note paid from (not live when the payments took its whole value)")
+    new_notes: list[NoteOut] = Field(description="one new note per payment, in the order of the payments")

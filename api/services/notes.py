@@ -14,12 +14,21 @@ from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
 from api.deps import Principal, WriteDeps
-from api.problems import catalogued
-from api.schemas.core import LockNoteIn, MergeNoteIn, NoteOut, SplitNoteIn, SplitResultOut, TransferNoteIn
+from api.problems import Problem, catalogued
+from api.schemas.core import (
+    LockNoteIn,
+    MergeNoteIn,
+    NoteOut,
+    PayFromNoteIn,
+    PaymentsResultOut,
+    SplitNoteIn,
+    SplitResultOut,
+    TransferNoteIn,
+)
 from api.services.common import event_args, iso_time, maturity_within, member_or_404, sees_everything
 from api.services.visibility import Visibility, display_names
 from api.writes import WriteContext
-from chain.readmodel.store import Note, Receivable, table
+from chain.readmodel.store import Member, Note, Receivable, table
 
 
 @dataclass(frozen=True)
@@ -192,6 +201,64 @@ def split_note(w: WriteDeps, note_id: int, body: SplitNoteIn) -> JSONResponse:
         return 201, SplitResultOut(note=parent, new_note=child).model_dump(mode="json")
 
     return w.run(f"{note_id}:" + body.model_dump_json(), workflow)
+
+
+def _payment_refused(problem: Problem, payments: Sequence[tuple[int, str]]) -> Problem:
+    """The contract's refusal of a bulk payment, naming the payment it is about when its arguments tell (the
+    payment's index, or the recipient's account or member id): `payment: {index, to}` and a detail that names it.
+    Any other refusal (the note, the sum, the cap) stays as the contract gave it."""
+    error = problem.extra.get("contractError")
+    args = error.get("args", {}) if isinstance(error, dict) else {}
+    accounts = [account.lower() for _, account in payments]
+    index: int | None = None
+    if isinstance(args.get("index"), int) and 0 <= args["index"] < len(payments):
+        index = args["index"]
+    else:
+        for name, value in args.items():
+            if name in ("account", "to") and isinstance(value, str) and value.lower() in accounts:
+                index = accounts.index(value.lower())
+                break
+            if name == "memberId" and value in [member for member, _ in payments]:
+                index = [member for member, _ in payments].index(value)
+                break
+    if index is None:
+        return problem
+    params = {"index": index, "member_id": payments[index][0], "call": problem.params.get("call", problem.detail)}
+    extra = {**problem.extra, "payment": {"index": index, "to": payments[index][0]}}
+    return catalogued(
+        problem.status, problem.slug, "payment-refused.named", params, title_key=problem.title_key, **extra
+    )
+
+
+def pay_from_note(w: WriteDeps, note_id: int, body: PayFromNoteIn) -> JSONResponse:
+    """Bulk payment: the holder pays up to 100 members out of one note in one transaction (`splitBatch`), all or
+    nothing; a refusal names the payment it is about (201, the note and the new notes)."""
+    fingerprint = f"{note_id}:" + body.model_dump_json()
+    if not w.started(fingerprint):  # a retry: the note may be burned
+        note = own_note(w.session, w.principal, note_id)
+        _check_value(note, sum(p.value for p in body.payments))
+    wanted = {p.to for p in body.payments}
+    members = {m.id: m for m in w.session.scalars(select(Member).where(Member.id.in_(wanted)))}
+    for index, payment in enumerate(body.payments):
+        params = {"index": index, "member_id": payment.to, "note_id": note_id}
+        if payment.to == w.principal.member_id:  # as a split to oneself (refused by the split route too)
+            raise catalogued(422, "self-transfer", "self-transfer.payment-to-self", params, payment={"index": index})
+        if payment.to not in members:
+            raise catalogued(404, "not-found", "not-found.payment-recipient", params, payment={"index": index})
+    payments = [(p.to, members[p.to].account) for p in body.payments]
+    account = w.account()
+
+    def workflow(ctx: WriteContext) -> tuple[int, Any]:
+        call = w.ledger.notes.split_batch(note_id, [a for _, a in payments], [p.value for p in body.payments])
+        try:
+            receipt = ctx.transact(account, call)
+        except Problem as refused:
+            raise _payment_refused(refused, payments) from refused
+        first = int(event_args(w.ledger, receipt, "ReceivableNotes", "NoteSplit")["noteId"])
+        source, *created = _notes_now(w, ctx, note_id, *range(first, first + len(payments)))
+        return 201, PaymentsResultOut(note=source, new_notes=created).model_dump(mode="json")
+
+    return w.run(fingerprint, workflow)
 
 
 def transfer_note(w: WriteDeps, note_id: int, body: TransferNoteIn) -> JSONResponse:

@@ -331,6 +331,10 @@ class ReceivableNotes(_MemberHoldings):
         """ERC-3525 value transfer to an address: a new note of `value` for `to`."""
         return self._write("transferFrom(uint256,address,uint256)", note_id, _address(to), value)
 
+    def split_batch(self, note_id: int, to: Sequence[str], values: Sequence[int]) -> ContractCall:
+        """Bulk payment: one split per recipient, all in one transaction or none (new notes in list order)."""
+        return self._write("splitBatch(uint256,address[],uint256[])", note_id, [_address(a) for a in to], list(values))
+
     def transfer_whole(self, owner: str, to: str, note_id: int) -> ContractCall:
         """ERC-721 transfer of the whole note."""
         return self._write("transferFrom(address,address,uint256)", _address(owner), _address(to), note_id)

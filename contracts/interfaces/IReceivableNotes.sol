@@ -65,6 +65,10 @@ interface IReceivableNotes {
     error NoteNotInSlot(uint256 noteId, uint256 slotId);
     error InvalidStatusChange(uint256 slotId, SlotStatus from, SlotStatus to);
     error RejectedByReceiver(address to);
+    /// @notice A bulk payment's lists: empty, longer than MAX_PAYMENTS, or of different lengths.
+    error InvalidBatch(uint256 recipients, uint256 values);
+    /// @notice Payment `index` (from 0) of a bulk payment is below the receivable's minimum note value.
+    error PaymentBelowMinimum(uint256 index, uint256 value, uint256 minimum);
 
     // ---------------------------------------------------------------- events (besides ERC-3525/721 ones)
     event ReceivableIssued(
@@ -121,6 +125,21 @@ interface IReceivableNotes {
         uint64 maturity,
         bytes32 invoiceHash
     ) external returns (uint256 slotId, uint256 noteId);
+
+    // ---------------------------------------------------------------- bulk payment
+    /// @notice Bulk payment: one split per recipient out of one note, all or nothing. Payment i moves
+    ///         `values[i]` into a new note for `to[i]` (ids `firstNoteId + i`), with the checks of the splits
+    ///         made one after another: caller authorised for the sum (a value allowance is spent by it), each
+    ///         recipient an active member with a holding role, each value at least the slot's minimum note
+    ///         value, the remainder nothing (the note is burned) or at least that minimum, the live-note cap.
+    ///         Emits per new note what a split emits (Transfer, SlotChanged, TransferValue, NoteSplit).
+    /// @param fromTokenId the note paid from
+    /// @param to the recipients (1 to MAX_PAYMENTS = 100)
+    /// @param values the value paid to each, in minor units
+    /// @return firstNoteId the first new note; the others follow it in order
+    function splitBatch(uint256 fromTokenId, address[] calldata to, uint256[] calldata values)
+        external
+        returns (uint256 firstNoteId);
 
     // ---------------------------------------------------------------- locks
     /// @notice The holder locks (pledges) its note to a financier.

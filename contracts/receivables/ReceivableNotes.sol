@@ -87,6 +87,7 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     uint256 private constant MAX_LIVE_NOTES_LIMIT = 10_000; // bounds a settlement batch's gas
     uint64 private constant MIN_TENOR_LIMIT = 1 days;
     uint64 private constant MAX_TENOR_LIMIT = 5 * 365 days;
+    uint256 private constant MAX_PAYMENTS = 100; // recipients of one bulk payment
 
     mapping(uint256 noteId => NoteWord) private _notes;
     mapping(uint256 noteId => ApprovalState) private _approvalState;
@@ -282,6 +283,62 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
         if (value == n.value) _erase(fromTokenId, n.holderId, holder, slotId);
         else s.liveNotes = live + 1;
         _checkReceiver(to, fromTokenId, newNoteId, value);
+    }
+
+    /// @inheritdoc IReceivableNotes
+    function splitBatch(uint256 fromTokenId, address[] calldata to, uint256[] calldata values)
+        external
+        returns (uint256 firstNoteId)
+    {
+        uint256 count = to.length;
+        if (count == 0 || count > MAX_PAYMENTS || values.length != count) revert InvalidBatch(count, values.length);
+        NoteWord memory n = _noteWord(fromTokenId);
+        (address holder, uint256 minimum) = _checkBatch(fromTokenId, n, values);
+        firstNoteId = _policy.noteCount - count + 1;
+        uint256 slotId = n.slotId;
+        for (uint256 i; i < count; ++i) {
+            uint256 value = values[i];
+            if (value < minimum) revert PaymentBelowMinimum(i, value, minimum);
+            address recipient = to[i];
+            _mintSplit(fromTokenId, slotId, firstNoteId + i, _requireActive(recipient, Roles.HOLDER), recipient, value);
+            unchecked {
+                n.value -= uint96(value); // the values sum to at most the note's (_checkBatch)
+            }
+        }
+        // S-3: paying out the whole value empties the note, which is burned
+        if (n.value == 0) _erase(fromTokenId, n.holderId, holder, slotId);
+        else _notes[fromTokenId].value = n.value;
+        for (uint256 i; i < count; ++i) {
+            _checkReceiver(to[i], fromTokenId, firstNoteId + i, values[i]);
+        }
+    }
+
+    /// @dev A bulk payment's note-level checks, as the splits one after another would make them (every
+    ///      intermediate remainder is the final one plus later payments, each at least the minimum; the cap as the
+    ///      last split checks it: live + count - 1 below it). Records the final live count and the note counter.
+    function _checkBatch(uint256 fromTokenId, NoteWord memory n, uint256[] calldata values)
+        private
+        returns (address holder, uint256 minimum)
+    {
+        Policy memory p = _policy;
+        if (p.paused) revert EnforcedPause();
+        uint256 count = values.length;
+        uint256 total;
+        for (uint256 i; i < count; ++i) {
+            total += values[i];
+        }
+        holder = _authorizeValue(fromTokenId, n, total);
+        uint256 slotId = n.slotId;
+        SlotCore storage s = _movableSlot(slotId);
+        if (n.lienholderId != 0) revert NoteIsLocked(fromTokenId, n.lienholderId);
+        if (total > n.value) revert InsufficientValue(fromTokenId, n.value, total);
+        minimum = _minNoteValue(slotId, p);
+        uint256 remainder = n.value - total;
+        if (remainder != 0 && remainder < minimum) revert ValueBelowMinimum(remainder, minimum);
+        uint256 live = s.liveNotes + count;
+        if (live > p.maxLiveNotes) revert TooManyLiveNotes(slotId, p.maxLiveNotes);
+        s.liveNotes = uint32(remainder == 0 ? live - 1 : live);
+        _policy.noteCount = uint48(p.noteCount + count);
     }
 
     /// @notice Moves `value` from one note into another note of the same slot (a merge when one holder holds
@@ -719,9 +776,17 @@ contract ReceivableNotes is MemberHoldings, IERC3525, IERC3525Metadata, IReceiva
     function _splitInto(uint256 fromId, NoteWord memory n, uint256 newNoteId, uint32 toId, address to, uint256 value)
         private
     {
-        uint256 slotId = n.slotId;
         unchecked {
             _notes[fromId].value = n.value - uint96(value);
+        }
+        _mintSplit(fromId, n.slotId, newNoteId, toId, to, value);
+    }
+
+    /// @dev A split's new note and its events; the caller writes the source note's value.
+    function _mintSplit(uint256 fromId, uint256 slotId, uint256 newNoteId, uint32 toId, address to, uint256 value)
+        private
+    {
+        unchecked {
             _notes[newNoteId] = NoteWord(toId, 0, uint96(value), uint48(slotId), uint48(fromId));
             ++_noteBalance[toId];
         }

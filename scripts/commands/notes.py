@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,7 +23,7 @@ from scripts.commands.common import (
 )
 from scripts.lang import t
 
-app = typer.Typer(help="Notes: list, show, split, transfer, merge, lock, release, provenance.")
+app = typer.Typer(help="Notes: list, show, split, pay, transfer, merge, lock, release, provenance.")
 
 NoteId = Annotated[int, typer.Argument(help="Note id")]
 NOTE_FIELDS = [
@@ -101,6 +103,48 @@ def split(
     call(
         ctx, "POST", f"/v1/notes/{note_id}/split", _split, json_out=json_out, body=body, idempotency_key=idempotency_key
     )
+
+
+def _payments(data: Any) -> None:
+    show_record(t("title.note_paid_from", id=data["note"]["id"]), data["note"], NOTE_FIELDS)
+    columns = ["id", "holder_id", "holder_name", "value", "parent_id", "created_tx"]
+    show_table(t("title.notes_paid", count=len(data["new_notes"])), data["new_notes"], columns)
+
+
+def _parse_payment(spec: str) -> dict[str, Any]:
+    member, sep, value = spec.partition("=")
+    if not sep or not member.strip().isdigit() or not value.strip():
+        raise typer.BadParameter(t("notes.pay_spec", spec=spec), param_hint="--pay")
+    return {"to": int(member), "value": value.strip()}
+
+
+@app.command()
+def pay(
+    ctx: typer.Context,
+    note_id: NoteId,
+    payments: Annotated[
+        list[str] | None,
+        typer.Option("--pay", help="MEMBER_ID=VALUE, once per payment (e.g. --pay 12=1000.00 --pay 13=250.00)"),
+    ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--file", help="CSV of payments, one MEMBER_ID,VALUE a line (after any --pay)", dir_okay=False),
+    ] = None,
+    json_out: JsonFlag = False,
+    idempotency_key: IdempotencyKey = None,
+) -> None:
+    """Bulk payment: new notes for up to 100 members out of one note you hold, in one transaction, all or none."""
+    body = [_parse_payment(spec) for spec in payments or []]
+    if from_file is not None:
+        try:
+            rows = list(csv.reader(from_file.read_text(encoding="utf-8").splitlines()))
+        except OSError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--file") from exc
+        body += [_parse_payment("=".join(cell.strip() for cell in row)) for row in rows if row]
+    if not body:
+        raise typer.BadParameter(t("notes.pay_none"), param_hint="--pay")
+    path = f"/v1/notes/{note_id}/payments"
+    call(ctx, "POST", path, _payments, json_out=json_out, body={"payments": body}, idempotency_key=idempotency_key)
 
 
 @app.command()

@@ -414,6 +414,18 @@ CASES: list[Case] = [
         ["supplier3"],
     ),
     _c(
+        "POST /v1/notes/{id}/payments",
+        lambda w: f"/v1/notes/{w['n1']}/payments",
+        lambda w: {"payments": [{"to": w["supplier2"], "value": "1.00"}, {"to": w["bank"], "value": "1.00"}]},
+        ["supplier2", "core", "core2", "bank", "auditor", "operator"],
+    ),
+    _c(
+        "POST /v1/notes/{id}/payments (suspended holder)",
+        lambda w: f"/v1/notes/{w['n4']}/payments",
+        lambda w: {"payments": [{"to": w["supplier"], "value": "1.00"}]},
+        ["supplier3"],
+    ),
+    _c(
         "POST /v1/notes/{id}/transfer",
         lambda w: f"/v1/notes/{w['n1']}/transfer",
         lambda w: {"to": w["supplier2"]},
@@ -603,6 +615,8 @@ WATCH: dict[str, list[str]] = {
     "POST /v1/receivables": ["list:notes", "member:core"],
     "POST /v1/notes/{id}/split": ["n1", "list:notes"],
     "POST /v1/notes/{id}/split (suspended holder)": ["n4"],
+    "POST /v1/notes/{id}/payments": ["n1", "list:notes"],
+    "POST /v1/notes/{id}/payments (suspended holder)": ["n4"],
     "POST /v1/notes/{id}/transfer": ["n1"],
     "POST /v1/notes/{id}/transfer (suspended holder)": ["n4"],
     "POST /v1/notes/{id}/merge": ["n1", "n2"],

@@ -29,6 +29,7 @@ from api.schemas.core import (
     IssueReceivableIn,
     LockNoteIn,
     MergeNoteIn,
+    PayFromNoteIn,
     PledgeOrderIn,
     ProposeOrderIn,
     SplitNoteIn,
@@ -279,6 +280,14 @@ WRITES: list[Write] = [
         lambda w: f"/v1/notes/{w['n1']}/split",
         lambda w: {"to": w["supplier2"], "value": "1.00"},
         SplitNoteIn,
+        ("/v1/notes/{n1}",),
+    ),
+    Write(
+        "POST /v1/notes/{note_id}/payments",
+        "supplier",
+        lambda w: f"/v1/notes/{w['n1']}/payments",
+        lambda w: {"payments": [{"to": w["supplier2"], "value": "1.00"}]},
+        PayFromNoteIn,
         ("/v1/notes/{n1}",),
     ),
     Write(

@@ -30,7 +30,7 @@ GROUPS = {
     ],
     "orders": ["list", "show", "propose", "confirm", "deliver", "cancel", "accept", "pledge", "release"],
     "receivables": ["list", "show", "issue", "tree"],
-    "notes": ["list", "show", "split", "transfer", "merge", "lock", "release", "provenance"],
+    "notes": ["list", "show", "split", "pay", "transfer", "merge", "lock", "release", "provenance"],
     "financing": [
         "request",
         "requests",
@@ -286,6 +286,41 @@ def test_a_supplier_asks_banks_for_financing_with_the_cli(scf: Scf) -> None:
     again = as_json(scf(*ask, "--expires", "+10d", "--json", key=supplier_key))
     withdrawn = as_json(scf("financing", "withdraw-request", str(again["id"]), "--json", key=supplier_key))
     assert withdrawn["status"] == "withdrawn"
+
+
+def test_a_bulk_payment_with_the_cli(scf: Scf, tmp_path: Path) -> None:
+    _, core_key = admit(scf, "core_enterprise", "--credit-limit", "5000000.00")
+    t1, t1_key = admit(scf, "supplier")
+    tier2 = [admit(scf, "supplier")[0] for _ in range(3)]
+    auditor, _ = admit(scf, "auditor")
+    issue = ["receivables", "issue", "--creditor", str(t1), "--face-value", "50000.00", "--maturity", "+90d"]
+    note_id = as_json(scf(*issue, "--invoice-hash", random_hash(), "--json", key=core_key))["first_note_id"]
+
+    # one bad recipient (no holding role) refuses the whole batch: one line naming the payment, exit 1
+    bad = ["notes", "pay", str(note_id), "--pay", f"{tier2[0]}=1000.00", "--pay", f"{auditor}=1000.00"]
+    refused = scf(*bad, key=t1_key)
+    assert refused.exit_code == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "payments[1]" in lines[0] and "missing-role" in lines[0], refused.stderr
+    assert as_json(scf("notes", "show", str(note_id), "--json", key=t1_key))["value"] == "50000.00"
+
+    csv_file = tmp_path / "payments.csv"
+    csv_file.write_text(f"{tier2[1]},2000.00\n{tier2[2]}, 3000.00\n", encoding="utf-8")
+    paid = as_json(
+        scf("notes", "pay", str(note_id), "--pay", f"{tier2[0]}=1000.00", "--file", str(csv_file), "--json", key=t1_key)
+    )
+    assert paid["note"]["value"] == "44000.00"
+    assert [(n["holder_id"], n["value"]) for n in paid["new_notes"]] == [
+        (tier2[0], "1000.00"),
+        (tier2[1], "2000.00"),
+        (tier2[2], "3000.00"),
+    ]
+    shown = human(scf("notes", "pay", str(note_id), "--pay", f"{tier2[0]}=500.00", key=t1_key))
+    assert "New notes (1 payments)" in shown and "500.00" in shown
+
+    usage = scf("notes", "pay", str(note_id), "--pay", "twelve", key=t1_key)
+    assert usage.exit_code == 2 and "MEMBER_ID=VALUE" in usage.output
+    assert scf("notes", "pay", str(note_id), key=t1_key).exit_code == 2
 
 
 def test_a_member_rotates_its_api_key_with_the_cli(scf: Scf) -> None:

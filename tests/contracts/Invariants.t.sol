@@ -417,6 +417,46 @@ contract Handler is Test {
         _sync();
     }
 
+    /// @dev Bulk payment: 1 to 4 recipients (sometimes a non-holder among them, which must fail the whole batch),
+    ///      one time in three paying out the whole note (burned, S-3).
+    function splitBatch(uint256 noteSeed, uint256 toSeed, uint256 value) external {
+        (bool found,, uint256 id) = _pickNote(noteSeed);
+        if (!found) return;
+        address from = notes.ownerOf(id);
+        uint256 count = toSeed % 4 + 1;
+        address[] memory to = new address[](count);
+        uint256[] memory values = new uint256[](count);
+        uint256 held = notes.balanceOf(id);
+        bool badTo;
+        for (uint256 i; i < count; ++i) {
+            to[i] = _pickRecipient(uint256(keccak256(abi.encode(toSeed, i))), from);
+            badTo = badTo || !_isHolder(to[i]);
+            values[i] = _bound(uint256(keccak256(abi.encode(value, i))), 0, held / count + 1);
+        }
+        if (value % 3 == 0) {
+            uint256 rest = _sum(values, count - 1);
+            values[count - 1] = held > rest ? held - rest : 0;
+        }
+        vm.prank(from);
+        try notes.splitBatch(id, to, values) returns (uint256) {
+            _tick("splitBatch", true);
+            _valueMovedOut(id);
+            if (badTo) {
+                badTransferSucceeded = true;
+                _flag(string.concat("bulk payment to a non-holder succeeded, note ", vm.toString(id)));
+            }
+        } catch {
+            _tick("splitBatch", false);
+        }
+        _sync();
+    }
+
+    function _sum(uint256[] memory values, uint256 n) internal pure returns (uint256 total) {
+        for (uint256 i; i < n; ++i) {
+            total += values[i];
+        }
+    }
+
     /// @dev S-3: a value move that empties a note burns it; its value went to another note, not to a payout.
     function _valueMovedOut(uint256 id) internal {
         try notes.note(id) {} catch {
@@ -932,7 +972,7 @@ contract InvariantsTest is Base {
         handler = new Handler(Handler.Config(registry, cash, notes, orders, financing, settlement, operator));
         handler.setActors(cores_, suppliers_, banks_, bad_, susp_);
         targetContract(address(handler));
-        bytes4[] memory sel = new bytes4[](27);
+        bytes4[] memory sel = new bytes4[](28);
         sel[0] = Handler.issue.selector;
         sel[1] = Handler.split.selector;
         sel[2] = Handler.merge.selector;
@@ -960,6 +1000,7 @@ contract InvariantsTest is Base {
         sel[24] = Handler.issueMore.selector;
         sel[25] = Handler.orderLifecycle.selector;
         sel[26] = Handler.rotate.selector;
+        sel[27] = Handler.splitBatch.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: sel}));
     }
 
@@ -1225,10 +1266,10 @@ contract InvariantsTest is Base {
 
     /// @notice Call summary (successful / attempted handler actions), shown with -vv.
     function afterInvariant() external view {
-        string[25] memory names = [
+        string[26] memory names = [
             "issue", "split", "merge", "transferWhole", "transferToBad", "lock", "release", "propose", "confirm",
             "deliver", "pledge", "accept", "cancel", "lend", "repay", "foreclose", "makeOffer", "acceptOffer", "fund",
-            "settle", "markDefault", "claimDefaulted", "warp", "suspend", "rotate"
+            "settle", "markDefault", "claimDefaulted", "warp", "suspend", "rotate", "splitBatch"
         ];
         string memory line = "ok/tries:";
         for (uint256 i; i < names.length; ++i) {

@@ -1,4 +1,4 @@
-// Supplier: my notes by obligor and maturity, split/transfer, financing offers, my orders and pledges.
+// Supplier: my notes by obligor and maturity, split/transfer, bulk payment, financing offers, my orders and pledges.
 import { all, api } from "../api.js";
 import { amountAxis, chartBox } from "../charts.js";
 import { csvDownload } from "../csv.js";
@@ -22,6 +22,7 @@ export async function render(root, ctx) {
     ladder.section,
     notesCard(held),
     await moveCard(held, ctx),
+    payCard(held, ctx),
     await requestCard(held, requests.filter((r) => r.requester_id === me.id), ctx),
     offersCard(offers.filter((o) => o.holder_id === me.id), held, balance, ctx),
     await ordersCard(orders, ctx),
@@ -209,6 +210,76 @@ async function moveCard(held, ctx) {
   });
   syncAction();
   return card(t("move.title"), form);
+}
+
+const MAX_PAYMENTS = 100; // the API's and the contract's limit for one bulk payment
+
+/** One payment a line, "member id, amount" (a comma, semicolon, tab or space after the id: pasted from a
+ * spreadsheet). Returns { payments, error }: the error names the first line that is not one. */
+export function parsePayments(text) {
+  const payments = [];
+  const lines = String(text ?? "").split(/\r?\n/);
+  for (const [index, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    const match = /^\s*(\d+)\s*[,;\t ]\s*(\S.*)$/.exec(line);
+    const minor = match ? toMinor(match[2]) : null;
+    if (!match || minor === null || minor === 0n) return { payments, error: t("pay.error_line", { line: index + 1, text: line.trim() }) };
+    payments.push({ to: Number(match[1]), value: fromMinor(minor) });
+  }
+  return { payments, error: null };
+}
+
+/** Bulk payment: new notes for up to 100 members out of one note, in one transaction; all are made or none. */
+function payCard(held, ctx) {
+  const free = held.filter((n) => !n.lienholder_id);
+  if (!free.length) return card(t("pay.title"), h("p", { class: "muted" }, t("move.none")));
+  const noteSelect = h("select", { name: "note", id: "pay-note", required: true }, free.map((n) => h("option", { value: n.id }, t("move.note_option", { note: t("note.name", { id: n.id }), value: money(n.value, n.currency) }))));
+  const lines = h("textarea", { name: "payments", id: "pay-lines", rows: 8, spellcheck: "false", placeholder: t("pay.lines_placeholder") });
+  const summary = h("p", { class: "muted", id: "pay-summary", "aria-live": "polite" }, t("pay.summary", { count: 0, total: money("0.00") }));
+  const status = statusLine();
+  status.id = "pay-status";
+  const submit = h("button", { type: "submit", id: "pay-submit" }, t("pay.submit"));
+  const selected = () => free.find((n) => String(n.id) === noteSelect.value);
+  const check = () => {
+    const { payments, error } = parsePayments(lines.value);
+    const total = payments.reduce((acc, p) => acc + toMinor(p.value), 0n);
+    summary.textContent = t("pay.summary", { count: payments.length, total: money(fromMinor(total)) });
+    if (error) return { payments, error };
+    const note = selected();
+    if (!payments.length) return { payments, error: t("pay.error_none") };
+    if (payments.length > MAX_PAYMENTS) return { payments, error: t("pay.error_many", { count: payments.length, max: MAX_PAYMENTS }) };
+    if (total > toMinor(note.value)) return { payments, error: t("move.error_too_much", { amount: money(fromMinor(total)), id: note.id, value: money(note.value) }) };
+    return { payments, error: null };
+  };
+  lines.addEventListener("input", () => lines.setAttribute("aria-invalid", check().error && lines.value.trim() ? "true" : "false"));
+  noteSelect.addEventListener("change", check);
+  const form = h(
+    "form",
+    { class: "form", id: "pay-form" },
+    field(t("move.note"), noteSelect),
+    field(t("pay.lines"), lines, t("pay.lines_hint", { max: MAX_PAYMENTS })),
+    summary,
+    submit,
+    status,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { payments, error } = check();
+    if (error) {
+      lines.setAttribute("aria-invalid", "true");
+      setStatus(status, "error", error);
+      lines.focus();
+      return;
+    }
+    const note = selected();
+    const done = await act(submit, status, t("pay.paying", { count: payments.length }), async () => {
+      const result = await api(`/v1/notes/${note.id}/payments`, { method: "POST", body: { payments } });
+      const total = result.new_notes.reduce((acc, n) => acc + toMinor(n.value), 0n);
+      return t("pay.done", { count: result.new_notes.length, total: money(fromMinor(total)), id: result.note.id, value: money(result.note.live ? result.note.value : "0.00") });
+    });
+    if (done) await refreshKeeping(ctx, status);
+  });
+  return card(t("pay.title"), form);
 }
 
 /** Re-renders the view from fresh reads and carries the outcome line over. */
