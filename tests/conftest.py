@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,27 @@ def settings(session_dir: Path, devchain: DevChain) -> Settings:
 @pytest.fixture(scope="session")
 def ledger(settings: Settings) -> Ledger:
     return prepare_ledger(settings)
+
+
+def wait_until(
+    condition: Callable[[], Any],
+    what: str,
+    timeout: float = 120.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    interval: float = 0.2,
+) -> Any:
+    """Polls `condition` until it returns something truthy, and returns that; fails naming `what` at the deadline
+    (or at once if `proc` exits meanwhile). The tests wait for what they can observe, never a guessed sleep, and
+    assert no timing: the deadline is generous, a slow machine only takes longer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None:
+            assert proc.poll() is None, f"the process exited ({proc.returncode}) while waiting for {what}"
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
+        time.sleep(interval)
 
 
 class ServerThread:

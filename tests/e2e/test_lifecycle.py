@@ -28,7 +28,7 @@ from chain.devnet.devchain import STATE_FILE, free_port, port_is_free
 from chain.node.deployment import load_deployment
 from chain.node.errors import ChainUnavailableError
 from chain.node.rpc import rpc_call
-from tests.conftest import TEST_SCRYPT_N, ok, random_hash
+from tests.conftest import TEST_SCRYPT_N, ok, random_hash, wait_until
 
 SCF = Path(sys.executable).parent / "scf"
 
@@ -89,18 +89,6 @@ def devchain_processes(rpc_port: int) -> dict[str, list[int]]:
     return found
 
 
-def _wait_until(condition: Any, what: str, timeout: float = 120.0, proc: subprocess.Popen[bytes] | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None:
-            assert proc.poll() is None, f"scf up exited early ({proc.returncode}) while waiting for {what}"
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _health(url: str) -> dict[str, Any] | None:
     try:
         response = httpx.get(f"{url}/health", timeout=5)
@@ -137,7 +125,7 @@ def start_up(data_dir: Path, rpc_port: int, api_port: int, log: Path, *, wait: b
         )
     up = Up(proc, data_dir, rpc_port, api_port, log)
     if wait:
-        _wait_until(lambda: _health(up.url), "scf up to answer /health", timeout=240, proc=proc)
+        wait_until(lambda: _health(up.url), "scf up to answer /health", timeout=240, proc=proc)
     return up
 
 
@@ -199,10 +187,10 @@ def test_a_signal_stops_api_pacer_and_anvil_and_the_next_start_continues_the_led
         admitted = _admit(first, 2)
         accounts = _chain_members(first)
         assert {m["account"] for m in admitted} <= set(accounts)
-        head = _wait_until(lambda: _health(first.url), "health")["chain"]["latestBlock"]
+        head = wait_until(lambda: _health(first.url), "health")["chain"]["latestBlock"]
 
         stop_group(first, sig)
-        left = _wait_until(lambda: devchain_processes(rpc_port) == {"anvil": [], "pacer": []} or None, "exit", 10)
+        left = wait_until(lambda: devchain_processes(rpc_port) == {"anvil": [], "pacer": []} or None, "exit", 10)
         assert left, devchain_processes(rpc_port)
         assert port_is_free(rpc_port) and port_is_free(api_port)
         output = first.output()
@@ -212,7 +200,7 @@ def test_a_signal_stops_api_pacer_and_anvil_and_the_next_start_continues_the_led
         second = start_up(data_dir, rpc_port, api_port, tmp_path / "second.log")
         started.append(second)
         assert "reused the existing deployment" in second.output()
-        health = _wait_until(lambda: _health(second.url), "health")
+        health = wait_until(lambda: _health(second.url), "health")
         assert health["chain"]["latestBlock"] >= head
         assert _chain_members(second) == accounts
         with second.operator() as op:
@@ -229,7 +217,7 @@ def test_a_sigterm_while_it_starts_stops_the_devchain_it_started(tmp_path: Path)
     with cleanup(rpc_port) as started:
         up = start_up(tmp_path / "data", rpc_port, api_port, tmp_path / "up.log", wait=False)
         started.append(up)
-        _wait_until(lambda: _answers(f"http://127.0.0.1:{rpc_port}"), "anvil to answer", proc=up.proc)
+        wait_until(lambda: _answers(f"http://127.0.0.1:{rpc_port}"), "anvil to answer", proc=up.proc)
         assert _health(up.url) is None  # not serving yet
         assert stop_group(up, signal.SIGTERM) == -signal.SIGTERM
         assert devchain_processes(rpc_port) == {"anvil": [], "pacer": []}
@@ -254,13 +242,13 @@ def test_a_killed_anvil_is_restarted_from_its_state_with_one_pacer(tmp_path: Pat
         started.append(up)
         [member] = _admit(up, 1)
         accounts = _chain_members(up)
-        head = _wait_until(lambda: _health(up.url), "health")["chain"]["latestBlock"]
-        _wait_until(lambda: _saved_block(data_dir) >= head, "a state dump with the admission", proc=up.proc)
+        head = wait_until(lambda: _health(up.url), "health")["chain"]["latestBlock"]
+        wait_until(lambda: _saved_block(data_dir) >= head, "a state dump with the admission", proc=up.proc)
         [anvil], [pacer] = devchain_processes(rpc_port)["anvil"], devchain_processes(rpc_port)["pacer"]
 
         os.kill(anvil, signal.SIGKILL)
-        _wait_until(lambda: "restarted" in up.output(), "the restart to be reported", proc=up.proc)
-        _wait_until(lambda: _health(up.url), "the API to answer again", proc=up.proc)
+        wait_until(lambda: "restarted" in up.output(), "the restart to be reported", proc=up.proc)
+        wait_until(lambda: _health(up.url), "the API to answer again", proc=up.proc)
         processes = devchain_processes(rpc_port)
         assert len(processes["anvil"]) == 1 and processes["anvil"] != [anvil], processes
         assert len(processes["pacer"]) == 1 and processes["pacer"] != [pacer], processes
@@ -271,9 +259,9 @@ def test_a_killed_anvil_is_restarted_from_its_state_with_one_pacer(tmp_path: Pat
 
         # blocks come from one pacer: never more than one per block time (a slow machine only makes fewer)
         since = time.monotonic()
-        first = _wait_until(lambda: _health(up.url), "health")["chain"]["latestBlock"]
-        _wait_until(lambda: time.monotonic() - since >= 4 or None, "a few block times")
-        last = _wait_until(lambda: _health(up.url), "health")["chain"]["latestBlock"]
+        first = wait_until(lambda: _health(up.url), "health")["chain"]["latestBlock"]
+        wait_until(lambda: time.monotonic() - since >= 4 or None, "a few block times")
+        last = wait_until(lambda: _health(up.url), "health")["chain"]["latestBlock"]
         elapsed = time.monotonic() - since
         assert last > first  # it mines
         assert last - first <= elapsed / block_time + 2, (first, last, elapsed)
@@ -302,12 +290,12 @@ def test_scf_devchain_is_stopped_by_a_signal_and_restarts_a_killed_anvil(tmp_pat
         )
         up = Up(proc, tmp_path / "data", rpc_port, 0, log)
         try:
-            _wait_until(lambda: _answers(up.rpc_url), "anvil to answer", proc=proc)
-            _wait_until(lambda: len(devchain_processes(rpc_port)["pacer"]) == 1, "the pacer", proc=proc)
+            wait_until(lambda: _answers(up.rpc_url), "anvil to answer", proc=proc)
+            wait_until(lambda: len(devchain_processes(rpc_port)["pacer"]) == 1, "the pacer", proc=proc)
             [anvil] = devchain_processes(rpc_port)["anvil"]
             os.kill(anvil, signal.SIGKILL)
-            _wait_until(lambda: "restarted" in up.output(), "the restart to be reported", proc=proc)
-            _wait_until(lambda: _answers(up.rpc_url), "anvil to answer again", proc=proc)
+            wait_until(lambda: "restarted" in up.output(), "the restart to be reported", proc=proc)
+            wait_until(lambda: _answers(up.rpc_url), "anvil to answer again", proc=proc)
             processes = devchain_processes(rpc_port)
             assert len(processes["anvil"]) == 1 and processes["anvil"] != [anvil], processes
             assert len(processes["pacer"]) == 1, processes
@@ -337,9 +325,9 @@ def test_a_service_manager_signalling_every_process_at_once_stops_without_a_rest
         )
         up = Up(proc, tmp_path / "data", rpc_port, 0, log)
         try:
-            _wait_until(lambda: len(devchain_processes(rpc_port)["pacer"]) == 1, "the pacer", proc=proc)
+            wait_until(lambda: len(devchain_processes(rpc_port)["pacer"]) == 1, "the pacer", proc=proc)
             height = int(str(rpc_call(up.rpc_url, "eth_blockNumber")), 16)
-            _wait_until(lambda: int(str(rpc_call(up.rpc_url, "eth_blockNumber")), 16) > height, "a block")
+            wait_until(lambda: int(str(rpc_call(up.rpc_url, "eth_blockNumber")), 16) > height, "a block")
             processes = devchain_processes(rpc_port)
             for pid in [proc.pid, *processes["anvil"], *processes["pacer"]]:
                 os.kill(pid, signal.SIGTERM)
