@@ -18,6 +18,7 @@ from eth_utils.address import to_checksum_address
 from chain.devnet.devchain import DevChain, free_port
 from chain.node.errors import PortInUseError, StateFileError
 from chain.node.rpc import JsonRpc, rpc_call
+from tests.conftest import wait_until
 
 RICH = "0x00000000000000000000000000000000000000c1"
 
@@ -81,7 +82,7 @@ def test_stopped_under_a_stream_of_transactions_every_kept_transaction_keeps_its
 
         sender = threading.Thread(target=stream)
         sender.start()
-        time.sleep(random.uniform(0.3, 0.8))
+        time.sleep(random.uniform(0.3, 0.8))  # load shaping: the node is stopped at a random moment of the stream
         chain.stop()
         stop.set()
         sender.join(timeout=10)
@@ -136,23 +137,21 @@ def test_interval_mining_comes_from_the_pacer_which_dies_with_its_owner(tmp_path
         f"chain = DevChain(data_dir=Path({str(tmp_path)!r}), port=free_port(), block_time=0.2, state_history=8)\n"
         "chain.start()\n"
         "print(json.dumps({'url': chain.url, 'anvil': chain.pid, 'pacer': chain._pacer.pid}), flush=True)\n"
-        "time.sleep(600)\n"
+        "time.sleep(600)\n"  # stays alive (a stand-in owner) until the test kills it
     )
     owner = subprocess.Popen([sys.executable, "-c", owner_script], stdout=subprocess.PIPE, text=True)
     assert owner.stdout is not None
     started = json.loads(owner.stdout.readline())
     try:
         first = int(str(rpc_call(started["url"], "eth_blockNumber")), 16)
-        time.sleep(1.0)
-        assert int(str(rpc_call(started["url"], "eth_blockNumber")), 16) >= first + 3  # about 5 blocks a second
+        wait_until(  # nothing else mines: anvil runs with --no-mining
+            lambda: int(str(rpc_call(started["url"], "eth_blockNumber")), 16) >= first + 3, "the pacer to mine 3 blocks"
+        )
         owner.kill()
         owner.wait()
-        deadline = time.monotonic() + 5
-        while _alive(started["pacer"]) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _alive(started["pacer"])
+        wait_until(lambda: not _alive(started["pacer"]), "the pacer to exit after its owner", timeout=30, interval=0.1)
         height = int(str(rpc_call(started["url"], "eth_blockNumber")), 16)
-        time.sleep(0.6)
+        time.sleep(0.6)  # three block times to see an absence (nothing to poll for): slowness cannot fail it
         assert int(str(rpc_call(started["url"], "eth_blockNumber")), 16) == height  # nobody mines any more
     finally:
         owner.kill()
