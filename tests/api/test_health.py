@@ -12,7 +12,7 @@ import httpx
 
 from chain.devnet.devchain import DevChain, free_port
 from scripts.runtime import Ledger, prepare_ledger
-from tests.conftest import ServerThread, make_settings, needs_sqlite
+from tests.conftest import ServerThread, make_settings, needs_sqlite, wait_until
 
 
 def test_health_reports_chain_and_deployment(http: httpx.Client, ledger: Ledger) -> None:
@@ -28,11 +28,8 @@ def test_health_reports_chain_and_deployment(http: httpx.Client, ledger: Ledger)
 
 
 def test_health_reports_the_indexers_lag(http: httpx.Client, ledger: Ledger) -> None:
-    deadline = time.monotonic() + 30
-    indexer = http.get("/health").json()["indexer"]
-    while indexer["indexedBlock"] is None and time.monotonic() < deadline:  # the first pass may be running
-        time.sleep(0.2)
-        indexer = http.get("/health").json()["indexer"]
+    # the first pass may be running
+    wait_until(lambda: http.get("/health").json()["indexer"]["indexedBlock"] is not None, "a first indexer pass")
     body = http.get("/health").json()
     indexed, lag = body["indexer"]["indexedBlock"], body["indexer"]["lagBlocks"]
     assert indexed >= ledger.deployment.block

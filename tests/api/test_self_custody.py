@@ -3,7 +3,6 @@ service, every write prepared (202), signed by the member, checked and sent by t
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +19,16 @@ from web3 import Web3
 from api.custody import Custody
 from chain.node.client import contract
 from chain.node.rpc import rpc_call
-from tests.conftest import TEST_SCRYPT_N, PrivateWorld, ok, private_world, problem, random_hash, with_mint_ceiling
+from tests.conftest import (
+    TEST_SCRYPT_N,
+    PrivateWorld,
+    ok,
+    private_world,
+    problem,
+    random_hash,
+    wait_until,
+    with_mint_ceiling,
+)
 
 
 class Member:
@@ -386,12 +394,10 @@ def test_a_member_may_send_its_signed_transaction_through_its_own_node(
     # the bank broadcasts it itself (its own node: here the same anvil); the read model picks it up from the chain
     receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
     assert receipt["status"] == 1
-    deadline = time.monotonic() + 60
-    while True:
-        offers = ok(bank.client.get("/v1/financing/offers", params={"note_id": note_id}))["items"]
-        if offers or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+    offers = wait_until(
+        lambda: ok(bank.client.get("/v1/financing/offers", params={"note_id": note_id}))["items"],
+        "the read model to list the offer the bank broadcast itself",
+    )
     assert [o["financier_id"] for o in offers] == [bank.id]
 
     # the original request again, unsigned: its nonce is used, so it is not prepared a second time

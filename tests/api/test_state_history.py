@@ -5,7 +5,6 @@ deployment block's state is gone a second after the deployment."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -17,7 +16,7 @@ from chain.devnet.devchain import DevChain, free_port
 from chain.node.errors import HistoricalStateUnavailableError, is_historical_state_missing
 from chain.readmodel.store import make_engine
 from scripts.runtime import Ledger, prepare_ledger
-from tests.conftest import ServerThread, make_settings
+from tests.conftest import ServerThread, make_settings, wait_until
 
 HISTORY = 4
 NO_INVOICE = "0x" + "ab" * 32
@@ -34,9 +33,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DevChain, 
         key = ensure_operator_api_key(engine, settings.data_dir)
         engine.dispose()
         assert key is not None
-        deadline = time.monotonic() + 30
-        while ledger.w3.eth.block_number < ledger.deployment.block + 3 * HISTORY and time.monotonic() < deadline:
-            time.sleep(0.2)  # the pacer mines a block every 0.2 s
+        wait_until(  # the pacer mines a block every 0.2 s
+            lambda: ledger.w3.eth.block_number >= ledger.deployment.block + 3 * HISTORY,
+            f"{3 * HISTORY} blocks after the deployment",
+        )
         with ServerThread(settings) as server:
             yield chain, ledger, server.url, key
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +32,7 @@ from tests.chain.reverter import (
     mine,
     mining_paused,
 )
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.chain
 
@@ -170,9 +170,7 @@ def test_stuck_transaction_is_replaced_and_only_one_version_mines(
         )
         waiter.start()
         assert replaced.wait(timeout=30), "the stuck transaction was never replaced"
-        deadline = time.monotonic() + 30
-        while not in_pool(w3, versions[1].tx_hash) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: in_pool(w3, versions[1].tx_hash), "the replacement in the pool", timeout=30, interval=0.02)
         mine(w3)
         waiter.join(timeout=60)
     receipt = result[0]

@@ -35,7 +35,7 @@ from chain.node.signer import SignedTx
 from chain.node.tx import send
 from chain.readmodel.indexer import Indexer
 from chain.readmodel.store import create_schema, make_engine
-from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, needs_sqlite, problem
+from tests.conftest import ChainWorld, ServerThread, chain_world, make_settings, needs_sqlite, problem, wait_until
 from tests.stress.harness import (
     SIZES,
     admit,
@@ -207,16 +207,15 @@ def test_anvil_restarted_mid_workload_loses_and_doubles_nothing(world: ChainWorl
 
         worker = threading.Thread(target=workload)
         worker.start()
-        deadline = time.monotonic() + 120
-        while len(done) < 2 and worker.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # mid-workload: after two writes (or at once if the worker failed: its failure is reported below)
+        wait_until(lambda: len(done) >= 2 or not worker.is_alive(), "two splits before the restart", interval=0.05)
         world.chain.stop()  # SIGTERM: anvil writes its state file and exits
         try:
             problem(httpx.get(server.url + "/health", timeout=10), 503, "chain-unavailable")
             key_while_down = new_key()
             with client(server.url, party.supplier_key) as c:
                 problem(split(c, party, key_while_down), 503)
-            time.sleep(1.0)
+            time.sleep(1.0)  # the outage lasts a while: the workload's retries meet the node down
         finally:
             world.chain.start()  # same port, same --state file
         worker.join(timeout=300)
@@ -320,9 +319,9 @@ def test_database_locked_at_random_moments_of_writes(world: ChainWorld, tmp_path
                 with client(server.url, party.supplier_key) as c:
                     worker = threading.Thread(target=lambda: answers.append(split(c, party, key)))  # noqa: B023
                     worker.start()
-                    time.sleep(rng.uniform(0.0, 0.6))
+                    time.sleep(rng.uniform(0.0, 0.6))  # fault shaping: the lock comes at a random moment of the write
                     with database_locked(world):
-                        time.sleep(1.0)
+                        time.sleep(1.0)  # and is held a while (longer than db_busy_timeout)
                     worker.join(timeout=120)
                     first = answers[0]
                     if first.status_code != 201:
