@@ -13,7 +13,7 @@ BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
 help:
 	@echo "make run    install everything, start the local chain, deploy, serve the API on 127.0.0.1:8000"
-	@echo "make test   install everything, run forge tests, pytest, ruff, import-linter, eslint and mypy"
+	@echo "make test   install everything, run forge tests, slither, pytest, ruff, import-linter, eslint and mypy"
 	@echo "make brownie  brownie console on the running ledger (contracts bound by name)"
 	@echo "make network  a 4-validator geth Clique consortium in .scf/network (then: scf up --network .scf/network)"
 
@@ -73,6 +73,7 @@ typecheck: $(PY_STAMP)
 
 test: install brownie-env
 	$(MAKE) --no-print-directory forge
+	$(MAKE) --no-print-directory slither
 	$(MAKE) --no-print-directory pytest
 	$(MAKE) --no-print-directory pytest-pg
 	$(MAKE) --no-print-directory lint
