@@ -13,7 +13,7 @@ BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
 help:
 	@echo "make run    install everything, start the local chain, deploy, serve the API on 127.0.0.1:8000"
-	@echo "make test   install everything, run forge tests, pytest, ruff, import-linter and mypy"
+	@echo "make test   install everything, run forge tests, slither, pytest, ruff, import-linter, eslint and mypy"
 	@echo "make brownie  brownie console on the running ledger (contracts bound by name)"
 	@echo "make network  a 4-validator geth Clique consortium in .scf/network (then: scf up --network .scf/network)"
 
@@ -62,16 +62,18 @@ PG_SUITES := tests/api tests/e2e/test_story.py tests/e2e/test_backup.py tests/e2
 pytest-pg: install
 	url="$$(bash tools/postgres.sh)" && SCF_TEST_PG_URL="$$url" PYTHONUNBUFFERED=1 $(BIN)/python -m pytest $(PG_SUITES)
 
-lint: $(PY_STAMP)
+lint: $(PY_STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check chain api scripts tests
 	$(BIN)/ruff format --check chain api scripts tests
 	$(BIN)/lint-imports  # package boundaries: the contracts in pyproject.toml [tool.importlinter]
+	node_modules/.bin/eslint web  # the console's ES modules: eslint.config.mjs
 
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy chain api scripts bench
 
 test: install brownie-env
 	$(MAKE) --no-print-directory forge
+	$(MAKE) --no-print-directory slither
 	$(MAKE) --no-print-directory pytest
 	$(MAKE) --no-print-directory pytest-pg
 	$(MAKE) --no-print-directory lint

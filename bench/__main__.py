@@ -40,23 +40,27 @@ from bench.rpc import (
     minted_ids,
     wait_receipt,
 )
-from bench.workload import cpu_s, mining_label
+from bench.workload import (
+    ADMIT_SIG,
+    CORE,
+    FACE,
+    FINANCIER,
+    ISSUE_SIG,
+    RAW_SPLIT,
+    SPLIT_SIG,
+    SUPPLIER,
+    TENOR,
+    cpu_s,
+    mining_label,
+)
 from chain.devnet.devchain import DevChain, free_port
-from chain.node.roles import Roles
 from scripts.runtime import prepare_ledger
 
-CORE, SUPPLIER, FINANCIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER), int(Roles.FINANCIER)
-FACE = 100_000_00  # 100,000.00 in minor units, as in tests/contracts/Base.t.sol
-RAW_SPLIT = FACE // 500  # S-3: no note below face / cap (500 live notes a receivable): 499 splits leave exactly this
-TENOR = 90 * 24 * 3600
 BLOCK_GAS = 30_000_000
 
-SPLIT_SIG = "transferFrom(uint256,address,uint256)"
 MERGE_SIG = "transferFrom(uint256,uint256,uint256)"
 WHOLE_SIG = "transferFrom(address,address,uint256)"
-ADMIT_SIG = "admit(address,uint8,bytes32,uint64,uint128)"
 MEMBER_ID_SIG = "memberIdOf(address)"
-ISSUE_SIG = "issue(address,uint128,address,uint64,bytes32)"
 PROPOSE_SIG = "propose(address,uint128,address,bytes32,uint64)"
 ACCEPT_SIG = "accept(uint256,uint128,uint64,bytes32)"
 OFFER_SIG = "makeOffer(uint256,uint96,uint32,bool,uint64)"

@@ -27,17 +27,13 @@ from sqlalchemy.orm import Session
 
 from api.settings import Settings
 from bench.rpc import Rpc, RpcError, Wallet, calldata, minted_ids, wait_receipt
+from bench.workload import ADMIT_SIG, CORE, FACE, ISSUE_SIG, SPLIT_SIG, SUPPLIER, TENOR
 from chain.devnet.devchain import DevChain, free_port
 from chain.node.client import connect
-from chain.node.roles import Roles
 from chain.readmodel.indexer import Indexer
 from chain.readmodel.store import EventRecord, HoldingTotal, Note, Receivable, make_engine
 from scripts.runtime import Ledger, prepare_ledger
 
-CORE, SUPPLIER = int(Roles.CORE_ENTERPRISE), int(Roles.SUPPLIER)
-FACE = 100_000_00
-TENOR = 90 * 24 * 3600
-SPLIT_SIG = "transferFrom(uint256,address,uint256)"
 MAX_SPLITS_PER_NOTE = 480  # the ledger caps live notes per receivable at 500
 WAVE = 600  # transactions in the pool at once (~2 blocks of splits; anvil automine stalls with many pending)
 BLOCK_TIME = 0.5  # the product's devchain interval (automine builds a block per transaction: 7x slower to fill)
@@ -133,15 +129,13 @@ def build_chain(ledger: Ledger, url: str, ops: int, senders: int, monitor: LagMo
         rpc.call("anvil_setBalance", w.address, hex(10**22))
         w.nonce = int(rpc.call("eth_getTransactionCount", w.address, "pending"), 16)
     started = time.monotonic()
-    admit = "admit(address,uint8,bytes32,uint64,uint128)"
-    admissions = [(operator, registry, calldata(admit, core.address, CORE, b"\x11" * 32, 1, 10**15))]
+    admissions = [(operator, registry, calldata(ADMIT_SIG, core.address, CORE, b"\x11" * 32, 1, 10**15))]
     for i, w in enumerate(suppliers):
-        admissions.append((operator, registry, calldata(admit, w.address, SUPPLIER, b"\x11" * 32, 100 + i, 0)))
+        admissions.append((operator, registry, calldata(ADMIT_SIG, w.address, SUPPLIER, b"\x11" * 32, 100 + i, 0)))
     _send_all(rpc, chain_id, admissions)
-    issue = "issue(address,uint128,address,uint64,bytes32)"
     maturity = int(rpc.call("eth_getBlockByNumber", "latest", False)["timestamp"], 16) + TENOR
     issues = [
-        (core, notes, calldata(issue, w.address, FACE, cash, maturity, (7_000_000 + i).to_bytes(32, "big")))
+        (core, notes, calldata(ISSUE_SIG, w.address, FACE, cash, maturity, (7_000_000 + i).to_bytes(32, "big")))
         for i, w in enumerate(suppliers)
     ]
     note_of = [minted_ids(receipt)[0] for receipt in _send_all(rpc, chain_id, issues)]

@@ -3,13 +3,16 @@
 # solc-js shim (foundry.toml), runs a pinned slither from its own venv on that build, prints the findings by
 # severity and fails when a high or medium finding is not justified in tools/slither-allow.json
 # (detector + contract + function).
-# Usage: tools/slither.sh   (env: SLITHER_VENV, default /tmp/slither-venv; SLITHER_ALLOW, default
+# `make test` runs it (after the Python lint). The venv lives in the checkout (.venv-slither, git-ignored, like
+# .venv-brownie) and is made anew (--clear) whenever its slither is not the pinned version or cannot run, e.g. after
+# the checkout moved and the venv's scripts point at the old path.
+# Usage: tools/slither.sh   (env: SLITHER_VENV, default .venv-slither; SLITHER_ALLOW, default
 #                            tools/slither-allow.json; PYTHON, default python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 SLITHER_VERSION=0.11.6
-venv="${SLITHER_VENV:-/tmp/slither-venv}"
+venv="${SLITHER_VENV:-$root/.venv-slither}"
 forge="$root/node_modules/@foundry-rs/forge-linux-amd64/bin/forge"
 out="$root/build/slither"
 allow="${SLITHER_ALLOW:-$root/tools/slither-allow.json}"
@@ -17,7 +20,7 @@ allow="${SLITHER_ALLOW:-$root/tools/slither-allow.json}"
 
 if [ "$("$venv/bin/slither" --version 2>/dev/null)" != "$SLITHER_VERSION" ]; then
   echo "installing slither-analyzer==$SLITHER_VERSION into $venv"
-  "${PYTHON:-python3}" -m venv "$venv"
+  "${PYTHON:-python3}" -m venv --clear "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip
   "$venv/bin/python" -m pip install -q "slither-analyzer==$SLITHER_VERSION"
 fi

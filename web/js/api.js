@@ -67,7 +67,7 @@ export async function api(path, { method = "GET", body, query } = {}) {
     throw new ApiError(0, { title: t("error.no_answer"), detail: String(error.message || error) });
   }
   const text = await response.text();
-  let data = null;
+  let data;
   try {
     data = text ? JSON.parse(text) : null;
   } catch {

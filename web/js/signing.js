@@ -55,14 +55,16 @@ async function signWithKeyFile(prepared, file, passphrase, progress) {
     json = await readText(file);
     JSON.parse(json);
   } catch (error) {
-    throw new Error(t("sign.bad_file", { error: error.message || String(error) }));
+    throw new Error(t("sign.bad_file", { error: error.message || String(error) }), { cause: error });
   }
   let wallet;
   try {
     wallet = await Wallet.fromEncryptedJson(json, passphrase, (done) => progress(Math.round(done * 100)));
   } catch (error) {
     const wrong = /password|invalid/i.test(String(error.message));
-    throw new Error(wrong ? t("sign.bad_passphrase") : t("sign.bad_file", { error: error.shortMessage || error.message }));
+    throw new Error(wrong ? t("sign.bad_passphrase") : t("sign.bad_file", { error: error.shortMessage || error.message }), {
+      cause: error,
+    });
   }
   const signer = prepared.transaction.from;
   if (wallet.address.toLowerCase() !== String(signer).toLowerCase()) {
@@ -168,7 +170,7 @@ export function askForSignature(prepared) {
       }
       try {
         Transaction.from(raw); // a signed transaction at all (the API checks that it is the prepared one)
-      } catch (error) {
+      } catch {
         rawText.setAttribute("aria-invalid", "true");
         say("error", t("sign.bad_raw"));
         return;

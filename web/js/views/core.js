@@ -204,7 +204,9 @@ function calendarCard(funding, ctx) {
           await api(`/v1/settlement/receivables/${r.receivable_id}/fund`, { method: "POST", body: { amount: r.unfunded } });
         } catch (error) {
           const before = funded.length ? t("calendar.funded_before_error", { ids: funded.join(t("list.separator")) }) : "";
-          throw new Error(`${t("calendar.bulk_failed", { id: r.receivable_id, error: error.message })}${before}`);
+          throw new Error(`${t("calendar.bulk_failed", { id: r.receivable_id, error: error.message })}${before}`, {
+            cause: error,
+          });
         }
         funded.push(r.receivable_id);
       }
