@@ -13,20 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, case, func, select
 from sqlalchemy.orm import Session
-from web3 import Web3
 
-from api.services.chainread import call_failure
-from chain.node.rpc import shared_rpc
 from chain.readmodel.indexer import CHECKPOINT
 from chain.readmodel.store import Checkpoint, HoldingTotal, Note, Receivable, table
 
 DAY = 86_400
 BUCKETS = ("overdue", "0-30", "31-60", "61-90", "91-180", ">180")
-_NOTE_SELECTOR = bytes(Web3.keccak(text="note(uint256)")[:4])
-_NOTE_TYPES = ["(uint32,uint32,uint256,uint256,uint256)"]
 
 
 @dataclass
@@ -206,46 +200,3 @@ def holdings_from_notes(session: Session, member_id: int, now: int) -> Holdings:
 def held_notes(session: Session, member_id: int, limit: int) -> list[Note]:
     query = select(Note).where(Note.holder_id == member_id, Note.live.is_(True)).order_by(Note.id).limit(limit)
     return list(session.scalars(query))
-
-
-@dataclass(frozen=True)
-class ChainNote:
-    holder_id: int
-    lienholder_id: int
-    slot_id: int
-    value: int
-
-
-def read_notes_batched(
-    rpc_url: str, contract: str, note_ids: list[int], block: int, *, batch_size: int = 200, timeout: float = 30.0
-) -> dict[int, ChainNote | None]:
-    """`note(id)` of each note at `block` via JSON-RPC batches of eth_call; None for a note the chain does
-    not know (the call reverts)."""
-    found: dict[int, ChainNote | None] = {}
-    rpc = shared_rpc(rpc_url, timeout)  # the process's pool for the node; no answer: RpcTransportError (an OSError)
-    for start in range(0, len(note_ids), batch_size):
-        chunk = note_ids[start : start + batch_size]
-        payload: list[dict[str, Any]] = [
-            {
-                "jsonrpc": "2.0",
-                "id": i,
-                "method": "eth_call",
-                "params": [
-                    {"to": contract, "data": "0x" + (_NOTE_SELECTOR + note_id.to_bytes(32, "big")).hex()},
-                    hex(block),
-                ],
-            }
-            for i, note_id in enumerate(chunk)
-        ]
-        for answer in rpc.batch(payload):
-            note_id = chunk[int(answer["id"])]
-            error = answer.get("error")
-            if error is not None and (not isinstance(error, dict) or "data" not in error):  # not a revert
-                raise call_failure(error, block, f"note({note_id}) at block {block}")
-            result = answer.get("result")
-            if not result or result == "0x":  # the call reverted (UnknownNote): the chain does not know the note
-                found[note_id] = None
-                continue
-            ((holder, lien, slot, value, _parent),) = abi_decode(_NOTE_TYPES, bytes.fromhex(result[2:]))
-            found[note_id] = ChainNote(int(holder), int(lien), int(slot), int(value))
-    return found

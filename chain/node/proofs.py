@@ -126,11 +126,25 @@ def fetch_note_proof(
 ) -> dict[str, Any]:
     """eth_getProof of the note's storage slot at `block`, with the block header fields and the decoded note."""
     base_slot = notes_base_slot(layout)
-    slot = slot_for(note_id, base_slot)
     header = w3.eth.get_block(block)
     number = int(header["number"])
-    slot_hex = "0x" + slot.to_bytes(32, "big").hex()
-    proof = _rpc(w3, "eth_getProof", [to_checksum_address(address), [slot_hex], hex(number)])
+    proof = _rpc(w3, "eth_getProof", note_proof_request(address, note_id, base_slot, number))
+    return note_proof_bundle(
+        address, note_id, base_slot, number, _hex(header["hash"]), _hex(header["stateRoot"]), proof
+    )
+
+
+def note_proof_request(address: str, note_id: int, base_slot: int, number: int) -> list[Any]:
+    """The params of the eth_getProof that proves the note's storage word at block `number`."""
+    slot_hex = "0x" + slot_for(note_id, base_slot).to_bytes(32, "big").hex()
+    return [to_checksum_address(address), [slot_hex], hex(number)]
+
+
+def note_proof_bundle(
+    address: str, note_id: int, base_slot: int, number: int, block_hash: str, state_root: str, proof: dict[str, Any]
+) -> dict[str, Any]:
+    """The bundle of an eth_getProof answer (`proof`) for the note's slot at block `number` (hash, stateRoot)."""
+    slot_hex = "0x" + slot_for(note_id, base_slot).to_bytes(32, "big").hex()
     storage = proof["storageProof"][0]
     word = int(str(storage["value"]), 16)
     return {
@@ -139,7 +153,7 @@ def fetch_note_proof(
         "noteId": note_id,
         "baseSlot": base_slot,
         "slot": slot_hex,
-        "block": {"number": number, "hash": _hex(header["hash"]), "stateRoot": _hex(header["stateRoot"])},
+        "block": {"number": number, "hash": block_hash, "stateRoot": state_root},
         "account": {
             "nonce": int(str(proof["nonce"]), 16),
             "balance": int(str(proof["balance"]), 16),

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import requests
 
@@ -28,6 +29,7 @@ class SlowProxy:
         self.upstream = upstream
         self.delay = 0.0
         self.drop = 0  # requests still to drop (connection closed, no answer)
+        self.drop_method = ""  # drop every request with a call of this method
         self.received: Counter[str] = Counter()
         self._lock = threading.Lock()
         proxy = self
@@ -41,6 +43,8 @@ class SlowProxy:
                         proxy.received[str(call.get("method"))] += 1
                     delay = proxy.delay
                     drop, proxy.drop = proxy.drop > 0, max(proxy.drop - 1, 0)
+                    calls = payload if isinstance(payload, list) else [payload]
+                    drop = drop or any(call.get("method") == proxy.drop_method for call in calls)
                 if drop:
                     self.close_connection = True  # no answer at all: the client sees the connection dropped
                     return
@@ -108,6 +112,30 @@ def test_a_slow_node_makes_a_chain_read_fail_fast_with_chain_unavailable(tmp_pat
             assert proxy.received["eth_call"] == 1
             proxy.slow_down(0.0)
             assert ok(client.get("/v1/cash/balance"))["balance"] == "0.00"  # the node is back: answered again
+
+
+def test_verification_reads_after_the_pinned_block_fail_as_chain_unavailable(tmp_path: Path) -> None:
+    """The block is pinned, then the node stops answering eth_call: every verification answers 503
+    chain-unavailable (the reads through chain.node.reader, as web3's did), never a 500."""
+    with chain_world(tmp_path) as world, SlowProxy(world.chain.url) as proxy:
+        settings = make_settings(
+            world.settings.data_dir, world.chain.port, rpc_url=proxy.url, rpc_timeout=1.0, rpc_attempts=3
+        )
+        invoice = "/v1/verify/invoice?hash=0x" + "ab" * 32
+        with (
+            ServerThread(settings) as server,
+            httpx.Client(
+                base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {world.operator_key}"}
+            ) as client,
+        ):
+            assert ok(client.get(invoice))["tokenised"] is False  # the node answers
+            proxy.drop_method = "eth_call"
+            for path in (invoice, "/v1/verify/members/1", "/v1/verify/orders/1", "/v1/verify/notes/1"):
+                body = problem(client.get(path), 503, "chain-unavailable")
+                assert "did not answer" in body["detail"] or "failed" in body["detail"], body
+            assert proxy.received["eth_getBlockByNumber"] >= 4  # each pinned its block first
+            proxy.drop_method = ""
+            assert ok(client.get(invoice))["tokenised"] is False  # the node is back
 
 
 def test_a_dropped_connection_is_tried_again_up_to_the_attempts(devchain: DevChain) -> None:

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from api.bootstrap import ensure_operator_api_key
-from api.services.holdings import read_notes_batched
 from chain.devnet.devchain import DevChain, free_port
 from chain.node.errors import HistoricalStateUnavailableError, is_historical_state_missing
+from chain.node.reader import ChainReader
 from chain.readmodel.store import make_engine
 from scripts.runtime import Ledger, prepare_ledger
 from tests.conftest import ServerThread, make_settings, wait_until
@@ -66,8 +66,8 @@ def test_verification_at_a_forgotten_block_is_410(world: tuple[DevChain, Ledger,
     _chain, ledger, url, key = world
     old = ledger.deployment.block
     with httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {key}"}) as client:
-        _gone(client.get(f"/v1/verify/notes/1?block={old}"), old)  # the JSON-RPC batch path
-        _gone(client.get(f"/v1/verify/invoice?hash={NO_INVOICE}&block={old}"), old)  # the web3 path
+        _gone(client.get(f"/v1/verify/notes/1?block={old}"), old)
+        _gone(client.get(f"/v1/verify/invoice?hash={NO_INVOICE}&block={old}"), old)
         _gone(client.get(f"/v1/verify/orders/1?block={old}"), old)
         # a recent block still answers
         recent = client.get(f"/v1/verify/invoice?hash={NO_INVOICE}&block=latest")
@@ -81,9 +81,10 @@ def test_batched_note_reads_refuse_a_forgotten_block_instead_of_reporting_no_not
 ) -> None:
     chain, ledger, _url, _key = world
     notes = ledger.deployment.address("ReceivableNotes")
-    assert read_notes_batched(chain.url, notes, [1, 2], ledger.w3.eth.block_number) == {1: None, 2: None}
+    reader = ChainReader(chain.url)
+    assert reader.notes_at(notes, [1, 2], ledger.w3.eth.block_number) == {1: None, 2: None}
     with pytest.raises(HistoricalStateUnavailableError) as caught:
-        read_notes_batched(chain.url, notes, [1, 2], ledger.deployment.block)  # it used to answer {1: None, 2: None}
+        reader.notes_at(notes, [1, 2], ledger.deployment.block)  # it used to answer {1: None, 2: None}
     assert caught.value.block == ledger.deployment.block
 
 
