@@ -28,6 +28,9 @@ from chain.node.errors import HistoricalStateUnavailableError, is_historical_sta
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://scf-chain.dev/problems/"
 I18N_MEMBER = "_i18n"  # the catalogue keys and parameters of a body's title and detail; never sent to a client
+# A scope key: the request is run again inside the app (api/selfcustody.py `redispatch`), whose answer the outer
+# request's `ProblemLanguage` localizes; the inner pass leaves problem bodies with their catalogue keys.
+INNER_REQUEST = "scf.inner_request"
 
 
 class Problem(Exception):
@@ -129,7 +132,7 @@ class ProblemLanguage:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get(INNER_REQUEST):
             await self.app(scope, receive, send)
             return
         accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)

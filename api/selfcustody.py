@@ -3,14 +3,17 @@
 A write route runs as for any member until the workflow would sign (`WriteContext.transact`): for a `MemberKey`
 it calls `prepare_for_member`, which stores the transaction to sign (a `PreparedTransaction` row, and its id in
 the request's idempotency record at the step that needs it) and raises `SignatureRequired`: the answer is 202
-with the transaction and a human summary. The idempotency record stays in flight.
+with the transaction and a human summary, rendered from the decoded call in the language of the request's
+`Accept-Language` (`CallSummary`, catalogue keys `custody.*`; the `summary` column keeps the English). The
+idempotency record stays in flight.
 
 `POST /v1/transactions` takes the signed raw transaction: `accept_signed` decodes it, checks that it is the
 prepared one (sender, to, data, value, chain id, nonce; gas and fees within bounds), stores it in the record as
 a signed step *before* it is broadcast (the custodial path's crash rule), and `redispatch` runs the original
 request again inside the app with the same Idempotency-Key: the workflow finds the signed step, broadcasts it
 through the signer's queue and waits for its receipt (`WriteContext._resume`), then the indexer, and answers
-exactly as a custodial write (same body, status, problem+json for a revert). A second prepared transaction of
+exactly as a custodial write (same body, status, problem+json for a revert), in the language of the request
+that submitted the signed transaction. A second prepared transaction of
 the same request (a workflow of two transactions) is answered 202 again. The same signed transaction submitted
 twice is one write: a nonce executes once, and the finished record replays its answer.
 
@@ -40,10 +43,11 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3 import Web3
 
+from api import i18n
 from api.amounts import display_amount
 from api.faults import kill_point
 from api.ledger import LedgerHandle
-from api.problems import Problem, catalogued, problem_response
+from api.problems import INNER_REQUEST, Problem, catalogued, problem_response
 from api.tables import (
     CustodyChallenge,
     IdempotencyRecord,
@@ -115,11 +119,20 @@ class CaptureRequest:
 
 
 class SignatureRequired(Exception):
-    """Raised by the write path for a self-custody member: answered 202 with the transaction to sign."""
+    """Raised by the write path for a self-custody member: answered 202 with the transaction to sign, its summary
+    and instructions in the language of the request's `Accept-Language` (rendered by the handler)."""
 
-    def __init__(self, payload: dict[str, Any]) -> None:
-        super().__init__(payload["summary"])
+    def __init__(self, payload: dict[str, Any], described: CallSummary) -> None:
+        super().__init__(described.text(i18n.DEFAULT))
         self.payload = payload
+        self.described = described
+
+    def body(self, language: str) -> dict[str, Any]:
+        return {
+            **self.payload,
+            "summary": self.described.text(language),
+            "detail": i18n.text(language, "custody.sign_detail"),
+        }
 
 
 class StillOpen(Exception):
@@ -132,9 +145,11 @@ class StillOpen(Exception):
 
 
 def install(app: FastAPI) -> None:
-    async def _signature_required(_request: Request, exc: Exception) -> JSONResponse:
+    async def _signature_required(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, SignatureRequired)
-        return JSONResponse(exc.payload, status_code=202)
+        language = i18n.negotiate(request.headers.get("accept-language"))
+        headers = {"Content-Language": language, "Vary": "Accept-Language"}
+        return JSONResponse(exc.body(language), status_code=202, headers=headers)
 
     async def _still_open(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StillOpen)
@@ -145,15 +160,15 @@ def install(app: FastAPI) -> None:
     app.add_middleware(CaptureRequest)
 
 
-def _payload(row: PreparedTransaction) -> dict[str, Any]:
-    return {
+def _required(row: PreparedTransaction, described: CallSummary) -> SignatureRequired:
+    payload = {
         "status": "signature-required",
         "prepared_id": row.id,
-        "summary": row.summary,
+        "summary": row.summary,  # rendered again in the caller's language by the handler
         "transaction": {"from": row.sender, **row.fields},
         "submit": "/v1/transactions",
-        "detail": "sign this transaction with the member's key and POST it as {raw, prepared_id} to /v1/transactions",
     }
+    return SignatureRequired(payload, described)
 
 
 def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping[str, Any], contract: str) -> Exception:
@@ -163,6 +178,7 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
     if ctx.record_id is None or captured is None:
         return catalogued(428, "idempotency-key-required", "idempotency-key-required.self-custody")
     engine: Engine = ctx.engine
+    ledger: LedgerHandle = ctx.ledger
     prior = ctx.prior_steps[step] if step < len(ctx.prior_steps) else {}
     if "prepared" in prior and "signed" not in prior:
         with Session(engine) as session:
@@ -170,7 +186,8 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
         if row is not None:
             mined = int(queue.rpc.call("eth_getTransactionCount", queue.address, "latest"), 16)
             if mined <= row.nonce:
-                return SignatureRequired(_payload(row))  # the same transaction to sign again
+                described = describe(ledger, engine, contract, row.fields["data"], row.sender, row.method, row.path)
+                return _required(row, described)  # the same transaction to sign again, in this request's language
             return StillOpen(
                 catalogued(
                     409,
@@ -188,7 +205,7 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
     else:
         fields.update(queue._fees())
     fields["nonce"] = int(queue.rpc.call("eth_getTransactionCount", queue.address, "pending"), 16)
-    ledger: LedgerHandle = ctx.ledger
+    described = describe(ledger, engine, contract, fields["data"], queue.address, captured.method, captured.path)
     row = PreparedTransaction(
         id=uuid.uuid4().hex,
         principal=ctx.record_id[0],
@@ -202,8 +219,7 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
         sender=queue.address,
         nonce=fields["nonce"],
         fields=fields,
-        summary=f"{captured.method} {captured.path}: "
-        + summary(ledger, engine, contract, fields["data"], queue.address),
+        summary=described.text(i18n.DEFAULT),  # the record's; each answer renders it in its caller's language
         state="prepared",
     )
     with Session(engine) as session, session.begin():
@@ -211,39 +227,84 @@ def prepare_for_member(ctx: Any, step: int, queue: TransactionQueue, tx: Mapping
         session.flush()
         session.expunge(row)
     ctx._store_step(step, {"prepared": row.id})
-    return SignatureRequired(_payload(row))
+    return _required(row, described)
 
 
-def summary(ledger: LedgerHandle, engine: Engine, contract: str, data: str, sender: str) -> str:
-    """What a transaction does, in words: 'ReceivableNotes.transferFrom(fromTokenId=12, to=恒通车桥 (member 7),
-    value=300,000.00) signed by 浦江商业 (member 4)' (a member without a profile: 'member 7')."""
-    handle = ledger.contract(contract)
-    try:
-        function, args = handle.decode_function_input(data)
-    except ValueError:
-        return f"a call to {contract} from {sender}"
+@dataclass(frozen=True)
+class Party:
+    """An address a transaction names: a member (with its display name where it has a profile) or a bare address."""
+
+    address: str
+    member_id: int | None = None
+    name: str | None = None
+
+    def text(self, language: str) -> str:
+        if self.member_id is None:
+            return self.address
+        if self.name is None:
+            return i18n.text(language, "custody.member", id=self.member_id)
+        return i18n.text(language, "custody.member_named", name=self.name, id=self.member_id)
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    """What a prepared transaction does, decoded once and rendered in any catalogue language: the function and
+    argument names are the contract's (code) and stay as they are; the words around them and "member N" are the
+    catalogue's (`custody.*`)."""
+
+    method: str
+    path: str
+    contract: str
+    signer: Party
+    function: str | None  # None: the data does not decode as a call of `contract`
+    args: tuple[tuple[str, str | Party], ...] = ()
+
+    def text(self, language: str) -> str:
+        """'POST /v1/notes/12/split: ReceivableNotes.split(fromTokenId=12, to=恒通车桥 (member 7), value=300,000.00)
+        signed by 浦江商业 (member 4)' in English; the Chinese template puts the same call in Chinese words
+        (`custody.summary`: 签名方, 成员 7, full-width punctuation)."""
+        signer = self.signer.text(language)
+        where = {"method": self.method, "path": self.path, "contract": self.contract, "signer": signer}
+        if self.function is None:
+            return i18n.text(language, "custody.summary_undecoded", **where)
+        separator = i18n.text(language, "custody.args_separator")
+        args = separator.join(
+            f"{name}={value.text(language) if isinstance(value, Party) else value}" for name, value in self.args
+        )
+        return i18n.text(language, "custody.summary", function=self.function, args=args, **where)
+
+
+def describe(
+    ledger: LedgerHandle, engine: Engine, contract: str, data: str, sender: str, method: str, path: str
+) -> CallSummary:
+    """The call `data` makes to `contract`, signed by `sender`, for the request `method path`: addresses named as
+    members (the signer may see every counterparty of its own transaction: it names them in the request), amounts
+    in the ledger's display form."""
     with Session(engine) as session:
 
-        def who(address: str) -> str:
-            """'浦江商业 (member 4)': the display name where the member has a profile (the signer may see every
-            counterparty of its own transaction: it names them in the request)."""
+        def who(address: str) -> Party:
             member = session.scalar(select(Member).where(func.lower(Member.account) == address.lower()))
             if member is None:
-                return address
+                return Party(address)
             profile = session.get(MemberProfile, member.id)
-            return f"{profile.display_name} (member {member.id})" if profile is not None else f"member {member.id}"
+            return Party(address, member.id, profile.display_name if profile is not None else None)
 
-        parts = []
-        for name, value in args.items():
+        signer = who(sender)
+        try:
+            function, decoded = ledger.contract(contract).decode_function_input(data)
+        except ValueError:
+            return CallSummary(method, path, contract, signer, None)
+        args: list[tuple[str, str | Party]] = []
+        for name, value in decoded.items():
             if isinstance(value, str) and Web3.is_address(value):
-                parts.append(f"{name}={who(value)}")
+                args.append((name, who(value)))
             elif isinstance(value, int) and not isinstance(value, bool) and name in _AMOUNT_ARGS:
-                parts.append(f"{name}={display_amount(value)}")
+                args.append((name, display_amount(value)))
             elif isinstance(value, bytes):
-                parts.append(f"{name}=0x{value.hex()}")
+                args.append((name, f"0x{value.hex()}"))
             else:
-                parts.append(f"{name}={value}")
-        return f"{contract}.{function.fn_name}({', '.join(parts)}) signed by {who(sender)}"
+                args.append((name, str(value)))
+        return CallSummary(method, path, contract, signer, function.fn_name, tuple(args))
 
 
 # -------------------------------------------------------------------------------------- submitting
@@ -396,7 +457,11 @@ async def redispatch(request: Request, target: Redispatch) -> Response:
         replayed: Response = request.app.state.writes._replay(target.done)
         return replayed
     row = target.row
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in dict(row.headers or {}).items()]
+    kept_headers = dict(row.headers or {})
+    language = request.headers.get("accept-language")
+    if language is not None:  # answered in the language of whoever submits the signed transaction
+        kept_headers["accept-language"] = language
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept_headers.items()]
     body = bytes.fromhex(row.body)
     headers.append((b"idempotency-key", row.idempotency_key.encode("latin-1")))
     headers.append((b"content-length", str(len(body)).encode()))
@@ -406,6 +471,7 @@ async def redispatch(request: Request, target: Redispatch) -> Response:
     scope: dict[str, Any] = {
         k: v for k, v in request.scope.items() if k not in {"route", "endpoint", "path_params", "router", "app"}
     }
+    scope[INNER_REQUEST] = True  # its problems are localized once, by this request's ProblemLanguage
     scope.update(
         method=row.method,
         path=row.path,
@@ -439,7 +505,7 @@ async def redispatch(request: Request, target: Redispatch) -> Response:
     kept = {
         k.decode("latin-1"): v.decode("latin-1")
         for k, v in out_headers
-        if k.lower() in {b"content-type", b"idempotent-replayed", b"location"}
+        if k.lower() in {b"content-type", b"content-language", b"vary", b"idempotent-replayed", b"location"}
     }
     return Response(b"".join(chunks), status_code=status, headers=kept)
 

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese answers use full-width punctuation)
 """Self-custody members over real HTTP against a real anvil: admitted by a signed challenge, no key in the
 service, every write prepared (202), signed by the member, checked and sent by the service (issue 26)."""
 
@@ -29,6 +30,8 @@ from tests.conftest import (
     wait_until,
     with_mint_ceiling,
 )
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
 
 
 class Member:
@@ -178,26 +181,37 @@ def test_bank_with_its_own_key_buys_at_a_discount_and_collects(
     receivable = core.write("/v1/receivables", {**issue, "invoice_hash": random_hash()}, 201)
     note_id = int(receivable["first_note_id"])
 
-    # split (self-custody supplier): the 202 names the transaction and says what it does
+    # split (self-custody supplier): the 202 names the transaction and says what it does, in the caller's language
     response = supplier.client.post(
         f"/v1/notes/{note_id}/split",
         json={"to": supplier2.id, "value": "300000.00"},
-        headers={"Idempotency-Key": "split-1"},
+        headers={"Idempotency-Key": "split-1", "Accept-Language": "en-US,en;q=0.9"},
     )
     assert response.status_code == 202, response.text
+    assert response.headers["content-language"] == "en"
     prepared = response.json()
     tx = prepared["transaction"]
     assert tx["from"] == supplier.account and tx["chainId"] == 31337 and tx["nonce"] == _nonce(world, supplier.account)
     assert tx["type"] == 2 and tx["maxFeePerGas"] >= tx["maxPriorityFeePerGas"] and tx["gas"] > 21_000
-    assert "split" in prepared["summary"] and "300,000.00" in prepared["summary"]
-    assert f"member {supplier2.id}" in prepared["summary"]
-    # the same request again: the same prepared transaction
+    call = f"ReceivableNotes.transferFrom(fromTokenId={note_id}, to=member {supplier2.id}, value=300,000.00)"
+    assert prepared["summary"] == f"POST /v1/notes/{note_id}/split: {call} signed by member {supplier.id}"
+    assert prepared["detail"].startswith("sign this transaction with the member's key")
+    # the same request again, from a Chinese console: the same prepared transaction, said in Chinese (the
+    # function and argument names are the contract's and stay; the words around them and "member N" do not)
     again = supplier.client.post(
         f"/v1/notes/{note_id}/split",
         json={"to": supplier2.id, "value": "300000.00"},
-        headers={"Idempotency-Key": "split-1"},
+        headers={"Idempotency-Key": "split-1", "Accept-Language": "zh-CN,zh;q=0.9"},
     )
     assert again.status_code == 202 and again.json()["prepared_id"] == prepared["prepared_id"]
+    assert again.headers["content-language"] == "zh-CN"
+    chinese = again.json()
+    assert chinese["transaction"] == tx
+    assert chinese["summary"] == (
+        f"POST /v1/notes/{note_id}/split：ReceivableNotes.transferFrom（fromTokenId={note_id}，to=成员 {supplier2.id}，"
+        f"value=300,000.00），签名方：成员 {supplier.id}"
+    )
+    assert chinese["detail"].startswith("请用该成员的私钥签署此交易")
 
     # altered before signing: other calldata, other recipient -> refused before broadcast
     nonce_before = _nonce(world, supplier.account)
@@ -438,10 +452,17 @@ def test_a_signed_transaction_that_reverts_gets_the_custodial_problem(
     assert prepared.status_code == 202, prepared.text
     assert bank.write(f"/v1/financing/offers/{offer_id}/cancel")["status"] == "cancelled"
     raw = supplier.sign(prepared.json())
-    refused = problem(supplier.client.post("/v1/transactions", json={"raw": raw}), 409, "offer-not-open")
+    # prepared in English, submitted from a Chinese console: the refusal is in the submitter's language
+    submitted = supplier.client.post("/v1/transactions", json={"raw": raw}, headers=ZH)
+    refused = problem(submitted, 409, "offer-not-open")
     assert refused["contractError"]["error"] == "OfferNotOpen"
-    # the custodial path would answer the same way, and the answer is the request's: replayed as such
-    again = supplier.client.post("/v1/transactions", json={"raw": raw})
+    assert refused["title"].startswith("合约拒绝：") and refused["detail"].startswith("账本拒绝了该交易")
+    assert submitted.headers["content-language"] == "zh-CN"
+    # the custodial path would answer the same way, and the answer is the request's: replayed as such, in the
+    # replaying request's language
+    again = supplier.client.post("/v1/transactions", json={"raw": raw}, headers=ZH)
     assert problem(again, 409, "offer-not-open") == refused
+    english = problem(supplier.client.post("/v1/transactions", json={"raw": raw}), 409, "offer-not-open")
+    assert english["detail"].startswith("the ledger refused the transaction") and english["type"] == refused["type"]
     # the operator's custodial key rotation does not apply to a member that holds its own key
     problem(op.post(f"/v1/members/{bank.id}/rotate-key"), 409, "not-in-custody")

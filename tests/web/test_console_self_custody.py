@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese answers use full-width punctuation)
 """A self-custody member (issue 26) writes from the console: the API answers 202 with a transaction to sign, the
 console shows its summary, the member signs it in the browser with its own keystore file (never sent to the
 server) or elsewhere (download, sign, upload), and the write finishes as a custodial one would."""
@@ -108,6 +109,14 @@ def test_own_key_member_splits_a_note_signing_in_the_browser(
     dialog.wait_for()
     summary = page.locator("#sign-summary").inner_text()
     assert "split" in summary and str(note_id) in summary and member.name in summary, summary
+    # said in the console's language (the API renders it for the request's Accept-Language); the function and
+    # argument names are the contract's and stay
+    assert "transferFrom(" in summary.replace("（", "(") and "fromTokenId=" in summary, summary
+    if page.lang == "zh-CN":
+        assert f"签名方：{member.name}（成员 {member.id}）" in summary, summary
+        assert "signed by" not in summary and "member" not in summary, summary
+    else:
+        assert f"signed by {member.name} (member {member.id})" in summary, summary
     assert dialog.get_by_role("heading", name=texts["sign.title"]).is_visible()
     assert texts["sign.key_file_hint"] in dialog.inner_text()
     if page.lang == "zh-CN":
