@@ -268,10 +268,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
-        problem = Problem(exc.status_code, slug, title, str(exc.detail))
-        if str(exc.detail) == HTTPStatus(exc.status_code).phrase:  # the framework's own words: "Not Found"
-            problem.detail_key = f"{DETAIL_PREFIX}http.{exc.status_code}"
+        problem = framework_problem(exc.status_code, str(exc.detail))
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # the router names one route's methods; the path may have several routes
             allowed = allowed_methods(app, request.url.path)
@@ -314,6 +311,25 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(problem, request.url.path)
 
 
+# What the framework (Starlette, FastAPI) says itself in an HTTPException, and the catalogue template that says it
+# (`problem.detail.http.<...>`); its status phrases ("Not Found", "Method Not Allowed") are `http.<status>`.
+FRAMEWORK_DETAILS = {"There was an error parsing the body": "http.body-unparsable"}
+
+
+def framework_problem(status: int, detail: str) -> Problem:
+    """The problem for an HTTPException the framework raised: its known words from the catalogue (the status
+    phrase, the body it could not parse), any other message quoted as it said it inside a catalogued frame."""
+    slug = _HTTP_SLUGS.get(status, ("http-error", "HTTP error"))[0]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = None
+    key = FRAMEWORK_DETAILS.get(detail)
+    if key is None and detail == phrase and f"{DETAIL_PREFIX}http.{status}" in i18n.catalogue(i18n.DEFAULT):
+        key = f"http.{status}"
+    return catalogued(status, slug, key or "http.other", {"message": detail})
+
+
 def _joined(errors: list[dict[str, Any]]) -> str:
     return "; ".join(f"{e['location']}: {e['message']}" for e in errors) or "invalid request"
 
@@ -324,12 +340,39 @@ def _validation_messages(raw: list[Any], language: str) -> list[dict[str, Any]]:
     out = []
     for err in raw:
         context = {k: _plain(v) for k, v in (err.get("ctx") or {}).items()}
+        if err.get("type") == "json_invalid" and isinstance(context.get("error"), str):
+            context["error"] = _json_message(language, context["error"])
         try:
             said = i18n.message(language, "validation." + str(err.get("type", "")), context)
         except (KeyError, IndexError, ValueError):
             said = None
         out.append({"location": ".".join(str(p) for p in err.get("loc", ())), "message": said or err.get("msg", "")})
     return out
+
+
+# The JSON decoder's messages (Python's `json`, which FastAPI reports as `json_invalid`) and the catalogue key
+# of each (`validation.json.<key>`, Chinese only: the English is the decoder's).
+_JSON_MESSAGES = (
+    ("Expecting value", "expecting_value"),
+    ("Expecting ',' delimiter", "expecting_comma"),
+    ("Expecting ':' delimiter", "expecting_colon"),
+    ("Expecting property name enclosed in double quotes", "expecting_property_name"),
+    ("Extra data", "extra_data"),
+    ("Unterminated string starting at", "unterminated_string"),
+    ("Invalid control character", "control_character"),
+    ("Invalid \\uXXXX escape", "invalid_unicode_escape"),
+    ("Invalid \\escape", "invalid_escape"),
+    ("Illegal trailing comma before end of object", "trailing_comma_object"),
+    ("Illegal trailing comma before end of array", "trailing_comma_array"),
+)
+
+
+def _json_message(language: str, said: str) -> str:
+    """The JSON decoder's message `said` in `language` where the catalogue has it, else as it said it."""
+    for prefix, key in _JSON_MESSAGES:
+        if said.startswith(prefix):
+            return i18n.message(language, "validation.json." + key) or said
+    return said
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:

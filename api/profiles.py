@@ -16,7 +16,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.problems import Problem
+from api.problems import Problem, catalogued
 from api.strict import Text
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -30,19 +30,20 @@ def uscc_check_character(first17: str) -> str:
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
-def uscc_problem(code: str) -> str | None:
-    """Why `code` is not a valid USCC, or None when it is."""
+def uscc_problem(code: str) -> Problem | None:
+    """Why `code` is not a valid USCC (the 422 `invalid-uscc` to answer, its detail naming the failed check from
+    the catalogue), or None when it is."""
+    params: dict[str, Any] = {"code": repr(code)}
     if len(code) != 18:
-        return f"a unified social credit code has 18 characters; {code!r} has {len(code)}"
+        return catalogued(422, "invalid-uscc", "invalid-uscc.length", {**params, "length": len(code)}, field="uscc")
     bad = sorted({c for c in code if c not in USCC_ALPHABET})
     if bad:
-        return (
-            f"unified social credit code {code!r} has characters outside GB 32100-2015's alphabet "
-            f"(digits and upper-case letters except I, O, S, V, Z): {', '.join(repr(c) for c in bad)}"
-        )
+        params["characters"] = ", ".join(repr(c) for c in bad)
+        return catalogued(422, "invalid-uscc", "invalid-uscc.alphabet", params, field="uscc")
     expected = uscc_check_character(code[:17])
     if code[17] != expected:
-        return f"unified social credit code {code!r} has check character {code[17]!r}; GB 32100-2015 gives {expected!r}"
+        params.update(found=repr(code[17]), expected=repr(expected))
+        return catalogued(422, "invalid-uscc", "invalid-uscc.check-character", params, field="uscc")
     return None
 
 
@@ -55,16 +56,19 @@ def lei_check_digits(first18: str) -> str:
     return f"{98 - _lei_number(first18 + '00') % 97:02d}"
 
 
-def lei_problem(code: str) -> str | None:
-    """Why `code` is not a valid LEI, or None when it is."""
+def lei_problem(code: str) -> Problem | None:
+    """Why `code` is not a valid LEI (the 422 `invalid-lei` to answer, its detail from the catalogue), or None
+    when it is."""
+    params: dict[str, Any] = {"code": repr(code)}
     if len(code) != 20:
-        return f"an LEI has 20 characters; {code!r} has {len(code)}"
+        return catalogued(422, "invalid-lei", "invalid-lei.length", {**params, "length": len(code)}, field="lei")
     if not all(c.isascii() and (c.isdigit() or c.isupper()) for c in code):
-        return f"LEI {code!r} may hold only digits and upper-case letters A-Z"
+        return catalogued(422, "invalid-lei", "invalid-lei.characters", params, field="lei")
     if not code[18:].isdigit():
-        return f"LEI {code!r} must end in two check digits"
+        return catalogued(422, "invalid-lei", "invalid-lei.no-check-digits", params, field="lei")
     if _lei_number(code) % 97 != 1:
-        return f"LEI {code!r} has check digits {code[18:]!r}; ISO 7064 MOD 97-10 gives {lei_check_digits(code[:18])!r}"
+        params.update(found=repr(code[18:]), expected=repr(lei_check_digits(code[:18])))
+        return catalogued(422, "invalid-lei", "invalid-lei.check-digits", params, field="lei")
     return None
 
 
@@ -82,11 +86,11 @@ class MemberProfileIn(BaseModel):
         """The profile with its codes checked (422 `invalid-uscc` / `invalid-lei` naming the problem)."""
         problem = uscc_problem(self.uscc)
         if problem is not None:
-            raise Problem(422, "invalid-uscc", "Invalid unified social credit code", problem, field="uscc")
+            raise problem
         if self.lei is not None:
             problem = lei_problem(self.lei)
             if problem is not None:
-                raise Problem(422, "invalid-lei", "Invalid LEI", problem, field="lei")
+                raise problem
         return self
 
 

@@ -8,13 +8,22 @@ once in Chinese, and the two answers are compared."""
 from __future__ import annotations
 
 import re
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.problems import ProblemLanguage, install_handlers
+from chain.devnet.devchain import free_port
+from tests.api.test_member_profiles import REAL_LEI, profile
 from tests.conftest import Party, Roster, ServerThread, admitted, ok, problem, random_hash
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -175,3 +184,155 @@ def test_a_path_id_that_is_not_an_integer(parties: dict[str, Party]) -> None:
     assert en["errors"] == zh["errors"]
     assert en["detail"].endswith(": Input should be an integer written with digits only")
     assert zh["detail"].startswith("请求无效：") and "须为只用数字书写的整数" in zh["detail"]
+
+
+# The code checks of a member profile (api/profiles.py): each check that fails has its own catalogued detail, with
+# the same information in both languages (the code as given, what is wrong, what the standard gives).
+_WRONG_LEI = REAL_LEI[0][:18] + ("00" if REAL_LEI[0][18:] != "00" else "01")
+
+
+@pytest.mark.parametrize(
+    ("change", "slug", "english", "chinese"),
+    [
+        (
+            {"uscc": "914403001922038217"},
+            "invalid-uscc",
+            "unified social credit code '914403001922038217' has check character '7'; GB 32100-2015 gives '6'",
+            "统一社会信用代码 '914403001922038217' 的校验码为 '7'，按 GB 32100-2015 应为 '6'",
+        ),
+        (
+            {"uscc": "91440300192203821"},
+            "invalid-uscc",
+            "a unified social credit code has 18 characters; '91440300192203821' has 17",
+            "统一社会信用代码应为 18 个字符；'91440300192203821' 有 17 个",
+        ),
+        (
+            {"uscc": "91440300192203821I"},
+            "invalid-uscc",
+            "unified social credit code '91440300192203821I' has characters outside GB 32100-2015's alphabet "
+            "(digits and upper-case letters except I, O, S, V, Z): 'I'",
+            "统一社会信用代码 '91440300192203821I' 含有 GB 32100-2015 字符集以外的字符"
+            "（字符集为数字和除 I、O、S、V、Z 以外的大写字母）：'I'",
+        ),
+        (
+            {"lei": _WRONG_LEI},
+            "invalid-lei",
+            f"LEI {_WRONG_LEI!r} has check digits {_WRONG_LEI[18:]!r}; ISO 7064 MOD 97-10 gives '94'",
+            f"LEI {_WRONG_LEI!r} 的校验码为 {_WRONG_LEI[18:]!r}，按 ISO 7064 MOD 97-10 应为 '94'",
+        ),
+        (
+            {"lei": "HWUPKR0MPOU8"},
+            "invalid-lei",
+            "an LEI has 20 characters; 'HWUPKR0MPOU8' has 12",
+            "LEI 应为 20 个字符；'HWUPKR0MPOU8' 有 12 个",
+        ),
+        (
+            {"lei": "hwupkr0mpou8fgxbt394"},
+            "invalid-lei",
+            "LEI 'hwupkr0mpou8fgxbt394' may hold only digits and upper-case letters A-Z",
+            "LEI 'hwupkr0mpou8fgxbt394' 只能包含数字和大写字母 A-Z",
+        ),
+        (
+            {"lei": "HWUPKR0MPOU8FGXBT3AB"},
+            "invalid-lei",
+            "LEI 'HWUPKR0MPOU8FGXBT3AB' must end in two check digits",
+            "LEI 'HWUPKR0MPOU8FGXBT3AB' 必须以两位数字校验码结尾",
+        ),
+    ],
+    ids=["uscc-check", "uscc-length", "uscc-alphabet", "lei-check", "lei-length", "lei-characters", "lei-no-digits"],
+)
+def test_an_invalid_registration_code_is_named_in_both_languages(
+    operator: httpx.Client, change: dict[str, str], slug: str, english: str, chinese: str
+) -> None:
+    body = {"roles": ["supplier"], "profile": profile(**change)}
+    en, zh = _both(lambda h: operator.post("/v1/members", json=body, headers=h), 422, slug)
+    assert (en["detail"], zh["detail"]) == (english, chinese)
+    assert en["field"] == zh["field"] == slug.removeprefix("invalid-")
+
+
+def test_a_body_that_is_not_json_is_named_in_chinese(parties: dict[str, Party]) -> None:
+    """The JSON decoder's own message (FastAPI's `json_invalid`) is said in Chinese; English keeps the decoder's."""
+    supplier = parties["supplier"]
+
+    def send(h: dict[str, str]) -> httpx.Response:
+        content = b'{"to": 1, "amount": "1.00",'
+        return supplier.client.post(
+            "/v1/cash/transfers", content=content, headers={**h, "Content-Type": "application/json"}
+        )
+
+    en, zh = _both(send, 422, "validation-error")
+    assert en["errors"] == zh["errors"]
+    assert "JSON decode error" in en["detail"]
+    assert "JSON 无效：此处应有用双引号括起的属性名" in zh["detail"], zh
+    assert "Expecting" not in zh["detail"]
+
+
+def test_the_frameworks_own_words_are_catalogued(parties: dict[str, Party]) -> None:
+    """404 for a path no route has and 405 for a method a path does not take: Starlette's words ('Not Found',
+    'Method Not Allowed') in the catalogue's."""
+    supplier = parties["supplier"]
+    en, zh = _both(lambda h: supplier.client.get("/v1/no-such-route", headers=h), 404, "not-found")
+    assert (en["detail"], zh["detail"]) == ("Not Found", "未找到该资源")
+    en, zh = _both(lambda h: supplier.client.delete("/v1/members/me", headers=h), 405, "method-not-allowed")
+    assert (en["detail"], zh["detail"]) == ("Method Not Allowed", "该路径不接受此请求方法")
+
+
+class _Body(BaseModel):
+    to: int
+
+
+def _framework_app() -> FastAPI:
+    """The service's problem handlers and language middleware without its body guard (which refuses, before
+    FastAPI's parser, every body this parser could fail on), to reach FastAPI's own 400 and an unlisted status."""
+    app = FastAPI()
+    install_handlers(app)
+    app.add_middleware(ProblemLanguage)
+
+    @app.post("/parse")
+    def parse(body: _Body) -> dict[str, int]:
+        return {"to": body.to}
+
+    @app.get("/range")
+    def out_of_range() -> None:
+        raise StarletteHTTPException(416)
+
+    @app.get("/teapot")
+    def teapot() -> None:
+        raise StarletteHTTPException(418, "the kettle is busy")
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def framework_url() -> Iterator[str]:
+    """The app above served over real HTTP (uvicorn on a free port, as the service's ServerThread)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(_framework_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_the_frameworks_body_parse_error_and_other_http_errors_in_both_languages(framework_url: str) -> None:
+    with httpx.Client(base_url=framework_url, timeout=30) as client:
+        not_utf8 = {"Content-Type": "application/json"}
+
+        def send(h: dict[str, str]) -> httpx.Response:
+            return client.post("/parse", content=b'{"to": "\xff"}', headers={**h, **not_utf8})
+
+        en, zh = _both(send, 400, "bad-request")
+        assert (en["detail"], zh["detail"]) == ("There was an error parsing the body", "无法解析请求体")
+        en, zh = _both(lambda h: client.get("/range", headers=h), 416, "http-error")
+        assert (en["detail"], zh["detail"]) == (
+            "Requested Range Not Satisfiable",
+            "请求未能处理：Requested Range Not Satisfiable",
+        )
+        assert zh["title"] == "HTTP 错误"
+        en, zh = _both(lambda h: client.get("/teapot", headers=h), 418, "http-error")
+        assert (en["detail"], zh["detail"]) == ("the kettle is busy", "请求未能处理：the kettle is busy")
