@@ -15,6 +15,7 @@ if [ -n "${SCF_TEST_PG_URL:-}" ]; then
   echo "$SCF_TEST_PG_URL" >&3
   exit 0
 fi
+cd /  # `su postgres` below would complain that it cannot enter the checkout (a mktemp -d folder is 0700)
 {
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "error: the PostgreSQL tests need a server: set SCF_TEST_PG_URL to an admin URL, e.g." >&2
