@@ -14,9 +14,10 @@ import typer
 from rich.markup import escape
 
 from scripts.client import ApiClient, ApiError, ApiUnreachable, ClientError
+from scripts.lang import command_help, h
 from scripts.terminal import make_console
 
-app = typer.Typer(help="The tamper-evident audit log of API actions.", no_args_is_help=True)
+app = typer.Typer(**command_help("audit"), no_args_is_help=True)
 console = make_console()
 err = make_console(stderr=True)
 
@@ -40,32 +41,22 @@ def _download(api_url: str, api_key: str) -> list[dict[str, Any]]:
     return entries
 
 
-@app.command("verify")
+@app.command("verify", **command_help("audit.verify"))
 def verify(
     ctx: typer.Context,
-    database_url: Annotated[
-        str | None, typer.Option("--database-url", help="Read the log from this database (default: SCF_ settings)")
-    ] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data directory: database and anchor (env SCF_DATA_DIR)")
-    ] = None,
-    anchor: Annotated[
-        Path | None, typer.Option("--anchor", help="Anchor file (default: <data dir>/audit-head.json in database mode)")
-    ] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", help=h("audit.verify.database_url"))] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help=h("audit.verify.data_dir"))] = None,
+    anchor: Annotated[Path | None, typer.Option("--anchor", help=h("audit.verify.anchor"))] = None,
     api: Annotated[
         str | None,
         typer.Option(
             "--api",
-            help="Download the log from this API and verify it here "
-            "(default without a local database: the API the CLI is configured for)",
+            help=h("audit.verify.api"),
         ),
     ] = None,
-    key: Annotated[
-        str | None, typer.Option("--key", help="API key of an auditor or the operator (env SCF_API_KEY)")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the verification as JSON")] = False,
+    key: Annotated[str | None, typer.Option("--key", help=h("audit.verify.key"))] = None,
+    json_output: Annotated[bool, typer.Option("--json", help=h("audit.verify.json_output"))] = False,
 ) -> None:
-    """Verify the audit chain (hashes, links, seq continuity, anchored head); exit 1 with the first bad entry."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from api.audit import ANCHOR_FILE, AuditVerification, read_anchor, verify_chain, verify_database
