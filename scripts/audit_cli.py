@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from scripts.client import ApiClient, ApiError, ApiUnreachable, ClientError
-from scripts.lang import command_help, h
+from scripts.lang import command_help, h, t
 from scripts.terminal import make_console
 
 app = typer.Typer(**command_help("audit"), no_args_is_help=True)
@@ -35,7 +35,7 @@ def _download(api_url: str, api_key: str) -> list[dict[str, Any]]:
             try:
                 page = client.get("/v1/audit", params={"cursor": cursor, "limit": 500})
             except ApiError as exc:
-                raise RuntimeError(f"GET /v1/audit answered {exc.status}: {exc.detail}") from exc
+                raise RuntimeError(t("audit.answered", status=exc.status, detail=exc.detail)) from exc
             entries.extend(page["items"])
             cursor = page["next_cursor"]
     return entries
@@ -78,11 +78,7 @@ def verify(
             config = resolve_config(api_url=explicit_api, api_key=key or getattr(state, "key", None))
             api_url, api_key = str(config.api_url.value), config.api_key.value
             if not api_key:
-                err.print(
-                    "[bold red]error:[/] no API key: pass --key (or SCF_API_KEY) with an auditor's or the "
-                    "operator's key",
-                    soft_wrap=True,
-                )
+                err.print(f"[bold red]{t('error.word')}[/] {t('audit.no_key')}", soft_wrap=True)
                 raise typer.Exit(2)
             entries = _download(api_url, api_key)
             result: AuditVerification = verify_chain(entries, read_anchor(anchor) if anchor else None)
@@ -94,31 +90,36 @@ def verify(
                 result = verify_database(engine, anchor or settings.data_dir / ANCHOR_FILE)
             finally:
                 engine.dispose()
-            source = "the database"
+            source = t("audit.the_database")
     except typer.Exit:
         raise
     except ApiUnreachable as exc:
-        err.print(
-            f"[bold red]error:[/] the API at {escape(api_url)} does not answer ({escape(exc.reason)})", soft_wrap=True
-        )
+        said = t("audit.unreachable", url=api_url, reason=exc.reason)
+        err.print(f"[bold red]{t('error.word')}[/] {escape(said)}", soft_wrap=True)
         raise typer.Exit(1) from None
     except (ClientError, RuntimeError, ValueError, OSError, SQLAlchemyError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        err.print(f"[bold red]error:[/] cannot verify the audit log: {escape(first_line)}", soft_wrap=True)
+        said = t("audit.cannot_verify", reason=first_line)
+        err.print(f"[bold red]{t('error.word')}[/] {escape(said)}", soft_wrap=True)
         raise typer.Exit(1) from None
     if json_output:
         print(json.dumps(result.as_dict(), indent=2))
     elif result.ok:
-        console.print(
-            f"[bold green]audit log intact[/]: {result.entries} entries from {escape(source)}, "
-            f"head seq {result.head_seq} hash {result.head_hash[:16]}…",
-            soft_wrap=True,
+        said = t(
+            "audit.intact_detail",
+            entries=result.entries,
+            source=source,
+            seq=result.head_seq,
+            hash=result.head_hash[:16],
         )
+        console.print(f"[bold green]{t('audit.intact')}[/]{escape(said)}", soft_wrap=True)
     else:
-        console.print(
-            f"[bold red]audit log tampered[/]: first bad entry {result.first_bad_seq} ({result.reason}): "
-            f"{escape(result.detail)}",
-            soft_wrap=True,
+        said = t(
+            "audit.tampered_detail",
+            seq=result.first_bad_seq,
+            reason=t("audit.reason." + str(result.reason)),
+            detail=result.detail,
         )
+        console.print(f"[bold red]{t('audit.tampered')}[/]{escape(said)}", soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)

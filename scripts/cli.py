@@ -330,7 +330,7 @@ def verify_proof(
         verified = verify_proof_file(file, rpc, expected_address=address)
     except NodeUnreachableError as exc:
         message = t("verify.node_unreachable", url=exc.rpc_url, reason=exc.reason)
-        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+        err.print(f"[bold red]{t('error.word')}[/] {escape(message)}", soft_wrap=True)
         raise typer.Exit(2) from None
     except ProofError as exc:
         err.print(f"[bold red]{escape(t('verify.rejected', reason=exc))}[/]", soft_wrap=True)

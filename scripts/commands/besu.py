@@ -32,7 +32,7 @@ from chain.devnet.besu import (
     parse_public_key,
     write_network,
 )
-from scripts.lang import command_help, h
+from scripts.lang import command_help, h, t
 
 app = typer.Typer(**command_help("besu"), no_args_is_help=True)
 console = Console()
@@ -48,13 +48,13 @@ def parse_org(spec: str) -> tuple[str, str, int | None, int | None]:
     if location:
         parts = location.split(":")
         if len(parts) > 3 or not parts[0]:
-            raise typer.BadParameter(f"{spec!r}: expected NAME[@HOST[:P2P_PORT[:RPC_PORT]]]")
+            raise typer.BadParameter(t("besu.bad_org", spec=repr(spec)))
         host = parts[0]
         try:
             p2p = int(parts[1]) if len(parts) > 1 else None
             rpc = int(parts[2]) if len(parts) > 2 else None
         except ValueError:
-            raise typer.BadParameter(f"{spec!r}: ports are numbers") from None
+            raise typer.BadParameter(t("besu.bad_ports", spec=repr(spec))) from None
     return name, host, p2p, rpc
 
 
@@ -134,14 +134,14 @@ def besu_config(
     for item in public_key or []:
         name, sep, value = item.partition("=")
         if not sep:
-            raise typer.BadParameter(f"{item!r}: expected NAME=0x<public key>", param_hint="--public-key")
+            raise typer.BadParameter(t("besu.bad_public_key", item=repr(item)), param_hint="--public-key")
         given[name.strip()] = value
     parsed = [(role, *parse_org(spec)) for role, spec in specs]
     created: list[str] = []
     try:
         names = [check_org_name(name) for _role, name, _host, _p2p, _rpc in parsed]
         if len(set(names)) != len(names):  # checked before any folder or key is made
-            raise BesuConfigError("an organisation is listed twice")
+            raise BesuConfigError(t("besu.twice"))
         nodes = []
         on_host: dict[str, int] = {}  # nodes sharing a host get the next default ports
         for role, name, host, p2p, rpc in parsed:
@@ -171,24 +171,21 @@ def besu_config(
         )
         written = write_network(out, plan, created_keys=created)
     except BesuConfigError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err_console.print(f"[bold red]{t('error.word')}[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
 
-    table = Table(title=f"Besu QBFT network, chain {chain_id}: shared files in {written.shared_dir}")
-    for column in ("organisation", "role", "node address", "RPC", "node key (in its folder)"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=t("besu.title", chain_id=chain_id, dir=written.shared_dir))
+    for column in ("organisation", "role", "node_address", "rpc", "node_key"):
+        table.add_column(t("besu.column." + column), overflow="fold")
     for node in plan.nodes:
         custody = "given" if node.name in given else ("new" if node.name in created else "existing")
         role = "validator" if node.validator else "observer"
-        table.add_row(node.name, role, node.address, node.rpc_url, custody)
+        table.add_row(node.name, t("besu." + role), node.address, node.rpc_url, t("besu.key_" + custody))
     console.print(table)
     if plan.deployer is None:
-        console.print(
-            "[yellow]no deployer address[/] (--deployer, or an operator keystore in the data dir): "
-            "alloc is empty, which a free-gas network allows"
-        )
+        console.print(f"[yellow]{t('besu.no_deployer')}[/]")
     operator = plan.nodes[0]
-    console.print(f"serve the ledger against the operator's node: SCF_RPC_URL={operator.rpc_url} scf up")
+    console.print(t("besu.serve", url=operator.rpc_url))
 
 
 @app.command("besu-key", **command_help("besu.besu_key"))
@@ -200,8 +197,8 @@ def besu_key(
         check_org_name(org)
         key, created = create_node_key(org_dir(out, org))
     except BesuConfigError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err_console.print(f"[bold red]{t('error.word')}[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     where = org_dir(out, org) / KEY_FILE
-    console.print(f"{'created' if created else 'kept'} node key {where} (mode 0600), node address {key.address}")
+    console.print(t("besu.key_created" if created else "besu.key_kept", path=where, address=key.address))
     print(f"{org}=0x{key.public_hex}")
