@@ -14,9 +14,10 @@ import typer
 from rich.markup import escape
 
 from scripts.client import ApiClient, ApiError, ApiUnreachable, ClientError
+from scripts.lang import command_help, h, t
 from scripts.terminal import make_console
 
-app = typer.Typer(help="The tamper-evident audit log of API actions.", no_args_is_help=True)
+app = typer.Typer(**command_help("audit"), no_args_is_help=True)
 console = make_console()
 err = make_console(stderr=True)
 
@@ -34,38 +35,28 @@ def _download(api_url: str, api_key: str) -> list[dict[str, Any]]:
             try:
                 page = client.get("/v1/audit", params={"cursor": cursor, "limit": 500})
             except ApiError as exc:
-                raise RuntimeError(f"GET /v1/audit answered {exc.status}: {exc.detail}") from exc
+                raise RuntimeError(t("audit.answered", status=exc.status, detail=exc.detail)) from exc
             entries.extend(page["items"])
             cursor = page["next_cursor"]
     return entries
 
 
-@app.command("verify")
+@app.command("verify", **command_help("audit.verify"))
 def verify(
     ctx: typer.Context,
-    database_url: Annotated[
-        str | None, typer.Option("--database-url", help="Read the log from this database (default: SCF_ settings)")
-    ] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="Data directory: database and anchor (env SCF_DATA_DIR)")
-    ] = None,
-    anchor: Annotated[
-        Path | None, typer.Option("--anchor", help="Anchor file (default: <data dir>/audit-head.json in database mode)")
-    ] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", help=h("audit.verify.database_url"))] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help=h("audit.verify.data_dir"))] = None,
+    anchor: Annotated[Path | None, typer.Option("--anchor", help=h("audit.verify.anchor"))] = None,
     api: Annotated[
         str | None,
         typer.Option(
             "--api",
-            help="Download the log from this API and verify it here "
-            "(default without a local database: the API the CLI is configured for)",
+            help=h("audit.verify.api"),
         ),
     ] = None,
-    key: Annotated[
-        str | None, typer.Option("--key", help="API key of an auditor or the operator (env SCF_API_KEY)")
-    ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the verification as JSON")] = False,
+    key: Annotated[str | None, typer.Option("--key", help=h("audit.verify.key"))] = None,
+    json_output: Annotated[bool, typer.Option("--json", help=h("audit.verify.json_output"))] = False,
 ) -> None:
-    """Verify the audit chain (hashes, links, seq continuity, anchored head); exit 1 with the first bad entry."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from api.audit import ANCHOR_FILE, AuditVerification, read_anchor, verify_chain, verify_database
@@ -87,11 +78,7 @@ def verify(
             config = resolve_config(api_url=explicit_api, api_key=key or getattr(state, "key", None))
             api_url, api_key = str(config.api_url.value), config.api_key.value
             if not api_key:
-                err.print(
-                    "[bold red]error:[/] no API key: pass --key (or SCF_API_KEY) with an auditor's or the "
-                    "operator's key",
-                    soft_wrap=True,
-                )
+                err.print(f"[bold red]{t('error.word')}[/] {t('audit.no_key')}", soft_wrap=True)
                 raise typer.Exit(2)
             entries = _download(api_url, api_key)
             result: AuditVerification = verify_chain(entries, read_anchor(anchor) if anchor else None)
@@ -103,31 +90,36 @@ def verify(
                 result = verify_database(engine, anchor or settings.data_dir / ANCHOR_FILE)
             finally:
                 engine.dispose()
-            source = "the database"
+            source = t("audit.the_database")
     except typer.Exit:
         raise
     except ApiUnreachable as exc:
-        err.print(
-            f"[bold red]error:[/] the API at {escape(api_url)} does not answer ({escape(exc.reason)})", soft_wrap=True
-        )
+        said = t("audit.unreachable", url=api_url, reason=exc.reason)
+        err.print(f"[bold red]{t('error.word')}[/] {escape(said)}", soft_wrap=True)
         raise typer.Exit(1) from None
     except (ClientError, RuntimeError, ValueError, OSError, SQLAlchemyError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        err.print(f"[bold red]error:[/] cannot verify the audit log: {escape(first_line)}", soft_wrap=True)
+        said = t("audit.cannot_verify", reason=first_line)
+        err.print(f"[bold red]{t('error.word')}[/] {escape(said)}", soft_wrap=True)
         raise typer.Exit(1) from None
     if json_output:
         print(json.dumps(result.as_dict(), indent=2))
     elif result.ok:
-        console.print(
-            f"[bold green]audit log intact[/]: {result.entries} entries from {escape(source)}, "
-            f"head seq {result.head_seq} hash {result.head_hash[:16]}…",
-            soft_wrap=True,
+        said = t(
+            "audit.intact_detail",
+            entries=result.entries,
+            source=source,
+            seq=result.head_seq,
+            hash=result.head_hash[:16],
         )
+        console.print(f"[bold green]{t('audit.intact')}[/]{escape(said)}", soft_wrap=True)
     else:
-        console.print(
-            f"[bold red]audit log tampered[/]: first bad entry {result.first_bad_seq} ({result.reason}): "
-            f"{escape(result.detail)}",
-            soft_wrap=True,
+        said = t(
+            "audit.tampered_detail",
+            seq=result.first_bad_seq,
+            reason=t("audit.reason." + str(result.reason)),
+            detail=result.detail,
         )
+        console.print(f"[bold red]{t('audit.tampered')}[/]{escape(said)}", soft_wrap=True)
     if not result.ok:
         raise typer.Exit(1)

@@ -18,8 +18,8 @@ from api import i18n
 from api.settings import Settings
 from chain.node.errors import PortInUseError, ScfError
 from scripts.audit_cli import app as audit_app
+from scripts.lang import command_help, h, set_language, t
 from scripts.lang import field as field_label
-from scripts.lang import set_language, t
 from scripts.terminal import make_console
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="scf",
-    help="SCF Chain: a permissioned ledger for supply-chain receivables.",
+    **command_help("scf"),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help pages: no `<bool>` after each flag, no box drawing in a pipe
@@ -39,7 +39,7 @@ err = make_console(stderr=True)
 # keys `cli.stop.<outcome>` (api/i18n). Nothing is said when no devchain was started.
 STOP_OUTCOMES = ("saved", "exited", "failed", "killed")
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env SCF_DATA_DIR, default .scf)")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help=h("scf.data_dir"))]
 
 
 def _settings(data_dir: Path | None = None, **overrides: object) -> Settings:
@@ -63,9 +63,8 @@ def _deployment_table(ledger_deployment: dict[str, str], block: int) -> Table:
     return table
 
 
-@app.command()
-def compile(force: Annotated[bool, typer.Option(help="Recompile even when unchanged")] = False) -> None:
-    """Compile contracts/ into build/contracts (ABI, bytecode, storage layout)."""
+@app.command(**command_help("scf.compile"))
+def compile(force: Annotated[bool, typer.Option(help=h("scf.compile.force"))] = False) -> None:
     from chain.devnet.compile import compile_contracts
     from chain.node.artifacts import BUILD_DIR
 
@@ -130,13 +129,11 @@ def _supervise(chain: DevChain) -> None:
     chain.supervise(lambda line: err.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True))
 
 
-@app.command()
+@app.command(**command_help("scf.devchain"))
 def devchain(
     data_dir: DataDir = None,
-    port: Annotated[int | None, typer.Option(help="RPC port (env SCF_RPC_PORT, default 8545)")] = None,
+    port: Annotated[int | None, typer.Option(help=h("scf.devchain.port"))] = None,
 ) -> None:
-    """Run the local anvil devchain in the foreground (restarted if it dies), state in the data dir; Ctrl-C or
-    SIGTERM stops it."""
     import time
 
     from scripts.runtime import make_devchain
@@ -156,9 +153,8 @@ def devchain(
             _stop_devchain(chain)
 
 
-@app.command()
+@app.command(**command_help("scf.deploy"))
 def deploy(data_dir: DataDir = None) -> None:
-    """Compile and deploy the contract suite to SCF_RPC_URL (or the local devchain); reuse a live deployment."""
     from scripts.runtime import prepare_ledger
 
     try:
@@ -170,14 +166,13 @@ def deploy(data_dir: DataDir = None) -> None:
     console.print(t("deploy.reused") if ledger.reused else t("deploy.new"))
 
 
-@app.command()
+@app.command(**command_help("scf.index"))
 def index(
     data_dir: DataDir = None,
-    once: Annotated[bool, typer.Option(help="Index up to the latest block, then exit")] = False,
-    rebuild: Annotated[bool, typer.Option(help="Drop the projections and replay every stored event first")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between passes when following the chain")] = 1.0,
+    once: Annotated[bool, typer.Option(help=h("scf.index.once"))] = False,
+    rebuild: Annotated[bool, typer.Option(help=h("scf.index.rebuild"))] = False,
+    interval: Annotated[float, typer.Option(help=h("scf.index.interval"))] = 1.0,
 ) -> None:
-    """Run the event indexer standalone: chain events -> SQL read model (SCF_DATABASE_URL); Ctrl-C stops it."""
     import time
 
     from api.ledger import LedgerService
@@ -205,17 +200,16 @@ def index(
         engine.dispose()
 
 
-@app.command()
+@app.command(**command_help("scf.demo"))
 def demo(
     ctx: typer.Context,
     api: Annotated[
         str | None,
-        typer.Option("--api", help="API base URL (default: as every command: SCF_API_URL, the data dir's record)"),
+        typer.Option("--api", help=h("scf.demo.api")),
     ] = None,
-    fast: Annotated[bool, typer.Option(help="No pauses between the steps")] = False,
+    fast: Annotated[bool, typer.Option(help=h("scf.demo.fast"))] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Narrated tour of the whole story against the running API (`make run`); moves a devchain's clock."""
     from scripts.client import node_rpc_url, resolve_config
     from scripts.demo import DemoError, run_demo
 
@@ -237,17 +231,16 @@ def demo(
         raise typer.Exit(130) from None
 
 
-@app.command()
+@app.command(**command_help("scf.seed"))
 def seed(
-    suppliers: Annotated[int, typer.Option(help="Suppliers to admit, spread over three tiers")] = 30,
-    notes: Annotated[int, typer.Option(help="About how many notes to create (receivables + splits)")] = 200,
-    api: Annotated[str | None, typer.Option("--api", help="API base URL (env SCF_API_URL)")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed: the same seed plans the same supply chain")] = None,
-    workers: Annotated[int, typer.Option(help="Parallel writers (one member's writes stay in order)")] = 8,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    suppliers: Annotated[int, typer.Option(help=h("scf.seed.suppliers"))] = 30,
+    notes: Annotated[int, typer.Option(help=h("scf.seed.notes"))] = 200,
+    api: Annotated[str | None, typer.Option("--api", help=h("opt.api"))] = None,
+    seed: Annotated[int | None, typer.Option(help=h("scf.seed.seed"))] = None,
+    workers: Annotated[int, typer.Option(help=h("scf.seed.workers"))] = 8,
+    json_output: Annotated[bool, typer.Option("--json", help=h("scf.seed.json_output"))] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Fill the running ledger with a synthetic supply chain through the API (operator key from the data dir)."""
     import json
     import os
 
@@ -277,16 +270,15 @@ def seed(
         print(json.dumps(summary, indent=2))
 
 
-@app.command("export")
+@app.command("export", **command_help("scf.export"))
 def export_evidence(
-    member: Annotated[int, typer.Option("--member", help="Member id whose evidence to export")],
-    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC)")],
-    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC), inclusive")],
-    out: Annotated[Path, typer.Option("--out", help="Directory for bundle.json and one CSV per section")],
-    api: Annotated[str | None, typer.Option("--api", help="API base URL (env SCF_API_URL)")] = None,
-    key: Annotated[str | None, typer.Option("--key", help="API key (env SCF_API_KEY, else operator key file)")] = None,
+    member: Annotated[int, typer.Option("--member", help=h("scf.export.member"))],
+    start: Annotated[str, typer.Option("--from", help=h("scf.export.start"))],
+    end: Annotated[str, typer.Option("--to", help=h("scf.export.end"))],
+    out: Annotated[Path, typer.Option("--out", help=h("scf.export.out"))],
+    api: Annotated[str | None, typer.Option("--api", help=h("opt.api"))] = None,
+    key: Annotated[str | None, typer.Option("--key", help=h("opt.key"))] = None,
 ) -> None:
-    """Export a member's evidence bundle (orders, notes, transfers, financings, alerts) as JSON and CSV."""
     from datetime import date
 
     from rich.markup import escape
@@ -310,22 +302,20 @@ def export_evidence(
     console.print(summary_table(bundle, out))
 
 
-@app.command("verify-proof")
+@app.command("verify-proof", **command_help("scf.verify_proof"))
 def verify_proof(
-    file: Annotated[Path, typer.Argument(help="A proof bundle (GET /v1/verify/notes/{id}?proof=true, field `proof`)")],
+    file: Annotated[Path, typer.Argument(help=h("scf.verify_proof.file"))],
     rpc: Annotated[
         str | None,
         typer.Option(
             "--rpc",
-            help="A node you trust; the block header and state root come from it (default: SCF_RPC_URL, "
-            "else the node `make run` uses, from the data dir's service record)",
+            help=h("scf.verify_proof.rpc"),
         ),
     ] = None,
-    address: Annotated[str | None, typer.Option(help="Expected ReceivableNotes address")] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the verified note as JSON")] = False,
+    address: Annotated[str | None, typer.Option(help=h("opt.address"))] = None,
+    json_output: Annotated[bool, typer.Option("--json", help=h("scf.verify_proof.json_output"))] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Verify a note's storage proof against the block's state root from RPC, without trusting the service."""
     import dataclasses
     import json
 
@@ -340,7 +330,7 @@ def verify_proof(
         verified = verify_proof_file(file, rpc, expected_address=address)
     except NodeUnreachableError as exc:
         message = t("verify.node_unreachable", url=exc.rpc_url, reason=exc.reason)
-        err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+        err.print(f"[bold red]{t('error.word')}[/] {escape(message)}", soft_wrap=True)
         raise typer.Exit(2) from None
     except ProofError as exc:
         err.print(f"[bold red]{escape(t('verify.rejected', reason=exc))}[/]", soft_wrap=True)
@@ -397,12 +387,11 @@ def _serve(settings: Settings) -> None:
     )
 
 
-@app.command()
+@app.command(**command_help("scf.serve"))
 def serve(
     data_dir: DataDir = None,
-    port: Annotated[int | None, typer.Option(help="API port (env SCF_API_PORT, default 8000)")] = None,
+    port: Annotated[int | None, typer.Option(help=h("scf.serve.port"))] = None,
 ) -> None:
-    """Serve the HTTP API against an already running chain with a deployment."""
     try:
         _serve(_settings(data_dir, api_port=port))
     except ScfError as exc:
@@ -429,16 +418,11 @@ def _network_settings(network_dir: Path) -> Settings:
     )
 
 
-@app.command()
+@app.command(**command_help("scf.up"))
 def up(
     data_dir: DataDir = None,
-    network: Annotated[
-        Path | None, typer.Option("--network", help="Serve against the operator's node of this consortium network")
-    ] = None,
+    network: Annotated[Path | None, typer.Option("--network", help=h("scf.up.network"))] = None,
 ) -> None:
-    """Start the devchain (unless SCF_RPC_URL is set), deploy, and serve the API; Ctrl-C or SIGTERM stops everything:
-    the API, the block pacer and anvil (its state saved). While it runs, a devchain that dies is restarted.
-    With --network, no devchain: the API serves against the operator's node of that consortium network."""
     from chain.devnet.devchain import port_is_free
     from scripts.runtime import make_devchain, prepare_ledger
 
@@ -467,12 +451,11 @@ def up(
                 _stop_devchain(chain)
 
 
-@app.command("backup")
+@app.command("backup", **command_help("scf.backup"))
 def backup_command(
-    target: Annotated[Path, typer.Argument(help="New or empty folder for the backup")],
+    target: Annotated[Path, typer.Argument(help=h("scf.backup.target"))],
     data_dir: DataDir = None,
 ) -> None:
-    """Back up the data dir: keystores, operator key, deployment records, audit anchor, read model (checked copy)."""
     from scripts.backup import backup
 
     settings = _settings(data_dir)
@@ -487,12 +470,11 @@ def backup_command(
     console.print(t("backup.passphrase"))
 
 
-@app.command("restore")
+@app.command("restore", **command_help("scf.restore"))
 def restore_command(
-    source: Annotated[Path, typer.Argument(help="A folder written by `scf backup`")],
+    source: Annotated[Path, typer.Argument(help=h("scf.restore.source"))],
     data_dir: DataDir = None,
 ) -> None:
-    """Restore a backup into a new data dir (checks every file first; never overwrites)."""
     from scripts.backup import passphrase_opens_keys, restore
 
     settings = _settings(data_dir)
@@ -524,24 +506,22 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(**command_help("scf"))
 def _global_options(
     ctx: typer.Context,
-    api: Annotated[str | None, typer.Option("--api", help="API base URL (env SCF_API_URL, default :8000)")] = None,
-    key: Annotated[str | None, typer.Option("--key", help="API key (env SCF_API_KEY, else operator key file)")] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="Config file (env SCF_CONFIG, else ./scf.toml, ~/.config/scf)")
-    ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors")] = False,
+    api: Annotated[str | None, typer.Option("--api", help=h("scf.options.api"))] = None,
+    key: Annotated[str | None, typer.Option("--key", help=h("opt.key"))] = None,
+    config: Annotated[Path | None, typer.Option("--config", help=h("scf.options.config"))] = None,
+    debug: Annotated[bool, typer.Option("--debug", help=h("scf.options.debug"))] = False,
     keystore: Annotated[
         Path | None,
-        typer.Option("--keystore", help="Self-custody: sign the transactions the API prepares with this key file"),
+        typer.Option("--keystore", help=h("scf.options.keystore")),
     ] = None,
     passphrase_file: Annotated[
-        Path | None, typer.Option("--passphrase-file", help="The keystore's passphrase (else prompted)")
+        Path | None, typer.Option("--passphrase-file", help=h("scf.options.passphrase_file"))
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit")
+        bool, typer.Option("--version", is_eager=True, callback=_print_version, help=h("scf.options.version"))
     ] = False,
     lang: Annotated[
         str | None,
@@ -549,11 +529,10 @@ def _global_options(
             "--lang",
             is_eager=True,
             callback=_set_language,
-            help="Language of messages, tables and API problems: zh-CN or en (default: LC_ALL, LC_MESSAGES, LANG)",
+            help=h("scf.options.lang"),
         ),
     ] = None,
 ) -> None:
-    """SCF Chain: a permissioned ledger for supply-chain receivables."""
     from scripts.commands.common import CliState
 
     ctx.obj = CliState(
@@ -595,7 +574,7 @@ def _register_api_commands() -> None:
         ("keys", keys),
     ]:
         app.add_typer(group.app, name=name)
-    app.command("status")(config.status)
+    app.command("status", **command_help("scf.status"))(config.status)
 
 
 _register_api_commands()

@@ -5,7 +5,9 @@ client sends the same language as `Accept-Language`, so problems come back in it
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from collections.abc import Sequence
+from typing import Any, TypedDict
 
 from api import i18n
 
@@ -20,6 +22,43 @@ def set_language(value: str | None) -> None:
 
 def language() -> str:
     return _chosen or i18n.locale_language()
+
+
+def argv_language(argv: Sequence[str]) -> str | None:
+    """The language `--lang X` or `--lang=X` names in a command line (before any `--`), None without one (or with
+    a value that names no language of the catalogue: the option's own check reports it)."""
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and index + 1 < len(argv):
+            return i18n.language_of(argv[index + 1])
+        if arg.startswith("--lang="):
+            return i18n.language_of(arg.removeprefix("--lang="))
+    return None
+
+
+def help_language() -> str:
+    """The language of the `--help` pages. typer reads help texts when the commands are declared, on import, before
+    `--lang` is parsed: so the command line is read here, else the locale (as `language()`)."""
+    return argv_language(sys.argv[1:]) or i18n.locale_language()
+
+
+def h(key: str, /, **params: Any) -> str:
+    """The help text `cli.help.<key>` (a command's summary, an option's help) in the language of the help pages."""
+    return i18n.text(help_language(), "cli.help." + key, **params)
+
+
+class CommandHelp(TypedDict):
+    help: str
+    short_help: str | None
+
+
+def command_help(key: str, /) -> CommandHelp:
+    """`help=` and `short_help=` of a command or a group: the help text `cli.help.<key>`; a Chinese one's summary in
+    the command lists is its first sentence (click shortens at spaces, and Chinese has none between words)."""
+    text = h(key)
+    first, stop, _ = text.partition("。")
+    return {"help": text, "short_help": first + stop if stop else None}
 
 
 def t(key: str, /, **params: Any) -> str:

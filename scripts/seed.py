@@ -33,6 +33,7 @@ from api.amounts import display_amount, format_amount
 from scripts.client import ApiClient, ApiError, ApiUnreachable, ClientError
 from scripts.companies import for_role
 from scripts.demo import HINT, DemoError, operator_key_from
+from scripts.lang import t
 
 MIN_NOTE = 100_00  # minor units: no note planned below 100.00 (the contracts' minimum split is 1.00)
 MAX_LIVE_NOTES = 500  # the contracts' default live-note cap: no note of a receivable below face / cap (S-3)
@@ -306,7 +307,7 @@ class Seeder:
             return job
 
         # the operator signs every admission: one account, but the API pipelines its nonces
-        self._in_parallel("admitting members", {m.key: [admit(m)] for m in plan.members.values()})
+        self._in_parallel(t("seed.phase.admit"), {m.key: [admit(m)] for m in plan.members.values()})
 
         def mint(bank: str, minor: int) -> Callable[[], None]:
             member = plan.members[bank]
@@ -334,7 +335,7 @@ class Seeder:
         jobs: dict[str, list[Callable[[], None]]] = {k: [mint(k, v)] for k, v in plan.mints.items()}
         for receivable in plan.receivables:
             jobs.setdefault(receivable.obligor, []).append(issue(receivable))
-        self._in_parallel("issuing receivables", jobs)
+        self._in_parallel(t("seed.phase.issue"), jobs)
 
         def split(s: PlannedSplit) -> Callable[[], None]:
             def job() -> None:
@@ -351,7 +352,7 @@ class Seeder:
             for s in plan.splits:
                 if plan.notes[s.child].wave == wave:
                     jobs.setdefault(s.holder, []).append(split(s))
-            self._in_parallel(f"splits, round {wave}", jobs)
+            self._in_parallel(t("seed.phase.split", wave=wave), jobs)
 
         offers: dict[str, int] = {}
 
@@ -379,11 +380,11 @@ class Seeder:
         jobs = {}
         for sale in plan.sales:
             jobs.setdefault(sale.financier, []).append(offer(sale))
-        self._in_parallel("financing offers", jobs)
+        self._in_parallel(t("seed.phase.offer"), jobs)
         jobs = {}
         for sale in plan.sales:
             jobs.setdefault(sale.holder, []).append(accept(sale))
-        self._in_parallel("sales to banks", jobs)
+        self._in_parallel(t("seed.phase.sale"), jobs)
 
     def _post(self, member: str, path: str, body: dict[str, Any], step: str) -> dict[str, Any]:
         return self.api.post(path, body, self.plan.members[member].api_key, self._key(step))
@@ -474,19 +475,22 @@ def _summary(seeder: Seeder, seed: int, seconds: float, api_url: str) -> dict[st
 
 def summary_table(summary: dict[str, Any]) -> Table:
     members = summary["members"]
-    table = Table(title=f"Seeded run {summary['run']} (seed {summary['seed']})")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    table.add_column("detail")
-    tiers = f"tier 1: {len(members['tier1'])}, tier 2: {len(members['tier2'])}, tier 3: {len(members['tier3'])}"
-    table.add_row("members", str(summary["member_count"]), f"{len(members['core_enterprises'])} core, {tiers}, 2 banks")
+    table = Table(title=t("seed.title", run=summary["run"], seed=summary["seed"]))
+    table.add_column(t("seed.column.what"))
+    table.add_column(t("seed.column.count"), justify="right")
+    table.add_column(t("seed.column.detail"))
+    tiers = {f"tier{n}": len(members[f"tier{n}"]) for n in (1, 2, 3)}
+    core, banks = len(members["core_enterprises"]), len(members["financiers"])
     table.add_row(
-        "receivables", str(summary["receivable_count"]), f"face value {display_amount(summary['face_value'])}"
+        t("seed.row.members"), str(summary["member_count"]), t("seed.members", core=core, banks=banks, **tiers)
     )
-    table.add_row("notes", str(summary["note_count"]), f"{summary['split_count']} splits down the tiers")
-    table.add_row("sales", str(summary["sale_count"]), f"value sold to banks {display_amount(summary['value_sold'])}")
-    table.add_row("writes", str(summary["writes"]), f"{summary['writes_per_second']} writes/s")
-    table.add_row("time", f"{summary['seconds']} s", summary["api"])
+    face = display_amount(summary["face_value"])
+    table.add_row(t("seed.row.receivables"), str(summary["receivable_count"]), t("seed.face_value", amount=face))
+    table.add_row(t("seed.row.notes"), str(summary["note_count"]), t("seed.splits", splits=summary["split_count"]))
+    sold = display_amount(summary["value_sold"])
+    table.add_row(t("seed.row.sales"), str(summary["sale_count"]), t("seed.sold", amount=sold))
+    table.add_row(t("seed.row.writes"), str(summary["writes"]), t("seed.rate", rate=summary["writes_per_second"]))
+    table.add_row(t("seed.row.time"), t("seed.seconds", seconds=summary["seconds"]), summary["api"])
     return table
 
 

@@ -32,8 +32,9 @@ from chain.devnet.besu import (
     parse_public_key,
     write_network,
 )
+from scripts.lang import command_help, h, t
 
-app = typer.Typer(help="The consortium network.", no_args_is_help=True)
+app = typer.Typer(**command_help("besu"), no_args_is_help=True)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -47,13 +48,13 @@ def parse_org(spec: str) -> tuple[str, str, int | None, int | None]:
     if location:
         parts = location.split(":")
         if len(parts) > 3 or not parts[0]:
-            raise typer.BadParameter(f"{spec!r}: expected NAME[@HOST[:P2P_PORT[:RPC_PORT]]]")
+            raise typer.BadParameter(t("besu.bad_org", spec=repr(spec)))
         host = parts[0]
         try:
             p2p = int(parts[1]) if len(parts) > 1 else None
             rpc = int(parts[2]) if len(parts) > 2 else None
         except ValueError:
-            raise typer.BadParameter(f"{spec!r}: ports are numbers") from None
+            raise typer.BadParameter(t("besu.bad_ports", spec=repr(spec))) from None
     return name, host, p2p, rpc
 
 
@@ -80,69 +81,67 @@ def _node_key(out: Path, name: str, given: dict[str, str], created: list[str]) -
     return key
 
 
-@app.command("besu-config")
+@app.command("besu-config", **command_help("besu.besu_config"))
 def besu_config(
-    out: Annotated[Path, typer.Option("--out", help="Folder for shared/ and orgs/<name>/ (keys are kept)")],
-    chain_id: Annotated[int, typer.Option("--chain-id", min=1, help="Chain id no other network uses")],
+    out: Annotated[Path, typer.Option("--out", help=h("besu.besu_config.out"))],
+    chain_id: Annotated[int, typer.Option("--chain-id", min=1, help=h("besu.besu_config.chain_id"))],
     orgs: Annotated[
         str,
         typer.Option(
             "--orgs",
-            help="Validator organisations, comma-separated, each NAME[@HOST[:P2P_PORT[:RPC_PORT]]]; "
-            "the first is the operator (ports default to 30303 and 8545, plus one per earlier node on the host)",
+            help=h("besu.besu_config.orgs"),
         ),
     ] = DEFAULT_ORGS,
-    observers: Annotated[
-        str, typer.Option("--observers", help="Non-validating nodes (e.g. a bank's verifier), same form")
-    ] = "",
+    observers: Annotated[str, typer.Option("--observers", help=h("besu.besu_config.observers"))] = "",
     public_key: Annotated[
         list[str] | None,
-        typer.Option("--public-key", help="NAME=0x... for an organisation that keeps its node key elsewhere"),
+        typer.Option("--public-key", help=h("besu.besu_config.public_key")),
     ] = None,
     deployer: Annotated[
         str | None,
-        typer.Option("--deployer", help="Operator's deployer address to prefund (default: from the data dir)"),
+        typer.Option("--deployer", help=h("besu.besu_config.deployer")),
     ] = None,
     data_dir: Annotated[
-        Path, typer.Option("--data-dir", envvar="SCF_DATA_DIR", help="Where the operator's keystore is")
+        Path, typer.Option("--data-dir", envvar="SCF_DATA_DIR", help=h("besu.besu_config.data_dir"))
     ] = Path(".scf"),
-    block_period: Annotated[int, typer.Option("--block-period", min=1, help="Seconds between blocks")] = 1,
-    epoch_length: Annotated[int, typer.Option("--epoch-length", min=1, help="Blocks between vote resets")] = 30_000,
+    block_period: Annotated[int, typer.Option("--block-period", min=1, help=h("besu.besu_config.block_period"))] = 1,
+    epoch_length: Annotated[
+        int, typer.Option("--epoch-length", min=1, help=h("besu.besu_config.epoch_length"))
+    ] = 30_000,
     request_timeout: Annotated[
-        int | None, typer.Option("--request-timeout", min=1, help="QBFT round timeout (default 2x block period)")
+        int | None, typer.Option("--request-timeout", min=1, help=h("besu.besu_config.request_timeout"))
     ] = None,
     storage: Annotated[
-        StorageFormat, typer.Option("--storage", help="FOREST keeps every past state for eth_getProof")
+        StorageFormat, typer.Option("--storage", help=h("besu.besu_config.storage"))
     ] = StorageFormat.FOREST,
     bonsai_block_limit: Annotated[
-        int, typer.Option("--bonsai-block-limit", min=1, help="With BONSAI: blocks back a proof can reach")
+        int, typer.Option("--bonsai-block-limit", min=1, help=h("besu.besu_config.bonsai_block_limit"))
     ] = 512,
     account_permissioning: Annotated[
         bool,
         typer.Option(
             "--account-permissioning/--no-account-permissioning",
-            help="Enforce the accounts allowlist (then add each admitted member with perm_addAccountsToAllowlist)",
+            help=h("besu.besu_config.account_permissioning"),
         ),
     ] = False,
     allow_account: Annotated[
-        list[str] | None, typer.Option("--allow-account", help="Another account for the accounts allowlist")
+        list[str] | None, typer.Option("--allow-account", help=h("besu.besu_config.allow_account"))
     ] = None,
 ) -> None:
-    """Write a Besu QBFT genesis, node configs, static nodes and permissioning for the consortium."""
     specs = [("validator", s) for s in orgs.split(",") if s.strip()]
     specs += [("observer", s) for s in observers.split(",") if s.strip()]
     given: dict[str, str] = {}
     for item in public_key or []:
         name, sep, value = item.partition("=")
         if not sep:
-            raise typer.BadParameter(f"{item!r}: expected NAME=0x<public key>", param_hint="--public-key")
+            raise typer.BadParameter(t("besu.bad_public_key", item=repr(item)), param_hint="--public-key")
         given[name.strip()] = value
     parsed = [(role, *parse_org(spec)) for role, spec in specs]
     created: list[str] = []
     try:
         names = [check_org_name(name) for _role, name, _host, _p2p, _rpc in parsed]
         if len(set(names)) != len(names):  # checked before any folder or key is made
-            raise BesuConfigError("an organisation is listed twice")
+            raise BesuConfigError(t("besu.twice"))
         nodes = []
         on_host: dict[str, int] = {}  # nodes sharing a host get the next default ports
         for role, name, host, p2p, rpc in parsed:
@@ -172,42 +171,34 @@ def besu_config(
         )
         written = write_network(out, plan, created_keys=created)
     except BesuConfigError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err_console.print(f"[bold red]{t('error.word')}[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
 
-    table = Table(title=f"Besu QBFT network, chain {chain_id}: shared files in {written.shared_dir}")
-    for column in ("organisation", "role", "node address", "RPC", "node key (in its folder)"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=t("besu.title", chain_id=chain_id, dir=written.shared_dir))
+    for column in ("organisation", "role", "node_address", "rpc", "node_key"):
+        table.add_column(t("besu.column." + column), overflow="fold")
     for node in plan.nodes:
         custody = "given" if node.name in given else ("new" if node.name in created else "existing")
         role = "validator" if node.validator else "observer"
-        table.add_row(node.name, role, node.address, node.rpc_url, custody)
+        table.add_row(node.name, t("besu." + role), node.address, node.rpc_url, t("besu.key_" + custody))
     console.print(table)
     if plan.deployer is None:
-        console.print(
-            "[yellow]no deployer address[/] (--deployer, or an operator keystore in the data dir): "
-            "alloc is empty, which a free-gas network allows"
-        )
+        console.print(f"[yellow]{t('besu.no_deployer')}[/]")
     operator = plan.nodes[0]
-    console.print(f"serve the ledger against the operator's node: SCF_RPC_URL={operator.rpc_url} scf up")
+    console.print(t("besu.serve", url=operator.rpc_url))
 
 
-@app.command("besu-key")
+@app.command("besu-key", **command_help("besu.besu_key"))
 def besu_key(
-    org: Annotated[str, typer.Option("--org", help="Your organisation's name (its folder's name)")],
-    out: Annotated[Path, typer.Option("--out", help="The network folder; the key goes to orgs/<org>/key")],
+    org: Annotated[str, typer.Option("--org", help=h("besu.besu_key.org"))],
+    out: Annotated[Path, typer.Option("--out", help=h("besu.besu_key.out"))],
 ) -> None:
-    """Create (or show) your organisation's Besu node key in its own folder; print only the public key.
-
-    Send the printed public key to the operator, who passes it as `besu-config --public-key ORG=0x...`:
-    the private key never leaves your machine.
-    """
     try:
         check_org_name(org)
         key, created = create_node_key(org_dir(out, org))
     except BesuConfigError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        err_console.print(f"[bold red]{t('error.word')}[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     where = org_dir(out, org) / KEY_FILE
-    console.print(f"{'created' if created else 'kept'} node key {where} (mode 0600), node address {key.address}")
+    console.print(t("besu.key_created" if created else "besu.key_kept", path=where, address=key.address))
     print(f"{org}=0x{key.public_hex}")

@@ -8,15 +8,13 @@ import typer
 
 from api.amounts import display_amount
 from scripts.commands.common import Cursor, IdempotencyKey, JsonFlag, Limit, call, console, page
-from scripts.lang import t
+from scripts.lang import command_help, h, t
 
-app = typer.Typer(help="Cash: balance, moves, mint, burn, pay, mint ceilings.")
+app = typer.Typer(**command_help("cash"))
 
-MemberOpt = Annotated[
-    int | None, typer.Option("--member", help="Another member's (operator and auditors); default: yours")
-]
-Amount = Annotated[str, typer.Option("--amount", help="Amount, e.g. 1000000.00")]
-Reference = Annotated[str, typer.Option("--reference", help="Bank reference; its keccak-256 goes on chain")]
+MemberOpt = Annotated[int | None, typer.Option("--member", help=h("cash.member_opt"))]
+Amount = Annotated[str, typer.Option("--amount", help=h("cash.amount"))]
+Reference = Annotated[str, typer.Option("--reference", help=h("cash.reference"))]
 
 
 def _balance(data: Any) -> None:
@@ -29,37 +27,34 @@ def _written(data: Any) -> None:
     console.print(f"[dim]{t('tx', tx=data['tx_hash'])}[/]")
 
 
-@app.command()
+@app.command(**command_help("cash.balance"))
 def balance(ctx: typer.Context, member: MemberOpt = None, json_out: JsonFlag = False) -> None:
-    """Cash balance."""
     call(ctx, "GET", "/v1/cash/balance", _balance, json_out=json_out, params={"member_id": member})
 
 
-@app.command()
+@app.command(**command_help("cash.moves"))
 def moves(
     ctx: typer.Context, member: MemberOpt = None, json_out: JsonFlag = False, limit: Limit = 100, cursor: Cursor = 0
 ) -> None:
-    """Cash history: deposits, withdrawals and transfers, oldest first."""
     columns = ["id", "block_number", "kind", "direction", "counterparty_id", "amount"]
     params = {"member_id": member, "limit": limit, "cursor": cursor}
     call(ctx, "GET", "/v1/cash/moves", page("cash_moves", columns), json_out=json_out, params=params)
 
 
-@app.command()
+@app.command(**command_help("cash.mint"))
 def mint(
     ctx: typer.Context,
-    member: Annotated[int, typer.Option("--member", help="Member credited with the deposit")],
+    member: Annotated[int, typer.Option("--member", help=h("cash.mint.member"))],
     amount: Amount,
     reference: Reference,
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Credit a member's deposit (financier)."""
     body = {"member_id": member, "amount": amount, "reference": reference}
     call(ctx, "POST", "/v1/cash/mint", _written, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
-@app.command()
+@app.command(**command_help("cash.burn"))
 def burn(
     ctx: typer.Context,
     amount: Amount,
@@ -67,20 +62,18 @@ def burn(
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Burn your own cash on a withdrawal payout (financier)."""
     body = {"amount": amount, "reference": reference}
     call(ctx, "POST", "/v1/cash/burn", _written, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
-@app.command()
+@app.command(**command_help("cash.pay"))
 def pay(
     ctx: typer.Context,
-    to: Annotated[int, typer.Option("--to", help="Member id that receives the cash")],
+    to: Annotated[int, typer.Option("--to", help=h("cash.pay.to"))],
     amount: Amount,
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Pay another member."""
     body = {"to": to, "amount": amount}
     call(ctx, "POST", "/v1/cash/transfers", _written, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
@@ -94,18 +87,14 @@ def _ceiling(data: Any) -> None:
     )
 
 
-@app.command()
+@app.command(**command_help("cash.ceiling"))
 def ceiling(
     ctx: typer.Context,
-    member: Annotated[int, typer.Argument(help="The financier's member id")],
-    set_to: Annotated[
-        str | None, typer.Option("--set", help="Operator: the new ceiling, e.g. 5000000.00 (omit to read it)")
-    ] = None,
+    member: Annotated[int, typer.Argument(help=h("cash.ceiling.member"))],
+    set_to: Annotated[str | None, typer.Option("--set", help=h("cash.ceiling.set_to"))] = None,
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """A financier's mint ceiling: the most it may have minted and not burned (the operator sets it; the financier
-    and auditors read it)."""
     path = f"/v1/cash/mint-ceilings/{member}"
     if set_to is None:
         call(ctx, "GET", path, _ceiling, json_out=json_out)

@@ -23,19 +23,19 @@ from rich.table import Table
 from api.amounts import display_amount
 from scripts.client import ApiClient, ApiError, ClientConfig, ClientError, resolve_config
 from scripts.lang import field as field_label
-from scripts.lang import t, term
+from scripts.lang import h, t, term
 from scripts.terminal import make_console
 
 console = make_console()
 err_console = make_console(stderr=True)
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer instead of a table")]
+JsonFlag = Annotated[bool, typer.Option("--json", help=h("common.json_flag"))]
 IdempotencyKey = Annotated[
     str | None,
-    typer.Option("--idempotency-key", help="Idempotency-Key of this write (default: a fresh uuid4); reuse to replay"),
+    typer.Option("--idempotency-key", help=h("common.idempotency_key")),
 ]
-Limit = Annotated[int, typer.Option("--limit", min=1, max=500, help="Items per page")]
-Cursor = Annotated[int, typer.Option("--cursor", min=0, help="Start after this id (the `next cursor` shown)")]
+Limit = Annotated[int, typer.Option("--limit", min=1, max=500, help=h("common.limit"))]
+Cursor = Annotated[int, typer.Option("--cursor", min=0, help=h("common.cursor"))]
 
 AMOUNT_FIELDS = frozenset(
     {
@@ -62,7 +62,7 @@ AMOUNT_FIELDS = frozenset(
 )
 _RELATIVE_DATE = re.compile(r"^\+(\d{1,5})([dw])$")
 _NAMED_DAYS = {"today": 0, "tomorrow": 1}
-DATE_HELP = t("date.grammar")
+DATE_HELP = h("dates")  # the grammar, in option help texts
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 

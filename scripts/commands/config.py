@@ -9,14 +9,13 @@ from rich.table import Table
 
 from scripts.client import ClientError
 from scripts.commands.common import JsonFlag, call, console, fail, print_json, render_value, state
-from scripts.lang import t
+from scripts.lang import command_help, t
 
-app = typer.Typer(help="Client configuration: show.")
+app = typer.Typer(**command_help("config"))
 
 
-@app.command()
+@app.command(**command_help("config.show"))
 def show(ctx: typer.Context, json_out: JsonFlag = False) -> None:
-    """Print the effective api_url, api_key (masked) and data_dir, and the source of each."""
     try:
         config = state(ctx).config()
     except ClientError as exc:
@@ -57,5 +56,4 @@ def _health(data: Any) -> None:
 
 
 def status(ctx: typer.Context, json_out: JsonFlag = False) -> None:
-    """Is the API up? Its chain id, latest block and contract addresses (GET /health)."""
     call(ctx, "GET", "/health", _health, json_out=json_out)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from scripts.commands.common import err_console
-from scripts.lang import t
+from scripts.lang import command_help, h, t
 from scripts.localkey import (
     LocalKeyError,
     create_keystore,
@@ -23,12 +23,10 @@ from scripts.localkey import (
     sign_prepared,
 )
 
-app = typer.Typer(help="A self-custody member's own key: create it, sign challenges and prepared transactions.")
+app = typer.Typer(**command_help("keys"))
 
-KeystoreArg = Annotated[Path, typer.Option("--keystore", help="The keystore file (Web3 Secret Storage JSON)")]
-PassphraseFile = Annotated[
-    Path | None, typer.Option("--passphrase-file", help="A file whose first line is the passphrase (else prompted)")
-]
+KeystoreArg = Annotated[Path, typer.Option("--keystore", help=h("keys.keystore_arg"))]
+PassphraseFile = Annotated[Path | None, typer.Option("--passphrase-file", help=h("keys.passphrase_file"))]
 
 
 def _fail(exc: Exception) -> None:
@@ -43,9 +41,8 @@ def _stdin_json() -> Any:
         _fail(LocalKeyError(t("keys.stdin_not_json", reason=exc)))
 
 
-@app.command()
+@app.command(**command_help("keys.new"))
 def new(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
-    """Create a new key in an encrypted keystore file; prints its address."""
     try:
         account = create_keystore(keystore, read_passphrase(passphrase_file, confirm=True))
     except LocalKeyError as exc:
@@ -53,18 +50,16 @@ def new(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
     typer.echo(account.address)
 
 
-@app.command()
+@app.command(**command_help("keys.address"))
 def address(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
-    """The address of a keystore."""
     try:
         typer.echo(load_keystore(keystore, read_passphrase(passphrase_file)).address)
     except LocalKeyError as exc:
         _fail(exc)
 
 
-@app.command("sign-challenge")
+@app.command("sign-challenge", **command_help("keys.sign_challenge"))
 def sign_challenge_command(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
-    """Sign the challenge JSON on standard input (from POST /v1/members/challenge); prints the signature."""
     challenge = _stdin_json()
     message = challenge.get("message") if isinstance(challenge, dict) else None
     if not isinstance(message, str):
@@ -76,9 +71,8 @@ def sign_challenge_command(keystore: KeystoreArg, passphrase_file: PassphraseFil
     typer.echo(sign_challenge(account, str(message)))
 
 
-@app.command()
+@app.command(**command_help("keys.sign"))
 def sign(keystore: KeystoreArg, passphrase_file: PassphraseFile = None) -> None:
-    """Sign the prepared transaction on standard input (a 202 answer); prints the body for POST /v1/transactions."""
     prepared = _stdin_json()
     if not isinstance(prepared, dict) or "prepared_id" not in prepared:
         _fail(LocalKeyError(t("keys.not_prepared")))

@@ -11,15 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from chain.node.errors import ScfError
+from scripts.lang import command_help, h, t
 from scripts.lang import field as field_label
-from scripts.lang import t
 
-app = typer.Typer(help="Consortium network: geth Clique nodes, one per organisation (docs/consortium.md).")
+app = typer.Typer(**command_help("network"))
 console = Console()
 err = Console(stderr=True)
 
 DEFAULT_DIR = Path(".scf/network")
-Dir = Annotated[Path, typer.Option("--dir", help="Network directory (keys per organisation, chain data, record)")]
+Dir = Annotated[Path, typer.Option("--dir", help=h("network.dir"))]
 
 
 def _fail(exc: Exception) -> None:
@@ -27,14 +27,13 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(1)
 
 
-@app.command()
+@app.command(**command_help("network.up"))
 def up(
-    validators: Annotated[int, typer.Option(help="Signing organisations (operator, core, bank-a, bank-b, ...)")] = 4,
+    validators: Annotated[int, typer.Option(help=h("network.up.validators"))] = 4,
     dir: Dir = DEFAULT_DIR,
-    chain_id: Annotated[int, typer.Option(help="Chain id of the new network")] = 31_414,
-    loopback: Annotated[bool, typer.Option(help="Loopback ports even where network namespaces work")] = False,
+    chain_id: Annotated[int, typer.Option(help=h("network.up.chain_id"))] = 31_414,
+    loopback: Annotated[bool, typer.Option(help=h("network.up.loopback"))] = False,
 ) -> None:
-    """Create and start a network: keys per organisation, Clique genesis, static peers, the suite deployed."""
     from scripts.runtime import bring_up
 
     try:
@@ -52,9 +51,8 @@ def up(
     console.print(t("network.serve", command=f"[bold]scf up --network {dir}[/]"))
 
 
-@app.command()
+@app.command(**command_help("network.start"))
 def start(dir: Dir = DEFAULT_DIR) -> None:
-    """Start the nodes of a stopped network again (their chain data is kept)."""
     from chain.devnet.geth import ensure_geth
     from chain.devnet.network import Network
 
@@ -66,11 +64,10 @@ def start(dir: Dir = DEFAULT_DIR) -> None:
     console.print(_status_table(net.status()))
 
 
-@app.command()
+@app.command(**command_help("network.status"))
 def status(
-    dir: Dir = DEFAULT_DIR, json_out: Annotated[bool, typer.Option("--json", help="Print JSON")] = False
+    dir: Dir = DEFAULT_DIR, json_out: Annotated[bool, typer.Option("--json", help=h("network.status.json_out"))] = False
 ) -> None:
-    """Each node's head (number and hash), peers, the signers it knows and its lag behind the highest head."""
     from chain.devnet.network import Network
 
     try:
@@ -105,9 +102,8 @@ def _status_table(rows: list[dict[str, object]]) -> Table:
     return table
 
 
-@app.command()
+@app.command(**command_help("network.stop"))
 def stop(dir: Dir = DEFAULT_DIR) -> None:
-    """Stop every node and remove the network's namespaces (chain data and keys stay in the directory)."""
     from chain.devnet.network import Network
 
     try:
@@ -117,13 +113,12 @@ def stop(dir: Dir = DEFAULT_DIR) -> None:
     console.print(t("network.stopped", dir=dir))
 
 
-@app.command("add-node")
+@app.command("add-node", **command_help("network.add_node"))
 def add_node(
-    name: Annotated[str, typer.Argument(help="The organisation that runs the node, e.g. bank-c")],
-    observer: Annotated[bool, typer.Option("--observer", help="A non-signing archive node (the only kind)")] = True,
+    name: Annotated[str, typer.Argument(help=h("network.add_node.name"))],
+    observer: Annotated[bool, typer.Option("--observer", help=h("network.add_node.observer"))] = True,
     dir: Dir = DEFAULT_DIR,
 ) -> None:
-    """A new organisation's observer node: its own keys, syncs the chain, serves its own RPC for verification."""
     from chain.devnet.geth import ensure_geth
     from chain.devnet.network import Network
 
@@ -137,17 +132,14 @@ def add_node(
     console.print(t("network.observer", name=name, rpc=node.rpc_url, account=node.signer))
 
 
-@app.command()
+@app.command(**command_help("network.propose"))
 def propose(
-    add: Annotated[str | None, typer.Option("--add", help="Vote to add this signer address")] = None,
-    remove: Annotated[str | None, typer.Option("--remove", help="Vote to remove this signer address")] = None,
-    voters: Annotated[
-        list[str] | None, typer.Option("--from", help="Voting node (repeat); default: a majority of the signers")
-    ] = None,
+    add: Annotated[str | None, typer.Option("--add", help=h("network.propose.add"))] = None,
+    remove: Annotated[str | None, typer.Option("--remove", help=h("network.propose.remove"))] = None,
+    voters: Annotated[list[str] | None, typer.Option("--from", help=h("network.propose.voters"))] = None,
     dir: Dir = DEFAULT_DIR,
-    wait: Annotated[bool, typer.Option(help="Wait until the vote has passed; then (re)start the node")] = True,
+    wait: Annotated[bool, typer.Option(help=h("network.propose.wait"))] = True,
 ) -> None:
-    """Cast Clique votes (`clique_propose`) to add or remove a signer; more than half of the signers must vote."""
     from chain.devnet.geth import ensure_geth
     from chain.devnet.network import Network, NetworkError
 
@@ -196,8 +188,8 @@ def propose(
 def _register_besu() -> None:
     from scripts.commands import besu
 
-    app.command("besu-config")(besu.besu_config)
-    app.command("besu-key")(besu.besu_key)
+    app.command("besu-config", **command_help("besu.besu_config"))(besu.besu_config)
+    app.command("besu-key", **command_help("besu.besu_key"))(besu.besu_key)
 
 
 _register_besu()

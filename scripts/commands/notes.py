@@ -21,11 +21,11 @@ from scripts.commands.common import (
     show_record,
     show_table,
 )
-from scripts.lang import t
+from scripts.lang import command_help, h, t
 
-app = typer.Typer(help="Notes: list, show, split, pay, transfer, merge, lock, release, provenance.")
+app = typer.Typer(**command_help("notes"))
 
-NoteId = Annotated[int, typer.Argument(help="Note id")]
+NoteId = Annotated[int, typer.Argument(help=h("opt.note_id"))]
 NOTE_FIELDS = [
     "id",
     "receivable_id",
@@ -44,18 +44,17 @@ NOTE_FIELDS = [
 note_record = record("note", NOTE_FIELDS)
 
 
-@app.command("list")
+@app.command("list", **command_help("notes.list"))
 def list_notes(
     ctx: typer.Context,
-    obligor: Annotated[int | None, typer.Option("--obligor", help="Only notes owed by this member")] = None,
-    maturity_from: Annotated[str | None, typer.Option("--maturity-from", help="ISO date, inclusive")] = None,
-    maturity_to: Annotated[str | None, typer.Option("--maturity-to", help="ISO date, inclusive")] = None,
-    all_notes: Annotated[bool, typer.Option("--all", help="Include notes settled or merged away")] = False,
+    obligor: Annotated[int | None, typer.Option("--obligor", help=h("notes.list.obligor"))] = None,
+    maturity_from: Annotated[str | None, typer.Option("--maturity-from", help=h("opt.maturity_from"))] = None,
+    maturity_to: Annotated[str | None, typer.Option("--maturity-to", help=h("opt.maturity_from"))] = None,
+    all_notes: Annotated[bool, typer.Option("--all", help=h("notes.list.all_notes"))] = False,
     json_out: JsonFlag = False,
     limit: Limit = 100,
     cursor: Cursor = 0,
 ) -> None:
-    """Your notes: held, or pledged to you (all of them for auditors and the operator)."""
     params: dict[str, Any] = {
         "obligor_id": obligor,
         "maturity_from": maturity_from,
@@ -78,9 +77,8 @@ def list_notes(
     call(ctx, "GET", "/v1/notes", page("notes", columns), json_out=json_out, params=params)
 
 
-@app.command()
+@app.command(**command_help("notes.show"))
 def show(ctx: typer.Context, note_id: NoteId, json_out: JsonFlag = False) -> None:
-    """Show one note."""
     call(ctx, "GET", f"/v1/notes/{note_id}", note_record, json_out=json_out)
 
 
@@ -89,16 +87,15 @@ def _split(data: Any) -> None:
     show_record(t("title.note_new", id=data["new_note"]["id"]), data["new_note"], NOTE_FIELDS)
 
 
-@app.command()
+@app.command(**command_help("notes.split"))
 def split(
     ctx: typer.Context,
     note_id: NoteId,
-    to: Annotated[int, typer.Option("--to", help="Member id that receives the new note")],
-    value: Annotated[str, typer.Option("--value", help="Value split off, e.g. 300000.00")],
+    to: Annotated[int, typer.Option("--to", help=h("notes.split.to"))],
+    value: Annotated[str, typer.Option("--value", help=h("notes.split.value"))],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Split value off a note you hold into a new note for another member."""
     body = {"to": to, "value": value}
     call(
         ctx, "POST", f"/v1/notes/{note_id}/split", _split, json_out=json_out, body=body, idempotency_key=idempotency_key
@@ -118,22 +115,21 @@ def _parse_payment(spec: str) -> dict[str, Any]:
     return {"to": int(member), "value": value.strip()}
 
 
-@app.command()
+@app.command(**command_help("notes.pay"))
 def pay(
     ctx: typer.Context,
     note_id: NoteId,
     payments: Annotated[
         list[str] | None,
-        typer.Option("--pay", help="MEMBER_ID=VALUE, once per payment (e.g. --pay 12=1000.00 --pay 13=250.00)"),
+        typer.Option("--pay", help=h("notes.pay.payments")),
     ] = None,
     from_file: Annotated[
         Path | None,
-        typer.Option("--file", help="CSV of payments, one MEMBER_ID,VALUE a line (after any --pay)", dir_okay=False),
+        typer.Option("--file", help=h("notes.pay.from_file"), dir_okay=False),
     ] = None,
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Bulk payment: new notes for up to 100 members out of one note you hold, in one transaction, all or none."""
     body = [_parse_payment(spec) for spec in payments or []]
     if from_file is not None:
         try:
@@ -147,54 +143,50 @@ def pay(
     call(ctx, "POST", path, _payments, json_out=json_out, body={"payments": body}, idempotency_key=idempotency_key)
 
 
-@app.command()
+@app.command(**command_help("notes.transfer"))
 def transfer(
     ctx: typer.Context,
     note_id: NoteId,
-    to: Annotated[int, typer.Option("--to", help="Member id that receives the whole note")],
+    to: Annotated[int, typer.Option("--to", help=h("notes.transfer.to"))],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Transfer a whole note you hold to another member."""
     body = {"to": to}
     path = f"/v1/notes/{note_id}/transfer"
     call(ctx, "POST", path, note_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
-@app.command()
+@app.command(**command_help("notes.merge"))
 def merge(
     ctx: typer.Context,
     note_id: NoteId,
-    into: Annotated[int, typer.Option("--into", help="Note of the same receivable that receives the value")],
-    value: Annotated[str, typer.Option("--value", help="Value moved")],
+    into: Annotated[int, typer.Option("--into", help=h("notes.merge.into"))],
+    value: Annotated[str, typer.Option("--value", help=h("notes.merge.value"))],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Move value of a note into another note of the same receivable."""
     body = {"into": into, "value": value}
     path = f"/v1/notes/{note_id}/merge"
     call(ctx, "POST", path, note_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
-@app.command()
+@app.command(**command_help("notes.lock"))
 def lock(
     ctx: typer.Context,
     note_id: NoteId,
-    lienholder: Annotated[int, typer.Option("--lienholder", help="Member id of the financier")],
+    lienholder: Annotated[int, typer.Option("--lienholder", help=h("opt.lienholder"))],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Pledge a note you hold to a financier."""
     body = {"lienholder_id": lienholder}
     path = f"/v1/notes/{note_id}/lock"
     call(ctx, "POST", path, note_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
-@app.command()
+@app.command(**command_help("notes.release"))
 def release(
     ctx: typer.Context, note_id: NoteId, json_out: JsonFlag = False, idempotency_key: IdempotencyKey = None
 ) -> None:
-    """Release the pledge on a note (lienholder)."""
     path = f"/v1/notes/{note_id}/release"
     call(ctx, "POST", path, note_record, json_out=json_out, idempotency_key=idempotency_key)
 
@@ -209,7 +201,6 @@ def _provenance(data: Any) -> None:
     show_table(t("title.events"), events, columns)
 
 
-@app.command()
+@app.command(**command_help("notes.provenance"))
 def provenance(ctx: typer.Context, note_id: NoteId, json_out: JsonFlag = False) -> None:
-    """Where a note came from: its order, receivable and every event from issue to now."""
     call(ctx, "GET", f"/v1/notes/{note_id}/provenance", _provenance, json_out=json_out)

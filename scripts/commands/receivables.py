@@ -21,10 +21,11 @@ from scripts.commands.common import (
     page,
     record,
 )
+from scripts.lang import command_help, h
 
-app = typer.Typer(help="Receivables: list, show, issue, tree.")
+app = typer.Typer(**command_help("receivables"))
 
-SlotId = Annotated[int, typer.Argument(help="Receivable (slot) id")]
+SlotId = Annotated[int, typer.Argument(help=h("opt.slot_id"))]
 receivable_record = record(
     "receivable",
     [
@@ -44,21 +45,18 @@ receivable_record = record(
 )
 
 
-@app.command("list")
+@app.command("list", **command_help("receivables.list"))
 def list_receivables(
     ctx: typer.Context,
-    role: Annotated[
-        str, typer.Option("--role", help="obligor (what I owe), creditor (issued to me), holder, or any")
-    ] = "any",
-    obligor: Annotated[int | None, typer.Option("--obligor", help="Only receivables owed by this member")] = None,
-    status: Annotated[str | None, typer.Option("--status", help="active, settled or defaulted")] = None,
-    maturity_from: Annotated[str | None, typer.Option("--maturity-from", help="ISO date, inclusive")] = None,
-    maturity_to: Annotated[str | None, typer.Option("--maturity-to", help="ISO date, inclusive")] = None,
+    role: Annotated[str, typer.Option("--role", help=h("receivables.list.role"))] = "any",
+    obligor: Annotated[int | None, typer.Option("--obligor", help=h("receivables.list.obligor"))] = None,
+    status: Annotated[str | None, typer.Option("--status", help=h("receivables.list.status"))] = None,
+    maturity_from: Annotated[str | None, typer.Option("--maturity-from", help=h("opt.maturity_from"))] = None,
+    maturity_to: Annotated[str | None, typer.Option("--maturity-to", help=h("opt.maturity_from"))] = None,
     json_out: JsonFlag = False,
     limit: Limit = 100,
     cursor: Cursor = 0,
 ) -> None:
-    """Receivables you owe, were issued or hold a note of (all of them for auditors and the operator)."""
     params: dict[str, Any] = {
         "role": role,
         "obligor_id": obligor,
@@ -72,25 +70,21 @@ def list_receivables(
     call(ctx, "GET", "/v1/receivables", page("receivables", columns), json_out=json_out, params=params)
 
 
-@app.command()
+@app.command(**command_help("receivables.show"))
 def show(ctx: typer.Context, slot_id: SlotId, json_out: JsonFlag = False) -> None:
-    """Show one receivable (obligor, creditor, note holders, auditors)."""
     call(ctx, "GET", f"/v1/receivables/{slot_id}", receivable_record, json_out=json_out)
 
 
-@app.command()
+@app.command(**command_help("receivables.issue"))
 def issue(
     ctx: typer.Context,
-    creditor: Annotated[int, typer.Option("--creditor", help="Member id of the supplier owed")],
-    face_value: Annotated[str, typer.Option("--face-value", help="Face value, e.g. 250000.00")],
-    maturity: Annotated[
-        str, typer.Option("--maturity", help=f"Maturity: {DATE_HELP}, or an RFC 3339 timestamp with its offset")
-    ],
-    invoice_hash: Annotated[str, typer.Option("--invoice-hash", help="Invoice hash, unique on the ledger")],
+    creditor: Annotated[int, typer.Option("--creditor", help=h("receivables.issue.creditor"))],
+    face_value: Annotated[str, typer.Option("--face-value", help=h("receivables.issue.face_value"))],
+    maturity: Annotated[str, typer.Option("--maturity", help=h("opt.maturity", dates=DATE_HELP))],
+    invoice_hash: Annotated[str, typer.Option("--invoice-hash", help=h("opt.invoice_hash"))],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Confirm a receivable you owe directly, without an order (obligor)."""
     body = {
         "creditor_id": creditor,
         "face_value": face_value,
@@ -147,7 +141,6 @@ def render_tree(data: dict[str, Any]) -> None:
     console.print(tree)
 
 
-@app.command()
+@app.command(**command_help("receivables.tree"))
 def tree(ctx: typer.Context, slot_id: SlotId, json_out: JsonFlag = False) -> None:
-    """Draw the receivable's note tree: issue, splits, merges, transfers, pledges, sales, redemptions."""
     call(ctx, "GET", f"/v1/receivables/{slot_id}/tree", render_tree, json_out=json_out)

@@ -7,14 +7,12 @@ from typing import Annotated, Any
 import typer
 
 from scripts.commands.common import IdempotencyKey, JsonFlag, call, console, record, show_record
-from scripts.lang import t
+from scripts.lang import CommandHelp, command_help, h, t
 
-app = typer.Typer(help="Settlement: show, fund, settle, redeem, mark-default, claim-default.")
+app = typer.Typer(**command_help("settlement"))
 
-SlotId = Annotated[int, typer.Argument(help="Receivable (slot) id")]
-NoteIds = Annotated[
-    list[int] | None, typer.Option("--note", help="Pay only these notes (repeat); default: every live note")
-]
+SlotId = Annotated[int, typer.Argument(help=h("opt.slot_id"))]
+NoteIds = Annotated[list[int] | None, typer.Option("--note", help=h("settlement.note_ids"))]
 FUNDING_FIELDS = [
     "receivable_id",
     "status",
@@ -39,27 +37,25 @@ def _result(data: Any) -> None:
         console.print(f"[dim]{t('tx', tx=tx)}[/]")
 
 
-@app.command()
+@app.command(**command_help("settlement.show"))
 def show(ctx: typer.Context, slot_id: SlotId, json_out: JsonFlag = False) -> None:
-    """Funding and settlement state of a receivable."""
     call(ctx, "GET", f"/v1/settlement/receivables/{slot_id}", funding_record, json_out=json_out)
 
 
-@app.command()
+@app.command(**command_help("settlement.fund"))
 def fund(
     ctx: typer.Context,
     slot_id: SlotId,
-    amount: Annotated[str, typer.Option("--amount", help="Amount paid towards the receivable")],
+    amount: Annotated[str, typer.Option("--amount", help=h("settlement.fund.amount"))],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Pay towards a receivable you owe (obligor)."""
     path = f"/v1/settlement/receivables/{slot_id}/fund"
     body = {"amount": amount}
     call(ctx, "POST", path, funding_record, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
 
-def _batch(action: str, summary: str) -> None:
+def _batch(action: str, summary: CommandHelp) -> None:
     def command(
         ctx: typer.Context,
         slot_id: SlotId,
@@ -71,32 +67,29 @@ def _batch(action: str, summary: str) -> None:
         body = {"note_ids": note} if note else {}
         call(ctx, "POST", path, _result, json_out=json_out, body=body, idempotency_key=idempotency_key)
 
-    command.__doc__ = summary
-    app.command(action)(command)
+    app.command(action, **summary)(command)
 
 
-_batch("settle", "Pay out the notes of a matured, fully funded receivable (any member).")
+_batch("settle", command_help("settlement.settle"))
 
 
-@app.command()
+@app.command(**command_help("settlement.redeem"))
 def redeem(
     ctx: typer.Context,
-    note_id: Annotated[int, typer.Argument(help="Note id")],
+    note_id: Annotated[int, typer.Argument(help=h("opt.note_id"))],
     json_out: JsonFlag = False,
     idempotency_key: IdempotencyKey = None,
 ) -> None:
-    """Redeem a note you hold at maturity (holder)."""
     path = f"/v1/settlement/notes/{note_id}/redeem"
     call(ctx, "POST", path, _result, json_out=json_out, idempotency_key=idempotency_key)
 
 
-@app.command("mark-default")
+@app.command("mark-default", **command_help("settlement.mark_default"))
 def mark_default(
     ctx: typer.Context, slot_id: SlotId, json_out: JsonFlag = False, idempotency_key: IdempotencyKey = None
 ) -> None:
-    """Mark an underfunded receivable defaulted after maturity and the grace period (any member)."""
     path = f"/v1/settlement/receivables/{slot_id}/mark-default"
     call(ctx, "POST", path, funding_record, json_out=json_out, idempotency_key=idempotency_key)
 
 
-_batch("claim-default", "Pay a defaulted receivable's funds pro rata to its notes (any member).")
+_batch("claim-default", command_help("settlement.claim_default"))

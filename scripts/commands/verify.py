@@ -11,21 +11,20 @@ from typing import Annotated, Any
 import typer
 
 from scripts.commands.common import JsonFlag, call, console, print_json, render_any, request
-from scripts.lang import t
+from scripts.lang import command_help, h, t
 
-app = typer.Typer(help="Verify: note, invoice, order, holdings, proof (checked locally against your own node).")
+app = typer.Typer(**command_help("verify"))
 
-Block = Annotated[str, typer.Option("--block", help="A block number, or latest")]
+Block = Annotated[str, typer.Option("--block", help=h("verify.block"))]
 
 
-@app.command()
+@app.command(**command_help("verify.note"))
 def note(
     ctx: typer.Context,
-    note_id: Annotated[int, typer.Argument(help="Note id")],
+    note_id: Annotated[int, typer.Argument(help=h("opt.note_id"))],
     block: Block = "latest",
     json_out: JsonFlag = False,
 ) -> None:
-    """A note's holder, value, lien and receivable terms, read from the chain at a block."""
     params = {"block": block}
     call(
         ctx,
@@ -37,37 +36,32 @@ def note(
     )
 
 
-@app.command()
+@app.command(**command_help("verify.invoice"))
 def invoice(
     ctx: typer.Context,
-    invoice_hash: Annotated[str, typer.Argument(help="Invoice hash: 0x + 64 hex digits")],
+    invoice_hash: Annotated[str, typer.Argument(help=h("verify.invoice.invoice_hash"))],
     block: Block = "latest",
     json_out: JsonFlag = False,
 ) -> None:
-    """Whether an invoice is already tokenised (double financing), and by which receivable."""
     params = {"hash": invoice_hash, "block": block}
     call(ctx, "GET", "/v1/verify/invoice", render_any("invoice"), json_out=json_out, params=params)
 
 
-@app.command()
+@app.command(**command_help("verify.order"))
 def order(
-    ctx: typer.Context, order_id: Annotated[int, typer.Argument(help="Order id")], json_out: JsonFlag = False
+    ctx: typer.Context, order_id: Annotated[int, typer.Argument(help=h("opt.order_id"))], json_out: JsonFlag = False
 ) -> None:
-    """Whether an order is tokenised, its receivable, and to whom it is pledged or sold."""
     call(ctx, "GET", f"/v1/verify/orders/{order_id}", render_any("order", id=order_id), json_out=json_out)
 
 
-@app.command()
+@app.command(**command_help("verify.holdings"))
 def holdings(
     ctx: typer.Context,
-    member_id: Annotated[int, typer.Argument(help="Member whose holdings are verified")],
+    member_id: Annotated[int, typer.Argument(help=h("verify.holdings.member_id"))],
     block: Block = "latest",
-    check_chain: Annotated[
-        bool, typer.Option("--check-chain", help="Re-read every listed note from the chain")
-    ] = False,
+    check_chain: Annotated[bool, typer.Option("--check-chain", help=h("verify.holdings.check_chain"))] = False,
     json_out: JsonFlag = False,
 ) -> None:
-    """A member's notes grouped by obligor and maturity, with totals (financiers need a sharing grant)."""
     params = {"block": block, "check": "chain" if check_chain else None}
     path = f"/v1/verify/holdings/{member_id}"
     call(ctx, "GET", path, render_any("holdings", member_id=member_id), json_out=json_out, params=params)
@@ -79,23 +73,22 @@ def _minor(amount: str) -> int:
     return parse_amount(amount)
 
 
-@app.command()
+@app.command(**command_help("verify.proof"))
 def proof(
     ctx: typer.Context,
-    note_id: Annotated[int, typer.Argument(help="Note id")],
+    note_id: Annotated[int, typer.Argument(help=h("opt.note_id"))],
     rpc: Annotated[
         str | None,
         typer.Option(
             "--rpc",
-            help="A node you trust (default SCF_RPC_URL, else the node of the data dir's service record)",
+            help=h("verify.proof.rpc"),
         ),
     ] = None,
     block: Block = "latest",
-    address: Annotated[str | None, typer.Option(help="Expected ReceivableNotes address")] = None,
-    save: Annotated[Path | None, typer.Option("--save", help="Also keep the proof bundle in this file")] = None,
+    address: Annotated[str | None, typer.Option(help=h("opt.address"))] = None,
+    save: Annotated[Path | None, typer.Option("--save", help=h("verify.proof.save"))] = None,
     json_out: JsonFlag = False,
 ) -> None:
-    """Fetch a note's storage proof from the API and check it against your node's state root."""
     from api.settings import Settings
     from chain.node.proofs import NodeUnreachableError, ProofError, verify_proof_file
     from scripts.client import node_rpc_url

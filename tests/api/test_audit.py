@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese output uses full-width punctuation)
 """The audit log over real HTTP on a private chain and database: entries, filters, verification, the CLI, and
 the rejected-attempts alert rule. A private world, because the last tests tamper with the database."""
 
@@ -333,6 +334,10 @@ def test_cli_picks_the_mode_from_what_is_at_hand(
     keyless = run(tmp_path)
     assert keyless.exit_code == 2, keyless.output
     assert "no API key" in keyless.output and "cannot verify the audit log: 2" not in keyless.output
+    env = {"SCF_API_URL": world.server.url, "SCF_API_KEY": "", "SCF_DATA_DIR": str(tmp_path)}
+    keyless_chinese = CliRunner().invoke(cli_app, ["--lang", "zh-CN", "audit", "verify"], env=env)
+    assert keyless_chinese.exit_code == 2
+    assert "错误： 没有 API 密钥：请用 --key（或 SCF_API_KEY）传入审计方或运营方的密钥" in keyless_chinese.output
 
     # no URL anywhere but the data dir's service record (what `make run` on other ports leaves): the API it names
     from scripts.client import write_service_record
@@ -360,12 +365,18 @@ def test_cli_and_server_detect_an_edited_row_and_a_truncated_tail(
         result = _cli("audit", "verify", "--data-dir", str(data_dir))
         assert result.exit_code == 1
         assert "first bad entry 2 (edited)" in " ".join(result.output.split())
+        chinese = _cli("--lang", "zh-CN", "audit", "verify", "--data-dir", str(data_dir))
+        assert chinese.exit_code == 1
+        assert "审计日志已被篡改：第一条有问题的记录为2（被修改）" in "".join(chinese.output.split()), chinese.output
         verdict = ok(parties["auditor"].client.get("/v1/audit/verify"))
         assert (verdict["ok"], verdict["first_bad_seq"], verdict["reason"]) == (False, 2, "edited")
 
         with db:  # undo the edit: intact again
             db.execute("UPDATE audit_log SET status = ?, result = ? WHERE seq = 2", (status, outcome))
         assert _cli("audit", "verify", "--data-dir", str(data_dir)).exit_code == 0
+        intact = _cli("--lang", "zh-CN", "audit", "verify", "--data-dir", str(data_dir))
+        assert intact.exit_code == 0, intact.output
+        assert "审计日志完整：共" in intact.output and "来源 数据库" in intact.output, intact.output
 
         anchor = read_anchor(data_dir / ANCHOR_FILE)
         assert anchor is not None

@@ -107,3 +107,84 @@ def test_backup_messages_in_chinese(tmp_path: Path) -> None:
     assert f"{missing} 处没有数据目录" in chinese.stderr, chinese.stderr
     english = scf(*args, env={"SCF_DATABASE_URL": None})
     assert f"no data dir at {missing}" in english.stderr, english.stderr
+
+
+def _flat(text: str) -> str:
+    return "".join(text.split())  # a table wraps long titles and cells: compare without the line breaks
+
+
+def test_besu_generators_speak_chinese(tmp_path: Path) -> None:
+    out = tmp_path / "net"
+    args = ("network", "besu-config", "--out", str(out), "--chain-id", "8848", "--deployer", "0x" + "11" * 20)
+    orgs = ("--orgs", "operator@10.20.0.1,core@10.20.0.2,bank-a@10.20.0.3,bank-b@10.20.0.4")
+    chinese = scf("--lang", "zh-CN", *args, *orgs, "--observers", "bank-c@10.20.0.5")
+    assert chinese.exit_code == 0, chinese.output
+    flat = _flat(chinese.stdout)
+    for said in ("BesuQBFT网络，链8848：共享文件在", "机构", "节点地址", "验证节点", "观察节点", "新建"):
+        assert said in flat, chinese.stdout
+    assert "让账本连接运营方的节点提供服务：SCF_RPC_URL=http://10.20.0.1:8545scfup" in flat, chinese.stdout
+    english = scf("--lang", "en", *args, *orgs)
+    assert english.exit_code == 0, english.output
+    assert "existing" in english.stdout and "validator" in english.stdout
+    assert "serve the ledger against the operator's node" in english.stdout
+
+    twice = scf("--lang", "zh-CN", *args, "--orgs", "operator,operator")
+    assert twice.exit_code == 1 and "错误： 有机构被列了两次" in twice.stderr, twice.output
+    ports = scf("--lang", "zh-CN", *args, "--orgs", "operator@10.0.0.1:x")
+    assert ports.exit_code == 2 and "'operator@10.0.0.1:x'：端口必须是数字" in ports.stderr, ports.output
+
+    key = ("network", "besu-key", "--org", "bank-z", "--out", str(out))
+    created = scf("--lang", "zh-CN", *key)
+    assert created.exit_code == 0 and "已创建节点密钥" in created.stdout and "节点地址 0x" in created.stdout
+    kept = scf("--lang", "zh-CN", *key)
+    assert kept.exit_code == 0 and "保留已有节点密钥" in kept.stdout, kept.output
+
+
+def test_seed_summary_in_chinese() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from scripts.lang import set_language
+    from scripts.seed import summary_table
+
+    summary = {
+        "api": "http://127.0.0.1:8000",
+        "run": "a1b2c3",
+        "seed": 7,
+        "members": {"core_enterprises": [1], "tier1": [2, 3], "tier2": [4], "tier3": [5], "financiers": [6, 7]},
+        "member_count": 7,
+        "receivable_count": 3,
+        "face_value": "1500000.00",
+        "note_count": 12,
+        "split_count": 9,
+        "sale_count": 2,
+        "value_sold": "250000.00",
+        "writes": 40,
+        "writes_per_second": 8.5,
+        "seconds": 4.7,
+    }
+
+    def rendered(language: str) -> str:
+        out = StringIO()
+        set_language(language)
+        try:
+            Console(file=out, width=200).print(summary_table(summary))
+        finally:
+            set_language(None)
+        return out.getvalue()
+
+    chinese = rendered("zh-CN")
+    for said in (
+        "模拟数据批次 a1b2c3（种子 7）",
+        "项目",
+        "数量",
+        "说明",
+        "核心企业 1 家，一级供应商 2 家，二级 1 家，三级 1 家，银行 2 家",
+    ):
+        assert said in chinese, chinese
+    for said in ("面值合计 1,500,000.00", "逐级拆分 9 次", "保理转让给银行 250,000.00", "每秒 8.5 次写入", "4.7 秒"):
+        assert said in chinese, chinese
+    english = rendered("en")
+    assert "Seeded run a1b2c3 (seed 7)" in english and "1 core, tier 1: 2, tier 2: 1, tier 3: 1, 2 banks" in english
+    assert "8.5 writes/s" in english

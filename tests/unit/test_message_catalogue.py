@@ -146,12 +146,28 @@ def test_every_cli_message_and_title_the_cli_uses_exists() -> None:
     used |= {f"stop.{outcome}" for outcome in ("saved", "exited", "failed", "killed")}  # t("stop." + outcome)
     used |= {"word.order", "word.receivable", "word.ok", "word.degraded"}  # t("word." + ...)
     used |= {f"demo.role_{role}" for role in ("core_enterprise", "supplier", "financier")}  # t("demo.role_" + role)
+    used |= {f"audit.reason.{reason}" for reason in ("edited", "deleted", "reordered", "truncated")}
+    used |= {f"besu.column.{name}" for name in ("organisation", "role", "node_address", "rpc", "node_key")}
+    used |= {"besu.validator", "besu.observer", "besu.key_given", "besu.key_new", "besu.key_existing"}
+    # --help pages: h("<key>") and command_help("<key>") are `cli.help.<key>`
+    used |= {"help." + key for key in re.findall(r'\b(?:h|command_help)\(\s*"([a-z_.]+)"', text)}
+    assert len([key for key in used if key.startswith("help.")]) > 250
     assert len(used) > 80
     for key in used:
         if key.endswith((".", "_")):  # a prefix completed at run time (listed above)
             continue
         assert "cli." + key in EN and "cli." + key in ZH, key
     assert not re.search(r'\b(?:record|page|render_any)\(\s*f?"[A-Z]', text), "a table title not in the catalogue"
+    assert not re.search(r'\bhelp=f?"', text), "a --help text not in the catalogue (use h() or command_help())"
+    assert not re.search(r'\bBadParameter\(\s*f?"', text), "a usage error not in the catalogue"
+    assert not re.search(r'"\[bold red\]error:', text), "an error word not in the catalogue (t('error.word'))"
+
+
+def test_no_help_key_is_left_unused() -> None:
+    """Every `cli.help.*` text is shown somewhere (a key the code stopped using is removed, not kept in sync)."""
+    text = _cli_code()
+    used = set(re.findall(r'\b(?:h|command_help)\(\s*"([a-z_.]+)"', text))
+    assert {key.removeprefix("cli.help.") for key in EN if key.startswith("cli.help.")} == used
 
 
 def test_cli_field_headers_are_chinese_in_chinese() -> None:
