@@ -102,8 +102,17 @@ def test_notes_in_batches(settings: Settings, ledger: Ledger, contracts: Contrac
     ids = [note_id, note_id + 10_000, *range(1, note_id)]
     found = reader.notes_at(contracts.notes.address, ids, block, batch_size=2)  # several batches
     assert found[note_id + 10_000] is None  # the chain does not know it
+    live = 0
     for i in [note_id, *range(1, note_id)]:
-        assert found[i] == contracts.notes.note(i, block=block)
+        # The session chain is shared: other modules' notes may be burned by then (merged, or emptied by a move).
+        try:
+            expected = contracts.notes.note(i, block=block)
+        except ContractRevertError as exc:
+            assert exc.error == "UnknownNote", exc
+            expected = None
+        assert found[i] == expected, i
+        live += expected is not None
+    assert live >= 1  # this module's note at least
     assert reader.notes_at(contracts.notes.address, [note_id], block - 1) == {note_id: None}
 
 
