@@ -120,6 +120,7 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     """A session per request. Opening one does no I/O (it connects on first use); closing it may (returning the
     connection to the pool rolls back), so that runs on a worker thread."""
     session = Session(request.app.state.engine)
+    request.state.db_session = session  # a write gives its connection back while it waits (api/writes.py)
     try:
         yield session
     finally:

@@ -163,9 +163,11 @@ class LedgerHandle:
 
 
 class LedgerService:
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine, index_engine: Engine | None = None) -> None:
+        """`index_engine`: the indexer's own connections (the API gives it a pool apart from the requests', which
+        writes waiting for their block can fill); `engine` by default."""
         self.settings = settings
-        self.engine = engine
+        self.engine = index_engine if index_engine is not None else engine
         self._handle: LedgerHandle | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web3.exceptions import BadFunctionCallOutput, Web3RPCError
@@ -303,9 +304,13 @@ def install_handlers(app: FastAPI) -> None:
     async def _database(request: Request, exc: OperationalError) -> JSONResponse:
         return problem_response(database_unavailable(exc), request.url.path)
 
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        return problem_response(database_unavailable(exc), request.url.path)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - safety net
-        if isinstance(exc, OperationalError):  # raised in a middleware (the audit log), outside the handler above
+        if isinstance(exc, OperationalError | PoolTimeoutError):  # raised in a middleware, outside the handlers
             return problem_response(database_unavailable(exc), request.url.path)
         problem = catalogued(500, "internal-error", "internal-error.service-failed-unexpectedly")
         return problem_response(problem, request.url.path)
@@ -410,10 +415,14 @@ def _requested_block(request: Request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def database_unavailable(exc: OperationalError) -> Problem:
-    """The database is locked past the busy timeout, or cannot be opened: the client may retry later.
+def database_unavailable(exc: OperationalError | PoolTimeoutError) -> Problem:
+    """The database is locked past the busy timeout, cannot be opened, or every connection of the requests' pool
+    stayed busy for that long: the client may retry later.
 
     The write it interrupted committed nothing (each step is its own transaction) and, with its
     Idempotency-Key, resumes where it stopped."""
-    reason = str(exc.orig) if exc.orig is not None else "unavailable"
+    if isinstance(exc, PoolTimeoutError):
+        reason = "every database connection is busy"
+    else:
+        reason = str(exc.orig) if exc.orig is not None else "unavailable"
     return catalogued(503, "database-unavailable", "database-unavailable.retry-later", {"reason": reason})

@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         "read model from the deployment block",
     )
     db_busy_timeout: float = Field(30.0, gt=0, description="seconds a write waits for a database lock, then 503")
+    db_pool_size: int = Field(
+        40,
+        ge=1,
+        le=1000,
+        description="database connections the requests share (as many again on overflow); a request that finds "
+        "them all busy waits `db_busy_timeout`, then 503. The indexer and the audit writer have their own",
+    )
     tx_stuck_after: float = Field(30.0, gt=0, description="seconds before an unmined transaction is replaced")
     chain_stall_after: float | None = Field(
         None,

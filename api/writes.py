@@ -151,6 +151,20 @@ def _record_is(record_id: tuple[int, str]) -> tuple[ColumnElement[bool], ColumnE
     return IdempotencyRecord.principal == record_id[0], IdempotencyRecord.key == record_id[1]
 
 
+def release_request_session(request: Request) -> None:
+    """Gives the request's database connection (api/deps.py `db_session`) back to the pool before the write takes
+    another one for its own steps, or waits for the chain or the indexer (seconds).
+
+    Held through those, writes in flight took every connection of the pool while each wanted a second one for
+    its next step: every write then waited out the pool timeout (the bench's 128 clients got only errors). Only
+    a session that changed nothing is ended (a rollback of its read transaction); it reconnects when used again,
+    and what it loaded is read afresh then."""
+    session: Session | None = getattr(request.state, "db_session", None)
+    if session is None or not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    session.rollback()
+
+
 @dataclass
 class WriteContext:
     """Handed to a workflow: sends its transactions, idempotently, and waits for the read model."""
@@ -162,7 +176,12 @@ class WriteContext:
     receipts: list[TxReceipt] = field(default_factory=list)
     sealer: Sealer | None = None
     mined: list[dict[str, Any]] = field(default_factory=list)  # this request's transactions with a receipt so far
+    request: Request | None = None  # whose session gives its connection back before each wait (`release`)
     _step: int = 0
+
+    def release(self) -> None:
+        if self.request is not None:
+            release_request_session(self.request)
 
     @overload
     def transact(self, account: LocalAccount, call: ContractCall, /) -> TxReceipt: ...
@@ -181,6 +200,7 @@ class WriteContext:
         """Sends `call` (a typed `ContractCall` from `ledger.orders.propose(...)` and the like) from
         `account`; returns the successful receipt. The older form `transact(account, "Contract",
         "function or signature", [args])` still works."""
+        self.release()
         ledger = self._chain()
         if isinstance(call, ContractCall):
             contract = call.contract
@@ -382,6 +402,7 @@ class WriteContext:
         """Read-your-writes: wait until the indexer has every block this request wrote to."""
         if not self.receipts:
             return
+        self.release()
         block = max(int(r["blockNumber"]) for r in self.receipts)
         if not self._chain().reads.wait_for_block(block, timeout=timeout):
             raise catalogued(503, "indexer-lagging", "indexer-lagging.block-indexed-yet", {"block": block})
@@ -390,6 +411,7 @@ class WriteContext:
         """The answer of a write, built by `build` from the read model once the indexer has every block this
         request wrote to (read-your-writes)."""
         self.settle_reads()
+        self.release()
         with Session(self.engine) as session:
             return build(session)
 
@@ -467,9 +489,10 @@ class WriteExecutor:
     def run(
         self, request: Request, principal_id: int, body: bytes, ledger: LedgerHandle | None, workflow: Workflow
     ) -> JSONResponse:
+        release_request_session(request)  # the record's steps below take connections of their own
         key = request.headers.get("Idempotency-Key")
         if key is None:
-            ctx = WriteContext(ledger, self.engine, None)
+            ctx = WriteContext(ledger, self.engine, None, request=request)
             try:
                 status, payload = self._execute(ctx, workflow)
             except Problem as problem:
@@ -490,7 +513,7 @@ class WriteExecutor:
             if isinstance(prior, JSONResponse):
                 return prior
             steps, orphaned = prior
-            ctx = WriteContext(ledger, self.engine, record_id, prior_steps=steps, sealer=self.sealer)
+            ctx = WriteContext(ledger, self.engine, record_id, prior_steps=steps, sealer=self.sealer, request=request)
             try:
                 status, payload = self._execute(ctx, workflow)
             except Problem as problem:

@@ -143,13 +143,24 @@ class ServerThread:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=settings.api_port, log_level="warning")
+        self._serve(create_app(settings), settings.api_port)
+
+    @classmethod
+    def serving(cls, app: Any) -> ServerThread:
+        """Any ASGI app (a small one made by a test) served the same way, on a free port."""
+        server = cls.__new__(cls)
+        server._serve(app, free_port())
+        return server
+
+    def _serve(self, app: Any, port: int) -> None:
+        self.port = port
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.api_port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> ServerThread:
         self.thread.start()

@@ -344,16 +344,18 @@ def bulk_insert(session: Session, target: Table, rows: Sequence[dict[str, Any]])
 POOL_SIZE = 40
 
 
-def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
+def make_engine(url: str, busy_timeout: float = 30.0, pool_size: int = POOL_SIZE) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so the API and the indexer can share it.
 
-    `busy_timeout`: seconds a statement waits for another connection's lock before it fails."""
+    `busy_timeout`: seconds a statement waits for another connection's lock before it fails, and a checkout waits
+    for a free connection of the pool (`pool_size`, as many again on overflow) before it fails."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"timeout": busy_timeout, "check_same_thread": False},
-            pool_size=POOL_SIZE,
-            max_overflow=POOL_SIZE,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=busy_timeout,
         )
 
         @event.listens_for(engine, "connect")
@@ -365,7 +367,9 @@ def make_engine(url: str, busy_timeout: float = 30.0) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_SIZE)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_timeout=busy_timeout
+    )
 
 
 @contextmanager

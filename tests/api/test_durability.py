@@ -48,8 +48,8 @@ class Trace:
     own events), syncs of a file (`chain.readmodel.store.sync_file`), broadcasts, anchor writes. Each recorder calls the
     real function."""
 
-    def __init__(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.engine = engine
+    def __init__(self, engines: list[Engine], monkeypatch: pytest.MonkeyPatch) -> None:
+        self.engines = engines  # the requests' and the audit writer's (a pool of its own)
         self.events: list[tuple[str, str]] = []
         self._pending: dict[int, list[str]] = {}
         self._lock = threading.Lock()
@@ -84,13 +84,15 @@ class Trace:
             self.events.append(("commit", " | ".join(self._pending.pop(id(conn), []))))
 
     def __enter__(self) -> Trace:
-        event.listen(self.engine, "before_cursor_execute", self._statement)
-        event.listen(self.engine, "commit", self._commit)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._statement)
+            event.listen(engine, "commit", self._commit)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._statement)
-        event.remove(self.engine, "commit", self._commit)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._statement)
+            event.remove(engine, "commit", self._commit)
 
     def first(self, kind: str, contains: str = "", after: int = -1) -> int:
         for i, (k, what) in enumerate(self.events):
@@ -101,10 +103,11 @@ class Trace:
 
 @pytest.fixture()
 def trace(api: ServerThread, monkeypatch: pytest.MonkeyPatch) -> Iterator[Trace]:
-    engine: Engine = api.server.config.app.state.engine  # type: ignore[attr-defined]
+    state = api.server.config.app.state  # type: ignore[attr-defined]
+    engine: Engine = state.engine
     if engine.dialect.name != "sqlite":
         pytest.skip("the WAL sync is SQLite's; PostgreSQL commits are durable already")
-    with Trace(engine, monkeypatch) as recorded:
+    with Trace([engine, state.audit.engine], monkeypatch) as recorded:
         yield recorded
 
 
