@@ -155,6 +155,15 @@ def service_lines(results: dict[str, Any]) -> list[str]:
         *_CPU_HEADER,
         *_phase_rows(s["phases"]),
         "",
+        *[
+            f"{p['clients']} clients: {p['errors']} of {p['ok'] + p['errors']} requests failed, e.g."
+            f" `{p['first_errors'][0][:160]}`"
+            + (f"; the server logged `{p['server_failure']}`" if p.get("server_failure") else "")
+            + "."
+            for p in s["phases"]
+            if p["errors"] and p.get("first_errors")
+        ],
+        *([""] if any(p["errors"] for p in s["phases"]) else []),
         *_floor_lines(s),
         *target_lines(results),
         *([""] if "api_cpu_ms_per_split" in results else []),

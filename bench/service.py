@@ -437,7 +437,9 @@ def run(args: argparse.Namespace, profile_out: Path | None = None) -> dict[str, 
                 if r["errors"]:  # the server's own account of its first failure in this level
                     text = (data_dir / "api.log").read_bytes()[log_offset:].decode(errors="replace")
                     at = max(0, min((i for i in (text.find("Traceback"), text.find("ERROR")) if i >= 0), default=0))
-                    log("service: server log at the first failure:\n" + _first_failure(text[at:]))
+                    failure = _first_failure(text[at:])
+                    log("service: server log at the first failure:\n" + failure)
+                    r["server_failure"] = failure.splitlines()[-1][:300]  # the exception the server logged
                 log(f"service: indexer lag p50/max {r['indexer_lag_blocks_p50']}/{r['indexer_lag_blocks_max']} blocks")
             server.stop()  # the floor and the raw ceiling run on the same chain without the service competing
             floor = run_floor(data_dir, wl, args)
