@@ -38,15 +38,28 @@ def modes_lines() -> list[str]:
     return [*lines, "", "Choice and trade-off: docs/performance-history.md.", ""]
 
 
-def _phase_rows(phases: list[dict[str, Any]]) -> list[str]:
+def _opt(value: float | None, fmt: str = ".1f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def _phase_rows(phases: list[dict[str, Any]], with_cpu: bool = True) -> list[str]:
     def lag(p: dict[str, Any]) -> str:
         if p.get("indexer_lag_blocks_max") is None:
             return "-"
         return f"{p['indexer_lag_blocks_p50']:.0f} / {p['indexer_lag_blocks_max']}"
 
+    def cpu(p: dict[str, Any]) -> str:  # figures of runs before the server's CPU was measured: "-"
+        if "loadgen_cpu_pct" not in p:
+            return " | - | - | -"
+        return (
+            f" | {_opt(p.get('server_cpu_ms_per_split'))} | {_opt(p.get('loadgen_cpu_ms_per_split'))}"
+            f" ({_opt(p.get('loadgen_cpu_pct'))}%) | {p.get('loadavg', '-')}"
+        )
+
     return [
-        f"| {p['clients']} | {p['ok']:,} | {p['errors']} | {p['req_per_s']:.1f} | {p['p50_ms']:.0f} | {p['p95_ms']:.0f}"
-        f" | {p['p99_ms']:.0f} | {lag(p)} |"
+        f"| {p['clients']}{' (' + format(p['duration_s'], 'g') + ' s)' if p.get('duration_s') else ''} | {p['ok']:,}"
+        f" | {p['errors']} | {p['req_per_s']:.1f} | {p['p50_ms']:.0f} | {p['p95_ms']:.0f} | {p['p99_ms']:.0f}"
+        f" | {lag(p)}{cpu(p) if with_cpu else ''} |"
         for p in phases
     ]
 
@@ -55,6 +68,60 @@ _PHASE_HEADER = [
     "| clients | splits ok | errors | **splits/s** | p50 ms | p95 ms | p99 ms | indexer lag p50 / max (blocks) |",
     "|---:|---:|---:|---:|---:|---:|---:|---|",
 ]
+_CPU_HEADER = [  # the service section's levels: the server's and the load generator's CPU, the machine's load
+    _PHASE_HEADER[0] + " server CPU ms/split | load generator CPU ms/split (% of a core) | load average at the end |",
+    _PHASE_HEADER[1] + "---:|---:|---|",
+]
+
+
+def _verdict(value: float | None, target: float, at_most: bool) -> str:
+    if value is None:
+        return "not measured | -"
+    met = value <= target if at_most else value >= target
+    return f"{'**met**' if met else '**not met**'} | {value / target:.2f}"
+
+
+def target_lines(results: dict[str, Any]) -> list[str]:
+    """Issue 24's write targets against this run's figures (the ratio is measured / target)."""
+    from bench.service import TARGET_API_CPU_MS, TARGET_P99_MS_128, TARGET_SPLITS_PER_S_128
+
+    if "api_cpu_ms_per_split" not in results:
+        return []
+    api, floor = results.get("api_cpu_ms_per_split"), results.get("floor_cpu_ms_per_split")
+    rate, p99 = results.get("service_splits_per_s_128"), results.get("write_p99_ms_128")
+    duration = results["service"].get("duration_s")
+    return [
+        "| figure (results.json key) | measured | target | met? | measured / target |",
+        "|---|---:|---|---|---:|",
+        "| server CPU per split, median of the levels without errors (`api_cpu_ms_per_split`) |"
+        f" {_opt(api, '.2f')} ms |"
+        f" <= {TARGET_API_CPU_MS:g} ms | {_verdict(api, TARGET_API_CPU_MS, True)} |",
+        f"| floor beside it: a bare FastAPI route that signs and sends (`floor_cpu_ms_per_split`) |"
+        f" {_opt(floor, '.2f')} ms | (reference) | service / floor"
+        f" {'-' if not api or not floor else format(api / floor, '.1f')}x | - |",
+        f"| 128 clients, splits/s over {_opt(duration, 'g')} s (`service_splits_per_s_128`) | {_opt(rate)} |"
+        f" >= {TARGET_SPLITS_PER_S_128:g} for 60 s | {_verdict(rate, TARGET_SPLITS_PER_S_128, False)} |",
+        f"| 128 clients, p99 (`write_p99_ms_128`; p50 {_opt(results.get('write_p50_ms_128'), '.0f')} ms) |"
+        f" {_opt(p99, '.0f')} ms | < {TARGET_P99_MS_128:g} ms | {_verdict(p99, TARGET_P99_MS_128, True)} |",
+    ]
+
+
+def _floor_lines(s: dict[str, Any]) -> list[str]:
+    floor = s.get("floor")
+    if not floor:
+        return []
+    return [
+        "Floor in the same run (`bench/floor.py`): a bare FastAPI app, served by uvicorn as `scf serve` serves the"
+        " API, with one route that encodes the same `transferFrom(uint256,address,uint256)` call (ContractCall),"
+        " signs it with eth-account as the service's signer does (nonce kept in memory) and answers once"
+        " `eth_sendRawTransaction` returned: no database, indexer, audit, idempotency, pre-flight or wait for the"
+        " block. Same asyncio client, same levels (a request count at every level: it does not wait for blocks);"
+        " CPU counted the same way:",
+        "",
+        *_CPU_HEADER,
+        *_phase_rows(floor),
+        "",
+    ]
 
 
 def service_lines(results: dict[str, Any]) -> list[str]:
@@ -63,23 +130,47 @@ def service_lines(results: dict[str, Any]) -> list[str]:
     s = results["service"]
     raw = s["raw"]
     block = "the block interval" if s["block_time"] else "one automined block (no interval)"
+    when = (
+        f" Run at {s['date_utc']} UTC, load average at the end {s.get('loadavg_end', '-')} (2 shared cores; every"
+        " level's load average is in its row)."
+        if s.get("date_utc")
+        else ""
+    )
+    notes = s.get("notes", s["suppliers"])
     lines = [
         "## Service throughput (splits through the HTTP API)",
         "",
         f"`scf serve` (uvicorn) in a subprocess on a fresh devchain ({mining_label(s['block_time'])}); {s['suppliers']}"
-        " suppliers admitted through the API (keys in the service's custody), each holding a 1,000,000.00"
-        " receivable; each client thread posts `POST /v1/notes/{id}/split` for one supplier with a fresh"
-        " Idempotency-Key; a 201 is returned once the split is mined and indexed (read-your-writes). Same-run raw"
+        " suppliers admitted through the API (keys in the service's custody), holding"
+        f" {notes} receivables of 100,000.00 between them (one per client of the largest level); client k posts"
+        " `POST /v1/notes/{id}/split` of 200.00 (face / 500, S-3) from note k with a fresh Idempotency-Key; a 201 is"
+        " returned once the split is mined and indexed (read-your-writes). The clients are asyncio"
+        " (aiohttp, one keep-alive connection each) in the bench's process: its CPU is the load generator's column."
+        " Levels with a request count send that many splits; the 128-client level runs for a fixed time, every"
+        " client sending until then. Server CPU per split: user + system time of the server's process tree from"
+        " /proc (the API and its indexer thread) over the level, divided by the splits answered. Same-run raw"
         f" ceiling: {raw['txs']:,} pre-signed splits from {s['suppliers']} senders straight to the node:"
-        f" **{raw['tx_per_s']:.0f} tx/s** (p50/p99 {raw['latency_p50_ms']:.0f}/{raw['latency_p99_ms']:.0f} ms).",
+        f" **{raw['tx_per_s']:.0f} tx/s** (p50/p99 {raw['latency_p50_ms']:.0f}/{raw['latency_p99_ms']:.0f} ms)." + when,
         "",
-        *_PHASE_HEADER,
+        *_CPU_HEADER,
         *_phase_rows(s["phases"]),
         "",
+        *[
+            f"{p['clients']} clients: {p['errors']} of {p['ok'] + p['errors']} requests failed, e.g."
+            f" `{p['first_errors'][0][:160]}`"
+            + (f"; the server logged `{p['server_failure']}`" if p.get("server_failure") else "")
+            + "."
+            for p in s["phases"]
+            if p["errors"] and p.get("first_errors")
+        ],
+        *([""] if any(p["errors"] for p in s["phases"]) else []),
+        *_floor_lines(s),
+        *target_lines(results),
+        *([""] if "api_cpu_ms_per_split" in results else []),
         f"Service / raw ceiling: **{results['service_over_raw']:.2f}** (target >= 0.7); worst p99"
         f" {results['write_p99_ms']:.0f} ms against two block intervals"
         + (f" = {2000 * s['block_time']:.0f} ms" if s["block_time"] else f" ({block})")
-        + ".",
+        + ". Where the time goes (a profile of the 32-client level): docs/performance.md.",
         "",
     ]
     if SERVICE_BEFORE_FILE.exists():
@@ -90,7 +181,7 @@ def service_lines(results: dict[str, Any]) -> list[str]:
             f" ceiling {b['raw']['tx_per_s']:.0f} tx/s in that run, ratio {before['service_over_raw']:.2f}):",
             "",
             *_PHASE_HEADER,
-            *_phase_rows(b["phases"]),
+            *_phase_rows(b["phases"], with_cpu=False),
             "",
             "What changed and the profiles behind it (two rounds): docs/performance-history.md.",
             "",
@@ -222,7 +313,7 @@ def consortium_lines(results: dict[str, Any]) -> list[str]:
         "Service on the consortium, per concurrency level:",
         "",
         *_PHASE_HEADER,
-        *_phase_rows(c["phases"]),
+        *_phase_rows(c["phases"], with_cpu=False),
         "",
         "What limits the consortium figures:",
         "",

@@ -1,0 +1,43 @@
+"""The service section's profile summary (bench.profile_parts) and its target verdicts (bench.report_writes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.profile_parts import summarise
+from bench.report_writes import target_lines
+
+
+def test_profile_parts_innermost_part_gets_the_sample(tmp_path: Path) -> None:
+    profile = tmp_path / "stacks.txt"
+    profile.write_text(
+        "run (/venv/site-packages/starlette/routing.py:10);split (/repo/api/writes.py:5);"
+        "sign (/venv/site-packages/eth_account/account.py:3) 3\n"
+        "run (/venv/site-packages/starlette/routing.py:10);execute (/venv/site-packages/sqlalchemy/engine.py:1) 1\n"
+        "run (/usr/lib/python3.11/threading.py:980);other (/usr/lib/python3.11/json/encoder.py:3) 1\n"
+        "run (/usr/lib/python3.11/threading.py:980);Condition.wait (threading.py:320) 5\n"
+    )
+    parts, waiting = summarise(profile)
+    assert waiting == 50.0  # 5 of 10 samples blocked on a condition: not CPU
+    signing = next(v for k, v in parts.items() if k.startswith("signing"))
+    http = next(v for k, v in parts.items() if k.startswith("HTTP framework"))
+    assert signing == {"self_pct": 60.0, "inclusive_pct": 60.0}
+    assert http == {"self_pct": 0.0, "inclusive_pct": 80.0}  # on the stack of 4 samples, innermost in none
+    assert next(v for k, v in parts.items() if k.startswith("other"))["self_pct"] == 20.0
+    assert next(v for k, v in parts.items() if k.startswith("SQLAlchemy"))["self_pct"] == 20.0
+
+
+def test_target_verdicts_with_ratios() -> None:
+    results = {
+        "service": {"duration_s": 60.0},
+        "api_cpu_ms_per_split": 12.0,
+        "floor_cpu_ms_per_split": 2.0,
+        "service_splits_per_s_128": 160.0,
+        "write_p99_ms_128": 1200.0,
+        "write_p50_ms_128": 600.0,
+    }
+    text = "\n".join(target_lines(results))
+    assert "| 12.00 ms | <= 6 ms | **not met** | 2.00 |" in text
+    assert "service / floor 6.0x" in text
+    assert "| 160.0 | >= 150 for 60 s | **met** | 1.07 |" in text
+    assert "| 1200 ms | < 1500 ms | **met** | 0.80 |" in text
