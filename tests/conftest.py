@@ -216,12 +216,17 @@ class ChainWorld:
 
 
 @contextmanager
-def chain_world(data_dir: Path) -> Iterator[ChainWorld]:
-    """Starts anvil on a free port in `data_dir`, deploys, creates the operator key; stops the chain after."""
-    chain = DevChain(data_dir=data_dir, port=free_port())
+def chain_world(data_dir: Path, block_time: float | None = None, **extra: object) -> Iterator[ChainWorld]:
+    """Starts anvil on a free port in `data_dir`, deploys, creates the operator key; stops the chain after.
+
+    `block_time`: interval mining (a block every so many seconds), for the chain and the API's settings;
+    `extra`: further API settings (`make_settings`)."""
+    chain = DevChain(data_dir=data_dir, port=free_port(), block_time=block_time)
     chain.start()
     try:
-        settings = make_settings(data_dir, chain.port)
+        if block_time is not None:
+            extra["block_time"] = block_time
+        settings = make_settings(data_dir, chain.port, **extra)
         ledger = prepare_ledger(settings)
         engine = make_engine(settings.effective_database_url)
         key = ensure_operator_api_key(engine, settings.data_dir)

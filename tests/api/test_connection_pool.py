@@ -18,12 +18,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from api.bootstrap import ensure_operator_api_key
 from api.problems import install_handlers
-from chain.devnet.devchain import DevChain, free_port
-from chain.readmodel.store import make_engine
-from scripts.runtime import prepare_ledger
-from tests.conftest import ServerThread, admitted, make_settings, ok, random_hash
+from tests.conftest import ServerThread, admitted, chain_world, ok, random_hash
 
 BLOCK_TIME = 0.5
 POOL = 2  # the requests' pool: 2 connections, 2 more on overflow
@@ -33,18 +29,8 @@ SPLITS = 12  # three times the pool's connections
 @pytest.fixture(scope="module")
 def small_pool_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     data_dir = tmp_path_factory.mktemp("small-pool")
-    chain = DevChain(data_dir=data_dir, port=free_port(), block_time=BLOCK_TIME).start()
-    try:
-        settings = make_settings(data_dir, chain.port, block_time=BLOCK_TIME, db_pool_size=POOL)
-        prepare_ledger(settings)
-        engine = make_engine(settings.effective_database_url)
-        key = ensure_operator_api_key(engine, settings.data_dir)
-        engine.dispose()
-        assert key is not None
-        with ServerThread(settings) as server:
-            yield server.url, key
-    finally:
-        chain.stop()
+    with chain_world(data_dir, block_time=BLOCK_TIME, db_pool_size=POOL) as world, ServerThread(world.settings) as api:
+        yield api.url, world.operator_key
 
 
 def test_writes_beyond_the_pool_all_complete(small_pool_api: tuple[str, str]) -> None:

@@ -15,11 +15,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from api.bootstrap import ensure_operator_api_key
-from chain.devnet.devchain import DevChain, free_port
-from chain.readmodel.store import make_engine
-from scripts.runtime import prepare_ledger
-from tests.conftest import ServerThread, admitted, make_settings, ok, random_hash
+from tests.conftest import ServerThread, admitted, chain_world, ok, random_hash
 
 BLOCK_TIME = 0.5
 SPLITS = 20
@@ -28,18 +24,8 @@ SPLITS = 20
 @pytest.fixture(scope="module")
 def interval_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     data_dir = tmp_path_factory.mktemp("race-reverts")
-    chain = DevChain(data_dir=data_dir, port=free_port(), block_time=BLOCK_TIME).start()
-    try:
-        settings = make_settings(data_dir, chain.port, block_time=BLOCK_TIME)
-        prepare_ledger(settings)
-        engine = make_engine(settings.effective_database_url)
-        key = ensure_operator_api_key(engine, settings.data_dir)
-        engine.dispose()
-        assert key is not None
-        with ServerThread(settings) as server:
-            yield server.url, key
-    finally:
-        chain.stop()
+    with chain_world(data_dir, block_time=BLOCK_TIME) as world, ServerThread(world.settings) as server:
+        yield server.url, world.operator_key
 
 
 def test_every_loser_of_concurrent_overdrawing_splits_gets_insufficient_value(interval_api: tuple[str, str]) -> None:
