@@ -400,9 +400,9 @@ class WriteContext:
 
     def settle_reads(self, timeout: float = 30.0) -> None:
         """Read-your-writes: wait until the indexer has every block this request wrote to."""
+        self.release()  # before the wait, and before `read` takes a connection of its own
         if not self.receipts:
             return
-        self.release()
         block = max(int(r["blockNumber"]) for r in self.receipts)
         if not self._chain().reads.wait_for_block(block, timeout=timeout):
             raise catalogued(503, "indexer-lagging", "indexer-lagging.block-indexed-yet", {"block": block})
@@ -411,7 +411,6 @@ class WriteContext:
         """The answer of a write, built by `build` from the read model once the indexer has every block this
         request wrote to (read-your-writes)."""
         self.settle_reads()
-        self.release()
         with Session(self.engine) as session:
             return build(session)
 
