@@ -100,9 +100,12 @@ slither: $(NPM_STAMP)
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
 
-# Gas table against the Solv ERC-3525 reference and the raw devchain ceiling; writes bench/RESULTS.md.
+# Every section (gas, raw ceiling, service, consortium, endurance, reads, indexer); writes bench/RESULTS.md. The read
+# section runs on SQLite and on PostgreSQL: tools/postgres.sh makes a server available as for the tests (a database
+# `scf_bench_reads` is made on it); where it cannot (not root, no apt-get), the reads run on SQLite alone and say so.
 bench: install
-	$(BIN)/python -m bench
+	url="$$(bash tools/postgres.sh)" || { echo "bench: no PostgreSQL server: the read section runs on SQLite only" >&2; url=; }; \
+	SCF_BENCH_PG_ADMIN_URL="$$url" $(BIN)/python -m bench
 
 # The consortium section alone (4-validator geth Clique network; geth built once into .cache/), next to a fresh
 # anvil service section of the same run; the other sections keep their figures in bench/results.json.

@@ -17,23 +17,24 @@ is set (a database the benchmark may wipe: every table of the schema is dropped 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import statistics
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, func, insert, make_url, select, text
 from sqlalchemy.orm import Session
 
 from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
 from api.settings import Settings
-from bench.service import Server
+from bench.service import Server, tree_cpu_s
 from chain.devnet.devchain import free_port
 from chain.readmodel.indexer import read_checkpoint
 from chain.readmodel.store import Base, HoldingTotal, Member, Note, Receivable, create_schema, make_engine, table
@@ -164,9 +165,10 @@ def _insert_rows(conn: Connection, target: Table, columns: tuple[str, ...], rows
 
 
 # ------------------------------------------------------------------------------------------ the server
-def api_server(settings: Settings) -> Server:
-    """`scf serve` in a subprocess (bench.service.Server) on this run's chain and database, up to 120 s to start."""
-    extra = {"SCF_DATABASE_URL": settings.effective_database_url}
+def api_server(settings: Settings, workers: int = 0) -> Server:
+    """`scf serve` in a subprocess (bench.service.Server) on this run's chain and database, up to 120 s to start;
+    with `workers`, one writer process and that many reader processes (`SCF_WORKERS`)."""
+    extra = {"SCF_DATABASE_URL": settings.effective_database_url, "SCF_WORKERS": str(workers)}
     return Server(settings.data_dir, settings.rpc_port, extra_env=extra).start(timeout=120)
 
 
@@ -178,7 +180,8 @@ def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 
 
 def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
-    """A core enterprise, a supplier and a receivable through the API; the supplier splits its note."""
+    """A core enterprise, two suppliers and a receivable through the API; the first supplier splits its note to
+    the second `splits` times."""
     op = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {operator_key}"})
     core = _ok(
         op.post(
@@ -188,6 +191,8 @@ def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
         201,
     )
     supplier = _ok(op.post("/v1/members", json={"roles": ["supplier"], "kyc_hash": "0x" + "22" * 32}), 201)
+    # a split goes to another member (a transfer to oneself is refused)
+    tier2 = _ok(op.post("/v1/members", json={"roles": ["supplier"], "kyc_hash": "0x" + "23" * 32}), 201)
     core_client = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {core['api_key']}"})
     sup_client = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {supplier['api_key']}"})
     maturity = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 120 * DAY))
@@ -200,7 +205,7 @@ def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
     receivable = _ok(core_client.post("/v1/receivables", json=body), 201)
     ids = [int(receivable["first_note_id"])]
     for _ in range(splits):
-        split = {"to": supplier["member"]["id"], "value": "200.00"}  # S-3: at least face / 500
+        split = {"to": tier2["member"]["id"], "value": "200.00"}  # S-3: at least face / 500
         result = _ok(sup_client.post(f"/v1/notes/{ids[0]}/split", json=split), 201)
         ids.append(int(result["new_note"]["id"]))
     for client in (op, core_client, sup_client):
@@ -209,50 +214,53 @@ def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
 
 
 # ------------------------------------------------------------------------------------------ the load
-def _cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere or without a pid)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def measure(
     url: str, key: str, paths: list[str], requests: int, clients: int, pid: int | None = None
 ) -> dict[str, Any]:
-    """`requests` GETs cycling over `paths`, spread over `clients` threads; every answer must be 200. With the
-    server's `pid`, also its CPU time per request (`cpu_ms_per_req`: the server process's user + system time
-    over the run, its background indexer included, divided by the requests): on a shared machine latency
-    follows the load, CPU per request much less, and one Python process serialises on its GIL."""
+    """`requests` GETs cycling over `paths`, spread over `clients` asyncio clients (aiohttp, one keep-alive
+    connection each, one event loop in this process); every answer must be 200. With the server's `pid`, also
+    its CPU time per request (`cpu_ms_per_req`: user + system time of the server process and its children (the
+    reader processes of `scf serve --workers N`) over the run, the background indexer included, divided by the
+    requests): on a shared machine latency follows the load, CPU per request much less. `client_cpu_ms_per_req`
+    is this process's own CPU per request (the load generator's cost, on the same cores)."""
+    return asyncio.run(_measure(url, key, paths, requests, clients, pid))
+
+
+async def _measure(
+    url: str, key: str, paths: list[str], requests: int, clients: int, pid: int | None
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
-    lock = threading.Lock()
+    timeout = aiohttp.ClientTimeout(total=60)
+    auth = {"Authorization": f"Bearer {key}"}
+    sessions = [
+        aiohttp.ClientSession(url, headers=auth, connector=aiohttp.TCPConnector(limit=1), timeout=timeout)
+        for _ in range(clients)
+    ]
 
-    def worker(share: int, offset: int) -> None:
-        mine: list[float] = []
-        with httpx.Client(base_url=url, timeout=60, headers={"Authorization": f"Bearer {key}"}) as client:
-            client.get(paths[0])  # warm the connection
-            for i in range(share):
-                path = paths[(offset + i) % len(paths)]
-                t0 = time.perf_counter()
-                response = client.get(path)
-                mine.append(time.perf_counter() - t0)
-                if response.status_code != 200:
-                    with lock:
-                        errors.append(f"{path}: {response.status_code} {response.text[:200]}")
-        with lock:
-            latencies.extend(mine)
+    async def get(session: aiohttp.ClientSession, path: str) -> tuple[int, bytes]:
+        async with session.get(path) as response:
+            return response.status, await response.read()
 
-    threads = [threading.Thread(target=worker, args=(requests // clients, i * 7)) for i in range(clients)]
-    cpu0 = _cpu_seconds(pid)
-    t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - t0
-    cpu = _cpu_seconds(pid) - cpu0
+    async def client(session: aiohttp.ClientSession, share: int, offset: int) -> None:
+        for i in range(share):
+            path = paths[(offset + i) % len(paths)]
+            t0 = time.perf_counter()
+            status, body = await get(session, path)
+            latencies.append(time.perf_counter() - t0)
+            if status != 200:
+                errors.append(f"{path}: {status} {body[:200].decode(errors='replace')}")
+
+    try:
+        await asyncio.gather(*(get(s, paths[0]) for s in sessions))  # warm every connection
+        cpu0, own0 = tree_cpu_s(pid) if pid else 0.0, time.process_time()
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(s, requests // clients, i * 7) for i, s in enumerate(sessions)))
+        elapsed = time.perf_counter() - t0
+        cpu, own = (tree_cpu_s(pid) - cpu0 if pid else 0.0), time.process_time() - own0
+    finally:
+        for s in sessions:
+            await s.close()
     if errors:
         raise RuntimeError(f"{len(errors)} requests failed, e.g. {errors[0]}")
     latencies.sort()
@@ -263,6 +271,7 @@ def measure(
         "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 2),
         "req_per_s": round(len(latencies) / elapsed, 1),
         "cpu_ms_per_req": round(cpu * 1000 / len(latencies), 2) if pid else None,
+        "client_cpu_ms_per_req": round(own * 1000 / len(latencies), 2),
     }
 
 
@@ -310,7 +319,7 @@ def read_cases(size: int, real: list[int]) -> dict[str, list[str]]:
 
 
 def run_backend(
-    name: str, database_url: str | None, sizes: list[int], requests: int, clients: int, splits: int
+    name: str, database_url: str | None, sizes: list[int], requests: int, clients: int, splits: int, workers: int = 0
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="scf-bench-reads-") as tmp:
         data_dir = Path(tmp)
@@ -323,7 +332,7 @@ def run_backend(
             ledger, engine, key, real = seed(settings, splits)
             now = int(ledger.w3.eth.get_block("latest")["timestamp"])
             filler = Filler(engine, now)
-            results: dict[str, Any] = {"backend": name, "real_notes": len(real), "sizes": {}}
+            results: dict[str, Any] = {"backend": name, "real_notes": len(real), "workers": workers, "sizes": {}}
             for size in sizes:
                 fill_s = filler.grow(size)
                 with Session(engine) as session:
@@ -342,7 +351,7 @@ def run_backend(
                     )
                 log(f"{name}: {size:,} synthetic notes filled in {fill_s:.1f}s (big holder {big:,} live notes)")
                 cases = read_cases(size, real)
-                api = api_server(settings)
+                api = api_server(settings, workers)
                 try:
                     pid = api.process.pid if api.process else None
                     measured = {
@@ -371,16 +380,66 @@ def run_backend(
     return results
 
 
-def run_section(sizes: list[int] | None = None, requests: int = 200, clients: int = 4) -> dict[str, Any]:
-    """The `python -m bench` section: results under `reads`, plus `holdings_p99_ms_1m` and friends."""
+# issue 24's read targets: 1M notes, 4 clients, p99 (ms), and the server's CPU per read (ms)
+TARGET_P99_MS = {"holdings_typical": 25.0, "holdings_big": 50.0, "verify_note": 25.0}
+TARGET_CPU_MS_PER_READ = 3.0
+# results.json keys of the 1M-note, 4-client figures (SQLite; PostgreSQL's carry a `_postgresql` suffix)
+P99_KEYS = {
+    "holdings_typical": "holdings_p99_ms_1m_4clients",
+    "holdings_big": "holdings_big_p99_ms_1m_4clients",
+    "verify_note": "verify_p99_ms_1m_4clients",
+}
+CPU_KEY = "read_cpu_ms_per_req_1m_4clients"  # the most CPU of a typical read (typical holdings, note, verify)
+BENCH_DATABASE = "scf_bench_reads"
+DEFAULT_WORKERS = os.cpu_count() or 1  # readers on every core (`scf serve --workers N`)
+
+
+def pg_bench_url(env: dict[str, str] | None = None) -> str | None:
+    """The PostgreSQL database the read benchmark may wipe: SCF_BENCH_PG_URL as given, or a database of its own
+    (`scf_bench_reads`, created when missing) on the server of the admin URL SCF_BENCH_PG_ADMIN_URL (what
+    tools/postgres.sh prints; `make bench` passes it); None without either."""
+    env = dict(os.environ) if env is None else env
+    if env.get("SCF_BENCH_PG_URL"):
+        return env["SCF_BENCH_PG_URL"]
+    admin = env.get("SCF_BENCH_PG_ADMIN_URL")
+    if not admin:
+        return None
+    url = make_url(admin)
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": BENCH_DATABASE})
+            if not exists:
+                conn.execute(text(f"CREATE DATABASE {BENCH_DATABASE}"))
+    finally:
+        engine.dispose()
+    return url.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+
+
+def run_section(
+    sizes: list[int] | None = None, requests: int = 200, clients: int = 4, workers: int = DEFAULT_WORKERS
+) -> dict[str, Any]:
+    """The `python -m bench` section: results under `reads`, plus issue 24's keys (`holdings_p99_ms_1m_4clients`
+    and friends, SQLite; `_postgresql` for PostgreSQL when a database is given) and the older
+    `holdings_p99_ms_1m` ones."""
     sizes = sizes or [100_000, 1_000_000]
     backends: list[tuple[str, str | None]] = [("sqlite", None)]
-    pg = os.environ.get("SCF_BENCH_PG_URL")
+    pg = pg_bench_url()
     if pg:
         backends.append(("postgresql", pg))
-    out: dict[str, Any] = {"reads": {"clients": clients, "requests": requests, "backends": []}}
+    out: dict[str, Any] = {"reads": {"clients": clients, "requests": requests, "workers": workers, "backends": []}}
     for name, url in backends:
-        out["reads"]["backends"].append(run_backend(name, url, sizes, requests, clients, splits=20))
+        out["reads"]["backends"].append(run_backend(name, url, sizes, requests, clients, 20, workers))
+    for backend in out["reads"]["backends"]:
+        at_1m = backend["sizes"].get("1000000")
+        if not at_1m:
+            continue
+        suffix = "" if backend["backend"] == "sqlite" else f"_{backend['backend']}"
+        for case, key in P99_KEYS.items():
+            out[key + suffix] = at_1m[case]["p99_ms"]
+        cpu = [at_1m[case]["cpu_ms_per_req"] for case in ("holdings_typical", "note", "verify_note")]
+        if all(c is not None for c in cpu):
+            out[CPU_KEY + suffix] = max(cpu)
     sqlite = out["reads"]["backends"][0]["sizes"].get("1000000")
     if sqlite:
         out["holdings_p99_ms_1m"] = max(sqlite["holdings_big"]["p99_ms"], sqlite["holdings_typical"]["p99_ms"])
@@ -394,6 +453,39 @@ def run_section(sizes: list[int] | None = None, requests: int = 200, clients: in
     return out
 
 
+def target_lines(results: dict[str, Any]) -> list[str]:
+    """Issue 24's read targets against this run's 1M-note figures, per backend (measured / target)."""
+    section = results.get("reads")
+    if not section:
+        return []
+    lines = [
+        "| backend | figure (results.json key) | measured | target | met? | measured / target |",
+        "|---|---|---:|---|---|---:|",
+    ]
+    for backend in section["backends"]:
+        if "1000000" not in backend["sizes"]:
+            continue
+        name = backend["backend"]
+        suffix = "" if name == "sqlite" else f"_{name}"
+        for case, key in P99_KEYS.items():
+            value, target = results.get(key + suffix), TARGET_P99_MS[case]
+            lines.append(
+                f"| {name} | {case}, p99 (`{key + suffix}`) | {value} ms | < {target:g} ms |{_verdict(value, target)} |"
+            )
+        value = results.get(CPU_KEY + suffix)
+        lines.append(
+            f"| {name} | server CPU per read, the most of typical holdings, note and verify (`{CPU_KEY + suffix}`) |"
+            f" {value} ms | <= {TARGET_CPU_MS_PER_READ:g} ms |{_verdict(value, TARGET_CPU_MS_PER_READ)} |"
+        )
+    return lines if len(lines) > 2 else []
+
+
+def _verdict(value: float | None, target: float) -> str:
+    if value is None:
+        return " - | - "
+    return f" {'**met**' if value <= target else '**not met**'} | {value / target:.2f}"
+
+
 def markdown(results: dict[str, Any]) -> list[str]:
     section = results.get("reads")
     if not section:
@@ -405,18 +497,24 @@ def markdown(results: dict[str, Any]) -> list[str]:
         "`holding_totals`, with skew: one holder with 18% of the notes, four with 3%, the rest over 5,000 holders;",
         "5,000 receivables of 20 obligors; 10% pledged, 10% not live) next to real notes made through the API.",
         "The API runs as `scf serve` in a subprocess against a running devchain with the deployed suite;",
-        f"{section['clients']} concurrent keep-alive clients send {section['requests']} GETs per case.",
+        f"{section['clients']} concurrent keep-alive clients (asyncio, aiohttp, in the bench's process) send"
+        f" {section['requests']} GETs per case; the API runs"
+        + (
+            f" as one writer and {section['workers']} reader processes (`scf serve --workers {section['workers']}`)."
+            if section.get("workers")
+            else " as one process."
+        ),
         "`verify_note` is GET /v1/verify/notes/{id} on real notes (it reads the chain, not the read model);",
         "`note` is GET /v1/notes/{id} on synthetic notes; holdings: GET /v1/verify/holdings/{member} for the big",
         "holder and for 50 typical holders. Shared 2-core machine under load from other work: latencies are noisy;",
-        "`server CPU ms/req` is the API process's CPU time over the case (its background indexer included)",
-        "per request.",
+        "`server CPU ms/req` is the CPU time of the API's processes over the case (the background indexer and",
+        "every reader process included) per request; `client CPU` is the load generator's own, on the same cores.",
         "",
         "The last two columns: the same case with one client alone (no queueing behind other requests).",
         "",
         "| backend | notes | case | holder's live notes (aggregate rows) | p50 ms | **p99 ms** | req/s"
-        " | server CPU ms/req | 1 client p50 ms | 1 client **p99 ms** |",
-        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|",
+        " | server CPU ms/req | client CPU ms/req | 1 client p50 ms | 1 client **p99 ms** |",
+        "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for backend in section["backends"]:
         for size, row in backend["sizes"].items():
@@ -433,9 +531,13 @@ def markdown(results: dict[str, Any]) -> list[str]:
                 alone = f" {one['p50_ms']} | **{one['p99_ms']}** |" if one else "  |  |"
                 lines.append(
                     f"| {backend['backend']} | {int(size):,} | {case} | {held} | {m['p50_ms']} | **{m['p99_ms']}** |"
-                    f" {m['req_per_s']:,} | {m.get('cpu_ms_per_req') or ''} |{alone}"
+                    f" {m['req_per_s']:,} | {m.get('cpu_ms_per_req') or ''} |"
+                    f" {m.get('client_cpu_ms_per_req', '')} |{alone}"
                 )
     lines.append("")
+    targets = target_lines(results)
+    if targets:
+        lines += ["Issue 24's read targets (1M notes, 4 clients):", "", *targets, ""]
     return lines
 
 
@@ -444,17 +546,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="note counts, comma-separated")
     parser.add_argument("--requests", type=int, default=200, help="requests per case (200: a p99 of 2 samples)")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--workers", type=int, default=DEFAULT_WORKERS, help="reader processes beside the writer (0: one process)"
+    )
     args = parser.parse_args()
-    results = run_section([int(s) for s in args.sizes.split(",")], args.requests, args.clients)
+    results = run_section([int(s) for s in args.sizes.split(",")], args.requests, args.clients, args.workers)
     print("\n".join(markdown(results)))
-    for key in (
-        "holdings_p99_ms_1m",
-        "verify_note_p99_ms_1m",
-        "holdings_p99_ms_1m_one_client",
-        "verify_note_p99_ms_1m_one_client",
-    ):
-        if key in results:
-            print(f"{key}: {results[key]}")
+    for key, value in results.items():
+        if key != "reads":
+            print(f"{key}: {value}")
 
 
 if __name__ == "__main__":
