@@ -470,7 +470,8 @@ def target_lines(results: dict[str, Any]) -> list[str]:
         for case, key in P99_KEYS.items():
             value, target = results.get(key + suffix), TARGET_P99_MS[case]
             lines.append(
-                f"| {name} | {case}, p99 (`{key + suffix}`) | {value} ms | < {target:g} ms |{_verdict(value, target)} |"
+                f"| {name} | {case}, p99 (`{key + suffix}`) | {value} ms | < {target:g} ms |"
+                f"{_verdict(value, target, below=True)} |"
             )
         value = results.get(CPU_KEY + suffix)
         lines.append(
@@ -480,10 +481,12 @@ def target_lines(results: dict[str, Any]) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
-def _verdict(value: float | None, target: float) -> str:
+def _verdict(value: float | None, target: float, below: bool = False) -> str:
+    """Met when `value` is at most `target` (strictly below it with `below`: "p99 < 25 ms")."""
     if value is None:
         return " - | - "
-    return f" {'**met**' if value <= target else '**not met**'} | {value / target:.2f}"
+    met = value < target if below else value <= target
+    return f" {'**met**' if met else '**not met**'} | {value / target:.2f}"
 
 
 def markdown(results: dict[str, Any]) -> list[str]:

@@ -41,3 +41,28 @@ def test_target_verdicts_with_ratios() -> None:
     assert "service / floor 6.0x" in text
     assert "| 160.0 | >= 150 for 60 s | **met** | 1.07 |" in text
     assert "| 1200 ms | < 1500 ms | **met** | 0.80 |" in text
+
+
+def test_read_targets_per_backend() -> None:
+    from bench.reads import pg_bench_url
+    from bench.reads import target_lines as read_target_lines
+
+    case = {"p99_ms": 0.0, "cpu_ms_per_req": 0.0}
+    results = {
+        "reads": {
+            "backends": [{"backend": "sqlite", "sizes": {"1000000": {}}}, {"backend": "postgresql", "sizes": {}}]
+        },
+        "holdings_p99_ms_1m_4clients": 20.0,
+        "holdings_big_p99_ms_1m_4clients": 60.0,
+        "verify_p99_ms_1m_4clients": 25.0,
+        "read_cpu_ms_per_req_1m_4clients": 4.5,
+        "unused": case,
+    }
+    text = "\n".join(read_target_lines(results))
+    assert "(`holdings_p99_ms_1m_4clients`) | 20.0 ms | < 25 ms | **met** | 0.80 |" in text
+    assert "(`holdings_big_p99_ms_1m_4clients`) | 60.0 ms | < 50 ms | **not met** | 1.20 |" in text
+    assert "(`verify_p99_ms_1m_4clients`) | 25.0 ms | < 25 ms | **not met** | 1.00 |" in text  # "< 25 ms"
+    assert "| 4.5 ms | <= 3 ms | **not met** | 1.50 |" in text
+    assert "postgresql" not in text  # no 1M figures from PostgreSQL in this run: no rows claimed for it
+    assert pg_bench_url({}) is None
+    assert pg_bench_url({"SCF_BENCH_PG_URL": "postgresql+psycopg://u@/db"}) == "postgresql+psycopg://u@/db"
