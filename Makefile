@@ -7,7 +7,7 @@ FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 PY_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test install tools lint typecheck forge pytest pytest-pg snapshot clean help brownie brownie-env bench bench-consortium slither stress geth network network-stop
+.PHONY: run run-pg test install tools lint typecheck forge pytest pytest-pg snapshot clean help brownie brownie-env bench bench-consortium slither stress geth network network-stop
 BROWNIE_VENV := .venv-brownie
 BROWNIE_STAMP := $(BROWNIE_VENV)/.installed
 
@@ -47,6 +47,13 @@ brownie: brownie-env
 
 run: install
 	$(BIN)/scf up
+
+# `make run` with the read model on PostgreSQL: tools/postgres.sh makes a server available (as root on Debian it
+# installs and starts the packaged one; elsewhere set SCF_TEST_PG_URL to an admin URL), database `scf` made on it.
+run-pg: install
+	admin="$$(bash tools/postgres.sh)" && \
+	url="$$($(BIN)/python -c 'import sys; from chain.readmodel.store import ensure_database as e; print(e(sys.argv[1], "scf"))' "$$admin")" && \
+	SCF_DATABASE_URL="$$url" $(BIN)/scf up
 
 forge: $(NPM_STAMP)
 	$(FORGE) test

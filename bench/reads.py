@@ -29,7 +29,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from sqlalchemy import Connection, Engine, Table, create_engine, delete, func, insert, make_url, select, text
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
@@ -37,7 +37,17 @@ from api.settings import Settings
 from bench.service import Server, tree_cpu_s
 from chain.devnet.devchain import free_port
 from chain.readmodel.indexer import read_checkpoint
-from chain.readmodel.store import Base, HoldingTotal, Member, Note, Receivable, create_schema, make_engine, table
+from chain.readmodel.store import (
+    Base,
+    HoldingTotal,
+    Member,
+    Note,
+    Receivable,
+    create_schema,
+    ensure_database,
+    make_engine,
+    table,
+)
 from scripts.runtime import Ledger, make_devchain, prepare_ledger
 
 DAY = 86_400
@@ -404,16 +414,7 @@ def pg_bench_url(env: dict[str, str] | None = None) -> str | None:
     admin = env.get("SCF_BENCH_PG_ADMIN_URL")
     if not admin:
         return None
-    url = make_url(admin)
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": BENCH_DATABASE})
-            if not exists:
-                conn.execute(text(f"CREATE DATABASE {BENCH_DATABASE}"))
-    finally:
-        engine.dispose()
-    return url.set(database=BENCH_DATABASE).render_as_string(hide_password=False)
+    return ensure_database(admin, BENCH_DATABASE)
 
 
 def run_section(

@@ -32,8 +32,11 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
+    make_url,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
 
 # Amounts and ids can exceed 64 bits on chain in principle; the ledger's policies keep them far
 # below 2**63 (face values are bounded by credit limits), and the indexer refuses anything larger.
@@ -370,6 +373,24 @@ def make_engine(url: str, busy_timeout: float = 30.0, pool_size: int = POOL_SIZE
     return create_engine(
         url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_timeout=busy_timeout
     )
+
+
+def ensure_database(admin_url: str, name: str) -> str:
+    """The URL of PostgreSQL database `name` on the server of `admin_url` (an SQLAlchemy URL of a role that may
+    create databases), created empty when missing; `make run-pg` and the read benchmark use it."""
+    if not name.replace("_", "").isalnum() or not name[0].isalpha():
+        raise ValueError(f"not a plain database name: {name!r}")
+    url = make_url(admin_url)
+    if not url.drivername.startswith("postgresql"):
+        raise ValueError(f"not a PostgreSQL URL: {url.render_as_string()}")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": name}) is None:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @contextmanager
