@@ -128,9 +128,13 @@ class SignatureRequired(Exception):
         self.described = described
 
     def body(self, language: str) -> dict[str, Any]:
+        """The 202 answer: the payload with the summary and the instructions in `language` (the stored row's
+        `summary` is the English record, never sent)."""
+        payload = dict(self.payload)
         return {
-            **self.payload,
+            **{k: payload.pop(k) for k in ("status", "prepared_id")},
             "summary": self.described.text(language),
+            **payload,
             "detail": i18n.text(language, "custody.sign_detail"),
         }
 
@@ -164,7 +168,6 @@ def _required(row: PreparedTransaction, described: CallSummary) -> SignatureRequ
     payload = {
         "status": "signature-required",
         "prepared_id": row.id,
-        "summary": row.summary,  # rendered again in the caller's language by the handler
         "transaction": {"from": row.sender, **row.fields},
         "submit": "/v1/transactions",
     }
