@@ -8,8 +8,10 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +298,46 @@ def admitted(url: str, operator_key: str, roster: Roster) -> Iterator[dict[str, 
     finally:
         for party in parties.values():
             party.client.close()
+
+
+@dataclass
+class SplitRace:
+    """`concurrent_splits`: the parties (core, supplier, tier2), the note split and the answers, in order."""
+
+    parties: dict[str, Party]
+    note_id: int
+    responses: list[httpx.Response]
+
+
+@contextmanager
+def concurrent_splits(url: str, operator_key: str, face_value: str, value: str, count: int) -> Iterator[SplitRace]:
+    """A core enterprise issues a receivable of `face_value` to a supplier, whose note is then split to a tier-2
+    supplier by `count` requests of `value` all at once (one connection and idempotency key each)."""
+    roster = [
+        ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
+        ("supplier", ["supplier"], {}),
+        ("tier2", ["supplier"], {}),
+    ]
+    with admitted(url, operator_key, roster) as p:
+        receivable = {
+            "creditor_id": p["supplier"].id,
+            "face_value": face_value,
+            "maturity": (date.today() + timedelta(days=90)).isoformat(),
+            "invoice_hash": random_hash(),
+        }
+        note_id = ok(p["core"].client.post("/v1/receivables", json=receivable), 201)["first_note_id"]
+
+        def split(i: int) -> httpx.Response:
+            with httpx.Client(base_url=url, timeout=180, headers={"Authorization": f"Bearer {p['supplier'].key}"}) as c:
+                return c.post(
+                    f"/v1/notes/{note_id}/split",
+                    json={"to": p["tier2"].id, "value": value},
+                    headers={"Idempotency-Key": f"race-{uuid.uuid4()}-{i}"},
+                )
+
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            responses = list(pool.map(split, range(count)))
+        yield SplitRace(p, note_id, responses)
 
 
 def random_hash() -> str:

@@ -8,10 +8,7 @@ writer now have pools of their own, and a request that still finds no free conne
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -19,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from api.problems import install_handlers
-from tests.conftest import ServerThread, admitted, chain_world, ok, random_hash
+from tests.conftest import ServerThread, chain_world, concurrent_splits, ok
 
 BLOCK_TIME = 0.5
 POOL = 2  # the requests' pool: 2 connections, 2 more on overflow
@@ -35,30 +32,8 @@ def small_pool_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
 
 def test_writes_beyond_the_pool_all_complete(small_pool_api: tuple[str, str]) -> None:
     url, operator_key = small_pool_api
-    roster = [
-        ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
-        ("supplier", ["supplier"], {}),
-        ("tier2", ["supplier"], {}),
-    ]
-    with admitted(url, operator_key, roster) as p:
-        receivable = {
-            "creditor_id": p["supplier"].id,
-            "face_value": "100000.00",
-            "maturity": (date.today() + timedelta(days=90)).isoformat(),
-            "invoice_hash": random_hash(),
-        }
-        note_id = ok(p["core"].client.post("/v1/receivables", json=receivable), 201)["first_note_id"]
-
-        def split(i: int) -> httpx.Response:
-            with httpx.Client(base_url=url, timeout=180, headers={"Authorization": f"Bearer {p['supplier'].key}"}) as c:
-                return c.post(
-                    f"/v1/notes/{note_id}/split",
-                    json={"to": p["tier2"].id, "value": "1000.00"},
-                    headers={"Idempotency-Key": f"pool-{uuid.uuid4()}-{i}"},
-                )
-
-        with ThreadPoolExecutor(max_workers=SPLITS) as pool:
-            responses = list(pool.map(split, range(SPLITS)))
+    with concurrent_splits(url, operator_key, "100000.00", "1000.00", SPLITS) as race:
+        p, note_id, responses = race.parties, race.note_id, race.responses
         assert [r.status_code for r in responses] == [201] * SPLITS, [r.text for r in responses if r.status_code != 201]
         # read-your-writes: every new note is in the read model, and the source note gave exactly what was split
         new_notes = {r.json()["new_note"]["id"] for r in responses}

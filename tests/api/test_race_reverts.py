@@ -7,15 +7,11 @@ succeed, which used to answer `409 unknown`. Every loser must get `422 insuffici
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
 
-import httpx
 import pytest
 
-from tests.conftest import ServerThread, admitted, chain_world, ok, random_hash
+from tests.conftest import ServerThread, chain_world, concurrent_splits, ok
 
 BLOCK_TIME = 0.5
 SPLITS = 20
@@ -30,30 +26,8 @@ def interval_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
 def test_every_loser_of_concurrent_overdrawing_splits_gets_insufficient_value(interval_api: tuple[str, str]) -> None:
     url, operator_key = interval_api
-    roster = [
-        ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
-        ("supplier", ["supplier"], {}),
-        ("tier2", ["supplier"], {}),
-    ]
-    with admitted(url, operator_key, roster) as p:
-        receivable = {
-            "creditor_id": p["supplier"].id,
-            "face_value": "1000.00",
-            "maturity": (date.today() + timedelta(days=90)).isoformat(),
-            "invoice_hash": random_hash(),
-        }
-        note_id = ok(p["core"].client.post("/v1/receivables", json=receivable), 201)["first_note_id"]
-
-        def split(i: int) -> httpx.Response:
-            with httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {p['supplier'].key}"}) as c:
-                return c.post(
-                    f"/v1/notes/{note_id}/split",
-                    json={"to": p["tier2"].id, "value": "150.00"},
-                    headers={"Idempotency-Key": f"race-{uuid.uuid4()}-{i}"},
-                )
-
-        with ThreadPoolExecutor(max_workers=SPLITS) as pool:
-            responses = list(pool.map(split, range(SPLITS)))
+    with concurrent_splits(url, operator_key, "1000.00", "150.00", SPLITS) as race:
+        p, note_id, responses = race.parties, race.note_id, race.responses
         winners = [r for r in responses if r.status_code == 201]
         losers = [r for r in responses if r.status_code != 201]
         assert len(winners) == 6  # 6 x 150.00 of 1,000.00; the seventh would overdraw
