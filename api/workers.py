@@ -30,6 +30,7 @@ import signal
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from multiprocessing.context import SpawnProcess
@@ -58,6 +59,8 @@ _MAX_UDS_PATH = 100  # sun_path holds 108 bytes on Linux (104 on macOS)
 STARTUP_FAILURE = 3  # uvicorn's exit code of a child whose app failed to start (uvicorn.config.STARTUP_FAILURE)
 CHECK_INTERVAL_S = 0.5
 STOP_GRACE_S = 30.0
+QUICK_DEATH_S = 10.0  # a child that ends sooner after its start ...
+QUICK_DEATHS = 5  # ... this many times in a row fails the same way each time (its app cannot start): stop
 
 
 def needs_writer(method: str, path: str) -> bool:
@@ -129,8 +132,10 @@ class ForwardToWriter:
             target += b"?" + scope["query_string"]
         client = self.client()
         url = httpx.URL("http://writer", raw_path=target)
-        # the body streams: with its Content-Length as given, else chunked
-        request = client.build_request(scope["method"], url, headers=headers, content=_request_body(receive))
+        # a body streams on, with its Content-Length as given, else chunked; a request without one gets none
+        framed = any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+        content = _request_body(receive) if framed else None
+        request = client.build_request(scope["method"], url, headers=headers, content=content)
         try:
             response = await client.send(request, stream=True)
         except httpx.TransportError as exc:
@@ -234,13 +239,15 @@ class Supervisor:
         self.say = say
         self.log_config = log_config
         self.uds = writer_socket_path(settings)
-        public = uvicorn.Config(app="", host=settings.api_host, port=settings.api_port)
+        public = uvicorn.Config(app="", host=settings.api_host, port=settings.api_port, log_config=log_config)
         self.public = public.bind_socket()
-        self.private = uvicorn.Config(app="", uds=str(self.uds)).bind_socket()
+        self.private = uvicorn.Config(app="", uds=str(self.uds), log_config=log_config).bind_socket()
         os.chmod(self.uds, 0o600)  # uvicorn leaves it 0666
         self.values = settings.model_dump()
         self.children: list[tuple[Role, SpawnProcess | None]] = [("writer", None)]
         self.children += [("reader", None)] * settings.workers
+        self.started_at: list[float] = [0.0] * len(self.children)
+        self.quick_deaths: list[int] = [0] * len(self.children)  # in a row, per child: a crash loop stops it all
         self.stopping = threading.Event()
 
     def _spawn(self, role: Role) -> SpawnProcess:
@@ -266,7 +273,7 @@ class Supervisor:
         failed = False
         try:
             for index, (role, _) in enumerate(self.children):
-                self.children[index] = (role, self._spawn(role))
+                self._start(index, role)
             while not self.stopping.wait(CHECK_INTERVAL_S):
                 failed = self._restart_dead()
                 if failed:
@@ -288,12 +295,18 @@ class Supervisor:
             if process is None or process.is_alive() or self.stopping.is_set():
                 continue
             process.join()
-            if process.exitcode == STARTUP_FAILURE:
+            quick = time.monotonic() - self.started_at[index] < QUICK_DEATH_S
+            self.quick_deaths[index] = self.quick_deaths[index] + 1 if quick else 0
+            if process.exitcode == STARTUP_FAILURE or self.quick_deaths[index] >= QUICK_DEATHS:
                 self.say("serve.child_failed", role=role, pid=process.pid)
                 return True
             self.say("serve.child_died", role=role, pid=process.pid, code=process.exitcode)
-            self.children[index] = (role, self._spawn(role))
+            self._start(index, role)
         return False
+
+    def _start(self, index: int, role: Role) -> None:
+        self.started_at[index] = time.monotonic()
+        self.children[index] = (role, self._spawn(role))
 
     def _stop_all(self) -> None:
         running = [p for _, p in self.children if p is not None and p.is_alive()]
