@@ -44,6 +44,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import i18n
 from api.problems import PROBLEM_JSON, catalogued, localized_body
 from api.settings import Settings
+from chain.node.errors import ScfError
 
 log = logging.getLogger("scf.workers")
 
@@ -206,6 +207,27 @@ def writer_socket_path(settings: Settings) -> Path:
     return Path(tempfile.gettempdir()) / f"scf-{digest}-{WRITER_SOCKET}"
 
 
+def writer_socket_in_use(path: Path) -> bool:
+    """Whether a writer answers on the socket (another `scf serve --workers` serves the data dir); a socket file
+    nobody listens on is what a killed supervisor leaves."""
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+class WriterSocketInUseError(ScfError):
+    """Another `scf serve --workers` serves this data dir (its writer's socket answers)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"another `scf serve --workers` serves this data dir: its writer answers on {path}")
+
+
 def role_app(values: dict[str, Any], role: Role, uds: str) -> ASGIApp:
     """The app of a child process (uvicorn calls it in the child: `factory=True`)."""
     from api.main import create_app
@@ -239,6 +261,9 @@ class Supervisor:
         self.say = say
         self.log_config = log_config
         self.uds = writer_socket_path(settings)
+        if writer_socket_in_use(self.uds):
+            raise WriterSocketInUseError(self.uds)
+        self.uds.unlink(missing_ok=True)  # left by a supervisor that was killed
         public = uvicorn.Config(app="", host=settings.api_host, port=settings.api_port, log_config=log_config)
         self.public = public.bind_socket()
         self.private = uvicorn.Config(app="", uds=str(self.uds), log_config=log_config).bind_socket()

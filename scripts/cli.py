@@ -379,7 +379,7 @@ def _serve(settings: Settings) -> None:
     from api.logs import log_config
 
     if settings.workers > 0:  # one writer and N readers on the port (api/workers.py)
-        from api.workers import Supervisor
+        from api.workers import Supervisor, WriterSocketInUseError
 
         engine = make_engine(settings.effective_database_url)
         create_schema(engine)  # once, before the children race to it
@@ -388,7 +388,11 @@ def _serve(settings: Settings) -> None:
         def say(key: str, role: str, **params: object) -> None:
             console.print(t(key, role=t("serve.role." + role), **params))
 
-        supervisor = Supervisor(settings, log_config(settings.log_format), say)
+        try:
+            supervisor = Supervisor(settings, log_config(settings.log_format), say)
+        except WriterSocketInUseError as exc:
+            err.print(f"[bold red]{t('error.word')}[/] {t('serve.writer_running', path=exc.path)}", soft_wrap=True)
+            raise typer.Exit(1) from None
         console.print(t("serve.workers", readers=settings.workers, pid=os.getpid()))
         if supervisor.run() != 0:
             raise typer.Exit(1)

@@ -20,26 +20,24 @@ import httpx
 import pytest
 
 from api.audit import verify_database
+from api.bootstrap import OPERATOR_KEY_FILE
 from api.main import create_app
 from api.workers import writer_socket_path
-from chain.devnet.devchain import port_is_free
+from chain.devnet.devchain import free_port, port_is_free
 from chain.readmodel.store import make_engine
-from tests.conftest import ChainWorld, ServerThread, chain_world, ok, random_hash
+from tests.conftest import TEST_SCRYPT_N, ChainWorld, ServerThread, chain_world, ok, random_hash
 
 SCF = Path(sys.executable).parent / "scf"
 STARTED = re.compile(r"(writer|reader) process (\d+) started")
 
 
 @dataclass
-class Served:
-    world: ChainWorld
+class Running:
+    """`scf serve` or `scf up` in a subprocess, its console in `log_path`."""
+
     proc: subprocess.Popen[bytes]
     url: str
     log_path: Path
-
-    @property
-    def operator(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.world.operator_key}"}
 
     def started(self, role: str) -> list[int]:
         """The pids of the `role` processes the supervisor started, oldest first (its console lines)."""
@@ -49,7 +47,17 @@ class Served:
         return self.log_path.read_text(errors="replace")
 
 
-def _until(check: Callable[[], Any], what: str, served: Served, timeout: float = 120) -> Any:
+@dataclass
+class Served(Running):
+    world: ChainWorld
+    env: dict[str, str]
+
+    @property
+    def operator(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.world.operator_key}"}
+
+
+def _until(check: Callable[[], Any], what: str, served: Running, timeout: float = 120) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         assert served.proc.poll() is None, served.log()
@@ -90,7 +98,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             proc = subprocess.Popen(
                 [str(SCF), "serve", "--workers", "2"], env=env, stdout=log, stderr=subprocess.STDOUT
             )
-        served = Served(world, proc, f"http://127.0.0.1:{settings.api_port}", log_path)
+        served = Served(proc, f"http://127.0.0.1:{settings.api_port}", log_path, world, env)
         try:
             _until(lambda: httpx.get(f"{served.url}/health", timeout=10).status_code == 200, "no answer", served)
             _until(lambda: len(served.started("reader")) == 2, "two readers", served)
@@ -143,7 +151,7 @@ def test_a_forwarded_problem_is_the_single_process_answer(served: Served) -> Non
     assert forwarded.json()["type"] == "https://scf-chain.dev/problems/validation-error", forwarded.text
     assert forwarded.headers["content-language"] == "zh-CN"
 
-    def headers_of(response: httpx.Response, *skip: str) -> list[tuple[bytes, bytes]]:
+    def headers_of(response: httpx.Response, *skip: bytes) -> list[tuple[bytes, bytes]]:
         return [(k, v) for k, v in response.headers.raw if k.lower() not in {b"date", b"server", *skip}]
 
     assert (forwarded.status_code, forwarded.content) == (direct.status_code, direct.content)
@@ -196,6 +204,16 @@ def test_a_killed_reader_or_writer_is_started_again_and_the_port_keeps_answering
     assert ok(httpx.get(f"{served.url}/v1/members/{member_id}", headers=served.operator, timeout=30))["id"] == member_id
 
 
+def test_a_second_supervisor_on_the_same_data_dir_is_refused(served: Served) -> None:
+    port = free_port()
+    env = {**served.env, "SCF_API_PORT": str(port)}
+    second = subprocess.run([str(SCF), "serve", "--workers", "1"], env=env, capture_output=True, timeout=120)
+    assert second.returncode == 1
+    assert "another `scf serve --workers` serves this data dir" in second.stderr.decode(), second.stderr
+    assert port_is_free(port, "127.0.0.1")
+    assert ok(httpx.get(f"{served.url}/v1/members", headers=served.operator, timeout=30))  # the first one serves on
+
+
 def test_sigterm_stops_every_process_and_frees_the_port(served: Served) -> None:
     children = served.started("writer") + served.started("reader")
     served.proc.send_signal(signal.SIGTERM)
@@ -203,3 +221,78 @@ def test_sigterm_stops_every_process_and_frees_the_port(served: Served) -> None:
     assert port_is_free(served.world.settings.api_port, "127.0.0.1")
     assert not any(_alive(pid) for pid in children), served.log()
     assert not writer_socket_path(served.world.settings).exists()
+
+
+def test_the_children_stop_when_their_supervisor_is_killed(served: Served) -> None:
+    port = free_port()
+    log_path = served.log_path.with_name("serve-killed.log")
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(SCF), "serve", "--workers", "1"],
+            env={**served.env, "SCF_API_PORT": str(port)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    again = Running(proc, f"http://127.0.0.1:{port}", log_path)
+    children: list[int] = []
+    try:
+        _until(lambda: httpx.get(f"{again.url}/health", timeout=10).status_code == 200, "no answer", again)
+        _until(lambda: again.started("reader"), "a reader", again)
+        children = again.started("writer") + again.started("reader")
+        proc.kill()  # no graceful stop of the supervisor: its children notice it is gone
+        proc.wait()
+        deadline = time.monotonic() + 60
+        while any(_alive(pid) for pid in children):
+            assert time.monotonic() < deadline, again.log()
+            time.sleep(0.2)
+        assert port_is_free(port, "127.0.0.1")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in children:  # left behind only when the test fails
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    # the writer's socket file it left behind does not keep the next start from serving
+    assert writer_socket_path(served.world.settings).exists()
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            [str(SCF), "serve", "--workers", "1"], env={**served.env, "SCF_API_PORT": str(port)}, stdout=log, stderr=log
+        )
+    again = Running(proc, again.url, log_path)
+    try:
+        _until(lambda: httpx.get(f"{again.url}/health", timeout=10).status_code == 200, "a new start", again)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=90) == 0
+
+
+def test_scf_up_runs_the_workers_and_stops_them(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SCF_DATA_DIR": str(tmp_path / "data"),
+        "SCF_RPC_PORT": str(free_port()),
+        "SCF_API_PORT": str(port),
+        "SCF_KEY_SCRYPT_N": str(TEST_SCRYPT_N),
+    }
+    env.pop("SCF_DATABASE_URL", None)  # the devchain's own data dir, SQLite
+    log_path = tmp_path / "up.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([str(SCF), "up", "--workers", "1"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    up = Running(proc, f"http://127.0.0.1:{port}", log_path)
+    try:
+        _until(lambda: httpx.get(f"{up.url}/health", timeout=10).status_code == 200, "no answer", up, timeout=240)
+        key = (tmp_path / "data" / OPERATOR_KEY_FILE).read_text().strip()
+        members = httpx.get(f"{up.url}/v1/members", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert members.status_code == 200 and members.headers["X-SCF-Role"] == "reader"
+        children = up.started("writer") + up.started("reader")
+        assert len(children) == 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0, up.log()
+        assert port_is_free(port, "127.0.0.1")
+        assert not any(_alive(pid) for pid in children)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
