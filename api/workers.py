@@ -53,8 +53,11 @@ ROLE_HEADER = b"x-scf-role"
 WRITER_SOCKET = "writer.sock"
 _WRITER_PATHS = frozenset({"/health", "/metrics"})  # reads of the writer's in-memory state
 _READ_METHODS = frozenset({"GET", "HEAD"})
-# not passed on: they describe one connection (RFC 9110 section 7.6.1), or the reader's server sets its own
-_HOP_REQUEST = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"transfer-encoding", b"upgrade"})
+# not passed on: they describe one connection (RFC 9110 section 7.6.1; `expect`: the reader's server has answered
+# the 100-continue), or the reader's server sets its own
+_HOP_REQUEST = frozenset(
+    {b"connection", b"expect", b"keep-alive", b"proxy-connection", b"te", b"transfer-encoding", b"upgrade"}
+)
 _HOP_RESPONSE = _HOP_REQUEST | {b"date", b"server"}
 _MAX_UDS_PATH = 100  # sun_path holds 108 bytes on Linux (104 on macOS)
 STARTUP_FAILURE = 3  # uvicorn's exit code of a child whose app failed to start (uvicorn.config.STARTUP_FAILURE)

@@ -1,5 +1,6 @@
-"""The parts of `scf serve --workers` that a reader process relies on, each on a real database (api/workers.py):
-waits for a block follow the checkpoint row another process moves; the audit spool is one process's at a time."""
+"""The parts of `scf serve --workers` that a reader process relies on (api/workers.py), on a real database and real
+HTTP: waits for a block follow the checkpoint row another process moves; the audit spool is one process's at a
+time; a writer that does not answer gives a problem in the caller's language."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from sqlalchemy.orm import Session
+from starlette.types import Receive, Scope, Send
 
 from api.audit import AuditDraft, AuditLog, utc_iso, verify_database
 from api.ledger import CheckpointFollower
+from api.workers import ForwardToWriter
 from chain.readmodel.indexer import _set_checkpoint
 from chain.readmodel.store import create_schema, make_engine
-from tests.conftest import database_url_of
+from tests.conftest import ServerThread, database_url_of
 
 
 def _move_checkpoint(url: str, number: int) -> None:
@@ -77,3 +81,22 @@ def test_a_drain_waits_for_the_spool_lock_another_process_holds(tmp_path: Path) 
     verified = verify_database(engine, tmp_path / "audit-head.json")
     assert verified.ok and verified.entries == 1
     engine.dispose()
+
+
+def test_a_reader_without_its_writer_answers_writer_unavailable(tmp_path: Path) -> None:
+    async def reads(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "http"
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"read here"})
+
+    reader = ForwardToWriter(reads, uds=tmp_path / "writer.sock")  # nobody listens there
+    with ServerThread.serving(reader) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        assert client.get("/v1/members").text == "read here"  # a read stays in the reader
+        refused = client.post("/v1/members", json={}, headers={"Accept-Language": "zh-CN"})
+        health = client.get("/health")  # the writer's own state: passed on too
+    assert refused.status_code == 503 and refused.headers["content-type"] == "application/problem+json"
+    body = refused.json()
+    assert body["type"] == "https://scf-chain.dev/problems/writer-unavailable"
+    assert body["title"] == "写进程不可用" and refused.headers["content-language"] == "zh-CN"
+    assert body["instance"] == "/v1/members"
+    assert health.status_code == 503 and health.json()["type"].endswith("/writer-unavailable")

@@ -3,6 +3,7 @@ real anvil, over real HTTP. The tests share one service and run in order: the la
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -140,6 +141,13 @@ def test_a_forwarded_problem_is_the_single_process_answer(served: Served) -> Non
 
     with httpx.Client(base_url=served.url, timeout=30) as client:
         forwarded = ask(client)
+        chunked = client.post(  # no Content-Length: the body is passed on as it streams
+            "/v1/members",
+            headers={**headers, "Content-Type": "application/json"},
+            content=iter([json.dumps(body).encode()]),
+        )
+    assert chunked.request.headers["transfer-encoding"] == "chunked"
+    assert (chunked.status_code, chunked.content) == (forwarded.status_code, forwarded.content)
     uds = httpx.HTTPTransport(uds=str(writer_socket_path(served.world.settings)))
     with httpx.Client(base_url="http://127.0.0.1", transport=uds, timeout=30) as client:
         direct = ask(client)
