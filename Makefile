@@ -65,7 +65,7 @@ pytest: install brownie-env
 # The same suites on PostgreSQL (the API, the end-to-end stories that run in-process, the fast fault scenarios):
 # tools/postgres.sh installs and starts Debian's PostgreSQL as root, or takes SCF_TEST_PG_URL; every test world
 # gets a database of its own on it. PYTHONUNBUFFERED: a CI log cut off by a time limit still shows the test it was at.
-PG_SUITES := tests/api tests/e2e/test_story.py tests/e2e/test_backup.py tests/e2e/test_fraud_replays.py tests/stress
+PG_SUITES := tests/api tests/e2e/test_story.py tests/e2e/test_workers.py tests/e2e/test_backup.py tests/e2e/test_fraud_replays.py tests/stress
 pytest-pg: install
 	url="$$(bash tools/postgres.sh)" && SCF_TEST_PG_URL="$$url" PYTHONUNBUFFERED=1 $(BIN)/python -m pytest $(PG_SUITES)
 

@@ -27,7 +27,7 @@ from chain.node.errors import ChainStalledError, ScfError
 from chain.node.revert import RevertDecoder
 from chain.node.rpc import JsonRpc
 from chain.node.signer import QueueSettings, Signer
-from chain.readmodel.indexer import HeadWatch, Indexer
+from chain.readmodel.indexer import HeadWatch, Indexer, read_checkpoint
 
 log = logging.getLogger("scf.ledger")
 
@@ -81,6 +81,26 @@ class IndexPump:
         return indexed
 
 
+class CheckpointFollower:
+    """Waits for a block in a process without an indexer (a reader of `scf serve --workers`, api/workers.py): the
+    writer's indexer moves the checkpoint row, read here every `interval` seconds."""
+
+    def __init__(self, engine: Engine, interval: float = 0.05) -> None:
+        self.engine = engine
+        self.interval = interval
+
+    def wait_for_block(self, number: int, timeout: float = 30.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            checkpoint = read_checkpoint(self.engine)
+            if checkpoint is not None and checkpoint[0] >= number:
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(self.interval, left))
+
+
 @dataclass(frozen=True)
 class IndexerFailure:
     """The background indexer's passes are failing (`/health` reports it): since when, how often in a row, and the
@@ -107,6 +127,7 @@ class LedgerHandle:
     indexer: Indexer
     signer: Signer
     stall_after: float | None = None  # seconds without a block after which writes get 503 chain-stalled
+    follows_checkpoint: bool = False  # a reader process: no indexer runs here, waits read the checkpoint row
     _contracts: dict[str, Contract] = field(default_factory=dict)
     _head: tuple[float, int, str, int] | None = None  # (monotonic time read, number, hash, timestamp)
 
@@ -125,8 +146,13 @@ class LedgerHandle:
             raise ChainStalledError(number, "0x" + block_hash.removeprefix("0x"), age, self.stall_after)
 
     @cached_property
-    def reads(self) -> IndexPump:
+    def pump(self) -> IndexPump:
         return IndexPump(self.indexer)
+
+    @cached_property
+    def reads(self) -> IndexPump | CheckpointFollower:
+        """What a request waits on for its block: the indexer's pump, or in a reader process the checkpoint row."""
+        return CheckpointFollower(self.indexer.engine) if self.follows_checkpoint else self.pump
 
     def contract(self, name: str) -> Contract:
         handle = self._contracts.get(name)
@@ -163,10 +189,19 @@ class LedgerHandle:
 
 
 class LedgerService:
-    def __init__(self, settings: Settings, engine: Engine, index_engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        index_engine: Engine | None = None,
+        *,
+        follows_checkpoint: bool = False,
+    ) -> None:
         """`index_engine`: the indexer's own connections (the API gives it a pool apart from the requests', which
-        writes waiting for their block can fill); `engine` by default."""
+        writes waiting for their block can fill); `engine` by default. `follows_checkpoint`: a reader process, whose
+        requests wait for a block on the checkpoint row (another process indexes)."""
         self.settings = settings
+        self.follows_checkpoint = follows_checkpoint
         self.engine = index_engine if index_engine is not None else engine
         self._handle: LedgerHandle | None = None
         self._lock = threading.Lock()
@@ -217,7 +252,15 @@ class LedgerService:
             decoder=RevertDecoder.from_artifacts(artifacts, addresses),
             rpc=JsonRpc(self.settings.effective_rpc_url, self.settings.rpc_timeout),
         )
-        return LedgerHandle(w3, deployment, artifacts, indexer, signer, stall_after=self.settings.chain_stall_after)
+        return LedgerHandle(
+            w3,
+            deployment,
+            artifacts,
+            indexer,
+            signer,
+            stall_after=self.settings.chain_stall_after,
+            follows_checkpoint=self.follows_checkpoint,
+        )
 
     # background indexing
     def start(self, poll_interval: float = 0.5) -> None:
@@ -229,7 +272,7 @@ class LedgerService:
         while not self._stop.is_set():
             try:
                 if pump is None:
-                    pump = self.get().reads
+                    pump = self.get().pump
                     pump.active = True
                 pump.serve(idle=poll_interval)  # returns at once when a writer waits for a block
                 self.failure = None

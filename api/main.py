@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
 
@@ -40,12 +41,23 @@ from api.routes.audit import router as audit_router
 from api.sealing import Sealer
 from api.selfcustody import install as install_self_custody
 from api.settings import Settings
+from api.workers import ForwardToWriter, Role, RoleHeader
 from api.writes import WriteExecutor
 from chain.readmodel.store import create_schema, make_engine
 
 
-def create_app(settings: Settings | None = None, *, background_indexer: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    background_indexer: bool = True,
+    role: Role = "single",
+    writer_socket: Path | None = None,
+) -> FastAPI:
+    """The service. `role` (api/workers.py, `scf serve --workers N`): `single` (the default, one process does
+    everything), `writer` (the same, and says so in `X-SCF-Role`), or `reader`: no indexer thread and no audit
+    spool drain at start; requests that are not reads go to the writer at `writer_socket`."""
     settings = settings or Settings()
+    reader = role == "reader"
     url, busy = settings.effective_database_url, settings.db_busy_timeout
     engine = make_engine(url, busy_timeout=busy, pool_size=settings.db_pool_size)
     create_schema(engine)
@@ -54,11 +66,11 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     # then waited out the pool timeout: 128 concurrent splits got 500s in the bench).
     index_engine = make_engine(url, busy_timeout=busy, pool_size=2)
     audit_engine = make_engine(url, busy_timeout=busy, pool_size=2)
-    ledger = LedgerService(settings, engine, index_engine)
+    ledger = LedgerService(settings, engine, index_engine, follows_checkpoint=reader)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if background_indexer:
+        if background_indexer and not reader:
             ledger.start()
         try:
             yield
@@ -82,7 +94,8 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     app.state.writes = WriteExecutor(engine, Sealer(settings.key_passphrase))
     app.state.custody = Custody(settings.data_dir, settings.key_passphrase, settings.key_scrypt_n)
     audit = AuditLog(audit_engine, settings.data_dir, settings.alert_config())
-    audit.ensure_head()
+    if not reader:  # the writer creates the head and appends what was spooled (a reader may append later)
+        audit.ensure_head()
     app.state.audit = audit
     install_handlers(app)
     routers = [
@@ -119,7 +132,12 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
     )
     app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
     install_metrics(app)  # times every request, the refused and audited ones included
-    app.add_middleware(ProblemLanguage)  # outermost: every problem+json answer in the caller's language
+    app.add_middleware(ProblemLanguage)  # every problem+json answer in the caller's language
+    if role != "single":
+        app.add_middleware(RoleHeader, role=role)  # X-SCF-Role: which process answered
+    if reader:
+        assert writer_socket is not None
+        app.add_middleware(ForwardToWriter, uds=writer_socket)  # outermost: the writer's answers pass unchanged
 
     app.include_router(health.router)
 

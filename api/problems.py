@@ -171,6 +171,12 @@ class ProblemLanguage:
         await self.app(scope, receive, localized_send)
 
 
+def localized_body(body: dict[str, Any], language: str) -> tuple[bytes, str]:
+    """A problem body (`Problem.body`) encoded as `ProblemLanguage` answers it, and its Content-Language: for an
+    answer made outside that middleware (api/workers.py, a reader that cannot reach the writer)."""
+    return _localized(json.dumps(body).encode(), language)
+
+
 def _localized(raw: bytes, language: str) -> tuple[bytes, str]:
     """The problem body in `language` and its Content-Language (both languages when the detail stayed English)."""
     try:

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="reader processes of `scf serve` beside one writer process, all on the API port (api/workers.py); "
+        "0 = one process does everything",
+    )
     database_url: str | None = Field(None, description="SQLAlchemy URL; unset = SQLite in the data dir")
     key_passphrase: str = Field(
         "scf-dev-passphrase",

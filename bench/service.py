@@ -103,9 +103,12 @@ def tree_cpu_s(root: int) -> float:
 
 
 class Server:
-    """`scf serve` in a subprocess (uvicorn, the app factory, the background indexer)."""
+    """`scf serve` in a subprocess (uvicorn, the app factory, the background indexer). `workers`: reader processes
+    beside the writer (`scf serve --workers N`, SCF_WORKERS); their CPU counts with `tree_cpu_s(pid)`."""
 
-    def __init__(self, data_dir: Path, rpc_port: int, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, rpc_port: int, extra_env: dict[str, str] | None = None, workers: int = 0
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -114,6 +117,7 @@ class Server:
             "SCF_DATA_DIR": str(data_dir),
             "SCF_RPC_PORT": str(rpc_port),
             "SCF_API_PORT": str(self.port),
+            "SCF_WORKERS": str(workers),
             **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -360,7 +360,7 @@ def _serve(settings: Settings) -> None:
     from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
     from api.main import create_app
     from chain.devnet.devchain import port_is_free
-    from chain.readmodel.store import make_engine
+    from chain.readmodel.store import create_schema, make_engine
 
     if not port_is_free(settings.api_port, settings.api_host):
         raise PortInUseError(settings.api_port, "SCF_API_PORT")
@@ -378,6 +378,25 @@ def _serve(settings: Settings) -> None:
     console.print(t("serve.api_on", url=api_url))
     from api.logs import log_config
 
+    if settings.workers > 0:  # one writer and N readers on the port (api/workers.py)
+        from api.workers import Supervisor, WriterSocketInUseError
+
+        engine = make_engine(settings.effective_database_url)
+        create_schema(engine)  # once, before the children race to it
+        engine.dispose()
+
+        def say(key: str, role: str, **params: object) -> None:
+            console.print(t(key, role=t("serve.role." + role), **params))
+
+        try:
+            supervisor = Supervisor(settings, log_config(settings.log_format), say)
+        except WriterSocketInUseError as exc:
+            err.print(f"[bold red]{t('error.word')}[/] {t('serve.writer_running', path=exc.path)}", soft_wrap=True)
+            raise typer.Exit(1) from None
+        console.print(t("serve.workers", readers=settings.workers, pid=os.getpid()))
+        if supervisor.run() != 0:
+            raise typer.Exit(1)
+        return
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
@@ -391,9 +410,10 @@ def _serve(settings: Settings) -> None:
 def serve(
     data_dir: DataDir = None,
     port: Annotated[int | None, typer.Option(help=h("scf.serve.port"))] = None,
+    workers: Annotated[int | None, typer.Option(min=0, max=64, help=h("scf.serve.workers"))] = None,
 ) -> None:
     try:
-        _serve(_settings(data_dir, api_port=port))
+        _serve(_settings(data_dir, api_port=port, workers=workers))
     except ScfError as exc:
         _fail(exc)
 
@@ -422,12 +442,15 @@ def _network_settings(network_dir: Path) -> Settings:
 def up(
     data_dir: DataDir = None,
     network: Annotated[Path | None, typer.Option("--network", help=h("scf.up.network"))] = None,
+    workers: Annotated[int | None, typer.Option(min=0, max=64, help=h("scf.up.workers"))] = None,
 ) -> None:
     from chain.devnet.devchain import port_is_free
     from scripts.runtime import make_devchain, prepare_ledger
 
     try:
         settings = _network_settings(network) if network is not None else _settings(data_dir)
+        if workers is not None:
+            settings = settings.model_copy(update={"workers": workers})
     except ScfError as exc:
         _fail(exc)
     chain = make_devchain(settings) if settings.uses_devchain else None

@@ -3,12 +3,15 @@ once per batch; a failed append is spooled and drained before the next one."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -207,10 +210,34 @@ class AuditLog:
             self._spool(draft)
 
     def _spool(self, draft: AuditDraft) -> None:
-        spool_append(self.pending_path, draft)
+        with self._spool_locked():
+            spool_append(self.pending_path, draft)
+
+    @contextmanager
+    def _spool_locked(self) -> Iterator[None]:
+        """The spool file to this process alone (flock of a lock file beside it): the processes of `scf serve
+        --workers` share the data dir, and a drain rewrites the file a spooling process appends to."""
+        lock_path = self.pending_path.with_name(self.pending_path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # the spool itself says what fails next
+            log.error("audit: could not open the spool lock %s: %s", lock_path, exc)
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def _drain(self) -> None:
         """Appends spooled entries in their order, removing each from the spool once it is in the log."""
+        if not self.pending_path.exists():  # the common case, without taking the lock
+            return
+        with self._spool_locked():
+            self._drain_locked()
+
+    def _drain_locked(self) -> None:
         try:
             lines = [line for line in self.pending_path.read_text().splitlines() if line.strip()]
         except FileNotFoundError:

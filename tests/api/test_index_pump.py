@@ -25,19 +25,19 @@ def test_waiting_writers_wake_the_loop_and_share_its_pass(settings: Settings, le
     service.start(poll_interval=5.0)  # idle passes are rare: only the writers' wait can explain a quick answer
     try:
         handle = service.get()
-        wait_until(lambda: handle.reads.active, "the background loop to start", timeout=30)
+        wait_until(lambda: handle.pump.active, "the background loop to start", timeout=30)
         # answered by the loop: once its pass has published the head, it reads nothing more until woken or idle
-        assert handle.reads.wait_for_block(ledger.w3.eth.block_number, timeout=30)
+        assert handle.pump.wait_for_block(ledger.w3.eth.block_number, timeout=30)
         ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
         target = ledger.w3.eth.block_number
         assert handle.indexer.indexed_block() < target
 
         # each writer gives up after 4 s, before the loop's next idle pass (5 s): True means a writer woke it
         with ThreadPoolExecutor(max_workers=8) as pool:
-            answers = list(pool.map(lambda _: handle.reads.wait_for_block(target, timeout=4.0), range(8)))
+            answers = list(pool.map(lambda _: handle.pump.wait_for_block(target, timeout=4.0), range(8)))
         assert answers == [True] * 8
         assert handle.indexer.indexed_block() >= target
-        assert handle.reads.wait_for_block(target + 1_000, timeout=0.3) is False  # a block that does not exist
+        assert handle.pump.wait_for_block(target + 1_000, timeout=0.3) is False  # a block that does not exist
     finally:
         service.stop()
         service.engine.dispose()
@@ -47,9 +47,9 @@ def test_without_the_loop_a_writer_indexes_for_itself(settings: Settings, ledger
     service = _service(settings, tmp_path)
     try:
         handle = service.get()
-        assert handle.reads.active is False
+        assert handle.pump.active is False
         target = ledger.w3.eth.block_number
-        assert handle.reads.wait_for_block(target, timeout=30.0) is True
+        assert handle.pump.wait_for_block(target, timeout=30.0) is True
         assert handle.indexer.indexed_block() >= target
     finally:
         service.engine.dispose()
