@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -81,16 +82,24 @@ class IndexPump:
         return indexed
 
 
+# Asks the process that indexes for a pass up to a block (at most `timeout` seconds); failures are its own to log.
+Nudge = Callable[[int, float], None]
+
+
 class CheckpointFollower:
     """Waits for a block in a process without an indexer (a reader of `scf serve --workers`, api/workers.py): the
-    writer's indexer moves the checkpoint row, read here every `interval` seconds."""
+    writer's indexer moves the checkpoint row, read here every `interval` seconds. With `nudge`, a wait for a block
+    the checkpoint has not reached first asks the writer for a pass to it (as a request of a single process shares
+    the indexer's pass, `IndexPump`), instead of waiting for the writer's next poll (up to its interval, 0.5 s)."""
 
-    def __init__(self, engine: Engine, interval: float = 0.05) -> None:
+    def __init__(self, engine: Engine, interval: float = 0.05, nudge: Nudge | None = None) -> None:
         self.engine = engine
         self.interval = interval
+        self.nudge = nudge
 
     def wait_for_block(self, number: int, timeout: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout
+        nudged = self.nudge is None
         while True:
             checkpoint = read_checkpoint(self.engine)
             if checkpoint is not None and checkpoint[0] >= number:
@@ -98,6 +107,10 @@ class CheckpointFollower:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
+            if not nudged and self.nudge is not None:
+                nudged = True
+                self.nudge(number, left)  # returns once the writer has indexed it, or given up; the row decides
+                continue
             time.sleep(min(self.interval, left))
 
 
@@ -128,6 +141,7 @@ class LedgerHandle:
     signer: Signer
     stall_after: float | None = None  # seconds without a block after which writes get 503 chain-stalled
     follows_checkpoint: bool = False  # a reader process: no indexer runs here, waits read the checkpoint row
+    nudge: Nudge | None = None  # a reader process: asks the writer for an indexer pass (api/workers.py)
     _contracts: dict[str, Contract] = field(default_factory=dict)
     _head: tuple[float, int, str, int] | None = None  # (monotonic time read, number, hash, timestamp)
 
@@ -152,7 +166,7 @@ class LedgerHandle:
     @cached_property
     def reads(self) -> IndexPump | CheckpointFollower:
         """What a request waits on for its block: the indexer's pump, or in a reader process the checkpoint row."""
-        return CheckpointFollower(self.indexer.engine) if self.follows_checkpoint else self.pump
+        return CheckpointFollower(self.indexer.engine, nudge=self.nudge) if self.follows_checkpoint else self.pump
 
     def contract(self, name: str) -> Contract:
         handle = self._contracts.get(name)
@@ -196,12 +210,15 @@ class LedgerService:
         index_engine: Engine | None = None,
         *,
         follows_checkpoint: bool = False,
+        nudge: Nudge | None = None,
     ) -> None:
         """`index_engine`: the indexer's own connections (the API gives it a pool apart from the requests', which
         writes waiting for their block can fill); `engine` by default. `follows_checkpoint`: a reader process, whose
-        requests wait for a block on the checkpoint row (another process indexes)."""
+        requests wait for a block on the checkpoint row (another process indexes), first asking that process for a
+        pass with `nudge`."""
         self.settings = settings
         self.follows_checkpoint = follows_checkpoint
+        self.nudge = nudge
         self.engine = index_engine if index_engine is not None else engine
         self._handle: LedgerHandle | None = None
         self._lock = threading.Lock()
@@ -260,6 +277,7 @@ class LedgerService:
             signer,
             stall_after=self.settings.chain_stall_after,
             follows_checkpoint=self.follows_checkpoint,
+            nudge=self.nudge,
         )
 
     # background indexing

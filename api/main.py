@@ -41,7 +41,7 @@ from api.routes.audit import router as audit_router
 from api.sealing import Sealer
 from api.selfcustody import install as install_self_custody
 from api.settings import Settings
-from api.workers import ForwardToWriter, Role, RoleHeader
+from api.workers import ForwardToWriter, IndexOnRequest, Role, RoleHeader, writer_nudge
 from api.writes import WriteExecutor
 from chain.readmodel.store import create_schema, make_engine
 
@@ -66,7 +66,8 @@ def create_app(
     # then waited out the pool timeout: 128 concurrent splits got 500s in the bench).
     index_engine = make_engine(url, busy_timeout=busy, pool_size=2)
     audit_engine = make_engine(url, busy_timeout=busy, pool_size=2)
-    ledger = LedgerService(settings, engine, index_engine, follows_checkpoint=reader)
+    nudge = writer_nudge(writer_socket) if reader and writer_socket is not None else None
+    ledger = LedgerService(settings, engine, index_engine, follows_checkpoint=reader, nudge=nudge)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -135,6 +136,8 @@ def create_app(
     app.add_middleware(ProblemLanguage)  # every problem+json answer in the caller's language
     if role != "single":
         app.add_middleware(RoleHeader, role=role)  # X-SCF-Role: which process answered
+    if role == "writer":
+        app.add_middleware(IndexOnRequest, ledger=ledger)  # a reader's ask for an indexer pass (its Unix socket)
     if reader:
         assert writer_socket is not None
         app.add_middleware(ForwardToWriter, uds=writer_socket)  # outermost: the writer's answers pass unchanged

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -37,7 +38,9 @@ from multiprocessing.context import SpawnProcess
 from pathlib import Path
 from types import FrameType
 from typing import Any, Literal
+from urllib.parse import parse_qs
 
+import anyio
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,6 +68,12 @@ CHECK_INTERVAL_S = 0.5
 STOP_GRACE_S = 30.0
 QUICK_DEATH_S = 10.0  # a child that ends sooner after its start ...
 QUICK_DEATHS = 5  # ... this many times in a row fails the same way each time (its app cannot start): stop
+
+
+# The writer's answer to a reader whose request waits for a block its checkpoint has not reached: an indexer pass up
+# to that block (`IndexOnRequest`), asked for over the Unix socket (`writer_nudge`). Only the writer serves it, and
+# only on its Unix socket: a reader neither forwards it (a GET) nor routes it (its app has no such path).
+INDEX_PATH = "/_writer/index"
 
 
 def needs_writer(method: str, path: str) -> bool:
@@ -184,6 +193,50 @@ class ForwardToWriter:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class IndexOnRequest:
+    """The writer's `GET /_writer/index?block=N&timeout=S`: returns once its indexer has indexed block N (the pass a
+    request of a single process would share, `IndexPump.wait_for_block`) or `timeout` seconds have passed;
+    `{"indexed": true|false}`, or 503 while the ledger is unavailable."""
+
+    def __init__(self, app: ASGIApp, ledger: Any) -> None:
+        self.app = app
+        self.ledger = ledger  # api.ledger.LedgerService
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != INDEX_PATH:
+            await self.app(scope, receive, send)
+            return
+        status, indexed = 200, False
+        try:
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            block, timeout = int(query["block"][0]), min(float(query.get("timeout", ["10"])[0]), 60.0)
+            pump = self.ledger.get().pump
+            indexed = await anyio.to_thread.run_sync(pump.wait_for_block, block, timeout)
+        except (KeyError, ValueError):
+            status = 400
+        except Exception as exc:  # the chain or the database away: the reader polls the checkpoint instead
+            log.warning("index pass asked by a reader failed: %s", exc)
+            status = 503
+        body = json.dumps({"indexed": bool(indexed)}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def writer_nudge(uds: Path) -> Callable[[int, float], None]:
+    """A reader's `Nudge` (api/ledger.py): asks the writer at `uds` for an indexer pass up to a block, waiting for
+    its answer at most the time given (plus a second); a failure is logged and left to the checkpoint polling."""
+    client = httpx.Client(transport=httpx.HTTPTransport(uds=str(uds)), base_url="http://writer")
+
+    def nudge(block: int, timeout: float) -> None:
+        try:
+            client.get(INDEX_PATH, params={"block": block, "timeout": f"{timeout:.3f}"}, timeout=timeout + 1.0)
+        except httpx.HTTPError as exc:
+            log.debug("asking the writer to index block %s failed: %s", block, exc)
+
+    return nudge
 
 
 async def _request_body(receive: Receive) -> Any:

@@ -49,6 +49,31 @@ def test_a_follower_waits_for_the_checkpoint_another_process_moves(tmp_path: Pat
         engine.dispose()
 
 
+def test_a_follower_behind_asks_the_writer_for_a_pass_once(tmp_path: Path) -> None:
+    """The nudge is the writer's pass (here: moving the checkpoint as its indexer would); asked once per wait, only
+    when the checkpoint is behind, and the checkpoint row decides the answer, not the nudge."""
+    url = database_url_of(tmp_path)
+    engine = make_engine(url)
+    create_schema(engine)
+    asked: list[int] = []
+
+    def nudge(block: int, timeout: float) -> None:
+        asked.append(block)
+        if block <= 9:  # the writer's indexer reaches it; block 12 is not on its chain yet
+            _move_checkpoint(url, block)
+
+    follower = CheckpointFollower(engine, nudge=nudge)
+    try:
+        assert follower.wait_for_block(9, timeout=60) is True
+        assert asked == [9]
+        assert follower.wait_for_block(8, timeout=60) is True  # reached already: no ask
+        assert asked == [9]
+        assert follower.wait_for_block(12, timeout=0.3) is False  # asked once, then polled until the timeout
+        assert asked == [9, 12]
+    finally:
+        engine.dispose()
+
+
 def test_a_drain_waits_for_the_spool_lock_another_process_holds(tmp_path: Path) -> None:
     engine = make_engine(database_url_of(tmp_path))
     create_schema(engine)

@@ -23,8 +23,9 @@ import pytest
 from api.audit import verify_database
 from api.bootstrap import OPERATOR_KEY_FILE
 from api.main import create_app
-from api.workers import writer_socket_path
+from api.workers import INDEX_PATH, writer_socket_path
 from chain.devnet.devchain import free_port, port_is_free
+from chain.readmodel.indexer import read_checkpoint
 from chain.readmodel.store import make_engine
 from tests.conftest import TEST_SCRYPT_N, ChainWorld, ServerThread, chain_world, ok, random_hash
 
@@ -129,6 +130,23 @@ def test_readers_answer_reads_and_a_write_through_the_port_reads_back_at_once(se
         read = httpx.get(f"{served.url}/v1/members/{member['id']}", headers=served.operator, timeout=30)
         assert read.headers["X-SCF-Role"] == "reader"
         assert ok(read)["id"] == member["id"]  # read-your-writes in another process
+
+
+def test_the_writer_indexes_to_a_block_a_reader_asks_for_and_only_on_its_socket(served: Served) -> None:
+    head = int(served.world.ledger.w3.eth.block_number)
+    uds = httpx.HTTPTransport(uds=str(writer_socket_path(served.world.settings)))
+    with httpx.Client(base_url="http://writer", transport=uds, timeout=60) as writer:
+        answer = writer.get(INDEX_PATH, params={"block": head, "timeout": 30})
+        assert (answer.status_code, answer.json()) == (200, {"indexed": True}), answer.text
+        assert writer.get(INDEX_PATH, params={"block": "x"}).status_code == 400
+    engine = make_engine(served.world.settings.effective_database_url)
+    try:
+        checkpoint = read_checkpoint(engine)
+    finally:
+        engine.dispose()
+    assert checkpoint is not None and checkpoint[0] >= head
+    public = httpx.get(f"{served.url}{INDEX_PATH}", params={"block": head}, timeout=30)  # a reader: not its route
+    assert public.status_code == 404 and public.headers["X-SCF-Role"] == "reader", public.text
 
 
 def test_a_forwarded_problem_is_the_single_process_answer(served: Served) -> None:
