@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI
 
 from api import health
@@ -43,6 +44,8 @@ from api.settings import Settings
 from api.writes import WriteExecutor
 from chain.readmodel.store import create_schema, make_engine
 
+REQUEST_THREADS = 256  # worker threads for the routes and dependencies that block (anyio's default is 40)
+
 
 def create_app(settings: Settings | None = None, *, background_indexer: bool = True) -> FastAPI:
     settings = settings or Settings()
@@ -58,6 +61,10 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # A write's route (a plain `def`) holds its worker thread while its transaction is mined and indexed (about
+        # a second, sleeping): with anyio's default of 40 threads, 40 writes were in flight at most (the bench's 128
+        # clients: 55 splits/s at best), and the others' dependencies queued behind them for a thread too.
+        to_thread.current_default_thread_limiter().total_tokens = max(REQUEST_THREADS, settings.db_pool_size)
         if background_indexer:
             ledger.start()
         try:
