@@ -317,12 +317,13 @@ async def write_deps(  # no I/O of its own: `async`, no worker-thread hop
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
 ) -> WriteDeps:
+    """The ledger, the write pipeline and the custody are taken here, not as dependencies of their own: every
+    dependency costs each write FastAPI's solving (a split's route had eight)."""
+    state = request.app.state
+    ledger = await ledger_handle(request)
     return WriteDeps(
-        request=request, session=session, principal=principal, writes=writes, custody=custody, ledger=ledger
+        request=request, session=session, principal=principal, writes=state.writes, custody=state.custody, ledger=ledger
     )
 
 
