@@ -124,7 +124,9 @@ def create_app(settings: Settings | None = None, *, background_indexer: bool = T
         max_bytes=settings.max_body_bytes,
         max_depth=settings.max_json_depth,
     )
-    app.add_middleware(AuditMiddleware, audit=audit)  # X-Request-Id on every response; audited actions logged
+    # X-Request-Id on every response; audited actions logged. The body guard, the next layer in, checks the log for
+    # the writes it authenticates, in the same worker-thread call (one hop a write)
+    app.add_middleware(AuditMiddleware, audit=audit, guard_inside=True)
     install_metrics(app)  # times every request, the refused and audited ones included
     app.add_middleware(ProblemLanguage)  # outermost: every problem+json answer in the caller's language
 

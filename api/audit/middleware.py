@@ -92,9 +92,12 @@ class AuditMiddleware:
     small) are held until complete to read their `type`. The entry is appended before the response starts.
     """
 
-    def __init__(self, app: ASGIApp, audit: AuditLog) -> None:
+    def __init__(self, app: ASGIApp, audit: AuditLog, *, guard_inside: bool = False) -> None:
+        """`guard_inside`: the next layer in is api.body_guard.BodyGuard, which runs the log's check of the writes
+        it authenticates (`DEFERRED_AUDIT_CHECK`); without it every action is checked here."""
         self.app = app
         self.audit = audit
+        self.guard_inside = guard_inside
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,7 +124,11 @@ class AuditMiddleware:
         )
         if draft.idempotency_key is not None:
             draft.idempotency_key = draft.idempotency_key[:255]
-        deferred = str(scope["method"]) not in _GUARD_SKIPS and str(scope["path"]).startswith(GUARD_CHECKED_PREFIX)
+        deferred = (
+            self.guard_inside
+            and str(scope["method"]) not in _GUARD_SKIPS
+            and str(scope["path"]).startswith(GUARD_CHECKED_PREFIX)
+        )
         if deferred:  # an action the body guard authenticates: it checks the log first, in the same thread call
             scope["state"][DEFERRED_AUDIT_CHECK] = self.audit.check_available
         elif draft.method not in _READ_METHODS:  # an action: refused unless the log can be read first
