@@ -5,7 +5,9 @@ For a request that carries a body (any method but GET, HEAD and OPTIONS):
 
 1. a `Content-Length` above the limit is refused (413) before a byte of the body is read;
 2. a write to `/v1/...` checks its API key (401) before the body is read: every such operation needs one
-   (tests/api/test_hostile_input.py checks the published spec says so), so no route lookup is needed here;
+   (tests/api/test_hostile_input.py checks the published spec says so), so no route lookup is needed here; the
+   principal found is handed to the route's `current_principal` (api/deps.py), which then does not look it up again.
+   The audit log's check of such a write (api/audit/middleware.py) runs first in that same worker-thread call;
 3. the body is read up to the limit (413 as soon as a streamed body, without `Content-Length`, passes it);
 4. a JSON body (no content type, `application/json` or `+json`) must be UTF-8: a declared charset other than
    UTF-8 is refused (415), bytes that are not UTF-8 too (400);
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from typing import Any
 
@@ -34,7 +36,8 @@ from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import principal_for_key
+from api.audit.middleware import DEFERRED_AUDIT_CHECK
+from api.deps import Principal, principal_for_key, remember_principal
 from api.problems import Problem, catalogued, database_unavailable, problem_response
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -120,20 +123,25 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        # the audit log's check (api/audit/middleware.py), left to this layer's worker-thread call: it comes first
+        audit_check: Callable[[], None] | None = scope.get("state", {}).pop(DEFERRED_AUDIT_CHECK, None)
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            if audit_check is not None:
+                await to_thread.run_sync(audit_check)
             await self._refuse(scope, receive, send, self._too_large(f"Content-Length is {int(length)} bytes"))
             return
         if str(scope["path"]).startswith(KEYED_PREFIX):
             scheme, key = get_authorization_scheme_param(headers.get("authorization"))
             try:
-                await to_thread.run_sync(self._authenticate, scheme or None, key or None)
+                principal = await to_thread.run_sync(self._authenticate, scheme or None, key or None, audit_check)
             except Problem as refused:
                 await self._refuse(scope, receive, send, refused)
                 return
             except OperationalError as exc:  # the key cannot be looked up: nothing was read or done
                 await self._refuse(scope, receive, send, database_unavailable(exc))
                 return
+            remember_principal(scope, headers.get("authorization"), principal)  # `current_principal` looks no more
         body = bytearray()
         more = True
         while more:
@@ -152,9 +160,11 @@ class BodyGuard:
             return
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    def _authenticate(self, scheme: str | None, key: str | None) -> None:
+    def _authenticate(self, scheme: str | None, key: str | None, audit_check: Callable[[], None] | None) -> Principal:
+        if audit_check is not None:
+            audit_check()  # raises AuditUnavailableError: the audit middleware refuses the request
         with Session(self.engine) as session:
-            principal_for_key(session, scheme, key)
+            return principal_for_key(session, scheme, key)
 
     def _too_large(self, why: str) -> Problem:
         params = {"max_bytes": self.max_bytes, "why": why}

@@ -66,8 +66,8 @@ class Custody:
         return account
 
     def account_of_member(self, session: Session, member_id: int) -> LocalAccount | None:
-        row = session.scalar(select(CustodyAccount).where(CustodyAccount.member_id == member_id))
-        return self._load(row.keystore) if row else None
+        keystore = session.scalar(select(CustodyAccount.keystore).where(CustodyAccount.member_id == member_id))
+        return self._load(keystore) if keystore is not None else None
 
     def signer_of_member(self, session: Session, member_id: int) -> LocalAccount | None:
         """What signs for a member: its custodial key, or a `MemberKey` for a self-custody member."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from dataclasses import dataclass
-from typing import Annotated, NoReturn, get_args
+from typing import Annotated, Any, NoReturn, get_args
 
 from eth_account.signers.local import LocalAccount
 from fastapi import Depends, Request
@@ -117,14 +117,17 @@ def _not_an_integer(where: str, name: str) -> NoReturn:
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request. Opening one does no I/O (it connects on first use); closing it may (returning the
-    connection to the pool rolls back), so that runs on a worker thread."""
+    """A session per request. Opening one does no I/O (it connects on first use); closing one that holds a
+    connection may (returning it to the pool rolls back), so that runs on a worker thread."""
     session = Session(request.app.state.engine)
     request.state.db_session = session  # a write gives its connection back while it waits (api/writes.py)
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:  # no connection (never used, or a write gave it back): closing does no I/O, no worker-thread hop
+            session.close()
 
 
 DbSession = Annotated[Session, Depends(db_session)]
@@ -172,13 +175,29 @@ def principal_for_key(session: Session, scheme: str | None, key: str | None) -> 
     return Principal(member_id=int(member_id), roles=int(roles), status=str(status))
 
 
-def current_principal(
+_PRINCIPAL = "principal"  # in the request's scope state: (Authorization header, the principal it names)
+
+
+def remember_principal(scope: MutableMapping[str, Any], authorization: str | None, principal: Principal) -> None:
+    """The principal api.body_guard found for a write's `Authorization`, kept for `current_principal`."""
+    scope.setdefault("state", {})[_PRINCIPAL] = (authorization, principal)
+
+
+async def current_principal(
+    request: Request,
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """Who calls. A write's key was already looked up by the body guard (before its body was read): that answer is
+    taken, which spares a second query, a worker-thread hop and, above all, a pooled connection held from here to
+    the route (with 128 writes in flight those took the whole pool while their routes waited for a thread)."""
+    remembered = request.scope.get("state", {}).get(_PRINCIPAL)
+    if remembered is not None and remembered[0] == request.headers.get("authorization"):
+        principal: Principal = remembered[1]
+        return principal
     if credentials is None:
-        return principal_for_key(session, None, None)
-    return principal_for_key(session, credentials.scheme, credentials.credentials)
+        return await run_in_threadpool(principal_for_key, session, None, None)
+    return await run_in_threadpool(principal_for_key, session, credentials.scheme, credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -298,12 +317,13 @@ async def write_deps(  # no I/O of its own: `async`, no worker-thread hop
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    ledger: Ledger,
-    writes: Writes,
-    custody: CustodyDep,
 ) -> WriteDeps:
+    """The ledger, the write pipeline and the custody are taken here, not as dependencies of their own: every
+    dependency costs each write FastAPI's solving (a split's route had eight)."""
+    state = request.app.state
+    ledger = await ledger_handle(request)
     return WriteDeps(
-        request=request, session=session, principal=principal, writes=writes, custody=custody, ledger=ledger
+        request=request, session=session, principal=principal, writes=state.writes, custody=state.custody, ledger=ledger
     )
 
 

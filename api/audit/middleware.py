@@ -29,6 +29,13 @@ _READ_METHODS = frozenset({"GET", "HEAD"})
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _MAX_PROBLEM_BODY = 65_536  # problem bodies are small; a larger error body is passed on without its type
 
+# In the scope's state: the audit log's check of a write that the body guard (api/body_guard.py, the next layer in)
+# authenticates on a worker thread. The guard runs it first in that same thread call, before any check of its own:
+# one thread hop a write instead of two. It raises AuditUnavailableError, answered here as before.
+DEFERRED_AUDIT_CHECK = "audit_check"
+GUARD_CHECKED_PREFIX = "/v1/"  # the writes the guard authenticates (api.body_guard.KEYED_PREFIX)
+_GUARD_SKIPS = frozenset({"GET", "HEAD", "OPTIONS"})  # methods the guard lets through unchecked
+
 _SENT_TX: ContextVar[list[str] | None] = ContextVar("scf_audit_sent_tx", default=None)
 
 
@@ -85,9 +92,12 @@ class AuditMiddleware:
     small) are held until complete to read their `type`. The entry is appended before the response starts.
     """
 
-    def __init__(self, app: ASGIApp, audit: AuditLog) -> None:
+    def __init__(self, app: ASGIApp, audit: AuditLog, *, guard_inside: bool = False) -> None:
+        """`guard_inside`: the next layer in is api.body_guard.BodyGuard, which runs the log's check of the writes
+        it authenticates (`DEFERRED_AUDIT_CHECK`); without it every action is checked here."""
         self.app = app
         self.audit = audit
+        self.guard_inside = guard_inside
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,7 +124,14 @@ class AuditMiddleware:
         )
         if draft.idempotency_key is not None:
             draft.idempotency_key = draft.idempotency_key[:255]
-        if draft.method not in _READ_METHODS:  # an action: refused unless the log can be read first
+        deferred = (
+            self.guard_inside
+            and str(scope["method"]) not in _GUARD_SKIPS
+            and str(scope["path"]).startswith(GUARD_CHECKED_PREFIX)
+        )
+        if deferred:  # an action the body guard authenticates: it checks the log first, in the same thread call
+            scope["state"][DEFERRED_AUDIT_CHECK] = self.audit.check_available
+        elif draft.method not in _READ_METHODS:  # an action: refused unless the log can be read first
             try:
                 await to_thread.run_sync(self.audit.check_available)
             except AuditUnavailableError as exc:
@@ -178,6 +195,10 @@ class AuditMiddleware:
 
         try:
             await self.app(scope, receive, audited_send)
+        except AuditUnavailableError as exc:  # the deferred check (DEFERRED_AUDIT_CHECK): nothing was done
+            if started or draft is None:
+                raise
+            await self._refuse(scope, send, draft, id_header, exc)
         except Exception:
             if started:
                 raise

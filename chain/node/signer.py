@@ -67,6 +67,7 @@ from chain.node.rpc import JsonRpc, ProviderRpc, RpcError, format_receipt, rpc_f
 
 RECEIPTLESS_SCAN_BLOCKS = 1024  # how far back a taken nonce is looked for among our own versions (rare path)
 _SCAN_BATCH = 128
+_SENT_FROM_KEPT = 4096  # sends whose watcher position a queue keeps for their `wait` (one a send, taken by it)
 MIN_FEE_BUMP_PERCENT = 10  # nodes refuse a replacement that raises either fee by less than this
 _TRANSPORT_ERRORS = (requests.RequestException, OSError)  # no answer: web3's HTTPProvider, or chain.node.rpc
 
@@ -206,6 +207,11 @@ class ReceiptWatcher:
     transaction may have been mined before) and every `fallback` seconds (a reorg re-mining it in a block
     already seen, a node error in the watcher), so the watcher only makes finding a receipt quicker and cheaper, never
     responsible for it. The thread exits after `idle` seconds with nobody waiting.
+
+    The look right after registering is skipped for a transaction this process has just sent when the watcher had
+    not moved on from the block it was at just before the send (`position`, compared when the waiter registers):
+    every block that can hold the transaction is then examined after the registration. It was one
+    `eth_getTransactionReceipt` per write, answered "not yet" nearly always.
     """
 
     def __init__(self, rpc: JsonRpc | ProviderRpc, *, poll: float = 0.02, idle: float = 5.0) -> None:
@@ -217,9 +223,17 @@ class ReceiptWatcher:
         self._mined: dict[str, dict[str, Any] | None] = {}  # wanted hash seen in a block -> its raw receipt
         self._block_receipts = True  # False once the node refused eth_getBlockReceipts
         self._thread: threading.Thread | None = None
-        self._seen_block: int | None = None
+        self._seen_block: int | None = None  # changed under `_cond` only
+        self._epoch = 0  # counts the watcher's (re)starts: a position is only comparable within one epoch
 
-    def watch(self, hashes: tuple[str, ...]) -> None:
+    def position(self) -> tuple[int, int] | None:
+        """Where the watcher is: (epoch, the last block it examined); None while it has not started following."""
+        with self._cond:
+            return (self._epoch, self._seen_block) if self._seen_block is not None else None
+
+    def watch(self, hashes: tuple[str, ...]) -> tuple[int, int] | None:
+        """Registers a waiter for `hashes`; returns the watcher's `position` at the registration: a block examined
+        after it is looked through for them."""
         with self._cond:
             for h in hashes:
                 key = h.lower()
@@ -227,6 +241,7 @@ class ReceiptWatcher:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="receipt-watcher", daemon=True)
                 self._thread.start()
+            return (self._epoch, self._seen_block) if self._seen_block is not None else None
 
     def unwatch(self, hashes: tuple[str, ...]) -> None:
         with self._cond:
@@ -268,32 +283,41 @@ class ReceiptWatcher:
                 if not self._wanted:
                     if time.monotonic() - quiet_since > self.idle:
                         self._thread = None
-                        self._seen_block = None
+                        self._restart(None)
                         return
                 else:
                     quiet_since = time.monotonic()
             try:
                 self._step()
             except Exception:  # node down or restarting: waiters fall back to looking themselves
-                self._seen_block = None
+                with self._cond:
+                    self._restart(None)
             time.sleep(self.poll)
+
+    def _restart(self, block: int | None) -> None:
+        """(under `_cond`) Follows the chain from after `block` (None: from the head, at the next step)."""
+        self._seen_block = block
+        self._epoch += 1
 
     def _step(self) -> None:
         head = int(self.rpc.call("eth_blockNumber"), 16)
-        if self._seen_block is None or head < self._seen_block or head - self._seen_block > 64:
-            self._seen_block = head - 1  # (re)start: look at the head block only; older ones waiters check
-        while self._seen_block < head:
-            number = self._seen_block + 1
+        seen = self._seen_block
+        if seen is None or head < seen or head - seen > 64:
+            with self._cond:
+                self._restart(head - 1)  # (re)start: look at the head block only; older ones waiters check
+            seen = head - 1
+        while seen < head:
+            number = seen + 1
             receipts = self._receipts_of(number)
             if receipts is None:
                 return  # the head moved back (reorg) between the two calls: next round
-            with self._cond:
+            with self._cond:  # the block's hits and the new position together (`watch` reads both under the lock)
                 hits = [h for h in self._wanted if h in receipts]
                 for h in hits:
                     self._mined[h] = receipts[h]
                 if hits:
                     self._cond.notify_all()
-            self._seen_block = number
+                self._seen_block = seen = number
 
     def _receipts_of(self, number: int) -> dict[str, dict[str, Any] | None] | None:
         """Lower-case tx hash -> raw receipt (None when only the hash is known) of block `number`."""
@@ -346,6 +370,8 @@ class TransactionQueue:
         self._gap_checked_at = -math.inf  # when a waiter last compared the node's pending count with its nonce
         self._gap_nonce = -1  # the nonce of that waiter
         self._chain_id: int | None = None
+        # the watcher's position just before each of the last sends (tx hash -> position), for `wait`'s first look
+        self._sent_from: OrderedDict[str, tuple[int, int]] = OrderedDict()
 
     @staticmethod
     def settings_ttl(settings: QueueSettings | None) -> float:
@@ -399,8 +425,13 @@ class TransactionQueue:
                         before_send(signed)  # raising here leaves the nonce unused
                     except TransactionClaimedError:
                         owned = False  # another request's stored transaction: it goes out as that request's
+                position = self.watcher.position() if self.watcher is not None else None
                 message = self._send(signed)
                 if message is None or _is_already_known(message):
+                    if position is not None and owned:
+                        self._sent_from[signed.tx_hash.lower()] = position
+                        while len(self._sent_from) > _SENT_FROM_KEPT:
+                            self._sent_from.popitem(last=False)
                     self._next_nonce = nonce + 1
                     self._sent[nonce] = signed
                     self._hooks[nonce] = before_send if owned else None
@@ -440,17 +471,24 @@ class TransactionQueue:
         delay = settings.poll_min
         current = signed
         watched: tuple[str, ...] = ()
+        with self._cond:
+            sent_from = self._sent_from.pop(signed.tx_hash.lower(), None)
+        look = True
         try:
             while True:
                 if self.watcher is not None and watched != current.hashes:
-                    self.watcher.watch(current.hashes)  # before looking: a block mined after the look is seen
+                    # before looking: a block mined after the look is seen
+                    position = self.watcher.watch(current.hashes)
+                    # just sent, and no block examined since: the watcher sees every block that can hold it
+                    look = bool(watched) or sent_from is None or position != sent_from
                     if watched:
                         self.watcher.unwatch(watched)
                     watched = current.hashes
                 sighted = self.watcher is not None and self.watcher.seen(current.hashes)
                 receipt = self.watcher.receipt(current.hashes) if sighted and self.watcher is not None else None
-                if receipt is None:
+                if receipt is None and look:
                     receipt = self._find_receipt(current.hashes)
+                look = True
                 if receipt is not None:
                     self._note_mined(current.nonce)
                     if receipt["status"] != 1:  # answered as refused: if the chain loses it, its nonce is cancelled

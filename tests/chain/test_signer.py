@@ -21,7 +21,7 @@ from chain.node.client import connect
 from chain.node.errors import NonceConsumedError, ReceiptMissingError, TransactionClaimedError, TransactionRejectedError
 from chain.node.revert import ContractRevertError, RevertDecoder
 from chain.node.rpc import JsonRpc
-from chain.node.signer import QueueSettings, SignedTx, Signer, TransactionQueue
+from chain.node.signer import QueueSettings, ReceiptWatcher, SignedTx, Signer, TransactionQueue
 from chain.node.tx import send
 from tests.chain.reverter import (
     call_data,
@@ -354,3 +354,62 @@ def test_bytes_claimed_by_another_request_go_out_as_its_and_the_caller_signs_the
     assert queue.wait(own)["status"] == 1
     assert w3.eth.get_transaction_receipt(seen[0].tx_hash)["status"] == 1  # type: ignore[arg-type]
     assert reverter.functions.count().call() == before + 2
+
+
+class CountingRpc(JsonRpc):
+    """The lean client, counting the calls per method."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.counts: dict[str, int] = {}
+        self._count_lock = threading.Lock()
+
+    def call(self, method: str, *params: object) -> object:
+        with self._count_lock:
+            self.counts[method] = self.counts.get(method, 0) + 1
+        return super().call(method, *params)
+
+
+def _watched_queue(w3: Web3, sender: LocalAccount, decoder: RevertDecoder) -> tuple[TransactionQueue, CountingRpc]:
+    rpc = CountingRpc(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    watcher = ReceiptWatcher(rpc)
+    keep_running = ("0x" + "ee" * 32,)
+    watcher.watch(keep_running)  # the watcher follows the head from now on
+    wait_until(lambda: watcher._seen_block is not None, "the receipt watcher follows the chain")
+    queue = TransactionQueue(w3, sender, decoder=decoder, watcher=watcher, rpc=rpc)
+    return queue, rpc
+
+
+def test_a_transaction_just_sent_is_found_by_the_watcher_without_asking_for_its_receipt(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    """No block was examined between the send and the wait: every block that can hold the transaction is looked
+    through by the watcher after the waiter registered, so the waiter does not ask the node for the receipt (it
+    did once per write, answered "not yet" nearly always)."""
+    queue, rpc = _watched_queue(w3, sender, decoder)
+    assert queue.watcher is not None
+    with ThreadPoolExecutor(max_workers=1) as pool, mining_paused(w3):
+        signed = queue.submit(call_data(reverter, "bump"))
+        waiting = pool.submit(queue.wait, signed)
+        wait_until(lambda: queue.watcher is not None and signed.tx_hash.lower() in queue.watcher._wanted, "registered")
+        mine(w3)
+        receipt = waiting.result(timeout=120)
+    assert receipt["status"] == 1
+    assert rpc.counts.get("eth_getTransactionReceipt", 0) == 0
+
+
+def test_a_transaction_mined_before_its_wait_is_still_looked_up_at_once(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    """The watcher examined a block between the send and the wait (it may hold the transaction, seen before the
+    waiter registered): the waiter asks for its receipt at once, as before."""
+    queue, rpc = _watched_queue(w3, sender, decoder)
+    assert queue.watcher is not None
+    with mining_paused(w3):
+        before = queue.watcher._seen_block
+        signed = queue.submit(call_data(reverter, "bump"))
+        mine(w3)
+        wait_until(lambda: queue.watcher is not None and queue.watcher._seen_block != before, "the watcher moved on")
+    receipt = queue.wait(signed, timeout=120)
+    assert receipt["status"] == 1
+    assert rpc.counts.get("eth_getTransactionReceipt", 0) == 1

@@ -247,3 +247,36 @@ def test_middleware_streams_successes_and_logs_failures(tmp_path: Path) -> None:
     assert entries[0]["request_id"] == streamed.headers["x-request-id"]
     assert entries[1]["problem_type"] == broken.json()["type"]
     engine.dispose()
+
+
+def test_without_the_body_guard_inside_the_middleware_checks_the_log_itself(tmp_path: Path) -> None:
+    """The log's check of a write is left to the body guard only when the app says the guard is the next layer in
+    (`guard_inside`, as `api.main.create_app` does): composed alone, the middleware still refuses a write whose log
+    cannot be read, before the route runs."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    create_schema(engine)
+    audit = AuditLog(engine, tmp_path)
+    audit.ensure_head()
+    app = FastAPI()
+    install_handlers(app)
+    app.add_middleware(AuditMiddleware, audit=audit)
+    ran: list[str] = []
+
+    @app.post("/v1/act")
+    def act() -> dict[str, str]:
+        ran.append("act")
+        return {"done": "yes"}
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE audit_head")  # the log cannot be read
+
+    async def run() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.post("/v1/act")
+
+    refused = asyncio.run(run())
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["type"].endswith("/audit-unavailable")
+    assert ran == []
+    engine.dispose()
