@@ -19,7 +19,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -309,9 +312,42 @@ def read_cases(size: int, real: list[int]) -> dict[str, list[str]]:
     }
 
 
-def run_backend(
-    name: str, database_url: str | None, sizes: list[int], requests: int, clients: int, splits: int
+def _profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server (every thread on CPU, not only the GIL holder: SQLite runs with the GIL released)
+    until interrupted; collapsed stacks to `out` (`python -m bench.profile_parts`). py-spy is not a dependency
+    (`.venv/bin/pip install py-spy`); its pauses add to the profiled run's CPU figures."""
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "-o", str(out)]
+    command += ["--format", "raw", "--rate", "200"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # attached before the first request
+    return process
+
+
+def measure_case(
+    url: str, key: str, paths: list[str], requests: int, clients: int, pid: int | None, profile: Path | None
 ) -> dict[str, Any]:
+    """`measure`, with py-spy on the server meanwhile when `profile` names a file."""
+    if profile is None or pid is None:
+        return measure(url, key, paths, requests, clients, pid)
+    profiler = _profiler(pid, profile)
+    try:
+        return measure(url, key, paths, requests, clients, pid)
+    finally:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes the stacks when interrupted
+        profiler.wait(timeout=60)
+
+
+def run_backend(
+    name: str,
+    database_url: str | None,
+    sizes: list[int],
+    requests: int,
+    clients: int,
+    splits: int,
+    profile_dir: Path | None = None,
+    cases: list[str] | None = None,
+) -> dict[str, Any]:
+    only = set(cases or [])
     with tempfile.TemporaryDirectory(prefix="scf-bench-reads-") as tmp:
         data_dir = Path(tmp)
         settings = Settings(data_dir=data_dir, rpc_port=free_port(), api_port=free_port(), database_url=database_url)
@@ -341,12 +377,15 @@ def run_backend(
                         or 0
                     )
                 log(f"{name}: {size:,} synthetic notes filled in {fill_s:.1f}s (big holder {big:,} live notes)")
-                cases = read_cases(size, real)
+                cases = {c: p for c, p in read_cases(size, real).items() if not only or c in only}
                 api = api_server(settings)
                 try:
                     pid = api.process.pid if api.process else None
                     measured = {
-                        case: measure(api.url, key, paths, requests, clients, pid) for case, paths in cases.items()
+                        case: measure_case(
+                            api.url, key, paths, requests, clients, pid, _profile_file(profile_dir, name, size, case)
+                        )
+                        for case, paths in cases.items()
                     }
                     # one client alone: the latency of a request that does not queue behind others on the GIL
                     single = {case: measure(api.url, key, paths, requests, 1, pid) for case, paths in cases.items()}
@@ -371,18 +410,34 @@ def run_backend(
     return results
 
 
-def run_section(sizes: list[int] | None = None, requests: int = 200, clients: int = 4) -> dict[str, Any]:
+def _profile_file(profile_dir: Path | None, backend: str, size: int, case: str) -> Path | None:
+    if profile_dir is None:
+        return None
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    return profile_dir / f"{backend}-{size}-{case}.txt"
+
+
+def run_section(
+    sizes: list[int] | None = None,
+    requests: int = 200,
+    clients: int = 4,
+    profile_dir: Path | None = None,
+    cases: list[str] | None = None,
+    backends_wanted: list[str] | None = None,
+) -> dict[str, Any]:
     """The `python -m bench` section: results under `reads`, plus `holdings_p99_ms_1m` and friends."""
     sizes = sizes or [100_000, 1_000_000]
     backends: list[tuple[str, str | None]] = [("sqlite", None)]
     pg = os.environ.get("SCF_BENCH_PG_URL")
     if pg:
         backends.append(("postgresql", pg))
+    backends = [(n, u) for n, u in backends if not backends_wanted or n in backends_wanted]
     out: dict[str, Any] = {"reads": {"clients": clients, "requests": requests, "backends": []}}
     for name, url in backends:
-        out["reads"]["backends"].append(run_backend(name, url, sizes, requests, clients, splits=20))
-    sqlite = out["reads"]["backends"][0]["sizes"].get("1000000")
-    if sqlite:
+        run = run_backend(name, url, sizes, requests, clients, splits=20, profile_dir=profile_dir, cases=cases)
+        out["reads"]["backends"].append(run)
+    sqlite = out["reads"]["backends"][0]["sizes"].get("1000000") if out["reads"]["backends"] else None
+    if sqlite and all(case in sqlite for case in read_cases(1, [])):
         out["holdings_p99_ms_1m"] = max(sqlite["holdings_big"]["p99_ms"], sqlite["holdings_typical"]["p99_ms"])
         out["verify_note_p99_ms_1m"] = sqlite["verify_note"]["p99_ms"]
         alone = sqlite.get("one_client", {})
@@ -421,6 +476,8 @@ def markdown(results: dict[str, Any]) -> list[str]:
     for backend in section["backends"]:
         for size, row in backend["sizes"].items():
             for case in ("holdings_big", "holdings_typical", "note", "verify_note"):
+                if case not in row:
+                    continue
                 m = row[case]
                 held = (
                     f"{row['big_holder_notes']:,} ({row['big_holder_rows']:,})"
@@ -444,8 +501,24 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000", help="note counts, comma-separated")
     parser.add_argument("--requests", type=int, default=200, help="requests per case (200: a p99 of 2 samples)")
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample the server with py-spy during each case's clients run: DIR/<backend>-<size>-<case>.txt "
+        "(python -m bench.profile_parts FILE); the profiled runs' CPU figures include py-spy's pauses",
+    )
+    parser.add_argument("--cases", help="only these cases, comma-separated (holdings_big,holdings_typical,note,...)")
+    parser.add_argument("--backends", help="only these backends, comma-separated (sqlite, postgresql)")
     args = parser.parse_args()
-    results = run_section([int(s) for s in args.sizes.split(",")], args.requests, args.clients)
+    results = run_section(
+        [int(s) for s in args.sizes.split(",")],
+        args.requests,
+        args.clients,
+        args.profile,
+        args.cases.split(",") if args.cases else None,
+        args.backends.split(",") if args.backends else None,
+    )
     print("\n".join(markdown(results)))
     for key in (
         "holdings_p99_ms_1m",
