@@ -181,7 +181,8 @@ def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
 
 
 def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
-    """A core enterprise, a supplier and a receivable through the API; the supplier splits its note."""
+    """A core enterprise, two suppliers and a receivable through the API; the first supplier splits its note to the
+    second."""
     op = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {operator_key}"})
     core = _ok(
         op.post(
@@ -191,6 +192,7 @@ def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
         201,
     )
     supplier = _ok(op.post("/v1/members", json={"roles": ["supplier"], "kyc_hash": "0x" + "22" * 32}), 201)
+    tier2 = _ok(op.post("/v1/members", json={"roles": ["supplier"], "kyc_hash": "0x" + "23" * 32}), 201)
     core_client = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {core['api_key']}"})
     sup_client = httpx.Client(base_url=url, timeout=120, headers={"Authorization": f"Bearer {supplier['api_key']}"})
     maturity = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 120 * DAY))
@@ -203,7 +205,7 @@ def make_real_notes(url: str, operator_key: str, splits: int) -> list[int]:
     receivable = _ok(core_client.post("/v1/receivables", json=body), 201)
     ids = [int(receivable["first_note_id"])]
     for _ in range(splits):
-        split = {"to": supplier["member"]["id"], "value": "200.00"}  # S-3: at least face / 500
+        split = {"to": tier2["member"]["id"], "value": "200.00"}  # S-3: at least face / 500; not to oneself
         result = _ok(sup_client.post(f"/v1/notes/{ids[0]}/split", json=split), 201)
         ids.append(int(result["new_note"]["id"]))
     for client in (op, core_client, sup_client):
