@@ -118,13 +118,17 @@ def _not_an_integer(where: str, name: str) -> NoReturn:
 
 async def db_session(request: Request) -> AsyncIterator[Session]:
     """A session per request. Opening one does no I/O (it connects on first use); closing it may (returning the
-    connection to the pool rolls back), so that runs on a worker thread."""
+    connection to the pool rolls back), so that runs on a worker thread, unless the session holds no connection
+    (never used, or the route closed it on its own thread: `api.routes.prepared`)."""
     session = Session(request.app.state.engine)
     request.state.db_session = session  # a write gives its connection back while it waits (api/writes.py)
     try:
         yield session
     finally:
-        await run_in_threadpool(session.close)
+        if session.get_transaction() is None:
+            session.close()  # nothing to give back: no I/O
+        else:
+            await run_in_threadpool(session.close)
 
 
 DbSession = Annotated[Session, Depends(db_session)]
@@ -172,13 +176,15 @@ def principal_for_key(session: Session, scheme: str | None, key: str | None) -> 
     return Principal(member_id=int(member_id), roles=int(roles), status=str(status))
 
 
+def _scheme_key(credentials: HTTPAuthorizationCredentials | None) -> tuple[str | None, str | None]:
+    return (credentials.scheme, credentials.credentials) if credentials is not None else (None, None)
+
+
 def current_principal(
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None:
-        return principal_for_key(session, None, None)
-    return principal_for_key(session, credentials.scheme, credentials.credentials)
+    return principal_for_key(session, *_scheme_key(credentials))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -198,8 +204,18 @@ async def ledger_handle(request: Request) -> LedgerHandle:
     handle = service.connected
     if handle is not None:
         return handle
-    try:  # the first request (or the first after the chain came back) connects, off the event loop
-        return await run_in_threadpool(service.get)
+    # the first request (or the first after the chain came back) connects, off the event loop
+    return await run_in_threadpool(connected_ledger, service)
+
+
+def connected_ledger(service: LedgerService) -> LedgerHandle:
+    """The ledger handle, connecting first if needed (blocking: call it from a worker thread); 503 while the chain
+    does not answer."""
+    handle = service.connected
+    if handle is not None:
+        return handle
+    try:
+        return service.get()
     except LedgerUnavailableError as exc:
         raise catalogued(503, "chain-unavailable", "chain-unavailable.reason", {"reason": str(exc)}) from exc
 
