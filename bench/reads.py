@@ -315,11 +315,12 @@ def read_cases(size: int, real: list[int]) -> dict[str, list[str]]:
 
 
 def _profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling the server (every thread on CPU, not only the GIL holder: SQLite runs with the GIL released)
+    """py-spy sampling the server's thread that holds the GIL (Python on CPU; SQLite and socket waits run with it
+    released and are not sampled: without `--gil` py-spy counts the idle event loop and waiting threads as active)
     until interrupted; collapsed stacks to `out` (`python -m bench.profile_parts`). py-spy is not a dependency
     (`.venv/bin/pip install py-spy`); its pauses add to the profiled run's CPU figures."""
     command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "-o", str(out)]
-    command += ["--format", "raw", "--rate", "200"]
+    command += ["--format", "raw", "--rate", "200", "--gil"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1)  # attached before the first request
     return process

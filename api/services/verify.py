@@ -435,7 +435,8 @@ def verify_holdings(v: Verification, member_id: int, block: str, check: bool) ->
     header = pin(v, block, reads_state=False)  # a floor for the read model, no state read
     if not v.ledger.reads.wait_for_block(header.number, timeout=INDEXER_WAIT):  # shares the indexer's pass
         raise catalogued(503, "indexer-lagging", "indexer-lagging.block-indexed-yet", {"block": header.number})
-    session.commit()  # end the read transaction: see what the indexer wrote meanwhile
+    # no commit needed to see what the indexer wrote meanwhile: each statement reads the latest committed state (a
+    # SELECT on SQLite opens no transaction; PostgreSQL runs READ COMMITTED)
     head = header if block == "latest" else pin(v, "latest")
     now = head.timestamp
     result, reflected = holdings_at(session, member_id, now)  # one statement: the totals and their block
