@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.deps import Principal
@@ -418,6 +418,10 @@ def verify_order(v: Verification, order_id: int, block: str) -> OrderVerificatio
 # ------------------------------------------------------------------------------------------- holdings
 
 
+# Built once (its cache key memoised): a request only binds the id.
+_MEMBER_EXISTS = select(Member.id).where(Member.id == bindparam("member_id"))
+
+
 def _may_see_holdings(session: Session, principal: Principal, member_id: int) -> bool:
     if sees_everything(principal) or principal.member_id == member_id:
         return True
@@ -428,7 +432,7 @@ def verify_holdings(v: Verification, member_id: int, block: str, check: bool) ->
     """The member's live notes by obligor and maturity bucket once the read model has `block`; with `check`,
     every listed note re-read from the chain at the read model's block."""
     session = v.session
-    if not 1 <= member_id < 2**32 or session.scalar(select(Member.id).where(Member.id == member_id)) is None:
+    if not 1 <= member_id < 2**32 or session.scalar(_MEMBER_EXISTS, {"member_id": member_id}) is None:
         raise catalogued(404, "not-found", "not-found.no-member", {"member_id": member_id})
     if not _may_see_holdings(session, v.principal, member_id):
         raise catalogued(403, "forbidden", "forbidden.member-has-shared", {"member_id": member_id})
