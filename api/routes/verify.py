@@ -56,29 +56,35 @@ def verify_note(
     return prepared(verify.verify_note(v, note_id, block, proof), v.session)
 
 
-@router.get("/invoice", summary="Whether an invoice hash is tokenised, and by which receivable")
+@router.get(
+    "/invoice",
+    response_model=InvoiceVerificationOut,
+    summary="Whether an invoice hash is tokenised, and by which receivable",
+)
 def verify_invoice(
     v: Verifier,
     hash: Annotated[str, Query(description="the invoice hash, 0x + 64 hex digits")],
     block: Block = "latest",
-) -> InvoiceVerificationOut:
-    return verify.verify_invoice(v, hash, block)
+) -> Response:
+    return prepared(verify.verify_invoice(v, hash, block), v.session)
 
 
 @router.get(
     "/members/{member_id}",
+    response_model=MemberVerificationOut,
     summary="A member's profile beside its on-chain KYC hash: whether the name and codes belong to the member",
 )
-def verify_member(member_id: int, v: Verifier, block: Block = "latest") -> MemberVerificationOut:
-    return verify.verify_member(v, member_id, block)
+def verify_member(member_id: int, v: Verifier, block: Block = "latest") -> Response:
+    return prepared(verify.verify_member(v, member_id, block), v.session)
 
 
 @router.get(
     "/orders/{order_id}",
+    response_model=OrderVerificationOut,
     summary="An order's state read from the chain: tokenised or not, pledged to whom, loans, notes sold",
 )
-def verify_order(order_id: int, v: Verifier, block: Block = "latest") -> OrderVerificationOut:
-    return verify.verify_order(v, order_id, block)
+def verify_order(order_id: int, v: Verifier, block: Block = "latest") -> Response:
+    return prepared(verify.verify_order(v, order_id, block), v.session)
 
 
 @router.get(
