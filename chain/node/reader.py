@@ -257,6 +257,36 @@ class ChainReader:
             raise holder
         return Receivable(*terms), Member(*holder)
 
+    def note_and_terms(
+        self,
+        notes: ReceivableNotes,
+        members: MemberRegistry,
+        note_id: int,
+        expected: tuple[int, int] | None,
+        block: int,
+    ) -> tuple[Note, tuple[Receivable, Member] | None]:
+        """The note at `block`, and with `expected` (the receivable and holder the note is thought to have, e.g. from
+        the read model) that receivable and that member read in the same batch: returned when the chain's note has
+        exactly those, else None (read them with `note_terms`). A note the chain does not know raises its revert."""
+        calls = [ViewCall(notes, "note(uint256)", (note_id,))]
+        if expected is not None:
+            calls += [
+                ViewCall(notes, "receivable(uint256)", (expected[0],)),
+                ViewCall(members, "member(uint32)", (expected[1],)),
+            ]
+        found = self.calls(calls, block)
+        if isinstance(found[0], ContractRevertError):
+            raise found[0]
+        note = Note(*found[0])
+        if expected is None or (note.slot_id, note.holder_id) != expected:
+            return note, None
+        terms, holder = found[1], found[2]
+        if isinstance(terms, ContractRevertError):
+            raise terms
+        if isinstance(holder, ContractRevertError):
+            raise holder
+        return note, (Receivable(*terms), Member(*holder))
+
     def order(self, orders: OrderBook, order_id: int, block: int) -> Order:
         return self._struct(Order, ViewCall(orders, "order(uint256)", (order_id,)), block)
 
