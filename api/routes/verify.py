@@ -5,10 +5,12 @@ Each route parses its request and calls `api.services.verify`, which reads the c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.orm import Session
 
 from api.deps import DbSession, _bearer, _scheme_key, connected_ledger, principal_for_key
 from api.routes import prepared
@@ -24,22 +26,36 @@ router = APIRouter(prefix="/v1/verify", tags=["verify"])
 Block = Annotated[str, Query(description="a block number, or latest")]
 
 
-def verification(
+@dataclass(frozen=True)
+class Caller:
+    """The request's parts a verification starts from; `verification()` looks the caller up (blocking: call it on
+    the route's worker thread, first)."""
+
+    request: Request
+    session: Session
+    credentials: HTTPAuthorizationCredentials | None
+
+    def verification(self) -> Verification:
+        """Who calls (401 first), then the ledger (503 while the chain is down): what `CurrentPrincipal` and `Ledger`
+        give, looked up on the route's own worker thread: a `def` dependency would cost a hop to a thread of its
+        own and back (the principal's query and a first connection to the ledger do I/O)."""
+        request = self.request
+        principal = principal_for_key(self.session, *_scheme_key(self.credentials))
+        ledger = connected_ledger(request.app.state.ledger)
+        settings = request.app.state.settings
+        reader = chain_reader(settings.effective_rpc_url)
+        return Verification(self.session, principal, ledger, settings, request_secret(request), reader)
+
+
+async def caller(
     request: Request,
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Verification:
-    """Who calls (401 first), then the ledger (503 while the chain is down): what `CurrentPrincipal` and `Ledger`
-    give, in one dependency, so one worker-thread hop instead of two (the principal's query and a first connection
-    to the ledger do I/O)."""
-    principal = principal_for_key(session, *_scheme_key(credentials))
-    ledger = connected_ledger(request.app.state.ledger)
-    settings = request.app.state.settings
-    reader = chain_reader(settings.effective_rpc_url)
-    return Verification(session, principal, ledger, settings, request_secret(request), reader)
+) -> Caller:  # no I/O: `async`, no worker-thread hop
+    return Caller(request, session, credentials)
 
 
-Verifier = Annotated[Verification, Depends(verification)]
+Verifier = Annotated[Caller, Depends(caller)]
 
 
 @router.get(
@@ -49,10 +65,11 @@ Verifier = Annotated[Verification, Depends(verification)]
 )
 def verify_note(
     note_id: int,
-    v: Verifier,
+    c: Verifier,
     block: Block = "latest",
     proof: Annotated[bool, Query(description="include an eth_getProof bundle of the note's storage word")] = False,
 ) -> Response:
+    v = c.verification()
     return prepared(verify.verify_note(v, note_id, block, proof), v.session)
 
 
@@ -62,10 +79,11 @@ def verify_note(
     summary="Whether an invoice hash is tokenised, and by which receivable",
 )
 def verify_invoice(
-    v: Verifier,
+    c: Verifier,
     hash: Annotated[str, Query(description="the invoice hash, 0x + 64 hex digits")],
     block: Block = "latest",
 ) -> Response:
+    v = c.verification()
     return prepared(verify.verify_invoice(v, hash, block), v.session)
 
 
@@ -74,7 +92,8 @@ def verify_invoice(
     response_model=MemberVerificationOut,
     summary="A member's profile beside its on-chain KYC hash: whether the name and codes belong to the member",
 )
-def verify_member(member_id: int, v: Verifier, block: Block = "latest") -> Response:
+def verify_member(member_id: int, c: Verifier, block: Block = "latest") -> Response:
+    v = c.verification()
     return prepared(verify.verify_member(v, member_id, block), v.session)
 
 
@@ -83,7 +102,8 @@ def verify_member(member_id: int, v: Verifier, block: Block = "latest") -> Respo
     response_model=OrderVerificationOut,
     summary="An order's state read from the chain: tokenised or not, pledged to whom, loans, notes sold",
 )
-def verify_order(order_id: int, v: Verifier, block: Block = "latest") -> Response:
+def verify_order(order_id: int, c: Verifier, block: Block = "latest") -> Response:
+    v = c.verification()
     return prepared(verify.verify_order(v, order_id, block), v.session)
 
 
@@ -94,7 +114,7 @@ def verify_order(order_id: int, v: Verifier, block: Block = "latest") -> Respons
 )
 def verify_holdings(
     member_id: int,
-    v: Verifier,
+    c: Verifier,
     block: Annotated[
         str, Query(description="latest, or a block number the read model must have reached (it waits up to 10 s)")
     ] = "latest",
@@ -102,4 +122,5 @@ def verify_holdings(
         str | None, Query(pattern="^chain$", description="chain: re-read every listed note from the chain")
     ] = None,
 ) -> Response:
+    v = c.verification()
     return prepared(verify.verify_holdings(v, member_id, block, check is not None), v.session)
