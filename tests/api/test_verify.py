@@ -181,3 +181,11 @@ def test_a_note_at_an_older_block_answers_the_chains_holder_then(
     then = ok(operator.get(f"/v1/verify/notes/{note_id}", params={"block": str(before["block"]["number"])}))
     assert then["holder"] == before["holder"]  # the chain's holder then, its account: not the read model's
     assert then["receivable"] == before["receivable"] and then["block"] == before["block"]
+
+
+def test_without_a_key_a_malformed_parameter_is_a_422_and_a_wellformed_request_a_401(http: httpx.Client) -> None:
+    """The caller is looked up on the route's worker thread, after FastAPI has checked the parameters."""
+    problem(http.get("/v1/verify/notes/1", params={"proof": "maybe"}), 422, "validation-error")
+    problem(http.get("/v1/verify/holdings/1", params={"check": "yes"}), 422, "validation-error")
+    problem(http.get("/v1/verify/notes/1"), 401, "unauthorized")
+    problem(http.get("/v1/verify/holdings/1"), 401, "unauthorized")
