@@ -2,9 +2,9 @@
 
 The query reads the member's rows of `holding_totals` alone (a projection maintained with every note change:
 live notes counted and summed per holder, receivable and lienholder, with the receivable's obligor and
-maturity copied in) and groups them by obligor, bucket and lienholder: a holder of 180,000 notes over 5,000
-receivables reads about 10,000 rows in one range scan of the table's key, and no other table. The bucket depends
-on `now`, so it is computed in the query (CASE over the stored maturity), not stored. bench/reads.py and
+maturity copied in) and sums them by obligor, bucket and lienholder: a holder of 180,000 notes over 5,000
+receivables reads about 10,000 rows, one range of the (holder, maturity) index per bucket, and no other table. The
+bucket depends on `now`, so its maturity range is bound per query, not stored. bench/reads.py and
 bench/holdings.py time it at 1M notes.
 """
 
