@@ -117,8 +117,9 @@ def _not_an_integer(where: str, name: str) -> NoReturn:
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:
-    """A session per request. Opening one does no I/O (it connects on first use); closing one that holds a
-    connection may (returning it to the pool rolls back), so that runs on a worker thread."""
+    """A session per request. Opening one does no I/O (it connects on first use); closing it may (returning the
+    connection to the pool rolls back), so that runs on a worker thread, unless the session holds no connection
+    (never used, or the route closed it on its own thread: `api.routes.prepared`)."""
     session = Session(request.app.state.engine)
     request.state.db_session = session  # a write gives its connection back while it waits (api/writes.py)
     try:
@@ -175,6 +176,10 @@ def principal_for_key(session: Session, scheme: str | None, key: str | None) -> 
     return Principal(member_id=int(member_id), roles=int(roles), status=str(status))
 
 
+def _scheme_key(credentials: HTTPAuthorizationCredentials | None) -> tuple[str | None, str | None]:
+    return (credentials.scheme, credentials.credentials) if credentials is not None else (None, None)
+
+
 _PRINCIPAL = "principal"  # in the request's scope state: (Authorization header, the principal it names)
 
 
@@ -195,9 +200,7 @@ async def current_principal(
     if remembered is not None and remembered[0] == request.headers.get("authorization"):
         principal: Principal = remembered[1]
         return principal
-    if credentials is None:
-        return await run_in_threadpool(principal_for_key, session, None, None)
-    return await run_in_threadpool(principal_for_key, session, credentials.scheme, credentials.credentials)
+    return await run_in_threadpool(principal_for_key, session, *_scheme_key(credentials))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -217,8 +220,18 @@ async def ledger_handle(request: Request) -> LedgerHandle:
     handle = service.connected
     if handle is not None:
         return handle
-    try:  # the first request (or the first after the chain came back) connects, off the event loop
-        return await run_in_threadpool(service.get)
+    # the first request (or the first after the chain came back) connects, off the event loop
+    return await run_in_threadpool(connected_ledger, service)
+
+
+def connected_ledger(service: LedgerService) -> LedgerHandle:
+    """The ledger handle, connecting first if needed (blocking: call it from a worker thread); 503 while the chain
+    does not answer."""
+    handle = service.connected
+    if handle is not None:
+        return handle
+    try:
+        return service.get()
     except LedgerUnavailableError as exc:
         raise catalogued(503, "chain-unavailable", "chain-unavailable.reason", {"reason": str(exc)}) from exc
 

@@ -20,7 +20,10 @@ import argparse
 import asyncio
 import os
 import random
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -328,9 +331,44 @@ def read_cases(size: int, real: list[int]) -> dict[str, list[str]]:
     }
 
 
-def run_backend(
-    name: str, database_url: str | None, sizes: list[int], requests: int, clients: int, splits: int, workers: int = 0
+def _profiler(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server's thread that holds the GIL (Python on CPU; SQLite and socket waits run with it
+    released and are not sampled: without `--gil` py-spy counts the idle event loop and waiting threads as active)
+    until interrupted; collapsed stacks to `out` (`python -m bench.profile_parts`). py-spy is not a dependency
+    (`.venv/bin/pip install py-spy`); its pauses add to the profiled run's CPU figures."""
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "-o", str(out)]
+    command += ["--format", "raw", "--rate", "200", "--gil"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1)  # attached before the first request
+    return process
+
+
+def measure_case(
+    url: str, key: str, paths: list[str], requests: int, clients: int, pid: int | None, profile: Path | None
 ) -> dict[str, Any]:
+    """`measure`, with py-spy on the server meanwhile when `profile` names a file."""
+    if profile is None or pid is None:
+        return measure(url, key, paths, requests, clients, pid)
+    profiler = _profiler(pid, profile)
+    try:
+        return measure(url, key, paths, requests, clients, pid)
+    finally:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes the stacks when interrupted
+        profiler.wait(timeout=60)
+
+
+def run_backend(
+    name: str,
+    database_url: str | None,
+    sizes: list[int],
+    requests: int,
+    clients: int,
+    splits: int,
+    workers: int = 0,
+    profile_dir: Path | None = None,
+    cases: list[str] | None = None,
+) -> dict[str, Any]:
+    only = set(cases or [])
     with tempfile.TemporaryDirectory(prefix="scf-bench-reads-") as tmp:
         data_dir = Path(tmp)
         settings = Settings(data_dir=data_dir, rpc_port=free_port(), api_port=free_port(), database_url=database_url)
@@ -360,15 +398,18 @@ def run_backend(
                         or 0
                     )
                 log(f"{name}: {size:,} synthetic notes filled in {fill_s:.1f}s (big holder {big:,} live notes)")
-                cases = read_cases(size, real)
+                chosen = {c: p for c, p in read_cases(size, real).items() if not only or c in only}
                 api = api_server(settings, workers)
                 try:
                     pid = api.process.pid if api.process else None
                     measured = {
-                        case: measure(api.url, key, paths, requests, clients, pid) for case, paths in cases.items()
+                        case: measure_case(
+                            api.url, key, paths, requests, clients, pid, _profile_file(profile_dir, name, size, case)
+                        )
+                        for case, paths in chosen.items()
                     }
                     # one client alone: the latency of a request that does not queue behind others on the GIL
-                    single = {case: measure(api.url, key, paths, requests, 1, pid) for case, paths in cases.items()}
+                    single = {case: measure(api.url, key, paths, requests, 1, pid) for case, paths in chosen.items()}
                 finally:
                     api.stop()
                 for case, m in measured.items():
@@ -388,6 +429,13 @@ def run_backend(
         finally:
             devchain.stop()
     return results
+
+
+def _profile_file(profile_dir: Path | None, backend: str, size: int, case: str) -> Path | None:
+    if profile_dir is None:
+        return None
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    return profile_dir / f"{backend}-{size}-{case}.txt"
 
 
 # issue 24's read targets: 1M notes, 4 clients, p99 (ms), and the server's CPU per read (ms)
@@ -418,7 +466,13 @@ def pg_bench_url(env: dict[str, str] | None = None) -> str | None:
 
 
 def run_section(
-    sizes: list[int] | None = None, requests: int = 200, clients: int = 4, workers: int = DEFAULT_WORKERS
+    sizes: list[int] | None = None,
+    requests: int = 200,
+    clients: int = 4,
+    workers: int = DEFAULT_WORKERS,
+    profile_dir: Path | None = None,
+    cases: list[str] | None = None,
+    backends_wanted: list[str] | None = None,
 ) -> dict[str, Any]:
     """The `python -m bench` section: results under `reads`, plus issue 24's keys (`holdings_p99_ms_1m_4clients`
     and friends, SQLite; `_postgresql` for PostgreSQL when a database is given) and the older
@@ -428,12 +482,15 @@ def run_section(
     pg = pg_bench_url()
     if pg:
         backends.append(("postgresql", pg))
+    backends = [(n, u) for n, u in backends if not backends_wanted or n in backends_wanted]
     out: dict[str, Any] = {"reads": {"clients": clients, "requests": requests, "workers": workers, "backends": []}}
     for name, url in backends:
-        out["reads"]["backends"].append(run_backend(name, url, sizes, requests, clients, 20, workers))
+        run = run_backend(name, url, sizes, requests, clients, 20, workers, profile_dir, cases)
+        out["reads"]["backends"].append(run)
+    every_case = set(read_cases(1, []))
     for backend in out["reads"]["backends"]:
         at_1m = backend["sizes"].get("1000000")
-        if not at_1m:
+        if not at_1m or not every_case <= set(at_1m):  # a partial run (--cases) claims no target figure
             continue
         suffix = "" if backend["backend"] == "sqlite" else f"_{backend['backend']}"
         for case, key in P99_KEYS.items():
@@ -441,8 +498,9 @@ def run_section(
         cpu = [at_1m[case]["cpu_ms_per_req"] for case in ("holdings_typical", "note", "verify_note")]
         if all(c is not None for c in cpu):
             out[CPU_KEY + suffix] = max(cpu)
-    sqlite = out["reads"]["backends"][0]["sizes"].get("1000000")
-    if sqlite:
+    first = out["reads"]["backends"][0] if out["reads"]["backends"] else None
+    sqlite = first["sizes"].get("1000000") if first and first["backend"] == "sqlite" else None
+    if sqlite and every_case <= set(sqlite):
         out["holdings_p99_ms_1m"] = max(sqlite["holdings_big"]["p99_ms"], sqlite["holdings_typical"]["p99_ms"])
         out["verify_note_p99_ms_1m"] = sqlite["verify_note"]["p99_ms"]
         alone = sqlite.get("one_client", {})
@@ -553,8 +611,26 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=DEFAULT_WORKERS, help="reader processes beside the writer (0: one process)"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample the server with py-spy during each case's clients run: DIR/<backend>-<size>-<case>.txt "
+        "(python -m bench.profile_parts FILE); the profiled runs' CPU figures include py-spy's pauses; "
+        "use it with --workers 0 (py-spy samples the one server process, not a supervisor's children)",
+    )
+    parser.add_argument("--cases", help="only these cases, comma-separated (holdings_big,holdings_typical,note,...)")
+    parser.add_argument("--backends", help="only these backends, comma-separated (sqlite, postgresql)")
     args = parser.parse_args()
-    results = run_section([int(s) for s in args.sizes.split(",")], args.requests, args.clients, args.workers)
+    results = run_section(
+        [int(s) for s in args.sizes.split(",")],
+        args.requests,
+        args.clients,
+        args.workers,
+        args.profile,
+        args.cases.split(",") if args.cases else None,
+        args.backends.split(",") if args.backends else None,
+    )
     print("\n".join(markdown(results)))
     for key, value in results.items():
         if key != "reads":

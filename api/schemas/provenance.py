@@ -195,8 +195,11 @@ class ChainCheckOut(BaseModel):
 class HoldingsOut(BaseModel):
     member_id: int
     currency: str
-    as_of: str = Field(description="the chain's latest block time the maturity buckets are measured from (UTC)")
-    chain_block: int = Field(description="the chain's latest block when the answer was built")
+    as_of: str = Field(description="chain_block's time, which the maturity buckets are measured from (UTC)")
+    chain_block: int = Field(
+        description="the chain's latest block as the service read it at most 0.25 s before the answer; never below "
+        "indexed_block"
+    )
     indexed_block: int = Field(description="the read-model block the holdings reflect")
     source: Literal["read-model"] = "read-model"
     groups: list[HoldingGroupOut] = Field(description="by obligor and maturity bucket")

@@ -2,18 +2,31 @@
 
 The query reads the member's rows of `holding_totals` alone (a projection maintained with every note change:
 live notes counted and summed per holder, receivable and lienholder, with the receivable's obligor and
-maturity copied in) and groups them by obligor, bucket and lienholder: a holder of 180,000 notes over 5,000
-receivables reads about 10,000 rows in one range scan of the table's key, and no other table. The bucket depends
-on `now`, so it is computed in the query (CASE over the stored maturity), not stored. bench/reads.py and
+maturity copied in) and sums them by obligor, bucket and lienholder: a holder of 180,000 notes over 5,000
+receivables reads about 10,000 rows, one range of the (holder, maturity) index per bucket, and no other table. The
+bucket depends on `now`, so its maturity range is bound per query, not stored. bench/reads.py and
 bench/holdings.py time it at 1M notes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, bindparam, case, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    SQLColumnExpression,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from chain.readmodel.indexer import CHECKPOINT
@@ -63,39 +76,50 @@ def _bucket(maturity: SQLColumnExpression[int], now: int) -> ColumnElement[str]:
 
 
 _BUCKET_DAYS = (30, 60, 90, 180)
-
-
-def _bucket_index(maturity: SQLColumnExpression[int]) -> ColumnElement[int]:
-    """The bucket as its index in BUCKETS, comparing the stored maturity with the bucket limits, bound parameters
-    `now` and `limit_<days>` computed once per query (no arithmetic per row; integers group faster than strings)."""
-    limits = [(maturity < bindparam("now"), 0)]
-    limits += [(maturity <= bindparam(f"limit_{days}"), i) for i, days in enumerate(_BUCKET_DAYS, start=1)]
-    return case(*limits, else_=len(BUCKETS) - 1)
-
-
 _totals = table(HoldingTotal)
 _checkpoint = table(Checkpoint)
 
 
-def _holdings_statement() -> Select[Any]:
-    checkpoint = (
-        select(func.max(_checkpoint.c.block_number).label("block_number"))
-        .where(_checkpoint.c.name == CHECKPOINT)
-        .subquery("indexed")
-    )
-    bucket = _bucket_index(_totals.c.maturity).label("bucket")
-    return (
+def _bucket_ranges() -> list[ColumnElement[bool]]:
+    """Each bucket of BUCKETS as a range of the stored maturity, between bound parameters `now` and `limit_<days>`
+    computed once per query (the bucket's days left, as `_bucket` counts them)."""
+    maturity = _totals.c.maturity
+    limits: list[BindParameter[int]] = [bindparam(f"limit_{days}") for days in _BUCKET_DAYS]
+    ranges = [maturity < bindparam("now"), (maturity >= bindparam("now")) & (maturity <= limits[0])]
+    ranges += [(maturity > low) & (maturity <= high) for low, high in pairwise(limits)]
+    return [*ranges, maturity > limits[-1]]
+
+
+def _holdings_statement() -> CompoundSelect[Any]:
+    """The checkpoint's row (bucket -1), then per bucket the member's `holding_totals` rows in that maturity range,
+    summed by obligor and lienholder; rows without a maturity (receivable not known yet) fall in the last bucket,
+    as the CASE over the maturity this replaces put them (they count for the pledges only: obligor NULL).
+
+    A range per bucket, not a CASE per row grouped afterwards: each branch reads one range of the index on
+    (holder, maturity, obligor, lienholder, count, value) alone, and no expression is evaluated per row. For the
+    biggest holder (9,820 rows at 1M notes) SQLite spent 8.3 ms grouping by the CASE, 4.2 ms this way."""
+    checkpoint = select(
+        literal_column("-1").label("bucket"),
+        null().label("obligor_id"),
+        null().label("lienholder_id"),
+        _checkpoint.c.block_number.label("count"),
+        null().label("value"),
+    ).where(_checkpoint.c.name == CHECKPOINT)
+    mine = _totals.c.holder_id == bindparam("member_id")
+    unknown = _totals.c.maturity.is_(None)
+    branches = [
         select(
-            checkpoint.c.block_number,
+            literal_column(str(i)).label("bucket"),
             _totals.c.obligor_id,
-            bucket,
             _totals.c.lienholder_id,
             func.sum(_totals.c.count),
             func.sum(_totals.c.value),
         )
-        .select_from(checkpoint.outerjoin(_totals, _totals.c.holder_id == bindparam("member_id")))
-        .group_by(checkpoint.c.block_number, _totals.c.obligor_id, bucket, _totals.c.lienholder_id)
-    )
+        .where(mine, within)
+        .group_by(_totals.c.obligor_id, _totals.c.lienholder_id)
+        for i, within in [*enumerate(_bucket_ranges()), (len(BUCKETS) - 1, unknown)]
+    ]
+    return union_all(checkpoint, *branches)
 
 
 # Built once: SQLAlchemy memoises a statement object's cache key, so each request only binds its parameters
@@ -107,11 +131,10 @@ def holdings_params(member_id: int, now: int) -> dict[str, int]:
     return {"member_id": member_id, "now": now, **{f"limit_{d}": now + d * DAY for d in _BUCKET_DAYS}}
 
 
-def holdings_query(member_id: int, now: int) -> Select[Any]:
-    """One statement, so one snapshot on SQLite and PostgreSQL alike: the indexer's checkpoint (one row, NULL
-    before any indexing) LEFT JOINed to the member's `holding_totals` rows (a range scan of the table's key),
-    grouped by obligor, bucket and lienholder. At least one row comes back: the checkpoint's alone, with NULL
-    sums, when the member holds nothing. (The shared statement with its parameters bound.)"""
+def holdings_query(member_id: int, now: int) -> CompoundSelect[Any]:
+    """One statement, so one snapshot on SQLite and PostgreSQL alike: the indexer's checkpoint (its row missing
+    before any indexing) and the member's `holding_totals` summed per maturity bucket, obligor and lienholder.
+    (The shared statement with its parameters bound.)"""
     return _HOLDINGS.params(holdings_params(member_id, now))
 
 
@@ -122,9 +145,9 @@ def holdings_at(session: Session, member_id: int, now: int) -> tuple[Holdings, i
     groups: dict[tuple[int, int], list[int]] = {}  # (obligor, bucket index) -> count, total, pledged ...
     pledged: dict[int, list[int]] = {}
     indexed = 0
-    for block, obligor, bucket, lien, count, value in session.execute(_HOLDINGS, holdings_params(member_id, now)):
-        indexed = int(block or 0)
-        if count is None:  # the member holds nothing
+    for bucket, obligor, lien, count, value in session.execute(_HOLDINGS, holdings_params(member_id, now)):
+        if bucket < 0:  # the checkpoint's row: its block in `count`
+            indexed = int(count or 0)
             continue
         count, value = int(count), int(value)
         if lien:

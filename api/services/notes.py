@@ -111,6 +111,7 @@ def note_out(
     """A note as the caller may see it (`vis`: its view of the note's receivable; None for the answer of a write,
     whose caller is the note's holder or lienholder, with `names` of the members it shows)."""
     if vis is not None:
+        vis.load_names((note.holder_id, note.lienholder_id, note.obligor_id))  # one statement for the three
         holder_name, lien_name = vis.name_of(note.holder_id), vis.name_of(note.lienholder_id)
         obligor_name = vis.name_of(note.obligor_id)  # the obligor is always shown
     else:

@@ -41,7 +41,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.deps import Principal
@@ -122,10 +122,15 @@ def display_names(session: Session, member_ids: Iterable[int | None]) -> dict[in
     ids = sorted({m for m in member_ids if m})
     if not ids:
         return {}
-    rows = session.execute(
-        select(MemberProfile.member_id, MemberProfile.display_name).where(MemberProfile.member_id.in_(ids))
-    )
+    rows = session.execute(_DISPLAY_NAMES, {"ids": ids})
     return {int(member_id): str(name) for member_id, name in rows}
+
+
+# Built once (its cache key memoised): a request binds the ids. Building the statement per call cost more Python
+# than running it (GET /v1/notes/{id} asked for two names: a fifth of its Python, profiled).
+_DISPLAY_NAMES = select(MemberProfile.member_id, MemberProfile.display_name).where(
+    MemberProfile.member_id.in_(bindparam("ids", expanding=True))
+)
 
 
 @dataclass
@@ -189,8 +194,16 @@ class Visibility:
         if not member_id:
             return None
         if member_id not in self._names:
-            self._names[member_id] = display_names(self.session, [member_id]).get(member_id)
+            self.load_names([member_id])
         return self.name(member_id, self._names[member_id])
+
+    def load_names(self, member_ids: Iterable[int | None]) -> None:
+        """Reads the profiles' names of `member_ids` in one statement, for `name_of` to answer from (an answer that
+        names several members asks once, not once per member)."""
+        wanted = {m for m in member_ids if m and m not in self._names}
+        if wanted:
+            found = display_names(self.session, wanted)
+            self._names.update({m: found.get(m) for m in wanted})
 
     # ----------------------------------------------------------------------------------------- the rule
     def _found(self, members: Iterable[int | None]) -> None:

@@ -17,6 +17,7 @@ How a read fails, for every method:
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -117,6 +118,7 @@ class ChainReader:
         # chain.node.rpc's urllib3 keep-alive pool: no proxy or netrc lookups, a fraction of httpx's Python per request
         self.rpc = JsonRpc(rpc_url, timeout)
         self._views: dict[tuple[str, str], _View] = {}
+        self._latest: tuple[float, BlockHeader] | None = None  # (monotonic time the read began, the header)
 
     def _view(self, contract: ContractWrapper, signature: str) -> _View:
         key = (contract.address, signature)
@@ -145,6 +147,20 @@ class ChainReader:
         tag = identifier if isinstance(identifier, str) else hex(identifier)
         raw = self._request("eth_getBlockByNumber", [tag, False])
         return BlockHeader.from_rpc(raw) if raw is not None else None
+
+    def latest(self, max_age: float, at_least: int = 0) -> BlockHeader:
+        """The node's latest header as this reader last read it, when that read began at most `max_age` seconds ago
+        and the header is block `at_least` or later; else the header read again (`header("latest")`). Many readers
+        asking within `max_age` share one eth_getBlockByNumber."""
+        seen = self._latest
+        started = time.monotonic()
+        if seen is not None and started - seen[0] <= max_age and seen[1].number >= at_least:
+            return seen[1]
+        header = self.header("latest")
+        if header is None:
+            raise ChainReadError("eth_getBlockByNumber: the node has no latest block")
+        self._latest = (started, header)
+        return header
 
     def headers(self, numbers: Iterable[int]) -> dict[int, BlockHeader]:
         """The headers of `numbers` in one batch (blocks past the head are left out)."""
@@ -240,6 +256,36 @@ class ChainReader:
         if isinstance(holder, ContractRevertError):
             raise holder
         return Receivable(*terms), Member(*holder)
+
+    def note_and_terms(
+        self,
+        notes: ReceivableNotes,
+        members: MemberRegistry,
+        note_id: int,
+        expected: tuple[int, int] | None,
+        block: int,
+    ) -> tuple[Note, tuple[Receivable, Member] | None]:
+        """The note at `block`, and with `expected` (the receivable and holder the note is thought to have, e.g. from
+        the read model) that receivable and that member read in the same batch: returned when the chain's note has
+        exactly those, else None (read them with `note_terms`). A note the chain does not know raises its revert."""
+        calls = [ViewCall(notes, "note(uint256)", (note_id,))]
+        if expected is not None:
+            calls += [
+                ViewCall(notes, "receivable(uint256)", (expected[0],)),
+                ViewCall(members, "member(uint32)", (expected[1],)),
+            ]
+        found = self.calls(calls, block)
+        if isinstance(found[0], ContractRevertError):
+            raise found[0]
+        note = Note(*found[0])
+        if expected is None or (note.slot_id, note.holder_id) != expected:
+            return note, None
+        terms, holder = found[1], found[2]
+        if isinstance(terms, ContractRevertError):
+            raise terms
+        if isinstance(holder, ContractRevertError):
+            raise holder
+        return note, (Receivable(*terms), Member(*holder))
 
     def order(self, orders: OrderBook, order_id: int, block: int) -> Order:
         return self._struct(Order, ViewCall(orders, "order(uint256)", (order_id,)), block)

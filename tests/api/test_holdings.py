@@ -219,3 +219,23 @@ def test_redeemed_note_leaves_holdings_and_the_tree_stays_balanced(
     body = ok(supplier.client.get(f"/v1/verify/holdings/{supplier.id}"))
     assert "overdue" not in [g["bucket"] for g in body["groups"]]
     assert (body["totals"]["count"], body["totals"]["total"]) == (5, "10400.00")
+
+
+def test_holdings_share_a_recent_head_but_never_name_one_below_the_indexed_block(
+    parties: dict[str, Party], book: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs after the others (it splits a note). `latest` is the head this process read at most HEAD_MAX_AGE ago
+    (here an hour, so the head read first is kept): once the indexer is past it (a split indexed since), the
+    answer reads the head again, and `chain_block` is never below `indexed_block`."""
+    from api.services import verify
+
+    monkeypatch.setattr(verify, "HEAD_MAX_AGE", 3600.0)
+    outsider, supplier = parties["outsider"], parties["supplier"]
+    path = f"/v1/verify/holdings/{outsider.id}"
+    before = ok(outsider.client.get(path))
+    assert before["chain_block"] >= before["indexed_block"]
+    ok(supplier.client.post(f"/v1/notes/{book['c']}/split", json={"to": outsider.id, "value": "100.00"}), 201)
+    after = ok(outsider.client.get(path))
+    assert after["totals"]["count"] == before["totals"]["count"] + 1  # the split is in the read model
+    assert after["indexed_block"] > before["chain_block"]  # mined after the head kept, indexed before the answer
+    assert after["chain_block"] >= after["indexed_block"]  # the head was read again, not the one kept

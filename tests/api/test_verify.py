@@ -162,3 +162,30 @@ def test_a_block_before_the_deployment_is_a_404_not_a_500(
     # holdings' `block` is only a floor for the read model (no state is read at it): block 0 is a trivial floor
     supplier = parties["supplier"]
     assert ok(supplier.client.get(f"/v1/verify/holdings/{supplier.id}?block=0"))["member_id"] == supplier.id
+
+
+def test_a_note_at_an_older_block_answers_the_chains_holder_then(
+    parties: dict[str, Party], operator: httpx.Client
+) -> None:
+    """The note is read with the receivable and holder the read model gives it (its current state); at a block
+    before a transfer the chain's note has another holder, and the answer is the chain's: that holder's account."""
+    core, supplier, supplier2 = parties["core"], parties["supplier"], parties["supplier2"]
+    maturity = (date.today() + timedelta(days=90)).isoformat()
+    body = {"creditor_id": supplier.id, "face_value": "900.00", "maturity": maturity, "invoice_hash": random_hash()}
+    note_id = ok(core.client.post("/v1/receivables", json=body), 201)["first_note_id"]
+    before = ok(operator.get(f"/v1/verify/notes/{note_id}"))
+    assert before["holder"]["member_id"] == supplier.id
+    ok(supplier.client.post(f"/v1/notes/{note_id}/transfer", json={"to": supplier2.id}))
+    now = ok(operator.get(f"/v1/verify/notes/{note_id}"))
+    assert now["holder"]["member_id"] == supplier2.id and now["holder"]["account"] != before["holder"]["account"]
+    then = ok(operator.get(f"/v1/verify/notes/{note_id}", params={"block": str(before["block"]["number"])}))
+    assert then["holder"] == before["holder"]  # the chain's holder then, its account: not the read model's
+    assert then["receivable"] == before["receivable"] and then["block"] == before["block"]
+
+
+def test_without_a_key_a_malformed_parameter_is_a_422_and_a_wellformed_request_a_401(http: httpx.Client) -> None:
+    """The caller is looked up on the route's worker thread, after FastAPI has checked the parameters."""
+    problem(http.get("/v1/verify/notes/1", params={"proof": "maybe"}), 422, "validation-error")
+    problem(http.get("/v1/verify/holdings/1", params={"check": "yes"}), 422, "validation-error")
+    problem(http.get("/v1/verify/notes/1"), 401, "unauthorized")
+    problem(http.get("/v1/verify/holdings/1"), 401, "unauthorized")

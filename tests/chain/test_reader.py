@@ -71,6 +71,19 @@ def test_headers_are_the_nodes(settings: Settings, ledger: Ledger, world: dict[s
     assert both[block] == header
 
 
+def test_latest_is_read_once_within_its_age_and_never_below_at_least(settings: Settings, ledger: Ledger) -> None:
+    reader = ChainReader(settings.effective_rpc_url)
+    first = reader.latest(max_age=3600)
+    assert first == reader.header(first.number)
+    ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert reader.latest(max_age=3600) == first  # within its age: the header read before, the node not asked
+    newer = reader.latest(max_age=3600, at_least=first.number + 1)  # a later block wanted: read again
+    assert newer.number > first.number
+    assert newer == reader.header(newer.number)
+    ledger.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    assert reader.latest(max_age=0).number > newer.number  # too old: read again
+
+
 def test_typed_views_answer_what_web3_answers(
     settings: Settings, ledger: Ledger, contracts: Contracts, world: dict[str, Any]
 ) -> None:
