@@ -198,25 +198,13 @@ async def current_principal(
     """Who calls. A write's key was already looked up by the body guard (before its body was read): that answer is
     taken, which spares a second query, a worker-thread hop and, above all, a pooled connection held from here to
     the route (with 128 writes in flight those took the whole pool while their routes waited for a thread)."""
-    return await _principal_of(request, session, credentials)
-
-
-async def _principal_of(
-    request: Request, session: Session, credentials: HTTPAuthorizationCredentials | None
-) -> Principal:
-    """`current_principal`'s answer; one looked up here is remembered too (asked again in the same request, it
-    is not looked up twice)."""
-    authorization = request.headers.get("authorization")
     remembered = request.scope.get("state", {}).get(_PRINCIPAL)
-    if remembered is not None and remembered[0] == authorization:
+    if remembered is not None and remembered[0] == request.headers.get("authorization"):
         principal: Principal = remembered[1]
         return principal
     if credentials is None:
-        principal = await run_in_threadpool(principal_for_key, session, None, None)
-    else:
-        principal = await run_in_threadpool(principal_for_key, session, credentials.scheme, credentials.credentials)
-    remember_principal(request.scope, authorization, principal)
-    return principal
+        return await run_in_threadpool(principal_for_key, session, None, None)
+    return await run_in_threadpool(principal_for_key, session, credentials.scheme, credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -339,7 +327,7 @@ async def write_deps(  # no I/O of its own: `async`, no worker-thread hop
 ) -> WriteDeps:
     """Who calls (as `current_principal`), the ledger, the write pipeline and the custody are taken here, not as
     dependencies of their own: every dependency costs each write FastAPI's solving (a split's route had eight)."""
-    principal = await _principal_of(request, session, credentials)
+    principal = await current_principal(request, session, credentials)  # called, not a dependency of its own
     state = request.app.state
     ledger = await ledger_handle(request)
     return WriteDeps(
