@@ -103,6 +103,13 @@ async def refuse_ids_beyond_storage(request: Request) -> None:
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
+async def check_request(request: Request) -> None:
+    """Every route's own checks (`reject_unexpected_body`, then `refuse_ids_beyond_storage`) as one dependency:
+    FastAPI's solving costs each request per dependency, whatever it does."""
+    await reject_unexpected_body(request)
+    await refuse_ids_beyond_storage(request)
+
+
 def _not_an_integer(where: str, name: str) -> NoReturn:
     message = "Input should be an integer written with digits only"
     errors = [{"location": f"{where}.{name}", "message": message}]
@@ -329,10 +336,11 @@ def _fingerprint(value: str | bytes | BaseModel) -> bytes:
 async def write_deps(  # no I/O of its own: `async`, no worker-thread hop
     request: Request,
     session: DbSession,
-    principal: CurrentPrincipal,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> WriteDeps:
-    """The ledger, the write pipeline and the custody are taken here, not as dependencies of their own: every
-    dependency costs each write FastAPI's solving (a split's route had eight)."""
+    """Who calls (as `current_principal`), the ledger, the write pipeline and the custody are taken here, not as
+    dependencies of their own: every dependency costs each write FastAPI's solving (a split's route had eight)."""
+    principal = await current_principal(request, session, credentials)  # called, not a dependency of its own
     state = request.app.state
     ledger = await ledger_handle(request)
     return WriteDeps(

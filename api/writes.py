@@ -34,7 +34,7 @@ import requests
 from eth_account.signers.local import LocalAccount
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import ColumnElement, Engine, delete, insert, select, update
+from sqlalchemy import ColumnElement, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.types import TxReceipt
@@ -149,6 +149,21 @@ def contract_error_slug(name: str) -> str:
 def _record_is(record_id: tuple[int, str]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     """The WHERE clause of one idempotency record: (principal, key)."""
     return IdempotencyRecord.principal == record_id[0], IdempotencyRecord.key == record_id[1]
+
+
+# A sent transaction's step, stored with its claim: the same statements every time, parameters apart (a statement
+# built per call had its cache key computed per call, its values included)
+_CLAIM_TX = insert(IdempotencyTx)
+_STORE_STEPS = (
+    update(IdempotencyRecord)
+    .where(IdempotencyRecord.principal == bindparam("record_principal"))
+    .where(IdempotencyRecord.key == bindparam("record_key"))
+    .values(steps=bindparam("new_steps", type_=IdempotencyRecord.__table__.c.steps.type))
+)
+
+
+def _steps_row(record_id: tuple[int, str], steps: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"record_principal": record_id[0], "record_key": record_id[1], "new_steps": list(steps)}
 
 
 def release_request_session(request: Request) -> None:
@@ -318,14 +333,14 @@ class WriteContext:
         try:
             with durable_begin(self.engine) as conn:
                 if signed is not None:
-                    conn.execute(insert(IdempotencyTx).values(_tx_row(record_id, signed)))
-                conn.execute(update(IdempotencyRecord).where(*_record_is(record_id)).values(steps=list(steps)))
+                    conn.execute(_CLAIM_TX, _tx_row(record_id, signed))
+                conn.execute(_STORE_STEPS, _steps_row(record_id, steps))
         except IntegrityError:
             if signed is None or self._owner(signed.tx_hash) == record_id:
                 if signed is None:
                     raise
                 with durable_begin(self.engine) as conn:  # ours already (a retry re-stored it)
-                    conn.execute(update(IdempotencyRecord).where(*_record_is(record_id)).values(steps=list(steps)))
+                    conn.execute(_STORE_STEPS, _steps_row(record_id, steps))
                 return
             steps[:] = before
             raise TransactionClaimedError(signed.tx_hash, "another Idempotency-Key") from None

@@ -276,7 +276,7 @@ def markdown(before: str, after: str, reads: list[dict[str, Any]], writes: list[
             )
         a_cpu = statistics.median(w["a_cpu_ms_per_split"] for w in writes)
         b_cpu = statistics.median(w["b_cpu_ms_per_split"] for w in writes)
-        lines += ["", f"Median CPU per split: A {a_cpu} ms, B {b_cpu} ms (B/A {_ratio(a_cpu, b_cpu)})."]
+        lines += ["", f"Median CPU per split: A {a_cpu:.2f} ms, B {b_cpu:.2f} ms (B/A {_ratio(a_cpu, b_cpu)})."]
     return lines
 
 

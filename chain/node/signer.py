@@ -42,8 +42,8 @@ import json
 import math
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -195,6 +195,24 @@ def _bump(value: int, percent: int) -> int:
     return max(value + 1, math.ceil(value * (100 + percent) / 100))
 
 
+BLOCK_CLOCK_GAPS = 8  # block gaps the receipt watcher's block clock is learnt from
+BLOCK_CLOCK_LEAD = 0.05  # seconds: a block may come this much earlier than the clock says (node and GIL delays)
+
+
+def block_clock(gaps: Sequence[float], poll: float) -> float:
+    """Seconds after a new head is seen before the next one can come, learnt from the last gaps between heads seen
+    one block apart: 0 (poll steadily) until `BLOCK_CLOCK_GAPS` gaps are known or when they are irregular.
+
+    A head is seen up to `poll` (and a call's delay) after it arrives, so a measured gap is the block interval give
+    or take that, and the next block comes no sooner than `min(gaps) - 2 * poll` after the head was seen."""
+    if len(gaps) < BLOCK_CLOCK_GAPS:
+        return 0.0
+    shortest = min(gaps)
+    if shortest <= 0 or max(gaps) > 2 * shortest:
+        return 0.0
+    return max(0.0, shortest - 2 * poll - BLOCK_CLOCK_LEAD)
+
+
 class ReceiptWatcher:
     """Follows the chain head for the waiters of one process, instead of every waiter polling for its receipt.
 
@@ -212,6 +230,14 @@ class ReceiptWatcher:
     not moved on from the block it was at just before the send (`position`, compared when the waiter registers):
     every block that can hold the transaction is then examined after the registration. It was one
     `eth_getTransactionReceipt` per write, answered "not yet" nearly always.
+
+    The head is polled every `poll` seconds only while a block may be due (`block_clock`): once the watcher has
+    seen `BLOCK_CLOCK_GAPS` blocks arrive one by one at a steady pace (the longest gap at most twice the shortest:
+    interval mining, a consortium's block period), it sleeps after each new block until the shortest gap seen,
+    less `2 * poll + BLOCK_CLOCK_LEAD`, has passed since it saw that block, then polls every `poll` seconds again.
+    A block is still seen within `poll` of its arrival; at 0.5 s blocks that is about 7 polls a block instead of
+    25 (the head poll was the largest single JSON-RPC cost of a split under load). Irregular blocks (automine: a
+    block per transaction) keep the steady `poll`.
     """
 
     def __init__(self, rpc: JsonRpc | ProviderRpc, *, poll: float = 0.02, idle: float = 5.0) -> None:
@@ -225,6 +251,8 @@ class ReceiptWatcher:
         self._thread: threading.Thread | None = None
         self._seen_block: int | None = None  # changed under `_cond` only
         self._epoch = 0  # counts the watcher's (re)starts: a position is only comparable within one epoch
+        self._head_at: float | None = None  # monotonic time the current head was first seen (None: not known)
+        self._gaps: deque[float] = deque(maxlen=BLOCK_CLOCK_GAPS)  # seconds between heads seen one block apart
 
     def position(self) -> tuple[int, int] | None:
         """Where the watcher is: (epoch, the last block it examined); None while it has not started following."""
@@ -292,16 +320,32 @@ class ReceiptWatcher:
             except Exception:  # node down or restarting: waiters fall back to looking themselves
                 with self._cond:
                     self._restart(None)
-            time.sleep(self.poll)
+            time.sleep(self._pause())
+
+    def _pause(self) -> float:
+        """Seconds until the next head poll: `poll`, or longer while no block can be due yet (`block_clock`)."""
+        if self._head_at is None:
+            return self.poll
+        return max(self.poll, block_clock(self._gaps, self.poll) - (time.monotonic() - self._head_at))
 
     def _restart(self, block: int | None) -> None:
         """(under `_cond`) Follows the chain from after `block` (None: from the head, at the next step)."""
         self._seen_block = block
         self._epoch += 1
+        self._head_at = None  # no gap is measured across a restart
+
+    def _saw_head(self, head: int, seen: int | None) -> None:
+        """The block clock: `head` was polled now, and the watcher had examined up to `seen` before."""
+        now = time.monotonic()
+        if seen is not None and head == seen + 1 and self._head_at is not None:
+            self._gaps.append(now - self._head_at)
+        if seen is None or head != seen:
+            self._head_at = now if seen is not None and head == seen + 1 else None
 
     def _step(self) -> None:
         head = int(self.rpc.call("eth_blockNumber"), 16)
         seen = self._seen_block
+        self._saw_head(head, seen)
         if seen is None or head < seen or head - seen > 64:
             with self._cond:
                 self._restart(head - 1)  # (re)start: look at the head block only; older ones waiters check

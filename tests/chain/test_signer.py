@@ -21,7 +21,16 @@ from chain.node.client import connect
 from chain.node.errors import NonceConsumedError, ReceiptMissingError, TransactionClaimedError, TransactionRejectedError
 from chain.node.revert import ContractRevertError, RevertDecoder
 from chain.node.rpc import JsonRpc
-from chain.node.signer import QueueSettings, ReceiptWatcher, SignedTx, Signer, TransactionQueue
+from chain.node.signer import (
+    BLOCK_CLOCK_GAPS,
+    BLOCK_CLOCK_LEAD,
+    QueueSettings,
+    ReceiptWatcher,
+    SignedTx,
+    Signer,
+    TransactionQueue,
+    block_clock,
+)
 from chain.node.tx import send
 from tests.chain.reverter import (
     call_data,
@@ -413,3 +422,37 @@ def test_a_transaction_mined_before_its_wait_is_still_looked_up_at_once(
     receipt = queue.wait(signed, timeout=120)
     assert receipt["status"] == 1
     assert rpc.counts.get("eth_getTransactionReceipt", 0) == 1
+
+
+def test_the_block_clock_waits_only_for_steady_blocks() -> None:
+    """After a new head, the watcher sleeps until a block can be due; never when blocks come irregularly
+    (automine) or before it has measured enough of them."""
+    steady = [0.5, 0.51, 0.49, 0.52, 0.5, 0.48, 0.5, 0.51]
+    assert len(steady) == BLOCK_CLOCK_GAPS
+    assert block_clock(steady, 0.02) == pytest.approx(0.48 - 0.04 - BLOCK_CLOCK_LEAD)
+    assert block_clock(steady[:-1], 0.02) == 0.0  # not enough gaps yet
+    assert block_clock([*steady[:-1], 1.2], 0.02) == 0.0  # irregular: a block per transaction
+    assert block_clock([0.05] * BLOCK_CLOCK_GAPS, 0.02) == 0.0  # faster than the poll: poll steadily
+
+
+def test_the_watcher_polls_the_head_only_when_a_block_can_be_due(tmp_path: Path) -> None:
+    """On a chain with a block every 0.5 s, the watcher polled the head every 20 ms (25 polls a block, the largest
+    single JSON-RPC cost of a split under load); it now learns the block interval and polls only near the next
+    block, and still examines every block one by one."""
+    with DevChain(data_dir=tmp_path / "chain", port=free_port(), block_time=0.5) as chain:
+        rpc = CountingRpc(chain.url)
+        watcher = ReceiptWatcher(rpc)
+        keep_running = ("0x" + "ee" * 32,)
+        watcher.watch(keep_running)
+        try:
+            wait_until(lambda: len(watcher._gaps) == BLOCK_CLOCK_GAPS, "the watcher measured the block interval")
+            wait_until(lambda: block_clock(watcher._gaps, watcher.poll) > 0, "the blocks come steadily")
+            start_block = watcher._seen_block
+            assert start_block is not None
+            polls = rpc.counts["eth_blockNumber"]
+            wait_until(lambda: (watcher._seen_block or 0) >= start_block + 10, "ten more blocks examined")
+            polled = rpc.counts["eth_blockNumber"] - polls
+            examined = (watcher._seen_block or 0) - start_block
+        finally:
+            watcher.unwatch(keep_running)
+    assert polled / examined < 12, f"{polled} head polls for {examined} blocks"
