@@ -310,9 +310,9 @@ class SplitRace:
 
 
 @contextmanager
-def concurrent_splits(url: str, operator_key: str, face_value: str, value: str, count: int) -> Iterator[SplitRace]:
-    """A core enterprise issues a receivable of `face_value` to a supplier, whose note is then split to a tier-2
-    supplier by `count` requests of `value` all at once (one connection and idempotency key each)."""
+def issued_note(url: str, operator_key: str, face_value: str) -> Iterator[tuple[dict[str, Party], int]]:
+    """A core enterprise, a supplier and a tier-2 supplier admitted, and a receivable of `face_value` (due in 90
+    days) issued by the core enterprise to the supplier: the parties and the supplier's note."""
     roster = [
         ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
         ("supplier", ["supplier"], {}),
@@ -325,7 +325,14 @@ def concurrent_splits(url: str, operator_key: str, face_value: str, value: str, 
             "maturity": (date.today() + timedelta(days=90)).isoformat(),
             "invoice_hash": random_hash(),
         }
-        note_id = ok(p["core"].client.post("/v1/receivables", json=receivable), 201)["first_note_id"]
+        yield p, ok(p["core"].client.post("/v1/receivables", json=receivable), 201)["first_note_id"]
+
+
+@contextmanager
+def concurrent_splits(url: str, operator_key: str, face_value: str, value: str, count: int) -> Iterator[SplitRace]:
+    """`issued_note`, whose note is then split to the tier-2 supplier by `count` requests of `value` all at once
+    (one connection and idempotency key each)."""
+    with issued_note(url, operator_key, face_value) as (p, note_id):
 
         def split(i: int) -> httpx.Response:
             with httpx.Client(base_url=url, timeout=180, headers={"Authorization": f"Bearer {p['supplier'].key}"}) as c:

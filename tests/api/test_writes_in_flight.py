@@ -14,7 +14,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, event
 
 from chain.node.rpc import JsonRpc
-from tests.conftest import ServerThread, admitted, chain_world, ok, random_hash, wait_until
+from tests.conftest import ServerThread, chain_world, issued_note, wait_until
 
 IN_FLIGHT = 48  # more than anyio's default 40 worker threads
 
@@ -37,19 +36,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, 
 @pytest.fixture(scope="module")
 def note(world: tuple[str, str, str]) -> Iterator[tuple[int, Any, Any]]:
     url, operator_key, _rpc = world
-    roster = [
-        ("core", ["core_enterprise"], {"credit_limit": "1000000.00"}),
-        ("supplier", ["supplier"], {}),
-        ("tier2", ["supplier"], {}),
-    ]
-    with admitted(url, operator_key, roster) as p:
-        receivable = {
-            "creditor_id": p["supplier"].id,
-            "face_value": "100000.00",
-            "maturity": (date.today() + timedelta(days=90)).isoformat(),
-            "invoice_hash": random_hash(),
-        }
-        note_id = ok(p["core"].client.post("/v1/receivables", json=receivable), 201)["first_note_id"]
+    with issued_note(url, operator_key, "100000.00") as (p, note_id):
         yield note_id, p["supplier"], p["tier2"]
 
 
