@@ -171,6 +171,13 @@ class ProblemLanguage:
         await self.app(scope, receive, localized_send)
 
 
+def problem_start(status: int, body: bytes, *headers: tuple[bytes, bytes]) -> dict[str, Any]:
+    """The ASGI `http.response.start` message of a problem+json answer of `body` written by a middleware itself
+    (below the app's exception handlers): its content type and length, then `headers`."""
+    framing = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    return {"type": "http.response.start", "status": status, "headers": [*framing, *headers]}
+
+
 def localized_body(body: dict[str, Any], language: str) -> tuple[bytes, str]:
     """A problem body (`Problem.body`) encoded as `ProblemLanguage` answers it, and its Content-Language: for an
     answer made outside that middleware (api/workers.py, a reader that cannot reach the writer)."""

@@ -45,7 +45,8 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import i18n
-from api.problems import PROBLEM_JSON, catalogued, localized_body
+from api.ledger import LedgerService
+from api.problems import catalogued, localized_body, problem_start
 from api.settings import Settings
 from chain.node.errors import ScfError
 
@@ -179,19 +180,8 @@ class ForwardToWriter:
         problem = catalogued(503, "writer-unavailable", "writer-unavailable.retry-later")
         accept = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
         body, languages = localized_body(problem.body(scope["path"]), i18n.negotiate(accept))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"content-language", languages.encode()),
-                    (b"vary", b"Accept-Language"),
-                    (ROLE_HEADER, b"reader"),
-                ],
-            }
-        )
+        headers = [(b"content-language", languages.encode()), (b"vary", b"Accept-Language"), (ROLE_HEADER, b"reader")]
+        await send(problem_start(503, body, *headers))
         await send({"type": "http.response.body", "body": body})
 
 
@@ -200,9 +190,9 @@ class IndexOnRequest:
     request of a single process would share, `IndexPump.wait_for_block`) or `timeout` seconds have passed;
     `{"indexed": true|false}`, or 503 while the ledger is unavailable."""
 
-    def __init__(self, app: ASGIApp, ledger: Any) -> None:
+    def __init__(self, app: ASGIApp, ledger: LedgerService) -> None:
         self.app = app
-        self.ledger = ledger  # api.ledger.LedgerService
+        self.ledger = ledger
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != INDEX_PATH:

@@ -20,7 +20,7 @@ from api.audit.models import MAX_PATH, AuditUnavailableError
 from api.audit.spool import AuditDraft
 from api.audit.writer import AuditLog
 from api.logs import REQUEST_ID
-from api.problems import PROBLEM_JSON, TYPE_BASE, catalogued
+from api.problems import PROBLEM_JSON, TYPE_BASE, catalogued, problem_start
 
 log = logging.getLogger("scf.audit")
 
@@ -205,12 +205,7 @@ class AuditMiddleware:
             log.exception("unexpected failure in %s %s", scope["method"], scope["path"])
             problem = catalogued(500, "internal-error", "internal-error.service-failed-unexpectedly")
             body = json.dumps(problem.body(scope["path"])).encode()
-            start = {
-                "type": "http.response.start",
-                "status": 500,
-                "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())],
-            }
-            await finish(start, problem.body()["type"])
+            await finish(problem_start(500, body), problem.body()["type"])
             await send({"type": "http.response.body", "body": body})
 
     async def _append(self, draft: AuditDraft) -> int | None:
@@ -232,16 +227,5 @@ class AuditMiddleware:
         except AuditUnavailableError:
             pending = b"false"
         body = json.dumps(problem.body(str(scope["path"]))).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"audit-pending", pending),
-                    id_header,
-                ],
-            }
-        )
+        await send(problem_start(503, body, (b"audit-pending", pending), id_header))
         await send({"type": "http.response.body", "body": body})
