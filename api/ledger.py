@@ -99,7 +99,7 @@ class CheckpointFollower:
 
     def wait_for_block(self, number: int, timeout: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout
-        nudged = self.nudge is None
+        nudge = self.nudge  # asked once per wait
         while True:
             checkpoint = read_checkpoint(self.engine)
             if checkpoint is not None and checkpoint[0] >= number:
@@ -107,9 +107,9 @@ class CheckpointFollower:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            if not nudged and self.nudge is not None:
-                nudged = True
-                self.nudge(number, left)  # returns once the writer has indexed it, or given up; the row decides
+            if nudge is not None:
+                nudge(number, left)  # returns once the writer has indexed it, or given up; the row decides
+                nudge = None
                 continue
             time.sleep(min(self.interval, left))
 
