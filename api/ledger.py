@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from web3 import Web3
 from web3.contract import Contract
 
+from api import heap
 from api.audit import rejected_attempt_findings
 from api.settings import Settings
 from chain.node.artifacts import Artifact, load_artifacts
@@ -255,6 +256,7 @@ class LedgerService:
         with self._lock:
             if self._handle is None:
                 self._handle = self._connect()
+                heap.freeze_if_tuned()  # the handle lives as long as the process (api/heap.py)
             return self._handle
 
     def _connect(self) -> LedgerHandle:
