@@ -51,6 +51,7 @@ class Custody:
         self._scrypt_n = scrypt_n
         self._cache: dict[str, LocalAccount] = {}
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}  # keystore name -> held while it is being decrypted
 
     def operator(self) -> LocalAccount:
         return self._load(OPERATOR_KEY)
@@ -82,11 +83,24 @@ class Custody:
         return self._load(row.keystore) if row else None
 
     def _load(self, name: str) -> LocalAccount:
+        """The decrypted account of keystore `name`, decrypted once per process.
+
+        Requests that want a key not yet decrypted wait for the one decrypting it: each decryption takes scrypt's
+        memory (128 x N bytes, 256 MiB at the default N = 2**18) and 0.6 s of CPU here, so 48 writes of one
+        member arriving together after a start decrypted it 48 times at once and took 12 GB (the kernel killed the
+        service)."""
         with self._lock:
             cached = self._cache.get(name)
-        if cached is not None:
-            return cached
-        account = load_key(self.data_dir, name, self._passphrase)
-        with self._lock:
-            self._cache[name] = account
-        return account
+            if cached is not None:
+                return cached
+            loading = self._loading.setdefault(name, threading.Lock())
+        with loading:
+            with self._lock:
+                cached = self._cache.get(name)
+            if cached is not None:  # decrypted by the request this one waited for
+                return cached
+            account = load_key(self.data_dir, name, self._passphrase)
+            with self._lock:
+                self._cache[name] = account
+                self._loading.pop(name, None)
+            return account

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from web3 import Web3
 from web3.contract import Contract
 
+from api import heap
 from api.audit import rejected_attempt_findings
 from api.settings import Settings
 from chain.node.artifacts import Artifact, load_artifacts
@@ -54,28 +55,47 @@ class IndexPump:
     def __init__(self, indexer: Indexer) -> None:
         self.indexer = indexer
         self.active = False  # set while the background loop serves passes
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._asked = threading.Condition(self._lock)  # the loop waits on it for a writer's block
+        self._waits: dict[int, threading.Event] = {}  # block -> set once the read model has it (its writers wake)
         self._wanted = -1
         self._indexed = -1
 
     def wait_for_block(self, number: int, timeout: float = 30.0) -> bool:
+        """Waits until the read model includes block `number`; False after `timeout`.
+
+        A writer sleeps on the event of its own block, set by the pass that indexes it: only the writers a pass
+        served wake (with one condition for everyone, each pass and each writer's request woke every waiting
+        writer: 128 writers in flight made thousands of wake-ups a second, each taking the GIL to sleep again)."""
         if not self.active:
             return self.indexer.wait_for_block(number, timeout=timeout)
-        with self._cond:
-            if self._indexed >= number:
-                return True
-            self._wanted = max(self._wanted, number)
-            self._cond.notify_all()
-            return self._cond.wait_for(lambda: self._indexed >= number, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if self._indexed >= number:
+                    return True
+                if number > self._wanted:
+                    self._wanted = number
+                    self._asked.notify()
+                event = self._waits.get(number)
+                if event is None:
+                    event = self._waits[number] = threading.Event()
+            left = deadline - time.monotonic()
+            if left <= 0 or not event.wait(left):
+                with self._lock:
+                    return self._indexed >= number
+            # set: indexed, unless a reorg's rollback lowered it since (then wait again)
 
     def serve(self, idle: float) -> int:
         """One pass: waits until a writer needs an unindexed block (at most `idle` seconds), indexes to the head."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._wanted > self._indexed, timeout=idle)
+        with self._lock:
+            self._asked.wait_for(lambda: self._wanted > self._indexed, timeout=idle)
         indexed = self.indexer.sync()
-        with self._cond:
+        with self._lock:
             self._indexed = indexed  # not max(): a reorg rollback lowers it
-            self._cond.notify_all()
+            served = [n for n in self._waits if n <= indexed]
+            for n in served:
+                self._waits.pop(n).set()
             deeper = self.indexer.confirmations > 0 and self._wanted > indexed
         if deeper:  # a writer's block is not `confirmations` deep yet: look again shortly, not in a busy loop
             time.sleep(CONFIRMATION_POLL_S)
@@ -236,6 +256,7 @@ class LedgerService:
         with self._lock:
             if self._handle is None:
                 self._handle = self._connect()
+                heap.freeze_if_tuned()  # the handle lives as long as the process (api/heap.py)
             return self._handle
 
     def _connect(self) -> LedgerHandle:

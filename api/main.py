@@ -9,7 +9,7 @@ from pathlib import Path
 from anyio import to_thread
 from fastapi import Depends, FastAPI
 
-from api import health
+from api import health, heap
 from api.audit import AuditLog, AuditMiddleware
 from api.body_guard import BodyGuard
 from api.console import mount_console
@@ -55,10 +55,12 @@ def create_app(
     background_indexer: bool = True,
     role: Role = "single",
     writer_socket: Path | None = None,
+    tune_gc: bool = False,
 ) -> FastAPI:
     """The service. `role` (api/workers.py, `scf serve --workers N`): `single` (the default, one process does
     everything), `writer` (the same, and says so in `X-SCF-Role`), or `reader`: no indexer thread and no audit
-    spool drain at start; requests that are not reads go to the writer at `writer_socket`."""
+    spool drain at start; requests that are not reads go to the writer at `writer_socket`. `tune_gc`: the process
+    serves this app alone (`scf serve`): its garbage collector is tuned at start (api/heap.py)."""
     settings = settings or Settings()
     reader = role == "reader"
     url, busy = settings.effective_database_url, settings.db_busy_timeout
@@ -78,6 +80,8 @@ def create_app(
         # a second, sleeping): with anyio's default of 40 threads, 40 writes were in flight at most (the bench's 128
         # clients: 55 splits/s at best), and the others' dependencies queued behind them for a thread too.
         to_thread.current_default_thread_limiter().total_tokens = max(REQUEST_THREADS, settings.db_pool_size)
+        if tune_gc:
+            heap.tune_gc()
         if background_indexer and not reader:
             ledger.start()
         try:

@@ -278,7 +278,7 @@ def role_app(values: dict[str, Any], role: Role, uds: str) -> ASGIApp:
     """The app of a child process (uvicorn calls it in the child: `factory=True`)."""
     from api.main import create_app
 
-    return create_app(Settings(**values), role=role, writer_socket=Path(uds))
+    return create_app(Settings(**values), role=role, writer_socket=Path(uds), tune_gc=True)
 
 
 def _run_child(config: Any, sockets: list[socket.socket]) -> None:

@@ -398,7 +398,7 @@ def _serve(settings: Settings) -> None:
             raise typer.Exit(1)
         return
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, tune_gc=True),  # this process serves it alone (api/heap.py)
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",

@@ -247,6 +247,7 @@ class ReceiptWatcher:
         self._cond = threading.Condition()
         self._wanted: dict[str, int] = {}  # lower-case 0x hash -> number of waiters
         self._mined: dict[str, dict[str, Any] | None] = {}  # wanted hash seen in a block -> its raw receipt
+        self._sightings: dict[str, list[threading.Event]] = {}  # a hash's sleeping waiters: set when it is seen
         self._block_receipts = True  # False once the node refused eth_getBlockReceipts
         self._thread: threading.Thread | None = None
         self._seen_block: int | None = None  # changed under `_cond` only
@@ -281,6 +282,7 @@ class ReceiptWatcher:
                 else:
                     self._wanted.pop(key, None)
                     self._mined.pop(key, None)
+                    self._sightings.pop(key, None)
 
     def seen(self, hashes: tuple[str, ...]) -> bool:
         with self._cond:
@@ -299,10 +301,27 @@ class ReceiptWatcher:
                 self._mined.pop(h.lower(), None)
 
     def wait_mined(self, hashes: tuple[str, ...], timeout: float) -> bool:
-        """True as soon as one of `hashes` (being watched) was seen in a block; False after `timeout`."""
+        """True as soon as one of `hashes` (being watched) was seen in a block; False after `timeout`.
+
+        The waiter sleeps on an event of its own hashes, set by the watcher when it sees one of them: a block wakes
+        the waiters of its transactions only (with one condition for all, each block woke every waiter, 128 at
+        128 writes in flight, each taking the GIL to find it was not its turn)."""
         keys = [h.lower() for h in hashes]
         with self._cond:
-            return self._cond.wait_for(lambda: any(k in self._mined for k in keys), timeout=max(0.0, timeout))
+            if any(k in self._mined for k in keys):
+                return True
+            event = threading.Event()
+            for k in keys:
+                self._sightings.setdefault(k, []).append(event)
+        event.wait(max(0.0, timeout))
+        with self._cond:
+            for k in keys:
+                sleeping = self._sightings.get(k)
+                if sleeping is not None and event in sleeping:
+                    sleeping.remove(event)
+                    if not sleeping:
+                        del self._sightings[k]
+            return any(k in self._mined for k in keys)
 
     def _run(self) -> None:
         quiet_since = time.monotonic()
@@ -359,8 +378,8 @@ class ReceiptWatcher:
                 hits = [h for h in self._wanted if h in receipts]
                 for h in hits:
                     self._mined[h] = receipts[h]
-                if hits:
-                    self._cond.notify_all()
+                    for sleeping in self._sightings.pop(h, ()):
+                        sleeping.set()
                 self._seen_block = seen = number
 
     def _receipts_of(self, number: int) -> dict[str, dict[str, Any] | None] | None:
