@@ -240,22 +240,27 @@ class ChainReader:
     def member(self, members: MemberRegistry, member_id: int, block: int) -> Member:
         return self._struct(Member, ViewCall(members, "member(uint32)", (member_id,)), block)
 
-    def note_terms(
-        self, notes: ReceivableNotes, members: MemberRegistry, note: Note, block: int
-    ) -> tuple[Receivable, Member]:
-        """The note's receivable and its holder's member record at `block`, in one batch."""
-        terms, holder = self.calls(
-            [
-                ViewCall(notes, "receivable(uint256)", (note.slot_id,)),
-                ViewCall(members, "member(uint32)", (note.holder_id,)),
-            ],
-            block,
-        )
+    @staticmethod
+    def _terms_calls(notes: ReceivableNotes, members: MemberRegistry, slot_id: int, holder_id: int) -> list[ViewCall]:
+        return [
+            ViewCall(notes, "receivable(uint256)", (slot_id,)),
+            ViewCall(members, "member(uint32)", (holder_id,)),
+        ]
+
+    @staticmethod
+    def _terms(terms: Any, holder: Any) -> tuple[Receivable, Member]:
+        """The decoded outputs of `_terms_calls` as records; a revert of either raises it."""
         if isinstance(terms, ContractRevertError):
             raise terms
         if isinstance(holder, ContractRevertError):
             raise holder
         return Receivable(*terms), Member(*holder)
+
+    def note_terms(
+        self, notes: ReceivableNotes, members: MemberRegistry, note: Note, block: int
+    ) -> tuple[Receivable, Member]:
+        """The note's receivable and its holder's member record at `block`, in one batch."""
+        return self._terms(*self.calls(self._terms_calls(notes, members, note.slot_id, note.holder_id), block))
 
     def note_and_terms(
         self,
@@ -270,22 +275,14 @@ class ChainReader:
         exactly those, else None (read them with `note_terms`). A note the chain does not know raises its revert."""
         calls = [ViewCall(notes, "note(uint256)", (note_id,))]
         if expected is not None:
-            calls += [
-                ViewCall(notes, "receivable(uint256)", (expected[0],)),
-                ViewCall(members, "member(uint32)", (expected[1],)),
-            ]
+            calls += self._terms_calls(notes, members, *expected)
         found = self.calls(calls, block)
         if isinstance(found[0], ContractRevertError):
             raise found[0]
         note = Note(*found[0])
         if expected is None or (note.slot_id, note.holder_id) != expected:
             return note, None
-        terms, holder = found[1], found[2]
-        if isinstance(terms, ContractRevertError):
-            raise terms
-        if isinstance(holder, ContractRevertError):
-            raise holder
-        return note, (Receivable(*terms), Member(*holder))
+        return note, self._terms(found[1], found[2])
 
     def order(self, orders: OrderBook, order_id: int, block: int) -> Order:
         return self._struct(Order, ViewCall(orders, "order(uint256)", (order_id,)), block)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.audit import (
@@ -212,7 +213,8 @@ def test_entries_are_spooled_while_the_database_fails_and_appended_first_later(t
     engine.dispose()
 
 
-def test_middleware_streams_successes_and_logs_failures(tmp_path: Path) -> None:
+def _audited_app(tmp_path: Path) -> tuple[FastAPI, Engine]:
+    """A bare app with the problem handlers and the audit middleware alone on a fresh SQLite log (no body guard)."""
     engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
     create_schema(engine)
     audit = AuditLog(engine, tmp_path)
@@ -220,6 +222,22 @@ def test_middleware_streams_successes_and_logs_failures(tmp_path: Path) -> None:
     app = FastAPI()
     install_handlers(app)
     app.add_middleware(AuditMiddleware, audit=audit)
+    return app, engine
+
+
+def _post(app: FastAPI, *requests: tuple[str, dict[str, str]]) -> list[httpx.Response]:
+    """POSTs each (path, headers) in turn to `app` in-process, in one client."""
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return [await client.post(path, headers=headers) for path, headers in requests]
+
+    return asyncio.run(run())
+
+
+def test_middleware_streams_successes_and_logs_failures(tmp_path: Path) -> None:
+    app, engine = _audited_app(tmp_path)
 
     @app.post("/v1/stream")
     def stream_rows() -> StreamingResponse:
@@ -229,12 +247,7 @@ def test_middleware_streams_successes_and_logs_failures(tmp_path: Path) -> None:
     def broken_route() -> None:
         raise RuntimeError("a bug")
 
-    async def run() -> tuple[httpx.Response, httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.post("/v1/stream"), await client.post("/v1/broken", headers={"X-Request-Id": "b-1"})
-
-    streamed, broken = asyncio.run(run())
+    streamed, broken = _post(app, ("/v1/stream", {}), ("/v1/broken", {"X-Request-Id": "b-1"}))
     assert streamed.status_code == 200 and streamed.text == "row 1\nrow 2\n"
     assert broken.status_code == 500 and broken.headers["x-request-id"] == "b-1"
     assert broken.json()["type"].endswith("/internal-error")
@@ -253,13 +266,7 @@ def test_without_the_body_guard_inside_the_middleware_checks_the_log_itself(tmp_
     """The log's check of a write is left to the body guard only when the app says the guard is the next layer in
     (`guard_inside`, as `api.main.create_app` does): composed alone, the middleware still refuses a write whose log
     cannot be read, before the route runs."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'audit.db'}")
-    create_schema(engine)
-    audit = AuditLog(engine, tmp_path)
-    audit.ensure_head()
-    app = FastAPI()
-    install_handlers(app)
-    app.add_middleware(AuditMiddleware, audit=audit)
+    app, engine = _audited_app(tmp_path)
     ran: list[str] = []
 
     @app.post("/v1/act")
@@ -270,12 +277,7 @@ def test_without_the_body_guard_inside_the_middleware_checks_the_log_itself(tmp_
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE audit_head")  # the log cannot be read
 
-    async def run() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.post("/v1/act")
-
-    refused = asyncio.run(run())
+    [refused] = _post(app, ("/v1/act", {}))
     assert refused.status_code == 503, refused.text
     assert refused.json()["type"].endswith("/audit-unavailable")
     assert ran == []
