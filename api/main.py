@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -81,15 +80,9 @@ def create_app(
         to_thread.current_default_thread_limiter().total_tokens = max(REQUEST_THREADS, settings.db_pool_size)
         if background_indexer and not reader:
             ledger.start()
-        # What is alive now (the modules, the app, SQLAlchemy's and web3's objects: about 200k tracked) lives as long
-        # as the process: out of the collector's reach, so a full collection, due every few thousand requests, walks
-        # only what came after (it walked all of it: 100-300 ms pauses in a reader at the bench's load, its p99)
-        gc.collect()
-        gc.freeze()
         try:
             yield
         finally:
-            gc.unfreeze()  # an app stopped in a longer-lived process (the tests) may be collected
             ledger.stop()
             for pool in (engine, index_engine, audit_engine):
                 pool.dispose()
