@@ -116,6 +116,8 @@ def create_app(
     # overlap, the more specific comes first whatever the order (tests/unit/test_route_order.py)
     routers = [
         notes.router,
+        # the reads: /v1/verify/notes/{id} walked ten routers (about 60 routes) first, 0.2 ms of matching each time
+        verify.router,
         transactions.router,  # before members: /v1/members/challenge
         members.router,
         api_keys.router,
@@ -125,7 +127,6 @@ def create_app(
         financing_requests.router,
         cash.router,
         settlement.router,
-        verify.router,
         alerts.router,
         audit_router,
         credit.router,

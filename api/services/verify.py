@@ -56,8 +56,9 @@ from chain.node.proofs import ProofError
 from chain.node.reader import BlockHeader, ChainReader, ChainReadError
 from chain.node.revert import ContractRevertError
 from chain.node.roles import Roles
+from chain.readmodel.indexer import CHECKPOINT
 from chain.readmodel.projections import ORDER_STATUS, SLOT_STATUS
-from chain.readmodel.store import Loan, Member, Note, Order, Purchase
+from chain.readmodel.store import Checkpoint, Loan, Member, Note, Order, Purchase
 
 _BLOCK = re.compile(r"^(latest|[0-9]{1,18})$")
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -168,11 +169,19 @@ def verify_note(v: Verification, note_id: int, block: str, proof: bool) -> NoteV
     # holder the read model gives it, in one batch; only when the chain's note has another receivable or holder
     # (the read model is behind, or the block is older) a third reads the chain's (web3 contract calls cost several
     # times more: bench/reads.py). Everything answered is the chain's at the block.
-    header = pin(v, block)
+    if block == "latest":
+        # the read model's block and its receivable and holder for the note, in one statement; `latest` is then the
+        # head this process read at most HEAD_MAX_AGE ago when that is at or past the read model's block (every
+        # write this service answered is indexed, so it is seen: read-your-writes), else the head read again
+        checkpoint, slot_id, holder_id = v.session.execute(_NOTE_PARTIES_INDEXED, {"note_id": note_id}).one()
+        # a note the read model does not have yet (minted past the indexer): the head is read again
+        header = _latest(v, int(checkpoint or 0)) if slot_id else _latest(v, 0, max_age=0.0)
+    else:
+        header = pin(v, block)
+        slot_id, holder_id = v.session.execute(_NOTE_PARTIES, {"note_id": note_id}).first() or (None, None)
     point = _point(header)
     ledger = v.ledger
-    indexed = v.session.execute(_NOTE_PARTIES, {"note_id": note_id}).first()
-    expected = (int(indexed[0]), int(indexed[1])) if indexed is not None and indexed[0] else None
+    expected = (int(slot_id), int(holder_id)) if slot_id else None
     try:
         try:
             note, terms = v.reader.note_and_terms(ledger.notes, ledger.members, note_id, expected, point.number)
@@ -218,6 +227,12 @@ def verify_note(v: Verification, note_id: int, block: str, proof: bool) -> NoteV
 
 # the receivable and holder the read model gives a note: what verify_note reads beside it, in the same batch
 _NOTE_PARTIES = select(Note.slot_id, Note.holder_id).where(Note.id == bindparam("note_id"))
+# the same with the read model's block first: one row always (NULLs for a note or a checkpoint it does not have)
+_NOTE_PARTIES_INDEXED = select(
+    select(Checkpoint.block_number).where(Checkpoint.name == CHECKPOINT).scalar_subquery(),
+    select(Note.slot_id).where(Note.id == bindparam("note_id")).scalar_subquery(),
+    select(Note.holder_id).where(Note.id == bindparam("note_id")).scalar_subquery(),
+)
 
 
 # ------------------------------------------------------------------------------------------ invoices
@@ -429,11 +444,12 @@ def verify_order(v: Verification, order_id: int, block: str) -> OrderVerificatio
 # ------------------------------------------------------------------------------------------- holdings
 
 
-def _latest(v: Verification, at_least: int = 0) -> BlockHeader:
-    """The chain's latest header as this process read it at most HEAD_MAX_AGE seconds ago, and block `at_least` or
-    later (`ChainReader.latest`): what holdings measure their buckets from and name as `chain_block`."""
+def _latest(v: Verification, at_least: int = 0, max_age: float = HEAD_MAX_AGE) -> BlockHeader:
+    """The chain's latest header as this process read it at most `max_age` seconds ago, and block `at_least` or
+    later (`ChainReader.latest`): what holdings measure their buckets from and name as `chain_block`, and the block
+    `verify_note` reads `latest` at."""
     try:
-        return v.reader.latest(HEAD_MAX_AGE, at_least)
+        return v.reader.latest(max_age, at_least)
     except (OSError, ChainReadError) as exc:
         params = {"block": "latest", "exc": exc}
         raise catalogued(503, "chain-unavailable", "chain-unavailable.reading-block-failed", params) from exc

@@ -189,3 +189,37 @@ def test_without_a_key_a_malformed_parameter_is_a_422_and_a_wellformed_request_a
     problem(http.get("/v1/verify/holdings/1", params={"check": "yes"}), 422, "validation-error")
     problem(http.get("/v1/verify/notes/1"), 401, "unauthorized")
     problem(http.get("/v1/verify/holdings/1"), 401, "unauthorized")
+
+
+def test_a_note_at_latest_shares_a_recent_head_but_sees_every_indexed_write(
+    parties: dict[str, Party], operator: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`latest` is the head this process read at most HEAD_MAX_AGE ago (here an hour) while the read model is not
+    past it: a second verification with no block mined between asks the node for no head. A write this service
+    answered is indexed before its answer, so the next verification reads the head again and sees it
+    (read-your-writes)."""
+    from api.services import verify
+    from chain.node.reader import ChainReader
+
+    monkeypatch.setattr(verify, "HEAD_MAX_AGE", 3600.0)
+    heads: list[int | str] = []
+    header = ChainReader.header
+
+    def counted(self: ChainReader, identifier: int | str) -> Any:  # the real read, counted
+        heads.append(identifier)
+        return header(self, identifier)
+
+    monkeypatch.setattr(ChainReader, "header", counted)
+    core, supplier, supplier2 = parties["core"], parties["supplier"], parties["supplier2"]
+    maturity = (date.today() + timedelta(days=90)).isoformat()
+    body = {"creditor_id": supplier.id, "face_value": "700.00", "maturity": maturity, "invoice_hash": random_hash()}
+    note_id = ok(core.client.post("/v1/receivables", json=body), 201)["first_note_id"]
+    first = ok(operator.get(f"/v1/verify/notes/{note_id}"))
+    heads.clear()
+    again = ok(operator.get(f"/v1/verify/notes/{note_id}"))  # automine: no block since
+    assert heads == [] and again["block"] == first["block"]
+    split = ok(supplier.client.post(f"/v1/notes/{note_id}/split", json={"to": supplier2.id, "value": "200.00"}), 201)
+    child = ok(operator.get(f"/v1/verify/notes/{split['new_note']['id']}"))
+    assert heads == ["latest"] and child["block"]["number"] > first["block"]["number"]
+    assert (child["holder"]["member_id"], child["value"]) == (supplier2.id, "200.00")
+    assert ok(operator.get(f"/v1/verify/notes/{note_id}"))["value"] == "500.00"
