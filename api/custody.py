@@ -13,7 +13,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -44,6 +44,14 @@ class MemberKey(LocalAccount):
         return f"MemberKey({self._address})"
 
 
+# Built once: a write asks for its signer's keystore every time, and building the statement per call cost more CPU
+# than running it (its cache key computed per call)
+_KEYSTORE_OF_MEMBER = select(CustodyAccount.keystore).where(CustodyAccount.member_id == bindparam("member_id"))
+_SELF_CUSTODY_OF_MEMBER = select(SelfCustodyAccount.account).where(
+    SelfCustodyAccount.member_id == bindparam("member_id")
+)
+
+
 class Custody:
     def __init__(self, data_dir: Path, passphrase: str, scrypt_n: int = DEFAULT_SCRYPT_N) -> None:
         self.data_dir = data_dir
@@ -67,7 +75,7 @@ class Custody:
         return account
 
     def account_of_member(self, session: Session, member_id: int) -> LocalAccount | None:
-        keystore = session.scalar(select(CustodyAccount.keystore).where(CustodyAccount.member_id == member_id))
+        keystore = session.scalar(_KEYSTORE_OF_MEMBER, {"member_id": member_id})
         return self._load(keystore) if keystore is not None else None
 
     def signer_of_member(self, session: Session, member_id: int) -> LocalAccount | None:
@@ -75,8 +83,8 @@ class Custody:
         custodial = self.account_of_member(session, member_id)
         if custodial is not None:
             return custodial
-        own = session.scalar(select(SelfCustodyAccount).where(SelfCustodyAccount.member_id == member_id))
-        return MemberKey(own.account) if own is not None else None
+        own = session.scalar(_SELF_CUSTODY_OF_MEMBER, {"member_id": member_id})
+        return MemberKey(str(own)) if own is not None else None
 
     def account_by_address(self, session: Session, address: str) -> LocalAccount | None:
         row = session.get(CustodyAccount, address)

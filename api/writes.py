@@ -162,6 +162,22 @@ _STORE_STEPS = (
 )
 
 
+# A request's claim and its answer, likewise: built per call, each cost more CPU than its execution (about 0.17 ms of
+# building and cache-key computing per write, for each of the two, measured in-process on SQLite)
+_CLAIM_RECORD = insert(IdempotencyRecord)
+_RECORD_DONE = (
+    update(IdempotencyRecord)
+    .where(IdempotencyRecord.principal == bindparam("record_principal"))
+    .where(IdempotencyRecord.key == bindparam("record_key"))
+    .values(
+        state="done",
+        status_code=bindparam("done_status"),
+        response=bindparam("done_response", type_=IdempotencyRecord.__table__.c.response.type),
+        steps=bindparam("new_steps", type_=IdempotencyRecord.__table__.c.steps.type),
+    )
+)
+
+
 def _steps_row(record_id: tuple[int, str], steps: list[dict[str, Any]]) -> dict[str, Any]:
     return {"record_principal": record_id[0], "record_key": record_id[1], "new_steps": list(steps)}
 
@@ -571,16 +587,17 @@ class WriteExecutor:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    insert(IdempotencyRecord).values(
-                        principal=record_id[0],
-                        key=record_id[1],
-                        method=request.method,
-                        path=request.url.path,
-                        body_sha256=digest,
-                        state="in_flight",
-                        steps=[],
-                        note=BOOT_ID,
-                    )
+                    _CLAIM_RECORD,
+                    {
+                        "principal": record_id[0],
+                        "key": record_id[1],
+                        "method": request.method,
+                        "path": request.url.path,
+                        "body_sha256": digest,
+                        "state": "in_flight",
+                        "steps": [],
+                        "note": BOOT_ID,
+                    },
                 )
             return [], None
         except IntegrityError:
@@ -656,14 +673,10 @@ class WriteExecutor:
             return record is not None and record.body_sha256 == _request_digest(request, body)
 
     def _finish(self, record_id: tuple[int, str], status: int, payload: Any, ctx: WriteContext, *, final: bool) -> None:
-        where = _record_is(record_id)
-        with self.engine.begin() as conn:  # Core: one statement, no ORM load
+        with self.engine.begin() as conn:  # Core: one constant statement, no ORM load
             if final:  # the steps now carry each mined transaction's block, which a replay checks
-                conn.execute(
-                    update(IdempotencyRecord)
-                    .where(*where)
-                    .values(state="done", status_code=status, response=self._seal(payload), steps=list(ctx.prior_steps))
-                )
-            elif not ctx.prior_steps:
-                conn.execute(delete(IdempotencyRecord).where(*where))  # nothing was sent: a retry starts afresh
+                row = _steps_row(record_id, ctx.prior_steps)
+                conn.execute(_RECORD_DONE, {**row, "done_status": status, "done_response": self._seal(payload)})
+            elif not ctx.prior_steps:  # nothing was sent: a retry starts afresh
+                conn.execute(delete(IdempotencyRecord).where(*_record_is(record_id)))
             # else: transactions were sent and their outcome is unknown; a retry resumes them
