@@ -244,26 +244,26 @@ class ReceiptWatcher:
         self.rpc = rpc
         self.poll = poll
         self.idle = idle
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # its waiters sleep on events of their own (`wait_mined`)
         self._wanted: dict[str, int] = {}  # lower-case 0x hash -> number of waiters
         self._mined: dict[str, dict[str, Any] | None] = {}  # wanted hash seen in a block -> its raw receipt
         self._sightings: dict[str, list[threading.Event]] = {}  # a hash's sleeping waiters: set when it is seen
         self._block_receipts = True  # False once the node refused eth_getBlockReceipts
         self._thread: threading.Thread | None = None
-        self._seen_block: int | None = None  # changed under `_cond` only
+        self._seen_block: int | None = None  # changed under `_lock` only
         self._epoch = 0  # counts the watcher's (re)starts: a position is only comparable within one epoch
         self._head_at: float | None = None  # monotonic time the current head was first seen (None: not known)
         self._gaps: deque[float] = deque(maxlen=BLOCK_CLOCK_GAPS)  # seconds between heads seen one block apart
 
     def position(self) -> tuple[int, int] | None:
         """Where the watcher is: (epoch, the last block it examined); None while it has not started following."""
-        with self._cond:
+        with self._lock:
             return (self._epoch, self._seen_block) if self._seen_block is not None else None
 
     def watch(self, hashes: tuple[str, ...]) -> tuple[int, int] | None:
         """Registers a waiter for `hashes`; returns the watcher's `position` at the registration: a block examined
         after it is looked through for them."""
-        with self._cond:
+        with self._lock:
             for h in hashes:
                 key = h.lower()
                 self._wanted[key] = self._wanted.get(key, 0) + 1
@@ -273,7 +273,7 @@ class ReceiptWatcher:
             return (self._epoch, self._seen_block) if self._seen_block is not None else None
 
     def unwatch(self, hashes: tuple[str, ...]) -> None:
-        with self._cond:
+        with self._lock:
             for h in hashes:
                 key = h.lower()
                 left = self._wanted.get(key, 0) - 1
@@ -285,18 +285,18 @@ class ReceiptWatcher:
                     self._sightings.pop(key, None)
 
     def seen(self, hashes: tuple[str, ...]) -> bool:
-        with self._cond:
+        with self._lock:
             return any(h.lower() in self._mined for h in hashes)
 
     def receipt(self, hashes: tuple[str, ...]) -> TxReceipt | None:
         """The receipt the watcher fetched for one of `hashes`, if any."""
-        with self._cond:
+        with self._lock:
             raw = next((r for r in (self._mined.get(h.lower()) for h in hashes) if r is not None), None)
         return format_receipt(raw) if raw is not None else None
 
     def forget_mined(self, hashes: tuple[str, ...]) -> None:
         """The waiter found no receipt after all (a reorg dropped the block): wait for a new sighting."""
-        with self._cond:
+        with self._lock:
             for h in hashes:
                 self._mined.pop(h.lower(), None)
 
@@ -307,14 +307,14 @@ class ReceiptWatcher:
         the waiters of its transactions only (with one condition for all, each block woke every waiter, 128 at
         128 writes in flight, each taking the GIL to find it was not its turn)."""
         keys = [h.lower() for h in hashes]
-        with self._cond:
+        with self._lock:
             if any(k in self._mined for k in keys):
                 return True
             event = threading.Event()
             for k in keys:
                 self._sightings.setdefault(k, []).append(event)
         event.wait(max(0.0, timeout))
-        with self._cond:
+        with self._lock:
             for k in keys:
                 sleeping = self._sightings.get(k)
                 if sleeping is not None and event in sleeping:
@@ -326,7 +326,7 @@ class ReceiptWatcher:
     def _run(self) -> None:
         quiet_since = time.monotonic()
         while True:
-            with self._cond:
+            with self._lock:
                 if not self._wanted:
                     if time.monotonic() - quiet_since > self.idle:
                         self._thread = None
@@ -337,7 +337,7 @@ class ReceiptWatcher:
             try:
                 self._step()
             except Exception:  # node down or restarting: waiters fall back to looking themselves
-                with self._cond:
+                with self._lock:
                     self._restart(None)
             time.sleep(self._pause())
 
@@ -348,7 +348,7 @@ class ReceiptWatcher:
         return max(self.poll, block_clock(self._gaps, self.poll) - (time.monotonic() - self._head_at))
 
     def _restart(self, block: int | None) -> None:
-        """(under `_cond`) Follows the chain from after `block` (None: from the head, at the next step)."""
+        """(under `_lock`) Follows the chain from after `block` (None: from the head, at the next step)."""
         self._seen_block = block
         self._epoch += 1
         self._head_at = None  # no gap is measured across a restart
@@ -366,7 +366,7 @@ class ReceiptWatcher:
         seen = self._seen_block
         self._saw_head(head, seen)
         if seen is None or head < seen or head - seen > 64:
-            with self._cond:
+            with self._lock:
                 self._restart(head - 1)  # (re)start: look at the head block only; older ones waiters check
             seen = head - 1
         while seen < head:
@@ -374,7 +374,7 @@ class ReceiptWatcher:
             receipts = self._receipts_of(number)
             if receipts is None:
                 return  # the head moved back (reorg) between the two calls: next round
-            with self._cond:  # the block's hits and the new position together (`watch` reads both under the lock)
+            with self._lock:  # the block's hits and the new position together (`watch` reads both under the lock)
                 hits = [h for h in self._wanted if h in receipts]
                 for h in hits:
                     self._mined[h] = receipts[h]
