@@ -16,7 +16,8 @@ from typing import Any
 
 from eth_abi.abi import decode
 from eth_utils.abi import event_abi_to_log_topic
-from eth_utils.address import to_checksum_address
+
+from chain.node.abi import checksum_address
 
 _DYNAMIC = ("string", "bytes")
 
@@ -73,7 +74,7 @@ def _bytes(value: bytes | str) -> bytes:
 
 
 def _normal(type_str: str, value: Any) -> Any:
-    return to_checksum_address(value) if type_str == "address" else value
+    return checksum_address(value) if type_str == "address" else value
 
 
 def event_decoders(abi: Sequence[Mapping[str, Any]]) -> dict[str, EventDecoder]:

@@ -54,6 +54,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxParams, TxReceipt
 
+from chain.node.abi import checksum_address
 from chain.node.errors import (
     ChainUnavailableError,
     NonceConsumedError,
@@ -655,7 +656,7 @@ class TransactionQueue:
             raise ValueError("the queue sends EIP-1559 transactions: give maxFeePerGas/maxPriorityFeePerGas")
         fields: dict[str, Any] = {"type": 2, "chainId": self._get_chain_id(), "value": int(source.get("value", 0))}
         if source.get("to"):
-            fields["to"] = Web3.to_checksum_address(source["to"])
+            fields["to"] = checksum_address(source["to"])
         data = source.get("data", source.get("input"))
         fields["data"] = _hex(data) if data else "0x"
         for key in ("gas", "maxFeePerGas", "maxPriorityFeePerGas"):
