@@ -4,11 +4,11 @@ the send. No database, no indexer, no audit, no idempotency, no pre-flight, no w
 framework, the ABI encoding, the signature and the send cost on their own, measured beside the service in the
 same run (bench/service.py).
 
-Same pieces as the product: `chain.node.contracts.ContractCall` encodes the call (eth-abi), eth-account's
-`LocalAccount.sign_transaction` signs it (as `chain.node.signer.TransactionQueue`), `chain.node.rpc.JsonRpc` sends
-it; a sync route (FastAPI's thread pool, as the service's split route), served by uvicorn with the product's
-settings (`scf serve`: `uvicorn.run(app, host, port, log_level="info", log_config=api.logs.log_config(...))`).
-Each account's nonce is kept in memory (read once from the node's pending count).
+Same pieces as the product: `chain.node.contracts.ContractCall` encodes the call (eth-abi), `chain.node.txsign.TxKey`
+signs it (RLP + coincurve, as `chain.node.signer.TransactionQueue`), `chain.node.rpc.JsonRpc` sends it; a sync route
+(FastAPI's thread pool, as the service's split route), served by uvicorn with the product's settings (`scf serve`:
+`uvicorn.run(app, host, port, log_level="info", log_config=api.logs.log_config(...))`). Each account's
+nonce is kept in memory (read once from the node's pending count).
 
 Configuration (environment, set by bench.service): SCF_FLOOR_PORT, SCF_FLOOR_RPC_URL, SCF_FLOOR_NOTES (the
 ReceivableNotes address), SCF_FLOOR_RECIPIENT (the new notes' holder) and SCF_FLOOR_KEYS (JSON: bearer token ->
@@ -32,6 +32,7 @@ from bench.rpc import MAX_FEE, TIP
 from bench.workload import SPLIT_GAS, SPLIT_SIG
 from chain.node.contracts import ContractCall
 from chain.node.rpc import JsonRpc
+from chain.node.txsign import TxKey
 
 
 class SplitIn(BaseModel):
@@ -42,6 +43,7 @@ class SplitIn(BaseModel):
 class _Account:
     def __init__(self, key: str) -> None:
         self.account: LocalAccount = Account.from_key(key)
+        self.key = TxKey(self.account.key, self.account.address)
         self.nonce: int | None = None
         self.lock = threading.Lock()
 
@@ -76,8 +78,8 @@ def create_app(rpc_url: str, notes: str, recipient: str, keys: dict[str, str]) -
                 "maxFeePerGas": MAX_FEE,
                 "maxPriorityFeePerGas": TIP,
             }
-            signed = holder.account.sign_transaction(fields)
-            tx_hash = rpc.call("eth_sendRawTransaction", "0x" + bytes(signed.raw_transaction).hex())
+            raw, _hash = holder.key.sign_1559(fields)
+            tx_hash = rpc.call("eth_sendRawTransaction", "0x" + raw.hex())
             holder.nonce += 1
         return {"tx_hash": tx_hash, "note_id": note_id}
 

@@ -26,7 +26,8 @@ from api.schemas.core import (
     TransferNoteIn,
 )
 from api.services.common import event_args, iso_time, maturity_within, member_or_404, sees_everything
-from api.services.visibility import Visibility, display_names
+from api.services.visibility import Visibility
+from api.tables import MemberProfile
 from api.writes import WriteContext
 from chain.readmodel.store import Member, Note, Receivable, table
 
@@ -93,6 +94,51 @@ _FEW_NOTE_VIEWS = {
     )
     for count in (1, 2, 3)
 }
+
+
+# A write's answer: its notes with the display names of their holder, lienholder and obligor, in one statement
+# (were two: `note_views`, then `display_names`, 4-6% of a split's CPU together, py-spy at 32 clients)
+_holder_profile, _lien_profile, _obligor_profile = (
+    table(MemberProfile).alias(name) for name in ("holder_profile", "lienholder_profile", "obligor_profile")
+)
+_NAMED_NOTE_VIEW_COLUMNS = select(
+    *_NOTE_VIEW_COLUMNS.selected_columns,
+    _holder_profile.c.display_name.label("holder_name"),
+    _lien_profile.c.display_name.label("lienholder_name"),
+    _obligor_profile.c.display_name.label("obligor_name"),
+).select_from(
+    _notes.outerjoin(_receivables, _receivables.c.id == _notes.c.slot_id)
+    .outerjoin(_holder_profile, _holder_profile.c.member_id == _notes.c.holder_id)
+    .outerjoin(_lien_profile, _lien_profile.c.member_id == _notes.c.lienholder_id)
+    .outerjoin(_obligor_profile, _obligor_profile.c.member_id == _receivables.c.obligor_id)
+)
+_NAMED_NOTE_VIEWS = _NAMED_NOTE_VIEW_COLUMNS.where(_notes.c.id.in_(bindparam("ids", expanding=True)))
+_FEW_NAMED_NOTE_VIEWS = {
+    count: _NAMED_NOTE_VIEW_COLUMNS.where(
+        _notes.c.id == bindparam("id0") if count == 1 else _notes.c.id.in_([bindparam(f"id{i}") for i in range(count)])
+    )
+    for count in (1, 2, 3)
+}
+_NAME_COLUMNS = (("holder_id", "holder_name"), ("lienholder_id", "lienholder_name"), ("obligor_id", "obligor_name"))
+
+
+def named_note_views(session: Session, note_ids: Sequence[int]) -> tuple[dict[int, NoteView], dict[int, str]]:
+    """`note_views` and the `display_names` of the notes' holders, lienholders and obligors, in one statement."""
+    few = _FEW_NAMED_NOTE_VIEWS.get(len(note_ids))
+    if few is not None:
+        rows = session.execute(few, {f"id{i}": note_id for i, note_id in enumerate(note_ids)})
+    else:
+        rows = session.execute(_NAMED_NOTE_VIEWS, {"ids": list(note_ids)})
+    views: dict[int, NoteView] = {}
+    names: dict[int, str] = {}
+    for row in rows:
+        values = dict(row._mapping)
+        for member_column, name_column in _NAME_COLUMNS:
+            member_id, name = values[member_column], values.pop(name_column)
+            if member_id and name is not None:
+                names[int(member_id)] = str(name)
+        views[int(row.id)] = NoteView(**values)
+    return views, names
 
 
 def note_views(session: Session, note_ids: Sequence[int]) -> dict[int, NoteView]:
@@ -185,12 +231,7 @@ def notes_query(
 def _notes_now(w: WriteDeps, ctx: WriteContext, *note_ids: int) -> list[NoteOut]:
     """The notes a write changed, once the indexer has its block (404 for one the read model no longer has)."""
 
-    def build(session: Session) -> tuple[dict[int, NoteView], dict[int, str]]:
-        found = note_views(session, note_ids)
-        members = [m for n in found.values() for m in (n.holder_id, n.lienholder_id, n.obligor_id)]
-        return found, display_names(session, members)
-
-    found, names = ctx.read(build)
+    found, names = ctx.read(lambda session: named_note_views(session, note_ids))
     missing = [i for i in note_ids if i not in found]
     if missing:
         raise catalogued(404, "not-found", "not-found.no-note", {"note_id": missing[0]})

@@ -6,11 +6,14 @@ Shared by `scripts/abi_export.py` (build/abi and the selector table of docs/erro
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from eth_abi.grammar import TupleType
 from eth_abi.grammar import parse as parse_type
+from eth_typing import ChecksumAddress
 from eth_utils.abi import collapse_if_tuple, function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 
 DEPLOYED = ["MemberRegistry", "CashToken", "ReceivableNotes", "OrderBook", "Financing", "Settlement"]
 
@@ -27,16 +30,34 @@ def error_signature(entry: dict[str, Any]) -> str:
 
 def signature_types(signature: str) -> list[str]:
     """The argument types of a signature: 'f(uint256,(address,bool)[],bytes32)' -> ['uint256', '(address,bool)[]',
-    'bytes32'] (eth-abi's type grammar parses the list as one tuple type)."""
+    'bytes32'] (eth-abi's type grammar parses the list as one tuple type; parsed once per signature)."""
+    return list(_signature_types(signature))
+
+
+@lru_cache(maxsize=1024)
+def _signature_types(signature: str) -> tuple[str, ...]:
     start = signature.find("(")
     if start < 0 or not signature.endswith(")"):
         raise ValueError(f"not a function signature: {signature!r}")
     if start == len(signature) - 2:  # `memberCount()`: the grammar has no empty tuple
-        return []
+        return ()
     arguments = parse_type(signature[start:])
     if not isinstance(arguments, TupleType):  # pragma: no cover - `(...)` always parses as a tuple
         raise ValueError(f"not a function signature: {signature!r}")
-    return [component.to_type_str() for component in arguments.components]
+    return tuple(component.to_type_str() for component in arguments.components)
+
+
+@lru_cache(maxsize=1024)
+def selector(signature: str) -> bytes:
+    """The 4-byte selector of a function or error signature, computed once per signature."""
+    return bytes(function_signature_to_4byte_selector(signature))
+
+
+@lru_cache(maxsize=4096)
+def checksum_address(value: str) -> ChecksumAddress:
+    """`to_checksum_address`, computed once per spelling: the write path checksums the same few contract and member
+    addresses on every call (a keccak each)."""
+    return to_checksum_address(value)
 
 
 def selector_of(signature: str) -> str:

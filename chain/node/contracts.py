@@ -20,12 +20,10 @@ from typing import Any, ClassVar, TypeVar
 
 from eth_abi.abi import encode as abi_encode
 from eth_typing import BlockIdentifier, ChecksumAddress, HexStr
-from eth_utils.abi import function_signature_to_4byte_selector
-from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
-from chain.node.abi import signature_types
+from chain.node.abi import checksum_address, selector, signature_types
 from chain.node.revert import RevertDecoder
 
 T = TypeVar("T")
@@ -45,7 +43,7 @@ class ContractCall:
 
     @property
     def selector(self) -> bytes:
-        return bytes(function_signature_to_4byte_selector(self.signature))
+        return selector(self.signature)
 
     def data(self) -> HexStr:
         """The calldata: selector + ABI-encoded arguments (the same bytes as web3's `encode_abi`)."""
@@ -165,7 +163,7 @@ class Fund:
 
 
 def _address(value: str) -> ChecksumAddress:
-    return Web3.to_checksum_address(value)
+    return checksum_address(value)
 
 
 def _bytes32(value: bytes | str) -> bytes:

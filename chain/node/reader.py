@@ -111,11 +111,11 @@ class ViewCall:
 
 
 class ChainReader:
-    """Thread-safe: one keep-alive pool per node (`chain_reader` keeps one reader per URL for the process)."""
+    """Thread-safe: keep-alive connections to one node (`chain_reader` keeps one reader per URL for the process)."""
 
     def __init__(self, rpc_url: str, timeout: float = 10.0) -> None:
         self.rpc_url = rpc_url
-        # chain.node.rpc's urllib3 keep-alive pool: no proxy or netrc lookups, a fraction of httpx's Python per request
+        # chain.node.rpc: a keep-alive connection per thread, no proxy or netrc lookups, a fraction of httpx's Python
         self.rpc = JsonRpc(rpc_url, timeout)
         self._views: dict[tuple[str, str], _View] = {}
         self._latest: tuple[float, BlockHeader] | None = None  # (monotonic time the read began, the header)

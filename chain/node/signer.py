@@ -54,6 +54,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import TxParams, TxReceipt
 
+from chain.node.abi import checksum_address
 from chain.node.errors import (
     ChainUnavailableError,
     NonceConsumedError,
@@ -64,6 +65,7 @@ from chain.node.errors import (
 )
 from chain.node.revert import RevertDecoder
 from chain.node.rpc import JsonRpc, ProviderRpc, RpcError, format_receipt, rpc_for
+from chain.node.txsign import TxKey
 
 RECEIPTLESS_SCAN_BLOCKS = 1024  # how far back a taken nonce is looked for among our own versions (rare path)
 _SCAN_BATCH = 128
@@ -433,6 +435,7 @@ class TransactionQueue:
         self._gap_checked_at = -math.inf  # when a waiter last compared the node's pending count with its nonce
         self._gap_nonce = -1  # the nonce of that waiter
         self._chain_id: int | None = None
+        self._tx_key: TxKey | None = None  # the account's key for the lean signer, made on first signature
         # the watcher's position just before each of the last sends (tx hash -> position), for `wait`'s first look
         self._sent_from: OrderedDict[str, tuple[int, int]] = OrderedDict()
 
@@ -653,7 +656,7 @@ class TransactionQueue:
             raise ValueError("the queue sends EIP-1559 transactions: give maxFeePerGas/maxPriorityFeePerGas")
         fields: dict[str, Any] = {"type": 2, "chainId": self._get_chain_id(), "value": int(source.get("value", 0))}
         if source.get("to"):
-            fields["to"] = Web3.to_checksum_address(source["to"])
+            fields["to"] = checksum_address(source["to"])
         data = source.get("data", source.get("input"))
         fields["data"] = _hex(data) if data else "0x"
         for key in ("gas", "maxFeePerGas", "maxPriorityFeePerGas"):
@@ -708,12 +711,19 @@ class TransactionQueue:
 
     def _sign(self, fields: Mapping[str, Any], nonce: int, superseded: tuple[str, ...] = ()) -> SignedTx:
         unsigned = {**fields, "nonce": nonce}
-        signed = self.account.sign_transaction(unsigned)
+        if type(self.account).sign_transaction is LocalAccount.sign_transaction:
+            # a plain key: RLP + coincurve, the bytes eth-account makes at a fifth of its CPU (chain/node/txsign.py)
+            if self._tx_key is None:
+                self._tx_key = TxKey(self.account.key, self.address)
+            raw, tx_hash = self._tx_key.sign_1559(unsigned)
+        else:  # an account that signs its own way, or refuses to (a self-custody member's MemberKey)
+            signed = self.account.sign_transaction(unsigned)
+            raw, tx_hash = signed.raw_transaction, signed.hash
         return SignedTx(
             sender=self.address,
             nonce=nonce,
-            tx_hash=_hex(signed.hash),
-            raw=_hex(signed.raw_transaction),
+            tx_hash=_hex(tx_hash),
+            raw=_hex(raw),
             fields=dict(fields),
             superseded=superseded,
         )

@@ -7,11 +7,13 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 
 from api.writes import WriteContext
-from chain.node.abi import abi_type, signature_types
+from chain.node.abi import abi_type, checksum_address, selector, signature_types
 from chain.node.artifacts import load_artifacts
 from chain.node.contracts import (
     WRAPPERS,
@@ -200,3 +202,22 @@ def test_write_context_sends_typed_and_string_calls_alike(contracts: Contracts) 
     assert queue.sent[2] == queue.sent[3]
     assert queue.sent[0]["to"] == contracts.notes.address
     assert len(ctx.receipts) == 4
+
+
+def test_checksums_and_signatures_are_computed_once(contracts: Contracts) -> None:
+    """The write path's per-call work (checksumming an address, parsing a signature, its selector) is cached: a
+    second split to the same member reuses each, with the same values as eth-utils computes afresh."""
+    to = "0x" + "c3" * 20
+    first = contracts.notes.split(7, to, 5)
+    hits = (checksum_address.cache_info().hits, selector.cache_info().hits)
+    second = contracts.notes.split(8, to.upper().replace("0X", "0x"), 5)
+    assert second.args[1] == first.args[1] == to_checksum_address(to)
+    assert second.selector == first.selector == function_signature_to_4byte_selector(second.signature)
+    assert second.data().startswith("0x" + second.selector.hex())
+    assert checksum_address.cache_info().hits == hits[0]  # another spelling: computed, not mistaken for the first
+    assert contracts.notes.split(9, to, 5).args[1] == first.args[1]
+    assert checksum_address.cache_info().hits == hits[0] + 1
+    assert selector.cache_info().hits > hits[1]
+    types = signature_types(second.signature)
+    types.append("mutated")  # a caller's copy: the cached parse is not changed
+    assert signature_types(second.signature) == ["uint256", "address", "uint256"]
