@@ -87,6 +87,9 @@ class StorageFormat(StrEnum):
     BONSAI = "BONSAI"
 
 
+RPC_MAX_ACTIVE_CONNECTIONS = 1024  # see node_config: one service process alone may hold 256+
+
+
 def _hex_bytes(value: str, length: int, what: str) -> bytes:
     value = value.strip()
     if not _HEX.match(value):
@@ -341,6 +344,9 @@ def node_config(
         "rpc-http-host": node.host,
         "rpc-http-port": node.rpc_port,
         "rpc-http-api": list(RPC_APIS),
+        # Besu refuses connections past 80 by default; the service keeps one keep-alive connection to its node per
+        # thread that calls it (up to 256 request threads a process, chain/node/rpc.py), its verifiers more
+        "rpc-http-max-active-connections": RPC_MAX_ACTIVE_CONNECTIONS,
         "host-allowlist": sorted({"localhost", "127.0.0.1", node.host}),
         "revert-reason-enabled": True,
         # Free gas: with genesis zeroBaseFee, a node with a higher minimum silently drops zero-price transactions

@@ -200,6 +200,8 @@ def test_node_config_toml_parses_with_the_expected_settings(tmp_path: Path) -> N
         folder = written.org_dirs[node.name]
         config = tomllib.loads((folder / "config.toml").read_text())
         assert config["rpc-http-api"] == ["ETH", "NET", "WEB3", "QBFT", "TXPOOL", "DEBUG"] == list(RPC_APIS)
+        # above Besu's default of 80: one service process keeps a keep-alive connection per calling thread (256)
+        assert config["rpc-http-max-active-connections"] >= 512
         assert config["rpc-http-enabled"] is True
         assert (config["rpc-http-host"], config["rpc-http-port"]) == (node.host, 8545)
         assert (config["p2p-host"], config["p2p-port"]) == (node.host, 30303)
