@@ -13,7 +13,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
-from api.deps import Principal, WriteDeps
+from api.deps import Principal, WriteDeps, key_principal_with
 from api.problems import Problem, catalogued
 from api.schemas.core import (
     LockNoteIn,
@@ -95,6 +95,21 @@ _FEW_NOTE_VIEWS = {
 }
 
 
+# GET /v1/notes/{id}: the caller's key and the note in one round trip (api.deps.principal_with); the note's columns
+# are NULL when the read model does not have it (`note_of`)
+NOTE_WITH_CALLER = (
+    key_principal_with(*_NOTE_VIEW_COLUMNS.selected_columns)
+    .outerjoin(_notes, _notes.c.id == bindparam("note_id"))
+    .outerjoin(_receivables, _receivables.c.id == _notes.c.slot_id)
+)
+_NOTE_VIEW_FIELDS = tuple(column.name for column in _NOTE_VIEW_COLUMNS.selected_columns)
+
+
+def note_of(values: Sequence[Any]) -> NoteView | None:
+    """The note in the values `NOTE_WITH_CALLER` gave beside the key's, None when the read model does not have it."""
+    return NoteView(**dict(zip(_NOTE_VIEW_FIELDS, values, strict=True))) if values[0] is not None else None
+
+
 def note_views(session: Session, note_ids: Sequence[int]) -> dict[int, NoteView]:
     """The notes among `note_ids` the read model knows, by id, with their receivable's terms."""
     few = _FEW_NOTE_VIEWS.get(len(note_ids))
@@ -137,14 +152,23 @@ def note_out(
 
 
 def load_note(session: Session, note_id: int) -> NoteView:
-    found = note_views(session, [note_id]).get(note_id)
-    if found is None:
+    return _found(note_id, note_views(session, [note_id]).get(note_id))
+
+
+def _found(note_id: int, note: NoteView | None) -> NoteView:
+    if note is None:
         raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
-    return found
+    return note
 
 
 def visible_note(session: Session, principal: Principal, note_id: int) -> NoteView:
-    note = load_note(session, note_id)
+    return shown_note(principal, note_id, note_views(session, [note_id]).get(note_id))
+
+
+def shown_note(principal: Principal, note_id: int, found: NoteView | None) -> NoteView:
+    """`found` (the note `note_id` as read) if the caller may see it: 404 when there is none, 403 for a caller who
+    is none of its holder, lienholder or obligor (auditors and the operator see every note)."""
+    note = _found(note_id, found)
     parties = {note.holder_id, note.lienholder_id}
     if note.obligor_id is not None:
         parties.add(note.obligor_id)
