@@ -64,8 +64,10 @@ def get_note(
     # with the note, in one round trip (its 401s first, as `CurrentPrincipal`'s)
     params = {"note_id": note_id}
     principal, found = principal_with(session, *_scheme_key(credentials), notes.NOTE_WITH_CALLER, params)
-    note = notes.shown_note(principal, note_id, notes.note_of(found))
+    found_note, names = notes.note_of(found)
+    note = notes.shown_note(principal, note_id, found_note)
     vis = for_slot(session, principal, request_secret(request), note.slot_id)
+    vis.know_names(names)
     return prepared(notes.note_out(note, request.app.state.settings.currency, vis), session)
 
 

@@ -165,8 +165,8 @@ def verify_note(
     v: Verification, note_id: int, block: str, proof: bool, indexed: tuple[Any, ...] | None = None
 ) -> NoteVerificationOut:
     """A note's holder, value and receivable terms at the block, and with `proof` its eth_getProof bundle.
-    `indexed`: the read model's block and the note's receivable and holder in it, when the route read them with
-    the caller's key (`NOTE_WITH_CALLER`); else they are read here."""
+    `indexed`: the read model's block, the note's receivable and holder in it and that holder's display name, when
+    the route read them with the caller's key (`NOTE_WITH_CALLER`); else they are read here."""
     if note_id < 1 or note_id >= 2**48:
         raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
     # two JSON-RPC requests over a keep-alive connection: the block, then the note at it with the receivable and
@@ -177,13 +177,15 @@ def verify_note(
         # the read model's block and its receivable and holder for the note, in one statement; `latest` is then the
         # head this process read at most HEAD_MAX_AGE ago when that is at or past the read model's block (every
         # write this service answered is indexed, so it is seen: read-your-writes), else the head read again
-        checkpoint, slot_id, holder_id = indexed or v.session.execute(_NOTE_PARTIES_INDEXED, {"note_id": note_id}).one()
+        checkpoint, slot_id, holder_id = (
+            indexed[:3] if indexed is not None else v.session.execute(_NOTE_PARTIES_INDEXED, {"note_id": note_id}).one()
+        )
         # a note the read model does not have yet (minted past the indexer): the head is read again
         header = _latest(v, int(checkpoint or 0)) if slot_id else _latest(v, 0, max_age=0.0)
     else:
         header = pin(v, block)
         if indexed is not None:
-            slot_id, holder_id = indexed[1:]
+            slot_id, holder_id = indexed[1:3]
         else:
             slot_id, holder_id = v.session.execute(_NOTE_PARTIES, {"note_id": note_id}).first() or (None, None)
     point = _point(header)
@@ -203,6 +205,8 @@ def verify_note(
     except (OSError, ChainReadError) as exc:
         raise catalogued(503, "chain-unavailable", "chain-unavailable.reading-note-failed", {"exc": exc}) from exc
     vis = for_slot(v.session, v.principal, v.secret, note.slot_id)
+    if indexed is not None and holder_id == note.holder_id:  # the holder's name was read with the caller's key
+        vis.know_names([(note.holder_id, indexed[3])])
     bundle: dict[str, Any] | None = None
     if proof and not vis.shows(note.holder_id):
         raise catalogued(403, "forbidden", "forbidden.proof-shows-holder", {"note_id": note_id})
@@ -243,7 +247,14 @@ _NOTE_PARTIES_INDEXED_COLUMNS = (
 _NOTE_PARTIES_INDEXED = select(*_NOTE_PARTIES_INDEXED_COLUMNS)
 # ... and with the caller's key (api.deps.principal_with): GET /v1/verify/notes/{id}'s statements before the chain's
 # reads in one round trip, `indexed` for verify_note
-NOTE_WITH_CALLER = key_principal_with(*_NOTE_PARTIES_INDEXED_COLUMNS)
+_NOTES, _PROFILES = table(Note), table(MemberProfile)
+NOTE_WITH_CALLER = key_principal_with(
+    *_NOTE_PARTIES_INDEXED_COLUMNS,
+    select(_PROFILES.c.display_name)
+    .select_from(_NOTES.join(_PROFILES, _PROFILES.c.member_id == _NOTES.c.holder_id))
+    .where(_NOTES.c.id == bindparam("note_id"))
+    .scalar_subquery(),
+)
 
 
 # ------------------------------------------------------------------------------------------ invoices

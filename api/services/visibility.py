@@ -212,6 +212,11 @@ class Visibility:
             self.load_names([member_id])
         return self.name(member_id, self._names[member_id])
 
+    def know_names(self, names: Iterable[tuple[int | None, str | None]]) -> None:
+        """Display names (None: no profile) the route read with another statement, for `name_of` to answer from
+        without reading them again; what the caller is shown of them is still `name`'s rule."""
+        self._names.update((m, name) for m, name in names if m)
+
     def load_names(self, member_ids: Iterable[int | None]) -> None:
         """Reads the profiles' names of `member_ids` in one statement, for `name_of` to answer from (an answer that
         names several members asks once, not once per member)."""

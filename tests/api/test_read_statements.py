@@ -1,6 +1,7 @@
 """The hot reads look up the caller's key in the same statement as their first read (docs/performance.md, reads
-round 4): `GET /v1/notes/{id}` with the note, `GET /v1/verify/notes/{id}` with the read model's block and the
-note's parties, `GET /v1/verify/holdings/{id}` with the member's existence. Every check of the key stays: 401 before
+round 4): `GET /v1/notes/{id}` with the note and its members' display names, `GET /v1/verify/notes/{id}` with the
+read model's block, the note's parties and its holder's name, `GET /v1/verify/holdings/{id}` with the member's
+existence (the names' rules: tests/api/test_visibility.py). Every check of the key stays: 401 before
 anything else, and a revoked key refused from the next request on (nothing about the caller is kept between
 requests)."""
 
@@ -47,16 +48,16 @@ def _key_lookups(statements: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("path", "also_reads"),
+    ("path", "also_reads", "names_in_it"),
     [
-        ("/v1/notes/{note_id}", "JOIN notes"),
-        ("/v1/verify/notes/{note_id}", "FROM checkpoint"),
-        ("/v1/verify/notes/{note_id}?block={block}", "FROM checkpoint"),
-        ("/v1/verify/holdings/{member_id}", "target_member"),
+        ("/v1/notes/{note_id}", "JOIN notes", True),
+        ("/v1/verify/notes/{note_id}", "FROM checkpoint", True),
+        ("/v1/verify/notes/{note_id}?block={block}", "FROM checkpoint", True),
+        ("/v1/verify/holdings/{member_id}", "target_member", False),
     ],
 )
 def test_a_read_looks_up_its_caller_with_its_first_statement(
-    api: ServerThread, note: tuple[dict[str, Party], int], path: str, also_reads: str
+    api: ServerThread, note: tuple[dict[str, Party], int], path: str, also_reads: str, names_in_it: bool
 ) -> None:
     parties, note_id = note
     supplier = parties["supplier"]
@@ -67,6 +68,8 @@ def test_a_read_looks_up_its_caller_with_its_first_statement(
     ok(response)
     (lookup,) = _key_lookups(statements)  # the key once
     assert also_reads in lookup, lookup  # ... and the route's first read in the same statement
+    if names_in_it:  # the display names too: no statement of their own
+        assert [s for s in statements if "member_profiles" in s] == [lookup], statements
 
 
 def test_every_check_of_the_key_stays(api: ServerThread, note: tuple[dict[str, Party], int]) -> None:
