@@ -96,31 +96,6 @@ _FEW_NOTE_VIEWS = {
 }
 
 
-# GET /v1/notes/{id}: the caller's key, the note and the display names of its holder, lienholder and obligor in one
-# round trip (api.deps.principal_with); the note's columns are NULL when the read model does not have it (`note_of`)
-_PROFILES = table(MemberProfile)
-_NAMED = (_PROFILES.alias("holder_profile"), _PROFILES.alias("lienholder_profile"), _PROFILES.alias("obligor_profile"))
-NOTE_WITH_CALLER = (
-    key_principal_with(*_NOTE_VIEW_COLUMNS.selected_columns, *(profile.c.display_name for profile in _NAMED))
-    .outerjoin(_notes, _notes.c.id == bindparam("note_id"))
-    .outerjoin(_receivables, _receivables.c.id == _notes.c.slot_id)
-    .outerjoin(_NAMED[0], _NAMED[0].c.member_id == _notes.c.holder_id)
-    .outerjoin(_NAMED[1], _NAMED[1].c.member_id == _notes.c.lienholder_id)
-    .outerjoin(_NAMED[2], _NAMED[2].c.member_id == _receivables.c.obligor_id)
-)
-_NOTE_VIEW_FIELDS = tuple(column.name for column in _NOTE_VIEW_COLUMNS.selected_columns)
-
-
-def note_of(values: Sequence[Any]) -> tuple[NoteView | None, list[tuple[int | None, str | None]]]:
-    """The note in the values `NOTE_WITH_CALLER` gave beside the key's (None when the read model does not have
-    it), and its members' display names (for `Visibility.know_names`)."""
-    if values[0] is None:
-        return None, []
-    note = NoteView(**dict(zip(_NOTE_VIEW_FIELDS, values[: len(_NOTE_VIEW_FIELDS)], strict=True)))
-    holder_name, lien_name, obligor_name = values[len(_NOTE_VIEW_FIELDS) :]
-    return note, [(note.holder_id, holder_name), (note.lienholder_id, lien_name), (note.obligor_id, obligor_name)]
-
-
 def note_views(session: Session, note_ids: Sequence[int]) -> dict[int, NoteView]:
     """The notes among `note_ids` the read model knows, by id, with their receivable's terms."""
     few = _FEW_NOTE_VIEWS.get(len(note_ids))
@@ -160,6 +135,31 @@ def note_out(
         lienholder_name=lien_name,
         obligor_name=obligor_name,
     )
+
+
+# GET /v1/notes/{id}: the caller's key, the note and the display names of its holder, lienholder and obligor in one
+# round trip (api.deps.principal_with); the note's columns are NULL when the read model does not have it (`note_of`)
+_PROFILES = table(MemberProfile)
+_NAMED = (_PROFILES.alias("holder_profile"), _PROFILES.alias("lienholder_profile"), _PROFILES.alias("obligor_profile"))
+NOTE_WITH_CALLER = (
+    key_principal_with(*_NOTE_VIEW_COLUMNS.selected_columns, *(profile.c.display_name for profile in _NAMED))
+    .outerjoin(_notes, _notes.c.id == bindparam("note_id"))
+    .outerjoin(_receivables, _receivables.c.id == _notes.c.slot_id)
+    .outerjoin(_NAMED[0], _NAMED[0].c.member_id == _notes.c.holder_id)
+    .outerjoin(_NAMED[1], _NAMED[1].c.member_id == _notes.c.lienholder_id)
+    .outerjoin(_NAMED[2], _NAMED[2].c.member_id == _receivables.c.obligor_id)
+)
+_NOTE_VIEW_FIELDS = tuple(column.name for column in _NOTE_VIEW_COLUMNS.selected_columns)
+
+
+def note_of(values: Sequence[Any]) -> tuple[NoteView | None, list[tuple[int | None, str | None]]]:
+    """The note in the values `NOTE_WITH_CALLER` gave beside the key's (None when the read model does not have
+    it), and its members' display names (for `Visibility.know_names`)."""
+    if values[0] is None:
+        return None, []
+    note = NoteView(**dict(zip(_NOTE_VIEW_FIELDS, values[: len(_NOTE_VIEW_FIELDS)], strict=True)))
+    holder_name, lien_name, obligor_name = values[len(_NOTE_VIEW_FIELDS) :]
+    return note, [(note.holder_id, holder_name), (note.lienholder_id, lien_name), (note.obligor_id, obligor_name)]
 
 
 def load_note(session: Session, note_id: int) -> NoteView:
