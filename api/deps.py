@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import ColumnElement, Engine, Executable, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.custody import Custody
@@ -170,17 +170,34 @@ def principal_for_key(session: Session, scheme: str | None, key: str | None) -> 
 
     Also called by api.body_guard before a write's body is read, so an unauthenticated request is refused
     without its body being parsed."""
+    principal, _ = principal_with(session, scheme, key, _KEY_PRINCIPAL, {})
+    return principal
+
+
+def key_principal_with(*columns: ColumnElement[Any]) -> Select[*tuple[Any, ...]]:
+    """The caller's lookup with more columns after its own: a read route's first statement (scalar subqueries, or
+    the columns of a table outer-joined to it) answered in the same round trip as the key (`principal_with`).
+    Build it once, at import."""
+    return _KEY_PRINCIPAL.add_columns(*columns)
+
+
+def principal_with(
+    session: Session, scheme: str | None, key: str | None, statement: Executable, params: dict[str, Any]
+) -> tuple[Principal, tuple[Any, ...]]:
+    """`principal_for_key` with the values of the extra columns of `statement` (`key_principal_with`), bound with
+    `params`: every check of the key and its member (and every 401) as `principal_for_key`, before the route
+    looks at the values. Nothing is cached: a revoked key or a member gone is refused on the next request."""
     if not key or scheme is None or scheme.lower() != "bearer":
         raise catalogued(401, "unauthorized", "unauthorized.send-key")
-    row = session.execute(_KEY_PRINCIPAL, {"key_hash": hash_api_key(key)}).first()
+    row = session.execute(statement, {"key_hash": hash_api_key(key), **params}).first()
     if row is None:
         raise catalogued(401, "unauthorized", "unauthorized.unknown-key")
-    key_member, member_id, roles, status = row
+    key_member, member_id, roles, status = row[:4]
     if key_member == OPERATOR:
-        return Principal(member_id=OPERATOR)
+        return Principal(member_id=OPERATOR), tuple(row[4:])
     if member_id is None:
         raise catalogued(401, "unauthorized", "unauthorized.member-not-on-ledger")
-    return Principal(member_id=int(member_id), roles=int(roles), status=str(status))
+    return Principal(member_id=int(member_id), roles=int(roles), status=str(status)), tuple(row[4:])
 
 
 def _scheme_key(credentials: HTTPAuthorizationCredentials | None) -> tuple[str | None, str | None]:

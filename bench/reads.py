@@ -581,6 +581,8 @@ def markdown(results: dict[str, Any]) -> list[str]:
     for backend in section["backends"]:
         for size, row in backend["sizes"].items():
             for case in ("holdings_big", "holdings_typical", "note", "verify_note"):
+                if case not in row:  # a partial run (--cases)
+                    continue
                 m = row[case]
                 held = (
                     f"{row['big_holder_notes']:,} ({row['big_holder_rows']:,})"

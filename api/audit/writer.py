@@ -35,6 +35,9 @@ log = logging.getLogger("scf.audit")
 _HEADS = table(AuditHead)
 _LOCK_HEAD = update(_HEADS).where(_HEADS.c.id == HEAD_ID).values(seq=_HEADS.c.seq)
 _READ_HEAD = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.id == HEAD_ID).with_for_update()
+# Both in one statement where the database has UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+): one round trip less
+# per batch, the same lock (the update's).
+_LOCK_READ_HEAD = _LOCK_HEAD.returning(_HEADS.c.seq, _HEADS.c.hash)
 _SET_HEAD = update(_HEADS).where(_HEADS.c.id == HEAD_ID).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 _INSERT_ENTRY = insert(table(AuditEntry))
 
@@ -147,9 +150,13 @@ class AuditLog:
                 rows: list[dict[str, Any]] = []
                 with durable_begin(self.engine) as conn:  # on disk before the anchor names it
                     # Update the head first: on SQLite this takes the database's write lock for the whole
-                    # transaction; on PostgreSQL it locks the row (FOR UPDATE below keeps that explicit).
-                    conn.execute(_LOCK_HEAD)
-                    head = conn.execute(_READ_HEAD).first()
+                    # transaction; on PostgreSQL it locks the row to the commit (FOR UPDATE keeps that explicit
+                    # where the head is read by a statement of its own).
+                    if conn.dialect.update_returning:
+                        head = conn.execute(_LOCK_READ_HEAD).first()
+                    else:
+                        conn.execute(_LOCK_HEAD)
+                        head = conn.execute(_READ_HEAD).first()
                     if head is None:
                         conn.execute(insert(table(AuditHead)).values(id=HEAD_ID, seq=0, hash=GENESIS_HASH))
                         seq, prev = 0, GENESIS_HASH

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from api.deps import CurrentPrincipal, DbSession, Write, _bearer, _scheme_key, principal_for_key
+from api.deps import CurrentPrincipal, DbSession, Write, _bearer, _scheme_key, principal_with
 from api.routes import prepared
 from api.schemas.core import (
     LockNoteIn,
@@ -60,10 +60,14 @@ def get_note(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     request: Request,
 ) -> Response:
-    # the principal looked up here, not by `CurrentPrincipal`: one worker-thread hop for the request, not two
-    principal = principal_for_key(session, *_scheme_key(credentials))
-    note = notes.visible_note(session, principal, note_id)
+    # the principal looked up here, not by `CurrentPrincipal`: one worker-thread hop for the request, not two; and
+    # with the note, in one round trip (its 401s first, as `CurrentPrincipal`'s)
+    params = {"note_id": note_id}
+    principal, found = principal_with(session, *_scheme_key(credentials), notes.NOTE_WITH_CALLER, params)
+    found_note, names = notes.note_of(found)
+    note = notes.shown_note(principal, note_id, found_note)
     vis = for_slot(session, principal, request_secret(request), note.slot_id)
+    vis.know_names(names)
     return prepared(notes.note_out(note, request.app.state.settings.currency, vis), session)
 
 

@@ -6,13 +6,14 @@ Each route parses its request and calls `api.services.verify`, which reads the c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy import Executable
 from sqlalchemy.orm import Session
 
-from api.deps import DbSession, _bearer, _scheme_key, connected_ledger, principal_for_key
+from api.deps import DbSession, _bearer, _scheme_key, connected_ledger, key_principal_with, principal_with
 from api.routes import prepared
 from api.schemas.provenance import HoldingsOut, OrderVerificationOut
 from api.schemas.verify import InvoiceVerificationOut, MemberVerificationOut, NoteVerificationOut
@@ -39,12 +40,20 @@ class Caller:
         """Who calls (401 first), then the ledger (503 while the chain is down): what `CurrentPrincipal` and `Ledger`
         give, looked up on the route's own worker thread: a `def` dependency would cost a hop to a thread of its
         own and back (the principal's query and a first connection to the ledger do I/O)."""
+        return self.verification_with(_CALLER_ONLY, {})[0]
+
+    def verification_with(self, statement: Executable, params: dict[str, Any]) -> tuple[Verification, tuple[Any, ...]]:
+        """`verification`, and the values of the route's first statement read in the same round trip as the
+        caller's key (`api.deps.principal_with`): the 401s come first as they did."""
         request = self.request
-        principal = principal_for_key(self.session, *_scheme_key(self.credentials))
+        principal, first = principal_with(self.session, *_scheme_key(self.credentials), statement, params)
         ledger = connected_ledger(request.app.state.ledger)
         settings = request.app.state.settings
         reader = chain_reader(settings.effective_rpc_url)
-        return Verification(self.session, principal, ledger, settings, request_secret(request), reader)
+        return Verification(self.session, principal, ledger, settings, request_secret(request), reader), first
+
+
+_CALLER_ONLY = key_principal_with()
 
 
 async def caller(
@@ -69,8 +78,8 @@ def verify_note(
     block: Block = "latest",
     proof: Annotated[bool, Query(description="include an eth_getProof bundle of the note's storage word")] = False,
 ) -> Response:
-    v = c.verification()
-    return prepared(verify.verify_note(v, note_id, block, proof), v.session)
+    v, indexed = c.verification_with(verify.NOTE_WITH_CALLER, {"note_id": note_id})
+    return prepared(verify.verify_note(v, note_id, block, proof, indexed), v.session)
 
 
 @router.get(
@@ -122,5 +131,5 @@ def verify_holdings(
         str | None, Query(pattern="^chain$", description="chain: re-read every listed note from the chain")
     ] = None,
 ) -> Response:
-    v = c.verification()
-    return prepared(verify.verify_holdings(v, member_id, block, check is not None), v.session)
+    v, (found,) = c.verification_with(verify.HOLDINGS_WITH_CALLER, {"member_id": member_id})
+    return prepared(verify.verify_holdings(v, member_id, block, check is not None, found is not None), v.session)

@@ -13,7 +13,7 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
-from api.deps import Principal, WriteDeps
+from api.deps import Principal, WriteDeps, key_principal_with
 from api.problems import Problem, catalogued
 from api.schemas.core import (
     LockNoteIn,
@@ -182,15 +182,49 @@ def note_out(
     )
 
 
+# GET /v1/notes/{id}: the caller's key, the note and the display names of its holder, lienholder and obligor in one
+# round trip (api.deps.principal_with); the note's columns are NULL when the read model does not have it (`note_of`)
+_PROFILES = table(MemberProfile)
+_NAMED = (_PROFILES.alias("holder_profile"), _PROFILES.alias("lienholder_profile"), _PROFILES.alias("obligor_profile"))
+NOTE_WITH_CALLER = (
+    key_principal_with(*_NOTE_VIEW_COLUMNS.selected_columns, *(profile.c.display_name for profile in _NAMED))
+    .outerjoin(_notes, _notes.c.id == bindparam("note_id"))
+    .outerjoin(_receivables, _receivables.c.id == _notes.c.slot_id)
+    .outerjoin(_NAMED[0], _NAMED[0].c.member_id == _notes.c.holder_id)
+    .outerjoin(_NAMED[1], _NAMED[1].c.member_id == _notes.c.lienholder_id)
+    .outerjoin(_NAMED[2], _NAMED[2].c.member_id == _receivables.c.obligor_id)
+)
+_NOTE_VIEW_FIELDS = tuple(column.name for column in _NOTE_VIEW_COLUMNS.selected_columns)
+
+
+def note_of(values: Sequence[Any]) -> tuple[NoteView | None, list[tuple[int | None, str | None]]]:
+    """The note in the values `NOTE_WITH_CALLER` gave beside the key's (None when the read model does not have
+    it), and its members' display names (for `Visibility.know_names`)."""
+    if values[0] is None:
+        return None, []
+    note = NoteView(**dict(zip(_NOTE_VIEW_FIELDS, values[: len(_NOTE_VIEW_FIELDS)], strict=True)))
+    holder_name, lien_name, obligor_name = values[len(_NOTE_VIEW_FIELDS) :]
+    return note, [(note.holder_id, holder_name), (note.lienholder_id, lien_name), (note.obligor_id, obligor_name)]
+
+
 def load_note(session: Session, note_id: int) -> NoteView:
-    found = note_views(session, [note_id]).get(note_id)
-    if found is None:
+    return _found(note_id, note_views(session, [note_id]).get(note_id))
+
+
+def _found(note_id: int, note: NoteView | None) -> NoteView:
+    if note is None:
         raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
-    return found
+    return note
 
 
 def visible_note(session: Session, principal: Principal, note_id: int) -> NoteView:
-    note = load_note(session, note_id)
+    return shown_note(principal, note_id, note_views(session, [note_id]).get(note_id))
+
+
+def shown_note(principal: Principal, note_id: int, found: NoteView | None) -> NoteView:
+    """`found` (the note `note_id` as read) if the caller may see it: 404 when there is none, 403 for a caller who
+    is none of its holder, lienholder or obligor (auditors and the operator see every note)."""
+    note = _found(note_id, found)
     parties = {note.holder_id, note.lienholder_id}
     if note.obligor_id is not None:
         parties.add(note.obligor_id)

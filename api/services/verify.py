@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from api.deps import Principal
+from api.deps import Principal, key_principal_with
 from api.ledger import LedgerHandle
 from api.problems import Problem, catalogued
 from api.profiles import profile_hash
@@ -58,7 +58,7 @@ from chain.node.revert import ContractRevertError
 from chain.node.roles import Roles
 from chain.readmodel.indexer import CHECKPOINT
 from chain.readmodel.projections import ORDER_STATUS, SLOT_STATUS
-from chain.readmodel.store import Checkpoint, Loan, Member, Note, Order, Purchase
+from chain.readmodel.store import Checkpoint, Loan, Member, Note, Order, Purchase, table
 
 _BLOCK = re.compile(r"^(latest|[0-9]{1,18})$")
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -161,8 +161,12 @@ def _terms(slot_id: int, receivable: ChainReceivable, vis: Visibility) -> Receiv
 # ------------------------------------------------------------------------------------------ notes
 
 
-def verify_note(v: Verification, note_id: int, block: str, proof: bool) -> NoteVerificationOut:
-    """A note's holder, value and receivable terms at the block, and with `proof` its eth_getProof bundle."""
+def verify_note(
+    v: Verification, note_id: int, block: str, proof: bool, indexed: tuple[Any, ...] | None = None
+) -> NoteVerificationOut:
+    """A note's holder, value and receivable terms at the block, and with `proof` its eth_getProof bundle.
+    `indexed`: the read model's block, the note's receivable and holder in it and that holder's display name, when
+    the route read them with the caller's key (`NOTE_WITH_CALLER`); else they are read here."""
     if note_id < 1 or note_id >= 2**48:
         raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
     # two JSON-RPC requests over a keep-alive connection: the block, then the note at it with the receivable and
@@ -173,12 +177,17 @@ def verify_note(v: Verification, note_id: int, block: str, proof: bool) -> NoteV
         # the read model's block and its receivable and holder for the note, in one statement; `latest` is then the
         # head this process read at most HEAD_MAX_AGE ago when that is at or past the read model's block (every
         # write this service answered is indexed, so it is seen: read-your-writes), else the head read again
-        checkpoint, slot_id, holder_id = v.session.execute(_NOTE_PARTIES_INDEXED, {"note_id": note_id}).one()
+        checkpoint, slot_id, holder_id = (
+            indexed[:3] if indexed is not None else v.session.execute(_NOTE_PARTIES_INDEXED, {"note_id": note_id}).one()
+        )
         # a note the read model does not have yet (minted past the indexer): the head is read again
         header = _latest(v, int(checkpoint or 0)) if slot_id else _latest(v, 0, max_age=0.0)
     else:
         header = pin(v, block)
-        slot_id, holder_id = v.session.execute(_NOTE_PARTIES, {"note_id": note_id}).first() or (None, None)
+        if indexed is not None:
+            slot_id, holder_id = indexed[1:3]
+        else:
+            slot_id, holder_id = v.session.execute(_NOTE_PARTIES, {"note_id": note_id}).first() or (None, None)
     point = _point(header)
     ledger = v.ledger
     expected = (int(slot_id), int(holder_id)) if slot_id else None
@@ -196,6 +205,8 @@ def verify_note(v: Verification, note_id: int, block: str, proof: bool) -> NoteV
     except (OSError, ChainReadError) as exc:
         raise catalogued(503, "chain-unavailable", "chain-unavailable.reading-note-failed", {"exc": exc}) from exc
     vis = for_slot(v.session, v.principal, v.secret, note.slot_id)
+    if indexed is not None and holder_id == note.holder_id:  # the holder's name was read with the caller's key
+        vis.know_names([(note.holder_id, indexed[3])])
     bundle: dict[str, Any] | None = None
     if proof and not vis.shows(note.holder_id):
         raise catalogued(403, "forbidden", "forbidden.proof-shows-holder", {"note_id": note_id})
@@ -228,10 +239,21 @@ def verify_note(v: Verification, note_id: int, block: str, proof: bool) -> NoteV
 # the receivable and holder the read model gives a note: what verify_note reads beside it, in the same batch
 _NOTE_PARTIES = select(Note.slot_id, Note.holder_id).where(Note.id == bindparam("note_id"))
 # the same with the read model's block first: one row always (NULLs for a note or a checkpoint it does not have)
-_NOTE_PARTIES_INDEXED = select(
+_NOTE_PARTIES_INDEXED_COLUMNS = (
     select(Checkpoint.block_number).where(Checkpoint.name == CHECKPOINT).scalar_subquery(),
     select(Note.slot_id).where(Note.id == bindparam("note_id")).scalar_subquery(),
     select(Note.holder_id).where(Note.id == bindparam("note_id")).scalar_subquery(),
+)
+_NOTE_PARTIES_INDEXED = select(*_NOTE_PARTIES_INDEXED_COLUMNS)
+# ... and with the caller's key (api.deps.principal_with): GET /v1/verify/notes/{id}'s statements before the chain's
+# reads in one round trip, `indexed` for verify_note
+_NOTES, _PROFILES = table(Note), table(MemberProfile)
+NOTE_WITH_CALLER = key_principal_with(
+    *_NOTE_PARTIES_INDEXED_COLUMNS,
+    select(_PROFILES.c.display_name)
+    .select_from(_NOTES.join(_PROFILES, _PROFILES.c.member_id == _NOTES.c.holder_id))
+    .where(_NOTES.c.id == bindparam("note_id"))
+    .scalar_subquery(),
 )
 
 
@@ -461,6 +483,12 @@ def _head(v: Verification) -> int:
 
 # Built once (its cache key memoised): a request only binds the id.
 _MEMBER_EXISTS = select(Member.id).where(Member.id == bindparam("member_id"))
+# ... and with the caller's key (api.deps.principal_with): one round trip for both, `exists` for verify_holdings
+# (the member under a name of its own: the caller's lookup joins `members` for the caller)
+_TARGET = table(Member).alias("target_member")
+HOLDINGS_WITH_CALLER = key_principal_with(
+    select(_TARGET.c.id).where(_TARGET.c.id == bindparam("member_id")).correlate(None).scalar_subquery()
+)
 
 
 def _may_see_holdings(session: Session, principal: Principal, member_id: int) -> bool:
@@ -469,11 +497,16 @@ def _may_see_holdings(session: Session, principal: Principal, member_id: int) ->
     return principal.has_role(Roles.FINANCIER) and has_active_grant(session, member_id, principal.member_id)
 
 
-def verify_holdings(v: Verification, member_id: int, block: str, check: bool) -> HoldingsOut:
+def verify_holdings(
+    v: Verification, member_id: int, block: str, check: bool, exists: bool | None = None
+) -> HoldingsOut:
     """The member's live notes by obligor and maturity bucket once the read model has `block`; with `check`,
-    every listed note re-read from the chain at the read model's block."""
+    every listed note re-read from the chain at the read model's block. `exists`: whether the read model has the
+    member, when the route read it with the caller's key (`HOLDINGS_WITH_CALLER`); else it is read here."""
     session = v.session
-    if not 1 <= member_id < 2**32 or session.scalar(_MEMBER_EXISTS, {"member_id": member_id}) is None:
+    if exists is None:
+        exists = 1 <= member_id < 2**32 and session.scalar(_MEMBER_EXISTS, {"member_id": member_id}) is not None
+    if not 1 <= member_id < 2**32 or not exists:
         raise catalogued(404, "not-found", "not-found.no-member", {"member_id": member_id})
     if not _may_see_holdings(session, v.principal, member_id):
         raise catalogued(403, "forbidden", "forbidden.member-has-shared", {"member_id": member_id})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.profile_parts import summarise
+from bench.reads import markdown
 from bench.report_writes import target_lines
 
 
@@ -66,3 +67,13 @@ def test_read_targets_per_backend() -> None:
     assert "postgresql" not in text  # no 1M figures from PostgreSQL in this run: no rows claimed for it
     assert pg_bench_url({}) is None
     assert pg_bench_url({"SCF_BENCH_PG_URL": "postgresql+psycopg://u@/db"}) == "postgresql+psycopg://u@/db"
+
+
+def test_a_partial_read_run_prints_its_cases() -> None:
+    """`python -m bench.reads --cases note,...` prints the cases it ran (it raised KeyError on the ones it did not)."""
+    measured = {"p50_ms": 4.0, "p99_ms": 9.0, "req_per_s": 300.0, "cpu_ms_per_req": 1.5, "client_cpu_ms_per_req": 0.3}
+    backend = {"backend": "postgresql", "sizes": {"100000": {"note": measured}}}
+    results = {"reads": {"clients": 4, "requests": 10, "workers": 0, "backends": [backend]}}
+    text = "\n".join(markdown(results))
+    assert "| postgresql | 100,000 | note |  | 4.0 | **9.0** |" in text
+    assert "holdings_big" not in text.split("| backend | notes |")[1]
