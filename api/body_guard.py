@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.audit.middleware import DEFERRED_AUDIT_CHECK
 from api.deps import Principal, principal_for_key, remember_principal
 from api.problems import Problem, catalogued, database_unavailable, problem_response
+from api.threads import run_blocking
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 KEYED_PREFIX = "/v1/"  # every write under it needs an API key
@@ -134,7 +135,7 @@ class BodyGuard:
         if str(scope["path"]).startswith(KEYED_PREFIX):
             scheme, key = get_authorization_scheme_param(headers.get("authorization"))
             try:
-                principal = await to_thread.run_sync(self._authenticate, scheme or None, key or None, audit_check)
+                principal = await run_blocking(self._authenticate, scheme or None, key or None, audit_check)
             except Problem as refused:
                 await self._refuse(scope, receive, send, refused)
                 return

@@ -42,11 +42,10 @@ from api.routes.audit import router as audit_router
 from api.sealing import Sealer
 from api.selfcustody import install as install_self_custody
 from api.settings import Settings
+from api.threads import REQUEST_THREADS  # also the size of anyio's limiter (below)
 from api.workers import ForwardToWriter, IndexOnRequest, Role, RoleHeader, writer_nudge
 from api.writes import WriteExecutor
 from chain.readmodel.store import create_schema, make_engine
-
-REQUEST_THREADS = 256  # worker threads for the routes and dependencies that block (anyio's default is 40)
 
 
 def create_app(
