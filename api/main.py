@@ -136,6 +136,9 @@ def create_app(
         abi.router,
         metadata.router,
     ]
+    # first: a path is matched against the routes in order, and load balancers poll /health (issue 24: its match
+    # behind every other route was about a tenth of its CPU)
+    app.include_router(health.router)
     for router in routers:
         app.include_router(router)
     install_self_custody(app)  # 202 with the transaction a self-custody member signs (api/selfcustody.py)
@@ -159,8 +162,6 @@ def create_app(
     if reader:
         assert writer_socket is not None
         app.add_middleware(ForwardToWriter, uds=writer_socket)  # outermost: the writer's answers pass unchanged
-
-    app.include_router(health.router)
 
     mount_console(app)
     return app
