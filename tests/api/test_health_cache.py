@@ -118,9 +118,18 @@ def test_the_deployment_record_is_read_again_when_its_file_changes(tmp_path: Pat
         assert "no-deployment" in {reason["code"] for reason in body["reasons"]}
 
 
-def test_health_is_matched_before_the_other_routes(settings: Settings) -> None:
-    # a request's path is matched against the routes in order: the polled /health first, not behind 100 others
-    docs = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-    first = next(route for route in create_app(settings).routes if getattr(route, "path", None) not in docs)
-    # FastAPI 0.16x keeps an included router as one entry (its `original_router`), earlier versions its routes
-    assert getattr(first, "original_router", None) is api.health.router or getattr(first, "path", None) == "/health"
+def test_health_is_matched_before_most_routes(settings: Settings) -> None:
+    # a request's path is matched against the routes in order: the polled /health after the splits' router (the
+    # busiest, tests/unit/test_route_order.py), not behind 100 others
+    tried = 0
+    for route in create_app(settings, background_indexer=False).routes:
+        router = getattr(route, "original_router", None)  # FastAPI 0.16x: an included router is one entry
+        paths = (
+            [getattr(inner, "path", "") for inner in router.routes]
+            if router is not None
+            else [getattr(route, "path", "")]
+        )
+        if "/health" in paths:
+            break
+        tried += len(paths)
+    assert tried <= 15, f"{tried} routes are tried before /health"
