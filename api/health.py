@@ -14,12 +14,23 @@
     On an automine chain a block comes only with a transaction, so an idle chain's head rightly stands still.
     The age is measured by this process (the indexer's passes, every 0.5 s, and `/health` observe the head),
     so a freshly started service needs that long to report a stall that began before it.
+
+What a call costs (issue 24: load balancers poll it, the benchmark 4 times a second): one JSON-RPC call for the latest
+block, the checkpoint read, a stat of the deployment record. The node's chain id and whether it automines do not
+change while it runs; they are asked again (with the latest block, in one batch) every `NODE_FACTS_TTL` seconds, after
+any failed call (a stopped node answers 503 on the very next call, and a node restarted under the same URL is asked
+anew) and when the head goes back (a node replaced by a younger chain). The deployment record is parsed again only
+when its file's (mtime, size) changes.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -43,38 +54,122 @@ class _ChainDown(Exception):
     pass
 
 
+class _DeploymentRecords:
+    """The deployment record's summary by path, parsed again only when the file's (mtime_ns, size) changes: a stat
+    a call instead of a read and a JSON parse (`scf deploy` rewrites the file, which moves both)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[Path, tuple[tuple[int, int], dict[str, Any] | None]] = {}
+
+    def summary(self, path: Path) -> dict[str, Any] | None:
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        version = (stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            known = self._known.get(path)
+        if known is not None and known[0] == version:
+            return known[1]
+        try:
+            data = json.loads(path.read_text())
+            summary: dict[str, Any] | None = {
+                "block": data.get("block"),
+                "contracts": {name: c["address"] for name, c in data.get("contracts", {}).items()},
+            }
+        except (OSError, ValueError):
+            summary = None  # not cached: a file caught half-written is read again on the next call
+        else:
+            with self._lock:
+                self._known[path] = (version, summary)
+        return summary
+
+
+_records = _DeploymentRecords()
+
+
 def _deployment_summary(settings: Settings, chain_id: int) -> dict[str, Any] | None:
-    path = record_path(settings.data_dir, chain_id)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return {
-        "block": data.get("block"),
-        "contracts": {name: c["address"] for name, c in data.get("contracts", {}).items()},
-    }
+    return _records.summary(record_path(settings.data_dir, chain_id))
 
 
-def _chain(url: str, timeout: float) -> tuple[int, int, int, bool]:
-    """(chain id, latest block, its timestamp, automine) in one round trip; automine False when the node does not
-    say (not anvil)."""
-    calls = [("eth_chainId", []), ("eth_getBlockByNumber", ["latest", False]), ("anvil_getAutomine", [])]
-    payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+NODE_FACTS_TTL = 5.0  # seconds the node's chain id and automine answer are trusted before they are asked again
+
+
+@dataclass(frozen=True)
+class _NodeFacts:
+    chain_id: int
+    automine: bool
+    asked_at: float  # time.monotonic() of the answer
+    head: int  # the latest block seen since (a head going back means another chain: ask again)
+
+
+class _Nodes:
+    """The constant facts of each node URL, as `/health` last asked them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._facts: dict[str, _NodeFacts] = {}
+
+    def fresh(self, url: str) -> _NodeFacts | None:
+        with self._lock:
+            facts = self._facts.get(url)
+        if facts is None or time.monotonic() - facts.asked_at > NODE_FACTS_TTL:
+            return None
+        return facts
+
+    def remember(self, url: str, facts: _NodeFacts | None) -> None:
+        with self._lock:
+            if facts is None:
+                self._facts.pop(url, None)
+            else:
+                self._facts[url] = facts
+
+
+_nodes = _Nodes()
+
+
+def _latest(url: str, timeout: float, facts: _NodeFacts | None) -> tuple[_NodeFacts, dict[str, Any]]:
+    """The node's facts and its latest block: one call when `facts` are fresh, else the three in one batch."""
+    rpc = shared_rpc(url, timeout)
     try:
-        answers = shared_rpc(url, timeout).batch(payload)
-        chain_id = int(str(result_of("eth_chainId", answers[0])), 16)
-        latest = result_of("eth_getBlockByNumber", answers[1])
+        if facts is not None:
+            latest = rpc.call("eth_getBlockByNumber", "latest", False)
+        else:
+            calls = [("eth_chainId", []), ("eth_getBlockByNumber", ["latest", False]), ("anvil_getAutomine", [])]
+            payload = [{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(calls)]
+            answers = rpc.batch(payload)
+            chain_id = int(str(result_of("eth_chainId", answers[0])), 16)
+            latest = result_of("eth_getBlockByNumber", answers[1])
+            try:
+                automine = result_of("anvil_getAutomine", answers[2]) is True
+            except (RpcError, RpcTransportError):
+                automine = False  # the node does not say (not anvil)
+            facts = _NodeFacts(chain_id, automine, time.monotonic(), -1)
     except RpcTransportError as exc:
         raise _ChainDown(f"no JSON-RPC answer from {url}: {exc}") from exc
     except RpcError as exc:
         raise _ChainDown(f"{exc.method} failed at {url}: {exc.message}") from exc
     if not isinstance(latest, dict):
         raise _ChainDown(f"no latest block from {url}")
+    return facts, latest
+
+
+def _chain(url: str, timeout: float) -> tuple[int, int, int, bool]:
+    """(chain id, latest block, its timestamp, automine); automine False when the node does not say (not anvil).
+    The chain id and automine come from `_nodes` while fresh (see the module's text)."""
+    facts = _nodes.fresh(url)
     try:
-        automine = result_of("anvil_getAutomine", answers[2]) is True
-    except (RpcError, RpcTransportError):
-        automine = False
-    return chain_id, int(str(latest["number"]), 16), int(str(latest["timestamp"]), 16), automine
+        facts, latest = _latest(url, timeout, facts)
+        number = int(str(latest["number"]), 16)
+        if number < facts.head:  # the head went back: perhaps another chain under the same URL
+            facts, latest = _latest(url, timeout, None)
+            number = int(str(latest["number"]), 16)
+    except _ChainDown:
+        _nodes.remember(url, None)  # whatever answers next is asked everything
+        raise
+    _nodes.remember(url, replace(facts, head=number))
+    return facts.chain_id, number, int(str(latest["timestamp"]), 16), facts.automine
 
 
 def max_head_age(settings: Settings) -> float | None:

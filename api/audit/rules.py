@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEntry
@@ -25,14 +25,19 @@ DOUBLE_SPEND_SLUGS = (
 DOUBLE_SPEND_TYPES = tuple(TYPE_BASE + slug for slug in DOUBLE_SPEND_SLUGS)
 
 
+# Built once: a statement built per call cost more than running it (the rules run on each indexer pass over a block
+# with events). The types as ORs of plain parameters, not IN: an IN's expanding parameter is rendered each execution.
+_REJECTED_QUERY = (
+    select(AuditEntry.member_id, AuditEntry.at, AuditEntry.request_id)
+    .where(AuditEntry.result == "rejected", or_(*(AuditEntry.problem_type == t for t in DOUBLE_SPEND_TYPES)))
+    .where(AuditEntry.member_id.is_not(None), AuditEntry.member_id != OPERATOR)
+    .order_by(AuditEntry.seq)
+)
+
+
 def rejected_attempt_findings(session: Session, config: AlertConfig) -> list[Finding]:
     """The "rejected-attempts" rule over the audit log (an `extra_rules` function of `alerts.evaluate`)."""
-    query = (
-        select(AuditEntry.member_id, AuditEntry.at, AuditEntry.request_id)
-        .where(AuditEntry.result == "rejected", AuditEntry.problem_type.in_(DOUBLE_SPEND_TYPES))
-        .where(AuditEntry.member_id.is_not(None), AuditEntry.member_id != OPERATOR)
-        .order_by(AuditEntry.seq)
-    )
+    query = _REJECTED_QUERY
     attempts = [
         RejectedAttempt(member_id, datetime.fromisoformat(at), request_id)
         for member_id, at, request_id in session.execute(query).all()

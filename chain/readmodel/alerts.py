@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import BigInteger, ColumnElement, bindparam, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from chain.readmodel.store import Alert, AlertMember, EventRecord, Note, Purchase, Receivable, ValueMove
@@ -97,24 +97,55 @@ class Move(NamedTuple):
     tx_hash: str
 
 
-def _member_moves(session: Session, after_block: int) -> list[Move]:
-    query = (
-        select(
-            ValueMove.from_member_id,
-            ValueMove.to_member_id,
-            ValueMove.from_note_id,
-            ValueMove.to_note_id,
-            ValueMove.value,
-            ValueMove.block_number,
-            ValueMove.tx_hash,
-        )
-        .where(ValueMove.block_number > after_block)
-        .where(_one_of(ValueMove.kind, _MEMBER_MOVES))
-        .where(ValueMove.from_member_id != 0, ValueMove.to_member_id != 0)
-        .where(ValueMove.from_member_id != ValueMove.to_member_id)
-        .order_by(ValueMove.block_number, ValueMove.event_id)
+# The rules' queries, built once: a statement built per call cost more than running it (the operators, the clauses and
+# SQLAlchemy's cache key, on each pass over a block with events: the rules took 1.4 ms a pass, 0.35 ms built once; issue
+# 24); each runs with the block it continues after as the `after` parameter.
+_AFTER = bindparam("after", type_=BigInteger)
+
+_MEMBER_MOVES_QUERY = (
+    select(
+        ValueMove.from_member_id,
+        ValueMove.to_member_id,
+        ValueMove.from_note_id,
+        ValueMove.to_note_id,
+        ValueMove.value,
+        ValueMove.block_number,
+        ValueMove.tx_hash,
     )
-    return [Move._make(row) for row in session.execute(query).all()]
+    .where(ValueMove.block_number > _AFTER)
+    .where(_one_of(ValueMove.kind, _MEMBER_MOVES))
+    .where(ValueMove.from_member_id != 0, ValueMove.to_member_id != 0)
+    .where(ValueMove.from_member_id != ValueMove.to_member_id)
+    .order_by(ValueMove.block_number, ValueMove.event_id)
+)
+
+_GROUP_CHANGES_QUERY = (
+    select(EventRecord.block_number, EventRecord.args)
+    .where(EventRecord.block_number > _AFTER)
+    .where(EventRecord.contract == "MemberRegistry")
+    .where(_one_of(EventRecord.name, ("MemberAdmitted", "MemberGroupChanged")))
+    .order_by(EventRecord.block_number, EventRecord.log_index)
+)
+
+_DEALS_QUERY = (
+    select(EventRecord)
+    .where(EventRecord.block_number > _AFTER)
+    .where(EventRecord.contract == "Financing")
+    .where(_one_of(EventRecord.name, ("OfferAccepted", "LoanOpened")))
+    .order_by(EventRecord.block_number, EventRecord.log_index)
+)
+
+_PURCHASES_QUERY = (
+    select(Purchase.financier_id, Purchase.value, Purchase.tx_hash, Purchase.block_number, Receivable.obligor_id)
+    .join(Note, Note.id == Purchase.note_id)
+    .join(Receivable, Receivable.id == Note.slot_id)
+    .where(Purchase.block_number > _AFTER)
+    .order_by(Purchase.block_number, Purchase.id)
+)
+
+
+def _member_moves(session: Session, after_block: int) -> list[Move]:
+    return [Move._make(row) for row in session.execute(_MEMBER_MOVES_QUERY, {"after": after_block}).all()]
 
 
 class RuleState:
@@ -188,24 +219,10 @@ class RuleState:
 
     # related party (high): seller/borrower and financier share a non-zero group id as of the deal's block
     def _related_party(self, session: Session, after: int) -> list[Finding]:
-        changes = (
-            select(EventRecord.block_number, EventRecord.args)
-            .where(EventRecord.block_number > after)
-            .where(EventRecord.contract == "MemberRegistry")
-            .where(_one_of(EventRecord.name, ("MemberAdmitted", "MemberGroupChanged")))
-            .order_by(EventRecord.block_number, EventRecord.log_index)
-        )
-        for block, args in session.execute(changes).all():
+        for block, args in session.execute(_GROUP_CHANGES_QUERY, {"after": after}).all():
             self._groups[int(args["memberId"])].append((block, int(args["groupId"])))
-        deals = (
-            select(EventRecord)
-            .where(EventRecord.block_number > after)
-            .where(EventRecord.contract == "Financing")
-            .where(_one_of(EventRecord.name, ("OfferAccepted", "LoanOpened")))
-            .order_by(EventRecord.block_number, EventRecord.log_index)
-        )
         found: list[Finding] = []
-        for record in session.scalars(deals):
+        for record in session.scalars(_DEALS_QUERY, {"after": after}):
             args = record.args
             if record.name == "LoanOpened":
                 client, financier, deal = int(args["borrowerId"]), int(args["financierId"]), f"loan:{args['loanId']}"
@@ -224,17 +241,8 @@ class RuleState:
     # concentration (low): a financier's purchases above a minimum are more than X% from one obligor
     def _concentration(self, session: Session, after: int) -> list[Finding]:
         config = self.config
-        query = (
-            select(
-                Purchase.financier_id, Purchase.value, Purchase.tx_hash, Purchase.block_number, Receivable.obligor_id
-            )
-            .join(Note, Note.id == Purchase.note_id)
-            .join(Receivable, Receivable.id == Note.slot_id)
-            .where(Purchase.block_number > after)
-            .order_by(Purchase.block_number, Purchase.id)
-        )
         found: list[Finding] = []
-        for financier, value, tx_hash, block, obligor_id in session.execute(query).all():
+        for financier, value, tx_hash, block, obligor_id in session.execute(_PURCHASES_QUERY, {"after": after}).all():
             pair = (financier, obligor_id)
             self._totals[financier] += value
             self._by_obligor[pair] += value
