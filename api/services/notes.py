@@ -25,7 +25,7 @@ from api.schemas.core import (
     SplitResultOut,
     TransferNoteIn,
 )
-from api.services.common import event_args, iso_time, maturity_within, member_or_404, sees_everything
+from api.services.common import ByIds, event_args, iso_time, maturity_within, member_or_404, sees_everything
 from api.services.visibility import Visibility
 from api.tables import MemberProfile
 from api.writes import WriteContext
@@ -85,15 +85,8 @@ _NOTE_VIEW_COLUMNS = select(
     _receivables.c.obligor_id,
     _receivables.c.maturity,
 ).select_from(_notes.outerjoin(_receivables, _receivables.c.id == _notes.c.slot_id))
-_NOTE_VIEWS = _NOTE_VIEW_COLUMNS.where(_notes.c.id.in_(bindparam("ids", expanding=True)))
-# One, two, three ids (a write's checks and answers) with plain parameters: an expanding IN is rendered anew for
-# every execution, which cost a split's route check as much as the rest of its statement (py-spy, 32 clients).
-_FEW_NOTE_VIEWS = {
-    count: _NOTE_VIEW_COLUMNS.where(
-        _notes.c.id == bindparam("id0") if count == 1 else _notes.c.id.in_([bindparam(f"id{i}") for i in range(count)])
-    )
-    for count in (1, 2, 3)
-}
+# one to three ids (a write's checks and answers) with plain parameters (`ByIds`)
+_NOTE_VIEWS = ByIds(_NOTE_VIEW_COLUMNS, _notes.c.id)
 
 
 # A write's answer: its notes with the display names of their holder, lienholder and obligor, in one statement
@@ -112,23 +105,13 @@ _NAMED_NOTE_VIEW_COLUMNS = select(
     .outerjoin(_lien_profile, _lien_profile.c.member_id == _notes.c.lienholder_id)
     .outerjoin(_obligor_profile, _obligor_profile.c.member_id == _receivables.c.obligor_id)
 )
-_NAMED_NOTE_VIEWS = _NAMED_NOTE_VIEW_COLUMNS.where(_notes.c.id.in_(bindparam("ids", expanding=True)))
-_FEW_NAMED_NOTE_VIEWS = {
-    count: _NAMED_NOTE_VIEW_COLUMNS.where(
-        _notes.c.id == bindparam("id0") if count == 1 else _notes.c.id.in_([bindparam(f"id{i}") for i in range(count)])
-    )
-    for count in (1, 2, 3)
-}
+_NAMED_NOTE_VIEWS = ByIds(_NAMED_NOTE_VIEW_COLUMNS, _notes.c.id)
 _NAME_COLUMNS = (("holder_id", "holder_name"), ("lienholder_id", "lienholder_name"), ("obligor_id", "obligor_name"))
 
 
 def named_note_views(session: Session, note_ids: Sequence[int]) -> tuple[dict[int, NoteView], dict[int, str]]:
     """`note_views` and the `display_names` of the notes' holders, lienholders and obligors, in one statement."""
-    few = _FEW_NAMED_NOTE_VIEWS.get(len(note_ids))
-    if few is not None:
-        rows = session.execute(few, {f"id{i}": note_id for i, note_id in enumerate(note_ids)})
-    else:
-        rows = session.execute(_NAMED_NOTE_VIEWS, {"ids": list(note_ids)})
+    rows = _NAMED_NOTE_VIEWS.execute(session, note_ids)
     views: dict[int, NoteView] = {}
     names: dict[int, str] = {}
     for row in rows:
@@ -143,11 +126,7 @@ def named_note_views(session: Session, note_ids: Sequence[int]) -> tuple[dict[in
 
 def note_views(session: Session, note_ids: Sequence[int]) -> dict[int, NoteView]:
     """The notes among `note_ids` the read model knows, by id, with their receivable's terms."""
-    few = _FEW_NOTE_VIEWS.get(len(note_ids))
-    if few is not None:
-        rows = session.execute(few, {f"id{i}": note_id for i, note_id in enumerate(note_ids)})
-    else:
-        rows = session.execute(_NOTE_VIEWS, {"ids": list(note_ids)})
+    rows = _NOTE_VIEWS.execute(session, note_ids)
     return {int(row.id): NoteView(**row._mapping) for row in rows}
 
 
@@ -184,8 +163,7 @@ def note_out(
 
 # GET /v1/notes/{id}: the caller's key, the note and the display names of its holder, lienholder and obligor in one
 # round trip (api.deps.principal_with); the note's columns are NULL when the read model does not have it (`note_of`)
-_PROFILES = table(MemberProfile)
-_NAMED = (_PROFILES.alias("holder_profile"), _PROFILES.alias("lienholder_profile"), _PROFILES.alias("obligor_profile"))
+_NAMED = (_holder_profile, _lien_profile, _obligor_profile)  # the aliases of a write's answer (above)
 NOTE_WITH_CALLER = (
     key_principal_with(*_NOTE_VIEW_COLUMNS.selected_columns, *(profile.c.display_name for profile in _NAMED))
     .outerjoin(_notes, _notes.c.id == bindparam("note_id"))
