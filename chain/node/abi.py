@@ -14,6 +14,7 @@ from eth_abi.grammar import parse as parse_type
 from eth_typing import ChecksumAddress
 from eth_utils.abi import collapse_if_tuple, function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
+from eth_utils.hexadecimal import decode_hex
 
 DEPLOYED = ["MemberRegistry", "CashToken", "ReceivableNotes", "OrderBook", "Financing", "Settlement"]
 
@@ -58,6 +59,11 @@ def checksum_address(value: str) -> ChecksumAddress:
     """`to_checksum_address`, computed once per spelling: the write path checksums the same few contract and member
     addresses on every call (a keccak each)."""
     return to_checksum_address(value)
+
+
+def hex_bytes(value: bytes | str) -> bytes:
+    """The bytes of a hex string (with or without 0x) or of a bytes-like value (a node's topics, data, calldata)."""
+    return decode_hex(value) if isinstance(value, str) else bytes(value)
 
 
 def selector_of(signature: str) -> str:

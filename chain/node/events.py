@@ -17,7 +17,7 @@ from typing import Any
 from eth_abi.abi import decode
 from eth_utils.abi import event_abi_to_log_topic
 
-from chain.node.abi import checksum_address
+from chain.node.abi import checksum_address, hex_bytes
 
 _DYNAMIC = ("string", "bytes")
 
@@ -58,19 +58,13 @@ class EventDecoder:
             raise ValueError(f"{self.name}: expected {len(self._indexed) + 1} topics, got {len(topics)}")
         values: dict[str, Any] = {}
         for (name, type_str), topic in zip(self._indexed, topics[1:], strict=True):
-            raw = _bytes(topic)
+            raw = hex_bytes(topic)
             values[name] = raw if type_str in _DYNAMIC else _normal(type_str, decode([type_str], raw)[0])
         if self._data_types:
-            data = decode(self._data_types, _bytes(log["data"]))
+            data = decode(self._data_types, hex_bytes(log["data"]))
             for name, type_str, value in zip(self._data_names, self._data_types, data, strict=True):
                 values[name] = _normal(type_str, value)
         return {name: values[name] for name in self._order}
-
-
-def _bytes(value: bytes | str) -> bytes:
-    if isinstance(value, str):
-        return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
-    return bytes(value)
 
 
 def _normal(type_str: str, value: Any) -> Any:

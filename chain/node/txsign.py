@@ -15,6 +15,8 @@ import rlp
 from coincurve import PrivateKey
 from eth_utils.crypto import keccak
 
+from chain.node.abi import hex_bytes
+
 _TYPE_1559 = b"\x02"
 _UINT256 = 2**256
 
@@ -27,11 +29,7 @@ def _uint(fields: Mapping[str, Any], key: str) -> int:
 
 
 def _bytes(value: str | bytes | None) -> bytes:
-    if not value:
-        return b""
-    if isinstance(value, str):
-        return bytes.fromhex(value[2:] if value[:2] in ("0x", "0X") else value)
-    return bytes(value)
+    return hex_bytes(value) if value else b""
 
 
 class TxKey:
