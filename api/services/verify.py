@@ -162,11 +162,11 @@ def _terms(slot_id: int, receivable: ChainReceivable, vis: Visibility) -> Receiv
 
 
 def verify_note(
-    v: Verification, note_id: int, block: str, proof: bool, indexed: tuple[Any, ...] | None = None
+    v: Verification, note_id: int, block: str, proof: bool, indexed: tuple[Any, ...]
 ) -> NoteVerificationOut:
     """A note's holder, value and receivable terms at the block, and with `proof` its eth_getProof bundle.
-    `indexed`: the read model's block, the note's receivable and holder in it and that holder's display name, when
-    the route read them with the caller's key (`NOTE_WITH_CALLER`); else they are read here."""
+    `indexed`: the read model's block, the note's receivable and holder in it and that holder's display name, as the
+    route read them with the caller's key (`NOTE_WITH_CALLER`)."""
     if note_id < 1 or note_id >= 2**48:
         raise catalogued(404, "not-found", "not-found.no-note", {"note_id": note_id})
     # two JSON-RPC requests over a keep-alive connection: the block, then the note at it with the receivable and
@@ -174,20 +174,15 @@ def verify_note(
     # (the read model is behind, or the block is older) a third reads the chain's (web3 contract calls cost several
     # times more: bench/reads.py). Everything answered is the chain's at the block.
     if block == "latest":
-        # the read model's block and its receivable and holder for the note, in one statement; `latest` is then the
-        # head this process read at most HEAD_MAX_AGE ago when that is at or past the read model's block (every
-        # write this service answered is indexed, so it is seen: read-your-writes), else the head read again
-        checkpoint, slot_id, holder_id = (
-            indexed[:3] if indexed is not None else v.session.execute(_NOTE_PARTIES_INDEXED, {"note_id": note_id}).one()
-        )
+        # the read model's block and its receivable and holder for the note (read with the caller's key); `latest` is
+        # then the head this process read at most HEAD_MAX_AGE ago when that is at or past the read model's block
+        # (every write this service answered is indexed, so it is seen: read-your-writes), else the head read again
+        checkpoint, slot_id, holder_id = indexed[:3]
         # a note the read model does not have yet (minted past the indexer): the head is read again
         header = _latest(v, int(checkpoint or 0)) if slot_id else _latest(v, 0, max_age=0.0)
     else:
         header = pin(v, block)
-        if indexed is not None:
-            slot_id, holder_id = indexed[1:3]
-        else:
-            slot_id, holder_id = v.session.execute(_NOTE_PARTIES, {"note_id": note_id}).first() or (None, None)
+        slot_id, holder_id = indexed[1:3]
     point = _point(header)
     ledger = v.ledger
     expected = (int(slot_id), int(holder_id)) if slot_id else None
@@ -205,7 +200,7 @@ def verify_note(
     except (OSError, ChainReadError) as exc:
         raise catalogued(503, "chain-unavailable", "chain-unavailable.reading-note-failed", {"exc": exc}) from exc
     vis = for_slot(v.session, v.principal, v.secret, note.slot_id)
-    if indexed is not None and holder_id == note.holder_id:  # the holder's name was read with the caller's key
+    if holder_id == note.holder_id:  # the holder's name was read with the caller's key
         vis.know_names([(note.holder_id, indexed[3])])
     bundle: dict[str, Any] | None = None
     if proof and not vis.shows(note.holder_id):
@@ -236,16 +231,14 @@ def verify_note(
     )
 
 
-# the receivable and holder the read model gives a note: what verify_note reads beside it, in the same batch
-_NOTE_PARTIES = select(Note.slot_id, Note.holder_id).where(Note.id == bindparam("note_id"))
-# the same with the read model's block first: one row always (NULLs for a note or a checkpoint it does not have)
+# the read model's block, and the receivable and holder it gives a note: what verify_note reads beside the chain's
+# note; one row always (NULLs for a note or a checkpoint it does not have)
 _NOTE_PARTIES_INDEXED_COLUMNS = (
     select(Checkpoint.block_number).where(Checkpoint.name == CHECKPOINT).scalar_subquery(),
     select(Note.slot_id).where(Note.id == bindparam("note_id")).scalar_subquery(),
     select(Note.holder_id).where(Note.id == bindparam("note_id")).scalar_subquery(),
 )
-_NOTE_PARTIES_INDEXED = select(*_NOTE_PARTIES_INDEXED_COLUMNS)
-# ... and with the caller's key (api.deps.principal_with): GET /v1/verify/notes/{id}'s statements before the chain's
+# with the caller's key (api.deps.principal_with): GET /v1/verify/notes/{id}'s statements before the chain's
 # reads in one round trip, `indexed` for verify_note
 _NOTES, _PROFILES = table(Note), table(MemberProfile)
 NOTE_WITH_CALLER = key_principal_with(
@@ -481,9 +474,8 @@ def _head(v: Verification) -> int:
     return _latest(v).number
 
 
-# Built once (its cache key memoised): a request only binds the id.
-_MEMBER_EXISTS = select(Member.id).where(Member.id == bindparam("member_id"))
-# ... and with the caller's key (api.deps.principal_with): one round trip for both, `exists` for verify_holdings
+# Built once (its cache key memoised): a request only binds the id. With the caller's key (api.deps.principal_with):
+# one round trip for both, `exists` for verify_holdings
 # (the member under a name of its own: the caller's lookup joins `members` for the caller)
 _TARGET = table(Member).alias("target_member")
 HOLDINGS_WITH_CALLER = key_principal_with(
@@ -497,15 +489,11 @@ def _may_see_holdings(session: Session, principal: Principal, member_id: int) ->
     return principal.has_role(Roles.FINANCIER) and has_active_grant(session, member_id, principal.member_id)
 
 
-def verify_holdings(
-    v: Verification, member_id: int, block: str, check: bool, exists: bool | None = None
-) -> HoldingsOut:
+def verify_holdings(v: Verification, member_id: int, block: str, check: bool, exists: bool) -> HoldingsOut:
     """The member's live notes by obligor and maturity bucket once the read model has `block`; with `check`,
     every listed note re-read from the chain at the read model's block. `exists`: whether the read model has the
-    member, when the route read it with the caller's key (`HOLDINGS_WITH_CALLER`); else it is read here."""
+    member, as the route read it with the caller's key (`HOLDINGS_WITH_CALLER`)."""
     session = v.session
-    if exists is None:
-        exists = 1 <= member_id < 2**32 and session.scalar(_MEMBER_EXISTS, {"member_id": member_id}) is not None
     if not 1 <= member_id < 2**32 or not exists:
         raise catalogued(404, "not-found", "not-found.no-member", {"member_id": member_id})
     if not _may_see_holdings(session, v.principal, member_id):
