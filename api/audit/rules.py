@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit.models import AuditEntry
 from api.problems import TYPE_BASE
 from api.tables import OPERATOR
-from chain.readmodel.alerts import AlertConfig, Finding, RejectedAttempt, rejected_attempts
+from chain.readmodel.alerts import AlertConfig, Finding, RejectedAttempt, one_of, rejected_attempts
 
 # Problem types of a refused attempt to issue, pledge, lock or sell something a second time
 # (contract errors, slugs by api.writes.contract_error_slug): the "rejected-attempts" alert rule counts them.
@@ -26,10 +26,10 @@ DOUBLE_SPEND_TYPES = tuple(TYPE_BASE + slug for slug in DOUBLE_SPEND_SLUGS)
 
 
 # Built once: a statement built per call cost more than running it (the rules run on each indexer pass over a block
-# with events). The types as ORs of plain parameters, not IN: an IN's expanding parameter is rendered each execution.
+# with events). The types as ORs of plain parameters (`one_of`), not IN: an IN's expanding parameter is rendered anew.
 _REJECTED_QUERY = (
     select(AuditEntry.member_id, AuditEntry.at, AuditEntry.request_id)
-    .where(AuditEntry.result == "rejected", or_(*(AuditEntry.problem_type == t for t in DOUBLE_SPEND_TYPES)))
+    .where(AuditEntry.result == "rejected", one_of(AuditEntry.problem_type, DOUBLE_SPEND_TYPES))
     .where(AuditEntry.member_id.is_not(None), AuditEntry.member_id != OPERATOR)
     .order_by(AuditEntry.seq)
 )
