@@ -7,7 +7,8 @@ For a request that carries a body (any method but GET, HEAD and OPTIONS):
 2. a write to `/v1/...` checks its API key (401) before the body is read: every such operation needs one
    (tests/api/test_hostile_input.py checks the published spec says so), so no route lookup is needed here; the
    principal found is handed to the route's `current_principal` (api/deps.py), which then does not look it up again.
-   The audit log's check of such a write (api/audit/middleware.py) runs first in that same worker-thread call;
+   The audit log's check of such a write (api/audit/middleware.py) is made by that same statement (it reads the
+   log's head beside the key); a look-up refused or failed asks the log's own check, whose refusal (503) wins;
 3. the body is read up to the limit (413 as soon as a streamed body, without `Content-Length`, passes it);
 4. a JSON body (no content type, `application/json` or `+json`) must be UTF-8: a declared charset other than
    UTF-8 is refused (415), bytes that are not UTF-8 too (400);
@@ -30,18 +31,21 @@ from typing import Any
 from anyio import to_thread
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.audit.middleware import DEFERRED_AUDIT_CHECK
-from api.deps import Principal, principal_for_key, remember_principal
+from api.audit.writer import HEAD_SEQ
+from api.deps import Principal, key_principal_with, principal_for_key, principal_with, remember_principal
 from api.problems import Problem, catalogued, database_unavailable, problem_response
 from api.threads import run_blocking
 
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# the caller's key and the audit head in one statement (`BodyGuard._authenticate`)
+_KEY_AND_AUDIT_HEAD = key_principal_with(HEAD_SEQ.label("audit_head_seq"))
 KEYED_PREFIX = "/v1/"  # every write under it needs an API key
 # a JSON string (escapes included), removed before counting brackets: brackets inside strings are text
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
@@ -162,10 +166,18 @@ class BodyGuard:
         await self.app(scope, _replay(bytes(body), receive), send)
 
     def _authenticate(self, scheme: str | None, key: str | None, audit_check: Callable[[], None] | None) -> Principal:
-        if audit_check is not None:
-            audit_check()  # raises AuditUnavailableError: the audit middleware refuses the request
-        with Session(self.engine) as session:
-            return principal_for_key(session, scheme, key)
+        if audit_check is None:
+            with Session(self.engine) as session:
+                return principal_for_key(session, scheme, key)
+        # The log's check rides in the key's statement (it reads the audit head too): when that statement runs, the
+        # log could be read. A refusal before it ran (no key) or a failed statement asks the log's own check, which
+        # raises AuditUnavailableError (the audit middleware refuses the request: 503 before any 401, as before).
+        try:
+            with Session(self.engine) as session:
+                return principal_with(session, scheme, key, _KEY_AND_AUDIT_HEAD, {})[0]
+        except (Problem, SQLAlchemyError):
+            audit_check()
+            raise
 
     def _too_large(self, why: str) -> Problem:
         params = {"max_bytes": self.max_bytes, "why": why}

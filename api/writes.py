@@ -26,7 +26,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
@@ -34,7 +35,7 @@ import requests
 from eth_account.signers.local import LocalAccount
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import ColumnElement, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from web3.types import TxReceipt
@@ -182,6 +183,14 @@ def _steps_row(record_id: tuple[int, str], steps: list[dict[str, Any]]) -> dict[
     return {"record_principal": record_id[0], "record_key": record_id[1], "new_steps": list(steps)}
 
 
+def _clean_request_session(request: Request) -> Session | None:
+    """The request's session (api/deps.py `db_session`) when it holds a connection and changed nothing."""
+    session: Session | None = getattr(request.state, "db_session", None)
+    if session is None or not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return None
+    return session
+
+
 def release_request_session(request: Request) -> None:
     """Gives the request's database connection (api/deps.py `db_session`) back to the pool before the write takes
     another one for its own steps, or waits for the chain or the indexer (seconds).
@@ -190,10 +199,9 @@ def release_request_session(request: Request) -> None:
     its next step: every write then waited out the pool timeout (the bench's 128 clients got only errors). Only
     a session that changed nothing is ended (a rollback of its read transaction); it reconnects when used again,
     and what it loaded is read afresh then."""
-    session: Session | None = getattr(request.state, "db_session", None)
-    if session is None or not session.in_transaction() or session.new or session.dirty or session.deleted:
-        return
-    session.rollback()
+    session = _clean_request_session(request)
+    if session is not None:
+        session.rollback()
 
 
 @dataclass
@@ -209,10 +217,23 @@ class WriteContext:
     mined: list[dict[str, Any]] = field(default_factory=list)  # this request's transactions with a receipt so far
     request: Request | None = None  # whose session gives its connection back before each wait (`release`)
     _step: int = 0
+    _answer: Connection | None = None  # `read_rows`'s connection, kept for the record's finish (`take_answer`)
 
     def release(self) -> None:
+        """Gives back the connections this request holds, before a wait (for the chain, the indexer)."""
         if self.request is not None:
             release_request_session(self.request)
+        self.close_answer()
+
+    def close_answer(self) -> None:
+        if self._answer is not None:
+            self._answer.close()
+            self._answer = None
+
+    def take_answer(self) -> Connection | None:
+        """`read_rows`'s connection, now the caller's to close (None when there is none)."""
+        answer, self._answer = self._answer, None
+        return answer
 
     @overload
     def transact(self, account: LocalAccount, call: ContractCall, /) -> TxReceipt: ...
@@ -445,6 +466,15 @@ class WriteContext:
         with Session(self.engine) as session:
             return build(session)
 
+    def read_rows(self, build: Callable[[Connection], R]) -> R:
+        """`read`, for an answer of Core statements: `build` gets a plain connection, no Session (whose set-up and
+        ORM execution steps cost about 40 us a write, in-process on SQLite). The connection stays open until the
+        request's idempotency record is finished on it (`WriteExecutor.run`, which follows with no wait between:
+        one checkout and one rollback less a write); a wait before that (another `transact`) gives it back first."""
+        self.settle_reads()
+        self._answer = self.engine.connect()
+        return build(self._answer)
+
     def indexed(
         self, model: type[M], ident: Any, lagging: str, params: dict[str, Any], build: Callable[[Session, M], R]
     ) -> R:
@@ -519,9 +549,9 @@ class WriteExecutor:
     def run(
         self, request: Request, principal_id: int, body: bytes, ledger: LedgerHandle | None, workflow: Workflow
     ) -> JSONResponse:
-        release_request_session(request)  # the record's steps below take connections of their own
         key = request.headers.get("Idempotency-Key")
         if key is None:
+            release_request_session(request)  # the workflow's steps take connections of their own
             ctx = WriteContext(ledger, self.engine, None, request=request)
             try:
                 status, payload = self._execute(ctx, workflow)
@@ -529,21 +559,31 @@ class WriteExecutor:
                 if problem.status < 500 and ctx.mined:
                     raise ctx.incomplete(problem, resumable=False) from problem
                 raise
+            finally:
+                ctx.close_answer()
             return JSONResponse(payload, status_code=status)
         if not _KEY_RE.fullmatch(key):
+            release_request_session(request)
             raise catalogued(422, "invalid-idempotency-key", "invalid-idempotency-key.printable-ascii")
         record_id = (principal_id, key)
         digest = _request_digest(request, body)
         with self._lock:
             if record_id in self._live:
+                release_request_session(request)
                 raise catalogued(409, "request-in-flight", "request-in-flight.still-running")
             self._live.add(record_id)
+        opened: WriteContext | None = None  # its answer's connection is closed at the end, whatever happens
         try:
-            prior = self._claim(record_id, request, digest, ledger)
+            try:
+                prior = self._claim(record_id, request, digest, ledger)
+            finally:
+                release_request_session(request)  # (a claim committed on it gave it back already)
             if isinstance(prior, JSONResponse):
                 return prior
             steps, orphaned = prior
-            ctx = WriteContext(ledger, self.engine, record_id, prior_steps=steps, sealer=self.sealer, request=request)
+            ctx = opened = WriteContext(
+                ledger, self.engine, record_id, prior_steps=steps, sealer=self.sealer, request=request
+            )
             try:
                 status, payload = self._execute(ctx, workflow)
             except Problem as problem:
@@ -559,6 +599,8 @@ class WriteExecutor:
             kill_point("after-commit")
             return JSONResponse(payload, status_code=status)
         finally:
+            if opened is not None:
+                opened.close_answer()  # (`_finish` took it, unless something failed before)
             with self._lock:
                 self._live.discard(record_id)
 
@@ -584,21 +626,28 @@ class WriteExecutor:
     ) -> tuple[list[dict[str, Any]], Orphaned | None] | JSONResponse:
         """Stores a new record, or returns the stored response / the steps of an abandoned attempt (with what was
         orphaned, when a stored answer's transactions are no longer on the chain)."""
+        claim = {
+            "principal": record_id[0],
+            "key": record_id[1],
+            "method": request.method,
+            "path": request.url.path,
+            "body_sha256": digest,
+            "state": "in_flight",
+            "steps": [],
+            "note": BOOT_ID,
+        }
         try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    _CLAIM_RECORD,
-                    {
-                        "principal": record_id[0],
-                        "key": record_id[1],
-                        "method": request.method,
-                        "path": request.url.path,
-                        "body_sha256": digest,
-                        "state": "in_flight",
-                        "steps": [],
-                        "note": BOOT_ID,
-                    },
-                )
+            session = _clean_request_session(request)
+            if session is None:
+                with self.engine.begin() as conn:
+                    conn.execute(_CLAIM_RECORD, claim)
+            else:  # on the connection the route's checks used (no wait since): its commit gives it back
+                try:
+                    session.connection().execute(_CLAIM_RECORD, claim)
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
             return [], None
         except IntegrityError:
             pass
@@ -673,10 +722,23 @@ class WriteExecutor:
             return record is not None and record.body_sha256 == _request_digest(request, body)
 
     def _finish(self, record_id: tuple[int, str], status: int, payload: Any, ctx: WriteContext, *, final: bool) -> None:
-        with self.engine.begin() as conn:  # Core: one constant statement, no ORM load
+        with _transaction(self.engine, ctx.take_answer()) as conn:  # Core: one constant statement, no ORM load
             if final:  # the steps now carry each mined transaction's block, which a replay checks
                 row = _steps_row(record_id, ctx.prior_steps)
                 conn.execute(_RECORD_DONE, {**row, "done_status": status, "done_response": self._seal(payload)})
             elif not ctx.prior_steps:  # nothing was sent: a retry starts afresh
                 conn.execute(delete(IdempotencyRecord).where(*_record_is(record_id)))
             # else: transactions were sent and their outcome is unknown; a retry resumes them
+
+
+@contextmanager
+def _transaction(engine: Engine, held: Connection | None) -> Iterator[Connection]:
+    """`engine.begin()`, or a transaction of `held` (the answer's connection, `WriteContext.read_rows`): committed
+    at the end, rolled back on an error; either way `held` is closed (back to the pool)."""
+    if held is None:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with held:
+        yield held
+        held.commit()

@@ -11,6 +11,7 @@ from api.audit.models import AuditEntry
 from api.problems import TYPE_BASE
 from api.tables import OPERATOR
 from chain.readmodel.alerts import AlertConfig, Finding, RejectedAttempt, one_of, rejected_attempts
+from chain.readmodel.store import table
 
 # Problem types of a refused attempt to issue, pledge, lock or sell something a second time
 # (contract errors, slugs by api.writes.contract_error_slug): the "rejected-attempts" alert rule counts them.
@@ -27,11 +28,14 @@ DOUBLE_SPEND_TYPES = tuple(TYPE_BASE + slug for slug in DOUBLE_SPEND_SLUGS)
 
 # Built once: a statement built per call cost more than running it (the rules run on each indexer pass over a block
 # with events). The types as ORs of plain parameters (`one_of`), not IN: an IN's expanding parameter is rendered anew.
+# Of table columns (Core): a select of the model's attributes run by a Session takes the ORM's compile and loading
+# steps on every execution.
+_LOG = table(AuditEntry)
 _REJECTED_QUERY = (
-    select(AuditEntry.member_id, AuditEntry.at, AuditEntry.request_id)
-    .where(AuditEntry.result == "rejected", one_of(AuditEntry.problem_type, DOUBLE_SPEND_TYPES))
-    .where(AuditEntry.member_id.is_not(None), AuditEntry.member_id != OPERATOR)
-    .order_by(AuditEntry.seq)
+    select(_LOG.c.member_id, _LOG.c.at, _LOG.c.request_id)
+    .where(_LOG.c.result == "rejected", one_of(_LOG.c.problem_type, DOUBLE_SPEND_TYPES))
+    .where(_LOG.c.member_id.is_not(None), _LOG.c.member_id != OPERATOR)
+    .order_by(_LOG.c.seq)
 )
 
 

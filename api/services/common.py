@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, Generic, TypeVar, TypeVarTuple, cast, overload
 
 from hexbytes import HexBytes
-from sqlalchemy import ColumnElement, Result, Row, Select, bindparam
+from sqlalchemy import ColumnElement, Connection, Result, Row, Select, bindparam
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from web3.contract import Contract
 from web3.types import TxReceipt
@@ -44,7 +44,7 @@ class ByIds(Generic[*_Row]):
             for count in (1, 2, 3)
         }
 
-    def execute(self, session: Session, ids: Sequence[int]) -> Result[*_Row]:
+    def execute(self, session: Session | Connection, ids: Sequence[int]) -> Result[*_Row]:
         few = self._few.get(len(ids))
         if few is not None:
             return session.execute(few, {f"id{i}": value for i, value in enumerate(ids)})

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.amounts import format_amount
@@ -109,8 +109,11 @@ _NAMED_NOTE_VIEWS = ByIds(_NAMED_NOTE_VIEW_COLUMNS, _notes.c.id)
 _NAME_COLUMNS = (("holder_id", "holder_name"), ("lienholder_id", "lienholder_name"), ("obligor_id", "obligor_name"))
 
 
-def named_note_views(session: Session, note_ids: Sequence[int]) -> tuple[dict[int, NoteView], dict[int, str]]:
-    """`note_views` and the `display_names` of the notes' holders, lienholders and obligors, in one statement."""
+def named_note_views(
+    session: Session | Connection, note_ids: Sequence[int]
+) -> tuple[dict[int, NoteView], dict[int, str]]:
+    """`note_views` and the `display_names` of the notes' holders, lienholders and obligors, in one statement (Core:
+    on a session or a plain connection)."""
     rows = _NAMED_NOTE_VIEWS.execute(session, note_ids)
     views: dict[int, NoteView] = {}
     names: dict[int, str] = {}
@@ -218,7 +221,13 @@ def _check_value(note: NoteView, value: int) -> None:
 
 
 def own_note(session: Session, principal: Principal, note_id: int) -> NoteView:
-    note = visible_note(session, principal, note_id)
+    return held_note(principal, note_id, note_views(session, [note_id]).get(note_id))
+
+
+def held_note(principal: Principal, note_id: int, found: NoteView | None) -> NoteView:
+    """`found` (the note `note_id` as read) if the caller may move it: `shown_note`'s refusals, then 403 for a note
+    held by another and 409 for one no longer live."""
+    note = shown_note(principal, note_id, found)
     if note.holder_id != principal.member_id:
         raise catalogued(403, "forbidden", "forbidden.note-held-another", {"note_id": note_id})
     if not note.live:
@@ -243,31 +252,30 @@ def notes_query(
 def _notes_now(w: WriteDeps, ctx: WriteContext, *note_ids: int) -> list[NoteOut]:
     """The notes a write changed, once the indexer has its block (404 for one the read model no longer has)."""
 
-    found, names = ctx.read(lambda session: named_note_views(session, note_ids))
+    found, names = ctx.read_rows(lambda conn: named_note_views(conn, note_ids))
     missing = [i for i in note_ids if i not in found]
     if missing:
         raise catalogued(404, "not-found", "not-found.no-note", {"note_id": missing[0]})
     return [note_out(found[i], w.currency, names=names) for i in note_ids]
 
 
-_MEMBER_ACCOUNT = select(_members.c.account).where(_members.c.id == bindparam("id"))
-
-
-def member_account(session: Session, member_id: int, what: str) -> str:
-    """`member_or_404(...).account`, without loading the member as an ORM object (a split's hot path)."""
-    account = session.scalar(_MEMBER_ACCOUNT, {"id": member_id})
-    if account is None:
-        member_or_404(session, member_id, what)  # the refusal, as every route gives it
-    return str(account)
+# A split's checks in one statement: its note (as `note_views`) and the recipient's account (NULL for no such member)
+_NOTE_AND_RECIPIENT = _NOTE_VIEW_COLUMNS.add_columns(
+    select(_members.c.account).where(_members.c.id == bindparam("to")).scalar_subquery()
+).where(_notes.c.id == bindparam("id"))
 
 
 def split_note(w: WriteDeps, note_id: int, body: SplitNoteIn) -> JSONResponse:
     """The holder splits value off its note to a member (201, both notes)."""
-    note = own_note(w.session, w.principal, note_id)
+    row = w.session.execute(_NOTE_AND_RECIPIENT, {"id": note_id, "to": body.to}).first()
+    found = NoteView(*row[: len(_NOTE_VIEW_FIELDS)]) if row is not None else None
+    note = held_note(w.principal, note_id, found)
     _check_value(note, body.value)
     if body.to == w.principal.member_id:  # as a transfer to oneself (the contract's SelfTransfer): value stays put
         raise catalogued(422, "self-transfer", "self-transfer.split-to-self", {"note_id": note_id})
-    recipient = member_account(w.session, body.to, "recipient")
+    recipient = row[-1] if row is not None else None
+    if recipient is None:
+        recipient = member_or_404(w.session, body.to, "recipient").account  # the refusal, as every route gives it
     account = w.account()
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
