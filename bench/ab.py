@@ -133,7 +133,8 @@ def run_reads(
             rows = []
             for case, paths in bench_reads.read_cases(notes, real).items():
                 for clients in (1, 4):
-                    row = _interleave(server_a, server_b, key, paths, requests, clients)
+                    databases = (pg_admin, {"a": names[0], "b": names[1]}) if pg_admin else None
+                    row = _interleave(server_a, server_b, key, paths, requests, clients, databases)
                     rows.append({"case": case, "clients": clients, **row})
                     log(f"{case} x{clients}: {row}")
             return rows
@@ -164,7 +165,17 @@ def _pg_admin_run(admin: str, statement: str) -> None:
         engine.dispose()
 
 
-def _interleave(a: Server, b: Server, key: str, paths: list[str], requests: int, clients: int) -> dict[str, Any]:
+def _interleave(
+    a: Server,
+    b: Server,
+    key: str,
+    paths: list[str],
+    requests: int,
+    clients: int,
+    databases: tuple[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """With `databases` (the admin URL and each side's PostgreSQL database), also the CPU of each side's database
+    backends per request (`db_cpu_ms_per_req`, from /proc: the server runs on this machine)."""
     latencies: dict[str, list[float]] = {"a": [], "b": []}
     errors: list[str] = []
     lock = threading.Lock()
@@ -192,6 +203,7 @@ def _interleave(a: Server, b: Server, key: str, paths: list[str], requests: int,
             for name, values in mine.items():
                 latencies[name] += values
 
+    backends = {side: _backends_cpu_s(databases[0], name) for side, name in databases[1].items()} if databases else {}
     spent = _run_both([threading.Thread(target=client, args=(k,)) for k in range(clients)], a, b)
     if errors:
         raise RuntimeError(f"{len(errors)} requests failed, e.g. {errors[0]}")
@@ -200,7 +212,29 @@ def _interleave(a: Server, b: Server, key: str, paths: list[str], requests: int,
         row[f"{name}_p50_ms"] = round(percentile(latencies[name], 50), 2)
         row[f"{name}_p99_ms"] = round(percentile(latencies[name], 99), 2)
         row[f"{name}_cpu_ms_per_req"] = round(1000 * spent[name] / len(latencies[name]), 2)
+        if databases:
+            before, after = backends[name], _backends_cpu_s(databases[0], databases[1][name])
+            used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+            row[f"{name}_db_cpu_ms_per_req"] = round(1000 * used / len(latencies[name]), 2)
     return row
+
+
+def _backends_cpu_s(admin: str, database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to `database` (a backend that started later counts
+    from zero; one that ended meanwhile is lost)."""
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": database}).all()
+    finally:
+        engine.dispose()
+    found = {}
+    for pid in pids:
+        try:
+            found[int(pid)] = _cpu_s(int(pid))
+        except OSError:  # ended meanwhile
+            continue
+    return found
 
 
 # ------------------------------------------------------------------------------------------------ writes
@@ -297,6 +331,17 @@ def markdown(
                 f"{r['b_p99_ms']} | {r['a_cpu_ms_per_req']} | {r['b_cpu_ms_per_req']} | "
                 f"{_ratio(r['a_cpu_ms_per_req'], r['b_cpu_ms_per_req'])} |"
             )
+        if reads and "a_db_cpu_ms_per_req" in reads[0]:
+            lines += [
+                "",
+                "PostgreSQL's backends (CPU ms per request, each side's database):",
+                "",
+                "| case | clients | A database CPU | B database CPU | B/A |",
+                "|---|---:|---:|---:|---:|",
+            ]
+            for r in reads:
+                a_db, b_db = r["a_db_cpu_ms_per_req"], r["b_db_cpu_ms_per_req"]
+                lines.append(f"| {r['case']} | {r['clients']} | {a_db} | {b_db} | {_ratio(a_db, b_db)} |")
         lines.append("")
     if writes:
         lines += [
