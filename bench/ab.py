@@ -9,7 +9,9 @@ phase:
 - **reads**: one read model (`bench.reads`: real notes made through the API, then a synthetic fill to `--notes`),
   copied; server A serves the copy of version BEFORE, server B the other copy with version AFTER; each client
   thread sends its requests to A and B in turn (A, B, then B, A, ...). Per case and client count: p50 / p99 of
-  each side and each server's CPU per request (user + system from /proc, its background indexer included).
+  each side and each server's CPU per request (user + system from /proc, its background indexer included). SQLite
+  files by default; `--backend postgresql` (with SCF_BENCH_PG_ADMIN_URL) fills a PostgreSQL database of this run
+  and gives B a copy of it (`CREATE DATABASE ... TEMPLATE`); PostgreSQL's own CPU is in neither server's figure.
 - **writes**: one data dir with 16 suppliers admitted and issued a receivable through the API, copied; both
   servers run at once, `--clients` client threads each, A's on suppliers 0-7 and B's on 8-15 (so the two never
   sign for one account), each posting splits for `--rounds` rounds. Per round: each server's CPU per split, p50
@@ -37,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.pool import NullPool
 
 from api.bootstrap import OPERATOR_KEY_FILE
 from api.settings import Settings
@@ -77,8 +81,9 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _server(tree: Path, data_dir: Path, rpc_port: int) -> Server:
-    server = Server(data_dir, rpc_port, extra_env={"SCF_DATABASE_URL": f"sqlite:///{data_dir / 'scf.db'}"})
+def _server(tree: Path, data_dir: Path, rpc_port: int, database_url: str | None = None) -> Server:
+    url = database_url or f"sqlite:///{data_dir / 'scf.db'}"
+    server = Server(data_dir, rpc_port, extra_env={"SCF_DATABASE_URL": url})
     server.cwd = tree  # the version's API code (python -c puts the working directory first on sys.path)
     return server.start(timeout=120)
 
@@ -99,11 +104,17 @@ def _run_both(threads: list[threading.Thread], a: Server, b: Server) -> dict[str
 
 
 # ------------------------------------------------------------------------------------------------ reads
-def run_reads(before: Path, after: Path, notes: int, requests: int) -> list[dict[str, Any]]:
+def run_reads(
+    before: Path, after: Path, notes: int, requests: int, pg_admin: str | None = None
+) -> list[dict[str, Any]]:
+    """With `pg_admin` (an admin URL of a PostgreSQL server), the read model is a PostgreSQL database made for this
+    run, copied for B as a template (`CREATE DATABASE ... TEMPLATE`), both dropped at the end; else SQLite files."""
     tmp = Path(tempfile.mkdtemp(prefix="scf-ab-reads-"))
     a_dir = tmp / "a"
     a_dir.mkdir()
-    settings = Settings(data_dir=a_dir, rpc_port=free_port(), api_port=free_port())
+    names = (f"scf_ab_reads_{os.getpid()}_a", f"scf_ab_reads_{os.getpid()}_b")
+    a_url = _pg_database(pg_admin, names[0]) if pg_admin else None
+    settings = Settings(data_dir=a_dir, rpc_port=free_port(), api_port=free_port(), database_url=a_url)
     devchain = make_devchain(settings)
     devchain.start()
     try:
@@ -111,15 +122,19 @@ def run_reads(before: Path, after: Path, notes: int, requests: int) -> list[dict
         now = int(ledger.w3.eth.get_block("latest")["timestamp"])
         log(f"filling the read model to {notes:,} notes")
         bench_reads.Filler(engine, now).grow(notes)
+        bench_reads.settle(engine)
         engine.dispose()
         b_dir = tmp / "b"
         shutil.copytree(a_dir, b_dir)
-        server_a, server_b = _server(before, a_dir, settings.rpc_port), _server(after, b_dir, settings.rpc_port)
+        b_url = _pg_database(pg_admin, names[1], template=names[0]) if pg_admin else None
+        server_a = _server(before, a_dir, settings.rpc_port, a_url)
+        server_b = _server(after, b_dir, settings.rpc_port, b_url)
         try:
             rows = []
             for case, paths in bench_reads.read_cases(notes, real).items():
                 for clients in (1, 4):
-                    row = _interleave(server_a, server_b, key, paths, requests, clients)
+                    databases = (pg_admin, {"a": names[0], "b": names[1]}) if pg_admin else None
+                    row = _interleave(server_a, server_b, key, paths, requests, clients, databases)
                     rows.append({"case": case, "clients": clients, **row})
                     log(f"{case} x{clients}: {row}")
             return rows
@@ -129,9 +144,38 @@ def run_reads(before: Path, after: Path, notes: int, requests: int) -> list[dict
     finally:
         devchain.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+        if pg_admin:
+            for name in names:
+                _pg_admin_run(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _interleave(a: Server, b: Server, key: str, paths: list[str], requests: int, clients: int) -> dict[str, Any]:
+def _pg_database(admin: str, name: str, template: str | None = None) -> str:
+    """A new, empty PostgreSQL database `name` (or a copy of `template`) on the server of `admin`; its URL."""
+    _pg_admin_run(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin_run(admin, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+def _pg_admin_run(admin: str, statement: str) -> None:
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def _interleave(
+    a: Server,
+    b: Server,
+    key: str,
+    paths: list[str],
+    requests: int,
+    clients: int,
+    databases: tuple[str, dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """With `databases` (the admin URL and each side's PostgreSQL database), also the CPU of each side's database
+    backends per request (`db_cpu_ms_per_req`, from /proc: the server runs on this machine)."""
     latencies: dict[str, list[float]] = {"a": [], "b": []}
     errors: list[str] = []
     lock = threading.Lock()
@@ -159,6 +203,7 @@ def _interleave(a: Server, b: Server, key: str, paths: list[str], requests: int,
             for name, values in mine.items():
                 latencies[name] += values
 
+    backends = {side: _backends_cpu_s(databases[0], name) for side, name in databases[1].items()} if databases else {}
     spent = _run_both([threading.Thread(target=client, args=(k,)) for k in range(clients)], a, b)
     if errors:
         raise RuntimeError(f"{len(errors)} requests failed, e.g. {errors[0]}")
@@ -167,7 +212,29 @@ def _interleave(a: Server, b: Server, key: str, paths: list[str], requests: int,
         row[f"{name}_p50_ms"] = round(percentile(latencies[name], 50), 2)
         row[f"{name}_p99_ms"] = round(percentile(latencies[name], 99), 2)
         row[f"{name}_cpu_ms_per_req"] = round(1000 * spent[name] / len(latencies[name]), 2)
+        if databases:
+            before, after = backends[name], _backends_cpu_s(databases[0], databases[1][name])
+            used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+            row[f"{name}_db_cpu_ms_per_req"] = round(1000 * used / len(latencies[name]), 2)
     return row
+
+
+def _backends_cpu_s(admin: str, database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to `database` (a backend that started later counts
+    from zero; one that ended meanwhile is lost)."""
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            pids = conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": database}).all()
+    finally:
+        engine.dispose()
+    found = {}
+    for pid in pids:
+        try:
+            found[int(pid)] = _cpu_s(int(pid))
+        except OSError:  # ended meanwhile
+            continue
+    return found
 
 
 # ------------------------------------------------------------------------------------------------ writes
@@ -249,8 +316,10 @@ def _ratio(before: float, after: float) -> str:
     return f"{after / before:.2f}" if before else "-"
 
 
-def markdown(before: str, after: str, reads: list[dict[str, Any]], writes: list[dict[str, Any]]) -> list[str]:
-    lines = [f"A = {before}, B = {after}, run at the same time (`python -m bench.ab`).", ""]
+def markdown(
+    before: str, after: str, reads: list[dict[str, Any]], writes: list[dict[str, Any]], backend: str = "sqlite"
+) -> list[str]:
+    lines = [f"A = {before}, B = {after}, run at the same time (`python -m bench.ab`; reads on {backend}).", ""]
     if reads:
         lines += [
             "| case | clients | A p50 / p99 ms | B p50 / p99 ms | A CPU ms/req | B CPU ms/req | B/A CPU |",
@@ -262,6 +331,17 @@ def markdown(before: str, after: str, reads: list[dict[str, Any]], writes: list[
                 f"{r['b_p99_ms']} | {r['a_cpu_ms_per_req']} | {r['b_cpu_ms_per_req']} | "
                 f"{_ratio(r['a_cpu_ms_per_req'], r['b_cpu_ms_per_req'])} |"
             )
+        if reads and "a_db_cpu_ms_per_req" in reads[0]:
+            lines += [
+                "",
+                "PostgreSQL's backends (CPU ms per request, each side's database):",
+                "",
+                "| case | clients | A database CPU | B database CPU | B/A |",
+                "|---|---:|---:|---:|---:|",
+            ]
+            for r in reads:
+                a_db, b_db = r["a_db_cpu_ms_per_req"], r["b_db_cpu_ms_per_req"]
+                lines.append(f"| {r['case']} | {r['clients']} | {a_db} | {b_db} | {_ratio(a_db, b_db)} |")
         lines.append("")
     if writes:
         lines += [
@@ -290,11 +370,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="write clients per server (default 16)")
     parser.add_argument("--rounds", type=int, default=4, help="write rounds (default 4)")
     parser.add_argument("--splits", type=int, default=10, help="splits per write client per round (default 10)")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the reads' read model: postgresql needs SCF_BENCH_PG_ADMIN_URL (what tools/postgres.sh prints)",
+    )
     args = parser.parse_args()
+    pg_admin = os.environ.get("SCF_BENCH_PG_ADMIN_URL") if args.backend == "postgresql" else None
+    if args.backend == "postgresql" and not pg_admin:
+        parser.error("--backend postgresql: set SCF_BENCH_PG_ADMIN_URL to an admin URL (bash tools/postgres.sh)")
     with checkout(args.before) as before, checkout(args.after) as after:
-        reads = run_reads(before, after, args.notes, args.requests) if args.only != "writes" else []
+        reads = run_reads(before, after, args.notes, args.requests, pg_admin) if args.only != "writes" else []
         writes = run_writes(before, after, args.clients, args.rounds, args.splits) if args.only != "reads" else []
-    print("\n".join(markdown(args.before, args.after, reads, writes)))
+    print("\n".join(markdown(args.before, args.after, reads, writes, args.backend)))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ obligor and maturity copied in as the projections do) with a skew: one big holde
 keep-alive connection each, threads of this process) send `--requests` requests per case; p50/p99 latency, requests
 per second and the API process's CPU time per request (`cpu_ms_per_req`, read from /proc; the background indexer
 included). Then the fill is extended to 1M notes and measured again. SQLite always; PostgreSQL when SCF_BENCH_PG_URL
-is set (a database the benchmark may wipe: every table of the schema is dropped first).
+is set (a database the benchmark may wipe: every table of the schema is dropped first), vacuumed and analysed after
+each fill (`settle`).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from sqlalchemy import Connection, Engine, Table, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Table, delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from api.bootstrap import OPERATOR_KEY_FILE, ensure_operator_api_key
@@ -288,6 +289,18 @@ async def _measure(
     }
 
 
+def settle(engine: Engine) -> None:
+    """On PostgreSQL, `VACUUM (ANALYZE)` of the database after a fill: the state autovacuum keeps a database in that
+    grew to this size over time (planner statistics, the visibility map that lets an index-only scan skip the
+    heap). Without it autovacuum worked through the new rows while the first cases were measured (on 5 Dec at
+    19:32 UTC it vacuumed and analysed `notes` and `holding_totals` during the 1M holdings_big case). SQLite: nothing
+    (the service never runs ANALYZE there; its planner works without statistics)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM (ANALYZE)"))
+
+
 def _reset(url: str) -> None:
     """Drops every table of the schema (a PostgreSQL database handed to the benchmark)."""
     engine = make_engine(url)
@@ -383,6 +396,7 @@ def run_backend(
             results: dict[str, Any] = {"backend": name, "real_notes": len(real), "workers": workers, "sizes": {}}
             for size in sizes:
                 fill_s = filler.grow(size)
+                settle(engine)
                 with Session(engine) as session:
                     big = int(
                         session.scalar(select(func.sum(HoldingTotal.count)).where(HoldingTotal.holder_id == BIG)) or 0

@@ -58,7 +58,7 @@ from chain.node.revert import ContractRevertError
 from chain.node.roles import Roles
 from chain.readmodel.indexer import CHECKPOINT
 from chain.readmodel.projections import ORDER_STATUS, SLOT_STATUS
-from chain.readmodel.store import Checkpoint, Loan, Member, Note, Order, Purchase, table
+from chain.readmodel.store import Checkpoint, Loan, Member, Note, Order, Purchase, end_read, table
 
 _BLOCK = re.compile(r"^(latest|[0-9]{1,18})$")
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -212,7 +212,7 @@ def verify_note(
                 bundle = v.reader.note_proof(ledger.notes.address, note_id, layout, header)
         except ProofError as exc:
             raise catalogued(502, "proof-unavailable", "proof-unavailable.reason", {"reason": str(exc)}) from exc
-    return NoteVerificationOut(
+    answer = NoteVerificationOut(
         note_id=note_id,
         contract=ledger.notes.address,
         block=point,
@@ -229,6 +229,8 @@ def verify_note(
         proof=bundle,
         node=source_node(v.settings, point),
     )
+    end_read(v.session)  # a COMMIT: its statement stays prepared on PostgreSQL
+    return answer
 
 
 # the read model's block, and the receivable and holder it gives a note: what verify_note reads beside the chain's
@@ -517,7 +519,7 @@ def verify_holdings(v: Verification, member_id: int, block: str, check: bool, ex
         by_bucket[g.bucket][1] += g.total
     total = sum(g.total for g in result.groups)
     pledged_total = sum(g.pledged_total for g in result.groups)
-    return HoldingsOut(
+    answer = HoldingsOut(
         member_id=member_id,
         currency=v.settings.currency,
         as_of=iso_time(now),
@@ -535,6 +537,8 @@ def verify_holdings(v: Verification, member_id: int, block: str, check: bool, ex
         pledged=[PledgeTotalOut(lienholder_id=lien, count=c, total=t) for lien, c, t in result.pledged],
         check=checked,
     )
+    end_read(session)  # a COMMIT: its statements stay prepared on PostgreSQL
+    return answer
 
 
 def _check_against_chain(v: Verification, member_id: int, block: int) -> ChainCheckOut:
