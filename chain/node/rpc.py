@@ -144,9 +144,9 @@ class JsonRpc:
     `http.client` (round 6) was still about 14% of a split's CPU in a profile (its header parser goes through the
     `email` package; a file object per response), and urllib3's pool before it more (checking a connection out and
     in, timeout and retry objects, a response wrapper). Here a call is one `sendall` and, for an answer of one TCP
-    segment, one `recv`: 17-38 against 99-128 us of CPU an `eth_blockNumber` (`python -m bench.transport`, which
-    measures both and pycurl; docs/performance.md, round 9). An answer must say its length (Content-Length or
-    chunked, as every node does): one delimited by the connection's close is read as no answer.
+    segment, one `recv`: about 20-45 against 105-150 us of client CPU a small call (`python -m bench.transport`,
+    which measures both and pycurl; docs/performance.md, round 9 of a split's CPU). An answer must say its length
+    (Content-Length or chunked, as every node does): one delimited by the connection's close is read as no answer.
 
     A connection the node closed while idle is noticed before reuse (readable while idle, as urllib3's pool checks)
     and reopened before anything is written on it. A call that gets no answer raises `RpcTransportError` and drops
