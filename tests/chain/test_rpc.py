@@ -17,6 +17,7 @@ from hexbytes import HexBytes
 from chain.devnet.devchain import DevChain, free_port
 from chain.node.rpc import JsonRpc, ProviderRpc, RpcError, RpcTransportError, format_receipt
 from scripts.runtime import Ledger
+from tests.conftest import wait_until
 
 
 def test_call_returns_the_nodes_result(ledger: Ledger) -> None:
@@ -210,7 +211,7 @@ def _http(body: bytes, status: str = "200 OK", *headers: str) -> bytes:
 class _RawNode:
     """A real TCP server on 127.0.0.1 speaking HTTP by hand: it reads each request (head and Content-Length body),
     counts it, and sends back `script(n)`, n counting requests over every connection from 1: raw bytes (a list:
-    sent one `sendall` each, as separate TCP segments), `None` to close the connection without an answer, or
+    one `sendall` each, which the client mostly reads apart), `None` to close the connection without an answer, or
     `...` to keep the connection open and never answer. It counts the connections it accepts."""
 
     def __init__(self, script: Any) -> None:
@@ -305,6 +306,7 @@ def test_a_node_that_never_answers_is_a_transport_error_after_the_timeout(raw_no
     rpc = JsonRpc(node.url, timeout=0.5)
     with pytest.raises(RpcTransportError, match="no answer"):
         rpc.call("eth_sendRawTransaction", "0x02f8")
+    wait_until(lambda: node.requests, "the node to have read the request")  # its thread may lag on a busy machine
     assert len(node.requests) == 1  # sent once, not again after the timeout
 
 
