@@ -18,9 +18,9 @@ from collections import Counter
 from pathlib import Path
 
 TRANSPORT = "node RPC transport (requests, urllib3, http.client; JsonRpc's socket and parser)"
-# chain/node/rpc.py's own HTTP transport (a socket and httptools' parser since writes round 9), told from the JSON-RPC
-# layer of the same file by the function: its connection (write, read, parse) and opening one. JSON encoding and
-# decoding stay with "node RPC (chain/node/rpc.py)", as they were beside http.client.
+# chain/node/rpc.py's own HTTP transport (a socket and httptools' parser since round 10 of a split's CPU), told from
+# the JSON-RPC layer of the same file by the function: its connection (write, read, parse) and opening one. JSON
+# encoding and decoding stay with "node RPC (chain/node/rpc.py)", as they were beside http.client.
 TRANSPORT_FUNCTIONS = ("_Connection.", "JsonRpc._connect ")
 # (part, path fragments): the first part whose fragment is in a frame's path; order matters (api/ last)
 PARTS: list[tuple[str, tuple[str, ...]]] = [

@@ -145,7 +145,7 @@ class JsonRpc:
     `email` package; a file object per response), and urllib3's pool before it more (checking a connection out and
     in, timeout and retry objects, a response wrapper). Here a call is one `sendall` and, for an answer of one TCP
     segment, one `recv`: about 20-45 against 105-150 us of client CPU a small call (`python -m bench.transport`,
-    which measures both and pycurl; docs/performance.md, round 9 of a split's CPU). An answer must say its length
+    which measures both and pycurl; docs/performance.md, round 10 of a split's CPU). An answer must say its length
     (Content-Length or chunked, as every node does): one delimited by the connection's close is read as no answer.
 
     A connection the node closed while idle is noticed before reuse (readable while idle, as urllib3's pool checks)
