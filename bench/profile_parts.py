@@ -17,6 +17,11 @@ import re
 from collections import Counter
 from pathlib import Path
 
+TRANSPORT = "node RPC transport (requests, urllib3, http.client; JsonRpc's socket and parser)"
+# chain/node/rpc.py's own HTTP transport (a socket and httptools' parser since round 10 of a split's CPU), told from
+# the JSON-RPC layer of the same file by the function: its connection (write, read, parse) and opening one. JSON
+# encoding and decoding stay with "node RPC (chain/node/rpc.py)", as they were beside http.client.
+TRANSPORT_FUNCTIONS = ("_Connection.", "JsonRpc._connect ")
 # (part, path fragments): the first part whose fragment is in a frame's path; order matters (api/ last)
 PARTS: list[tuple[str, tuple[str, ...]]] = [
     (
@@ -26,7 +31,7 @@ PARTS: list[tuple[str, tuple[str, ...]]] = [
     ("signing (eth-account, eth-keys, coincurve, rlp)", ("/eth_account/", "/eth_keys/", "/coincurve/", "/rlp/")),
     ("ABI encoding (eth-abi, ContractCall)", ("/eth_abi/", "chain/node/contracts.py", "chain/node/abi.py")),
     ("web3 request building", ("/web3/", "/eth_utils/", "/hexbytes/")),
-    ("node RPC transport (requests, urllib3, http.client)", ("/requests/", "/urllib3/", "http/client.py")),
+    (TRANSPORT, ("/requests/", "/urllib3/", "http/client.py")),
     ("node RPC (chain/node/rpc.py)", ("chain/node/rpc.py",)),
     ("signer queue (chain/node/signer.py)", ("chain/node/signer.py",)),
     ("SQLAlchemy / SQLite", ("/sqlalchemy/", "/sqlite3/")),
@@ -66,6 +71,8 @@ def part_of(frame: str) -> str | None:
     if match is None:  # py-spy's `process PID:"command"` root, or a frame without a file
         return None
     path = "/" + match.group("path").lstrip("/")  # py-spy shortens paths to the module's: `starlette/routing.py`
+    if path.endswith("chain/node/rpc.py") and frame.strip().startswith(TRANSPORT_FUNCTIONS):
+        return TRANSPORT
     for part, fragments in PARTS:
         if any(f in path for f in fragments):
             return part

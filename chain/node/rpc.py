@@ -14,9 +14,10 @@ raises, so callers handle both the same way.
 from __future__ import annotations
 
 import functools
-import http.client
 import itertools
 import json
+import select
+import socket
 import ssl
 import threading
 import weakref
@@ -27,14 +28,14 @@ from urllib.parse import urlsplit
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
-from urllib3.util import wait_for_read
+from httptools import HttpParserError, HttpResponseParser
 from web3 import Web3
 from web3.datastructures import AttributeDict
 from web3.types import TxReceipt
 
 from chain.node.errors import ChainUnavailableError
 
-_HEADERS = {"Content-Type": "application/json"}
+_RECV = 65536  # bytes asked of one `recv`: most answers fit in one (a block's receipts take a few)
 
 
 class RpcError(Exception):
@@ -81,14 +82,77 @@ def result_of(method: str, answer: Any) -> Any:
     return answer.get("result")
 
 
-class JsonRpc:
-    """Thread-safe: each thread keeps its own keep-alive connection to the node (stdlib `http.client`).
+class _Connection:
+    """One keep-alive HTTP/1.1 connection to the node and its response parser (httptools: llhttp, in C).
 
-    urllib3's pool cost about 80 us of CPU a call over a bare connection (checking a connection out and in, its
-    timeout and retry objects, its response wrapper): 211 against 114 us for an `eth_chainId`. A connection the
-    node closed while idle is noticed before reuse (as urllib3 does) and reopened; a call that gets no answer
-    raises `RpcTransportError` and drops its connection. Nothing is retried: a send with no answer is the
-    signer's to resolve (the transaction may or may not have reached the node).
+    A request is written with one `sendall`; the answer is read with `recv` and fed to the parser until it reports
+    the message complete (Content-Length or chunked, as the parser reads them). The parser's Python callbacks are two
+    (`on_body`, `on_message_complete`): the status line and headers stay in C."""
+
+    __slots__ = ("__weakref__", "_poll", "body", "closed", "complete", "keep_alive", "parser", "sock")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.parser = HttpResponseParser(self)
+        self.body: list[bytes] = []
+        self.complete = False
+        self.keep_alive = False
+        self.closed = False
+        self._poll = select.poll()
+        self._poll.register(sock, select.POLLIN)
+
+    def on_body(self, chunk: bytes) -> None:
+        self.body.append(chunk)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+        self.keep_alive = self.parser.should_keep_alive()  # here: the parser forgets the answer's headers after it
+
+    def dropped(self) -> bool:
+        """Readable while idle: the node closed it (or sent what nobody asked for). Either way it is not reused."""
+        return bool(self._poll.poll(0))
+
+    def exchange(self, request: bytes) -> tuple[int, bytes]:
+        """Sends `request` and reads its answer: (status, body). Raises `OSError` (refused, reset, timed out, the
+        node closed the connection before answering) or `HttpParserError` (not HTTP)."""
+        self.sock.sendall(request)
+        parser = self.parser
+        while True:
+            self.body = []
+            self.complete = False
+            while not self.complete:
+                data = self.sock.recv(_RECV)
+                if not data:
+                    raise ConnectionResetError("the node closed the connection before it answered")
+                parser.feed_data(data)
+            status = parser.get_status_code()
+            if not 100 <= status < 200:  # an interim answer (100 Continue) is followed by the real one
+                break
+        if not self.keep_alive:
+            self.close()
+        body = self.body
+        return status, body[0] if len(body) == 1 else b"".join(body)
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+
+
+class JsonRpc:
+    """Thread-safe: each thread keeps its own keep-alive connection to the node (a socket and httptools' parser).
+
+    `http.client` (round 6) was still about 14% of a split's CPU in a profile (its header parser goes through the
+    `email` package; a file object per response), and urllib3's pool before it more (checking a connection out and
+    in, timeout and retry objects, a response wrapper). Here a call is one `sendall` and, for an answer of one TCP
+    segment, one `recv`: about 20-45 against 105-150 us of client CPU a small call (`python -m bench.transport`,
+    which measures both and pycurl; docs/performance.md, round 10 of a split's CPU). An answer must say its length
+    (Content-Length or chunked, as every node does): one delimited by the connection's close is read as no answer.
+
+    A connection the node closed while idle is noticed before reuse (readable while idle, as urllib3's pool checks)
+    and reopened before anything is written on it. A call that gets no answer raises `RpcTransportError` and drops
+    its connection. Nothing is ever sent twice: once a request is written it is not retried, whatever the call (a
+    send with no answer is the signer's to resolve: the transaction may or may not have reached the node). libcurl
+    (pycurl) was measured too: it resends a request written on a reused connection that closes without answering.
     """
 
     def __init__(self, url: str, timeout: float = 10.0) -> None:
@@ -96,42 +160,51 @@ class JsonRpc:
         self.url = url
         self.timeout = timeout
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._https = parts.scheme == "https"
+        self._ssl = ssl.create_default_context() if parts.scheme == "https" else None
         self._host = parts.hostname or "127.0.0.1"
-        self._port = parts.port or (443 if self._https else 80)
+        self._port = parts.port or (443 if self._ssl is not None else 80)
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {host}{f':{parts.port}' if parts.port else ''}\r\n"
+            "Content-Type: application/json\r\nAccept-Encoding: identity\r\nContent-Length: "
+        ).encode()
         self._local = threading.local()  # .connection: this thread's
-        self._open: weakref.WeakSet[http.client.HTTPConnection] = weakref.WeakSet()  # every thread's, for close()
+        self._open: weakref.WeakSet[_Connection] = weakref.WeakSet()  # every thread's, for close()
         self._open_lock = threading.Lock()
         self._ids = itertools.count(1)
 
-    def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            if self._https:
-                connection = http.client.HTTPSConnection(
-                    self._host, self._port, timeout=self.timeout, context=ssl.create_default_context()
-                )
-            else:
-                connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
-            self._local.connection = connection
-            with self._open_lock:
-                self._open.add(connection)
-        elif connection.sock is not None and wait_for_read(connection.sock, timeout=0.0):
-            connection.close()  # readable while idle: the node closed it (the next request opens a new one)
+    def _connect(self) -> _Connection:
+        sock = socket.create_connection((self._host, self._port), timeout=self.timeout)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._ssl is not None:
+                sock = self._ssl.wrap_socket(sock, server_hostname=self._host)
+        except BaseException:
+            sock.close()
+            raise
+        connection = _Connection(sock)
+        self._local.connection = connection
+        with self._open_lock:
+            self._open.add(connection)
         return connection
 
     def _post(self, payload: Any, method: str) -> Any:
         body = json.dumps(payload, separators=(",", ":")).encode()
-        connection = self._connection()
+        request = b"%b%d\r\n\r\n%b" % (self._head, len(body), body)
+        connection: _Connection | None = getattr(self._local, "connection", None)
         try:
-            connection.request("POST", self.path, body=body, headers=_HEADERS)
-            response = connection.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            connection.close()
+            if connection is None or connection.closed:
+                connection = self._connect()
+            elif connection.dropped():
+                connection.close()  # nothing was written on it: a new connection, not a retry
+                connection = self._connect()
+            status, data = connection.exchange(request)
+        except (OSError, HttpParserError) as exc:
+            if connection is not None:
+                connection.close()
             raise RpcTransportError(f"{method}: no answer from {self.url}: {exc}") from exc
-        if response.status >= 400 and not data.startswith((b"{", b"[")):
-            raise RpcTransportError(f"{method}: HTTP {response.status} from {self.url}")
+        if status >= 400 and not data.startswith((b"{", b"[")):
+            raise RpcTransportError(f"{method}: HTTP {status} from {self.url}")
         try:
             return json.loads(data)
         except ValueError as exc:

@@ -28,6 +28,23 @@ def test_profile_parts_innermost_part_gets_the_sample(tmp_path: Path) -> None:
     assert next(v for k, v in parts.items() if k.startswith("SQLAlchemy"))["self_pct"] == 20.0
 
 
+def test_profile_parts_tells_json_rpcs_own_transport_from_its_json(tmp_path: Path) -> None:
+    """chain/node/rpc.py holds both the HTTP transport (its `_Connection`, opening one) and the JSON-RPC layer: the
+    first counts as the node RPC transport, as http.client did, the second as the node RPC."""
+    profile = tmp_path / "stacks.txt"
+    call = "JsonRpc.call (chain/node/rpc.py:214);JsonRpc._post (chain/node/rpc.py:201)"
+    profile.write_text(
+        f"{call};_Connection.exchange (chain/node/rpc.py:127) 2\n"
+        f"{call};JsonRpc._connect (chain/node/rpc.py:170);create_connection (socket.py:836) 1\n"
+        f"{call};loads (json/__init__.py:346) 1\n"
+    )
+    parts, _waiting = summarise(profile)
+    transport = next(v for k, v in parts.items() if k.startswith("node RPC transport"))
+    rpc = next(v for k, v in parts.items() if k.startswith("node RPC (chain/node/rpc.py)"))
+    assert transport == {"self_pct": 75.0, "inclusive_pct": 75.0}
+    assert rpc == {"self_pct": 25.0, "inclusive_pct": 100.0}
+
+
 def test_target_verdicts_with_ratios() -> None:
     results = {
         "service": {"duration_s": 60.0},
