@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.orm import Session
 
 from api.deps import CurrentPrincipal, DbSession, Write, _bearer, _scheme_key, principal_with
 from api.routes import prepared
@@ -55,11 +56,17 @@ def list_notes(
 
 
 @router.get("/{note_id}", response_model=NoteOut, summary="One note")
-def get_note(
+async def get_note(
     note_id: int,
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     request: Request,
+) -> Response:
+    return await run_blocking(_get_note, note_id, session, credentials, request)
+
+
+def _get_note(
+    note_id: int, session: Session, credentials: HTTPAuthorizationCredentials | None, request: Request
 ) -> Response:
     # the principal looked up here, not by `CurrentPrincipal`: one worker-thread hop for the request, not two; and
     # with the note, in one round trip (its 401s first, as `CurrentPrincipal`'s)
