@@ -136,18 +136,29 @@ def _not_an_integer(where: str, name: str) -> NoReturn:
 # database stay `def`.
 
 
-async def db_session(request: Request) -> Session:
-    """A session per request. Opening one does no I/O (it connects on first use); closing it may (returning the
-    connection to the pool rolls back), so that runs on a worker thread, unless the session holds no connection
-    (never used, or the route closed it on its own thread: `api.routes.prepared`).
+def request_session(request: Request) -> Session:
+    """The request's session (one per request, made on the first call). Opening one does no I/O (it connects on
+    first use); closing it may (returning the connection to the pool rolls back), so that runs on a worker thread,
+    unless the session holds no connection (never used, or the route closed it on its own thread:
+    `api.routes.prepared`).
 
     Closed where a `yield` dependency's clean-up runs (the request's exit stack: after the answer is sent, or before
     an exception goes to its handler), without being one: FastAPI enters a generator dependency through a context
-    manager, an anyio cancel scope and a shielded exit, about a third of a write's dependency solving."""
-    session = Session(request.app.state.engine)
-    request.state.db_session = session  # a write gives its connection back while it waits (api/writes.py)
-    request_exit_stack(request).push_async_callback(_close_session, session)
+    manager, an anyio cancel scope and a shielded exit, about a third of a write's dependency solving. The hot
+    routes' own dependencies (`write_deps`, the verifications' caller) call this rather than depend on `DbSession`:
+    one dependency less to solve."""
+    state = request.state
+    session: Session | None = getattr(state, "db_session", None)
+    if session is None:
+        session = Session(request.app.state.engine)
+        state.db_session = session  # a write gives its connection back while it waits (api/writes.py)
+        request_exit_stack(request).push_async_callback(_close_session, session)
     return session
+
+
+async def db_session(request: Request) -> Session:
+    """`request_session` as a dependency (`DbSession`)."""
+    return request_session(request)
 
 
 def request_exit_stack(request: Request) -> AsyncExitStack:
@@ -382,11 +393,13 @@ def _fingerprint(value: str | bytes | BaseModel) -> bytes:
 
 async def write_deps(  # no I/O of its own: `async`, no worker-thread hop
     request: Request,
-    session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> WriteDeps:
-    """Who calls (as `current_principal`), the ledger, the write pipeline and the custody are taken here, not as
-    dependencies of their own: every dependency costs each write FastAPI's solving (a split's route had eight)."""
+    """The request's session, who calls (as `current_principal`), the ledger, the write pipeline and the custody are
+    taken here, not as dependencies of their own: every dependency costs each write FastAPI's solving (a split's
+    route had eight; three now: this, the bearer credentials, which declare the security scheme, and the app's
+    `check_request`)."""
+    session = request_session(request)  # the same as a `DbSession` of the same request (an operator's write)
     principal = await current_principal(request, session, credentials)  # called, not a dependency of its own
     state = request.app.state
     ledger = await ledger_handle(request)

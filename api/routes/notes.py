@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, DbSession, Write, _bearer, _scheme_key, principal_with
+from api.deps import CurrentPrincipal, DbSession, Write, _bearer, _scheme_key, principal_with, request_session
 from api.routes import prepared
 from api.schemas.core import (
     LockNoteIn,
@@ -58,11 +58,10 @@ def list_notes(
 @router.get("/{note_id}", response_model=NoteOut, summary="One note")
 async def get_note(
     note_id: int,
-    session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     request: Request,
 ) -> Response:
-    return await run_blocking(_get_note, note_id, session, credentials, request)
+    return await run_blocking(_get_note, note_id, request_session(request), credentials, request)
 
 
 def _get_note(
