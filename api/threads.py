@@ -1,13 +1,12 @@
-"""A request's blocking work on a worker thread, by asyncio's own executor rather than anyio's `to_thread`.
+"""A write's blocking work on a worker thread, by asyncio's own executor rather than anyio's `to_thread`.
 
 A split takes two trips to a worker thread and back: the body guard's key look-up (api/body_guard.py) and the
-route; a hot read (`GET /v1/notes/{id}`, `GET /v1/verify/...`) one, its route. anyio's `to_thread.run_sync` (what
-FastAPI and Starlette use) costs each trip a cancel scope, a capacity limiter, a run-variable look-up and a
-`queue.Queue` (a Python condition) per worker; `loop.run_in_executor` with a `ThreadPoolExecutor` is one C
-`SimpleQueue` put and a future. What stays as anyio does it: the caller's context variables are seen by the function
-(the request id of the logs, the audit's list of sent transactions), and a caller cancelled while the function runs
-still waits for it to end before the cancellation goes on (the function may be using the request's session, which
-the caller's clean-up closes)."""
+route. anyio's `to_thread.run_sync` (what FastAPI and Starlette use) costs each trip a cancel scope, a capacity
+limiter, a run-variable look-up and a `queue.Queue` (a Python condition) per worker; `loop.run_in_executor` with a
+`ThreadPoolExecutor` is one C `SimpleQueue` put and a future. What stays as anyio does it: the caller's context
+variables are seen by the function (the request id of the logs, the audit's list of sent transactions), and a
+caller cancelled while the function runs still waits for it to end before the cancellation goes on (the function
+may be using the request's session, which the caller's clean-up closes)."""
 
 from __future__ import annotations
 
@@ -24,11 +23,8 @@ Ts = TypeVarTuple("Ts")
 # as many: a write holds its thread while its transaction is mined and indexed
 REQUEST_THREADS = 256
 
-# the names of the pool's threads start with it (`scf-request_0`...): py-spy dumps and the tests tell them apart
-THREAD_NAME_PREFIX = "scf-request"
-
 # threads are started as needed (an idle one is reused first), up to REQUEST_THREADS; none before the first call
-_POOL = ThreadPoolExecutor(REQUEST_THREADS, thread_name_prefix=THREAD_NAME_PREFIX)
+_POOL = ThreadPoolExecutor(REQUEST_THREADS, thread_name_prefix="scf-write")
 
 
 async def run_blocking(func: Callable[[Unpack[Ts]], T], /, *args: *Ts) -> T:

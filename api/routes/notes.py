@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from sqlalchemy.orm import Session
 
-from api.deps import CurrentPrincipal, DbSession, Write, _bearer, _scheme_key, principal_with, request_session
+from api.deps import CurrentPrincipal, DbSession, Write, _bearer, _scheme_key, principal_with
 from api.routes import prepared
 from api.schemas.core import (
     LockNoteIn,
@@ -56,16 +55,11 @@ def list_notes(
 
 
 @router.get("/{note_id}", response_model=NoteOut, summary="One note")
-async def get_note(
+def get_note(
     note_id: int,
+    session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     request: Request,
-) -> Response:
-    return await run_blocking(_get_note, note_id, request_session(request), credentials, request)
-
-
-def _get_note(
-    note_id: int, session: Session, credentials: HTTPAuthorizationCredentials | None, request: Request
 ) -> Response:
     # the principal looked up here, not by `CurrentPrincipal`: one worker-thread hop for the request, not two; and
     # with the note, in one round trip (its 401s first, as `CurrentPrincipal`'s)

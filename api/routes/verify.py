@@ -5,13 +5,11 @@ Each route parses its request and calls `api.services.verify`, which reads the c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel
 from sqlalchemy import Executable
 from sqlalchemy.orm import Session
 
@@ -22,13 +20,11 @@ from api.schemas.verify import InvoiceVerificationOut, MemberVerificationOut, No
 from api.services import verify
 from api.services.verify import Verification
 from api.services.visibility import request_secret
-from api.threads import run_blocking
 from chain.node.reader import chain_reader
 
 router = APIRouter(prefix="/v1/verify", tags=["verify"])
 
 Block = Annotated[str, Query(description="a block number, or latest")]
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,31 +65,18 @@ async def caller(
 
 Verifier = Annotated[Caller, Depends(caller)]
 
-# The routes are `async` and run their work on api.threads' executor (`run_blocking`): one trip to a worker thread
-# as a `def` route takes, without anyio's per-trip bookkeeping (as the note writes).
-
-
-def _verified(c: Caller, check: Callable[[Verification, T, str], BaseModel], subject: T, block: str) -> Response:
-    """A verification that reads nothing with the caller's key: the caller, then `check`, on the worker thread."""
-    v = c.verification()
-    return prepared(check(v, subject, block), v.session)
-
 
 @router.get(
     "/notes/{note_id}",
     response_model=NoteVerificationOut,
     summary="A note's holder, value and receivable terms, read from the chain",
 )
-async def verify_note(
+def verify_note(
     note_id: int,
     c: Verifier,
     block: Block = "latest",
     proof: Annotated[bool, Query(description="include an eth_getProof bundle of the note's storage word")] = False,
 ) -> Response:
-    return await run_blocking(_verify_note, c, note_id, block, proof)
-
-
-def _verify_note(c: Caller, note_id: int, block: str, proof: bool) -> Response:
     v, indexed = c.verification_with(verify.NOTE_WITH_CALLER, {"note_id": note_id})
     return prepared(verify.verify_note(v, note_id, block, proof, indexed), v.session)
 
@@ -103,12 +86,13 @@ def _verify_note(c: Caller, note_id: int, block: str, proof: bool) -> Response:
     response_model=InvoiceVerificationOut,
     summary="Whether an invoice hash is tokenised, and by which receivable",
 )
-async def verify_invoice(
+def verify_invoice(
     c: Verifier,
     hash: Annotated[str, Query(description="the invoice hash, 0x + 64 hex digits")],
     block: Block = "latest",
 ) -> Response:
-    return await run_blocking(_verified, c, verify.verify_invoice, hash, block)
+    v = c.verification()
+    return prepared(verify.verify_invoice(v, hash, block), v.session)
 
 
 @router.get(
@@ -116,8 +100,9 @@ async def verify_invoice(
     response_model=MemberVerificationOut,
     summary="A member's profile beside its on-chain KYC hash: whether the name and codes belong to the member",
 )
-async def verify_member(member_id: int, c: Verifier, block: Block = "latest") -> Response:
-    return await run_blocking(_verified, c, verify.verify_member, member_id, block)
+def verify_member(member_id: int, c: Verifier, block: Block = "latest") -> Response:
+    v = c.verification()
+    return prepared(verify.verify_member(v, member_id, block), v.session)
 
 
 @router.get(
@@ -125,8 +110,9 @@ async def verify_member(member_id: int, c: Verifier, block: Block = "latest") ->
     response_model=OrderVerificationOut,
     summary="An order's state read from the chain: tokenised or not, pledged to whom, loans, notes sold",
 )
-async def verify_order(order_id: int, c: Verifier, block: Block = "latest") -> Response:
-    return await run_blocking(_verified, c, verify.verify_order, order_id, block)
+def verify_order(order_id: int, c: Verifier, block: Block = "latest") -> Response:
+    v = c.verification()
+    return prepared(verify.verify_order(v, order_id, block), v.session)
 
 
 @router.get(
@@ -134,7 +120,7 @@ async def verify_order(order_id: int, c: Verifier, block: Block = "latest") -> R
     response_model=HoldingsOut,
     summary="A member's live notes by obligor and maturity bucket (the member, financiers it shares with)",
 )
-async def verify_holdings(
+def verify_holdings(
     member_id: int,
     c: Verifier,
     block: Annotated[
@@ -144,9 +130,5 @@ async def verify_holdings(
         str | None, Query(pattern="^chain$", description="chain: re-read every listed note from the chain")
     ] = None,
 ) -> Response:
-    return await run_blocking(_verify_holdings, c, member_id, block, check is not None)
-
-
-def _verify_holdings(c: Caller, member_id: int, block: str, check: bool) -> Response:
     v, (found,) = c.verification_with(verify.HOLDINGS_WITH_CALLER, {"member_id": member_id})
-    return prepared(verify.verify_holdings(v, member_id, block, check, found is not None), v.session)
+    return prepared(verify.verify_holdings(v, member_id, block, check is not None, found is not None), v.session)

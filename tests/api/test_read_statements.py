@@ -15,7 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import Engine, event
 
-from api.threads import THREAD_NAME_PREFIX
 from tests.conftest import Party, ServerThread, issued_note, ok, problem
 
 
@@ -32,7 +31,7 @@ def _route_statements(client: httpx.Client, path: str) -> tuple[httpx.Response, 
     lock = threading.Lock()
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if threading.current_thread().name.startswith(THREAD_NAME_PREFIX):  # the routes run there (api/threads.py)
+        if threading.current_thread().name == "AnyIO worker thread":
             with lock:
                 seen.append(statement)
 

@@ -1,21 +1,18 @@
-"""The framework's share of a request (docs/performance.md, "Round 9"): the hot reads run their route on api.threads'
-executor, and the request's database session, closed without a `yield` dependency, still gives its connection back
-after every answer, a refusal included."""
+"""The request's database session (api/deps.py `request_session`), closed on FastAPI's request exit stack rather
+than by a `yield` dependency (docs/performance.md, "Round 9"), still gives its connection back after every answer,
+a refusal included."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
-from api.threads import THREAD_NAME_PREFIX
 from tests.conftest import Party, ServerThread, issued_note, ok
 
-# GET /v1/verify/notes/{id} and /v1/verify/holdings/{id} look the caller up in their route, as GET /v1/notes/{id}
 READS = ["/v1/notes/{note_id}", "/v1/verify/notes/{note_id}", "/v1/verify/holdings/{member_id}"]
 
 
@@ -23,37 +20,6 @@ READS = ["/v1/notes/{note_id}", "/v1/verify/notes/{note_id}", "/v1/verify/holdin
 def note(api: ServerThread, operator_key: str) -> Iterator[tuple[dict[str, Party], int]]:
     with issued_note(api.url, operator_key, "100.00") as found:
         yield found
-
-
-def _key_lookup_threads(call: Any) -> list[str]:
-    """The names of the threads that looked an API key up while `call()` ran."""
-    names: list[str] = []
-    lock = threading.Lock()
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "FROM api_keys" in statement:
-            with lock:
-                names.append(threading.current_thread().name)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
-    return names
-
-
-@pytest.mark.parametrize("path", READS)
-def test_the_hot_reads_run_on_the_request_threads(
-    api: ServerThread, note: tuple[dict[str, Party], int], path: str
-) -> None:
-    """Not on anyio's worker threads (a `def` route): one trip by asyncio's executor (api/threads.py)."""
-    parties, note_id = note
-    supplier = parties["supplier"]
-    url = path.format(note_id=note_id, member_id=supplier.id)
-    names = _key_lookup_threads(lambda: ok(supplier.client.get(url)))
-    routes = [name for name in names if name != "audit-writer"]  # the audit writer reads the key table too
-    assert routes and all(name.startswith(THREAD_NAME_PREFIX) for name in routes), names
 
 
 def _requests_engine(api: ServerThread) -> Engine:
@@ -77,7 +43,7 @@ def test_every_request_gives_its_connection_back(api: ServerThread, note: tuple[
     engine = _requests_engine(api)
     for path in READS:
         ok(supplier.client.get(path.format(note_id=note_id, member_id=supplier.id)))
-    ok(supplier.client.get("/v1/notes"))  # a `def` route
+    ok(supplier.client.get("/v1/notes"))  # a list
     # refusals after the route read with its session: a note not found, a split of another member's note
     assert supplier.client.get(f"/v1/notes/{note_id + 10_000}").status_code == 404
     split = {"to": tier2.id, "value": "1.00"}

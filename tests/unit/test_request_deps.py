@@ -53,12 +53,12 @@ def test_no_route_solves_a_generator_dependency(tmp_path: Path) -> None:
     assert not found, found
 
 
-# what FastAPI solves for the busiest routes (beside the app's `check_request`): a split solved four dependencies,
-# the reads three; the request's session is taken by `write_deps` and the verifications' caller themselves
+# what FastAPI solves for the busiest routes (beside the app's `check_request`): a split and a verification solved
+# three, the session one of them; the request's session is taken by `write_deps` and the verifications' caller
 HOT_ROUTES = {
     ("POST", "/v1/notes/{note_id}/split"): ["write_deps", "HTTPBearer"],
     ("POST", "/v1/notes/{note_id}/payments"): ["write_deps", "HTTPBearer"],
-    ("GET", "/v1/notes/{note_id}"): ["HTTPBearer"],
+    ("GET", "/v1/notes/{note_id}"): ["db_session", "HTTPBearer"],
     ("GET", "/v1/verify/notes/{note_id}"): ["caller", "HTTPBearer"],
     ("GET", "/v1/verify/holdings/{member_id}"): ["caller", "HTTPBearer"],
 }
