@@ -1,6 +1,6 @@
 """The request's database session (api/deps.py `request_session`), closed on FastAPI's request exit stack rather
-than by a `yield` dependency (docs/performance.md, "Round 9"), still gives its connection back after every answer,
-a refusal included."""
+than by a `yield` dependency (docs/performance.md, round 11 of a split's CPU), still gives its connection back after
+every answer, a refusal included."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""What FastAPI solves per request (docs/performance.md, "Round 9"): no route has a `yield` dependency (FastAPI
-enters each through a context manager, an anyio cancel scope and a shielded exit; the request's session is closed
-on the request's exit stack instead, api/deps.py `db_session`), and the integer parameters `check_request`
-checks are worked out once per route, not per request."""
+"""What FastAPI solves per request (docs/performance.md, round 11 of a split's CPU): no route has a `yield`
+dependency (FastAPI enters each through a context manager, an anyio cancel scope and a shielded exit; the request's
+session is closed on the request's exit stack instead, api/deps.py `request_session`), the busiest routes solve no
+more than they need, and the integer parameters `check_request` checks are worked out once per route, not per
+request."""
 
 from __future__ import annotations
 
