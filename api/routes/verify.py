@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import Executable
 from sqlalchemy.orm import Session
 
-from api.deps import DbSession, _bearer, _scheme_key, connected_ledger, key_principal_with, principal_with
+from api.deps import _bearer, _scheme_key, connected_ledger, key_principal_with, principal_with, request_session
 from api.routes import prepared
 from api.schemas.provenance import HoldingsOut, OrderVerificationOut
 from api.schemas.verify import InvoiceVerificationOut, MemberVerificationOut, NoteVerificationOut
@@ -58,10 +58,9 @@ _CALLER_ONLY = key_principal_with()
 
 async def caller(
     request: Request,
-    session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:  # no I/O: `async`, no worker-thread hop
-    return Caller(request, session, credentials)
+) -> Caller:  # no I/O: `async`, no worker-thread hop; the session taken here, not a dependency of its own
+    return Caller(request, request_session(request), credentials)
 
 
 Verifier = Annotated[Caller, Depends(caller)]
