@@ -29,7 +29,7 @@ from api.services.notes import NoteView
 from api.services.visibility import Views, for_slot, request_secret
 from api.strict import IsoDate
 from api.threads import run_blocking
-from chain.readmodel.store import Note
+from chain.readmodel.store import Note, end_read
 
 router = APIRouter(prefix="/v1/notes", tags=["notes"])
 
@@ -69,7 +69,9 @@ def get_note(
     note = notes.shown_note(principal, note_id, found_note)
     vis = for_slot(session, principal, request_secret(request), note.slot_id)
     vis.know_names(names)
-    return prepared(notes.note_out(note, request.app.state.settings.currency, vis), session)
+    answer = notes.note_out(note, request.app.state.settings.currency, vis)
+    end_read(session)  # a COMMIT: its statements stay prepared on PostgreSQL (reads round 5)
+    return prepared(answer, session)
 
 
 # The writes of notes (a split is the busiest request) are `async` routes that run their service on api.threads'

@@ -1,6 +1,7 @@
-"""The verifications end their transaction with a COMMIT (`chain.readmodel.store.end_read`), not the ROLLBACK of
-closing the session: on PostgreSQL psycopg keeps its prepared statements past a COMMIT (it forgets them at every
-ROLLBACK), so a read's statements stay prepared on the pooled connection (docs/performance.md, reads round 5).
+"""The verifications and a note's read end their transaction with a COMMIT (`chain.readmodel.store.end_read`),
+not the ROLLBACK of closing the session: on PostgreSQL psycopg keeps its prepared statements past a COMMIT (it
+forgets them at every ROLLBACK), so a read's statements stay prepared on the pooled connection (docs/performance.md,
+reads round 5).
 
 A world of this module's own, whose requests' pool has one connection (and one more on overflow): the reads here
 run one at a time, so they go through that connection and its prepared statements can be looked at afterwards."""
@@ -35,7 +36,11 @@ def _engine(api: ServerThread) -> Engine:
 
 
 def _paths(parties: dict[str, Party], note_id: int) -> list[str]:
-    return [f"/v1/verify/holdings/{parties['supplier'].id}", f"/v1/verify/notes/{note_id}"]
+    return [
+        f"/v1/verify/holdings/{parties['supplier'].id}",
+        f"/v1/verify/notes/{note_id}",
+        f"/v1/notes/{note_id}",
+    ]
 
 
 def test_a_verification_ends_its_transaction_with_a_commit(world: tuple[ServerThread, dict[str, Party], int]) -> None:
