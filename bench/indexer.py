@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from api.settings import Settings
 from bench.rpc import Rpc, RpcError, Wallet, calldata, minted_ids, wait_receipt
-from bench.workload import ADMIT_SIG, CORE, FACE, ISSUE_SIG, SPLIT_SIG, SUPPLIER, TENOR
+from bench.workload import ADMIT_SIG, CORE, FACE, ISSUE_SIG, RAW_SPLIT, SPLIT_SIG, SUPPLIER, TENOR
 from chain.devnet.devchain import DevChain, free_port
 from chain.node.client import connect
 from chain.readmodel.indexer import Indexer
@@ -145,7 +145,8 @@ def build_chain(ledger: Ledger, url: str, ops: int, senders: int, monitor: LagMo
     for k in range(per_sender):
         for i, w in enumerate(suppliers):
             to = suppliers[(i + 1 + k % (senders - 1)) % senders].address
-            data = calldata(SPLIT_SIG, note_of[i], to, 1_000 + k)
+            # at least face / 500 (S-3: ReceivableNotes' minimum note value; a smaller split reverts, no events)
+            data = calldata(SPLIT_SIG, note_of[i], to, RAW_SPLIT + k)
             signed.append((w, w.nonce, w.sign(chain_id, notes, data, 250_000)))
     sign_s = time.monotonic() - t_sign
     log(f"signed {len(signed):,} splits in {sign_s:.1f}s; sending in waves of {WAVE}")
