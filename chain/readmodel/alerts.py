@@ -27,7 +27,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import BigInteger, ColumnElement, bindparam, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -168,6 +168,63 @@ def _member_moves(session: Session, after_block: int) -> list[Move]:
     return [Move._make(row) for row in session.execute(_MEMBER_MOVES_QUERY, {"after": after_block}).all()]
 
 
+_MEMBER_EVENTS = ("MemberAdmitted", "MemberGroupChanged")
+_DEALS = ("OfferAccepted", "LoanOpened")
+
+
+class EventLike(Protocol):
+    """What the rules read of a pass's event (`chain.readmodel.projections.Event`)."""
+
+    block_number: int
+    tx_hash: str
+    contract: str
+    name: str
+    args: dict[str, Any]
+
+
+class PassHistory(NamedTuple):
+    """What one indexer pass added to the history, as it wrote it: its events in chain order and the `value_moves`
+    rows its projections inserted (in event order). `RuleState.feed` reads the rules' inputs from it instead of
+    querying back the rows the pass has just written (the members' moves, the group changes, the deals; the
+    purchases only when the pass accepted an offer)."""
+
+    events: Sequence[EventLike]
+    value_moves: Sequence[dict[str, Any]]
+
+    def member_moves(self) -> list[Move]:
+        """As `_MEMBER_MOVES_QUERY` selects them (the rows are in its order: by block, then event id)."""
+        return [
+            Move(
+                row["from_member_id"],
+                row["to_member_id"],
+                row["from_note_id"],
+                row["to_note_id"],
+                row["value"],
+                row["block_number"],
+                row["tx_hash"],
+            )
+            for row in self.value_moves
+            if row["kind"] in _MEMBER_MOVES
+            and row["from_member_id"] != 0
+            and row["to_member_id"] != 0
+            and row["from_member_id"] != row["to_member_id"]
+        ]
+
+    def group_changes(self) -> list[tuple[int, dict[str, Any]]]:
+        """As `_GROUP_CHANGES_QUERY`: (block, args) of the members' admissions and group changes."""
+        return [
+            (e.block_number, e.args) for e in self.events if e.contract == "MemberRegistry" and e.name in _MEMBER_EVENTS
+        ]
+
+    def deals(self) -> list[tuple[str, dict[str, Any], int, str]]:
+        """As `_DEALS_QUERY`: (name, args, block, tx hash) of the accepted offers and opened loans."""
+        return [
+            (e.name, e.args, e.block_number, e.tx_hash)
+            for e in self.events
+            if e.contract == "Financing" and e.name in _DEALS
+        ]
+
+
 class RuleState:
     """The rules' running state over the ordered history, fed block range by block range.
 
@@ -189,15 +246,26 @@ class RuleState:
         self._evidence: dict[tuple[int, int], list[str]] = defaultdict(list)
         self._fired: set[tuple[int, int]] = set()
 
-    def feed(self, session: Session, upto: int) -> list[Finding]:
-        """Findings completed by the history in blocks (self.upto, upto]; call after the projections are flushed."""
+    def feed(self, session: Session, upto: int, history: PassHistory | None = None) -> list[Finding]:
+        """Findings completed by the history in blocks (self.upto, upto]; call after the projections are flushed.
+
+        `history`: that history as the pass that wrote it holds it (all of it: the pass covered exactly these
+        blocks); the rules then query only the purchases, and only when the pass has a new one. Without it, the
+        rules read the history above `self.upto` back from the read model."""
         after = self.upto
-        moves = _member_moves(session, after)
+        if history is None:
+            moves = _member_moves(session, after)
+            groups = [(int(block), args) for block, args in session.execute(_GROUP_CHANGES_QUERY, {"after": after})]
+            deals = [tuple(row) for row in session.execute(_DEALS_QUERY, {"after": after})]
+            purchases = True
+        else:
+            moves, groups, deals = history.member_moves(), history.group_changes(), history.deals()
+            purchases = any(deal[0] == "OfferAccepted" for deal in deals)  # a purchase row comes from nothing else
         found = [
             *self._structuring(moves),
             *self._circular(moves),
-            *self._related_party(session, after),
-            *self._concentration(session, after),
+            *self._related_party(session, groups, deals),
+            *(self._concentration(session, after) if purchases else ()),
         ]
         self.upto = upto
         return found
@@ -238,24 +306,26 @@ class RuleState:
         return found
 
     # related party (high): seller/borrower and financier share a non-zero group id as of the deal's block
-    def _related_party(self, session: Session, after: int) -> list[Finding]:
-        for block, args in session.execute(_GROUP_CHANGES_QUERY, {"after": after}).all():
+    def _related_party(
+        self,
+        session: Session,
+        groups: Sequence[tuple[int, dict[str, Any]]],
+        deals: Sequence[tuple[str, dict[str, Any], int, str]],
+    ) -> list[Finding]:
+        for block, args in groups:
             self._groups[int(args["memberId"])].append((block, int(args["groupId"])))
         found: list[Finding] = []
-        for record in session.execute(_DEALS_QUERY, {"after": after}):
-            args = record.args
-            if record.name == "LoanOpened":
+        for name, args, block_number, tx_hash in deals:
+            if name == "LoanOpened":
                 client, financier, deal = int(args["borrowerId"]), int(args["financierId"]), f"loan:{args['loanId']}"
             else:
                 purchase = session.get(Purchase, int(args["purchaseId"]))
                 if purchase is None:
                     continue
                 client, financier, deal = purchase.seller_id, purchase.financier_id, f"purchase:{purchase.id}"
-            group = _group_at(self._groups, client, record.block_number)
-            if group != 0 and group == _group_at(self._groups, financier, record.block_number):
-                found.append(
-                    Finding(RELATED_PARTY, "high", [client, financier], [record.tx_hash], record.block_number, deal)
-                )
+            group = _group_at(self._groups, client, block_number)
+            if group != 0 and group == _group_at(self._groups, financier, block_number):
+                found.append(Finding(RELATED_PARTY, "high", [client, financier], [tx_hash], block_number, deal))
         return found
 
     # concentration (low): a financier's purchases above a minimum are more than X% from one obligor
@@ -339,16 +409,18 @@ def evaluate(
     *,
     state: RuleState | None = None,
     upto: int = 2**63 - 1,
+    history: PassHistory | None = None,
 ) -> int:
     """Adds the alerts not yet stored; returns how many. Call inside the transaction that wrote the projections.
 
     With `state`, only the history above `state.upto` (up to block `upto`) is scanned, continuing the state's
-    scans; without, the whole history. `block_time(n)` is block n's timestamp: an alert is `created` at the
-    time of the block that completed it (or at the finding's own `at`). `extra_rules` are rules over records
-    outside the event log (the audit log).
+    scans; without, the whole history. `history`: what the pass over blocks (`state.upto`, `upto`] wrote, which the
+    rules then take from it instead of reading it back (`RuleState.feed`). `block_time(n)` is block n's timestamp:
+    an alert is `created` at the time of the block that completed it (or at the finding's own `at`). `extra_rules`
+    are rules over records outside the event log (the audit log).
     """
     session.flush()
-    every = (state or RuleState(config)).feed(session, upto)
+    every = (state or RuleState(config)).feed(session, upto, history)
     for rule in extra_rules:
         every.extend(rule(session, config))
     return store_findings(session, every, block_time)

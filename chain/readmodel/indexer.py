@@ -32,7 +32,8 @@ from typing import Any
 from eth_abi.codec import ABICodec
 from eth_abi.registry import registry as abi_registry
 from eth_utils.abi import event_abi_to_log_topic
-from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
+from sqlalchemy import Engine, Insert, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -72,8 +73,14 @@ _PRUNE_BLOCKS = delete(_BLOCKS).where(_BLOCKS.c.number <= bindparam("below"), _B
 # a statement against 20-40 us (in-process, SQLite)
 _EVENTS = table(EventRecord)
 _LAST_EVENT_ID = select(func.max(_EVENTS.c.id))
-_BLOCKS_IN_RANGE = select(_BLOCKS.c.number).where(_BLOCKS.c.number.between(bindparam("first"), bindparam("last")))
-_INSERT_BLOCKS = insert(_BLOCKS)
+
+
+@lru_cache(maxsize=4)
+def _upsert_blocks(dialect: str) -> Insert:
+    """The range's block hashes stored in one statement, a stored row's hash replaced (its timestamp kept): an
+    INSERT ... ON CONFLICT DO UPDATE of the database's dialect (SQLite and PostgreSQL write it alike)."""
+    upsert = postgresql.insert(_BLOCKS) if dialect == "postgresql" else sqlite.insert(_BLOCKS)
+    return upsert.on_conflict_do_update(index_elements=[_BLOCKS.c.number], set_={"hash": upsert.excluded.hash})
 
 
 def read_checkpoint(engine: Engine) -> tuple[int, str] | None:
@@ -445,26 +452,37 @@ class Indexer:
                         seen_blocks[block] = block_hash
                     bulk_insert(session, table(EventRecord), rows)  # (the ORM's bulk insert costs 3x more)
                 end_hash = end_hash_of()
+                value_moves: list[dict[str, Any]] = []
                 if records:
                     projector = Projector(session)
                     projector.prefetch(records)
                     for record in records:
                         projector.apply(record)
                     projector.flush()
+                    value_moves = projector.value_moves
                 had_events = bool(seen_blocks)
                 seen_blocks[end] = end_hash
-                stored = set(session.scalars(_BLOCKS_IN_RANGE, {"first": start, "last": end}))
-                fresh = [{"number": n, "hash": h} for n, h in seen_blocks.items() if n not in stored]
-                if fresh:
-                    session.connection().execute(_INSERT_BLOCKS, fresh)
-                for number in stored & seen_blocks.keys():
-                    session.merge(IndexedBlock(number=number, hash=seen_blocks[number]))
+                # one upsert (was a read of the range's stored blocks, then an insert): a block above the checkpoint
+                # is stored only if another process's pass stored it since this pass read the checkpoint
+                connection = session.connection()
+                connection.execute(
+                    _upsert_blocks(connection.dialect.name), [{"number": n, "hash": h} for n, h in seen_blocks.items()]
+                )
                 self._prune_blocks(session, end)
                 if had_events:  # alerts are a function of the event history: no new events, no new alerts
+                    history = None
                     if rules is None:  # no state that ends where this range starts: scan the whole history once
                         rules = alerts.RuleState(self.alert_config)
+                    else:  # the state ends where this range starts: the rules take the range's rows from here
+                        history = alerts.PassHistory(records, value_moves)
                     alerts.evaluate(  # after the projections
-                        session, self.alert_config, self._block_time(session), self.extra_rules, state=rules, upto=end
+                        session,
+                        self.alert_config,
+                        self._block_time(session),
+                        self.extra_rules,
+                        state=rules,
+                        upto=end,
+                        history=history,
                     )
                 elif rules is not None:
                     rules.upto = end

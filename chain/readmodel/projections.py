@@ -109,6 +109,7 @@ TotalKey = tuple[int, int, int]  # (holder id, slot id or 0, lienholder id or 0)
 # through SQLAlchemy's statement building and the ORM's compile steps on every pass (the members' map: 91 -> 23 us,
 # in-process on SQLite). The lists of ids are expanding parameters.
 _NOTES, _TOTALS, _RECEIVABLES, _MEMBERS = table(Note), table(HoldingTotal), table(Receivable), table(Member)
+_VALUE_MOVES = table(ValueMove)
 _LOAD_NOTES = select(*(_NOTES.c[name] for name in _NOTE_COLUMNS)).where(
     _NOTES.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -159,6 +160,7 @@ class Projector:
         self._rows: dict[Table, list[dict[str, Any]]] = {}  # buffered inserts (value and cash moves)
         self._accounts: dict[str, int] | None = None  # member account -> id (reloaded after registry events)
         self._slot_terms: dict[int, tuple[int, int]] = {}  # receivable -> (obligor, maturity), for new totals rows
+        self.value_moves: list[dict[str, Any]] = []  # every `value_moves` row flushed, in order (the alert rules')
 
     def _load(self, ids: Sequence[int]) -> None:
         for row in self.session.execute(_LOAD_NOTES, {"ids": list(ids)}):
@@ -216,6 +218,7 @@ class Projector:
         rows, self._rows = self._rows, {}
         for target, values in rows.items():
             bulk_insert(self.session, target, values)
+        self.value_moves.extend(rows.get(_VALUE_MOVES, ()))
 
     # holding totals
     def _settle_totals(self) -> None:

@@ -19,6 +19,7 @@ from web3.types import TxReceipt
 from chain.node.client import contract
 from chain.node.roles import Roles
 from chain.node.tx import send
+from chain.readmodel import alerts
 from chain.readmodel.alerts import CIRCULAR, CONCENTRATION, RELATED_PARTY, STRUCTURING, AlertConfig
 from chain.readmodel.indexer import Indexer
 from chain.readmodel.store import Alert, make_engine
@@ -241,3 +242,24 @@ def test_sync_again_adds_nothing_and_rebuild_gives_the_same_alerts(
         world.indexer.indexed_block()
     )
     assert _dump(fresh) == before
+
+
+def test_a_pass_per_block_gives_the_same_alerts(world: World, ledger: Ledger, tmp_path: Path) -> None:
+    """One pass per block, as the service's loop makes them: from the second pass on, the rules are fed the rows
+    each pass wrote (`alerts.PassHistory`), not the read model's; the alerts equal a catch-up in one pass."""
+    before = _dump(world.engine)
+    engine = make_engine(f"sqlite:///{tmp_path / 'per-block.db'}")
+    indexer = Indexer(engine, ledger.w3, ledger.deployment, ledger.artifacts, alert_config=CONFIG)
+    fed: list[bool] = []
+    feed = alerts.RuleState.feed
+
+    def counting(self: alerts.RuleState, session: Session, upto: int, history: Any = None) -> list[Any]:
+        fed.append(history is not None)
+        return feed(self, session, upto, history)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(alerts.RuleState, "feed", counting)
+        for block in range(ledger.deployment.block, world.indexer.indexed_block() + 1):
+            indexer.sync(block)
+    assert fed.count(False) == 1 and fed.count(True) > 20, fed  # one scan of the whole history, then the passes'
+    assert _dump(engine) == before

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_account import Account
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 from web3 import Web3
 
@@ -20,6 +21,8 @@ from chain.readmodel import projections
 from chain.readmodel.indexer import EventDecoder, Indexer
 from chain.readmodel.store import PROJECTIONS, Checkpoint, EventRecord, IndexedBlock, Member, make_engine
 from scripts.runtime import Ledger
+from tests.chain.test_alerts import CORE, UNIT, Actors
+from tests.conftest import PG_ADMIN_URL, pg_database_for
 
 SUPPLIER = int(Roles.SUPPLIER)
 # Columns whose values depend on insertion history, not on the ledger.
@@ -35,6 +38,9 @@ def _admit(ledger: Ledger, roles: int = SUPPLIER, group: int = 0) -> str:
 
 
 def _engine(tmp_path: Path, name: str) -> Engine:
+    """A fresh read model: a SQLite file, or a database of its own on the PostgreSQL pass (SCF_TEST_PG_URL)."""
+    if PG_ADMIN_URL is not None:
+        return make_engine(pg_database_for(tmp_path / name))
     return make_engine(f"sqlite:///{tmp_path / name}")
 
 
@@ -266,3 +272,50 @@ def test_a_reorg_inside_the_window_rolls_back_to_the_common_ancestor(
     fresh = _engine(tmp_path, "fresh.db")
     _indexer(ledger, fresh).sync()
     assert _dump(engine) == _dump(fresh)
+
+
+def _statements_of(engine: Engine, run: Callable[[], object]) -> list[str]:
+    """The SQL `run` sent on `engine`, one line each."""
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        seen.append(" ".join(sql.split()))
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    return seen
+
+
+def test_a_pass_over_a_block_of_splits_reads_back_nothing_it_wrote(ledger: Ledger, tmp_path: Path) -> None:
+    """The statements of a pass over a block with a split (docs/performance.md, round 13 of a split's CPU): each
+    table written by one statement, the alert rules fed from the pass's own rows (no query of the value moves, the
+    events or the purchases it has just written), the range's blocks stored by one upsert (no read of them)."""
+    actors = Actors(ledger)
+    core, supplier, tier2 = actors.admit(CORE, credit=10_000_000 * UNIT), actors.admit(SUPPLIER), actors.admit(SUPPLIER)
+    note = actors.issue(core, supplier, 10_000 * UNIT)
+    engine = _engine(tmp_path, "statements.db")
+    indexer = _indexer(ledger, engine)
+    indexer.sync()
+    actors.split(supplier, note, tier2, 950 * UNIT)  # a block of its own (automine)
+    actors.split(supplier, note, tier2, 960 * UNIT)
+    head = ledger.w3.eth.block_number
+    indexer.sync(head - 1)  # the first split's pass: the rules' state continues from here
+    sql = [s.replace('"', "") for s in _statements_of(engine, lambda: indexer.sync(head))]  # SQLite's raw inserts
+    assert indexer.indexed_block() == head
+    listed = "\n".join(sql)
+    reads = [s for s in sql if s.startswith("SELECT")]
+    assert not [s for s in reads if "value_moves" in s or "purchases" in s], listed
+    assert [s for s in reads if "FROM events" in s] == ["SELECT max(events.id) AS max_1 FROM events"], listed
+    assert not [s for s in reads if "FROM blocks" in s], listed
+    blocks = [s for s in sql if "blocks" in s and not s.startswith("SELECT")]
+    assert len(blocks) == 2, listed  # the upsert of the range's blocks and the window's prune
+    assert "ON CONFLICT" in blocks[0], listed
+    for written in ("INSERT INTO events", "INSERT INTO value_moves", "UPDATE notes", "INSERT INTO notes"):
+        assert len([s for s in sql if s.startswith(written)]) == 1, (written, listed)
+    # reads: the checkpoint, the last event id, the notes, the members' accounts, the touched totals; writes: the
+    # events, the recipient's total, the new note, the split note, the value move, the blocks' upsert and prune, the
+    # checkpoint (the alert rules: no statement, the audit log's rule is not given to this indexer)
+    assert len(sql) == 13, listed
