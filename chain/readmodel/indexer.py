@@ -290,6 +290,10 @@ class Indexer:
         self._progress = threading.Condition()
         self._stop = threading.Event()
         self._rules: alerts.RuleState | None = None  # the alert rules' state, up to the checkpoint
+        # the next event's id while `_rules` is valid (this process wrote the history up to the checkpoint): a pass
+        # reads `max(events.id)` only when it starts afresh (first pass, after a failure, a rollback or another
+        # process's pass)
+        self._next_event_id: int | None = None
         self.reorgs: list[tuple[int, int]] = []  # (checkpoint block that left the chain, ancestor rolled back to)
         # the node's raw JSON-RPC over a keep-alive http.client connection (chain.node.rpc) when the provider is
         # HTTP: web3's provider (requests) cost about 2.5 ms of Python per call, four calls in a pass over one block
@@ -415,7 +419,9 @@ class Indexer:
         try:
             # nothing is read from the session's objects after the commit: do not expire (and reload) them
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                next_id = -1  # read when the first event is stored (a pass over empty blocks stores none)
+                # read when the first event is stored (a pass over empty blocks stores none), unless known
+                known = self._next_event_id if rules is not None else None
+                next_id = -1 if known is None else known
                 records: list[Event] = []
                 seen_blocks: dict[int, str] = {}
                 decode = self.decoder.decode_raw
@@ -489,8 +495,10 @@ class Indexer:
                 _set_checkpoint(session, end, end_hash)
         except BaseException:
             self._rules = None  # fed with rows that were rolled back
+            self._next_event_id = None
             raise
         self._rules = rules
+        self._next_event_id = next_id if next_id >= 0 else known
 
     # ------------------------------------------------------------------ reorgs
     def _handle_reorg(self, cp: tuple[int, str] | None, chain_hash: str | None) -> int:
@@ -564,6 +572,7 @@ class Indexer:
 
     def _replay(self, session: Session) -> None:
         self._rules = None
+        self._next_event_id = None
         for model in PROJECTIONS:
             session.execute(delete(model))
         projector = Projector(session)

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
 
@@ -336,15 +337,19 @@ def bulk_insert(session: Session, target: Table, rows: Sequence[dict[str, Any]])
         connection.execute(insert(target), list(rows))
         return
     names = list(rows[0])
-    encode = [isinstance(target.c[name].type, JSON) for name in names]
     columns = ", ".join(f'"{name}"' for name in names)
     sql = f'INSERT INTO "{target.name}" ({columns}) VALUES ({", ".join("?" * len(names))})'
-    if any(encode):
-        params = [
-            tuple(json.dumps(row[n]) if e else row[n] for n, e in zip(names, encode, strict=True)) for row in rows
-        ]
-    else:
-        params = [tuple(row[n] for n in names) for row in rows]
+    # a row's values by one C call (itemgetter), the JSON columns encoded in place: a generator per row over its
+    # columns cost about as much as the JSON encoding of the events' arguments (0.34 of 0.87 ms for 256 events)
+    values_of = itemgetter(*names)
+    params: list[Any] = [values_of(row) for row in rows] if len(names) > 1 else [(values_of(row),) for row in rows]
+    encoded = [at for at, name in enumerate(names) if isinstance(target.c[name].type, JSON)]
+    if encoded:
+        for index, values in enumerate(params):
+            row = list(values)
+            for at in encoded:
+                row[at] = json.dumps(row[at])
+            params[index] = tuple(row)  # (the driver call takes tuples or dicts)
     connection.exec_driver_sql(sql, params)
 
 
