@@ -153,12 +153,15 @@ class AuditLog:
     def _write_loop(self) -> None:
         while True:
             with self._queue_cond:
-                if not self._queue_cond.wait_for(lambda: bool(self._queue), timeout=self.WRITER_IDLE_S):
+                idle = not self._queue_cond.wait_for(lambda: bool(self._queue), timeout=self.WRITER_IDLE_S)
+                if idle:
                     self._writer = None
-                    with self._lock:  # an idle writer gives its connection back (PostgreSQL)
-                        self._release_held()
-                    return
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.MAX_BATCH))]
+                else:
+                    batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.MAX_BATCH))]
+            if idle:
+                with self._lock:  # an idle writer gives its connection back (PostgreSQL)
+                    self._release_held()
+                return
             try:
                 self._write_batch(batch)
             except Exception as exc:  # never leave a request waiting on a dead writer
