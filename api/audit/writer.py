@@ -265,6 +265,9 @@ class AuditLog:
                 ):
                     continue
                 raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+            except BaseException:
+                self._release_held()  # the pool rolls back an open transaction: the head's row lock goes with it
+                raise
         raise AssertionError("unreachable")
 
     def _append_pipelined(
