@@ -13,7 +13,8 @@
 - Group commit: concurrent requests' entries are queued and appended by one writer thread, as many as are
   waiting in one database transaction with one anchor write (and fsync) per batch; each request still waits
   until its own entry is committed and anchored before its response is sent. (One transaction and fsync per
-  entry, behind one lock, made the log the service's bottleneck: 32 concurrent writers queued on it.)
+  entry, behind one lock, made the log the service's bottleneck: 32 concurrent writers queued on it.) On
+  PostgreSQL a batch is two round trips in psycopg's pipeline, on a connection the writer keeps while it runs.
 - If the log cannot be read before an action, the request is refused with 503 `audit-unavailable`. If the
   append after the action fails, the answer is still given (the action happened) and the entry is spooled to
   `audit-pending.jsonl`, appended before any later entry once the database answers again. An audited GET
