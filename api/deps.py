@@ -358,9 +358,13 @@ class OffChainWriteDeps:
         engine: Engine = self.request.app.state.engine
         return engine
 
-    def account(self) -> LocalAccount:
+    def account(self, keystore: str | None = None) -> LocalAccount:
         """The acting account: what signs for the calling member (403 for the operator, or a member whose key
-        the API does not hold). A route calls it where its checks put that refusal."""
+        the API does not hold). A route calls it where its checks put that refusal. `keystore`: the caller's
+        custodial keystore when the route's own statement read it (a split's checks): no look-up of its own;
+        None looks it up (and falls back to self-custody)."""
+        if keystore is not None and not self.principal.is_operator:
+            return self.custody.account_of_keystore(keystore)
         return acting_account(self.custody, self.session, self.principal)
 
     def started(self, fingerprint: str | bytes | BaseModel) -> bool:

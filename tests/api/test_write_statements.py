@@ -110,11 +110,17 @@ def test_the_answer_and_the_finish_share_a_connection(split_seen: Seen) -> None:
     assert finish[1] == answer[1]
 
 
-def test_a_split_takes_eight_statements_on_four_connections(split_seen: Seen) -> None:
+def test_the_caller_keystore_rides_in_the_note_statement(split_seen: Seen) -> None:
+    checks = _only(split_seen.statements, "FROM notes", "members.account")
+    assert "custody_accounts.keystore" in checks[0], checks
+    assert [s for s, _ in split_seen.statements if "custody_accounts" in s] == [checks[0]]  # no look-up of its own
+
+
+def test_a_split_takes_seven_statements_on_four_connections(split_seen: Seen) -> None:
     sql = [s for s, _ in split_seen.statements]
-    # the key (and the log's check), the note (and the recipient), the keystore, the claim, the signed transaction's
-    # claim and step (one commit), the answer, the finish
-    assert len(sql) == 8, sql
+    # the key (and the log's check), the note (and the recipient and the caller's keystore), the claim, the signed
+    # transaction's claim and step (one commit), the answer, the finish
+    assert len(sql) == 7, sql
     assert split_seen.checkouts == 4  # the key's; the checks' and claim's; the step's; the answer's and finish's
 
 
