@@ -32,7 +32,6 @@ from anyio import to_thread
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -166,15 +165,16 @@ class BodyGuard:
         await self.app(scope, _replay(bytes(body), receive), send)
 
     def _authenticate(self, scheme: str | None, key: str | None, audit_check: Callable[[], None] | None) -> Principal:
+        # one Core statement on a plain connection: no Session to set up and close around it (about 35 us a write)
         if audit_check is None:
-            with Session(self.engine) as session:
-                return principal_for_key(session, scheme, key)
+            with self.engine.connect() as conn:
+                return principal_for_key(conn, scheme, key)
         # The log's check rides in the key's statement (it reads the audit head too): when that statement runs, the
         # log could be read. A refusal before it ran (no key) or a failed statement asks the log's own check, which
         # raises AuditUnavailableError (the audit middleware refuses the request: 503 before any 401, as before).
         try:
-            with Session(self.engine) as session:
-                return principal_with(session, scheme, key, _KEY_AND_AUDIT_HEAD, {})[0]
+            with self.engine.connect() as conn:
+                return principal_with(conn, scheme, key, _KEY_AND_AUDIT_HEAD, {})[0]
         except (Problem, SQLAlchemyError):
             audit_check()
             raise

@@ -80,6 +80,11 @@ class Custody:
         keystore = session.scalar(_KEYSTORE_OF_MEMBER, {"member_id": member_id})
         return self._load(keystore) if keystore is not None else None
 
+    def account_of_keystore(self, name: str) -> LocalAccount:
+        """The account of keystore `name` (a member's `custody_accounts.keystore`, read by the caller in a
+        statement of its own: a split's checks), decrypted once per process."""
+        return self._load(name)
+
     def signer_of_member(self, session: Session, member_id: int) -> LocalAccount | None:
         """What signs for a member: its custodial key, or a `MemberKey` for a self-custody member."""
         custodial = self.account_of_member(session, member_id)

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Engine, Executable, Select, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Engine, Executable, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.custody import Custody
@@ -209,7 +209,7 @@ _KEY_PRINCIPAL = (
 )
 
 
-def principal_for_key(session: Session, scheme: str | None, key: str | None) -> Principal:
+def principal_for_key(session: Session | Connection, scheme: str | None, key: str | None) -> Principal:
     """The principal an `Authorization: <scheme> <key>` header names; 401 when it names none.
 
     Also called by api.body_guard before a write's body is read, so an unauthenticated request is refused
@@ -226,7 +226,7 @@ def key_principal_with(*columns: ColumnElement[Any]) -> Select[*tuple[Any, ...]]
 
 
 def principal_with(
-    session: Session, scheme: str | None, key: str | None, statement: Executable, params: dict[str, Any]
+    session: Session | Connection, scheme: str | None, key: str | None, statement: Executable, params: dict[str, Any]
 ) -> tuple[Principal, tuple[Any, ...]]:
     """`principal_for_key` with the values of the extra columns of `statement` (`key_principal_with`), bound with
     `params`: every check of the key and its member (and every 401) as `principal_for_key`, before the route
@@ -358,9 +358,13 @@ class OffChainWriteDeps:
         engine: Engine = self.request.app.state.engine
         return engine
 
-    def account(self) -> LocalAccount:
+    def account(self, keystore: str | None = None) -> LocalAccount:
         """The acting account: what signs for the calling member (403 for the operator, or a member whose key
-        the API does not hold). A route calls it where its checks put that refusal."""
+        the API does not hold). A route calls it where its checks put that refusal. `keystore`: the caller's
+        custodial keystore when the route's own statement read it (a split's checks): no look-up of its own;
+        None looks it up (and falls back to self-custody)."""
+        if keystore is not None and not self.principal.is_operator:
+            return self.custody.account_of_keystore(keystore)
         return acting_account(self.custody, self.session, self.principal)
 
     def started(self, fingerprint: str | bytes | BaseModel) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from anyio import to_thread
 from fastapi import Depends, FastAPI
 
-from api import health, heap
+from api import health, heap, logs
 from api.audit import AuditLog, AuditMiddleware
 from api.body_guard import BodyGuard
 from api.console import mount_console
@@ -59,7 +59,8 @@ def create_app(
     """The service. `role` (api/workers.py, `scf serve --workers N`): `single` (the default, one process does
     everything), `writer` (the same, and says so in `X-SCF-Role`), or `reader`: no indexer thread and no audit
     spool drain at start; requests that are not reads go to the writer at `writer_socket`. `tune_gc`: the process
-    serves this app alone (`scf serve`): its garbage collector is tuned at start (api/heap.py)."""
+    serves this app alone (`scf serve`): its garbage collector is tuned at start (api/heap.py), its log records
+    made lean (api/logs.py `lean_records`)."""
     settings = settings or Settings()
     reader = role == "reader"
     url, busy = settings.effective_database_url, settings.db_busy_timeout
@@ -81,6 +82,7 @@ def create_app(
         to_thread.current_default_thread_limiter().total_tokens = max(REQUEST_THREADS, settings.db_pool_size)
         if tune_gc:
             heap.tune_gc()
+            logs.lean_records()
         if background_indexer and not reader:
             ledger.start()
         try:

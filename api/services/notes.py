@@ -27,7 +27,7 @@ from api.schemas.core import (
 )
 from api.services.common import ByIds, event_args, iso_time, maturity_within, member_or_404, sees_everything
 from api.services.visibility import Visibility
-from api.tables import MemberProfile
+from api.tables import CustodyAccount, MemberProfile
 from api.writes import WriteContext
 from chain.readmodel.store import Member, Note, Receivable, table
 
@@ -71,6 +71,7 @@ class NoteView:
 _notes = table(Note)
 _receivables = table(Receivable)
 _members = table(Member)
+_custody = table(CustodyAccount)
 # Built once (Core, no ORM identity map): a write's checks and its answer were six `Session.get` loads, the largest
 # share of a split's Python time after the transaction itself (py-spy, 32 clients).
 _NOTE_VIEW_COLUMNS = select(
@@ -259,24 +260,28 @@ def _notes_now(w: WriteDeps, ctx: WriteContext, *note_ids: int) -> list[NoteOut]
     return [note_out(found[i], w.currency, names=names) for i in note_ids]
 
 
-# A split's checks in one statement: its note (as `note_views`) and the recipient's account (NULL for no such member)
+# A split's checks in one statement: its note (as `note_views`), the recipient's account (NULL for no such member)
+# and the caller's custodial keystore (NULL for none: `WriteDeps.account` then looks for a self-custody key)
 _NOTE_AND_RECIPIENT = _NOTE_VIEW_COLUMNS.add_columns(
-    select(_members.c.account).where(_members.c.id == bindparam("to")).scalar_subquery()
+    select(_members.c.account).where(_members.c.id == bindparam("to")).scalar_subquery(),
+    select(_custody.c.keystore).where(_custody.c.member_id == bindparam("caller")).scalar_subquery(),
 ).where(_notes.c.id == bindparam("id"))
 
 
 def split_note(w: WriteDeps, note_id: int, body: SplitNoteIn) -> JSONResponse:
     """The holder splits value off its note to a member (201, both notes)."""
-    row = w.session.execute(_NOTE_AND_RECIPIENT, {"id": note_id, "to": body.to}).first()
+    row = w.session.execute(
+        _NOTE_AND_RECIPIENT, {"id": note_id, "to": body.to, "caller": w.principal.member_id}
+    ).first()
     found = NoteView(*row[: len(_NOTE_VIEW_FIELDS)]) if row is not None else None
     note = held_note(w.principal, note_id, found)
     _check_value(note, body.value)
     if body.to == w.principal.member_id:  # as a transfer to oneself (the contract's SelfTransfer): value stays put
         raise catalogued(422, "self-transfer", "self-transfer.split-to-self", {"note_id": note_id})
-    recipient = row[-1] if row is not None else None
+    recipient, keystore = (row[-2], row[-1]) if row is not None else (None, None)
     if recipient is None:
         recipient = member_or_404(w.session, body.to, "recipient").account  # the refusal, as every route gives it
-    account = w.account()
+    account = w.account(keystore)
 
     def workflow(ctx: WriteContext) -> tuple[int, Any]:
         receipt = ctx.transact(account, w.ledger.notes.split(note_id, recipient, body.value))

@@ -249,7 +249,8 @@ class ReceiptWatcher:
         self._lock = threading.Lock()  # its waiters sleep on events of their own (`wait_mined`)
         self._wanted: dict[str, int] = {}  # lower-case 0x hash -> number of waiters
         self._mined: dict[str, dict[str, Any] | None] = {}  # wanted hash seen in a block -> its raw receipt
-        self._sightings: dict[str, list[threading.Event]] = {}  # a hash's sleeping waiters: set when it is seen
+        # a hash's sleeping waiters, each a lock held until the watcher releases it (`wait_mined`, `_wake`)
+        self._sightings: dict[str, list[threading.Lock]] = {}
         self._block_receipts = True  # False once the node refused eth_getBlockReceipts
         self._thread: threading.Thread | None = None
         self._seen_block: int | None = None  # changed under `_lock` only
@@ -305,25 +306,36 @@ class ReceiptWatcher:
     def wait_mined(self, hashes: tuple[str, ...], timeout: float) -> bool:
         """True as soon as one of `hashes` (being watched) was seen in a block; False after `timeout`.
 
-        The waiter sleeps on an event of its own hashes, set by the watcher when it sees one of them: a block wakes
-        the waiters of its transactions only (with one condition for all, each block woke every waiter, 128 at
-        128 writes in flight, each taking the GIL to find it was not its turn)."""
+        The waiter sleeps on a lock of its own, taken here and released by the watcher when it sees one of its
+        hashes: a block wakes the waiters of its transactions only (with one condition for all, each block woke
+        every waiter, 128 at 128 writes in flight, each taking the GIL to find it was not its turn). A bare lock,
+        not a `threading.Event`: the event's condition made each wake-up a Python `notify_all` under the event's
+        own lock, which the woken waiter then had to take again (a second wake-up when the watcher still held it)."""
         keys = [h.lower() for h in hashes]
         with self._lock:
             if any(k in self._mined for k in keys):
                 return True
-            event = threading.Event()
+            sleeper = threading.Lock()
+            sleeper.acquire()
             for k in keys:
-                self._sightings.setdefault(k, []).append(event)
-        event.wait(max(0.0, timeout))
+                self._sightings.setdefault(k, []).append(sleeper)
+        sleeper.acquire(timeout=max(0.0, timeout))
         with self._lock:
             for k in keys:
                 sleeping = self._sightings.get(k)
-                if sleeping is not None and event in sleeping:
-                    sleeping.remove(event)
+                if sleeping is not None and sleeper in sleeping:
+                    sleeping.remove(sleeper)
                     if not sleeping:
                         del self._sightings[k]
             return any(k in self._mined for k in keys)
+
+    @staticmethod
+    def _wake(sleeper: threading.Lock) -> None:
+        """(under `_lock`) Wakes a waiter of `wait_mined`, once: a waiter of two hashes seen one after the other
+        is released by the first (only the watcher releases, always under `_lock`, so a lock found held here is
+        released exactly once)."""
+        if sleeper.locked():
+            sleeper.release()
 
     def _run(self) -> None:
         quiet_since = time.monotonic()
@@ -380,8 +392,8 @@ class ReceiptWatcher:
                 hits = [h for h in self._wanted if h in receipts]
                 for h in hits:
                     self._mined[h] = receipts[h]
-                    for sleeping in self._sightings.pop(h, ()):
-                        sleeping.set()
+                    for sleeper in self._sightings.pop(h, ()):
+                        self._wake(sleeper)
                 self._seen_block = seen = number
 
     def _receipts_of(self, number: int) -> dict[str, dict[str, Any] | None] | None:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
 from api.bootstrap import ensure_operator_api_key
@@ -42,6 +43,7 @@ def _on_request_thread() -> bool:
 class Seen:
     statements: list[tuple[str, int]] = field(default_factory=list)  # (SQL, its DBAPI connection's id)
     checkouts: int = 0
+    in_session: list[str] = field(default_factory=list)  # the statements run through an ORM Session
 
 
 def _split(client: httpx.Client, note_id: int, to: int) -> tuple[httpx.Response, Seen]:
@@ -58,8 +60,14 @@ def _split(client: httpx.Client, note_id: int, to: int) -> tuple[httpx.Response,
             with lock:
                 seen.checkouts += 1
 
+    def orm(state: Any) -> None:
+        if _on_request_thread():
+            with lock:
+                seen.in_session.append(" ".join(str(state.statement).split()))
+
     event.listen(Engine, "before_cursor_execute", statement)
     event.listen(Pool, "checkout", checkout)
+    event.listen(Session, "do_orm_execute", orm)
     try:
         response = client.post(
             f"/v1/notes/{note_id}/split",
@@ -69,6 +77,7 @@ def _split(client: httpx.Client, note_id: int, to: int) -> tuple[httpx.Response,
     finally:
         event.remove(Engine, "before_cursor_execute", statement)
         event.remove(Pool, "checkout", checkout)
+        event.remove(Session, "do_orm_execute", orm)
     return response, seen
 
 
@@ -93,6 +102,13 @@ def test_the_log_check_rides_in_the_key_statement(split_seen: Seen) -> None:
     assert [s for s, _ in split_seen.statements if "audit_head" in s] == [key[0]]  # no statement of its own
 
 
+def test_the_key_is_looked_up_on_a_plain_connection(split_seen: Seen) -> None:
+    """The body guard's look-up is one Core statement: no ORM Session is set up and closed around it."""
+    _only(split_seen.statements, "FROM api_keys")
+    assert split_seen.in_session, "the route's checks run in the request's session"
+    assert not [s for s in split_seen.in_session if "api_keys" in s], split_seen.in_session
+
+
 def test_the_note_and_the_recipient_are_read_in_one_statement(split_seen: Seen) -> None:
     checks = _only(split_seen.statements, "FROM notes", "members.account")
     assert [s for s, _ in split_seen.statements if "FROM members" in s] == [checks[0]]  # no look-up of its own
@@ -110,11 +126,17 @@ def test_the_answer_and_the_finish_share_a_connection(split_seen: Seen) -> None:
     assert finish[1] == answer[1]
 
 
-def test_a_split_takes_eight_statements_on_four_connections(split_seen: Seen) -> None:
+def test_the_caller_keystore_rides_in_the_note_statement(split_seen: Seen) -> None:
+    checks = _only(split_seen.statements, "FROM notes", "members.account")
+    assert "custody_accounts.keystore" in checks[0], checks
+    assert [s for s, _ in split_seen.statements if "custody_accounts" in s] == [checks[0]]  # no look-up of its own
+
+
+def test_a_split_takes_seven_statements_on_four_connections(split_seen: Seen) -> None:
     sql = [s for s, _ in split_seen.statements]
-    # the key (and the log's check), the note (and the recipient), the keystore, the claim, the signed transaction's
-    # claim and step (one commit), the answer, the finish
-    assert len(sql) == 8, sql
+    # the key (and the log's check), the note (and the recipient and the caller's keystore), the claim, the signed
+    # transaction's claim and step (one commit), the answer, the finish
+    assert len(sql) == 7, sql
     assert split_seen.checkouts == 4  # the key's; the checks' and claim's; the step's; the answer's and finish's
 
 

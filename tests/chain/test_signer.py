@@ -456,3 +456,31 @@ def test_the_watcher_polls_the_head_only_when_a_block_can_be_due(tmp_path: Path)
         finally:
             watcher.unwatch(keep_running)
     assert polled / examined < 12, f"{polled} head polls for {examined} blocks"
+
+
+def test_a_waiter_of_two_hashes_seen_in_one_block_is_woken_once_and_the_watcher_keeps_following(
+    w3: Web3, sender: LocalAccount, decoder: RevertDecoder, reverter: Contract
+) -> None:
+    """A waiter sleeps on a lock of its own (`wait_mined`), released by the watcher when one of its hashes is seen.
+    Both of its hashes in one block release it once: a second release of the lock would raise in the watcher's
+    thread, which then restarts (a new epoch) and leaves the waiters to their own look-ups."""
+    queue, _rpc = _watched_queue(w3, sender, decoder)
+    watcher = queue.watcher
+    assert watcher is not None
+    with ThreadPoolExecutor(max_workers=1) as pool, mining_paused(w3):
+        first = queue.submit(call_data(reverter, "bump"))
+        second = queue.submit(call_data(reverter, "bump"))
+        hashes = (first.tx_hash, second.tx_hash)
+        watcher.watch(hashes)
+        epoch = watcher._epoch
+        try:
+            woken = pool.submit(watcher.wait_mined, hashes, 120.0)
+            wait_until(lambda: all(h.lower() in watcher._sightings for h in hashes), "the waiter sleeps")
+            mine(w3)
+            assert woken.result(timeout=120) is True
+            block = int(w3.eth.block_number)
+            wait_until(lambda: (watcher._seen_block or 0) >= block, "the watcher examined the block")
+            assert watcher._epoch == epoch  # no restart: the step that woke the waiter did not fail
+            assert not any(h.lower() in watcher._sightings for h in hashes)
+        finally:
+            watcher.unwatch(hashes)
