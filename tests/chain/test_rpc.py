@@ -7,6 +7,7 @@ import json
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,15 @@ from chain.devnet.devchain import DevChain, free_port
 from chain.node.rpc import JsonRpc, ProviderRpc, RpcError, RpcTransportError, format_receipt
 from scripts.runtime import Ledger
 from tests.conftest import wait_until
+
+
+def _in_threads(ask: Callable[[int], None], count: int) -> None:
+    """Runs `ask(0)` ... `ask(count - 1)` each on a thread of its own, and waits for all of them."""
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def test_call_returns_the_nodes_result(ledger: Ledger) -> None:
@@ -111,11 +121,7 @@ def test_threads_share_a_client_and_each_gets_its_own_answers(ledger: Ledger) ->
             if rpc.call("web3_sha3", data) != "0x" + keccak(hexstr=data).hex():
                 wrong.append(data)
 
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(ask, 8)
     assert wrong == []
     rpc.close()
     assert int(rpc.call("eth_chainId"), 16) == ledger.w3.eth.chain_id  # closed: the next call connects again
@@ -375,11 +381,7 @@ def test_a_large_answer_from_anvil_comes_back_whole_in_every_thread(ledger: Ledg
                 if answer != data:
                     wrong.append((thread, len(answer)))
 
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_threads(ask, 4)
     assert wrong == []
 
 
